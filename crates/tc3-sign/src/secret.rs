@@ -1,0 +1,114 @@
+//! Credentials and the secret values inside them.
+//!
+//! Secrets never print: `Debug` shows a placeholder, and the memory holding them is wiped
+//! when they are dropped.
+
+use std::fmt;
+
+use zeroize::Zeroizing;
+
+const REDACTED: &str = "** redacted **";
+
+/// A SecretKey: the half of a credential pair that must never be shown.
+#[derive(Clone)]
+pub struct SecretKey(Zeroizing<String>);
+
+impl SecretKey {
+    /// Wraps a secret key.
+    pub fn new(key: impl Into<String>) -> Self {
+        Self(Zeroizing::new(key.into()))
+    }
+
+    /// The key itself. Call this only to feed it to a MAC.
+    pub fn expose_secret(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("SecretKey").field(&REDACTED).finish()
+    }
+}
+
+/// The session token that comes with temporary credentials (sent as `X-TC-Token`).
+#[derive(Clone)]
+pub struct SessionToken(Zeroizing<String>);
+
+impl SessionToken {
+    /// Wraps a session token.
+    pub fn new(token: impl Into<String>) -> Self {
+        Self(Zeroizing::new(token.into()))
+    }
+
+    /// The token itself, for the `X-TC-Token` header.
+    pub fn expose_secret(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SessionToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("SessionToken").field(&REDACTED).finish()
+    }
+}
+
+/// A SecretId, SecretKey and, for temporary credentials, a session token.
+///
+/// ```
+/// use tc3_sign::Credentials;
+///
+/// let credentials = Credentials::new("AKIDEXAMPLE", "secret").with_token("token");
+/// let shown = format!("{credentials:?}");
+/// assert!(shown.contains("AKIDEXAMPLE"));
+/// assert!(!shown.contains("secret\"") && !shown.contains("\"token\""));
+/// ```
+#[derive(Clone)]
+pub struct Credentials {
+    secret_id: String,
+    secret_key: SecretKey,
+    token: Option<SessionToken>,
+}
+
+impl Credentials {
+    /// Long-term credentials: a SecretId and its SecretKey.
+    pub fn new(secret_id: impl Into<String>, secret_key: impl Into<String>) -> Self {
+        Self {
+            secret_id: secret_id.into(),
+            secret_key: SecretKey::new(secret_key),
+            token: None,
+        }
+    }
+
+    /// Adds the session token of temporary credentials.
+    #[must_use]
+    pub fn with_token(mut self, token: impl Into<String>) -> Self {
+        self.token = Some(SessionToken::new(token));
+        self
+    }
+
+    /// The SecretId (not a secret: it is sent in every `Authorization` header).
+    pub fn secret_id(&self) -> &str {
+        &self.secret_id
+    }
+
+    /// The SecretKey.
+    pub fn secret_key(&self) -> &SecretKey {
+        &self.secret_key
+    }
+
+    /// The session token, for temporary credentials.
+    pub fn token(&self) -> Option<&SessionToken> {
+        self.token.as_ref()
+    }
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("secret_id", &self.secret_id)
+            .field("secret_key", &self.secret_key)
+            .field("token", &self.token)
+            .finish()
+    }
+}

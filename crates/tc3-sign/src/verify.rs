@@ -1,0 +1,250 @@
+//! Verifying a signed request, as the server does.
+
+use hmac::Mac;
+
+use crate::authorization::ParsedAuthorization;
+use crate::canonical::CanonicalInput;
+use crate::date::UtcDate;
+use crate::error::{AuthFailure, VerifyError};
+use crate::key::{SCOPE_TERMINATOR, SigningKey};
+use crate::secret::Credentials;
+use crate::sign::{Payload, UNSIGNED_PAYLOAD, hex_str, payload_hash, prepare};
+
+/// A received request as the verifier needs it: HTTP-library neutral, all borrowed.
+#[derive(Debug, Clone, Copy)]
+pub struct ReceivedRequest<'a> {
+    /// The method as received, e.g. `POST`.
+    pub method: &'a str,
+    /// The path as received, e.g. `/`.
+    pub path: &'a str,
+    /// The query string as received (without `?`), percent-encoding untouched.
+    pub query: &'a str,
+    /// Every header as received; names are matched without regard to case.
+    pub headers: &'a [(&'a str, &'a str)],
+    /// The body as received.
+    pub body: &'a [u8],
+}
+
+impl<'a> ReceivedRequest<'a> {
+    /// The single value of header `name`; `Err` when it appears more than once.
+    fn header(&self, name: &str) -> Result<Option<&'a str>, VerifyError> {
+        let mut found = None;
+        for (candidate, value) in self.headers {
+            if candidate.trim().eq_ignore_ascii_case(name) {
+                if found.is_some() {
+                    return Err(VerifyError::new(
+                        AuthFailure::InvalidAuthorization,
+                        format!("header {name} appears more than once"),
+                    ));
+                }
+                found = Some(*value);
+            }
+        }
+        Ok(found)
+    }
+}
+
+/// What the server expects of every request.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct VerifyPolicy<'a> {
+    /// The service this server is, e.g. `iotexplorer`.
+    pub service: &'a str,
+    /// The server's clock, in Unix seconds.
+    pub now: i64,
+    /// How far `X-TC-Timestamp` may be from `now`, in seconds (Tencent uses 300).
+    pub max_skew: u64,
+}
+
+impl<'a> VerifyPolicy<'a> {
+    /// Tencent's default: 300 seconds of skew.
+    pub fn new(service: &'a str, now: i64) -> Self {
+        Self {
+            service,
+            now,
+            max_skew: 300,
+        }
+    }
+
+    /// Replaces the allowed clock skew.
+    #[must_use]
+    pub fn with_max_skew(mut self, seconds: u64) -> Self {
+        self.max_skew = seconds;
+        self
+    }
+}
+
+/// A request whose signature checked out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Verified {
+    /// The SecretId that signed it.
+    pub secret_id: String,
+    /// Its `X-TC-Timestamp`.
+    pub timestamp: i64,
+    /// Whether it used temporary credentials (`X-TC-Token`).
+    pub with_token: bool,
+    /// Whether the body was left out of the signature (`UNSIGNED-PAYLOAD`).
+    pub unsigned_payload: bool,
+}
+
+/// Verifies a TC3-HMAC-SHA256 signed request.
+///
+/// The checks run in this order, and the first that fails decides the error:
+/// the `Authorization` header and `X-TC-Timestamp` are well formed
+/// (`AuthFailure.InvalidAuthorization`); the timestamp is within `max_skew` of `now`
+/// (`AuthFailure.SignatureExpire`); `lookup` knows the SecretId
+/// (`AuthFailure.SecretIdNotFound`); the session token matches the one issued with the
+/// credentials, or both are absent (`AuthFailure.TokenFailure`); the signature, recomputed
+/// over the headers that `SignedHeaders` names and compared in constant time, matches
+/// (`AuthFailure.SignatureFailure`).
+///
+/// ```
+/// use tc3_sign::{sign, verify, Credentials, ReceivedRequest, SignableRequest, SigningParams, VerifyPolicy};
+///
+/// let credentials = Credentials::new("AKIDEXAMPLE", "secret");
+/// let body = br#"{"ProductID":"P"}"#;
+/// let signed = sign(
+///     &SignableRequest::post_json("127.0.0.1:9555", body),
+///     &SigningParams::new(&credentials, "iotexplorer", 1_700_000_000),
+/// )?;
+/// let headers = [
+///     ("Host", "127.0.0.1:9555"),
+///     ("Content-Type", "application/json"),
+///     ("Authorization", signed.authorization()),
+///     ("X-TC-Timestamp", "1700000000"),
+/// ];
+/// let request = ReceivedRequest { method: "POST", path: "/", query: "", headers: &headers, body };
+/// let lookup = |id: &str| (id == "AKIDEXAMPLE").then(|| credentials.clone());
+/// let verified = verify(&request, &VerifyPolicy::new("iotexplorer", 1_700_000_100), lookup).unwrap();
+/// assert_eq!(verified.secret_id, "AKIDEXAMPLE");
+///
+/// let late = verify(&request, &VerifyPolicy::new("iotexplorer", 1_700_000_301), |_| None);
+/// assert_eq!(late.unwrap_err().code(), "AuthFailure.SignatureExpire");
+/// # Ok::<(), tc3_sign::SigningError>(())
+/// ```
+pub fn verify<F>(
+    request: &ReceivedRequest<'_>,
+    policy: &VerifyPolicy<'_>,
+    lookup: F,
+) -> Result<Verified, VerifyError>
+where
+    F: FnOnce(&str) -> Option<Credentials>,
+{
+    let invalid =
+        |detail: &'static str| VerifyError::new(AuthFailure::InvalidAuthorization, detail);
+    let authorization = request
+        .header("authorization")?
+        .ok_or_else(|| invalid("the Authorization header is missing"))?;
+    let parsed = ParsedAuthorization::parse(authorization)?;
+    let timestamp: i64 = request
+        .header("x-tc-timestamp")?
+        .ok_or_else(|| invalid("the X-TC-Timestamp header is missing"))?
+        .trim()
+        .parse()
+        .map_err(|_| invalid("X-TC-Timestamp must be an integer number of seconds"))?;
+    if parsed.terminator() != SCOPE_TERMINATOR {
+        return Err(invalid("the credential scope must end in tc3_request"));
+    }
+    let names: Vec<&str> = parsed.signed_headers().collect();
+    for required in ["content-type", "host"] {
+        if !names.iter().any(|name| name.eq_ignore_ascii_case(required)) {
+            return Err(invalid("SignedHeaders must include content-type and host"));
+        }
+    }
+
+    if timestamp.abs_diff(policy.now) > policy.max_skew {
+        return Err(VerifyError::new(
+            AuthFailure::SignatureExpire,
+            format!(
+                "the request timestamp {timestamp} is more than {} seconds from the server time {}",
+                policy.max_skew, policy.now
+            ),
+        ));
+    }
+
+    let credentials = lookup(parsed.secret_id()).ok_or_else(|| {
+        VerifyError::new(AuthFailure::SecretIdNotFound, "the SecretId is not known")
+    })?;
+    check_token(request.header("x-tc-token")?, &credentials)?;
+
+    let failure = |detail: &'static str| VerifyError::new(AuthFailure::SignatureFailure, detail);
+    let date = UtcDate::from_timestamp(timestamp)
+        .map_err(|_| failure("the timestamp has no valid UTC date"))?;
+    if parsed.date() != date.as_str() {
+        return Err(failure(
+            "the credential date is not the UTC date of X-TC-Timestamp",
+        ));
+    }
+    if parsed.service() != policy.service {
+        return Err(failure("the credential scope names another service"));
+    }
+
+    let mut signed = Vec::with_capacity(names.len());
+    for name in &names {
+        let value = request
+            .header(name)?
+            .ok_or_else(|| invalid("a header named in SignedHeaders is missing"))?;
+        signed.push((*name, value));
+    }
+    let unsigned_payload = request
+        .header("x-tc-content-sha256")?
+        .is_some_and(|value| value.trim() == UNSIGNED_PAYLOAD);
+    let payload = if unsigned_payload {
+        Payload::Unsigned
+    } else {
+        Payload::Bytes(request.body)
+    };
+    let payload_hash =
+        payload_hash(payload).map_err(|_| failure("the payload cannot be hashed"))?;
+    let input = CanonicalInput {
+        method: request.method,
+        path: request.path,
+        query: request.query,
+        headers: &signed,
+        payload_hash: hex_str(&payload_hash),
+    };
+    let prepared = prepare(&input, timestamp, date, policy.service)
+        .map_err(|_| invalid("a signed header has a name or value that cannot be signed"))?;
+    let key = SigningKey::derive(credentials.secret_key(), date, policy.service)
+        .map_err(|_| failure("no signing key can be derived for this SecretId"))?;
+    let mut mac = key.mac();
+    mac.update(prepared.string_to_sign.as_bytes());
+    mac.verify_slice(parsed.signature())
+        .map_err(|_| failure("the signature does not match"))?;
+
+    Ok(Verified {
+        secret_id: parsed.secret_id().to_owned(),
+        timestamp,
+        with_token: credentials.token().is_some(),
+        unsigned_payload,
+    })
+}
+
+fn check_token(sent: Option<&str>, credentials: &Credentials) -> Result<(), VerifyError> {
+    let token_failure = |detail: &'static str| VerifyError::new(AuthFailure::TokenFailure, detail);
+    match (
+        sent.map(str::trim).filter(|t| !t.is_empty()),
+        credentials.token(),
+    ) {
+        (None, None) => Ok(()),
+        (Some(_), None) => Err(token_failure("a token was sent with long-term credentials")),
+        (None, Some(_)) => Err(token_failure("temporary credentials need X-TC-Token")),
+        (Some(sent), Some(expected)) => {
+            if constant_time_eq(sent.as_bytes(), expected.expose_secret().as_bytes()) {
+                Ok(())
+            } else {
+                Err(token_failure("the token does not match the credentials"))
+            }
+        }
+    }
+}
+
+/// Compares without an early exit, so timing does not reveal how much of a token matched.
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let difference = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
+    std::hint::black_box(difference) == 0
+}
