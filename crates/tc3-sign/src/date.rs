@@ -9,7 +9,13 @@ use crate::error::{SigningError, SigningErrorKind};
 /// The credential scope always uses the UTC date of `X-TC-Timestamp`, never local time,
 /// so a request signed at 23:59:59 UTC and one signed a second later use different keys.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct UtcDate([u8; 10]);
+pub struct UtcDate {
+    text: [u8; 10],
+    /// Days since 1970-01-01.
+    day: i64,
+}
+
+const SECONDS_PER_DAY: i64 = 86_400;
 
 impl UtcDate {
     /// The UTC date of `timestamp` (seconds since the Unix epoch, not negative).
@@ -33,13 +39,21 @@ impl UtcDate {
         write_digits(&mut text[5..7], month);
         text[7] = b'-';
         write_digits(&mut text[8..10], day);
-        Ok(Self(text))
+        Ok(Self {
+            text,
+            day: timestamp / SECONDS_PER_DAY,
+        })
+    }
+
+    /// Whether `timestamp` falls on this UTC date.
+    pub fn contains(&self, timestamp: i64) -> bool {
+        timestamp >= 0 && timestamp / SECONDS_PER_DAY == self.day
     }
 
     /// The date as `YYYY-MM-DD`.
     pub fn as_str(&self) -> &str {
         // Only ASCII digits and dashes are ever written into the array.
-        std::str::from_utf8(&self.0).unwrap_or("0000-00-00")
+        std::str::from_utf8(&self.text).unwrap_or("0000-00-00")
     }
 }
 
@@ -80,6 +94,16 @@ mod tests {
             let date = UtcDate::from_timestamp(timestamp).expect("valid timestamp");
             assert_eq!(date.as_str(), expected, "timestamp {timestamp}");
         }
+    }
+
+    #[test]
+    fn contains_exactly_the_seconds_of_its_day() {
+        let date = UtcDate::from_timestamp(1_551_113_065).expect("valid timestamp");
+        assert!(date.contains(1_551_052_800));
+        assert!(date.contains(1_551_139_199));
+        assert!(!date.contains(1_551_052_799));
+        assert!(!date.contains(1_551_139_200));
+        assert!(!date.contains(-1));
     }
 
     #[test]

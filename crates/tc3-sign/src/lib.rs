@@ -38,6 +38,10 @@
 //! With the `v1` feature, [`v1`] signs and verifies the legacy `HmacSHA1` and
 //! `HmacSHA256` signatures.
 
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExample;
+
 mod authorization;
 #[cfg(feature = "v1")]
 mod base64;

@@ -1,13 +1,13 @@
 //! Signing a request: from its parts to the `Authorization` header, keeping every
 //! intermediate stage so a mismatch can be traced to the stage that differs.
 
-use std::fmt::{self, Write as _};
+use std::fmt;
 use std::ops::Range;
 
 use hmac::Mac;
 use sha2::{Digest, Sha256};
 
-use crate::canonical::{self, CanonicalInput};
+use crate::canonical::{self, CanonicalInput, trim_blanks};
 use crate::date::UtcDate;
 use crate::error::{SigningError, SigningErrorKind as K};
 use crate::key::{SCOPE_TERMINATOR, SigningKey};
@@ -130,32 +130,27 @@ impl<'a> SignableRequest<'a> {
         self
     }
 
-    fn headers_to_sign(
-        &self,
-        selection: SignedHeaders,
-    ) -> Result<Vec<(&'a str, &'a str)>, SigningError> {
+    /// `content-type`, `host` and the extra headers, sorted by name, each name once.
+    fn all_headers_sorted(&self) -> Result<Vec<(&'a str, &'a str)>, SigningError> {
         let mut headers = Vec::with_capacity(2 + self.extra_headers.len());
         headers.push(("content-type", self.content_type));
         headers.push(("host", self.host));
-        if selection == SignedHeaders::AllGiven {
-            headers.extend_from_slice(&self.extra_headers);
-            headers.sort_by(|a, b| compare_names(a.0, b.0));
-            if let Some(pair) = headers
-                .windows(2)
-                .find(|pair| pair[0].0.trim().eq_ignore_ascii_case(pair[1].0.trim()))
-            {
-                return Err(SigningError::new(K::DuplicateHeader(
-                    pair[0].0.trim().to_ascii_lowercase(),
-                )));
-            }
+        headers.extend_from_slice(&self.extra_headers);
+        headers.sort_by(|a, b| compare_names(a.0, b.0));
+        if let Some(pair) = headers
+            .windows(2)
+            .find(|pair| trim_blanks(pair[0].0).eq_ignore_ascii_case(trim_blanks(pair[1].0)))
+        {
+            let name = trim_blanks(pair[0].0).to_ascii_lowercase();
+            return Err(SigningError::new(K::DuplicateHeader(name)));
         }
         Ok(headers)
     }
 }
 
 fn compare_names(a: &str, b: &str) -> std::cmp::Ordering {
-    let a = a.trim().bytes().map(|b| b.to_ascii_lowercase());
-    let b = b.trim().bytes().map(|b| b.to_ascii_lowercase());
+    let a = trim_blanks(a).bytes().map(|b| b.to_ascii_lowercase());
+    let b = trim_blanks(b).bytes().map(|b| b.to_ascii_lowercase());
     a.cmp(b)
 }
 
@@ -199,57 +194,87 @@ impl<'a> SigningParams<'a> {
 }
 
 /// The canonical request and string to sign of one request: what both sides compute
-/// before the MAC.
+/// before the MAC. Both live in one buffer (one allocation on the signing path); the
+/// ranges say where each part is.
 pub(crate) struct Prepared {
-    pub(crate) canonical_request: String,
-    pub(crate) signed_headers: String,
-    pub(crate) string_to_sign: String,
+    pub(crate) text: String,
+    pub(crate) canonical_request: Range<usize>,
+    pub(crate) signed_headers: Range<usize>,
+    pub(crate) string_to_sign: Range<usize>,
     pub(crate) scope: Range<usize>,
     pub(crate) hashed_canonical_request: Range<usize>,
 }
 
-/// Builds the canonical request and the string to sign.
+impl Prepared {
+    pub(crate) fn string_to_sign(&self) -> &str {
+        &self.text[self.string_to_sign.clone()]
+    }
+}
+
+/// Builds the canonical request and the string to sign, leaving `spare` bytes of room in
+/// the buffer for what the caller appends (the `Authorization` value).
 pub(crate) fn prepare(
     input: &CanonicalInput<'_, '_>,
     timestamp: i64,
     date: UtcDate,
     service: &str,
+    spare: usize,
 ) -> Result<Prepared, SigningError> {
     let header_bytes: usize = input
         .headers
         .iter()
-        .map(|(n, v)| n.len() + v.len() + 2)
+        .map(|(n, v)| 2 * n.len() + v.len() + 3)
         .sum();
-    let mut canonical_request = String::with_capacity(
-        input.method.len() + input.path.len() + input.query.len() + 2 * header_bytes + 72,
-    );
-    let mut signed_headers = String::with_capacity(header_bytes);
-    input.write(&mut canonical_request, &mut signed_headers)?;
+    let canonical_len =
+        input.method.len() + input.path.len() + input.query.len() + header_bytes + 70;
+    let string_to_sign_len = ALGORITHM.len() + service.len() + 110;
+    let mut text = String::with_capacity(canonical_len + string_to_sign_len + spare);
+    let signed_headers = input.write(&mut text)?;
+    let canonical_request = 0..text.len();
+    let hashed = hex64(&Sha256::digest(text.as_bytes()).into());
 
-    let hashed = hex64(&Sha256::digest(canonical_request.as_bytes()).into());
-    let mut string_to_sign = String::with_capacity(ALGORITHM.len() + service.len() + 112);
-    string_to_sign.push_str(ALGORITHM);
-    string_to_sign.push('\n');
-    // Writing into a String cannot fail.
-    let _ = write!(string_to_sign, "{timestamp}");
-    string_to_sign.push('\n');
-    let scope_start = string_to_sign.len();
-    string_to_sign.push_str(date.as_str());
-    string_to_sign.push('/');
-    string_to_sign.push_str(service);
-    string_to_sign.push('/');
-    string_to_sign.push_str(SCOPE_TERMINATOR);
-    let scope = scope_start..string_to_sign.len();
-    string_to_sign.push('\n');
-    let hashed_start = string_to_sign.len();
-    string_to_sign.push_str(hex_str(&hashed));
+    let sts_start = text.len();
+    text.push_str(ALGORITHM);
+    text.push('\n');
+    push_decimal(&mut text, timestamp);
+    text.push('\n');
+    let scope_start = text.len();
+    text.push_str(date.as_str());
+    text.push('/');
+    text.push_str(service);
+    text.push('/');
+    text.push_str(SCOPE_TERMINATOR);
+    let scope = scope_start..text.len();
+    text.push('\n');
+    let hashed_start = text.len();
+    text.push_str(hex_str(&hashed));
     Ok(Prepared {
-        hashed_canonical_request: hashed_start..string_to_sign.len(),
+        hashed_canonical_request: hashed_start..text.len(),
+        string_to_sign: sts_start..text.len(),
         canonical_request,
         signed_headers,
-        string_to_sign,
         scope,
+        text,
     })
+}
+
+fn push_decimal(out: &mut String, value: i64) {
+    let mut digits = [0u8; 20];
+    let mut magnitude = value.unsigned_abs();
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        // A remainder below 10 always fits in a byte.
+        digits[start] = b'0' + (magnitude % 10) as u8;
+        magnitude /= 10;
+        if magnitude == 0 {
+            break;
+        }
+    }
+    if value < 0 {
+        out.push('-');
+    }
+    out.push_str(std::str::from_utf8(&digits[start..]).unwrap_or_default());
 }
 
 /// Lower-case hexadecimal SHA-256 of a payload, or of `UNSIGNED-PAYLOAD`.
@@ -271,10 +296,23 @@ pub(crate) fn payload_hash(payload: Payload<'_>) -> Result<[u8; 64], SigningErro
     }
 }
 
+/// The two lower-case hexadecimal digits of every byte value.
+const HEX_PAIRS: [[u8; 2]; 256] = {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut table = [[0u8; 2]; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        table[byte] = [DIGITS[byte >> 4], DIGITS[byte & 0x0f]];
+        byte += 1;
+    }
+    table
+};
+
 pub(crate) fn hex64(bytes: &[u8; 32]) -> [u8; 64] {
     let mut out = [0u8; 64];
-    // The output is exactly twice the input, so this cannot fail.
-    let _ = hex::encode_to_slice(bytes, &mut out);
+    for (pair, byte) in out.chunks_exact_mut(2).zip(bytes) {
+        pair.copy_from_slice(&HEX_PAIRS[usize::from(*byte)]);
+    }
     out
 }
 
@@ -325,10 +363,14 @@ pub fn sign(
     canonical::check_path(request.path)?;
     canonical::check_query(request.query)?;
     canonical::check_service(params.service)?;
-    if request.content_type.trim().is_empty() {
+    if trim_blanks(request.content_type).is_empty() {
         return Err(SigningError::new(K::EmptyContentType));
     }
-    let date = UtcDate::from_timestamp(params.timestamp)?;
+    let date = match params.cached_key {
+        // The common case: the cached key's date is the request's, no calendar needed.
+        Some(key) if key.date().contains(params.timestamp) => key.date(),
+        _ => UtcDate::from_timestamp(params.timestamp)?,
+    };
     let derived;
     let key = match params.cached_key {
         Some(key) if key.is_for(date, params.service) => key,
@@ -345,39 +387,55 @@ pub fn sign(
     };
 
     let payload_hash = payload_hash(request.payload)?;
-    let headers = request.headers_to_sign(params.settings.signed_headers)?;
+    let default_headers = [
+        ("content-type", request.content_type),
+        ("host", request.host),
+    ];
+    let sorted_headers;
+    let headers: &[(&str, &str)] = match params.settings.signed_headers {
+        SignedHeaders::ContentTypeAndHost => &default_headers,
+        SignedHeaders::AllGiven => {
+            sorted_headers = request.all_headers_sorted()?;
+            &sorted_headers
+        }
+    };
     let input = CanonicalInput {
         method: request.method,
         path: request.path,
         query: request.query,
-        headers: &headers,
+        headers,
         payload_hash: hex_str(&payload_hash),
     };
-    let prepared = prepare(&input, params.timestamp, date, params.service)?;
+    let id = params.credentials.secret_id();
+    let authorization_len = ALGORITHM.len() + id.len() + params.service.len() + 140;
+    let mut prepared = prepare(
+        &input,
+        params.timestamp,
+        date,
+        params.service,
+        authorization_len + 2 * headers.len() * 16,
+    )?;
 
     let mut mac = key.mac();
-    mac.update(prepared.string_to_sign.as_bytes());
+    mac.update(prepared.string_to_sign().as_bytes());
     let signature = hex64(&mac.finalize().into_bytes().into());
 
-    let scope = &prepared.string_to_sign[prepared.scope.clone()];
-    let id = params.credentials.secret_id();
-    let mut authorization = String::with_capacity(
-        ALGORITHM.len() + id.len() + scope.len() + prepared.signed_headers.len() + 112,
-    );
-    authorization.push_str(ALGORITHM);
-    authorization.push_str(" Credential=");
-    authorization.push_str(id);
-    authorization.push('/');
-    authorization.push_str(scope);
-    authorization.push_str(", SignedHeaders=");
-    authorization.push_str(&prepared.signed_headers);
-    authorization.push_str(", Signature=");
-    let signature_start = authorization.len();
-    authorization.push_str(hex_str(&signature));
+    let text = &mut prepared.text;
+    let authorization_start = text.len();
+    text.push_str(ALGORITHM);
+    text.push_str(" Credential=");
+    text.push_str(id);
+    text.push('/');
+    text.extend_from_within(prepared.scope.clone());
+    text.push_str(", SignedHeaders=");
+    text.extend_from_within(prepared.signed_headers.clone());
+    text.push_str(", Signature=");
+    let signature_start = text.len();
+    text.push_str(hex_str(&signature));
 
     Ok(SigningOutput {
-        authorization,
-        signature_start,
+        authorization: authorization_start..text.len(),
+        signature: signature_start..text.len(),
         prepared,
         date,
         timestamp: params.timestamp,
@@ -391,8 +449,8 @@ pub fn sign(
 ///
 /// `Debug` leaves out the signature and the token.
 pub struct SigningOutput {
-    authorization: String,
-    signature_start: usize,
+    authorization: Range<usize>,
+    signature: Range<usize>,
     prepared: Prepared,
     date: UtcDate,
     timestamp: i64,
@@ -403,51 +461,51 @@ pub struct SigningOutput {
 impl SigningOutput {
     /// The value of the `Authorization` header.
     pub fn authorization(&self) -> &str {
-        &self.authorization
+        &self.prepared.text[self.authorization.clone()]
     }
 
     /// The `Authorization` value with the signature replaced, safe for logs.
     pub fn redacted_authorization(&self) -> String {
-        format!(
-            "{}** redacted **",
-            &self.authorization[..self.signature_start]
-        )
+        let kept = self.authorization.start..self.signature.start;
+        format!("{}** redacted **", &self.prepared.text[kept])
     }
 
     /// The signature: lower-case hexadecimal HMAC-SHA256 of the string to sign.
     pub fn signature(&self) -> &str {
-        &self.authorization[self.signature_start..]
+        &self.prepared.text[self.signature.clone()]
     }
 
     /// Stage 1: the canonical request.
     pub fn canonical_request(&self) -> &str {
-        &self.prepared.canonical_request
+        &self.prepared.text[self.prepared.canonical_request.clone()]
     }
 
     /// The hash of the payload as it appears in the canonical request.
     pub fn payload_hash(&self) -> &str {
-        let text = &self.prepared.canonical_request;
-        text.rsplit('\n').next().unwrap_or_default()
+        self.canonical_request()
+            .rsplit('\n')
+            .next()
+            .unwrap_or_default()
     }
 
     /// The signed-header list, e.g. `content-type;host`.
     pub fn signed_headers(&self) -> &str {
-        &self.prepared.signed_headers
+        &self.prepared.text[self.prepared.signed_headers.clone()]
     }
 
     /// Stage 2: lower-case hexadecimal SHA-256 of the canonical request.
     pub fn hashed_canonical_request(&self) -> &str {
-        &self.prepared.string_to_sign[self.prepared.hashed_canonical_request.clone()]
+        &self.prepared.text[self.prepared.hashed_canonical_request.clone()]
     }
 
     /// The credential scope: `Date/Service/tc3_request`.
     pub fn credential_scope(&self) -> &str {
-        &self.prepared.string_to_sign[self.prepared.scope.clone()]
+        &self.prepared.text[self.prepared.scope.clone()]
     }
 
     /// Stage 3: the string to sign.
     pub fn string_to_sign(&self) -> &str {
-        &self.prepared.string_to_sign
+        self.prepared.string_to_sign()
     }
 
     /// The UTC date of the timestamp.
@@ -465,7 +523,7 @@ impl SigningOutput {
     /// `X-TC-Content-SHA256`.
     pub fn headers(&self) -> Vec<(&'static str, String)> {
         let mut headers = vec![
-            ("Authorization", self.authorization.clone()),
+            ("Authorization", self.authorization().to_owned()),
             ("X-TC-Timestamp", self.timestamp.to_string()),
         ];
         if let Some(token) = &self.token {

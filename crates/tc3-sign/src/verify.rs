@@ -204,12 +204,12 @@ where
         headers: &signed,
         payload_hash: hex_str(&payload_hash),
     };
-    let prepared = prepare(&input, timestamp, date, policy.service)
+    let prepared = prepare(&input, timestamp, date, policy.service, 0)
         .map_err(|_| invalid("a signed header has a name or value that cannot be signed"))?;
     let key = SigningKey::derive(credentials.secret_key(), date, policy.service)
         .map_err(|_| failure("no signing key can be derived for this SecretId"))?;
     let mut mac = key.mac();
-    mac.update(prepared.string_to_sign.as_bytes());
+    mac.update(prepared.string_to_sign().as_bytes());
     mac.verify_slice(parsed.signature())
         .map_err(|_| failure("the signature does not match"))?;
 
