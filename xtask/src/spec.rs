@@ -1,0 +1,165 @@
+//! The project's API spec as it is stored under `crates/iotexplorer-model/spec/`.
+//!
+//! Two files make up the spec. `iotexplorer-2019-04-23.json` holds the structural part and is
+//! written only by `cargo xtask import-tencent`. `overlay.json` holds what the project adds by
+//! hand (English docs, constraints, read-only overrides, common error codes) and is never
+//! written by any command, so an import can never lose a hand-made change.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// File name of the imported, structural part of the spec.
+pub(crate) const STRUCTURAL_FILE: &str = "iotexplorer-2019-04-23.json";
+/// File name of the hand-maintained part of the spec.
+pub(crate) const OVERLAY_FILE: &str = "overlay.json";
+
+/// The spec directory inside the workspace.
+pub(crate) fn spec_dir(workspace_root: &Path) -> PathBuf {
+    workspace_root.join("crates/iotexplorer-model/spec")
+}
+
+/// The structural part: what Tencent's api.json and errors.json say, minus prose.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct StructuralSpec {
+    pub(crate) service: String,
+    pub(crate) version: String,
+    pub(crate) actions: BTreeMap<String, ActionShape>,
+    pub(crate) structures: BTreeMap<String, StructureShape>,
+    /// The service-specific error codes.
+    pub(crate) error_codes: Vec<String>,
+}
+
+/// One action: its members in wire order and its documented errors.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ActionShape {
+    /// `online` or `deprecated`.
+    pub(crate) status: String,
+    pub(crate) errors: Vec<String>,
+    pub(crate) input: Vec<MemberShape>,
+    pub(crate) output: Vec<MemberShape>,
+}
+
+/// A shared structure.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct StructureShape {
+    /// `in`, `out` or `both`.
+    pub(crate) usage: String,
+    pub(crate) members: Vec<MemberShape>,
+}
+
+/// One member of a request, response or structure.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct MemberShape {
+    /// The exact wire name.
+    pub(crate) name: String,
+    /// `string`, `int`, `float`, `bool`, `list` or `object`.
+    #[serde(rename = "type")]
+    pub(crate) wire_type: String,
+    /// The precise type (`int64`, `uint64`, `date`, ...) or, for lists and objects, the
+    /// element type or structure name.
+    pub(crate) member: String,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub(crate) required: bool,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub(crate) nullable: bool,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub(crate) disabled: bool,
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
+}
+
+/// The hand-maintained part of the spec.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Overlay {
+    /// API 3.0 codes shared by every service, with an English description.
+    #[serde(default)]
+    pub(crate) common_error_codes: BTreeMap<String, String>,
+    #[serde(default)]
+    pub(crate) actions: BTreeMap<String, ActionOverlay>,
+}
+
+/// Hand-made additions to one action.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ActionOverlay {
+    #[serde(default)]
+    pub(crate) doc: Option<String>,
+    /// Overrides the default taken from the action's verb.
+    #[serde(default)]
+    pub(crate) read_only: Option<bool>,
+    #[serde(default)]
+    pub(crate) input: BTreeMap<String, MemberOverlay>,
+    #[serde(default)]
+    pub(crate) output: BTreeMap<String, MemberOverlay>,
+    /// Groups of members that are set together or not at all.
+    #[serde(default)]
+    pub(crate) together: Vec<Vec<String>>,
+    /// Pairs of members where the first must be smaller than the second.
+    #[serde(default)]
+    pub(crate) ordered: Vec<OrderedPair>,
+}
+
+/// Hand-made additions to one member.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct MemberOverlay {
+    #[serde(default)]
+    pub(crate) doc: Option<String>,
+    #[serde(default)]
+    pub(crate) constraints: Vec<ConstraintSpec>,
+}
+
+/// A rule on a member's value. Scalar rules apply to every element of a list.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub(crate) enum ConstraintSpec {
+    Range { min: Option<i64>, max: Option<i64> },
+    OneOf { values: Vec<i64> },
+    OneOfText { values: Vec<String> },
+    Length { min: Option<u64>, max: Option<u64> },
+    HexDigits,
+    JsonText,
+    NonEmpty,
+    ItemCount { min: Option<u64>, max: Option<u64> },
+    UniqueItems,
+    NonEmptyItems,
+}
+
+/// `earlier` must be smaller than `later` when both are set and non-zero.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct OrderedPair {
+    pub(crate) earlier: String,
+    pub(crate) later: String,
+}
+
+/// Reads a JSON file into `T`, naming the file on failure.
+pub(crate) fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|err| format!("cannot read {}: {err}", path.display()))?;
+    serde_json::from_str(&text).map_err(|err| format!("cannot parse {}: {err}", path.display()))
+}
+
+/// Renders a value as pretty JSON with a final newline, the form checked into the repository.
+pub(crate) fn to_pretty_json<T: Serialize>(value: &T) -> Result<String, String> {
+    let mut text =
+        serde_json::to_string_pretty(value).map_err(|err| format!("cannot render JSON: {err}"))?;
+    text.push('\n');
+    Ok(text)
+}
+
+/// Both parts of the spec, read from `dir`.
+pub(crate) fn load(dir: &Path) -> Result<(StructuralSpec, Overlay), String> {
+    let structural = read_json(&dir.join(STRUCTURAL_FILE))?;
+    let overlay = read_json(&dir.join(OVERLAY_FILE))?;
+    Ok((structural, overlay))
+}

@@ -1,0 +1,225 @@
+//! Tests of the commands against the real spec and generated code. Anything that would
+//! change files works on a temporary copy.
+
+#[path = "../../crates/iotexplorer-model/tests/support/reference.rs"]
+mod reference;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::codegen::{self, PREAMBLE};
+use crate::ensure::Mode;
+use crate::{import, spec, workspace_root};
+
+/// A fresh, empty directory under the system temp dir, removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(label: &str) -> Self {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let unique = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let path =
+            std::env::temp_dir().join(format!("xtask-{label}-{}-{unique}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).expect("create temp dir");
+        Self(path)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).expect("list dir") {
+        let path = entry.expect("dir entry").path();
+        if path.is_file() {
+            std::fs::copy(&path, to.join(path.file_name().expect("file name"))).expect("copy file");
+        }
+    }
+}
+
+#[test]
+fn checked_in_code_is_up_to_date() {
+    let root = workspace_root();
+    let stale = codegen::run(
+        &spec::spec_dir(&root),
+        &codegen::output_dir(&root),
+        Mode::Check,
+    );
+    assert_eq!(stale, Ok(Vec::new()), "run `cargo xtask codegen`");
+}
+
+#[test]
+fn check_fails_after_a_hand_edit_and_write_repairs_it() {
+    let root = workspace_root();
+    let copy = TempDir::new("codegen");
+    copy_dir(&codegen::output_dir(&root), &copy.0);
+    let edited = copy.0.join("firmware.rs");
+    let mut text = std::fs::read_to_string(&edited).expect("read generated file");
+    text = text.replacen(
+        "pub struct BatchUpdateFirmwareRequest",
+        "pub struct BatchUpdateFirmwareRequest2",
+        1,
+    );
+    std::fs::write(&edited, text).expect("write edited file");
+
+    let error = codegen::run(&spec::spec_dir(&root), &copy.0, Mode::Check)
+        .expect_err("hand edit must be reported");
+    assert!(
+        error.contains("firmware.rs"),
+        "message names the file: {error}"
+    );
+    assert!(
+        error.contains("cargo xtask codegen"),
+        "message names the command: {error}"
+    );
+
+    let changed = codegen::run(&spec::spec_dir(&root), &copy.0, Mode::Write).expect("regenerate");
+    assert_eq!(changed, vec![edited]);
+    assert_eq!(
+        codegen::run(&spec::spec_dir(&root), &copy.0, Mode::Check),
+        Ok(Vec::new())
+    );
+}
+
+#[test]
+fn check_reports_files_nobody_generates() {
+    let root = workspace_root();
+    let copy = TempDir::new("stale");
+    copy_dir(&codegen::output_dir(&root), &copy.0);
+    std::fs::write(copy.0.join("leftover.rs"), "// old\n").expect("write stray file");
+    let error = codegen::run(&spec::spec_dir(&root), &copy.0, Mode::Check)
+        .expect_err("stray file must be reported");
+    assert!(error.contains("leftover.rs"), "{error}");
+}
+
+#[test]
+fn generated_files_start_with_the_preamble_and_hold_no_todo() {
+    let dir = codegen::output_dir(&workspace_root());
+    let mut count = 0;
+    for entry in std::fs::read_dir(&dir).expect("list generated dir") {
+        let path = entry.expect("dir entry").path();
+        let text = std::fs::read_to_string(&path).expect("read generated file");
+        assert!(
+            text.starts_with(&format!("{PREAMBLE}\n")),
+            "{} lacks the preamble",
+            path.display()
+        );
+        assert!(!text.contains("TODO"), "{} contains a TODO", path.display());
+        count += 1;
+    }
+    assert!(count > 10, "expected the generated files, found {count}");
+}
+
+#[test]
+fn overlay_only_names_existing_actions_and_members() {
+    let (structural, overlay) = spec::load(&spec::spec_dir(&workspace_root())).expect("load spec");
+    assert_eq!(
+        import::orphaned_overlay_entries(&structural, &overlay),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn import_matches_the_checked_in_spec_and_is_idempotent() {
+    let Some(reference) = reference::reference_dir() else {
+        return;
+    };
+    let real = spec::spec_dir(&workspace_root());
+    let copy = TempDir::new("import");
+    copy_dir(&real, &copy.0);
+    let overlay_before = std::fs::read(copy.0.join(spec::OVERLAY_FILE)).expect("read overlay");
+
+    let (changed, warnings) = import::import(&reference, &copy.0).expect("first import");
+    assert!(
+        !changed,
+        "the checked-in spec is stale: run `cargo xtask import-tencent`"
+    );
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let after_first = std::fs::read(copy.0.join(spec::STRUCTURAL_FILE)).expect("read spec");
+    let (changed, _) = import::import(&reference, &copy.0).expect("second import");
+    assert!(!changed);
+    assert_eq!(
+        std::fs::read(copy.0.join(spec::STRUCTURAL_FILE)).expect("read spec"),
+        after_first
+    );
+    assert_eq!(
+        std::fs::read(copy.0.join(spec::OVERLAY_FILE)).expect("read overlay"),
+        overlay_before
+    );
+}
+
+#[test]
+fn import_rebuilds_a_missing_structure_and_keeps_the_overlay() {
+    let Some(reference) = reference::reference_dir() else {
+        return;
+    };
+    let real = spec::spec_dir(&workspace_root());
+    let copy = TempDir::new("reimport");
+    copy_dir(&real, &copy.0);
+    std::fs::write(copy.0.join(spec::STRUCTURAL_FILE), "{}\n").expect("clobber spec");
+    let overlay_before = std::fs::read(copy.0.join(spec::OVERLAY_FILE)).expect("read overlay");
+
+    let (changed, _) = import::import(&reference, &copy.0).expect("import");
+    assert!(changed);
+    assert_eq!(
+        std::fs::read(copy.0.join(spec::STRUCTURAL_FILE)).expect("read spec"),
+        std::fs::read(real.join(spec::STRUCTURAL_FILE)).expect("read real spec"),
+    );
+    assert_eq!(
+        std::fs::read(copy.0.join(spec::OVERLAY_FILE)).expect("read overlay"),
+        overlay_before
+    );
+}
+
+#[test]
+fn import_leaves_out_prose() {
+    let text =
+        std::fs::read_to_string(spec::spec_dir(&workspace_root()).join(spec::STRUCTURAL_FILE))
+            .expect("read spec");
+    assert!(
+        text.is_ascii(),
+        "the structural spec must not carry Tencent's prose"
+    );
+}
+
+#[test]
+fn convert_keeps_structure_and_drops_prose() {
+    let api = serde_json::json!({
+        "metadata": {"apiVersion": "2019-04-23", "serviceShortName": "iotexplorer"},
+        "actions": {"DoThing": {"document": "\u{8bf4}\u{660e}", "input": "DoThingRequest", "output": "DoThingResponse", "name": "x", "status": "online"}},
+        "objects": {
+            "DoThingRequest": {"document": "d", "type": "object", "members": [
+                {"name": "ProductID", "type": "string", "member": "string", "required": true, "document": "\u{4ea7}\u{54c1}", "example": "P"},
+                {"name": "Keys", "type": "list", "member": "Pair", "required": false, "document": "", "example": ""}
+            ]},
+            "DoThingResponse": {"document": "d", "type": "object", "members": [
+                {"name": "Count", "type": "int", "member": "uint64", "value_allowed_null": true, "document": "n"},
+                {"name": "RequestId", "type": "string", "member": "string", "document": "id"}
+            ]},
+            "Pair": {"document": "p", "usage": "in", "members": [
+                {"name": "Key", "type": "string", "member": "string", "required": true, "document": "k"}
+            ]}
+        }
+    });
+    let errors = serde_json::json!({
+        "codes": {"InternalError": {"doc": "\u{9519}"}, "FailedOperation": {"doc": "x"}},
+        "action_errors": {"DoThing": ["InternalError"]}
+    });
+    let spec = import::convert(&api, &errors).expect("convert");
+    let text = spec::to_pretty_json(&spec).expect("render");
+    assert!(text.is_ascii(), "prose leaked: {text}");
+    assert_eq!(spec.error_codes, ["FailedOperation", "InternalError"]);
+    let action = &spec.actions["DoThing"];
+    assert_eq!(action.errors, ["InternalError"]);
+    assert_eq!(action.input[0].name, "ProductID");
+    assert!(action.input[0].required);
+    assert_eq!(action.input[1].member, "Pair");
+    assert!(action.output[0].nullable);
+    assert_eq!(spec.structures["Pair"].usage, "in");
+    let again = import::convert(&api, &errors).expect("convert again");
+    assert_eq!(spec::to_pretty_json(&again).expect("render"), text);
+}
