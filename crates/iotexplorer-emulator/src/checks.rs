@@ -1,0 +1,111 @@
+//! The checks every request passes before its action runs, each with Tencent's code.
+//!
+//! Order: size (while reading the body), signature (TC3, or legacy v1 when the request
+//! carries no `Authorization`), action, version, region, rate limit, JSON, members.
+
+use std::collections::HashMap;
+
+use iotexplorer_model::{ApiError, VERSION, check_request_json, find_action};
+use serde_json::Value;
+
+use crate::auth::{Signed, V1_COMMON, authenticate};
+use crate::fixture::CredentialFixture;
+use crate::rate_limit::RateLimiter;
+use crate::request::{Incoming, decode_pairs, unflatten};
+
+/// What the checks need to know.
+#[derive(Debug)]
+pub(crate) struct Gate {
+    pub(crate) credentials: HashMap<String, CredentialFixture>,
+    pub(crate) max_skew: u64,
+    pub(crate) rate_limiter: RateLimiter,
+}
+
+/// A request that passed every check.
+#[derive(Debug)]
+pub(crate) struct Admitted {
+    pub(crate) action: &'static str,
+    pub(crate) params: Value,
+}
+
+pub(crate) fn error(code: &str, message: impl Into<String>) -> ApiError {
+    ApiError::new(code, message)
+}
+
+impl Gate {
+    /// Runs every common check; `Err` is the error to answer with.
+    pub(crate) fn admit(&self, request: &Incoming, now: i64) -> Result<Admitted, ApiError> {
+        let Signed {
+            secret_id,
+            action,
+            version,
+            region,
+            v1_params,
+        } = authenticate(request, &self.credentials, self.max_skew, now)?;
+
+        let action = action
+            .filter(|a| !a.is_empty())
+            .ok_or_else(|| error("MissingParameter", "the Action parameter is required"))?;
+        let meta = find_action(&action).ok_or_else(|| {
+            error(
+                "InvalidAction",
+                format!("the action `{action}` does not exist"),
+            )
+        })?;
+        let version = version
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| error("MissingParameter", "the Version parameter is required"))?;
+        if version != VERSION {
+            return Err(error(
+                "NoSuchVersion",
+                format!("the API version `{version}` does not exist; use {VERSION}"),
+            ));
+        }
+        if region.as_deref().is_none_or(str::is_empty) {
+            return Err(error(
+                "MissingParameter",
+                "the Region parameter is required",
+            ));
+        }
+        if !self.rate_limiter.admit(meta.name, &secret_id, now) {
+            return Err(error(
+                "RequestLimitExceeded",
+                format!(
+                    "too many {} requests per second for this SecretId",
+                    meta.name
+                ),
+            ));
+        }
+
+        let params = match v1_params {
+            Some(params) => {
+                let members: Vec<(String, String)> = params
+                    .into_iter()
+                    .filter(|(k, _)| !V1_COMMON.contains(&k.as_str()))
+                    .collect();
+                unflatten(meta.name, &members)
+            }
+            None if request.method == "GET" => unflatten(meta.name, &decode_pairs(&request.query)),
+            None => parse_json_body(&request.body)?,
+        };
+        check_request_json(meta.name, &params)
+            .map_err(|problems| ApiError::new(problems.error_code(), problems.to_string()))?;
+        Ok(Admitted {
+            action: meta.name,
+            params,
+        })
+    }
+}
+
+fn parse_json_body(body: &[u8]) -> Result<Value, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        // An empty body is an action without members.
+        return Ok(Value::Object(serde_json::Map::new()));
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        error(
+            "InvalidParameter",
+            format!("the body is not valid JSON: {e}"),
+        )
+    })
+}

@@ -1,0 +1,55 @@
+//! A local, stateful stand-in for the Tencent Cloud IoT Explorer firmware-update (OTA)
+//! API (`iotexplorer`, version `2019-04-23`).
+//!
+//! It checks TC3-HMAC-SHA256 signatures (and legacy v1 ones) with `tc3-sign`, validates
+//! members with `iotexplorer-model`, and answers with Tencent's envelope and error codes,
+//! so any correct client works against it unchanged. Tasks created with
+//! `BatchUpdateFirmware` progress on a clock the emulator owns, fast enough to watch a
+//! rollout finish in seconds. Faults (delays, dropped connections, 502 pages, truncated
+//! JSON, forced error codes) can be injected from the fixture or at run time.
+//!
+//! ```
+//! use iotexplorer_emulator::{Emulator, Fixture, ProgressSettings};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+//! runtime.block_on(async {
+//!     let running = Emulator::builder()
+//!         .fixture(Fixture::demo())
+//!         .rate_limit(20)
+//!         .max_skew(300)
+//!         .progress(ProgressSettings::default().with_step_ms(50))
+//!         .start("127.0.0.1:0")
+//!         .await?;
+//!     assert!(running.url().starts_with("http://127.0.0.1:"));
+//!     assert_eq!(running.arrivals(), 0);
+//!     running.shutdown().await;
+//!     Ok(())
+//! })
+//! # }
+//! ```
+
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExample;
+
+mod actions;
+mod auth;
+mod checks;
+mod faults;
+mod fixture;
+mod persist;
+mod progress;
+mod random;
+mod rate_limit;
+mod request;
+mod respond;
+mod server;
+mod state;
+
+pub use faults::{FaultKind, FaultRule, Faults};
+pub use fixture::{
+    CredentialFixture, DEMO_PRODUCT_ID, DEMO_SECRET_ID, DEMO_SECRET_KEY, DeviceFixture,
+    DeviceListFixture, FirmwareFixture, Fixture, FixtureError, ProductFixture, ProgressSettings,
+};
+pub use server::{DEFAULT_MAX_BODY_BYTES, Emulator, EmulatorBuilder, RunningEmulator, StartError};

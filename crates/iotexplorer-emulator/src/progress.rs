@@ -1,0 +1,189 @@
+//! The device progress clock: where one device is in one task, computed from elapsed time.
+//!
+//! Nothing ticks in the background; a device's stage is a pure function of how long its
+//! task has run, its pre-drawn fate and whether it was stopped. That keeps 100,000 devices
+//! cheap and makes the timeline reproducible.
+
+/// Device statuses on the wire (`DescribeFirmwareUpdateStatus`).
+pub(crate) mod status {
+    pub(crate) const PENDING: i64 = 1;
+    pub(crate) const DOWNLOADING: i64 = 3;
+    pub(crate) const BURNING: i64 = 4;
+    pub(crate) const FAILED: i64 = 5;
+    pub(crate) const DONE: i64 = 6;
+    pub(crate) const TIMEOUT: i64 = 10;
+}
+
+/// What happens to a device, drawn when the task is created.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct Fate {
+    /// How many attempts fail before one succeeds; `max_retry + 1` means all fail.
+    pub(crate) failed_attempts: u64,
+    /// Stalls while downloading until `TimeoutInterval` runs out.
+    pub(crate) stalls: bool,
+}
+
+/// The rules of the timeline for one task.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Timeline {
+    pub(crate) max_retry: u64,
+    /// `TimeoutInterval` in stages.
+    pub(crate) timeout_steps: f64,
+    /// `RetryInterval` in stages.
+    pub(crate) retry_steps: f64,
+}
+
+/// A device's place in a task.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Stage {
+    pub(crate) status: i64,
+    pub(crate) percent: i64,
+    pub(crate) retry_num: u64,
+    pub(crate) err_msg: &'static str,
+    /// The point, in stages since the task began, where the device last changed.
+    pub(crate) changed_at: f64,
+}
+
+impl Stage {
+    pub(crate) fn is_terminal(&self) -> bool {
+        matches!(self.status, status::FAILED | status::DONE | status::TIMEOUT)
+    }
+}
+
+// An attempt: one stage pending, two downloading, one burning. A failing attempt breaks
+// off half way through the download.
+const SUCCESS_STEPS: f64 = 4.0;
+const FAILURE_STEPS: f64 = 2.0;
+
+fn stage(status: i64, percent: i64, retry_num: u64, err_msg: &'static str, at: f64) -> Stage {
+    Stage {
+        status,
+        percent,
+        retry_num,
+        err_msg,
+        changed_at: at,
+    }
+}
+
+/// Where a device is after `elapsed` stages.
+pub(crate) fn stage_at(fate: Fate, timeline: Timeline, elapsed: f64) -> Stage {
+    let elapsed = elapsed.max(0.0);
+    if fate.stalls {
+        if elapsed >= timeline.timeout_steps {
+            return stage(
+                status::TIMEOUT,
+                20,
+                0,
+                "update timed out",
+                timeline.timeout_steps,
+            );
+        }
+        if elapsed < 1.0 {
+            return stage(status::PENDING, 0, 0, "", 0.0);
+        }
+        return stage(status::DOWNLOADING, 20, 0, "", 1.0);
+    }
+    let mut start = 0.0;
+    for attempt in 0..fate.failed_attempts {
+        let t = elapsed - start;
+        if t < 1.0 {
+            return stage(status::PENDING, 0, attempt, "", start);
+        }
+        if t < FAILURE_STEPS {
+            return stage(
+                status::DOWNLOADING,
+                percent(t - 1.0),
+                attempt,
+                "",
+                start + 1.0,
+            );
+        }
+        if attempt >= timeline.max_retry {
+            return stage(
+                status::FAILED,
+                50,
+                attempt,
+                "download failed",
+                start + FAILURE_STEPS,
+            );
+        }
+        start += FAILURE_STEPS + timeline.retry_steps;
+        if elapsed < start {
+            return stage(
+                status::PENDING,
+                0,
+                attempt + 1,
+                "",
+                start - timeline.retry_steps,
+            );
+        }
+    }
+    let retry = fate.failed_attempts;
+    let t = elapsed - start;
+    if t < 1.0 {
+        stage(status::PENDING, 0, retry, "", start)
+    } else if t < 3.0 {
+        stage(
+            status::DOWNLOADING,
+            percent(t - 1.0),
+            retry,
+            "",
+            start + 1.0,
+        )
+    } else if t < SUCCESS_STEPS {
+        stage(status::BURNING, 100, retry, "", start + 3.0)
+    } else {
+        stage(status::DONE, 100, retry, "", start + SUCCESS_STEPS)
+    }
+}
+
+/// Download percent after `t` of the two download stages.
+fn percent(t: f64) -> i64 {
+    ((t / 2.0) * 100.0).clamp(0.0, 99.0) as i64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TIMELINE: Timeline = Timeline {
+        max_retry: 1,
+        timeout_steps: 10.0,
+        retry_steps: 1.0,
+    };
+
+    #[test]
+    fn a_healthy_device_goes_pending_downloading_burning_done() {
+        let fate = Fate {
+            failed_attempts: 0,
+            stalls: false,
+        };
+        let statuses: Vec<i64> = [0.5, 1.5, 2.5, 3.5, 4.5]
+            .iter()
+            .map(|t| stage_at(fate, TIMELINE, *t).status)
+            .collect();
+        assert_eq!(statuses, [1, 3, 3, 4, 6]);
+    }
+
+    #[test]
+    fn a_failing_device_retries_then_fails() {
+        let fate = Fate {
+            failed_attempts: 2,
+            stalls: false,
+        };
+        assert_eq!(stage_at(fate, TIMELINE, 2.5).status, status::PENDING);
+        assert_eq!(stage_at(fate, TIMELINE, 2.5).retry_num, 1);
+        let end = stage_at(fate, TIMELINE, 100.0);
+        assert_eq!((end.status, end.retry_num), (status::FAILED, 1));
+    }
+
+    #[test]
+    fn a_stalled_device_times_out() {
+        let fate = Fate {
+            failed_attempts: 0,
+            stalls: true,
+        };
+        assert_eq!(stage_at(fate, TIMELINE, 9.0).status, status::DOWNLOADING);
+        assert_eq!(stage_at(fate, TIMELINE, 10.0).status, status::TIMEOUT);
+    }
+}

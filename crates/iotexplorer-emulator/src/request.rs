@@ -1,0 +1,212 @@
+//! Turning a received HTTP request into an action's parameters as JSON.
+//!
+//! POST bodies are JSON already. GET query strings (and legacy form bodies) flatten lists
+//! as `Name.N` and structures as `Name.Field`; they are rebuilt into the JSON the POST form
+//! would carry, typed by the model's member metadata, so one validator serves both.
+
+use std::collections::BTreeMap;
+
+use iotexplorer_model::{MemberMeta, ValueType, find_action, find_structure};
+use serde_json::{Map, Number, Value};
+
+/// A request as received, detached from hyper.
+#[derive(Debug)]
+pub(crate) struct Incoming {
+    pub(crate) method: String,
+    pub(crate) path: String,
+    pub(crate) query: String,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: bytes::Bytes,
+}
+
+impl Incoming {
+    /// The value of header `name` (case-insensitive), trimmed.
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(candidate, _)| candidate.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.trim())
+    }
+}
+
+/// Splits `a=1&b=2` into decoded pairs, in order.
+pub(crate) fn decode_pairs(text: &str) -> Vec<(String, String)> {
+    text.split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (percent_decode(key), percent_decode(value))
+        })
+        .collect()
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while let Some(&byte) = bytes.get(index) {
+        match byte {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let high = bytes.get(index + 1).and_then(|b| (*b as char).to_digit(16));
+                let low = bytes.get(index + 2).and_then(|b| (*b as char).to_digit(16));
+                if let (Some(high), Some(low)) = (high, low) {
+                    out.push((high * 16 + low) as u8);
+                    index += 2;
+                } else {
+                    out.push(b'%');
+                }
+            }
+            other => out.push(other),
+        }
+        index += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A tree of flattened names before types are known.
+#[derive(Debug)]
+enum Node {
+    Leaf(String),
+    Branch(BTreeMap<String, Node>),
+}
+
+fn insert(tree: &mut BTreeMap<String, Node>, path: &[&str], value: String) {
+    let Some((first, rest)) = path.split_first() else {
+        return;
+    };
+    if rest.is_empty() {
+        tree.insert((*first).to_owned(), Node::Leaf(value));
+        return;
+    }
+    let entry = tree
+        .entry((*first).to_owned())
+        .or_insert_with(|| Node::Branch(BTreeMap::new()));
+    if let Node::Leaf(_) = entry {
+        // `A=1&A.0=2`: the deeper form wins; the validator reports any mismatch.
+        *entry = Node::Branch(BTreeMap::new());
+    }
+    if let Node::Branch(children) = entry {
+        insert(children, rest, value);
+    }
+}
+
+/// Rebuilds flattened parameters into a JSON object for `action`.
+pub(crate) fn unflatten(action: &str, pairs: &[(String, String)]) -> Value {
+    let mut tree = BTreeMap::new();
+    for (key, value) in pairs {
+        let path: Vec<&str> = key.split('.').collect();
+        insert(&mut tree, &path, value.clone());
+    }
+    let members = find_action(action).map_or(&[][..], |meta| meta.input);
+    Value::Object(object_from(tree, members))
+}
+
+fn object_from(tree: BTreeMap<String, Node>, members: &[MemberMeta]) -> Map<String, Value> {
+    tree.into_iter()
+        .map(|(name, node)| {
+            let value = match members.iter().find(|m| m.name == name) {
+                Some(member) => member_value(node, member),
+                None => untyped(node),
+            };
+            (name, value)
+        })
+        .collect()
+}
+
+fn member_value(node: Node, member: &MemberMeta) -> Value {
+    if !member.list {
+        return typed(node, member.value_type);
+    }
+    match node {
+        Node::Branch(children) => {
+            let mut items: Vec<(u64, Node)> = Vec::new();
+            let mut others = Map::new();
+            for (key, child) in children {
+                match key.parse::<u64>() {
+                    Ok(index) => items.push((index, child)),
+                    Err(_) => {
+                        others.insert(key, untyped(child));
+                    }
+                }
+            }
+            if !others.is_empty() {
+                // Not a list at all; let validation call it the wrong type.
+                return Value::Object(others);
+            }
+            items.sort_by_key(|(index, _)| *index);
+            Value::Array(
+                items
+                    .into_iter()
+                    .map(|(_, child)| typed(child, member.value_type))
+                    .collect(),
+            )
+        }
+        Node::Leaf(text) => Value::String(text),
+    }
+}
+
+fn typed(node: Node, value_type: ValueType) -> Value {
+    match (node, value_type) {
+        (Node::Leaf(text), ValueType::Int64) => {
+            text.parse::<i64>().map_or(Value::String(text), Value::from)
+        }
+        (Node::Leaf(text), ValueType::UInt64) => {
+            text.parse::<u64>().map_or(Value::String(text), Value::from)
+        }
+        (Node::Leaf(text), ValueType::Float) => {
+            match text.parse::<f64>().ok().and_then(Number::from_f64) {
+                Some(number) => Value::Number(number),
+                None => Value::String(text),
+            }
+        }
+        (Node::Leaf(text), ValueType::Bool) => match text.as_str() {
+            "true" => Value::Bool(true),
+            "false" => Value::Bool(false),
+            _ => Value::String(text),
+        },
+        (Node::Branch(children), ValueType::Object(name)) => {
+            let members = find_structure(name).map_or(&[][..], |meta| meta.members);
+            Value::Object(object_from(children, members))
+        }
+        (node, _) => untyped(node),
+    }
+}
+
+fn untyped(node: Node) -> Value {
+    match node {
+        Node::Leaf(text) => Value::String(text),
+        Node::Branch(children) => Value::Object(
+            children
+                .into_iter()
+                .map(|(key, child)| (key, untyped(child)))
+                .collect(),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_and_numbers_are_rebuilt_from_the_query() {
+        let pairs = decode_pairs(
+            "ProductID=P1&FirmwareVersion=2.0.0&DeviceNames.0=a&DeviceNames.1=b%20c&TimeoutInterval=300",
+        );
+        let value = unflatten("BatchUpdateFirmware", &pairs);
+        assert_eq!(
+            value,
+            serde_json::json!({"ProductID": "P1", "FirmwareVersion": "2.0.0",
+                "DeviceNames": ["a", "b c"], "TimeoutInterval": 300})
+        );
+    }
+
+    #[test]
+    fn structures_in_lists_are_rebuilt() {
+        let pairs = decode_pairs("ProductID=P&Filters.0.Key=TaskId&Filters.0.Value=7&Offset=0");
+        let value = unflatten("DescribeFirmwareTaskDevices", &pairs);
+        assert_eq!(value["Filters"][0]["Key"], "TaskId");
+        assert_eq!(value["Offset"], 0);
+    }
+}

@@ -1,0 +1,45 @@
+//! Answers: Tencent's envelope, always HTTP 200, always a fresh RequestId.
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::Response;
+use hyper::header::{CONTENT_TYPE, HeaderValue};
+use iotexplorer_model::ApiError;
+use serde_json::{Map, Value, json};
+
+/// The HTML a misbehaving proxy sends with a 502.
+const BAD_GATEWAY_HTML: &str = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n";
+
+/// The success envelope around `members`.
+pub(crate) fn success_body(mut members: Map<String, Value>, request_id: &str) -> Vec<u8> {
+    members.insert("RequestId".to_owned(), Value::from(request_id));
+    json!({ "Response": members }).to_string().into_bytes()
+}
+
+/// The error envelope.
+pub(crate) fn error_body(error: ApiError, request_id: &str) -> Vec<u8> {
+    error
+        .with_request_id(request_id)
+        .to_envelope()
+        .to_string()
+        .into_bytes()
+}
+
+/// An HTTP 200 JSON answer.
+pub(crate) fn json_response(body: Vec<u8>) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+/// An HTTP 502 with an HTML page.
+pub(crate) fn bad_gateway() -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from_static(BAD_GATEWAY_HTML.as_bytes())));
+    *response.status_mut() = hyper::StatusCode::BAD_GATEWAY;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("text/html"));
+    response
+}

@@ -1,0 +1,436 @@
+//! OTA behaviour over real HTTP: tasks, targeting, progress, cancellation.
+
+mod support;
+
+use std::time::Duration;
+
+use iotexplorer_emulator::{
+    DeviceListFixture, Emulator, Fixture, ProgressSettings, RunningEmulator,
+};
+use serde_json::{Value, json};
+use support::Client;
+
+async fn start(step_ms: u64) -> RunningEmulator {
+    Emulator::builder()
+        .fixture(Fixture::demo())
+        .rate_limit(0)
+        .progress(ProgressSettings::default().with_step_ms(step_ms))
+        .start("127.0.0.1:0")
+        .await
+        .expect("start")
+}
+
+fn batch(devices: &[&str]) -> Value {
+    json!({"ProductID": "ABCDE12345", "FirmwareVersion": "2.0.0", "DeviceNames": devices,
+           "TimeoutInterval": 300})
+}
+
+async fn devices_of(client: &Client, task_id: u64) -> Vec<Value> {
+    let reply = client
+        .post(
+            "DescribeFirmwareTaskDevices",
+            &json!({"ProductID": "ABCDE12345", "FirmwareVersion": "2.0.0", "Limit": 100,
+                    "Filters": [{"Key": "TaskId", "Value": task_id.to_string()}]}),
+        )
+        .await;
+    reply.ok()["Devices"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn task_id(reply: &Value) -> u64 {
+    reply["TaskId"].as_u64().expect("a TaskId")
+}
+
+#[tokio::test]
+async fn task_ids_increase_and_errors_name_what_is_missing() {
+    let emulator = start(10_000).await;
+    let client = Client::demo(emulator.addr());
+    let first = task_id(
+        &client
+            .post("BatchUpdateFirmware", &batch(&["dev001"]))
+            .await
+            .ok(),
+    );
+    let second = task_id(
+        &client
+            .post("BatchUpdateFirmware", &batch(&["dev002"]))
+            .await
+            .ok(),
+    );
+    assert!(second > first);
+
+    let mut body = batch(&["dev003"]);
+    body["ProductID"] = json!("NOPRODUCT1");
+    let reply = client.post("BatchUpdateFirmware", &body).await;
+    assert_eq!(
+        reply.code().as_deref(),
+        Some("ResourceNotFound.StudioProductNotExist")
+    );
+
+    let mut body = batch(&["dev003"]);
+    body["FirmwareVersion"] = json!("9.9.9");
+    let reply = client.post("BatchUpdateFirmware", &body).await;
+    assert_eq!(
+        reply.code().as_deref(),
+        Some("ResourceNotFound.FirmwareNotExist")
+    );
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_device_in_an_unfinished_task_is_updating_unless_overridden() {
+    let emulator = start(10_000).await;
+    let client = Client::demo(emulator.addr());
+    let first = task_id(
+        &client
+            .post("BatchUpdateFirmware", &batch(&["dev001", "dev002"]))
+            .await
+            .ok(),
+    );
+    let reply = client
+        .post("BatchUpdateFirmware", &batch(&["dev002"]))
+        .await;
+    assert_eq!(
+        reply.code().as_deref(),
+        Some("FailedOperation.DeviceIsUpdating")
+    );
+
+    let mut body = batch(&["dev002"]);
+    body["OverrideMode"] = json!(1);
+    let second = task_id(&client.post("BatchUpdateFirmware", &body).await.ok());
+    let old = devices_of(&client, first).await;
+    let replaced = old
+        .iter()
+        .find(|d| d["DeviceName"] == "dev002")
+        .expect("dev002");
+    assert_eq!(replaced["Status"], 5);
+    let kept = old
+        .iter()
+        .find(|d| d["DeviceName"] == "dev001")
+        .expect("dev001");
+    assert_eq!(kept["Status"], 1);
+    assert_eq!(devices_of(&client, second).await.len(), 1);
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn devices_are_chosen_by_original_version_and_by_list_file() {
+    let list = DeviceListFixture::new(
+        "ABCDE12345",
+        "some.txt",
+        vec!["dev004".into(), "dev005".into()],
+    );
+    let emulator = Emulator::builder()
+        .fixture(Fixture::demo().with_device_list(list.clone()))
+        .rate_limit(0)
+        .progress(ProgressSettings::default().with_step_ms(10_000))
+        .start("127.0.0.1:0")
+        .await
+        .expect("start");
+    let client = Client::demo(emulator.addr());
+
+    let by_file = json!({"ProductID": "ABCDE12345", "FirmwareVersion": "2.0.0", "FileName": "some.txt",
+        "FileMd5": list.md5_hex(), "FileSize": list.size(), "TimeoutInterval": 300});
+    let id = task_id(&client.post("BatchUpdateFirmware", &by_file).await.ok());
+    let names: Vec<Value> = devices_of(&client, id)
+        .await
+        .iter()
+        .map(|d| d["DeviceName"].clone())
+        .collect();
+    assert_eq!(names, [json!("dev004"), json!("dev005")]);
+    let task = client
+        .post(
+            "DescribeFirmwareTask",
+            &json!({"ProductID": "ABCDE12345", "FirmwareVersion": "2.0.0", "TaskId": id}),
+        )
+        .await
+        .ok();
+    assert_eq!(task["UpgradeMode"], "filename");
+
+    let mut wrong = by_file.clone();
+    wrong["FileMd5"] = json!("00000000000000000000000000000000");
+    let reply = client.post("BatchUpdateFirmware", &wrong).await;
+    assert_eq!(reply.code().as_deref(), Some("InvalidParameterValue"));
+    let mut wrong = by_file;
+    wrong["FileSize"] = json!(list.size() + 1);
+    let reply = client.post("BatchUpdateFirmware", &wrong).await;
+    assert_eq!(reply.code().as_deref(), Some("InvalidParameterValue"));
+
+    // The other eight devices still run 1.0.0 and are not updating.
+    let mut by_version = json!({"ProductID": "ABCDE12345", "FirmwareVersion": "2.0.0",
+        "FirmwareOriVersion": "1.0.0", "TimeoutInterval": 300});
+    let reply = client.post("BatchUpdateFirmware", &by_version).await;
+    assert_eq!(
+        reply.code().as_deref(),
+        Some("FailedOperation.DeviceIsUpdating")
+    );
+    by_version["OverrideMode"] = json!(1);
+    let id = task_id(&client.post("BatchUpdateFirmware", &by_version).await.ok());
+    assert_eq!(devices_of(&client, id).await.len(), 10);
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn devices_progress_to_completion_on_a_fast_clock() {
+    let emulator = start(20).await;
+    let client = Client::demo(emulator.addr());
+    let id = task_id(
+        &client
+            .post(
+                "BatchUpdateFirmware",
+                &batch(&["dev001", "dev002", "dev003"]),
+            )
+            .await
+            .ok(),
+    );
+    let status = client
+        .post(
+            "DescribeFirmwareUpdateStatus",
+            &json!({"ProductId": "ABCDE12345", "DeviceName": "dev001"}),
+        )
+        .await
+        .ok();
+    assert_eq!(status["DstVersion"], "2.0.0");
+    assert_eq!(status["OriVersion"], "1.0.0");
+
+    let mut seen = std::collections::BTreeSet::new();
+    for _ in 0..200 {
+        let devices = devices_of(&client, id).await;
+        for device in &devices {
+            seen.insert(device["Status"].as_i64().unwrap_or(-1));
+        }
+        if devices.iter().all(|d| d["Status"] == 6) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(seen.contains(&6), "{seen:?}");
+    assert!(seen.contains(&3), "downloading was seen: {seen:?}");
+    let task = client
+        .post(
+            "DescribeFirmwareTask",
+            &json!({"ProductID": "ABCDE12345", "FirmwareVersion": "2.0.0", "TaskId": id}),
+        )
+        .await
+        .ok();
+    assert_eq!(task["Status"], 2);
+    let firmware = client
+        .post(
+            "DescribeDeviceFirmWare",
+            &json!({"ProductId": "ABCDE12345", "DeviceName": "dev001"}),
+        )
+        .await
+        .ok();
+    let data: Value =
+        serde_json::from_str(firmware["Data"].as_str().unwrap_or_default()).unwrap_or_default();
+    assert_eq!(data["FwVer"], "2.0.0");
+    let tasks = client
+        .post("DescribeFirmwareTasks", &json!({"ProductID": "ABCDE12345", "FirmwareVersion": "2.0.0", "Offset": 0, "Limit": 10}))
+        .await
+        .ok();
+    assert_eq!(tasks["Total"], 1);
+    assert_eq!(tasks["TaskInfos"][0]["TaskId"], id);
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_cancelled_task_stops_its_devices() {
+    let emulator = start(10_000).await;
+    let client = Client::demo(emulator.addr());
+    let id = task_id(
+        &client
+            .post("BatchUpdateFirmware", &batch(&["dev001", "dev002"]))
+            .await
+            .ok(),
+    );
+    client
+        .post(
+            "UpdateOtaTaskStatus",
+            &json!({"ProductId": "ABCDE12345", "TaskId": id, "Status": 6}),
+        )
+        .await
+        .ok();
+    let task = client
+        .post(
+            "DescribeFirmwareTask",
+            &json!({"ProductID": "ABCDE12345", "FirmwareVersion": "2.0.0", "TaskId": id}),
+        )
+        .await
+        .ok();
+    assert_eq!(task["Status"], 6);
+    for device in devices_of(&client, id).await {
+        assert_eq!(device["Status"], 5);
+        assert_eq!(device["ErrMsg"], "task cancelled");
+    }
+    // The devices are free again.
+    client
+        .post("BatchUpdateFirmware", &batch(&["dev001"]))
+        .await
+        .ok();
+    let reply = client
+        .post(
+            "UpdateOtaTaskStatus",
+            &json!({"ProductId": "ABCDE12345", "TaskId": 42, "Status": 6}),
+        )
+        .await;
+    assert_eq!(
+        reply.code().as_deref(),
+        Some("ResourceNotFound.FirmwareTaskNotExist")
+    );
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_failure_rate_of_one_fails_every_device_after_its_retries() {
+    let emulator = start(10).await;
+    emulator.set_progress(
+        ProgressSettings::default()
+            .with_step_ms(10)
+            .with_failure_rate(1.0),
+    );
+    let client = Client::demo(emulator.addr());
+    let mut body = batch(&["dev001", "dev002"]);
+    body["MaxRetryNum"] = json!(2);
+    let id = task_id(&client.post("BatchUpdateFirmware", &body).await.ok());
+    let mut devices = Vec::new();
+    for _ in 0..200 {
+        devices = devices_of(&client, id).await;
+        if devices.iter().all(|d| d["Status"] == 5) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    for device in &devices {
+        assert_eq!(device["Status"], 5, "{device}");
+        assert_eq!(device["RetryNum"], 2, "{device}");
+    }
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn firmware_can_be_listed_described_and_uploaded() {
+    let emulator = start(1000).await;
+    let client = Client::demo(emulator.addr());
+    client
+        .post("UploadFirmware", &json!({"ProductID": "ABCDE12345", "FirmwareVersion": "3.0.0",
+            "Md5sum": "0123456789abcdef0123456789abcdef", "FileSize": 1024, "FirmwareName": "three"}))
+        .await
+        .ok();
+    let reply = client
+        .post("UploadFirmware", &json!({"ProductID": "ABCDE12345", "FirmwareVersion": "3.0.0",
+            "Md5sum": "0123456789abcdef0123456789abcdef", "FileSize": 1024, "FirmwareName": "three"}))
+        .await;
+    assert_eq!(
+        reply.code().as_deref(),
+        Some("InvalidParameterValue.FirmwareAlreadyExist")
+    );
+    let described = client
+        .post(
+            "DescribeFirmware",
+            &json!({"ProductID": "ABCDE12345", "FirmwareVersion": "3.0.0"}),
+        )
+        .await
+        .ok();
+    assert_eq!(described["Name"], "three");
+    assert_eq!(described["FwType"], "mcu");
+    let listed = client
+        .post(
+            "ListFirmwares",
+            &json!({"PageNum": 1, "PageSize": 10, "ProductID": "ABCDE12345"}),
+        )
+        .await
+        .ok();
+    assert_eq!(listed["TotalCount"], 3);
+    let url = client
+        .post(
+            "GetCOSURL",
+            &json!({"ProductID": "ABCDE12345", "FirmwareVersion": "3.0.0", "FileSize": 1024}),
+        )
+        .await
+        .ok();
+    assert!(
+        url["Url"]
+            .as_str()
+            .is_some_and(|u| u.starts_with("http://"))
+    );
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn state_survives_a_restart_with_a_state_file() {
+    let path = std::env::temp_dir().join(format!("emulator-state-{}.json", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let start_with_state = || async {
+        Emulator::builder()
+            .rate_limit(0)
+            .progress(ProgressSettings::default().with_step_ms(10_000))
+            .state_file(&path)
+            .start("127.0.0.1:0")
+            .await
+            .expect("start")
+    };
+    let emulator = start_with_state().await;
+    let client = Client::demo(emulator.addr());
+    let first = task_id(
+        &client
+            .post("BatchUpdateFirmware", &batch(&["dev001"]))
+            .await
+            .ok(),
+    );
+    emulator.shutdown().await;
+
+    let emulator = start_with_state().await;
+    let client = Client::demo(emulator.addr());
+    assert_eq!(devices_of(&client, first).await.len(), 1);
+    let reply = client
+        .post("BatchUpdateFirmware", &batch(&["dev001"]))
+        .await;
+    assert_eq!(
+        reply.code().as_deref(),
+        Some("FailedOperation.DeviceIsUpdating")
+    );
+    let second = task_id(
+        &client
+            .post("BatchUpdateFirmware", &batch(&["dev002"]))
+            .await
+            .ok(),
+    );
+    assert_eq!(second, first + 1);
+    emulator.shutdown().await;
+    let _ = std::fs::remove_file(&path);
+}
+
+#[tokio::test]
+async fn a_device_already_on_the_version_needs_no_update() {
+    let emulator = start(10).await;
+    let client = Client::demo(emulator.addr());
+    let first = task_id(
+        &client
+            .post("BatchUpdateFirmware", &batch(&["dev001"]))
+            .await
+            .ok(),
+    );
+    for _ in 0..200 {
+        if devices_of(&client, first)
+            .await
+            .iter()
+            .all(|d| d["Status"] == 6)
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let again = task_id(
+        &client
+            .post("BatchUpdateFirmware", &batch(&["dev001"]))
+            .await
+            .ok(),
+    );
+    let devices = devices_of(&client, again).await;
+    assert_eq!(devices[0]["Status"], 5);
+    assert_eq!(devices[0]["ErrMsg"], "firmware no need update.");
+    assert_eq!(devices[0]["OriVersion"], "2.0.0");
+    emulator.shutdown().await;
+}
