@@ -44,6 +44,7 @@ mod random;
 mod rate_limit;
 mod request;
 mod respond;
+mod serve;
 mod server;
 mod state;
 
@@ -52,4 +53,5 @@ pub use fixture::{
     CredentialFixture, DEMO_PRODUCT_ID, DEMO_SECRET_ID, DEMO_SECRET_KEY, DeviceFixture,
     DeviceListFixture, FirmwareFixture, Fixture, FixtureError, ProductFixture, ProgressSettings,
 };
+pub use serve::{ServeArgs, serve};
 pub use server::{DEFAULT_MAX_BODY_BYTES, Emulator, EmulatorBuilder, RunningEmulator, StartError};

@@ -1,0 +1,213 @@
+//! Where the SecretId, SecretKey and session token come from (design notes §5): the
+//! environment, a profile file, a CVM instance role, STS `AssumeRole`, or a fixed value,
+//! and the default chain that tries them in the official SDKs' order.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+mod cache;
+mod chain;
+mod cvm;
+mod env;
+mod profile;
+mod sts;
+
+pub use cache::CachedCredentials;
+pub use chain::{DefaultCredentialsChain, DefaultCredentialsChainBuilder};
+pub use cvm::{CvmRoleCredentials, DEFAULT_METADATA_URL};
+pub use env::{EnvLookup, EnvironmentCredentials};
+pub use profile::ProfileCredentials;
+pub use sts::{StsAssumeRole, StsAssumeRoleBuilder};
+
+/// Credentials and, for temporary ones, when they stop working.
+#[derive(Clone, Debug)]
+pub struct ProvidedCredentials {
+    credentials: tc3_sign::Credentials,
+    expires_at: Option<SystemTime>,
+}
+
+impl ProvidedCredentials {
+    /// Credentials that do not expire.
+    pub fn new(credentials: tc3_sign::Credentials) -> Self {
+        Self {
+            credentials,
+            expires_at: None,
+        }
+    }
+
+    /// Credentials that stop working at `expires_at`.
+    pub fn expiring(credentials: tc3_sign::Credentials, expires_at: SystemTime) -> Self {
+        Self {
+            credentials,
+            expires_at: Some(expires_at),
+        }
+    }
+
+    /// The credentials to sign with.
+    pub fn credentials(&self) -> &tc3_sign::Credentials {
+        &self.credentials
+    }
+
+    /// When they stop working, for temporary credentials.
+    pub fn expires_at(&self) -> Option<SystemTime> {
+        self.expires_at
+    }
+}
+
+/// The future a provider returns.
+pub type CredentialsFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<ProvidedCredentials, CredentialsError>> + Send + 'a>>;
+
+/// A source of credentials. The client asks before every attempt, so a provider of
+/// temporary credentials should cache them (see [`CachedCredentials`]).
+pub trait ProvideCredentials: fmt::Debug + Send + Sync {
+    /// Current credentials.
+    fn provide_credentials(&self) -> CredentialsFuture<'_>;
+}
+
+impl<P: ProvideCredentials + ?Sized> ProvideCredentials for Arc<P> {
+    fn provide_credentials(&self) -> CredentialsFuture<'_> {
+        (**self).provide_credentials()
+    }
+}
+
+impl<P: ProvideCredentials + ?Sized> ProvideCredentials for Box<P> {
+    fn provide_credentials(&self) -> CredentialsFuture<'_> {
+        (**self).provide_credentials()
+    }
+}
+
+/// Why no credentials could be had. Messages never contain a secret.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("credentials from {provider}: {message}")]
+pub struct CredentialsError {
+    provider: &'static str,
+    kind: CredentialsErrorKind,
+    message: String,
+}
+
+/// The broad reason of a [`CredentialsError`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CredentialsErrorKind {
+    /// The source has nothing (no variable, no file, not on CVM); the chain moves on.
+    NotFound,
+    /// The source has something, but it is incomplete or malformed.
+    Invalid,
+    /// The source could not be reached or answered with an error.
+    Unavailable,
+}
+
+impl CredentialsError {
+    /// An error from `provider`.
+    pub fn new(
+        provider: &'static str,
+        kind: CredentialsErrorKind,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            provider,
+            kind,
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn not_found(provider: &'static str, message: impl Into<String>) -> Self {
+        Self::new(provider, CredentialsErrorKind::NotFound, message)
+    }
+
+    pub(crate) fn invalid(provider: &'static str, message: impl Into<String>) -> Self {
+        Self::new(provider, CredentialsErrorKind::Invalid, message)
+    }
+
+    pub(crate) fn unavailable(provider: &'static str, message: impl Into<String>) -> Self {
+        Self::new(provider, CredentialsErrorKind::Unavailable, message)
+    }
+
+    /// Which provider failed.
+    pub fn provider(&self) -> &'static str {
+        self.provider
+    }
+
+    /// The broad reason.
+    pub fn kind(&self) -> CredentialsErrorKind {
+        self.kind
+    }
+}
+
+/// Fixed credentials, given in code.
+#[derive(Clone, Debug)]
+pub struct StaticCredentials(ProvidedCredentials);
+
+impl StaticCredentials {
+    /// Long-term credentials.
+    pub fn new(secret_id: impl Into<String>, secret_key: impl Into<String>) -> Self {
+        Self(ProvidedCredentials::new(tc3_sign::Credentials::new(
+            secret_id, secret_key,
+        )))
+    }
+
+    /// Adds a session token (temporary credentials).
+    #[must_use]
+    pub fn with_token(self, token: impl Into<String>) -> Self {
+        Self(ProvidedCredentials {
+            credentials: self.0.credentials.with_token(token),
+            expires_at: self.0.expires_at,
+        })
+    }
+}
+
+impl From<tc3_sign::Credentials> for StaticCredentials {
+    fn from(credentials: tc3_sign::Credentials) -> Self {
+        Self(ProvidedCredentials::new(credentials))
+    }
+}
+
+impl ProvideCredentials for StaticCredentials {
+    fn provide_credentials(&self) -> CredentialsFuture<'_> {
+        let provided = self.0.clone();
+        Box::pin(async move { Ok(provided) })
+    }
+}
+
+/// Builds credentials from the three values every source has, refusing empty ones.
+pub(crate) fn from_parts(
+    provider: &'static str,
+    secret_id: Option<String>,
+    secret_key: Option<String>,
+    token: Option<String>,
+) -> Result<tc3_sign::Credentials, CredentialsError> {
+    let secret_id = secret_id.map(|id| id.trim().to_owned()).unwrap_or_default();
+    let secret_key = secret_key
+        .map(|key| key.trim().to_owned())
+        .unwrap_or_default();
+    match (secret_id.is_empty(), secret_key.is_empty()) {
+        (true, true) => {
+            return Err(CredentialsError::not_found(
+                provider,
+                "no SecretId and no SecretKey",
+            ));
+        }
+        (true, false) => {
+            return Err(CredentialsError::invalid(
+                provider,
+                "a SecretKey without a SecretId",
+            ));
+        }
+        (false, true) => {
+            return Err(CredentialsError::invalid(
+                provider,
+                "a SecretId without a SecretKey",
+            ));
+        }
+        (false, false) => {}
+    }
+    let credentials = tc3_sign::Credentials::new(secret_id, secret_key);
+    Ok(match token.map(|token| token.trim().to_owned()) {
+        Some(token) if !token.is_empty() => credentials.with_token(token),
+        _ => credentials,
+    })
+}

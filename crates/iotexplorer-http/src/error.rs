@@ -1,0 +1,284 @@
+//! The one error type of the client: what went wrong, for which action, and whether the
+//! service may have run the request.
+
+use std::error::Error as StdError;
+use std::fmt;
+
+use iotexplorer_model::{ErrorCode, ValidationErrors};
+
+use crate::credentials::CredentialsError;
+
+/// A boxed underlying cause.
+pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
+
+/// Which deadline ran out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TimeoutPhase {
+    /// Opening the connection (TCP, proxy tunnel and TLS handshake): nothing was sent.
+    Connect,
+    /// The whole request, from sending to the last byte of the answer.
+    Request,
+}
+
+impl fmt::Display for TimeoutPhase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Connect => "connect",
+            Self::Request => "request",
+        })
+    }
+}
+
+/// Everything a call can fail with.
+///
+/// Every variant that concerns a call names its action; variants that follow an answer
+/// carry the service's RequestId when it could be read. Messages never contain secrets.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The service answered with an error (HTTP 200 with `Response.Error`).
+    #[error("{action}: {code}: {message}{}", rid(request_id.as_deref()))]
+    Api {
+        /// The action called.
+        action: String,
+        /// The error code, matchable even when this crate has never seen it.
+        code: ErrorCode,
+        /// The service's message.
+        message: String,
+        /// The request ID, when the service sent one.
+        request_id: Option<String>,
+    },
+    /// The request breaks a documented rule; nothing was sent.
+    #[error("{action}: invalid request: {errors}")]
+    Validation {
+        /// The action called.
+        action: String,
+        /// Every broken rule.
+        errors: ValidationErrors,
+    },
+    /// The action is not in the catalogue; nothing was sent.
+    #[error("unknown action `{action}`")]
+    UnknownAction {
+        /// The name given.
+        action: String,
+    },
+    /// No usable credentials; nothing was sent.
+    #[error("{action}: {source}")]
+    Credentials {
+        /// The action called.
+        action: String,
+        /// Why no credentials could be had.
+        source: CredentialsError,
+    },
+    /// The request could not be signed (for example a malformed SecretId); nothing was sent.
+    #[error("{action}: cannot sign the request: {source}")]
+    Signing {
+        /// The action called.
+        action: String,
+        /// What the signer refused.
+        source: tc3_sign::SigningError,
+    },
+    /// A deadline ran out. For [`TimeoutPhase::Request`] this is only returned for
+    /// read-only actions; other actions get [`Error::Ambiguous`], since they may have run.
+    #[error("{action}: {phase} timeout after {attempts} attempt(s)")]
+    Timeout {
+        /// The action called.
+        action: String,
+        /// Which deadline.
+        phase: TimeoutPhase,
+        /// How many attempts were made.
+        attempts: u32,
+    },
+    /// The connection could not be opened (DNS, TCP, proxy, TLS): the request was never sent.
+    #[error("{action}: cannot connect: {message}")]
+    Connect {
+        /// The action called.
+        action: String,
+        /// What failed, without secrets.
+        message: String,
+        /// The underlying error.
+        #[source]
+        source: Option<BoxError>,
+    },
+    /// The request may have been processed: the connection broke, or the deadline ran out,
+    /// after it was sent. Such a call of an action that is not read-only is never resent.
+    #[error("{action}: outcome unknown, the request may have been processed: {message}")]
+    Ambiguous {
+        /// The action called.
+        action: String,
+        /// Whether the request deadline ran out (otherwise the connection broke).
+        timed_out: bool,
+        /// What happened.
+        message: String,
+        /// The underlying error.
+        #[source]
+        source: Option<BoxError>,
+    },
+    /// The answer was not HTTP 200 (a gateway error, an HTML page from a proxy, …).
+    #[error("{action}: HTTP {status}{}: {excerpt:?}", rid(request_id.as_deref()))]
+    HttpStatus {
+        /// The action called.
+        action: String,
+        /// The status code.
+        status: u16,
+        /// The beginning of the body, bounded and made printable.
+        excerpt: String,
+        /// The request ID, when the body still carried one.
+        request_id: Option<String>,
+    },
+    /// The answer was HTTP 200 but not a response of the expected shape.
+    #[error("{action}: malformed response{}: {reason}", rid(request_id.as_deref()))]
+    Decode {
+        /// The action called.
+        action: String,
+        /// What is wrong.
+        reason: String,
+        /// The request ID, when it could still be read.
+        request_id: Option<String>,
+        /// The beginning of the body, bounded and made printable.
+        excerpt: String,
+    },
+    /// The answer was larger than the configured maximum.
+    #[error("{action}: response larger than {limit} bytes")]
+    ResponseTooLarge {
+        /// The action called.
+        action: String,
+        /// The configured maximum.
+        limit: usize,
+    },
+    /// The client's configuration is unusable.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+}
+
+fn rid(request_id: Option<&str>) -> String {
+    request_id.map_or_else(String::new, |id| format!(" (RequestId {id})"))
+}
+
+impl Error {
+    /// The service's RequestId, when the answer carried one.
+    pub fn request_id(&self) -> Option<&str> {
+        match self {
+            Self::Api { request_id, .. }
+            | Self::HttpStatus { request_id, .. }
+            | Self::Decode { request_id, .. } => request_id.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The API error code, for [`Error::Api`].
+    pub fn code(&self) -> Option<&ErrorCode> {
+        match self {
+            Self::Api { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+
+    /// The action the failed call was for, when the error concerns a call.
+    pub fn action(&self) -> Option<&str> {
+        match self {
+            Self::Api { action, .. }
+            | Self::Validation { action, .. }
+            | Self::UnknownAction { action }
+            | Self::Credentials { action, .. }
+            | Self::Signing { action, .. }
+            | Self::Timeout { action, .. }
+            | Self::Connect { action, .. }
+            | Self::Ambiguous { action, .. }
+            | Self::HttpStatus { action, .. }
+            | Self::Decode { action, .. }
+            | Self::ResponseTooLarge { action, .. } => Some(action),
+            Self::Config(_) => None,
+        }
+    }
+
+    /// Whether the request certainly did not run: it was refused before or at the door
+    /// (validation, credentials, connection, throttling).
+    pub fn was_not_sent(&self) -> bool {
+        match self {
+            Self::Validation { .. }
+            | Self::UnknownAction { .. }
+            | Self::Credentials { .. }
+            | Self::Signing { .. }
+            | Self::Connect { .. }
+            | Self::Config(_) => true,
+            Self::Timeout { phase, .. } => *phase == TimeoutPhase::Connect,
+            Self::Api { code, .. } => code.is_throttling(),
+            _ => false,
+        }
+    }
+
+    /// Whether the outcome is unknown: the service may have run the request.
+    pub fn is_ambiguous(&self) -> bool {
+        matches!(self, Self::Ambiguous { .. })
+    }
+
+    /// Whether a deadline ran out.
+    pub fn is_timeout(&self) -> bool {
+        matches!(
+            self,
+            Self::Timeout { .. }
+                | Self::Ambiguous {
+                    timed_out: true,
+                    ..
+                }
+        )
+    }
+
+    /// Whether sending the same request again later is safe and may succeed, for an action
+    /// that is (`read_only = true`) or is not read-only. This is the rule the client's own
+    /// retries follow.
+    pub fn is_retryable(&self, read_only: bool) -> bool {
+        crate::retry::is_retryable(self, read_only)
+    }
+}
+
+/// The beginning of a body, at most `limit` characters, with control characters replaced,
+/// so that it can be shown in a message or a log line.
+pub(crate) fn excerpt(body: &[u8], limit: usize) -> String {
+    let text = String::from_utf8_lossy(body);
+    let mut out = String::with_capacity(limit.min(text.len()) + 3);
+    for (count, ch) in text.chars().enumerate() {
+        if count == limit {
+            out.push('…');
+            break;
+        }
+        out.push(if ch.is_control() && ch != ' ' {
+            ' '
+        } else {
+            ch
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn excerpts_are_bounded_and_printable() {
+        let body = "<html>\r\n<body>bad gateway</body></html>".repeat(100);
+        let shown = excerpt(body.as_bytes(), 20);
+        assert_eq!(shown.chars().count(), 21);
+        assert!(!shown.contains('\n'));
+        assert_eq!(excerpt(b"\xff\xfeok", 10), "\u{fffd}\u{fffd}ok");
+    }
+
+    #[test]
+    fn request_ids_show_in_messages() {
+        let error = Error::Api {
+            action: "BatchUpdateFirmware".into(),
+            code: ErrorCode::from("FailedOperation.Something"),
+            message: "no".into(),
+            request_id: Some("r-1".into()),
+        };
+        assert_eq!(
+            error.to_string(),
+            "BatchUpdateFirmware: FailedOperation.Something: no (RequestId r-1)"
+        );
+        assert_eq!(error.request_id(), Some("r-1"));
+    }
+}

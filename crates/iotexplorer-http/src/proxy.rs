@@ -1,0 +1,235 @@
+//! Which requests go through an HTTP proxy: `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY`
+//! (either case) or settings given on the builder.
+
+use std::fmt;
+use std::sync::Arc;
+
+use http::{HeaderValue, Uri};
+use hyper_util::client::proxy::matcher::{Intercept, Matcher};
+
+use crate::credentials::EnvLookup;
+use crate::endpoint::is_loopback_host;
+use crate::error::Error;
+
+/// Proxy settings.
+///
+/// `https` targets are reached through an HTTP `CONNECT` tunnel, `http` targets by sending
+/// the request in absolute form to the proxy. Credentials in a proxy URL
+/// (`http://user:password@proxy:3128`) are sent as basic authentication, and never shown.
+#[derive(Clone, Default)]
+pub struct Proxy {
+    http: String,
+    https: String,
+    no_proxy: String,
+    from_env: bool,
+}
+
+impl Proxy {
+    /// No proxy at all.
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    /// The process environment: `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY`,
+    /// upper- or lower-case (`HTTP_PROXY` is ignored under CGI, where a request can set
+    /// it). Loopback targets (the emulator) never go through a proxy found this way. This
+    /// is the default.
+    pub fn from_env() -> Self {
+        Self::from_lookup(&EnvLookup::process())
+    }
+
+    /// Like [`Proxy::from_env`], reading variables through `env`.
+    pub fn from_lookup(env: &EnvLookup) -> Self {
+        let first = |names: &[&str]| {
+            names
+                .iter()
+                .find_map(|name| env.get(name).filter(|value| !value.is_empty()))
+                .unwrap_or_default()
+        };
+        let all = first(&["ALL_PROXY", "all_proxy"]);
+        let or_all = |value: String| if value.is_empty() { all.clone() } else { value };
+        // Under CGI, HTTP_PROXY can be set by a request header (httpoxy): ignore it there.
+        let http = if env.get("REQUEST_METHOD").is_some() {
+            String::new()
+        } else {
+            first(&["HTTP_PROXY", "http_proxy"])
+        };
+        Self {
+            http: or_all(http),
+            https: or_all(first(&["HTTPS_PROXY", "https_proxy"])),
+            no_proxy: first(&["NO_PROXY", "no_proxy"]),
+            from_env: true,
+        }
+    }
+
+    /// Every request through the proxy at `url` (`http://[user:password@]host:port`).
+    pub fn all(url: &str) -> Result<Self, Error> {
+        check_url(url)?;
+        Ok(Self {
+            http: url.to_owned(),
+            https: url.to_owned(),
+            no_proxy: String::new(),
+            from_env: false,
+        })
+    }
+
+    /// Only `https` requests through the proxy at `url`.
+    pub fn https(url: &str) -> Result<Self, Error> {
+        check_url(url)?;
+        Ok(Self {
+            https: url.to_owned(),
+            ..Self::none()
+        })
+    }
+
+    /// Only `http` requests through the proxy at `url`.
+    pub fn http(url: &str) -> Result<Self, Error> {
+        check_url(url)?;
+        Ok(Self {
+            http: url.to_owned(),
+            ..Self::none()
+        })
+    }
+
+    /// Hosts reached directly: a comma-separated list of names (a leading `.` or none
+    /// matches subdomains too), IP addresses, CIDR ranges or `*`.
+    #[must_use]
+    pub fn with_no_proxy(mut self, list: &str) -> Self {
+        self.no_proxy = list.to_owned();
+        self
+    }
+
+    /// Whether any proxy is configured.
+    pub fn is_enabled(&self) -> bool {
+        !self.http.is_empty() || !self.https.is_empty()
+    }
+
+    pub(crate) fn matcher(&self) -> Option<ProxyMatcher> {
+        if !self.is_enabled() {
+            return None;
+        }
+        let matcher = Matcher::builder()
+            .http(self.http.clone())
+            .https(self.https.clone())
+            .no(self.no_proxy.clone())
+            .build();
+        Some(ProxyMatcher {
+            matcher: Arc::new(matcher),
+            bypass_loopback: self.from_env,
+        })
+    }
+}
+
+fn check_url(url: &str) -> Result<(), Error> {
+    let parsed: Uri = url
+        .parse()
+        .map_err(|_| Error::Config(format!("invalid proxy URL {}", redact_url(url))))?;
+    match (parsed.scheme_str(), parsed.host()) {
+        (Some("http"), Some(_)) => Ok(()),
+        _ => Err(Error::Config(format!(
+            "proxy URL {} must be http://host:port",
+            redact_url(url)
+        ))),
+    }
+}
+
+/// The URL with any `user:password@` replaced.
+fn redact_url(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => {
+            let prefix = if scheme.is_empty() {
+                String::new()
+            } else {
+                format!("{scheme}://")
+            };
+            format!("{prefix}***@{}", &rest[at + 1..])
+        }
+        None => url.to_owned(),
+    }
+}
+
+impl fmt::Debug for Proxy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Proxy")
+            .field("http", &redact_url(&self.http))
+            .field("https", &redact_url(&self.https))
+            .field("no_proxy", &self.no_proxy)
+            .field("from_env", &self.from_env)
+            .finish()
+    }
+}
+
+/// The compiled form the connector consults for each connection.
+#[derive(Clone)]
+pub(crate) struct ProxyMatcher {
+    matcher: Arc<Matcher>,
+    bypass_loopback: bool,
+}
+
+impl ProxyMatcher {
+    /// The proxy for `target`, if any.
+    pub(crate) fn intercept(&self, target: &Uri) -> Option<Intercept> {
+        if self.bypass_loopback && target.host().is_some_and(is_loopback_host) {
+            return None;
+        }
+        self.matcher.intercept(target)
+    }
+
+    /// The `Proxy-Authorization` value to send with a plain-`http` request forwarded to a
+    /// proxy (tunnels carry it in the `CONNECT` instead).
+    pub(crate) fn forward_authorization(&self, target: &Uri) -> Option<HeaderValue> {
+        if target.scheme_str() != Some("http") {
+            return None;
+        }
+        self.intercept(target)
+            .and_then(|intercept| intercept.basic_auth().cloned())
+    }
+}
+
+impl fmt::Debug for ProxyMatcher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ProxyMatcher")
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_in_proxy_urls_never_show() {
+        let proxy = Proxy::all("http://user:s3cr3t@127.0.0.1:3128").unwrap_or_default();
+        let shown = format!("{proxy:?}");
+        assert!(!shown.contains("s3cr3t"), "{shown}");
+        assert!(shown.contains("127.0.0.1:3128"));
+        let refused = Proxy::all("socks5://user:s3cr3t@127.0.0.1:1080");
+        assert!(matches!(&refused, Err(Error::Config(m)) if !m.contains("s3cr3t")));
+    }
+
+    #[test]
+    fn environment_names_and_loopback_bypass() {
+        let env = EnvLookup::from_pairs([
+            ("https_proxy", "http://127.0.0.1:1"),
+            ("NO_PROXY", "internal.example"),
+        ]);
+        let matcher = Proxy::from_lookup(&env).matcher();
+        let Some(matcher) = matcher else {
+            panic!("a proxy was configured");
+        };
+        let remote: Uri = "https://iotexplorer.tencentcloudapi.com/"
+            .parse()
+            .unwrap_or_default();
+        assert!(matcher.intercept(&remote).is_some());
+        let plain: Uri = "http://iotexplorer.tencentcloudapi.com/"
+            .parse()
+            .unwrap_or_default();
+        assert!(matcher.intercept(&plain).is_none());
+        let local: Uri = "https://127.0.0.1:9555/".parse().unwrap_or_default();
+        assert!(matcher.intercept(&local).is_none());
+        let excluded: Uri = "https://api.internal.example/".parse().unwrap_or_default();
+        assert!(matcher.intercept(&excluded).is_none());
+    }
+}

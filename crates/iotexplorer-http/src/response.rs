@@ -1,0 +1,100 @@
+//! Reading an answer, or the lack of one, into the client's [`Error`].
+
+use http::StatusCode;
+use iotexplorer_model::{DecodeError, decode_response_value};
+use serde_json::Value;
+
+use crate::error::{Error, TimeoutPhase, excerpt};
+use crate::request::Call;
+use crate::transport::TransportError;
+
+/// Characters of a body kept in error messages.
+const EXCERPT_CHARS: usize = 512;
+
+pub(crate) fn transport_error(
+    err: TransportError,
+    call: &Call<'_>,
+    attempts: u32,
+    limit: usize,
+) -> Error {
+    let action = call.action.to_owned();
+    match err {
+        TransportError::Connect {
+            timed_out: true, ..
+        } => Error::Timeout {
+            action,
+            phase: TimeoutPhase::Connect,
+            attempts,
+        },
+        TransportError::Connect {
+            message, source, ..
+        } => Error::Connect {
+            action,
+            message,
+            source: Some(source),
+        },
+        // A read-only action may have run without harm: report the plain timeout.
+        TransportError::AfterSend {
+            timed_out: true, ..
+        } if call.read_only => Error::Timeout {
+            action,
+            phase: TimeoutPhase::Request,
+            attempts,
+        },
+        TransportError::AfterSend {
+            timed_out,
+            message,
+            source,
+        } => Error::Ambiguous {
+            action,
+            timed_out,
+            message,
+            source,
+        },
+        TransportError::TooLarge => Error::ResponseTooLarge { action, limit },
+    }
+}
+
+/// Reads an answer: the `Response` object, or the error it stands for.
+pub(crate) fn decode(call: &Call<'_>, status: StatusCode, body: &[u8]) -> Result<Value, Error> {
+    let action = call.action.to_owned();
+    if status != StatusCode::OK {
+        let request_id = match decode_response_value(body) {
+            Ok(response) => request_id_of(&response),
+            Err(err) => err.request_id().map(str::to_owned),
+        };
+        return Err(Error::HttpStatus {
+            action,
+            status: status.as_u16(),
+            excerpt: excerpt(body, EXCERPT_CHARS),
+            request_id,
+        });
+    }
+    decode_response_value(body).map_err(|err| match err {
+        DecodeError::Api(api) => Error::Api {
+            action,
+            code: api.code,
+            message: api.message,
+            request_id: api.request_id,
+        },
+        DecodeError::Malformed { reason, request_id } => Error::Decode {
+            action,
+            reason,
+            request_id,
+            excerpt: excerpt(body, EXCERPT_CHARS),
+        },
+        other => Error::Decode {
+            action,
+            reason: other.to_string(),
+            request_id: other.request_id().map(str::to_owned),
+            excerpt: excerpt(body, EXCERPT_CHARS),
+        },
+    })
+}
+
+pub(crate) fn request_id_of(response: &Value) -> Option<String> {
+    response
+        .get("RequestId")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+}

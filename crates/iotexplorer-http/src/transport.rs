@@ -1,0 +1,384 @@
+//! The wire: a pooled hyper client over rustls (ring), through a proxy when configured,
+//! with a connect deadline, a whole-request deadline and a cap on response size.
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Request, Response, StatusCode, Uri};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use hyper::rt::{Read, ReadBufCursor, Write};
+use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
+use hyper_util::client::legacy::Client as HyperClient;
+use hyper_util::client::legacy::connect::proxy::Tunnel;
+use hyper_util::client::legacy::connect::{
+    Connected, Connection, HttpConnector, capture_connection,
+};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use rustls::RootCertStore;
+use rustls::pki_types::CertificateDer;
+use tokio::net::TcpStream;
+use tower_service::Service;
+
+use crate::error::{BoxError, Error};
+use crate::proxy::{Proxy, ProxyMatcher};
+
+/// Idle pooled connections are closed after this, safely before the service's 60 s.
+const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(50);
+
+/// What the transport is built from.
+#[derive(Clone, Debug)]
+pub(crate) struct TransportConfig {
+    pub(crate) connect_timeout: Duration,
+    pub(crate) proxy: Proxy,
+    pub(crate) builtin_roots: bool,
+    pub(crate) extra_roots: Vec<CertificateDer<'static>>,
+}
+
+/// A pooled client, cheap to clone.
+#[derive(Clone, Debug)]
+pub(crate) struct Transport {
+    client: HyperClient<TimeoutConnector<HttpsConnector<ProxyConnector>>, Full<Bytes>>,
+    proxy: Option<ProxyMatcher>,
+}
+
+/// Why an exchange failed, before the client adds the action.
+#[derive(Debug)]
+pub(crate) enum TransportError {
+    /// Nothing was sent.
+    Connect {
+        timed_out: bool,
+        message: String,
+        source: BoxError,
+    },
+    /// The request may have been sent.
+    AfterSend {
+        timed_out: bool,
+        message: String,
+        source: Option<BoxError>,
+    },
+    /// The body exceeded the cap.
+    TooLarge,
+}
+
+impl Transport {
+    pub(crate) fn new(config: &TransportConfig) -> Result<Self, Error> {
+        let tls = tls_config(config)?;
+        let mut http = HttpConnector::new();
+        // The https layer above hands https URIs down to this connector.
+        http.enforce_http(false);
+        http.set_nodelay(true);
+        let proxy = config.proxy.matcher();
+        let proxied = ProxyConnector {
+            direct: http,
+            proxy: proxy.clone(),
+        };
+        let https = HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http()
+            .enable_http1()
+            .enable_http2()
+            .wrap_connector(proxied);
+        let connector = TimeoutConnector {
+            inner: https,
+            timeout: config.connect_timeout,
+        };
+        let client = HyperClient::builder(TokioExecutor::new())
+            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
+            .pool_timer(TokioTimer::new())
+            .timer(TokioTimer::new())
+            .build(connector);
+        Ok(Self { client, proxy })
+    }
+
+    /// The `Proxy-Authorization` a plain-http request to `target` must carry, if any.
+    pub(crate) fn proxy_authorization(&self, target: &Uri) -> Option<http::HeaderValue> {
+        self.proxy
+            .as_ref()
+            .and_then(|proxy| proxy.forward_authorization(target))
+    }
+
+    /// Sends `request` and reads the whole answer within `timeout`, keeping at most
+    /// `max_body` bytes of body.
+    pub(crate) async fn exchange(
+        &self,
+        mut request: Request<Full<Bytes>>,
+        timeout: Duration,
+        max_body: usize,
+    ) -> Result<(StatusCode, http::HeaderMap, Bytes), TransportError> {
+        // Tells, when the deadline runs out, whether a connection was ever handed to the
+        // request: without one, nothing was sent.
+        let captured = capture_connection(&mut request);
+        match tokio::time::timeout(timeout, self.exchange_inner(request, max_body)).await {
+            Ok(result) => result,
+            Err(_) if captured.connection_metadata().is_none() => Err(TransportError::Connect {
+                timed_out: true,
+                message: format!("no connection within {timeout:?}"),
+                source: Box::new(ConnectTimeout(timeout)),
+            }),
+            Err(_) => Err(TransportError::AfterSend {
+                timed_out: true,
+                message: format!("no complete answer within {timeout:?}"),
+                source: None,
+            }),
+        }
+    }
+
+    async fn exchange_inner(
+        &self,
+        request: Request<Full<Bytes>>,
+        max_body: usize,
+    ) -> Result<(StatusCode, http::HeaderMap, Bytes), TransportError> {
+        let response: Response<hyper::body::Incoming> =
+            self.client.request(request).await.map_err(|err| {
+                let message = chain_message(&err);
+                if err.is_connect() {
+                    TransportError::Connect {
+                        timed_out: has_source::<ConnectTimeout>(&err),
+                        message,
+                        source: Box::new(err),
+                    }
+                } else {
+                    TransportError::AfterSend {
+                        timed_out: false,
+                        message,
+                        source: Some(Box::new(err)),
+                    }
+                }
+            })?;
+        let (parts, body) = response.into_parts();
+        let body = Limited::new(body, max_body)
+            .collect()
+            .await
+            .map_err(|err| {
+                if err.downcast_ref::<LengthLimitError>().is_some() {
+                    TransportError::TooLarge
+                } else {
+                    TransportError::AfterSend {
+                        timed_out: false,
+                        message: format!("reading the answer: {}", chain_message(&*err)),
+                        source: Some(err),
+                    }
+                }
+            })?
+            .to_bytes();
+        Ok((parts.status, parts.headers, body))
+    }
+}
+
+fn tls_config(config: &TransportConfig) -> Result<rustls::ClientConfig, Error> {
+    let mut roots = RootCertStore::empty();
+    if config.builtin_roots {
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        #[cfg(feature = "native-roots")]
+        {
+            // Unreadable system certificates are skipped: the bundled roots remain.
+            for cert in rustls_native_certs::load_native_certs().certs {
+                let _ = roots.add(cert);
+            }
+        }
+    }
+    for cert in &config.extra_roots {
+        roots
+            .add(cert.clone())
+            .map_err(|err| Error::Config(format!("unusable root certificate: {err}")))?;
+    }
+    if roots.is_empty() {
+        return Err(Error::Config("no root certificates to trust".to_owned()));
+    }
+    // The provider is passed explicitly rather than relying on a process-wide default.
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|err| Error::Config(format!("TLS: {err}")))?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
+}
+
+/// An error and its causes, joined, for a message.
+pub(crate) fn chain_message(err: &(dyn StdError + 'static)) -> String {
+    let mut message = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        source = cause.source();
+    }
+    message
+}
+
+fn has_source<T: StdError + 'static>(err: &(dyn StdError + 'static)) -> bool {
+    let mut current = Some(err);
+    while let Some(err) = current {
+        if err.is::<T>() {
+            return true;
+        }
+        current = err.source();
+    }
+    false
+}
+
+/// The connect deadline ran out (TCP, proxy tunnel and TLS handshake together).
+#[derive(Debug)]
+pub(crate) struct ConnectTimeout(Duration);
+
+impl fmt::Display for ConnectTimeout {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "connect timeout after {:?}", self.0)
+    }
+}
+
+impl StdError for ConnectTimeout {}
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = Result<T, BoxError>> + Send>>;
+
+/// Puts one deadline around the whole connection set-up.
+#[derive(Clone, Debug)]
+pub(crate) struct TimeoutConnector<C> {
+    inner: C,
+    timeout: Duration,
+}
+
+impl<C> Service<Uri> for TimeoutConnector<C>
+where
+    C: Service<Uri> + Send,
+    C::Future: Send + 'static,
+    C::Response: Send + 'static,
+    C::Error: Into<BoxError>,
+{
+    type Response = C::Response;
+    type Error = BoxError;
+    type Future = BoxFuture<C::Response>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        self.inner.poll_ready(cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, target: Uri) -> Self::Future {
+        let connecting = self.inner.call(target);
+        let timeout = self.timeout;
+        Box::pin(async move {
+            match tokio::time::timeout(timeout, connecting).await {
+                Ok(result) => result.map_err(Into::into),
+                Err(_) => Err(Box::new(ConnectTimeout(timeout)) as BoxError),
+            }
+        })
+    }
+}
+
+/// Connects directly, through a `CONNECT` tunnel, or to a forwarding proxy.
+#[derive(Clone, Debug)]
+pub(crate) struct ProxyConnector {
+    direct: HttpConnector,
+    proxy: Option<ProxyMatcher>,
+}
+
+impl Service<Uri> for ProxyConnector {
+    type Response = ProxyStream;
+    type Error = BoxError;
+    type Future = BoxFuture<ProxyStream>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        self.direct.poll_ready(cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, target: Uri) -> Self::Future {
+        let intercept = self
+            .proxy
+            .as_ref()
+            .and_then(|proxy| proxy.intercept(&target));
+        let mut direct = self.direct.clone();
+        Box::pin(async move {
+            let Some(intercept) = intercept else {
+                let io = direct.call(target).await?;
+                return Ok(ProxyStream {
+                    io,
+                    forwarding: false,
+                });
+            };
+            if target.scheme_str() == Some("https") {
+                let mut tunnel = Tunnel::new(intercept.uri().clone(), direct);
+                if let Some(auth) = intercept.basic_auth() {
+                    tunnel = tunnel.with_auth(auth.clone());
+                }
+                let io = tunnel.call(target).await?;
+                Ok(ProxyStream {
+                    io,
+                    forwarding: false,
+                })
+            } else {
+                let io = direct.call(intercept.uri().clone()).await?;
+                Ok(ProxyStream {
+                    io,
+                    forwarding: true,
+                })
+            }
+        })
+    }
+}
+
+/// A TCP stream that knows whether requests on it go in absolute form to a proxy.
+#[derive(Debug)]
+pub(crate) struct ProxyStream {
+    io: TokioIo<TcpStream>,
+    forwarding: bool,
+}
+
+impl Connection for ProxyStream {
+    fn connected(&self) -> Connected {
+        let connected = self.io.connected();
+        if self.forwarding {
+            connected.proxy(true)
+        } else {
+            connected
+        }
+    }
+}
+
+impl Read for ProxyStream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: ReadBufCursor<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_read(cx, buf)
+    }
+}
+
+impl Write for ProxyStream {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
+    }
+}

@@ -1,0 +1,301 @@
+//! Credential sources, the default chain's order, and caching of temporary credentials,
+//! against local files and local metadata and STS servers.
+
+#![allow(clippy::unwrap_used, missing_docs)]
+
+mod support;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use iotexplorer_http::credentials::{
+    CredentialsErrorKind, CvmRoleCredentials, DefaultCredentialsChain, EnvLookup,
+    EnvironmentCredentials, ProfileCredentials, StsAssumeRole,
+};
+use iotexplorer_http::{Error, ProvideCredentials, Proxy, StaticCredentials};
+use iotexplorer_model::BatchUpdateFirmwareRequest;
+use serde_json::{Value, json};
+use support::{Reply, SECRET_ID, SECRET_KEY, TestServer, builder, ok, task_created, temp_dir};
+
+fn upgrade() -> BatchUpdateFirmwareRequest {
+    BatchUpdateFirmwareRequest::builder()
+        .product_id("ABCDE12345")
+        .firmware_version("2.0.0")
+        .build()
+        .unwrap()
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+async fn secret_id(provider: &dyn ProvideCredentials) -> String {
+    provider
+        .provide_credentials()
+        .await
+        .unwrap()
+        .credentials()
+        .secret_id()
+        .to_owned()
+}
+
+const PROFILE: &str = "[default]\nsecret_id = AKIDprofile\nsecret_key = profile-key\n\n[prod]\nsecret_id = AKIDprod\nsecret_key = prod-key\ntoken = prod-token\n";
+
+/// A metadata service: `/meta/` names the role, `/meta/<role>` gives credentials that
+/// expire `lifetime` seconds from now, each fetch with a new TmpSecretId.
+async fn metadata_server(lifetime: u64) -> TestServer {
+    let issued = Arc::new(AtomicUsize::new(0));
+    TestServer::start(move |_, arrival| match arrival.path.as_str() {
+        "/meta/" => Reply::Body(Bytes::from_static(b"demo-role")),
+        "/meta/demo-role" => {
+            let n = issued.fetch_add(1, Ordering::SeqCst);
+            Reply::Delay(
+                Duration::from_millis(50),
+                Box::new(Reply::Body(Bytes::from(
+                    json!({
+                        "TmpSecretId": format!("AKIDtmp{n}"),
+                        "TmpSecretKey": SECRET_KEY,
+                        "Token": format!("token-{n}"),
+                        "ExpiredTime": now() + lifetime,
+                        "Expiration": "ignored",
+                        "Code": "Success"
+                    })
+                    .to_string(),
+                ))),
+            )
+        }
+        _ => Reply::Status(404, "text/plain", Bytes::from_static(b"not found")),
+    })
+    .await
+}
+
+#[tokio::test]
+async fn the_environment_gives_id_key_and_token() {
+    let env = EnvLookup::from_pairs([
+        ("TENCENTCLOUD_SECRET_ID", SECRET_ID),
+        ("TENCENTCLOUD_SECRET_KEY", SECRET_KEY),
+        ("TENCENTCLOUD_SESSION_TOKEN", "env-token"),
+    ]);
+    let server = TestServer::always(task_created()).await;
+    let client = builder(&server)
+        .credentials(EnvironmentCredentials::from_lookup(env))
+        .build()
+        .unwrap();
+    client.send(&upgrade()).await.unwrap();
+    let arrival = &server.arrivals()[0];
+    assert_eq!(arrival.header("x-tc-token"), Some("env-token"));
+    arrival.verify(SECRET_KEY).unwrap();
+
+    let half = EnvLookup::from_pairs([("TENCENTCLOUD_SECRET_ID", SECRET_ID)]);
+    let error = EnvironmentCredentials::from_lookup(half)
+        .provide_credentials()
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), CredentialsErrorKind::Invalid);
+}
+
+#[tokio::test]
+async fn profile_files_are_found_in_order_and_sections_chosen() {
+    let home = temp_dir("home");
+    std::fs::create_dir_all(home.join(".tencentcloud")).unwrap();
+    std::fs::write(home.join(".tencentcloud/credentials"), PROFILE).unwrap();
+    let env = EnvLookup::from_pairs([("HOME", home.to_str().unwrap())]);
+
+    let default = ProfileCredentials::from_lookup(env.clone());
+    assert_eq!(secret_id(&default).await, "AKIDprofile");
+
+    let prod = ProfileCredentials::from_lookup(env).with_profile("prod");
+    let provided = prod.provide_credentials().await.unwrap();
+    assert_eq!(provided.credentials().secret_id(), "AKIDprod");
+    assert_eq!(
+        provided.credentials().token().map(|t| t.expose_secret()),
+        Some("prod-token")
+    );
+
+    // The override wins over HOME.
+    let other = temp_dir("override").join("creds.ini");
+    std::fs::write(&other, "[default]\nsecret_id=AKIDother\nsecret_key=k\n").unwrap();
+    let env = EnvLookup::from_pairs([
+        ("HOME", home.to_str().unwrap()),
+        ("TENCENTCLOUD_CREDENTIALS_FILE", other.to_str().unwrap()),
+    ]);
+    assert_eq!(
+        secret_id(&ProfileCredentials::from_lookup(env)).await,
+        "AKIDother"
+    );
+
+    // No file in HOME: the fallback path.
+    let empty_home = temp_dir("empty-home");
+    let env = EnvLookup::from_pairs([("HOME", empty_home.to_str().unwrap())]);
+    let fallback = ProfileCredentials::from_lookup(env.clone()).with_fallback_path(&other);
+    assert_eq!(secret_id(&fallback).await, "AKIDother");
+    let nothing =
+        ProfileCredentials::from_lookup(env).with_fallback_path(empty_home.join("missing"));
+    let error = nothing.provide_credentials().await.unwrap_err();
+    assert_eq!(error.kind(), CredentialsErrorKind::NotFound);
+}
+
+#[tokio::test]
+async fn the_default_chain_prefers_environment_then_profile_then_cvm_role() {
+    let home = temp_dir("chain-home");
+    std::fs::create_dir_all(home.join(".tencentcloud")).unwrap();
+    std::fs::write(home.join(".tencentcloud/credentials"), PROFILE).unwrap();
+    let empty_home = temp_dir("chain-empty");
+    let no_fallback = empty_home.join("missing");
+    let metadata = metadata_server(3600).await;
+    let metadata_url = format!("{}/meta/", metadata.url());
+
+    let chain = |pairs: Vec<(&str, &str)>| {
+        DefaultCredentialsChain::builder()
+            .env(EnvLookup::from_pairs(pairs))
+            .profile_fallback_path(&no_fallback)
+            .metadata_url(metadata_url.clone())
+            .build()
+    };
+    let home_str = home.to_str().unwrap();
+    let empty_str = empty_home.to_str().unwrap();
+
+    let all = chain(vec![
+        ("TENCENTCLOUD_SECRET_ID", "AKIDenv"),
+        ("TENCENTCLOUD_SECRET_KEY", "env-key"),
+        ("HOME", home_str),
+    ]);
+    assert_eq!(secret_id(&all).await, "AKIDenv");
+
+    let profile_only = chain(vec![("HOME", home_str)]);
+    assert_eq!(secret_id(&profile_only).await, "AKIDprofile");
+
+    assert_eq!(
+        metadata.count(),
+        0,
+        "the role is asked only when nothing else has credentials"
+    );
+    let role_only = chain(vec![("HOME", empty_str)]);
+    assert_eq!(secret_id(&role_only).await, "AKIDtmp0");
+    assert_eq!(metadata.count(), 2);
+
+    // Nothing anywhere: an error naming every source, and nothing sent.
+    let nowhere = DefaultCredentialsChain::builder()
+        .env(EnvLookup::from_pairs([("HOME", empty_str)]))
+        .profile_fallback_path(&no_fallback)
+        .metadata_url(format!("{}/none/", metadata.url()))
+        .build();
+    let server = TestServer::always(task_created()).await;
+    let client = builder(&server).credentials(nowhere).build().unwrap();
+    let error = client.send(&upgrade()).await.unwrap_err();
+    match &error {
+        Error::Credentials { source, .. } => {
+            assert_eq!(source.kind(), CredentialsErrorKind::NotFound);
+            let text = source.to_string();
+            for name in ["environment", "profile", "CVM"] {
+                assert!(text.contains(name), "{text}");
+            }
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    assert!(error.was_not_sent());
+    assert_eq!(server.count(), 0);
+}
+
+#[tokio::test]
+async fn many_concurrent_calls_share_one_refresh() {
+    let metadata = metadata_server(3600).await;
+    let role = Arc::new(CvmRoleCredentials::with_metadata_url(format!(
+        "{}/meta/",
+        metadata.url()
+    )));
+    let server = TestServer::always(task_created()).await;
+    let client = builder(&server)
+        .credentials(Arc::clone(&role))
+        .build()
+        .unwrap();
+    let tasks: Vec<_> = (0..50)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move { client.send(&upgrade()).await.map(|_| ()) })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    // One role lookup and one credentials fetch, for 50 calls.
+    assert_eq!(metadata.count(), 2);
+    for arrival in server.arrivals() {
+        assert_eq!(arrival.header("x-tc-token"), Some("token-0"));
+        arrival.verify(SECRET_KEY).unwrap();
+    }
+}
+
+#[tokio::test]
+async fn temporary_credentials_are_refreshed_before_they_expire() {
+    // They live 4 s, so they are refreshed half-way, after 2 s.
+    let metadata = metadata_server(4).await;
+    let role = CvmRoleCredentials::with_metadata_url(format!("{}/meta/", metadata.url()));
+    assert_eq!(secret_id(&role).await, "AKIDtmp0");
+    assert_eq!(secret_id(&role).await, "AKIDtmp0");
+    assert_eq!(metadata.count(), 2);
+    tokio::time::sleep(Duration::from_millis(2300)).await;
+    assert_eq!(secret_id(&role).await, "AKIDtmp1");
+    assert_eq!(metadata.count(), 4);
+}
+
+#[tokio::test]
+async fn sts_assume_role_is_a_signed_call_and_its_credentials_are_used() {
+    let sts = TestServer::start(|_, arrival| {
+        if arrival.verify(SECRET_KEY).is_err()
+            || arrival.header("x-tc-action") != Some("AssumeRole")
+            || arrival.header("x-tc-version") != Some("2018-08-13")
+        {
+            return support::api_error("AuthFailure.SignatureFailure", "bad");
+        }
+        let params: Value = serde_json::from_slice(&arrival.body).unwrap_or_default();
+        if params
+            != json!({"RoleArn": "qcs::cam::uin/1:roleName/ota", "RoleSessionName": "rollout", "DurationSeconds": 7200})
+        {
+            return support::api_error("InvalidParameter", "bad params");
+        }
+        ok(json!({
+            "Credentials": {"TmpSecretId": "AKIDtmpSts", "TmpSecretKey": SECRET_KEY, "Token": "sts-token"},
+            "ExpiredTime": now() + 7200,
+            "Expiration": "2030-01-01T00:00:00Z"
+        }))
+    })
+    .await;
+    let role = StsAssumeRole::builder(
+        StaticCredentials::new(SECRET_ID, SECRET_KEY),
+        "qcs::cam::uin/1:roleName/ota",
+        "rollout",
+    )
+    .endpoint_url(sts.url())
+    .proxy(Proxy::none())
+    .build()
+    .unwrap();
+
+    let server = TestServer::always(task_created()).await;
+    let client = builder(&server).credentials(role).build().unwrap();
+    client.send(&upgrade()).await.unwrap();
+    client.send(&upgrade()).await.unwrap();
+    assert_eq!(sts.count(), 1, "cached");
+    let sts_arrival = &sts.arrivals()[0];
+    assert!(
+        sts_arrival
+            .header("authorization")
+            .unwrap()
+            .contains("/sts/tc3_request")
+    );
+    for arrival in server.arrivals() {
+        assert_eq!(arrival.header("x-tc-token"), Some("sts-token"));
+        assert!(
+            arrival
+                .header("authorization")
+                .unwrap()
+                .contains("AKIDtmpSts/")
+        );
+        arrival.verify(SECRET_KEY).unwrap();
+    }
+}

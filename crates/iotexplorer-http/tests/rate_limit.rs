@@ -1,0 +1,116 @@
+//! The client-side limit keeps a busy caller under the service's 20 calls per second.
+
+#![allow(clippy::unwrap_used, missing_docs)]
+
+mod support;
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use iotexplorer_http::{RateLimit, RetryPolicy};
+use iotexplorer_model::BatchUpdateFirmwareRequest;
+use support::{TestServer, api_error, builder, task_created};
+use tokio::time::Instant;
+
+fn upgrade() -> BatchUpdateFirmwareRequest {
+    BatchUpdateFirmwareRequest::builder()
+        .product_id("ABCDE12345")
+        .firmware_version("2.0.0")
+        .build()
+        .unwrap()
+}
+
+/// A server that refuses with `RequestLimitExceeded` when more than `max` calls arrive
+/// within `window` (a little shorter than the client's, for jitter on loopback).
+async fn throttling_server(max: usize, window: Duration) -> TestServer {
+    let recent = Arc::new(Mutex::new(VecDeque::<Instant>::new()));
+    TestServer::start(move |_, arrival| {
+        let mut recent = recent.lock().unwrap();
+        while recent
+            .front()
+            .is_some_and(|first| arrival.at.duration_since(*first) >= window)
+        {
+            recent.pop_front();
+        }
+        if recent.len() >= max {
+            api_error("RequestLimitExceeded", "too many")
+        } else {
+            recent.push_back(arrival.at);
+            task_created()
+        }
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hundred_concurrent_calls_stay_under_twenty_per_second() {
+    let server = throttling_server(20, Duration::from_millis(800)).await;
+    let client = builder(&server)
+        .rate_limit(Some(RateLimit::default()))
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..100)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move { client.send(&upgrade()).await })
+        })
+        .collect();
+    let mut refused = 0;
+    for task in tasks {
+        if let Err(error) = task.await.unwrap() {
+            assert!(error.code().is_some_and(|c| c.is_throttling()), "{error}");
+            refused += 1;
+        }
+    }
+    assert_eq!(refused, 0, "no call may be throttled");
+    assert_eq!(server.count(), 100);
+    // 100 calls at 20 per second: four whole windows after the first burst.
+    assert!(started.elapsed() >= Duration::from_secs(4));
+}
+
+#[tokio::test]
+async fn clones_share_one_limit_per_action() {
+    let server = TestServer::always(task_created()).await;
+    let client = builder(&server)
+        .rate_limit(Some(RateLimit::new(5, Duration::from_millis(500))))
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..15)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move { client.send(&upgrade()).await.map(|_| ()) })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    // 15 calls at 5 per half second: the last starts two windows after the first.
+    assert!(started.elapsed() >= Duration::from_millis(1000));
+    let arrivals = server.arrivals();
+    let mut times: Vec<Instant> = arrivals.iter().map(|a| a.at).collect();
+    times.sort();
+    for pair in times.windows(6) {
+        // Arrival times carry loopback jitter; the client's spacing is exact.
+        assert!(pair[5] - pair[0] >= Duration::from_millis(350));
+    }
+}
+
+#[tokio::test]
+async fn without_a_limit_calls_go_at_once() {
+    let server = TestServer::always(task_created()).await;
+    let client = builder(&server).rate_limit(None).build().unwrap();
+    let tasks: Vec<_> = (0..30)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move { client.send(&upgrade()).await.map(|_| ()) })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    assert_eq!(server.count(), 30);
+}

@@ -1,0 +1,288 @@
+//! Which failures are retried, counted by arrivals at a real server on 127.0.0.1.
+
+#![allow(clippy::unwrap_used, missing_docs)]
+
+mod support;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use bytes::Bytes;
+use iotexplorer_http::{Error, RetryPolicy, TimeoutPhase};
+use iotexplorer_model::{BatchUpdateFirmwareRequest, DescribeFirmwareTaskRequest};
+use support::{Reply, SilentServer, TestServer, api_error, builder, fast_retries, task_created};
+use tokio::time::Instant;
+
+fn upgrade() -> BatchUpdateFirmwareRequest {
+    BatchUpdateFirmwareRequest::builder()
+        .product_id("ABCDE12345")
+        .firmware_version("2.0.0")
+        .device_names("dev001")
+        .build()
+        .unwrap()
+}
+
+fn describe() -> DescribeFirmwareTaskRequest {
+    DescribeFirmwareTaskRequest::builder()
+        .product_id("ABCDE12345")
+        .firmware_version("2.0.0")
+        .task_id(1u64)
+        .build()
+        .unwrap()
+}
+
+/// Fails `failures` times with `failure`, then succeeds.
+async fn flaky(failures: usize, failure: Reply) -> TestServer {
+    TestServer::start(move |index, _| {
+        if index < failures {
+            failure.clone()
+        } else {
+            task_created()
+        }
+    })
+    .await
+}
+
+#[tokio::test]
+async fn throttling_is_retried_for_every_action() {
+    for code in [
+        "RequestLimitExceeded",
+        "RequestLimitExceeded.UinLimitExceeded",
+    ] {
+        let server = flaky(2, api_error(code, "slow down")).await;
+        let client = builder(&server).build().unwrap();
+        let response = client.send(&upgrade()).await.unwrap();
+        assert_eq!(response.task_id, Some(1000696));
+        assert_eq!(server.count(), 3, "{code}");
+    }
+}
+
+#[tokio::test]
+async fn throttling_gives_up_after_the_last_attempt() {
+    let server = TestServer::always(api_error("RequestLimitExceeded", "slow down")).await;
+    let client = builder(&server).build().unwrap();
+    let error = client.send(&upgrade()).await.unwrap_err();
+    assert!(error.code().unwrap().is_throttling());
+    assert_eq!(server.count(), 4);
+}
+
+#[tokio::test]
+async fn a_reset_after_sending_a_write_is_never_resent() {
+    let server = flaky(1, Reply::Drop).await;
+    let client = builder(&server).build().unwrap();
+    let error = client.send(&upgrade()).await.unwrap_err();
+    assert!(
+        matches!(&error, Error::Ambiguous { timed_out: false, action, .. } if action == "BatchUpdateFirmware"),
+        "{error:?}"
+    );
+    assert!(error.is_ambiguous());
+    assert!(!error.was_not_sent());
+    assert_eq!(
+        server.count(),
+        1,
+        "BatchUpdateFirmware must arrive exactly once"
+    );
+}
+
+#[tokio::test]
+async fn a_reset_after_sending_a_read_is_retried() {
+    let server = flaky(2, Reply::Drop).await;
+    let client = builder(&server).build().unwrap();
+    client.send(&describe()).await.unwrap();
+    assert_eq!(server.count(), 3);
+}
+
+#[tokio::test]
+async fn server_errors_are_retried_only_for_reads() {
+    let bad_gateway = Reply::Status(502, "text/html", Bytes::from_static(b"<html>502</html>"));
+    let server = TestServer::always(bad_gateway.clone()).await;
+    let client = builder(&server).build().unwrap();
+    let error = client.send(&upgrade()).await.unwrap_err();
+    assert!(matches!(error, Error::HttpStatus { status: 502, .. }));
+    assert_eq!(server.count(), 1);
+
+    let server = flaky(2, bad_gateway).await;
+    let client = builder(&server).build().unwrap();
+    client.send(&describe()).await.unwrap();
+    assert_eq!(server.count(), 3);
+}
+
+#[tokio::test]
+async fn internal_errors_are_retried_only_for_reads() {
+    let server = TestServer::always(api_error("InternalError", "oops")).await;
+    let client = builder(&server).build().unwrap();
+    client.send(&upgrade()).await.unwrap_err();
+    assert_eq!(server.count(), 1);
+
+    let server = flaky(3, api_error("InternalError.DbError", "oops")).await;
+    let client = builder(&server).build().unwrap();
+    client.send(&describe()).await.unwrap();
+    assert_eq!(server.count(), 4);
+}
+
+#[tokio::test]
+async fn other_api_errors_are_never_retried() {
+    let server = TestServer::always(api_error("ResourceNotFound.FirmwareNotExist", "no")).await;
+    let client = builder(&server).build().unwrap();
+    client.send(&describe()).await.unwrap_err();
+    assert_eq!(server.count(), 1);
+}
+
+#[tokio::test]
+async fn a_request_timeout_is_ambiguous_for_a_write_and_retried_for_a_read() {
+    let slow = Reply::Delay(Duration::from_secs(5), Box::new(task_created()));
+    let server = TestServer::always(slow).await;
+    let client = builder(&server)
+        .request_timeout(Duration::from_millis(200))
+        .retry_policy(fast_retries(3))
+        .build()
+        .unwrap();
+
+    let error = client.send(&upgrade()).await.unwrap_err();
+    assert!(
+        matches!(
+            error,
+            Error::Ambiguous {
+                timed_out: true,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert!(error.is_timeout());
+    assert_eq!(server.count(), 1);
+
+    let error = client.send(&describe()).await.unwrap_err();
+    assert!(
+        matches!(
+            error,
+            Error::Timeout {
+                phase: TimeoutPhase::Request,
+                attempts: 3,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert_eq!(server.count(), 1 + 3);
+}
+
+#[tokio::test]
+async fn connect_failures_are_retried_even_for_writes() {
+    // Find a free port, leave it closed, and open a server there only after a while.
+    let probe = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr: SocketAddr = probe.local_addr().unwrap();
+    drop(probe);
+    let client = iotexplorer_http::Client::builder()
+        .endpoint_url(format!("http://{addr}"))
+        .static_credentials(support::SECRET_ID, support::SECRET_KEY)
+        .proxy(iotexplorer_http::Proxy::none())
+        .rate_limit(None)
+        .retry_policy(
+            RetryPolicy::default()
+                .with_max_attempts(100)
+                .with_base_delay(Duration::from_millis(40))
+                .with_max_delay(Duration::from_millis(40)),
+        )
+        .build()
+        .unwrap();
+    let late = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        TestServer::start_on(addr, |_, _| task_created()).await
+    });
+    let response = client.send(&upgrade()).await.unwrap();
+    assert_eq!(response.task_id, Some(1000696));
+    let server = late.await.unwrap();
+    assert_eq!(server.count(), 1);
+}
+
+#[tokio::test]
+async fn nothing_listening_is_a_connect_error() {
+    let probe = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = probe.local_addr().unwrap();
+    drop(probe);
+    let client = iotexplorer_http::Client::builder()
+        .endpoint_url(format!("http://{addr}"))
+        .static_credentials("AKIDx", "k")
+        .proxy(iotexplorer_http::Proxy::none())
+        .retry_policy(fast_retries(2))
+        .build()
+        .unwrap();
+    let error = client.send(&upgrade()).await.unwrap_err();
+    assert!(matches!(error, Error::Connect { .. }), "{error:?}");
+    assert!(error.was_not_sent());
+}
+
+#[tokio::test]
+async fn a_connect_timeout_is_its_own_error_and_retried() {
+    // TCP connects, but the TLS handshake never gets an answer.
+    let silent = SilentServer::start().await;
+    let client = iotexplorer_http::Client::builder()
+        .endpoint_url(format!("https://{}", silent.addr))
+        .static_credentials("AKIDx", "k")
+        .proxy(iotexplorer_http::Proxy::none())
+        .connect_timeout(Duration::from_millis(150))
+        .retry_policy(fast_retries(3))
+        .build()
+        .unwrap();
+    let error = client.send(&upgrade()).await.unwrap_err();
+    assert!(
+        matches!(
+            error,
+            Error::Timeout {
+                phase: TimeoutPhase::Connect,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert!(error.was_not_sent());
+    assert_eq!(silent.accepted(), 3);
+}
+
+#[tokio::test]
+async fn a_request_deadline_spent_connecting_counts_as_never_sent() {
+    let silent = SilentServer::start().await;
+    let client = iotexplorer_http::Client::builder()
+        .endpoint_url(format!("https://{}", silent.addr))
+        .static_credentials("AKIDx", "k")
+        .proxy(iotexplorer_http::Proxy::none())
+        .connect_timeout(Duration::from_secs(30))
+        .request_timeout(Duration::from_millis(150))
+        .retry_policy(fast_retries(2))
+        .build()
+        .unwrap();
+    let error = client.send(&upgrade()).await.unwrap_err();
+    assert!(
+        matches!(
+            error,
+            Error::Timeout {
+                phase: TimeoutPhase::Connect,
+                attempts: 2,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert_eq!(silent.accepted(), 2);
+}
+
+#[tokio::test]
+async fn the_total_deadline_stops_retries() {
+    let server = TestServer::always(api_error("RequestLimitExceeded", "slow down")).await;
+    let client = builder(&server)
+        .retry_policy(
+            RetryPolicy::default()
+                .with_max_attempts(1000)
+                .with_base_delay(Duration::from_millis(30))
+                .with_max_delay(Duration::from_millis(30))
+                .with_total_deadline(Duration::from_millis(300)),
+        )
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    client.send(&upgrade()).await.unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(server.count() >= 2);
+    assert!(server.count() < 1000);
+}

@@ -1,0 +1,379 @@
+//! One call, end to end, against a real server on 127.0.0.1: what is sent, and every kind
+//! of answer.
+
+#![allow(clippy::unwrap_used, missing_docs)]
+
+mod support;
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use iotexplorer_http::{Error, HttpMethod, Language, REQUEST_CLIENT, StaticCredentials};
+use iotexplorer_model::{BatchUpdateFirmwareRequest, DescribeFirmwareTaskRequest};
+use serde_json::json;
+use support::{Reply, SECRET_KEY, TestServer, api_error, builder, ok, task_created};
+
+fn upgrade() -> BatchUpdateFirmwareRequest {
+    BatchUpdateFirmwareRequest::builder()
+        .product_id("ABCDE12345")
+        .firmware_version("2.0.0")
+        .device_names("dev001")
+        .device_names("dev002")
+        .build()
+        .unwrap()
+}
+
+fn describe() -> DescribeFirmwareTaskRequest {
+    DescribeFirmwareTaskRequest::builder()
+        .product_id("ABCDE12345")
+        .firmware_version("2.0.0")
+        .task_id(1000696u64)
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_post_is_signed_and_carries_every_header() {
+    let server = TestServer::always(task_created()).await;
+    let client = builder(&server)
+        .region("ap-guangzhou")
+        .language(Language::EnUs)
+        .build()
+        .unwrap();
+    let response = client.send(&upgrade()).await.unwrap();
+    assert_eq!(response.task_id, Some(1000696));
+
+    let arrivals = server.arrivals();
+    assert_eq!(arrivals.len(), 1);
+    let arrival = &arrivals[0];
+    arrival.verify(SECRET_KEY).unwrap();
+    assert_eq!(arrival.method, "POST");
+    assert_eq!(arrival.path, "/");
+    assert_eq!(arrival.header("content-type"), Some("application/json"));
+    assert_eq!(
+        arrival.header("host"),
+        Some(format!("{}", server.addr).as_str())
+    );
+    assert_eq!(arrival.header("x-tc-action"), Some("BatchUpdateFirmware"));
+    assert_eq!(arrival.header("x-tc-version"), Some("2019-04-23"));
+    assert_eq!(arrival.header("x-tc-region"), Some("ap-guangzhou"));
+    assert_eq!(arrival.header("x-tc-language"), Some("en-US"));
+    assert_eq!(arrival.header("x-tc-requestclient"), Some(REQUEST_CLIENT));
+    assert!(REQUEST_CLIENT.starts_with("SDK_RUST_"));
+    assert_eq!(arrival.header("x-tc-token"), None);
+    assert!(
+        arrival
+            .header("x-tc-timestamp")
+            .unwrap()
+            .parse::<i64>()
+            .is_ok()
+    );
+    assert_eq!(
+        arrival.body,
+        Bytes::from_static(
+            br#"{"ProductID":"ABCDE12345","FirmwareVersion":"2.0.0","DeviceNames":["dev001","dev002"]}"#
+        )
+    );
+}
+
+#[tokio::test]
+async fn optional_headers_are_left_out_and_tokens_sent() {
+    let server = TestServer::always(task_created()).await;
+    let client = builder(&server)
+        .credentials(StaticCredentials::new(support::SECRET_ID, SECRET_KEY).with_token("tok-1"))
+        .build()
+        .unwrap();
+    client.send(&upgrade()).await.unwrap();
+    let arrival = &server.arrivals()[0];
+    arrival.verify(SECRET_KEY).unwrap();
+    assert_eq!(arrival.header("x-tc-region"), None);
+    assert_eq!(arrival.header("x-tc-language"), None);
+    assert_eq!(arrival.header("x-tc-token"), Some("tok-1"));
+}
+
+#[tokio::test]
+async fn a_get_flattens_parameters_into_the_signed_query() {
+    let server = TestServer::always(task_created()).await;
+    let client = builder(&server).method(HttpMethod::Get).build().unwrap();
+    client.send(&upgrade()).await.unwrap();
+    let arrival = &server.arrivals()[0];
+    assert_eq!(arrival.method, "GET");
+    assert_eq!(
+        arrival.query,
+        "ProductID=ABCDE12345&FirmwareVersion=2.0.0&DeviceNames.0=dev001&DeviceNames.1=dev002"
+    );
+    assert!(arrival.body.is_empty());
+    assert_eq!(
+        arrival.header("content-type"),
+        Some("application/x-www-form-urlencoded")
+    );
+    arrival.verify(SECRET_KEY).unwrap();
+}
+
+#[tokio::test]
+async fn an_unsigned_payload_is_marked_and_still_verifies() {
+    let server = TestServer::always(task_created()).await;
+    let client = builder(&server).unsigned_payload(true).build().unwrap();
+    client.send(&upgrade()).await.unwrap();
+    let arrival = &server.arrivals()[0];
+    assert_eq!(
+        arrival.header("x-tc-content-sha256"),
+        Some("UNSIGNED-PAYLOAD")
+    );
+    arrival.verify(SECRET_KEY).unwrap();
+}
+
+#[tokio::test]
+async fn an_invalid_request_never_reaches_the_network() {
+    let server = TestServer::always(task_created()).await;
+    let client = builder(&server).build().unwrap();
+    let bad = serde_json::from_value::<BatchUpdateFirmwareRequest>(json!({
+        "ProductID": "", "FirmwareVersion": "2.0.0", "TimeoutInterval": 5
+    }))
+    .unwrap();
+    let error = client.send(&bad).await.unwrap_err();
+    match &error {
+        Error::Validation { action, errors } => {
+            assert_eq!(action, "BatchUpdateFirmware");
+            assert!(!errors.violations().is_empty());
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    assert!(error.was_not_sent());
+
+    let error = client
+        .send_checked_json("BatchUpdateFirmware", &json!({"ProductID": "X"}))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::Validation { .. }), "{error:?}");
+    let error = client
+        .send_checked_json("NoSuchAction", &json!({}))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::UnknownAction { .. }), "{error:?}");
+    assert_eq!(server.count(), 0);
+}
+
+#[tokio::test]
+async fn send_json_returns_the_response_object() {
+    let server = TestServer::always(ok(json!({"TaskId": "77", "Unknown": [1]}))).await;
+    let client = builder(&server).build().unwrap();
+    let response = client
+        .send_json("SomeFutureAction", false, &json!({"A": 1}))
+        .await
+        .unwrap();
+    assert_eq!(
+        response,
+        json!({"TaskId": "77", "Unknown": [1], "RequestId": "req-ok"})
+    );
+    let arrival = &server.arrivals()[0];
+    assert_eq!(arrival.header("x-tc-action"), Some("SomeFutureAction"));
+    assert_eq!(arrival.body, Bytes::from_static(br#"{"A":1}"#));
+    let checked = client
+        .send_checked_json(
+            "BatchUpdateFirmware",
+            &json!({"ProductID": "ABCDE12345", "FirmwareVersion": "2.0.0"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(checked["TaskId"], "77");
+}
+
+#[tokio::test]
+async fn api_errors_keep_code_message_and_request_id() {
+    let server = TestServer::always(api_error(
+        "FailedOperation.SomethingNew",
+        "a code this crate never saw",
+    ))
+    .await;
+    let client = builder(&server).build().unwrap();
+    let error = client.send(&upgrade()).await.unwrap_err();
+    match &error {
+        Error::Api {
+            action,
+            code,
+            message,
+            request_id,
+        } => {
+            assert_eq!(action, "BatchUpdateFirmware");
+            assert_eq!(code.as_str(), "FailedOperation.SomethingNew");
+            assert_eq!(message, "a code this crate never saw");
+            assert_eq!(request_id.as_deref(), Some("req-err"));
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    assert_eq!(error.request_id(), Some("req-err"));
+    assert_eq!(
+        error.code().map(|c| c.as_str()),
+        Some("FailedOperation.SomethingNew")
+    );
+    assert_eq!(server.count(), 1, "not retried");
+}
+
+#[tokio::test]
+async fn html_from_a_gateway_is_an_http_status_with_a_bounded_excerpt() {
+    let page = format!(
+        "<html><body>502 Bad Gateway{}</body></html>",
+        " pad".repeat(2000)
+    );
+    let server = TestServer::always(Reply::Status(502, "text/html", Bytes::from(page))).await;
+    let client = builder(&server).build().unwrap();
+    let error = client.send(&upgrade()).await.unwrap_err();
+    match &error {
+        Error::HttpStatus {
+            status, excerpt, ..
+        } => {
+            assert_eq!(*status, 502);
+            assert!(excerpt.starts_with("<html><body>502 Bad Gateway"));
+            assert!(excerpt.chars().count() <= 513);
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    assert!(error.to_string().len() < 700);
+}
+
+#[tokio::test]
+async fn malformed_answers_are_decode_errors_with_the_request_id_when_readable() {
+    let truncated = TestServer::always(Reply::Body(Bytes::from_static(
+        br#"{"Response": {"TaskId": 1, "Reque"#,
+    )))
+    .await;
+    let error = builder(&truncated)
+        .build()
+        .unwrap()
+        .send(&upgrade())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            &error,
+            Error::Decode {
+                request_id: None,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+
+    let wrong_shape = TestServer::always(ok(json!({"TaskId": {"nested": true}}))).await;
+    let error = builder(&wrong_shape)
+        .build()
+        .unwrap()
+        .send(&upgrade())
+        .await
+        .unwrap_err();
+    assert!(matches!(&error, Error::Decode { .. }), "{error:?}");
+    assert_eq!(error.request_id(), Some("req-ok"));
+}
+
+#[tokio::test]
+async fn oversized_answers_are_refused() {
+    let big = format!(
+        r#"{{"Response": {{"RequestId": "r", "Pad": "{}"}}}}"#,
+        "x".repeat(10_000)
+    );
+    let server = TestServer::always(Reply::Body(Bytes::from(big))).await;
+    let client = builder(&server).max_response_size(4096).build().unwrap();
+    let error = client.send(&upgrade()).await.unwrap_err();
+    assert!(
+        matches!(error, Error::ResponseTooLarge { limit: 4096, .. }),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn connections_are_kept_alive_and_reused() {
+    let server = TestServer::always(task_created()).await;
+    let client = builder(&server).build().unwrap();
+    for _ in 0..5 {
+        client
+            .send(&describe())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    assert_eq!(server.count(), 5);
+    assert_eq!(server.connections(), 1);
+}
+
+#[tokio::test]
+async fn plain_http_elsewhere_than_loopback_needs_consent() {
+    let refused = iotexplorer_http::Client::builder()
+        .endpoint_url("http://emulator.invalid:9555")
+        .static_credentials("AKID", "key")
+        .build();
+    assert!(matches!(refused, Err(Error::Config(_))));
+    let allowed = iotexplorer_http::Client::builder()
+        .endpoint_url("http://emulator.invalid:9555")
+        .allow_insecure_http(true)
+        .static_credentials("AKID", "key")
+        .build();
+    assert!(allowed.is_ok());
+}
+
+#[tokio::test]
+async fn the_client_is_shared_across_tasks() {
+    fn assert_send_sync<T: Send + Sync + Clone + 'static>(_: &T) {}
+    let server = TestServer::always(Reply::Delay(
+        Duration::from_millis(20),
+        Box::new(task_created()),
+    ))
+    .await;
+    let client = builder(&server).build().unwrap();
+    assert_send_sync(&client);
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move { client.send(&describe()).await.map(|r| r.task_id) })
+        })
+        .collect();
+    for task in tasks {
+        assert!(task.await.unwrap().is_ok());
+    }
+    assert_eq!(server.count(), 8);
+}
+
+#[tokio::test]
+async fn a_preview_is_signed_masked_and_never_sent() {
+    let server = TestServer::always(task_created()).await;
+    let client = builder(&server)
+        .credentials(
+            StaticCredentials::new(support::SECRET_ID, SECRET_KEY).with_token("tok-secret"),
+        )
+        .build()
+        .unwrap();
+    let params = json!({"ProductID": "ABCDE12345", "FirmwareVersion": "2.0.0"});
+    let preview = client
+        .preview_json("BatchUpdateFirmware", &params)
+        .await
+        .unwrap();
+    assert_eq!(preview.method, "POST");
+    assert_eq!(preview.url, format!("http://{}/", server.addr));
+    assert_eq!(
+        preview.body,
+        r#"{"FirmwareVersion":"2.0.0","ProductID":"ABCDE12345"}"#
+    );
+    let header = |name: &str| {
+        preview
+            .headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+    };
+    let authorization = header("authorization").unwrap();
+    assert!(authorization.starts_with("TC3-HMAC-SHA256 Credential=AKIDtest0123456789/"));
+    assert!(
+        authorization.ends_with("Signature=** redacted **"),
+        "{authorization}"
+    );
+    assert_eq!(header("x-tc-token").as_deref(), Some("** redacted **"));
+    assert_eq!(
+        header("x-tc-action").as_deref(),
+        Some("BatchUpdateFirmware")
+    );
+    assert!(!format!("{preview:?}").contains("tok-secret"));
+    assert_eq!(server.count(), 0);
+    let invalid = client
+        .preview_json("BatchUpdateFirmware", &json!({"ProductID": "X"}))
+        .await;
+    assert!(matches!(invalid, Err(Error::Validation { .. })));
+}

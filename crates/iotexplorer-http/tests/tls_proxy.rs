@@ -1,0 +1,154 @@
+//! TLS with a certificate authority made by the test, and requests through a proxy on
+//! 127.0.0.1.
+
+#![allow(clippy::unwrap_used, missing_docs)]
+
+mod support;
+
+use http::Version;
+use iotexplorer_http::credentials::EnvLookup;
+use iotexplorer_http::{Error, Proxy};
+use iotexplorer_model::BatchUpdateFirmwareRequest;
+use support::{SECRET_KEY, TestCa, TestProxy, TestServer, builder, fast_retries, task_created};
+
+fn upgrade() -> BatchUpdateFirmwareRequest {
+    BatchUpdateFirmwareRequest::builder()
+        .product_id("ABCDE12345")
+        .firmware_version("2.0.0")
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_server_signed_by_an_added_root_is_trusted_and_speaks_http2() {
+    let ca = TestCa::new();
+    let server = TestServer::start_tls(|_, _| task_created(), ca.server_config.clone()).await;
+    let client = builder(&server)
+        .add_root_certificates_pem(ca.ca_pem.as_bytes())
+        .unwrap()
+        .build()
+        .unwrap();
+    client.send(&upgrade()).await.unwrap();
+    client.send(&upgrade()).await.unwrap();
+    let arrivals = server.arrivals();
+    assert_eq!(arrivals[0].version, Version::HTTP_2);
+    arrivals[0].verify(SECRET_KEY).unwrap();
+    assert_eq!(server.connections(), 1);
+}
+
+#[tokio::test]
+async fn a_server_signed_by_an_unknown_root_is_refused() {
+    let ca = TestCa::new();
+    let server = TestServer::start_tls(|_, _| task_created(), ca.server_config.clone()).await;
+    let client = builder(&server)
+        .retry_policy(fast_retries(1))
+        .build()
+        .unwrap();
+    let error = client.send(&upgrade()).await.unwrap_err();
+    assert!(matches!(&error, Error::Connect { .. }), "{error:?}");
+    assert!(
+        error.to_string().to_lowercase().contains("certificate"),
+        "{error}"
+    );
+    assert_eq!(server.count(), 0);
+
+    // Trusting only another authority is no better.
+    let other = TestCa::new();
+    let client = builder(&server)
+        .builtin_roots(false)
+        .add_root_certificates_pem(other.ca_pem.as_bytes())
+        .unwrap()
+        .retry_policy(fast_retries(1))
+        .build()
+        .unwrap();
+    assert!(matches!(
+        client.send(&upgrade()).await,
+        Err(Error::Connect { .. })
+    ));
+    assert_eq!(server.count(), 0);
+}
+
+#[tokio::test]
+async fn https_goes_through_a_connect_tunnel_with_basic_auth() {
+    let ca = TestCa::new();
+    let server = TestServer::start_tls(|_, _| task_created(), ca.server_config.clone()).await;
+    // "user:pa ss" → dXNlcjpwYSBzcw==
+    let proxy = TestProxy::start(Some("Basic dXNlcjpwYSBzcw==".to_owned())).await;
+    let proxy_url = format!("http://user:pa%20ss@{}", proxy.addr);
+    let client = builder(&server)
+        .add_root_certificates_pem(ca.ca_pem.as_bytes())
+        .unwrap()
+        .proxy(Proxy::all(&proxy_url).unwrap())
+        .build()
+        .unwrap();
+    client.send(&upgrade()).await.unwrap();
+    let seen = proxy.seen();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(
+        seen[0].request_line,
+        format!("CONNECT {} HTTP/1.1", server.addr)
+    );
+    assert_eq!(server.count(), 1);
+    server.arrivals()[0].verify(SECRET_KEY).unwrap();
+    assert!(!format!("{client:?}").contains("pa%20ss"));
+}
+
+#[tokio::test]
+async fn a_refused_proxy_login_is_a_connect_error() {
+    let ca = TestCa::new();
+    let server = TestServer::start_tls(|_, _| task_created(), ca.server_config.clone()).await;
+    let proxy = TestProxy::start(Some("Basic c29tZW9uZTplbHNl".to_owned())).await;
+    let client = builder(&server)
+        .add_root_certificates_pem(ca.ca_pem.as_bytes())
+        .unwrap()
+        .proxy(Proxy::all(&format!("http://user:wrong@{}", proxy.addr)).unwrap())
+        .retry_policy(fast_retries(1))
+        .build()
+        .unwrap();
+    let error = client.send(&upgrade()).await.unwrap_err();
+    assert!(matches!(&error, Error::Connect { .. }), "{error:?}");
+    assert!(!format!("{error:?} {error}").contains("wrong"));
+    assert_eq!(server.count(), 0);
+}
+
+#[tokio::test]
+async fn plain_http_is_forwarded_in_absolute_form() {
+    let server = TestServer::always(task_created()).await;
+    let proxy = TestProxy::start(Some("Basic dTpw".to_owned())).await;
+    let client = builder(&server)
+        .proxy(Proxy::http(&format!("http://u:p@{}", proxy.addr)).unwrap())
+        .build()
+        .unwrap();
+    client.send(&upgrade()).await.unwrap();
+    let seen = proxy.seen();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(
+        seen[0].request_line,
+        format!("POST http://{}/ HTTP/1.1", server.addr)
+    );
+    assert_eq!(seen[0].proxy_authorization.as_deref(), Some("Basic dTpw"));
+    // The signature covers the Host header, which the proxy passes on unchanged.
+    server.arrivals()[0].verify(SECRET_KEY).unwrap();
+}
+
+#[tokio::test]
+async fn no_proxy_and_environment_rules_are_honoured() {
+    let server = TestServer::always(task_created()).await;
+    let proxy = TestProxy::start(None).await;
+
+    // Excluded by NO_PROXY.
+    let excluded = Proxy::all(&proxy.url()).unwrap().with_no_proxy("127.0.0.1");
+    let client = builder(&server).proxy(excluded).build().unwrap();
+    client.send(&upgrade()).await.unwrap();
+    assert_eq!(proxy.seen().len(), 0);
+
+    // From the environment, loopback targets go direct.
+    let env = EnvLookup::from_pairs([("HTTP_PROXY", proxy.url()), ("https_proxy", proxy.url())]);
+    let client = builder(&server)
+        .proxy(Proxy::from_lookup(&env))
+        .build()
+        .unwrap();
+    client.send(&upgrade()).await.unwrap();
+    assert_eq!(proxy.seen().len(), 0);
+    assert_eq!(server.count(), 2);
+}
