@@ -1,0 +1,54 @@
+//! How a run ends when it does not succeed, and the exit code of each outcome.
+
+use serde_json::{Value, json};
+
+/// Exit code of an API error answered by the service.
+pub(crate) const EXIT_API: u8 = 1;
+/// Exit code of a usage or validation error: nothing was sent.
+pub(crate) const EXIT_USAGE: u8 = 2;
+/// Exit code of a network, credential or transport error.
+pub(crate) const EXIT_TRANSPORT: u8 = 3;
+
+/// A run that did not succeed.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Failure {
+    /// Bad flags or a request that breaks the action's rules; nothing was sent.
+    Usage(String),
+    /// The service answered with an error.
+    Api {
+        code: String,
+        message: String,
+        request_id: Option<String>,
+    },
+    /// No answer: credentials, network, TLS, timeout, a response that is not the API's.
+    Transport(String),
+}
+
+impl Failure {
+    pub(crate) fn exit_code(&self) -> u8 {
+        match self {
+            Self::Usage(_) => EXIT_USAGE,
+            Self::Api { .. } => EXIT_API,
+            Self::Transport(_) => EXIT_TRANSPORT,
+        }
+    }
+
+    /// What goes to stderr: the error envelope for API errors, a line otherwise.
+    pub(crate) fn render(&self) -> String {
+        match self {
+            Self::Api {
+                code,
+                message,
+                request_id,
+            } => {
+                let envelope = json!({
+                    "Error": {"Code": code, "Message": message},
+                    "RequestId": request_id.as_deref().map_or(Value::Null, Value::from),
+                });
+                crate::output::json(&envelope)
+            }
+            Self::Usage(message) => format!("usage error: {message}\n"),
+            Self::Transport(message) => format!("error: {message}\n"),
+        }
+    }
+}

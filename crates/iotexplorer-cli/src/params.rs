@@ -1,0 +1,128 @@
+//! Turning `--Member VALUE` flags and `--cli-input-json` into the request's JSON body,
+//! each value read according to the member's type in the model.
+
+use std::fs;
+
+use clap::ArgMatches;
+use iotexplorer_model::{ActionMeta, MemberMeta, ValueType};
+use serde_json::{Map, Value};
+
+use crate::command::CLI_INPUT_JSON;
+
+/// A flag value that cannot be read as its member's type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct BadValue(pub(crate) String);
+
+/// The request body: `--cli-input-json` first, then every member flag on top of it.
+pub(crate) fn request_body(meta: &ActionMeta, matches: &ArgMatches) -> Result<Value, BadValue> {
+    let mut body = match matches.get_one::<String>(CLI_INPUT_JSON) {
+        Some(input) => cli_input_json(input)?,
+        None => Map::new(),
+    };
+    for member in meta.input {
+        if let Some(text) = matches.get_one::<String>(member.name) {
+            body.insert(member.name.to_owned(), member_value(member, text)?);
+        }
+    }
+    Ok(Value::Object(body))
+}
+
+/// Reads `--cli-input-json`: JSON text, or `file://PATH` holding it.
+pub(crate) fn cli_input_json(input: &str) -> Result<Map<String, Value>, BadValue> {
+    let text = match input.strip_prefix("file://") {
+        Some(path) => fs::read_to_string(path)
+            .map_err(|err| BadValue(format!("--cli-input-json: cannot read {path}: {err}")))?,
+        None => input.to_owned(),
+    };
+    match serde_json::from_str(&text) {
+        Ok(Value::Object(members)) => Ok(members),
+        Ok(_) => Err(BadValue(
+            "--cli-input-json must be a JSON object".to_owned(),
+        )),
+        Err(err) => Err(BadValue(format!(
+            "--cli-input-json is not valid JSON: {err}"
+        ))),
+    }
+}
+
+/// Reads one flag value: lists and structures as JSON text, scalars as plain text.
+pub(crate) fn member_value(member: &MemberMeta, text: &str) -> Result<Value, BadValue> {
+    let bad = |expected: &str| BadValue(format!("--{} {text:?}: expected {expected}", member.name));
+    if member.list {
+        return match serde_json::from_str(text) {
+            Ok(list @ Value::Array(_)) => Ok(list),
+            _ => Err(bad(&format!(
+                "a JSON list of {}, e.g. [\"a\",\"b\"]",
+                member.value_type
+            ))),
+        };
+    }
+    match member.value_type {
+        ValueType::String | ValueType::Date | ValueType::DateTimeIso => Ok(Value::from(text)),
+        ValueType::Int64 => text
+            .trim()
+            .parse::<i64>()
+            .map(Value::from)
+            .map_err(|_| bad("an integer")),
+        ValueType::UInt64 => text
+            .trim()
+            .parse::<u64>()
+            .map(Value::from)
+            .map_err(|_| bad("a non-negative integer")),
+        ValueType::Float => text
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .and_then(|number| serde_json::Number::from_f64(number).map(Value::Number))
+            .ok_or_else(|| bad("a number")),
+        ValueType::Bool => match text.trim() {
+            "true" => Ok(Value::Bool(true)),
+            "false" => Ok(Value::Bool(false)),
+            _ => Err(bad("true or false")),
+        },
+        ValueType::Object(name) => match serde_json::from_str(text) {
+            Ok(object @ Value::Object(_)) => Ok(object),
+            _ => Err(bad(&format!("a JSON object ({name})"))),
+        },
+        // A type this build does not know: JSON when it parses, text otherwise.
+        _ => Ok(serde_json::from_str(text).unwrap_or_else(|_| Value::from(text))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use iotexplorer_model::find_action;
+
+    fn member(action: &str, name: &str) -> &'static MemberMeta {
+        find_action(action)
+            .and_then(|meta| meta.input_member(name))
+            .expect("member exists")
+    }
+
+    #[test]
+    fn reads_each_type_from_text() {
+        let names = member("BatchUpdateFirmware", "DeviceNames");
+        assert_eq!(
+            member_value(names, r#"["dev001","dev002"]"#),
+            Ok(serde_json::json!(["dev001", "dev002"]))
+        );
+        assert!(member_value(names, "dev001").is_err());
+        let timeout = member("BatchUpdateFirmware", "TimeoutInterval");
+        assert_eq!(member_value(timeout, "300"), Ok(Value::from(300)));
+        assert!(member_value(timeout, "-1").is_err());
+        assert!(member_value(timeout, "3x").is_err());
+        let delay = member("BatchUpdateFirmware", "DelayTime");
+        assert_eq!(member_value(delay, "-5"), Ok(Value::from(-5)));
+        let product = member("BatchUpdateFirmware", "ProductID");
+        assert_eq!(member_value(product, "300"), Ok(Value::from("300")));
+    }
+
+    #[test]
+    fn cli_input_json_must_be_an_object() {
+        assert!(cli_input_json(r#"{"ProductID":"P"}"#).is_ok());
+        assert!(cli_input_json("[1]").is_err());
+        assert!(cli_input_json("{").is_err());
+        assert!(cli_input_json("file:///nonexistent/iotexplorer-input.json").is_err());
+    }
+}

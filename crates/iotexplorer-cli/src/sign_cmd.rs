@@ -1,0 +1,210 @@
+//! `iotexplorer sign`: every stage of a signature, and which stage differs from another.
+
+use std::fmt::Write as _;
+use std::io::Read;
+
+use clap::ArgMatches;
+use tc3_sign::{
+    Credentials, ParsedAuthorization, Payload, SignableRequest, SignedHeaders, SigningOutput,
+    SigningParams, SigningSettings, sign,
+};
+
+use crate::failure::Failure;
+
+/// Where the secret comes from: the environment, or standard input.
+pub(crate) struct SecretSource<'a> {
+    pub(crate) env: &'a dyn Fn(&str) -> Option<String>,
+    pub(crate) stdin: &'a mut dyn Read,
+    pub(crate) secret_id_flag: Option<&'a str>,
+}
+
+/// Runs the debugger; `Ok(false)` when `--verify` found a difference.
+pub(crate) fn run(
+    matches: &ArgMatches,
+    source: &mut SecretSource<'_>,
+    out: &mut String,
+) -> Result<bool, Failure> {
+    let credentials = credentials(matches, source)?;
+    let text = |name: &str| matches.get_one::<String>(name).map(String::as_str);
+    let method = text("http-method").unwrap_or("POST");
+    let host = text("host").unwrap_or_default();
+    let service = text("service").unwrap_or_default();
+    let action = text("action").unwrap_or_default();
+    let timestamp = matches
+        .get_one::<i64>("timestamp")
+        .copied()
+        .unwrap_or_default();
+    let (default_type, body, query) = if method == "GET" {
+        if text("body").is_some() {
+            return Err(Failure::Usage(
+                "a GET request has no body; use --query".to_owned(),
+            ));
+        }
+        (
+            tc3_sign::CONTENT_TYPE_FORM,
+            "",
+            text("query").unwrap_or_default(),
+        )
+    } else {
+        if text("query").is_some() {
+            return Err(Failure::Usage(
+                "a POST request is signed with an empty query string".to_owned(),
+            ));
+        }
+        (
+            tc3_sign::CONTENT_TYPE_JSON,
+            text("body").unwrap_or_default(),
+            "",
+        )
+    };
+    let content_type = text("content-type").unwrap_or(default_type);
+
+    let verify = text("verify");
+    let parsed = verify
+        .map(ParsedAuthorization::parse)
+        .transpose()
+        .map_err(|err| Failure::Usage(format!("--verify: {}", err.detail())))?;
+    // Sign with the header list the other side used, so the comparison goes on past it.
+    let sign_action = match &parsed {
+        Some(theirs) => theirs.signed_headers().any(|name| name == "x-tc-action"),
+        None => text("signed-headers") == Some("content-type;host;x-tc-action"),
+    };
+    let selection = if sign_action {
+        SignedHeaders::AllGiven
+    } else {
+        SignedHeaders::ContentTypeAndHost
+    };
+    let request = SignableRequest::new(method, host, content_type, Payload::Bytes(body.as_bytes()))
+        .with_query(query)
+        .with_header("X-TC-Action", action);
+    let params = SigningParams::new(&credentials, service, timestamp)
+        .with_settings(SigningSettings::default().with_signed_headers(selection));
+    let signed = sign(&request, &params).map_err(|err| Failure::Usage(err.to_string()))?;
+
+    print_stages(out, &signed, matches.get_flag("reveal-authorization"));
+    match parsed {
+        Some(theirs) => Ok(compare(out, &signed, &theirs, &credentials)),
+        None => Ok(true),
+    }
+}
+
+fn credentials(
+    matches: &ArgMatches,
+    source: &mut SecretSource<'_>,
+) -> Result<Credentials, Failure> {
+    let missing = |what: &str| {
+        Failure::Transport(format!(
+            "no {what}: set TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY, \
+             or pass --secret-key-stdin"
+        ))
+    };
+    let secret_id = source
+        .secret_id_flag
+        .map(str::to_owned)
+        .or_else(|| (source.env)("TENCENTCLOUD_SECRET_ID"))
+        .ok_or_else(|| missing("SecretId"))?;
+    let secret_key = if matches.get_flag("secret-key-stdin") {
+        let mut key = String::new();
+        source.stdin.read_to_string(&mut key).map_err(|err| {
+            Failure::Transport(format!(
+                "cannot read the SecretKey from standard input: {err}"
+            ))
+        })?;
+        key.trim_end_matches(['\r', '\n']).to_owned()
+    } else {
+        (source.env)("TENCENTCLOUD_SECRET_KEY").ok_or_else(|| missing("SecretKey"))?
+    };
+    let credentials = Credentials::new(secret_id, secret_key);
+    Ok(match (source.env)("TENCENTCLOUD_SESSION_TOKEN") {
+        Some(token) => credentials.with_token(token),
+        None => credentials,
+    })
+}
+
+fn print_stages(out: &mut String, signed: &SigningOutput, reveal: bool) {
+    let _ = writeln!(out, "CanonicalRequest:\n{}\n", signed.canonical_request());
+    let _ = writeln!(
+        out,
+        "HashedCanonicalRequest: {}",
+        signed.hashed_canonical_request()
+    );
+    let _ = writeln!(out, "\nStringToSign:\n{}\n", signed.string_to_sign());
+    let _ = writeln!(out, "Signature: {}", signed.signature());
+    let authorization = if reveal {
+        signed.authorization().to_owned()
+    } else {
+        signed.redacted_authorization()
+    };
+    let _ = writeln!(out, "Authorization: {authorization}");
+}
+
+/// Reports the first stage at which `theirs` departs from ours; `true` when none does.
+fn compare(
+    out: &mut String,
+    ours: &SigningOutput,
+    theirs: &ParsedAuthorization<'_>,
+    credentials: &Credentials,
+) -> bool {
+    let scope = ours.credential_scope();
+    let mut ours_scope = scope.split('/');
+    let (our_date, our_service) = (
+        ours_scope.next().unwrap_or_default(),
+        ours_scope.next().unwrap_or_default(),
+    );
+    let differences = [
+        (
+            theirs.secret_id() != credentials.secret_id(),
+            format!(
+                "SecretId: theirs {}, ours {}",
+                theirs.secret_id(),
+                credentials.secret_id()
+            ),
+        ),
+        (
+            theirs.date() != our_date,
+            format!(
+                "credential date: theirs {}, ours {our_date} (the UTC date of X-TC-Timestamp {})",
+                theirs.date(),
+                ours.timestamp()
+            ),
+        ),
+        (
+            theirs.service() != our_service,
+            format!("service: theirs {}, ours {our_service}", theirs.service()),
+        ),
+        (
+            theirs.signed_headers_text() != ours.signed_headers(),
+            format!(
+                "SignedHeaders: theirs {}, ours {}",
+                theirs.signed_headers_text(),
+                ours.signed_headers()
+            ),
+        ),
+    ];
+    if let Some((_, difference)) = differences.iter().find(|(differs, _)| *differs) {
+        let _ = writeln!(
+            out,
+            "\nMISMATCH in the credential scope or headers: {difference}"
+        );
+        return false;
+    }
+    match ParsedAuthorization::parse(ours.authorization()) {
+        Ok(ours_parsed) if ours_parsed == *theirs => {
+            let _ = writeln!(
+                out,
+                "\nMATCH: the Authorization header is the one computed above."
+            );
+            true
+        }
+        _ => {
+            let _ = writeln!(
+                out,
+                "\nMISMATCH in the signature: scope and signed headers agree, so the canonical \
+                 request (method, host, content type, query string, body bytes, X-TC-Action) \
+                 or the SecretKey differs. Compare the canonical request above with the \
+                 sender's, line by line."
+            );
+            false
+        }
+    }
+}

@@ -1,0 +1,309 @@
+//! Calls through the real binary against the emulator: output, exit codes, dry runs,
+//! GET and POST, and secrets kept out of every output.
+
+mod support;
+
+use iotexplorer_emulator::DEMO_SECRET_KEY;
+use serde_json::Value;
+use support::{Outcome, TestEmulator, run_binary};
+
+fn call(emulator: &TestEmulator, args: &[&str], env: &[(&str, &str)]) -> Outcome {
+    let globals = emulator.globals();
+    let mut all: Vec<&str> = globals.iter().map(String::as_str).collect();
+    all.extend_from_slice(args);
+    run_binary(&all, env, "")
+}
+
+fn json(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|err| panic!("not JSON ({err}): {text}"))
+}
+
+const UPGRADE: &[&str] = &[
+    "BatchUpdateFirmware",
+    "--ProductID",
+    "ABCDE12345",
+    "--FirmwareVersion",
+    "2.0.0",
+    "--DeviceNames",
+    r#"["dev001","dev002"]"#,
+];
+
+#[test]
+fn a_successful_call_prints_the_response_and_exits_0() {
+    let emulator = TestEmulator::start();
+    let outcome = call(&emulator, UPGRADE, &[]);
+    assert_eq!(outcome.code, 0, "{outcome:?}");
+    let response = json(&outcome.stdout);
+    assert!(response["TaskId"].as_u64().is_some(), "{response}");
+    assert!(
+        response["RequestId"]
+            .as_str()
+            .is_some_and(|id| id.len() == 36)
+    );
+    assert!(outcome.stderr.is_empty(), "{}", outcome.stderr);
+}
+
+#[test]
+fn get_and_post_are_both_accepted() {
+    let emulator = TestEmulator::start();
+    for method in ["GET", "POST"] {
+        let outcome = call(
+            &emulator,
+            &[
+                "--method",
+                method,
+                "DescribeFirmware",
+                "--ProductID",
+                "ABCDE12345",
+                "--FirmwareVersion",
+                "2.0.0",
+            ],
+            &[],
+        );
+        assert_eq!(outcome.code, 0, "{method}: {outcome:?}");
+        assert_eq!(json(&outcome.stdout)["Version"], "2.0.0", "{method}");
+    }
+    assert_eq!(emulator.arrivals(), 2);
+}
+
+#[test]
+fn an_api_error_prints_the_envelope_on_stderr_and_exits_1() {
+    let emulator = TestEmulator::start();
+    let outcome = call(
+        &emulator,
+        &[
+            "BatchUpdateFirmware",
+            "--ProductID",
+            "NOSUCHPROD",
+            "--FirmwareVersion",
+            "2.0.0",
+            "--DeviceNames",
+            r#"["dev001"]"#,
+        ],
+        &[],
+    );
+    assert_eq!(outcome.code, 1, "{outcome:?}");
+    assert!(outcome.stdout.is_empty());
+    let envelope = json(&outcome.stderr);
+    assert_eq!(
+        envelope["Error"]["Code"],
+        "ResourceNotFound.StudioProductNotExist"
+    );
+    assert!(envelope["RequestId"].as_str().is_some());
+}
+
+#[test]
+fn a_wrong_key_is_an_api_error_too() {
+    let emulator = TestEmulator::start();
+    let mut args: Vec<String> = emulator.globals();
+    let key_at = args
+        .iter()
+        .position(|a| a == "--secretKey")
+        .expect("key flag")
+        + 1;
+    args[key_at] = "not-the-key".to_owned();
+    let mut all: Vec<&str> = args.iter().map(String::as_str).collect();
+    all.extend_from_slice(UPGRADE);
+    let outcome = run_binary(&all, &[], "");
+    assert_eq!(outcome.code, 1, "{outcome:?}");
+    assert_eq!(
+        json(&outcome.stderr)["Error"]["Code"],
+        "AuthFailure.SignatureFailure"
+    );
+}
+
+#[test]
+fn a_validation_error_sends_nothing() {
+    let emulator = TestEmulator::start();
+    let outcome = call(
+        &emulator,
+        &[
+            "BatchUpdateFirmware",
+            "--ProductID",
+            "ABCDE12345",
+            "--FirmwareVersion",
+            "2.0.0",
+            "--TimeoutInterval",
+            "60",
+        ],
+        &[],
+    );
+    assert_eq!(outcome.code, 2, "{outcome:?}");
+    assert!(
+        outcome.stderr.contains("TimeoutInterval = 60"),
+        "{}",
+        outcome.stderr
+    );
+    assert_eq!(emulator.arrivals(), 0);
+}
+
+#[test]
+fn a_dry_run_shows_the_signed_request_and_sends_nothing() {
+    let emulator = TestEmulator::start();
+    let outcome = call(&emulator, &[&["--dry-run"], UPGRADE].concat(), &[]);
+    assert_eq!(outcome.code, 0, "{outcome:?}");
+    let shown = json(&outcome.stdout);
+    assert_eq!(shown["Method"], "POST");
+    let headers = &shown["Headers"];
+    assert_eq!(headers["x-tc-action"], "BatchUpdateFirmware");
+    let authorization = headers["authorization"].as_str().expect("authorization");
+    assert!(
+        authorization.ends_with("Signature=** redacted **"),
+        "{authorization}"
+    );
+    assert_eq!(
+        json(shown["Body"].as_str().expect("body")),
+        serde_json::json!({"ProductID": "ABCDE12345", "FirmwareVersion": "2.0.0", "DeviceNames": ["dev001", "dev002"]})
+    );
+    assert_eq!(
+        emulator.arrivals(),
+        0,
+        "a dry run must not reach the server"
+    );
+}
+
+#[test]
+fn cli_input_json_is_the_same_as_flags() {
+    let emulator = TestEmulator::start();
+    let input =
+        r#"{"ProductID":"ABCDE12345","FirmwareVersion":"2.0.0","DeviceNames":["dev001","dev002"]}"#;
+    let dir = std::env::temp_dir().join(format!("iotexplorer-cli-input-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let file = dir.join("input.json");
+    std::fs::write(&file, input).expect("input file");
+    let file_arg = format!("file://{}", file.display());
+
+    let body_of = |args: &[&str]| {
+        let outcome = call(&emulator, &[&["--dry-run"], args].concat(), &[]);
+        assert_eq!(outcome.code, 0, "{args:?}: {outcome:?}");
+        json(&outcome.stdout)["Body"].clone()
+    };
+    let from_flags = body_of(UPGRADE);
+    assert_eq!(
+        body_of(&["BatchUpdateFirmware", "--cli-input-json", input]),
+        from_flags
+    );
+    assert_eq!(
+        body_of(&["BatchUpdateFirmware", "--cli-input-json", &file_arg]),
+        from_flags
+    );
+    // A flag given too overrides the same member from the input.
+    let overridden = body_of(&[
+        "BatchUpdateFirmware",
+        "--cli-input-json",
+        input,
+        "--FirmwareVersion",
+        "3.0.0",
+    ]);
+    assert_eq!(
+        json(overridden.as_str().expect("body"))["FirmwareVersion"],
+        "3.0.0"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn secrets_never_appear_in_any_output() {
+    let emulator = TestEmulator::start();
+    let url = emulator.url();
+    // Credentials with a session token come from the environment, so the token is sent.
+    let token_env = [
+        (
+            "TENCENTCLOUD_SECRET_ID",
+            iotexplorer_emulator::DEMO_SECRET_ID,
+        ),
+        ("TENCENTCLOUD_SECRET_KEY", DEMO_SECRET_KEY),
+        ("TENCENTCLOUD_SESSION_TOKEN", "session-token-value"),
+    ];
+    let endpoint = ["--endpoint", url.as_str(), "--region", "ap-guangzhou"];
+    for extra in [
+        &["--debug"][..],
+        &["--dry-run"],
+        &["--output", "text"],
+        &["--output", "table"],
+    ] {
+        let outcome = run_binary(&[&endpoint[..], extra, UPGRADE].concat(), &token_env, "");
+        assert!(
+            outcome.code == 0 || outcome.code == 1,
+            "{extra:?}: {outcome:?}"
+        );
+        for output in [&outcome.stdout, &outcome.stderr] {
+            assert!(
+                !output.contains(DEMO_SECRET_KEY),
+                "{extra:?} printed the key"
+            );
+            assert!(
+                !output.contains("session-token-value"),
+                "{extra:?} printed the token"
+            );
+            assert!(
+                !output.contains("Signature=") || output.contains("Signature=** redacted **"),
+                "{extra:?} printed a signature"
+            );
+        }
+    }
+}
+
+#[test]
+fn an_unreachable_endpoint_is_a_transport_error() {
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.local_addr().expect("addr").port()
+    };
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let outcome = run_binary(
+        &[
+            &[
+                "--endpoint",
+                endpoint.as_str(),
+                "--region",
+                "ap-guangzhou",
+                "--secretId",
+                "AKID",
+                "--secretKey",
+                "key",
+                "--timeout",
+                "5",
+            ],
+            UPGRADE,
+        ]
+        .concat(),
+        &[],
+        "",
+    );
+    assert_eq!(outcome.code, 3, "{outcome:?}");
+    assert!(outcome.stdout.is_empty());
+}
+
+#[test]
+fn the_main_job_runs_against_the_embedded_emulator() {
+    let outcome = run_binary(&[&["--emulator"], UPGRADE].concat(), &[], "");
+    assert_eq!(outcome.code, 0, "{outcome:?}");
+    let response = json(&outcome.stdout);
+    assert!(response["TaskId"].as_u64().is_some(), "{response}");
+}
+
+#[test]
+fn credentials_come_from_the_environment() {
+    let emulator = TestEmulator::start();
+    let url = emulator.url();
+    let home = std::env::temp_dir().join(format!("iotexplorer-cli-home-{}", std::process::id()));
+    let home = home.to_string_lossy().into_owned();
+    let outcome = run_binary(
+        &[
+            &["--endpoint", url.as_str(), "--region", "ap-guangzhou"],
+            UPGRADE,
+        ]
+        .concat(),
+        &[
+            (
+                "TENCENTCLOUD_SECRET_ID",
+                iotexplorer_emulator::DEMO_SECRET_ID,
+            ),
+            ("TENCENTCLOUD_SECRET_KEY", DEMO_SECRET_KEY),
+            ("HOME", &home),
+        ],
+        "",
+    );
+    assert_eq!(outcome.code, 0, "{outcome:?}");
+}
