@@ -72,7 +72,12 @@ fn run(args: &[String]) -> Result<Vec<String>, String> {
 }
 
 fn codegen(root: &Path, mode: Mode) -> Result<Vec<String>, String> {
-    let changed = codegen::run(&spec::spec_dir(root), &codegen::output_dir(root), mode)?;
+    let mut changed = codegen::run(&spec::spec_dir(root), &codegen::output_dir(root), mode)?;
+    changed.extend(codegen::client::run(
+        &spec::spec_dir(root),
+        &codegen::client::output_path(root),
+        mode,
+    )?);
     Ok(changed
         .iter()
         .map(|path| format!("updated {}", path.display()))

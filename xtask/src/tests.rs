@@ -50,6 +50,57 @@ fn checked_in_code_is_up_to_date() {
         Mode::Check,
     );
     assert_eq!(stale, Ok(Vec::new()), "run `cargo xtask codegen`");
+    let stale = codegen::client::run(
+        &spec::spec_dir(&root),
+        &codegen::client::output_path(&root),
+        Mode::Check,
+    );
+    assert_eq!(stale, Ok(Vec::new()), "run `cargo xtask codegen`");
+}
+
+#[test]
+fn client_methods_check_fails_after_a_hand_edit_and_write_repairs_it() {
+    let root = workspace_root();
+    let copy = TempDir::new("client");
+    let file = copy.0.join("operations.rs");
+    let original =
+        std::fs::read_to_string(codegen::client::output_path(&root)).expect("generated methods");
+    assert!(original.starts_with(PREAMBLE));
+    assert!(original.contains("pub async fn batch_update_firmware("));
+    let edited = original.replacen("self.send(request).await", "todo!()", 1);
+    std::fs::write(&file, edited).expect("write edited copy");
+
+    let error = codegen::client::run(&spec::spec_dir(&root), &file, Mode::Check)
+        .expect_err("hand edit must be reported");
+    assert!(
+        error.contains("operations.rs") && error.contains("cargo xtask codegen"),
+        "{error}"
+    );
+    let changed =
+        codegen::client::run(&spec::spec_dir(&root), &file, Mode::Write).expect("regenerate");
+    assert_eq!(changed, vec![file.clone()]);
+    assert_eq!(
+        std::fs::read_to_string(&file).expect("regenerated"),
+        original
+    );
+}
+
+#[test]
+fn every_action_has_exactly_one_client_method() {
+    let root = workspace_root();
+    let text =
+        std::fs::read_to_string(codegen::client::output_path(&root)).expect("generated methods");
+    let (structural, _) = spec::load(&spec::spec_dir(&root)).expect("spec");
+    assert_eq!(
+        text.matches("pub async fn ").count(),
+        structural.actions.len()
+    );
+    for action in structural.actions.keys() {
+        assert!(
+            text.contains(&format!("request: &model::{action}Request")),
+            "{action}"
+        );
+    }
 }
 
 #[test]

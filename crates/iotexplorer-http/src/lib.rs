@@ -53,6 +53,7 @@ mod config;
 pub mod credentials;
 mod endpoint;
 mod error;
+mod generated;
 mod params;
 mod proxy;
 mod rate_limit;

@@ -62,6 +62,21 @@ async fn a_task_is_created_and_described_with_post_and_get() {
 }
 
 #[tokio::test]
+async fn the_generated_typed_methods_call_the_service() {
+    let emulator = emulator(20).await;
+    let client = client_for(&emulator).build().unwrap();
+    let created = client.batch_update_firmware(&upgrade()).await.unwrap();
+    let task_id = created.task_id.expect("a task id");
+    let described = client
+        .describe_firmware_task(&describe(task_id))
+        .await
+        .unwrap();
+    assert_eq!(described.task_id, Some(task_id));
+    assert_eq!(emulator.arrivals(), 2);
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
 async fn a_wrong_key_is_refused_by_the_signature_check() {
     let emulator = emulator(20).await;
     let client = Client::builder()

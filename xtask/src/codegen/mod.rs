@@ -1,6 +1,7 @@
 //! `cargo xtask codegen [--check]`: turns the checked-in spec into Rust source under
 //! `crates/iotexplorer-model/src/generated/`.
 
+pub(crate) mod client;
 mod errors;
 mod layout;
 mod meta;
