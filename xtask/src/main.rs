@@ -11,6 +11,8 @@
 mod codegen;
 mod ensure;
 mod import;
+#[cfg(test)]
+mod layering;
 mod spec;
 #[cfg(test)]
 mod tests;
