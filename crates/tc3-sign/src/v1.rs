@@ -11,7 +11,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use crate::base64;
 use crate::error::{AuthFailure, SigningError, SigningErrorKind, VerifyError};
 use crate::secret::{Credentials, SecretKey};
-use crate::verify::{Verified, VerifyPolicy, constant_time_eq};
+use crate::verify::{Verified, VerifyPolicy, check_skew, check_token, constant_time_eq};
 
 /// The `SignatureMethod` of a legacy request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -138,34 +138,11 @@ where
     };
     let signature = base64::decode(signature).ok_or_else(|| invalid("Signature is not base64"))?;
 
-    if timestamp.abs_diff(policy.now) > policy.max_skew {
-        return Err(VerifyError::new(
-            AuthFailure::SignatureExpire,
-            format!(
-                "the request timestamp {timestamp} is more than {} seconds from the server time {}",
-                policy.max_skew, policy.now
-            ),
-        ));
-    }
+    check_skew(timestamp, policy)?;
     let credentials = lookup(secret_id).ok_or_else(|| {
         VerifyError::new(AuthFailure::SecretIdNotFound, "the SecretId is not known")
     })?;
-    let token_failure = |detail: &'static str| VerifyError::new(AuthFailure::TokenFailure, detail);
-    match (
-        param("Token")?.filter(|t| !t.is_empty()),
-        credentials.token(),
-    ) {
-        (None, None) => {}
-        (Some(sent), Some(expected))
-            if constant_time_eq(sent.as_bytes(), expected.expose_secret().as_bytes()) => {}
-        (Some(_), None) => {
-            return Err(token_failure("a token was sent with long-term credentials"));
-        }
-        (None, Some(_)) => return Err(token_failure("temporary credentials need Token")),
-        (Some(_), Some(_)) => {
-            return Err(token_failure("the token does not match the credentials"));
-        }
-    }
+    check_token(param("Token")?, &credentials)?;
 
     let key = credentials.secret_key().expose_secret().as_bytes();
     let expected = mac(key, algorithm, &string_to_sign(method, host, path, params));

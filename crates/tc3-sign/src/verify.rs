@@ -153,15 +153,7 @@ where
         }
     }
 
-    if timestamp.abs_diff(policy.now) > policy.max_skew {
-        return Err(VerifyError::new(
-            AuthFailure::SignatureExpire,
-            format!(
-                "the request timestamp {timestamp} is more than {} seconds from the server time {}",
-                policy.max_skew, policy.now
-            ),
-        ));
-    }
+    check_skew(timestamp, policy)?;
 
     let credentials = lookup(parsed.secret_id()).ok_or_else(|| {
         VerifyError::new(AuthFailure::SecretIdNotFound, "the SecretId is not known")
@@ -221,7 +213,26 @@ where
     })
 }
 
-fn check_token(sent: Option<&str>, credentials: &Credentials) -> Result<(), VerifyError> {
+/// `AuthFailure.SignatureExpire` when `timestamp` is more than `max_skew` from `now`.
+pub(crate) fn check_skew(timestamp: i64, policy: &VerifyPolicy<'_>) -> Result<(), VerifyError> {
+    if timestamp.abs_diff(policy.now) > policy.max_skew {
+        return Err(VerifyError::new(
+            AuthFailure::SignatureExpire,
+            format!(
+                "the request timestamp {timestamp} is more than {} seconds from the server time {}",
+                policy.max_skew, policy.now
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// `AuthFailure.TokenFailure` unless the sent token is the one issued with the
+/// credentials, or both are absent.
+pub(crate) fn check_token(
+    sent: Option<&str>,
+    credentials: &Credentials,
+) -> Result<(), VerifyError> {
     let token_failure = |detail: &'static str| VerifyError::new(AuthFailure::TokenFailure, detail);
     match (
         sent.map(str::trim).filter(|t| !t.is_empty()),
