@@ -92,33 +92,67 @@ fn credentials(
     matches: &ArgMatches,
     source: &mut SecretSource<'_>,
 ) -> Result<Credentials, Failure> {
-    let missing = |what: &str| {
-        Failure::Transport(format!(
-            "no {what}: set TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY, \
-             or pass --secret-key-stdin"
-        ))
-    };
-    let secret_id = source
+    let env_id = source
         .secret_id_flag
         .map(str::to_owned)
-        .or_else(|| (source.env)("TENCENTCLOUD_SECRET_ID"))
-        .ok_or_else(|| missing("SecretId"))?;
-    let secret_key = if matches.get_flag("secret-key-stdin") {
+        .or_else(|| (source.env)("TENCENTCLOUD_SECRET_ID"));
+    let token = (source.env)("TENCENTCLOUD_SESSION_TOKEN");
+    let with_token = |credentials: Credentials| match token {
+        Some(token) => credentials.with_token(token),
+        None => credentials,
+    };
+    if matches.get_flag("secret-key-stdin") {
+        let id = env_id.ok_or_else(|| {
+            Failure::Transport(
+                "no SecretId: set TENCENTCLOUD_SECRET_ID or pass --secretId".to_owned(),
+            )
+        })?;
         let mut key = String::new();
         source.stdin.read_to_string(&mut key).map_err(|err| {
             Failure::Transport(format!(
                 "cannot read the SecretKey from standard input: {err}"
             ))
         })?;
-        key.trim_end_matches(['\r', '\n']).to_owned()
-    } else {
-        (source.env)("TENCENTCLOUD_SECRET_KEY").ok_or_else(|| missing("SecretKey"))?
-    };
-    let credentials = Credentials::new(secret_id, secret_key);
-    Ok(match (source.env)("TENCENTCLOUD_SESSION_TOKEN") {
-        Some(token) => credentials.with_token(token),
-        None => credentials,
-    })
+        return Ok(with_token(Credentials::new(
+            id,
+            key.trim_end_matches(['\r', '\n']),
+        )));
+    }
+    if let (Some(id), Some(key)) = (env_id, (source.env)("TENCENTCLOUD_SECRET_KEY")) {
+        return Ok(with_token(Credentials::new(id, key)));
+    }
+    profile_credentials(matches, source.env)
+}
+
+/// The profile file, as the client reads it: `TENCENTCLOUD_CREDENTIALS_FILE`,
+/// `~/.tencentcloud/credentials`, then `/etc/tencentcloud/credentials`.
+fn profile_credentials(
+    matches: &ArgMatches,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Credentials, Failure> {
+    use iotexplorer_http::ProvideCredentials;
+    use iotexplorer_http::credentials::{EnvLookup, ProfileCredentials};
+
+    let pairs: Vec<(String, String)> = ["HOME", "TENCENTCLOUD_CREDENTIALS_FILE"]
+        .iter()
+        .filter_map(|name| env(name).map(|value| ((*name).to_owned(), value)))
+        .collect();
+    let mut provider = ProfileCredentials::from_lookup(EnvLookup::from_pairs(pairs));
+    if let Some(profile) = matches.get_one::<String>("profile") {
+        provider = provider.with_profile(profile.clone());
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .map_err(|err| Failure::Transport(format!("cannot start the async runtime: {err}")))?;
+    runtime
+        .block_on(provider.provide_credentials())
+        .map(|provided| provided.credentials().clone())
+        .map_err(|err| {
+            Failure::Transport(format!(
+                "no credentials: set TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY, \
+                 pass --secret-key-stdin, or write a profile file ({err})"
+            ))
+        })
 }
 
 fn print_stages(out: &mut String, signed: &SigningOutput, reveal: bool) {
