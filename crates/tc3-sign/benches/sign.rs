@@ -1,6 +1,8 @@
 //! What signing a typical `BatchUpdateFirmware` POST costs, against the floor: the
 //! SHA-256 and HMAC work on the same bytes that no implementation of the algorithm can
-//! skip. Prints nanoseconds per operation (median of several rounds).
+//! skip. Prints nanoseconds per operation and the ratios, each the median over rounds in
+//! which the three measurements are interleaved, so that changes in machine load between
+//! rounds affect them alike.
 
 #![allow(clippy::print_stdout, missing_docs)]
 
@@ -14,25 +16,21 @@ use tc3_sign::{Credentials, SignableRequest, SigningKey, SigningParams, UtcDate,
 const BODY: &[u8] = br#"{"ProductID":"ABCDE12345","FirmwareVersion":"2.0.0","FirmwareOriVersion":"1.0.0","UpgradeMethod":0,"DeviceNames":["dev001","dev002","dev003","dev004"],"TimeoutInterval":300,"OverrideMode":0,"MaxRetryNum":3,"RetryInterval":1,"FwType":"mcu"}"#;
 const HOST: &str = "iotexplorer.tencentcloudapi.com";
 const TIMESTAMP: i64 = 1_700_000_000;
-const ROUNDS: usize = 15;
+const ROUNDS: usize = 21;
 const ITERATIONS: u32 = 20_000;
 
-/// Median nanoseconds per call of `f` over `ROUNDS` rounds.
-fn measure(mut f: impl FnMut()) -> f64 {
-    for _ in 0..ITERATIONS / 10 {
+/// Nanoseconds per call of `f`, over one round of `ITERATIONS` calls.
+fn round(f: &mut dyn FnMut()) -> f64 {
+    let start = Instant::now();
+    for _ in 0..ITERATIONS {
         f();
     }
-    let mut rounds: Vec<f64> = (0..ROUNDS)
-        .map(|_| {
-            let start = Instant::now();
-            for _ in 0..ITERATIONS {
-                f();
-            }
-            start.elapsed().as_nanos() as f64 / f64::from(ITERATIONS)
-        })
-        .collect();
-    rounds.sort_by(f64::total_cmp);
-    rounds[ROUNDS / 2]
+    start.elapsed().as_nanos() as f64 / f64::from(ITERATIONS)
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
 }
 
 fn main() {
@@ -43,10 +41,10 @@ fn main() {
     let date = UtcDate::from_timestamp(TIMESTAMP).expect("date");
     let key = SigningKey::derive(credentials.secret_key(), date, "iotexplorer").expect("key");
     let request = SignableRequest::post_json(HOST, BODY);
-    let fresh = SigningParams::new(&credentials, "iotexplorer", TIMESTAMP);
-    let cached = fresh.clone().with_signing_key(&key);
+    let fresh_params = SigningParams::new(&credentials, "iotexplorer", TIMESTAMP);
+    let cached_params = fresh_params.clone().with_signing_key(&key);
 
-    let reference = sign(&request, &cached).expect("sign");
+    let reference = sign(&request, &cached_params).expect("sign");
     let canonical = reference.canonical_request().to_owned();
     let string_to_sign = reference.string_to_sign().to_owned();
     let k_signing = {
@@ -64,34 +62,59 @@ fn main() {
         hmac(&k_service, b"tc3_request")
     };
 
-    let fresh_ns = measure(|| {
-        black_box(sign(black_box(&request), black_box(&fresh)).expect("sign"));
-    });
-    let cached_ns = measure(|| {
-        black_box(sign(black_box(&request), black_box(&cached)).expect("sign"));
-    });
-    let floor_ns = measure(|| {
+    let mut fresh = || {
+        black_box(sign(black_box(&request), black_box(&fresh_params)).expect("sign"));
+    };
+    let mut cached = || {
+        black_box(sign(black_box(&request), black_box(&cached_params)).expect("sign"));
+    };
+    let mut floor = || {
         black_box(Sha256::digest(black_box(BODY)));
         black_box(Sha256::digest(black_box(canonical.as_bytes())));
         let mut mac =
             <hmac::Hmac<Sha256> as KeyInit>::new_from_slice(black_box(&k_signing)).expect("key");
         mac.update(black_box(string_to_sign.as_bytes()));
         black_box(mac.finalize());
-    });
+    };
+    round(&mut fresh);
+    round(&mut cached);
+    round(&mut floor);
+
+    let (mut fresh_ns, mut cached_ns, mut floor_ns) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut cached_ratio, mut fresh_ratio) = (Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        let base = round(&mut floor);
+        let with_cached = round(&mut cached);
+        let with_fresh = round(&mut fresh);
+        cached_ratio.push(with_cached / base);
+        fresh_ratio.push(with_fresh / base);
+        floor_ns.push(base);
+        cached_ns.push(with_cached);
+        fresh_ns.push(with_fresh);
+    }
 
     println!(
         "signing a BatchUpdateFirmware POST ({} byte body)",
         BODY.len()
     );
-    println!("  fresh key (derive + sign):  {fresh_ns:>8.0} ns/signature");
-    println!("  cached key:                 {cached_ns:>8.0} ns/signature");
-    println!("  floor (SHA-256 x2 + HMAC):  {floor_ns:>8.0} ns");
+    println!(
+        "  fresh key (derive + sign):  {:>8.0} ns/signature",
+        median(&mut fresh_ns)
+    );
+    println!(
+        "  cached key:                 {:>8.0} ns/signature",
+        median(&mut cached_ns)
+    );
+    println!(
+        "  floor (SHA-256 x2 + HMAC):  {:>8.0} ns",
+        median(&mut floor_ns)
+    );
     println!(
         "  cached / floor:             {:>8.2}x  (target: at most 1.30x)",
-        cached_ns / floor_ns
+        median(&mut cached_ratio)
     );
     println!(
         "  fresh / floor:              {:>8.2}x",
-        fresh_ns / floor_ns
+        median(&mut fresh_ratio)
     );
 }
