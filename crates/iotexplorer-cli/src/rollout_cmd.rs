@@ -1,27 +1,378 @@
 //! `iotexplorer rollout`: staged, resumable firmware rollouts.
+//!
+//! The engine is `iotexplorer-rollout`; this module reads the flags, picks the display,
+//! and turns outcomes into output and exit codes.
 
-use std::io::Write;
+mod spec;
 
-use clap::{ArgMatches, Command};
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::Duration;
 
-use crate::failure::Failure;
+use clap::{Arg, ArgMatches, Command};
+use iotexplorer_rollout::{
+    Journal, JournalError, JournalState, LineDisplay, Observer, Outcome, Preview, Report, Rollout,
+    RolloutError, RolloutSpec, Settings, TerminalDisplay, devices_not_on, parse_device_list,
+};
+use serde_json::json;
+
+use crate::connect::{Session, failure_of};
+use crate::failure::{EXIT_API, Failure};
 
 /// The name of the subcommand.
 pub(crate) const ROLLOUT: &str = "rollout";
+const RESUME: &str = "resume";
+const STATUS: &str = "status";
+const JOURNAL_ARG: &str = "JOURNAL";
+
+/// Environment variable: milliseconds to wait before looking up a call of unknown outcome.
+const RECONCILE_DELAY_ENV: &str = "IOTEXPLORER_ROLLOUT_RECONCILE_MS";
 
 /// The `rollout` subcommand and its flags.
 pub(crate) fn command() -> Command {
-    Command::new(ROLLOUT).about("Staged, resumable firmware rollout of a whole fleet")
+    let journal = || {
+        Arg::new(JOURNAL_ARG)
+            .required(true)
+            .value_name("JOURNAL")
+            .help("The rollout's journal file")
+    };
+    Command::new(ROLLOUT)
+        .about("Staged, resumable firmware rollout of a whole fleet")
+        .long_about(
+            "Updates a fleet in waves of BatchUpdateFirmware calls, gating each wave on its \
+             failure rate, with a journal that lets a killed rollout resume without updating \
+             any device twice.\n\
+             Exit codes: 0 finished (or paused as asked), 1 aborted by the failure threshold \
+             or an API error, 2 usage or validation, 3 transport or credentials.\n\
+             A call whose outcome is unknown is looked up by its marker after a short wait \
+             (IOTEXPLORER_ROLLOUT_RECONCILE_MS, default 2000) before it is ever sent again.",
+        )
+        .args_conflicts_with_subcommands(true)
+        .subcommand_negates_reqs(true)
+        .args(spec::args())
+        .subcommand(
+            Command::new(RESUME)
+                .about("Continue a rollout from its journal")
+                .arg(journal()),
+        )
+        .subcommand(
+            Command::new(STATUS)
+                .about("Print per-wave and per-device results from a journal")
+                .arg(journal()),
+        )
+}
+
+/// How results are printed.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Json,
+    Text,
+}
+
+fn format_of(matches: &ArgMatches) -> Format {
+    match matches.get_one::<String>("output").map(String::as_str) {
+        Some("json") => Format::Json,
+        _ => Format::Text,
+    }
 }
 
 /// Runs `iotexplorer rollout ...`; returns the exit code.
 pub(crate) fn run(
-    _matches: &ArgMatches,
-    _env: &dyn Fn(&str) -> Option<String>,
-    _stdout: &mut dyn Write,
-    _stderr: &mut dyn Write,
+    matches: &ArgMatches,
+    env: &dyn Fn(&str) -> Option<String>,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
 ) -> Result<u8, Failure> {
-    Err(Failure::Usage(
-        "rollouts are not part of this build yet".to_owned(),
-    ))
+    match matches.subcommand() {
+        Some((STATUS, sub)) => status(sub, stdout),
+        Some((RESUME, sub)) => resume(sub, env, stdout, stderr),
+        _ => start(matches, env, stdout, stderr),
+    }
+}
+
+fn write_out(out: &mut dyn Write, text: &str) -> Result<(), Failure> {
+    out.write_all(text.as_bytes())
+        .map_err(|err| Failure::Transport(format!("cannot write the output: {err}")))
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|err| Failure::Transport(format!("cannot start the runtime: {err}")))
+}
+
+fn journal_failure(error: JournalError) -> Failure {
+    match error {
+        JournalError::Io { ref source, .. } if source.kind() != std::io::ErrorKind::NotFound => {
+            Failure::Transport(error.to_string())
+        }
+        other => Failure::Usage(other.to_string()),
+    }
+}
+
+fn read_state(path: &Path) -> Result<JournalState, Failure> {
+    let records = Journal::read(path).map_err(journal_failure)?;
+    JournalState::replay(&records, path).map_err(journal_failure)
+}
+
+/// `rollout status JOURNAL`.
+fn status(matches: &ArgMatches, stdout: &mut dyn Write) -> Result<u8, Failure> {
+    let path = journal_path(matches)?;
+    let report = Report::of(&read_state(&path)?);
+    let text = match format_of(matches) {
+        Format::Json => crate::output::json(&json!(report)),
+        Format::Text => format!("{}\n{}", report.summary_table(), report.device_table()),
+    };
+    write_out(stdout, &text)?;
+    Ok(0)
+}
+
+fn journal_path(matches: &ArgMatches) -> Result<PathBuf, Failure> {
+    matches
+        .get_one::<String>(JOURNAL_ARG)
+        .map(PathBuf::from)
+        .ok_or_else(|| Failure::Usage("name the journal".to_owned()))
+}
+
+/// `rollout --ProductID .. --FirmwareVersion .. (--devices FILE | --all-devices) --journal FILE`.
+fn start(
+    matches: &ArgMatches,
+    env: &dyn Fn(&str) -> Option<String>,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> Result<u8, Failure> {
+    let options = spec::options(matches)?;
+    let journal = matches
+        .get_one::<String>(spec::JOURNAL)
+        .map(PathBuf::from)
+        .ok_or_else(|| Failure::Usage("--journal is required".to_owned()))?;
+    let dry_run = matches.get_flag("dry-run");
+    if !dry_run && journal.exists() {
+        return Err(journal_failure(JournalError::Exists(journal)));
+    }
+    let runtime = runtime()?;
+    // The device list from a file needs no connection, so a dry run with one sends nothing.
+    let listed = match matches.get_one::<String>(spec::DEVICES) {
+        Some(file) => {
+            let text = std::fs::read_to_string(file)
+                .map_err(|err| Failure::Usage(format!("cannot read --devices {file}: {err}")))?;
+            Some(parse_device_list(&text).map_err(|err| Failure::Usage(err.to_string()))?)
+        }
+        None => None,
+    };
+    let mut session = None;
+    let devices = match listed {
+        Some(devices) => devices,
+        None => {
+            let opened = runtime.block_on(Session::open(matches, env))?;
+            let devices = runtime
+                .block_on(devices_not_on(
+                    &opened.client,
+                    &options.product_id,
+                    &options.firmware_version,
+                ))
+                .map_err(failure_of);
+            session = Some(opened);
+            match devices {
+                Ok(devices) => devices,
+                Err(failure) => return Err(close_then(&runtime, session, failure)),
+            }
+        }
+    };
+    let spec = match spec::spec(options, &devices) {
+        Ok(spec) => spec,
+        Err(failure) => return Err(close_then(&runtime, session, failure)),
+    };
+    if dry_run {
+        let preview = Preview::of(&spec);
+        let text = match format_of(matches) {
+            Format::Json => crate::output::json(&json!(preview)),
+            Format::Text => preview.to_text(),
+        };
+        if let Some(session) = session {
+            runtime.block_on(session.close());
+        }
+        write_out(stdout, &text)?;
+        return Ok(0);
+    }
+    let session = match session {
+        Some(session) => session,
+        None => runtime.block_on(Session::open(matches, env))?,
+    };
+    let settings = settings(env);
+    let rollout = Opening::New(journal.clone(), Box::new(spec));
+    drive(
+        &runtime, session, rollout, settings, &journal, matches, stdout, stderr,
+    )
+}
+
+/// `rollout resume JOURNAL`.
+fn resume(
+    matches: &ArgMatches,
+    env: &dyn Fn(&str) -> Option<String>,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> Result<u8, Failure> {
+    let path = journal_path(matches)?;
+    let state = read_state(&path)?;
+    // A rollout that has ended is only reported: nothing is sent or written.
+    if state.finished || state.aborted.is_some() {
+        let code = if state.finished { 0 } else { EXIT_API };
+        print_report(&Report::of(&state), matches, stdout)?;
+        return Ok(code);
+    }
+    let runtime = runtime()?;
+    let session = runtime.block_on(Session::open(matches, env))?;
+    drive(
+        &runtime,
+        session,
+        Opening::Resume(path.clone()),
+        settings(env),
+        &path,
+        matches,
+        stdout,
+        stderr,
+    )
+}
+
+fn settings(env: &dyn Fn(&str) -> Option<String>) -> Settings {
+    let mut settings = Settings::default();
+    if let Some(ms) = env(RECONCILE_DELAY_ENV).and_then(|text| text.trim().parse::<u64>().ok()) {
+        settings.reconcile_delay = Duration::from_millis(ms);
+    }
+    settings
+}
+
+fn close_then(
+    runtime: &tokio::runtime::Runtime,
+    session: Option<Session>,
+    failure: Failure,
+) -> Failure {
+    if let Some(session) = session {
+        runtime.block_on(session.close());
+    }
+    failure
+}
+
+enum Opening {
+    New(PathBuf, Box<RolloutSpec>),
+    Resume(PathBuf),
+}
+
+/// Sends display output from the rollout's tasks to the thread that owns `stderr`.
+struct ChannelWriter(mpsc::Sender<Vec<u8>>);
+
+impl Write for ChannelWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        // The receiver only goes away once the rollout has ended.
+        let _ = self.0.send(buf.to_vec());
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Runs the rollout on the runtime while this thread copies its display to `stderr`,
+/// then prints the summary and picks the exit code.
+#[allow(clippy::too_many_arguments)]
+fn drive(
+    runtime: &tokio::runtime::Runtime,
+    session: Session,
+    opening: Opening,
+    settings: Settings,
+    journal: &Path,
+    matches: &ArgMatches,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> Result<u8, Failure> {
+    let (sender, receiver) = mpsc::channel::<Vec<u8>>();
+    let writer = ChannelWriter(sender);
+    let observer: Box<dyn Observer> =
+        if std::io::stderr().is_terminal() && format_of(matches) == Format::Text {
+            Box::new(TerminalDisplay::new(writer))
+        } else {
+            Box::new(LineDisplay::new(writer))
+        };
+    let client = session.client.clone();
+    let task = runtime.spawn(async move {
+        let mut rollout = match opening {
+            Opening::New(path, spec) => Rollout::create(&path, *spec, client, settings, observer)?,
+            Opening::Resume(path) => Rollout::resume(&path, client, settings, observer)?,
+        };
+        rollout.run().await
+    });
+    // Ends when the rollout drops its display, that is when it has ended.
+    for chunk in receiver {
+        let _ = stderr.write_all(&chunk);
+        let _ = stderr.flush();
+    }
+    let result = runtime
+        .block_on(task)
+        .map_err(|err| Failure::Transport(format!("the rollout stopped unexpectedly: {err}")));
+    runtime.block_on(session.close());
+    let outcome = match result? {
+        Ok(outcome) => outcome,
+        Err(error) => {
+            // Whatever was done is in the journal: show it, then the error.
+            if let Ok(state) = read_state(journal) {
+                let _ = write_out(stderr, &Report::of(&state).summary_table());
+            }
+            let _ = writeln!(
+                stderr,
+                "continue with: iotexplorer rollout resume {}",
+                journal.display()
+            );
+            return Err(rollout_failure(error));
+        }
+    };
+    let state = read_state(journal)?;
+    print_report(&Report::of(&state), matches, stdout)?;
+    Ok(match outcome {
+        Outcome::Aborted { .. } => EXIT_API,
+        _ => 0,
+    })
+}
+
+fn print_report(
+    report: &Report,
+    matches: &ArgMatches,
+    stdout: &mut dyn Write,
+) -> Result<(), Failure> {
+    let text = match format_of(matches) {
+        Format::Json => crate::output::json(&json!(report)),
+        Format::Text => report.summary_table(),
+    };
+    write_out(stdout, &text)
+}
+
+fn rollout_failure(error: RolloutError) -> Failure {
+    match error {
+        RolloutError::Call { batch, source } => match failure_of(*source) {
+            Failure::Api {
+                code,
+                message,
+                request_id,
+            } => Failure::Api {
+                code,
+                message: match batch {
+                    Some(batch) => format!("batch {batch}: {message}"),
+                    None => message,
+                },
+                request_id,
+            },
+            other => other,
+        },
+        RolloutError::Plan(err) => Failure::Usage(err.to_string()),
+        RolloutError::Journal(err) => journal_failure(err),
+        other => Failure::Api {
+            code: "FailedOperation.RolloutInconsistent".to_owned(),
+            message: other.to_string(),
+            request_id: None,
+        },
+    }
 }

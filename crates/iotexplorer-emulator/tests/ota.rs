@@ -434,3 +434,57 @@ async fn a_device_already_on_the_version_needs_no_update() {
     assert_eq!(devices[0]["OriVersion"], "2.0.0");
     emulator.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_device_list_pages_and_shows_current_versions() {
+    let emulator = start(10).await;
+    let client = Client::demo(emulator.addr());
+    let page = |offset: u64, extra: Value| {
+        let mut body = json!({"ProductId": "ABCDE12345", "Offset": offset, "Limit": 4});
+        if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
+            body.extend(extra.clone());
+        }
+        body
+    };
+    let first = client.post("GetDeviceList", &page(0, json!({}))).await.ok();
+    assert_eq!(first["Total"], 10);
+    let names: Vec<&str> = first["Devices"]
+        .as_array()
+        .expect("devices")
+        .iter()
+        .filter_map(|d| d["DeviceName"].as_str())
+        .collect();
+    assert_eq!(names, ["dev001", "dev002", "dev003", "dev004"]);
+    assert_eq!(first["Devices"][0]["Version"], "1.0.0");
+    let last = client.post("GetDeviceList", &page(8, json!({}))).await.ok();
+    assert_eq!(last["Devices"].as_array().map(Vec::len), Some(2));
+
+    // After an update the device reports the new version.
+    client
+        .post("BatchUpdateFirmware", &batch(&["dev002"]))
+        .await
+        .ok();
+    let mut on_new = Value::Null;
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        on_new = client
+            .post(
+                "GetDeviceList",
+                &page(0, json!({"FirmwareVersion": "2.0.0"})),
+            )
+            .await
+            .ok();
+        if on_new["Total"] == 1 {
+            break;
+        }
+    }
+    assert_eq!(on_new["Total"], 1);
+    assert_eq!(on_new["Devices"][0]["DeviceName"], "dev002");
+    assert_eq!(on_new["Devices"][0]["Version"], "2.0.0");
+    let named = client
+        .post("GetDeviceList", &page(0, json!({"DeviceName": "dev01"})))
+        .await
+        .ok();
+    assert_eq!(named["Total"], 1);
+    emulator.shutdown().await;
+}

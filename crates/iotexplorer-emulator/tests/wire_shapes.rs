@@ -114,6 +114,11 @@ async fn every_modelled_action_answers_with_the_models_members() {
             false,
         ),
         (
+            "GetDeviceList",
+            json!({"ProductId": "ABCDE12345", "Offset": 0, "Limit": 5}),
+            false,
+        ),
+        (
             "UpdateOtaTaskStatus",
             json!({"ProductId": "ABCDE12345", "TaskId": task, "Status": 6}),
             false,

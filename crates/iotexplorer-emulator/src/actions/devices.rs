@@ -3,7 +3,7 @@
 use iotexplorer_model::ApiError;
 use serde_json::{Value, json};
 
-use super::params::{object, product, text};
+use super::params::{object, product, text, uint};
 use super::{Context, Outcome};
 use crate::state::{Device, State};
 
@@ -67,4 +67,42 @@ pub(crate) fn describe_device_firmware(
         "ModuleSoftinfo": "",
     });
     Ok(object([("Data", json!(data.to_string()))]))
+}
+
+/// Page size of `GetDeviceList` when `Limit` is absent.
+const DEVICE_LIST_DEFAULT_LIMIT: u64 = 10;
+
+/// `GetDeviceList`: the product's devices by name, with the firmware each runs now;
+/// `FirmwareVersion` keeps those on that version, `DeviceName` those whose name contains it.
+pub(crate) fn get_device_list(state: &mut State, params: &Value, cx: &Context<'_>) -> Outcome {
+    let product = product(state, text(params, "ProductId"))?;
+    let version = text(params, "FirmwareVersion");
+    let name_part = text(params, "DeviceName");
+    let rows: Vec<Value> = product
+        .devices
+        .iter()
+        .filter(|(name, _)| name_part.is_none_or(|part| name.contains(part)))
+        .map(|(name, device)| (name, state.current_version(name, device, cx.now)))
+        .filter(|(_, current)| version.is_none_or(|v| v == current))
+        .map(|(name, current)| {
+            json!({
+                "DeviceName": name,
+                "Status": 1,
+                "Version": current,
+                "CreateTime": 0,
+                "FirstOnlineTime": 0,
+                "LoginTime": 0,
+                "LogLevel": 0,
+            })
+        })
+        .collect();
+    let total = rows.len();
+    let offset = usize::try_from(uint(params, "Offset").unwrap_or(0)).unwrap_or(usize::MAX);
+    let limit = usize::try_from(uint(params, "Limit").unwrap_or(DEVICE_LIST_DEFAULT_LIMIT))
+        .unwrap_or(usize::MAX);
+    let page: Vec<Value> = rows.into_iter().skip(offset).take(limit).collect();
+    Ok(object([
+        ("Devices", Value::Array(page)),
+        ("Total", json!(total)),
+    ]))
 }

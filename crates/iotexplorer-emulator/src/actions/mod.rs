@@ -35,6 +35,7 @@ pub(crate) fn run(state: &mut State, action: &str, params: &Value, cx: &Context<
             devices::describe_firmware_update_status(state, params, cx)
         }
         "DescribeDeviceFirmWare" => devices::describe_device_firmware(state, params, cx),
+        "GetDeviceList" => devices::get_device_list(state, params, cx),
         "ListFirmwares" => firmware::list_firmwares(state, params),
         "DescribeFirmware" => firmware::describe_firmware(state, params),
         "UploadFirmware" => firmware::upload_firmware(state, params, cx),

@@ -1,0 +1,223 @@
+//! From the `rollout` flags to a validated rollout spec.
+
+use clap::{Arg, ArgAction, ArgMatches};
+use iotexplorer_model::{MemberMeta, ValueType, find_action};
+use iotexplorer_rollout::{Plan, RESERVED_MEMBERS, RolloutSpec, WaveSpec, parse_waves};
+use serde_json::{Map, Value};
+
+use crate::failure::Failure;
+
+pub(super) const PRODUCT: &str = "ProductID";
+pub(super) const VERSION: &str = "FirmwareVersion";
+pub(super) const FW_TYPE: &str = "FwType";
+pub(super) const DEVICES: &str = "devices";
+pub(super) const ALL_DEVICES: &str = "all-devices";
+pub(super) const JOURNAL: &str = "journal";
+const WAVES: &str = "waves";
+const BATCH_SIZE: &str = "batch-size";
+const MAX_FAILURE_RATE: &str = "max-failure-rate";
+const WAVE_TIMEOUT: &str = "wave-timeout";
+const CANCEL_ON_ABORT: &str = "cancel-on-abort";
+const PAUSE_AFTER_WAVE: &str = "pause-after-wave";
+
+/// The action every batch calls.
+pub(super) const BATCH_ACTION: &str = "BatchUpdateFirmware";
+
+/// The task options: members of `BatchUpdateFirmware` the rollout does not set itself.
+fn task_members() -> impl Iterator<Item = &'static MemberMeta> {
+    find_action(BATCH_ACTION)
+        .map(|meta| meta.input)
+        .unwrap_or_default()
+        .iter()
+        .filter(|member| !RESERVED_MEMBERS.contains(&member.name))
+}
+
+/// The flags of a new rollout.
+pub(super) fn args() -> Vec<Arg> {
+    let mut args = vec![
+        Arg::new(PRODUCT)
+            .long(PRODUCT)
+            .value_name("ID")
+            .required(true)
+            .help("The product"),
+        Arg::new(VERSION)
+            .long(VERSION)
+            .value_name("VERSION")
+            .required(true)
+            .help("The target firmware version"),
+        Arg::new(FW_TYPE)
+            .long(FW_TYPE)
+            .value_name("TYPE")
+            .help("The firmware module, e.g. mcu"),
+        Arg::new(DEVICES)
+            .long(DEVICES)
+            .value_name("FILE")
+            .conflicts_with(ALL_DEVICES)
+            .required_unless_present(ALL_DEVICES)
+            .help("Device names, one a line (blank lines and # comments ignored; a name listed twice is refused)"),
+        Arg::new(ALL_DEVICES)
+            .long(ALL_DEVICES)
+            .action(ArgAction::SetTrue)
+            .help("Every device of the product not yet on the target version"),
+        Arg::new(JOURNAL)
+            .long(JOURNAL)
+            .value_name("FILE")
+            .required(true)
+            .help("The journal to create (it must not exist yet)"),
+        Arg::new(WAVES)
+            .long(WAVES)
+            .value_name("LIST")
+            .default_value("1%,10%,100%")
+            .help("Cumulative percentages or device counts; the last wave takes the rest"),
+        Arg::new(BATCH_SIZE)
+            .long(BATCH_SIZE)
+            .value_name("N")
+            .default_value("100")
+            .value_parser(clap::value_parser!(usize))
+            .help("Devices per BatchUpdateFirmware call, 1 to 100"),
+        Arg::new(MAX_FAILURE_RATE)
+            .long(MAX_FAILURE_RATE)
+            .value_name("RATE")
+            .default_value("0.05")
+            .value_parser(clap::value_parser!(f64))
+            .help("Abort when a wave's share of failed devices exceeds this (0 to 1)"),
+        Arg::new(WAVE_TIMEOUT)
+            .long(WAVE_TIMEOUT)
+            .value_name("SECS")
+            .default_value("3600")
+            .value_parser(clap::value_parser!(u64))
+            .help("How long a gate waits for a wave to settle; devices still updating then count as failed"),
+        Arg::new(CANCEL_ON_ABORT)
+            .long(CANCEL_ON_ABORT)
+            .action(ArgAction::SetTrue)
+            .help("On abort, cancel the wave's unfinished tasks (UpdateOtaTaskStatus)"),
+        Arg::new(PAUSE_AFTER_WAVE)
+            .long(PAUSE_AFTER_WAVE)
+            .action(ArgAction::SetTrue)
+            .help("Stop after each wave until `rollout resume`"),
+    ];
+    // Grouped apart from the global options in --help.
+    args = args
+        .into_iter()
+        .map(|arg| arg.help_heading("Rollout"))
+        .collect();
+    for member in task_members() {
+        args.push(
+            Arg::new(member.name)
+                .long(member.name)
+                .value_name(member.value_type.as_str())
+                .allow_hyphen_values(true)
+                .help_heading("Task options of BatchUpdateFirmware")
+                .help(if member.doc.is_empty() {
+                    member.type_description()
+                } else {
+                    member.doc.to_owned()
+                }),
+        );
+    }
+    args
+}
+
+/// The value of a task option as the JSON the API wants.
+fn member_value(member: &MemberMeta, text: &str) -> Result<Value, Failure> {
+    let bad = || {
+        Failure::Usage(format!(
+            "--{}: `{text}` is not a valid {}",
+            member.name,
+            member.value_type.as_str()
+        ))
+    };
+    if member.list || matches!(member.value_type, ValueType::Object(_)) {
+        return serde_json::from_str(text).map_err(|_| bad());
+    }
+    Ok(match member.value_type {
+        ValueType::Int64 => Value::from(text.trim().parse::<i64>().map_err(|_| bad())?),
+        ValueType::UInt64 => Value::from(text.trim().parse::<u64>().map_err(|_| bad())?),
+        ValueType::Float => Value::from(text.trim().parse::<f64>().map_err(|_| bad())?),
+        ValueType::Bool => Value::from(text.trim().parse::<bool>().map_err(|_| bad())?),
+        _ => Value::from(text),
+    })
+}
+
+/// The spec without its plan (the devices may still have to be listed).
+pub(super) struct Options {
+    pub(super) product_id: String,
+    pub(super) firmware_version: String,
+    pub(super) fw_type: Option<String>,
+    pub(super) task_options: Map<String, Value>,
+    pub(super) waves: Vec<WaveSpec>,
+    pub(super) batch_size: usize,
+    pub(super) max_failure_rate: f64,
+    pub(super) wave_timeout_secs: u64,
+    pub(super) cancel_on_abort: bool,
+    pub(super) pause_after_wave: bool,
+}
+
+/// Reads and checks the flags of a new rollout.
+pub(super) fn options(matches: &ArgMatches) -> Result<Options, Failure> {
+    let text = |name: &str| matches.get_one::<String>(name).cloned();
+    let usage = |err: iotexplorer_rollout::PlanError| Failure::Usage(err.to_string());
+    let waves = parse_waves(&text(WAVES).unwrap_or_default()).map_err(usage)?;
+    let batch_size = matches.get_one::<usize>(BATCH_SIZE).copied().unwrap_or(100);
+    if batch_size == 0 || batch_size > iotexplorer_rollout::MAX_BATCH_SIZE {
+        return Err(usage(iotexplorer_rollout::PlanError::BatchSize(batch_size)));
+    }
+    let max_failure_rate = matches
+        .get_one::<f64>(MAX_FAILURE_RATE)
+        .copied()
+        .unwrap_or(0.05);
+    if !(0.0..=1.0).contains(&max_failure_rate) {
+        return Err(Failure::Usage(format!(
+            "--max-failure-rate must be between 0 and 1, not {max_failure_rate}"
+        )));
+    }
+    let mut task_options = Map::new();
+    for member in task_members() {
+        if let Some(value) = matches.get_one::<String>(member.name) {
+            task_options.insert(member.name.to_owned(), member_value(member, value)?);
+        }
+    }
+    Ok(Options {
+        product_id: text(PRODUCT).unwrap_or_default(),
+        firmware_version: text(VERSION).unwrap_or_default(),
+        fw_type: text(FW_TYPE),
+        task_options,
+        waves,
+        batch_size,
+        max_failure_rate,
+        wave_timeout_secs: matches
+            .get_one::<u64>(WAVE_TIMEOUT)
+            .copied()
+            .unwrap_or(3600),
+        cancel_on_abort: matches.get_flag(CANCEL_ON_ABORT),
+        pause_after_wave: matches.get_flag(PAUSE_AFTER_WAVE),
+    })
+}
+
+/// Plans the rollout of `devices` and checks that its calls are valid requests.
+pub(super) fn spec(options: Options, devices: &[String]) -> Result<RolloutSpec, Failure> {
+    let plan = Plan::build(devices, &options.waves, options.batch_size)
+        .map_err(|err| Failure::Usage(err.to_string()))?;
+    let spec = RolloutSpec {
+        product_id: options.product_id,
+        firmware_version: options.firmware_version,
+        fw_type: options.fw_type,
+        task_options: options.task_options,
+        waves: options.waves,
+        batch_size: options.batch_size,
+        max_failure_rate: options.max_failure_rate,
+        wave_timeout_secs: options.wave_timeout_secs,
+        cancel_on_abort: options.cancel_on_abort,
+        pause_after_wave: options.pause_after_wave,
+        plan,
+    };
+    // Checked locally, so that a rollout never stops half way on a request the
+    // catalogue would have refused.
+    for batch in spec.plan.batches() {
+        let params = iotexplorer_rollout::preview_params(&spec, "check", batch);
+        iotexplorer_model::check_request_json(BATCH_ACTION, &params).map_err(|problems| {
+            Failure::Usage(format!("{BATCH_ACTION} (batch {}): {problems}", batch.id))
+        })?;
+    }
+    Ok(spec)
+}

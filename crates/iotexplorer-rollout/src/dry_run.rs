@@ -1,0 +1,121 @@
+//! What `--dry-run` shows: the waves, the calls, and how long submitting them takes at
+//! the API's rate.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::config::RolloutSpec;
+
+/// Calls per second the API accepts per action.
+pub const CALLS_PER_SECOND: f64 = 20.0;
+
+/// One wave of the preview.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WavePreview {
+    /// The wave.
+    pub wave: usize,
+    /// Its devices.
+    pub devices: usize,
+    /// Its `BatchUpdateFirmware` calls.
+    pub calls: usize,
+    /// Its first and last device.
+    pub first_device: String,
+    /// Its last device.
+    pub last_device: String,
+}
+
+/// The preview of a rollout.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Preview {
+    /// The product.
+    pub product_id: String,
+    /// The target version.
+    pub firmware_version: String,
+    /// Devices in the plan.
+    pub devices: usize,
+    /// Devices per call.
+    pub batch_size: usize,
+    /// The waves.
+    pub waves: Vec<WavePreview>,
+    /// All calls.
+    pub calls: usize,
+    /// Seconds to submit every call at [`CALLS_PER_SECOND`] (gates not included).
+    pub expected_submission_secs: f64,
+    /// Largest tolerated failure rate per wave.
+    pub max_failure_rate: f64,
+    /// Seconds a gate waits.
+    pub wave_timeout_secs: u64,
+}
+
+impl Preview {
+    /// The preview of `spec`.
+    pub fn of(spec: &RolloutSpec) -> Self {
+        let waves: Vec<WavePreview> = spec
+            .plan
+            .waves
+            .iter()
+            .map(|wave| {
+                let mut devices = wave.devices();
+                let first = devices.next().unwrap_or_default().to_owned();
+                let last = devices.last().map_or_else(|| first.clone(), str::to_owned);
+                WavePreview {
+                    wave: wave.number,
+                    devices: wave.device_count(),
+                    calls: wave.batches.len(),
+                    first_device: first,
+                    last_device: last,
+                }
+            })
+            .collect();
+        let calls = spec.plan.batch_count();
+        Self {
+            product_id: spec.product_id.clone(),
+            firmware_version: spec.firmware_version.clone(),
+            devices: spec.plan.device_count(),
+            batch_size: spec.batch_size,
+            waves,
+            calls,
+            expected_submission_secs: calls as f64 / CALLS_PER_SECOND,
+            max_failure_rate: spec.max_failure_rate,
+            wave_timeout_secs: spec.wave_timeout_secs,
+        }
+    }
+
+    /// As text.
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "dry run: {} devices of {} to {} in {} waves, {} calls of up to {} devices",
+            self.devices,
+            self.product_id,
+            self.firmware_version,
+            self.waves.len(),
+            self.calls,
+            self.batch_size
+        );
+        let _ = writeln!(
+            out,
+            "{:>4}  {:>8}  {:>6}  devices",
+            "wave", "devices", "calls"
+        );
+        for wave in &self.waves {
+            let _ = writeln!(
+                out,
+                "{:>4}  {:>8}  {:>6}  {} .. {}",
+                wave.wave, wave.devices, wave.calls, wave.first_device, wave.last_device
+            );
+        }
+        let _ = writeln!(
+            out,
+            "expected submission time at {CALLS_PER_SECOND} calls/s: {:.1} s (gates not included); \
+             a wave passes with at most {:.1}% failures within {} s",
+            self.expected_submission_secs,
+            self.max_failure_rate * 100.0,
+            self.wave_timeout_secs
+        );
+        let _ = writeln!(out, "nothing was sent");
+        out
+    }
+}

@@ -1,0 +1,695 @@
+//! Running a rollout: submit each wave exactly once, gate it, and go on, pause or abort,
+//! writing every step to the journal before acting on it.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use iotexplorer_http::{Client, Error};
+use serde_json::{Value, json};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use crate::config::{Marker, RolloutSpec};
+use crate::event::{Event, Observer};
+use crate::gate::{self, GateProgress, GateTiming};
+use crate::journal::{BatchState, Journal, JournalError, JournalState, Record};
+use crate::plan::{Batch, PlanError};
+use crate::reconcile::Reconciler;
+
+/// How a rollout run ended (when it did not fail).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Outcome {
+    /// Every wave was submitted and passed its gate.
+    Finished,
+    /// Paused after this wave, as `--pause-after-wave` asked.
+    Paused {
+        /// The wave.
+        wave: usize,
+    },
+    /// A gate failed; later waves were not submitted.
+    Aborted {
+        /// The wave.
+        wave: usize,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Why a rollout run stopped early. The journal stays consistent: `rollout resume`
+/// continues from where it stopped.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RolloutError {
+    /// The plan is not valid.
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    /// The journal could not be read or written.
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    /// A call failed (the batch, when it was a submission).
+    #[error("{}{source}", batch.as_ref().map(|b| format!("batch {b}: ")).unwrap_or_default())]
+    Call {
+        /// The batch whose submission failed, if any.
+        batch: Option<String>,
+        /// The client's error.
+        source: Box<Error>,
+    },
+    /// The service holds a state the rollout cannot explain, e.g. a batch with two tasks.
+    #[error("{0}")]
+    Inconsistent(String),
+}
+
+impl RolloutError {
+    fn call(batch: Option<&str>, source: Error) -> Self {
+        Self::Call {
+            batch: batch.map(str::to_owned),
+            source: Box::new(source),
+        }
+    }
+}
+
+/// Tuning of a run; the defaults suit the real service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settings {
+    /// Calls in flight at once (the client's rate limiter paces them).
+    pub concurrency: usize,
+    /// How long after a call of unknown outcome to wait before looking for its task, so
+    /// that a request still being processed has landed.
+    pub reconcile_delay: Duration,
+    /// Attempts per batch within one run before giving up.
+    pub max_attempts: u32,
+    /// Polling of the gates.
+    pub gate: GateTiming,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            concurrency: 8,
+            reconcile_delay: Duration::from_secs(2),
+            max_attempts: 5,
+            gate: GateTiming::default(),
+        }
+    }
+}
+
+/// What the concurrent submissions share.
+struct Shared {
+    client: Client,
+    spec: RolloutSpec,
+    rollout: String,
+    created: i64,
+    settings: Settings,
+    journal: Mutex<Journal>,
+    observer: Mutex<Box<dyn Observer>>,
+    reconciler: Reconciler,
+}
+
+impl Shared {
+    fn record(&self, record: &Record) -> Result<(), JournalError> {
+        self.journal
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .append(record)
+    }
+
+    fn emit(&self, event: &Event) {
+        self.observer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .event(event);
+    }
+}
+
+/// A rollout bound to its journal and a client.
+pub struct Rollout {
+    shared: Arc<Shared>,
+    state: JournalState,
+    /// Unix ms of the last intent in the journal when it was opened.
+    last_intent_ms: i64,
+    resumed: bool,
+}
+
+impl std::fmt::Debug for Rollout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Rollout")
+            .field("rollout", &self.state.rollout)
+            .field("resumed", &self.resumed)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Unix milliseconds now.
+pub(crate) fn unix_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// A fresh rollout identity: time and process, unique enough for markers.
+pub fn new_rollout_id() -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("r{nanos:x}p{:x}", std::process::id())
+}
+
+impl Rollout {
+    /// Starts a new rollout: creates the journal (refusing an existing file) and writes
+    /// its first record.
+    pub fn create(
+        path: &Path,
+        spec: RolloutSpec,
+        client: Client,
+        settings: Settings,
+        observer: Box<dyn Observer>,
+    ) -> Result<Self, RolloutError> {
+        let start = Record::Start {
+            rollout: new_rollout_id(),
+            created: unix_ms() / 1000,
+            spec,
+        };
+        let journal = Journal::create(path, &start)?;
+        let state = JournalState::replay(std::slice::from_ref(&start), path)?;
+        Ok(Self::assemble(
+            journal, state, client, settings, observer, 0, false,
+        ))
+    }
+
+    /// Continues the rollout of an existing journal.
+    pub fn resume(
+        path: &Path,
+        client: Client,
+        settings: Settings,
+        observer: Box<dyn Observer>,
+    ) -> Result<Self, RolloutError> {
+        let (journal, records) = Journal::open(path)?;
+        let state = JournalState::replay(&records, path)?;
+        let last_intent_ms = records
+            .iter()
+            .filter_map(|record| match record {
+                Record::Intent { at_ms, .. } => Some(*at_ms),
+                _ => None,
+            })
+            .max()
+            .unwrap_or(0);
+        Ok(Self::assemble(
+            journal,
+            state,
+            client,
+            settings,
+            observer,
+            last_intent_ms,
+            true,
+        ))
+    }
+
+    fn assemble(
+        journal: Journal,
+        state: JournalState,
+        client: Client,
+        settings: Settings,
+        observer: Box<dyn Observer>,
+        last_intent_ms: i64,
+        resumed: bool,
+    ) -> Self {
+        let reconciler = Reconciler::new();
+        for (batch, task) in state.tasks() {
+            reconciler.know(task, batch);
+        }
+        let shared = Arc::new(Shared {
+            client,
+            spec: state.spec.clone(),
+            rollout: state.rollout.clone(),
+            created: state.created,
+            settings,
+            journal: Mutex::new(journal),
+            observer: Mutex::new(observer),
+            reconciler,
+        });
+        Self {
+            shared,
+            state,
+            last_intent_ms,
+            resumed,
+        }
+    }
+
+    /// The state as of the journal and this run so far.
+    pub fn state(&self) -> &JournalState {
+        &self.state
+    }
+
+    fn record(&mut self, record: &Record) -> Result<(), RolloutError> {
+        self.shared.record(record)?;
+        self.state.apply(record);
+        Ok(())
+    }
+
+    /// Runs the rollout to its end, a pause or an abort. A finished or aborted rollout
+    /// is left as it is.
+    pub async fn run(&mut self) -> Result<Outcome, RolloutError> {
+        if self.state.finished {
+            return Ok(Outcome::Finished);
+        }
+        if let Some((wave, reason)) = &self.state.aborted {
+            return Ok(Outcome::Aborted {
+                wave: *wave,
+                reason: reason.clone(),
+            });
+        }
+        let spec = &self.shared.spec;
+        self.shared.emit(&Event::Started {
+            rollout: self.state.rollout.clone(),
+            resumed: self.resumed,
+            devices: spec.plan.device_count(),
+            waves: spec.plan.waves.len(),
+            batches: spec.plan.batch_count(),
+        });
+        let waves = spec.plan.waves.clone();
+        let last = waves.len();
+        for wave in &waves {
+            let gated = self.state.gates.get(&wave.number).cloned();
+            let result = match gated {
+                Some(result) => result,
+                None => {
+                    self.submit_wave(wave.number, &wave.batches).await?;
+                    let tasks: BTreeMap<String, u64> = self
+                        .state
+                        .tasks()
+                        .into_iter()
+                        .map(|(batch, task)| (batch.to_owned(), task))
+                        .collect();
+                    let shared = Arc::clone(&self.shared);
+                    let mut report = |progress: GateProgress| {
+                        shared.emit(&Event::Watching {
+                            wave: progress.wave,
+                            total: progress.total,
+                            succeeded: progress.succeeded,
+                            failed: progress.failed,
+                        });
+                    };
+                    let result = gate::watch(
+                        &self.shared.client,
+                        &self.shared.spec,
+                        wave,
+                        &tasks,
+                        self.shared.settings.gate,
+                        &mut report,
+                    )
+                    .await
+                    .map_err(|err| RolloutError::call(None, err))?;
+                    self.record(&Record::Gate(result.clone()))?;
+                    self.shared.emit(&Event::Gated(result.clone()));
+                    result
+                }
+            };
+            if !result.passed {
+                return self.abort(&result).await;
+            }
+            if self.shared.spec.pause_after_wave
+                && wave.number < last
+                && !self.state.paused.contains(&wave.number)
+            {
+                self.record(&Record::Paused { wave: wave.number })?;
+                self.shared.emit(&Event::Paused { wave: wave.number });
+                return Ok(Outcome::Paused { wave: wave.number });
+            }
+        }
+        self.record(&Record::Finished)?;
+        self.shared.emit(&Event::Finished);
+        Ok(Outcome::Finished)
+    }
+
+    async fn abort(&mut self, result: &gate::GateResult) -> Result<Outcome, RolloutError> {
+        let wave = result.wave;
+        let mut reason = format!(
+            "wave {wave}: failure rate {:.1}% ({} failed, {} unsettled of {}) exceeds {:.1}%",
+            result.failure_rate * 100.0,
+            result.failed,
+            result.pending,
+            result.total,
+            self.shared.spec.max_failure_rate * 100.0
+        );
+        if self.shared.spec.cancel_on_abort && !result.unsettled_tasks.is_empty() {
+            let mut cancelled = Vec::new();
+            let mut failures = Vec::new();
+            for task in &result.unsettled_tasks {
+                if self.state.cancelled.contains(task) {
+                    continue;
+                }
+                let params =
+                    json!({"ProductId": self.shared.spec.product_id, "TaskId": task, "Status": 6});
+                match self
+                    .shared
+                    .client
+                    .send_json("UpdateOtaTaskStatus", false, &params)
+                    .await
+                {
+                    Ok(_) => cancelled.push(*task),
+                    Err(err) => failures.push(format!("task {task}: {err}")),
+                }
+            }
+            if !cancelled.is_empty() {
+                self.record(&Record::Cancelled {
+                    wave,
+                    task_ids: cancelled.clone(),
+                })?;
+                self.shared.emit(&Event::Cancelled {
+                    wave,
+                    task_ids: cancelled,
+                });
+            }
+            if !failures.is_empty() {
+                reason.push_str("; could not cancel ");
+                reason.push_str(&failures.join(", "));
+            }
+        }
+        self.record(&Record::Aborted {
+            wave,
+            reason: reason.clone(),
+        })?;
+        self.shared.emit(&Event::Aborted {
+            wave,
+            reason: reason.clone(),
+        });
+        Ok(Outcome::Aborted { wave, reason })
+    }
+
+    /// Gives every batch of the wave its task, exactly once.
+    async fn submit_wave(&mut self, wave: usize, batches: &[Batch]) -> Result<(), RolloutError> {
+        let uncertain: BTreeSet<String> = batches
+            .iter()
+            .filter(|b| self.state.batches.get(&b.id) == Some(&BatchState::Uncertain))
+            .map(|b| b.id.clone())
+            .collect();
+        // After a crash, calls of unknown outcome are looked up before anything is sent.
+        if !uncertain.is_empty() {
+            let since = unix_ms().saturating_sub(self.last_intent_ms);
+            let delay = self.shared.settings.reconcile_delay;
+            let waited = Duration::from_millis(u64::try_from(since).unwrap_or(0));
+            if waited < delay {
+                tokio::time::sleep(delay - waited).await;
+            }
+            let found = self
+                .shared
+                .reconciler
+                .find(
+                    &self.shared.client,
+                    &self.shared.spec,
+                    &self.shared.rollout,
+                    self.shared.created,
+                    &uncertain,
+                )
+                .await
+                .map_err(|err| RolloutError::call(None, err))?;
+            for (batch, tasks) in found {
+                let task_id = single_task(&batch, &tasks)?;
+                let devices = batch_size(batches, &batch);
+                self.record(&Record::Submitted {
+                    batch: batch.clone(),
+                    task_id,
+                    reconciled: true,
+                })?;
+                self.shared.emit(&Event::Submitted {
+                    wave,
+                    batch,
+                    task_id,
+                    devices,
+                    reconciled: true,
+                });
+            }
+        }
+        let pending: Vec<Batch> = batches
+            .iter()
+            .filter(|b| {
+                !matches!(
+                    self.state.batches.get(&b.id),
+                    Some(BatchState::Submitted { .. })
+                )
+            })
+            .cloned()
+            .collect();
+        self.shared.emit(&Event::WaveStarted {
+            wave,
+            devices: batches.iter().map(|b| b.devices.len()).sum(),
+            batches_left: pending.len(),
+        });
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let semaphore = Arc::new(Semaphore::new(self.shared.settings.concurrency.max(1)));
+        let mut running = JoinSet::new();
+        let mut failure: Option<RolloutError> = None;
+        let mut queue = pending.into_iter();
+        loop {
+            // Launch while there is room and nothing has failed yet.
+            while failure.is_none() && semaphore.available_permits() > 0 {
+                let Some(batch) = queue.next() else { break };
+                let Ok(permit) = Arc::clone(&semaphore).try_acquire_owned() else {
+                    break;
+                };
+                let shared = Arc::clone(&self.shared);
+                running.spawn(async move {
+                    let result = submit_batch(&shared, wave, &batch).await;
+                    drop(permit);
+                    result
+                });
+            }
+            let Some(joined) = running.join_next().await else {
+                break;
+            };
+            let records = match joined {
+                Ok(Ok(records)) => records,
+                Ok(Err(failed)) => {
+                    let (records, err) = *failed;
+                    failure.get_or_insert(err);
+                    records
+                }
+                Err(err) => {
+                    failure.get_or_insert(RolloutError::Inconsistent(format!(
+                        "a submission stopped unexpectedly: {err}"
+                    )));
+                    Vec::new()
+                }
+            };
+            // The records are already in the journal; mirror them in memory.
+            for record in &records {
+                self.state.apply(record);
+            }
+        }
+        match failure {
+            Some(err) => Err(err),
+            None => Ok(()),
+        }
+    }
+}
+
+fn batch_size(batches: &[Batch], id: &str) -> usize {
+    batches
+        .iter()
+        .find(|b| b.id == id)
+        .map_or(0, |b| b.devices.len())
+}
+
+fn single_task(batch: &str, tasks: &[u64]) -> Result<u64, RolloutError> {
+    match tasks {
+        [task] => Ok(*task),
+        [] => Err(RolloutError::Inconsistent(format!(
+            "batch {batch}: no task found"
+        ))),
+        many => Err(RolloutError::Inconsistent(format!(
+            "batch {batch} has {} tasks on the service ({many:?}); resolve by hand",
+            many.len()
+        ))),
+    }
+}
+
+/// Extra waits for a submission refused for the rate.
+const THROTTLE_ROUNDS: u32 = 10;
+
+/// What one submission wrote, and its error if it failed.
+type Submission = Result<Vec<Record>, Box<(Vec<Record>, RolloutError)>>;
+
+/// Whether a failed call certainly did not create a task.
+fn certainly_not_created(error: &Error) -> bool {
+    match error {
+        // An internal error answered by the service may follow partial processing.
+        Error::Api { code, .. } => !code.as_str().starts_with("InternalError"),
+        other => other.was_not_sent(),
+    }
+}
+
+/// Submits one batch: intent, call, outcome; after an unknown outcome, looks for the
+/// task by marker and only sends again when the service has none.
+async fn submit_batch(shared: &Shared, wave: usize, batch: &Batch) -> Submission {
+    let mut written = Vec::new();
+    let marker = Marker {
+        rollout: shared.rollout.clone(),
+        batch: batch.id.clone(),
+    }
+    .to_text();
+    let params = shared.spec.call_params(&batch.devices, &marker);
+    let write = |record: Record, written: &mut Vec<Record>| -> Result<(), RolloutError> {
+        shared.record(&record)?;
+        written.push(record);
+        Ok(())
+    };
+    let mut unknown_before = false;
+    let mut throttled_rounds = 0;
+    let mut attempt = 0;
+    while attempt < shared.settings.max_attempts {
+        attempt += 1;
+        let intent = Record::Intent {
+            batch: batch.id.clone(),
+            devices: batch.devices.clone(),
+            marker: marker.clone(),
+            at_ms: unix_ms(),
+        };
+        if let Err(err) = write(intent, &mut written) {
+            return Err(Box::new((written, err)));
+        }
+        let error = match shared
+            .client
+            .send_checked_json("BatchUpdateFirmware", &params)
+            .await
+        {
+            Ok(response) => {
+                let Some(task_id) =
+                    gate::lenient_i64(response.get("TaskId")).and_then(|t| u64::try_from(t).ok())
+                else {
+                    // A success without a task ID: whether a task exists is unknown.
+                    let err = RolloutError::Inconsistent(format!(
+                        "batch {}: the answer has no TaskId",
+                        batch.id
+                    ));
+                    let unknown = Record::Unknown {
+                        batch: batch.id.clone(),
+                        error: err.to_string(),
+                    };
+                    let _ = write(unknown, &mut written);
+                    return Err(Box::new((written, err)));
+                };
+                return finish(shared, wave, batch, task_id, false, written);
+            }
+            Err(error) => error,
+        };
+        if crate::patience::throttled(&error) && throttled_rounds < THROTTLE_ROUNDS {
+            // Refused for the rate, so not run: the same call may go again shortly.
+            throttled_rounds += 1;
+            attempt -= 1;
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            continue;
+        }
+        let busy = error
+            .code()
+            .is_some_and(|code| code.as_str() == "FailedOperation.DeviceIsUpdating");
+        if certainly_not_created(&error) && !(busy && unknown_before) {
+            if let Error::Api { code, message, .. } = &error {
+                let refused = Record::Refused {
+                    batch: batch.id.clone(),
+                    code: code.as_str().to_owned(),
+                    message: message.clone(),
+                };
+                if let Err(err) = write(refused, &mut written) {
+                    return Err(Box::new((written, err)));
+                }
+                shared.emit(&Event::Refused {
+                    batch: batch.id.clone(),
+                    code: code.as_str().to_owned(),
+                    message: message.clone(),
+                });
+            }
+            return Err(Box::new((
+                written,
+                RolloutError::call(Some(&batch.id), error),
+            )));
+        }
+        // The call may have created the task (or, busy after an unknown outcome, the
+        // devices may be busy with our own task): look before sending again.
+        unknown_before = true;
+        let unknown = Record::Unknown {
+            batch: batch.id.clone(),
+            error: error.to_string(),
+        };
+        if let Err(err) = write(unknown, &mut written) {
+            return Err(Box::new((written, err)));
+        }
+        shared.emit(&Event::Uncertain {
+            batch: batch.id.clone(),
+            error: error.to_string(),
+        });
+        tokio::time::sleep(shared.settings.reconcile_delay).await;
+        let wanted = BTreeSet::from([batch.id.clone()]);
+        let found = match shared
+            .reconciler
+            .find(
+                &shared.client,
+                &shared.spec,
+                &shared.rollout,
+                shared.created,
+                &wanted,
+            )
+            .await
+        {
+            Ok(found) => found,
+            Err(err) => return Err(Box::new((written, RolloutError::call(None, err)))),
+        };
+        if let Some(tasks) = found.get(&batch.id) {
+            return match single_task(&batch.id, tasks) {
+                Ok(task_id) => finish(shared, wave, batch, task_id, true, written),
+                Err(err) => Err(Box::new((written, err))),
+            };
+        }
+        if attempt == shared.settings.max_attempts {
+            return Err(Box::new((
+                written,
+                RolloutError::call(Some(&batch.id), error),
+            )));
+        }
+    }
+    Err(Box::new((
+        written,
+        RolloutError::Inconsistent(format!("batch {}: no attempt was made", batch.id)),
+    )))
+}
+
+fn finish(
+    shared: &Shared,
+    wave: usize,
+    batch: &Batch,
+    task_id: u64,
+    reconciled: bool,
+    mut written: Vec<Record>,
+) -> Submission {
+    let record = Record::Submitted {
+        batch: batch.id.clone(),
+        task_id,
+        reconciled,
+    };
+    if let Err(err) = shared.record(&record) {
+        return Err(Box::new((written, err.into())));
+    }
+    written.push(record);
+    shared.reconciler.know(task_id, &batch.id);
+    shared.emit(&Event::Submitted {
+        wave,
+        batch: batch.id.clone(),
+        task_id,
+        devices: batch.devices.len(),
+        reconciled,
+    });
+    Ok(written)
+}
+
+/// The parameters of a `BatchUpdateFirmware` call, for previews.
+pub fn preview_params(spec: &RolloutSpec, rollout: &str, batch: &Batch) -> Value {
+    let marker = Marker {
+        rollout: rollout.to_owned(),
+        batch: batch.id.clone(),
+    };
+    spec.call_params(&batch.devices, &marker.to_text())
+}

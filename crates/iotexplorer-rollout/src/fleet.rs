@@ -1,0 +1,48 @@
+//! `--all-devices`: every device of the product that does not yet run the target version.
+
+use iotexplorer_http::{Client, Error};
+use serde_json::{Value, json};
+
+use crate::gate::lenient_i64;
+
+/// Devices per page of `GetDeviceList`.
+const PAGE: u64 = 100;
+
+/// Lists the product's devices with `GetDeviceList` and keeps those whose reported
+/// `Version` differs from `version`, in the service's order.
+pub async fn devices_not_on(
+    client: &Client,
+    product_id: &str,
+    version: &str,
+) -> Result<Vec<String>, Error> {
+    let mut names = Vec::new();
+    let mut offset = 0;
+    // Bounded by the pages a product can have.
+    for _ in 0..1_000_000 {
+        let params = json!({"ProductId": product_id, "Offset": offset, "Limit": PAGE});
+        let response = crate::patience::read(client, "GetDeviceList", &params).await?;
+        let devices = response
+            .get("Devices")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let count = devices.len() as u64;
+        for device in devices {
+            let Some(name) = device.get("DeviceName").and_then(Value::as_str) else {
+                continue;
+            };
+            let current = device.get("Version").and_then(Value::as_str).unwrap_or("");
+            if current != version {
+                names.push(name.to_owned());
+            }
+        }
+        offset += count;
+        let total = lenient_i64(response.get("Total"))
+            .and_then(|t| u64::try_from(t).ok())
+            .unwrap_or(0);
+        if count == 0 || offset >= total {
+            break;
+        }
+    }
+    Ok(names)
+}

@@ -1,0 +1,321 @@
+//! The gate after a wave: watch the wave's tasks until its devices settle or time runs
+//! out, then decide whether the rollout may go on.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use iotexplorer_http::{Client, Error};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use tokio::time::Instant;
+
+use crate::config::RolloutSpec;
+use crate::plan::Wave;
+
+/// Device status codes of `DescribeFirmwareTaskDevices`.
+pub mod device_status {
+    /// The update finished.
+    pub const DONE: i64 = 6;
+    /// The update failed.
+    pub const FAILED: i64 = 5;
+    /// The update timed out.
+    pub const TIMEOUT: i64 = 10;
+}
+
+/// What Tencent reports for a device already on the target version: not a failure.
+const ALREADY_CURRENT: &str = "firmware no need update.";
+
+/// Devices per page of `DescribeFirmwareTaskDevices`.
+const PAGE: u64 = 100;
+
+/// A device that did not update.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceFailure {
+    /// The device.
+    pub device: String,
+    /// Its last status code.
+    pub status: i64,
+    /// The service's message, if any.
+    #[serde(default)]
+    pub message: String,
+}
+
+/// The verdict on one wave.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GateResult {
+    /// The wave.
+    pub wave: usize,
+    /// Devices in the wave.
+    pub total: usize,
+    /// Devices updated (or already on the target version).
+    pub succeeded: usize,
+    /// Devices that failed or timed out.
+    pub failed: usize,
+    /// Devices still updating when the gate decided.
+    pub pending: usize,
+    /// `(failed + pending) / total` when the gate timed out, else `failed / total`.
+    pub failure_rate: f64,
+    /// Whether the rate is within `--max-failure-rate`.
+    pub passed: bool,
+    /// Whether `--wave-timeout` ran out before every device settled.
+    pub timed_out: bool,
+    /// The devices that failed.
+    #[serde(default)]
+    pub failed_devices: Vec<DeviceFailure>,
+    /// The devices still updating.
+    #[serde(default)]
+    pub pending_devices: Vec<String>,
+    /// Tasks with devices still updating.
+    #[serde(default)]
+    pub unsettled_tasks: Vec<u64>,
+}
+
+/// How often and how long a gate looks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GateTiming {
+    /// The first pause between two looks.
+    pub first_poll: Duration,
+    /// The longest pause between two looks (pauses grow by half each time).
+    pub max_poll: Duration,
+}
+
+impl Default for GateTiming {
+    fn default() -> Self {
+        Self {
+            first_poll: Duration::from_millis(200),
+            max_poll: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Where one device stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Standing {
+    Pending,
+    Succeeded,
+    Failed(i64, String),
+}
+
+fn standing(status: i64, message: &str) -> Standing {
+    match status {
+        device_status::DONE => Standing::Succeeded,
+        _ if message == ALREADY_CURRENT => Standing::Succeeded,
+        // Every code from 5 up other than 6 is an end state that is not a success.
+        code if code >= device_status::FAILED => Standing::Failed(code, message.to_owned()),
+        _ => Standing::Pending,
+    }
+}
+
+/// Progress of a gate, for display.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GateProgress {
+    /// The wave.
+    pub wave: usize,
+    /// Devices in the wave.
+    pub total: usize,
+    /// Devices updated.
+    pub succeeded: usize,
+    /// Devices failed.
+    pub failed: usize,
+}
+
+/// Watches `wave` whose batches have the tasks `tasks` (batch → task) until every device
+/// settles, the failures already exceed the threshold, or the wave timeout runs out.
+pub async fn watch(
+    client: &Client,
+    spec: &RolloutSpec,
+    wave: &Wave,
+    tasks: &BTreeMap<String, u64>,
+    timing: GateTiming,
+    progress: &mut (dyn FnMut(GateProgress) + Send),
+) -> Result<GateResult, Error> {
+    let deadline = Instant::now() + Duration::from_secs(spec.wave_timeout_secs);
+    let total = wave.device_count();
+    // Which task each device of the wave belongs to.
+    let mut task_of: BTreeMap<&str, u64> = BTreeMap::new();
+    for batch in &wave.batches {
+        if let Some(task) = tasks.get(&batch.id) {
+            for device in &batch.devices {
+                task_of.insert(device, *task);
+            }
+        }
+    }
+    let mut standings: BTreeMap<&str, Standing> = wave
+        .devices()
+        .map(|device| (device, Standing::Pending))
+        .collect();
+    let mut pause = timing.first_poll;
+    loop {
+        let open: BTreeSet<u64> = standings
+            .iter()
+            .filter(|(_, standing)| **standing == Standing::Pending)
+            .filter_map(|(device, _)| task_of.get(device).copied())
+            .collect();
+        for task in open {
+            for (device, status, message) in task_devices(client, spec, task).await? {
+                if let Some(entry) = standings.get_mut(device.as_str())
+                    && task_of.get(device.as_str()) == Some(&task)
+                {
+                    *entry = standing(status, &message);
+                }
+            }
+        }
+        let failed = standings
+            .values()
+            .filter(|s| matches!(s, Standing::Failed(..)))
+            .count();
+        let succeeded = standings
+            .values()
+            .filter(|s| **s == Standing::Succeeded)
+            .count();
+        let pending = total - failed - succeeded;
+        progress(GateProgress {
+            wave: wave.number,
+            total,
+            succeeded,
+            failed,
+        });
+        let hopeless = rate(failed, total) > spec.max_failure_rate;
+        let timed_out = pending > 0 && Instant::now() >= deadline;
+        if pending == 0 || hopeless || timed_out {
+            return Ok(verdict(spec, wave, &task_of, &standings, timed_out));
+        }
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        tokio::time::sleep(pause.min(remaining)).await;
+        pause = (pause * 3 / 2).min(timing.max_poll);
+    }
+}
+
+fn rate(part: usize, total: usize) -> f64 {
+    if total == 0 {
+        0.0
+    } else {
+        part as f64 / total as f64
+    }
+}
+
+fn verdict(
+    spec: &RolloutSpec,
+    wave: &Wave,
+    task_of: &BTreeMap<&str, u64>,
+    standings: &BTreeMap<&str, Standing>,
+    timed_out: bool,
+) -> GateResult {
+    let mut failed_devices = Vec::new();
+    let mut pending_devices = Vec::new();
+    let mut unsettled = BTreeSet::new();
+    let mut succeeded = 0;
+    for (device, standing) in standings {
+        match standing {
+            Standing::Succeeded => succeeded += 1,
+            Standing::Failed(status, message) => failed_devices.push(DeviceFailure {
+                device: (*device).to_owned(),
+                status: *status,
+                message: message.clone(),
+            }),
+            Standing::Pending => {
+                pending_devices.push((*device).to_owned());
+                if let Some(task) = task_of.get(device) {
+                    unsettled.insert(*task);
+                }
+            }
+        }
+    }
+    let total = wave.device_count();
+    // A device that never settled within the wave timeout counts against the wave.
+    let counted = failed_devices.len() + if timed_out { pending_devices.len() } else { 0 };
+    let failure_rate = rate(counted, total);
+    GateResult {
+        wave: wave.number,
+        total,
+        succeeded,
+        failed: failed_devices.len(),
+        pending: pending_devices.len(),
+        failure_rate,
+        passed: failure_rate <= spec.max_failure_rate,
+        timed_out,
+        failed_devices,
+        pending_devices,
+        unsettled_tasks: unsettled.into_iter().collect(),
+    }
+}
+
+/// Every device of one task: name, status, message.
+async fn task_devices(
+    client: &Client,
+    spec: &RolloutSpec,
+    task: u64,
+) -> Result<Vec<(String, i64, String)>, Error> {
+    let mut rows = Vec::new();
+    let mut offset = 0;
+    // Bounded: a task holds at most one batch of devices, so a few pages at most.
+    for _ in 0..1000 {
+        let mut params = spec.firmware_params();
+        params.insert(
+            "Filters".to_owned(),
+            json!([{"Key": "TaskId", "Value": task.to_string()}]),
+        );
+        params.insert("Offset".to_owned(), json!(offset));
+        params.insert("Limit".to_owned(), json!(PAGE));
+        let response = crate::patience::read(
+            client,
+            "DescribeFirmwareTaskDevices",
+            &Value::Object(params),
+        )
+        .await?;
+        let devices = response
+            .get("Devices")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let count = devices.len() as u64;
+        for device in devices {
+            let Some(name) = device.get("DeviceName").and_then(Value::as_str) else {
+                continue;
+            };
+            rows.push((
+                name.to_owned(),
+                lenient_i64(device.get("Status")).unwrap_or(0),
+                device
+                    .get("ErrMsg")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned(),
+            ));
+        }
+        offset += count;
+        let total = lenient_i64(response.get("Total"))
+            .and_then(|t| u64::try_from(t).ok())
+            .unwrap_or(0);
+        if count == 0 || offset >= total {
+            break;
+        }
+    }
+    Ok(rows)
+}
+
+/// A number the service may send as text.
+pub(crate) fn lenient_i64(value: Option<&Value>) -> Option<i64> {
+    match value? {
+        Value::Number(number) => number.as_i64(),
+        Value::String(text) => text.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn standings_follow_the_status_codes() {
+        assert_eq!(standing(6, ""), Standing::Succeeded);
+        assert_eq!(standing(5, ALREADY_CURRENT), Standing::Succeeded);
+        assert_eq!(standing(5, "x"), Standing::Failed(5, "x".to_owned()));
+        assert_eq!(standing(10, ""), Standing::Failed(10, String::new()));
+        for pending in [0, 1, 2, 3, 4] {
+            assert_eq!(standing(pending, ""), Standing::Pending);
+        }
+    }
+}

@@ -1,0 +1,76 @@
+//! Staged, resumable, exactly-once firmware rollouts for Tencent Cloud IoT Explorer.
+//!
+//! A rollout splits a fleet into waves (`1%,10%,100%`) and each wave into
+//! `BatchUpdateFirmware` calls of at most 100 devices. It submits a wave, waits at a
+//! gate until the wave's devices settle, and goes on only while the failure rate stays
+//! within a threshold. Every step goes to an fsync'd [`Journal`] before it is acted on,
+//! and every call carries an idempotency [`Marker`] in `TaskUserDefine`; a rollout killed
+//! at any moment is resumed from the journal alone, and a call whose outcome is unknown
+//! is looked up on the service ([`Reconciler`]) before it is ever sent again.
+//!
+//! ```
+//! use iotexplorer_rollout::{Plan, Preview, RolloutSpec, parse_device_list, parse_waves};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let devices = parse_device_list("# canary first\ndev001\ndev002\ndev003\ndev004\n")?;
+//! let waves = parse_waves("25%,100%")?;
+//! let plan = Plan::build(&devices, &waves, 2)?;
+//! assert_eq!(plan.waves.len(), 2);
+//! assert_eq!(plan.waves[0].batches[0].devices, ["dev001"]);
+//! assert_eq!(plan.waves[1].batches[1].id, "2-2");
+//!
+//! let spec = RolloutSpec {
+//!     product_id: "ABCDE12345".to_owned(),
+//!     firmware_version: "2.0.0".to_owned(),
+//!     fw_type: Some("mcu".to_owned()),
+//!     task_options: serde_json::Map::new(),
+//!     waves,
+//!     batch_size: 2,
+//!     max_failure_rate: 0.05,
+//!     wave_timeout_secs: 600,
+//!     cancel_on_abort: false,
+//!     pause_after_wave: false,
+//!     plan,
+//! };
+//! let preview = Preview::of(&spec);
+//! assert_eq!(preview.calls, 3);
+//! assert!((preview.expected_submission_secs - 0.15).abs() < 1e-9);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Running one needs an [`iotexplorer_http::Client`]: [`Rollout::create`] (new journal)
+//! or [`Rollout::resume`], then [`Rollout::run`], which ends [`Outcome::Finished`],
+//! [`Outcome::Paused`] or [`Outcome::Aborted`]. [`Report::of`] reads the results back
+//! from a journal.
+
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExample;
+
+mod config;
+mod dry_run;
+mod event;
+mod execute;
+mod fleet;
+mod gate;
+mod journal;
+mod patience;
+mod plan;
+mod progress;
+mod reconcile;
+mod report;
+
+pub use config::{Marker, RESERVED_MEMBERS, RolloutSpec};
+pub use dry_run::{CALLS_PER_SECOND, Preview, WavePreview};
+pub use event::{Event, Observer, Silent};
+pub use execute::{Outcome, Rollout, RolloutError, Settings, new_rollout_id, preview_params};
+pub use fleet::devices_not_on;
+pub use gate::{DeviceFailure, GateProgress, GateResult, GateTiming, device_status, watch};
+pub use journal::{BatchState, Journal, JournalError, JournalState, Parsed, Record, parse};
+pub use plan::{
+    Batch, MAX_BATCH_SIZE, Plan, PlanError, Wave, WaveSpec, parse_device_list, parse_waves,
+};
+pub use progress::{LineDisplay, TerminalDisplay, line_of};
+pub use reconcile::Reconciler;
+pub use report::{DeviceReport, Report, RolloutState, WaveReport};

@@ -1,0 +1,33 @@
+//! Calls that outlast throttling: the client already retries a few times within its
+//! deadline, but a rollout runs for hours and shares the account's rate with other
+//! callers, so a read that is still throttled waits a little longer instead of ending it.
+
+use std::time::Duration;
+
+use iotexplorer_http::{Client, Error};
+use serde_json::Value;
+
+/// Extra rounds after the client's own retries.
+const ROUNDS: u32 = 10;
+/// The service counts requests per second: waiting a second starts a fresh window.
+const PAUSE: Duration = Duration::from_secs(1);
+
+/// Whether the service refused the call for the rate (so it was not run).
+pub(crate) fn throttled(error: &Error) -> bool {
+    error.code().is_some_and(|code| code.is_throttling())
+}
+
+/// A read-only call, repeated while it fails in a way that is safe to repeat.
+pub(crate) async fn read(client: &Client, action: &str, params: &Value) -> Result<Value, Error> {
+    let mut round = 0;
+    loop {
+        match client.send_json(action, true, params).await {
+            Ok(response) => return Ok(response),
+            Err(error) if round < ROUNDS && (throttled(&error) || error.is_retryable(true)) => {
+                round += 1;
+                tokio::time::sleep(PAUSE).await;
+            }
+            Err(error) => return Err(error),
+        }
+    }
+}

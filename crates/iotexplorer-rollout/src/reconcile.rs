@@ -1,0 +1,134 @@
+//! Reconciliation: which of our batches already have a task on the service, found by the
+//! idempotency marker each call carries in `TaskUserDefine`.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Mutex, PoisonError};
+
+use iotexplorer_http::{Client, Error};
+use serde_json::{Value, json};
+
+use crate::config::{Marker, RolloutSpec};
+use crate::gate::lenient_i64;
+
+/// Tasks per page of `DescribeFirmwareTasks`.
+const PAGE: u64 = 100;
+/// Tasks created this long before the rollout cannot be ours; the margin covers clocks
+/// that disagree.
+const CLOCK_MARGIN_SECS: i64 = 3600;
+
+/// Looks up tasks by marker and remembers what it has read, so each task is described
+/// at most once per process.
+#[derive(Debug, Default)]
+pub struct Reconciler {
+    /// Task → its marker's batch when the marker is ours, `None` otherwise.
+    seen: Mutex<HashMap<u64, Option<String>>>,
+}
+
+impl Reconciler {
+    /// A reconciler that has read nothing yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Notes a task whose batch is already known (from the journal or an answer).
+    pub fn know(&self, task_id: u64, batch: &str) {
+        self.seen
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(task_id, Some(batch.to_owned()));
+    }
+
+    /// Finds the tasks of `rollout` for the batches in `wanted`: lists the tasks of the
+    /// firmware version with `DescribeFirmwareTasks`, reads the `TaskUserDefine` of each
+    /// not seen before with `DescribeFirmwareTask`, and returns batch → tasks (more than
+    /// one would mean the batch was submitted twice).
+    pub async fn find(
+        &self,
+        client: &Client,
+        spec: &RolloutSpec,
+        rollout: &str,
+        created: i64,
+        wanted: &BTreeSet<String>,
+    ) -> Result<BTreeMap<String, Vec<u64>>, Error> {
+        let mut found: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+        let mut offset = 0;
+        // Bounded by the number of pages a version's task list can have.
+        for _ in 0..100_000 {
+            let mut params = spec.firmware_params();
+            params.insert("Offset".to_owned(), json!(offset));
+            params.insert("Limit".to_owned(), json!(PAGE));
+            let response =
+                crate::patience::read(client, "DescribeFirmwareTasks", &Value::Object(params))
+                    .await?;
+            let infos = response
+                .get("TaskInfos")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            let count = infos.len() as u64;
+            for info in infos {
+                let Some(task) =
+                    lenient_i64(info.get("TaskId")).and_then(|t| u64::try_from(t).ok())
+                else {
+                    continue;
+                };
+                let created_at = lenient_i64(info.get("CreateTime")).unwrap_or(i64::MAX);
+                if created_at < created.saturating_sub(CLOCK_MARGIN_SECS) {
+                    continue;
+                }
+                if let Some(batch) = self.batch_of(client, spec, rollout, task).await?
+                    && wanted.contains(&batch)
+                {
+                    found.entry(batch).or_default().push(task);
+                }
+            }
+            offset += count;
+            let total = lenient_i64(response.get("Total"))
+                .and_then(|t| u64::try_from(t).ok())
+                .unwrap_or(0);
+            if count == 0 || offset >= total {
+                break;
+            }
+        }
+        for tasks in found.values_mut() {
+            tasks.sort_unstable();
+            tasks.dedup();
+        }
+        Ok(found)
+    }
+
+    async fn batch_of(
+        &self,
+        client: &Client,
+        spec: &RolloutSpec,
+        rollout: &str,
+        task: u64,
+    ) -> Result<Option<String>, Error> {
+        if let Some(known) = self
+            .seen
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&task)
+        {
+            return Ok(known.clone());
+        }
+        // This action takes no FwType.
+        let params = json!({
+            "ProductID": spec.product_id,
+            "FirmwareVersion": spec.firmware_version,
+            "TaskId": task,
+        });
+        let response = crate::patience::read(client, "DescribeFirmwareTask", &params).await?;
+        let batch = response
+            .get("TaskUserDefine")
+            .and_then(Value::as_str)
+            .and_then(Marker::parse)
+            .filter(|marker| marker.rollout == rollout)
+            .map(|marker| marker.batch);
+        self.seen
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(task, batch.clone());
+        Ok(batch)
+    }
+}
