@@ -66,6 +66,11 @@ fn each_layer_uses_only_the_layers_below_it() {
         ("iotexplorer-http", &["tc3-sign", "iotexplorer-model"]),
         // The emulator verifies and validates, but never uses the client.
         ("iotexplorer-emulator", &["tc3-sign", "iotexplorer-model"]),
+        // Rollouts drive the client; they never start an emulator or parse a command line.
+        (
+            "iotexplorer-rollout",
+            &["tc3-sign", "iotexplorer-model", "iotexplorer-http"],
+        ),
     ];
     for (krate, below) in allowed {
         for name in our_dependencies(krate) {
