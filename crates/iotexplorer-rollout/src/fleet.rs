@@ -3,8 +3,6 @@
 use iotexplorer_http::{Client, Error};
 use serde_json::{Value, json};
 
-use crate::gate::lenient_i64;
-
 /// Devices per page of `GetDeviceList`.
 const PAGE: u64 = 100;
 
@@ -20,12 +18,10 @@ pub async fn devices_not_on(
     // Bounded by the pages a product can have.
     for _ in 0..1_000_000 {
         let params = json!({"ProductId": product_id, "Offset": offset, "Limit": PAGE});
-        let response = crate::patience::read(client, "GetDeviceList", &params).await?;
-        let devices = response
-            .get("Devices")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
+        let crate::patience::Page {
+            items: devices,
+            total,
+        } = crate::patience::read_page(client, "GetDeviceList", &params, "Devices").await?;
         let count = devices.len() as u64;
         for device in devices {
             let Some(name) = device.get("DeviceName").and_then(Value::as_str) else {
@@ -37,9 +33,6 @@ pub async fn devices_not_on(
             }
         }
         offset += count;
-        let total = lenient_i64(response.get("Total"))
-            .and_then(|t| u64::try_from(t).ok())
-            .unwrap_or(0);
         if count == 0 || offset >= total {
             break;
         }

@@ -257,17 +257,16 @@ async fn task_devices(
         );
         params.insert("Offset".to_owned(), json!(offset));
         params.insert("Limit".to_owned(), json!(PAGE));
-        let response = crate::patience::read(
+        let crate::patience::Page {
+            items: devices,
+            total,
+        } = crate::patience::read_page(
             client,
             "DescribeFirmwareTaskDevices",
             &Value::Object(params),
+            "Devices",
         )
         .await?;
-        let devices = response
-            .get("Devices")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
         let count = devices.len() as u64;
         for device in devices {
             let Some(name) = device.get("DeviceName").and_then(Value::as_str) else {
@@ -284,9 +283,6 @@ async fn task_devices(
             ));
         }
         offset += count;
-        let total = lenient_i64(response.get("Total"))
-            .and_then(|t| u64::try_from(t).ok())
-            .unwrap_or(0);
         if count == 0 || offset >= total {
             break;
         }

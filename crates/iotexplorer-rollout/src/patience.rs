@@ -31,3 +31,28 @@ pub(crate) async fn read(client: &Client, action: &str, params: &Value) -> Resul
         }
     }
 }
+
+/// One page of a listing: the items of the response's list member, and the `Total` the
+/// service reports for the whole listing.
+pub(crate) struct Page {
+    pub(crate) items: Vec<Value>,
+    pub(crate) total: u64,
+}
+
+/// A read-only call that returns one page of the list member `list`.
+pub(crate) async fn read_page(
+    client: &Client,
+    action: &str,
+    params: &Value,
+    list: &str,
+) -> Result<Page, Error> {
+    let mut response = read(client, action, params).await?;
+    let total = crate::gate::lenient_i64(response.get("Total"))
+        .and_then(|total| u64::try_from(total).ok())
+        .unwrap_or(0);
+    let items = match response.get_mut(list).map(Value::take) {
+        Some(Value::Array(items)) => items,
+        _ => Vec::new(),
+    };
+    Ok(Page { items, total })
+}

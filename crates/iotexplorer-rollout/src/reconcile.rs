@@ -57,14 +57,16 @@ impl Reconciler {
             let mut params = spec.firmware_params();
             params.insert("Offset".to_owned(), json!(offset));
             params.insert("Limit".to_owned(), json!(PAGE));
-            let response =
-                crate::patience::read(client, "DescribeFirmwareTasks", &Value::Object(params))
-                    .await?;
-            let infos = response
-                .get("TaskInfos")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default();
+            let crate::patience::Page {
+                items: infos,
+                total,
+            } = crate::patience::read_page(
+                client,
+                "DescribeFirmwareTasks",
+                &Value::Object(params),
+                "TaskInfos",
+            )
+            .await?;
             let count = infos.len() as u64;
             for info in infos {
                 let Some(task) =
@@ -83,9 +85,6 @@ impl Reconciler {
                 }
             }
             offset += count;
-            let total = lenient_i64(response.get("Total"))
-                .and_then(|t| u64::try_from(t).ok())
-                .unwrap_or(0);
             if count == 0 || offset >= total {
                 break;
             }
