@@ -50,8 +50,11 @@ impl RateLimit {
 ///
 /// Each action keeps the start times of its last `max` calls. A new call starts once the
 /// oldest of them is a whole window old, so no window of that length ever holds more than
-/// `max` starts, whatever the arrival pattern. Start times are reserved before waiting, so
-/// concurrent callers queue in order and never overshoot.
+/// `max` starts, whatever the arrival pattern. Starts are also spaced at least
+/// `window / max` apart: the service counts calls in fixed windows as they arrive, and a
+/// burst of `max` calls, delayed unevenly on the way, could straddle one of its windows and
+/// be refused in part. Start times are reserved before waiting, so concurrent callers queue
+/// in order and never overshoot.
 #[derive(Debug)]
 pub(crate) struct Limiter {
     limit: RateLimit,
@@ -88,7 +91,10 @@ impl Limiter {
             now.max(oldest + self.limit.window)
         };
         // Reservations only ever grow, so the queue stays sorted.
-        let start = slots.back().map_or(start, |last| start.max(*last));
+        let spacing = self.limit.window / self.limit.max;
+        let start = slots
+            .back()
+            .map_or(start, |last| start.max(*last + spacing));
         slots.push_back(start);
         start
     }
@@ -123,9 +129,13 @@ mod tests {
                 prop_assert!(start >= now);
                 starts.push(start);
             }
+            let spacing = Duration::from_millis(window_ms) / max;
             for (index, start) in starts.iter().enumerate() {
                 if let Some(later) = starts.get(index + max as usize) {
                     prop_assert!(*later - *start >= Duration::from_millis(window_ms));
+                }
+                if let Some(next) = starts.get(index + 1) {
+                    prop_assert!(*next - *start >= spacing);
                 }
             }
         }
