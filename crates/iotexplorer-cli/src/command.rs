@@ -27,10 +27,18 @@ pub(crate) enum ActionSelection {
 pub(crate) fn named_action<'a>(
     args: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'static ActionMeta> {
+    // Which global options take a value comes from their definitions, so a new one
+    // cannot be mistaken for the action name.
+    let globals = global_args();
+    let takes_value = |flag: &str| {
+        globals
+            .iter()
+            .any(|arg| arg.get_long() == Some(flag) && arg.get_action().takes_values())
+    };
     let mut args = args.into_iter().skip(1);
     while let Some(arg) = args.next() {
         if let Some(flag) = arg.strip_prefix("--") {
-            if GLOBAL_FLAGS_WITH_VALUES.contains(&flag) {
+            if takes_value(flag) {
                 args.next();
             }
             continue;
@@ -39,19 +47,6 @@ pub(crate) fn named_action<'a>(
     }
     None
 }
-
-const GLOBAL_FLAGS_WITH_VALUES: &[&str] = &[
-    "region",
-    "endpoint",
-    "profile",
-    "secretId",
-    "secretKey",
-    "token",
-    "language",
-    "timeout",
-    "method",
-    "output",
-];
 
 pub(crate) fn root(selection: ActionSelection) -> Command {
     let mut command = Command::new("iotexplorer")

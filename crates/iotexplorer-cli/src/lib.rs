@@ -100,11 +100,6 @@ fn dispatch(
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> Result<u8, Failure> {
-    let write = |stdout: &mut dyn Write, text: &str| {
-        stdout
-            .write_all(text.as_bytes())
-            .map_err(|err| Failure::Transport(format!("cannot write the output: {err}")))
-    };
     let Some((name, sub)) = matches.subcommand() else {
         return Err(Failure::Usage(
             "name an action or a subcommand; see --help".to_owned(),
@@ -123,9 +118,7 @@ fn dispatch(
                 _ => clap_complete::Shell::Bash,
             };
             clap_complete::generate(generator, &mut command, "iotexplorer", &mut script);
-            stdout
-                .write_all(&script)
-                .map_err(|err| Failure::Transport(format!("cannot write the output: {err}")))?;
+            output::write_out(stdout, &String::from_utf8_lossy(&script))?;
             Ok(0)
         }
         SIGN => {
@@ -136,7 +129,7 @@ fn dispatch(
                 secret_id_flag: sub.get_one::<String>("secretId").map(String::as_str),
             };
             let matched = sign_cmd::run(sub, &mut source, &mut out)?;
-            write(stdout, &out)?;
+            output::write_out(stdout, &out)?;
             Ok(if matched { 0 } else { failure::EXIT_API })
         }
         rollout_cmd::ROLLOUT => rollout_cmd::run(sub, env, stdout, stderr),
@@ -155,7 +148,7 @@ fn dispatch(
                 .ok_or_else(|| Failure::Usage(format!("unknown action {action}")))?;
             let format = Format::from_flag(sub.get_one::<String>("output").map(String::as_str));
             let response = call_action(meta, sub, env, stderr)?;
-            write(stdout, &output::render(&response, format))?;
+            output::write_out(stdout, &output::render(&response, format))?;
             Ok(0)
         }
     }
@@ -239,7 +232,8 @@ fn describe(problems: &RequestProblems) -> String {
     }
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+/// The async runtime of one run: two workers, the machine's size.
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -1,6 +1,7 @@
 //! Rendering a response as `json`, `text` or `table`.
 
 use std::fmt::Write as _;
+use std::io;
 
 use serde_json::Value;
 
@@ -36,6 +37,16 @@ pub(crate) fn render(value: &Value, format: Format) -> String {
         }
         Format::Table => tables(value),
     }
+}
+
+/// Writes `text` to an output stream; a stream that cannot take it is a transport failure.
+pub(crate) fn write_out(
+    out: &mut dyn io::Write,
+    text: &str,
+) -> Result<(), crate::failure::Failure> {
+    out.write_all(text.as_bytes()).map_err(|err| {
+        crate::failure::Failure::Transport(format!("cannot write the output: {err}"))
+    })
 }
 
 pub(crate) fn json(value: &Value) -> String {

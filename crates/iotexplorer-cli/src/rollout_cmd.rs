@@ -91,19 +91,6 @@ pub(crate) fn run(
     }
 }
 
-fn write_out(out: &mut dyn Write, text: &str) -> Result<(), Failure> {
-    out.write_all(text.as_bytes())
-        .map_err(|err| Failure::Transport(format!("cannot write the output: {err}")))
-}
-
-fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|err| Failure::Transport(format!("cannot start the runtime: {err}")))
-}
-
 fn journal_failure(error: JournalError) -> Failure {
     match error {
         JournalError::Io { ref source, .. } if source.kind() != std::io::ErrorKind::NotFound => {
@@ -126,7 +113,7 @@ fn status(matches: &ArgMatches, stdout: &mut dyn Write) -> Result<u8, Failure> {
         Format::Json => crate::output::json(&json!(report)),
         Format::Text => format!("{}\n{}", report.summary_table(), report.device_table()),
     };
-    write_out(stdout, &text)?;
+    crate::output::write_out(stdout, &text)?;
     Ok(0)
 }
 
@@ -153,7 +140,7 @@ fn start(
     if !dry_run && journal.exists() {
         return Err(journal_failure(JournalError::Exists(journal)));
     }
-    let runtime = runtime()?;
+    let runtime = crate::runtime()?;
     // The device list from a file needs no connection, so a dry run with one sends nothing.
     let listed = match matches.get_one::<String>(spec::DEVICES) {
         Some(file) => {
@@ -195,7 +182,7 @@ fn start(
         if let Some(session) = session {
             runtime.block_on(session.close());
         }
-        write_out(stdout, &text)?;
+        crate::output::write_out(stdout, &text)?;
         return Ok(0);
     }
     let session = match session {
@@ -224,7 +211,7 @@ fn resume(
         print_report(&Report::of(&state), matches, stdout)?;
         return Ok(code);
     }
-    let runtime = runtime()?;
+    let runtime = crate::runtime()?;
     let session = runtime.block_on(Session::open(matches, env))?;
     drive(
         &runtime,
@@ -320,7 +307,7 @@ fn drive(
         Err(error) => {
             // Whatever was done is in the journal: show it, then the error.
             if let Ok(state) = read_state(journal) {
-                let _ = write_out(stderr, &Report::of(&state).summary_table());
+                let _ = crate::output::write_out(stderr, &Report::of(&state).summary_table());
             }
             let _ = writeln!(
                 stderr,
@@ -347,7 +334,7 @@ fn print_report(
         Format::Json => crate::output::json(&json!(report)),
         Format::Text => report.summary_table(),
     };
-    write_out(stdout, &text)
+    crate::output::write_out(stdout, &text)
 }
 
 fn rollout_failure(error: RolloutError) -> Failure {
