@@ -11,8 +11,8 @@ use crate::error::{SigningError, SigningErrorKind};
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct UtcDate {
     text: [u8; 10],
-    /// Days since 1970-01-01.
-    day: i64,
+    /// Days since 1970-01-01 (at most 2,932,896 for 9999-12-31).
+    day: i32,
 }
 
 const SECONDS_PER_DAY: i64 = 86_400;
@@ -39,15 +39,13 @@ impl UtcDate {
         write_digits(&mut text[5..7], month);
         text[7] = b'-';
         write_digits(&mut text[8..10], day);
-        Ok(Self {
-            text,
-            day: timestamp / SECONDS_PER_DAY,
-        })
+        let day = i32::try_from(timestamp / SECONDS_PER_DAY).map_err(|_| invalid())?;
+        Ok(Self { text, day })
     }
 
     /// Whether `timestamp` falls on this UTC date.
     pub fn contains(&self, timestamp: i64) -> bool {
-        timestamp >= 0 && timestamp / SECONDS_PER_DAY == self.day
+        timestamp >= 0 && timestamp / SECONDS_PER_DAY == i64::from(self.day)
     }
 
     /// The date as `YYYY-MM-DD`.

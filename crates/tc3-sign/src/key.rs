@@ -27,6 +27,11 @@ pub(crate) fn keyed_mac(key: &[u8]) -> HmacSha256 {
     <HmacSha256 as KeyInit>::new_from_slice(key).expect("HMAC takes keys of any length")
 }
 
+/// `Date/Service/tc3_request`.
+pub(crate) fn credential_scope(date: UtcDate, service: &str) -> String {
+    [date.as_str(), service, SCOPE_TERMINATOR].join("/")
+}
+
 /// `kSigning`: the key derived from a SecretKey for one UTC date and one service.
 ///
 /// Deriving it costs four HMACs; a caller that signs many requests can keep one per
@@ -46,6 +51,8 @@ pub(crate) fn keyed_mac(key: &[u8]) -> HmacSha256 {
 pub struct SigningKey {
     date: UtcDate,
     service: String,
+    /// `Date/Service/tc3_request`, written once here rather than on every signature.
+    scope: String,
     key: Zeroizing<[u8; 32]>,
 }
 
@@ -65,6 +72,7 @@ impl SigningKey {
         Ok(Self {
             date,
             service: service.to_owned(),
+            scope: credential_scope(date, service),
             key: k_signing,
         })
     }
@@ -82,6 +90,11 @@ impl SigningKey {
     /// Whether this key is the one for `date` and `service`.
     pub fn is_for(&self, date: UtcDate, service: &str) -> bool {
         self.date == date && self.service == service
+    }
+
+    /// The credential scope this key signs under: `Date/Service/tc3_request`.
+    pub fn credential_scope(&self) -> &str {
+        &self.scope
     }
 
     /// A MAC keyed with `kSigning`, ready to take the string to sign.

@@ -47,9 +47,12 @@ mod authorization;
 mod base64;
 mod canonical;
 mod date;
+mod digits;
 mod error;
 mod key;
+mod prepared;
 pub mod query;
+mod scan;
 mod secret;
 mod sign;
 #[cfg(feature = "v1")]

@@ -5,12 +5,14 @@ use std::fmt;
 use std::ops::Range;
 
 use hmac::Mac;
-use sha2::{Digest, Sha256};
 
-use crate::canonical::{self, CanonicalInput, trim_blanks};
+use crate::canonical::{self, CanonicalInput, HeaderSet, trim_blanks};
 use crate::date::UtcDate;
+use crate::digits::hex64;
 use crate::error::{SigningError, SigningErrorKind as K};
-use crate::key::{SCOPE_TERMINATOR, SigningKey};
+use crate::key::SigningKey;
+use crate::prepared::{Parts, Prepared, payload_hash, prepare};
+use crate::scan::all_bytes;
 use crate::secret::{Credentials, SessionToken};
 
 /// The algorithm name that starts every TC3 `Authorization` header.
@@ -193,143 +195,16 @@ impl<'a> SigningParams<'a> {
     }
 }
 
-/// The canonical request and string to sign of one request: what both sides compute
-/// before the MAC. Both live in one buffer (one allocation on the signing path); the
-/// ranges say where each part is.
-pub(crate) struct Prepared {
-    pub(crate) text: String,
-    pub(crate) canonical_request: Range<usize>,
-    pub(crate) signed_headers: Range<usize>,
-    pub(crate) string_to_sign: Range<usize>,
-    pub(crate) scope: Range<usize>,
-    pub(crate) hashed_canonical_request: Range<usize>,
-}
-
-impl Prepared {
-    pub(crate) fn string_to_sign(&self) -> &str {
-        &self.text[self.string_to_sign.clone()]
-    }
-}
-
-/// Builds the canonical request and the string to sign, leaving `spare` bytes of room in
-/// the buffer for what the caller appends (the `Authorization` value).
-pub(crate) fn prepare(
-    input: &CanonicalInput<'_, '_>,
-    timestamp: i64,
-    date: UtcDate,
-    service: &str,
-    spare: usize,
-) -> Result<Prepared, SigningError> {
-    let header_bytes: usize = input
-        .headers
-        .iter()
-        .map(|(n, v)| 2 * n.len() + v.len() + 3)
-        .sum();
-    let canonical_len =
-        input.method.len() + input.path.len() + input.query.len() + header_bytes + 70;
-    let string_to_sign_len = ALGORITHM.len() + service.len() + 110;
-    let mut text = String::with_capacity(canonical_len + string_to_sign_len + spare);
-    let signed_headers = input.write(&mut text)?;
-    let canonical_request = 0..text.len();
-    let hashed = hex64(&Sha256::digest(text.as_bytes()).into());
-
-    let sts_start = text.len();
-    text.push_str(ALGORITHM);
-    text.push('\n');
-    push_decimal(&mut text, timestamp);
-    text.push('\n');
-    let scope_start = text.len();
-    text.push_str(date.as_str());
-    text.push('/');
-    text.push_str(service);
-    text.push('/');
-    text.push_str(SCOPE_TERMINATOR);
-    let scope = scope_start..text.len();
-    text.push('\n');
-    let hashed_start = text.len();
-    text.push_str(hex_str(&hashed));
-    Ok(Prepared {
-        hashed_canonical_request: hashed_start..text.len(),
-        string_to_sign: sts_start..text.len(),
-        canonical_request,
-        signed_headers,
-        scope,
-        text,
-    })
-}
-
-fn push_decimal(out: &mut String, value: i64) {
-    let mut digits = [0u8; 20];
-    let mut magnitude = value.unsigned_abs();
-    let mut start = digits.len();
-    loop {
-        start -= 1;
-        // A remainder below 10 always fits in a byte.
-        digits[start] = b'0' + (magnitude % 10) as u8;
-        magnitude /= 10;
-        if magnitude == 0 {
-            break;
-        }
-    }
-    if value < 0 {
-        out.push('-');
-    }
-    out.push_str(std::str::from_utf8(&digits[start..]).unwrap_or_default());
-}
-
-/// Lower-case hexadecimal SHA-256 of a payload, or of `UNSIGNED-PAYLOAD`.
-pub(crate) fn payload_hash(payload: Payload<'_>) -> Result<[u8; 64], SigningError> {
-    match payload {
-        Payload::Bytes(bytes) => Ok(hex64(&Sha256::digest(bytes).into())),
-        Payload::Unsigned => Ok(hex64(&Sha256::digest(UNSIGNED_PAYLOAD).into())),
-        Payload::Precomputed(text) => {
-            let bytes = text.as_bytes();
-            if bytes.len() != 64 || !bytes.iter().all(u8::is_ascii_hexdigit) {
-                return Err(SigningError::new(K::InvalidPayloadHash));
-            }
-            let mut out = [0u8; 64];
-            for (slot, byte) in out.iter_mut().zip(bytes) {
-                *slot = byte.to_ascii_lowercase();
-            }
-            Ok(out)
-        }
-    }
-}
-
-/// The two lower-case hexadecimal digits of every byte value.
-const HEX_PAIRS: [[u8; 2]; 256] = {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut table = [[0u8; 2]; 256];
-    let mut byte = 0;
-    while byte < 256 {
-        table[byte] = [DIGITS[byte >> 4], DIGITS[byte & 0x0f]];
-        byte += 1;
-    }
-    table
-};
-
-pub(crate) fn hex64(bytes: &[u8; 32]) -> [u8; 64] {
-    let mut out = [0u8; 64];
-    for (pair, byte) in out.chunks_exact_mut(2).zip(bytes) {
-        pair.copy_from_slice(&HEX_PAIRS[usize::from(*byte)]);
-    }
-    out
-}
-
-pub(crate) fn hex_str(hex: &[u8; 64]) -> &str {
-    // Hexadecimal digits are ASCII.
-    std::str::from_utf8(hex).unwrap_or_default()
-}
-
 pub(crate) fn check_credentials(credentials: &Credentials) -> Result<(), SigningError> {
     let id = credentials.secret_id();
     if id.is_empty() {
         return Err(SigningError::new(K::EmptySecretId));
     }
-    if !id
-        .bytes()
-        .all(|b| b.is_ascii_graphic() && b != b'/' && b != b',')
-    {
+    // Visible ASCII but the scope's separators; branch-free so that it vectorises.
+    let visible = all_bytes(id.as_bytes(), |b| {
+        (b.wrapping_sub(b'!') < 0x5e) & (b != b'/') & (b != b',')
+    });
+    if !visible {
         return Err(SigningError::new(K::InvalidSecretId));
     }
     if credentials.secret_key().expose_secret().is_empty() {
@@ -362,41 +237,43 @@ pub fn sign(
     canonical::check_host(request.host)?;
     canonical::check_path(request.path)?;
     canonical::check_query(request.query)?;
-    canonical::check_service(params.service)?;
-    if trim_blanks(request.content_type).is_empty() {
-        return Err(SigningError::new(K::EmptyContentType));
-    }
-    let date = match params.cached_key {
-        // The common case: the cached key's date is the request's, no calendar needed.
-        Some(key) if key.date().contains(params.timestamp) => key.date(),
-        _ => UtcDate::from_timestamp(params.timestamp)?,
-    };
     let derived;
     let key = match params.cached_key {
-        Some(key) if key.is_for(date, params.service) => key,
-        Some(key) => {
-            return Err(SigningError::new(K::KeyMismatch {
-                key_scope: format!("{}/{}", key.date(), key.service()),
-                request_scope: format!("{date}/{}", params.service),
-            }));
+        // The common case: a kept key for this service and UTC day, so no calendar work;
+        // its service was checked when it was derived.
+        Some(kept)
+            if kept.service() == params.service && kept.date().contains(params.timestamp) =>
+        {
+            kept
         }
-        None => {
+        kept => {
+            canonical::check_service(params.service)?;
+            let date = UtcDate::from_timestamp(params.timestamp)?;
+            if let Some(kept) = kept {
+                return Err(SigningError::new(K::KeyMismatch {
+                    key_scope: format!("{}/{}", kept.date(), kept.service()),
+                    request_scope: format!("{date}/{}", params.service),
+                }));
+            }
             derived = SigningKey::derive(params.credentials.secret_key(), date, params.service)?;
             &derived
         }
     };
+    let date = key.date();
+    if trim_blanks(request.content_type).is_empty() {
+        return Err(SigningError::new(K::EmptyContentType));
+    }
 
     let payload_hash = payload_hash(request.payload)?;
-    let default_headers = [
-        ("content-type", request.content_type),
-        ("host", request.host),
-    ];
     let sorted_headers;
-    let headers: &[(&str, &str)] = match params.settings.signed_headers {
-        SignedHeaders::ContentTypeAndHost => &default_headers,
+    let headers = match params.settings.signed_headers {
+        SignedHeaders::ContentTypeAndHost => HeaderSet::ContentTypeAndHost {
+            content_type: request.content_type,
+            host: request.host,
+        },
         SignedHeaders::AllGiven => {
             sorted_headers = request.all_headers_sorted()?;
-            &sorted_headers
+            HeaderSet::Listed(&sorted_headers)
         }
     };
     let input = CanonicalInput {
@@ -404,39 +281,36 @@ pub fn sign(
         path: request.path,
         query: request.query,
         headers,
-        payload_hash: hex_str(&payload_hash),
+        payload_hash: &payload_hash,
     };
     let id = params.credentials.secret_id();
-    let authorization_len = ALGORITHM.len() + id.len() + params.service.len() + 140;
-    let mut prepared = prepare(
+    let authorization_len =
+        AUTHORIZATION_FIXED + id.len() + key.credential_scope().len() + input.headers.max_len();
+    let prepared = prepare(
         &input,
         params.timestamp,
-        date,
-        params.service,
-        authorization_len + 2 * headers.len() * 16,
+        key.credential_scope(),
+        authorization_len,
     )?;
 
     let mut mac = key.mac();
-    mac.update(prepared.string_to_sign().as_bytes());
+    mac.update(prepared.string_to_sign());
     let signature = hex64(&mac.finalize().into_bytes().into());
 
-    let text = &mut prepared.text;
-    let authorization_start = text.len();
-    text.push_str(ALGORITHM);
-    text.push_str(" Credential=");
-    text.push_str(id);
-    text.push('/');
-    text.extend_from_within(prepared.scope.clone());
-    text.push_str(", SignedHeaders=");
-    text.extend_from_within(prepared.signed_headers.clone());
-    text.push_str(", Signature=");
-    let signature_start = text.len();
-    text.push_str(hex_str(&signature));
+    let Prepared { mut text, parts } = prepared;
+    text.extend_from_slice(ALGORITHM.as_bytes());
+    text.extend_from_slice(b" Credential=");
+    text.extend_from_slice(id.as_bytes());
+    text.push(b'/');
+    text.extend_from_within(parts.scope());
+    text.extend_from_slice(b", SignedHeaders=");
+    text.extend_from_within(parts.signed_headers());
+    text.extend_from_slice(b", Signature=");
+    text.extend_from_slice(&signature);
 
     Ok(SigningOutput {
-        authorization: authorization_start..text.len(),
-        signature: signature_start..text.len(),
-        prepared,
+        text,
+        parts,
         date,
         timestamp: params.timestamp,
         token: params.credentials.token().cloned(),
@@ -444,14 +318,22 @@ pub fn sign(
     })
 }
 
+/// Bytes of the `Authorization` value besides the SecretId, the credential scope and the
+/// signed-header list: the algorithm, the field names and separators, the signature.
+const AUTHORIZATION_FIXED: usize =
+    ALGORITHM.len() + " Credential=/, SignedHeaders=, Signature=".len() + 64;
+
 /// A signed request: the `Authorization` value, the headers to send, and each stage of
 /// the computation for debugging a mismatch.
 ///
 /// `Debug` leaves out the signature and the token.
 pub struct SigningOutput {
-    authorization: Range<usize>,
-    signature: Range<usize>,
-    prepared: Prepared,
+    /// Every stage, one after another. Only `&str` input and ASCII are ever written into
+    /// it, and lower-casing keeps UTF-8 intact, so every part is text; it is checked as
+    /// such when read, so that signing does not pay for parts nobody reads.
+    text: Vec<u8>,
+    /// The stages; the `Authorization` value follows them, up to the end of `text`.
+    parts: Parts,
     date: UtcDate,
     timestamp: i64,
     token: Option<SessionToken>,
@@ -459,25 +341,39 @@ pub struct SigningOutput {
 }
 
 impl SigningOutput {
+    fn authorization_range(&self) -> Range<usize> {
+        self.parts.string_to_sign().end..self.text.len()
+    }
+
+    /// The signature: the last 64 digits of the `Authorization` value.
+    fn signature_range(&self) -> Range<usize> {
+        self.text.len() - 64..self.text.len()
+    }
+
+    fn part(&self, range: Range<usize>) -> &str {
+        // Never fails (see `text`); an empty part would match no signature.
+        std::str::from_utf8(&self.text[range]).unwrap_or_default()
+    }
+
     /// The value of the `Authorization` header.
     pub fn authorization(&self) -> &str {
-        &self.prepared.text[self.authorization.clone()]
+        self.part(self.authorization_range())
     }
 
     /// The `Authorization` value with the signature replaced, safe for logs.
     pub fn redacted_authorization(&self) -> String {
-        let kept = self.authorization.start..self.signature.start;
-        format!("{}** redacted **", &self.prepared.text[kept])
+        let kept = self.authorization_range().start..self.signature_range().start;
+        format!("{}** redacted **", self.part(kept))
     }
 
     /// The signature: lower-case hexadecimal HMAC-SHA256 of the string to sign.
     pub fn signature(&self) -> &str {
-        &self.prepared.text[self.signature.clone()]
+        self.part(self.signature_range())
     }
 
     /// Stage 1: the canonical request.
     pub fn canonical_request(&self) -> &str {
-        &self.prepared.text[self.prepared.canonical_request.clone()]
+        self.part(self.parts.canonical_request())
     }
 
     /// The hash of the payload as it appears in the canonical request.
@@ -490,22 +386,22 @@ impl SigningOutput {
 
     /// The signed-header list, e.g. `content-type;host`.
     pub fn signed_headers(&self) -> &str {
-        &self.prepared.text[self.prepared.signed_headers.clone()]
+        self.part(self.parts.signed_headers())
     }
 
     /// Stage 2: lower-case hexadecimal SHA-256 of the canonical request.
     pub fn hashed_canonical_request(&self) -> &str {
-        &self.prepared.text[self.prepared.hashed_canonical_request.clone()]
+        self.part(self.parts.hashed_canonical_request())
     }
 
     /// The credential scope: `Date/Service/tc3_request`.
     pub fn credential_scope(&self) -> &str {
-        &self.prepared.text[self.prepared.scope.clone()]
+        self.part(self.parts.scope())
     }
 
     /// Stage 3: the string to sign.
     pub fn string_to_sign(&self) -> &str {
-        self.prepared.string_to_sign()
+        self.part(self.parts.string_to_sign())
     }
 
     /// The UTC date of the timestamp.

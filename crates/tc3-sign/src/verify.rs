@@ -3,12 +3,13 @@
 use hmac::Mac;
 
 use crate::authorization::ParsedAuthorization;
-use crate::canonical::CanonicalInput;
+use crate::canonical::{CanonicalInput, HeaderSet};
 use crate::date::UtcDate;
 use crate::error::{AuthFailure, VerifyError};
-use crate::key::{SCOPE_TERMINATOR, SigningKey};
+use crate::key::{SCOPE_TERMINATOR, SigningKey, credential_scope};
+use crate::prepared::{payload_hash, prepare};
 use crate::secret::Credentials;
-use crate::sign::{Payload, UNSIGNED_PAYLOAD, hex_str, payload_hash, prepare};
+use crate::sign::{Payload, UNSIGNED_PAYLOAD};
 
 /// A received request as the verifier needs it: HTTP-library neutral, all borrowed.
 #[derive(Debug, Clone, Copy)]
@@ -193,15 +194,16 @@ where
         method: request.method,
         path: request.path,
         query: request.query,
-        headers: &signed,
-        payload_hash: hex_str(&payload_hash),
+        headers: HeaderSet::Listed(&signed),
+        payload_hash: &payload_hash,
     };
-    let prepared = prepare(&input, timestamp, date, policy.service, 0)
+    let scope = credential_scope(date, policy.service);
+    let prepared = prepare(&input, timestamp, &scope, 0)
         .map_err(|_| invalid("a signed header has a name or value that cannot be signed"))?;
     let key = SigningKey::derive(credentials.secret_key(), date, policy.service)
         .map_err(|_| failure("no signing key can be derived for this SecretId"))?;
     let mut mac = key.mac();
-    mac.update(prepared.string_to_sign().as_bytes());
+    mac.update(prepared.string_to_sign());
     mac.verify_slice(parsed.signature())
         .map_err(|_| failure("the signature does not match"))?;
 
