@@ -52,6 +52,7 @@ impl HeaderSet<'_, '_> {
 impl CanonicalInput<'_, '_> {
     /// Appends the canonical request to `out` and returns where, within `out`, the
     /// signed-header list (e.g. `content-type;host`) was written.
+    #[inline]
     pub(crate) fn write(&self, out: &mut Vec<u8>) -> Result<Range<usize>, SigningError> {
         out.extend_from_slice(self.method.as_bytes());
         out.push(b'\n');
@@ -196,8 +197,13 @@ pub(crate) fn trim_blanks(text: &str) -> &str {
     text.get(start..end).unwrap_or_default()
 }
 
+/// An HTTP method as the canonical request spells it: upper-case letters.
+pub(crate) fn is_method(method: &str) -> bool {
+    !method.is_empty() && all_bytes(method.as_bytes(), |b| b.is_ascii_uppercase())
+}
+
 pub(crate) fn check_method(method: &str) -> Result<(), SigningError> {
-    if !method.is_empty() && method.bytes().all(|b| b.is_ascii_uppercase()) {
+    if is_method(method) {
         Ok(())
     } else {
         Err(SigningError::new(K::InvalidMethod(method.to_owned())))
@@ -216,7 +222,8 @@ pub(crate) fn check_service(service: &str) -> Result<(), SigningError> {
     }
 }
 
-pub(crate) fn check_host(host: &str) -> Result<(), SigningError> {
+/// A host name, IPv4 or bracketed IPv6 address, with an optional port.
+pub(crate) fn is_host(host: &str) -> bool {
     // Branch-free, so the compiler vectorises it: it runs on every signature.
     let all_host_bytes = all_bytes(host.as_bytes(), |b| {
         let letter = (b | 0x20).wrapping_sub(b'a') < 26;
@@ -225,17 +232,24 @@ pub(crate) fn check_host(host: &str) -> Result<(), SigningError> {
         let dash_or_dot = b.wrapping_sub(b'-') < 2;
         letter | digit_or_colon | dash_or_dot | (b == b'[') | (b == b']') | (b == b'_')
     });
-    let valid = !host.is_empty() && !host.starts_with(':') && all_host_bytes;
-    if valid {
+    !host.is_empty() && !host.starts_with(':') && all_host_bytes
+}
+
+pub(crate) fn check_host(host: &str) -> Result<(), SigningError> {
+    if is_host(host) {
         Ok(())
     } else {
         Err(SigningError::new(K::InvalidHost(host.to_owned())))
     }
 }
 
+/// An absolute path with every character that needs it percent-encoded.
+pub(crate) fn is_path(path: &str) -> bool {
+    path.starts_with('/') && first_bad_uri_byte(path, b"!$&'()*+,;=:@/").is_none()
+}
+
 pub(crate) fn check_path(path: &str) -> Result<(), SigningError> {
-    let valid = path.starts_with('/') && first_bad_uri_byte(path, b"!$&'()*+,;=:@/").is_none();
-    if valid {
+    if is_path(path) {
         Ok(())
     } else {
         Err(SigningError::new(K::InvalidPath(path.to_owned())))
@@ -253,7 +267,7 @@ pub(crate) fn check_query(query: &str) -> Result<(), SigningError> {
 
 /// The first byte that is not unreserved, a sub-delimiter, `:`, `@`, `/`, one of `extra`,
 /// or part of a well-formed percent escape.
-fn first_bad_uri_byte(text: &str, extra: &[u8]) -> Option<(usize, &'static str)> {
+pub(crate) fn first_bad_uri_byte(text: &str, extra: &[u8]) -> Option<(usize, &'static str)> {
     let bytes = text.as_bytes();
     let mut index = 0;
     while index < bytes.len() {

@@ -48,6 +48,11 @@ impl UtcDate {
         timestamp >= 0 && timestamp / SECONDS_PER_DAY == i64::from(self.day)
     }
 
+    /// The first second of this date (a Unix timestamp).
+    pub(crate) fn first_second(&self) -> i64 {
+        i64::from(self.day) * SECONDS_PER_DAY
+    }
+
     /// The date as `YYYY-MM-DD`.
     pub fn as_str(&self) -> &str {
         // Only ASCII digits and dashes are ever written into the array.

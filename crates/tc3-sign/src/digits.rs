@@ -29,20 +29,37 @@ pub(crate) fn push_decimal(out: &mut Vec<u8>, value: i64) {
     let mut digits = [0u8; 20];
     let mut magnitude = value.unsigned_abs();
     let mut start = digits.len();
-    loop {
+    // Two digits per division: a timestamp takes five rounds instead of ten. Each round
+    // starts at 10 or more, so the pair it writes never has a leading zero that is not
+    // part of the value.
+    while magnitude >= 10 {
+        // Below 100, so the cast cannot truncate.
+        let pair = DECIMAL_PAIRS[(magnitude % 100) as usize];
+        magnitude /= 100;
+        start -= 2;
+        digits[start..start + 2].copy_from_slice(&pair);
+    }
+    if magnitude > 0 || start == digits.len() {
         start -= 1;
-        // A remainder below 10 always fits in a byte.
-        digits[start] = b'0' + (magnitude % 10) as u8;
-        magnitude /= 10;
-        if magnitude == 0 {
-            break;
-        }
+        // Below 10, so the cast cannot truncate.
+        digits[start] = b'0' + magnitude as u8;
     }
     if value < 0 {
         out.push(b'-');
     }
     out.extend_from_slice(&digits[start..]);
 }
+
+/// The two decimal digits of every number below 100.
+const DECIMAL_PAIRS: [[u8; 2]; 100] = {
+    let mut pairs = [[0u8; 2]; 100];
+    let mut n = 0;
+    while n < 100 {
+        pairs[n] = [b'0' + (n / 10) as u8, b'0' + (n % 10) as u8];
+        n += 1;
+    }
+    pairs
+};
 
 #[cfg(test)]
 mod tests {
@@ -62,7 +79,12 @@ mod tests {
 
     #[test]
     fn decimals_match_display() {
-        for value in [0, 7, 10, 1_700_000_000, -1, -45, i64::MAX, i64::MIN] {
+        let mut values = vec![0, 7, 10, 1_700_000_000, -1, -45, i64::MAX, i64::MIN];
+        for power in 0..19 {
+            let p = 10i64.pow(power);
+            values.extend([p - 1, p, p + 1, 5 * p, -p, -(p - 1), -(p + 1)]);
+        }
+        for value in values {
             let mut out = Vec::new();
             push_decimal(&mut out, value);
             assert_eq!(out, value.to_string().as_bytes(), "{value}");

@@ -11,6 +11,10 @@
 //! 4. the signature, an HMAC under a key derived from the SecretKey, the UTC date and the
 //!    service ([`SigningKey`], which can be kept and reused for a whole UTC day).
 //!
+//! A client that sends many requests to one endpoint can sign them with a [`Signer`],
+//! which checks and writes out once what they share and gives exactly the output of
+//! [`sign`].
+//!
 //! ```
 //! use tc3_sign::{sign, Credentials, SignableRequest, SigningParams};
 //!
@@ -55,6 +59,7 @@ pub mod query;
 mod scan;
 mod secret;
 mod sign;
+mod signer;
 #[cfg(feature = "v1")]
 pub mod v1;
 mod verify;
@@ -68,4 +73,5 @@ pub use sign::{
     ALGORITHM, CONTENT_TYPE_FORM, CONTENT_TYPE_JSON, Payload, SignableRequest, SignedHeaders,
     SigningOutput, SigningParams, SigningSettings, UNSIGNED_PAYLOAD, sign,
 };
+pub use signer::Signer;
 pub use verify::{ReceivedRequest, Verified, VerifyPolicy, verify};

@@ -22,12 +22,12 @@ pub(crate) struct Prepared {
 /// request. Offsets rather than ranges keep a signed request small to move around.
 #[derive(Clone, Copy)]
 pub(crate) struct Parts {
-    canonical_end: usize,
-    signed_headers_start: usize,
-    signed_headers_end: usize,
-    scope_start: usize,
-    scope_end: usize,
-    string_to_sign_end: usize,
+    pub(crate) canonical_end: usize,
+    pub(crate) signed_headers_start: usize,
+    pub(crate) signed_headers_end: usize,
+    pub(crate) scope_start: usize,
+    pub(crate) scope_end: usize,
+    pub(crate) string_to_sign_end: usize,
 }
 
 impl Parts {
@@ -65,6 +65,7 @@ const STRING_TO_SIGN_FIXED: usize = ALGORITHM.len() + 20 + 3 + 64;
 /// Builds the canonical request and the string to sign under `scope`
 /// (`Date/Service/tc3_request`), leaving `spare` bytes of room in the buffer for what
 /// the caller appends (the `Authorization` value).
+#[inline]
 pub(crate) fn prepare(
     input: &CanonicalInput<'_, '_>,
     timestamp: i64,

@@ -1,0 +1,113 @@
+//! A `Signer` signs exactly as `sign` does, and refuses exactly what it refuses.
+
+use proptest::prelude::*;
+use tc3_sign::{
+    Credentials, Payload, SignableRequest, Signer, SigningError, SigningKey, SigningOutput,
+    SigningParams, UtcDate, sign,
+};
+
+const SERVICE: &str = "iotexplorer";
+const DAY_START: i64 = 1_700_006_400;
+
+/// Everything a test compares of a signature.
+fn stages(signed: &SigningOutput) -> Vec<String> {
+    let mut stages: Vec<String> = [
+        signed.canonical_request(),
+        signed.payload_hash(),
+        signed.signed_headers(),
+        signed.hashed_canonical_request(),
+        signed.credential_scope(),
+        signed.string_to_sign(),
+        signed.signature(),
+        signed.authorization(),
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    stages.push(signed.date().to_string());
+    stages.push(signed.timestamp().to_string());
+    stages.extend(
+        signed
+            .headers()
+            .into_iter()
+            .map(|(n, v)| format!("{n}: {v}")),
+    );
+    stages
+}
+
+fn outcome(result: Result<SigningOutput, SigningError>) -> Result<Vec<String>, SigningError> {
+    result.map(|signed| stages(&signed))
+}
+
+/// Text often, not always, acceptable where it is used.
+fn near_valid(valid: &'static str) -> impl Strategy<Value = String> {
+    prop_oneof![
+        9 => proptest::string::string_regex(valid).expect("regex"),
+        1 => "[ -~\t\n\u{e9}]{0,12}",
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+
+    #[test]
+    fn a_signer_signs_and_refuses_exactly_as_sign_does(
+        method in near_valid("POST|GET"),
+        host in near_valid("[a-zA-Z0-9.-]{1,40}(:[0-9]{1,5})?"),
+        path in near_valid("/([a-z0-9/]|%[0-9A-F]{2}){0,6}"),
+        content_type in near_valid(" ?application/(json|x-www-form-urlencoded)(; charset=[Uu][Tt][Ff]-8)? ?"),
+        query in near_valid("([A-Za-z0-9.]{1,8}=([A-Za-z0-9]|%[0-9A-F]{2}){0,8}&?){0,3}"),
+        body in proptest::collection::vec(any::<u8>(), 0..300),
+        payload_kind in 0u8..3,
+        offset in prop_oneof![4 => 0i64..86_400, 1 => -86_400i64..2 * 86_400],
+        token in proptest::option::of("[A-Za-z0-9]{1,20}"),
+    ) {
+        let credentials = Credentials::new("AKIDEXAMPLE", "secret");
+        let credentials = match &token {
+            Some(token) => credentials.with_token(token),
+            None => credentials,
+        };
+        let date = UtcDate::from_timestamp(DAY_START).expect("date");
+        let key = SigningKey::derive(credentials.secret_key(), date, SERVICE).expect("key");
+        let precomputed = format!("{:064X}", body.len());
+        let payload = match payload_kind {
+            0 => Payload::Bytes(&body),
+            1 => Payload::Unsigned,
+            _ => Payload::Precomputed(&precomputed),
+        };
+        let timestamp = DAY_START + offset;
+        let request = SignableRequest::new(&method, &host, &content_type, payload)
+            .with_path(&path)
+            .with_query(&query);
+        let params = SigningParams::new(&credentials, SERVICE, timestamp).with_signing_key(&key);
+        let expected = outcome(sign(&request, &params));
+
+        match Signer::new(&credentials, key.clone(), &method, &host, &path, &content_type) {
+            Ok(signer) => {
+                let signed = outcome(signer.sign(&query, payload, timestamp));
+                prop_assert_eq!(signed, expected);
+            }
+            // A refused endpoint refuses every request to it.
+            Err(_) => prop_assert!(expected.is_err()),
+        }
+    }
+}
+
+#[test]
+fn a_signer_checks_its_endpoint_when_made() {
+    let credentials = Credentials::new("AKIDEXAMPLE", "secret");
+    let date = UtcDate::from_timestamp(DAY_START).expect("date");
+    let key = SigningKey::derive(credentials.secret_key(), date, SERVICE).expect("key");
+    let new = |method, host| {
+        Signer::new(
+            &credentials,
+            key.clone(),
+            method,
+            host,
+            "/",
+            "application/json",
+        )
+    };
+    assert!(new("POST", "Example.com:443").is_ok());
+    assert!(new("post", "example.com").is_err());
+    assert!(new("POST", "exa mple.com").is_err());
+}
