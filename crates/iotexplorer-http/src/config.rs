@@ -15,6 +15,7 @@ use crate::proxy::Proxy;
 use crate::rate_limit::{Limiter, RateLimit};
 use crate::request::WireSettings;
 use crate::retry::{Jitter, RetryPolicy};
+use crate::signing::SignerCache;
 use crate::transport::{Transport, TransportConfig};
 
 /// The language of the service's messages (`X-TC-Language`).
@@ -264,6 +265,7 @@ impl ClientBuilder {
                 region: self.region,
                 language: self.language,
                 proxy_authorization,
+                signers: SignerCache::default(),
             },
             credentials,
             request_timeout: self.request_timeout,

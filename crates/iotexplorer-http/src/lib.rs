@@ -60,6 +60,7 @@ mod rate_limit;
 mod request;
 mod response;
 mod retry;
+mod signing;
 mod transport;
 
 pub use client::Client;

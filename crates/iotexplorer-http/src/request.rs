@@ -6,12 +6,13 @@ use http::header::{CONTENT_TYPE, HOST, HeaderName, HeaderValue, PROXY_AUTHORIZAT
 use http::{Method, Request};
 use http_body_util::Full;
 use tc3_sign::query::{Param, to_query_string};
-use tc3_sign::{CONTENT_TYPE_FORM, CONTENT_TYPE_JSON, SignableRequest, SigningParams};
+use tc3_sign::{CONTENT_TYPE_FORM, CONTENT_TYPE_JSON};
 
 use crate::config::{HttpMethod, Language};
 use crate::endpoint::ResolvedEndpoint;
 use crate::error::Error;
 use crate::params::Ordered;
+use crate::signing::{Attempt, SignerCache};
 
 /// The value of `X-TC-RequestClient`.
 pub const REQUEST_CLIENT: &str = concat!("SDK_RUST_", env!("CARGO_PKG_VERSION"));
@@ -41,6 +42,8 @@ pub(crate) struct WireSettings {
     pub(crate) language: Option<Language>,
     /// For plain-http requests forwarded by a proxy that wants a login.
     pub(crate) proxy_authorization: Option<HeaderValue>,
+    /// The signer for this endpoint, kept per credentials and UTC day.
+    pub(crate) signers: SignerCache,
 }
 
 /// Encodes the parameters as a JSON body (POST) or a query string (GET).
@@ -86,22 +89,27 @@ pub(crate) fn build_request(
     } else {
         tc3_sign::Payload::Bytes(&body)
     };
-    let signable = SignableRequest::new(
-        method.as_str(),
-        &wire.endpoint.host_header,
+    let attempt = Attempt {
+        service: call.service,
+        method: if method == Method::POST {
+            "POST"
+        } else {
+            "GET"
+        },
+        host: &wire.endpoint.host_header,
+        path: &wire.endpoint.path,
         content_type,
+        query,
         payload,
-    )
-    .with_path(&wire.endpoint.path)
-    .with_query(query);
-    let signed = tc3_sign::sign(
-        &signable,
-        &SigningParams::new(credentials, call.service, timestamp),
-    )
-    .map_err(|source| Error::Signing {
-        action: call.action.to_owned(),
-        source,
-    })?;
+        timestamp,
+    };
+    let signed = wire
+        .signers
+        .sign(credentials, &attempt)
+        .map_err(|source| Error::Signing {
+            action: call.action.to_owned(),
+            source,
+        })?;
 
     let mut builder = Request::builder()
         .method(method)

@@ -39,7 +39,7 @@
 //! (line breaks in a header value, a badly encoded query string, an empty SecretId, …)
 //! is a [`SigningError`], never a panic and never a silently different signature.
 //!
-//! With the `v1` feature, [`v1`] signs and verifies the legacy `HmacSHA1` and
+//! With the `v1` feature, the `v1` module signs and verifies the legacy `HmacSHA1` and
 //! `HmacSHA256` signatures.
 
 #[cfg(doctest)]
