@@ -60,7 +60,7 @@ impl Prepared {
 
 /// Bytes of room for the string to sign besides the credential scope: the algorithm,
 /// a timestamp of up to 20 characters, three line breaks and the 64-digit hash.
-const STRING_TO_SIGN_FIXED: usize = ALGORITHM.len() + 20 + 3 + 64;
+pub(crate) const STRING_TO_SIGN_FIXED: usize = ALGORITHM.len() + 20 + 3 + 64;
 
 /// Builds the canonical request and the string to sign under `scope`
 /// (`Date/Service/tc3_request`), leaving `spare` bytes of room in the buffer for what
@@ -79,9 +79,24 @@ pub(crate) fn prepare(
     let capacity = canonical_len + 5 + 64 + STRING_TO_SIGN_FIXED + scope.len() + spare;
     let mut text = Vec::with_capacity(capacity);
     let signed_headers = input.write(&mut text)?;
+    Ok(append_string_to_sign(
+        text,
+        signed_headers,
+        timestamp,
+        scope,
+    ))
+}
+
+/// Hashes the canonical request that fills `text` (its signed-header list at
+/// `signed_headers`) and appends the string to sign under `scope`.
+pub(crate) fn append_string_to_sign(
+    mut text: Vec<u8>,
+    signed_headers: Range<usize>,
+    timestamp: i64,
+    scope: &str,
+) -> Prepared {
     let canonical_end = text.len();
     let hashed = hex64(&Sha256::digest(&text).into());
-
     text.extend_from_slice(ALGORITHM.as_bytes());
     text.push(b'\n');
     push_decimal(&mut text, timestamp);
@@ -99,7 +114,7 @@ pub(crate) fn prepare(
         scope_end,
         string_to_sign_end: text.len(),
     };
-    Ok(Prepared { text, parts })
+    Prepared { text, parts }
 }
 
 /// Lower-case hexadecimal SHA-256 of a payload, or of `UNSIGNED-PAYLOAD`.

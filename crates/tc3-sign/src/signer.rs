@@ -1,16 +1,15 @@
 //! Signing many requests that differ only in query string, payload and timestamp.
 
 use hmac::Mac;
-use sha2::{Digest, Sha256};
 
 use crate::canonical::check_query;
 use crate::date::UtcDate;
-use crate::digits::{hex64, push_decimal};
+use crate::digits::hex64;
 use crate::error::{SigningError, SigningErrorKind as K};
 use crate::key::SigningKey;
-use crate::prepared::{Parts, payload_hash};
+use crate::prepared::{Prepared, STRING_TO_SIGN_FIXED, append_string_to_sign, payload_hash};
 use crate::secret::{Credentials, SessionToken};
-use crate::sign::{ALGORITHM, Payload, SignableRequest, SigningOutput, SigningParams, sign};
+use crate::sign::{Payload, SignableRequest, SigningOutput, SigningParams, sign};
 
 /// Signs the requests of one client to one endpoint: the same credentials, signing key
 /// (one service, one UTC day), method, host, path and content type, with the headers
@@ -51,8 +50,6 @@ pub struct Signer {
     headers: String,
     /// Where the signed-header list starts within `headers`.
     signed_headers_at: usize,
-    /// `\nDate/Service/tc3_request\n`: the string to sign between timestamp and hash.
-    scope_line: String,
     /// The `Authorization` value up to the signature.
     authorization_head: String,
 }
@@ -90,7 +87,6 @@ impl Signer {
             authorization_head: cut(authorization, 0..authorization.len() - 64),
             headers,
             signed_headers_at,
-            scope_line: format!("\n{}\n", key.credential_scope()),
             token: credentials.token().cloned(),
             key,
         })
@@ -114,14 +110,13 @@ impl Signer {
             }));
         }
         let payload_hash = payload_hash(payload)?;
+        let scope = self.key.credential_scope();
         let capacity = self.request_line.len()
             + query.len()
             + self.headers.len()
             + 64
-            + ALGORITHM.len()
-            + 21
-            + self.scope_line.len()
-            + 64
+            + STRING_TO_SIGN_FIXED
+            + scope.len()
             + self.authorization_head.len()
             + 64;
         let mut text = Vec::with_capacity(capacity);
@@ -129,26 +124,10 @@ impl Signer {
         text.extend_from_slice(query.as_bytes());
         let signed_headers_start = text.len() + self.signed_headers_at;
         text.extend_from_slice(self.headers.as_bytes());
-        let signed_headers_end = text.len() - 1;
+        let signed_headers = signed_headers_start..text.len() - 1;
         text.extend_from_slice(&payload_hash);
-        let canonical_end = text.len();
-        let hashed = hex64(&Sha256::digest(&text).into());
-
-        text.extend_from_slice(ALGORITHM.as_bytes());
-        text.push(b'\n');
-        push_decimal(&mut text, timestamp);
-        let scope_start = text.len() + 1;
-        text.extend_from_slice(self.scope_line.as_bytes());
-        let scope_end = text.len() - 1;
-        text.extend_from_slice(&hashed);
-        let parts = Parts {
-            canonical_end,
-            signed_headers_start,
-            signed_headers_end,
-            scope_start,
-            scope_end,
-            string_to_sign_end: text.len(),
-        };
+        let Prepared { mut text, parts } =
+            append_string_to_sign(text, signed_headers, timestamp, scope);
 
         let mut mac = self.key.mac();
         mac.update(&text[parts.string_to_sign()]);
