@@ -4,7 +4,9 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
-use tc3_sign::{Credentials, Payload, Signer, SigningError, SigningKey, SigningOutput, UtcDate};
+use tc3_sign::{
+    Credentials, Payload, SessionToken, Signer, SigningError, SigningKey, SigningOutput, UtcDate,
+};
 
 /// The signer last used, reused while the credentials, service, method and UTC day stay
 /// the same. One entry is enough: a client has one endpoint and one method, and the
@@ -89,10 +91,10 @@ impl Entry {
 }
 
 fn same_credentials(a: &Credentials, b: &Credentials) -> bool {
-    let token = |c: &Credentials| c.token().map(|t| t.expose_secret().to_owned());
+    // Compared in place, without copies: this runs on every attempt.
     a.secret_id() == b.secret_id()
         && a.secret_key().expose_secret() == b.secret_key().expose_secret()
-        && token(a) == token(b)
+        && a.token().map(SessionToken::expose_secret) == b.token().map(SessionToken::expose_secret)
 }
 
 impl std::fmt::Debug for SignerCache {

@@ -97,6 +97,14 @@ impl SigningKey {
         &self.scope
     }
 
+    /// The refusal to sign a request for `date` and `service` with this key.
+    pub(crate) fn mismatch(&self, date: UtcDate, service: &str) -> SigningError {
+        SigningError::new(SigningErrorKind::KeyMismatch {
+            key_scope: format!("{}/{}", self.date, self.service),
+            request_scope: format!("{date}/{service}"),
+        })
+    }
+
     /// A MAC keyed with `kSigning`, ready to take the string to sign.
     pub(crate) fn mac(&self) -> HmacSha256 {
         keyed_mac(&*self.key)

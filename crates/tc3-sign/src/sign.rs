@@ -285,10 +285,7 @@ pub fn sign(
             canonical::check_service(params.service)?;
             let date = UtcDate::from_timestamp(params.timestamp)?;
             if let Some(kept) = kept {
-                return Err(SigningError::new(K::KeyMismatch {
-                    key_scope: format!("{}/{}", kept.date(), kept.service()),
-                    request_scope: format!("{date}/{}", params.service),
-                }));
+                return Err(kept.mismatch(date, params.service));
             }
             derived = SigningKey::derive(params.credentials.secret_key(), date, params.service)?;
             &derived

@@ -5,7 +5,7 @@ use hmac::Mac;
 use crate::canonical::check_query;
 use crate::date::UtcDate;
 use crate::digits::hex64;
-use crate::error::{SigningError, SigningErrorKind as K};
+use crate::error::SigningError;
 use crate::key::SigningKey;
 use crate::prepared::{Prepared, STRING_TO_SIGN_FIXED, append_string_to_sign, payload_hash};
 use crate::secret::{Credentials, SessionToken};
@@ -103,11 +103,7 @@ impl Signer {
         check_query(query)?;
         if !self.key.date().contains(timestamp) {
             let date = UtcDate::from_timestamp(timestamp)?;
-            let service = self.key.service();
-            return Err(SigningError::new(K::KeyMismatch {
-                key_scope: format!("{}/{service}", self.key.date()),
-                request_scope: format!("{date}/{service}"),
-            }));
+            return Err(self.key.mismatch(date, self.key.service()));
         }
         let payload_hash = payload_hash(payload)?;
         let scope = self.key.credential_scope();
