@@ -26,6 +26,18 @@ pub(crate) fn hex64(bytes: &[u8; 32]) -> [u8; 64] {
 
 /// Appends the decimal digits of `value` (with a `-` when negative).
 pub(crate) fn push_decimal(out: &mut Vec<u8>, value: i64) {
+    // Every timestamp from 2001 to 2286 has ten digits: those take a fixed-size path.
+    if let Ok(ten_digits @ 1_000_000_000..10_000_000_000) = u64::try_from(value) {
+        let mut digits = [0u8; 10];
+        let mut rest = ten_digits;
+        for pair in digits.chunks_exact_mut(2).rev() {
+            // Below 100, so the cast cannot truncate.
+            pair.copy_from_slice(&DECIMAL_PAIRS[(rest % 100) as usize]);
+            rest /= 100;
+        }
+        out.extend_from_slice(&digits);
+        return;
+    }
     let mut digits = [0u8; 20];
     let mut magnitude = value.unsigned_abs();
     let mut start = digits.len();
@@ -79,7 +91,8 @@ mod tests {
 
     #[test]
     fn decimals_match_display() {
-        let mut values = vec![0, 7, 10, 1_700_000_000, -1, -45, i64::MAX, i64::MIN];
+        let mut values = vec![0, 7, 10, 1_700_000_000, 1_000_000_000, 9_999_999_999];
+        values.extend([-1, -45, -1_700_000_000, i64::MAX, i64::MIN]);
         for power in 0..19 {
             let p = 10i64.pow(power);
             values.extend([p - 1, p, p + 1, 5 * p, -p, -(p - 1), -(p + 1)]);

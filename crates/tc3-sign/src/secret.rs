@@ -7,6 +7,8 @@ use std::fmt;
 
 use zeroize::Zeroizing;
 
+use crate::scan::all_bytes;
+
 const REDACTED: &str = "** redacted **";
 
 /// A SecretKey: the half of a credential pair that must never be shown.
@@ -68,15 +70,22 @@ pub struct Credentials {
     secret_id: String,
     secret_key: SecretKey,
     token: Option<SessionToken>,
+    /// Whether the SecretId and SecretKey can sign: found once here, as credentials do
+    /// not change, rather than on every signature.
+    can_sign: bool,
 }
 
 impl Credentials {
     /// Long-term credentials: a SecretId and its SecretKey.
     pub fn new(secret_id: impl Into<String>, secret_key: impl Into<String>) -> Self {
+        let secret_id = secret_id.into();
+        let secret_key = SecretKey::new(secret_key);
+        let can_sign = is_secret_id(&secret_id) && !secret_key.expose_secret().is_empty();
         Self {
-            secret_id: secret_id.into(),
-            secret_key: SecretKey::new(secret_key),
+            secret_id,
+            secret_key,
             token: None,
+            can_sign,
         }
     }
 
@@ -101,6 +110,21 @@ impl Credentials {
     pub fn token(&self) -> Option<&SessionToken> {
         self.token.as_ref()
     }
+
+    /// Whether the SecretId is valid and the SecretKey is not empty.
+    pub(crate) fn can_sign(&self) -> bool {
+        self.can_sign
+    }
+}
+
+/// A SecretId that can stand in a credential scope: visible ASCII but the scope's
+/// separators `/` and `,`.
+pub(crate) fn is_secret_id(id: &str) -> bool {
+    // Branch-free so that it vectorises.
+    !id.is_empty()
+        && all_bytes(id.as_bytes(), |b| {
+            (b.wrapping_sub(b'!') < 0x5e) & (b != b'/') & (b != b',')
+        })
 }
 
 impl fmt::Debug for Credentials {

@@ -6,14 +6,13 @@ use std::ops::Range;
 
 use hmac::Mac;
 
-use crate::canonical::{self, CanonicalInput, HeaderSet, trim_blanks};
+use crate::canonical::{self, CanonicalInput, CheckedHost, HeaderSet, trim_blanks};
 use crate::date::UtcDate;
 use crate::digits::hex64;
 use crate::error::{SigningError, SigningErrorKind as K};
 use crate::key::SigningKey;
 use crate::prepared::{Parts, Prepared, payload_hash, prepare};
-use crate::scan::all_bytes;
-use crate::secret::{Credentials, SessionToken};
+use crate::secret::{Credentials, SessionToken, is_secret_id};
 
 /// The algorithm name that starts every TC3 `Authorization` header.
 pub const ALGORITHM: &str = "TC3-HMAC-SHA256";
@@ -197,28 +196,35 @@ impl<'a> SigningParams<'a> {
 
 /// Every check of the request and credentials, for the common case of valid input in a
 /// few scans; only a refusal goes through the checks one by one to name the first
-/// problem, out of the way of the signing path.
-fn check_request(
-    request: &SignableRequest<'_>,
+/// problem, out of the way of the signing path. Returns the checked host.
+fn check_request<'a>(
+    request: &SignableRequest<'a>,
     params: &SigningParams<'_>,
-) -> Result<(), SigningError> {
-    let id = params.credentials.secret_id();
-    let valid = is_secret_id(id)
-        & !params.credentials.secret_key().expose_secret().is_empty()
+) -> Result<CheckedHost<'a>, SigningError> {
+    let host = CheckedHost::new(request.host);
+    let valid = params.credentials.can_sign()
         & canonical::is_method(request.method)
-        & canonical::is_host(request.host)
         & canonical::is_path(request.path)
         & canonical::first_bad_uri_byte(request.query, b"?").is_none();
-    if valid {
-        Ok(())
-    } else {
-        first_problem(request, params)
+    match host {
+        Some(host) if valid => Ok(host),
+        _ => Err(first_problem(request, params)),
     }
 }
 
 #[cold]
 #[inline(never)]
-fn first_problem(
+fn first_problem(request: &SignableRequest<'_>, params: &SigningParams<'_>) -> SigningError {
+    // The quick checks fail exactly when one of these does (a test holds them to it), so
+    // this names the problem; the fallback only keeps a refusal a refusal.
+    checks_one_by_one(request, params)
+        .err()
+        .unwrap_or_else(|| SigningError::new(K::InvalidHost(request.host.to_owned())))
+}
+
+/// The checks of [`check_request`] one at a time, in the order their errors take
+/// precedence.
+fn checks_one_by_one(
     request: &SignableRequest<'_>,
     params: &SigningParams<'_>,
 ) -> Result<(), SigningError> {
@@ -227,15 +233,6 @@ fn first_problem(
     canonical::check_host(request.host)?;
     canonical::check_path(request.path)?;
     canonical::check_query(request.query)
-}
-
-/// Visible ASCII but the credential scope's separators `/` and `,`.
-fn is_secret_id(id: &str) -> bool {
-    // Branch-free so that it vectorises.
-    !id.is_empty()
-        && all_bytes(id.as_bytes(), |b| {
-            (b.wrapping_sub(b'!') < 0x5e) & (b != b'/') & (b != b',')
-        })
 }
 
 pub(crate) fn check_credentials(credentials: &Credentials) -> Result<(), SigningError> {
@@ -271,7 +268,7 @@ pub fn sign(
     request: &SignableRequest<'_>,
     params: &SigningParams<'_>,
 ) -> Result<SigningOutput, SigningError> {
-    check_request(request, params)?;
+    let host = check_request(request, params)?;
     let derived;
     let key = match params.cached_key {
         // The common case: a kept key for this service and UTC day, so no calendar work;
@@ -301,7 +298,7 @@ pub fn sign(
     let headers = match params.settings.signed_headers {
         SignedHeaders::ContentTypeAndHost => HeaderSet::ContentTypeAndHost {
             content_type: request.content_type,
-            host: request.host,
+            host,
         },
         SignedHeaders::AllGiven => {
             sorted_headers = request.all_headers_sorted()?;
@@ -330,14 +327,21 @@ pub fn sign(
     let signature = hex64(&mac.finalize().into_bytes().into());
 
     let Prepared { mut text, parts } = prepared;
-    text.extend_from_slice(ALGORITHM.as_bytes());
-    text.extend_from_slice(b" Credential=");
+    text.extend_from_slice(AUTHORIZATION_START.as_bytes());
     text.extend_from_slice(id.as_bytes());
     text.push(b'/');
-    text.extend_from_within(parts.scope());
-    text.extend_from_slice(b", SignedHeaders=");
-    text.extend_from_within(parts.signed_headers());
-    text.extend_from_slice(b", Signature=");
+    text.extend_from_slice(key.credential_scope().as_bytes());
+    match input.headers {
+        // Known in advance, so written in one piece.
+        HeaderSet::ContentTypeAndHost { .. } => {
+            text.extend_from_slice(b", SignedHeaders=content-type;host, Signature=");
+        }
+        HeaderSet::Listed(_) => {
+            text.extend_from_slice(b", SignedHeaders=");
+            text.extend_from_within(parts.signed_headers());
+            text.extend_from_slice(b", Signature=");
+        }
+    }
     text.extend_from_slice(&signature);
 
     Ok(SigningOutput::new(
@@ -349,6 +353,9 @@ pub fn sign(
         request.payload == Payload::Unsigned,
     ))
 }
+
+/// The `Authorization` value up to the SecretId.
+const AUTHORIZATION_START: &str = "TC3-HMAC-SHA256 Credential=";
 
 /// Bytes of the `Authorization` value besides the SecretId, the credential scope and the
 /// signed-header list: the algorithm, the field names and separators, the signature.
@@ -491,5 +498,64 @@ impl fmt::Debug for SigningOutput {
             .field("timestamp", &self.timestamp)
             .field("token", &self.token)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::{Just, prop_oneof};
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(1024))]
+
+        #[test]
+        fn the_quick_checks_refuse_exactly_what_the_checks_one_by_one_refuse(
+            // Each part is mostly valid, so that every check is often the only one
+            // that fails.
+            method in prop_oneof![3 => Just("POST".to_owned()), 1 => "[A-Za-z ]{0,5}"],
+            host in prop_oneof![
+                3 => "[A-Za-z0-9.:_-]{1,12}",
+                1 => "[A-Za-z0-9.:_/ \u{e9}\\[\\]-]{0,12}",
+            ],
+            path in prop_oneof![3 => "/[a-z%]{0,4}", 1 => "[/a-z%?# ]{0,5}"],
+            query in prop_oneof![3 => "[a-z0-9=&]{0,8}", 1 => "[a-z0-9=&%? ]{0,8}"],
+            secret_id in prop_oneof![3 => "[A-Za-z0-9]{1,6}", 1 => "[ -~\u{e9}]{0,6}"],
+            secret_key in prop_oneof![3 => Just("key"), 1 => Just("")],
+        ) {
+            let credentials = Credentials::new(secret_id, secret_key);
+            let request = SignableRequest::new(&method, &host, CONTENT_TYPE_JSON, Payload::Bytes(b""))
+                .with_path(&path)
+                .with_query(&query);
+            let params = SigningParams::new(&credentials, "iotexplorer", 1_700_000_000);
+            let quick = check_request(&request, &params).map(|_| ()).map_err(|e| e.kind().clone());
+            let one_by_one = checks_one_by_one(&request, &params).map_err(|e| e.kind().clone());
+            proptest::prop_assert_eq!(quick, one_by_one);
+        }
+    }
+
+    #[test]
+    fn the_checks_accept_and_refuse_what_they_should() {
+        let credentials = Credentials::new("AKID", "key");
+        let params = SigningParams::new(&credentials, "iotexplorer", 1_700_000_000);
+        let valid = SignableRequest::post_json("Example.COM:8080", b"");
+        assert!(check_request(&valid, &params).is_ok());
+        let refused = SignableRequest::post_json("exa mple.com", b"");
+        let error = check_request(&refused, &params)
+            .map(|_| ())
+            .map_err(|e| e.kind().clone());
+        assert_eq!(error, Err(K::InvalidHost("exa mple.com".into())));
+        for (id, key, expected) in [
+            ("", "key", K::EmptySecretId),
+            ("AK/ID", "key", K::InvalidSecretId),
+            ("AKID", "", K::EmptySecretKey),
+        ] {
+            let credentials = Credentials::new(id, key);
+            let params = SigningParams::new(&credentials, "iotexplorer", 1_700_000_000);
+            let error = check_request(&valid, &params)
+                .map(|_| ())
+                .map_err(|e| e.kind().clone());
+            assert_eq!(error, Err(expected));
+        }
     }
 }
