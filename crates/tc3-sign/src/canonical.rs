@@ -39,7 +39,7 @@ impl HeaderSet<'_, '_> {
     pub(crate) fn max_len(&self) -> usize {
         match self {
             Self::ContentTypeAndHost { content_type, host } => {
-                content_type.len() + host.text.len() + 2 * CONTENT_TYPE_AND_HOST.len() + 4
+                content_type.len() + host.len() + 2 * CONTENT_TYPE_AND_HOST.len() + 4
             }
             Self::Listed(headers) => headers
                 .iter()
@@ -222,44 +222,37 @@ pub(crate) fn check_service(service: &str) -> Result<(), SigningError> {
     }
 }
 
-/// A valid host (see [`CheckedHost::new`]), and whether it has upper-case letters to
-/// lower-case in the canonical request. A valid host is also a valid header value with
-/// nothing to trim, so the one scan that checks it is all the signing path needs of it.
+/// A host that passed the checks of [`CheckedHost::new`]. A valid host is also a valid
+/// header value with nothing to trim, so that one scan is all signing needs of it.
 #[derive(Clone, Copy)]
-pub(crate) struct CheckedHost<'a> {
-    text: &'a str,
-    has_upper_case: bool,
-}
+pub(crate) struct CheckedHost<'a>(&'a str);
 
 impl<'a> CheckedHost<'a> {
     /// `host` when it is a host name, IPv4 or bracketed IPv6 address, with an optional
     /// port.
     pub(crate) fn new(host: &'a str) -> Option<Self> {
-        const INVALID: u8 = 1;
-        const UPPER: u8 = 2;
         // Branch-free, so the compiler vectorises it: it runs on every signature.
-        let flags = or_flags(host.as_bytes(), |b| {
+        let all_host_bytes = all_bytes(host.as_bytes(), |b| {
             let letter = (b | 0x20).wrapping_sub(b'a') < 26;
             let digit_or_colon = b.wrapping_sub(b'0') < 11;
             // Comparisons joined with `|`, not `matches!`: a bit-set lookup would not
             // vectorise.
             let dash_or_dot = b.wrapping_sub(b'-') < 2;
-            let valid =
-                letter | digit_or_colon | dash_or_dot | (b == b'[') | (b == b']') | (b == b'_');
-            (u8::from(!valid) * INVALID) | (u8::from(b.wrapping_sub(b'A') < 26) * UPPER)
+            letter | digit_or_colon | dash_or_dot | (b == b'[') | (b == b']') | (b == b'_')
         });
-        let valid = flags & INVALID == 0 && !host.is_empty() && !host.starts_with(':');
-        valid.then_some(Self {
-            text: host,
-            has_upper_case: flags & UPPER != 0,
-        })
+        let valid = all_host_bytes && !host.is_empty() && !host.starts_with(':');
+        valid.then_some(Self(host))
+    }
+
+    fn len(self) -> usize {
+        self.0.len()
     }
 
     /// Appends the host as the canonical request has it: lower case.
     fn push_lowercase(self, out: &mut Vec<u8>) {
         let start = out.len();
-        out.extend_from_slice(self.text.as_bytes());
-        if self.has_upper_case {
+        out.extend_from_slice(self.0.as_bytes());
+        if or_flags(self.0.as_bytes(), |b| u8::from(b.is_ascii_uppercase())) != 0 {
             out[start..].make_ascii_lowercase();
         }
     }
@@ -274,7 +267,14 @@ pub(crate) fn check_host(host: &str) -> Result<(), SigningError> {
 
 /// An absolute path with every character that needs it percent-encoded.
 pub(crate) fn is_path(path: &str) -> bool {
-    path.starts_with('/') && first_bad_uri_byte(path, b"!$&'()*+,;=:@/").is_none()
+    // `/`, the path of every API 3.0 request, without a call.
+    path == "/" || path.starts_with('/') && first_bad_uri_byte(path, b"!$&'()*+,;=:@/").is_none()
+}
+
+/// A query string that [`check_query`] accepts.
+pub(crate) fn is_query(query: &str) -> bool {
+    // Empty, as for every POST, without a call.
+    query.is_empty() || first_bad_uri_byte(query, b"?").is_none()
 }
 
 pub(crate) fn check_path(path: &str) -> Result<(), SigningError> {

@@ -65,7 +65,9 @@ pub(crate) const STRING_TO_SIGN_FIXED: usize = ALGORITHM.len() + 20 + 3 + 64;
 /// Builds the canonical request and the string to sign under `scope`
 /// (`Date/Service/tc3_request`), leaving `spare` bytes of room in the buffer for what
 /// the caller appends (the `Authorization` value).
-#[inline]
+// Always inlined: returned through memory, the buffer and offsets would be read back
+// right after being written, in wider pieces, which stalls the processor.
+#[inline(always)]
 pub(crate) fn prepare(
     input: &CanonicalInput<'_, '_>,
     timestamp: i64,
@@ -89,6 +91,8 @@ pub(crate) fn prepare(
 
 /// Hashes the canonical request that fills `text` (its signed-header list at
 /// `signed_headers`) and appends the string to sign under `scope`.
+// Always inlined, as `prepare` is.
+#[inline(always)]
 pub(crate) fn append_string_to_sign(
     mut text: Vec<u8>,
     signed_headers: Range<usize>,

@@ -205,7 +205,7 @@ fn check_request<'a>(
     let valid = params.credentials.can_sign()
         & canonical::is_method(request.method)
         & canonical::is_path(request.path)
-        & canonical::first_bad_uri_byte(request.query, b"?").is_none();
+        & canonical::is_query(request.query);
     match host {
         Some(host) if valid => Ok(host),
         _ => Err(first_problem(request, params)),
