@@ -249,6 +249,15 @@ impl Rollout {
         Ok(())
     }
 
+    /// Records `record`, then tells the observer of it when it is news as it stands.
+    fn record_and_tell(&mut self, record: &Record) -> Result<(), RolloutError> {
+        self.record(record)?;
+        if let Some(event) = Event::telling(record) {
+            self.shared.emit(&event);
+        }
+        Ok(())
+    }
+
     /// Runs the rollout to its end, a pause or an abort. A finished or aborted rollout
     /// is left as it is.
     pub async fn run(&mut self) -> Result<Outcome, RolloutError> {
@@ -302,8 +311,7 @@ impl Rollout {
                     )
                     .await
                     .map_err(|err| RolloutError::call(None, err))?;
-                    self.record(&Record::Gate(result.clone()))?;
-                    self.shared.emit(&Event::Gated(result.clone()));
+                    self.record_and_tell(&Record::Gate(result.clone()))?;
                     result
                 }
             };
@@ -314,13 +322,11 @@ impl Rollout {
                 && wave.number < last
                 && !self.state.paused.contains(&wave.number)
             {
-                self.record(&Record::Paused { wave: wave.number })?;
-                self.shared.emit(&Event::Paused { wave: wave.number });
+                self.record_and_tell(&Record::Paused { wave: wave.number })?;
                 return Ok(Outcome::Paused { wave: wave.number });
             }
         }
-        self.record(&Record::Finished)?;
-        self.shared.emit(&Event::Finished);
+        self.record_and_tell(&Record::Finished)?;
         Ok(Outcome::Finished)
     }
 
@@ -354,28 +360,20 @@ impl Rollout {
                 }
             }
             if !cancelled.is_empty() {
-                self.record(&Record::Cancelled {
-                    wave,
-                    task_ids: cancelled.clone(),
-                })?;
-                self.shared.emit(&Event::Cancelled {
+                self.record_and_tell(&Record::Cancelled {
                     wave,
                     task_ids: cancelled,
-                });
+                })?;
             }
             if !failures.is_empty() {
                 reason.push_str("; could not cancel ");
                 reason.push_str(&failures.join(", "));
             }
         }
-        self.record(&Record::Aborted {
+        self.record_and_tell(&Record::Aborted {
             wave,
             reason: reason.clone(),
         })?;
-        self.shared.emit(&Event::Aborted {
-            wave,
-            reason: reason.clone(),
-        });
         Ok(Outcome::Aborted { wave, reason })
     }
 
@@ -538,6 +536,14 @@ async fn submit_batch(shared: &Shared, wave: usize, batch: &Batch) -> Submission
         written.push(record);
         Ok(())
     };
+    let write_and_tell = |record: Record, written: &mut Vec<Record>| {
+        let event = Event::telling(&record);
+        write(record, written)?;
+        if let Some(event) = event {
+            shared.emit(&event);
+        }
+        Ok::<(), RolloutError>(())
+    };
     let mut unknown_before = false;
     let mut throttled_rounds = 0;
     let mut attempt = 0;
@@ -594,14 +600,9 @@ async fn submit_batch(shared: &Shared, wave: usize, batch: &Batch) -> Submission
                     code: code.as_str().to_owned(),
                     message: message.clone(),
                 };
-                if let Err(err) = write(refused, &mut written) {
+                if let Err(err) = write_and_tell(refused, &mut written) {
                     return Err(Box::new((written, err)));
                 }
-                shared.emit(&Event::Refused {
-                    batch: batch.id.clone(),
-                    code: code.as_str().to_owned(),
-                    message: message.clone(),
-                });
             }
             return Err(Box::new((
                 written,
@@ -615,13 +616,9 @@ async fn submit_batch(shared: &Shared, wave: usize, batch: &Batch) -> Submission
             batch: batch.id.clone(),
             error: error.to_string(),
         };
-        if let Err(err) = write(unknown, &mut written) {
+        if let Err(err) = write_and_tell(unknown, &mut written) {
             return Err(Box::new((written, err)));
         }
-        shared.emit(&Event::Uncertain {
-            batch: batch.id.clone(),
-            error: error.to_string(),
-        });
         tokio::time::sleep(shared.settings.reconcile_delay).await;
         let wanted = BTreeSet::from([batch.id.clone()]);
         let found = match shared
