@@ -51,17 +51,7 @@ impl RolloutSpec {
     /// The parameters of the `BatchUpdateFirmware` call for `devices`, carrying `marker`.
     pub fn call_params(&self, devices: &[String], marker: &str) -> Value {
         let mut params = self.task_options.clone();
-        params.insert(
-            "ProductID".to_owned(),
-            Value::from(self.product_id.as_str()),
-        );
-        params.insert(
-            "FirmwareVersion".to_owned(),
-            Value::from(self.firmware_version.as_str()),
-        );
-        if let Some(fw_type) = &self.fw_type {
-            params.insert("FwType".to_owned(), Value::from(fw_type.as_str()));
-        }
+        params.extend(self.firmware_params());
         params.insert("DeviceNames".to_owned(), Value::from(devices.to_vec()));
         params.insert("TaskUserDefine".to_owned(), Value::from(marker));
         Value::Object(params)
