@@ -12,8 +12,9 @@ use std::time::Duration;
 
 use clap::{Arg, ArgMatches, Command};
 use iotexplorer_rollout::{
-    Journal, JournalError, JournalState, LineDisplay, Observer, Outcome, Preview, Report, Rollout,
-    RolloutError, RolloutSpec, Settings, TerminalDisplay, devices_not_on, parse_device_list,
+    Journal, JournalError, JournalState, LineDisplay, Observer, Outcome, Preview, Record, Report,
+    Rollout, RolloutError, RolloutSpec, Settings, TerminalDisplay, devices_not_on,
+    parse_device_list,
 };
 use serde_json::json;
 
@@ -44,7 +45,12 @@ pub(crate) fn command() -> Command {
              failure rate, with a journal that lets a killed rollout resume without updating \
              any device twice.\n\
              Exit codes: 0 finished (or paused as asked), 1 aborted by the failure threshold \
-             or an API error, 2 usage or validation, 3 transport or credentials.\n\
+             or an API error, 2 usage or validation, or the journal is in use, 3 transport \
+             or credentials.\n\
+             Only one process drives a journal: `rollout` and `rollout resume` refuse at \
+             once (exit 2, naming the process) while another holds it; the lock goes with \
+             the process that held it, however it ended. `rollout status` only reads and \
+             works at any time.\n\
              A call whose outcome is unknown is looked up by its marker after a short wait \
              (IOTEXPLORER_ROLLOUT_RECONCILE_MS, default 2000) before it is ever sent again.",
         )
@@ -91,11 +97,15 @@ pub(crate) fn run(
     }
 }
 
+/// A journal that is missing, corrupt, already there or in use by another process is the
+/// caller's to sort out (exit 2, nothing was sent); failing to read, write or lock an
+/// existing one is the machine's (exit 3).
 fn journal_failure(error: JournalError) -> Failure {
     match error {
         JournalError::Io { ref source, .. } if source.kind() != std::io::ErrorKind::NotFound => {
             Failure::Transport(error.to_string())
         }
+        JournalError::Lock { .. } => Failure::Transport(error.to_string()),
         other => Failure::Usage(other.to_string()),
     }
 }
@@ -137,8 +147,10 @@ fn start(
         .map(PathBuf::from)
         .ok_or_else(|| Failure::Usage("--journal is required".to_owned()))?;
     let dry_run = matches.get_flag("dry-run");
-    if !dry_run && journal.exists() {
-        return Err(journal_failure(JournalError::Exists(journal)));
+    if !dry_run {
+        // Refused at once when the journal is there, and named when it is in use; the
+        // creation itself is exclusive too, for rollouts started at the same moment.
+        Journal::ensure_absent(&journal).map_err(journal_failure)?;
     }
     let runtime = crate::runtime()?;
     // The device list from a file needs no connection, so a dry run with one sends nothing.
@@ -204,9 +216,12 @@ fn resume(
     stderr: &mut dyn Write,
 ) -> Result<u8, Failure> {
     let path = journal_path(matches)?;
-    let state = read_state(&path)?;
+    // Taken before anything else, so a second process is refused at once.
+    let (journal, records) = Journal::open(&path).map_err(journal_failure)?;
+    let state = JournalState::replay(&records, &path).map_err(journal_failure)?;
     // A rollout that has ended is only reported: nothing is sent or written.
     if state.finished || state.aborted.is_some() {
+        drop(journal);
         let code = if state.finished { 0 } else { EXIT_API };
         print_report(&Report::of(&state), matches, stdout)?;
         return Ok(code);
@@ -216,7 +231,7 @@ fn resume(
     drive(
         &runtime,
         session,
-        Opening::Resume(path.clone()),
+        Opening::Resume(journal, records),
         settings(env),
         &path,
         matches,
@@ -246,7 +261,8 @@ fn close_then(
 
 enum Opening {
     New(PathBuf, Box<RolloutSpec>),
-    Resume(PathBuf),
+    /// A journal this process already holds, and its records.
+    Resume(Journal, Vec<Record>),
 }
 
 /// Sends display output from the rollout's tasks to the thread that owns `stderr`.
@@ -289,7 +305,9 @@ fn drive(
     let task = runtime.spawn(async move {
         let mut rollout = match opening {
             Opening::New(path, spec) => Rollout::create(&path, *spec, client, settings, observer)?,
-            Opening::Resume(path) => Rollout::resume(&path, client, settings, observer)?,
+            Opening::Resume(journal, records) => {
+                Rollout::resume_opened(journal, &records, client, settings, observer)?
+            }
         };
         rollout.run().await
     });
@@ -304,6 +322,12 @@ fn drive(
     runtime.block_on(session.close());
     let outcome = match result? {
         Ok(outcome) => outcome,
+        Err(
+            error @ RolloutError::Journal(JournalError::InUse { .. } | JournalError::Exists(_)),
+        ) => {
+            // Another rollout's journal: nothing of this run is in it.
+            return Err(rollout_failure(error));
+        }
         Err(error) => {
             // Whatever was done is in the journal: show it, then the error.
             if let Ok(state) = read_state(journal) {

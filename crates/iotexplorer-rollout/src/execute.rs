@@ -179,7 +179,8 @@ impl Rollout {
         ))
     }
 
-    /// Continues the rollout of an existing journal.
+    /// Continues the rollout of an existing journal, which this process then holds
+    /// ([`JournalError::InUse`] when another one does).
     pub fn resume(
         path: &Path,
         client: Client,
@@ -187,7 +188,19 @@ impl Rollout {
         observer: Box<dyn Observer>,
     ) -> Result<Self, RolloutError> {
         let (journal, records) = Journal::open(path)?;
-        let state = JournalState::replay(&records, path)?;
+        Self::resume_opened(journal, &records, client, settings, observer)
+    }
+
+    /// Continues the rollout of a journal already opened with [`Journal::open`], whose
+    /// records are `records`; lets a caller take the journal before anything else.
+    pub fn resume_opened(
+        journal: Journal,
+        records: &[Record],
+        client: Client,
+        settings: Settings,
+        observer: Box<dyn Observer>,
+    ) -> Result<Self, RolloutError> {
+        let state = JournalState::replay(records, journal.path())?;
         let last_intent_ms = records
             .iter()
             .filter_map(|record| match record {

@@ -2,9 +2,11 @@
 //! the rollout acts on it, from which a killed rollout picks up where it stopped.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs::{File, OpenOptions};
+use std::ffi::OsString;
+use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
@@ -98,7 +100,7 @@ pub enum JournalError {
         /// The cause.
         source: io::Error,
     },
-    /// A record other than the last is not valid.
+    /// A complete line (one ending in a newline) is not a valid record.
     #[error("journal {path}, line {line}: not a valid record: {reason}")]
     Corrupt {
         /// The journal file.
@@ -114,44 +116,206 @@ pub enum JournalError {
     /// A new rollout was asked to use a journal that already exists.
     #[error("journal {0} already exists; continue it with `rollout resume`")]
     Exists(PathBuf),
+    /// Another process is driving the rollout of this journal.
+    #[error(
+        "journal {path} is in use by {}: only one process may drive a rollout \
+         (`rollout status` can still read it)",
+        holder.as_ref().map_or_else(|| "another process".to_owned(), Holder::to_string)
+    )]
+    InUse {
+        /// The journal file.
+        path: PathBuf,
+        /// The process holding it, when it could be told.
+        holder: Option<Holder>,
+    },
+    /// The journal could not be locked against a second process.
+    #[error("journal {path}: cannot lock it against a second rollout: {source}")]
+    Lock {
+        /// The journal file.
+        path: PathBuf,
+        /// The cause.
+        source: io::Error,
+    },
 }
 
-/// The records of a journal, read leniently: a last line without its newline, or one
-/// that does not decode, is what a kill during a write leaves, and is dropped.
+/// The process that drives a journal, as it describes itself in the journal's holder
+/// file (see [`Journal`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Holder {
+    /// Its process id.
+    pub pid: u32,
+    /// The machine it runs on, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// Unix seconds when it took the journal.
+    pub since: i64,
+}
+
+impl std::fmt::Display for Holder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "process {}", self.pid)?;
+        if let Some(host) = &self.host {
+            write!(f, " on {host}")?;
+        }
+        Ok(())
+    }
+}
+
+impl Holder {
+    fn this_process() -> Self {
+        Self {
+            pid: std::process::id(),
+            host: host_name(),
+            since: crate::execute::unix_ms() / 1000,
+        }
+    }
+}
+
+/// The machine's name, for telling where a journal's holder runs.
+fn host_name() -> Option<String> {
+    let name = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .or_else(|| std::env::var("COMPUTERNAME").ok())?;
+    let name = name.trim();
+    // Only a plausible name: it ends up in error messages.
+    let plausible = !name.is_empty()
+        && name.len() <= 255
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_');
+    plausible.then(|| name.to_owned())
+}
+
+/// How long a refused process looks for the holder's description before saying only
+/// "another process": the holder writes it just after taking the lock.
+const HOLDER_WAIT: Duration = Duration::from_millis(500);
+
+/// `path` with `suffix` added to its file name.
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = OsString::from(path.as_os_str());
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// The side file naming the process that holds the journal at `path`.
+fn holder_path(path: &Path) -> PathBuf {
+    with_suffix(path, ".holder")
+}
+
+/// A name for a file of this process next to `path`, unique within the process too.
+fn scratch_path(path: &Path, kind: &str) -> PathBuf {
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    with_suffix(path, &format!(".{}-{n}.{kind}", std::process::id()))
+}
+
+/// The holder described by `path`'s holder file, if a live process keeps that file
+/// locked; a file left by a process that died is unlocked and tells nothing.
+fn live_holder(path: &Path) -> Option<Holder> {
+    let mut file = File::open(holder_path(path)).ok()?;
+    match file.try_lock_shared() {
+        Err(TryLockError::WouldBlock) => {
+            let mut text = String::new();
+            // The file is a few dozen bytes; a larger one is not ours.
+            (&mut file).take(4096).read_to_string(&mut text).ok()?;
+            serde_json::from_str(&text).ok()
+        }
+        _ => None,
+    }
+}
+
+/// Takes the exclusive lock on the open journal `file`, or tells who holds it. The lock
+/// is the operating system's (released when the file is closed, also when the process
+/// dies, even by SIGKILL); the holder file only describes the holder.
+fn lock_or_refuse(file: &File, path: &Path) -> Result<(), JournalError> {
+    let deadline = Instant::now() + HOLDER_WAIT;
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(()),
+            Err(TryLockError::WouldBlock) => {}
+            Err(TryLockError::Error(source)) => {
+                return Err(JournalError::Lock {
+                    path: path.to_owned(),
+                    source,
+                });
+            }
+        }
+        if let Some(holder) = live_holder(path) {
+            return Err(JournalError::InUse {
+                path: path.to_owned(),
+                holder: Some(holder),
+            });
+        }
+        // The holder has only just taken the lock (or is letting it go): look again.
+        if Instant::now() >= deadline {
+            return Err(JournalError::InUse {
+                path: path.to_owned(),
+                holder: None,
+            });
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Writes this process's description to `path`'s holder file and keeps that file locked
+/// while the journal is held, so others can tell a live holder from a dead one. Best
+/// effort: the description is only informative.
+fn publish_holder(path: &Path) -> Option<File> {
+    let target = holder_path(path);
+    let scratch = scratch_path(&target, "new");
+    let written = (|| {
+        let mut file = File::create(&scratch)?;
+        file.try_lock().map_err(io::Error::from)?;
+        let text = serde_json::to_string(&Holder::this_process()).map_err(io::Error::other)?;
+        file.write_all(text.as_bytes())?;
+        // Appears whole: a reader sees the old file or this one.
+        std::fs::rename(&scratch, &target)?;
+        Ok::<File, io::Error>(file)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&scratch);
+    }
+    written.ok()
+}
+
+/// The records of a journal. A last line without its newline is what a kill during a
+/// write leaves: it was never complete, so nothing acted on it, and it is dropped. Every
+/// complete line must be a record (or blank); one that is not is corruption, refused
+/// with its line number.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Parsed {
     /// The complete records, in order.
     pub records: Vec<Record>,
-    /// Bytes of `text` that hold them; anything after is a torn write.
+    /// Bytes of the text that hold them; anything after is a torn write.
     pub valid_len: usize,
 }
 
 /// Parses journal text; see [`Parsed`]. `path` is only used in errors.
 pub fn parse(text: &str, path: &Path) -> Result<Parsed, JournalError> {
+    parse_bytes(text.as_bytes(), path)
+}
+
+/// Parses the bytes of a journal. Working on bytes keeps `valid_len` an offset in the
+/// file, whatever the bytes are, and refuses a line that is not UTF-8.
+fn parse_bytes(bytes: &[u8], path: &Path) -> Result<Parsed, JournalError> {
     let mut records = Vec::new();
     let mut offset = 0;
-    let lines: Vec<&str> = text.split_inclusive('\n').collect();
-    let count = lines.len();
-    for (index, line) in lines.into_iter().enumerate() {
-        let complete = line.ends_with('\n');
-        let body = line.trim_end_matches('\n');
-        let is_last = index + 1 == count;
-        if body.trim().is_empty() && complete {
-            offset += line.len();
-            continue;
-        }
-        match serde_json::from_str::<Record>(body) {
-            Ok(record) if complete => records.push(record),
-            // Only the last line may be torn (every other one ends with a newline).
-            _ if is_last => break,
-            Ok(_) => break,
-            Err(err) => {
-                return Err(JournalError::Corrupt {
+    for (index, line) in bytes.split_inclusive(|&byte| byte == b'\n').enumerate() {
+        // Only the last line can lack its newline. Even when its record looks whole,
+        // the newline may not have reached the disk, so it is not trusted.
+        let Some(body) = line.strip_suffix(b"\n") else {
+            break;
+        };
+        if !body.trim_ascii().is_empty() {
+            let record =
+                serde_json::from_slice::<Record>(body).map_err(|err| JournalError::Corrupt {
                     path: path.to_owned(),
                     line: index + 1,
                     reason: err.to_string(),
-                });
-            }
+                })?;
+            records.push(record);
         }
         offset += line.len();
     }
@@ -161,34 +325,85 @@ pub fn parse(text: &str, path: &Path) -> Result<Parsed, JournalError> {
     })
 }
 
-/// An open journal, appending.
+/// An open journal, appending, held by this process alone.
+///
+/// Only one process may drive a rollout: creating or opening a journal takes an
+/// exclusive lock of the operating system on the file (released when the `Journal` is
+/// dropped or the process dies, whatever kills it), and refuses with
+/// [`JournalError::InUse`] while another process holds it. The holder describes itself
+/// (pid, host) in a side file named after the journal with `.holder` appended, which is
+/// only informative and removed when the journal is dropped. Reading a journal
+/// ([`Journal::read`]) takes no lock, so a rollout can be watched while it runs.
 #[derive(Debug)]
 pub struct Journal {
     path: PathBuf,
+    /// The holder file, kept open and locked while the journal is held.
+    holder: Option<File>,
+    /// Declared last: it is closed last, after the holder file has been removed, so
+    /// the next holder's description cannot be removed by this one.
     file: File,
 }
 
+impl Drop for Journal {
+    fn drop(&mut self) {
+        if self.holder.is_some() {
+            let _ = std::fs::remove_file(holder_path(&self.path));
+        }
+    }
+}
+
 impl Journal {
+    /// Refuses a path that a new rollout cannot use: [`JournalError::InUse`] when a
+    /// process holds the journal there, [`JournalError::Exists`] when one is there.
+    pub fn ensure_absent(path: &Path) -> Result<(), JournalError> {
+        if path.symlink_metadata().is_err() {
+            return Ok(());
+        }
+        Err(Self::refusal_of_existing(path))
+    }
+
+    /// Why an existing `path` cannot be used for a new journal.
+    fn refusal_of_existing(path: &Path) -> JournalError {
+        let Ok(file) = File::open(path) else {
+            return JournalError::Exists(path.to_owned());
+        };
+        match lock_or_refuse(&file, path) {
+            Err(in_use @ JournalError::InUse { .. }) => in_use,
+            _ => JournalError::Exists(path.to_owned()),
+        }
+    }
+
     /// Creates a new journal holding `first`, refusing an existing file. The file
-    /// appears complete or not at all: it is written and synced under a temporary name,
-    /// then linked to `path` (which fails if `path` exists).
+    /// appears complete and already locked, or not at all: it is written, synced and
+    /// locked under a temporary name, then linked to `path` (which fails if `path`
+    /// exists), so of several processes creating one journal exactly one succeeds.
     pub fn create(path: &Path, first: &Record) -> Result<Self, JournalError> {
         let io_error = |source| JournalError::Io {
             path: path.to_owned(),
             source,
         };
-        if path.exists() {
-            return Err(JournalError::Exists(path.to_owned()));
-        }
-        let mut temporary = path.as_os_str().to_owned();
-        temporary.push(format!(".{}.new", std::process::id()));
-        let temporary = PathBuf::from(temporary);
+        Self::ensure_absent(path)?;
+        let temporary = scratch_path(path, "new");
         let mut line =
             serde_json::to_string(first).map_err(|err| io_error(io::Error::other(err)))?;
         line.push('\n');
+        let file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create_new(true)
+            .open(&temporary)
+            .map_err(io_error)?;
+        // Nobody else knows the temporary name yet: the lock is free, unless the file
+        // system cannot lock at all.
+        if let Err(refusal) = file.try_lock() {
+            let _ = std::fs::remove_file(&temporary);
+            return Err(JournalError::Lock {
+                path: path.to_owned(),
+                source: refusal.into(),
+            });
+        }
         let written = (|| {
-            let mut file = File::create(&temporary)?;
-            file.write_all(line.as_bytes())?;
+            (&file).write_all(line.as_bytes())?;
             file.sync_all()?;
             match std::fs::hard_link(&temporary, path) {
                 Err(err) if err.kind() != io::ErrorKind::AlreadyExists && !path.exists() => {
@@ -200,58 +415,65 @@ impl Journal {
             }
         })();
         let _ = std::fs::remove_file(&temporary);
-        written.map_err(|source| match source.kind() {
-            io::ErrorKind::AlreadyExists => JournalError::Exists(path.to_owned()),
-            _ => io_error(source),
-        })?;
+        match written {
+            Ok(()) => {}
+            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {
+                drop(file);
+                return Err(Self::refusal_of_existing(path));
+            }
+            Err(err) => return Err(io_error(err)),
+        }
         // The directory entry must survive a crash too.
         sync_parent(path);
-        let file = OpenOptions::new()
-            .append(true)
-            .open(path)
-            .map_err(io_error)?;
         Ok(Self {
             path: path.to_owned(),
+            holder: publish_holder(path),
             file,
         })
     }
 
-    /// Opens an existing journal, reads its records, and cuts off a torn last line so
-    /// that new records start on a line of their own.
+    /// Opens an existing journal, takes it (refusing when another process holds it),
+    /// reads its records, and cuts off a torn last line so that new records start on a
+    /// line of their own.
     pub fn open(path: &Path) -> Result<(Self, Vec<Record>), JournalError> {
         let io_error = |source| JournalError::Io {
             path: path.to_owned(),
             source,
         };
-        let mut file = OpenOptions::new()
+        let file = OpenOptions::new()
             .read(true)
             .append(true)
             .open(path)
             .map_err(io_error)?;
+        lock_or_refuse(&file, path)?;
+        // Held from here on: an error below drops `journal`, which lets it go again.
+        let mut journal = Self {
+            path: path.to_owned(),
+            holder: publish_holder(path),
+            file,
+        };
         let mut bytes = Vec::new();
-        file.read_to_end(&mut bytes).map_err(io_error)?;
-        let text = String::from_utf8_lossy(&bytes);
-        let parsed = parse(&text, path)?;
+        journal.file.read_to_end(&mut bytes).map_err(io_error)?;
+        let parsed = parse_bytes(&bytes, path)?;
         if parsed.valid_len < bytes.len() {
-            file.set_len(parsed.valid_len as u64).map_err(io_error)?;
-            file.sync_all().map_err(io_error)?;
+            journal
+                .file
+                .set_len(parsed.valid_len as u64)
+                .map_err(io_error)?;
+            journal.file.sync_all().map_err(io_error)?;
         }
-        Ok((
-            Self {
-                path: path.to_owned(),
-                file,
-            },
-            parsed.records,
-        ))
+        Ok((journal, parsed.records))
     }
 
-    /// Reads a journal without changing it.
+    /// Reads a journal without changing or locking it: allowed while another process
+    /// drives it, since records are only ever appended whole and a torn last line is
+    /// dropped.
     pub fn read(path: &Path) -> Result<Vec<Record>, JournalError> {
         let bytes = std::fs::read(path).map_err(|source| JournalError::Io {
             path: path.to_owned(),
             source,
         })?;
-        Ok(parse(&String::from_utf8_lossy(&bytes), path)?.records)
+        Ok(parse_bytes(&bytes, path)?.records)
     }
 
     /// Appends one record and waits until it is on disk.
@@ -428,17 +650,170 @@ impl JournalState {
 mod tests {
     use super::*;
 
+    const GOOD: &str = "{\"record\":\"finished\"}\n";
+
+    /// A fresh directory for one test's files.
+    fn scratch_dir(name: &str) -> PathBuf {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let dir = std::env::temp_dir().join(format!(
+            "rollout-journal-{name}-{}-{nanos}",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn corrupt_line(result: &Result<Parsed, JournalError>) -> Option<usize> {
+        match result {
+            Err(JournalError::Corrupt { line, .. }) => Some(*line),
+            _ => None,
+        }
+    }
+
     #[test]
     fn torn_last_line_is_dropped_and_middle_corruption_refused() {
         let path = Path::new("j");
-        let good = "{\"record\":\"finished\"}\n";
-        let parsed = parse(&format!("{good}{good}{{\"reco"), path).unwrap();
+        let parsed = parse(&format!("{GOOD}{GOOD}{{\"reco"), path).unwrap();
         assert_eq!(parsed.records.len(), 2);
-        assert_eq!(parsed.valid_len, 2 * good.len());
+        assert_eq!(parsed.valid_len, 2 * GOOD.len());
         // A complete-looking last line without its newline is also torn: the write of
         // the newline may not have reached the disk, so it is not trusted.
-        let parsed = parse(&format!("{good}{}", good.trim_end()), path).unwrap();
+        let parsed = parse(&format!("{GOOD}{}", GOOD.trim_end()), path).unwrap();
         assert_eq!(parsed.records.len(), 1);
-        assert!(parse(&format!("{good}garbage\n{good}"), path).is_err());
+        assert_eq!(
+            corrupt_line(&parse(&format!("{GOOD}garbage\n{GOOD}"), path)),
+            Some(2)
+        );
+    }
+
+    #[test]
+    fn a_corrupted_complete_last_line_is_refused_with_its_number() {
+        let path = Path::new("j");
+        for last in [
+            "garbage\n",
+            "{\"record\":\"fin\n",
+            "{\"record\":\"nonsense\"}\n",
+        ] {
+            let text = format!("{GOOD}\n{GOOD}{last}");
+            assert_eq!(corrupt_line(&parse(&text, path)), Some(4), "{last:?}");
+        }
+        // Blank lines are no records and no corruption, last or not.
+        let parsed = parse(&format!("{GOOD}\n  \n"), path).unwrap();
+        assert_eq!(parsed.records.len(), 1);
+    }
+
+    #[test]
+    fn a_line_that_is_not_utf8_is_corruption_not_a_wrong_offset() {
+        // Read leniently, the stray byte became a three-byte replacement character: the
+        // record decoded, and the torn tail's offset came out two bytes too far, so the
+        // next record was glued to what was left of the tail.
+        let dir = scratch_dir("utf8");
+        let path = dir.join("j");
+        let mut bytes = GOOD.as_bytes().to_vec();
+        bytes.extend_from_slice(b"{\"record\":\"refused\",\"batch\":\"1-1\",\"code\":\"X\",");
+        bytes.extend_from_slice(b"\"message\":\"caf\xff\"}\n");
+        bytes.extend_from_slice(b"{\"record\":\"intent\",\"ba");
+        std::fs::write(&path, &bytes).unwrap();
+        match Journal::open(&path) {
+            Err(JournalError::Corrupt { line: 2, .. }) => {}
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(std::fs::read(&path).unwrap(), bytes, "left as it was");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_torn_last_line_is_cut_off_before_the_next_record() {
+        let dir = scratch_dir("torn");
+        let path = dir.join("j");
+        std::fs::write(&path, format!("{GOOD}{GOOD}{{\"record\":\"paus")).unwrap();
+        let (mut journal, records) = Journal::open(&path).unwrap();
+        assert_eq!(records.len(), 2);
+        journal.append(&Record::Paused { wave: 3 }).unwrap();
+        drop(journal);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(
+            text,
+            format!("{GOOD}{GOOD}{{\"record\":\"paused\",\"wave\":3}}\n")
+        );
+        assert_eq!(Journal::read(&path).unwrap().len(), 3);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_held_journal_is_refused_naming_its_holder_and_free_once_dropped() {
+        let dir = scratch_dir("held");
+        let path = dir.join("j");
+        let journal = Journal::create(&path, &Record::Finished).unwrap();
+        let holder = Holder::this_process();
+        for refusal in [
+            Journal::open(&path).err(),
+            Journal::create(&path, &Record::Finished).err(),
+            Journal::ensure_absent(&path).err(),
+        ] {
+            match refusal {
+                Some(JournalError::InUse {
+                    holder: Some(named),
+                    ..
+                }) => {
+                    assert_eq!(named.pid, holder.pid);
+                    assert_eq!(named.host, holder.host);
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        let message = Journal::open(&path).err().unwrap().to_string();
+        assert!(
+            message.contains(&format!("is in use by process {}", holder.pid)),
+            "{message}"
+        );
+        // Reading is allowed meanwhile.
+        assert_eq!(Journal::read(&path).unwrap(), [Record::Finished]);
+        drop(journal);
+        assert!(
+            !holder_path(&path).exists(),
+            "the holder file goes with the holder"
+        );
+        let (journal, records) = Journal::open(&path).unwrap();
+        assert_eq!(records, [Record::Finished]);
+        drop(journal);
+        assert!(matches!(
+            Journal::ensure_absent(&path),
+            Err(JournalError::Exists(_))
+        ));
+        let left: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+        assert_eq!(left.len(), 1, "only the journal is left: {left:?}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_holder_file_left_by_a_dead_process_names_nobody() {
+        let dir = scratch_dir("stale");
+        let path = dir.join("j");
+        std::fs::write(&path, GOOD).unwrap();
+        // What a process killed while holding the journal leaves: its description,
+        // no longer locked by anyone.
+        std::fs::write(
+            holder_path(&path),
+            "{\"pid\":999999,\"host\":\"gone\",\"since\":0}",
+        )
+        .unwrap();
+        // Held by something that has not described itself (yet).
+        let raw = File::open(&path).unwrap();
+        raw.try_lock().unwrap();
+        match Journal::open(&path) {
+            Err(error @ JournalError::InUse { holder: None, .. }) => {
+                assert!(error.to_string().contains("in use by another process"));
+            }
+            other => panic!("{other:?}"),
+        }
+        drop(raw);
+        // Free again: the next holder replaces the stale description with its own.
+        let (journal, _) = Journal::open(&path).unwrap();
+        assert_eq!(live_holder(&path).unwrap().pid, std::process::id());
+        drop(journal);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

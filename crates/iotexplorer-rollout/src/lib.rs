@@ -67,7 +67,7 @@ pub use event::{Event, Observer, Silent};
 pub use execute::{Outcome, Rollout, RolloutError, Settings, new_rollout_id, preview_params};
 pub use fleet::devices_not_on;
 pub use gate::{DeviceFailure, GateProgress, GateResult, GateTiming, device_status, watch};
-pub use journal::{BatchState, Journal, JournalError, JournalState, Parsed, Record, parse};
+pub use journal::{BatchState, Holder, Journal, JournalError, JournalState, Parsed, Record, parse};
 pub use plan::{
     Batch, MAX_BATCH_SIZE, Plan, PlanError, Wave, WaveSpec, parse_device_list, parse_waves,
 };

@@ -115,13 +115,14 @@ impl Lab {
         command
     }
 
-    /// A client for looking at the service's state.
+    /// A client for looking at the service's state, a little under the service's
+    /// 20 calls per second and action.
     pub fn client(&self) -> Client {
         Client::builder()
             .endpoint_url(self.emulator().url())
             .region("ap-guangzhou")
             .static_credentials(SECRET_ID, SECRET_KEY)
-            .rate_limit(Some(RateLimit::per_second(10)))
+            .rate_limit(Some(RateLimit::per_second(18)))
             .build()
             .expect("client")
     }
@@ -155,30 +156,28 @@ impl Lab {
                         .await
                         .expect("task");
                     let marker = task["TaskUserDefine"].as_str().unwrap_or_default().to_owned();
-                    let devices = client
-                        .send_json(
-                            "DescribeFirmwareTaskDevices",
-                            true,
-                            &json!({"ProductID": PRODUCT, "FirmwareVersion": "2.0.0", "Limit": 1000,
-                                    "Filters": [{"Key": "TaskId", "Value": id.to_string()}]}),
-                        )
-                        .await
-                        .expect("devices");
-                    let names = devices["Devices"]
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .filter_map(|d| d["DeviceName"].as_str().map(str::to_owned))
-                        .collect();
-                    tasks.insert(id, (marker, names));
+                    tasks.insert(id, (marker, Vec::new()));
                 }
                 offset += infos.len();
                 if infos.is_empty() || offset as u64 >= page["Total"].as_u64().unwrap_or(0) {
                     break;
                 }
             }
+            for (name, id) in listing(&client).await {
+                tasks.entry(id).or_default().1.push(name);
+            }
             tasks
         })
+    }
+
+    /// Every device in a task of the product's 2.0.0, and its tasks, from one listing.
+    pub fn device_tasks(&self) -> BTreeMap<String, Vec<u64>> {
+        let client = self.client();
+        let mut devices: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+        for (name, task) in self.runtime.block_on(listing(&client)) {
+            devices.entry(name).or_default().push(task);
+        }
+        devices
     }
 
     /// The journal's records as JSON values.
@@ -189,6 +188,29 @@ impl Lab {
             .filter_map(|line| serde_json::from_str(line).ok())
             .collect()
     }
+}
+
+/// (device, task) of every device of every task of the product's 2.0.0, in one call.
+async fn listing(client: &Client) -> Vec<(String, u64)> {
+    let devices = client
+        .send_json(
+            "DescribeFirmwareTaskDevices",
+            true,
+            &json!({"ProductID": PRODUCT, "FirmwareVersion": "2.0.0", "Limit": 1_000_000}),
+        )
+        .await
+        .expect("devices");
+    devices["Devices"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|row| {
+            (
+                row["DeviceName"].as_str().expect("device").to_owned(),
+                row["TaskId"].as_u64().expect("task id"),
+            )
+        })
+        .collect()
 }
 
 impl Drop for Lab {
