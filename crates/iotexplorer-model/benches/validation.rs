@@ -17,7 +17,9 @@ const BUDGET: Duration = Duration::from_secs(2);
 const MAX_RUNS: usize = 50;
 
 fn distinct_names(count: usize) -> Vec<String> {
-    (0..count).map(|index| format!("device-{index:06}")).collect()
+    (0..count)
+        .map(|index| format!("device-{index:06}"))
+        .collect()
 }
 
 fn copies_of_one_name(count: usize) -> Vec<String> {
