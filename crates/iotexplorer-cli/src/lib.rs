@@ -209,22 +209,22 @@ async fn exchange(
     Ok(response)
 }
 
-/// Every broken rule on a line of its own, naming the field and the value.
+/// Every broken rule on a line of its own, naming the field and the value; past the
+/// model's limit on listed rules, a count of the rest.
 fn describe(problems: &RequestProblems) -> String {
     match problems {
         RequestProblems::Invalid(errors) => {
             let mut text = format!(
                 "the request breaks {} rule{} (nothing was sent):",
-                errors.violations().len(),
-                if errors.violations().len() == 1 {
-                    ""
-                } else {
-                    "s"
-                }
+                errors.total(),
+                if errors.total() == 1 { "" } else { "s" }
             );
             for violation in errors.violations() {
                 text.push_str("\n  - ");
                 text.push_str(&violation.to_string());
+            }
+            if errors.unlisted() > 0 {
+                text.push_str(&format!("\n  - and {} more", errors.unlisted()));
             }
             text
         }
