@@ -64,7 +64,7 @@ mod signing;
 mod transport;
 
 pub use client::Client;
-pub use config::{ClientBuilder, HttpMethod, Language};
+pub use config::{ClientBuilder, HttpMethod, Language, SignedHeaderSet};
 pub use credentials::{ProvideCredentials, StaticCredentials};
 pub use endpoint::{DEFAULT_HOST, Endpoint};
 pub use error::{BoxError, Error, TimeoutPhase};
