@@ -10,6 +10,10 @@ pub(crate) const SIGN: &str = "sign";
 pub(crate) const EMULATOR: &str = "emulator";
 pub(crate) const COMPLETIONS: &str = "completions";
 
+/// Global options read by more than one module.
+pub(crate) const ATTEMPT_TIMEOUT: &str = "attempt-timeout";
+pub(crate) const SIGNED_HEADERS: &str = "signed-headers";
+
 /// Options of every action subcommand besides its members.
 pub(crate) const CLI_INPUT_JSON: &str = "cli-input-json";
 pub(crate) const GENERATE_SKELETON: &str = "generate-cli-skeleton";
@@ -59,7 +63,8 @@ pub(crate) fn root(selection: ActionSelection) -> Command {
              iotexplorer [OPTIONS] <Action> [--<Member> VALUE]...\n\
              Members take their wire names (--ProductID); lists and objects are JSON text.\n\
              Exit codes: 0 success, 1 API error, 2 usage or validation error (nothing sent), \
-             3 network, credential or transport error.",
+             3 network, credential or transport error (the message says when the request \
+             may have been processed).",
         )
         .subcommand_required(true)
         .arg_required_else_help(true)
@@ -114,9 +119,30 @@ fn global_args() -> Vec<Arg> {
         global("token", "Session token of temporary credentials").value_name("TOKEN"),
         global("language", "Language of error messages")
             .value_parser(PossibleValuesParser::new(["zh-CN", "en-US"])),
-        global("timeout", "Whole-request timeout in seconds")
-            .value_name("SECS")
-            .value_parser(clap::value_parser!(u64).range(1..)),
+        global(
+            "timeout",
+            "Deadline of the whole call in seconds: every attempt, retry and wait included \
+             (default 60)",
+        )
+        .value_name("SECS")
+        .value_parser(clap::value_parser!(u64).range(1..)),
+        global(
+            ATTEMPT_TIMEOUT,
+            "Deadline of each attempt in seconds, so that a hung read can be retried within \
+             --timeout (default: only --timeout)",
+        )
+        .value_name("SECS")
+        .value_parser(clap::value_parser!(u64).range(1..)),
+        global(
+            SIGNED_HEADERS,
+            "Headers the signature covers (default content-type;host;x-tc-action, good for \
+             one action only; content-type;host signs as older signers do)",
+        )
+        .value_name("LIST")
+        .value_parser(PossibleValuesParser::new([
+            "content-type;host;x-tc-action",
+            "content-type;host",
+        ])),
         global("method", "HTTP method of the call")
             .value_parser(PossibleValuesParser::new(["POST", "GET"])),
         global("output", "Output format of the response")
@@ -200,11 +226,14 @@ fn sign_command() -> Command {
     Command::new(SIGN)
         .about("Signature debugger: print every stage of a TC3-HMAC-SHA256 signature")
         .long_about(
-            "Prints the canonical request, its hash, the string to sign and the signature of \
-             a request, or with --verify says which stage differs from a given Authorization \
-             header. The SecretId and SecretKey come from TENCENTCLOUD_SECRET_ID and \
+            "Prints the canonical request, its hash and the string to sign of a request, \
+             signed over the headers of --signed-headers as the client signs them, or with \
+             --verify says which stage differs from a given Authorization header. The \
+             SecretId and SecretKey come from TENCENTCLOUD_SECRET_ID and \
              TENCENTCLOUD_SECRET_KEY, or the key from standard input with --secret-key-stdin; \
-             the key is never printed.",
+             the key is never printed. The signature, in the Signature line and in the \
+             Authorization header, authorises that exact request for five minutes: it is \
+             shown only with --reveal-authorization.",
         )
         .arg(arg("action", "Action name, sent as X-TC-Action").required(true))
         .arg(
@@ -223,20 +252,12 @@ fn sign_command() -> Command {
         .arg(arg("body", "POST body, exactly as sent").value_name("TEXT"))
         .arg(arg("query", "GET query string, exactly as sent").value_name("QUERY"))
         .arg(arg("content-type", "Content-Type (default: by method)").value_name("TYPE"))
-        .arg(
-            arg("signed-headers", "Headers to sign")
-                .value_parser(PossibleValuesParser::new([
-                    "content-type;host",
-                    "content-type;host;x-tc-action",
-                ]))
-                .default_value("content-type;host"),
-        )
         .arg(arg("secret-key-stdin", "Read the SecretKey from standard input").action(ArgAction::SetTrue))
         .arg(arg("verify", "An Authorization header to compare with").value_name("AUTHORIZATION"))
         .arg(
             arg(
                 "reveal-authorization",
-                "Print the full Authorization header (it authorises this exact request for 5 minutes)",
+                "Print the signature and the full Authorization header (they authorise this exact request for 5 minutes)",
             )
             .action(ArgAction::SetTrue),
         )

@@ -7,8 +7,9 @@ use std::time::Duration;
 use clap::ArgMatches;
 use iotexplorer_emulator::{DEMO_SECRET_ID, DEMO_SECRET_KEY, Emulator, Fixture, RunningEmulator};
 use iotexplorer_http::credentials::{DefaultCredentialsChain, EnvLookup};
-use iotexplorer_http::{Client, HttpMethod, Language, Proxy, StaticCredentials};
+use iotexplorer_http::{Client, HttpMethod, Language, Proxy, SignedHeaderSet, StaticCredentials};
 
+use crate::command::{ATTEMPT_TIMEOUT, SIGNED_HEADERS};
 use crate::failure::Failure;
 
 /// The region used with `--emulator` when none is given (the emulator requires one).
@@ -106,8 +107,12 @@ impl Session {
             });
         }
         if let Some(seconds) = matches.get_one::<u64>("timeout") {
+            builder = builder.call_timeout(Duration::from_secs(*seconds));
+        }
+        if let Some(seconds) = matches.get_one::<u64>(ATTEMPT_TIMEOUT) {
             builder = builder.request_timeout(Duration::from_secs(*seconds));
         }
+        builder = builder.signed_headers(signed_headers(matches)?);
         if text("method").as_deref() == Some("GET") {
             builder = builder.method(HttpMethod::Get);
         }
@@ -125,8 +130,20 @@ impl Session {
     }
 }
 
+/// The signed-header list of `--signed-headers`, or the client's default.
+pub(crate) fn signed_headers(matches: &ArgMatches) -> Result<SignedHeaderSet, Failure> {
+    matches
+        .get_one::<String>(SIGNED_HEADERS)
+        .map_or(Ok(SignedHeaderSet::default()), |list| {
+            list.parse()
+                .map_err(|err: iotexplorer_http::Error| Failure::Usage(err.to_string()))
+        })
+}
+
 /// How a client error ends the run: API errors exit 1, anything that was refused before
-/// sending exits 2, everything else (credentials, network, TLS, timeouts) exits 3.
+/// sending exits 2, everything else (credentials, network, TLS, timeouts) exits 3. A
+/// call whose outcome is unknown also exits 3, and its message says that the request may
+/// have been processed and must be checked before it is sent again.
 pub(crate) fn failure_of(error: iotexplorer_http::Error) -> Failure {
     use iotexplorer_http::Error as E;
     match error {
@@ -145,7 +162,8 @@ pub(crate) fn failure_of(error: iotexplorer_http::Error) -> Failure {
             let mut message = other.to_string();
             if other.is_ambiguous() {
                 message.push_str(
-                    " (the request may have been processed: check before sending it again)",
+                    "\nCheck its effect before sending it again (for BatchUpdateFirmware, look \
+                     for the task with DescribeFirmwareTasks).",
                 );
             }
             Failure::Transport(message)

@@ -11,7 +11,9 @@
 //!
 //! The binary is a thin shell over [`run`], which takes the arguments, the environment and
 //! the standard streams, and returns the exit code: 0 success, 1 API error, 2 usage or
-//! validation error (nothing sent), 3 network, credential or transport error.
+//! validation error (nothing sent), 3 network, credential or transport error (when the
+//! request may have been processed, as after a timeout or an unreadable answer to a write,
+//! the message says so).
 
 mod command;
 mod connect;
