@@ -24,6 +24,7 @@ use serde_json::Value;
 use crate::actions::{self, Action, Context, Outcome, Plan};
 use crate::change::Change;
 use crate::disk::StorageFaults;
+use crate::fixture::{DeviceListFixture, Fixture, ProgressSettings};
 use crate::journal::{self, Journal, parent_of};
 use crate::state::{State, unix_now};
 
@@ -61,15 +62,35 @@ impl std::fmt::Debug for Store {
     }
 }
 
-/// Where the state is kept, read when [`Store::open`] starts.
-pub(crate) struct Keeping<'a> {
-    pub(crate) snapshot: &'a Path,
-    pub(crate) log_limit: u64,
-}
-
 impl Store {
+    /// The state at start: read from `state_file` and its log when they exist, else the
+    /// fixture's (written as the first snapshot when there is a state file); `progress`
+    /// replaces the saved or fixture settings. Only a state file can fail.
+    pub(crate) fn start(
+        state_file: Option<&Path>,
+        log_limit: u64,
+        fixture: &Fixture,
+        progress: Option<ProgressSettings>,
+    ) -> io::Result<Self> {
+        let adjust = |state: &mut State| {
+            if let Some(progress) = progress {
+                state.progress = progress;
+            }
+        };
+        match state_file {
+            Some(snapshot) => {
+                Self::open(snapshot, log_limit, || State::from_fixture(fixture), adjust)
+            }
+            None => {
+                let mut state = State::from_fixture(fixture);
+                adjust(&mut state);
+                Ok(Self::in_memory(state))
+            }
+        }
+    }
+
     /// A state of `initial` kept only in memory.
-    pub(crate) fn in_memory(initial: State) -> Self {
+    fn in_memory(initial: State) -> Self {
         Self {
             state: RwLock::new(initial),
             writer: Mutex::new(None),
@@ -78,16 +99,16 @@ impl Store {
         }
     }
 
-    /// The state kept in `keeping.snapshot` and its log: read back when the snapshot
-    /// exists, else `initial`, written as the first snapshot. `adjust` runs on the state
-    /// before anything is served.
-    pub(crate) fn open(
-        keeping: &Keeping<'_>,
+    /// The state kept in `snapshot` and its log: read back when the snapshot exists, else
+    /// `initial`, written as the first snapshot. `adjust` runs on the state before anything
+    /// is served.
+    fn open(
+        snapshot: &Path,
+        log_limit: u64,
         initial: impl FnOnce() -> State,
         adjust: impl FnOnce(&mut State),
     ) -> io::Result<Self> {
         let disk = StorageFaults::default();
-        let snapshot = keeping.snapshot;
         let log_path = log_path(snapshot);
         // A temporary snapshot is a fold that did not finish; the files it would have
         // replaced are still whole.
@@ -125,7 +146,7 @@ impl Store {
                 snapshot: snapshot.to_owned(),
                 journal,
                 snapshot_len,
-                log_limit: keeping.log_limit,
+                log_limit,
                 retry_at: 0,
             })),
             kept: true,
@@ -152,7 +173,7 @@ impl Store {
     }
 
     /// Changes how devices of new tasks progress; a setting, not kept in the log.
-    pub(crate) fn set_progress(&self, progress: crate::fixture::ProgressSettings) {
+    pub(crate) fn set_progress(&self, progress: ProgressSettings) {
         self.write().progress = progress;
     }
 
@@ -181,7 +202,7 @@ impl Store {
                     .unwrap_or_else(|_| {
                         Err(ApiError::new(
                             "InternalError",
-                            format!("{action} stopped unexpectedly; the state is unchanged"),
+                            format!("{action} stopped unexpectedly"),
                         ))
                     })
             }
@@ -204,10 +225,7 @@ impl Store {
     }
 
     /// Registers a device-list file, logged like any change.
-    pub(crate) fn add_device_list(
-        &self,
-        list: crate::fixture::DeviceListFixture,
-    ) -> io::Result<()> {
+    pub(crate) fn add_device_list(&self, list: DeviceListFixture) -> io::Result<()> {
         let mut writer = self.lock_writer();
         self.commit(&mut writer, Change::DeviceListAdded { list })
             .map_err(io::Error::other)
@@ -274,7 +292,7 @@ impl Kept {
 }
 
 /// `FILE.log` for the snapshot `FILE`.
-pub(crate) fn log_path(snapshot: &Path) -> PathBuf {
+fn log_path(snapshot: &Path) -> PathBuf {
     let mut path = snapshot.as_os_str().to_owned();
     path.push(".log");
     PathBuf::from(path)

@@ -24,7 +24,7 @@ use crate::checks::Gate;
 use crate::disk::StorageFaults;
 use crate::faults::{FaultKind, Faults};
 use crate::fixture::{Fixture, ProgressSettings};
-use crate::persist::{self, Keeping, Store};
+use crate::persist::{self, Store};
 use crate::random::Random;
 use crate::rate_limit::RateLimiter;
 use crate::request::Incoming;
@@ -152,32 +152,16 @@ impl EmulatorBuilder {
             source,
         })?;
         let url = format!("http://{addr}");
-        let fixture = &self.fixture;
-        let progress = self.progress;
-        let adjust = |state: &mut State| {
-            if let Some(progress) = progress {
-                state.progress = progress;
-            }
-        };
-        let store = match &self.state_file {
-            Some(path) => {
-                let keeping = Keeping {
-                    snapshot: path,
-                    log_limit: self.state_log_limit,
-                };
-                Store::open(&keeping, || State::from_fixture(fixture), adjust).map_err(
-                    |source| StartError::State {
-                        path: path.clone(),
-                        source,
-                    },
-                )?
-            }
-            None => {
-                let mut state = State::from_fixture(fixture);
-                adjust(&mut state);
-                Store::in_memory(state)
-            }
-        };
+        let store = Store::start(
+            self.state_file.as_deref(),
+            self.state_log_limit,
+            &self.fixture,
+            self.progress,
+        )
+        .map_err(|source| StartError::State {
+            path: self.state_file.clone().unwrap_or_default(),
+            source,
+        })?;
         let credentials: HashMap<_, _> = self
             .fixture
             .credentials

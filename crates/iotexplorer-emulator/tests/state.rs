@@ -278,6 +278,7 @@ impl Drop for Mounted {
 }
 
 #[tokio::test]
+#[allow(clippy::print_stdout, reason = "a skipped test says so")]
 async fn a_really_full_disk_loses_and_reuses_nothing() {
     let Some(disk) = Mounted::tmpfs("64k") else {
         println!("skipped: cannot mount a tmpfs here (needs root)");
@@ -428,6 +429,7 @@ async fn try_send(addr: SocketAddr, bytes: &[u8]) -> Option<Reply> {
 }
 
 #[tokio::test]
+#[allow(clippy::print_stdout, reason = "how much the rounds covered")]
 async fn kill_9_during_a_stream_of_tasks_loses_and_reuses_nothing() {
     const ROUNDS: usize = 10;
     let dir = TempDir::new("kill");
@@ -634,8 +636,7 @@ async fn a_damaged_complete_record_is_refused_with_its_line() {
             builder(&state)
                 .start("127.0.0.1:0")
                 .await
-                .err()
-                .expect("a damaged log is refused")
+                .expect_err("a damaged log is refused")
                 .to_string()
         }
     };
@@ -747,8 +748,7 @@ async fn a_log_without_its_state_file_is_refused() {
     let error = builder(&state)
         .start("127.0.0.1:0")
         .await
-        .err()
-        .expect("refused")
+        .expect_err("refused")
         .to_string();
     assert!(error.contains("missing"), "{error}");
 }
