@@ -35,9 +35,12 @@ struct ReadmeExample;
 
 mod actions;
 mod auth;
+mod change;
 mod checks;
+mod disk;
 mod faults;
 mod fixture;
+mod journal;
 mod persist;
 mod progress;
 mod random;
@@ -48,6 +51,7 @@ mod serve;
 mod server;
 mod state;
 
+pub use disk::StorageFaults;
 pub use faults::{FaultKind, FaultRule, Faults};
 pub use fixture::{
     CredentialFixture, DEMO_PRODUCT_ID, DEMO_SECRET_ID, DEMO_SECRET_KEY, DeviceFixture,

@@ -3,9 +3,9 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
@@ -20,11 +20,11 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::actions::{self, Context};
 use crate::checks::Gate;
+use crate::disk::StorageFaults;
 use crate::faults::{FaultKind, Faults};
 use crate::fixture::{Fixture, ProgressSettings};
-use crate::persist;
+use crate::persist::{self, Store};
 use crate::random::Random;
 use crate::rate_limit::RateLimiter;
 use crate::request::Incoming;
@@ -50,6 +50,7 @@ impl Emulator {
             progress: None,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             state_file: None,
+            state_log_limit: persist::DEFAULT_LOG_LIMIT,
         }
     }
 }
@@ -64,6 +65,7 @@ pub struct EmulatorBuilder {
     progress: Option<ProgressSettings>,
     max_body_bytes: usize,
     state_file: Option<PathBuf>,
+    state_log_limit: u64,
 }
 
 /// Why the emulator could not start.
@@ -78,8 +80,8 @@ pub enum StartError {
         /// The reason.
         source: std::io::Error,
     },
-    /// The state file exists but could not be read.
-    #[error("cannot read the state file {path}: {source}")]
+    /// The state file or its log could not be read or written, or is damaged.
+    #[error("cannot use the state file {path}: {source}")]
     State {
         /// The file.
         path: PathBuf,
@@ -120,9 +122,19 @@ impl EmulatorBuilder {
     }
 
     /// Keeps the state in `path`: read at start when it exists (the fixture's products
-    /// are then ignored), written after every change and at shutdown.
+    /// are then ignored). Every change is appended to `path` + `.log` and flushed before
+    /// it is acknowledged; a change that cannot be written answers `InternalError` and is
+    /// not made. The log is folded into `path` now and then, and at shutdown.
     pub fn state_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.state_file = Some(path.into());
+        self
+    }
+
+    /// Folds the state log into the state file once the log is larger than both `bytes`
+    /// and the state file ([`state_file`](Self::state_file)); 64 KiB by default. Larger
+    /// values make folds rarer; the log never grows much beyond the larger of the two.
+    pub fn state_log_limit(mut self, bytes: u64) -> Self {
+        self.state_log_limit = bytes;
         self
     }
 
@@ -140,17 +152,16 @@ impl EmulatorBuilder {
             source,
         })?;
         let url = format!("http://{addr}");
-        let saved = match &self.state_file {
-            Some(path) => persist::load(path).map_err(|source| StartError::State {
-                path: path.clone(),
-                source,
-            })?,
-            None => None,
-        };
-        let mut state = saved.unwrap_or_else(|| State::from_fixture(&self.fixture));
-        if let Some(progress) = self.progress {
-            state.progress = progress;
-        }
+        let store = Store::start(
+            self.state_file.as_deref(),
+            self.state_log_limit,
+            &self.fixture,
+            self.progress,
+        )
+        .map_err(|source| StartError::State {
+            path: self.state_file.clone().unwrap_or_default(),
+            source,
+        })?;
         let credentials: HashMap<_, _> = self
             .fixture
             .credentials
@@ -163,13 +174,12 @@ impl EmulatorBuilder {
                 max_skew: self.max_skew,
                 rate_limiter: RateLimiter::new(self.rate_limit),
             },
-            state: Mutex::new(state),
+            store: Arc::new(store),
             faults: Faults::new(self.fixture.faults.clone()),
             arrivals: AtomicU64::new(0),
             random: Random::default(),
             base_url: url.clone(),
             max_body_bytes: self.max_body_bytes,
-            state_file: self.state_file,
         });
         let (stop, stopped) = oneshot::channel();
         let task = tokio::spawn(accept_loop(listener, Arc::clone(&shared), stopped));
@@ -214,14 +224,21 @@ impl RunningEmulator {
         &self.shared.faults
     }
 
+    /// Storage failures of the state file to inject, changeable while it runs.
+    pub fn storage_faults(&self) -> &StorageFaults {
+        self.shared.store.storage_faults()
+    }
+
     /// Changes how devices in tasks created from now on progress and fail.
     pub fn set_progress(&self, progress: ProgressSettings) {
-        self.shared.lock_state().progress = progress;
+        self.shared.store.set_progress(progress);
     }
 
     /// Registers a device-list file that `BatchUpdateFirmware` may name with `FileName`.
-    pub fn add_device_list(&self, list: crate::fixture::DeviceListFixture) {
-        self.shared.lock_state().device_lists.push(list);
+    /// With a state file, the list is written to it first; an error means it could not be,
+    /// and the list was not added.
+    pub fn add_device_list(&self, list: crate::fixture::DeviceListFixture) -> std::io::Result<()> {
+        self.shared.store.add_device_list(list)
     }
 
     /// Stops accepting, lets open requests finish (up to a few seconds) and returns.
@@ -248,13 +265,12 @@ impl Drop for RunningEmulator {
 #[derive(Debug)]
 struct Shared {
     gate: Gate,
-    state: Mutex<State>,
+    store: Arc<Store>,
     faults: Faults,
     arrivals: AtomicU64,
     random: Random,
     base_url: String,
     max_body_bytes: usize,
-    state_file: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for State {
@@ -267,17 +283,10 @@ impl std::fmt::Debug for State {
 }
 
 impl Shared {
-    /// Writes the state file, if there is one. A failed write is not the client's error:
-    /// the action already happened, and the next change writes again.
+    /// Folds the state log into the state file, if there is one. On an error the log
+    /// still holds every change, and the next start reads it.
     fn save(&self) {
-        if let Some(path) = &self.state_file {
-            let _ = persist::save(path, &self.lock_state());
-        }
-    }
-
-    fn lock_state(&self) -> std::sync::MutexGuard<'_, State> {
-        // Actions never leave the state half-changed on a panic worth stopping for.
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+        let _ = self.store.save();
     }
 }
 
@@ -382,22 +391,10 @@ async fn handle(shared: &Shared, request: Request<Body>) -> Result<Response<Full
         _ => {}
     }
 
-    let outcome = {
-        let mut state = shared.lock_state();
-        let context = Context {
-            base_url: &shared.base_url,
-            now: Instant::now(),
-            unix_now: unix_now(),
-        };
-        let outcome = actions::run(&mut state, admitted.action, &admitted.params, &context);
-        let changed = outcome.is_ok()
-            && iotexplorer_model::find_action(admitted.action).is_some_and(|meta| !meta.read_only);
-        if changed && let Some(path) = &shared.state_file {
-            // Best effort, as in `Shared::save`.
-            let _ = persist::save(path, &state);
-        }
-        outcome
-    };
+    let outcome = shared
+        .store
+        .run(admitted.action, admitted.params, &shared.base_url)
+        .await;
     let body = match outcome {
         Ok(members) => success_body(members, &request_id),
         Err(error) => error_body(error, &request_id),

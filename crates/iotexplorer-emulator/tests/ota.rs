@@ -361,7 +361,9 @@ async fn firmware_can_be_listed_described_and_uploaded() {
 #[tokio::test]
 async fn state_survives_a_restart_with_a_state_file() {
     let path = std::env::temp_dir().join(format!("emulator-state-{}.json", std::process::id()));
+    let log = path.with_extension("json.log");
     let _ = std::fs::remove_file(&path);
+    let _ = std::fs::remove_file(&log);
     let start_with_state = || async {
         Emulator::builder()
             .rate_limit(0)
@@ -400,6 +402,7 @@ async fn state_survives_a_restart_with_a_state_file() {
     assert_eq!(second, first + 1);
     emulator.shutdown().await;
     let _ = std::fs::remove_file(&path);
+    let _ = std::fs::remove_file(&log);
 }
 
 #[tokio::test]

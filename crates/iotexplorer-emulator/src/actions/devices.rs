@@ -24,7 +24,7 @@ fn device<'a>(state: &'a State, params: &Value) -> Result<(&'a str, &'a Device),
 
 /// `DescribeFirmwareUpdateStatus`: the device's latest task.
 pub(crate) fn describe_firmware_update_status(
-    state: &mut State,
+    state: &State,
     params: &Value,
     cx: &Context<'_>,
 ) -> Outcome {
@@ -52,11 +52,7 @@ pub(crate) fn describe_firmware_update_status(
 }
 
 /// `DescribeDeviceFirmWare`: the firmware the device reports, as JSON text in `Data`.
-pub(crate) fn describe_device_firmware(
-    state: &mut State,
-    params: &Value,
-    cx: &Context<'_>,
-) -> Outcome {
+pub(crate) fn describe_device_firmware(state: &State, params: &Value, cx: &Context<'_>) -> Outcome {
     let (name, device) = device(state, params)?;
     let data = json!({
         "DeviceLabel": "{}",
@@ -74,7 +70,7 @@ const DEVICE_LIST_DEFAULT_LIMIT: u64 = 10;
 
 /// `GetDeviceList`: the product's devices by name, with the firmware each runs now;
 /// `FirmwareVersion` keeps those on that version, `DeviceName` those whose name contains it.
-pub(crate) fn get_device_list(state: &mut State, params: &Value, cx: &Context<'_>) -> Outcome {
+pub(crate) fn get_device_list(state: &State, params: &Value, cx: &Context<'_>) -> Outcome {
     let product = product(state, text(params, "ProductId"))?;
     let version = text(params, "FirmwareVersion");
     let name_part = text(params, "DeviceName");
