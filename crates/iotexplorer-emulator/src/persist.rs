@@ -11,6 +11,11 @@
 //! flushed, renamed over `FILE`, the directory flushed, and only then the log emptied. A
 //! crash between any two steps leaves either the old snapshot and the whole log, or the new
 //! snapshot and records it already holds, which the sequence numbers skip.
+//!
+//! One emulator at a time keeps a state: it holds an exclusive lock of the operating
+//! system on `FILE.lock` while it runs (gone with the process, however it ends), and
+//! another one refuses to start on the same file (after waiting a few seconds for it to
+//! let go) rather than interleave its changes.
 
 use std::fs::File;
 use std::io;
@@ -52,6 +57,8 @@ struct Kept {
     log_limit: u64,
     /// The log length at which to try folding it again after a failed attempt.
     retry_at: u64,
+    /// `FILE.lock`, locked while this emulator keeps the state.
+    _lock: File,
 }
 
 impl std::fmt::Debug for Store {
@@ -109,6 +116,8 @@ impl Store {
         adjust: impl FnOnce(&mut State),
     ) -> io::Result<Self> {
         let disk = StorageFaults::default();
+        // Before anything is read: another emulator may be changing the files.
+        let lock = lock_state(snapshot)?;
         let log_path = log_path(snapshot);
         // A temporary snapshot is a fold that did not finish; the files it would have
         // replaced are still whole.
@@ -148,6 +157,7 @@ impl Store {
                 snapshot_len,
                 log_limit,
                 retry_at: 0,
+                _lock: lock,
             })),
             kept: true,
             disk,
@@ -302,6 +312,50 @@ fn temporary_path(snapshot: &Path) -> PathBuf {
     let mut path = snapshot.as_os_str().to_owned();
     path.push(".tmp");
     PathBuf::from(path)
+}
+
+/// How long a start waits for the lock: an emulator of this process that was just dropped
+/// lets go of its state once its last open requests are done.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Takes the exclusive lock on `FILE.lock` for the snapshot `FILE`, or refuses when
+/// another emulator still holds it after [`LOCK_WAIT`]. The lock file is never removed:
+/// removing it would let a third emulator lock a new file while the second still holds
+/// the old one.
+fn lock_state(snapshot: &Path) -> io::Result<File> {
+    let mut path = snapshot.as_os_str().to_owned();
+    path.push(".lock");
+    let path = PathBuf::from(path);
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)?;
+    let deadline = Instant::now() + LOCK_WAIT;
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(std::fs::TryLockError::WouldBlock) if Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::WouldBlock,
+                    format!(
+                        "the state is in use by another emulator (it holds {}); \
+                         only one emulator may keep a state file",
+                        path.display()
+                    ),
+                ));
+            }
+            Err(std::fs::TryLockError::Error(error)) => {
+                return Err(io::Error::new(
+                    error.kind(),
+                    format!("cannot lock {}: {error}", path.display()),
+                ));
+            }
+        }
+    }
 }
 
 /// Reads the snapshot and its size; `Ok(None)` when it does not exist yet.

@@ -152,18 +152,24 @@ impl EmulatorBuilder {
             source,
         })?;
         let url = format!("http://{addr}");
-        let store = Store::start(
-            self.state_file.as_deref(),
-            self.state_log_limit,
-            &self.fixture,
-            self.progress,
-        )
+        // Reading the state and waiting for its lock block; other tasks of this runtime
+        // (an emulator that is letting go of the same state) must go on meanwhile.
+        let (state_file, log_limit, progress) =
+            (self.state_file.clone(), self.state_log_limit, self.progress);
+        let fixture = Arc::new(self.fixture);
+        let store = {
+            let fixture = Arc::clone(&fixture);
+            tokio::task::spawn_blocking(move || {
+                Store::start(state_file.as_deref(), log_limit, &fixture, progress)
+            })
+            .await
+            .unwrap_or_else(|joined| Err(std::io::Error::other(joined.to_string())))
+        }
         .map_err(|source| StartError::State {
             path: self.state_file.clone().unwrap_or_default(),
             source,
         })?;
-        let credentials: HashMap<_, _> = self
-            .fixture
+        let credentials: HashMap<_, _> = fixture
             .credentials
             .iter()
             .map(|c| (c.secret_id.clone(), c.clone()))
@@ -175,7 +181,7 @@ impl EmulatorBuilder {
                 rate_limiter: RateLimiter::new(self.rate_limit),
             },
             store: Arc::new(store),
-            faults: Faults::new(self.fixture.faults.clone()),
+            faults: Faults::new(fixture.faults.clone()),
             arrivals: AtomicU64::new(0),
             random: Random::default(),
             base_url: url.clone(),

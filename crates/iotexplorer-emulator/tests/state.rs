@@ -779,3 +779,44 @@ async fn a_device_list_is_kept_only_when_written() {
     assert_eq!(reply.code().as_deref(), Some("InvalidParameterValue"));
     emulator.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_second_emulator_on_the_same_state_file_is_refused_at_once() {
+    let dir = TempDir::new("shared");
+    let state = dir.path().join("state.json");
+    let first = start(&state).await;
+    let client = Client::demo(first.addr());
+    let created = outcome(
+        &client
+            .post("BatchUpdateFirmware", &batch(&["dev001"]))
+            .await,
+    )
+    .expect("a task");
+
+    // In this process and in another one: both must refuse, naming the cause.
+    let error = builder(&state)
+        .start("127.0.0.1:0")
+        .await
+        .expect_err("a second emulator on one state file")
+        .to_string();
+    assert!(error.contains("in use"), "{error}");
+    let output = Command::new(env!("CARGO_BIN_EXE_iotexplorer-emulator"))
+        .args(["--listen", "127.0.0.1:0"])
+        .arg("--state")
+        .arg(&state)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run the binary");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(stderr.contains("in use"), "{stderr}");
+
+    // The refused starts changed nothing, and the file is free again once the first
+    // emulator is gone.
+    first.shutdown().await;
+    let again = start(&state).await;
+    assert_eq!(
+        task_ids(&Client::demo(again.addr())).await,
+        BTreeSet::from([created])
+    );
+}
