@@ -491,3 +491,31 @@ async fn the_device_list_pages_and_shows_current_versions() {
     assert_eq!(named["Total"], 1);
     emulator.shutdown().await;
 }
+
+#[tokio::test]
+async fn an_error_names_a_huge_value_by_its_beginning_only() {
+    let emulator = start(10_000).await;
+    let client = Client::demo(emulator.addr());
+    let huge = format!("dev{}", "x".repeat(1_000_000));
+    for (action, params) in [
+        ("BatchUpdateFirmware", batch(&[huge.as_str()])),
+        (
+            "DescribeFirmwareUpdateStatus",
+            json!({"ProductId": "ABCDE12345", "DeviceName": huge}),
+        ),
+    ] {
+        let reply = client.post(action, &params).await;
+        let raw = String::from_utf8_lossy(&reply.body).into_owned();
+        assert!(
+            reply.code().is_some(),
+            "{action}: {}",
+            &raw[..raw.len().min(200)]
+        );
+        assert!(
+            raw.len() < 2_000,
+            "{action}: an answer of {} bytes",
+            raw.len()
+        );
+        assert!(raw.contains("devxxxx"), "{action}: {raw}");
+    }
+}

@@ -4,7 +4,7 @@ use iotexplorer_model::ApiError;
 use serde_json::{Value, json};
 
 use super::params::{object, product, text, uint};
-use super::{Context, Outcome};
+use super::{Context, Outcome, shown};
 use crate::state::{Device, State};
 
 fn device<'a>(state: &'a State, params: &Value) -> Result<(&'a str, &'a Device), ApiError> {
@@ -17,7 +17,7 @@ fn device<'a>(state: &'a State, params: &Value) -> Result<(&'a str, &'a Device),
         .ok_or_else(|| {
             ApiError::new(
                 "ResourceNotFound.DeviceNotExist",
-                format!("the device {name} does not exist"),
+                format!("the device {} does not exist", shown(name)),
             )
         })
 }
@@ -46,7 +46,7 @@ pub(crate) fn describe_firmware_update_status(
         }
         None => Err(ApiError::new(
             "ResourceNotFound.FirmwareTaskNotExist",
-            format!("the device {name} has no firmware-update task"),
+            format!("the device {} has no firmware-update task", shown(name)),
         )),
     }
 }

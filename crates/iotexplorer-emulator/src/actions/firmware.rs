@@ -4,7 +4,7 @@ use iotexplorer_model::ApiError;
 use serde_json::{Value, json};
 
 use super::params::{filters, object, product, text, uint};
-use super::{Context, Outcome, Planned};
+use super::{Context, Outcome, Planned, shown};
 use crate::change::Change;
 use crate::state::{Firmware, Product, State};
 
@@ -73,7 +73,7 @@ pub(crate) fn describe_firmware(state: &State, params: &Value) -> Outcome {
         .ok_or_else(|| {
             ApiError::new(
                 "ResourceNotFound.FirmwareNotExist",
-                format!("the firmware version {version} does not exist"),
+                format!("the firmware version {} does not exist", shown(version)),
             )
         })?;
     let mut members = info(product, firmware);
@@ -100,7 +100,7 @@ pub(crate) fn upload_firmware(
     if product.firmware(&version, Some(&fw_type)).is_some() {
         return Err(ApiError::new(
             "InvalidParameterValue.FirmwareAlreadyExist",
-            format!("the firmware version {version} already exists"),
+            format!("the firmware version {} already exists", shown(&version)),
         ));
     }
     let firmware = Firmware {

@@ -25,6 +25,18 @@ pub(crate) struct Context<'a> {
     pub(crate) unix_now: i64,
 }
 
+/// How many characters of a value sent by the client an error message repeats.
+const SHOWN_CHARS: usize = 64;
+
+/// `value` as an error message names it: whole when short, else its beginning and `…`, so
+/// an answer stays small whatever was sent.
+pub(crate) fn shown(value: &str) -> std::borrow::Cow<'_, str> {
+    match value.char_indices().nth(SHOWN_CHARS) {
+        Some((end, _)) => format!("{}…", &value[..end]).into(),
+        None => value.into(),
+    }
+}
+
 /// The response members (without `RequestId`).
 pub(crate) type Outcome = Result<Map<String, Value>, ApiError>;
 

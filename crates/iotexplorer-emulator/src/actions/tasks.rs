@@ -6,7 +6,7 @@ use iotexplorer_model::ApiError;
 use serde_json::{Value, json};
 
 use super::params::{filters, int, object, product, text, uint};
-use super::{Context, Outcome, Planned};
+use super::{Context, Outcome, Planned, shown};
 use crate::change::{Change, Stop};
 use crate::state::{State, Task, TaskDevice, TaskOptions, task_status};
 
@@ -39,7 +39,7 @@ pub(crate) fn batch_update_firmware(
         .ok_or_else(|| {
             ApiError::new(
                 "ResourceNotFound.FirmwareNotExist",
-                format!("the firmware version {version} does not exist"),
+                format!("the firmware version {} does not exist", shown(version)),
             )
         })?;
     let fw_type = firmware.fw_type.clone();
@@ -57,7 +57,10 @@ pub(crate) fn batch_update_firmware(
             .map(str::to_owned)
             .collect();
         if let Some(missing) = names.iter().find(|n| !product.devices.contains_key(*n)) {
-            return Err(invalid(format!("the device {missing} does not exist")));
+            return Err(invalid(format!(
+                "the device {} does not exist",
+                shown(missing)
+            )));
         }
         ("devicenames", names)
     } else if let Some(file_name) = text(params, "FileName") {
@@ -65,12 +68,18 @@ pub(crate) fn batch_update_firmware(
             .device_lists
             .iter()
             .find(|l| l.product_id == product_id && l.file_name == file_name)
-            .ok_or_else(|| invalid(format!("the device-list file {file_name} does not exist")))?;
+            .ok_or_else(|| {
+                invalid(format!(
+                    "the device-list file {} does not exist",
+                    shown(file_name)
+                ))
+            })?;
         let md5_matches =
             text(params, "FileMd5").is_some_and(|sent| sent.eq_ignore_ascii_case(&list.md5_hex()));
         if !md5_matches || uint(params, "FileSize") != Some(list.size()) {
             return Err(invalid(format!(
-                "FileMd5 and FileSize do not match the device-list file {file_name}"
+                "FileMd5 and FileSize do not match the device-list file {}",
+                shown(file_name)
             )));
         }
         let names: Vec<String> = list
@@ -110,7 +119,7 @@ pub(crate) fn batch_update_firmware(
             format!(
                 "{} device(s) are already updating, e.g. {}; set OverrideMode to 1 to replace their tasks",
                 busy.len(),
-                busy.first().map_or("", |n| n.as_str())
+                busy.first().map_or("".into(), |n| shown(n))
             ),
         ));
     }
