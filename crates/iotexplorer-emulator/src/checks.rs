@@ -83,9 +83,9 @@ impl Gate {
                     .into_iter()
                     .filter(|(k, _)| !V1_COMMON.contains(&k.as_str()))
                     .collect();
-                unflatten(meta.name, &members)
+                unflatten(meta.name, &members)?
             }
-            None if request.method == "GET" => unflatten(meta.name, &decode_pairs(&request.query)),
+            None if request.method == "GET" => unflatten(meta.name, &decode_pairs(&request.query))?,
             None => parse_json_body(&request.body)?,
         };
         check_request_json(meta.name, &params)
