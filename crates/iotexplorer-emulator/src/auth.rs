@@ -1,10 +1,11 @@
 //! Who sent the request: TC3-HMAC-SHA256 (with `X-TC-Token` and `UNSIGNED-PAYLOAD`), or
-//! legacy v1 when the request carries no `Authorization` but a `Signature` parameter.
+//! legacy v1 when the request carries no `Authorization` but a `Signature` parameter (in
+//! the query of a GET, or in the form body of a POST).
 
 use std::collections::HashMap;
 
 use iotexplorer_model::ApiError;
-use tc3_sign::{ReceivedRequest, VerifyPolicy};
+use tc3_sign::{CONTENT_TYPE_FORM, ReceivedRequest, VerifyPolicy};
 
 use crate::checks::error;
 use crate::fixture::CredentialFixture;
@@ -102,9 +103,45 @@ pub(crate) fn authenticate(
     })
 }
 
+/// What the head alone says of the sender, so a refused request is answered before its
+/// body is read. `Err` is the answer [`authenticate`] gives for the whole request; `Ok`
+/// means the body decides: it is covered by the signature, or it may be a v1 form.
+pub(crate) fn precheck(
+    head: &Incoming,
+    credentials: &HashMap<String, CredentialFixture>,
+    max_skew: u64,
+    now: i64,
+) -> Result<(), ApiError> {
+    if may_carry_v1_params(head) && head.method != "GET" {
+        return Ok(());
+    }
+    match authenticate(head, credentials, max_skew, now) {
+        Ok(_) => Ok(()),
+        // Only the signature depends on the body (unless the payload is unsigned), and
+        // every other check comes before it.
+        Err(error) if error.code.as_str() == "AuthFailure.SignatureFailure" => Ok(()),
+        Err(error) => Err(error),
+    }
+}
+
+/// Whether the request may be legacy v1: no `Authorization`, and parameters in the query
+/// (GET) or in a form body (POST, as v1 requires).
+fn may_carry_v1_params(request: &Incoming) -> bool {
+    if request.header("authorization").is_some() {
+        return false;
+    }
+    request.method == "GET"
+        || request.header("content-type").is_some_and(|value| {
+            value
+                .split(';')
+                .next()
+                .is_some_and(|kind| kind.trim().eq_ignore_ascii_case(CONTENT_TYPE_FORM))
+        })
+}
+
 /// The parameters of a legacy v1 request, or `None` for a TC3 request.
 fn v1_params(request: &Incoming) -> Option<Vec<(String, String)>> {
-    if request.header("authorization").is_some() {
+    if !may_carry_v1_params(request) {
         return None;
     }
     let text = if request.method == "GET" {
