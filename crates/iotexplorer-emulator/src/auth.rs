@@ -152,3 +152,144 @@ fn v1_params(request: &Incoming) -> Option<Vec<(String, String)>> {
     let pairs = decode_pairs(&text);
     pairs.iter().any(|(k, _)| k == "Signature").then_some(pairs)
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use tc3_sign::{Credentials, Payload, SignableRequest, SigningParams};
+
+    use super::*;
+
+    const NOW: i64 = 1_700_000_000;
+
+    fn credentials() -> HashMap<String, CredentialFixture> {
+        [
+            CredentialFixture::new("AKIDLONG", "long-key"),
+            CredentialFixture::new("AKIDTEMP", "temp-key").with_token("session"),
+        ]
+        .into_iter()
+        .map(|c| (c.secret_id.clone(), c))
+        .collect()
+    }
+
+    /// A request signed for `signed_body`, carrying `sent_body`, then spoiled as told.
+    #[allow(clippy::too_many_arguments)]
+    fn request(
+        method: &str,
+        signer: (&str, &str, Option<&str>),
+        skew: i64,
+        unsigned: bool,
+        content_type: &str,
+        signed_body: &[u8],
+        sent_body: &[u8],
+        spoil: u8,
+    ) -> Incoming {
+        let (id, key, token) = signer;
+        let mut credentials = Credentials::new(id, key);
+        if let Some(token) = token {
+            credentials = credentials.with_token(token);
+        }
+        let payload = if unsigned {
+            Payload::Unsigned
+        } else {
+            Payload::Bytes(signed_body)
+        };
+        let query = if method == "GET" { "PageNum=1" } else { "" };
+        let signable = SignableRequest::new(method, "h", content_type, payload).with_query(query);
+        let signed = tc3_sign::sign(
+            &signable,
+            &SigningParams::new(&credentials, SERVICE, NOW + skew),
+        )
+        .expect("sign");
+        let mut headers = vec![
+            ("Host".to_owned(), "h".to_owned()),
+            ("Content-Type".to_owned(), content_type.to_owned()),
+        ];
+        for (name, value) in signed.headers() {
+            headers.push((name.to_owned(), value));
+        }
+        match spoil {
+            // No Authorization: TC3 fails, or a v1 form decides.
+            1 => headers.retain(|(name, _)| name != "Authorization"),
+            2 => headers.push(("Authorization".to_owned(), "TC3-HMAC-SHA256 x".to_owned())),
+            3 => headers.retain(|(name, _)| name != "X-TC-Timestamp"),
+            _ => {}
+        }
+        Incoming {
+            method: method.to_owned(),
+            path: "/".to_owned(),
+            query: query.to_owned(),
+            headers,
+            body: bytes::Bytes::copy_from_slice(sent_body),
+        }
+    }
+
+    /// A legacy v1 form body for `AKIDLONG`, signed for POST to `h`.
+    fn v1_form(skew: i64) -> Vec<u8> {
+        use tc3_sign::v1::{V1Algorithm, sign, string_to_sign};
+        let timestamp = (NOW + skew).to_string();
+        let params = [
+            ("Action", "ListFirmwares"),
+            ("Nonce", "1"),
+            ("SecretId", "AKIDLONG"),
+            ("SignatureMethod", "HmacSHA256"),
+            ("Timestamp", timestamp.as_str()),
+        ];
+        let text = string_to_sign("POST", "h", "/", &params);
+        let key = tc3_sign::SecretKey::new("long-key");
+        let signature = sign(&key, V1Algorithm::HmacSha256, &text).expect("sign");
+        let mut body: String = params.iter().map(|(k, v)| format!("{k}={v}&")).collect();
+        body.push_str("Signature=");
+        tc3_sign::query::percent_encode_into(&mut body, &signature);
+        body.into_bytes()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn what_the_head_refuses_the_whole_request_refuses_alike(
+            method in prop_oneof![Just("POST"), Just("GET")],
+            signer in prop_oneof![
+                Just(("AKIDLONG", "long-key", None)),
+                Just(("AKIDLONG", "wrong-key", None)),
+                Just(("AKIDLONG", "long-key", Some("session"))),
+                Just(("AKIDTEMP", "temp-key", Some("session"))),
+                Just(("AKIDTEMP", "temp-key", Some("other"))),
+                Just(("AKIDTEMP", "temp-key", None)),
+                Just(("AKIDNONE", "any", None)),
+            ],
+            skew in prop_oneof![Just(0i64), Just(-299), Just(-301), Just(400)],
+            unsigned in any::<bool>(),
+            content_type in prop_oneof![
+                Just("application/json"),
+                Just("application/x-www-form-urlencoded"),
+                Just("text/plain"),
+            ],
+            signed_body in prop_oneof![
+                Just(b"{}".to_vec()),
+                Just(b"Signature=abc&SecretId=AKIDLONG".to_vec()),
+                proptest::collection::vec(any::<u8>(), 0..24),
+            ],
+            tampered in any::<bool>(),
+            spoil in 0u8..4,
+            v1 in any::<bool>(),
+        ) {
+            let sent_body = if v1 && spoil == 1 {
+                v1_form(skew)
+            } else if tampered {
+                b"{\"x\":1}".to_vec()
+            } else {
+                signed_body.clone()
+            };
+            let full = request(method, signer, skew, unsigned, content_type, &signed_body, &sent_body, spoil);
+            let head = Incoming { body: bytes::Bytes::new(), ..request(method, signer, skew, unsigned, content_type, &signed_body, &sent_body, spoil) };
+            let early = precheck(&head, &credentials(), 300, NOW);
+            let late = authenticate(&full, &credentials(), 300, NOW);
+            if let Err(early) = early {
+                let late = late.err().map(|e| e.code);
+                prop_assert_eq!(Some(early.code), late);
+            }
+        }
+    }
+}

@@ -28,7 +28,7 @@ pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(30);
 pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
 
 /// How many bytes of request bodies all requests in flight may hold together.
-pub const DEFAULT_MAX_BUFFERED_BYTES: usize = 64 * 1024 * 1024;
+pub const DEFAULT_MAX_BUFFERED_BYTES: usize = 32 * 1024 * 1024;
 
 /// Limits on what clients may hold.
 #[derive(Debug, Clone, Copy)]
