@@ -42,6 +42,10 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// Bodies and queries longer than this are parsed and validated on the blocking pool, so
 /// one large request cannot stall the others; shorter ones are cheaper to check in place.
 const INLINE_CHECK_BYTES: usize = 64 * 1024;
+/// The most each connection buffers of what it reads, and so about the longest request
+/// head (request line, query and headers; longer ones get HTTP 414 or 431). hyper's default of about
+/// 400 KiB, kept by every open connection, would add up to 200 MiB at the connection cap.
+const READ_BUFFER_BYTES: usize = 64 * 1024;
 /// How often the accept loop, at the connection cap with a client waiting, asks idle
 /// connections again to make room.
 const PRESSURE_REPEAT: Duration = Duration::from_millis(50);
@@ -448,7 +452,11 @@ fn serve_connection(
         })
     };
     let io = TokioIo::new(Watched::new(stream, Arc::clone(&activity)));
-    let connection = graceful.watch(http1::Builder::new().serve_connection(io, service));
+    let connection = graceful.watch(
+        http1::Builder::new()
+            .max_buf_size(READ_BUFFER_BYTES)
+            .serve_connection(io, service),
+    );
     let shared = Arc::clone(shared);
     async move {
         // A client that goes away is not the server's problem.

@@ -3,7 +3,7 @@
 mod support;
 
 use iotexplorer_emulator::{Emulator, RunningEmulator};
-use support::Client;
+use support::{Client, http_text, send_raw};
 
 async fn start() -> RunningEmulator {
     Emulator::builder()
@@ -99,6 +99,47 @@ async fn a_json_body_nested_thousands_deep_gets_invalid_parameter() {
             "depth {depth}: {reply:?}"
         );
     }
+    let reply = client.post_raw_body("ListFirmwares", LIST.as_bytes()).await;
+    assert_eq!(reply.ok()["TotalCount"], 2);
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_head_over_the_read_buffer_gets_414_or_431_and_one_under_it_an_answer() {
+    let emulator = start().await;
+    let client = Client::demo(emulator.addr());
+    let names = |count: usize| {
+        (0..count)
+            .map(|n| format!("DeviceNames.{n}=device{n:05}"))
+            .collect::<Vec<_>>()
+            .join("&")
+    };
+    // About 50 KB of query: 2,000 device names.
+    let reply = client
+        .get(
+            "BatchUpdateFirmware",
+            &format!("ProductID=ABCDE12345&FirmwareVersion=2.0.0&{}", names(2000)),
+        )
+        .await;
+    reply.assert_envelope();
+    // About 70 KB.
+    let reply = client
+        .get(
+            "BatchUpdateFirmware",
+            &format!("ProductID=ABCDE12345&FirmwareVersion=2.0.0&{}", names(2800)),
+        )
+        .await;
+    assert_eq!(reply.status, 414, "{}", reply.head);
+    // About 150 KB of headers.
+    let mut headers = client.headers("POST", "ListFirmwares", "", LIST.as_bytes());
+    headers.push(("X-Padding".to_owned(), "p".repeat(150_000)));
+    let reply = send_raw(
+        emulator.addr(),
+        &http_text("POST", "/", &headers, LIST.as_bytes()),
+    )
+    .await
+    .expect("an answer");
+    assert_eq!(reply.status, 431, "{}", reply.head);
     let reply = client.post_raw_body("ListFirmwares", LIST.as_bytes()).await;
     assert_eq!(reply.ok()["TotalCount"], 2);
     emulator.shutdown().await;
