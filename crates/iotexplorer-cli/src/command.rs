@@ -14,6 +14,22 @@ pub(crate) const COMPLETIONS: &str = "completions";
 pub(crate) const ATTEMPT_TIMEOUT: &str = "attempt-timeout";
 pub(crate) const SIGNED_HEADERS: &str = "signed-headers";
 
+/// tccli's global options.
+pub(crate) const ROLE_ARN: &str = "role-arn";
+pub(crate) const ROLE_SESSION_NAME: &str = "role-session-name";
+pub(crate) const USE_CVM_ROLE: &str = "use-cvm-role";
+pub(crate) const HTTPS_PROXY: &str = "https-proxy";
+pub(crate) const REQUEST_CLIENT: &str = "request-client";
+pub(crate) const FILTER: &str = "filter";
+pub(crate) const WAITER: &str = "waiter";
+pub(crate) const CLI_UNFOLD_ARGUMENT: &str = "cli-unfold-argument";
+pub(crate) const API_VERSION: &str = "version";
+pub(crate) const WARNING: &str = "warning";
+pub(crate) const DETAIL: &str = "detail";
+
+/// The headings that per-action help groups its options under.
+pub(crate) const GLOBAL_HEADING: &str = "Global options";
+
 /// Options of every action subcommand besides its members.
 pub(crate) const CLI_INPUT_JSON: &str = "cli-input-json";
 pub(crate) const GENERATE_SKELETON: &str = "generate-cli-skeleton";
@@ -68,6 +84,14 @@ pub(crate) fn root(selection: ActionSelection) -> Command {
         )
         .subcommand_required(true)
         .arg_required_else_help(true)
+        .disable_help_flag(true)
+        .disable_version_flag(true)
+        .arg(
+            Arg::new("print-version")
+                .short('V')
+                .action(ArgAction::Version)
+                .help("Print the tool's version"),
+        )
         .args(global_args())
         .subcommand(sign_command())
         .subcommand(emulator_command())
@@ -94,7 +118,11 @@ pub(crate) fn root(selection: ActionSelection) -> Command {
 }
 
 fn global(name: &'static str, help: &'static str) -> Arg {
-    Arg::new(name).long(name).global(true).help(help)
+    Arg::new(name)
+        .long(name)
+        .global(true)
+        .help(help)
+        .help_heading(GLOBAL_HEADING)
 }
 
 fn global_args() -> Vec<Arg> {
@@ -105,7 +133,12 @@ fn global_args() -> Vec<Arg> {
             "Full endpoint URL (http:// only for loopback addresses)",
         )
         .value_name("URL"),
-        global("profile", "Profile of the credentials file to use").value_name("NAME"),
+        global(
+            "profile",
+            "Profile: ~/.tccli/NAME.credential and NAME.configure as tccli writes them, or \
+             [NAME] of ~/.tencentcloud/credentials (default: TCCLI_PROFILE, else default)",
+        )
+        .value_name("NAME"),
         global(
             "secretId",
             "SecretId (otherwise from the environment or a profile)",
@@ -162,6 +195,69 @@ fn global_args() -> Vec<Arg> {
             "Print the request and response exchange on stderr (secrets redacted)",
         )
         .action(ArgAction::SetTrue),
+        global(
+            FILTER,
+            "JMESPath expression applied to the response before printing (e.g. TaskId, \
+             or \"Devices[?Status==`5`].DeviceName\")",
+        )
+        .value_name("EXPR")
+        .allow_hyphen_values(true),
+        global(
+            WAITER,
+            "Call again until an expression reaches a value: \
+             \"{'expr':'Status','to':2,'timeout':180,'interval':5}\" (progress on stderr)",
+        )
+        .value_name("SPEC"),
+        global(
+            CLI_UNFOLD_ARGUMENT,
+            "Members as tccli unfolds them: lists as values (--DeviceNames dev001 dev002), \
+             structures by dotted path (--Filters.0.Key K --Filters.0.Value V)",
+        )
+        .action(ArgAction::SetTrue),
+        global(
+            API_VERSION,
+            "API version (only 2019-04-23); alone, prints the tool's version",
+        )
+        .value_name("YYYY-MM-DD"),
+        global(
+            ROLE_ARN,
+            "Assume this role with STS AssumeRole (or TENCENTCLOUD_ROLE_ARN)",
+        )
+        .value_name("ARN"),
+        global(
+            ROLE_SESSION_NAME,
+            "Session name of the assumed role (or TENCENTCLOUD_ROLE_SESSION_NAME)",
+        )
+        .value_name("NAME"),
+        global(
+            USE_CVM_ROLE,
+            "Sign with the CVM instance role's credentials",
+        )
+        .action(ArgAction::SetTrue),
+        global(
+            HTTPS_PROXY,
+            "Proxy for the call (default: HTTPS_PROXY and its kin)",
+        )
+        .value_name("URL"),
+        global(
+            REQUEST_CLIENT,
+            "Client name added to the request's client identification",
+        )
+        .value_name("NAME"),
+        global(
+            WARNING,
+            "Say on stderr which members of the answer this version does not know",
+        )
+        .action(ArgAction::SetTrue),
+        global(DETAIL, "With help: the action's documented error codes too")
+            .action(ArgAction::SetTrue),
+        Arg::new("help")
+            .short('h')
+            .long("help")
+            .global(true)
+            .action(ArgAction::Help)
+            .help("Print help")
+            .help_heading(GLOBAL_HEADING),
     ]
 }
 
@@ -174,8 +270,16 @@ fn action_command(meta: &'static ActionMeta) -> Command {
     if meta.status == ActionStatus::Deprecated {
         about.push_str(" (deprecated by the service)");
     }
+    let mut errors = String::from("Documented error codes:");
+    for code in meta.errors {
+        errors.push_str("\n  ");
+        errors.push_str(code);
+    }
     let mut command = Command::new(meta.name)
         .about(about)
+        .after_help(STRICTER)
+        .after_long_help(format!("{STRICTER}\n\n{errors}"))
+        .next_help_heading(format!("Members of {}", meta.name))
         .arg(
             Arg::new(CLI_INPUT_JSON)
                 .long(CLI_INPUT_JSON)
@@ -193,6 +297,13 @@ fn action_command(meta: &'static ActionMeta) -> Command {
     }
     command
 }
+
+/// What a tccli user should know of each call, shown under every action's help.
+const STRICTER: &str = "Unlike tccli, every member is checked against the API's rules before \
+anything is sent (exit 2, nothing sent); --dry-run shows the signed request without sending it; \
+flags given with --cli-input-json override its members. Exit codes: 0 success, 1 API error, \
+2 usage or validation error, 3 network, credential or transport error (tccli exits 255 for \
+every failure).";
 
 fn member_arg(member: &'static MemberMeta) -> Arg {
     let mut help = member.type_description();

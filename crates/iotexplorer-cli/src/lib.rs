@@ -16,12 +16,17 @@
 //! the message says so).
 
 mod command;
+mod complete;
 mod connect;
 mod failure;
+mod filter;
 mod output;
 mod params;
 mod rollout_cmd;
 mod sign_cmd;
+mod tccli_args;
+mod tccli_config;
+mod waiter;
 
 use std::ffi::OsString;
 use std::io::{Read, Write};
@@ -47,12 +52,48 @@ pub struct Io<'a> {
     pub stderr: &'a mut dyn Write,
 }
 
+/// Which standard streams are terminals. Colour goes only to a terminal, and never when
+/// `NO_COLOR` is set (to anything but the empty string).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Terminals {
+    /// Standard output is a terminal.
+    pub stdout: bool,
+    /// Standard error is a terminal.
+    pub stderr: bool,
+}
+
+impl Terminals {
+    /// Says which of standard output and standard error are terminals.
+    pub fn new(stdout: bool, stderr: bool) -> Self {
+        Self { stdout, stderr }
+    }
+}
+
 /// Runs the command line `args` (the first is the program name) and returns the exit code.
+/// The streams are taken not to be terminals: nothing is coloured.
 pub fn run(args: &[OsString], io: &mut Io<'_>) -> u8 {
+    run_with_terminals(args, io, Terminals::default())
+}
+
+/// [`run`], colouring help and usage errors for the streams that are terminals.
+pub fn run_with_terminals(args: &[OsString], io: &mut Io<'_>, terminals: Terminals) -> u8 {
+    let no_color = (io.env)("NO_COLOR").is_some_and(|value| !value.is_empty());
     let text_args: Vec<String> = args
         .iter()
         .map(|arg| arg.to_string_lossy().into_owned())
         .collect();
+    let text_args = match tccli_args::prepare(text_args) {
+        Ok(tccli_args::Prepared::Args(args)) => args,
+        Ok(tccli_args::Prepared::PrintVersion) => {
+            let _ = writeln!(io.stdout, "iotexplorer {}", env!("CARGO_PKG_VERSION"));
+            return 0;
+        }
+        Err(failure) => {
+            let _ = io.stderr.write_all(failure.render().as_bytes());
+            return failure.exit_code();
+        }
+    };
     let action = named_action(text_args.iter().map(String::as_str));
     let wants_everything = text_args
         .iter()
@@ -62,7 +103,7 @@ pub fn run(args: &[OsString], io: &mut Io<'_>) -> u8 {
         (None, false) => ActionSelection::None,
         (_, true) => ActionSelection::All,
     };
-    let matches = match root(selection).try_get_matches_from(args) {
+    let matches = match root(selection).try_get_matches_from(&text_args) {
         Ok(matches) => matches,
         Err(err) => {
             let code = if err.use_stderr() {
@@ -70,7 +111,16 @@ pub fn run(args: &[OsString], io: &mut Io<'_>) -> u8 {
             } else {
                 0
             };
-            let rendered = err.render().ansi().to_string();
+            let to_terminal = if err.use_stderr() {
+                terminals.stderr
+            } else {
+                terminals.stdout
+            };
+            let rendered = if to_terminal && !no_color {
+                err.render().ansi().to_string()
+            } else {
+                err.render().to_string()
+            };
             let sink: &mut dyn Write = if err.use_stderr() {
                 io.stderr
             } else {
@@ -86,6 +136,7 @@ pub fn run(args: &[OsString], io: &mut Io<'_>) -> u8 {
         &mut *io.stdin,
         &mut *io.stdout,
         &mut *io.stderr,
+        terminals,
     ) {
         Ok(code) => code,
         Err(failure) => {
@@ -101,6 +152,7 @@ fn dispatch(
     stdin: &mut dyn Read,
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
+    terminals: Terminals,
 ) -> Result<u8, Failure> {
     let Some((name, sub)) = matches.subcommand() else {
         return Err(Failure::Usage(
@@ -148,9 +200,18 @@ fn dispatch(
         action => {
             let meta = iotexplorer_model::find_action(action)
                 .ok_or_else(|| Failure::Usage(format!("unknown action {action}")))?;
-            let format = Format::from_flag(sub.get_one::<String>("output").map(String::as_str));
-            let response = call_action(meta, sub, env, stderr)?;
-            output::write_out(stdout, &output::render(&response, format))?;
+            let profile = tccli_config::TccliProfile::load(
+                sub.get_one::<String>("profile").map(String::as_str),
+                env,
+            )?;
+            let view = ResponseView::of(sub, &profile, env, terminals)?;
+            let response = call_action(meta, sub, env, stderr, &profile, view.waiter.as_ref())?;
+            let shown = if sub.get_flag(GENERATE_SKELETON) || sub.get_flag("dry-run") {
+                response
+            } else {
+                view.response(meta, &response, stderr)?
+            };
+            output::write_out(stdout, &output::render(&shown, view.format, view.width))?;
             Ok(0)
         }
     }
@@ -161,6 +222,8 @@ fn call_action(
     matches: &ArgMatches,
     env: &dyn Fn(&str) -> Option<String>,
     stderr: &mut dyn Write,
+    profile: &tccli_config::TccliProfile,
+    waiter: Option<&waiter::Waiter>,
 ) -> Result<serde_json::Value, Failure> {
     if matches.get_flag(GENERATE_SKELETON) {
         return Ok(meta.skeleton());
@@ -168,8 +231,11 @@ fn call_action(
     let body = params::request_body(meta, matches).map_err(|bad| Failure::Usage(bad.0))?;
     check_request_json(meta.name, &body).map_err(|problems| Failure::Usage(describe(&problems)))?;
     runtime()?.block_on(async {
-        let session = connect::Session::open(matches, env).await?;
-        let outcome = exchange(&session, meta, &body, matches, stderr).await;
+        let session = connect::Session::open_with(matches, env, profile).await?;
+        let outcome = match waiter {
+            Some(waiter) => wait_for(&session, meta, &body, matches, stderr, waiter).await,
+            None => exchange(&session, meta, &body, matches, stderr).await,
+        };
         session.close().await;
         outcome
     })
@@ -209,6 +275,146 @@ async fn exchange(
         let _ = write!(stderr, "response:\n{}", output::json(&response));
     }
     Ok(response)
+}
+
+/// `--waiter`: the call again and again until its expression gives the awaited value,
+/// looking at the answer as tccli shows it (every model member present).
+async fn wait_for(
+    session: &connect::Session,
+    meta: &ActionMeta,
+    body: &serde_json::Value,
+    matches: &ArgMatches,
+    stderr: &mut dyn Write,
+    waiter: &waiter::Waiter,
+) -> Result<serde_json::Value, Failure> {
+    let started = std::time::Instant::now();
+    loop {
+        let response = exchange(session, meta, body, matches, stderr).await?;
+        let shown = complete::complete(meta.output, &response, true, &mut Vec::new());
+        let found = waiter.look(&shown)?;
+        if waiter.reached(&found) {
+            return Ok(response);
+        }
+        if started.elapsed() >= waiter.timeout {
+            return Err(Failure::Transport(format!(
+                "--waiter: `{}` did not become {} within {} s; last value: {}",
+                waiter.text,
+                waiter::python_display(&waiter.to),
+                waiter.timeout.as_secs_f64(),
+                waiter::python_display(&found)
+            )));
+        }
+        let _ = writeln!(
+            stderr,
+            "Inquiry result is {}.",
+            waiter::python_display(&found)
+        );
+        tokio::time::sleep(waiter.interval).await;
+    }
+}
+
+/// How a response is shown: its format, `--filter`, `--warning`, the table's width.
+struct ResponseView {
+    format: Format,
+    filter: Option<filter::Filter>,
+    waiter: Option<waiter::Waiter>,
+    warning: bool,
+    width: usize,
+}
+
+impl ResponseView {
+    /// Reads the options (and the profile's defaults) before anything is sent, so that a
+    /// mistake in them costs no call.
+    fn of(
+        matches: &ArgMatches,
+        profile: &tccli_config::TccliProfile,
+        env: &dyn Fn(&str) -> Option<String>,
+        terminals: Terminals,
+    ) -> Result<Self, Failure> {
+        let configure = &profile.configure;
+        let format = match matches.get_one::<String>("output") {
+            Some(flag) => Format::from_flag(Some(flag)),
+            None => match configure.output.as_deref() {
+                None => Format::Json,
+                Some(name) => Format::from_name(name).ok_or_else(|| {
+                    Failure::Usage(format!(
+                        "profile {}: output {name:?} is not json, text or table",
+                        profile.name
+                    ))
+                })?,
+            },
+        };
+        let version = matches
+            .get_one::<String>(command::API_VERSION)
+            .or(configure.version.as_ref());
+        if let Some(version) = version
+            && version != iotexplorer_model::VERSION
+        {
+            return Err(Failure::Usage(format!(
+                "API version {version} is not available; this tool speaks {}",
+                iotexplorer_model::VERSION
+            )));
+        }
+        if let Some(client) = matches
+            .get_one::<String>(command::REQUEST_CLIENT)
+            .or(configure.request_client.as_ref())
+            && client.contains(['\r', '\n'])
+        {
+            return Err(Failure::Usage(
+                "--request-client must not contain CR or LF characters".to_owned(),
+            ));
+        }
+        let filter = matches
+            .get_one::<String>(command::FILTER)
+            .map(|text| filter::Filter::compile(text))
+            .transpose()?;
+        let waiter = matches
+            .get_one::<String>(command::WAITER)
+            .map(|text| waiter::Waiter::parse(text, configure))
+            .transpose()?;
+        // tccli's tables are 80 columns wide off a terminal, and as wide as it on one.
+        let width = if terminals.stdout {
+            env("COLUMNS")
+                .and_then(|columns| columns.trim().parse().ok())
+                .filter(|columns: &usize| *columns > 0)
+                .unwrap_or(80)
+        } else {
+            80
+        };
+        Ok(Self {
+            format,
+            filter,
+            waiter,
+            warning: matches.get_flag(command::WARNING) || configure.warning,
+            width,
+        })
+    }
+
+    /// The response as printed: completed with the model's members (JSON keeps what the
+    /// model does not know; text and table show the model only, as tccli does), then
+    /// filtered.
+    fn response(
+        &self,
+        meta: &ActionMeta,
+        response: &serde_json::Value,
+        stderr: &mut dyn Write,
+    ) -> Result<serde_json::Value, Failure> {
+        let mut unknown = Vec::new();
+        let keep_unknown = self.format == Format::Json;
+        let shown = complete::complete(meta.output, response, keep_unknown, &mut unknown);
+        if self.warning && !unknown.is_empty() {
+            let _ = writeln!(
+                stderr,
+                "warning: {} answered members this version does not know: {}",
+                meta.name,
+                unknown.join(", ")
+            );
+        }
+        match &self.filter {
+            Some(filter) => filter.apply(&shown),
+            None => Ok(shown),
+        }
+    }
 }
 
 /// Every broken rule on a line of its own, naming the field and the value; past the
