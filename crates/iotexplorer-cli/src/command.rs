@@ -241,7 +241,7 @@ fn global_args() -> Vec<Arg> {
         .value_name("URL"),
         global(
             REQUEST_CLIENT,
-            "Client name added to the request's client identification",
+            "Client name sent after ours in X-TC-RequestClient (0-9 a-z A-Z - _ , ; . only)",
         )
         .value_name("NAME"),
         global(

@@ -166,6 +166,11 @@ impl Session {
             builder = builder.request_timeout(Duration::from_secs(*seconds));
         }
         builder = builder.signed_headers(signed_headers(matches)?);
+        if let Some(name) =
+            text(crate::command::REQUEST_CLIENT).or_else(|| configure.request_client.clone())
+        {
+            builder = builder.request_client(name);
+        }
         if text("method").as_deref() == Some("GET") {
             builder = builder.method(HttpMethod::Get);
         }

@@ -335,6 +335,13 @@ fn unfolded_arguments_and_tcclis_other_globals_are_accepted() {
         other => other.clone(),
     };
     assert_eq!(body["DeviceNames"], json!(["dev001", "dev002"]), "{shown}");
+    let client = shown["Headers"]["x-tc-requestclient"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        client.starts_with("SDK_RUST_") && client.ends_with("; nightly-job"),
+        "{shown}"
+    );
     let outcome = run(
         &with(
             &globals,

@@ -70,7 +70,7 @@ mod signing;
 mod transport;
 
 pub use client::Client;
-pub use config::{ClientBuilder, HttpMethod, Language, SignedHeaderSet};
+pub use config::{ClientBuilder, HttpMethod, Language, MAX_REQUEST_CLIENT_LEN, SignedHeaderSet};
 pub use credentials::{ProvideCredentials, StaticCredentials};
 pub use endpoint::{DEFAULT_HOST, Endpoint};
 pub use error::{BoxError, Error, TimeoutPhase};

@@ -39,6 +39,8 @@ pub(crate) struct WireSettings {
     pub(crate) method: HttpMethod,
     pub(crate) unsigned_payload: bool,
     pub(crate) signed_headers: SignedHeaderSet,
+    /// `X-TC-RequestClient`: [`REQUEST_CLIENT`], and the program's name when it gave one.
+    pub(crate) request_client: String,
     pub(crate) region: Option<String>,
     pub(crate) language: Option<Language>,
     /// For plain-http requests forwarded by a proxy that wants a login.
@@ -150,7 +152,7 @@ pub(crate) fn build_request(
     }
     put(
         HeaderName::from_static("x-tc-requestclient"),
-        REQUEST_CLIENT,
+        &wire.request_client,
         false,
     )?;
     if let Some(value) = &wire.proxy_authorization {

@@ -380,3 +380,36 @@ async fn a_preview_is_signed_masked_and_never_sent() {
         .await;
     assert!(matches!(invalid, Err(Error::Validation { .. })));
 }
+
+#[tokio::test]
+async fn a_request_client_name_follows_the_sdks_own() {
+    let server = TestServer::always(task_created()).await;
+    let client = builder(&server)
+        .request_client("fleet-tool_1.2,batch;eu")
+        .build()
+        .unwrap();
+    client.send(&upgrade()).await.unwrap();
+    let arrivals = server.arrivals();
+    assert_eq!(
+        arrivals[0].header("x-tc-requestclient"),
+        Some(format!("{REQUEST_CLIENT}; fleet-tool_1.2,batch;eu").as_str())
+    );
+
+    // Only the characters and the length the official SDKs accept: nothing else can
+    // reach a header, and nothing is sent.
+    for refused in [
+        "",
+        "two words",
+        "line\r\nX-Injected: 1",
+        "é",
+        &"a".repeat(129),
+    ] {
+        let error = builder(&server)
+            .request_client(refused)
+            .build()
+            .expect_err(refused);
+        assert!(matches!(error, Error::Config(_)), "{refused:?}: {error}");
+        assert!(error.to_string().contains("request client"), "{error}");
+    }
+    assert_eq!(server.count(), 1);
+}
