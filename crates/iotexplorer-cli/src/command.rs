@@ -10,6 +10,19 @@ pub(crate) const SIGN: &str = "sign";
 pub(crate) const EMULATOR: &str = "emulator";
 pub(crate) const COMPLETIONS: &str = "completions";
 
+/// Whether `name` is one of the tool's own subcommands rather than an action.
+pub(crate) fn is_tool_subcommand(name: &str) -> bool {
+    [
+        SIGN,
+        EMULATOR,
+        COMPLETIONS,
+        crate::rollout_cmd::ROLLOUT,
+        crate::search::SEARCH,
+        "help",
+    ]
+    .contains(&name)
+}
+
 /// Options of every action subcommand besides its members.
 pub(crate) const CLI_INPUT_JSON: &str = "cli-input-json";
 pub(crate) const GENERATE_SKELETON: &str = "generate-cli-skeleton";
@@ -27,6 +40,11 @@ pub(crate) enum ActionSelection {
 pub(crate) fn named_action<'a>(
     args: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'static ActionMeta> {
+    first_positional(args).and_then(find_action)
+}
+
+/// The first argument that is neither a global option nor its value: the subcommand.
+pub(crate) fn first_positional<'a>(args: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     // Which global options take a value comes from their definitions, so a new one
     // cannot be mistaken for the action name.
     let globals = global_args();
@@ -43,7 +61,7 @@ pub(crate) fn named_action<'a>(
             }
             continue;
         }
-        return find_action(arg);
+        return Some(arg);
     }
     None
 }
@@ -67,6 +85,7 @@ pub(crate) fn root(selection: ActionSelection) -> Command {
         .subcommand(sign_command())
         .subcommand(emulator_command())
         .subcommand(crate::rollout_cmd::command())
+        .subcommand(crate::search::command())
         .subcommand(
             Command::new(COMPLETIONS)
                 .about("Print a shell completion script")
@@ -140,16 +159,38 @@ fn global_args() -> Vec<Arg> {
 }
 
 fn action_command(meta: &'static ActionMeta) -> Command {
-    let mut about = if meta.doc.is_empty() {
-        format!("Calls {}", meta.name)
+    // The name in both languages, then the English description when there is one.
+    let title = if meta.title_zh.is_empty() {
+        meta.name.to_owned()
     } else {
-        meta.doc.to_owned()
+        format!("{} ({})", meta.name, meta.title_zh)
     };
+    let mut about = if meta.title_zh.is_empty() {
+        crate::search::summary(meta)
+    } else {
+        format!("{}: {}", meta.title_zh, crate::search::summary(meta))
+    };
+    let mut long_about = title;
+    if !meta.doc.is_empty() {
+        long_about.push_str("\n\n");
+        long_about.push_str(meta.doc);
+    }
+    long_about.push_str(&format!(
+        "\n\nFamily: {}. {}",
+        crate::search::family(meta.name),
+        if meta.read_only {
+            "Only reads: safe to repeat."
+        } else {
+            "Changes something: not resent after an ambiguous failure."
+        }
+    ));
     if meta.status == ActionStatus::Deprecated {
         about.push_str(" (deprecated by the service)");
+        long_about.push_str(" Deprecated by the service.");
     }
     let mut command = Command::new(meta.name)
         .about(about)
+        .long_about(long_about)
         .arg(
             Arg::new(CLI_INPUT_JSON)
                 .long(CLI_INPUT_JSON)
@@ -181,6 +222,11 @@ fn member_arg(member: &'static MemberMeta) -> Arg {
     if !member.doc.is_empty() {
         help.push_str(". ");
         help.push_str(member.doc);
+    }
+    if !member.name_zh.is_empty() {
+        help.push_str(" [");
+        help.push_str(member.name_zh);
+        help.push(']');
     }
     let value_name =
         if member.list || matches!(member.value_type, iotexplorer_model::ValueType::Object(_)) {

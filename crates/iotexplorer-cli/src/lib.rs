@@ -19,6 +19,7 @@ mod failure;
 mod output;
 mod params;
 mod rollout_cmd;
+mod search;
 mod sign_cmd;
 
 use std::ffi::OsString;
@@ -28,7 +29,8 @@ use clap::ArgMatches;
 use iotexplorer_model::{ActionMeta, RequestProblems, check_request_json};
 
 use command::{
-    ActionSelection, COMPLETIONS, EMULATOR, GENERATE_SKELETON, SIGN, named_action, root,
+    ActionSelection, COMPLETIONS, EMULATOR, GENERATE_SKELETON, SIGN, first_positional,
+    named_action, root,
 };
 use failure::Failure;
 use output::Format;
@@ -57,7 +59,17 @@ pub fn run(args: &[OsString], io: &mut Io<'_>) -> u8 {
         .any(|arg| arg == "--help" || arg == "-h" || arg == "help" || arg == COMPLETIONS);
     let selection = match (action, wants_everything) {
         (Some(meta), false) => ActionSelection::Only(meta),
-        (None, false) => ActionSelection::None,
+        (None, false) => {
+            // A name that is no subcommand but close to an action's: say which.
+            let unknown = first_positional(text_args.iter().map(String::as_str))
+                .filter(|name| !command::is_tool_subcommand(name))
+                .and_then(search::unknown_action);
+            if let Some(failure) = unknown {
+                let _ = io.stderr.write_all(failure.render().as_bytes());
+                return failure.exit_code();
+            }
+            ActionSelection::None
+        }
         (_, true) => ActionSelection::All,
     };
     let matches = match root(selection).try_get_matches_from(args) {
@@ -133,6 +145,7 @@ fn dispatch(
             Ok(if matched { 0 } else { failure::EXIT_API })
         }
         rollout_cmd::ROLLOUT => rollout_cmd::run(sub, env, stdout, stderr),
+        search::SEARCH => search::run(sub, stdout),
         EMULATOR => {
             let args =
                 <iotexplorer_emulator::ServeArgs as clap::FromArgMatches>::from_arg_matches(sub)
@@ -144,8 +157,10 @@ fn dispatch(
             Ok(0)
         }
         action => {
-            let meta = iotexplorer_model::find_action(action)
-                .ok_or_else(|| Failure::Usage(format!("unknown action {action}")))?;
+            let meta = iotexplorer_model::find_action(action).ok_or_else(|| {
+                search::unknown_action(action)
+                    .unwrap_or_else(|| Failure::Usage(format!("unknown action {action}")))
+            })?;
             let format = Format::from_flag(sub.get_one::<String>("output").map(String::as_str));
             let response = call_action(meta, sub, env, stderr)?;
             output::write_out(stdout, &output::render(&response, format))?;
