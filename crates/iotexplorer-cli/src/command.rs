@@ -203,6 +203,7 @@ fn action_command(meta: &'static ActionMeta) -> Command {
                 .action(ArgAction::SetTrue)
                 .help("Print a JSON object with every input member; send nothing"),
         );
+    command = command.args(crate::generate_code::args());
     for member in meta.input {
         command = command.arg(member_arg(member));
     }

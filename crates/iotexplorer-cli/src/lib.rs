@@ -16,6 +16,7 @@
 mod command;
 mod connect;
 mod failure;
+mod generate_code;
 mod output;
 mod params;
 mod rollout_cmd;
@@ -161,6 +162,10 @@ fn dispatch(
                 search::unknown_action(action)
                     .unwrap_or_else(|| Failure::Usage(format!("unknown action {action}")))
             })?;
+            if let Some(language) = sub.get_one::<String>(generate_code::GENERATE_CODE) {
+                let body = checked_body(meta, sub)?;
+                return generate_code::run(meta, &body, language, sub, env, stdout);
+            }
             let format = Format::from_flag(sub.get_one::<String>("output").map(String::as_str));
             let response = call_action(meta, sub, env, stderr)?;
             output::write_out(stdout, &output::render(&response, format))?;
@@ -178,14 +183,20 @@ fn call_action(
     if matches.get_flag(GENERATE_SKELETON) {
         return Ok(meta.skeleton());
     }
-    let body = params::request_body(meta, matches).map_err(|bad| Failure::Usage(bad.0))?;
-    check_request_json(meta.name, &body).map_err(|problems| Failure::Usage(describe(&problems)))?;
+    let body = checked_body(meta, matches)?;
     runtime()?.block_on(async {
         let session = connect::Session::open(matches, env).await?;
         let outcome = exchange(&session, meta, &body, matches, stderr).await;
         session.close().await;
         outcome
     })
+}
+
+/// The request body from the flags, checked against every documented rule of the action.
+fn checked_body(meta: &ActionMeta, matches: &ArgMatches) -> Result<serde_json::Value, Failure> {
+    let body = params::request_body(meta, matches).map_err(|bad| Failure::Usage(bad.0))?;
+    check_request_json(meta.name, &body).map_err(|problems| Failure::Usage(describe(&problems)))?;
+    Ok(body)
 }
 
 /// Sends the call (or with `--dry-run` only shows it) and returns what to print.
