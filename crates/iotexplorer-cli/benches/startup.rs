@@ -16,10 +16,19 @@ const WARM_UP: usize = 5;
 fn main() {
     let binary = env!("CARGO_BIN_EXE_iotexplorer");
     let commands: &[(&str, &[&str])] = &[
-        ("search firmware upgrade (English)", &["search", "batch", "upgrade", "firmware"]),
+        (
+            "search firmware upgrade (English)",
+            &["search", "batch", "upgrade", "firmware"],
+        ),
         ("search 固件 升级 (Chinese)", &["search", "固件", "升级"]),
-        ("search frimware updte (typos)", &["search", "frimware", "updte"]),
-        ("search --output json", &["search", "firmware", "--output", "json"]),
+        (
+            "search frimware updte (typos)",
+            &["search", "frimware", "updte"],
+        ),
+        (
+            "search --output json",
+            &["search", "firmware", "--output", "json"],
+        ),
         ("unknown action, did you mean", &["BatchUpdateFirmwar"]),
         (
             "--generate-code rust",
