@@ -10,18 +10,15 @@ pub(crate) const SIGN: &str = "sign";
 pub(crate) const EMULATOR: &str = "emulator";
 pub(crate) const COMPLETIONS: &str = "completions";
 
-/// Whether `name` is one of the tool's own subcommands rather than an action.
-pub(crate) fn is_tool_subcommand(name: &str) -> bool {
-    [
-        SIGN,
-        EMULATOR,
-        COMPLETIONS,
-        crate::rollout_cmd::ROLLOUT,
-        crate::search::SEARCH,
-        "help",
-    ]
-    .contains(&name)
-}
+/// The tool's own subcommands, besides the actions.
+pub(crate) const TOOL_SUBCOMMANDS: [&str; 6] = [
+    SIGN,
+    EMULATOR,
+    COMPLETIONS,
+    crate::rollout_cmd::ROLLOUT,
+    crate::search::SEARCH,
+    "help",
+];
 
 /// Options of every action subcommand besides its members.
 pub(crate) const CLI_INPUT_JSON: &str = "cli-input-json";

@@ -63,7 +63,6 @@ pub fn run(args: &[OsString], io: &mut Io<'_>) -> u8 {
         (None, false) => {
             // A name that is no subcommand but close to an action's: say which.
             let unknown = first_positional(text_args.iter().map(String::as_str))
-                .filter(|name| !command::is_tool_subcommand(name))
                 .and_then(search::unknown_action);
             if let Some(failure) = unknown {
                 let _ = io.stderr.write_all(failure.render().as_bytes());

@@ -619,8 +619,21 @@ pub(crate) fn suggestions(name: &str) -> Vec<&'static str> {
 }
 
 /// The error for a call of an action that does not exist, with the closest names; `None`
-/// when nothing is close, so that the parser's own message stands.
+/// when nothing is close, or when the name is (nearly) one of the tool's own subcommands,
+/// so that the parser's own message and hint stand.
 pub(crate) fn unknown_action(name: &str) -> Option<Failure> {
+    let lower = name.to_ascii_lowercase();
+    let near_subcommand = crate::command::TOOL_SUBCOMMANDS.iter().any(|subcommand| {
+        distance_within(
+            lower.as_bytes(),
+            subcommand.as_bytes(),
+            typo_allowance(subcommand.len()),
+        )
+        .is_some()
+    });
+    if near_subcommand {
+        return None;
+    }
     let close = suggestions(name);
     let (first, rest) = close.split_first()?;
     let mut message = format!("unknown action `{name}`; did you mean `{first}`");

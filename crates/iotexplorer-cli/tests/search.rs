@@ -202,15 +202,22 @@ fn an_unknown_action_gets_the_closest_names_and_nothing_is_sent() {
         "{}",
         outcome.stderr
     );
-    // A misspelt tool subcommand keeps the parser's own hint.
-    let outcome = run_in_process(&["sgn"], &[], "");
-    assert_eq!(outcome.code, 2);
-    assert!(outcome.stderr.contains("sign"), "{}", outcome.stderr);
-    assert!(
-        !outcome.stderr.contains("did you mean"),
-        "{}",
-        outcome.stderr
-    );
+    // A misspelt tool subcommand keeps the parser's own hint, even where action names
+    // are close too (`serch` is near `SearchTopicRule`'s first word).
+    for typo in ["sgn", "serch", "rollot"] {
+        let outcome = run_in_process(&[typo, "firmware"], &[], "");
+        assert_eq!(outcome.code, 2);
+        assert!(
+            outcome.stderr.contains("a similar subcommand exists"),
+            "{}",
+            outcome.stderr
+        );
+        assert!(
+            !outcome.stderr.contains("did you mean"),
+            "{}",
+            outcome.stderr
+        );
+    }
 }
 
 #[test]
