@@ -868,3 +868,126 @@ fn curl_commands_make_the_call_when_revealed_and_are_masked_otherwise() {
 fn eprintln_skip(why: &str) {
     eprintln!("skipped: {why}");
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+
+    /// Any text a member can hold comes out of every program exactly: never a panic, never
+    /// a literal that reads back as something else.
+    #[test]
+    fn every_language_keeps_any_text_exactly(
+        version in "[^\u{0}-\u{1f}\u{7f}]{1,24}|\\PC{1,12}",
+        note in "\\PC{0,24}",
+    ) {
+        let user_define = serde_json::json!({ "note": note }).to_string();
+        for language in ["rust", "python", "node", "go", "java"] {
+            let outcome = run_in_process(
+                &[
+                    "BatchUpdateFirmware",
+                    "--ProductID",
+                    "ABCDE12345",
+                    "--FirmwareVersion",
+                    &version,
+                    "--TaskUserDefine",
+                    &user_define,
+                    "--generate-code",
+                    language,
+                ],
+                &[],
+                "",
+            );
+            proptest::prop_assert_eq!(outcome.code, 0, "{:?}", outcome);
+            let program = outcome.stdout;
+            let body = serde_json::json!({
+                "ProductID": "ABCDE12345",
+                "FirmwareVersion": version,
+                "TaskUserDefine": user_define,
+            })
+            .to_string();
+            let expected: Vec<String> = match language {
+                "rust" => vec![format!("{version:?}"), format!("{user_define:?}")],
+                "python" | "node" => vec![
+                    Value::from(version.as_str()).to_string(),
+                    Value::from(user_define.as_str()).to_string(),
+                ],
+                // The whole body as one Go string: raw when it holds no backquote.
+                "go" if !body.contains('`') => vec![format!("`{body}`")],
+                "go" => vec![format!(
+                    "\"{}\"",
+                    body.replace('\\', "\\\\").replace('"', "\\\"")
+                )],
+                _ => Vec::new(),
+            };
+            for text in &expected {
+                proptest::prop_assert!(program.contains(text.as_str()), "{} missing from {}", text, program);
+            }
+            if language == "java" {
+                proptest::prop_assert!(program.is_ascii());
+            }
+        }
+    }
+}
+
+#[test]
+fn curl_reveals_the_session_token_only_when_asked_and_signs_get_queries() {
+    let args = |reveal: bool| {
+        let mut args = vec![
+            "--endpoint",
+            "http://127.0.0.1:9",
+            "--region",
+            "ap-guangzhou",
+            "--method",
+            "GET",
+            "--secretId",
+            "AKIDTOKENEXAMPLE",
+            "--secretKey",
+            "key-from-the-command-line",
+            "--token",
+            "session-token-value",
+            "DescribeFirmwareTasks",
+            "--ProductID",
+            "ABCDE12345",
+            "--FirmwareVersion",
+            "2.0.0",
+            "--Offset",
+            "0",
+            "--Limit",
+            "10",
+            "--Filters",
+            r#"[{"Key":"Status","Value":"1"}]"#,
+            "--generate-code",
+            "curl",
+        ];
+        if reveal {
+            args.push("--reveal-authorization");
+        }
+        args
+    };
+    let masked = generate(&args(false), &[]);
+    assert!(!masked.contains("session-token-value"), "{masked}");
+    assert!(
+        masked.contains("-H 'X-TC-Token: ** redacted **'"),
+        "{masked}"
+    );
+    assert!(masked.contains("Filters.0.Key=Status"), "{masked}");
+    assert!(
+        !masked.contains("--data-raw"),
+        "a GET has no body: {masked}"
+    );
+    let revealed = generate(&args(true), &[]);
+    assert!(
+        revealed.contains("-H 'X-TC-Token: session-token-value'"),
+        "{revealed}"
+    );
+    assert!(
+        !revealed.contains("key-from-the-command-line"),
+        "{revealed}"
+    );
+    let signature = revealed
+        .split("Signature=")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .expect("a signature");
+    assert_eq!(signature.len(), 64, "{revealed}");
+    assert!(signature.bytes().all(|b| b.is_ascii_hexdigit()));
+}

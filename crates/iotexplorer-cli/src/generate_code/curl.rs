@@ -229,8 +229,29 @@ fn render(call: &Call<'_>, preview: &RequestPreview, secrets: Option<&Secrets>) 
     out
 }
 
-/// `x-tc-action` -> `X-TC-Action`, `content-type` -> `Content-Type`.
+/// The headers of a call as Tencent's documentation spells them.
+const HEADER_NAMES: &[&str] = &[
+    "Authorization",
+    "Content-Type",
+    "Host",
+    "X-TC-Action",
+    "X-TC-Content-SHA256",
+    "X-TC-Language",
+    "X-TC-Region",
+    "X-TC-RequestClient",
+    "X-TC-Timestamp",
+    "X-TC-Token",
+    "X-TC-Version",
+];
+
+/// `x-tc-requestclient` -> `X-TC-RequestClient`; any other `a-b` -> `A-B`.
 fn header_name(name: &str) -> String {
+    if let Some(known) = HEADER_NAMES
+        .iter()
+        .find(|known| known.eq_ignore_ascii_case(name))
+    {
+        return (*known).to_owned();
+    }
     name.split('-')
         .map(|part| {
             if part.eq_ignore_ascii_case("tc") {
@@ -289,6 +310,6 @@ mod tests {
     fn header_names_are_capitalised() {
         assert_eq!(header_name("x-tc-action"), "X-TC-Action");
         assert_eq!(header_name("content-type"), "Content-Type");
-        assert_eq!(header_name("x-tc-requestclient"), "X-TC-Requestclient");
+        assert_eq!(header_name("x-tc-requestclient"), "X-TC-RequestClient");
     }
 }
