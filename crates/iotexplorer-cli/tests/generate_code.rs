@@ -910,16 +910,24 @@ proptest::proptest! {
                     Value::from(version.as_str()).to_string(),
                     Value::from(user_define.as_str()).to_string(),
                 ],
-                // The whole body as one Go string: raw when it holds no backquote.
-                "go" if !body.contains('`') => vec![format!("`{body}`")],
-                "go" => vec![format!(
-                    "\"{}\"",
-                    body.replace('\\', "\\\\").replace('"', "\\\"")
-                )],
                 _ => Vec::new(),
             };
             for text in &expected {
                 proptest::prop_assert!(program.contains(text.as_str()), "{} missing from {}", text, program);
+            }
+            // Go and Java carry the whole body as one string literal: it must read back as
+            // exactly the body.
+            let opening = match language {
+                "go" => Some("request.FromJsonString("),
+                "java" => Some("String params = "),
+                _ => None,
+            };
+            if let Some(opening) = opening {
+                let literal = program
+                    .split(opening)
+                    .nth(1)
+                    .map(read_string_literal);
+                proptest::prop_assert_eq!(literal.as_deref(), Some(body.as_str()), "{}", program);
             }
             if language == "java" {
                 proptest::prop_assert!(program.is_ascii());
@@ -990,4 +998,165 @@ fn curl_reveals_the_session_token_only_when_asked_and_signs_get_queries() {
         .expect("a signature");
     assert_eq!(signature.len(), 64, "{revealed}");
     assert!(signature.bytes().all(|b| b.is_ascii_hexdigit()));
+}
+
+/// Reads the Go or Java string literal at the start of `source` (raw Go strings between
+/// backquotes too) back into its text.
+fn read_string_literal(source: &str) -> String {
+    let mut chars = source.chars();
+    match chars.next() {
+        Some('`') => return chars.take_while(|c| *c != '`').collect(),
+        Some('"') => {}
+        _ => return String::new(),
+    }
+    let mut units: Vec<u16> = Vec::new();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => break,
+            '\\' => match chars.next() {
+                Some('n') => units.push(u16::from(b'\n')),
+                Some('r') => units.push(u16::from(b'\r')),
+                Some('t') => units.push(u16::from(b'\t')),
+                Some('u') => {
+                    let hex: String = chars.by_ref().take(4).collect();
+                    units.push(u16::from_str_radix(&hex, 16).unwrap_or(0xfffd));
+                }
+                Some(other) => units.extend(other.encode_utf16(&mut [0; 2]).iter()),
+                None => break,
+            },
+            other => units.extend(other.encode_utf16(&mut [0; 2]).iter()),
+        }
+    }
+    String::from_utf16_lossy(&units)
+}
+
+/// A value for `member` that its rules accept, with every member of structures set and
+/// lists of two, nested at most `depth` deep.
+fn sample_value(member: &iotexplorer_model::MemberMeta, depth: usize) -> Option<Value> {
+    use iotexplorer_model::{Constraint, ValueType};
+    let mut text = "x".to_owned();
+    let mut number = 1i64;
+    for constraint in member.constraints {
+        match constraint {
+            Constraint::OneOf(values) => number = values.first().copied().unwrap_or(1),
+            Constraint::OneOfText(values) => {
+                text = values.first().map_or("x", |v| v).to_owned();
+            }
+            Constraint::Range { min, .. } => number = min.unwrap_or(1).max(number),
+            Constraint::Length { min, .. } => {
+                text = "0".repeat(usize::try_from(min.unwrap_or(1)).unwrap_or(1).max(1));
+            }
+            Constraint::HexDigits => text = "0".repeat(text.len()),
+            Constraint::JsonText => text = "{}".to_owned(),
+            _ => {}
+        }
+    }
+    let one = |index: usize| -> Option<Value> {
+        Some(match member.value_type {
+            ValueType::String => Value::from(if member.list {
+                format!("{text}{index}")
+            } else {
+                text.clone()
+            }),
+            ValueType::Date => Value::from("2024-01-01"),
+            ValueType::DateTimeIso => Value::from("2024-01-01T00:00:00Z"),
+            ValueType::Int64 | ValueType::UInt64 => Value::from(number),
+            ValueType::Float => Value::from(1.5),
+            ValueType::Bool => Value::from(true),
+            ValueType::Object(name) if depth > 0 => {
+                let structure = iotexplorer_model::find_structure(name)?;
+                let members = structure
+                    .members
+                    .iter()
+                    .filter_map(|m| Some((m.name.to_owned(), sample_value(m, depth - 1)?)))
+                    .collect();
+                Value::Object(members)
+            }
+            _ => return None,
+        })
+    };
+    if member.list {
+        Some(Value::Array(vec![one(0)?, one(1)?]))
+    } else {
+        one(0)
+    }
+}
+
+/// Every action's Rust program, with every member set, comes out as `cargo fmt` would leave
+/// it (the programs' layout follows rustfmt's rules rather than running it).
+#[test]
+#[allow(clippy::print_stderr)]
+fn rust_programs_for_every_action_are_formatted() {
+    if !tool_runs("rustfmt", "--version") {
+        eprintln!("skipped: no rustfmt here");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!(
+        "iotexplorer-generate-code-{}-every-action",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    // The check itself must catch a badly laid out program.
+    let sloppy = dir.join("sloppy.rs");
+    std::fs::write(&sloppy, "fn  main(){}\n").expect("write");
+    let mut files = vec![sloppy];
+    let mut refused = Vec::new();
+    for meta in iotexplorer_model::actions() {
+        let mut body: serde_json::Map<String, Value> = meta
+            .input
+            .iter()
+            .filter_map(|m| Some((m.name.to_owned(), sample_value(m, 3)?)))
+            .collect();
+        for pair in meta.ordered {
+            body.insert(pair.earlier.to_owned(), Value::from(1));
+            body.insert(pair.later.to_owned(), Value::from(2));
+        }
+        let body = Value::Object(body).to_string();
+        let outcome = run_in_process(
+            &[
+                "--region",
+                "ap-guangzhou",
+                meta.name,
+                "--cli-input-json",
+                &body,
+                "--generate-code",
+                "rust",
+            ],
+            &[],
+            "",
+        );
+        if outcome.code != 0 {
+            refused.push(format!("{}: {}", meta.name, outcome.stderr));
+            continue;
+        }
+        let path = dir.join(format!("{}.rs", meta.name));
+        std::fs::write(&path, &outcome.stdout).expect("write the program");
+        files.push(path);
+    }
+    assert!(refused.is_empty(), "{}", refused.join("\n"));
+    // rustfmt keeps the environment: under rustup it needs to find its toolchain.
+    let output = Command::new("rustfmt")
+        .args(["--edition", "2024", "--check"])
+        .args(&files)
+        .output()
+        .expect("rustfmt runs");
+    let diff = String::from_utf8_lossy(&output.stdout);
+    let differing: Vec<&str> = diff
+        .lines()
+        .filter_map(|line| line.strip_prefix("Diff in "))
+        .map(|rest| rest.split(".rs:").next().unwrap_or(rest))
+        .collect();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        differing.iter().any(|path| path.ends_with("sloppy")),
+        "the check missed a sloppy file: {diff}"
+    );
+    let programs: Vec<&&str> = differing
+        .iter()
+        .filter(|path| !path.ends_with("sloppy"))
+        .collect();
+    assert!(
+        programs.is_empty(),
+        "not as rustfmt lays them out: {programs:?}\n{diff}"
+    );
 }

@@ -18,6 +18,7 @@ const INDENT: &str = "    ";
 /// `CHAIN_WIDTH` wide and its line at most `MAX_WIDTH`, so the programs come out as
 /// `cargo fmt` would leave them.
 const CHAIN_WIDTH: usize = 60;
+const ARRAY_WIDTH: usize = 60;
 const MAX_WIDTH: usize = 100;
 
 /// `root` followed by `calls`, on one line when rustfmt would keep it there, else one call
@@ -94,11 +95,7 @@ pub(crate) fn program(call: &Call<'_>) -> Result<String, Failure> {
     let mut model_names: Vec<String> = structures.into_iter().collect();
     model_names.push(request_type);
     model_names.sort();
-    uses.push(if model_names.len() == 1 {
-        format!("use iotexplorer_model::{};", model_names[0])
-    } else {
-        format!("use iotexplorer_model::{{{}}};", model_names.join(", "))
-    });
+    uses.push(use_list("iotexplorer_model", &model_names));
 
     let mut out = String::new();
     header(&mut out, call);
@@ -278,11 +275,19 @@ fn builder_calls(
                 snake_case(member.name)
             )]);
         }
+        // A list's builder method takes `impl Into<T>`, which leaves a bare integer
+        // literal typed `i32`: the elements of number lists carry their type.
+        let suffix = match member.value_type {
+            ValueType::Int64 => "i64",
+            ValueType::UInt64 => "u64",
+            ValueType::Float => "f64",
+            _ => "",
+        };
         return items
             .iter()
             .map(|item| {
                 element(member, item, depth, false, structures)
-                    .map(|expr| format!(".{ident}({expr})"))
+                    .map(|expr| format!(".{ident}({expr}{suffix})"))
             })
             .collect();
     }
@@ -338,25 +343,34 @@ fn structure(
     let meta = find_structure(name)
         .ok_or_else(|| Failure::Usage(format!("no structure {name} in the model")))?;
     structures.insert(name.to_owned());
-    let variable = identifier(&snake_case(name));
     let pad = INDENT.repeat(depth);
-    let mut block = format!("{{\n{pad}let mut {variable} = {name}::default();\n");
+    let mut variable = identifier(&snake_case(name));
+    let declaration = |variable: &str| format!("{pad}let mut {variable} = {name}::default();");
+    if declaration(&variable).len() > MAX_WIDTH {
+        // A short name keeps the line within rustfmt's width.
+        variable = "value".to_owned();
+    }
+    let mut block = format!("{{\n{}\n", declaration(&variable));
     for field in meta.members {
         let Some(value) = members.get(field.name).filter(|v| !v.is_null()) else {
             continue;
         };
         let field_ident = identifier(&snake_case(field.name));
+        let target = format!("{pad}{variable}.{field_ident} = ");
         let expr = if field.list {
             let items = value.as_array().ok_or_else(|| mismatch(field, value))?;
-            let exprs = items
-                .iter()
-                .map(|item| element(field, item, depth + 1, true, structures))
-                .collect::<Result<Vec<_>, _>>()?;
-            format!("vec![{}]", exprs.join(", "))
+            list_literal(field, items, &target, depth, structures)?
         } else {
             element(field, value, depth + 1, true, structures)?
         };
-        let _ = writeln!(block, "{pad}{variable}.{field_ident} = Some({expr});");
+        let line = format!("{target}Some({expr});");
+        let next_line = format!("{pad}{INDENT}Some({expr});");
+        if !expr.contains('\n') && line.len() > MAX_WIDTH && next_line.len() <= MAX_WIDTH {
+            // rustfmt moves a right-hand side that fits on a line of its own there.
+            let _ = writeln!(block, "{}\n{next_line}", target.trim_end());
+        } else {
+            let _ = writeln!(block, "{line}");
+        }
     }
     for given in members.keys() {
         if !meta.members.iter().any(|field| field.name == given) {
@@ -367,6 +381,68 @@ fn structure(
     }
     let _ = write!(block, "{pad}{variable}\n{}}}", INDENT.repeat(depth - 1));
     Ok(block)
+}
+
+/// A `vec![...]` of a list field: on one line when short, else one element per line, as
+/// rustfmt lays out arrays.
+fn list_literal(
+    field: &MemberMeta,
+    items: &[Value],
+    target: &str,
+    depth: usize,
+    structures: &mut BTreeSet<String>,
+) -> Result<String, Failure> {
+    let blocks = matches!(field.value_type, ValueType::Object(_));
+    // Blocks go one level deeper than the field, inside the vertical `vec![`.
+    let item_depth = if blocks { depth + 2 } else { depth + 1 };
+    let exprs = items
+        .iter()
+        .map(|item| element(field, item, item_depth, true, structures))
+        .collect::<Result<Vec<_>, _>>()?;
+    let one_line = format!("vec![{}]", exprs.join(", "));
+    // On the field's line, or on a line of its own below it (see `structure`).
+    let same_line = target.len() + one_line.len() + "Some();".len() <= MAX_WIDTH;
+    let next_line = (depth + 1) * INDENT.len() + one_line.len() + "Some();".len() <= MAX_WIDTH;
+    let fits = one_line.len() <= ARRAY_WIDTH && (same_line || next_line);
+    if exprs.is_empty() || (!blocks && fits) {
+        return Ok(one_line);
+    }
+    let item_pad = INDENT.repeat(depth + 1);
+    let mut text = String::from("vec![\n");
+    for expr in exprs {
+        let _ = writeln!(text, "{item_pad}{expr},");
+    }
+    text.push_str(&INDENT.repeat(depth));
+    text.push(']');
+    Ok(text)
+}
+
+/// A `use` of several names from one crate, filled onto lines as rustfmt does when it is
+/// too long for one.
+fn use_list(krate: &str, names: &[String]) -> String {
+    if let [only] = names {
+        return format!("use {krate}::{only};");
+    }
+    let one_line = format!("use {krate}::{{{}}};", names.join(", "));
+    if one_line.len() <= MAX_WIDTH {
+        return one_line;
+    }
+    let mut text = format!("use {krate}::{{\n");
+    let mut line = String::new();
+    for name in names {
+        if !line.is_empty() && INDENT.len() + line.len() + 1 + name.len() + 1 > MAX_WIDTH {
+            let _ = writeln!(text, "{INDENT}{line}");
+            line.clear();
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(name);
+        line.push(',');
+    }
+    let _ = writeln!(text, "{INDENT}{line}");
+    text.push_str("};");
+    text
 }
 
 fn mismatch(member: &MemberMeta, value: &Value) -> Failure {

@@ -138,11 +138,9 @@ pub(crate) fn node(call: &Call<'_>) -> String {
          secretKey: process.env.TENCENTCLOUD_SECRET_KEY,\n    \
          token: process.env.TENCENTCLOUD_SESSION_TOKEN,\n  },\n",
     );
-    match &call.region {
-        Some(region) => {
-            let _ = writeln!(out, "  region: {},", json_str(region));
-        }
-        None => out.push_str("  region: \"\",\n"),
+    // Without a region the SDK sends no X-TC-Region (an empty one would be sent as is).
+    if let Some(region) = &call.region {
+        let _ = writeln!(out, "  region: {},", json_str(region));
     }
     out.push_str("  profile: {\n");
     if let Some(language) = &call.language {
