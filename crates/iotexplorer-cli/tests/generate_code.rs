@@ -653,7 +653,9 @@ public class SyntaxCheck {
         task.parse();
         boolean failed = false;
         for (Diagnostic<? extends JavaFileObject> diagnostic : diagnostics.getDiagnostics()) {
-            System.err.println(diagnostic);
+            String file = diagnostic.getSource() == null ? "?" : diagnostic.getSource().getName();
+            System.err.println(file + ":" + diagnostic.getLineNumber() + ": "
+                + diagnostic.getMessage(null).replace('\n', ' '));
             failed |= diagnostic.getKind() == Diagnostic.Kind.ERROR;
         }
         System.exit(failed ? 1 : 0);
@@ -1082,81 +1084,206 @@ fn sample_value(member: &iotexplorer_model::MemberMeta, depth: usize) -> Option<
     }
 }
 
-/// Every action's Rust program, with every member set, comes out as `cargo fmt` would leave
-/// it (the programs' layout follows rustfmt's rules rather than running it).
+/// The body of a call of `meta` with every member set to a value its rules accept.
+fn sample_body(meta: &iotexplorer_model::ActionMeta) -> String {
+    let mut body: serde_json::Map<String, Value> = meta
+        .input
+        .iter()
+        .filter_map(|m| Some((m.name.to_owned(), sample_value(m, 3)?)))
+        .collect();
+    for pair in meta.ordered {
+        body.insert(pair.earlier.to_owned(), Value::from(1));
+        body.insert(pair.later.to_owned(), Value::from(2));
+    }
+    Value::Object(body).to_string()
+}
+
+/// Every action's program in every language, with every member set, is read by that
+/// language's own parser where it is here; the Rust ones come out as `cargo fmt` would leave
+/// them (their layout follows rustfmt's rules rather than running it). Each check is first
+/// shown a broken file, so that it can fail.
 #[test]
 #[allow(clippy::print_stderr)]
-fn rust_programs_for_every_action_are_formatted() {
-    if !tool_runs("rustfmt", "--version") {
-        eprintln!("skipped: no rustfmt here");
-        return;
-    }
+fn every_program_of_every_action_parses() {
     let dir = std::env::temp_dir().join(format!(
         "iotexplorer-generate-code-{}-every-action",
         std::process::id()
     ));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    // The check itself must catch a badly laid out program.
-    let sloppy = dir.join("sloppy.rs");
-    std::fs::write(&sloppy, "fn  main(){}\n").expect("write");
-    let mut files = vec![sloppy];
+    let _ = std::fs::remove_dir_all(&dir);
+    let languages = ["rust", "python", "node", "go", "java"];
+    for language in languages {
+        std::fs::create_dir_all(dir.join(language)).expect("temp dir");
+    }
     let mut refused = Vec::new();
+    let mut files: std::collections::HashMap<&str, Vec<PathBuf>> = Default::default();
+    fn extension(language: &str) -> &str {
+        match language {
+            "rust" => "rs",
+            "python" => "py",
+            "node" => "js",
+            other => other,
+        }
+    }
     for meta in iotexplorer_model::actions() {
-        let mut body: serde_json::Map<String, Value> = meta
-            .input
-            .iter()
-            .filter_map(|m| Some((m.name.to_owned(), sample_value(m, 3)?)))
-            .collect();
-        for pair in meta.ordered {
-            body.insert(pair.earlier.to_owned(), Value::from(1));
-            body.insert(pair.later.to_owned(), Value::from(2));
+        let body = sample_body(meta);
+        for language in languages {
+            let outcome = run_in_process(
+                &[
+                    "--region",
+                    "ap-guangzhou",
+                    meta.name,
+                    "--cli-input-json",
+                    &body,
+                    "--generate-code",
+                    language,
+                ],
+                &[],
+                "",
+            );
+            if outcome.code != 0 {
+                refused.push(format!("{} {language}: {}", meta.name, outcome.stderr));
+                continue;
+            }
+            let path = dir
+                .join(language)
+                .join(format!("{}.{}", meta.name, extension(language)));
+            std::fs::write(&path, &outcome.stdout).expect("write the program");
+            files.entry(language).or_default().push(path);
         }
-        let body = Value::Object(body).to_string();
-        let outcome = run_in_process(
-            &[
-                "--region",
-                "ap-guangzhou",
-                meta.name,
-                "--cli-input-json",
-                &body,
-                "--generate-code",
-                "rust",
-            ],
-            &[],
-            "",
-        );
-        if outcome.code != 0 {
-            refused.push(format!("{}: {}", meta.name, outcome.stderr));
-            continue;
-        }
-        let path = dir.join(format!("{}.rs", meta.name));
-        std::fs::write(&path, &outcome.stdout).expect("write the program");
-        files.push(path);
     }
     assert!(refused.is_empty(), "{}", refused.join("\n"));
-    // rustfmt keeps the environment: under rustup it needs to find its toolchain.
-    let output = Command::new("rustfmt")
-        .args(["--edition", "2024", "--check"])
-        .args(&files)
-        .output()
-        .expect("rustfmt runs");
-    let diff = String::from_utf8_lossy(&output.stdout);
-    let differing: Vec<&str> = diff
-        .lines()
-        .filter_map(|line| line.strip_prefix("Diff in "))
-        .map(|rest| rest.split(".rs:").next().unwrap_or(rest))
-        .collect();
+    let broken = |language: &str, text: &str| {
+        let path = dir
+            .join(language)
+            .join(format!("Broken.{}", extension(language)));
+        std::fs::write(&path, text).expect("write");
+        path
+    };
+    let failures_in = |report: &str, broken: &Path| -> Vec<String> {
+        let name = broken
+            .file_stem()
+            .and_then(|n| n.to_str())
+            .unwrap_or("Broken");
+        assert!(
+            report.contains(name),
+            "the check missed a broken file:\n{report}"
+        );
+        report
+            .lines()
+            .filter(|line| !line.contains(name) && !line.trim().is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+
+    // Rust: rustfmt, which keeps the environment to find its toolchain under rustup.
+    if tool_runs("rustfmt", "--version") {
+        let sloppy = broken("rust", "fn  main(){}\n");
+        let output = Command::new("rustfmt")
+            .args(["--edition", "2024", "--check", "-l"])
+            .arg(&sloppy)
+            .args(&files["rust"])
+            .output()
+            .expect("rustfmt runs");
+        let report = String::from_utf8_lossy(&output.stdout);
+        let report: String = report
+            .lines()
+            .filter(|l| l.starts_with('/'))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let failures = failures_in(&report, &sloppy);
+        assert!(
+            failures.is_empty(),
+            "not as rustfmt lays them out:\n{}",
+            failures.join("\n")
+        );
+    } else {
+        eprintln!("skipped: no rustfmt here");
+    }
+
+    // Python: its own parser over every file, in one process.
+    if tool_runs("python3", "--version") {
+        let bad = broken("python", "def main(:\n    pass\n");
+        let script = "import ast, sys\n\
+            for path in sys.argv[1:]:\n    \
+            try:\n        ast.parse(open(path, encoding='utf-8').read(), path)\n    \
+            except SyntaxError as err:\n        print(path, err)\n";
+        let output = Command::new("python3")
+            .arg("-c")
+            .arg(script)
+            .arg(&bad)
+            .args(&files["python"])
+            .output()
+            .expect("python3 runs");
+        let failures = failures_in(&String::from_utf8_lossy(&output.stdout), &bad);
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    } else {
+        eprintln!("skipped: no python3 here");
+    }
+
+    // Node.js: every program as the body of a function of one file, checked at once.
+    if tool_runs("node", "--version") {
+        for (index, with_broken) in [false, true].into_iter().enumerate() {
+            let mut combined = String::new();
+            for (number, path) in files["node"].iter().enumerate() {
+                let program = std::fs::read_to_string(path).expect("read");
+                combined.push_str(&format!("function program{number}() {{\n{program}\n}}\n"));
+            }
+            if with_broken {
+                combined.push_str("function broken() { const = 1; }\n");
+            }
+            let path = dir.join("node").join(format!("all{index}.js"));
+            std::fs::write(&path, combined).expect("write");
+            let output = Command::new("node")
+                .arg("--check")
+                .arg(&path)
+                .output()
+                .expect("node runs");
+            assert_eq!(
+                output.status.success(),
+                !with_broken,
+                "{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+    } else {
+        eprintln!("skipped: no node here");
+    }
+
+    // Java: javac's parser over every file, in one process.
+    if tool_runs("java", "-version") {
+        let checker = write_temp("SyntaxCheck.java", JAVA_SYNTAX_CHECK);
+        let bad = broken("java", "public class Broken { void f() { int x = ; } }");
+        let output = Command::new("java")
+            .arg(&checker)
+            .arg(&bad)
+            .args(&files["java"])
+            .output()
+            .expect("java runs");
+        let failures = failures_in(&String::from_utf8_lossy(&output.stderr), &bad);
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    } else {
+        eprintln!("skipped: no java here");
+    }
+
+    // Go: gofmt, which also says which files it would change.
+    if tool_runs("gofmt", "-l") {
+        let bad = broken("go", "package main\nfunc main() { x := }\n");
+        let output = Command::new("gofmt")
+            .arg("-l")
+            .arg("-e")
+            .arg(&bad)
+            .args(&files["go"])
+            .output()
+            .expect("gofmt runs");
+        let report = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let failures = failures_in(&report, &bad);
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    } else {
+        eprintln!("skipped: no gofmt here (install Go to check the Go programs)");
+    }
     let _ = std::fs::remove_dir_all(&dir);
-    assert!(
-        differing.iter().any(|path| path.ends_with("sloppy")),
-        "the check missed a sloppy file: {diff}"
-    );
-    let programs: Vec<&&str> = differing
-        .iter()
-        .filter(|path| !path.ends_with("sloppy"))
-        .collect();
-    assert!(
-        programs.is_empty(),
-        "not as rustfmt lays them out: {programs:?}\n{diff}"
-    );
 }
