@@ -274,3 +274,22 @@ proptest! {
         prop_assert_eq!(first.stdout, second.stdout);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Any unknown name in a call: a usage error (with or without suggestions), the same
+    /// every time, never a panic and never a call.
+    #[test]
+    fn unknown_names_never_panic(name in "[A-Za-z][A-Za-z0-9]{0,30}|\\PC{1,20}") {
+        prop_assume!(iotexplorer_model::find_action(&name).is_none());
+        prop_assume!(!["sign", "emulator", "completions", "rollout", "search", "help"]
+            .contains(&name.as_str()));
+        prop_assume!(!name.starts_with('-'));
+        let args = ["--endpoint", "http://127.0.0.1:9", name.as_str(), "--ProductID", "P"];
+        let first = run_in_process(&args, &[], "");
+        let second = run_in_process(&args, &[], "");
+        prop_assert_eq!(first.code, 2, "{:?}", first);
+        prop_assert_eq!(first.stderr, second.stderr);
+    }
+}
