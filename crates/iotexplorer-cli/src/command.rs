@@ -20,6 +20,26 @@ pub(crate) const TOOL_SUBCOMMANDS: [&str; 6] = [
     "help",
 ];
 
+/// Global options read by more than one module.
+pub(crate) const ATTEMPT_TIMEOUT: &str = "attempt-timeout";
+pub(crate) const SIGNED_HEADERS: &str = "signed-headers";
+
+/// tccli's global options.
+pub(crate) const ROLE_ARN: &str = "role-arn";
+pub(crate) const ROLE_SESSION_NAME: &str = "role-session-name";
+pub(crate) const USE_CVM_ROLE: &str = "use-cvm-role";
+pub(crate) const HTTPS_PROXY: &str = "https-proxy";
+pub(crate) const REQUEST_CLIENT: &str = "request-client";
+pub(crate) const FILTER: &str = "filter";
+pub(crate) const WAITER: &str = "waiter";
+pub(crate) const CLI_UNFOLD_ARGUMENT: &str = "cli-unfold-argument";
+pub(crate) const API_VERSION: &str = "version";
+pub(crate) const WARNING: &str = "warning";
+pub(crate) const DETAIL: &str = "detail";
+
+/// The headings that per-action help groups its options under.
+pub(crate) const GLOBAL_HEADING: &str = "Global options";
+
 /// Options of every action subcommand besides its members.
 pub(crate) const CLI_INPUT_JSON: &str = "cli-input-json";
 pub(crate) const GENERATE_SKELETON: &str = "generate-cli-skeleton";
@@ -74,10 +94,19 @@ pub(crate) fn root(selection: ActionSelection) -> Command {
              iotexplorer [OPTIONS] <Action> [--<Member> VALUE]...\n\
              Members take their wire names (--ProductID); lists and objects are JSON text.\n\
              Exit codes: 0 success, 1 API error, 2 usage or validation error (nothing sent), \
-             3 network, credential or transport error.",
+             3 network, credential or transport error (the message says when the request \
+             may have been processed).",
         )
         .subcommand_required(true)
         .arg_required_else_help(true)
+        .disable_help_flag(true)
+        .disable_version_flag(true)
+        .arg(
+            Arg::new("print-version")
+                .short('V')
+                .action(ArgAction::Version)
+                .help("Print the tool's version"),
+        )
         .args(global_args())
         .subcommand(sign_command())
         .subcommand(emulator_command())
@@ -105,7 +134,11 @@ pub(crate) fn root(selection: ActionSelection) -> Command {
 }
 
 fn global(name: &'static str, help: &'static str) -> Arg {
-    Arg::new(name).long(name).global(true).help(help)
+    Arg::new(name)
+        .long(name)
+        .global(true)
+        .help(help)
+        .help_heading(GLOBAL_HEADING)
 }
 
 fn global_args() -> Vec<Arg> {
@@ -116,7 +149,12 @@ fn global_args() -> Vec<Arg> {
             "Full endpoint URL (http:// only for loopback addresses)",
         )
         .value_name("URL"),
-        global("profile", "Profile of the credentials file to use").value_name("NAME"),
+        global(
+            "profile",
+            "Profile: ~/.tccli/NAME.credential and NAME.configure as tccli writes them, or \
+             [NAME] of ~/.tencentcloud/credentials (default: TCCLI_PROFILE, else default)",
+        )
+        .value_name("NAME"),
         global(
             "secretId",
             "SecretId (otherwise from the environment or a profile)",
@@ -130,9 +168,30 @@ fn global_args() -> Vec<Arg> {
         global("token", "Session token of temporary credentials").value_name("TOKEN"),
         global("language", "Language of error messages")
             .value_parser(PossibleValuesParser::new(["zh-CN", "en-US"])),
-        global("timeout", "Whole-request timeout in seconds")
-            .value_name("SECS")
-            .value_parser(clap::value_parser!(u64).range(1..)),
+        global(
+            "timeout",
+            "Deadline of the whole call in seconds: every attempt, retry and wait included \
+             (default 60)",
+        )
+        .value_name("SECS")
+        .value_parser(clap::value_parser!(u64).range(1..)),
+        global(
+            ATTEMPT_TIMEOUT,
+            "Deadline of each attempt in seconds, so that a hung read can be retried within \
+             --timeout (default: only --timeout)",
+        )
+        .value_name("SECS")
+        .value_parser(clap::value_parser!(u64).range(1..)),
+        global(
+            SIGNED_HEADERS,
+            "Headers the signature covers (default content-type;host;x-tc-action, good for \
+             one action only; content-type;host signs as older signers do)",
+        )
+        .value_name("LIST")
+        .value_parser(PossibleValuesParser::new([
+            "content-type;host;x-tc-action",
+            "content-type;host",
+        ])),
         global("method", "HTTP method of the call")
             .value_parser(PossibleValuesParser::new(["POST", "GET"])),
         global("output", "Output format of the response")
@@ -152,6 +211,69 @@ fn global_args() -> Vec<Arg> {
             "Print the request and response exchange on stderr (secrets redacted)",
         )
         .action(ArgAction::SetTrue),
+        global(
+            FILTER,
+            "JMESPath expression applied to the response before printing (e.g. TaskId, \
+             or \"Devices[?Status==`5`].DeviceName\")",
+        )
+        .value_name("EXPR")
+        .allow_hyphen_values(true),
+        global(
+            WAITER,
+            "Call again until an expression reaches a value: \
+             \"{'expr':'Status','to':2,'timeout':180,'interval':5}\" (progress on stderr)",
+        )
+        .value_name("SPEC"),
+        global(
+            CLI_UNFOLD_ARGUMENT,
+            "Members as tccli unfolds them: lists as values (--DeviceNames dev001 dev002), \
+             structures by dotted path (--Filters.0.Key K --Filters.0.Value V)",
+        )
+        .action(ArgAction::SetTrue),
+        global(
+            API_VERSION,
+            "API version (only 2019-04-23); alone, prints the tool's version",
+        )
+        .value_name("YYYY-MM-DD"),
+        global(
+            ROLE_ARN,
+            "Assume this role with STS AssumeRole (or TENCENTCLOUD_ROLE_ARN)",
+        )
+        .value_name("ARN"),
+        global(
+            ROLE_SESSION_NAME,
+            "Session name of the assumed role (or TENCENTCLOUD_ROLE_SESSION_NAME)",
+        )
+        .value_name("NAME"),
+        global(
+            USE_CVM_ROLE,
+            "Sign with the CVM instance role's credentials",
+        )
+        .action(ArgAction::SetTrue),
+        global(
+            HTTPS_PROXY,
+            "Proxy for the call (default: HTTPS_PROXY and its kin)",
+        )
+        .value_name("URL"),
+        global(
+            REQUEST_CLIENT,
+            "Client name added to the request's client identification",
+        )
+        .value_name("NAME"),
+        global(
+            WARNING,
+            "Say on stderr which members of the answer this version does not know",
+        )
+        .action(ArgAction::SetTrue),
+        global(DETAIL, "With help: the action's documented error codes too")
+            .action(ArgAction::SetTrue),
+        Arg::new("help")
+            .short('h')
+            .long("help")
+            .global(true)
+            .action(ArgAction::Help)
+            .help("Print help")
+            .help_heading(GLOBAL_HEADING),
     ]
 }
 
@@ -185,9 +307,17 @@ fn action_command(meta: &'static ActionMeta) -> Command {
         about.push_str(" (deprecated by the service)");
         long_about.push_str(" Deprecated by the service.");
     }
+    let mut errors = String::from("Documented error codes:");
+    for code in meta.errors {
+        errors.push_str("\n  ");
+        errors.push_str(code);
+    }
     let mut command = Command::new(meta.name)
         .about(about)
         .long_about(long_about)
+        .after_help(STRICTER)
+        .after_long_help(format!("{STRICTER}\n\n{errors}"))
+        .next_help_heading(format!("Members of {}", meta.name))
         .arg(
             Arg::new(CLI_INPUT_JSON)
                 .long(CLI_INPUT_JSON)
@@ -206,6 +336,13 @@ fn action_command(meta: &'static ActionMeta) -> Command {
     }
     command
 }
+
+/// What a tccli user should know of each call, shown under every action's help.
+const STRICTER: &str = "Unlike tccli, every member is checked against the API's rules before \
+anything is sent (exit 2, nothing sent); --dry-run shows the signed request without sending it; \
+flags given with --cli-input-json override its members. Exit codes: 0 success, 1 API error, \
+2 usage or validation error, 3 network, credential or transport error (tccli exits 255 for \
+every failure).";
 
 fn member_arg(member: &'static MemberMeta) -> Arg {
     let mut help = member.type_description();
@@ -244,11 +381,14 @@ fn sign_command() -> Command {
     Command::new(SIGN)
         .about("Signature debugger: print every stage of a TC3-HMAC-SHA256 signature")
         .long_about(
-            "Prints the canonical request, its hash, the string to sign and the signature of \
-             a request, or with --verify says which stage differs from a given Authorization \
-             header. The SecretId and SecretKey come from TENCENTCLOUD_SECRET_ID and \
+            "Prints the canonical request, its hash and the string to sign of a request, \
+             signed over the headers of --signed-headers as the client signs them, or with \
+             --verify says which stage differs from a given Authorization header. The \
+             SecretId and SecretKey come from TENCENTCLOUD_SECRET_ID and \
              TENCENTCLOUD_SECRET_KEY, or the key from standard input with --secret-key-stdin; \
-             the key is never printed.",
+             the key is never printed. The signature, in the Signature line and in the \
+             Authorization header, authorises that exact request for five minutes: it is \
+             shown only with --reveal-authorization.",
         )
         .arg(arg("action", "Action name, sent as X-TC-Action").required(true))
         .arg(
@@ -267,20 +407,12 @@ fn sign_command() -> Command {
         .arg(arg("body", "POST body, exactly as sent").value_name("TEXT"))
         .arg(arg("query", "GET query string, exactly as sent").value_name("QUERY"))
         .arg(arg("content-type", "Content-Type (default: by method)").value_name("TYPE"))
-        .arg(
-            arg("signed-headers", "Headers to sign")
-                .value_parser(PossibleValuesParser::new([
-                    "content-type;host",
-                    "content-type;host;x-tc-action",
-                ]))
-                .default_value("content-type;host"),
-        )
         .arg(arg("secret-key-stdin", "Read the SecretKey from standard input").action(ArgAction::SetTrue))
         .arg(arg("verify", "An Authorization header to compare with").value_name("AUTHORIZATION"))
         .arg(
             arg(
                 "reveal-authorization",
-                "Print the full Authorization header (it authorises this exact request for 5 minutes)",
+                "Print the signature and the full Authorization header (they authorise this exact request for 5 minutes)",
             )
             .action(ArgAction::SetTrue),
         )

@@ -21,6 +21,7 @@ pub(crate) enum Failure {
         request_id: Option<String>,
     },
     /// No answer: credentials, network, TLS, timeout, a response that is not the API's.
+    /// When the request may have been processed, the message says so.
     Transport(String),
 }
 

@@ -11,17 +11,24 @@
 //!
 //! The binary is a thin shell over [`run`], which takes the arguments, the environment and
 //! the standard streams, and returns the exit code: 0 success, 1 API error, 2 usage or
-//! validation error (nothing sent), 3 network, credential or transport error.
+//! validation error (nothing sent), 3 network, credential or transport error (when the
+//! request may have been processed, as after a timeout or an unreadable answer to a write,
+//! the message says so).
 
 mod command;
+mod complete;
 mod connect;
 mod failure;
+mod filter;
 mod generate_code;
 mod output;
 mod params;
 mod rollout_cmd;
 mod search;
 mod sign_cmd;
+mod tccli_args;
+mod tccli_config;
+mod waiter;
 
 use std::ffi::OsString;
 use std::io::{Read, Write};
@@ -48,12 +55,48 @@ pub struct Io<'a> {
     pub stderr: &'a mut dyn Write,
 }
 
+/// Which standard streams are terminals. Colour goes only to a terminal, and never when
+/// `NO_COLOR` is set (to anything but the empty string).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Terminals {
+    /// Standard output is a terminal.
+    pub stdout: bool,
+    /// Standard error is a terminal.
+    pub stderr: bool,
+}
+
+impl Terminals {
+    /// Says which of standard output and standard error are terminals.
+    pub fn new(stdout: bool, stderr: bool) -> Self {
+        Self { stdout, stderr }
+    }
+}
+
 /// Runs the command line `args` (the first is the program name) and returns the exit code.
+/// The streams are taken not to be terminals: nothing is coloured.
 pub fn run(args: &[OsString], io: &mut Io<'_>) -> u8 {
+    run_with_terminals(args, io, Terminals::default())
+}
+
+/// [`run`], colouring help and usage errors for the streams that are terminals.
+pub fn run_with_terminals(args: &[OsString], io: &mut Io<'_>, terminals: Terminals) -> u8 {
+    let no_color = (io.env)("NO_COLOR").is_some_and(|value| !value.is_empty());
     let text_args: Vec<String> = args
         .iter()
         .map(|arg| arg.to_string_lossy().into_owned())
         .collect();
+    let text_args = match tccli_args::prepare(text_args) {
+        Ok(tccli_args::Prepared::Args(args)) => args,
+        Ok(tccli_args::Prepared::PrintVersion) => {
+            let _ = writeln!(io.stdout, "iotexplorer {}", env!("CARGO_PKG_VERSION"));
+            return 0;
+        }
+        Err(failure) => {
+            let _ = io.stderr.write_all(failure.render().as_bytes());
+            return failure.exit_code();
+        }
+    };
     let action = named_action(text_args.iter().map(String::as_str));
     let wants_everything = text_args
         .iter()
@@ -72,7 +115,7 @@ pub fn run(args: &[OsString], io: &mut Io<'_>) -> u8 {
         }
         (_, true) => ActionSelection::All,
     };
-    let matches = match root(selection).try_get_matches_from(args) {
+    let matches = match root(selection).try_get_matches_from(&text_args) {
         Ok(matches) => matches,
         Err(err) => {
             let code = if err.use_stderr() {
@@ -80,7 +123,16 @@ pub fn run(args: &[OsString], io: &mut Io<'_>) -> u8 {
             } else {
                 0
             };
-            let rendered = err.render().ansi().to_string();
+            let to_terminal = if err.use_stderr() {
+                terminals.stderr
+            } else {
+                terminals.stdout
+            };
+            let rendered = if to_terminal && !no_color {
+                err.render().ansi().to_string()
+            } else {
+                err.render().to_string()
+            };
             let sink: &mut dyn Write = if err.use_stderr() {
                 io.stderr
             } else {
@@ -96,6 +148,7 @@ pub fn run(args: &[OsString], io: &mut Io<'_>) -> u8 {
         &mut *io.stdin,
         &mut *io.stdout,
         &mut *io.stderr,
+        terminals,
     ) {
         Ok(code) => code,
         Err(failure) => {
@@ -111,6 +164,7 @@ fn dispatch(
     stdin: &mut dyn Read,
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
+    terminals: Terminals,
 ) -> Result<u8, Failure> {
     let Some((name, sub)) = matches.subcommand() else {
         return Err(Failure::Usage(
@@ -165,9 +219,18 @@ fn dispatch(
                 let body = checked_body(meta, sub)?;
                 return generate_code::run(meta, &body, language, sub, env, stdout);
             }
-            let format = Format::from_flag(sub.get_one::<String>("output").map(String::as_str));
-            let response = call_action(meta, sub, env, stderr)?;
-            output::write_out(stdout, &output::render(&response, format))?;
+            let profile = tccli_config::TccliProfile::load(
+                sub.get_one::<String>("profile").map(String::as_str),
+                env,
+            )?;
+            let view = ResponseView::of(sub, &profile, env, terminals)?;
+            let response = call_action(meta, sub, env, stderr, &profile, view.waiter.as_ref())?;
+            let shown = if sub.get_flag(GENERATE_SKELETON) || sub.get_flag("dry-run") {
+                response
+            } else {
+                view.response(meta, &response, stderr)?
+            };
+            output::write_out(stdout, &output::render(&shown, view.format, view.width))?;
             Ok(0)
         }
     }
@@ -178,14 +241,19 @@ fn call_action(
     matches: &ArgMatches,
     env: &dyn Fn(&str) -> Option<String>,
     stderr: &mut dyn Write,
+    profile: &tccli_config::TccliProfile,
+    waiter: Option<&waiter::Waiter>,
 ) -> Result<serde_json::Value, Failure> {
     if matches.get_flag(GENERATE_SKELETON) {
         return Ok(meta.skeleton());
     }
     let body = checked_body(meta, matches)?;
     runtime()?.block_on(async {
-        let session = connect::Session::open(matches, env).await?;
-        let outcome = exchange(&session, meta, &body, matches, stderr).await;
+        let session = connect::Session::open_with(matches, env, profile).await?;
+        let outcome = match waiter {
+            Some(waiter) => wait_for(&session, meta, &body, matches, stderr, waiter).await,
+            None => exchange(&session, meta, &body, matches, stderr).await,
+        };
         session.close().await;
         outcome
     })
@@ -234,22 +302,162 @@ async fn exchange(
     Ok(response)
 }
 
-/// Every broken rule on a line of its own, naming the field and the value.
+/// `--waiter`: the call again and again until its expression gives the awaited value,
+/// looking at the answer as tccli shows it (every model member present).
+async fn wait_for(
+    session: &connect::Session,
+    meta: &ActionMeta,
+    body: &serde_json::Value,
+    matches: &ArgMatches,
+    stderr: &mut dyn Write,
+    waiter: &waiter::Waiter,
+) -> Result<serde_json::Value, Failure> {
+    let started = std::time::Instant::now();
+    loop {
+        let response = exchange(session, meta, body, matches, stderr).await?;
+        let shown = complete::complete(meta.output, &response, true, &mut Vec::new());
+        let found = waiter.look(&shown)?;
+        if waiter.reached(&found) {
+            return Ok(response);
+        }
+        if started.elapsed() >= waiter.timeout {
+            return Err(Failure::Transport(format!(
+                "--waiter: `{}` did not become {} within {} s; last value: {}",
+                waiter.text,
+                waiter::python_display(&waiter.to),
+                waiter.timeout.as_secs_f64(),
+                waiter::python_display(&found)
+            )));
+        }
+        let _ = writeln!(
+            stderr,
+            "Inquiry result is {}.",
+            waiter::python_display(&found)
+        );
+        tokio::time::sleep(waiter.interval).await;
+    }
+}
+
+/// How a response is shown: its format, `--filter`, `--warning`, the table's width.
+struct ResponseView {
+    format: Format,
+    filter: Option<filter::Filter>,
+    waiter: Option<waiter::Waiter>,
+    warning: bool,
+    width: usize,
+}
+
+impl ResponseView {
+    /// Reads the options (and the profile's defaults) before anything is sent, so that a
+    /// mistake in them costs no call.
+    fn of(
+        matches: &ArgMatches,
+        profile: &tccli_config::TccliProfile,
+        env: &dyn Fn(&str) -> Option<String>,
+        terminals: Terminals,
+    ) -> Result<Self, Failure> {
+        let configure = &profile.configure;
+        let format = match matches.get_one::<String>("output") {
+            Some(flag) => Format::from_flag(Some(flag)),
+            None => match configure.output.as_deref() {
+                None => Format::Json,
+                Some(name) => Format::from_name(name).ok_or_else(|| {
+                    Failure::Usage(format!(
+                        "profile {}: output {name:?} is not json, text or table",
+                        profile.name
+                    ))
+                })?,
+            },
+        };
+        let version = matches
+            .get_one::<String>(command::API_VERSION)
+            .or(configure.version.as_ref());
+        if let Some(version) = version
+            && version != iotexplorer_model::VERSION
+        {
+            return Err(Failure::Usage(format!(
+                "API version {version} is not available; this tool speaks {}",
+                iotexplorer_model::VERSION
+            )));
+        }
+        if let Some(client) = matches
+            .get_one::<String>(command::REQUEST_CLIENT)
+            .or(configure.request_client.as_ref())
+            && client.contains(['\r', '\n'])
+        {
+            return Err(Failure::Usage(
+                "--request-client must not contain CR or LF characters".to_owned(),
+            ));
+        }
+        let filter = matches
+            .get_one::<String>(command::FILTER)
+            .map(|text| filter::Filter::compile(text))
+            .transpose()?;
+        let waiter = matches
+            .get_one::<String>(command::WAITER)
+            .map(|text| waiter::Waiter::parse(text, configure))
+            .transpose()?;
+        // tccli's tables are 80 columns wide off a terminal, and as wide as it on one.
+        let width = if terminals.stdout {
+            env("COLUMNS")
+                .and_then(|columns| columns.trim().parse().ok())
+                .filter(|columns: &usize| *columns > 0)
+                .unwrap_or(80)
+        } else {
+            80
+        };
+        Ok(Self {
+            format,
+            filter,
+            waiter,
+            warning: matches.get_flag(command::WARNING) || configure.warning,
+            width,
+        })
+    }
+
+    /// The response as printed: completed with the model's members (JSON keeps what the
+    /// model does not know; text and table show the model only, as tccli does), then
+    /// filtered.
+    fn response(
+        &self,
+        meta: &ActionMeta,
+        response: &serde_json::Value,
+        stderr: &mut dyn Write,
+    ) -> Result<serde_json::Value, Failure> {
+        let mut unknown = Vec::new();
+        let keep_unknown = self.format == Format::Json;
+        let shown = complete::complete(meta.output, response, keep_unknown, &mut unknown);
+        if self.warning && !unknown.is_empty() {
+            let _ = writeln!(
+                stderr,
+                "warning: {} answered members this version does not know: {}",
+                meta.name,
+                unknown.join(", ")
+            );
+        }
+        match &self.filter {
+            Some(filter) => filter.apply(&shown),
+            None => Ok(shown),
+        }
+    }
+}
+
+/// Every broken rule on a line of its own, naming the field and the value; past the
+/// model's limit on listed rules, a count of the rest.
 fn describe(problems: &RequestProblems) -> String {
     match problems {
         RequestProblems::Invalid(errors) => {
             let mut text = format!(
                 "the request breaks {} rule{} (nothing was sent):",
-                errors.violations().len(),
-                if errors.violations().len() == 1 {
-                    ""
-                } else {
-                    "s"
-                }
+                errors.total(),
+                if errors.total() == 1 { "" } else { "s" }
             );
             for violation in errors.violations() {
                 text.push_str("\n  - ");
                 text.push_str(&violation.to_string());
+            }
+            if errors.unlisted() > 0 {
+                text.push_str(&format!("\n  - and {} more", errors.unlisted()));
             }
             text
         }

@@ -1,6 +1,6 @@
 //! The `iotexplorer` binary: a thin shell over [`iotexplorer_cli::run`].
 
-use std::io;
+use std::io::{self, IsTerminal};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -12,5 +12,9 @@ fn main() -> ExitCode {
         stderr: &mut io::stderr().lock(),
     };
     let args: Vec<_> = std::env::args_os().collect();
-    ExitCode::from(iotexplorer_cli::run(&args, &mut io))
+    let terminals =
+        iotexplorer_cli::Terminals::new(io::stdout().is_terminal(), io::stderr().is_terminal());
+    ExitCode::from(iotexplorer_cli::run_with_terminals(
+        &args, &mut io, terminals,
+    ))
 }

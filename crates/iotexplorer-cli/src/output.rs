@@ -1,4 +1,15 @@
-//! Rendering a response as `json`, `text` or `table`.
+//! Rendering a response as `json`, `text` or `table`, in tccli's layouts, so that scripts
+//! written against tccli's output (`awk`, `cut`, `jq`) read ours the same way.
+//!
+//! - `json`: indented by four spaces, as tccli prints it.
+//! - `text`: a line per object, its scalar members tab-separated in sorted key order; an
+//!   object inside another starts with its member name in upper case; members of a list of
+//!   objects take the columns of every scalar key of the list, empty where absent.
+//! - `table`: sections with the action as title, a header of sorted scalar keys, nested
+//!   members as indented sections, at most 80 columns (the terminal's width on a
+//!   terminal): a wider table is turned into key/value rows as tccli does.
+//!
+//! Scalars print as Python's `str()` does (`True`, `None`, `1.0`), as tccli prints them.
 
 use std::fmt::Write as _;
 use std::io;
@@ -11,9 +22,9 @@ pub(crate) enum Format {
     /// Indented JSON, the `Response` object without its wrapper.
     #[default]
     Json,
-    /// One `Path<TAB>Value` line per scalar, paths dotted as on the wire (`Devices.0.Name`).
+    /// tccli's text layout: tab-separated scalars, a line per object.
     Text,
-    /// Scalars in a two-column table, each list of objects in a table of its own.
+    /// tccli's tables.
     Table,
 }
 
@@ -25,17 +36,30 @@ impl Format {
             _ => Self::Json,
         }
     }
+
+    /// A format named in a profile's configuration, where anything may be written.
+    pub(crate) fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "json" => Some(Self::Json),
+            "text" => Some(Self::Text),
+            "table" => Some(Self::Table),
+            _ => None,
+        }
+    }
 }
 
-pub(crate) fn render(value: &Value, format: Format) -> String {
+/// Renders a response (or what `--filter` made of it). `width` is the table's limit.
+pub(crate) fn render(value: &Value, format: Format, width: usize) -> String {
     match format {
-        Format::Json => json(value),
+        // tccli prints nothing at all for a filter that selects nothing.
+        Format::Json if value.is_null() => String::new(),
+        Format::Json => tccli_json(value),
         Format::Text => {
             let mut out = String::new();
-            text_lines(&mut out, "", value);
+            text::value(&mut out, value, None, None);
             out
         }
-        Format::Table => tables(value),
+        Format::Table => table::render(value, width),
     }
 }
 
@@ -49,131 +73,555 @@ pub(crate) fn write_out(
     })
 }
 
+/// Indented JSON for the tool's own documents (reports, previews, error envelopes).
 pub(crate) fn json(value: &Value) -> String {
     let mut text = serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string());
     text.push('\n');
     text
 }
 
-fn scalar(value: &Value) -> String {
+/// A response as tccli prints it: four spaces of indentation, non-ASCII as is.
+pub(crate) fn tccli_json(value: &Value) -> String {
+    use serde::Serialize as _;
+    let mut bytes = Vec::new();
+    let formatter = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+    let mut serializer = serde_json::Serializer::with_formatter(&mut bytes, formatter);
+    if value.serialize(&mut serializer).is_err() {
+        return json(value);
+    }
+    let mut text = String::from_utf8(bytes).unwrap_or_else(|_| value.to_string());
+    text.push('\n');
+    text
+}
+
+/// A scalar as Python's `str()` shows the value `json.loads` made of it.
+pub(crate) fn python_str(value: &Value) -> String {
     match value {
         Value::String(text) => text.clone(),
-        Value::Null => String::new(),
+        Value::Null => "None".to_owned(),
+        Value::Bool(true) => "True".to_owned(),
+        Value::Bool(false) => "False".to_owned(),
+        Value::Number(number) if number.is_i64() || number.is_u64() => number.to_string(),
+        Value::Number(number) => number
+            .as_f64()
+            .map_or_else(|| number.to_string(), python_float),
+        // Containers are not scalars; tccli never prints them through str().
         other => other.to_string(),
     }
 }
 
-fn text_lines(out: &mut String, path: &str, value: &Value) {
-    let join = |key: &str| {
-        if path.is_empty() {
-            key.to_owned()
-        } else {
-            format!("{path}.{key}")
-        }
+/// Python's `repr()` of a float: the shortest digits that read back the same, in fixed
+/// notation from 1e-4 to 1e16 (with at least one decimal), in scientific notation
+/// (`1e+16`, `1.5e-05`) outside.
+pub(crate) fn python_float(number: f64) -> String {
+    if number.is_nan() {
+        return "nan".to_owned();
+    }
+    if number.is_infinite() {
+        return if number > 0.0 { "inf" } else { "-inf" }.to_owned();
+    }
+    // `{:e}` gives the shortest round-trip digits: "1.5e-7", "-1e16".
+    let scientific = format!("{number:e}");
+    let (mantissa, exponent) = scientific.split_once('e').unwrap_or((&scientific, "0"));
+    let exponent: i32 = exponent.parse().unwrap_or(0);
+    let (sign, mantissa) = match mantissa.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", mantissa),
     };
-    match value {
-        Value::Object(members) => {
-            for (key, member) in members {
-                text_lines(out, &join(key), member);
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    if (-4..16).contains(&exponent) {
+        let point = exponent + 1;
+        let fixed = if point <= 0 {
+            format!("0.{}{digits}", "0".repeat(point.unsigned_abs() as usize))
+        } else {
+            let point = point as usize;
+            if digits.len() > point {
+                format!("{}.{}", &digits[..point], &digits[point..])
+            } else {
+                format!("{digits}{}.0", "0".repeat(point - digits.len()))
             }
-        }
-        Value::Array(items) => {
-            for (index, item) in items.iter().enumerate() {
-                text_lines(out, &join(&index.to_string()), item);
-            }
-        }
-        other => {
-            let _ = writeln!(out, "{path}\t{}", scalar(other));
-        }
+        };
+        format!("{sign}{fixed}")
+    } else {
+        let mantissa = if digits.len() > 1 {
+            format!("{}.{}", &digits[..1], &digits[1..])
+        } else {
+            digits
+        };
+        let exponent_sign = if exponent < 0 { '-' } else { '+' };
+        format!(
+            "{sign}{mantissa}e{exponent_sign}{:02}",
+            exponent.unsigned_abs()
+        )
     }
 }
 
-fn tables(value: &Value) -> String {
-    let Some(members) = value.as_object() else {
-        return json(value);
-    };
-    let mut out = String::new();
-    let rows: Vec<Vec<String>> = members
-        .iter()
-        .filter(|(_, member)| !is_list_of_objects(member))
-        .map(|(key, member)| {
-            let shown = if member.is_object() || member.is_array() {
-                member.to_string()
-            } else {
-                scalar(member)
-            };
-            vec![key.clone(), shown]
-        })
-        .collect();
-    draw(&mut out, &["Member".to_owned(), "Value".to_owned()], &rows);
-    for (key, member) in members {
-        let Some(items) = member.as_array().filter(|_| is_list_of_objects(member)) else {
-            continue;
+fn is_scalar(value: &Value) -> bool {
+    !matches!(value, Value::Array(_) | Value::Object(_))
+}
+
+/// tccli's text layout.
+mod text {
+    use super::*;
+
+    pub(super) fn value(
+        out: &mut String,
+        item: &Value,
+        identifier: Option<&str>,
+        scalar_keys: Option<&[String]>,
+    ) {
+        match item {
+            Value::Object(_) => object(out, item, identifier, scalar_keys),
+            Value::Array(items) => list(out, items, identifier),
+            scalar => {
+                out.push_str(&python_str(scalar));
+                out.push('\n');
+            }
+        }
+    }
+
+    fn list(out: &mut String, items: &[Value], identifier: Option<&str>) {
+        if items.is_empty() {
+            return;
+        }
+        if items.iter().any(Value::is_object) {
+            let keys = all_scalar_keys(items);
+            for item in items {
+                value(out, item, identifier, Some(&keys));
+            }
+        } else if items.iter().any(Value::is_array) {
+            let (scalars, others): (Vec<&Value>, Vec<&Value>) =
+                items.iter().partition(|item| is_scalar(item));
+            if !scalars.is_empty() {
+                scalar_list(out, &scalars, identifier);
+            }
+            for other in others {
+                value(out, other, identifier, None);
+            }
+        } else {
+            let all: Vec<&Value> = items.iter().collect();
+            scalar_list(out, &all, identifier);
+        }
+    }
+
+    fn scalar_list(out: &mut String, items: &[&Value], identifier: Option<&str>) {
+        match identifier {
+            Some(identifier) => {
+                for item in items {
+                    let _ = writeln!(out, "{}\t{}", identifier.to_uppercase(), python_str(item));
+                }
+            }
+            None => {
+                let cells: Vec<String> = items.iter().map(|item| python_str(item)).collect();
+                out.push_str(&cells.join("\t"));
+                out.push('\n');
+            }
+        }
+    }
+
+    fn object(
+        out: &mut String,
+        item: &Value,
+        identifier: Option<&str>,
+        scalar_keys: Option<&[String]>,
+    ) {
+        let Some(members) = item.as_object() else {
+            return;
         };
-        let mut columns: Vec<String> = Vec::new();
-        for item in items.iter().filter_map(Value::as_object) {
-            for column in item.keys() {
-                if !columns.contains(column) {
-                    columns.push(column.clone());
+        let mut scalars = Vec::new();
+        let mut nested: Vec<(&str, &Value)> = Vec::new();
+        match scalar_keys {
+            None => {
+                let mut keys: Vec<&String> = members.keys().collect();
+                keys.sort();
+                for key in keys {
+                    let member = &members[key.as_str()];
+                    if is_scalar(member) {
+                        scalars.push(python_str(member));
+                    } else {
+                        nested.push((key, member));
+                    }
+                }
+            }
+            Some(keys) => {
+                for key in keys {
+                    scalars.push(members.get(key).map(python_str).unwrap_or_default());
+                }
+                let mut rest: Vec<&String> =
+                    members.keys().filter(|key| !keys.contains(key)).collect();
+                rest.sort();
+                nested.extend(
+                    rest.into_iter()
+                        .map(|key| (key.as_str(), &members[key.as_str()])),
+                );
+            }
+        }
+        if !scalars.is_empty() {
+            if let Some(identifier) = identifier {
+                scalars.insert(0, identifier.to_uppercase());
+            }
+            out.push_str(&scalars.join("\t"));
+            out.push('\n');
+        }
+        for (key, member) in nested {
+            value(out, member, Some(key), None);
+        }
+    }
+
+    /// Every key with a scalar value in any object of the list, sorted.
+    fn all_scalar_keys(items: &[Value]) -> Vec<String> {
+        let mut keys: Vec<String> = items
+            .iter()
+            .filter_map(Value::as_object)
+            .flat_map(|members| {
+                members
+                    .iter()
+                    .filter(|(_, member)| is_scalar(member))
+                    .map(|(key, _)| key.clone())
+            })
+            .collect();
+        keys.sort();
+        keys.dedup();
+        keys
+    }
+}
+
+/// tccli's tables.
+mod table {
+    use super::*;
+
+    /// The title tccli gives the outermost section.
+    const TITLE: &str = "action";
+
+    #[derive(Default)]
+    struct Section {
+        title: String,
+        headers: Vec<String>,
+        rows: Vec<Vec<String>>,
+        indent: usize,
+        max_widths: Vec<usize>,
+    }
+
+    impl Section {
+        fn new(title: &str, indent: usize) -> Self {
+            Self {
+                title: title.to_owned(),
+                indent,
+                ..Self::default()
+            }
+        }
+
+        fn widen(&mut self, cells: &[String]) {
+            if self.max_widths.is_empty() {
+                self.max_widths = cells.iter().map(|cell| cell.chars().count()).collect();
+            } else {
+                for (width, cell) in self.max_widths.iter_mut().zip(cells) {
+                    *width = (*width).max(cell.chars().count());
                 }
             }
         }
-        let rows: Vec<Vec<String>> = items
-            .iter()
-            .map(|item| {
-                columns
-                    .iter()
-                    .map(|column| match item.get(column) {
-                        Some(cell @ (Value::Object(_) | Value::Array(_))) => cell.to_string(),
-                        Some(cell) => scalar(cell),
-                        None => String::new(),
-                    })
-                    .collect()
-            })
-            .collect();
-        let _ = writeln!(out, "\n{key} ({} items)", items.len());
-        draw(&mut out, &columns, &rows);
-    }
-    out
-}
 
-fn is_list_of_objects(value: &Value) -> bool {
-    value
-        .as_array()
-        .is_some_and(|items| !items.is_empty() && items.iter().all(Value::is_object))
-}
+        fn add_header(&mut self, headers: Vec<String>) {
+            self.widen(&headers);
+            self.headers = headers;
+        }
 
-fn draw(out: &mut String, header: &[String], rows: &[Vec<String>]) {
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.chars().count());
+        fn add_row(&mut self, row: Vec<String>) {
+            self.widen(&row);
+            self.rows.push(row);
+        }
+
+        fn total_width(&self) -> usize {
+            let columns: usize = self.max_widths.iter().map(|width| width + 4).sum();
+            let total = columns + 2 + 2 * self.indent;
+            total.max(self.title.chars().count() + 2 + 2 * self.indent)
+        }
+
+        /// Column widths scaled to fill `max_width`, as tccli computes them (Python's
+        /// `round`, which rounds halves to even, then off-by-one corrections).
+        fn column_widths(&self, max_width: usize) -> Vec<usize> {
+            let unscaled: Vec<usize> = self.max_widths.iter().map(|width| width + 4).collect();
+            let sum: usize = unscaled.iter().sum();
+            if unscaled.is_empty() || sum == 0 {
+                return unscaled;
+            }
+            let scale = max_width as f64 / sum as f64;
+            let mut scaled: Vec<i64> = unscaled
+                .iter()
+                .map(|width| (scale * *width as f64).round_ties_even() as i64)
+                .collect();
+            let mut off_by: i64 = scaled.iter().sum::<i64>() - max_width as i64;
+            while off_by != 0 {
+                let order: Vec<usize> = if off_by < 0 {
+                    (0..scaled.len()).rev().collect()
+                } else {
+                    (0..scaled.len()).collect()
+                };
+                for index in order {
+                    if off_by > 0 {
+                        scaled[index] -= 1;
+                        off_by -= 1;
+                    } else {
+                        scaled[index] += 1;
+                        off_by += 1;
+                    }
+                    if off_by == 0 {
+                        break;
+                    }
+                }
+            }
+            scaled
+                .into_iter()
+                .map(|width| usize::try_from(width).unwrap_or(0))
+                .collect()
         }
     }
-    let rule: String = widths
-        .iter()
-        .map(|w| format!("+{}", "-".repeat(w + 2)))
-        .collect::<String>()
-        + "+\n";
-    let line = |cells: &[String]| -> String {
-        let mut text: String = cells
-            .iter()
-            .zip(&widths)
-            .map(|(cell, width)| {
-                let pad = width - cell.chars().count();
-                format!("| {cell}{} ", " ".repeat(pad))
-            })
-            .collect();
-        text.push_str("|\n");
-        text
-    };
-    out.push_str(&rule);
-    out.push_str(&line(header));
-    out.push_str(&rule);
-    for row in rows {
-        out.push_str(&line(row));
+
+    struct Builder {
+        sections: Vec<Section>,
     }
-    out.push_str(&rule);
+
+    impl Builder {
+        fn current(&mut self) -> &mut Section {
+            if self.sections.is_empty() {
+                self.sections.push(Section::default());
+            }
+            let last = self.sections.len() - 1;
+            &mut self.sections[last]
+        }
+
+        fn build(&mut self, title: Option<&str>, current: &Value, indent: usize) -> bool {
+            if current.is_null() {
+                return false;
+            }
+            if let Some(title) = title {
+                self.sections.push(Section::new(title, indent));
+            }
+            match current {
+                Value::Array(items) if !items.is_empty() => {
+                    if items[0].is_object() {
+                        self.list_of_objects(items, indent, title);
+                    } else {
+                        for item in items {
+                            match item {
+                                Value::Array(inner) if inner.iter().all(is_scalar) => {
+                                    let row = inner.iter().map(python_str).collect();
+                                    self.current().add_row(row);
+                                }
+                                // Python iterates an object's keys here, all of them
+                                // scalars: the keys become the row.
+                                Value::Object(members) => {
+                                    let row = members.keys().cloned().collect();
+                                    self.current().add_row(row);
+                                }
+                                Value::Array(_) => {
+                                    self.build(None, item, 0);
+                                }
+                                scalar => self.current().add_row(vec![python_str(scalar)]),
+                            }
+                        }
+                    }
+                }
+                Value::Object(_) => self.object(current, indent),
+                Value::Array(_) => self.current().add_row(vec!["[]".to_owned()]),
+                scalar => self.current().add_row(vec![python_str(scalar)]),
+            }
+            true
+        }
+
+        fn object(&mut self, current: &Value, indent: usize) {
+            let Some(members) = current.as_object() else {
+                return;
+            };
+            let (headers, more) = group(members.iter());
+            if headers.len() == 1 {
+                let key = &headers[0];
+                let row = vec![key.clone(), python_str(&members[key.as_str()])];
+                self.current().add_row(row);
+            } else if !headers.is_empty() {
+                let row = headers
+                    .iter()
+                    .map(|key| python_str(&members[key.as_str()]))
+                    .collect();
+                self.current().add_header(headers);
+                self.current().add_row(row);
+            }
+            for key in more {
+                self.build(Some(&key), &members[key.as_str()], indent + 1);
+            }
+        }
+
+        fn list_of_objects(&mut self, items: &[Value], indent: usize, title: Option<&str>) {
+            let mut headers = Vec::new();
+            let mut more = Vec::new();
+            for item in items {
+                if let Some(members) = item.as_object() {
+                    let (h, m) = group(members.iter());
+                    headers.extend(h);
+                    more.extend(m);
+                }
+            }
+            headers.sort();
+            headers.dedup();
+            more.sort();
+            more.dedup();
+            self.current().add_header(headers.clone());
+            for (index, item) in items.iter().enumerate() {
+                if index > 0 && !more.is_empty() {
+                    self.sections
+                        .push(Section::new(title.unwrap_or_default(), indent));
+                    self.current().add_header(headers.clone());
+                }
+                // tccli's `element.get(header, '')` fails on an element that is not an
+                // object; such elements get an empty row here.
+                let members = item.as_object();
+                let row = headers
+                    .iter()
+                    .map(|key| {
+                        members
+                            .and_then(|m| m.get(key))
+                            .map(python_str)
+                            .unwrap_or_default()
+                    })
+                    .collect();
+                self.current().add_row(row);
+                for key in &more {
+                    if let Some(member) = members.and_then(|m| m.get(key)) {
+                        self.build(Some(key), member, indent + 1);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Scalar keys and the others, each sorted.
+    fn group<'a>(
+        members: impl Iterator<Item = (&'a String, &'a Value)>,
+    ) -> (Vec<String>, Vec<String>) {
+        let mut headers = Vec::new();
+        let mut more = Vec::new();
+        for (key, member) in members {
+            if is_scalar(member) {
+                headers.push(key.clone());
+            } else {
+                more.push(key.clone());
+            }
+        }
+        headers.sort();
+        more.sort();
+        (headers, more)
+    }
+
+    pub(super) fn render(value: &Value, terminal_width: usize) -> String {
+        let mut builder = Builder {
+            sections: Vec::new(),
+        };
+        if !builder.build(Some(TITLE), value, 0) {
+            return String::new();
+        }
+        let mut sections = builder.sections;
+        let mut max_width = sections.iter().map(Section::total_width).max().unwrap_or(0);
+        if max_width > terminal_width {
+            // Too wide: every section of a single row becomes key/value rows.
+            for section in &mut sections {
+                if section.rows.len() == 1 && !section.headers.is_empty() {
+                    let mut vertical = Section::new(&section.title, section.indent);
+                    let row = section.rows[0].clone();
+                    for (header, cell) in section.headers.iter().zip(row) {
+                        vertical.add_row(vec![header.clone(), cell]);
+                    }
+                    *section = vertical;
+                }
+            }
+            max_width = sections.iter().map(Section::total_width).max().unwrap_or(0);
+        }
+        let mut out = String::new();
+        out.push_str(&"-".repeat(max_width));
+        out.push('\n');
+        for section in &sections {
+            render_section(&mut out, section, max_width);
+        }
+        out
+    }
+
+    fn center(text: &str, length: usize, left: &str, right: &str) -> String {
+        let text_length = text.chars().count() as i64;
+        let length = length as i64;
+        // As in Python, a negative count of spaces is none, yet still counted.
+        let start = length.div_euclid(2) - text_length.div_euclid(2) - 1;
+        let so_far = left.len() as i64 + start + text_length;
+        let right_spaces = length - right.len() as i64 - so_far;
+        format!(
+            "{left}{}{text}{}{right}",
+            " ".repeat(usize::try_from(start).unwrap_or(0)),
+            " ".repeat(usize::try_from(right_spaces).unwrap_or(0))
+        )
+    }
+
+    fn align_left(text: &str, length: usize, left: &str, right: &str) -> String {
+        let text_length = text.chars().count();
+        let computed = text_length + 2 + left.len() + right.len();
+        let padding = if length >= computed { 2 } else { 0 };
+        let so_far = left.len() + padding + text_length;
+        let rest = length.saturating_sub(so_far + right.len());
+        format!(
+            "{left}{}{text}{}{right}",
+            " ".repeat(padding),
+            " ".repeat(rest)
+        )
+    }
+
+    fn line_break(widths: &[usize]) -> String {
+        let mut line = String::new();
+        for (index, width) in widths.iter().enumerate() {
+            if index == 0 {
+                let _ = write!(line, "+{}+", "-".repeat(width.saturating_sub(2)));
+            } else {
+                let _ = write!(line, "{}+", "-".repeat(width.saturating_sub(1)));
+            }
+        }
+        line
+    }
+
+    fn render_section(out: &mut String, section: &Section, max_width: usize) {
+        let bars = "|".repeat(section.indent);
+        let mut write = |line: &str| {
+            let _ = writeln!(out, "{bars}{line}{bars}");
+        };
+        let max_width = max_width.saturating_sub(section.indent * 2);
+        if !section.title.is_empty() {
+            write(&center(&section.title, max_width, "|", "|"));
+            if section.headers.is_empty() && section.rows.is_empty() {
+                write(&format!("+{}+", "-".repeat(max_width.saturating_sub(2))));
+            }
+        }
+        if !section.headers.is_empty() {
+            let widths = section.column_widths(max_width);
+            let mut line = String::new();
+            for (index, (width, header)) in widths.iter().zip(&section.headers).enumerate() {
+                let left = if index == 0 { "|" } else { "" };
+                line.push_str(&center(header, *width, left, "|"));
+            }
+            write(&line_break(&widths));
+            write(&line);
+        }
+        if !section.rows.is_empty() {
+            let widths = section.column_widths(max_width);
+            if widths.is_empty() {
+                return;
+            }
+            write(&line_break(&widths));
+            for row in &section.rows {
+                let mut line = String::new();
+                for (index, (width, cell)) in widths.iter().zip(row).enumerate() {
+                    let left = if index == 0 { "|" } else { "" };
+                    line.push_str(&align_left(cell, *width, left, "|"));
+                }
+                write(&line);
+            }
+            write(&line_break(&widths));
+        }
+    }
 }
 
 #[cfg(test)]
@@ -182,22 +630,29 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn text_paths_follow_the_wire_names() {
-        let value =
-            json!({"TaskId": 7, "Devices": [{"Name": "dev001", "Ok": true}], "RequestId": "r"});
-        assert_eq!(
-            render(&value, Format::Text),
-            "TaskId\t7\nDevices.0.Name\tdev001\nDevices.0.Ok\ttrue\nRequestId\tr\n"
-        );
+    fn floats_print_as_python_does() {
+        for (number, shown) in [
+            (1.0, "1.0"),
+            (0.5, "0.5"),
+            (100.0, "100.0"),
+            (1e16, "1e+16"),
+            (1.5e-5, "1.5e-05"),
+            (0.0001, "0.0001"),
+            (-2.25, "-2.25"),
+            (123456789.125, "123456789.125"),
+            (1e22, "1e+22"),
+            (9999999999999998.0, "9999999999999998.0"),
+        ] {
+            assert_eq!(python_float(number), shown, "{number}");
+        }
     }
 
     #[test]
-    fn tables_hold_scalars_and_lists_of_objects() {
-        let value =
-            json!({"Total": 2, "Devices": [{"Name": "dev001"}, {"Name": "dev002", "Status": 3}]});
-        let table = render(&value, Format::Table);
-        assert!(table.contains("| Total  | 2     |"), "{table}");
-        assert!(table.contains("Devices (2 items)"), "{table}");
-        assert!(table.contains("| dev002 | 3      |"), "{table}");
+    fn text_lines_follow_tcclis_layout() {
+        let value = json!({"TaskId": 7, "Devices": [{"Name": "dev001", "Ok": true}, {"Name": "dev002", "Extra": null}], "RequestId": "r"});
+        assert_eq!(
+            render(&value, Format::Text, 80),
+            "r\t7\nDEVICES\t\tdev001\tTrue\nDEVICES\tNone\tdev002\t\n"
+        );
     }
 }

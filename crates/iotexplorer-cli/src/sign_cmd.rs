@@ -67,7 +67,7 @@ pub(crate) fn run(
     // Sign with the header list the other side used, so the comparison goes on past it.
     let sign_action = match &parsed {
         Some(theirs) => theirs.signed_headers().any(|name| name == "x-tc-action"),
-        None => text("signed-headers") == Some("content-type;host;x-tc-action"),
+        None => crate::connect::signed_headers(matches)?.signs_action(),
     };
     let selection = if sign_action {
         SignedHeaders::AllGiven
@@ -155,6 +155,8 @@ fn profile_credentials(
         })
 }
 
+/// Every stage; the signature only when revealed, since with the request it is the
+/// Authorization header, whether printed on its own or in the header.
 fn print_stages(out: &mut String, signed: &SigningOutput, reveal: bool) {
     let _ = writeln!(out, "CanonicalRequest:\n{}\n", signed.canonical_request());
     let _ = writeln!(
@@ -163,13 +165,16 @@ fn print_stages(out: &mut String, signed: &SigningOutput, reveal: bool) {
         signed.hashed_canonical_request()
     );
     let _ = writeln!(out, "\nStringToSign:\n{}\n", signed.string_to_sign());
-    let _ = writeln!(out, "Signature: {}", signed.signature());
-    let authorization = if reveal {
-        signed.authorization().to_owned()
+    if reveal {
+        let _ = writeln!(out, "Signature: {}", signed.signature());
+        let _ = writeln!(out, "Authorization: {}", signed.authorization());
     } else {
-        signed.redacted_authorization()
-    };
-    let _ = writeln!(out, "Authorization: {authorization}");
+        let _ = writeln!(
+            out,
+            "Signature: ** redacted ** (--reveal-authorization prints it)"
+        );
+        let _ = writeln!(out, "Authorization: {}", signed.redacted_authorization());
+    }
 }
 
 /// Reports the first stage at which `theirs` departs from ours; `true` when none does.

@@ -1,10 +1,11 @@
 //! Who sent the request: TC3-HMAC-SHA256 (with `X-TC-Token` and `UNSIGNED-PAYLOAD`), or
-//! legacy v1 when the request carries no `Authorization` but a `Signature` parameter.
+//! legacy v1 when the request carries no `Authorization` but a `Signature` parameter (in
+//! the query of a GET, or in the form body of a POST).
 
 use std::collections::HashMap;
 
 use iotexplorer_model::ApiError;
-use tc3_sign::{ReceivedRequest, VerifyPolicy};
+use tc3_sign::{CONTENT_TYPE_FORM, ReceivedRequest, VerifyPolicy};
 
 use crate::checks::error;
 use crate::fixture::CredentialFixture;
@@ -102,9 +103,45 @@ pub(crate) fn authenticate(
     })
 }
 
+/// What the head alone says of the sender, so a refused request is answered before its
+/// body is read. `Err` is the answer [`authenticate`] gives for the whole request; `Ok`
+/// means the body decides: it is covered by the signature, or it may be a v1 form.
+pub(crate) fn precheck(
+    head: &Incoming,
+    credentials: &HashMap<String, CredentialFixture>,
+    max_skew: u64,
+    now: i64,
+) -> Result<(), ApiError> {
+    if may_carry_v1_params(head) && head.method != "GET" {
+        return Ok(());
+    }
+    match authenticate(head, credentials, max_skew, now) {
+        Ok(_) => Ok(()),
+        // Only the signature depends on the body (unless the payload is unsigned), and
+        // every other check comes before it.
+        Err(error) if error.code.as_str() == "AuthFailure.SignatureFailure" => Ok(()),
+        Err(error) => Err(error),
+    }
+}
+
+/// Whether the request may be legacy v1: no `Authorization`, and parameters in the query
+/// (GET) or in a form body (POST, as v1 requires).
+fn may_carry_v1_params(request: &Incoming) -> bool {
+    if request.header("authorization").is_some() {
+        return false;
+    }
+    request.method == "GET"
+        || request.header("content-type").is_some_and(|value| {
+            value
+                .split(';')
+                .next()
+                .is_some_and(|kind| kind.trim().eq_ignore_ascii_case(CONTENT_TYPE_FORM))
+        })
+}
+
 /// The parameters of a legacy v1 request, or `None` for a TC3 request.
 fn v1_params(request: &Incoming) -> Option<Vec<(String, String)>> {
-    if request.header("authorization").is_some() {
+    if !may_carry_v1_params(request) {
         return None;
     }
     let text = if request.method == "GET" {
@@ -114,4 +151,145 @@ fn v1_params(request: &Incoming) -> Option<Vec<(String, String)>> {
     };
     let pairs = decode_pairs(&text);
     pairs.iter().any(|(k, _)| k == "Signature").then_some(pairs)
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use tc3_sign::{Credentials, Payload, SignableRequest, SigningParams};
+
+    use super::*;
+
+    const NOW: i64 = 1_700_000_000;
+
+    fn credentials() -> HashMap<String, CredentialFixture> {
+        [
+            CredentialFixture::new("AKIDLONG", "long-key"),
+            CredentialFixture::new("AKIDTEMP", "temp-key").with_token("session"),
+        ]
+        .into_iter()
+        .map(|c| (c.secret_id.clone(), c))
+        .collect()
+    }
+
+    /// A request signed for `signed_body`, carrying `sent_body`, then spoiled as told.
+    #[allow(clippy::too_many_arguments)]
+    fn request(
+        method: &str,
+        signer: (&str, &str, Option<&str>),
+        skew: i64,
+        unsigned: bool,
+        content_type: &str,
+        signed_body: &[u8],
+        sent_body: &[u8],
+        spoil: u8,
+    ) -> Incoming {
+        let (id, key, token) = signer;
+        let mut credentials = Credentials::new(id, key);
+        if let Some(token) = token {
+            credentials = credentials.with_token(token);
+        }
+        let payload = if unsigned {
+            Payload::Unsigned
+        } else {
+            Payload::Bytes(signed_body)
+        };
+        let query = if method == "GET" { "PageNum=1" } else { "" };
+        let signable = SignableRequest::new(method, "h", content_type, payload).with_query(query);
+        let signed = tc3_sign::sign(
+            &signable,
+            &SigningParams::new(&credentials, SERVICE, NOW + skew),
+        )
+        .expect("sign");
+        let mut headers = vec![
+            ("Host".to_owned(), "h".to_owned()),
+            ("Content-Type".to_owned(), content_type.to_owned()),
+        ];
+        for (name, value) in signed.headers() {
+            headers.push((name.to_owned(), value));
+        }
+        match spoil {
+            // No Authorization: TC3 fails, or a v1 form decides.
+            1 => headers.retain(|(name, _)| name != "Authorization"),
+            2 => headers.push(("Authorization".to_owned(), "TC3-HMAC-SHA256 x".to_owned())),
+            3 => headers.retain(|(name, _)| name != "X-TC-Timestamp"),
+            _ => {}
+        }
+        Incoming {
+            method: method.to_owned(),
+            path: "/".to_owned(),
+            query: query.to_owned(),
+            headers,
+            body: bytes::Bytes::copy_from_slice(sent_body),
+        }
+    }
+
+    /// A legacy v1 form body for `AKIDLONG`, signed for POST to `h`.
+    fn v1_form(skew: i64) -> Vec<u8> {
+        use tc3_sign::v1::{V1Algorithm, sign, string_to_sign};
+        let timestamp = (NOW + skew).to_string();
+        let params = [
+            ("Action", "ListFirmwares"),
+            ("Nonce", "1"),
+            ("SecretId", "AKIDLONG"),
+            ("SignatureMethod", "HmacSHA256"),
+            ("Timestamp", timestamp.as_str()),
+        ];
+        let text = string_to_sign("POST", "h", "/", &params);
+        let key = tc3_sign::SecretKey::new("long-key");
+        let signature = sign(&key, V1Algorithm::HmacSha256, &text).expect("sign");
+        let mut body: String = params.iter().map(|(k, v)| format!("{k}={v}&")).collect();
+        body.push_str("Signature=");
+        tc3_sign::query::percent_encode_into(&mut body, &signature);
+        body.into_bytes()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn what_the_head_refuses_the_whole_request_refuses_alike(
+            method in prop_oneof![Just("POST"), Just("GET")],
+            signer in prop_oneof![
+                Just(("AKIDLONG", "long-key", None)),
+                Just(("AKIDLONG", "wrong-key", None)),
+                Just(("AKIDLONG", "long-key", Some("session"))),
+                Just(("AKIDTEMP", "temp-key", Some("session"))),
+                Just(("AKIDTEMP", "temp-key", Some("other"))),
+                Just(("AKIDTEMP", "temp-key", None)),
+                Just(("AKIDNONE", "any", None)),
+            ],
+            skew in prop_oneof![Just(0i64), Just(-299), Just(-301), Just(400)],
+            unsigned in any::<bool>(),
+            content_type in prop_oneof![
+                Just("application/json"),
+                Just("application/x-www-form-urlencoded"),
+                Just("text/plain"),
+            ],
+            signed_body in prop_oneof![
+                Just(b"{}".to_vec()),
+                Just(b"Signature=abc&SecretId=AKIDLONG".to_vec()),
+                proptest::collection::vec(any::<u8>(), 0..24),
+            ],
+            tampered in any::<bool>(),
+            spoil in 0u8..4,
+            v1 in any::<bool>(),
+        ) {
+            let sent_body = if v1 && spoil == 1 {
+                v1_form(skew)
+            } else if tampered {
+                b"{\"x\":1}".to_vec()
+            } else {
+                signed_body.clone()
+            };
+            let full = request(method, signer, skew, unsigned, content_type, &signed_body, &sent_body, spoil);
+            let head = Incoming { body: bytes::Bytes::new(), ..request(method, signer, skew, unsigned, content_type, &signed_body, &sent_body, spoil) };
+            let early = precheck(&head, &credentials(), 300, NOW);
+            let late = authenticate(&full, &credentials(), 300, NOW);
+            if let Err(early) = early {
+                let late = late.err().map(|e| e.code);
+                prop_assert_eq!(Some(early.code), late);
+            }
+        }
+    }
 }

@@ -1,14 +1,16 @@
 //! The checks every request passes before its action runs, each with Tencent's code.
 //!
-//! Order: size (while reading the body), signature (TC3, or legacy v1 when the request
-//! carries no `Authorization`), action, version, region, rate limit, JSON, members.
+//! Order: declared size, then what the head alone decides of the signature (syntax,
+//! timestamp, SecretId, token), then size while reading the body, the signature itself
+//! (TC3, or legacy v1 when the request carries no `Authorization`), action, version,
+//! region, rate limit, JSON, members.
 
 use std::collections::HashMap;
 
 use iotexplorer_model::{ApiError, VERSION, check_request_json, find_action};
 use serde_json::Value;
 
-use crate::auth::{Signed, V1_COMMON, authenticate};
+use crate::auth::{Signed, V1_COMMON, authenticate, precheck};
 use crate::fixture::CredentialFixture;
 use crate::rate_limit::RateLimiter;
 use crate::request::{Incoming, decode_pairs, unflatten};
@@ -33,6 +35,13 @@ pub(crate) fn error(code: &str, message: impl Into<String>) -> ApiError {
 }
 
 impl Gate {
+    /// The checks that need only the head, run before the body is read. `Err` is the
+    /// answer the full checks would give; a request that passes may still be refused
+    /// once its body is in.
+    pub(crate) fn precheck(&self, head: &Incoming, now: i64) -> Result<(), ApiError> {
+        precheck(head, &self.credentials, self.max_skew, now)
+    }
+
     /// Runs every common check; `Err` is the error to answer with.
     pub(crate) fn admit(&self, request: &Incoming, now: i64) -> Result<Admitted, ApiError> {
         let Signed {
@@ -83,9 +92,9 @@ impl Gate {
                     .into_iter()
                     .filter(|(k, _)| !V1_COMMON.contains(&k.as_str()))
                     .collect();
-                unflatten(meta.name, &members)
+                unflatten(meta.name, &members)?
             }
-            None if request.method == "GET" => unflatten(meta.name, &decode_pairs(&request.query)),
+            None if request.method == "GET" => unflatten(meta.name, &decode_pairs(&request.query))?,
             None => parse_json_body(&request.body)?,
         };
         check_request_json(meta.name, &params)

@@ -35,9 +35,16 @@ struct ReadmeExample;
 
 mod actions;
 mod auth;
+mod body;
+mod budget;
+mod change;
 mod checks;
+mod connection;
+mod disk;
 mod faults;
 mod fixture;
+mod journal;
+mod limits;
 mod persist;
 mod progress;
 mod random;
@@ -48,10 +55,15 @@ mod serve;
 mod server;
 mod state;
 
+pub use disk::StorageFaults;
 pub use faults::{FaultKind, FaultRule, Faults};
 pub use fixture::{
     CredentialFixture, DEMO_PRODUCT_ID, DEMO_SECRET_ID, DEMO_SECRET_KEY, DeviceFixture,
     DeviceListFixture, FirmwareFixture, Fixture, FixtureError, ProductFixture, ProgressSettings,
 };
+pub use limits::{
+    DEFAULT_BODY_TIMEOUT, DEFAULT_HEADER_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_BUFFERED_BYTES, DEFAULT_MAX_CONNECTIONS,
+};
 pub use serve::{ServeArgs, serve};
-pub use server::{DEFAULT_MAX_BODY_BYTES, Emulator, EmulatorBuilder, RunningEmulator, StartError};
+pub use server::{Emulator, EmulatorBuilder, RunningEmulator, StartError};

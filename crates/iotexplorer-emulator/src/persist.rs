@@ -1,33 +1,420 @@
-//! `--state FILE`: the state as JSON, so tasks and devices survive a restart.
+//! The state and, with `--state FILE`, keeping it across restarts.
+//!
+//! `FILE` is a snapshot: the whole state as JSON (the format of earlier versions, which
+//! load as they are). `FILE.log` holds the changes since, one flushed record each (see
+//! [`crate::journal`]), so a change costs one short append and one flush however large the
+//! state is. A change is applied in memory only after its record is on the disk: a change
+//! the disk refused answers `InternalError` and leaves nothing behind, and TaskIds, which
+//! come from the records, are never handed out twice.
+//!
+//! Once the log outgrows the snapshot (and a floor), the state is written to `FILE.tmp`,
+//! flushed, renamed over `FILE`, the directory flushed, and only then the log emptied. A
+//! crash between any two steps leaves either the old snapshot and the whole log, or the new
+//! snapshot and records it already holds, which the sequence numbers skip.
+//!
+//! One emulator at a time keeps a state: it holds an exclusive lock of the operating
+//! system on `FILE.lock` while it runs (gone with the process, however it ends), and
+//! another one refuses to start on the same file (after waiting a few seconds for it to
+//! let go) rather than interleave its changes.
 
-use std::path::Path;
-use std::time::{Duration, Instant};
+use std::fs::File;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::Instant;
 
-use crate::state::{State, unix_now_ms};
+use iotexplorer_model::ApiError;
+use serde_json::Value;
 
-/// Reads saved state; `Ok(None)` when the file does not exist yet.
-pub(crate) fn load(path: &Path) -> std::io::Result<Option<State>> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(error) => return Err(error),
-    };
-    let mut state: State = serde_json::from_str(&text)?;
-    // Monotonic instants do not survive a restart; rebuild them from wall-clock time.
-    let now = Instant::now();
-    let now_ms = unix_now_ms();
-    for task in state.tasks.values_mut() {
-        let age = u64::try_from(now_ms.saturating_sub(task.started_unix_ms)).unwrap_or(0);
-        task.started = now.checked_sub(Duration::from_millis(age)).unwrap_or(now);
-    }
-    Ok(Some(state))
+use crate::actions::{self, Action, Context, Outcome, Plan};
+use crate::change::Change;
+use crate::disk::StorageFaults;
+use crate::fixture::{DeviceListFixture, Fixture, ProgressSettings};
+use crate::journal::{self, Journal, parent_of};
+use crate::state::{State, unix_now};
+
+/// The log is folded into the snapshot once it is larger than the snapshot and than this.
+pub(crate) const DEFAULT_LOG_LIMIT: u64 = 64 * 1024;
+
+/// The state, and where it is kept.
+pub(crate) struct Store {
+    state: RwLock<State>,
+    /// Taken for a whole change (plan, log, apply), so changes happen one at a time and
+    /// in the log's order, while reads go on under `state`'s read lock.
+    writer: Mutex<Option<Kept>>,
+    /// Whether there are files, so changes wait for a flush.
+    kept: bool,
+    disk: StorageFaults,
 }
 
-/// Writes the state next to `path`, then renames it over, so a crash leaves the old file.
-pub(crate) fn save(path: &Path, state: &State) -> std::io::Result<()> {
-    let text = serde_json::to_vec(state)?;
-    let mut temporary = path.as_os_str().to_owned();
-    temporary.push(".tmp");
-    std::fs::write(&temporary, text)?;
-    std::fs::rename(&temporary, path)
+/// A state kept in files.
+#[derive(Debug)]
+struct Kept {
+    snapshot: PathBuf,
+    journal: Journal,
+    /// Size of the snapshot last written or read.
+    snapshot_len: u64,
+    log_limit: u64,
+    /// The log length at which to try folding it again after a failed attempt.
+    retry_at: u64,
+    /// `FILE.lock`, locked while this emulator keeps the state.
+    _lock: File,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("state", &*self.read())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// The state at start: read from `state_file` and its log when they exist, else the
+    /// fixture's (written as the first snapshot when there is a state file); `progress`
+    /// replaces the saved or fixture settings. Only a state file can fail.
+    pub(crate) fn start(
+        state_file: Option<&Path>,
+        log_limit: u64,
+        fixture: &Fixture,
+        progress: Option<ProgressSettings>,
+    ) -> io::Result<Self> {
+        let adjust = |state: &mut State| {
+            if let Some(progress) = progress {
+                state.progress = progress;
+            }
+        };
+        match state_file {
+            Some(snapshot) => {
+                Self::open(snapshot, log_limit, || State::from_fixture(fixture), adjust)
+            }
+            None => {
+                let mut state = State::from_fixture(fixture);
+                adjust(&mut state);
+                Ok(Self::in_memory(state))
+            }
+        }
+    }
+
+    /// A state of `initial` kept only in memory.
+    fn in_memory(initial: State) -> Self {
+        Self {
+            state: RwLock::new(initial),
+            writer: Mutex::new(None),
+            kept: false,
+            disk: StorageFaults::default(),
+        }
+    }
+
+    /// The state kept in `snapshot` and its log: read back when the snapshot exists, else
+    /// `initial`, written as the first snapshot. `adjust` runs on the state before anything
+    /// is served.
+    fn open(
+        snapshot: &Path,
+        log_limit: u64,
+        initial: impl FnOnce() -> State,
+        adjust: impl FnOnce(&mut State),
+    ) -> io::Result<Self> {
+        let disk = StorageFaults::default();
+        // Before anything is read: another emulator may be changing the files.
+        let lock = lock_state(snapshot)?;
+        let log_path = log_path(snapshot);
+        // A temporary snapshot is a fold that did not finish; the files it would have
+        // replaced are still whole.
+        let _ = std::fs::remove_file(temporary_path(snapshot));
+        let contents = journal::read(&log_path)?;
+        let (mut state, snapshot_len, last_seq) = match read_snapshot(snapshot)? {
+            Some((mut state, snapshot_len)) => {
+                let last_seq = replay(&mut state, &log_path, contents.records)?;
+                (state, snapshot_len, last_seq)
+            }
+            None if contents.complete_len > 0 => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!(
+                        "{} holds changes, but the snapshot {} they follow is missing; \
+                         restore it, or remove the log to start afresh",
+                        log_path.display(),
+                        snapshot.display()
+                    ),
+                ));
+            }
+            None => {
+                let state = initial();
+                let snapshot_len = write_snapshot(snapshot, &serde_json::to_vec(&state)?, &disk)?;
+                let last_seq = state.log_seq;
+                (state, snapshot_len, last_seq)
+            }
+        };
+        state.rebuild_clocks();
+        adjust(&mut state);
+        let journal = Journal::open(&log_path, contents.complete_len, last_seq, &disk)?;
+        Ok(Self {
+            state: RwLock::new(state),
+            writer: Mutex::new(Some(Kept {
+                snapshot: snapshot.to_owned(),
+                journal,
+                snapshot_len,
+                log_limit,
+                retry_at: 0,
+                _lock: lock,
+            })),
+            kept: true,
+            disk,
+        })
+    }
+
+    /// The injected storage failures.
+    pub(crate) fn storage_faults(&self) -> &StorageFaults {
+        &self.disk
+    }
+
+    pub(crate) fn read(&self) -> RwLockReadGuard<'_, State> {
+        // A panic while applying a change is a bug; the state it leaves is still served.
+        self.state.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, State> {
+        self.state.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn lock_writer(&self) -> MutexGuard<'_, Option<Kept>> {
+        self.writer.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Changes how devices of new tasks progress; a setting, not kept in the log.
+    pub(crate) fn set_progress(&self, progress: ProgressSettings) {
+        self.write().progress = progress;
+    }
+
+    /// Runs `action`. A change waits for its record to be flushed, off the async threads.
+    pub(crate) async fn run(
+        self: &std::sync::Arc<Self>,
+        action: &'static str,
+        params: Value,
+        base_url: &str,
+    ) -> Outcome {
+        match actions::find(action) {
+            None => Err(actions::unsupported(action)),
+            Some(Action::Read(read)) => {
+                let cx = Context {
+                    base_url,
+                    now: Instant::now(),
+                    unix_now: unix_now(),
+                };
+                read(&self.read(), &params, &cx)
+            }
+            Some(Action::Change(plan)) if self.kept => {
+                let store = std::sync::Arc::clone(self);
+                let base_url = base_url.to_owned();
+                tokio::task::spawn_blocking(move || store.change(action, plan, &params, &base_url))
+                    .await
+                    .unwrap_or_else(|_| {
+                        Err(ApiError::new(
+                            "InternalError",
+                            format!("{action} stopped unexpectedly"),
+                        ))
+                    })
+            }
+            Some(Action::Change(plan)) => self.change(action, plan, &params, base_url),
+        }
+    }
+
+    /// Plans, logs and applies one change; blocks on the disk.
+    fn change(&self, action: &str, plan: Plan, params: &Value, base_url: &str) -> Outcome {
+        let mut writer = self.lock_writer();
+        let cx = Context {
+            base_url,
+            now: Instant::now(),
+            unix_now: unix_now(),
+        };
+        let planned = plan(&self.read(), params, &cx)?;
+        self.commit(&mut writer, planned.change)
+            .map_err(|error| ApiError::new("InternalError", format!("{action}: {error}")))?;
+        Ok(planned.members)
+    }
+
+    /// Registers a device-list file, logged like any change.
+    pub(crate) fn add_device_list(&self, list: DeviceListFixture) -> io::Result<()> {
+        let mut writer = self.lock_writer();
+        self.commit(&mut writer, Change::DeviceListAdded { list })
+            .map_err(io::Error::other)
+    }
+
+    /// Logs `change`, then applies it; on an error the state is as before.
+    fn commit(&self, writer: &mut Option<Kept>, change: Change) -> Result<(), String> {
+        change
+            .check(&self.read())
+            .map_err(|reason| format!("the change does not fit the state: {reason}"))?;
+        let Some(kept) = writer.as_mut() else {
+            change.apply(&mut self.write());
+            return Ok(());
+        };
+        let seq = kept.journal.append(&change, &self.disk).map_err(|error| {
+            format!(
+                "the change could not be saved to {}, so it was not made: {error}",
+                kept.journal.path().display()
+            )
+        })?;
+        {
+            let mut state = self.write();
+            change.apply(&mut state);
+            state.log_seq = seq;
+        }
+        if kept.fold_is_due() {
+            // The change is kept either way; a failed fold is tried again later.
+            if self.fold(kept).is_err() {
+                kept.retry_at = kept.journal.len().saturating_add(kept.log_limit);
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the whole state as the snapshot and empties the log; at shutdown.
+    pub(crate) fn save(&self) -> io::Result<()> {
+        let mut writer = self.lock_writer();
+        match writer.as_mut() {
+            Some(kept) if kept.journal.len() > 0 => self.fold(kept),
+            _ => Ok(()),
+        }
+    }
+
+    /// Folds the log into a new snapshot.
+    fn fold(&self, kept: &mut Kept) -> io::Result<()> {
+        // Changes wait (the writer lock is held); reads go on, also while it is serialised.
+        let bytes = {
+            let state = self.read();
+            debug_assert_eq!(state.log_seq, kept.journal.last_seq());
+            serde_json::to_vec(&*state)?
+        };
+        kept.snapshot_len = write_snapshot(&kept.snapshot, &bytes, &self.disk)?;
+        kept.journal.clear(&self.disk)?;
+        kept.retry_at = 0;
+        Ok(())
+    }
+}
+
+impl Kept {
+    fn fold_is_due(&self) -> bool {
+        let len = self.journal.len();
+        len > self.log_limit && len > self.snapshot_len && len >= self.retry_at
+    }
+}
+
+/// `FILE.log` for the snapshot `FILE`.
+fn log_path(snapshot: &Path) -> PathBuf {
+    let mut path = snapshot.as_os_str().to_owned();
+    path.push(".log");
+    PathBuf::from(path)
+}
+
+fn temporary_path(snapshot: &Path) -> PathBuf {
+    let mut path = snapshot.as_os_str().to_owned();
+    path.push(".tmp");
+    PathBuf::from(path)
+}
+
+/// How long a start waits for the lock: an emulator of this process that was just dropped
+/// lets go of its state once its last open requests are done.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Takes the exclusive lock on `FILE.lock` for the snapshot `FILE`, or refuses when
+/// another emulator still holds it after [`LOCK_WAIT`]. The lock file is never removed:
+/// removing it would let a third emulator lock a new file while the second still holds
+/// the old one.
+fn lock_state(snapshot: &Path) -> io::Result<File> {
+    let mut path = snapshot.as_os_str().to_owned();
+    path.push(".lock");
+    let path = PathBuf::from(path);
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)?;
+    let deadline = Instant::now() + LOCK_WAIT;
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(std::fs::TryLockError::WouldBlock) if Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::WouldBlock,
+                    format!(
+                        "the state is in use by another emulator (it holds {}); \
+                         only one emulator may keep a state file",
+                        path.display()
+                    ),
+                ));
+            }
+            Err(std::fs::TryLockError::Error(error)) => {
+                return Err(io::Error::new(
+                    error.kind(),
+                    format!("cannot lock {}: {error}", path.display()),
+                ));
+            }
+        }
+    }
+}
+
+/// Reads the snapshot and its size; `Ok(None)` when it does not exist yet.
+fn read_snapshot(path: &Path) -> io::Result<Option<(State, u64)>> {
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => return Err(error),
+    };
+    let state = serde_json::from_slice(&bytes).map_err(|error| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{} is not a saved state: {error}", path.display()),
+        )
+    })?;
+    Ok(Some((state, bytes.len() as u64)))
+}
+
+/// Applies the records the snapshot does not hold yet; the `seq` of the last one.
+fn replay(state: &mut State, path: &Path, records: Vec<journal::ReadRecord>) -> io::Result<u64> {
+    let mut last = state.log_seq;
+    for read in records {
+        let seq = read.record.seq;
+        if seq <= state.log_seq {
+            // Left by a fold that stopped before emptying the log: the snapshot has it.
+            continue;
+        }
+        if seq != last.saturating_add(1) {
+            return Err(journal::damaged(
+                path,
+                read.line,
+                format!("change {seq} follows change {last}: changes are missing"),
+            ));
+        }
+        read.record
+            .change
+            .check(state)
+            .map_err(|reason| journal::damaged(path, read.line, reason))?;
+        read.record.change.apply(state);
+        last = seq;
+    }
+    state.log_seq = last;
+    Ok(last)
+}
+
+/// Writes the serialised state `bytes` to `path` so that a crash leaves the old file or the
+/// new one, whole; the size written.
+fn write_snapshot(path: &Path, bytes: &[u8], disk: &StorageFaults) -> io::Result<u64> {
+    let temporary = temporary_path(path);
+    let written = File::create(&temporary)
+        .and_then(|mut file| {
+            disk.write_all(&mut file, bytes)?;
+            disk.sync(&file)
+        })
+        .and_then(|()| std::fs::rename(&temporary, path));
+    if let Err(error) = written {
+        let _ = std::fs::remove_file(&temporary);
+        return Err(error);
+    }
+    disk.sync_dir(parent_of(path))?;
+    Ok(bytes.len() as u64)
 }

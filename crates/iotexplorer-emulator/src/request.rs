@@ -6,8 +6,16 @@
 
 use std::collections::BTreeMap;
 
-use iotexplorer_model::{MemberMeta, ValueType, find_action, find_structure};
+use iotexplorer_model::{ApiError, MemberMeta, ValueType, find_action, find_structure};
 use serde_json::{Map, Number, Value};
+
+/// The most dot-separated parts a flattened parameter name may have. The deepest input of
+/// the whole API (a list of structures holding a list of structures) needs 6; anything
+/// deeper is refused before the tree is built, so nothing recurses deeper than this.
+pub(crate) const MAX_NAME_PARTS: usize = 16;
+
+/// How much of a refused name the error message quotes.
+const QUOTED_NAME_CHARS: usize = 64;
 
 /// A request as received, detached from hyper.
 #[derive(Debug)]
@@ -92,14 +100,31 @@ fn insert(tree: &mut BTreeMap<String, Node>, path: &[&str], value: String) {
 }
 
 /// Rebuilds flattened parameters into a JSON object for `action`.
-pub(crate) fn unflatten(action: &str, pairs: &[(String, String)]) -> Value {
+///
+/// A name with more than [`MAX_NAME_PARTS`] parts is `InvalidParameter`: no structure of
+/// the API nests that deep, and building it would recurse once per part.
+pub(crate) fn unflatten(action: &str, pairs: &[(String, String)]) -> Result<Value, ApiError> {
     let mut tree = BTreeMap::new();
     for (key, value) in pairs {
-        let path: Vec<&str> = key.split('.').collect();
+        let path: Vec<&str> = key.split('.').take(MAX_NAME_PARTS + 1).collect();
+        if path.len() > MAX_NAME_PARTS {
+            return Err(too_deep(key));
+        }
         insert(&mut tree, &path, value.clone());
     }
     let members = find_action(action).map_or(&[][..], |meta| meta.input);
-    Value::Object(object_from(tree, members))
+    Ok(Value::Object(object_from(tree, members)))
+}
+
+fn too_deep(key: &str) -> ApiError {
+    let quoted: String = key.chars().take(QUOTED_NAME_CHARS).collect();
+    let ellipsis = if quoted.len() < key.len() { "…" } else { "" };
+    ApiError::new(
+        "InvalidParameter",
+        format!(
+            "the parameter name `{quoted}{ellipsis}` nests deeper than {MAX_NAME_PARTS} levels"
+        ),
+    )
 }
 
 fn object_from(tree: BTreeMap<String, Node>, members: &[MemberMeta]) -> Map<String, Value> {
@@ -187,6 +212,8 @@ fn untyped(node: Node) -> Value {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
 
     #[test]
@@ -194,7 +221,7 @@ mod tests {
         let pairs = decode_pairs(
             "ProductID=P1&FirmwareVersion=2.0.0&DeviceNames.0=a&DeviceNames.1=b%20c&TimeoutInterval=300",
         );
-        let value = unflatten("BatchUpdateFirmware", &pairs);
+        let value = unflatten("BatchUpdateFirmware", &pairs).expect("shallow");
         assert_eq!(
             value,
             serde_json::json!({"ProductID": "P1", "FirmwareVersion": "2.0.0",
@@ -205,8 +232,74 @@ mod tests {
     #[test]
     fn structures_in_lists_are_rebuilt() {
         let pairs = decode_pairs("ProductID=P&Filters.0.Key=TaskId&Filters.0.Value=7&Offset=0");
-        let value = unflatten("DescribeFirmwareTaskDevices", &pairs);
+        let value = unflatten("DescribeFirmwareTaskDevices", &pairs).expect("shallow");
         assert_eq!(value["Filters"][0]["Key"], "TaskId");
         assert_eq!(value["Offset"], 0);
+    }
+
+    #[test]
+    fn a_name_deeper_than_the_limit_is_refused_without_recursing() {
+        let deep = vec!["a"; 100_000].join(".");
+        let error = unflatten("ListFirmwares", &[(deep, "1".to_owned())]).expect_err("too deep");
+        assert_eq!(error.code.as_str(), "InvalidParameter");
+        assert!(error.message.chars().count() < 200, "{}", error.message);
+
+        let limit = vec!["a"; MAX_NAME_PARTS].join(".");
+        assert!(unflatten("ListFirmwares", &[(limit.clone(), "1".to_owned())]).is_ok());
+        let over = format!("{limit}.a");
+        assert!(unflatten("ListFirmwares", &[(over, "1".to_owned())]).is_err());
+    }
+
+    fn any_name() -> impl Strategy<Value = String> {
+        let part = prop_oneof![
+            prop::sample::select(vec![
+                "",
+                "0",
+                "1",
+                "17",
+                "DeviceNames",
+                "Filters",
+                "Key",
+                "Values",
+                "é",
+                "%2E"
+            ])
+            .prop_map(str::to_owned),
+            any::<char>().prop_map(String::from),
+        ];
+        proptest::collection::vec(part, 0..28).prop_map(|parts| parts.join("."))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn unflattening_never_panics(
+            action in prop_oneof![
+                Just("BatchUpdateFirmware"),
+                Just("DescribeFirmwareTaskDevices"),
+                Just("ListFirmwares"),
+                Just("NoSuchAction"),
+            ],
+            pairs in proptest::collection::vec((any_name(), "[a-z0-9 ]{0,4}"), 0..8),
+        ) {
+            let deepest = pairs.iter().map(|(k, _)| k.split('.').count()).max().unwrap_or(0);
+            match unflatten(action, &pairs) {
+                Ok(value) => {
+                    prop_assert!(deepest <= MAX_NAME_PARTS);
+                    prop_assert!(value.is_object());
+                }
+                Err(error) => {
+                    prop_assert!(deepest > MAX_NAME_PARTS);
+                    prop_assert_eq!(error.code.as_str(), "InvalidParameter");
+                }
+            }
+        }
+
+        #[test]
+        fn decoding_any_query_never_panics(query in ".{0,200}") {
+            let pairs = decode_pairs(&query);
+            let _ = unflatten("BatchUpdateFirmware", &pairs);
+        }
     }
 }

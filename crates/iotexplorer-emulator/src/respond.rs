@@ -1,9 +1,10 @@
-//! Answers: Tencent's envelope, always HTTP 200, always a fresh RequestId.
+//! Answers: Tencent's envelope, always HTTP 200, always a fresh RequestId; and the few
+//! transport-level answers (a proxy's 502, a body that never came).
 
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::Response;
-use hyper::header::{CONTENT_TYPE, HeaderValue};
+use hyper::header::{CONNECTION, CONTENT_TYPE, HeaderValue};
 use iotexplorer_model::ApiError;
 use serde_json::{Map, Value, json};
 
@@ -41,5 +42,27 @@ pub(crate) fn bad_gateway() -> Response<Full<Bytes>> {
     response
         .headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("text/html"));
+    response
+}
+
+/// `response`, marked as the last one on its connection.
+pub(crate) fn closing(mut response: Response<Full<Bytes>>) -> Response<Full<Bytes>> {
+    response
+        .headers_mut()
+        .insert(CONNECTION, HeaderValue::from_static("close"));
+    response
+}
+
+/// An HTTP 408 for a body that did not arrive within `timeout`; the connection closes.
+pub(crate) fn request_timeout(timeout: std::time::Duration) -> Response<Full<Bytes>> {
+    let text = format!(
+        "the request body did not arrive within {} ms\n",
+        timeout.as_millis()
+    );
+    let mut response = closing(Response::new(Full::new(Bytes::from(text))));
+    *response.status_mut() = hyper::StatusCode::REQUEST_TIMEOUT;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
     response
 }

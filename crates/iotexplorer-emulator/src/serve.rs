@@ -3,7 +3,12 @@
 
 use std::io::Write;
 use std::path::PathBuf;
+use std::time::Duration;
 
+use crate::limits::{
+    DEFAULT_BODY_TIMEOUT, DEFAULT_HEADER_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_BUFFERED_BYTES, DEFAULT_MAX_CONNECTIONS,
+};
 use crate::{Emulator, Fixture, ProgressSettings};
 
 /// The emulator's command-line flags.
@@ -29,6 +34,26 @@ pub struct ServeArgs {
     /// Milliseconds per device update stage (overrides the fixture).
     #[arg(long)]
     pub step_ms: Option<u64>,
+    /// Largest accepted request body, in bytes.
+    #[arg(long, default_value_t = DEFAULT_MAX_BODY_BYTES)]
+    pub max_body_bytes: usize,
+    /// Bytes of request bodies all requests in flight may hold together (at least
+    /// --max-body-bytes); a body that does not fit waits for room, then is refused with
+    /// RequestLimitExceeded.
+    #[arg(long, default_value_t = DEFAULT_MAX_BUFFERED_BYTES)]
+    pub max_buffered_bytes: usize,
+    /// Seconds a request head may take once its first byte is in.
+    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_HEADER_TIMEOUT.as_secs())]
+    pub header_timeout: u64,
+    /// Seconds a connection may stay open without sending anything.
+    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_IDLE_TIMEOUT.as_secs())]
+    pub idle_timeout: u64,
+    /// Seconds a request body may take to arrive once the head is in.
+    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_BODY_TIMEOUT.as_secs())]
+    pub body_timeout: u64,
+    /// Connections served at once; further clients wait while idle ones are closed.
+    #[arg(long, default_value_t = DEFAULT_MAX_CONNECTIONS)]
+    pub max_connections: usize,
 }
 
 /// Starts the emulator, writes `listening on http://IP:PORT` as the first line of `out`,
@@ -41,7 +66,13 @@ pub async fn serve(args: &ServeArgs, out: &mut dyn Write) -> Result<(), String> 
     let mut builder = Emulator::builder()
         .fixture(fixture.clone())
         .rate_limit(args.rate_limit)
-        .max_skew(args.max_skew);
+        .max_skew(args.max_skew)
+        .max_body_bytes(args.max_body_bytes)
+        .max_buffered_bytes(args.max_buffered_bytes)
+        .header_timeout(Duration::from_secs(args.header_timeout))
+        .idle_timeout(Duration::from_secs(args.idle_timeout))
+        .body_timeout(Duration::from_secs(args.body_timeout))
+        .max_connections(args.max_connections);
     if let Some(path) = &args.state {
         builder = builder.state_file(path.clone());
     }

@@ -3,12 +3,12 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::Full;
 use hyper::body::Incoming as Body;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -16,25 +16,39 @@ use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use iotexplorer_model::ApiError;
-use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Notify, Semaphore, oneshot};
 use tokio::task::JoinHandle;
 
-use crate::actions::{self, Context};
-use crate::checks::Gate;
+use crate::body::{self, BodyError};
+use crate::budget::Budget;
+use crate::checks::{Admitted, Gate};
+use crate::connection::{self, Activity, Watched};
+use crate::disk::StorageFaults;
 use crate::faults::{FaultKind, Faults};
 use crate::fixture::{Fixture, ProgressSettings};
-use crate::persist;
+use crate::limits::Limits;
+use crate::persist::{self, Store};
 use crate::random::Random;
 use crate::rate_limit::RateLimiter;
 use crate::request::Incoming;
-use crate::respond::{bad_gateway, error_body, json_response, success_body};
+use crate::respond::{
+    bad_gateway, closing, error_body, json_response, request_timeout, success_body,
+};
 use crate::state::{State, unix_now};
 
-/// Tencent refuses API 3.0 bodies over 10 MB.
-pub const DEFAULT_MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
 /// How long shutdown waits for open connections to finish.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+/// Bodies and queries longer than this are parsed and validated on the blocking pool, so
+/// one large request cannot stall the others; shorter ones are cheaper to check in place.
+const INLINE_CHECK_BYTES: usize = 64 * 1024;
+/// The most each connection buffers of what it reads, and so about the longest request
+/// head (request line, query and headers; longer ones get HTTP 414 or 431). hyper's default of about
+/// 400 KiB, kept by every open connection, would add up to 200 MiB at the connection cap.
+const READ_BUFFER_BYTES: usize = 64 * 1024;
+/// How often the accept loop, at the connection cap with a client waiting, asks idle
+/// connections again to make room.
+const PRESSURE_REPEAT: Duration = Duration::from_millis(50);
 
 /// The entry point: `Emulator::builder()`.
 #[derive(Debug)]
@@ -48,8 +62,9 @@ impl Emulator {
             rate_limit: 20,
             max_skew: 300,
             progress: None,
-            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            limits: Limits::default(),
             state_file: None,
+            state_log_limit: persist::DEFAULT_LOG_LIMIT,
         }
     }
 }
@@ -62,8 +77,9 @@ pub struct EmulatorBuilder {
     rate_limit: u32,
     max_skew: u64,
     progress: Option<ProgressSettings>,
-    max_body_bytes: usize,
+    limits: Limits,
     state_file: Option<PathBuf>,
+    state_log_limit: u64,
 }
 
 /// Why the emulator could not start.
@@ -78,13 +94,19 @@ pub enum StartError {
         /// The reason.
         source: std::io::Error,
     },
-    /// The state file exists but could not be read.
-    #[error("cannot read the state file {path}: {source}")]
+    /// The state file or its log could not be read or written, or is damaged.
+    #[error("cannot use the state file {path}: {source}")]
     State {
         /// The file.
         path: PathBuf,
         /// The reason.
         source: std::io::Error,
+    },
+    /// The limits set on the builder cannot work together.
+    #[error("invalid settings: {reason}")]
+    Settings {
+        /// What is wrong.
+        reason: String,
     },
 }
 
@@ -113,22 +135,76 @@ impl EmulatorBuilder {
         self
     }
 
-    /// Largest accepted body; larger ones get `RequestSizeLimitExceeded`.
+    /// Largest accepted body; larger ones get `RequestSizeLimitExceeded`. Default
+    /// [`DEFAULT_MAX_BODY_BYTES`](crate::DEFAULT_MAX_BODY_BYTES).
     pub fn max_body_bytes(mut self, bytes: usize) -> Self {
-        self.max_body_bytes = bytes;
+        self.limits.max_body_bytes = bytes;
+        self
+    }
+
+    /// How many bytes of request bodies all requests in flight may hold together; at
+    /// least `max_body_bytes`. A body that does not fit waits for room until its body
+    /// timeout, then gets `RequestLimitExceeded`. Default
+    /// [`DEFAULT_MAX_BUFFERED_BYTES`](crate::DEFAULT_MAX_BUFFERED_BYTES).
+    pub fn max_buffered_bytes(mut self, bytes: usize) -> Self {
+        self.limits.max_buffered_bytes = bytes;
+        self
+    }
+
+    /// How long a request head may take once its first byte is in; a slower connection
+    /// is closed. Default [`DEFAULT_HEADER_TIMEOUT`](crate::DEFAULT_HEADER_TIMEOUT).
+    pub fn header_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.header_timeout = timeout;
+        self
+    }
+
+    /// How long a connection may stay open without sending anything, after it was
+    /// accepted or between requests. Default
+    /// [`DEFAULT_IDLE_TIMEOUT`](crate::DEFAULT_IDLE_TIMEOUT).
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.idle_timeout = timeout;
+        self
+    }
+
+    /// How long a request body may take to arrive once the head is in, waiting for room
+    /// in the byte budget included; a slower one gets HTTP 408 and the connection is
+    /// closed. Default [`DEFAULT_BODY_TIMEOUT`](crate::DEFAULT_BODY_TIMEOUT).
+    pub fn body_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.body_timeout = timeout;
+        self
+    }
+
+    /// How many connections are served at once. When all are taken, a new client waits
+    /// in the listen queue while idle connections are closed to make room. Default
+    /// [`DEFAULT_MAX_CONNECTIONS`](crate::DEFAULT_MAX_CONNECTIONS).
+    pub fn max_connections(mut self, connections: usize) -> Self {
+        self.limits.max_connections = connections;
         self
     }
 
     /// Keeps the state in `path`: read at start when it exists (the fixture's products
-    /// are then ignored), written after every change and at shutdown.
+    /// are then ignored). Every change is appended to `path` + `.log` and flushed before
+    /// it is acknowledged; a change that cannot be written answers `InternalError` and is
+    /// not made. The log is folded into `path` now and then, and at shutdown.
     pub fn state_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.state_file = Some(path.into());
+        self
+    }
+
+    /// Folds the state log into the state file once the log is larger than both `bytes`
+    /// and the state file ([`state_file`](Self::state_file)); 64 KiB by default. Larger
+    /// values make folds rarer; the log never grows much beyond the larger of the two.
+    pub fn state_log_limit(mut self, bytes: u64) -> Self {
+        self.state_log_limit = bytes;
         self
     }
 
     /// Binds `address` (port 0 picks a free port) and starts serving on the current
     /// tokio runtime.
     pub async fn start(self, address: &str) -> Result<RunningEmulator, StartError> {
+        if let Some(reason) = self.limits.problem() {
+            return Err(StartError::Settings { reason });
+        }
         let listener = TcpListener::bind(address)
             .await
             .map_err(|source| StartError::Bind {
@@ -140,19 +216,24 @@ impl EmulatorBuilder {
             source,
         })?;
         let url = format!("http://{addr}");
-        let saved = match &self.state_file {
-            Some(path) => persist::load(path).map_err(|source| StartError::State {
-                path: path.clone(),
-                source,
-            })?,
-            None => None,
-        };
-        let mut state = saved.unwrap_or_else(|| State::from_fixture(&self.fixture));
-        if let Some(progress) = self.progress {
-            state.progress = progress;
+        // Reading the state and waiting for its lock block; other tasks of this runtime
+        // (an emulator that is letting go of the same state) must go on meanwhile.
+        let (state_file, log_limit, progress) =
+            (self.state_file.clone(), self.state_log_limit, self.progress);
+        let fixture = Arc::new(self.fixture);
+        let store = {
+            let fixture = Arc::clone(&fixture);
+            tokio::task::spawn_blocking(move || {
+                Store::start(state_file.as_deref(), log_limit, &fixture, progress)
+            })
+            .await
+            .unwrap_or_else(|joined| Err(std::io::Error::other(joined.to_string())))
         }
-        let credentials: HashMap<_, _> = self
-            .fixture
+        .map_err(|source| StartError::State {
+            path: self.state_file.clone().unwrap_or_default(),
+            source,
+        })?;
+        let credentials: HashMap<_, _> = fixture
             .credentials
             .iter()
             .map(|c| (c.secret_id.clone(), c.clone()))
@@ -163,13 +244,16 @@ impl EmulatorBuilder {
                 max_skew: self.max_skew,
                 rate_limiter: RateLimiter::new(self.rate_limit),
             },
-            state: Mutex::new(state),
-            faults: Faults::new(self.fixture.faults.clone()),
+            store: Arc::new(store),
+            faults: Faults::new(fixture.faults.clone()),
             arrivals: AtomicU64::new(0),
             random: Random::default(),
             base_url: url.clone(),
-            max_body_bytes: self.max_body_bytes,
-            state_file: self.state_file,
+            limits: self.limits,
+            budget: Budget::new(self.limits.max_buffered_bytes),
+            heavy_checks: Semaphore::new(heavy_check_slots()),
+            connection_slots: Arc::new(Semaphore::new(self.limits.max_connections)),
+            pressure: Notify::new(),
         });
         let (stop, stopped) = oneshot::channel();
         let task = tokio::spawn(accept_loop(listener, Arc::clone(&shared), stopped));
@@ -209,19 +293,45 @@ impl RunningEmulator {
         self.shared.arrivals.load(Ordering::SeqCst)
     }
 
+    /// Bytes of request bodies received and held by requests in flight now.
+    pub fn buffered_body_bytes(&self) -> usize {
+        self.shared.budget.received()
+    }
+
+    /// The most bytes of the shared body budget ever reserved at once; never more than
+    /// `max_buffered_bytes`.
+    pub fn peak_reserved_body_bytes(&self) -> usize {
+        self.shared.budget.peak()
+    }
+
+    /// How many connections are being served now.
+    pub fn open_connections(&self) -> usize {
+        self.shared
+            .limits
+            .max_connections
+            .saturating_sub(self.shared.connection_slots.available_permits())
+    }
+
     /// The fault rules, changeable while it runs.
     pub fn faults(&self) -> &Faults {
         &self.shared.faults
     }
 
+    /// Storage failures of the state file to inject, changeable while it runs.
+    pub fn storage_faults(&self) -> &StorageFaults {
+        self.shared.store.storage_faults()
+    }
+
     /// Changes how devices in tasks created from now on progress and fail.
     pub fn set_progress(&self, progress: ProgressSettings) {
-        self.shared.lock_state().progress = progress;
+        self.shared.store.set_progress(progress);
     }
 
     /// Registers a device-list file that `BatchUpdateFirmware` may name with `FileName`.
-    pub fn add_device_list(&self, list: crate::fixture::DeviceListFixture) {
-        self.shared.lock_state().device_lists.push(list);
+    /// With a state file, the list is written to it first; an error means it could not be,
+    /// and the list was not added.
+    pub fn add_device_list(&self, list: crate::fixture::DeviceListFixture) -> std::io::Result<()> {
+        self.shared.store.add_device_list(list)
     }
 
     /// Stops accepting, lets open requests finish (up to a few seconds) and returns.
@@ -248,13 +358,19 @@ impl Drop for RunningEmulator {
 #[derive(Debug)]
 struct Shared {
     gate: Gate,
-    state: Mutex<State>,
+    store: Arc<Store>,
     faults: Faults,
     arrivals: AtomicU64,
     random: Random,
     base_url: String,
-    max_body_bytes: usize,
-    state_file: Option<PathBuf>,
+    limits: Limits,
+    budget: Budget,
+    /// Turns at checking a large request on the blocking pool, one per permit.
+    heavy_checks: Semaphore,
+    /// One permit per connection being served.
+    connection_slots: Arc<Semaphore>,
+    /// Signalled when a client waits for a connection slot: idle connections then close.
+    pressure: Notify,
 }
 
 impl std::fmt::Debug for State {
@@ -267,18 +383,19 @@ impl std::fmt::Debug for State {
 }
 
 impl Shared {
-    /// Writes the state file, if there is one. A failed write is not the client's error:
-    /// the action already happened, and the next change writes again.
+    /// Folds the state log into the state file, if there is one. On an error the log
+    /// still holds every change, and the next start reads it.
     fn save(&self) {
-        if let Some(path) = &self.state_file {
-            let _ = persist::save(path, &self.lock_state());
-        }
+        let _ = self.store.save();
     }
+}
 
-    fn lock_state(&self) -> std::sync::MutexGuard<'_, State> {
-        // Actions never leave the state half-changed on a panic worth stopping for.
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
+/// Large requests checked at once: one core fewer than there are, so the async
+/// workers always keep one, and at least one.
+fn heavy_check_slots() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |cores| cores.get().saturating_sub(1))
+        .max(1)
 }
 
 async fn accept_loop(
@@ -288,31 +405,105 @@ async fn accept_loop(
 ) {
     let graceful = GracefulShutdown::new();
     loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(_) => {
                     // Out of descriptors or a reset before accept: wait, then go on.
                     tokio::time::sleep(Duration::from_millis(20)).await;
                     continue;
-                };
-                let shared = Arc::clone(&shared);
-                let service = service_fn(move |request| {
-                    let shared = Arc::clone(&shared);
-                    async move { handle(&shared, request).await }
-                });
-                let connection = http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service);
-                let connection = graceful.watch(connection);
-                tokio::spawn(async move {
-                    // A client that goes away is not the server's problem.
-                    let _ = connection.await;
-                });
-            }
+                }
+            },
             _ = &mut stopped => break,
-        }
+        };
+        let slot = match Arc::clone(&shared.connection_slots).try_acquire_owned() {
+            Ok(slot) => slot,
+            Err(_) => {
+                // At the cap with a client waiting: idle connections make room, and the
+                // client waits (holding one descriptor) until a slot frees.
+                let waited = loop {
+                    shared.pressure.notify_waiters();
+                    tokio::select! {
+                        slot = Arc::clone(&shared.connection_slots).acquire_owned() => break slot.ok(),
+                        () = tokio::time::sleep(PRESSURE_REPEAT) => {}
+                        _ = &mut stopped => break None,
+                    }
+                };
+                match waited {
+                    Some(slot) => slot,
+                    None => break,
+                }
+            }
+        };
+        let shared = Arc::clone(&shared);
+        let connection = serve_connection(stream, &shared, &graceful);
+        tokio::spawn(async move {
+            connection.await;
+            drop(slot);
+        });
     }
     drop(listener);
     let _ = tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown()).await;
+}
+
+/// Serves one connection under the watch of its timeouts.
+fn serve_connection(
+    stream: TcpStream,
+    shared: &Arc<Shared>,
+    graceful: &GracefulShutdown,
+) -> impl Future<Output = ()> + Send + 'static {
+    let activity = Activity::new();
+    let service = {
+        let shared = Arc::clone(shared);
+        let activity = Arc::clone(&activity);
+        service_fn(move |request| {
+            let shared = Arc::clone(&shared);
+            let open = activity.begin_request();
+            async move {
+                let answer = handle(&shared, request).await;
+                drop(open);
+                answer
+            }
+        })
+    };
+    let io = TokioIo::new(Watched::new(stream, Arc::clone(&activity)));
+    let connection = graceful.watch(
+        http1::Builder::new()
+            .max_buf_size(READ_BUFFER_BYTES)
+            .serve_connection(io, service),
+    );
+    let shared = Arc::clone(shared);
+    async move {
+        // A client that goes away is not the server's problem.
+        connection::watch(
+            connection,
+            &activity,
+            shared.limits.header_timeout,
+            shared.limits.idle_timeout,
+            &shared.pressure,
+        )
+        .await;
+    }
+}
+
+/// Runs the common checks: in place for small requests, on the blocking pool (one large
+/// request per spare core) for large ones, so parsing and validating megabytes does not
+/// hold up an async worker that other connections need.
+async fn admit(shared: &Arc<Shared>, incoming: Incoming) -> Result<Admitted, ApiError> {
+    if incoming.body.len() + incoming.query.len() <= INLINE_CHECK_BYTES {
+        return shared.gate.admit(&incoming, unix_now());
+    }
+    let internal = || ApiError::new("InternalError", "the request could not be checked");
+    // The semaphore is never closed; an error would mean the server is going away.
+    let _turn = shared
+        .heavy_checks
+        .acquire()
+        .await
+        .map_err(|_| internal())?;
+    let checker = Arc::clone(shared);
+    tokio::task::spawn_blocking(move || checker.gate.admit(&incoming, unix_now()))
+        .await
+        .unwrap_or_else(|_| Err(internal()))
 }
 
 /// Returned to hyper to close a connection without an answer.
@@ -320,30 +511,34 @@ async fn accept_loop(
 #[error("connection dropped on purpose")]
 struct Dropped;
 
-async fn handle(shared: &Shared, request: Request<Body>) -> Result<Response<Full<Bytes>>, Dropped> {
+async fn handle(
+    shared: &Arc<Shared>,
+    request: Request<Body>,
+) -> Result<Response<Full<Bytes>>, Dropped> {
     shared.arrivals.fetch_add(1, Ordering::SeqCst);
     let request_id = shared.random.uuid_v4();
     let (parts, body) = request.into_parts();
-    let too_large = ApiError::new(
-        "RequestSizeLimitExceeded",
-        format!("the request body exceeds {} bytes", shared.max_body_bytes),
-    );
+    let max_body_bytes = shared.limits.max_body_bytes;
+    let too_large = || {
+        ApiError::new(
+            "RequestSizeLimitExceeded",
+            format!("the request body exceeds {max_body_bytes} bytes"),
+        )
+    };
+    // Answers given before the body is read close the connection: the unread rest of the
+    // body cannot be told apart from a next request.
+    let refuse = |error: ApiError| Ok(closing(json_response(error_body(error, &request_id))));
     let declared = parts
         .headers
         .get(hyper::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > shared.max_body_bytes as u64) {
-        return Ok(json_response(error_body(too_large, &request_id)));
-    }
-    let body = match Limited::new(body, shared.max_body_bytes).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(error) if error.is::<http_body_util::LengthLimitError>() => {
-            return Ok(json_response(error_body(too_large, &request_id)));
-        }
-        Err(_) => return Err(Dropped),
+    let declared = match declared.map(usize::try_from) {
+        Some(Ok(length)) if length <= max_body_bytes => Some(length),
+        Some(_) => return refuse(too_large()),
+        None => None,
     };
-    let incoming = Incoming {
+    let mut incoming = Incoming {
         method: parts.method.as_str().to_owned(),
         path: parts.uri.path().to_owned(),
         query: parts.uri.query().unwrap_or_default().to_owned(),
@@ -357,10 +552,33 @@ async fn handle(shared: &Shared, request: Request<Body>) -> Result<Response<Full
                 )
             })
             .collect(),
-        body,
+        body: Bytes::new(),
+    };
+    // Everything the head decides is decided before a byte of the body is read.
+    if let Err(error) = shared.gate.precheck(&incoming, unix_now()) {
+        return refuse(error);
+    }
+    let deadline = tokio::time::Instant::now() + shared.limits.body_timeout;
+    let read = body::read(body, declared, max_body_bytes, &shared.budget, deadline).await;
+    // Held until the answer is built: the body's bytes count against the budget as long
+    // as anything made from them may be alive.
+    let _held = match read {
+        Ok((bytes, held)) => {
+            incoming.body = bytes;
+            held
+        }
+        Err(BodyError::TooLarge) => return refuse(too_large()),
+        Err(BodyError::NoRoom) => {
+            return refuse(ApiError::new(
+                "RequestLimitExceeded",
+                "the emulator holds as many request bodies as it may; retry later",
+            ));
+        }
+        Err(BodyError::TimedOut) => return Ok(request_timeout(shared.limits.body_timeout)),
+        Err(BodyError::Broken) => return Err(Dropped),
     };
 
-    let admitted = match shared.gate.admit(&incoming, unix_now()) {
+    let admitted = match admit(shared, incoming).await {
         Ok(admitted) => admitted,
         Err(error) => return Ok(json_response(error_body(error, &request_id))),
     };
@@ -382,22 +600,10 @@ async fn handle(shared: &Shared, request: Request<Body>) -> Result<Response<Full
         _ => {}
     }
 
-    let outcome = {
-        let mut state = shared.lock_state();
-        let context = Context {
-            base_url: &shared.base_url,
-            now: Instant::now(),
-            unix_now: unix_now(),
-        };
-        let outcome = actions::run(&mut state, admitted.action, &admitted.params, &context);
-        let changed = outcome.is_ok()
-            && iotexplorer_model::find_action(admitted.action).is_some_and(|meta| !meta.read_only);
-        if changed && let Some(path) = &shared.state_file {
-            // Best effort, as in `Shared::save`.
-            let _ = persist::save(path, &state);
-        }
-        outcome
-    };
+    let outcome = shared
+        .store
+        .run(admitted.action, admitted.params, &shared.base_url)
+        .await;
     let body = match outcome {
         Ok(members) => success_body(members, &request_id),
         Err(error) => error_body(error, &request_id),

@@ -184,6 +184,10 @@ pub(crate) struct State {
     pub(crate) tasks: BTreeMap<u64, Task>,
     pub(crate) next_task_id: u64,
     pub(crate) progress: ProgressSettings,
+    /// The last record of the state log this state includes; 0 in a state saved before
+    /// there was a log.
+    #[serde(default)]
+    pub(crate) log_seq: u64,
     #[serde(skip)]
     pub(crate) random: Random,
 }
@@ -237,7 +241,19 @@ impl State {
             tasks: BTreeMap::new(),
             next_task_id: FIRST_TASK_ID,
             progress: fixture.progress.unwrap_or_default(),
+            log_seq: 0,
             random: Random::default(),
+        }
+    }
+
+    /// Sets each task's start on this process's monotonic clock from its wall-clock start,
+    /// after a restart: monotonic instants do not survive one.
+    pub(crate) fn rebuild_clocks(&mut self) {
+        let now = Instant::now();
+        let now_ms = unix_now_ms();
+        for task in self.tasks.values_mut() {
+            let age = u64::try_from(now_ms.saturating_sub(task.started_unix_ms)).unwrap_or(0);
+            task.started = now.checked_sub(Duration::from_millis(age)).unwrap_or(now);
         }
     }
 

@@ -1,7 +1,35 @@
-//! The binary's first stdout line is the address, exactly.
+//! The binary's first stdout line is the address, exactly; it serves within its limits.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+mod support;
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use support::Client;
+
+/// Starts the binary with `args` under the shell prefix `limit`; its address.
+fn spawn_limited(limit: &str, args: &[&str]) -> (Child, SocketAddr) {
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(format!("{limit} && exec \"$0\" \"$@\""))
+        .arg(env!("CARGO_BIN_EXE_iotexplorer-emulator"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).expect("a line");
+    let address = line
+        .trim_end()
+        .strip_prefix("listening on http://")
+        .unwrap_or_else(|| panic!("{line}"))
+        .parse()
+        .expect("an address");
+    (child, address)
+}
 
 #[test]
 fn the_first_line_names_the_address() {
@@ -25,7 +53,7 @@ fn the_first_line_names_the_address() {
     read.expect("a line");
     let line = line.trim_end_matches('\n');
     let address = line.strip_prefix("listening on http://").expect(line);
-    let address: std::net::SocketAddr = address.parse().expect(line);
+    let address: SocketAddr = address.parse().expect(line);
     assert_eq!(address.ip().to_string(), "127.0.0.1");
     assert_ne!(address.port(), 0);
 }
@@ -42,4 +70,46 @@ fn a_broken_fixture_is_refused() {
     let _ = std::fs::remove_file(&path);
     assert!(!output.status.success());
     assert!(output.stdout.is_empty());
+}
+
+#[test]
+fn with_few_descriptors_a_client_is_served_once_slow_connections_time_out() {
+    // 64 descriptors for the whole process; 32 connections at most, 1 s for a head.
+    let (mut child, addr) = spawn_limited(
+        "ulimit -n 64",
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--rate-limit",
+            "0",
+            "--max-connections",
+            "32",
+            "--header-timeout",
+            "1",
+        ],
+    );
+    // More connections than the process may hold descriptors, none finishing its head.
+    let mut slow = Vec::new();
+    for _ in 0..100 {
+        let mut stream = TcpStream::connect(addr).expect("connect");
+        stream
+            .write_all(b"POST / HTTP/1.1\r\nHost: x\r\n")
+            .expect("write");
+        slow.push(stream);
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let client = Client::demo(addr);
+    let answer = runtime.block_on(async {
+        tokio::time::timeout(
+            Duration::from_secs(15),
+            client.post_raw_body("ListFirmwares", br#"{"PageNum":1,"PageSize":10}"#),
+        )
+        .await
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    answer.expect("served in time").ok();
 }

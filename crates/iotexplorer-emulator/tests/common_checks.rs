@@ -299,3 +299,47 @@ async fn legacy_v1_signatures_are_verified() {
     assert_eq!(reply.ok()["TotalCount"], 2);
     emulator.shutdown().await;
 }
+
+#[tokio::test]
+async fn legacy_v1_posts_carry_their_parameters_in_a_form_body() {
+    use tc3_sign::v1::{V1Algorithm, sign, string_to_sign};
+    let emulator = start().await;
+    let host = emulator.addr().to_string();
+    let timestamp = support::now().to_string();
+    let mut params = vec![
+        ("Action", "ListFirmwares"),
+        ("Nonce", "2345"),
+        ("PageNum", "1"),
+        ("PageSize", "10"),
+        ("Region", "ap-guangzhou"),
+        ("SecretId", iotexplorer_emulator::DEMO_SECRET_ID),
+        ("Timestamp", timestamp.as_str()),
+        ("Version", "2019-04-23"),
+    ];
+    params.sort();
+    let text = string_to_sign("POST", &host, "/", &params);
+    let key = tc3_sign::SecretKey::new(iotexplorer_emulator::DEMO_SECRET_KEY);
+    let signature = sign(&key, V1Algorithm::HmacSha1, &text).expect("sign");
+    let mut body: String = params.iter().map(|(k, v)| format!("{k}={v}&")).collect();
+    let mut encoded = String::new();
+    tc3_sign::query::percent_encode_into(&mut encoded, &signature);
+    body.push_str(&format!("Signature={encoded}"));
+    let request = |content_type: &str| {
+        let headers = vec![
+            ("Host".to_owned(), host.clone()),
+            ("Content-Type".to_owned(), content_type.to_owned()),
+        ];
+        http_text("POST", "/", &headers, body.as_bytes())
+    };
+    let form = request("application/x-www-form-urlencoded; charset=utf-8");
+    let reply = send_raw(emulator.addr(), &form).await.expect("answer");
+    assert_eq!(reply.ok()["TotalCount"], 2);
+    // Anything but a form is TC3, which needs an Authorization header.
+    let json = request("application/json");
+    let reply = send_raw(emulator.addr(), &json).await.expect("answer");
+    assert_eq!(
+        reply.code().as_deref(),
+        Some("AuthFailure.InvalidAuthorization")
+    );
+    emulator.shutdown().await;
+}

@@ -361,7 +361,9 @@ async fn firmware_can_be_listed_described_and_uploaded() {
 #[tokio::test]
 async fn state_survives_a_restart_with_a_state_file() {
     let path = std::env::temp_dir().join(format!("emulator-state-{}.json", std::process::id()));
+    let log = path.with_extension("json.log");
     let _ = std::fs::remove_file(&path);
+    let _ = std::fs::remove_file(&log);
     let start_with_state = || async {
         Emulator::builder()
             .rate_limit(0)
@@ -400,6 +402,7 @@ async fn state_survives_a_restart_with_a_state_file() {
     assert_eq!(second, first + 1);
     emulator.shutdown().await;
     let _ = std::fs::remove_file(&path);
+    let _ = std::fs::remove_file(&log);
 }
 
 #[tokio::test]
@@ -487,4 +490,32 @@ async fn the_device_list_pages_and_shows_current_versions() {
         .ok();
     assert_eq!(named["Total"], 1);
     emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_error_names_a_huge_value_by_its_beginning_only() {
+    let emulator = start(10_000).await;
+    let client = Client::demo(emulator.addr());
+    let huge = format!("dev{}", "x".repeat(1_000_000));
+    for (action, params) in [
+        ("BatchUpdateFirmware", batch(&[huge.as_str()])),
+        (
+            "DescribeFirmwareUpdateStatus",
+            json!({"ProductId": "ABCDE12345", "DeviceName": huge}),
+        ),
+    ] {
+        let reply = client.post(action, &params).await;
+        let raw = String::from_utf8_lossy(&reply.body).into_owned();
+        assert!(
+            reply.code().is_some(),
+            "{action}: {}",
+            &raw[..raw.len().min(200)]
+        );
+        assert!(
+            raw.len() < 2_000,
+            "{action}: an answer of {} bytes",
+            raw.len()
+        );
+        assert!(raw.contains("devxxxx"), "{action}: {raw}");
+    }
 }

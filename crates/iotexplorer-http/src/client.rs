@@ -9,7 +9,7 @@ use tokio::time::Instant;
 
 use crate::config::ClientBuilder;
 use crate::credentials::{ProvideCredentials, ProvidedCredentials};
-use crate::error::Error;
+use crate::error::{Error, TimeoutPhase};
 use crate::rate_limit::Limiter;
 use crate::request::{Call, Encoded, RequestPreview, WireSettings, body_of, build_request, encode};
 use crate::response::{decode, request_id_of, transport_error};
@@ -28,7 +28,10 @@ pub(crate) struct ClientInner {
     pub(crate) transport: Transport,
     pub(crate) credentials: Arc<dyn ProvideCredentials>,
     pub(crate) wire: WireSettings,
-    pub(crate) request_timeout: Duration,
+    /// The deadline of a whole call, retries and waits included.
+    pub(crate) call_timeout: Duration,
+    /// The deadline of one attempt, when it has one of its own.
+    pub(crate) attempt_timeout: Option<Duration>,
     pub(crate) retry: RetryPolicy,
     pub(crate) limiter: Option<Limiter>,
     pub(crate) max_response_size: usize,
@@ -52,7 +55,9 @@ impl Client {
     ///
     /// Retries: `RequestLimitExceeded*` and failures to connect for every action; timeouts,
     /// broken connections, 5xx and `InternalError` only for read-only actions. A call of an
-    /// action that is not read-only whose outcome is unknown ends in [`Error::Ambiguous`].
+    /// action that is not read-only whose outcome is unknown (no answer, or one that cannot
+    /// be read) ends in [`Error::Ambiguous`]. The whole call, retries and waits included,
+    /// ends by the [call deadline](ClientBuilder::call_timeout).
     pub async fn send<A: Action>(&self, request: &A) -> Result<A::Response, Error> {
         request.validate().map_err(|errors| Error::Validation {
             action: A::NAME.to_owned(),
@@ -156,19 +161,26 @@ impl Client {
         }
     }
 
-    /// Attempts until one succeeds or a failure may not or need not be retried.
+    /// Attempts until one succeeds, a failure may not or need not be retried, or the
+    /// call's deadline leaves no time for another.
     async fn retry_loop(&self, call: &Call<'_>, encoded: &Encoded) -> Result<Value, Error> {
         let inner = &*self.inner;
         let started = Instant::now();
+        // Timeouts are capped when the client is built, so this cannot overflow.
+        let deadline = started + inner.call_timeout;
         let mut attempts = 0u32;
         loop {
-            if let Some(limiter) = &inner.limiter {
-                limiter.acquire(call.action).await;
+            if let Some(limiter) = &inner.limiter
+                && tokio::time::timeout_at(deadline, limiter.acquire(call.action))
+                    .await
+                    .is_err()
+            {
+                return Err(waiting_timeout(call, attempts));
             }
             attempts += 1;
             #[cfg(feature = "tracing")]
             let attempt_started = Instant::now();
-            let result = self.attempt(call, encoded, attempts).await;
+            let result = self.attempt(call, encoded, attempts, deadline).await;
             #[cfg(feature = "tracing")]
             trace_attempt(call, attempts, attempt_started.elapsed(), &result);
             let error = match result {
@@ -182,8 +194,16 @@ impl Client {
                 .retry
                 .next_delay(attempts, started.elapsed(), &inner.jitter)
             {
-                Some(delay) => tokio::time::sleep(delay).await,
-                None => return Err(error),
+                // A retry that would start at the deadline could not succeed: the failure
+                // at hand says more than a timeout would.
+                Some(delay)
+                    if Instant::now()
+                        .checked_add(delay)
+                        .is_some_and(|resumed| resumed < deadline) =>
+                {
+                    tokio::time::sleep(delay).await;
+                }
+                _ => return Err(error),
             }
         }
     }
@@ -199,15 +219,18 @@ impl Client {
             })
     }
 
-    /// One signed exchange.
+    /// One signed exchange, ending by `deadline` at the latest.
     async fn attempt(
         &self,
         call: &Call<'_>,
         encoded: &Encoded,
         attempts: u32,
+        deadline: Instant,
     ) -> Result<Value, Error> {
         let inner = &*self.inner;
-        let provided = self.credentials_for(call).await?;
+        let provided = tokio::time::timeout_at(deadline, self.credentials_for(call))
+            .await
+            .map_err(|_| waiting_timeout(call, attempts))??;
         let request = build_request(
             &inner.wire,
             call,
@@ -215,12 +238,26 @@ impl Client {
             provided.credentials(),
             unix_now(),
         )?;
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(waiting_timeout(call, attempts));
+        }
+        let timeout = inner.attempt_timeout.map_or(left, |own| own.min(left));
         let (status, _headers, body) = inner
             .transport
-            .exchange(request, inner.request_timeout, inner.max_response_size)
+            .exchange(request, timeout, inner.max_response_size)
             .await
             .map_err(|err| transport_error(err, call, attempts, inner.max_response_size))?;
         decode(call, status, &body)
+    }
+}
+
+/// The call's deadline ran out before its request was sent (again).
+fn waiting_timeout(call: &Call<'_>, attempts: u32) -> Error {
+    Error::Timeout {
+        action: call.action.to_owned(),
+        phase: TimeoutPhase::Waiting,
+        attempts,
     }
 }
 

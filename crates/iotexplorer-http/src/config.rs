@@ -18,6 +18,10 @@ use crate::retry::{Jitter, RetryPolicy};
 use crate::signing::SignerCache;
 use crate::transport::{Transport, TransportConfig};
 
+/// The longest timeout kept; longer ones are cut to it, so that a deadline computed from
+/// one is always a time the clock can hold.
+const LONGEST_TIMEOUT: Duration = Duration::from_secs(365 * 24 * 60 * 60);
+
 /// The language of the service's messages (`X-TC-Language`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -49,6 +53,55 @@ pub enum HttpMethod {
     Get,
 }
 
+/// Which request headers the signature covers (the `SignedHeaders` of `Authorization`).
+///
+/// The service accepts any list that includes `content-type` and `host`. Signing
+/// `X-TC-Action` too, as Tencent's current documentation does, makes a signature good
+/// for one action only: without it, whoever sees a signed request could send its body,
+/// within the five minutes a signature lasts, as another action.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SignedHeaderSet {
+    /// `content-type;host;x-tc-action` (the default).
+    #[default]
+    ContentTypeHostAction,
+    /// `content-type;host`, as the official SDKs and older signers sign: byte for byte
+    /// their signatures, but one signature then passes for any action with the same body.
+    ContentTypeAndHost,
+}
+
+impl SignedHeaderSet {
+    /// The list as `SignedHeaders` spells it, e.g. `content-type;host;x-tc-action`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::ContentTypeHostAction => "content-type;host;x-tc-action",
+            Self::ContentTypeAndHost => "content-type;host",
+        }
+    }
+
+    /// Whether `X-TC-Action` is signed.
+    pub fn signs_action(&self) -> bool {
+        matches!(self, Self::ContentTypeHostAction)
+    }
+}
+
+impl std::str::FromStr for SignedHeaderSet {
+    type Err = Error;
+
+    /// Parses the list as [`SignedHeaderSet::as_str`] spells it.
+    fn from_str(text: &str) -> Result<Self, Error> {
+        [Self::ContentTypeHostAction, Self::ContentTypeAndHost]
+            .into_iter()
+            .find(|set| set.as_str() == text)
+            .ok_or_else(|| {
+                Error::Config(format!(
+                    "unsupported signed-header list {text:?}: expected \
+                     content-type;host;x-tc-action or content-type;host"
+                ))
+            })
+    }
+}
+
 /// Settings of a [`Client`]; start with [`Client::builder`].
 #[derive(Debug, Clone)]
 #[must_use]
@@ -59,11 +112,13 @@ pub struct ClientBuilder {
     endpoint: Endpoint,
     language: Option<Language>,
     connect_timeout: Duration,
-    request_timeout: Duration,
+    call_timeout: Duration,
+    attempt_timeout: Option<Duration>,
     retry: RetryPolicy,
     rate_limit: Option<RateLimit>,
     method: HttpMethod,
     unsigned_payload: bool,
+    signed_headers: SignedHeaderSet,
     proxy: Proxy,
     builtin_roots: bool,
     extra_roots: Vec<CertificateDer<'static>>,
@@ -80,11 +135,13 @@ impl Default for ClientBuilder {
             endpoint: Endpoint::Global,
             language: None,
             connect_timeout: Duration::from_secs(10),
-            request_timeout: Duration::from_secs(60),
+            call_timeout: Duration::from_secs(60),
+            attempt_timeout: None,
             retry: RetryPolicy::default(),
             rate_limit: Some(RateLimit::default()),
             method: HttpMethod::Post,
             unsigned_payload: false,
+            signed_headers: SignedHeaderSet::default(),
             proxy: Proxy::from_env(),
             builtin_roots: true,
             extra_roots: Vec::new(),
@@ -143,10 +200,21 @@ impl ClientBuilder {
         self
     }
 
-    /// The deadline of one attempt, from sending to the last byte of the answer
-    /// (default 60 s).
+    /// The deadline of a whole call (default 60 s): every attempt, every wait between
+    /// attempts, for the rate limit and for credentials included. When it runs out the
+    /// call ends: [`Error::Timeout`], or [`Error::Ambiguous`] for an action that is not
+    /// read-only and whose request was sent; no retry starts that could not end in time.
+    pub fn call_timeout(mut self, timeout: Duration) -> Self {
+        self.call_timeout = timeout;
+        self
+    }
+
+    /// The deadline of each attempt, from connecting to the last byte of the answer
+    /// (default: none of its own, only what is left of the
+    /// [call's deadline](ClientBuilder::call_timeout)). Shorter than the call's deadline,
+    /// it leaves time to retry an attempt that hangs when retrying is safe.
     pub fn request_timeout(mut self, timeout: Duration) -> Self {
-        self.request_timeout = timeout;
+        self.attempt_timeout = Some(timeout);
         self
     }
 
@@ -172,6 +240,14 @@ impl ClientBuilder {
     /// Leaves the body out of the signature (`X-TC-Content-SHA256: UNSIGNED-PAYLOAD`).
     pub fn unsigned_payload(mut self, unsigned: bool) -> Self {
         self.unsigned_payload = unsigned;
+        self
+    }
+
+    /// Which headers the signature covers (default:
+    /// [`SignedHeaderSet::ContentTypeHostAction`], so that a signature is good for one
+    /// action only). [`SignedHeaderSet::ContentTypeAndHost`] signs as older signers do.
+    pub fn signed_headers(mut self, signed_headers: SignedHeaderSet) -> Self {
+        self.signed_headers = signed_headers;
         self
     }
 
@@ -235,7 +311,12 @@ impl ClientBuilder {
         {
             return Err(Error::Config(format!("invalid region {region:?}")));
         }
-        if self.request_timeout.is_zero() || self.connect_timeout.is_zero() {
+        if self.call_timeout.is_zero()
+            || self.connect_timeout.is_zero()
+            || self
+                .attempt_timeout
+                .is_some_and(|timeout| timeout.is_zero())
+        {
             return Err(Error::Config("timeouts must be above zero".to_owned()));
         }
         let transport = Transport::new(&TransportConfig {
@@ -262,13 +343,17 @@ impl ClientBuilder {
                 endpoint,
                 method: self.method,
                 unsigned_payload: self.unsigned_payload,
+                signed_headers: self.signed_headers,
                 region: self.region,
                 language: self.language,
                 proxy_authorization,
                 signers: SignerCache::default(),
             },
             credentials,
-            request_timeout: self.request_timeout,
+            call_timeout: self.call_timeout.min(LONGEST_TIMEOUT),
+            attempt_timeout: self
+                .attempt_timeout
+                .map(|timeout| timeout.min(LONGEST_TIMEOUT)),
             retry: self.retry,
             limiter: self.rate_limit.map(Limiter::new),
             max_response_size: self.max_response_size,

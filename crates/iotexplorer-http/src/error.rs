@@ -17,8 +17,11 @@ pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
 pub enum TimeoutPhase {
     /// Opening the connection (TCP, proxy tunnel and TLS handshake): nothing was sent.
     Connect,
-    /// The whole request, from sending to the last byte of the answer.
+    /// The request, from sending to the last byte of the answer.
     Request,
+    /// Waiting, before sending, for the client's rate limit or for credentials: the
+    /// call's deadline ran out with nothing sent.
+    Waiting,
 }
 
 impl fmt::Display for TimeoutPhase {
@@ -26,6 +29,7 @@ impl fmt::Display for TimeoutPhase {
         f.write_str(match self {
             Self::Connect => "connect",
             Self::Request => "request",
+            Self::Waiting => "waiting (rate limit or credentials)",
         })
     }
 }
@@ -79,8 +83,11 @@ pub enum Error {
         /// What the signer refused.
         source: tc3_sign::SigningError,
     },
-    /// A deadline ran out. For [`TimeoutPhase::Request`] this is only returned for
-    /// read-only actions; other actions get [`Error::Ambiguous`], since they may have run.
+    /// A deadline ran out: the call's (see [`ClientBuilder::call_timeout`]) or an
+    /// attempt's. For [`TimeoutPhase::Request`] this is only returned for read-only
+    /// actions; other actions get [`Error::Ambiguous`], since they may have run.
+    ///
+    /// [`ClientBuilder::call_timeout`]: crate::ClientBuilder::call_timeout
     #[error("{action}: {phase} timeout after {attempts} attempt(s)")]
     Timeout {
         /// The action called.
@@ -101,13 +108,20 @@ pub enum Error {
         #[source]
         source: Option<BoxError>,
     },
-    /// The request may have been processed: the connection broke, or the deadline ran out,
-    /// after it was sent. Such a call of an action that is not read-only is never resent.
+    /// The request of an action that is not read-only may have been processed: the
+    /// connection broke or a deadline ran out after it was sent, or the answer could not
+    /// be read (not HTTP 200, such as a gateway's HTML 502; not JSON; truncated; too
+    /// large). Such a call is never resent: look for its effect before sending it again.
+    ///
+    /// For an unreadable answer, `source` is the [`Error`] a read-only action would have
+    /// got ([`Error::HttpStatus`], [`Error::Decode`] or [`Error::ResponseTooLarge`]), with
+    /// the status and an excerpt of the body.
     #[error("{action}: outcome unknown, the request may have been processed: {message}")]
     Ambiguous {
         /// The action called.
         action: String,
-        /// Whether the request deadline ran out (otherwise the connection broke).
+        /// Whether a deadline ran out (otherwise the connection broke or the answer could
+        /// not be read).
         timed_out: bool,
         /// What happened.
         message: String,
@@ -115,7 +129,8 @@ pub enum Error {
         #[source]
         source: Option<BoxError>,
     },
-    /// The answer was not HTTP 200 (a gateway error, an HTML page from a proxy, …).
+    /// The answer was not HTTP 200 (a gateway error, an HTML page from a proxy, …), for a
+    /// read-only action (for others, the source of an [`Error::Ambiguous`]).
     #[error("{action}: HTTP {status}{}: {excerpt:?}", rid(request_id.as_deref()))]
     HttpStatus {
         /// The action called.
@@ -127,7 +142,10 @@ pub enum Error {
         /// The request ID, when the body still carried one.
         request_id: Option<String>,
     },
-    /// The answer was HTTP 200 but not a response of the expected shape.
+    /// The answer was HTTP 200 but not a response of the expected shape. For an action
+    /// that is not read-only, an answer that is not a response envelope at all (not JSON,
+    /// truncated) is the source of an [`Error::Ambiguous`] instead; this error then means
+    /// the service answered success with members this crate cannot read.
     #[error("{action}: malformed response{}: {reason}", rid(request_id.as_deref()))]
     Decode {
         /// The action called.
@@ -139,7 +157,8 @@ pub enum Error {
         /// The beginning of the body, bounded and made printable.
         excerpt: String,
     },
-    /// The answer was larger than the configured maximum.
+    /// The answer was larger than the configured maximum (for an action that is not
+    /// read-only, the source of an [`Error::Ambiguous`]).
     #[error("{action}: response larger than {limit} bytes")]
     ResponseTooLarge {
         /// The action called.
@@ -163,6 +182,12 @@ impl Error {
             Self::Api { request_id, .. }
             | Self::HttpStatus { request_id, .. }
             | Self::Decode { request_id, .. } => request_id.as_deref(),
+            Self::Ambiguous {
+                source: Some(source),
+                ..
+            } => source
+                .downcast_ref::<Error>()
+                .and_then(|answer| answer.request_id()),
             _ => None,
         }
     }
@@ -203,7 +228,7 @@ impl Error {
             | Self::Signing { .. }
             | Self::Connect { .. }
             | Self::Config(_) => true,
-            Self::Timeout { phase, .. } => *phase == TimeoutPhase::Connect,
+            Self::Timeout { phase, .. } => *phase != TimeoutPhase::Request,
             Self::Api { code, .. } => code.is_throttling(),
             _ => false,
         }

@@ -35,7 +35,13 @@
 //! - **Retries** ([`RetryPolicy`]): exponential backoff with full jitter. Throttling and
 //!   connection failures are retried for every action; timeouts, broken connections, 5xx
 //!   and `InternalError` only for read-only actions. A call that may have run is never
-//!   resent for an action that changes something: it ends in [`Error::Ambiguous`].
+//!   resent for an action that changes something: it ends in [`Error::Ambiguous`], also
+//!   when its answer cannot be read (a gateway's 502, a body that is not JSON, truncated or
+//!   too large).
+//! - **Deadlines**: [`ClientBuilder::call_timeout`] bounds the whole call, retries and
+//!   waits included; [`ClientBuilder::request_timeout`] gives each attempt its own.
+//! - **Signatures**: TC3-HMAC-SHA256 over `content-type;host;x-tc-action`, so that one is
+//!   good for its action only ([`SignedHeaderSet`] keeps the older `content-type;host`).
 //! - **Rate limits** ([`RateLimit`]): at most 20 calls per second per action by default,
 //!   shared by every clone of a client, so a busy caller waits instead of being refused.
 //! - **Credentials** ([`credentials`]): fixed, environment, profile file, CVM role, STS
@@ -64,7 +70,7 @@ mod signing;
 mod transport;
 
 pub use client::Client;
-pub use config::{ClientBuilder, HttpMethod, Language};
+pub use config::{ClientBuilder, HttpMethod, Language, SignedHeaderSet};
 pub use credentials::{ProvideCredentials, StaticCredentials};
 pub use endpoint::{DEFAULT_HOST, Endpoint};
 pub use error::{BoxError, Error, TimeoutPhase};

@@ -8,7 +8,7 @@ use http_body_util::Full;
 use tc3_sign::query::{Param, to_query_string};
 use tc3_sign::{CONTENT_TYPE_FORM, CONTENT_TYPE_JSON};
 
-use crate::config::{HttpMethod, Language};
+use crate::config::{HttpMethod, Language, SignedHeaderSet};
 use crate::endpoint::ResolvedEndpoint;
 use crate::error::Error;
 use crate::params::Ordered;
@@ -38,6 +38,7 @@ pub(crate) struct WireSettings {
     pub(crate) endpoint: ResolvedEndpoint,
     pub(crate) method: HttpMethod,
     pub(crate) unsigned_payload: bool,
+    pub(crate) signed_headers: SignedHeaderSet,
     pub(crate) region: Option<String>,
     pub(crate) language: Option<Language>,
     /// For plain-http requests forwarded by a proxy that wants a login.
@@ -96,6 +97,8 @@ pub(crate) fn build_request(
         } else {
             "GET"
         },
+        // The header is sent below with exactly this value.
+        signed_action: wire.signed_headers.signs_action().then_some(call.action),
         host: &wire.endpoint.host_header,
         path: &wire.endpoint.path,
         content_type,

@@ -51,12 +51,47 @@ pub(crate) fn transport_error(
             message,
             source,
         },
-        TransportError::TooLarge => Error::ResponseTooLarge { action, limit },
+        TransportError::TooLarge => {
+            unreadable_answer(call, Error::ResponseTooLarge { action, limit })
+        }
+    }
+}
+
+/// An answer that cannot be read says nothing of whether the request ran: a gateway may
+/// answer 502 after forwarding it, a proxy may cut the answer short. Only an API error
+/// (Tencent answers those with HTTP 200 and an envelope) proves a refusal. A read-only
+/// action keeps the error of the answer (and may be retried); for any other action this
+/// is an [`Error::Ambiguous`] holding it, so that the call is never resent blindly.
+pub(crate) fn unreadable_answer(call: &Call<'_>, error: Error) -> Error {
+    if call.read_only
+        || !matches!(
+            error,
+            Error::HttpStatus { .. } | Error::Decode { .. } | Error::ResponseTooLarge { .. }
+        )
+    {
+        return error;
+    }
+    let shown = error.to_string();
+    // Its message starts with the action, which the ambiguous error names already.
+    let message = shown
+        .strip_prefix(call.action)
+        .and_then(|rest| rest.strip_prefix(": "))
+        .unwrap_or(&shown)
+        .to_owned();
+    Error::Ambiguous {
+        action: call.action.to_owned(),
+        timed_out: false,
+        message: format!("the answer could not be read: {message}"),
+        source: Some(Box::new(error)),
     }
 }
 
 /// Reads an answer: the `Response` object, or the error it stands for.
 pub(crate) fn decode(call: &Call<'_>, status: StatusCode, body: &[u8]) -> Result<Value, Error> {
+    decode_answer(call, status, body).map_err(|error| unreadable_answer(call, error))
+}
+
+fn decode_answer(call: &Call<'_>, status: StatusCode, body: &[u8]) -> Result<Value, Error> {
     let action = call.action.to_owned();
     if status != StatusCode::OK {
         let request_id = match decode_response_value(body) {

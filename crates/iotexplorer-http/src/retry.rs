@@ -10,7 +10,8 @@ use crate::error::{Error, TimeoutPhase};
 /// Waits grow exponentially (`base_delay × 2^retry`, capped at `max_delay`) with full jitter:
 /// each wait is drawn uniformly from zero to that bound, so that many clients refused at
 /// once do not come back at once. No retry starts after `total_deadline` has passed since
-/// the call began.
+/// the call began; the client's [call deadline](crate::ClientBuilder::call_timeout)
+/// bounds the whole call besides, and no retry starts that could not end before it.
 ///
 /// Which failures are retried does not depend on the policy: see [`Error::is_retryable`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,7 +121,7 @@ pub(crate) fn is_retryable(error: &Error, read_only: bool) -> bool {
         Error::Api { code, .. } => code.is_retryable_for(read_only),
         // Nothing left the machine.
         Error::Connect { .. } => true,
-        Error::Timeout { phase, .. } => *phase == TimeoutPhase::Connect || read_only,
+        Error::Timeout { phase, .. } => *phase != TimeoutPhase::Request || read_only,
         // The request may have run: only actions that merely read may be repeated.
         Error::Ambiguous { .. } => read_only,
         Error::HttpStatus { status, .. } => read_only && (*status >= 500 || *status == 429),

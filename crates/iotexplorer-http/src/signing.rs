@@ -8,8 +8,8 @@ use tc3_sign::{
     Credentials, Payload, SessionToken, Signer, SigningError, SigningKey, SigningOutput, UtcDate,
 };
 
-/// The signer last used, reused while the credentials, service, method and UTC day stay
-/// the same. One entry is enough: a client has one endpoint and one method, and the
+/// The signer last used, reused while the credentials, service, method, signed-header
+/// list and UTC day stay the same. One entry is enough: a client has one endpoint and one method, and the
 /// credentials change rarely (a refresh), so it is replaced about once a day.
 #[derive(Default)]
 pub(crate) struct SignerCache(Mutex<Option<Arc<Entry>>>);
@@ -26,6 +26,9 @@ struct Entry {
 pub(crate) struct Attempt<'a> {
     pub(crate) service: &'a str,
     pub(crate) method: &'static str,
+    /// The value of `X-TC-Action` when the signature covers it, `None` when only
+    /// `content-type;host` are signed.
+    pub(crate) signed_action: Option<&'a str>,
     pub(crate) host: &'a str,
     pub(crate) path: &'a str,
     pub(crate) content_type: &'static str,
@@ -41,10 +44,18 @@ impl SignerCache {
         credentials: &Credentials,
         attempt: &Attempt<'_>,
     ) -> Result<SigningOutput, SigningError> {
-        let signer = self.signer_for(credentials, attempt)?;
-        signer
-            .signer
-            .sign(attempt.query, attempt.payload, attempt.timestamp)
+        let entry = self.signer_for(credentials, attempt)?;
+        match attempt.signed_action {
+            Some(action) => entry.signer.sign_with_action(
+                action,
+                attempt.query,
+                attempt.payload,
+                attempt.timestamp,
+            ),
+            None => entry
+                .signer
+                .sign(attempt.query, attempt.payload, attempt.timestamp),
+        }
     }
 
     fn signer_for(
@@ -61,7 +72,12 @@ impl SignerCache {
         }
         let date = UtcDate::from_timestamp(attempt.timestamp)?;
         let key = SigningKey::derive(credentials.secret_key(), date, attempt.service)?;
-        let signer = Signer::new(
+        let make = if attempt.signed_action.is_some() {
+            Signer::new_with_action
+        } else {
+            Signer::new
+        };
+        let signer = make(
             credentials,
             key,
             attempt.method,
@@ -85,6 +101,7 @@ impl Entry {
         let key = self.signer.signing_key();
         self.service == attempt.service
             && self.method == attempt.method
+            && self.signer.signs_action() == attempt.signed_action.is_some()
             && key.date().contains(attempt.timestamp)
             && same_credentials(&self.credentials, credentials)
     }
@@ -121,6 +138,7 @@ mod tests {
         Attempt {
             service: "iotexplorer",
             method: "POST",
+            signed_action: None,
             host: "iotexplorer.tencentcloudapi.com",
             path: "/",
             content_type: "application/json",
@@ -176,6 +194,42 @@ mod tests {
                 other.token().is_some()
             );
         }
+    }
+
+    #[test]
+    fn a_kept_signer_signs_each_action_as_sign_does() {
+        use tc3_sign::{SignedHeaders, SigningSettings};
+
+        let cache = SignerCache::default();
+        let credentials = Credentials::new("AKIDONE", "secret-one");
+        let settings = SigningSettings::default().with_signed_headers(SignedHeaders::AllGiven);
+        let mut kept_entry = None;
+        for action in ["BatchUpdateFirmware", "DescribeFirmwareTask"] {
+            let with_action = Attempt {
+                signed_action: Some(action),
+                ..attempt(DAY + 5)
+            };
+            let signed = cache.sign(&credentials, &with_action).expect("sign");
+            let request = SignableRequest::post_json("iotexplorer.tencentcloudapi.com", b"{}")
+                .with_header("X-TC-Action", action);
+            let params =
+                SigningParams::new(&credentials, "iotexplorer", DAY + 5).with_settings(settings);
+            let expected = sign(&request, &params).expect("sign");
+            assert_eq!(signed.authorization(), expected.authorization());
+            assert_eq!(signed.signed_headers(), "content-type;host;x-tc-action");
+            let entry = kept(&cache).expect("kept");
+            // One signer serves every action.
+            if let Some(previous) = kept_entry.replace(Arc::clone(&entry)) {
+                assert!(Arc::ptr_eq(&previous, &entry));
+            }
+        }
+        // The other list needs another signer.
+        let plain = cache.sign(&credentials, &attempt(DAY + 5)).expect("sign");
+        assert_eq!(plain.authorization(), expected(&credentials, DAY + 5));
+        assert!(!Arc::ptr_eq(
+            &kept_entry.expect("kept"),
+            &kept(&cache).expect("kept")
+        ));
     }
 
     #[test]

@@ -12,7 +12,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use iotexplorer_http::credentials::{
     CredentialsErrorKind, CvmRoleCredentials, DefaultCredentialsChain, EnvLookup,
-    EnvironmentCredentials, ProfileCredentials, StsAssumeRole,
+    EnvironmentCredentials, ProfileCredentials, StsAssumeRole, TKE_VARIABLES,
+    TkeOidcRoleCredentials,
 };
 use iotexplorer_http::{Error, ProvideCredentials, Proxy, StaticCredentials};
 use iotexplorer_model::BatchUpdateFirmwareRequest;
@@ -298,4 +299,161 @@ async fn sts_assume_role_is_a_signed_call_and_its_credentials_are_used() {
         );
         arrival.verify(SECRET_KEY).unwrap();
     }
+}
+
+#[tokio::test]
+async fn the_environment_takes_tcclis_token_name_too() {
+    let with = |pairs: Vec<(&'static str, &'static str)>| async move {
+        EnvironmentCredentials::from_lookup(EnvLookup::from_pairs(pairs))
+            .provide_credentials()
+            .await
+            .unwrap()
+            .credentials()
+            .token()
+            .map(|token| token.expose_secret().to_owned())
+    };
+    let id_and_key = [
+        ("TENCENTCLOUD_SECRET_ID", SECRET_ID),
+        ("TENCENTCLOUD_SECRET_KEY", SECRET_KEY),
+    ];
+    let mut tccli = id_and_key.to_vec();
+    tccli.push(("TENCENTCLOUD_TOKEN", "tccli-token"));
+    assert_eq!(with(tccli.clone()).await.as_deref(), Some("tccli-token"));
+    // The SDKs' name wins when both are set; an empty one counts as unset.
+    let mut both = tccli.clone();
+    both.push(("TENCENTCLOUD_SESSION_TOKEN", "sdk-token"));
+    assert_eq!(with(both).await.as_deref(), Some("sdk-token"));
+    let mut empty = tccli;
+    empty.push(("TENCENTCLOUD_SESSION_TOKEN", ""));
+    assert_eq!(with(empty).await.as_deref(), Some("tccli-token"));
+    assert_eq!(with(id_and_key.to_vec()).await, None);
+}
+
+/// An STS server that answers `AssumeRoleWithWebIdentity` for the token `oidc-token`
+/// only, with credentials that expire `lifetime` seconds from now.
+async fn web_identity_server(lifetime: u64) -> TestServer {
+    TestServer::start(move |n, arrival| {
+        let params: Value = serde_json::from_slice(&arrival.body).unwrap_or_default();
+        let session = params["RoleSessionName"].as_str().unwrap_or_default();
+        if arrival.header("authorization") != Some("SKIP")
+            || arrival.header("x-tc-action") != Some("AssumeRoleWithWebIdentity")
+            || arrival.header("x-tc-version") != Some("2018-08-13")
+            || arrival.header("x-tc-region") != Some("ap-shanghai")
+            || arrival.header("x-tc-token").is_some()
+            || params["ProviderId"] != "tke-provider"
+            || params["WebIdentityToken"] != "oidc-token"
+            || params["RoleArn"] != "qcs::cam::uin/1:roleName/pod"
+            || params["DurationSeconds"] != 7200
+            || !session.starts_with("tencentcloud-rust-sdk-")
+        {
+            return support::api_error("InvalidParameter", "unexpected STS call");
+        }
+        ok(json!({
+            "Credentials": {"TmpSecretId": format!("AKIDtke{n}"), "TmpSecretKey": SECRET_KEY, "Token": "tke-token"},
+            "ExpiredTime": now() + lifetime,
+            "Expiration": "2030-01-01T00:00:00Z"
+        }))
+    })
+    .await
+}
+
+fn tke_env(token_file: &std::path::Path) -> Vec<(&'static str, String)> {
+    vec![
+        ("TKE_REGION", "ap-shanghai".to_owned()),
+        ("TKE_PROVIDER_ID", "tke-provider".to_owned()),
+        (
+            "TKE_WEB_IDENTITY_TOKEN_FILE",
+            token_file.to_str().unwrap().to_owned(),
+        ),
+        ("TKE_ROLE_ARN", "qcs::cam::uin/1:roleName/pod".to_owned()),
+    ]
+}
+
+#[tokio::test]
+async fn a_tke_pod_exchanges_its_oidc_token_for_role_credentials() {
+    let sts = web_identity_server(7200).await;
+    let dir = temp_dir("tke");
+    let token_file = dir.join("token");
+    std::fs::write(&token_file, "oidc-token\n").unwrap();
+    let role = TkeOidcRoleCredentials::from_lookup(EnvLookup::from_pairs(tke_env(&token_file)))
+        .with_endpoint_url(sts.url())
+        .with_proxy(Proxy::none());
+
+    let server = TestServer::always(task_created()).await;
+    let client = builder(&server).credentials(role).build().unwrap();
+    client.send(&upgrade()).await.unwrap();
+    client.send(&upgrade()).await.unwrap();
+    assert_eq!(sts.count(), 1, "cached until shortly before expiry");
+    for arrival in server.arrivals() {
+        assert_eq!(arrival.header("x-tc-token"), Some("tke-token"));
+        assert!(
+            arrival
+                .header("authorization")
+                .unwrap()
+                .contains("AKIDtke0/")
+        );
+    }
+
+    // Each variable is needed: without one the provider has nothing, and asks no one.
+    for missing in TKE_VARIABLES {
+        let env: Vec<_> = tke_env(&token_file)
+            .into_iter()
+            .filter(|(name, _)| *name != missing)
+            .collect();
+        let error = TkeOidcRoleCredentials::from_lookup(EnvLookup::from_pairs(env))
+            .with_endpoint_url(sts.url())
+            .provide_credentials()
+            .await
+            .unwrap_err();
+        assert_eq!(error.kind(), CredentialsErrorKind::NotFound, "{missing}");
+        assert!(error.to_string().contains(missing), "{error}");
+    }
+    // A token file that cannot be read is an error, not "nothing here".
+    let error =
+        TkeOidcRoleCredentials::from_lookup(EnvLookup::from_pairs(tke_env(&dir.join("missing"))))
+            .with_endpoint_url(sts.url())
+            .provide_credentials()
+            .await
+            .unwrap_err();
+    assert_eq!(error.kind(), CredentialsErrorKind::Unavailable);
+    // STS's refusal comes through with its code, and never the token.
+    std::fs::write(&token_file, "stolen-token").unwrap();
+    let error = TkeOidcRoleCredentials::from_lookup(EnvLookup::from_pairs(tke_env(&token_file)))
+        .with_endpoint_url(sts.url())
+        .provide_credentials()
+        .await
+        .unwrap_err();
+    let text = error.to_string();
+    assert!(text.contains("InvalidParameter"), "{text}");
+    assert!(!text.contains("stolen-token"), "{text}");
+    assert_eq!(sts.count(), 2);
+}
+
+#[tokio::test]
+async fn the_default_chain_ends_with_the_tke_oidc_role() {
+    let sts = web_identity_server(7200).await;
+    let dir = temp_dir("tke-chain");
+    let token_file = dir.join("token");
+    std::fs::write(&token_file, "oidc-token").unwrap();
+    let metadata = metadata_server(3600).await;
+    let mut env = tke_env(&token_file);
+    env.push(("HOME", dir.to_str().unwrap().to_owned()));
+    let chain = |env: Vec<(&'static str, String)>, metadata_path: &str| {
+        DefaultCredentialsChain::builder()
+            .env(EnvLookup::from_pairs(env))
+            .profile_fallback_path(dir.join("no-profile"))
+            .metadata_url(format!("{}{metadata_path}", metadata.url()))
+            .sts_endpoint_url(sts.url())
+            .build()
+    };
+    // Off CVM (no role): the pod's role.
+    assert_eq!(secret_id(&chain(env.clone(), "/none/")).await, "AKIDtke0");
+    // The CVM role comes first, as in the SDKs.
+    assert_eq!(secret_id(&chain(env.clone(), "/meta/")).await, "AKIDtmp0");
+    // The environment before both.
+    let mut with_keys = env;
+    with_keys.push(("TENCENTCLOUD_SECRET_ID", "AKIDenv".to_owned()));
+    with_keys.push(("TENCENTCLOUD_SECRET_KEY", "env-key".to_owned()));
+    assert_eq!(secret_id(&chain(with_keys, "/none/")).await, "AKIDenv");
+    assert_eq!(sts.count(), 1);
 }

@@ -7,7 +7,9 @@ use iotexplorer_emulator::{
     DEMO_PRODUCT_ID, DEMO_SECRET_ID, DEMO_SECRET_KEY, Emulator, FaultKind, FaultRule, Fixture,
     RunningEmulator,
 };
-use iotexplorer_http::{Client, ClientBuilder, Error, HttpMethod, Proxy, RateLimit};
+use iotexplorer_http::{
+    Client, ClientBuilder, Error, HttpMethod, Proxy, RateLimit, SignedHeaderSet,
+};
 use iotexplorer_model::{BatchUpdateFirmwareRequest, DescribeFirmwareTaskRequest};
 
 async fn emulator(rate_limit: u32) -> RunningEmulator {
@@ -57,6 +59,28 @@ async fn a_task_is_created_and_described_with_post_and_get() {
         let task_id = created.task_id.unwrap();
         let described = client.send(&describe(task_id)).await.unwrap();
         assert_eq!(described.task_id, Some(task_id));
+    }
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_emulator_accepts_either_signed_header_list_for_post_and_get() {
+    let emulator = emulator(20).await;
+    for set in [
+        SignedHeaderSet::ContentTypeHostAction,
+        SignedHeaderSet::ContentTypeAndHost,
+    ] {
+        for method in [HttpMethod::Post, HttpMethod::Get] {
+            let client = client_for(&emulator)
+                .method(method)
+                .signed_headers(set)
+                .build()
+                .unwrap();
+            let created = client.send(&upgrade()).await.unwrap();
+            let task_id = created.task_id.unwrap();
+            let described = client.send(&describe(task_id)).await.unwrap();
+            assert_eq!(described.task_id, Some(task_id), "{set:?} {method:?}");
+        }
     }
     emulator.shutdown().await;
 }

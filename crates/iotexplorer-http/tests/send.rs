@@ -218,7 +218,9 @@ async fn html_from_a_gateway_is_an_http_status_with_a_bounded_excerpt() {
     );
     let server = TestServer::always(Reply::Status(502, "text/html", Bytes::from(page))).await;
     let client = builder(&server).build().unwrap();
-    let error = client.send(&upgrade()).await.unwrap_err();
+    // A read keeps this error; a write gets it as the source of `Error::Ambiguous`
+    // (tests/ambiguous.rs).
+    let error = client.send(&describe()).await.unwrap_err();
     match &error {
         Error::HttpStatus {
             status, excerpt, ..
@@ -241,7 +243,7 @@ async fn malformed_answers_are_decode_errors_with_the_request_id_when_readable()
     let error = builder(&truncated)
         .build()
         .unwrap()
-        .send(&upgrade())
+        .send(&describe())
         .await
         .unwrap_err();
     assert!(
@@ -255,6 +257,7 @@ async fn malformed_answers_are_decode_errors_with_the_request_id_when_readable()
         "{error:?}"
     );
 
+    // A success the typed response cannot hold: the write ran, and this says so.
     let wrong_shape = TestServer::always(ok(json!({"TaskId": {"nested": true}}))).await;
     let error = builder(&wrong_shape)
         .build()
@@ -274,7 +277,7 @@ async fn oversized_answers_are_refused() {
     );
     let server = TestServer::always(Reply::Body(Bytes::from(big))).await;
     let client = builder(&server).max_response_size(4096).build().unwrap();
-    let error = client.send(&upgrade()).await.unwrap_err();
+    let error = client.send(&describe()).await.unwrap_err();
     assert!(
         matches!(error, Error::ResponseTooLarge { limit: 4096, .. }),
         "{error:?}"

@@ -8,7 +8,9 @@ use crate::validation::ValidationErrors;
 
 /// Checks a value against every documented rule.
 pub trait Validate {
-    /// Returns every violation at once, or `Ok(())` when there is none.
+    /// Returns every violation at once (the first
+    /// [`MAX_REPORTED_VIOLATIONS`](crate::MAX_REPORTED_VIOLATIONS) by name, the rest
+    /// counted), or `Ok(())` when there is none.
     fn validate(&self) -> Result<(), ValidationErrors>;
 }
 

@@ -61,7 +61,8 @@ pub use meta::{
     ValueType, actions, find_action, find_structure, structures,
 };
 pub use validation::{
-    RequestProblems, ValidationErrors, Violation, ViolationKind, check_request_json,
+    MAX_REPORTED_VIOLATIONS, RequestProblems, ValidationErrors, Violation, ViolationKind,
+    check_request_json,
 };
 
 // Compiles and runs the README's example as a doctest, so it cannot rot.

@@ -3,7 +3,8 @@
 //! One rule engine serves both callers: typed requests are rendered to JSON and checked by
 //! the same code a server uses on raw JSON it received, so the two can never disagree.
 
-use std::fmt;
+use std::collections::HashSet;
+use std::fmt::{self, Write as _};
 
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -37,6 +38,11 @@ impl ViolationKind {
     }
 }
 
+/// How many broken rules a [`ValidationErrors`] names one by one. Past it they are only
+/// counted, so that an error stays small whatever the input (200,000 copies of one device
+/// name break the uniqueness rule 199,999 times).
+pub const MAX_REPORTED_VIOLATIONS: usize = 20;
+
 /// One broken rule.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Violation {
@@ -49,20 +55,24 @@ pub struct Violation {
 /// How a violation of the whole body names its field.
 const REQUEST_BODY: &str = "(request body)";
 
-/// Longest rendering of an offending value; longer values are cut.
+/// Longest rendering of an offending value, and of a member name in a field's path (an
+/// unknown member may have any name); longer ones are cut.
 const MAX_RENDERED_VALUE: usize = 80;
+
+/// What a cut rendering ends with.
+const CUT_MARK: &str = "...";
 
 impl Violation {
     fn new(
-        field: &str,
+        field: &Path<'_>,
         value: Option<&Value>,
-        rule: impl Into<String>,
+        rule: &dyn fmt::Display,
         kind: ViolationKind,
     ) -> Self {
         Self {
-            field: field.to_owned(),
+            field: field.to_string(),
             value: value.map(render),
-            rule: rule.into(),
+            rule: rule.to_string(),
             kind,
         }
     }
@@ -98,46 +108,126 @@ impl fmt::Display for Violation {
     }
 }
 
-fn render(value: &Value) -> String {
-    let text = value.to_string();
-    if text.chars().count() <= MAX_RENDERED_VALUE {
-        return text;
-    }
-    let cut: String = text.chars().take(MAX_RENDERED_VALUE).collect();
-    format!("{cut}...")
+/// Where a value sits in the request, kept as borrowed pieces so that checking a list of
+/// valid items builds no text; it is written out only for a violation that is reported.
+#[derive(Clone, Copy)]
+enum Path<'a> {
+    /// The request body itself (members are named without a prefix).
+    Body,
+    /// A fixed name for something that is not a member, e.g. the whole body.
+    Named(&'static str),
+    /// A member of the body or of a structure.
+    Member(&'a Path<'a>, &'a str),
+    /// An item of a list.
+    Item(&'a Path<'a>, usize),
+    /// The item count of a list.
+    ItemCount(&'a Path<'a>),
 }
 
-/// Every rule a request breaks, collected at once.
+impl fmt::Display for Path<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Body => Ok(()),
+            Self::Named(name) => f.write_str(name),
+            Self::Member(parent, name) => {
+                if !matches!(parent, Self::Body) {
+                    write!(f, "{parent}.")?;
+                }
+                write_cut(f, name)
+            }
+            Self::Item(parent, index) => write!(f, "{parent}[{index}]"),
+            Self::ItemCount(parent) => write!(f, "{parent} (item count)"),
+        }
+    }
+}
+
+/// Writes `text`, cut to [`MAX_RENDERED_VALUE`] characters.
+fn write_cut(f: &mut fmt::Formatter<'_>, text: &str) -> fmt::Result {
+    match text.char_indices().nth(MAX_RENDERED_VALUE) {
+        None => f.write_str(text),
+        Some((end, _)) => write!(f, "{}{CUT_MARK}", &text[..end]),
+    }
+}
+
+/// Keeps the first characters written to it and refuses the rest, so that rendering a
+/// huge value costs no more than rendering a short one.
+struct Prefix {
+    text: String,
+    chars_left: usize,
+}
+
+impl fmt::Write for Prefix {
+    fn write_str(&mut self, piece: &str) -> fmt::Result {
+        for c in piece.chars() {
+            if self.chars_left == 0 {
+                return Err(fmt::Error);
+            }
+            self.text.push(c);
+            self.chars_left -= 1;
+        }
+        Ok(())
+    }
+}
+
+/// The value as JSON text, cut to [`MAX_RENDERED_VALUE`] characters.
+fn render(value: &Value) -> String {
+    // One character more than is kept tells whether the value was cut.
+    let mut prefix = Prefix {
+        text: String::new(),
+        chars_left: MAX_RENDERED_VALUE + 1,
+    };
+    // The only error is the prefix refusing more text, which stops the rendering early.
+    let _ = write!(prefix, "{value}");
+    let mut text = prefix.text;
+    if let Some((end, _)) = text.char_indices().nth(MAX_RENDERED_VALUE) {
+        text.truncate(end);
+        text.push_str(CUT_MARK);
+    }
+    text
+}
+
+/// Every rule a request breaks: the first [`MAX_REPORTED_VIOLATIONS`] by name, in member
+/// order, and how many there are in all.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub struct ValidationErrors {
     violations: Vec<Violation>,
+    total: usize,
+    most_basic: ViolationKind,
 }
 
 impl ValidationErrors {
-    /// The broken rules, in member order.
+    /// The broken rules, in member order: the first [`MAX_REPORTED_VIOLATIONS`] of them
+    /// when there are more (see [`total`](Self::total)).
     pub fn violations(&self) -> &[Violation] {
         &self.violations
     }
 
+    /// How many rules the request breaks in all, counting those not listed.
+    pub fn total(&self) -> usize {
+        self.total
+    }
+
+    /// How many broken rules are counted in [`total`](Self::total) but not listed in
+    /// [`violations`](Self::violations).
+    pub fn unlisted(&self) -> usize {
+        self.total - self.violations.len()
+    }
+
     /// The error code a server answers with: the most basic problem wins (unknown member,
-    /// then missing member, then wrong type, then invalid value).
+    /// then missing member, then wrong type, then invalid value), among all of them, listed
+    /// or not.
     pub fn error_code(&self) -> ErrorCode {
-        self.violations
-            .iter()
-            .map(Violation::kind)
-            .min()
-            .unwrap_or(ViolationKind::InvalidValue)
-            .error_code()
+        self.most_basic.error_code()
     }
 }
 
 impl fmt::Display for ValidationErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let count = self.violations.len();
         write!(
             f,
-            "{count} invalid member{}: ",
-            if count == 1 { "" } else { "s" }
+            "{} invalid member{}: ",
+            self.total,
+            if self.total == 1 { "" } else { "s" }
         )?;
         for (index, violation) in self.violations.iter().enumerate() {
             if index > 0 {
@@ -145,7 +235,53 @@ impl fmt::Display for ValidationErrors {
             }
             write!(f, "{violation}")?;
         }
+        if self.unlisted() > 0 {
+            write!(f, "; and {} more", self.unlisted())?;
+        }
         Ok(())
+    }
+}
+
+/// What the checks found so far: the violations worth listing, and a count of all.
+struct Findings {
+    listed: Vec<Violation>,
+    total: usize,
+    most_basic: Option<ViolationKind>,
+}
+
+impl Findings {
+    fn new() -> Self {
+        Self {
+            listed: Vec::new(),
+            total: 0,
+            most_basic: None,
+        }
+    }
+
+    /// Notes one broken rule; its text is only made when it is among those listed.
+    fn add(
+        &mut self,
+        field: &Path<'_>,
+        value: Option<&Value>,
+        rule: &dyn fmt::Display,
+        kind: ViolationKind,
+    ) {
+        self.total += 1;
+        self.most_basic = Some(self.most_basic.map_or(kind, |basic| basic.min(kind)));
+        if self.listed.len() < MAX_REPORTED_VIOLATIONS {
+            self.listed.push(Violation::new(field, value, rule, kind));
+        }
+    }
+
+    fn into_result(self) -> Result<(), ValidationErrors> {
+        match self.most_basic {
+            None => Ok(()),
+            Some(most_basic) => Err(ValidationErrors {
+                violations: self.listed,
+                total: self.total,
+                most_basic,
+            }),
+        }
     }
 }
 
@@ -198,35 +334,33 @@ pub(crate) fn validate_typed(
 ) -> Result<(), ValidationErrors> {
     match serde_json::to_value(request) {
         Ok(body) => check_action(meta, &body),
-        Err(err) => Err(ValidationErrors {
-            violations: vec![Violation::new(
-                REQUEST_BODY,
+        Err(err) => {
+            let mut findings = Findings::new();
+            findings.add(
+                &Path::Named(REQUEST_BODY),
                 None,
-                format!("renderable as JSON ({err})"),
+                &format_args!("renderable as JSON ({err})"),
                 ViolationKind::WrongType,
-            )],
-        }),
+            );
+            findings.into_result()
+        }
     }
 }
 
 fn check_action(meta: &ActionMeta, body: &Value) -> Result<(), ValidationErrors> {
-    let mut violations = Vec::new();
+    let mut findings = Findings::new();
     if let Some(members) = body.as_object() {
-        check_members(meta.input, members, "", &mut violations);
-        check_groups(meta, members, &mut violations);
+        check_members(meta.input, members, &Path::Body, &mut findings);
+        check_groups(meta, members, &mut findings);
     } else {
-        violations.push(Violation::new(
-            REQUEST_BODY,
+        findings.add(
+            &Path::Named(REQUEST_BODY),
             Some(body),
-            "a JSON object",
+            &"a JSON object",
             ViolationKind::WrongType,
-        ));
+        );
     }
-    if violations.is_empty() {
-        Ok(())
-    } else {
-        Err(ValidationErrors { violations })
-    }
+    findings.into_result()
 }
 
 /// A member counts as set when it is present and not `null`.
@@ -237,93 +371,95 @@ fn set_member<'a>(members: &'a Map<String, Value>, name: &str) -> Option<&'a Val
 fn check_members(
     meta: &[MemberMeta],
     members: &Map<String, Value>,
-    prefix: &str,
-    out: &mut Vec<Violation>,
+    parent: &Path<'_>,
+    out: &mut Findings,
 ) {
     for (name, value) in members {
         if !meta.iter().any(|member| member.name == name) {
-            out.push(Violation::new(
-                &format!("{prefix}{name}"),
+            out.add(
+                &Path::Member(parent, name),
                 Some(value),
-                "a defined member",
+                &"a defined member",
                 ViolationKind::UnknownMember,
-            ));
+            );
         }
     }
     for member in meta {
-        let path = format!("{prefix}{}", member.name);
+        let path = Path::Member(parent, member.name);
         match set_member(members, member.name) {
-            None if member.required => out.push(Violation::new(
-                &path,
-                None,
-                "required",
-                ViolationKind::MissingMember,
-            )),
+            None if member.required => {
+                out.add(&path, None, &"required", ViolationKind::MissingMember);
+            }
             None => {}
             Some(value) => check_member(member, value, &path, out),
         }
     }
 }
 
-fn check_member(member: &MemberMeta, value: &Value, path: &str, out: &mut Vec<Violation>) {
+fn check_member(member: &MemberMeta, value: &Value, path: &Path<'_>, out: &mut Findings) {
     if !member.list {
         check_value(member, value, path, out);
         return;
     }
     let Some(items) = value.as_array() else {
-        let rule = format!("a list of {}", member.value_type);
-        out.push(Violation::new(
+        out.add(
             path,
             Some(value),
-            rule,
+            &format_args!("a list of {}", member.value_type),
             ViolationKind::WrongType,
-        ));
+        );
         return;
     };
     for (index, item) in items.iter().enumerate() {
-        check_value(member, item, &format!("{path}[{index}]"), out);
+        check_value(member, item, &Path::Item(path, index), out);
     }
     for constraint in member.constraints.iter().filter(|c| c.applies_to_list()) {
-        check_list_rule(*constraint, items, path, out);
+        check_list_rule(constraint, items, path, out);
     }
 }
 
-fn check_list_rule(constraint: Constraint, items: &[Value], path: &str, out: &mut Vec<Violation>) {
-    let rule = constraint.to_string();
+/// Checks a rule on a whole list in one pass over it, so that the time taken grows with the
+/// list's length and no faster.
+fn check_list_rule(constraint: &Constraint, items: &[Value], path: &Path<'_>, out: &mut Findings) {
     match constraint {
         Constraint::ItemCount { min, max } => {
             let count = items.len() as u64;
             if min.is_some_and(|min| count < min) || max.is_some_and(|max| count > max) {
-                let rendered = Value::from(count);
-                out.push(Violation::new(
-                    &format!("{path} (item count)"),
-                    Some(&rendered),
-                    rule,
+                out.add(
+                    &Path::ItemCount(path),
+                    Some(&Value::from(count)),
+                    constraint,
                     ViolationKind::InvalidValue,
-                ));
+                );
             }
         }
         Constraint::UniqueItems => {
+            // Items equal as JSON hash alike (`serde_json` keeps `Hash` in step with `==`,
+            // key order and `-0.0` included), and the set's hasher is randomly keyed, so no
+            // chosen list makes the lookups collide. An item is reported when an earlier
+            // one equals it: the same items, in the same order, as comparing each with all
+            // those before it.
+            let mut seen: HashSet<&Value> = HashSet::with_capacity(items.len());
             for (index, item) in items.iter().enumerate() {
-                if items[..index].contains(item) {
-                    out.push(Violation::new(
-                        &format!("{path}[{index}]"),
+                if !seen.insert(item) {
+                    out.add(
+                        &Path::Item(path, index),
                         Some(item),
-                        rule.clone(),
+                        constraint,
                         ViolationKind::InvalidValue,
-                    ));
+                    );
                 }
             }
         }
         Constraint::NonEmptyItems => {
             for (index, item) in items.iter().enumerate() {
                 if item.as_str().is_some_and(str::is_empty) {
-                    out.push(Violation::new(
-                        &format!("{path}[{index}]"),
+                    out.add(
+                        &Path::Item(path, index),
                         Some(item),
-                        rule.clone(),
+                        constraint,
                         ViolationKind::InvalidValue,
-                    ));
+                    );
                 }
             }
         }
@@ -331,7 +467,7 @@ fn check_list_rule(constraint: Constraint, items: &[Value], path: &str, out: &mu
     }
 }
 
-fn check_value(member: &MemberMeta, value: &Value, path: &str, out: &mut Vec<Violation>) {
+fn check_value(member: &MemberMeta, value: &Value, path: &Path<'_>, out: &mut Findings) {
     let type_ok = match member.value_type {
         ValueType::String | ValueType::Date | ValueType::DateTimeIso => value.is_string(),
         ValueType::Int64 => value.is_i64(),
@@ -341,7 +477,7 @@ fn check_value(member: &MemberMeta, value: &Value, path: &str, out: &mut Vec<Vio
         ValueType::Object(name) => {
             match (value.as_object(), find_structure(name)) {
                 (Some(fields), Some(structure)) => {
-                    check_members(structure.members, fields, &format!("{path}."), out);
+                    check_members(structure.members, fields, path, out);
                     true
                 }
                 // A structure missing from the tables would be a generator bug; accept the
@@ -352,31 +488,20 @@ fn check_value(member: &MemberMeta, value: &Value, path: &str, out: &mut Vec<Vio
         }
     };
     if !type_ok {
-        let rule = format!("a value of type {}", member.value_type);
-        out.push(Violation::new(
+        out.add(
             path,
             Some(value),
-            rule,
+            &format_args!("a value of type {}", member.value_type),
             ViolationKind::WrongType,
-        ));
+        );
         return;
     }
     if member.required && value.as_str().is_some_and(str::is_empty) {
-        out.push(Violation::new(
-            path,
-            Some(value),
-            "not empty",
-            ViolationKind::InvalidValue,
-        ));
+        out.add(path, Some(value), &"not empty", ViolationKind::InvalidValue);
     }
     for constraint in member.constraints.iter().filter(|c| !c.applies_to_list()) {
         if !satisfies(*constraint, value) {
-            out.push(Violation::new(
-                path,
-                Some(value),
-                constraint.to_string(),
-                ViolationKind::InvalidValue,
-            ));
+            out.add(path, Some(value), constraint, ViolationKind::InvalidValue);
         }
     }
 }
@@ -422,7 +547,7 @@ fn satisfies(constraint: Constraint, value: &Value) -> bool {
     }
 }
 
-fn check_groups(meta: &ActionMeta, members: &Map<String, Value>, out: &mut Vec<Violation>) {
+fn check_groups(meta: &ActionMeta, members: &Map<String, Value>, out: &mut Findings) {
     for group in meta.together {
         let set: Vec<&str> = group
             .iter()
@@ -434,12 +559,12 @@ fn check_groups(meta: &ActionMeta, members: &Map<String, Value>, out: &mut Vec<V
         }
         let rule = format!("set together with {}", group.join(", "));
         for name in group.iter().filter(|name| !set.contains(name)) {
-            out.push(Violation::new(
-                name,
+            out.add(
+                &Path::Member(&Path::Body, name),
                 None,
-                rule.clone(),
+                &rule,
                 ViolationKind::MissingMember,
-            ));
+            );
         }
     }
     for pair in meta.ordered {
@@ -451,13 +576,12 @@ fn check_groups(meta: &ActionMeta, members: &Map<String, Value>, out: &mut Vec<V
         if let (Some(earlier), Some(later)) = (earlier, later)
             && earlier >= later
         {
-            let rule = format!("greater than {} ({earlier})", pair.earlier);
-            out.push(Violation::new(
-                pair.later,
+            out.add(
+                &Path::Member(&Path::Body, pair.later),
                 later_value,
-                rule,
+                &format_args!("greater than {} ({earlier})", pair.earlier),
                 ViolationKind::InvalidValue,
-            ));
+            );
         }
     }
 }

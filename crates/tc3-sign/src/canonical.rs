@@ -108,7 +108,11 @@ fn write_listed(headers: &[(&str, &str)], out: &mut Vec<u8>) -> Result<Range<usi
 /// ASCII, spaces and tabs: anything else could change meaning in transit or would be
 /// lower-cased differently by another implementation. One pass both checks the bytes and
 /// looks for upper case, branch-free so that the compiler vectorises it.
-fn push_header_value(name: &str, value: &str, out: &mut Vec<u8>) -> Result<(), SigningError> {
+pub(crate) fn push_header_value(
+    name: &str,
+    value: &str,
+    out: &mut Vec<u8>,
+) -> Result<(), SigningError> {
     const INVALID: u8 = 1;
     const UPPER: u8 = 2;
     let value = trim_blanks(value).as_bytes();

@@ -2,23 +2,27 @@
 
 use hmac::Mac;
 
-use crate::canonical::check_query;
+use crate::canonical::{check_query, push_header_value};
 use crate::date::UtcDate;
 use crate::digits::hex64;
-use crate::error::SigningError;
+use crate::error::{SigningError, SigningErrorKind as K};
 use crate::key::SigningKey;
 use crate::prepared::{Prepared, STRING_TO_SIGN_FIXED, append_string_to_sign, payload_hash};
 use crate::secret::{Credentials, SessionToken};
-use crate::sign::{Payload, SignableRequest, SigningOutput, SigningParams, sign};
+use crate::sign::{
+    Payload, SignableRequest, SignedHeaders, SigningOutput, SigningParams, SigningSettings, sign,
+};
 
 /// Signs the requests of one client to one endpoint: the same credentials, signing key
 /// (one service, one UTC day), method, host, path and content type, with the headers
-/// `content-type;host` signed, as every official SDK signs them.
+/// `content-type;host` signed, as every official SDK signs them ([`Signer::new`]), or
+/// `content-type;host;x-tc-action`, so that a signature is good for one action only
+/// ([`Signer::new_with_action`]).
 ///
 /// Everything those determine is checked and written out once, when the signer is
 /// made; each signature then only checks and writes what changes from one request to
-/// the next: the query string, the payload and the timestamp. The output is exactly
-/// what [`sign`] gives for the same request.
+/// the next: the query string, the payload, the timestamp and, when it is signed, the
+/// action. The output is exactly what [`sign`] gives for the same request.
 ///
 /// ```
 /// use tc3_sign::{sign, Credentials, Payload, SignableRequest, Signer, SigningKey, SigningParams, UtcDate};
@@ -50,13 +54,15 @@ pub struct Signer {
     headers: String,
     /// Where the signed-header list starts within `headers`.
     signed_headers_at: usize,
+    /// Where the value of `x-tc-action` goes within `headers`, when it is signed.
+    action_at: Option<usize>,
     /// The `Authorization` value up to the signature.
     authorization_head: String,
 }
 
 impl Signer {
-    /// Checks the parts every request shares and writes them out. Fails for the same
-    /// input as [`sign`] would.
+    /// Checks the parts every request shares and writes them out, for signatures over
+    /// `content-type;host`. Fails for the same input as [`sign`] would.
     pub fn new(
         credentials: &Credentials,
         key: SigningKey,
@@ -65,41 +71,125 @@ impl Signer {
         path: &str,
         content_type: &str,
     ) -> Result<Self, SigningError> {
-        // The templates are cut from a real signature, so they are what `sign` writes.
         let sample =
             SignableRequest::new(method, host, content_type, Payload::Bytes(b"")).with_path(path);
+        Self::cut_from(credentials, key, &sample, false)
+    }
+
+    /// Like [`Signer::new`], for signatures over `content-type;host;x-tc-action`: each
+    /// request's `X-TC-Action` is signed too (lower-cased in the canonical request, as
+    /// Tencent's own signer writes it), so a signature is good for that action only. Sign
+    /// with [`Signer::sign_with_action`]; the output is what [`sign`] gives with
+    /// [`SignedHeaders::AllGiven`](crate::SignedHeaders::AllGiven) and the header added by
+    /// [`SignableRequest::with_header`].
+    pub fn new_with_action(
+        credentials: &Credentials,
+        key: SigningKey,
+        method: &str,
+        host: &str,
+        path: &str,
+        content_type: &str,
+    ) -> Result<Self, SigningError> {
+        let sample = SignableRequest::new(method, host, content_type, Payload::Bytes(b""))
+            .with_path(path)
+            .with_header("X-TC-Action", "");
+        Self::cut_from(credentials, key, &sample, true)
+    }
+
+    /// The templates, cut from a real signature of `sample`, so they are what `sign`
+    /// writes.
+    fn cut_from(
+        credentials: &Credentials,
+        key: SigningKey,
+        sample: &SignableRequest<'_>,
+        signs_action: bool,
+    ) -> Result<Self, SigningError> {
         let timestamp = key.date().first_second();
-        let params =
-            SigningParams::new(credentials, key.service(), timestamp).with_signing_key(&key);
-        let signed = sign(&sample, &params)?;
+        let settings = SigningSettings::default().with_signed_headers(if signs_action {
+            SignedHeaders::AllGiven
+        } else {
+            SignedHeaders::ContentTypeAndHost
+        });
+        let params = SigningParams::new(credentials, key.service(), timestamp)
+            .with_signing_key(&key)
+            .with_settings(settings);
+        let signed = sign(sample, &params)?;
         // Signed, so method and path are ASCII and the canonical request ends in the
         // 64-digit payload hash, as the Authorization value ends in the signature.
         let canonical = signed.canonical_request();
-        let request_line_len = method.len() + path.len() + 2;
+        // Method and path hold no line break: the request line ends at the second one.
+        let request_line_len = canonical
+            .match_indices('\n')
+            .nth(1)
+            .map_or(0, |(at, _)| at + 1);
         let cut = |text: &str, range: std::ops::Range<usize>| {
             text.get(range).unwrap_or_default().to_owned()
         };
         let headers = cut(canonical, request_line_len..canonical.len() - 64);
         let signed_headers_at = headers.len() - signed.signed_headers().len() - 1;
+        // `x-tc-action` sorts last, and its empty value ends the canonical headers, just
+        // before the blank line.
+        let action_at = signs_action.then(|| signed_headers_at - 2);
         let authorization = signed.authorization();
         Ok(Self {
             request_line: cut(canonical, 0..request_line_len),
             authorization_head: cut(authorization, 0..authorization.len() - 64),
             headers,
             signed_headers_at,
+            action_at,
             token: credentials.token().cloned(),
             key,
         })
     }
 
     /// Signs the request with this query string (percent-encoded, as sent), payload and
-    /// timestamp, which must fall on the signing key's UTC day.
+    /// timestamp, which must fall on the signing key's UTC day. Refused by a signer made
+    /// with [`Signer::new_with_action`], which needs the action.
     pub fn sign(
         &self,
         query: &str,
         payload: Payload<'_>,
         timestamp: i64,
     ) -> Result<SigningOutput, SigningError> {
+        if self.action_at.is_some() {
+            return Err(SigningError::new(K::SignerActionMismatch {
+                signs_action: true,
+            }));
+        }
+        self.sign_parts(None, query, payload, timestamp)
+    }
+
+    /// Signs the request of `action` (the value of `X-TC-Action`, as sent) with this query
+    /// string, payload and timestamp. Only for a signer made with
+    /// [`Signer::new_with_action`].
+    pub fn sign_with_action(
+        &self,
+        action: &str,
+        query: &str,
+        payload: Payload<'_>,
+        timestamp: i64,
+    ) -> Result<SigningOutput, SigningError> {
+        if self.action_at.is_none() {
+            return Err(SigningError::new(K::SignerActionMismatch {
+                signs_action: false,
+            }));
+        }
+        self.sign_parts(Some(action), query, payload, timestamp)
+    }
+
+    /// Whether this signer's signatures cover `X-TC-Action`.
+    pub fn signs_action(&self) -> bool {
+        self.action_at.is_some()
+    }
+
+    fn sign_parts(
+        &self,
+        action: Option<&str>,
+        query: &str,
+        payload: Payload<'_>,
+        timestamp: i64,
+    ) -> Result<SigningOutput, SigningError> {
+        // The checks in the order `sign` makes them, so that both name the same problem.
         check_query(query)?;
         if !self.key.date().contains(timestamp) {
             let date = UtcDate::from_timestamp(timestamp)?;
@@ -110,6 +200,7 @@ impl Signer {
         let capacity = self.request_line.len()
             + query.len()
             + self.headers.len()
+            + action.map_or(0, str::len)
             + 64
             + STRING_TO_SIGN_FIXED
             + scope.len()
@@ -118,9 +209,18 @@ impl Signer {
         let mut text = Vec::with_capacity(capacity);
         text.extend_from_slice(self.request_line.as_bytes());
         text.extend_from_slice(query.as_bytes());
-        let signed_headers_start = text.len() + self.signed_headers_at;
-        text.extend_from_slice(self.headers.as_bytes());
-        let signed_headers = signed_headers_start..text.len() - 1;
+        match (self.action_at, action) {
+            (Some(at), Some(action)) => {
+                let (before, after) = self.headers.as_bytes().split_at(at);
+                text.extend_from_slice(before);
+                push_header_value("x-tc-action", action, &mut text)?;
+                text.extend_from_slice(after);
+            }
+            _ => text.extend_from_slice(self.headers.as_bytes()),
+        }
+        // The signed-header list is followed by one line break, then the payload hash.
+        let signed_headers =
+            text.len() - (self.headers.len() - self.signed_headers_at)..text.len() - 1;
         text.extend_from_slice(&payload_hash);
         let Prepared { mut text, parts } =
             append_string_to_sign(text, signed_headers, timestamp, scope);
@@ -151,6 +251,7 @@ impl std::fmt::Debug for Signer {
         f.debug_struct("Signer")
             .field("key", &self.key)
             .field("token", &self.token)
+            .field("signs_action", &self.signs_action())
             .field("authorization_head", &self.authorization_head)
             .finish_non_exhaustive()
     }

@@ -2,8 +2,8 @@
 
 use proptest::prelude::*;
 use tc3_sign::{
-    Credentials, Payload, SignableRequest, Signer, SigningError, SigningKey, SigningOutput,
-    SigningParams, UtcDate, sign,
+    Credentials, Payload, SignableRequest, SignedHeaders, Signer, SigningError, SigningKey,
+    SigningOutput, SigningParams, SigningSettings, UtcDate, sign,
 };
 
 const SERVICE: &str = "iotexplorer";
@@ -90,6 +90,108 @@ proptest! {
             Err(_) => prop_assert!(expected.is_err()),
         }
     }
+
+    #[test]
+    fn a_signer_of_the_action_signs_and_refuses_exactly_as_sign_does(
+        method in near_valid("POST|GET"),
+        host in near_valid("[a-zA-Z0-9.-]{1,40}(:[0-9]{1,5})?"),
+        content_type in near_valid(" ?application/(json|x-www-form-urlencoded)(; charset=[Uu][Tt][Ff]-8)? ?"),
+        query in near_valid("([A-Za-z0-9.]{1,8}=([A-Za-z0-9]|%[0-9A-F]{2}){0,8}&?){0,3}"),
+        action in near_valid(" ?[A-Z][A-Za-z0-9]{0,30} ?"),
+        body in proptest::collection::vec(any::<u8>(), 0..300),
+        offset in prop_oneof![4 => 0i64..86_400, 1 => -86_400i64..2 * 86_400],
+    ) {
+        let credentials = Credentials::new("AKIDEXAMPLE", "secret");
+        let date = UtcDate::from_timestamp(DAY_START).expect("date");
+        let key = SigningKey::derive(credentials.secret_key(), date, SERVICE).expect("key");
+        let timestamp = DAY_START + offset;
+        let request = SignableRequest::new(&method, &host, &content_type, Payload::Bytes(&body))
+            .with_query(&query)
+            .with_header("X-TC-Action", &action);
+        let params = SigningParams::new(&credentials, SERVICE, timestamp)
+            .with_signing_key(&key)
+            .with_settings(SigningSettings::default().with_signed_headers(SignedHeaders::AllGiven));
+        let expected = outcome(sign(&request, &params));
+
+        match Signer::new_with_action(&credentials, key.clone(), &method, &host, "/", &content_type) {
+            Ok(signer) => {
+                let signed = outcome(signer.sign_with_action(&action, &query, Payload::Bytes(&body), timestamp));
+                prop_assert_eq!(signed, expected);
+            }
+            Err(_) => prop_assert!(expected.is_err()),
+        }
+    }
+}
+
+#[test]
+fn a_signer_of_the_action_gives_tencents_signature() {
+    // Tencent's example that signs `content-type;host;x-tc-action` (tests/vectors).
+    let credentials = Credentials::new(
+        "AKIDz8krbsJ5yKBZQpn74WFkmLPx3*******",
+        "Gu5t9xGARNpq86cd98joQYCN3Cozxxxx",
+    );
+    let timestamp = 1_551_113_065;
+    let date = UtcDate::from_timestamp(timestamp).expect("date");
+    let key = SigningKey::derive(credentials.secret_key(), date, "cvm").expect("key");
+    let signer = Signer::new_with_action(
+        &credentials,
+        key,
+        "POST",
+        "cvm.tencentcloudapi.com",
+        "/",
+        "application/json; charset=utf-8",
+    )
+    .expect("signer");
+    assert!(signer.signs_action());
+    let body = br#"{"Filters":[{"Name":"zone","Values":["ap-guangzhou-1"]}],"Limit":1}"#;
+    let signed = signer
+        .sign_with_action("DescribeInstances", "", Payload::Bytes(body), timestamp)
+        .expect("sign");
+    assert_eq!(
+        signed.signature(),
+        "fb562f0e44f0c7f0afa9eff2998c6fc41e053d0efa3741b068332b545afdb587"
+    );
+    assert_eq!(signed.signed_headers(), "content-type;host;x-tc-action");
+    assert!(
+        signed
+            .canonical_request()
+            .contains("\nx-tc-action:describeinstances\n\n")
+    );
+    // One action's signature is not another's.
+    let other = signer
+        .sign_with_action("BatchUpdateFirmware", "", Payload::Bytes(body), timestamp)
+        .expect("sign");
+    assert_ne!(other.signature(), signed.signature());
+}
+
+#[test]
+fn a_signer_signs_only_with_the_header_list_it_was_made_for() {
+    let credentials = Credentials::new("AKIDEXAMPLE", "secret");
+    let date = UtcDate::from_timestamp(DAY_START).expect("date");
+    let key = SigningKey::derive(credentials.secret_key(), date, SERVICE).expect("key");
+    let host = "iotexplorer.tencentcloudapi.com";
+    let plain = Signer::new(
+        &credentials,
+        key.clone(),
+        "POST",
+        host,
+        "/",
+        "application/json",
+    )
+    .expect("signer");
+    let with_action =
+        Signer::new_with_action(&credentials, key, "POST", host, "/", "application/json")
+            .expect("signer");
+    assert!(!plain.signs_action());
+    let payload = Payload::Bytes(b"{}");
+    assert!(plain.sign_with_action("A", "", payload, DAY_START).is_err());
+    assert!(with_action.sign("", payload, DAY_START).is_err());
+    assert!(plain.sign("", payload, DAY_START).is_ok());
+    assert!(
+        with_action
+            .sign_with_action("A", "", payload, DAY_START)
+            .is_ok()
+    );
 }
 
 #[test]

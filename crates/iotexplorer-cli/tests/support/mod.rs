@@ -41,6 +41,14 @@ pub(crate) fn run_in_process(args: &[&str], env: &[(&str, &str)], stdin: &str) -
     }
 }
 
+/// A directory of its own under the system's temporary directory, empty.
+pub(crate) fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("iotexplorer-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temporary directory");
+    dir
+}
+
 /// Runs the real binary with a clean environment plus `env`.
 pub(crate) fn run_binary(args: &[&str], env: &[(&str, &str)], stdin: &str) -> Outcome {
     let mut child = Command::new(env!("CARGO_BIN_EXE_iotexplorer"))
@@ -76,6 +84,17 @@ pub(crate) struct TestEmulator {
 impl TestEmulator {
     /// The demo fixture on a free loopback port.
     pub(crate) fn start() -> TestEmulator {
+        Self::start_with(
+            iotexplorer_emulator::Fixture::demo(),
+            iotexplorer_emulator::ProgressSettings::default(),
+        )
+    }
+
+    /// `fixture` on a free loopback port, devices progressing at `progress`.
+    pub(crate) fn start_with(
+        fixture: iotexplorer_emulator::Fixture,
+        progress: iotexplorer_emulator::ProgressSettings,
+    ) -> TestEmulator {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -84,7 +103,8 @@ impl TestEmulator {
         let running = runtime
             .block_on(
                 iotexplorer_emulator::Emulator::builder()
-                    .fixture(iotexplorer_emulator::Fixture::demo())
+                    .fixture(fixture)
+                    .progress(progress)
                     .start("127.0.0.1:0"),
             )
             .expect("the emulator starts");

@@ -4,7 +4,7 @@ use iotexplorer_model::ApiError;
 use serde_json::{Value, json};
 
 use super::params::{object, product, text, uint};
-use super::{Context, Outcome};
+use super::{Context, Outcome, shown};
 use crate::state::{Device, State};
 
 fn device<'a>(state: &'a State, params: &Value) -> Result<(&'a str, &'a Device), ApiError> {
@@ -17,14 +17,14 @@ fn device<'a>(state: &'a State, params: &Value) -> Result<(&'a str, &'a Device),
         .ok_or_else(|| {
             ApiError::new(
                 "ResourceNotFound.DeviceNotExist",
-                format!("the device {name} does not exist"),
+                format!("the device {} does not exist", shown(name)),
             )
         })
 }
 
 /// `DescribeFirmwareUpdateStatus`: the device's latest task.
 pub(crate) fn describe_firmware_update_status(
-    state: &mut State,
+    state: &State,
     params: &Value,
     cx: &Context<'_>,
 ) -> Outcome {
@@ -46,17 +46,13 @@ pub(crate) fn describe_firmware_update_status(
         }
         None => Err(ApiError::new(
             "ResourceNotFound.FirmwareTaskNotExist",
-            format!("the device {name} has no firmware-update task"),
+            format!("the device {} has no firmware-update task", shown(name)),
         )),
     }
 }
 
 /// `DescribeDeviceFirmWare`: the firmware the device reports, as JSON text in `Data`.
-pub(crate) fn describe_device_firmware(
-    state: &mut State,
-    params: &Value,
-    cx: &Context<'_>,
-) -> Outcome {
+pub(crate) fn describe_device_firmware(state: &State, params: &Value, cx: &Context<'_>) -> Outcome {
     let (name, device) = device(state, params)?;
     let data = json!({
         "DeviceLabel": "{}",
@@ -74,7 +70,7 @@ const DEVICE_LIST_DEFAULT_LIMIT: u64 = 10;
 
 /// `GetDeviceList`: the product's devices by name, with the firmware each runs now;
 /// `FirmwareVersion` keeps those on that version, `DeviceName` those whose name contains it.
-pub(crate) fn get_device_list(state: &mut State, params: &Value, cx: &Context<'_>) -> Outcome {
+pub(crate) fn get_device_list(state: &State, params: &Value, cx: &Context<'_>) -> Outcome {
     let product = product(state, text(params, "ProductId"))?;
     let version = text(params, "FirmwareVersion");
     let name_part = text(params, "DeviceName");

@@ -4,7 +4,8 @@ use iotexplorer_model::ApiError;
 use serde_json::{Value, json};
 
 use super::params::{filters, object, product, text, uint};
-use super::{Context, Outcome};
+use super::{Context, Outcome, Planned, shown};
+use crate::change::Change;
 use crate::state::{Firmware, Product, State};
 
 fn info(product: &Product, firmware: &Firmware) -> Value {
@@ -24,7 +25,7 @@ fn info(product: &Product, firmware: &Firmware) -> Value {
 }
 
 /// `ListFirmwares`: every firmware, optionally of one product, paged by `PageNum`.
-pub(crate) fn list_firmwares(state: &mut State, params: &Value) -> Outcome {
+pub(crate) fn list_firmwares(state: &State, params: &Value) -> Outcome {
     let only = text(params, "ProductID");
     if only.is_some() {
         product(state, only)?;
@@ -64,7 +65,7 @@ pub(crate) fn list_firmwares(state: &mut State, params: &Value) -> Outcome {
 }
 
 /// `DescribeFirmware`: one firmware version.
-pub(crate) fn describe_firmware(state: &mut State, params: &Value) -> Outcome {
+pub(crate) fn describe_firmware(state: &State, params: &Value) -> Outcome {
     let product = product(state, text(params, "ProductID"))?;
     let version = text(params, "FirmwareVersion").unwrap_or_default();
     let firmware = product
@@ -72,7 +73,7 @@ pub(crate) fn describe_firmware(state: &mut State, params: &Value) -> Outcome {
         .ok_or_else(|| {
             ApiError::new(
                 "ResourceNotFound.FirmwareNotExist",
-                format!("the firmware version {version} does not exist"),
+                format!("the firmware version {} does not exist", shown(version)),
             )
         })?;
     let mut members = info(product, firmware);
@@ -86,12 +87,22 @@ pub(crate) fn describe_firmware(state: &mut State, params: &Value) -> Outcome {
 }
 
 /// `UploadFirmware`: registers a new firmware version (the file itself is not kept).
-pub(crate) fn upload_firmware(state: &mut State, params: &Value, cx: &Context<'_>) -> Outcome {
-    let product_id = product(state, text(params, "ProductID"))?.id.clone();
+pub(crate) fn upload_firmware(
+    state: &State,
+    params: &Value,
+    cx: &Context<'_>,
+) -> Result<Planned, ApiError> {
+    let product = product(state, text(params, "ProductID"))?;
     let version = text(params, "FirmwareVersion")
         .unwrap_or_default()
         .to_owned();
     let fw_type = text(params, "FwType").unwrap_or("mcu").to_owned();
+    if product.firmware(&version, Some(&fw_type)).is_some() {
+        return Err(ApiError::new(
+            "InvalidParameterValue.FirmwareAlreadyExist",
+            format!("the firmware version {} already exists", shown(&version)),
+        ));
+    }
     let firmware = Firmware {
         name: text(params, "FirmwareName").unwrap_or_default().to_owned(),
         description: text(params, "FirmwareDescription")
@@ -105,24 +116,17 @@ pub(crate) fn upload_firmware(state: &mut State, params: &Value, cx: &Context<'_
         version,
         fw_type,
     };
-    let Some(product) = state.products.get_mut(&product_id) else {
-        return Err(ApiError::new("InternalError", "the product disappeared"));
-    };
-    if product
-        .firmware(&firmware.version, Some(&firmware.fw_type))
-        .is_some()
-    {
-        return Err(ApiError::new(
-            "InvalidParameterValue.FirmwareAlreadyExist",
-            format!("the firmware version {} already exists", firmware.version),
-        ));
-    }
-    product.firmwares.push(firmware);
-    Ok(object([]))
+    Ok(Planned {
+        change: Change::FirmwareAdded {
+            product_id: product.id.clone(),
+            firmware,
+        },
+        members: object([]),
+    })
 }
 
 /// `GetCOSURL`: where the firmware file would be uploaded.
-pub(crate) fn get_cos_url(state: &mut State, params: &Value, cx: &Context<'_>) -> Outcome {
+pub(crate) fn get_cos_url(state: &State, params: &Value, cx: &Context<'_>) -> Outcome {
     let product = product(state, text(params, "ProductID"))?;
     let version = text(params, "FirmwareVersion").unwrap_or_default();
     // The emulator keeps no files; the URL only has the shape of a pre-signed one.

@@ -6,6 +6,7 @@
 use iotexplorer_model::ApiError;
 use serde_json::{Map, Value};
 
+use super::shown;
 use crate::state::{Product, State};
 
 pub(crate) fn text<'a>(params: &'a Value, name: &str) -> Option<&'a str> {
@@ -44,7 +45,10 @@ pub(crate) fn product<'a>(state: &'a State, id: Option<&str>) -> Result<&'a Prod
     id.and_then(|id| state.products.get(id)).ok_or_else(|| {
         ApiError::new(
             "ResourceNotFound.StudioProductNotExist",
-            format!("the product {} does not exist", id.unwrap_or_default()),
+            format!(
+                "the product {} does not exist",
+                shown(id.unwrap_or_default())
+            ),
         )
     })
 }

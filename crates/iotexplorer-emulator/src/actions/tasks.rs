@@ -6,7 +6,8 @@ use iotexplorer_model::ApiError;
 use serde_json::{Value, json};
 
 use super::params::{filters, int, object, product, text, uint};
-use super::{Context, Outcome};
+use super::{Context, Outcome, Planned, shown};
+use crate::change::{Change, Stop};
 use crate::state::{State, Task, TaskDevice, TaskOptions, task_status};
 
 /// `TimeoutInterval` when the request gives none, in seconds.
@@ -27,10 +28,10 @@ fn task_not_found(id: u64) -> ApiError {
 
 /// `BatchUpdateFirmware`: a new task for the chosen devices.
 pub(crate) fn batch_update_firmware(
-    state: &mut State,
+    state: &State,
     params: &Value,
     cx: &Context<'_>,
-) -> Outcome {
+) -> Result<Planned, ApiError> {
     let product = product(state, text(params, "ProductID"))?;
     let version = text(params, "FirmwareVersion").unwrap_or_default();
     let firmware = product
@@ -38,7 +39,7 @@ pub(crate) fn batch_update_firmware(
         .ok_or_else(|| {
             ApiError::new(
                 "ResourceNotFound.FirmwareNotExist",
-                format!("the firmware version {version} does not exist"),
+                format!("the firmware version {} does not exist", shown(version)),
             )
         })?;
     let fw_type = firmware.fw_type.clone();
@@ -56,7 +57,10 @@ pub(crate) fn batch_update_firmware(
             .map(str::to_owned)
             .collect();
         if let Some(missing) = names.iter().find(|n| !product.devices.contains_key(*n)) {
-            return Err(invalid(format!("the device {missing} does not exist")));
+            return Err(invalid(format!(
+                "the device {} does not exist",
+                shown(missing)
+            )));
         }
         ("devicenames", names)
     } else if let Some(file_name) = text(params, "FileName") {
@@ -64,12 +68,18 @@ pub(crate) fn batch_update_firmware(
             .device_lists
             .iter()
             .find(|l| l.product_id == product_id && l.file_name == file_name)
-            .ok_or_else(|| invalid(format!("the device-list file {file_name} does not exist")))?;
+            .ok_or_else(|| {
+                invalid(format!(
+                    "the device-list file {} does not exist",
+                    shown(file_name)
+                ))
+            })?;
         let md5_matches =
             text(params, "FileMd5").is_some_and(|sent| sent.eq_ignore_ascii_case(&list.md5_hex()));
         if !md5_matches || uint(params, "FileSize") != Some(list.size()) {
             return Err(invalid(format!(
-                "FileMd5 and FileSize do not match the device-list file {file_name}"
+                "FileMd5 and FileSize do not match the device-list file {}",
+                shown(file_name)
             )));
         }
         let names: Vec<String> = list
@@ -109,7 +119,7 @@ pub(crate) fn batch_update_firmware(
             format!(
                 "{} device(s) are already updating, e.g. {}; set OverrideMode to 1 to replace their tasks",
                 busy.len(),
-                busy.first().map_or("", |n| n.as_str())
+                busy.first().map_or("".into(), |n| shown(n))
             ),
         ));
     }
@@ -150,56 +160,49 @@ pub(crate) fn batch_update_firmware(
             },
         );
     }
-    let busy: Vec<String> = busy.into_iter().cloned().collect();
 
     // Replacing: the older tasks stop for these devices where they are now.
-    for name in &busy {
-        let task_ids = state
-            .products
-            .get(&product_id)
-            .and_then(|p| p.devices.get(name))
-            .map(|d| d.tasks.clone())
-            .unwrap_or_default();
-        for id in task_ids {
-            if let Some(task) = state.tasks.get_mut(&id) {
-                let elapsed = task.elapsed_steps(cx.now);
-                if let Some(record) = task.devices.get_mut(name)
-                    && record.stopped_at.is_none()
-                {
-                    record.stopped_at = Some(elapsed);
-                }
+    let mut stops = Vec::new();
+    for name in busy {
+        let task_ids = product.devices.get(name).map_or(&[][..], |d| &d.tasks[..]);
+        for &task_id in task_ids {
+            if let Some(task) = state.tasks.get(&task_id)
+                && task
+                    .devices
+                    .get(name)
+                    .is_some_and(|r| r.stopped_at.is_none())
+            {
+                stops.push(Stop {
+                    task_id,
+                    device: name.clone(),
+                    at: task.elapsed_steps(cx.now),
+                });
             }
         }
     }
 
     let id = state.next_task_id;
-    state.next_task_id += 1;
-    if let Some(product) = state.products.get_mut(&product_id) {
-        for name in devices.keys() {
-            if let Some(device) = product.devices.get_mut(name) {
-                device.tasks.push(id);
-            }
-        }
-    }
-    let step = std::time::Duration::from_millis(state.progress.step_ms);
-    state.tasks.insert(
+    let task = Task {
         id,
-        Task {
-            id,
-            product_id,
-            version: version.to_owned(),
-            fw_type,
-            create_time: cx.unix_now,
-            started: cx.now,
-            started_unix_ms: crate::state::unix_now_ms(),
-            step,
-            seconds_per_step: state.progress.seconds_per_step,
-            options,
-            cancelled: false,
-            devices,
+        product_id,
+        version: version.to_owned(),
+        fw_type,
+        create_time: cx.unix_now,
+        started: cx.now,
+        started_unix_ms: crate::state::unix_now_ms(),
+        step: std::time::Duration::from_millis(state.progress.step_ms),
+        seconds_per_step: state.progress.seconds_per_step,
+        options,
+        cancelled: false,
+        devices,
+    };
+    Ok(Planned {
+        change: Change::TaskCreated {
+            task: Box::new(task),
+            stops,
         },
-    );
-    Ok(object([("TaskId", json!(id))]))
+        members: object([("TaskId", json!(id))]),
+    })
 }
 
 fn find_task<'a>(state: &'a State, product_id: &str, id: u64) -> Result<&'a Task, ApiError> {
@@ -211,11 +214,7 @@ fn find_task<'a>(state: &'a State, product_id: &str, id: u64) -> Result<&'a Task
 }
 
 /// `DescribeFirmwareTask`: one task in full.
-pub(crate) fn describe_firmware_task(
-    state: &mut State,
-    params: &Value,
-    cx: &Context<'_>,
-) -> Outcome {
+pub(crate) fn describe_firmware_task(state: &State, params: &Value, cx: &Context<'_>) -> Outcome {
     let product = product(state, text(params, "ProductID"))?;
     let id = uint(params, "TaskId").unwrap_or_default();
     let task = find_task(state, &product.id, id)?;
@@ -253,11 +252,7 @@ fn page<T>(items: Vec<T>, params: &Value) -> Vec<T> {
 }
 
 /// `DescribeFirmwareTasks`: the tasks of one firmware version, newest first.
-pub(crate) fn describe_firmware_tasks(
-    state: &mut State,
-    params: &Value,
-    cx: &Context<'_>,
-) -> Outcome {
+pub(crate) fn describe_firmware_tasks(state: &State, params: &Value, cx: &Context<'_>) -> Outcome {
     let product = product(state, text(params, "ProductID"))?;
     let version = text(params, "FirmwareVersion");
     let fw_type = text(params, "FwType");
@@ -299,7 +294,7 @@ pub(crate) fn describe_firmware_tasks(
 
 /// `DescribeFirmwareTaskDevices`: every device of the version's tasks and where it is.
 pub(crate) fn describe_firmware_task_devices(
-    state: &mut State,
+    state: &State,
     params: &Value,
     cx: &Context<'_>,
 ) -> Outcome {
@@ -349,25 +344,24 @@ pub(crate) fn describe_firmware_task_devices(
 
 /// `UpdateOtaTaskStatus`: status 6 cancels the task for devices not yet done.
 pub(crate) fn update_ota_task_status(
-    state: &mut State,
+    state: &State,
     params: &Value,
     cx: &Context<'_>,
-) -> Outcome {
-    let product_id = product(state, text(params, "ProductId"))?.id.clone();
+) -> Result<Planned, ApiError> {
+    let product_id = &product(state, text(params, "ProductId"))?.id;
     let id = uint(params, "TaskId").unwrap_or_default();
-    find_task(state, &product_id, id)?;
+    let task = find_task(state, product_id, id)?;
     let wanted = int(params, "Status").unwrap_or_default();
     if wanted != task_status::CANCELLED {
         return Err(invalid(format!(
             "Status {wanted} is not supported; 6 cancels the task"
         )));
     }
-    if let Some(task) = state.tasks.get_mut(&id) {
-        let elapsed = task.elapsed_steps(cx.now);
-        task.cancelled = true;
-        for record in task.devices.values_mut() {
-            record.stopped_at.get_or_insert(elapsed);
-        }
-    }
-    Ok(object([]))
+    Ok(Planned {
+        change: Change::TaskCancelled {
+            task_id: id,
+            at: task.elapsed_steps(cx.now),
+        },
+        members: object([]),
+    })
 }

@@ -1,4 +1,5 @@
-//! The default chain: environment, then profile file, then CVM instance role.
+//! The default chain: environment, then profile file, then CVM instance role, then the
+//! TKE OIDC role.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -8,10 +9,12 @@ use tokio::sync::OnceCell;
 use super::{
     CredentialsError, CredentialsErrorKind, CredentialsFuture, CvmRoleCredentials, EnvLookup,
     EnvironmentCredentials, ProfileCredentials, ProvideCredentials, ProvidedCredentials,
+    TkeOidcRoleCredentials,
 };
 
-/// Tries the environment, the profile file and the CVM instance role, in that order, as
-/// the official SDKs do. The first source that has credentials is kept for later calls.
+/// Tries the environment, the profile file, the CVM instance role and the TKE OIDC role
+/// (STS `AssumeRoleWithWebIdentity` with the pod's token), in that order, as the official
+/// SDKs do. The first source that has credentials is kept for later calls.
 ///
 /// A source that has nothing is skipped; one that has something broken (a SecretId
 /// without its SecretKey, say) stops the search, so a mistake is reported rather than
@@ -42,6 +45,7 @@ impl DefaultCredentialsChain {
             profile_path: None,
             profile_fallback: None,
             metadata_url: None,
+            sts_endpoint_url: None,
         }
     }
 
@@ -85,10 +89,12 @@ pub struct DefaultCredentialsChainBuilder {
     profile_path: Option<PathBuf>,
     profile_fallback: Option<PathBuf>,
     metadata_url: Option<String>,
+    sts_endpoint_url: Option<String>,
 }
 
 impl DefaultCredentialsChainBuilder {
-    /// Reads variables (credentials, `TENCENTCLOUD_CREDENTIALS_FILE`, `HOME`) through `env`.
+    /// Reads variables (credentials, `TENCENTCLOUD_CREDENTIALS_FILE`, `HOME`, `TKE_*`)
+    /// through `env`.
     pub fn env(mut self, env: EnvLookup) -> Self {
         self.env = env;
         self
@@ -118,6 +124,13 @@ impl DefaultCredentialsChainBuilder {
         self
     }
 
+    /// Sends the TKE OIDC role's STS call to this URL instead of
+    /// `https://sts.tencentcloudapi.com`.
+    pub fn sts_endpoint_url(mut self, url: impl Into<String>) -> Self {
+        self.sts_endpoint_url = Some(url.into());
+        self
+    }
+
     /// The chain.
     pub fn build(self) -> DefaultCredentialsChain {
         let mut profile = ProfileCredentials::from_lookup(self.env.clone());
@@ -134,11 +147,16 @@ impl DefaultCredentialsChainBuilder {
             Some(url) => CvmRoleCredentials::with_metadata_url(url),
             None => CvmRoleCredentials::new(),
         };
+        let mut tke = TkeOidcRoleCredentials::from_lookup(self.env.clone());
+        if let Some(url) = self.sts_endpoint_url {
+            tke = tke.with_endpoint_url(url);
+        }
         DefaultCredentialsChain {
             providers: vec![
                 Arc::new(EnvironmentCredentials::from_lookup(self.env)),
                 Arc::new(profile),
                 Arc::new(cvm),
+                Arc::new(tke),
             ],
             chosen: OnceCell::new(),
         }

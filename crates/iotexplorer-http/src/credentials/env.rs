@@ -1,5 +1,5 @@
 //! Credentials from `TENCENTCLOUD_SECRET_ID`, `TENCENTCLOUD_SECRET_KEY` and
-//! `TENCENTCLOUD_SESSION_TOKEN`.
+//! `TENCENTCLOUD_SESSION_TOKEN` (the SDKs' name) or `TENCENTCLOUD_TOKEN` (tccli's).
 
 use std::fmt;
 use std::sync::Arc;
@@ -60,7 +60,9 @@ impl fmt::Debug for EnvLookup {
     }
 }
 
-/// Credentials from the environment, read on every call.
+/// Credentials from the environment, read on every call. The session token is
+/// `TENCENTCLOUD_SESSION_TOKEN`, or when that is unset or empty `TENCENTCLOUD_TOKEN`, the
+/// name tccli reads, so that either tool's setup works for both.
 #[derive(Clone, Debug, Default)]
 pub struct EnvironmentCredentials {
     env: EnvLookup,
@@ -82,7 +84,10 @@ impl EnvironmentCredentials {
             "the environment",
             self.env.get("TENCENTCLOUD_SECRET_ID"),
             self.env.get("TENCENTCLOUD_SECRET_KEY"),
-            self.env.get("TENCENTCLOUD_SESSION_TOKEN"),
+            self.env
+                .get("TENCENTCLOUD_SESSION_TOKEN")
+                .filter(|token| !token.trim().is_empty())
+                .or_else(|| self.env.get("TENCENTCLOUD_TOKEN")),
         )?;
         Ok(ProvidedCredentials::new(credentials))
     }

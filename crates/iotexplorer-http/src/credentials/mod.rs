@@ -1,6 +1,7 @@
 //! Where the SecretId, SecretKey and session token come from (design notes §5): the
-//! environment, a profile file, a CVM instance role, STS `AssumeRole`, or a fixed value,
-//! and the default chain that tries them in the official SDKs' order.
+//! environment, a profile file, a CVM instance role, STS `AssumeRole`, a TKE pod's OIDC
+//! role, or a fixed value, and the default chain that tries them in the official SDKs'
+//! order.
 
 use std::fmt;
 use std::future::Future;
@@ -14,6 +15,7 @@ mod cvm;
 mod env;
 mod profile;
 mod sts;
+mod tke;
 
 pub use cache::CachedCredentials;
 pub use chain::{DefaultCredentialsChain, DefaultCredentialsChainBuilder};
@@ -21,6 +23,7 @@ pub use cvm::{CvmRoleCredentials, DEFAULT_METADATA_URL};
 pub use env::{EnvLookup, EnvironmentCredentials};
 pub use profile::ProfileCredentials;
 pub use sts::{StsAssumeRole, StsAssumeRoleBuilder};
+pub use tke::{TKE_VARIABLES, TkeOidcRoleCredentials};
 
 /// Credentials and, for temporary ones, when they stop working.
 #[derive(Clone, Debug)]

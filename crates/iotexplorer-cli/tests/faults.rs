@@ -1,0 +1,189 @@
+//! The real binary against servers on 127.0.0.1 that misbehave: one that never answers
+//! (the whole call is bounded by `--timeout`), and answers a client cannot read (a write
+//! then says it may have been processed).
+
+mod support;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use support::{Outcome, run_binary};
+
+/// Accepts connections and never says a word, holding them open.
+fn silent_server() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    addr
+}
+
+/// Answers every request with `status`, `content_type` and `body`; counts requests.
+fn answering_server(
+    status: &'static str,
+    content_type: &'static str,
+    body: Vec<u8>,
+) -> (SocketAddr, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let count = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&count);
+    let body = Arc::new(body);
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let counter = Arc::clone(&counter);
+            let body = Arc::clone(&body);
+            std::thread::spawn(move || answer(stream, status, content_type, &body, &counter));
+        }
+    });
+    (addr, count)
+}
+
+fn answer(stream: TcpStream, status: &str, content_type: &str, body: &[u8], count: &AtomicUsize) {
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    let mut reader = BufReader::new(stream);
+    let mut length = 0usize;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':')
+            && name.eq_ignore_ascii_case("content-length")
+        {
+            length = value.trim().parse().unwrap_or(0);
+        }
+    }
+    let mut request_body = vec![0u8; length];
+    if reader.read_exact(&mut request_body).is_err() {
+        return;
+    }
+    count.fetch_add(1, Ordering::SeqCst);
+    let mut stream = reader.into_inner();
+    let head = format!(
+        "HTTP/1.1 {status}\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        body.len()
+    );
+    // The client may stop reading an oversized answer: a failed write is expected then.
+    let _ = stream.write_all(head.as_bytes());
+    let _ = stream.write_all(body);
+}
+
+fn call(addr: SocketAddr, extra: &[&str], action: &[&str]) -> (Outcome, Duration) {
+    let endpoint = format!("http://{addr}");
+    let globals = [
+        "--endpoint",
+        endpoint.as_str(),
+        "--region",
+        "ap-guangzhou",
+        "--secretId",
+        "AKIDtest",
+        "--secretKey",
+        "test-key",
+    ];
+    let started = Instant::now();
+    let outcome = run_binary(&[&globals[..], extra, action].concat(), &[], "");
+    (outcome, started.elapsed())
+}
+
+const DESCRIBE: &[&str] = &[
+    "DescribeFirmwareTask",
+    "--ProductID",
+    "ABCDE12345",
+    "--FirmwareVersion",
+    "2.0.0",
+    "--TaskId",
+    "1",
+];
+
+const UPGRADE: &[&str] = &[
+    "BatchUpdateFirmware",
+    "--ProductID",
+    "ABCDE12345",
+    "--FirmwareVersion",
+    "2.0.0",
+    "--DeviceNames",
+    r#"["dev001"]"#,
+];
+
+#[test]
+fn the_timeout_bounds_the_whole_call_retries_included() {
+    let addr = silent_server();
+    let (outcome, took) = call(addr, &["--timeout", "1"], DESCRIBE);
+    assert!(took < Duration::from_secs(2), "took {took:?}: {outcome:?}");
+    assert_eq!(outcome.code, 3, "{outcome:?}");
+    assert!(outcome.stderr.contains("timeout"), "{}", outcome.stderr);
+    assert!(outcome.stdout.is_empty());
+}
+
+#[test]
+fn attempts_can_have_their_own_timeout_within_the_call() {
+    let addr = silent_server();
+    let (outcome, took) = call(
+        addr,
+        &["--timeout", "3", "--attempt-timeout", "1"],
+        DESCRIBE,
+    );
+    assert!(
+        took < Duration::from_millis(4500),
+        "took {took:?}: {outcome:?}"
+    );
+    assert_eq!(outcome.code, 3, "{outcome:?}");
+    // A hung read was tried again within the call's deadline.
+    assert!(
+        !outcome.stderr.contains("after 1 attempt"),
+        "{}",
+        outcome.stderr
+    );
+}
+
+#[test]
+fn a_write_with_an_unreadable_answer_may_have_been_processed() {
+    let oversized = format!(
+        r#"{{"Response": {{"TaskId": 1, "RequestId": "r", "Pad": "{}"}}}}"#,
+        "x".repeat(11 << 20)
+    );
+    let cases: [(&str, &str, &str, Vec<u8>); 4] = [
+        ("not JSON", "200 OK", "text/plain", b"OK, queued".to_vec()),
+        (
+            "an HTML 502",
+            "502 Bad Gateway",
+            "text/html",
+            b"<html><body>502 Bad Gateway</body></html>".to_vec(),
+        ),
+        (
+            "truncated JSON",
+            "200 OK",
+            "application/json",
+            br#"{"Response": {"TaskId": 10"#.to_vec(),
+        ),
+        (
+            "oversized",
+            "200 OK",
+            "application/json",
+            oversized.into_bytes(),
+        ),
+    ];
+    for (case, status, content_type, body) in cases {
+        let (addr, count) = answering_server(status, content_type, body);
+        let (outcome, _) = call(addr, &[], UPGRADE);
+        assert_eq!(outcome.code, 3, "{case}: {outcome:?}");
+        assert!(
+            outcome.stderr.contains("may have been processed"),
+            "{case}: {}",
+            outcome.stderr
+        );
+        assert_eq!(count.load(Ordering::SeqCst), 1, "{case}: sent once");
+    }
+}

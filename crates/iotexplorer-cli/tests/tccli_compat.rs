@@ -1,0 +1,541 @@
+//! A tccli user's setup and habits, unchanged: `~/.tccli` profiles, tccli's variables,
+//! its global options, `--filter`, `--waiter`, `--cli-unfold-argument`, no colour off a
+//! terminal, and help grouped as global options and the action's members.
+
+mod support;
+
+use iotexplorer_emulator::{
+    CredentialFixture, DEMO_SECRET_ID, DEMO_SECRET_KEY, Fixture, ProgressSettings,
+};
+use serde_json::{Value, json};
+use support::{Outcome, TestEmulator, run_binary, run_in_process, temp_dir};
+
+const LIST_TASKS: &[&str] = &[
+    "DescribeFirmwareTasks",
+    "--ProductID",
+    "ABCDE12345",
+    "--FirmwareVersion",
+    "2.0.0",
+    "--Offset",
+    "0",
+    "--Limit",
+    "10",
+];
+
+/// A home directory holding `~/.tccli/<profile>.credential` and `.configure`.
+fn tccli_home(name: &str, files: &[(&str, Value)]) -> String {
+    let home = temp_dir(name);
+    std::fs::create_dir_all(home.join(".tccli")).expect("~/.tccli");
+    for (file, content) in files {
+        std::fs::write(home.join(".tccli").join(file), content.to_string()).expect("profile file");
+    }
+    home.to_string_lossy().into_owned()
+}
+
+fn demo_credential() -> Value {
+    json!({"secretId": DEMO_SECRET_ID, "secretKey": DEMO_SECRET_KEY})
+}
+
+fn endpoint(emulator: &TestEmulator) -> Vec<String> {
+    vec!["--endpoint".into(), emulator.url()]
+}
+
+fn with(prefix: &[String], args: &[&str]) -> Vec<String> {
+    let mut all = prefix.to_vec();
+    all.extend(args.iter().map(|arg| (*arg).to_owned()));
+    all
+}
+
+fn run(args: &[String], env: &[(&str, &str)]) -> Outcome {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    run_binary(&args, env, "")
+}
+
+#[test]
+fn tccli_profiles_give_credentials_region_and_output() {
+    let emulator = TestEmulator::start();
+    let configure = json!({
+        "_sys_param": {"region": "ap-guangzhou", "output": "json"},
+        "iotexplorer": {"endpoint": "iotexplorer.tencentcloudapi.com", "version": "2019-04-23"}
+    });
+    let ops_configure = json!({"_sys_param": {"region": "ap-guangzhou", "output": "text"}});
+    let home = tccli_home(
+        "profiles",
+        &[
+            ("default.credential", demo_credential()),
+            ("default.configure", configure),
+            ("ops.credential", demo_credential()),
+            ("ops.configure", ops_configure),
+            (
+                "bad.credential",
+                json!({"secretId": "AKIDunknown0000", "secretKey": "nope"}),
+            ),
+        ],
+    );
+    let env = [("HOME", home.as_str())];
+    // The default profile: no flag, no variable.
+    let outcome = run(&with(&endpoint(&emulator), LIST_TASKS), &env);
+    assert_eq!(outcome.code, 0, "{outcome:?}");
+    assert!(
+        outcome.stdout.starts_with("{\n    \""),
+        "{}",
+        outcome.stdout
+    );
+    // --profile before or after the action, and TCCLI_PROFILE; the profile's output.
+    for args in [
+        with(
+            &endpoint(&emulator),
+            &[&["--profile", "ops"], LIST_TASKS].concat(),
+        ),
+        with(
+            &endpoint(&emulator),
+            &[LIST_TASKS, &["--profile", "ops"]].concat(),
+        ),
+    ] {
+        let outcome = run(&args, &env);
+        assert_eq!(outcome.code, 0, "{outcome:?}");
+        assert!(
+            !outcome.stdout.starts_with('{'),
+            "text output: {}",
+            outcome.stdout
+        );
+    }
+    let outcome = run(
+        &with(&endpoint(&emulator), LIST_TASKS),
+        &[("HOME", home.as_str()), ("TCCLI_PROFILE", "ops")],
+    );
+    assert_eq!(outcome.code, 0, "{outcome:?}");
+    assert!(!outcome.stdout.starts_with('{'), "{}", outcome.stdout);
+    // The profile's keys are the ones used: an unknown pair is refused by the service.
+    let outcome = run(
+        &with(
+            &endpoint(&emulator),
+            &[
+                &["--profile", "bad", "--region", "ap-guangzhou"],
+                LIST_TASKS,
+            ]
+            .concat(),
+        ),
+        &env,
+    );
+    assert_eq!(outcome.code, 1, "{outcome:?}");
+    assert!(
+        outcome.stderr.contains("AuthFailure.SecretIdNotFound"),
+        "{}",
+        outcome.stderr
+    );
+    assert!(!outcome.stderr.contains("nope"));
+    // A profile that does not exist: no credentials anywhere.
+    let outcome = run(
+        &with(
+            &endpoint(&emulator),
+            &[
+                &["--profile", "none", "--region", "ap-guangzhou"],
+                LIST_TASKS,
+            ]
+            .concat(),
+        ),
+        &[("HOME", home.as_str())],
+    );
+    assert_ne!(outcome.code, 0, "{outcome:?}");
+}
+
+#[test]
+fn temporary_credentials_come_with_tcclis_token_name() {
+    let fixture = Fixture::demo().with_credentials(
+        CredentialFixture::new("AKIDtemporary000001", "temporary-key").with_token("tccli-token"),
+    );
+    let emulator = TestEmulator::start_with(fixture, ProgressSettings::default());
+    let home = tccli_home("token", &[]);
+    let region = with(&endpoint(&emulator), &["--region", "ap-guangzhou"]);
+    let outcome = run(
+        &with(&region, LIST_TASKS),
+        &[
+            ("HOME", home.as_str()),
+            ("TENCENTCLOUD_SECRET_ID", "AKIDtemporary000001"),
+            ("TENCENTCLOUD_SECRET_KEY", "temporary-key"),
+            ("TENCENTCLOUD_TOKEN", "tccli-token"),
+        ],
+    );
+    assert_eq!(outcome.code, 0, "{outcome:?}");
+    // The same from a profile written by a tccli login, still valid.
+    let later = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs()
+        + 3600;
+    let login = json!({"type": "oauth", "secretId": "AKIDtemporary000001", "secretKey": "temporary-key", "token": "tccli-token", "expiresAt": later});
+    let home = tccli_home("login", &[("default.credential", login)]);
+    let outcome = run(&with(&region, LIST_TASKS), &[("HOME", home.as_str())]);
+    assert_eq!(outcome.code, 0, "{outcome:?}");
+    // Expired: refused before sending, with what to do.
+    let expired = json!({"type": "oauth", "secretId": "AKIDtemporary000001", "secretKey": "temporary-key", "token": "tccli-token", "expiresAt": 1_000_000});
+    let home = tccli_home("expired", &[("default.credential", expired)]);
+    let before = emulator.arrivals();
+    let outcome = run(&with(&region, LIST_TASKS), &[("HOME", home.as_str())]);
+    assert_eq!(outcome.code, 3, "{outcome:?}");
+    assert!(
+        outcome.stderr.contains("tccli auth login"),
+        "{}",
+        outcome.stderr
+    );
+    assert!(!outcome.stderr.contains("temporary-key") && !outcome.stderr.contains("tccli-token"));
+    assert_eq!(emulator.arrivals(), before);
+}
+
+#[test]
+fn a_named_profile_wins_over_the_variables_as_in_tccli() {
+    let emulator = TestEmulator::start();
+    let home = tccli_home("named", &[("ops.credential", demo_credential())]);
+    let wrong_keys = [
+        ("HOME", home.as_str()),
+        ("TENCENTCLOUD_SECRET_ID", "AKIDwrong00000000"),
+        ("TENCENTCLOUD_SECRET_KEY", "wrong"),
+    ];
+    let region = with(&endpoint(&emulator), &["--region", "ap-guangzhou"]);
+    let outcome = run(
+        &with(&region, &[&["--profile", "ops"], LIST_TASKS].concat()),
+        &wrong_keys,
+    );
+    assert_eq!(outcome.code, 0, "{outcome:?}");
+    // Without --profile the variables come first.
+    let outcome = run(&with(&region, LIST_TASKS), &wrong_keys);
+    assert_eq!(outcome.code, 1, "{outcome:?}");
+}
+
+#[test]
+fn no_colour_off_a_terminal() {
+    // The real binary, with stderr a pipe: clap's errors and help carry no escapes.
+    for (args, env) in [
+        (vec!["BatchUpdateFirmware", "--NoSuchMember", "x"], vec![]),
+        (vec!["NoSuchAction"], vec![]),
+        (vec!["BatchUpdateFirmware", "--help"], vec![]),
+        (vec!["--bogus"], vec![("NO_COLOR", "1")]),
+    ] {
+        let outcome = run_binary(&args, &env, "");
+        for text in [&outcome.stdout, &outcome.stderr] {
+            assert!(!text.contains('\u{1b}'), "{args:?}: {text:?}");
+        }
+    }
+    // On a terminal colour is allowed, unless NO_COLOR says otherwise.
+    let coloured = |no_color: Option<&str>| {
+        let env: std::collections::HashMap<&str, &str> = no_color
+            .map(|value| ("NO_COLOR", value))
+            .into_iter()
+            .collect();
+        let lookup = move |name: &str| env.get(name).map(|value| (*value).to_owned());
+        let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+        let args: Vec<std::ffi::OsString> = vec!["iotexplorer".into(), "--bogus".into()];
+        iotexplorer_cli::run_with_terminals(
+            &args,
+            &mut iotexplorer_cli::Io {
+                env: &lookup,
+                stdin: &mut std::io::empty(),
+                stdout: &mut stdout,
+                stderr: &mut stderr,
+            },
+            iotexplorer_cli::Terminals::new(true, true),
+        );
+        String::from_utf8_lossy(&stderr).contains('\u{1b}')
+    };
+    assert!(coloured(None));
+    assert!(!coloured(Some("1")));
+    assert!(coloured(Some("")), "an empty NO_COLOR does not count");
+}
+
+#[test]
+fn filter_selects_from_the_answer_before_printing() {
+    let emulator = TestEmulator::start();
+    let globals = emulator.globals();
+    let upgrade = [
+        "BatchUpdateFirmware",
+        "--ProductID",
+        "ABCDE12345",
+        "--FirmwareVersion",
+        "2.0.0",
+        "--DeviceNames",
+        r#"["dev001","dev002"]"#,
+    ];
+    let outcome = run(
+        &with(
+            &globals,
+            &[&upgrade[..], &["--filter", "TaskId", "--output", "text"]].concat(),
+        ),
+        &[],
+    );
+    assert_eq!(outcome.code, 0, "{outcome:?}");
+    let task_id = outcome.stdout.trim_end().to_owned();
+    assert!(task_id.parse::<u64>().is_ok(), "{:?}", outcome.stdout);
+    let outcome = run(
+        &with(
+            &globals,
+            &[
+                "DescribeFirmwareTaskDevices",
+                "--ProductID",
+                "ABCDE12345",
+                "--FirmwareVersion",
+                "2.0.0",
+                "--filter",
+                "sort(Devices[?DeviceName!='dev002'].DeviceName)",
+            ],
+        ),
+        &[],
+    );
+    assert_eq!(outcome.code, 0, "{outcome:?}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&outcome.stdout).ok(),
+        Some(json!(["dev001"])),
+        "{}",
+        outcome.stdout
+    );
+    // A malformed expression is refused before anything is sent.
+    let before = emulator.arrivals();
+    let outcome = run(
+        &with(
+            &globals,
+            &[LIST_TASKS, &["--filter", "TaskInfos[?"]].concat(),
+        ),
+        &[],
+    );
+    assert_eq!(outcome.code, 2, "{outcome:?}");
+    assert_eq!(emulator.arrivals(), before);
+}
+
+#[test]
+fn unfolded_arguments_and_tcclis_other_globals_are_accepted() {
+    let emulator = TestEmulator::start();
+    let globals = emulator.globals();
+    let outcome = run(
+        &with(
+            &globals,
+            &[
+                "--cli-unfold-argument",
+                "BatchUpdateFirmware",
+                "--ProductID",
+                "ABCDE12345",
+                "--FirmwareVersion",
+                "2.0.0",
+                "--DeviceNames",
+                "dev001",
+                "dev002",
+                "--version",
+                "2019-04-23",
+                "--warning",
+                "--request-client",
+                "nightly-job",
+                "--dry-run",
+            ],
+        ),
+        &[],
+    );
+    assert_eq!(outcome.code, 0, "{outcome:?}");
+    let shown: Value = serde_json::from_str(&outcome.stdout).expect("JSON");
+    let body: Value = match &shown["Body"] {
+        Value::String(text) => serde_json::from_str(text).expect("JSON body"),
+        other => other.clone(),
+    };
+    assert_eq!(body["DeviceNames"], json!(["dev001", "dev002"]), "{shown}");
+    let outcome = run(
+        &with(
+            &globals,
+            &[
+                "DescribeFirmwareTasks",
+                "--cli-unfold-argument",
+                "--ProductID",
+                "ABCDE12345",
+                "--FirmwareVersion",
+                "2.0.0",
+                "--Offset",
+                "0",
+                "--Filters.0.Key",
+                "Status",
+                "--Filters.0.Value",
+                "1",
+                "--Limit",
+                "5",
+            ],
+        ),
+        &[],
+    );
+    assert_eq!(outcome.code, 0, "{outcome:?}");
+    // --version alone prints the tool's version; another API version is refused.
+    let outcome = run_in_process(&["--version"], &[], "");
+    assert_eq!(outcome.code, 0);
+    assert!(outcome.stdout.starts_with("iotexplorer "), "{outcome:?}");
+    let outcome = run_in_process(
+        &[
+            "DescribeFirmware",
+            "--version",
+            "2017-03-12",
+            "--ProductID",
+            "P",
+            "--FirmwareVersion",
+            "1",
+        ],
+        &[],
+        "",
+    );
+    assert_eq!(outcome.code, 2, "{outcome:?}");
+    // --https-proxy goes where it says: an unreachable proxy is a transport error.
+    let outcome = run(
+        &[
+            "--region",
+            "ap-guangzhou",
+            "--secretId",
+            DEMO_SECRET_ID,
+            "--secretKey",
+            DEMO_SECRET_KEY,
+            "--https-proxy",
+            "http://127.0.0.1:9",
+            "--timeout",
+            "5",
+        ]
+        .iter()
+        .map(|arg| (*arg).to_owned())
+        .chain(LIST_TASKS.iter().map(|arg| (*arg).to_owned()))
+        .collect::<Vec<_>>(),
+        &[],
+    );
+    assert_eq!(outcome.code, 3, "{outcome:?}");
+    // --role-arn needs its session name.
+    let outcome = run_in_process(
+        &[
+            &["--role-arn", "qcs::cam::uin/1:roleName/x", "--region", "r"],
+            LIST_TASKS,
+        ]
+        .concat(),
+        &[],
+        "",
+    );
+    assert_eq!(outcome.code, 2, "{outcome:?}");
+    assert!(
+        outcome.stderr.contains("--role-session-name"),
+        "{}",
+        outcome.stderr
+    );
+}
+
+#[test]
+fn help_groups_global_options_and_the_actions_members() {
+    for args in [
+        &["BatchUpdateFirmware", "--help"][..],
+        &["BatchUpdateFirmware", "help"],
+    ] {
+        let outcome = run_in_process(args, &[], "");
+        assert_eq!(outcome.code, 0, "{outcome:?}");
+        let help = &outcome.stdout;
+        let members = help.find("Members of BatchUpdateFirmware:").expect(help);
+        let globals = help.find("Global options:").expect(help);
+        let product = help.find("--ProductID").expect(help);
+        let region = help.find("--region").expect(help);
+        assert!(
+            members < product && product < globals && globals < region,
+            "{help}"
+        );
+        assert!(
+            help.contains("exit 2, nothing sent")
+                || help.contains("nothing is sent")
+                || help.contains("before anything is sent"),
+            "{help}"
+        );
+    }
+    let outcome = run_in_process(&["BatchUpdateFirmware", "help", "--detail"], &[], "");
+    assert_eq!(outcome.code, 0, "{outcome:?}");
+    assert!(
+        outcome.stdout.contains("Documented error codes:"),
+        "{}",
+        outcome.stdout
+    );
+}
+
+#[test]
+fn the_waiter_calls_until_the_task_is_done() {
+    let emulator = TestEmulator::start_with(
+        Fixture::demo(),
+        ProgressSettings::default().with_step_ms(20),
+    );
+    let globals = emulator.globals();
+    let outcome = run(
+        &with(
+            &globals,
+            &[
+                "BatchUpdateFirmware",
+                "--ProductID",
+                "ABCDE12345",
+                "--FirmwareVersion",
+                "2.0.0",
+                "--DeviceNames",
+                r#"["dev001","dev002"]"#,
+                "--filter",
+                "TaskId",
+                "--output",
+                "text",
+            ],
+        ),
+        &[],
+    );
+    assert_eq!(outcome.code, 0, "{outcome:?}");
+    let task_id = outcome.stdout.trim().to_owned();
+    let describe = [
+        "DescribeFirmwareTask",
+        "--ProductID",
+        "ABCDE12345",
+        "--FirmwareVersion",
+        "2.0.0",
+        "--TaskId",
+        task_id.as_str(),
+    ];
+    let before = emulator.arrivals();
+    let outcome = run(
+        &with(
+            &globals,
+            &[
+                &describe[..],
+                &[
+                    "--waiter",
+                    "{'expr':'Status','to':2,'timeout':20,'interval':0.05}",
+                    "--filter",
+                    "Status",
+                    "--output",
+                    "text",
+                ],
+            ]
+            .concat(),
+        ),
+        &[],
+    );
+    assert_eq!(outcome.code, 0, "{outcome:?}");
+    assert_eq!(outcome.stdout, "2\n", "only the answer on stdout");
+    let calls = emulator.arrivals() - before;
+    assert!(
+        calls >= 2,
+        "it had to wait: {calls} calls; {}",
+        outcome.stderr
+    );
+    assert!(
+        outcome.stderr.contains("Inquiry result is 1."),
+        "{}",
+        outcome.stderr
+    );
+    // A state never reached: a bounded wait, then a failure naming the last value.
+    let outcome = run(
+        &with(
+            &globals,
+            &[
+                &describe[..],
+                &[
+                    "--waiter",
+                    "{'expr':'Status','to':7,'timeout':0.3,'interval':0.1}",
+                ],
+            ]
+            .concat(),
+        ),
+        &[],
+    );
+    assert_eq!(outcome.code, 3, "{outcome:?}");
+    assert!(
+        outcome.stderr.contains("last value: 2"),
+        "{}",
+        outcome.stderr
+    );
+}

@@ -1,0 +1,822 @@
+//! `--state FILE` keeps exactly what it acknowledged: a change the disk refused answers
+//! `InternalError` and leaves nothing behind, in memory or on disk; a TaskId is never
+//! handed out twice, across restarts and `kill -9` included.
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use iotexplorer_emulator::{
+    DeviceListFixture, Emulator, EmulatorBuilder, Fixture, ProgressSettings, RunningEmulator,
+};
+use serde_json::{Value, json};
+use support::{Client, Reply};
+
+/// A directory of its own under the system's temporary directory, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(label: &str) -> Self {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "emulator-state-{label}-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::SeqCst)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create the directory");
+        Self(dir)
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn builder(state: &Path) -> EmulatorBuilder {
+    Emulator::builder()
+        .fixture(Fixture::demo())
+        .rate_limit(0)
+        .progress(ProgressSettings::default().with_step_ms(3_600_000))
+        .state_file(state)
+}
+
+async fn start(state: &Path) -> RunningEmulator {
+    builder(state).start("127.0.0.1:0").await.expect("start")
+}
+
+fn batch(devices: &[&str]) -> Value {
+    json!({"ProductID": "ABCDE12345", "FirmwareVersion": "2.0.0", "DeviceNames": devices,
+           "TimeoutInterval": 300, "OverrideMode": 1})
+}
+
+/// Every task the emulator knows, by ID.
+async fn task_ids(client: &Client) -> BTreeSet<u64> {
+    let reply = client
+        .post(
+            "DescribeFirmwareTasks",
+            &json!({"ProductID": "ABCDE12345", "FirmwareVersion": "2.0.0", "Offset": 0, "Limit": 1_000_000}),
+        )
+        .await
+        .ok();
+    let ids: BTreeSet<u64> = reply["TaskInfos"]
+        .as_array()
+        .expect("TaskInfos")
+        .iter()
+        .map(|task| task["TaskId"].as_u64().expect("a TaskId"))
+        .collect();
+    assert_eq!(reply["Total"].as_u64(), Some(ids.len() as u64), "{reply}");
+    ids
+}
+
+/// The TaskId of a success, `Err(code)` of an error.
+fn outcome(reply: &Reply) -> Result<u64, String> {
+    match reply.code() {
+        Some(code) => Err(code),
+        None => Ok(reply.ok()["TaskId"].as_u64().expect("a TaskId")),
+    }
+}
+
+async fn firmware_versions(client: &Client) -> Vec<String> {
+    let listed = client
+        .post(
+            "ListFirmwares",
+            &json!({"PageNum": 1, "PageSize": 100, "ProductID": "ABCDE12345"}),
+        )
+        .await
+        .ok();
+    listed["Firmwares"]
+        .as_array()
+        .expect("Firmwares")
+        .iter()
+        .map(|f| f["Version"].as_str().expect("Version").to_owned())
+        .collect()
+}
+
+async fn task_status(client: &Client, id: u64) -> i64 {
+    client
+        .post(
+            "DescribeFirmwareTask",
+            &json!({"ProductID": "ABCDE12345", "FirmwareVersion": "2.0.0", "TaskId": id}),
+        )
+        .await
+        .ok()["Status"]
+        .as_i64()
+        .expect("Status")
+}
+
+#[tokio::test]
+async fn a_failed_write_answers_internal_error_and_keeps_nothing() {
+    let dir = TempDir::new("write");
+    let state = dir.path().join("state.json");
+    let emulator = start(&state).await;
+    let client = Client::demo(emulator.addr());
+    let mut acknowledged = BTreeSet::new();
+    acknowledged.insert(
+        outcome(
+            &client
+                .post("BatchUpdateFirmware", &batch(&["dev001"]))
+                .await,
+        )
+        .expect("a task"),
+    );
+
+    // A full disk refuses the next three writes, then has room again.
+    emulator.storage_faults().fail_writes(3);
+    let mut failures = 0;
+    for _ in 0..6 {
+        match outcome(
+            &client
+                .post("BatchUpdateFirmware", &batch(&["dev002"]))
+                .await,
+        ) {
+            Ok(id) => assert!(acknowledged.insert(id), "TaskId {id} handed out twice"),
+            Err(code) => {
+                assert_eq!(code, "InternalError");
+                failures += 1;
+            }
+        }
+    }
+    assert_eq!(failures, 3);
+    assert_eq!(
+        task_ids(&client).await,
+        acknowledged,
+        "memory keeps what failed"
+    );
+
+    // The same for the other changes: nothing of a refused one stays.
+    emulator.storage_faults().fail_writes(1);
+    let upload = json!({"ProductID": "ABCDE12345", "FirmwareVersion": "3.0.0",
+                        "FirmwareName": "fw", "Md5sum": "0123456789abcdef0123456789abcdef", "FileSize": 1024,
+                        "FwType": "mcu"});
+    let reply = client.post("UploadFirmware", &upload).await;
+    assert_eq!(reply.code().as_deref(), Some("InternalError"));
+    assert!(
+        !firmware_versions(&client)
+            .await
+            .contains(&"3.0.0".to_owned())
+    );
+    let running = *acknowledged.last().expect("a task");
+    emulator.storage_faults().fail_writes(1);
+    let cancel = json!({"ProductId": "ABCDE12345", "TaskId": running, "Status": 6});
+    let reply = client.post("UpdateOtaTaskStatus", &cancel).await;
+    assert_eq!(reply.code().as_deref(), Some("InternalError"));
+    assert_eq!(task_status(&client, running).await, 1, "the cancel stayed");
+
+    // Without a clean shutdown, as after a crash.
+    drop(emulator);
+    let emulator = start(&state).await;
+    let client = Client::demo(emulator.addr());
+    assert_eq!(task_ids(&client).await, acknowledged, "after a restart");
+    assert_eq!(task_status(&client, running).await, 1);
+    assert!(
+        !firmware_versions(&client)
+            .await
+            .contains(&"3.0.0".to_owned())
+    );
+    let next = outcome(
+        &client
+            .post("BatchUpdateFirmware", &batch(&["dev003"]))
+            .await,
+    )
+    .expect("a task");
+    assert!(
+        !acknowledged.contains(&next),
+        "TaskId {next} reused after a restart"
+    );
+    assert!(next > *acknowledged.last().expect("a task"));
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_failed_flush_answers_internal_error_and_keeps_nothing() {
+    let dir = TempDir::new("sync");
+    let state = dir.path().join("state.json");
+    let emulator = start(&state).await;
+    let client = Client::demo(emulator.addr());
+    let first = outcome(
+        &client
+            .post("BatchUpdateFirmware", &batch(&["dev001"]))
+            .await,
+    )
+    .expect("a task");
+    emulator.storage_faults().fail_syncs(1);
+    let reply = client
+        .post("BatchUpdateFirmware", &batch(&["dev002"]))
+        .await;
+    assert_eq!(reply.code().as_deref(), Some("InternalError"));
+    assert_eq!(task_ids(&client).await, BTreeSet::from([first]));
+    let second = outcome(
+        &client
+            .post("BatchUpdateFirmware", &batch(&["dev003"]))
+            .await,
+    )
+    .expect("a task");
+    drop(emulator);
+
+    let emulator = start(&state).await;
+    let client = Client::demo(emulator.addr());
+    assert_eq!(task_ids(&client).await, BTreeSet::from([first, second]));
+    let third = outcome(
+        &client
+            .post("BatchUpdateFirmware", &batch(&["dev004"]))
+            .await,
+    )
+    .expect("a task");
+    assert!(third > second);
+    // The last word before a crash is a failed flush: its record must not come back.
+    emulator.storage_faults().fail_syncs(1);
+    let reply = client
+        .post("BatchUpdateFirmware", &batch(&["dev005"]))
+        .await;
+    assert_eq!(reply.code().as_deref(), Some("InternalError"));
+    drop(emulator);
+
+    let emulator = start(&state).await;
+    let client = Client::demo(emulator.addr());
+    assert_eq!(
+        task_ids(&client).await,
+        BTreeSet::from([first, second, third])
+    );
+    emulator.shutdown().await;
+}
+
+/// A small tmpfs, mounted for the test and unmounted on drop.
+struct Mounted(TempDir);
+
+impl Mounted {
+    /// `None` when this machine does not let the test mount (not root, no tmpfs).
+    fn tmpfs(size: &str) -> Option<Self> {
+        let dir = TempDir::new("tmpfs");
+        let mounted = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir.path())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success());
+        mounted.then_some(Self(dir))
+    }
+}
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(self.0.path()).status();
+    }
+}
+
+#[tokio::test]
+#[allow(clippy::print_stdout, reason = "a skipped test says so")]
+async fn a_really_full_disk_loses_and_reuses_nothing() {
+    let Some(disk) = Mounted::tmpfs("64k") else {
+        println!("skipped: cannot mount a tmpfs here (needs root)");
+        return;
+    };
+    let filler = disk.0.path().join("filler");
+    std::fs::write(&filler, vec![0u8; 16 * 1024]).expect("filler");
+    let state = disk.0.path().join("state.json");
+    // Folds as often as possible, so they meet the full disk too.
+    let start = |state: PathBuf| async move {
+        builder(&state)
+            .state_log_limit(1)
+            .start("127.0.0.1:0")
+            .await
+            .expect("start")
+    };
+    let emulator = start(state.clone()).await;
+    let client = Client::demo(emulator.addr());
+    let devices = ["dev001", "dev002", "dev003", "dev004", "dev005"];
+    let mut acknowledged = BTreeSet::new();
+    let mut failures = 0;
+    for call in 0..400 {
+        match outcome(
+            &client
+                .post("BatchUpdateFirmware", &batch(&devices[..1 + call % 5]))
+                .await,
+        ) {
+            Ok(id) => assert!(acknowledged.insert(id), "TaskId {id} handed out twice"),
+            Err(code) => {
+                assert_eq!(code, "InternalError");
+                failures += 1;
+                if failures == 5 {
+                    break;
+                }
+            }
+        }
+    }
+    assert_eq!(failures, 5, "the disk never filled up");
+    assert_eq!(task_ids(&client).await, acknowledged);
+    drop(emulator);
+
+    // Still full: it loads, and has every acknowledged task and no other.
+    let emulator = start(state.clone()).await;
+    let client = Client::demo(emulator.addr());
+    assert_eq!(task_ids(&client).await, acknowledged);
+    drop(emulator);
+
+    std::fs::remove_file(&filler).expect("make room");
+    let emulator = start(state.clone()).await;
+    let client = Client::demo(emulator.addr());
+    let mut later = BTreeSet::new();
+    for _ in 0..3 {
+        let id = outcome(
+            &client
+                .post("BatchUpdateFirmware", &batch(&["dev006"]))
+                .await,
+        )
+        .expect("room again");
+        assert!(!acknowledged.contains(&id), "TaskId {id} reused");
+        later.insert(id);
+    }
+    emulator.shutdown().await;
+    let emulator = start(state.clone()).await;
+    let client = Client::demo(emulator.addr());
+    let mut everything = acknowledged;
+    everything.extend(later);
+    assert_eq!(task_ids(&client).await, everything);
+    emulator.shutdown().await;
+}
+
+/// The real binary on `state`, and its address.
+fn spawn_binary(state: &Path) -> (Child, SocketAddr) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_iotexplorer-emulator"))
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--rate-limit",
+            "0",
+            "--step-ms",
+            "3600000",
+        ])
+        .arg("--state")
+        .arg(state)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("a line");
+    let Some(address) = line.trim_end().strip_prefix("listening on http://") else {
+        let _ = child.kill();
+        let output = child.wait_with_output().expect("output");
+        panic!(
+            "the emulator did not start: {line:?} {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    let address = address.parse().expect("an address");
+    (child, address)
+}
+
+/// A number below `bound` that differs between calls and runs.
+fn random_below(bound: u64) -> u64 {
+    use std::hash::{BuildHasher, RandomState};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    RandomState::new().hash_one(NEXT.fetch_add(1, Ordering::SeqCst)) % bound
+}
+
+/// Sends `BatchUpdateFirmware` until the server is gone; the TaskIds it got answers for.
+async fn stream_of_tasks(client: Client, acknowledged: Arc<Mutex<Vec<u64>>>) {
+    let devices = [
+        "dev001", "dev002", "dev003", "dev004", "dev005", "dev006", "dev007", "dev008",
+    ];
+    loop {
+        let first = random_below(6) as usize;
+        let body = batch(&devices[first..first + 3]).to_string();
+        let bytes = client.post_bytes("BatchUpdateFirmware", body.as_bytes());
+        // A refused connection or a closed one without an answer: the server is gone.
+        let Ok(Some(reply)) =
+            tokio::time::timeout(Duration::from_secs(5), try_send(client.addr, &bytes)).await
+        else {
+            return;
+        };
+        match outcome(&reply) {
+            Ok(id) => acknowledged.lock().expect("lock").push(id),
+            Err(code) => panic!("BatchUpdateFirmware failed with {code}"),
+        }
+    }
+}
+
+/// Like `send_raw`, but `None` also when nobody listens any more.
+async fn try_send(addr: SocketAddr, bytes: &[u8]) -> Option<Reply> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.ok()?;
+    stream.write_all(bytes).await.ok()?;
+    let mut received = Vec::new();
+    stream.read_to_end(&mut received).await.ok()?;
+    let split = received.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = String::from_utf8_lossy(&received[..split]).into_owned();
+    let status = head.split(' ').nth(1)?.parse().ok()?;
+    Some(Reply {
+        status,
+        head,
+        body: received[split + 4..].to_vec(),
+    })
+}
+
+#[tokio::test]
+#[allow(clippy::print_stdout, reason = "how much the rounds covered")]
+async fn kill_9_during_a_stream_of_tasks_loses_and_reuses_nothing() {
+    const ROUNDS: usize = 10;
+    let dir = TempDir::new("kill");
+    let state = dir.path().join("state.json");
+    let mut acknowledged: Vec<u64> = Vec::new();
+    let mut killed_with_calls_in_flight = 0;
+    for round in 0..=ROUNDS {
+        let (mut child, addr) = spawn_binary(&state);
+        let client = Client::demo(addr);
+        let known = task_ids(&client).await;
+        let missing: Vec<_> = acknowledged
+            .iter()
+            .filter(|id| !known.contains(id))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "round {round}: acknowledged, then lost: {missing:?}"
+        );
+        if round == ROUNDS {
+            let _ = child.kill();
+            let _ = child.wait();
+            break;
+        }
+        let answered = Arc::new(Mutex::new(Vec::new()));
+        let streams: Vec<_> = (0..3)
+            .map(|_| tokio::spawn(stream_of_tasks(client.clone(), Arc::clone(&answered))))
+            .collect();
+        tokio::time::sleep(Duration::from_millis(30 + random_below(270))).await;
+        child.kill().expect("kill -9");
+        let _ = child.wait();
+        for stream in streams {
+            stream.await.expect("the stream");
+        }
+        let answered = answered.lock().expect("lock").clone();
+        if !answered.is_empty() {
+            killed_with_calls_in_flight += 1;
+        }
+        for id in answered {
+            assert!(
+                !acknowledged.contains(&id),
+                "round {round}: TaskId {id} handed out twice"
+            );
+            acknowledged.push(id);
+        }
+    }
+    assert!(
+        killed_with_calls_in_flight >= ROUNDS / 2,
+        "too few tasks to prove anything"
+    );
+    println!(
+        "{} tasks acknowledged in {ROUNDS} rounds",
+        acknowledged.len()
+    );
+}
+
+fn log_of(state: &Path) -> PathBuf {
+    let mut path = state.as_os_str().to_owned();
+    path.push(".log");
+    PathBuf::from(path)
+}
+
+fn size(path: &Path) -> u64 {
+    std::fs::metadata(path).map_or(0, |meta| meta.len())
+}
+
+#[tokio::test]
+async fn the_log_is_folded_into_the_state_file_and_stays_bounded() {
+    let dir = TempDir::new("fold");
+    let state = dir.path().join("state.json");
+    let log = log_of(&state);
+    let emulator = builder(&state)
+        .state_log_limit(1)
+        .start("127.0.0.1:0")
+        .await
+        .expect("start");
+    let client = Client::demo(emulator.addr());
+    let mut acknowledged = BTreeSet::new();
+    let mut folds = 0;
+    let mut previous = 0;
+    let devices = ["dev001", "dev002", "dev003", "dev004"];
+    for call in 0..60 {
+        let id = outcome(
+            &client
+                .post("BatchUpdateFirmware", &batch(&devices[call % 4..]))
+                .await,
+        )
+        .expect("a task");
+        acknowledged.insert(id);
+        let log_len = size(&log);
+        assert!(
+            log_len <= size(&state),
+            "after change {call}: a log of {log_len} bytes next to a state file of {}",
+            size(&state)
+        );
+        if log_len < previous {
+            folds += 1;
+        }
+        previous = log_len;
+    }
+    assert!(folds >= 3, "only {folds} folds");
+    drop(emulator);
+
+    let emulator = start(&state).await;
+    let client = Client::demo(emulator.addr());
+    assert_eq!(task_ids(&client).await, acknowledged);
+    let next = outcome(
+        &client
+            .post("BatchUpdateFirmware", &batch(&["dev005"]))
+            .await,
+    )
+    .expect("a task");
+    assert_eq!(next, acknowledged.last().expect("a task") + 1);
+    emulator.shutdown().await;
+    assert_eq!(size(&log), 0, "shutdown folds the log");
+}
+
+/// Three tasks, an upload and a cancel in the log of a fresh state, without a fold.
+async fn three_tasks_in_the_log(state: &Path) -> BTreeSet<u64> {
+    let emulator = start(state).await;
+    let client = Client::demo(emulator.addr());
+    let mut ids = BTreeSet::new();
+    for devices in [&["dev001"][..], &["dev002"], &["dev001", "dev003"]] {
+        ids.insert(
+            outcome(&client.post("BatchUpdateFirmware", &batch(devices)).await).expect("a task"),
+        );
+    }
+    let upload = json!({"ProductID": "ABCDE12345", "FirmwareVersion": "3.0.0",
+                        "FirmwareName": "fw", "Md5sum": "0123456789abcdef0123456789abcdef",
+                        "FileSize": 1024, "FwType": "mcu"});
+    client.post("UploadFirmware", &upload).await.ok();
+    let first = *ids.first().expect("a task");
+    let cancel = json!({"ProductId": "ABCDE12345", "TaskId": first, "Status": 6});
+    client.post("UpdateOtaTaskStatus", &cancel).await.ok();
+    drop(emulator);
+    assert_eq!(
+        std::fs::read_to_string(log_of(state))
+            .expect("the log")
+            .lines()
+            .count(),
+        5
+    );
+    ids
+}
+
+async fn assert_three_tasks(client: &Client, ids: &BTreeSet<u64>) {
+    assert_eq!(&task_ids(client).await, ids);
+    let versions = firmware_versions(client).await;
+    assert_eq!(
+        versions.iter().filter(|v| *v == "3.0.0").count(),
+        1,
+        "{versions:?}"
+    );
+    assert_eq!(task_status(client, *ids.first().expect("a task")).await, 6);
+}
+
+#[tokio::test]
+async fn a_torn_last_record_is_dropped_and_cut_off() {
+    let dir = TempDir::new("torn");
+    let state = dir.path().join("state.json");
+    let ids = three_tasks_in_the_log(&state).await;
+    let log = log_of(&state);
+    let text = std::fs::read_to_string(&log).expect("the log");
+    // A crash near the end of writing a long record (the next one is shorter).
+    let long = text.lines().nth(2).expect("a record of two devices");
+    std::fs::write(&log, format!("{text}{}", &long[..long.len() - 2])).expect("tear");
+
+    let emulator = start(&state).await;
+    let client = Client::demo(emulator.addr());
+    assert_three_tasks(&client, &ids).await;
+    let fourth = outcome(
+        &client
+            .post("BatchUpdateFirmware", &batch(&["dev004"]))
+            .await,
+    )
+    .expect("a task");
+    assert!(fourth > *ids.last().expect("a task"));
+    drop(emulator);
+
+    // The torn bytes are gone: the next record went where they were, and nothing follows.
+    let text = std::fs::read_to_string(&log).expect("the log");
+    assert!(text.ends_with('\n') && text.lines().count() == 6, "{text}");
+    let emulator = start(&state).await;
+    let client = Client::demo(emulator.addr());
+    let mut all = ids.clone();
+    all.insert(fourth);
+    assert_eq!(task_ids(&client).await, all);
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_damaged_complete_record_is_refused_with_its_line() {
+    let dir = TempDir::new("damaged");
+    let state = dir.path().join("state.json");
+    three_tasks_in_the_log(&state).await;
+    let log = log_of(&state);
+    let text = std::fs::read_to_string(&log).expect("the log");
+    let lines: Vec<&str> = text.lines().collect();
+
+    let refusal = |lines: Vec<String>| {
+        let log = log.clone();
+        let state = state.clone();
+        async move {
+            std::fs::write(&log, lines.join("\n") + "\n").expect("write the log");
+            builder(&state)
+                .start("127.0.0.1:0")
+                .await
+                .expect_err("a damaged log is refused")
+                .to_string()
+        }
+    };
+    let mut damaged: Vec<String> = lines.iter().map(|l| (*l).to_owned()).collect();
+    damaged[1] = damaged[1].replacen("\"seq\"", "\"seq", 1);
+    let error = refusal(damaged).await;
+    assert!(error.contains("line 2"), "{error}");
+
+    let mut damaged: Vec<String> = lines.iter().map(|l| (*l).to_owned()).collect();
+    let last = damaged.len() - 1;
+    damaged[last] = damaged[last][..damaged[last].len() - 3].to_owned();
+    let error = refusal(damaged).await;
+    assert!(error.contains("line 5"), "{error}");
+
+    // A record left out is a gap, not a torn end.
+    let mut gap: Vec<String> = lines.iter().map(|l| (*l).to_owned()).collect();
+    gap.remove(2);
+    let error = refusal(gap).await;
+    assert!(
+        error.contains("line 3") && error.contains("missing"),
+        "{error}"
+    );
+
+    // The same task twice would hand out its ID twice.
+    let mut twice: Vec<String> = lines.iter().map(|l| (*l).to_owned()).collect();
+    twice.insert(2, twice[1].replacen("\"seq\":2", "\"seq\":3", 1));
+    for (n, line) in twice.iter_mut().enumerate().skip(3) {
+        *line = line.replacen(&format!("\"seq\":{n}"), &format!("\"seq\":{}", n + 1), 1);
+    }
+    let error = refusal(twice).await;
+    assert!(
+        error.contains("line 3") && error.contains("already"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn a_fold_cut_short_before_the_log_was_emptied_applies_nothing_twice() {
+    let dir = TempDir::new("fold-crash");
+    let state = dir.path().join("state.json");
+    let ids = three_tasks_in_the_log(&state).await;
+    let log = log_of(&state);
+    let records = std::fs::read(&log).expect("the log");
+    // A clean shutdown folds the log into the state file and empties it...
+    start(&state).await.shutdown().await;
+    assert_eq!(size(&log), 0);
+    // ...and a crash right after the rename would have left the log as it was.
+    std::fs::write(&log, &records).expect("restore the log");
+    std::fs::write(dir.path().join("state.json.tmp"), b"{\"half\":").expect("a leftover");
+
+    let emulator = start(&state).await;
+    let client = Client::demo(emulator.addr());
+    assert_three_tasks(&client, &ids).await;
+    let fourth = outcome(
+        &client
+            .post("BatchUpdateFirmware", &batch(&["dev004"]))
+            .await,
+    )
+    .expect("a task");
+    assert_eq!(fourth, ids.last().expect("a task") + 1);
+    drop(emulator);
+    let emulator = start(&state).await;
+    let client = Client::demo(emulator.addr());
+    assert_eq!(task_ids(&client).await.len(), 4);
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_state_file_of_the_earlier_format_loads() {
+    let dir = TempDir::new("earlier");
+    let state = dir.path().join("state.json");
+    let saved = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/state-before-log.json");
+    std::fs::copy(&saved, &state).expect("copy");
+    let emulator = start(&state).await;
+    let client = Client::demo(emulator.addr());
+    assert_eq!(
+        task_ids(&client).await,
+        BTreeSet::from([1_000_001, 1_000_002])
+    );
+    assert_eq!(task_status(&client, 1_000_001).await, 6);
+    assert!(
+        firmware_versions(&client)
+            .await
+            .contains(&"3.0.0".to_owned())
+    );
+    let next = outcome(
+        &client
+            .post("BatchUpdateFirmware", &batch(&["dev004"]))
+            .await,
+    )
+    .expect("a task");
+    assert_eq!(next, 1_000_003);
+    drop(emulator);
+    let emulator = start(&state).await;
+    let client = Client::demo(emulator.addr());
+    assert_eq!(
+        task_ids(&client).await,
+        BTreeSet::from([1_000_001, 1_000_002, 1_000_003])
+    );
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_log_without_its_state_file_is_refused() {
+    let dir = TempDir::new("orphan");
+    let state = dir.path().join("state.json");
+    three_tasks_in_the_log(&state).await;
+    std::fs::remove_file(&state).expect("remove the state file");
+    let error = builder(&state)
+        .start("127.0.0.1:0")
+        .await
+        .expect_err("refused")
+        .to_string();
+    assert!(error.contains("missing"), "{error}");
+}
+
+#[tokio::test]
+async fn a_device_list_is_kept_only_when_written() {
+    let dir = TempDir::new("lists");
+    let state = dir.path().join("state.json");
+    let emulator = start(&state).await;
+    let kept = DeviceListFixture::new("ABCDE12345", "kept.txt", vec!["dev007".to_owned()]);
+    emulator.add_device_list(kept.clone()).expect("kept");
+    emulator.storage_faults().fail_writes(1);
+    let lost = DeviceListFixture::new("ABCDE12345", "lost.txt", vec!["dev009".to_owned()]);
+    assert!(emulator.add_device_list(lost.clone()).is_err());
+    drop(emulator);
+
+    let emulator = start(&state).await;
+    let client = Client::demo(emulator.addr());
+    let by_file = |list: &DeviceListFixture| {
+        json!({"ProductID": "ABCDE12345", "FirmwareVersion": "2.0.0",
+               "FileName": list.file_name, "FileMd5": list.md5_hex(), "FileSize": list.size()})
+    };
+    client
+        .post("BatchUpdateFirmware", &by_file(&kept))
+        .await
+        .ok();
+    let reply = client.post("BatchUpdateFirmware", &by_file(&lost)).await;
+    assert_eq!(reply.code().as_deref(), Some("InvalidParameterValue"));
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_second_emulator_on_the_same_state_file_is_refused_at_once() {
+    let dir = TempDir::new("shared");
+    let state = dir.path().join("state.json");
+    let first = start(&state).await;
+    let client = Client::demo(first.addr());
+    let created = outcome(
+        &client
+            .post("BatchUpdateFirmware", &batch(&["dev001"]))
+            .await,
+    )
+    .expect("a task");
+
+    // In this process and in another one: both must refuse, naming the cause.
+    let error = builder(&state)
+        .start("127.0.0.1:0")
+        .await
+        .expect_err("a second emulator on one state file")
+        .to_string();
+    assert!(error.contains("in use"), "{error}");
+    let output = Command::new(env!("CARGO_BIN_EXE_iotexplorer-emulator"))
+        .args(["--listen", "127.0.0.1:0"])
+        .arg("--state")
+        .arg(&state)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run the binary");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(stderr.contains("in use"), "{stderr}");
+
+    // The refused starts changed nothing, and the file is free again once the first
+    // emulator is gone.
+    first.shutdown().await;
+    let again = start(&state).await;
+    assert_eq!(
+        task_ids(&Client::demo(again.addr())).await,
+        BTreeSet::from([created])
+    );
+}

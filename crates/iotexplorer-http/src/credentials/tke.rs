@@ -1,0 +1,350 @@
+//! Temporary credentials of a TKE pod's role: the OIDC token Kubernetes mounts in the pod
+//! is exchanged for credentials with STS `AssumeRoleWithWebIdentity`, as the official SDKs
+//! do when `TKE_REGION`, `TKE_PROVIDER_ID`, `TKE_WEB_IDENTITY_TOKEN_FILE` and
+//! `TKE_ROLE_ARN` are set.
+
+use std::sync::OnceLock;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use http::header::{CONTENT_TYPE, HOST, PROXY_AUTHORIZATION};
+use http::{HeaderValue, Request, StatusCode};
+use http_body_util::Full;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::cvm::unix_time;
+use super::{
+    CachedCredentials, CredentialsError, CredentialsFuture, EnvLookup, ProvideCredentials,
+    ProvidedCredentials, from_parts,
+};
+use crate::endpoint::{Endpoint, ResolvedEndpoint};
+use crate::proxy::Proxy;
+use crate::request::REQUEST_CLIENT;
+use crate::transport::{Transport, TransportConfig, TransportError};
+
+const PROVIDER: &str = "the TKE OIDC role";
+const SERVICE: &str = "sts";
+const VERSION: &str = "2018-08-13";
+const ACTION: &str = "AssumeRoleWithWebIdentity";
+
+/// The variables that, all set, name a TKE OIDC role.
+pub const TKE_VARIABLES: [&str; 4] = [
+    "TKE_REGION",
+    "TKE_PROVIDER_ID",
+    "TKE_WEB_IDENTITY_TOKEN_FILE",
+    "TKE_ROLE_ARN",
+];
+
+/// A token file larger than this is not a token.
+const MAX_TOKEN_BYTES: u64 = 64 * 1024;
+/// STS answers are small; anything larger is not one.
+const MAX_ANSWER_BYTES: usize = 64 * 1024;
+
+/// Credentials of the role a TKE pod is bound to.
+///
+/// When `TKE_REGION`, `TKE_PROVIDER_ID`, `TKE_WEB_IDENTITY_TOKEN_FILE` and `TKE_ROLE_ARN`
+/// are all set, the token file's contents are exchanged with STS
+/// `AssumeRoleWithWebIdentity` (`sts.tencentcloudapi.com`, version `2018-08-13`), a call
+/// that carries no signature (`Authorization: SKIP`): the token is the proof. The
+/// variables and the file are read again at every refresh, since Kubernetes rotates the
+/// token. With a variable missing the provider has nothing ([`NotFound`]), so a chain
+/// moves on.
+///
+/// [`NotFound`]: super::CredentialsErrorKind::NotFound
+#[derive(Debug)]
+pub struct TkeOidcRoleCredentials {
+    cache: CachedCredentials<WebIdentity>,
+}
+
+impl Default for TkeOidcRoleCredentials {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TkeOidcRoleCredentials {
+    /// Reads the variables from the process environment.
+    pub fn new() -> Self {
+        Self::from_lookup(EnvLookup::process())
+    }
+
+    /// Reads the variables through `env`; proxies from the same variables.
+    pub fn from_lookup(env: EnvLookup) -> Self {
+        let proxy = Proxy::from_lookup(&env);
+        Self::with_parts(WebIdentity {
+            env,
+            endpoint: Endpoint::Global,
+            proxy,
+            duration: Duration::from_secs(7200),
+            transport: OnceLock::new(),
+            timeout: Duration::from_secs(10),
+        })
+    }
+
+    fn with_parts(identity: WebIdentity) -> Self {
+        // As the SDKs do: refresh when a tenth of the lifetime is left.
+        let margin = identity.duration / 10;
+        Self {
+            cache: CachedCredentials::new(identity).with_refresh_margin(margin),
+        }
+    }
+
+    /// Sends the STS call to this URL instead of `https://sts.tencentcloudapi.com` (plain
+    /// `http://` only for loopback hosts).
+    #[must_use]
+    pub fn with_endpoint_url(self, url: impl Into<String>) -> Self {
+        let identity = self.cache.into_inner();
+        Self::with_parts(WebIdentity {
+            endpoint: Endpoint::Url(url.into()),
+            transport: OnceLock::new(),
+            ..identity
+        })
+    }
+
+    /// Proxy settings for the STS call (default: from the variables' lookup).
+    #[must_use]
+    pub fn with_proxy(self, proxy: Proxy) -> Self {
+        let identity = self.cache.into_inner();
+        Self::with_parts(WebIdentity {
+            proxy,
+            transport: OnceLock::new(),
+            ..identity
+        })
+    }
+
+    /// How long the credentials live (`DurationSeconds`, default 7200).
+    #[must_use]
+    pub fn with_duration(self, duration: Duration) -> Self {
+        let identity = self.cache.into_inner();
+        Self::with_parts(WebIdentity {
+            duration,
+            ..identity
+        })
+    }
+}
+
+impl ProvideCredentials for TkeOidcRoleCredentials {
+    fn provide_credentials(&self) -> CredentialsFuture<'_> {
+        self.cache.provide_credentials()
+    }
+}
+
+#[derive(Debug)]
+struct WebIdentity {
+    env: EnvLookup,
+    endpoint: Endpoint,
+    proxy: Proxy,
+    duration: Duration,
+    /// Built at the first call: most runs never need it.
+    transport: OnceLock<Result<Transport, String>>,
+    timeout: Duration,
+}
+
+/// What the variables say, once all are present.
+struct Settings {
+    region: String,
+    provider_id: String,
+    token: String,
+    role_arn: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Envelope {
+    response: Option<Answer>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Answer {
+    credentials: Option<IssuedCredentials>,
+    expired_time: Option<i64>,
+    error: Option<AnswerError>,
+    request_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct IssuedCredentials {
+    tmp_secret_id: Option<String>,
+    tmp_secret_key: Option<String>,
+    token: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct AnswerError {
+    code: Option<String>,
+    message: Option<String>,
+}
+
+impl WebIdentity {
+    fn settings(&self) -> Result<Settings, CredentialsError> {
+        let mut values = TKE_VARIABLES
+            .iter()
+            .map(|name| self.env.get(name).filter(|value| !value.trim().is_empty()));
+        let (Some(Some(region)), Some(Some(provider_id)), Some(Some(path)), Some(Some(role_arn))) =
+            (values.next(), values.next(), values.next(), values.next())
+        else {
+            let missing: Vec<&str> = TKE_VARIABLES
+                .iter()
+                .copied()
+                .filter(|name| self.env.get(name).is_none_or(|v| v.trim().is_empty()))
+                .collect();
+            return Err(CredentialsError::not_found(
+                PROVIDER,
+                format!("{} not set", missing.join(", ")),
+            ));
+        };
+        let token = read_token(&path)?;
+        Ok(Settings {
+            region: region.trim().to_owned(),
+            provider_id: provider_id.trim().to_owned(),
+            token,
+            role_arn: role_arn.trim().to_owned(),
+        })
+    }
+
+    fn transport(&self) -> Result<&Transport, CredentialsError> {
+        self.transport
+            .get_or_init(|| {
+                Transport::new(&TransportConfig {
+                    connect_timeout: Duration::from_secs(5),
+                    proxy: self.proxy.clone(),
+                    builtin_roots: true,
+                    extra_roots: Vec::new(),
+                })
+                .map_err(|err| err.to_string())
+            })
+            .as_ref()
+            .map_err(|message| CredentialsError::unavailable(PROVIDER, message.clone()))
+    }
+
+    async fn fetch(&self) -> Result<ProvidedCredentials, CredentialsError> {
+        let settings = self.settings()?;
+        let endpoint = ResolvedEndpoint::resolve(&self.endpoint, SERVICE, None, false)
+            .map_err(|err| CredentialsError::invalid(PROVIDER, err.to_string()))?;
+        let uri = endpoint
+            .uri("")
+            .map_err(|err| CredentialsError::invalid(PROVIDER, err.to_string()))?;
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        let body = json!({
+            "ProviderId": settings.provider_id,
+            "WebIdentityToken": settings.token,
+            "RoleArn": settings.role_arn,
+            "RoleSessionName": format!("tencentcloud-rust-sdk-{}", now.as_micros()),
+            "DurationSeconds": self.duration.as_secs(),
+        })
+        .to_string();
+        let transport = self.transport()?;
+        let header = |value: &str| {
+            HeaderValue::from_str(value).map_err(|_| {
+                CredentialsError::invalid(PROVIDER, format!("{value:?} cannot be sent in a header"))
+            })
+        };
+        let mut request = Request::post(uri.clone())
+            .header(HOST, header(&endpoint.host_header)?)
+            .header(CONTENT_TYPE, "application/json")
+            .header("X-TC-Action", ACTION)
+            .header("X-TC-Version", VERSION)
+            .header("X-TC-Timestamp", now.as_secs().to_string())
+            .header("X-TC-Region", header(&settings.region)?)
+            .header("X-TC-RequestClient", REQUEST_CLIENT)
+            // The call is not signed: the web identity token is the proof.
+            .header(http::header::AUTHORIZATION, "SKIP")
+            .body(Full::new(Bytes::from(body)))
+            .map_err(|err| CredentialsError::invalid(PROVIDER, err.to_string()))?;
+        if let Some(value) = transport.proxy_authorization(&uri) {
+            request.headers_mut().insert(PROXY_AUTHORIZATION, value);
+        }
+        let (status, _, answer) = transport
+            .exchange(request, self.timeout, MAX_ANSWER_BYTES)
+            .await
+            .map_err(|err| {
+                let message = match err {
+                    TransportError::Connect { message, .. }
+                    | TransportError::AfterSend { message, .. } => message,
+                    TransportError::TooLarge => "the STS answer is too large".to_owned(),
+                };
+                CredentialsError::unavailable(PROVIDER, format!("STS {ACTION}: {message}"))
+            })?;
+        if status != StatusCode::OK {
+            return Err(CredentialsError::unavailable(
+                PROVIDER,
+                format!("STS {ACTION} answered HTTP {}", status.as_u16()),
+            ));
+        }
+        let answer = serde_json::from_slice::<Envelope>(&answer)
+            .ok()
+            .and_then(|envelope| envelope.response)
+            .ok_or_else(|| {
+                CredentialsError::unavailable(PROVIDER, format!("unreadable STS {ACTION} answer"))
+            })?;
+        if let Some(error) = answer.error {
+            return Err(CredentialsError::unavailable(
+                PROVIDER,
+                format!(
+                    "STS {ACTION} refused: {}: {} (RequestId {})",
+                    error.code.as_deref().unwrap_or("unknown"),
+                    error.message.as_deref().unwrap_or(""),
+                    answer.request_id.as_deref().unwrap_or("none"),
+                ),
+            ));
+        }
+        let Some(issued) = answer.credentials else {
+            return Err(CredentialsError::invalid(
+                PROVIDER,
+                format!("no Credentials in the STS {ACTION} answer"),
+            ));
+        };
+        let credentials = from_parts(
+            PROVIDER,
+            issued.tmp_secret_id,
+            issued.tmp_secret_key,
+            issued.token,
+        )?;
+        Ok(match answer.expired_time.and_then(unix_time) {
+            Some(expires) => ProvidedCredentials::expiring(credentials, expires),
+            None => ProvidedCredentials::new(credentials),
+        })
+    }
+}
+
+/// The token file's contents, trimmed; bounded, since it is read at every refresh.
+fn read_token(path: &str) -> Result<String, CredentialsError> {
+    use std::io::Read as _;
+    let unreadable = |err: std::io::Error| {
+        CredentialsError::unavailable(
+            PROVIDER,
+            format!("cannot read TKE_WEB_IDENTITY_TOKEN_FILE {path}: {err}"),
+        )
+    };
+    let file = std::fs::File::open(path).map_err(unreadable)?;
+    let mut text = String::new();
+    file.take(MAX_TOKEN_BYTES + 1)
+        .read_to_string(&mut text)
+        .map_err(unreadable)?;
+    if text.len() as u64 > MAX_TOKEN_BYTES {
+        return Err(CredentialsError::invalid(
+            PROVIDER,
+            format!("TKE_WEB_IDENTITY_TOKEN_FILE {path} is larger than {MAX_TOKEN_BYTES} bytes"),
+        ));
+    }
+    let token = text.trim();
+    if token.is_empty() {
+        return Err(CredentialsError::invalid(
+            PROVIDER,
+            format!("TKE_WEB_IDENTITY_TOKEN_FILE {path} is empty"),
+        ));
+    }
+    Ok(token.to_owned())
+}
+
+impl ProvideCredentials for WebIdentity {
+    fn provide_credentials(&self) -> CredentialsFuture<'_> {
+        Box::pin(self.fetch())
+    }
+}
