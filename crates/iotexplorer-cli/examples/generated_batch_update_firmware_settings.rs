@@ -22,7 +22,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use iotexplorer_http::credentials::DefaultCredentialsChain;
-use iotexplorer_http::{Client, Error, HttpMethod, Language};
+use iotexplorer_http::{Client, Error, HttpMethod, Language, SignedHeaderSet};
 use iotexplorer_model::BatchUpdateFirmwareRequest;
 
 #[tokio::main]
@@ -32,7 +32,9 @@ async fn main() -> ExitCode {
         .credentials(DefaultCredentialsChain::builder().profile("fleet").build())
         .region("ap-guangzhou")
         .language(Language::EnUs)
-        .request_timeout(Duration::from_secs(30))
+        .call_timeout(Duration::from_secs(30))
+        .request_timeout(Duration::from_secs(10))
+        .signed_headers(SignedHeaderSet::ContentTypeAndHost)
         .method(HttpMethod::Get)
         .build()
     {

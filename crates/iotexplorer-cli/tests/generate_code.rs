@@ -85,6 +85,10 @@ const EXAMPLES: &[(&str, &[&str])] = &[
             "en-US",
             "--timeout",
             "30",
+            "--attempt-timeout",
+            "10",
+            "--signed-headers",
+            "content-type;host",
             "--method",
             "GET",
             "BatchUpdateFirmware",
@@ -1286,4 +1290,75 @@ fn every_program_of_every_action_parses() {
         eprintln!("skipped: no gofmt here (install Go to check the Go programs)");
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn reveal_refuses_a_role_before_anything_is_signed() {
+    let outcome = run_in_process(
+        &[
+            "--endpoint",
+            "http://127.0.0.1:9",
+            "--role-arn",
+            "qcs::cam::uin/1:roleName/fleet",
+            "--role-session-name",
+            "upgrade",
+            "DescribeDevice",
+            "--ProductId",
+            "P",
+            "--DeviceName",
+            "d",
+            "--generate-code",
+            "curl",
+            "--reveal-authorization",
+        ],
+        &[
+            ("TENCENTCLOUD_SECRET_ID", DEMO_ID),
+            ("TENCENTCLOUD_SECRET_KEY", DEMO_KEY),
+        ],
+        "",
+    );
+    assert_eq!(outcome.code, 2, "{outcome:?}");
+    assert!(outcome.stderr.contains("not with a role"), "{outcome:?}");
+    assert!(outcome.stdout.is_empty());
+}
+
+#[test]
+fn settings_come_from_the_tccli_profile_as_for_a_call() {
+    let home = std::env::temp_dir().join(format!(
+        "iotexplorer-generate-code-{}-home",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(home.join(".tccli")).expect("tccli dir");
+    std::fs::write(
+        home.join(".tccli/fleet.configure"),
+        r#"{"_sys_param": {"region": "ap-shanghai", "language": "en-US"},
+            "iotexplorer": {"endpoint": "iotexplorer.ap-shanghai.tencentcloudapi.com"}}"#,
+    )
+    .expect("configure file");
+    let home_text = home.to_string_lossy().into_owned();
+    let program = generate(
+        &[
+            "--profile",
+            "fleet",
+            "DescribeDevice",
+            "--ProductId",
+            "P",
+            "--DeviceName",
+            "d",
+            "--generate-code",
+            "rust",
+        ],
+        &[("HOME", home_text.as_str())],
+    );
+    let _ = std::fs::remove_dir_all(&home);
+    assert!(program.contains(".region(\"ap-shanghai\")"), "{program}");
+    assert!(program.contains(".language(Language::EnUs)"), "{program}");
+    assert!(
+        program.contains(".endpoint_url(\"https://iotexplorer.ap-shanghai.tencentcloudapi.com\")"),
+        "{program}"
+    );
+    assert!(
+        program.contains("DefaultCredentialsChain::builder().profile(\"fleet\")"),
+        "{program}"
+    );
 }

@@ -7,26 +7,22 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use clap::ArgMatches;
-use iotexplorer_http::credentials::{DefaultCredentialsChain, EnvLookup};
-use iotexplorer_http::{ProvideCredentials, RequestPreview, StaticCredentials};
+use iotexplorer_http::credentials::{DefaultCredentialsChain, EnvLookup, TKE_VARIABLES};
+use iotexplorer_http::{ProvideCredentials, RequestPreview};
 use tc3_sign::{Payload, SignableRequest, SignedHeaders, SigningParams, SigningSettings, sign};
 
 use super::literal::shell_word;
 use super::{Call, REVEAL_AUTHORIZATION};
+use crate::command::{ROLE_ARN, USE_CVM_ROLE};
 use crate::connect;
 use crate::failure::Failure;
+use crate::tccli_config::TccliProfile;
 
 /// How long the service accepts a signed request after its timestamp.
 const VALID_SECS: i64 = 300;
 
 /// Environment variables the credentials chain may read for `--reveal-authorization`.
-const CREDENTIAL_ENVIRONMENT: &[&str] = &[
-    "TENCENTCLOUD_SECRET_ID",
-    "TENCENTCLOUD_SECRET_KEY",
-    "TENCENTCLOUD_SESSION_TOKEN",
-    "TENCENTCLOUD_CREDENTIALS_FILE",
-    "HOME",
-];
+const CREDENTIAL_ENVIRONMENT: &[&str] = &["TENCENTCLOUD_CREDENTIALS_FILE", "HOME"];
 
 /// The signed request as a `curl` command.
 pub(crate) fn command(
@@ -42,6 +38,10 @@ pub(crate) fn command(
         ));
     }
     let reveal = matches.get_flag(REVEAL_AUTHORIZATION);
+    if reveal {
+        // Before anything is signed: a role's keys would be fetched only to be refused.
+        refuse_roles(matches, env)?;
+    }
     let body = serde_json::Value::Object(call.body.clone());
     let (preview, secrets) = crate::runtime()?.block_on(async {
         let session = connect::Session::open(matches, env).await?;
@@ -125,7 +125,8 @@ async fn reveal_secrets(
     };
     if prefix(signed.authorization()) != prefix(masked) {
         return Err(Failure::Transport(
-            "the credentials changed while the request was signed; run the command again"
+            "the keys --reveal-authorization reads are not the ones the request was signed \
+             with (changed meanwhile, or the call signs with a role's): nothing revealed"
                 .to_owned(),
         ));
     }
@@ -137,35 +138,86 @@ async fn reveal_secrets(
     })
 }
 
-/// The credentials the call's client signs with, from the same sources in the same order
-/// (flags, then the default chain over the environment and the profile file).
+/// Refuses `--reveal-authorization` for a call that signs with a role (assumed, instance
+/// or TKE), as `connect` would choose one.
+fn refuse_roles(matches: &ArgMatches, env: &dyn Fn(&str) -> Option<String>) -> Result<(), Failure> {
+    let text = |name: &str| matches.get_one::<String>(name).cloned();
+    let profile = TccliProfile::load(text("profile").as_deref(), env)?;
+    let variable = |name: &str| {
+        (!profile.explicit)
+            .then(|| env(name).filter(|value| !value.is_empty()))
+            .flatten()
+    };
+    let file = profile.credential.as_ref();
+    let role = matches.get_flag(USE_CVM_ROLE)
+        || text(ROLE_ARN).is_some()
+        || variable("TENCENTCLOUD_ROLE_ARN").is_some()
+        || file.is_some_and(|file| file.role_arn.is_some() || file.is_cvm_role())
+        || (text("secretId").is_none() && TKE_VARIABLES.iter().all(|name| env(name).is_some()));
+    if role {
+        return Err(Failure::Usage(
+            "--reveal-authorization signs with keys only (--secretId and --secretKey, \
+             TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY, or the profile's), not \
+             with a role's temporary ones"
+                .to_owned(),
+        ));
+    }
+    Ok(())
+}
+
+/// The keys the call's client signs with, taken as a call takes them: the flags, else the
+/// variables (when no profile was named), else the profile's credential file, else the SDKs'
+/// chain. Roles (assumed, instance, TKE) are not followed: their temporary keys are the
+/// service's to hand out, and a command that works for five minutes needs none of them.
 async fn credentials(
     matches: &ArgMatches,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<tc3_sign::Credentials, Failure> {
     let text = |name: &str| matches.get_one::<String>(name).cloned();
-    let provided = match (text("secretId"), text("secretKey")) {
-        (Some(id), Some(key)) => {
-            let fixed = StaticCredentials::new(id, key);
-            let fixed = match text("token") {
-                Some(token) => fixed.with_token(token),
-                None => fixed,
-            };
-            fixed.provide_credentials().await
-        }
-        _ => {
-            let snapshot: HashMap<String, String> = CREDENTIAL_ENVIRONMENT
-                .iter()
-                .filter_map(|name| env(name).map(|value| ((*name).to_owned(), value)))
-                .collect();
-            let mut chain = DefaultCredentialsChain::builder().env(EnvLookup::from_pairs(snapshot));
-            if let Some(profile) = text("profile") {
-                chain = chain.profile(profile);
-            }
-            chain.build().provide_credentials().await
-        }
+    let profile = TccliProfile::load(text("profile").as_deref(), env)?;
+    let variable = |name: &str| {
+        (!profile.explicit)
+            .then(|| env(name).filter(|value| !value.is_empty()))
+            .flatten()
     };
-    provided
+    let file = profile.credential.as_ref();
+    let with_token = |credentials: tc3_sign::Credentials, token: Option<String>| match token
+        .filter(|token| !token.is_empty())
+    {
+        Some(token) => credentials.with_token(token),
+        None => credentials,
+    };
+    if let (Some(id), Some(key)) = (text("secretId"), text("secretKey")) {
+        return Ok(with_token(
+            tc3_sign::Credentials::new(id, key),
+            text("token"),
+        ));
+    }
+    if let (Some(id), Some(key)) = (
+        variable("TENCENTCLOUD_SECRET_ID"),
+        variable("TENCENTCLOUD_SECRET_KEY"),
+    ) {
+        let token =
+            variable("TENCENTCLOUD_SESSION_TOKEN").or_else(|| variable("TENCENTCLOUD_TOKEN"));
+        return Ok(with_token(tc3_sign::Credentials::new(id, key), token));
+    }
+    if let Some((id, key, token)) = match file {
+        Some(file) => file.keys(&profile.name)?,
+        None => None,
+    } {
+        return Ok(with_token(tc3_sign::Credentials::new(id, key), token));
+    }
+    let snapshot: HashMap<String, String> = CREDENTIAL_ENVIRONMENT
+        .iter()
+        .filter_map(|name| env(name).map(|value| ((*name).to_owned(), value)))
+        .collect();
+    let chain = DefaultCredentialsChain::builder()
+        .env(EnvLookup::from_pairs(snapshot))
+        .profile(profile.name.clone())
+        .build();
+    chain
+        .provide_credentials()
+        .await
         .map(|provided| provided.credentials().clone())
         .map_err(|err| Failure::Transport(format!("no credentials: {err}")))
 }

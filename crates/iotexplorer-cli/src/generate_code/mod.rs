@@ -21,6 +21,7 @@ use iotexplorer_model::ActionMeta;
 use serde_json::{Map, Value};
 
 use crate::failure::Failure;
+use crate::{connect, tccli_config};
 
 /// The option that asks for a program instead of a call.
 pub(crate) const GENERATE_CODE: &str = "generate-code";
@@ -70,7 +71,13 @@ pub(crate) struct Call<'a> {
     pub(crate) region: Option<String>,
     /// `zh-CN` or `en-US`, when given.
     pub(crate) language: Option<String>,
+    /// The deadline of the whole call (`--timeout`).
     pub(crate) timeout_secs: Option<u64>,
+    /// The deadline of each attempt (`--attempt-timeout`).
+    pub(crate) attempt_timeout_secs: Option<u64>,
+    /// Signs only `content-type;host` (`--signed-headers content-type;host`), as the
+    /// official SDKs do; otherwise the client's default, which signs `X-TC-Action` too.
+    pub(crate) sign_without_action: bool,
     /// Whether the call is sent as GET.
     pub(crate) get: bool,
     /// The credentials profile given with `--profile`.
@@ -156,8 +163,9 @@ pub(crate) fn run(
     Ok(0)
 }
 
-/// The call's settings from the global options, checked by the client's own rules so that
-/// a program is written only for settings a call would accept.
+/// The call's settings from the global options and the tccli profile, taken in the order a
+/// call takes them and checked by the client's own rules, so that a program is written only
+/// for settings a call would accept.
 fn call_of<'a>(
     meta: &'static ActionMeta,
     body: &'a Map<String, Value>,
@@ -166,10 +174,40 @@ fn call_of<'a>(
 ) -> Result<Call<'a>, Failure> {
     let text = |name: &str| matches.get_one::<String>(name).cloned();
     let emulator = matches.get_flag("emulator");
-    let endpoint_url = text("endpoint");
+    let profile = tccli_config::TccliProfile::load(text("profile").as_deref(), env)?;
+    let configure = &profile.configure;
+    // As for a call: a profile named with --profile is used as it is, without variables.
+    let variable = |name: &str| {
+        (!profile.explicit)
+            .then(|| env(name).filter(|value| !value.is_empty()))
+            .flatten()
+    };
+    let endpoint_url = text("endpoint")
+        .map(|url| tccli_config::endpoint_url(&url))
+        .or_else(|| {
+            (!emulator)
+                .then(|| {
+                    configure
+                        .endpoint
+                        .as_deref()
+                        .map(tccli_config::endpoint_url)
+                })
+                .flatten()
+        });
     let region = text("region")
-        .or_else(|| env("TENCENTCLOUD_REGION"))
+        .or_else(|| variable("TENCENTCLOUD_REGION"))
+        .or_else(|| configure.region.clone())
         .or_else(|| emulator.then(|| EMULATOR_REGION.to_owned()));
+    let language = text("language").or_else(|| configure.language.clone());
+    if let Some(other) = language
+        .as_deref()
+        .filter(|language| !matches!(*language, "zh-CN" | "en-US"))
+    {
+        return Err(Failure::Usage(format!(
+            "language {other:?} is not zh-CN or en-US"
+        )));
+    }
+    let signed_headers = connect::signed_headers(matches)?;
     if text("secretId").is_some() != text("secretKey").is_some() {
         return Err(Failure::Usage(
             "--secretId and --secretKey go together".to_owned(),
@@ -185,6 +223,7 @@ fn call_of<'a>(
         builder = builder.region(region.clone());
     }
     builder
+        .signed_headers(signed_headers)
         .build()
         .map_err(|err| Failure::Usage(err.to_string()))?;
     let endpoint = endpoint_url.map(|url| parse_endpoint(&url)).transpose()?;
@@ -193,10 +232,14 @@ fn call_of<'a>(
         body,
         endpoint,
         region,
-        language: text("language"),
+        language,
         timeout_secs: matches.get_one::<u64>("timeout").copied(),
+        attempt_timeout_secs: matches
+            .get_one::<u64>(crate::command::ATTEMPT_TIMEOUT)
+            .copied(),
+        sign_without_action: !signed_headers.signs_action(),
         get: text("method").as_deref() == Some("GET"),
-        profile: text("profile"),
+        profile: profile.explicit.then(|| profile.name.clone()),
         emulator,
     })
 }

@@ -67,7 +67,7 @@ pub(crate) fn program(call: &Call<'_>) -> Result<String, Failure> {
     };
 
     let mut uses = vec!["use std::process::ExitCode;".to_owned()];
-    if call.timeout_secs.is_some() {
+    if call.timeout_secs.is_some() || call.attempt_timeout_secs.is_some() {
         uses.push("use std::time::Duration;".to_owned());
     }
     uses.push(String::new());
@@ -77,6 +77,9 @@ pub(crate) fn program(call: &Call<'_>) -> Result<String, Failure> {
     }
     if call.language.is_some() {
         client_names.push("Language");
+    }
+    if call.sign_without_action {
+        client_names.push("SignedHeaderSet");
     }
     client_names.sort_unstable();
     if call.emulator {
@@ -173,7 +176,13 @@ fn main_fn(out: &mut String, call: &Call<'_>) {
         settings.push(format!(".language(Language::{variant})"));
     }
     if let Some(seconds) = call.timeout_secs {
+        settings.push(format!(".call_timeout(Duration::from_secs({seconds}))"));
+    }
+    if let Some(seconds) = call.attempt_timeout_secs {
         settings.push(format!(".request_timeout(Duration::from_secs({seconds}))"));
+    }
+    if call.sign_without_action {
+        settings.push(".signed_headers(SignedHeaderSet::ContentTypeAndHost)".to_owned());
     }
     if call.get {
         settings.push(".method(HttpMethod::Get)".to_owned());
