@@ -273,6 +273,32 @@ fn values_come_from_the_same_parsing_and_checks_as_a_call() {
         program.contains("\"FirmwareVersion\": \"2.0\""),
         "{program}"
     );
+    // tccli's unfolded arguments, nested members by dotted path.
+    let program = generate(
+        &[
+            "--cli-unfold-argument",
+            "DescribeFirmwareTasks",
+            "--ProductID",
+            "P",
+            "--FirmwareVersion",
+            "2.0.0",
+            "--Offset",
+            "0",
+            "--Limit",
+            "10",
+            "--Filters.0.Key",
+            "Status",
+            "--Filters.0.Value",
+            "1",
+            "--generate-code",
+            "rust",
+        ],
+        &[],
+    );
+    assert!(
+        program.contains("search_keyword.key = Some(\"Status\".to_owned());"),
+        "{program}"
+    );
     // Invalid input gets the error a call gets, and no program.
     let bad = [
         "BatchUpdateFirmware",
