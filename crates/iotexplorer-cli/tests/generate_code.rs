@@ -106,6 +106,26 @@ const EXAMPLES: &[(&str, &[&str])] = &[
             "rust",
         ],
     ),
+    (
+        // Lists of numbers, whose elements the builder takes as `impl Into<u64>`: compiled
+        // only (the emulator does not serve LoRa).
+        "generated_create_lo_ra_frequency",
+        &[
+            "--region",
+            "ap-guangzhou",
+            "CreateLoRaFrequency",
+            "--FreqName",
+            "eu868",
+            "--ChannelsDataUp",
+            "[0,1,2]",
+            "--ChannelsDataRX1",
+            "[3]",
+            "--ChannelsDataRX2",
+            "[]",
+            "--generate-code",
+            "rust",
+        ],
+    ),
 ];
 
 fn crate_dir() -> PathBuf {
