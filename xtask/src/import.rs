@@ -2,7 +2,9 @@
 //! Tencent's api.json and errors.json.
 //!
 //! Only structure is taken over: names, types, required and nullable flags, status and the
-//! documented error codes. Prose, examples and the hand-maintained overlay are left alone.
+//! documented error codes; and, into a file of their own, the Chinese title of each action
+//! and a short Chinese name for each member. Prose, examples and the hand-maintained overlay
+//! are left alone.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -11,28 +13,40 @@ use serde_json::Value;
 
 use crate::ensure::{Mode, ensure_file};
 use crate::spec::{
-    self, ActionShape, MemberShape, Overlay, StructuralSpec, StructureShape, read_json,
-    to_pretty_json,
+    self, ActionNames, ActionShape, ChineseNames, MemberShape, Overlay, StructuralSpec,
+    StructureShape, read_json, to_pretty_json,
 };
+
+/// The longest member description, in characters, still taken as a short name: anything
+/// longer is prose, which stays out of the spec.
+const SHORT_NAME_MAX_CHARS: usize = 24;
 
 /// The command that rewrites the structural spec, named in error messages.
 pub(crate) const IMPORT_COMMAND: &str = "cargo xtask import-tencent PATH";
 
 /// Imports `reference_dir` into the spec directory `spec_dir`.
 ///
-/// Returns whether the structural file changed and any warnings about overlay entries that
-/// no longer match the imported structure.
+/// Returns whether the structural file or the names file changed and any warnings about
+/// overlay entries that no longer match the imported structure.
 pub(crate) fn import(reference_dir: &Path, spec_dir: &Path) -> Result<(bool, Vec<String>), String> {
     let api: Value = read_json(&reference_dir.join("api.json"))?;
     let errors: Value = read_json(&reference_dir.join("errors.json"))?;
     let structural = convert(&api, &errors)?;
     let text = to_pretty_json(&structural)?;
-    let changed = ensure_file(
+    let structure_changed = ensure_file(
         &spec_dir.join(spec::STRUCTURAL_FILE),
         &text,
         Mode::Write,
         IMPORT_COMMAND,
     )?;
+    let names = to_pretty_json(&chinese_names(&api)?)?;
+    let names_changed = ensure_file(
+        &spec_dir.join(spec::NAMES_FILE),
+        &names,
+        Mode::Write,
+        IMPORT_COMMAND,
+    )?;
+    let changed = structure_changed || names_changed;
     let overlay: Overlay = read_json(&spec_dir.join(spec::OVERLAY_FILE))?;
     Ok((changed, orphaned_overlay_entries(&structural, &overlay)))
 }
@@ -85,6 +99,106 @@ pub(crate) fn convert(api: &Value, errors: &Value) -> Result<StructuralSpec, Str
         structures,
         error_codes,
     })
+}
+
+/// Takes the Chinese title of every action and a short name for every member out of
+/// Tencent's api.json.
+pub(crate) fn chinese_names(api: &Value) -> Result<ChineseNames, String> {
+    let objects = field(api, "objects")?;
+    let mut names = ChineseNames::default();
+    for (name, action) in object(field(api, "actions")?, "actions")? {
+        let title = action
+            .get("name")
+            .and_then(Value::as_str)
+            .map(|title| collapse_spaces(title.trim()))
+            .unwrap_or_default();
+        let input = member_names(field(objects, text(action, "input")?)?)?;
+        let output = member_names(field(objects, text(action, "output")?)?)?;
+        if !title.is_empty() || !input.is_empty() || !output.is_empty() {
+            names.actions.insert(
+                name.clone(),
+                ActionNames {
+                    title,
+                    input,
+                    output,
+                },
+            );
+        }
+    }
+    for (name, shape) in object(objects, "objects")? {
+        if shape.get("usage").is_some() {
+            let members = member_names(shape)?;
+            if !members.is_empty() {
+                names.structures.insert(name.clone(), members);
+            }
+        }
+    }
+    Ok(names)
+}
+
+fn member_names(shape: &Value) -> Result<BTreeMap<String, String>, String> {
+    let list = field(shape, "members")?
+        .as_array()
+        .ok_or_else(|| "`members` is not a list".to_owned())?;
+    let mut names = BTreeMap::new();
+    for member in list {
+        let document = member.get("document").and_then(Value::as_str).unwrap_or("");
+        if let Some(short) = short_name(document) {
+            names.insert(text(member, "name")?.to_owned(), short);
+        }
+    }
+    Ok(names)
+}
+
+/// The short name at the start of a member's Chinese description: the text before the
+/// first clause break, without markup. `None` when that is still prose (too long) or holds
+/// no Chinese, since then it names nothing a Chinese reader would search for.
+pub(crate) fn short_name(document: &str) -> Option<String> {
+    let plain = strip_markup(document);
+    let first_clause = plain
+        .trim_start()
+        .split(['，', ',', '。', '；', ';', '：', ':', '（', '(', '\n'])
+        .next()
+        .unwrap_or("");
+    // Two spaces in a row end a clause too (`通道ID  非NVR设备则不填`).
+    let first_clause = first_clause.split("  ").next().unwrap_or("");
+    let name = collapse_spaces(first_clause.trim());
+    let has_chinese = name.chars().any(is_cjk);
+    let length = name.chars().count();
+    (has_chinese && length <= SHORT_NAME_MAX_CHARS).then_some(name)
+}
+
+/// Text without HTML tags and with the few entities Tencent's documents use decoded.
+fn strip_markup(document: &str) -> String {
+    let mut plain = String::with_capacity(document.len());
+    let mut in_tag = false;
+    for c in document.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => {
+                in_tag = false;
+                // A tag separates words the way a line break does.
+                plain.push('\n');
+            }
+            _ if !in_tag => plain.push(c),
+            _ => {}
+        }
+    }
+    plain
+        .replace("&nbsp;", " ")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&amp;", "&")
+}
+
+fn collapse_spaces(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Whether `c` is a CJK ideograph (the unified block and its first extension).
+fn is_cjk(c: char) -> bool {
+    matches!(c, '\u{4e00}'..='\u{9fff}' | '\u{3400}'..='\u{4dbf}')
 }
 
 fn members(shape: &Value) -> Result<Vec<MemberShape>, String> {

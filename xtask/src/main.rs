@@ -1,7 +1,8 @@
 //! Project automation, run as `cargo xtask <command>`.
 //!
 //! - `cargo xtask import-tencent PATH`: refreshes the structural part of the API spec in
-//!   `crates/iotexplorer-model/spec/` from the `api.json` and `errors.json` in `PATH`. The
+//!   `crates/iotexplorer-model/spec/` from the `api.json` and `errors.json` in `PATH`, and
+//!   the Chinese titles and member names beside it. The
 //!   hand-maintained `overlay.json` is never written; entries it has that no longer match are
 //!   reported.
 //! - `cargo xtask codegen`: regenerates `crates/iotexplorer-model/src/generated/` from the spec.
@@ -60,12 +61,17 @@ fn run(args: &[String]) -> Result<Vec<String>, String> {
                 .collect::<Vec<_>>();
             messages.push(if changed {
                 format!(
-                    "updated {}; now run `{}`",
+                    "updated {} or {}; now run `{}`",
                     spec::STRUCTURAL_FILE,
+                    spec::NAMES_FILE,
                     codegen::CODEGEN_COMMAND
                 )
             } else {
-                format!("{} is already up to date", spec::STRUCTURAL_FILE)
+                format!(
+                    "{} and {} are already up to date",
+                    spec::STRUCTURAL_FILE,
+                    spec::NAMES_FILE
+                )
             });
             Ok(messages)
         }

@@ -1,7 +1,8 @@
 //! The project's API spec as it is stored under `crates/iotexplorer-model/spec/`.
 //!
-//! Two files make up the spec. `iotexplorer-2019-04-23.json` holds the structural part and is
-//! written only by `cargo xtask import-tencent`. `overlay.json` holds what the project adds by
+//! Three files make up the spec. `iotexplorer-2019-04-23.json` holds the structural part and
+//! `names.zh-CN.json` Tencent's Chinese titles and member names; both are written only by
+//! `cargo xtask import-tencent`. `overlay.json` holds what the project adds by
 //! hand (English docs, constraints, read-only overrides, common error codes) and is never
 //! written by any command, so an import can never lose a hand-made change.
 
@@ -14,6 +15,8 @@ use serde::{Deserialize, Serialize};
 pub(crate) const STRUCTURAL_FILE: &str = "iotexplorer-2019-04-23.json";
 /// File name of the hand-maintained part of the spec.
 pub(crate) const OVERLAY_FILE: &str = "overlay.json";
+/// File name of the Chinese names, imported beside the structure.
+pub(crate) const NAMES_FILE: &str = "names.zh-CN.json";
 
 /// The spec directory inside the workspace.
 pub(crate) fn spec_dir(workspace_root: &Path) -> PathBuf {
@@ -142,6 +145,29 @@ pub(crate) struct OrderedPair {
     pub(crate) later: String,
 }
 
+/// Tencent's Chinese names: each action's title and a short name for each member, taken
+/// from `api.json` by the importer. Titles and names only: the long descriptions stay out.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ChineseNames {
+    #[serde(default)]
+    pub(crate) actions: BTreeMap<String, ActionNames>,
+    /// Structure name -> member name -> short name.
+    #[serde(default)]
+    pub(crate) structures: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+/// The Chinese title of one action and the short names of its members.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ActionNames {
+    pub(crate) title: String,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub(crate) input: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub(crate) output: BTreeMap<String, String>,
+}
+
 /// Reads a JSON file into `T`, naming the file on failure.
 pub(crate) fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, String> {
     let text = std::fs::read_to_string(path)
@@ -162,4 +188,9 @@ pub(crate) fn load(dir: &Path) -> Result<(StructuralSpec, Overlay), String> {
     let structural = read_json(&dir.join(STRUCTURAL_FILE))?;
     let overlay = read_json(&dir.join(OVERLAY_FILE))?;
     Ok((structural, overlay))
+}
+
+/// The Chinese names, read from `dir`.
+pub(crate) fn load_names(dir: &Path) -> Result<ChineseNames, String> {
+    read_json(&dir.join(NAMES_FILE))
 }

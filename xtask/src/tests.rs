@@ -274,3 +274,113 @@ fn convert_keeps_structure_and_drops_prose() {
     let again = import::convert(&api, &errors).expect("convert again");
     assert_eq!(spec::to_pretty_json(&again).expect("render"), text);
 }
+
+#[test]
+fn short_names_take_the_first_clause_and_leave_prose_out() {
+    let cases = [
+        ("<p>产品ID</p>", Some("产品ID")),
+        (
+            "<p>升级方式，0 静默升级  1 用户确认升级。</p>",
+            Some("升级方式"),
+        ),
+        ("通道ID  非NVR设备则不填", Some("通道ID")),
+        ("重试间隔min", Some("重试间隔min")),
+        ("唯一请求 ID，每次请求都会返回。", Some("唯一请求 ID")),
+        ("&nbsp;设备&amp;产品(可选)", Some("设备&产品")),
+        // English only: not a Chinese name.
+        ("The product ID.", None),
+        ("", None),
+        // Prose: longer than a name.
+        (
+            "与请求 Entries 顺序一致的订单查询结果与请求 Entries 顺序一致的订单查询结果",
+            None,
+        ),
+    ];
+    for (document, expected) in cases {
+        assert_eq!(
+            import::short_name(document).as_deref(),
+            expected,
+            "{document:?}"
+        );
+    }
+}
+
+#[test]
+fn convert_takes_titles_and_short_names() {
+    let api = serde_json::json!({
+        "metadata": {"apiVersion": "2019-04-23", "serviceShortName": "iotexplorer"},
+        "actions": {"DoThing": {"document": "long prose", "input": "DoThingRequest", "output": "DoThingResponse", "name": " 批量  升级固件 ", "status": "online"}},
+        "objects": {
+            "DoThingRequest": {"document": "d", "type": "object", "members": [
+                {"name": "ProductID", "type": "string", "member": "string", "document": "<p>产品ID</p>"},
+                {"name": "Keys", "type": "list", "member": "Pair", "document": ""}
+            ]},
+            "DoThingResponse": {"document": "d", "type": "object", "members": [
+                {"name": "RequestId", "type": "string", "member": "string", "document": "唯一请求 ID，每次请求都会返回。"}
+            ]},
+            "Pair": {"document": "p", "usage": "in", "members": [
+                {"name": "Key", "type": "string", "member": "string", "document": "键名"}
+            ]}
+        }
+    });
+    let names = import::chinese_names(&api).expect("names");
+    let action = &names.actions["DoThing"];
+    assert_eq!(action.title, "批量 升级固件");
+    assert_eq!(
+        action.input.get("ProductID").map(String::as_str),
+        Some("产品ID")
+    );
+    assert!(!action.input.contains_key("Keys"));
+    assert_eq!(
+        action.output.get("RequestId").map(String::as_str),
+        Some("唯一请求 ID")
+    );
+    assert_eq!(names.structures["Pair"]["Key"], "键名");
+    assert!(!names.structures.contains_key("DoThingRequest"));
+}
+
+#[test]
+fn names_file_holds_names_not_prose() {
+    let names = spec::load_names(&spec::spec_dir(&workspace_root())).expect("load names");
+    let (structural, _) = spec::load(&spec::spec_dir(&workspace_root())).expect("load spec");
+    assert_eq!(
+        names.actions.len(),
+        structural.actions.len(),
+        "every action has a Chinese title"
+    );
+    assert_eq!(names.actions["BatchUpdateFirmware"].title, "批量升级固件");
+    let member_names = names
+        .actions
+        .values()
+        .flat_map(|action| action.input.values().chain(action.output.values()))
+        .chain(
+            names
+                .structures
+                .values()
+                .flat_map(|members| members.values()),
+        );
+    for name in member_names {
+        assert!(name.chars().count() <= 24, "prose in the names: {name}");
+    }
+    for (action, entry) in &names.actions {
+        let shape = &structural.actions[action];
+        assert!(!entry.title.is_empty(), "{action} has no title");
+        assert!(
+            entry.title.chars().count() <= 40,
+            "{action}: {}",
+            entry.title
+        );
+        for member in entry.input.keys() {
+            assert!(
+                shape.input.iter().any(|m| &m.name == member),
+                "{action}.{member}"
+            );
+        }
+        for member in entry.output.keys() {
+            assert!(
+                shape.output.iter().any(|m| &m.name == member),
+                "{action}.{member}"
+            );
+        }
+    }
+}

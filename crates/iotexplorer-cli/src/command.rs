@@ -10,6 +10,16 @@ pub(crate) const SIGN: &str = "sign";
 pub(crate) const EMULATOR: &str = "emulator";
 pub(crate) const COMPLETIONS: &str = "completions";
 
+/// The tool's own subcommands, besides the actions.
+pub(crate) const TOOL_SUBCOMMANDS: [&str; 6] = [
+    SIGN,
+    EMULATOR,
+    COMPLETIONS,
+    crate::rollout_cmd::ROLLOUT,
+    crate::search::SEARCH,
+    "help",
+];
+
 /// Global options read by more than one module.
 pub(crate) const ATTEMPT_TIMEOUT: &str = "attempt-timeout";
 pub(crate) const SIGNED_HEADERS: &str = "signed-headers";
@@ -47,6 +57,11 @@ pub(crate) enum ActionSelection {
 pub(crate) fn named_action<'a>(
     args: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'static ActionMeta> {
+    first_positional(args).and_then(find_action)
+}
+
+/// The first argument that is neither a global option nor its value: the subcommand.
+pub(crate) fn first_positional<'a>(args: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     // Which global options take a value comes from their definitions, so a new one
     // cannot be mistaken for the action name.
     let globals = global_args();
@@ -63,7 +78,7 @@ pub(crate) fn named_action<'a>(
             }
             continue;
         }
-        return find_action(arg);
+        return Some(arg);
     }
     None
 }
@@ -96,6 +111,7 @@ pub(crate) fn root(selection: ActionSelection) -> Command {
         .subcommand(sign_command())
         .subcommand(emulator_command())
         .subcommand(crate::rollout_cmd::command())
+        .subcommand(crate::search::command())
         .subcommand(
             Command::new(COMPLETIONS)
                 .about("Print a shell completion script")
@@ -262,13 +278,34 @@ fn global_args() -> Vec<Arg> {
 }
 
 fn action_command(meta: &'static ActionMeta) -> Command {
-    let mut about = if meta.doc.is_empty() {
-        format!("Calls {}", meta.name)
+    // The name in both languages, then the English description when there is one.
+    let title = if meta.title_zh.is_empty() {
+        meta.name.to_owned()
     } else {
-        meta.doc.to_owned()
+        format!("{} ({})", meta.name, meta.title_zh)
     };
+    let mut about = if meta.title_zh.is_empty() {
+        crate::search::summary(meta)
+    } else {
+        format!("{}: {}", meta.title_zh, crate::search::summary(meta))
+    };
+    let mut long_about = title;
+    if !meta.doc.is_empty() {
+        long_about.push_str("\n\n");
+        long_about.push_str(meta.doc);
+    }
+    long_about.push_str(&format!(
+        "\n\nFamily: {}. {}",
+        crate::search::family(meta.name),
+        if meta.read_only {
+            "Only reads: safe to repeat."
+        } else {
+            "Changes something: not resent after an ambiguous failure."
+        }
+    ));
     if meta.status == ActionStatus::Deprecated {
         about.push_str(" (deprecated by the service)");
+        long_about.push_str(" Deprecated by the service.");
     }
     let mut errors = String::from("Documented error codes:");
     for code in meta.errors {
@@ -277,6 +314,7 @@ fn action_command(meta: &'static ActionMeta) -> Command {
     }
     let mut command = Command::new(meta.name)
         .about(about)
+        .long_about(long_about)
         .after_help(STRICTER)
         .after_long_help(format!("{STRICTER}\n\n{errors}"))
         .next_help_heading(format!("Members of {}", meta.name))
@@ -292,6 +330,7 @@ fn action_command(meta: &'static ActionMeta) -> Command {
                 .action(ArgAction::SetTrue)
                 .help("Print a JSON object with every input member; send nothing"),
         );
+    command = command.args(crate::generate_code::args());
     for member in meta.input {
         command = command.arg(member_arg(member));
     }
@@ -318,6 +357,11 @@ fn member_arg(member: &'static MemberMeta) -> Arg {
     if !member.doc.is_empty() {
         help.push_str(". ");
         help.push_str(member.doc);
+    }
+    if !member.name_zh.is_empty() {
+        help.push_str(" [");
+        help.push_str(member.name_zh);
+        help.push(']');
     }
     let value_name =
         if member.list || matches!(member.value_type, iotexplorer_model::ValueType::Object(_)) {

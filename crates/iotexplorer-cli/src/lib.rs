@@ -20,9 +20,11 @@ mod complete;
 mod connect;
 mod failure;
 mod filter;
+mod generate_code;
 mod output;
 mod params;
 mod rollout_cmd;
+mod search;
 mod sign_cmd;
 mod tccli_args;
 mod tccli_config;
@@ -35,7 +37,8 @@ use clap::ArgMatches;
 use iotexplorer_model::{ActionMeta, RequestProblems, check_request_json};
 
 use command::{
-    ActionSelection, COMPLETIONS, EMULATOR, GENERATE_SKELETON, SIGN, named_action, root,
+    ActionSelection, COMPLETIONS, EMULATOR, GENERATE_SKELETON, SIGN, first_positional,
+    named_action, root,
 };
 use failure::Failure;
 use output::Format;
@@ -100,7 +103,16 @@ pub fn run_with_terminals(args: &[OsString], io: &mut Io<'_>, terminals: Termina
         .any(|arg| arg == "--help" || arg == "-h" || arg == "help" || arg == COMPLETIONS);
     let selection = match (action, wants_everything) {
         (Some(meta), false) => ActionSelection::Only(meta),
-        (None, false) => ActionSelection::None,
+        (None, false) => {
+            // A name that is no subcommand but close to an action's: say which.
+            let unknown = first_positional(text_args.iter().map(String::as_str))
+                .and_then(search::unknown_action);
+            if let Some(failure) = unknown {
+                let _ = io.stderr.write_all(failure.render().as_bytes());
+                return failure.exit_code();
+            }
+            ActionSelection::None
+        }
         (_, true) => ActionSelection::All,
     };
     let matches = match root(selection).try_get_matches_from(&text_args) {
@@ -187,6 +199,7 @@ fn dispatch(
             Ok(if matched { 0 } else { failure::EXIT_API })
         }
         rollout_cmd::ROLLOUT => rollout_cmd::run(sub, env, stdout, stderr),
+        search::SEARCH => search::run(sub, stdout),
         EMULATOR => {
             let args =
                 <iotexplorer_emulator::ServeArgs as clap::FromArgMatches>::from_arg_matches(sub)
@@ -198,8 +211,14 @@ fn dispatch(
             Ok(0)
         }
         action => {
-            let meta = iotexplorer_model::find_action(action)
-                .ok_or_else(|| Failure::Usage(format!("unknown action {action}")))?;
+            let meta = iotexplorer_model::find_action(action).ok_or_else(|| {
+                search::unknown_action(action)
+                    .unwrap_or_else(|| Failure::Usage(format!("unknown action {action}")))
+            })?;
+            if let Some(language) = sub.get_one::<String>(generate_code::GENERATE_CODE) {
+                let body = checked_body(meta, sub)?;
+                return generate_code::run(meta, &body, language, sub, env, stdout);
+            }
             let profile = tccli_config::TccliProfile::load(
                 sub.get_one::<String>("profile").map(String::as_str),
                 env,
@@ -228,8 +247,7 @@ fn call_action(
     if matches.get_flag(GENERATE_SKELETON) {
         return Ok(meta.skeleton());
     }
-    let body = params::request_body(meta, matches).map_err(|bad| Failure::Usage(bad.0))?;
-    check_request_json(meta.name, &body).map_err(|problems| Failure::Usage(describe(&problems)))?;
+    let body = checked_body(meta, matches)?;
     runtime()?.block_on(async {
         let session = connect::Session::open_with(matches, env, profile).await?;
         let outcome = match waiter {
@@ -239,6 +257,13 @@ fn call_action(
         session.close().await;
         outcome
     })
+}
+
+/// The request body from the flags, checked against every documented rule of the action.
+fn checked_body(meta: &ActionMeta, matches: &ArgMatches) -> Result<serde_json::Value, Failure> {
+    let body = params::request_body(meta, matches).map_err(|bad| Failure::Usage(bad.0))?;
+    check_request_json(meta.name, &body).map_err(|problems| Failure::Usage(describe(&problems)))?;
+    Ok(body)
 }
 
 /// Sends the call (or with `--dry-run` only shows it) and returns what to print.

@@ -178,6 +178,8 @@ pub struct MemberMeta {
     pub disabled: bool,
     /// Short English description, empty when there is none.
     pub doc: &'static str,
+    /// Tencent's short Chinese name for the member (`产品ID`), empty when there is none.
+    pub name_zh: &'static str,
     /// The documented rules on the value.
     pub constraints: &'static [Constraint],
 }
@@ -192,6 +194,7 @@ impl MemberMeta {
             nullable: false,
             disabled: false,
             doc: "",
+            name_zh: "",
             constraints: &[],
         }
     }
@@ -218,6 +221,11 @@ impl MemberMeta {
 
     pub(crate) const fn doc(mut self, doc: &'static str) -> Self {
         self.doc = doc;
+        self
+    }
+
+    pub(crate) const fn zh(mut self, name: &'static str) -> Self {
+        self.name_zh = name;
         self
     }
 
@@ -269,6 +277,8 @@ pub struct ActionMeta {
     pub status: ActionStatus,
     /// Whether it only reads, so repeating it is harmless.
     pub read_only: bool,
+    /// Tencent's Chinese title of the action (`批量升级固件`), empty when there is none.
+    pub title_zh: &'static str,
     /// Short English description, empty when there is none.
     pub doc: &'static str,
     /// The documented error codes.

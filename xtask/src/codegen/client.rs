@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use super::naming::{identifier, snake_case};
 use super::{CODEGEN_COMMAND, Context, PREAMBLE, rustfmt};
 use crate::ensure::{Mode, ensure_file};
-use crate::spec::{self, Overlay, StructuralSpec};
+use crate::spec::{self, ChineseNames, Overlay, StructuralSpec};
 
 /// The generated file, relative to the workspace root.
 pub(crate) const OUTPUT_FILE: &str = "crates/iotexplorer-http/src/generated/operations.rs";
@@ -31,9 +31,12 @@ pub(crate) fn run(spec_dir: &Path, out_file: &Path, mode: Mode) -> Result<Vec<Pa
 }
 
 fn operations(structural: &StructuralSpec, overlay: &Overlay) -> String {
+    // The client's methods carry no Chinese names.
+    let names = ChineseNames::default();
     let context = Context {
         structural,
         overlay,
+        names: &names,
     };
     let mut body = String::from(
         "use iotexplorer_model as model;\n\nuse crate::{Client, Error};\n\n\

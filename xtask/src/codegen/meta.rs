@@ -61,6 +61,7 @@ pub(crate) fn action(context: &Context<'_>, action: &str) -> Result<String, Stri
         format!("    name: {action:?},"),
         format!("    status: ActionStatus::{status},"),
         format!("    read_only: {},", context.read_only(action)),
+        format!("    title_zh: {:?},", context.action_title_zh(action)),
         format!("    doc: {:?},", context.action_doc(action).unwrap_or("")),
         format!("    errors: &[{}],", errors.join(", ")),
         format!(
@@ -89,7 +90,7 @@ pub(crate) fn structure(context: &Context<'_>, name: &str) -> Result<String, Str
     let members: String = shape
         .members
         .iter()
-        .map(|member| member_literal(context, "", Side::Structure, member))
+        .map(|member| member_literal(context, name, Side::Structure, member))
         .collect();
     Ok(format!(
         "pub(crate) static {}: StructureMeta = StructureMeta {{\n    name: {name:?},\n    \
@@ -98,7 +99,8 @@ pub(crate) fn structure(context: &Context<'_>, name: &str) -> Result<String, Str
     ))
 }
 
-fn member_literal(context: &Context<'_>, action: &str, side: Side, member: &MemberShape) -> String {
+/// `owner` is the action, or for `Side::Structure` the structure, the member belongs to.
+fn member_literal(context: &Context<'_>, owner: &str, side: Side, member: &MemberShape) -> String {
     let value_type = match member.member.as_str() {
         "string" => "ValueType::String".to_owned(),
         "date" => "ValueType::Date".to_owned(),
@@ -121,9 +123,12 @@ fn member_literal(context: &Context<'_>, action: &str, side: Side, member: &Memb
             literal.push_str(call);
         }
     }
-    let extra = context.member_overlay(action, side, &member.name);
+    let extra = context.member_overlay(owner, side, &member.name);
     if let Some(doc) = extra.and_then(|extra| extra.doc.as_deref()) {
         literal.push_str(&format!(".doc({doc:?})"));
+    }
+    if let Some(name) = context.member_name_zh(owner, side, &member.name) {
+        literal.push_str(&format!(".zh({name:?})"));
     }
     let constraints: Vec<String> = extra
         .map(|extra| extra.constraints.iter().map(constraint_literal).collect())

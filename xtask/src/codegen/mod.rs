@@ -15,8 +15,8 @@ use std::process::{Command, Stdio};
 
 use crate::ensure::{Mode, ensure_absent, ensure_file};
 use crate::spec::{
-    self, ActionOverlay, ActionShape, MemberOverlay, MemberShape, Overlay, StructuralSpec,
-    StructureShape,
+    self, ActionOverlay, ActionShape, ChineseNames, MemberOverlay, MemberShape, Overlay,
+    StructuralSpec, StructureShape,
 };
 
 /// The command that regenerates the code, named in error messages.
@@ -33,7 +33,8 @@ pub(crate) fn output_dir(workspace_root: &Path) -> PathBuf {
 /// Returns the files that changed (or would change).
 pub(crate) fn run(spec_dir: &Path, out_dir: &Path, mode: Mode) -> Result<Vec<PathBuf>, String> {
     let (structural, overlay) = spec::load(spec_dir)?;
-    let files = generate(&structural, &overlay)?;
+    let names = spec::load_names(spec_dir)?;
+    let files = generate(&structural, &overlay, &names)?;
     let mut changed = Vec::new();
     for (name, source) in &files {
         let path = out_dir.join(name);
@@ -74,6 +75,7 @@ pub(crate) enum Side {
 pub(crate) struct Context<'a> {
     structural: &'a StructuralSpec,
     overlay: &'a Overlay,
+    names: &'a ChineseNames,
 }
 
 impl Context<'_> {
@@ -106,6 +108,25 @@ impl Context<'_> {
         self.action_overlay(name)
             .and_then(|extra| extra.read_only)
             .unwrap_or_else(|| matches!(naming::verb(name), "Describe" | "List" | "Get" | "Check"))
+    }
+
+    /// The Chinese title of an action, empty when Tencent gives none.
+    fn action_title_zh(&self, name: &str) -> &str {
+        self.names
+            .actions
+            .get(name)
+            .map_or("", |names| names.title.as_str())
+    }
+
+    /// The Chinese short name of a member of an action (or, with `Side::Structure`, of the
+    /// structure named `owner`).
+    fn member_name_zh(&self, owner: &str, side: Side, member: &str) -> Option<&str> {
+        let names = match side {
+            Side::Input => &self.names.actions.get(owner)?.input,
+            Side::Output => &self.names.actions.get(owner)?.output,
+            Side::Structure => self.names.structures.get(owner)?,
+        };
+        names.get(member).map(String::as_str)
     }
 
     fn member_overlay(&self, action: &str, side: Side, member: &str) -> Option<&MemberOverlay> {
@@ -165,10 +186,12 @@ fn generic_member_doc(member: &MemberShape) -> String {
 fn generate(
     structural: &StructuralSpec,
     overlay: &Overlay,
+    names: &ChineseNames,
 ) -> Result<BTreeMap<String, String>, String> {
     let context = Context {
         structural,
         overlay,
+        names,
     };
     let mut files = BTreeMap::new();
     let mut modules = Vec::new();

@@ -97,6 +97,7 @@ pub(crate) static BATCH_CREATE_T_WE_SEE_RECOGNITION_TASK_ACTION: ActionMeta = Ac
     name: "BatchCreateTWeSeeRecognitionTask",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "批量创建 TWeSee 语义理解任务",
     doc: "",
     errors: &["InternalError", "InvalidParameter", "UnsupportedOperation"],
     input: &[MemberMeta::new(
@@ -104,14 +105,16 @@ pub(crate) static BATCH_CREATE_T_WE_SEE_RECOGNITION_TASK_ACTION: ActionMeta = Ac
         ValueType::Object("CreateVisionRecognitionTaskInput"),
     )
     .list()
-    .required()],
+    .required()
+    .zh("待创建的 TWeSee 语义理解任务列表")],
     output: &[
         MemberMeta::new(
             "Outputs",
             ValueType::Object("CreateVisionRecognitionTaskOutput"),
         )
-        .list(),
-        MemberMeta::new("RequestId", ValueType::String),
+        .list()
+        .zh("TWeSee 语义理解任务的创建结果"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -203,16 +206,20 @@ pub(crate) static BATCH_CREATE_T_WE_SEE_SUBSCRIPTION_ACTION: ActionMeta = Action
     name: "BatchCreateTWeSeeSubscription",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "批量开通 TWeSee 预付费订阅",
     doc: "",
     errors: &[],
     input: &[
         MemberMeta::new("Entries", ValueType::Object("SeeCreateSubscriptionEntry"))
             .list()
-            .required(),
+            .required()
+            .zh("待开通的订阅列表"),
     ],
     output: &[
-        MemberMeta::new("Results", ValueType::Object("SeeCreateSubscriptionResult")).list(),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("Results", ValueType::Object("SeeCreateSubscriptionResult"))
+            .list()
+            .zh("订阅开通结果列表"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -304,6 +311,7 @@ pub(crate) static BATCH_DESCRIBE_T_WE_SEE_ORDERS_ACTION: ActionMeta = ActionMeta
     name: "BatchDescribeTWeSeeOrders",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "批量查询 TWeSee 订单",
     doc: "",
     errors: &[],
     input: &[MemberMeta::new(
@@ -311,14 +319,16 @@ pub(crate) static BATCH_DESCRIBE_T_WE_SEE_ORDERS_ACTION: ActionMeta = ActionMeta
         ValueType::Object("BatchDescribeTWeSeeOrdersEntry"),
     )
     .list()
-    .required()],
+    .required()
+    .zh("待查询的订单列表")],
     output: &[
         MemberMeta::new(
             "Results",
             ValueType::Object("BatchDescribeTWeSeeOrdersResult"),
         )
-        .list(),
-        MemberMeta::new("RequestId", ValueType::String),
+        .list()
+        .zh("与请求 Entries 顺序一致的订单查询结果"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -411,6 +421,7 @@ pub(crate) static BATCH_INVOKE_T_WE_SEE_RECOGNITION_TASK_ACTION: ActionMeta = Ac
     name: "BatchInvokeTWeSeeRecognitionTask",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "批量同步执行 TWeSee 语义理解任务",
     doc: "",
     errors: &["InternalError", "InvalidParameter", "UnsupportedOperation"],
     input: &[MemberMeta::new(
@@ -418,14 +429,16 @@ pub(crate) static BATCH_INVOKE_T_WE_SEE_RECOGNITION_TASK_ACTION: ActionMeta = Ac
         ValueType::Object("CreateVisionRecognitionTaskInput"),
     )
     .list()
-    .required()],
+    .required()
+    .zh("待执行的 TWeSee 语义理解任务列表")],
     output: &[
         MemberMeta::new(
             "Outputs",
             ValueType::Object("InvokeVisionRecognitionTaskOutput"),
         )
-        .list(),
-        MemberMeta::new("RequestId", ValueType::String),
+        .list()
+        .zh("TWeSee 语义理解任务的执行结果"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -647,23 +660,33 @@ pub(crate) static BATCH_PUBLISH_MESSAGE_ACTION: ActionMeta = ActionMeta {
     name: "BatchPublishMessage",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "批量设备透传指令控制",
     doc: "",
     errors: &[],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品名称"),
         MemberMeta::new("DeviceNames", ValueType::String)
             .list()
-            .required(),
-        MemberMeta::new("Topic", ValueType::String).required(),
-        MemberMeta::new("Payload", ValueType::String).required(),
-        MemberMeta::new("Qos", ValueType::Int64),
-        MemberMeta::new("PayloadEncoding", ValueType::String),
+            .required()
+            .zh("设备名称"),
+        MemberMeta::new("Topic", ValueType::String)
+            .required()
+            .zh("主题"),
+        MemberMeta::new("Payload", ValueType::String)
+            .required()
+            .zh("消息体"),
+        MemberMeta::new("Qos", ValueType::Int64).zh("服务质量"),
+        MemberMeta::new("PayloadEncoding", ValueType::String).zh("消息体编码"),
     ],
     output: &[
-        MemberMeta::new("Total", ValueType::Int64),
-        MemberMeta::new("SuccessCount", ValueType::Int64),
-        MemberMeta::new("Failures", ValueType::Object("DeviceResult")).list(),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("Total", ValueType::Int64).zh("批量推送总数"),
+        MemberMeta::new("SuccessCount", ValueType::Int64).zh("成功数量"),
+        MemberMeta::new("Failures", ValueType::Object("DeviceResult"))
+            .list()
+            .zh("失败明细"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -755,16 +778,20 @@ pub(crate) static BATCH_RENEW_T_WE_SEE_SUBSCRIPTION_ACTION: ActionMeta = ActionM
     name: "BatchRenewTWeSeeSubscription",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "批量续费 TWeSee 预付费订阅",
     doc: "",
     errors: &[],
     input: &[
         MemberMeta::new("Entries", ValueType::Object("SeeRenewSubscriptionEntry"))
             .list()
-            .required(),
+            .required()
+            .zh("待续费的订阅列表"),
     ],
     output: &[
-        MemberMeta::new("Results", ValueType::Object("SeeRenewSubscriptionResult")).list(),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("Results", ValueType::Object("SeeRenewSubscriptionResult"))
+            .list()
+            .zh("订阅续费结果列表"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],

@@ -215,6 +215,7 @@ pub(crate) static CREATE_AI_SEARCH_TASK_ASYNC_ACTION: ActionMeta = ActionMeta {
     name: "CreateAISearchTaskAsync",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "创建异步视频语义搜索任务",
     doc: "",
     errors: &[
         "AuthFailure",
@@ -241,15 +242,21 @@ pub(crate) static CREATE_AI_SEARCH_TASK_ASYNC_ACTION: ActionMeta = ActionMeta {
         "UnsupportedOperation.LoRaNotActivate",
     ],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("Query", ValueType::String).required(),
-        MemberMeta::new("SummaryLang", ValueType::String),
-        MemberMeta::new("ChannelId", ValueType::UInt64),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名称"),
+        MemberMeta::new("Query", ValueType::String)
+            .required()
+            .zh("自然语言查询"),
+        MemberMeta::new("SummaryLang", ValueType::String).zh("搜索结果总结的语言类型"),
+        MemberMeta::new("ChannelId", ValueType::UInt64).zh("通道ID"),
     ],
     output: &[
-        MemberMeta::new("TaskId", ValueType::String),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("TaskId", ValueType::String).zh("任务ID"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -514,6 +521,7 @@ pub(crate) static CREATE_BATCH_PRODUCTION_ACTION: ActionMeta = ActionMeta {
     name: "CreateBatchProduction",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "创建量产任务",
     doc: "",
     errors: &[
         "FailedOperation.ProductNotReleased",
@@ -536,19 +544,33 @@ pub(crate) static CREATE_BATCH_PRODUCTION_ACTION: ActionMeta = ActionMeta {
         "UnsupportedOperation.InstanceIsolated",
     ],
     input: &[
-        MemberMeta::new("ProjectId", ValueType::String).required(),
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("BurnMethod", ValueType::Int64).required(),
-        MemberMeta::new("GenerationMethod", ValueType::Int64).required(),
-        MemberMeta::new("UploadUrl", ValueType::String),
-        MemberMeta::new("BatchCnt", ValueType::Int64),
-        MemberMeta::new("GenerationQRCode", ValueType::Int64),
+        MemberMeta::new("ProjectId", ValueType::String)
+            .required()
+            .zh("项目ID"),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品ID"),
+        MemberMeta::new("BurnMethod", ValueType::Int64)
+            .required()
+            .zh("烧录方式"),
+        MemberMeta::new("GenerationMethod", ValueType::Int64)
+            .required()
+            .zh("生成方式"),
+        MemberMeta::new("UploadUrl", ValueType::String).zh("文件上传URL"),
+        MemberMeta::new("BatchCnt", ValueType::Int64).zh("量产数量"),
+        MemberMeta::new("GenerationQRCode", ValueType::Int64).zh("是否生成二维码"),
     ],
     output: &[
-        MemberMeta::new("ProjectId", ValueType::String).required(),
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("BatchProductionId", ValueType::String).required(),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("ProjectId", ValueType::String)
+            .required()
+            .zh("项目Id"),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品Id"),
+        MemberMeta::new("BatchProductionId", ValueType::String)
+            .required()
+            .zh("量产id"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -749,6 +771,7 @@ pub(crate) static CREATE_CLOUD_STORAGE_AI_SERVICE_ACTION: ActionMeta = ActionMet
     name: "CreateCloudStorageAIService",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "开通设备云存AI分析服务",
     doc: "",
     errors: &[
         "FailedOperation.AnotherOperationIsRunning",
@@ -769,15 +792,21 @@ pub(crate) static CREATE_CLOUD_STORAGE_AI_SERVICE_ACTION: ActionMeta = ActionMet
         "UnsupportedOperation.CloudStoragePackageTypeMismatch",
     ],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("PackageId", ValueType::String).required(),
-        MemberMeta::new("ChannelId", ValueType::UInt64),
-        MemberMeta::new("OrderId", ValueType::String),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品 ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名称"),
+        MemberMeta::new("PackageId", ValueType::String)
+            .required()
+            .zh("云存 AI 套餐 ID"),
+        MemberMeta::new("ChannelId", ValueType::UInt64).zh("通道 ID"),
+        MemberMeta::new("OrderId", ValueType::String).zh("订单 ID"),
     ],
     output: &[
-        MemberMeta::new("OrderId", ValueType::String),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("OrderId", ValueType::String).zh("订单 ID"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -1087,6 +1116,7 @@ pub(crate) static CREATE_CLOUD_STORAGE_AI_SERVICE_TASK_ACTION: ActionMeta = Acti
     name: "CreateCloudStorageAIServiceTask",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "创建设备云存AI分析任务",
     doc: "",
     errors: &[
         "FailedOperation",
@@ -1100,20 +1130,32 @@ pub(crate) static CREATE_CLOUD_STORAGE_AI_SERVICE_TASK_ACTION: ActionMeta = Acti
         "UnauthorizedOperation.ApiCreateAITaskNotInWhitelist",
     ],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("ServiceType", ValueType::String).required(),
-        MemberMeta::new("StartTime", ValueType::UInt64).required(),
-        MemberMeta::new("EndTime", ValueType::UInt64).required(),
-        MemberMeta::new("ChannelId", ValueType::UInt64),
-        MemberMeta::new("Config", ValueType::String),
-        MemberMeta::new("ROI", ValueType::String),
-        MemberMeta::new("VideoURLs", ValueType::String).list(),
-        MemberMeta::new("CustomId", ValueType::String),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品 ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名称"),
+        MemberMeta::new("ServiceType", ValueType::String)
+            .required()
+            .zh("云存 AI 服务类型"),
+        MemberMeta::new("StartTime", ValueType::UInt64)
+            .required()
+            .zh("待分析云存的起始时间"),
+        MemberMeta::new("EndTime", ValueType::UInt64)
+            .required()
+            .zh("待分析云存的结束时间"),
+        MemberMeta::new("ChannelId", ValueType::UInt64).zh("通道 ID"),
+        MemberMeta::new("Config", ValueType::String).zh("视频分析配置参数"),
+        MemberMeta::new("ROI", ValueType::String).zh("视频分析识别区域"),
+        MemberMeta::new("VideoURLs", ValueType::String)
+            .list()
+            .zh("分析外部传入的视频 URL 列表"),
+        MemberMeta::new("CustomId", ValueType::String).zh("自定义任务 ID"),
     ],
     output: &[
-        MemberMeta::new("TaskId", ValueType::String),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("TaskId", ValueType::String).zh("任务 ID"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -1411,6 +1453,7 @@ pub(crate) static CREATE_DEVICE_ACTION: ActionMeta = ActionMeta {
     name: "CreateDevice",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "创建设备",
     doc: "",
     errors: &[
         "InternalError",
@@ -1436,19 +1479,23 @@ pub(crate) static CREATE_DEVICE_ACTION: ActionMeta = ActionMeta {
         "UnsupportedOperation.VideoInsufficientLicenses",
     ],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("DevAddr", ValueType::String),
-        MemberMeta::new("AppKey", ValueType::String),
-        MemberMeta::new("DevEUI", ValueType::String),
-        MemberMeta::new("AppSKey", ValueType::String),
-        MemberMeta::new("NwkSKey", ValueType::String),
-        MemberMeta::new("DefinedPsk", ValueType::String),
-        MemberMeta::new("TlsCrt", ValueType::String),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名称"),
+        MemberMeta::new("DevAddr", ValueType::String).zh("LoRaWAN 设备地址"),
+        MemberMeta::new("AppKey", ValueType::String).zh("LoRaWAN 应用密钥"),
+        MemberMeta::new("DevEUI", ValueType::String).zh("LoRaWAN 设备唯一标识"),
+        MemberMeta::new("AppSKey", ValueType::String).zh("LoRaWAN 应用会话密钥"),
+        MemberMeta::new("NwkSKey", ValueType::String).zh("LoRaWAN 网络会话密钥"),
+        MemberMeta::new("DefinedPsk", ValueType::String).zh("手动指定设备的PSK密钥"),
+        MemberMeta::new("TlsCrt", ValueType::String).zh("设备证书"),
     ],
     output: &[
-        MemberMeta::new("Data", ValueType::Object("DeviceData")),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("Data", ValueType::Object("DeviceData")).zh("设备参数描述"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -1586,14 +1633,21 @@ pub(crate) static CREATE_DEVICE_CHANNEL_ACTION: ActionMeta = ActionMeta {
     name: "CreateDeviceChannel",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "创建设备通道",
     doc: "",
     errors: &["InternalError", "InvalidParameter", "UnsupportedOperation"],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("ChannelId", ValueType::UInt64).required(),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名称"),
+        MemberMeta::new("ChannelId", ValueType::UInt64)
+            .required()
+            .zh("通道ID"),
     ],
-    output: &[MemberMeta::new("RequestId", ValueType::String)],
+    output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
 };
@@ -1733,16 +1787,23 @@ pub(crate) static CREATE_DEVICE_PUBLISH_SDP_ANSWER_ACTION: ActionMeta = ActionMe
     name: "CreateDevicePublishSDPAnswer",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "创建设备推流SDP应答",
     doc: "",
     errors: &["InternalError", "InvalidParameter", "UnsupportedOperation"],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("SDPOffer", ValueType::String).required(),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名称"),
+        MemberMeta::new("SDPOffer", ValueType::String)
+            .required()
+            .zh("SDP提议"),
     ],
     output: &[
-        MemberMeta::new("SDPAnswer", ValueType::String),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("SDPAnswer", ValueType::String).zh("SDP应答"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -1935,18 +1996,25 @@ pub(crate) static CREATE_DEVICE_SDP_ANSWER_ACTION: ActionMeta = ActionMeta {
     name: "CreateDeviceSDPAnswer",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "创建设备SDP应答",
     doc: "",
     errors: &["InternalError", "InvalidParameter", "UnsupportedOperation"],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("SDPOffer", ValueType::String).required(),
-        MemberMeta::new("RequesterTag", ValueType::String),
-        MemberMeta::new("EnableSubPub", ValueType::UInt64),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名称"),
+        MemberMeta::new("SDPOffer", ValueType::String)
+            .required()
+            .zh("SDP提议"),
+        MemberMeta::new("RequesterTag", ValueType::String).zh("客户自定义拉流标识"),
+        MemberMeta::new("EnableSubPub", ValueType::UInt64).zh("默认值"),
     ],
     output: &[
-        MemberMeta::new("SDPAnswer", ValueType::String),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("SDPAnswer", ValueType::String).zh("SDP应答"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -2164,6 +2232,7 @@ pub(crate) static CREATE_EXTERNAL_SOURCE_AI_SERVICE_TASK_ACTION: ActionMeta = Ac
     name: "CreateExternalSourceAIServiceTask",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "创建外部视频AI分析任务",
     doc: "",
     errors: &[
         "FailedOperation",
@@ -2177,18 +2246,23 @@ pub(crate) static CREATE_EXTERNAL_SOURCE_AI_SERVICE_TASK_ACTION: ActionMeta = Ac
         "UnauthorizedOperation.ApiCreateAITaskNotInWhitelist",
     ],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("ServiceType", ValueType::String).required(),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品 ID"),
+        MemberMeta::new("ServiceType", ValueType::String)
+            .required()
+            .zh("云存 AI 服务类型"),
         MemberMeta::new("VideoURLs", ValueType::String)
             .list()
-            .required(),
-        MemberMeta::new("CustomId", ValueType::String),
-        MemberMeta::new("Config", ValueType::String),
-        MemberMeta::new("ROI", ValueType::String),
+            .required()
+            .zh("分析外部传入的视频 URL 列表"),
+        MemberMeta::new("CustomId", ValueType::String).zh("自定义任务 ID"),
+        MemberMeta::new("Config", ValueType::String).zh("视频分析配置参数"),
+        MemberMeta::new("ROI", ValueType::String).zh("视频分析识别区域"),
     ],
     output: &[
-        MemberMeta::new("TaskId", ValueType::String),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("TaskId", ValueType::String).zh("任务 ID"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -2306,6 +2380,7 @@ pub(crate) static CREATE_FENCE_BIND_ACTION: ActionMeta = ActionMeta {
     name: "CreateFenceBind",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "创建围栏绑定信息",
     doc: "",
     errors: &[
         "InternalError",
@@ -2316,12 +2391,15 @@ pub(crate) static CREATE_FENCE_BIND_ACTION: ActionMeta = ActionMeta {
         "UnauthorizedOperation.NoPermissionToStudioFence",
     ],
     input: &[
-        MemberMeta::new("FenceId", ValueType::Int64).required(),
+        MemberMeta::new("FenceId", ValueType::Int64)
+            .required()
+            .zh("围栏Id"),
         MemberMeta::new("Items", ValueType::Object("FenceBindProductItem"))
             .list()
-            .required(),
+            .required()
+            .zh("围栏绑定的产品列表"),
     ],
-    output: &[MemberMeta::new("RequestId", ValueType::String)],
+    output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
 };
@@ -2582,22 +2660,29 @@ pub(crate) static CREATE_FREE_CLOUD_STORAGE_ACTION: ActionMeta = ActionMeta {
     name: "CreateFreeCloudStorage",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "开通云存卡服务",
     doc: "",
     errors: &["InternalError", "InvalidParameter", "UnsupportedOperation"],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("PackageId", ValueType::String).required(),
-        MemberMeta::new("Override", ValueType::UInt64),
-        MemberMeta::new("PackageQueue", ValueType::String),
-        MemberMeta::new("OrderId", ValueType::String),
-        MemberMeta::new("ChannelId", ValueType::UInt64),
-        MemberMeta::new("StorageRegion", ValueType::String),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名称"),
+        MemberMeta::new("PackageId", ValueType::String)
+            .required()
+            .zh("云存套餐ID"),
+        MemberMeta::new("Override", ValueType::UInt64).zh("如果当前设备已开启云存套餐"),
+        MemberMeta::new("PackageQueue", ValueType::String).zh("套餐列表顺序"),
+        MemberMeta::new("OrderId", ValueType::String).zh("订单id"),
+        MemberMeta::new("ChannelId", ValueType::UInt64).zh("通道ID"),
+        MemberMeta::new("StorageRegion", ValueType::String).zh("云存视频存储区域"),
     ],
     output: &[
-        MemberMeta::new("Price", ValueType::UInt64),
-        MemberMeta::new("Amount", ValueType::UInt64),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("Price", ValueType::UInt64).zh("订单金额"),
+        MemberMeta::new("Amount", ValueType::UInt64).zh("支付金额"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -2859,22 +2944,29 @@ pub(crate) static CREATE_IOT_VIDEO_CLOUD_STORAGE_ACTION: ActionMeta = ActionMeta
     name: "CreateIotVideoCloudStorage",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "开通video云存服务",
     doc: "",
     errors: &["InternalError", "InvalidParameter", "UnsupportedOperation"],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("PackageId", ValueType::String).required(),
-        MemberMeta::new("Override", ValueType::UInt64),
-        MemberMeta::new("PackageQueue", ValueType::String),
-        MemberMeta::new("OrderId", ValueType::String),
-        MemberMeta::new("ChannelId", ValueType::UInt64),
-        MemberMeta::new("StorageRegion", ValueType::String),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名称"),
+        MemberMeta::new("PackageId", ValueType::String)
+            .required()
+            .zh("云存套餐ID"),
+        MemberMeta::new("Override", ValueType::UInt64).zh("如果当前设备已开启云存套餐"),
+        MemberMeta::new("PackageQueue", ValueType::String).zh("套餐列表顺序"),
+        MemberMeta::new("OrderId", ValueType::String).zh("订单id"),
+        MemberMeta::new("ChannelId", ValueType::UInt64).zh("通道ID"),
+        MemberMeta::new("StorageRegion", ValueType::String).zh("云存视频存储区域"),
     ],
     output: &[
-        MemberMeta::new("Price", ValueType::UInt64),
-        MemberMeta::new("Amount", ValueType::UInt64),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("Price", ValueType::UInt64).zh("订单金额"),
+        MemberMeta::new("Amount", ValueType::UInt64).zh("支付金额"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -3164,6 +3256,7 @@ pub(crate) static CREATE_LO_RA_FREQUENCY_ACTION: ActionMeta = ActionMeta {
     name: "CreateLoRaFrequency",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "创建 LoRa 自定义频点",
     doc: "",
     errors: &[
         "InvalidParameterValue.LoRaFreqParmsError",
@@ -3171,18 +3264,30 @@ pub(crate) static CREATE_LO_RA_FREQUENCY_ACTION: ActionMeta = ActionMeta {
         "UnsupportedOperation.LoRaFreqDupKeyExist",
     ],
     input: &[
-        MemberMeta::new("FreqName", ValueType::String),
-        MemberMeta::new("ChannelsDataUp", ValueType::UInt64).list(),
-        MemberMeta::new("ChannelsDataRX1", ValueType::UInt64).list(),
-        MemberMeta::new("ChannelsDataRX2", ValueType::UInt64).list(),
-        MemberMeta::new("ChannelsJoinUp", ValueType::UInt64).list(),
-        MemberMeta::new("ChannelsJoinRX1", ValueType::UInt64).list(),
-        MemberMeta::new("ChannelsJoinRX2", ValueType::UInt64).list(),
-        MemberMeta::new("Description", ValueType::String),
+        MemberMeta::new("FreqName", ValueType::String).zh("频点配置名称"),
+        MemberMeta::new("ChannelsDataUp", ValueType::UInt64)
+            .list()
+            .zh("数据上行信道"),
+        MemberMeta::new("ChannelsDataRX1", ValueType::UInt64)
+            .list()
+            .zh("数据下行RX1信道"),
+        MemberMeta::new("ChannelsDataRX2", ValueType::UInt64)
+            .list()
+            .zh("数据下行RX2信道"),
+        MemberMeta::new("ChannelsJoinUp", ValueType::UInt64)
+            .list()
+            .zh("入网上行信道"),
+        MemberMeta::new("ChannelsJoinRX1", ValueType::UInt64)
+            .list()
+            .zh("入网下行RX1信道"),
+        MemberMeta::new("ChannelsJoinRX2", ValueType::UInt64)
+            .list()
+            .zh("入网下行RX2信道"),
+        MemberMeta::new("Description", ValueType::String).zh("频点配置描述"),
     ],
     output: &[
-        MemberMeta::new("Data", ValueType::Object("LoRaFrequencyEntry")),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("Data", ValueType::Object("LoRaFrequencyEntry")).zh("LoRa频点信息"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -3446,6 +3551,7 @@ pub(crate) static CREATE_LO_RA_GATEWAY_ACTION: ActionMeta = ActionMeta {
     name: "CreateLoRaGateway",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "新建 LoRa 网关设备",
     doc: "",
     errors: &[
         "InternalError",
@@ -3455,18 +3561,26 @@ pub(crate) static CREATE_LO_RA_GATEWAY_ACTION: ActionMeta = ActionMeta {
         "ResourceNotFound.GatewayDupKeyExist",
     ],
     input: &[
-        MemberMeta::new("GatewayId", ValueType::String).required(),
-        MemberMeta::new("Name", ValueType::String).required(),
-        MemberMeta::new("Description", ValueType::String).required(),
-        MemberMeta::new("Location", ValueType::Object("LoRaGatewayLocation")).required(),
-        MemberMeta::new("Position", ValueType::String),
-        MemberMeta::new("PositionDetails", ValueType::String),
-        MemberMeta::new("IsPublic", ValueType::Bool),
-        MemberMeta::new("FrequencyId", ValueType::String),
+        MemberMeta::new("GatewayId", ValueType::String)
+            .required()
+            .zh("LoRa 网关Id"),
+        MemberMeta::new("Name", ValueType::String)
+            .required()
+            .zh("网关名称"),
+        MemberMeta::new("Description", ValueType::String)
+            .required()
+            .zh("详情描述"),
+        MemberMeta::new("Location", ValueType::Object("LoRaGatewayLocation"))
+            .required()
+            .zh("位置坐标"),
+        MemberMeta::new("Position", ValueType::String).zh("位置信息"),
+        MemberMeta::new("PositionDetails", ValueType::String).zh("位置详情"),
+        MemberMeta::new("IsPublic", ValueType::Bool).zh("是否公开"),
+        MemberMeta::new("FrequencyId", ValueType::String).zh("频点ID"),
     ],
     output: &[
-        MemberMeta::new("Gateway", ValueType::Object("LoRaGatewayItem")),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("Gateway", ValueType::Object("LoRaGatewayItem")).zh("LoRa 网关信息"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -3629,6 +3743,7 @@ pub(crate) static CREATE_POSITION_FENCE_ACTION: ActionMeta = ActionMeta {
     name: "CreatePositionFence",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "创建围栏",
     doc: "",
     errors: &[
         "InternalError",
@@ -3640,12 +3755,18 @@ pub(crate) static CREATE_POSITION_FENCE_ACTION: ActionMeta = ActionMeta {
         "UnsupportedOperation.FenceDupKeyExist",
     ],
     input: &[
-        MemberMeta::new("SpaceId", ValueType::String).required(),
-        MemberMeta::new("FenceName", ValueType::String).required(),
-        MemberMeta::new("FenceArea", ValueType::String).required(),
-        MemberMeta::new("FenceDesc", ValueType::String),
+        MemberMeta::new("SpaceId", ValueType::String)
+            .required()
+            .zh("位置空间Id"),
+        MemberMeta::new("FenceName", ValueType::String)
+            .required()
+            .zh("围栏名称"),
+        MemberMeta::new("FenceArea", ValueType::String)
+            .required()
+            .zh("围栏区域信息"),
+        MemberMeta::new("FenceDesc", ValueType::String).zh("围栏描述"),
     ],
-    output: &[MemberMeta::new("RequestId", ValueType::String)],
+    output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
 };
@@ -3868,6 +3989,7 @@ pub(crate) static CREATE_POSITION_SPACE_ACTION: ActionMeta = ActionMeta {
     name: "CreatePositionSpace",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "创建位置空间",
     doc: "",
     errors: &[
         "InternalError",
@@ -3879,18 +4001,25 @@ pub(crate) static CREATE_POSITION_SPACE_ACTION: ActionMeta = ActionMeta {
         "UnsupportedOperation.SpaceDupKeyExist",
     ],
     input: &[
-        MemberMeta::new("ProjectId", ValueType::String).required(),
-        MemberMeta::new("SpaceName", ValueType::String).required(),
-        MemberMeta::new("AuthorizeType", ValueType::Int64).required(),
+        MemberMeta::new("ProjectId", ValueType::String)
+            .required()
+            .zh("项目ID"),
+        MemberMeta::new("SpaceName", ValueType::String)
+            .required()
+            .zh("空间名称"),
+        MemberMeta::new("AuthorizeType", ValueType::Int64)
+            .required()
+            .zh("授权类型"),
         MemberMeta::new("ProductIdList", ValueType::String)
             .list()
-            .required(),
-        MemberMeta::new("Description", ValueType::String),
-        MemberMeta::new("Icon", ValueType::String),
+            .required()
+            .zh("产品列表"),
+        MemberMeta::new("Description", ValueType::String).zh("描述"),
+        MemberMeta::new("Icon", ValueType::String).zh("缩略图"),
     ],
     output: &[
-        MemberMeta::new("SpaceId", ValueType::String),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("SpaceId", ValueType::String).zh("空间Id"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -4027,14 +4156,21 @@ pub(crate) static CREATE_PRIVATE_CA_ACTION: ActionMeta = ActionMeta {
     name: "CreatePrivateCA",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "创建私有CA证书",
     doc: "",
     errors: &[],
     input: &[
-        MemberMeta::new("CertName", ValueType::String).required(),
-        MemberMeta::new("CertText", ValueType::String).required(),
-        MemberMeta::new("VerifyCertText", ValueType::String).required(),
+        MemberMeta::new("CertName", ValueType::String)
+            .required()
+            .zh("证书名称"),
+        MemberMeta::new("CertText", ValueType::String)
+            .required()
+            .zh("证书内容"),
+        MemberMeta::new("VerifyCertText", ValueType::String)
+            .required()
+            .zh("验证证书内容"),
     ],
-    output: &[MemberMeta::new("RequestId", ValueType::String)],
+    output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
 };

@@ -174,6 +174,7 @@ pub(crate) static CREATE_PROJECT_ACTION: ActionMeta = ActionMeta {
     name: "CreateProject",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "新建项目",
     doc: "",
     errors: &[
         "InternalError",
@@ -199,13 +200,19 @@ pub(crate) static CREATE_PROJECT_ACTION: ActionMeta = ActionMeta {
         "UnsupportedOperation.UnpaidOrder",
     ],
     input: &[
-        MemberMeta::new("ProjectName", ValueType::String).required(),
-        MemberMeta::new("ProjectDesc", ValueType::String).required(),
-        MemberMeta::new("InstanceId", ValueType::String),
+        MemberMeta::new("ProjectName", ValueType::String)
+            .required()
+            .zh("项目名称"),
+        MemberMeta::new("ProjectDesc", ValueType::String)
+            .required()
+            .zh("项目描述"),
+        MemberMeta::new("InstanceId", ValueType::String).zh("实例ID"),
     ],
     output: &[
-        MemberMeta::new("Project", ValueType::Object("ProjectEntry")).required(),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("Project", ValueType::Object("ProjectEntry"))
+            .required()
+            .zh("返回信息"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -575,6 +582,7 @@ pub(crate) static CREATE_STUDIO_PRODUCT_ACTION: ActionMeta = ActionMeta {
     name: "CreateStudioProduct",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "新建产品",
     doc: "",
     errors: &[
         "InternalError",
@@ -608,21 +616,35 @@ pub(crate) static CREATE_STUDIO_PRODUCT_ACTION: ActionMeta = ActionMeta {
         "UnsupportedOperation.ProductExistUnderProject",
     ],
     input: &[
-        MemberMeta::new("ProductName", ValueType::String).required(),
-        MemberMeta::new("CategoryId", ValueType::Int64).required(),
-        MemberMeta::new("ProductType", ValueType::Int64).required(),
-        MemberMeta::new("EncryptionType", ValueType::String).required(),
+        MemberMeta::new("ProductName", ValueType::String)
+            .required()
+            .zh("产品名称"),
+        MemberMeta::new("CategoryId", ValueType::Int64)
+            .required()
+            .zh("产品分组模板ID"),
+        MemberMeta::new("ProductType", ValueType::Int64)
+            .required()
+            .zh("产品类型 填写"),
+        MemberMeta::new("EncryptionType", ValueType::String)
+            .required()
+            .zh("设备认证方式"),
         MemberMeta::new("NetType", ValueType::String).required(),
-        MemberMeta::new("DataProtocol", ValueType::Int64).required(),
-        MemberMeta::new("ProductDesc", ValueType::String).required(),
-        MemberMeta::new("ProjectId", ValueType::String).required(),
-        MemberMeta::new("Rate", ValueType::String),
-        MemberMeta::new("Period", ValueType::String),
-        MemberMeta::new("PrivateCAName", ValueType::String),
+        MemberMeta::new("DataProtocol", ValueType::Int64)
+            .required()
+            .zh("数据协议"),
+        MemberMeta::new("ProductDesc", ValueType::String)
+            .required()
+            .zh("产品描述"),
+        MemberMeta::new("ProjectId", ValueType::String)
+            .required()
+            .zh("产品所在的项目ID"),
+        MemberMeta::new("Rate", ValueType::String).zh("平均传输速率"),
+        MemberMeta::new("Period", ValueType::String).zh("期限"),
+        MemberMeta::new("PrivateCAName", ValueType::String).zh("第三方CA证书名称"),
     ],
     output: &[
-        MemberMeta::new("Product", ValueType::Object("ProductEntry")),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("Product", ValueType::Object("ProductEntry")).zh("产品描述"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -750,6 +772,7 @@ pub(crate) static CREATE_TRTC_SIGNATURES_WITH_ROOM_ID_ACTION: ActionMeta = Actio
     name: "CreateTRTCSignaturesWithRoomId",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "自定义房间id创建TRTC通话参数",
     doc: "",
     errors: &[
         "InvalidParameter.RoomIdExist",
@@ -759,12 +782,17 @@ pub(crate) static CREATE_TRTC_SIGNATURES_WITH_ROOM_ID_ACTION: ActionMeta = Actio
     input: &[
         MemberMeta::new("TRTCUserIds", ValueType::String)
             .list()
-            .required(),
-        MemberMeta::new("RoomId", ValueType::String).required(),
+            .required()
+            .zh("TRTC进房间的用户名称数组"),
+        MemberMeta::new("RoomId", ValueType::String)
+            .required()
+            .zh("房间id"),
     ],
     output: &[
-        MemberMeta::new("TRTCParamList", ValueType::Object("TRTCParams")).list(),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("TRTCParamList", ValueType::Object("TRTCParams"))
+            .list()
+            .zh("返回参数数组"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -967,6 +995,7 @@ pub(crate) static CREATE_T_WE_SEE_CALLBACK_ACTION: ActionMeta = ActionMeta {
     name: "CreateTWeSeeCallback",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "创建 TWeSee 回调目标",
     doc: "",
     errors: &[
         "InternalError",
@@ -977,18 +1006,21 @@ pub(crate) static CREATE_T_WE_SEE_CALLBACK_ACTION: ActionMeta = ActionMeta {
         "InvalidParameterValue.InvalidURL",
     ],
     input: &[
-        MemberMeta::new("Type", ValueType::String).required(),
-        MemberMeta::new("CallbackUrl", ValueType::String),
-        MemberMeta::new("CallbackToken", ValueType::String),
+        MemberMeta::new("Type", ValueType::String)
+            .required()
+            .zh("回调类型"),
+        MemberMeta::new("CallbackUrl", ValueType::String).zh("回调 URL"),
+        MemberMeta::new("CallbackToken", ValueType::String).zh("回调签名 Token"),
         MemberMeta::new(
             "CallbackCKafka",
             ValueType::Object("SeeCallbackCKafkaConfig"),
-        ),
-        MemberMeta::new("ProductId", ValueType::String),
+        )
+        .zh("回调 CKafka 配置"),
+        MemberMeta::new("ProductId", ValueType::String).zh("要创建回调目标的产品 ID"),
     ],
     output: &[
-        MemberMeta::new("CallbackId", ValueType::String),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("CallbackId", ValueType::String).zh("回调目标 ID"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -1402,6 +1434,7 @@ pub(crate) static CREATE_T_WE_SEE_DIRECT_UPLOAD_CREDENTIAL_ACTION: ActionMeta = 
     name: "CreateTWeSeeDirectUploadCredential",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "创建 TWeSee COS 直传凭据",
     doc: "",
     errors: &[
         "FailedOperation.SeePostPaidServiceIsolated",
@@ -1415,31 +1448,38 @@ pub(crate) static CREATE_T_WE_SEE_DIRECT_UPLOAD_CREDENTIAL_ACTION: ActionMeta = 
         "UnsupportedOperation",
     ],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("ServiceType", ValueType::String).required(),
-        MemberMeta::new("ChannelId", ValueType::UInt64),
-        MemberMeta::new("CallbackId", ValueType::String),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品 ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名称"),
+        MemberMeta::new("ServiceType", ValueType::String)
+            .required()
+            .zh("算法类型"),
+        MemberMeta::new("ChannelId", ValueType::UInt64).zh("通道 ID"),
+        MemberMeta::new("CallbackId", ValueType::String).zh("回调目标 ID"),
         MemberMeta::new(
             "ComprehensionConfig",
             ValueType::Object("SeeComprehensionConfig"),
-        ),
-        MemberMeta::new("CustomId", ValueType::String),
-        MemberMeta::new("DurationSeconds", ValueType::Int64),
-        MemberMeta::new("MaxInvokeCount", ValueType::Int64),
-        MemberMeta::new("StorageRegion", ValueType::String),
-        MemberMeta::new("UploadMethod", ValueType::String),
-        MemberMeta::new("UploadTarget", ValueType::String),
+        )
+        .zh("视觉理解配置项"),
+        MemberMeta::new("CustomId", ValueType::String).zh("自定义事件 ID"),
+        MemberMeta::new("DurationSeconds", ValueType::Int64).zh("临时密钥有效期"),
+        MemberMeta::new("MaxInvokeCount", ValueType::Int64).zh("该直传凭据最多可触发的分析次数"),
+        MemberMeta::new("StorageRegion", ValueType::String).zh("上传 COS 存储桶所在地域"),
+        MemberMeta::new("UploadMethod", ValueType::String).zh("上传方式"),
+        MemberMeta::new("UploadTarget", ValueType::String).zh("上传目标"),
     ],
     output: &[
-        MemberMeta::new("ExpiredTime", ValueType::Int64),
-        MemberMeta::new("SecretId", ValueType::String),
-        MemberMeta::new("SecretKey", ValueType::String),
-        MemberMeta::new("StorageBucket", ValueType::String),
-        MemberMeta::new("StoragePath", ValueType::String),
-        MemberMeta::new("StorageRegion", ValueType::String),
-        MemberMeta::new("Token", ValueType::String),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("ExpiredTime", ValueType::Int64).zh("访问 COS 的临时密钥过期时间"),
+        MemberMeta::new("SecretId", ValueType::String).zh("访问 COS 的临时密钥 SecretId"),
+        MemberMeta::new("SecretKey", ValueType::String).zh("访问 COS 的临时密钥 SecretKey"),
+        MemberMeta::new("StorageBucket", ValueType::String).zh("COS 存储桶名称"),
+        MemberMeta::new("StoragePath", ValueType::String).zh("COS 对象 Key 前缀"),
+        MemberMeta::new("StorageRegion", ValueType::String).zh("COS 存储桶所在地域"),
+        MemberMeta::new("Token", ValueType::String).zh("访问 COS 的临时密钥 Token"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -1625,18 +1665,27 @@ pub(crate) static CREATE_T_WE_SEE_PERSON_ACTION: ActionMeta = ActionMeta {
     name: "CreateTWeSeePerson",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "创建 TWeSee 人员",
     doc: "",
     errors: &[],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("Name", ValueType::String).required(),
-        MemberMeta::new("FaceIds", ValueType::String).list(),
-        MemberMeta::new("ChannelId", ValueType::UInt64),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品 ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名称"),
+        MemberMeta::new("Name", ValueType::String)
+            .required()
+            .zh("人员名称"),
+        MemberMeta::new("FaceIds", ValueType::String)
+            .list()
+            .zh("人脸 ID 列表"),
+        MemberMeta::new("ChannelId", ValueType::UInt64).zh("通道 ID"),
     ],
     output: &[
-        MemberMeta::new("Person", ValueType::Object("SeePersonInfo")),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("Person", ValueType::Object("SeePersonInfo")).zh("人员信息"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -1757,6 +1806,7 @@ pub(crate) static CREATE_T_WE_SEE_POST_PAID_SERVICE_ACTION: ActionMeta = ActionM
     name: "CreateTWeSeePostPaidService",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "开通 TWeSee 后付费服务v2",
     doc: "",
     errors: &[
         "FailedOperation",
@@ -1774,12 +1824,14 @@ pub(crate) static CREATE_T_WE_SEE_POST_PAID_SERVICE_ACTION: ActionMeta = ActionM
         "UnsupportedOperation",
         "UnsupportedOperation.DoesNotSellInThisRegion",
     ],
-    input: &[MemberMeta::new("ServiceType", ValueType::String).required()],
+    input: &[MemberMeta::new("ServiceType", ValueType::String)
+        .required()
+        .zh("算法类型")],
     output: &[
-        MemberMeta::new("OrderId", ValueType::String),
-        MemberMeta::new("ResourceId", ValueType::String),
-        MemberMeta::new("Status", ValueType::String),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("OrderId", ValueType::String).zh("订单 ID"),
+        MemberMeta::new("ResourceId", ValueType::String).zh("资源 ID"),
+        MemberMeta::new("Status", ValueType::String).zh("订单状态"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -2219,6 +2271,7 @@ pub(crate) static CREATE_T_WE_SEE_RECOGNITION_TASK_ACTION: ActionMeta = ActionMe
     name: "CreateTWeSeeRecognitionTask",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "创建 TWeSee 语义理解任务",
     doc: "",
     errors: &[
         "FailedOperation.WeSeeServiceNotEnabled",
@@ -2230,28 +2283,36 @@ pub(crate) static CREATE_T_WE_SEE_RECOGNITION_TASK_ACTION: ActionMeta = ActionMe
         "UnsupportedOperation",
     ],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("InputURL", ValueType::String).required(),
-        MemberMeta::new("ChannelId", ValueType::UInt64),
-        MemberMeta::new("CustomId", ValueType::String),
-        MemberMeta::new("EnableSearch", ValueType::Bool),
-        MemberMeta::new("StartTimeMs", ValueType::UInt64),
-        MemberMeta::new("EndTimeMs", ValueType::UInt64),
-        MemberMeta::new("Config", ValueType::String),
-        MemberMeta::new("IsCustomDevice", ValueType::Bool),
-        MemberMeta::new("InputType", ValueType::String),
-        MemberMeta::new("SummaryQOS", ValueType::String),
-        MemberMeta::new("SummaryConfig", ValueType::Object("VisionSummaryConfig")),
-        MemberMeta::new("ServiceType", ValueType::String),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名称"),
+        MemberMeta::new("InputURL", ValueType::String)
+            .required()
+            .zh("输入视频 / 图片的 URL"),
+        MemberMeta::new("ChannelId", ValueType::UInt64).zh("通道 ID"),
+        MemberMeta::new("CustomId", ValueType::String).zh("自定义事件 ID"),
+        MemberMeta::new("EnableSearch", ValueType::Bool).zh("是否保存该事件使其可被搜索"),
+        MemberMeta::new("StartTimeMs", ValueType::UInt64).zh("事件起始时间事件起始时间"),
+        MemberMeta::new("EndTimeMs", ValueType::UInt64).zh("事件结束时间事件起始时间"),
+        MemberMeta::new("Config", ValueType::String).zh("算法配置"),
+        MemberMeta::new("IsCustomDevice", ValueType::Bool).zh("是否自定义设备"),
+        MemberMeta::new("InputType", ValueType::String).zh("输入类型"),
+        MemberMeta::new("SummaryQOS", ValueType::String).zh("摘要服务质量"),
+        MemberMeta::new("SummaryConfig", ValueType::Object("VisionSummaryConfig"))
+            .zh("摘要输出配置"),
+        MemberMeta::new("ServiceType", ValueType::String).zh("算法类型"),
         MemberMeta::new(
             "ObjectDetectConfig",
             ValueType::Object("VisionObjectDetectConfig"),
-        ),
+        )
+        .zh("目标检测配置"),
     ],
     output: &[
-        MemberMeta::new("TaskId", ValueType::String),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("TaskId", ValueType::String).zh("任务 ID"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -2695,6 +2756,7 @@ pub(crate) static CREATE_T_WE_SEE_RECOGNITION_TASK_WITH_FILE_ACTION: ActionMeta 
     name: "CreateTWeSeeRecognitionTaskWithFile",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "上传文件并创建 TWeSee 语义理解任务",
     doc: "",
     errors: &[
         "FailedOperation.WeSeeServiceNotEnabled",
@@ -2706,28 +2768,36 @@ pub(crate) static CREATE_T_WE_SEE_RECOGNITION_TASK_WITH_FILE_ACTION: ActionMeta 
         "UnsupportedOperation",
     ],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("InputBase64", ValueType::String).required(),
-        MemberMeta::new("ChannelId", ValueType::UInt64),
-        MemberMeta::new("CustomId", ValueType::String),
-        MemberMeta::new("EnableSearch", ValueType::Bool),
-        MemberMeta::new("StartTimeMs", ValueType::UInt64),
-        MemberMeta::new("EndTimeMs", ValueType::UInt64),
-        MemberMeta::new("Config", ValueType::String),
-        MemberMeta::new("IsCustomDevice", ValueType::Bool),
-        MemberMeta::new("InputType", ValueType::String),
-        MemberMeta::new("SummaryQOS", ValueType::String),
-        MemberMeta::new("SummaryConfig", ValueType::Object("VisionSummaryConfig")),
-        MemberMeta::new("ServiceType", ValueType::String),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名称"),
+        MemberMeta::new("InputBase64", ValueType::String)
+            .required()
+            .zh("视频 / 图片文件的 Base64 编码字符串"),
+        MemberMeta::new("ChannelId", ValueType::UInt64).zh("通道 ID"),
+        MemberMeta::new("CustomId", ValueType::String).zh("自定义事件 ID"),
+        MemberMeta::new("EnableSearch", ValueType::Bool).zh("是否保存该事件使其可被搜索"),
+        MemberMeta::new("StartTimeMs", ValueType::UInt64).zh("事件起始时间事件起始时间"),
+        MemberMeta::new("EndTimeMs", ValueType::UInt64).zh("事件结束时间事件起始时间"),
+        MemberMeta::new("Config", ValueType::String).zh("算法配置"),
+        MemberMeta::new("IsCustomDevice", ValueType::Bool).zh("是否自定义设备"),
+        MemberMeta::new("InputType", ValueType::String).zh("输入类型"),
+        MemberMeta::new("SummaryQOS", ValueType::String).zh("摘要服务质量"),
+        MemberMeta::new("SummaryConfig", ValueType::Object("VisionSummaryConfig"))
+            .zh("摘要输出配置"),
+        MemberMeta::new("ServiceType", ValueType::String).zh("算法类型"),
         MemberMeta::new(
             "ObjectDetectConfig",
             ValueType::Object("VisionObjectDetectConfig"),
-        ),
+        )
+        .zh("目标检测配置"),
     ],
     output: &[
-        MemberMeta::new("TaskId", ValueType::String),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("TaskId", ValueType::String).zh("任务 ID"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -2817,10 +2887,13 @@ pub(crate) static CREATE_T_WE_SEE_SERVICE_ACTION: ActionMeta = ActionMeta {
     name: "CreateTWeSeeService",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "开通 TWeSee 后付费服务",
     doc: "",
     errors: &["InternalError", "InvalidParameter", "UnsupportedOperation"],
-    input: &[MemberMeta::new("Service", ValueType::String).required()],
-    output: &[MemberMeta::new("RequestId", ValueType::String)],
+    input: &[MemberMeta::new("Service", ValueType::String)
+        .required()
+        .zh("服务类型")],
+    output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
 };
@@ -3130,6 +3203,7 @@ pub(crate) static CREATE_T_WE_SEE_SUBSCRIPTION_ACTION: ActionMeta = ActionMeta {
     name: "CreateTWeSeeSubscription",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "开通 TWeSee 预付费订阅",
     doc: "",
     errors: &[
         "FailedOperation",
@@ -3155,23 +3229,33 @@ pub(crate) static CREATE_T_WE_SEE_SUBSCRIPTION_ACTION: ActionMeta = ActionMeta {
         "UnsupportedOperation",
     ],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("ServiceType", ValueType::String).required(),
-        MemberMeta::new("ServiceTier", ValueType::String).required(),
-        MemberMeta::new("Period", ValueType::Int64).required(),
-        MemberMeta::new("ChannelId", ValueType::UInt64),
-        MemberMeta::new("CustomOrderId", ValueType::String),
-        MemberMeta::new("RenewFlag", ValueType::String),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品 ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名称"),
+        MemberMeta::new("ServiceType", ValueType::String)
+            .required()
+            .zh("算法类型"),
+        MemberMeta::new("ServiceTier", ValueType::String)
+            .required()
+            .zh("套餐规格"),
+        MemberMeta::new("Period", ValueType::Int64)
+            .required()
+            .zh("订阅购买时长"),
+        MemberMeta::new("ChannelId", ValueType::UInt64).zh("通道 ID"),
+        MemberMeta::new("CustomOrderId", ValueType::String).zh("自定义订单 ID"),
+        MemberMeta::new("RenewFlag", ValueType::String).zh("续费标识"),
     ],
     output: &[
-        MemberMeta::new("OrderId", ValueType::String),
-        MemberMeta::new("Status", ValueType::String),
-        MemberMeta::new("ResourceId", ValueType::String),
-        MemberMeta::new("OriginalPrice", ValueType::String),
-        MemberMeta::new("DiscountPrice", ValueType::String),
-        MemberMeta::new("Currency", ValueType::String),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("OrderId", ValueType::String).zh("订单 ID"),
+        MemberMeta::new("Status", ValueType::String).zh("订单状态"),
+        MemberMeta::new("ResourceId", ValueType::String).zh("资源 ID"),
+        MemberMeta::new("OriginalPrice", ValueType::String).zh("原价"),
+        MemberMeta::new("DiscountPrice", ValueType::String).zh("折后价"),
+        MemberMeta::new("Currency", ValueType::String).zh("币种"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -3541,6 +3625,7 @@ pub(crate) static CREATE_T_WE_TALK_AGENT_ACTION: ActionMeta = ActionMeta {
     name: "CreateTWeTalkAgent",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "创建TWeTalk智能体",
     doc: "",
     errors: &[
         "InternalError",
@@ -3552,28 +3637,40 @@ pub(crate) static CREATE_T_WE_TALK_AGENT_ACTION: ActionMeta = ActionMeta {
         "UnsupportedOperation.InstanceIsolated",
     ],
     input: &[
-        MemberMeta::new("STTConfig", ValueType::Object("TalkSTTConfig")).required(),
-        MemberMeta::new("LLMConfig", ValueType::Object("TalkLLMConfig")).required(),
-        MemberMeta::new("TTSConfig", ValueType::Object("TalkTTSConfig")).required(),
-        MemberMeta::new("Name", ValueType::String),
-        MemberMeta::new("InstanceId", ValueType::String),
-        MemberMeta::new("Description", ValueType::String),
+        MemberMeta::new("STTConfig", ValueType::Object("TalkSTTConfig"))
+            .required()
+            .zh("语音识别配置"),
+        MemberMeta::new("LLMConfig", ValueType::Object("TalkLLMConfig"))
+            .required()
+            .zh("大模型配置"),
+        MemberMeta::new("TTSConfig", ValueType::Object("TalkTTSConfig"))
+            .required()
+            .zh("语音合成配置"),
+        MemberMeta::new("Name", ValueType::String).zh("智能体名称"),
+        MemberMeta::new("InstanceId", ValueType::String).zh("实例ID"),
+        MemberMeta::new("Description", ValueType::String).zh("智能体描述"),
         MemberMeta::new(
             "ConversationConfig",
             ValueType::Object("TalkConversationConfig"),
-        ),
-        MemberMeta::new("MemoryConfig", ValueType::Object("TalkMemoryConfig")),
-        MemberMeta::new("IOTTools", ValueType::Object("TalkIOTTool")).list(),
-        MemberMeta::new("WebhookTools", ValueType::Object("TalkWebhookTool")).list(),
-        MemberMeta::new("Metadata", ValueType::String),
+        )
+        .zh("对话行为配置"),
+        MemberMeta::new("MemoryConfig", ValueType::Object("TalkMemoryConfig")).zh("长期记忆配置"),
+        MemberMeta::new("IOTTools", ValueType::Object("TalkIOTTool"))
+            .list()
+            .zh("IoT工具配置列表"),
+        MemberMeta::new("WebhookTools", ValueType::Object("TalkWebhookTool"))
+            .list()
+            .zh("Webhook工具配置列表"),
+        MemberMeta::new("Metadata", ValueType::String).zh("元信息扩展JSON对象字符串"),
         MemberMeta::new(
             "EventCallbackConfig",
             ValueType::Object("TalkEventCallbackConfig"),
-        ),
+        )
+        .zh("回调配置"),
     ],
     output: &[
-        MemberMeta::new("AgentId", ValueType::String),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("AgentId", ValueType::String).zh("智能体ID"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -3796,6 +3893,7 @@ pub(crate) static CREATE_T_WE_TALK_PRODUCT_CONFIG_ACTION: ActionMeta = ActionMet
     name: "CreateTWeTalkProductConfig",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "新增TWeTalk连接配置信息",
     doc: "",
     errors: &[
         "InternalError",
@@ -3807,14 +3905,20 @@ pub(crate) static CREATE_T_WE_TALK_PRODUCT_CONFIG_ACTION: ActionMeta = ActionMet
         "UnsupportedOperation.InstanceIsolated",
     ],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("SystemPrompt", ValueType::String).required(),
-        MemberMeta::new("GreetingMessage", ValueType::String).required(),
-        MemberMeta::new("VoiceType", ValueType::Int64),
-        MemberMeta::new("FastVoiceType", ValueType::String),
-        MemberMeta::new("TargetLanguage", ValueType::String),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品ID"),
+        MemberMeta::new("SystemPrompt", ValueType::String)
+            .required()
+            .zh("系统提示词"),
+        MemberMeta::new("GreetingMessage", ValueType::String)
+            .required()
+            .zh("欢迎语"),
+        MemberMeta::new("VoiceType", ValueType::Int64).zh("音色"),
+        MemberMeta::new("FastVoiceType", ValueType::String).zh("复刻音色"),
+        MemberMeta::new("TargetLanguage", ValueType::String).zh("支持的语言"),
     ],
-    output: &[MemberMeta::new("RequestId", ValueType::String)],
+    output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
 };
@@ -4106,6 +4210,7 @@ pub(crate) static CREATE_T_WE_TALK_PRODUCT_CONFIG_V2_ACTION: ActionMeta = Action
     name: "CreateTWeTalkProductConfigV2",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "新增TWeTalk连接产品配置v2版",
     doc: "",
     errors: &[
         "InternalError",
@@ -4117,20 +4222,24 @@ pub(crate) static CREATE_T_WE_TALK_PRODUCT_CONFIG_V2_ACTION: ActionMeta = Action
         "UnsupportedOperation.InstanceIsolated",
     ],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String),
-        MemberMeta::new("TargetLanguage", ValueType::String),
-        MemberMeta::new("ConfigName", ValueType::String),
-        MemberMeta::new("BasicConfig", ValueType::Object("TalkBasicConfigInfo")),
-        MemberMeta::new("STTConfig", ValueType::Object("TalkSTTConfigInfo")),
-        MemberMeta::new("LLMConfig", ValueType::Object("TalkLLMConfigInfo")),
-        MemberMeta::new("TTSConfig", ValueType::Object("TalkTTSConfigInfo")),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品ID"),
+        MemberMeta::new("DeviceName", ValueType::String).zh("设备名称"),
+        MemberMeta::new("TargetLanguage", ValueType::String).zh("支持的语言"),
+        MemberMeta::new("ConfigName", ValueType::String).zh("名称"),
+        MemberMeta::new("BasicConfig", ValueType::Object("TalkBasicConfigInfo")).zh("系统基础配置"),
+        MemberMeta::new("STTConfig", ValueType::Object("TalkSTTConfigInfo"))
+            .zh("自定义语音识别配置"),
+        MemberMeta::new("LLMConfig", ValueType::Object("TalkLLMConfigInfo")).zh("自定义大模型配置"),
+        MemberMeta::new("TTSConfig", ValueType::Object("TalkTTSConfigInfo")).zh("语音合成配置"),
         MemberMeta::new(
             "ConversationConfig",
             ValueType::Object("TalkConversationConfigInfo"),
-        ),
+        )
+        .zh("会话配置"),
     ],
-    output: &[MemberMeta::new("RequestId", ValueType::String)],
+    output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
 };
@@ -4270,6 +4379,7 @@ pub(crate) static CREATE_TOPIC_POLICY_ACTION: ActionMeta = ActionMeta {
     name: "CreateTopicPolicy",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "创建Topic",
     doc: "",
     errors: &[
         "InternalError",
@@ -4281,11 +4391,17 @@ pub(crate) static CREATE_TOPIC_POLICY_ACTION: ActionMeta = ActionMeta {
         "UnsupportedOperation.InstanceIsolated",
     ],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("TopicName", ValueType::String).required(),
-        MemberMeta::new("Privilege", ValueType::UInt64).required(),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品ID"),
+        MemberMeta::new("TopicName", ValueType::String)
+            .required()
+            .zh("Topic名称"),
+        MemberMeta::new("Privilege", ValueType::UInt64)
+            .required()
+            .zh("Topic权限"),
     ],
-    output: &[MemberMeta::new("RequestId", ValueType::String)],
+    output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
 };
@@ -4410,6 +4526,7 @@ pub(crate) static CREATE_TOPIC_RULE_ACTION: ActionMeta = ActionMeta {
     name: "CreateTopicRule",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "创建规则",
     doc: "",
     errors: &[
         "InternalError",
@@ -4424,10 +4541,14 @@ pub(crate) static CREATE_TOPIC_RULE_ACTION: ActionMeta = ActionMeta {
         "UnsupportedOperation",
     ],
     input: &[
-        MemberMeta::new("RuleName", ValueType::String).required(),
-        MemberMeta::new("TopicRulePayload", ValueType::Object("TopicRulePayload")).required(),
+        MemberMeta::new("RuleName", ValueType::String)
+            .required()
+            .zh("规则名称"),
+        MemberMeta::new("TopicRulePayload", ValueType::Object("TopicRulePayload"))
+            .required()
+            .zh("规则内容"),
     ],
-    output: &[MemberMeta::new("RequestId", ValueType::String)],
+    output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
 };

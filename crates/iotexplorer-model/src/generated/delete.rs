@@ -230,18 +230,29 @@ pub(crate) static DELETE_CLOUD_STORAGE_EVENT_ACTION: ActionMeta = ActionMeta {
     name: "DeleteCloudStorageEvent",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "删除云存事件",
     doc: "",
     errors: &["InternalError", "InvalidParameter", "UnsupportedOperation"],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("EventId", ValueType::String).required(),
-        MemberMeta::new("StartTime", ValueType::UInt64).required(),
-        MemberMeta::new("EndTime", ValueType::UInt64).required(),
-        MemberMeta::new("UserId", ValueType::String),
-        MemberMeta::new("ChannelId", ValueType::UInt64),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名称"),
+        MemberMeta::new("EventId", ValueType::String)
+            .required()
+            .zh("事件id"),
+        MemberMeta::new("StartTime", ValueType::UInt64)
+            .required()
+            .zh("开始时间"),
+        MemberMeta::new("EndTime", ValueType::UInt64)
+            .required()
+            .zh("结束时间"),
+        MemberMeta::new("UserId", ValueType::String).zh("用户ID"),
+        MemberMeta::new("ChannelId", ValueType::UInt64).zh("通道ID"),
     ],
-    output: &[MemberMeta::new("RequestId", ValueType::String)],
+    output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
 };
@@ -410,6 +421,7 @@ pub(crate) static DELETE_DEVICE_ACTION: ActionMeta = ActionMeta {
     name: "DeleteDevice",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "删除设备",
     doc: "",
     errors: &[
         "InternalError",
@@ -428,14 +440,18 @@ pub(crate) static DELETE_DEVICE_ACTION: ActionMeta = ActionMeta {
         "UnsupportedOperation.InstanceIsolated",
     ],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("ForceDelete", ValueType::Bool),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名称"),
+        MemberMeta::new("ForceDelete", ValueType::Bool).zh("是否删除绑定设备"),
     ],
     output: &[
-        MemberMeta::new("ResultCode", ValueType::String),
-        MemberMeta::new("ResultMessage", ValueType::String),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("ResultCode", ValueType::String).zh("删除的结果代码"),
+        MemberMeta::new("ResultMessage", ValueType::String).zh("删除的结果信息"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -551,13 +567,18 @@ pub(crate) static DELETE_DEVICE_SDP_ACTION: ActionMeta = ActionMeta {
     name: "DeleteDeviceSDP",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "删除设备SDP请求",
     doc: "",
     errors: &["InternalError", "InvalidParameter", "UnsupportedOperation"],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名称"),
     ],
-    output: &[MemberMeta::new("RequestId", ValueType::String)],
+    output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
 };
@@ -680,6 +701,7 @@ pub(crate) static DELETE_DEVICES_ACTION: ActionMeta = ActionMeta {
     name: "DeleteDevices",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "批量删除设备",
     doc: "",
     errors: &[
         "InternalError",
@@ -700,12 +722,13 @@ pub(crate) static DELETE_DEVICES_ACTION: ActionMeta = ActionMeta {
     input: &[
         MemberMeta::new("DevicesItems", ValueType::Object("DevicesItem"))
             .list()
-            .required(),
+            .required()
+            .zh("多个设备标识"),
     ],
     output: &[
-        MemberMeta::new("ResultCode", ValueType::String),
-        MemberMeta::new("ResultMessage", ValueType::String),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("ResultCode", ValueType::String).zh("删除的结果代码"),
+        MemberMeta::new("ResultMessage", ValueType::String).zh("删除的结果信息"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -823,6 +846,7 @@ pub(crate) static DELETE_FENCE_BIND_ACTION: ActionMeta = ActionMeta {
     name: "DeleteFenceBind",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "删除围栏绑定信息",
     doc: "",
     errors: &[
         "InternalError",
@@ -833,12 +857,15 @@ pub(crate) static DELETE_FENCE_BIND_ACTION: ActionMeta = ActionMeta {
         "UnauthorizedOperation.NoPermissionToStudioFence",
     ],
     input: &[
-        MemberMeta::new("FenceId", ValueType::Int64).required(),
+        MemberMeta::new("FenceId", ValueType::Int64)
+            .required()
+            .zh("围栏Id"),
         MemberMeta::new("Items", ValueType::Object("FenceBindProductItem"))
             .list()
-            .required(),
+            .required()
+            .zh("围栏绑定的产品信息"),
     ],
-    output: &[MemberMeta::new("RequestId", ValueType::String)],
+    output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
 };
@@ -932,6 +959,7 @@ pub(crate) static DELETE_LO_RA_FREQUENCY_ACTION: ActionMeta = ActionMeta {
     name: "DeleteLoRaFrequency",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "删除LoRa自定义频点",
     doc: "",
     errors: &[
         "InternalError",
@@ -940,8 +968,8 @@ pub(crate) static DELETE_LO_RA_FREQUENCY_ACTION: ActionMeta = ActionMeta {
         "UnsupportedOperation.NodesExistUnderVPN",
         "UnsupportedOperation.StudioLoRaFreqInUsed",
     ],
-    input: &[MemberMeta::new("FreqId", ValueType::String)],
-    output: &[MemberMeta::new("RequestId", ValueType::String)],
+    input: &[MemberMeta::new("FreqId", ValueType::String).zh("频点唯一ID")],
+    output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
 };
@@ -1036,6 +1064,7 @@ pub(crate) static DELETE_LO_RA_GATEWAY_ACTION: ActionMeta = ActionMeta {
     name: "DeleteLoRaGateway",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "删除 LoRa 网关",
     doc: "",
     errors: &[
         "InternalError",
@@ -1045,8 +1074,10 @@ pub(crate) static DELETE_LO_RA_GATEWAY_ACTION: ActionMeta = ActionMeta {
         "InvalidParameterValue",
         "ResourceNotFound.GatewayNotExist",
     ],
-    input: &[MemberMeta::new("GatewayId", ValueType::String).required()],
-    output: &[MemberMeta::new("RequestId", ValueType::String)],
+    input: &[MemberMeta::new("GatewayId", ValueType::String)
+        .required()
+        .zh("LoRa 网关 Id")],
+    output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
 };
@@ -1165,6 +1196,7 @@ pub(crate) static DELETE_POSITION_FENCE_ACTION: ActionMeta = ActionMeta {
     name: "DeletePositionFence",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "删除围栏",
     doc: "",
     errors: &[
         "InternalError",
@@ -1177,10 +1209,14 @@ pub(crate) static DELETE_POSITION_FENCE_ACTION: ActionMeta = ActionMeta {
         "UnsupportedOperation.BindsExistUnderFence",
     ],
     input: &[
-        MemberMeta::new("SpaceId", ValueType::String).required(),
-        MemberMeta::new("FenceId", ValueType::Int64).required(),
+        MemberMeta::new("SpaceId", ValueType::String)
+            .required()
+            .zh("位置空间Id"),
+        MemberMeta::new("FenceId", ValueType::Int64)
+            .required()
+            .zh("围栏Id"),
     ],
-    output: &[MemberMeta::new("RequestId", ValueType::String)],
+    output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
 };
@@ -1275,6 +1311,7 @@ pub(crate) static DELETE_POSITION_SPACE_ACTION: ActionMeta = ActionMeta {
     name: "DeletePositionSpace",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "删除位置空间",
     doc: "",
     errors: &[
         "InternalError",
@@ -1284,8 +1321,10 @@ pub(crate) static DELETE_POSITION_SPACE_ACTION: ActionMeta = ActionMeta {
         "UnauthorizedOperation",
         "UnsupportedOperation.FenceExistUnderSpace",
     ],
-    input: &[MemberMeta::new("SpaceId", ValueType::String).required()],
-    output: &[MemberMeta::new("RequestId", ValueType::String)],
+    input: &[MemberMeta::new("SpaceId", ValueType::String)
+        .required()
+        .zh("位置空间Id")],
+    output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
 };
@@ -1373,10 +1412,13 @@ pub(crate) static DELETE_PRIVATE_CA_ACTION: ActionMeta = ActionMeta {
     name: "DeletePrivateCA",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "删除私有CA证书",
     doc: "",
     errors: &[],
-    input: &[MemberMeta::new("CertName", ValueType::String).required()],
-    output: &[MemberMeta::new("RequestId", ValueType::String)],
+    input: &[MemberMeta::new("CertName", ValueType::String)
+        .required()
+        .zh("证书名称")],
+    output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
 };
@@ -1464,10 +1506,13 @@ pub(crate) static DELETE_PRODUCT_PRIVATE_CA_ACTION: ActionMeta = ActionMeta {
     name: "DeleteProductPrivateCA",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "删除产品绑定的CA证书",
     doc: "",
     errors: &[],
-    input: &[MemberMeta::new("ProductId", ValueType::String).required()],
-    output: &[MemberMeta::new("RequestId", ValueType::String)],
+    input: &[MemberMeta::new("ProductId", ValueType::String)
+        .required()
+        .zh("产品ID")],
+    output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
 };
@@ -1562,6 +1607,7 @@ pub(crate) static DELETE_PROJECT_ACTION: ActionMeta = ActionMeta {
     name: "DeleteProject",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "删除项目",
     doc: "",
     errors: &[
         "ResourceNotFound.ProjectNotExist",
@@ -1571,8 +1617,10 @@ pub(crate) static DELETE_PROJECT_ACTION: ActionMeta = ActionMeta {
         "UnsupportedOperation.PoolExistUnderProject",
         "UnsupportedOperation.ProductExistUnderProject",
     ],
-    input: &[MemberMeta::new("ProjectId", ValueType::String).required()],
-    output: &[MemberMeta::new("RequestId", ValueType::String)],
+    input: &[MemberMeta::new("ProjectId", ValueType::String)
+        .required()
+        .zh("项目ID")],
+    output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
 };
@@ -1673,6 +1721,7 @@ pub(crate) static DELETE_STUDIO_PRODUCT_ACTION: ActionMeta = ActionMeta {
     name: "DeleteStudioProduct",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "删除产品",
     doc: "",
     errors: &[
         "InternalError",
@@ -1688,8 +1737,10 @@ pub(crate) static DELETE_STUDIO_PRODUCT_ACTION: ActionMeta = ActionMeta {
         "UnsupportedOperation.ProductHasBindedGateWayProduct",
         "UnsupportedOperation.ProductHasShared",
     ],
-    input: &[MemberMeta::new("ProductId", ValueType::String).required()],
-    output: &[MemberMeta::new("RequestId", ValueType::String)],
+    input: &[MemberMeta::new("ProductId", ValueType::String)
+        .required()
+        .zh("产品ID")],
+    output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
 };
@@ -1786,6 +1837,7 @@ pub(crate) static DELETE_T_WE_SEE_CALLBACK_ACTION: ActionMeta = ActionMeta {
     name: "DeleteTWeSeeCallback",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "删除 TWeSee 回调目标",
     doc: "",
     errors: &[
         "InternalError.DBOperationError",
@@ -1793,8 +1845,10 @@ pub(crate) static DELETE_T_WE_SEE_CALLBACK_ACTION: ActionMeta = ActionMeta {
         "InvalidParameterValue",
         "ResourceNotFound.SeeCallbackNotExist",
     ],
-    input: &[MemberMeta::new("CallbackId", ValueType::String).required()],
-    output: &[MemberMeta::new("RequestId", ValueType::String)],
+    input: &[MemberMeta::new("CallbackId", ValueType::String)
+        .required()
+        .zh("回调目标 ID")],
+    output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
 };
@@ -1952,15 +2006,22 @@ pub(crate) static DELETE_T_WE_SEE_FACE_ACTION: ActionMeta = ActionMeta {
     name: "DeleteTWeSeeFace",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "删除 TWeSee 人脸",
     doc: "",
     errors: &[],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("FaceId", ValueType::String).required(),
-        MemberMeta::new("ChannelId", ValueType::UInt64),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品 ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名称"),
+        MemberMeta::new("FaceId", ValueType::String)
+            .required()
+            .zh("人脸 ID"),
+        MemberMeta::new("ChannelId", ValueType::UInt64).zh("通道 ID"),
     ],
-    output: &[MemberMeta::new("RequestId", ValueType::String)],
+    output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
 };
@@ -2144,16 +2205,23 @@ pub(crate) static DELETE_T_WE_SEE_PERSON_ACTION: ActionMeta = ActionMeta {
     name: "DeleteTWeSeePerson",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "删除 TWeSee 人员",
     doc: "",
     errors: &[],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("PersonId", ValueType::String).required(),
-        MemberMeta::new("ChannelId", ValueType::UInt64),
-        MemberMeta::new("DeleteFaces", ValueType::Bool),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品 ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名称"),
+        MemberMeta::new("PersonId", ValueType::String)
+            .required()
+            .zh("人员 ID"),
+        MemberMeta::new("ChannelId", ValueType::UInt64).zh("通道 ID"),
+        MemberMeta::new("DeleteFaces", ValueType::Bool).zh("是否同时删除关联人脸"),
     ],
-    output: &[MemberMeta::new("RequestId", ValueType::String)],
+    output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
 };
@@ -2353,6 +2421,7 @@ pub(crate) static DELETE_T_WE_SEE_TASKS_BY_CONDITION_ACTION: ActionMeta = Action
     name: "DeleteTWeSeeTasksByCondition",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "删除 TWeSee 任务",
     doc: "",
     errors: &[
         "FailedOperation",
@@ -2366,15 +2435,22 @@ pub(crate) static DELETE_T_WE_SEE_TASKS_BY_CONDITION_ACTION: ActionMeta = Action
         "ResourceNotFound.ProductNotExist",
     ],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("ServiceCategory", ValueType::String).required(),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品 ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名称"),
+        MemberMeta::new("ServiceCategory", ValueType::String)
+            .required()
+            .zh("算法类目"),
         MemberMeta::new("Conditions", ValueType::Object("SeeDeleteTaskCondition"))
             .list()
-            .required(),
-        MemberMeta::new("ChannelId", ValueType::UInt64),
+            .required()
+            .zh("任务删除条件"),
+        MemberMeta::new("ChannelId", ValueType::UInt64).zh("通道 ID"),
     ],
-    output: &[MemberMeta::new("RequestId", ValueType::String)],
+    output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
 };
@@ -2470,6 +2546,7 @@ pub(crate) static DELETE_T_WE_TALK_AGENT_ACTION: ActionMeta = ActionMeta {
     name: "DeleteTWeTalkAgent",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "删除TWeTalk Agent",
     doc: "",
     errors: &[
         "InternalError",
@@ -2480,8 +2557,10 @@ pub(crate) static DELETE_T_WE_TALK_AGENT_ACTION: ActionMeta = ActionMeta {
         "UnauthorizedOperation.NoPermissionToStudioProduct",
         "UnsupportedOperation.InstanceIsolated",
     ],
-    input: &[MemberMeta::new("AgentId", ValueType::String).required()],
-    output: &[MemberMeta::new("RequestId", ValueType::String)],
+    input: &[MemberMeta::new("AgentId", ValueType::String)
+        .required()
+        .zh("智能体ID")],
+    output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
 };
@@ -2629,6 +2708,7 @@ pub(crate) static DELETE_T_WE_TALK_PRODUCT_CONFIG_V2_ACTION: ActionMeta = Action
     name: "DeleteTWeTalkProductConfigV2",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "删除WeTalk连接产品配置v2版",
     doc: "",
     errors: &[
         "InternalError",
@@ -2640,11 +2720,13 @@ pub(crate) static DELETE_T_WE_TALK_PRODUCT_CONFIG_V2_ACTION: ActionMeta = Action
         "UnsupportedOperation.InstanceIsolated",
     ],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String),
-        MemberMeta::new("TargetLanguage", ValueType::String),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品ID"),
+        MemberMeta::new("DeviceName", ValueType::String).zh("设备名称"),
+        MemberMeta::new("TargetLanguage", ValueType::String).zh("支持的语言"),
     ],
-    output: &[MemberMeta::new("RequestId", ValueType::String)],
+    output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
 };
@@ -2760,6 +2842,7 @@ pub(crate) static DELETE_TOPIC_POLICY_ACTION: ActionMeta = ActionMeta {
     name: "DeleteTopicPolicy",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "删除Topic。",
     doc: "",
     errors: &[
         "InternalError",
@@ -2769,10 +2852,14 @@ pub(crate) static DELETE_TOPIC_POLICY_ACTION: ActionMeta = ActionMeta {
         "UnsupportedOperation.InstanceIsolated",
     ],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("TopicName", ValueType::String).required(),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品ID"),
+        MemberMeta::new("TopicName", ValueType::String)
+            .required()
+            .zh("Topic名称"),
     ],
-    output: &[MemberMeta::new("RequestId", ValueType::String)],
+    output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
 };
@@ -2866,6 +2953,7 @@ pub(crate) static DELETE_TOPIC_RULE_ACTION: ActionMeta = ActionMeta {
     name: "DeleteTopicRule",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "删除规则",
     doc: "",
     errors: &[
         "InternalError",
@@ -2874,8 +2962,10 @@ pub(crate) static DELETE_TOPIC_RULE_ACTION: ActionMeta = ActionMeta {
         "ResourceNotFound.TopicRuleNotExist",
         "UnsupportedOperation",
     ],
-    input: &[MemberMeta::new("RuleName", ValueType::String).required()],
-    output: &[MemberMeta::new("RequestId", ValueType::String)],
+    input: &[MemberMeta::new("RuleName", ValueType::String)
+        .required()
+        .zh("规则名")],
+    output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
 };

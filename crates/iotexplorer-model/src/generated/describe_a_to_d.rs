@@ -105,6 +105,7 @@ pub(crate) static DESCRIBE_AI_SEARCH_TASK_ASYNC_ACTION: ActionMeta = ActionMeta 
     name: "DescribeAISearchTaskAsync",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "获取异步视频语义搜索任务详情",
     doc: "",
     errors: &[
         "InternalError",
@@ -113,11 +114,13 @@ pub(crate) static DESCRIBE_AI_SEARCH_TASK_ASYNC_ACTION: ActionMeta = ActionMeta 
         "ResourceNotFound.TopicRuleNotExist",
         "UnsupportedOperation",
     ],
-    input: &[MemberMeta::new("TaskId", ValueType::String).required()],
+    input: &[MemberMeta::new("TaskId", ValueType::String)
+        .required()
+        .zh("任务ID")],
     output: &[
-        MemberMeta::new("Status", ValueType::Int64),
-        MemberMeta::new("Data", ValueType::Object("AISearchInfo")),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("Status", ValueType::Int64).zh("状态"),
+        MemberMeta::new("Data", ValueType::Object("AISearchInfo")).zh("任务处理结果数据"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -223,6 +226,7 @@ pub(crate) static DESCRIBE_ACTIVATE_DEVICE_ACTION: ActionMeta = ActionMeta {
     name: "DescribeActivateDevice",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "获取设备激活详情",
     doc: "",
     errors: &[
         "InternalError",
@@ -235,10 +239,12 @@ pub(crate) static DESCRIBE_ACTIVATE_DEVICE_ACTION: ActionMeta = ActionMeta {
         "UnsupportedOperation.InstanceIsolated",
         "UnsupportedOperation.UnpaidOrder",
     ],
-    input: &[MemberMeta::new("InstanceId", ValueType::String).required()],
+    input: &[MemberMeta::new("InstanceId", ValueType::String)
+        .required()
+        .zh("实例ID")],
     output: &[
-        MemberMeta::new("Data", ValueType::Object("ActivateDeviceInfo")),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("Data", ValueType::Object("ActivateDeviceInfo")).zh("设备激活详情信息"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -370,6 +376,7 @@ pub(crate) static DESCRIBE_ACTIVATE_LICENSE_SERVICE_ACTION: ActionMeta = ActionM
     name: "DescribeActivateLicenseService",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "获取增值服务激活码详情",
     doc: "",
     errors: &[
         "InternalError",
@@ -383,12 +390,16 @@ pub(crate) static DESCRIBE_ACTIVATE_LICENSE_SERVICE_ACTION: ActionMeta = ActionM
         "UnsupportedOperation.UnpaidOrder",
     ],
     input: &[
-        MemberMeta::new("InstanceId", ValueType::String).required(),
-        MemberMeta::new("LicenseType", ValueType::String),
+        MemberMeta::new("InstanceId", ValueType::String)
+            .required()
+            .zh("实例ID"),
+        MemberMeta::new("LicenseType", ValueType::String).zh("激活码类型"),
     ],
     output: &[
-        MemberMeta::new("Data", ValueType::Object("LicenseServiceNumInfo")).list(),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("Data", ValueType::Object("LicenseServiceNumInfo"))
+            .list()
+            .zh("增值服务激活码信息"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -564,6 +575,7 @@ pub(crate) static DESCRIBE_BATCH_PRODUCTION_ACTION: ActionMeta = ActionMeta {
     name: "DescribeBatchProduction",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "获取量产详情",
     doc: "",
     errors: &[
         "InternalError",
@@ -577,20 +589,24 @@ pub(crate) static DESCRIBE_BATCH_PRODUCTION_ACTION: ActionMeta = ActionMeta {
         "UnsupportedOperation.InstanceIsolated",
     ],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("BatchProductionId", ValueType::String).required(),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品ID"),
+        MemberMeta::new("BatchProductionId", ValueType::String)
+            .required()
+            .zh("量产ID"),
     ],
     output: &[
-        MemberMeta::new("BatchCnt", ValueType::Int64),
-        MemberMeta::new("BurnMethod", ValueType::Int64),
-        MemberMeta::new("CreateTime", ValueType::Int64),
-        MemberMeta::new("DownloadUrl", ValueType::String),
-        MemberMeta::new("GenerationMethod", ValueType::Int64),
-        MemberMeta::new("UploadUrl", ValueType::String),
-        MemberMeta::new("SuccessCount", ValueType::Int64),
-        MemberMeta::new("LastFailedReason", ValueType::String),
-        MemberMeta::new("Status", ValueType::Int64),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("BatchCnt", ValueType::Int64).zh("量产数量"),
+        MemberMeta::new("BurnMethod", ValueType::Int64).zh("烧录方式"),
+        MemberMeta::new("CreateTime", ValueType::Int64).zh("创建时间"),
+        MemberMeta::new("DownloadUrl", ValueType::String).zh("下载URL"),
+        MemberMeta::new("GenerationMethod", ValueType::Int64).zh("生成方式"),
+        MemberMeta::new("UploadUrl", ValueType::String).zh("上传URL"),
+        MemberMeta::new("SuccessCount", ValueType::Int64).zh("成功数"),
+        MemberMeta::new("LastFailedReason", ValueType::String).zh("量产最后失败原因"),
+        MemberMeta::new("Status", ValueType::Int64).zh("量产状态"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -768,6 +784,7 @@ pub(crate) static DESCRIBE_BINDED_PRODUCTS_ACTION: ActionMeta = ActionMeta {
     name: "DescribeBindedProducts",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "获取网关产品已经绑定的子产品",
     doc: "",
     errors: &[
         "InternalError",
@@ -780,15 +797,23 @@ pub(crate) static DESCRIBE_BINDED_PRODUCTS_ACTION: ActionMeta = ActionMeta {
         "UnauthorizedOperation.NoPermissionToStudioProduct",
     ],
     input: &[
-        MemberMeta::new("GatewayProductId", ValueType::String).required(),
-        MemberMeta::new("Offset", ValueType::Int64).required(),
-        MemberMeta::new("Limit", ValueType::Int64).required(),
-        MemberMeta::new("ProductSource", ValueType::Int64),
+        MemberMeta::new("GatewayProductId", ValueType::String)
+            .required()
+            .zh("网关产品ID"),
+        MemberMeta::new("Offset", ValueType::Int64)
+            .required()
+            .zh("分页偏移量"),
+        MemberMeta::new("Limit", ValueType::Int64)
+            .required()
+            .zh("分页大小"),
+        MemberMeta::new("ProductSource", ValueType::Int64).zh("是否跨账号绑定产品"),
     ],
     output: &[
-        MemberMeta::new("Products", ValueType::Object("BindProductInfo")).list(),
-        MemberMeta::new("Total", ValueType::Int64),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("Products", ValueType::Object("BindProductInfo"))
+            .list()
+            .zh("当前分页的子产品数组"),
+        MemberMeta::new("Total", ValueType::Int64).zh("绑定的子产品总数量"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -970,21 +995,26 @@ pub(crate) static DESCRIBE_CLOUD_STORAGE_ACTION: ActionMeta = ActionMeta {
     name: "DescribeCloudStorage",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "获取设备云存服务详情",
     doc: "",
     errors: &["InvalidParameter", "UnsupportedOperation"],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("UserId", ValueType::String),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名称"),
+        MemberMeta::new("UserId", ValueType::String).zh("云存用户ID"),
         MemberMeta::new("ChannelId", ValueType::UInt64),
     ],
     output: &[
-        MemberMeta::new("Status", ValueType::UInt64),
-        MemberMeta::new("Type", ValueType::UInt64),
-        MemberMeta::new("ExpireTime", ValueType::UInt64),
-        MemberMeta::new("ShiftDuration", ValueType::UInt64),
-        MemberMeta::new("UserId", ValueType::String),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("Status", ValueType::UInt64).zh("云存开启状态"),
+        MemberMeta::new("Type", ValueType::UInt64).zh("云存类型"),
+        MemberMeta::new("ExpireTime", ValueType::UInt64).zh("云存套餐过期时间"),
+        MemberMeta::new("ShiftDuration", ValueType::UInt64).zh("云存回看时长"),
+        MemberMeta::new("UserId", ValueType::String).zh("云存用户ID"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -1202,6 +1232,7 @@ pub(crate) static DESCRIBE_CLOUD_STORAGE_AI_SERVICE_ACTION: ActionMeta = ActionM
     name: "DescribeCloudStorageAIService",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "查询设备云存AI分析服务",
     doc: "",
     errors: &[
         "FailedOperation.ProductIotVideoServiceNotEnabled",
@@ -1210,22 +1241,28 @@ pub(crate) static DESCRIBE_CLOUD_STORAGE_AI_SERVICE_ACTION: ActionMeta = ActionM
         "UnsupportedOperation",
     ],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("ServiceType", ValueType::String).required(),
-        MemberMeta::new("ChannelId", ValueType::UInt64),
-        MemberMeta::new("UserId", ValueType::String),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品 ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名称"),
+        MemberMeta::new("ServiceType", ValueType::String)
+            .required()
+            .zh("云存 AI 服务类型"),
+        MemberMeta::new("ChannelId", ValueType::UInt64).zh("通道 ID"),
+        MemberMeta::new("UserId", ValueType::String).zh("用户 ID"),
     ],
     output: &[
-        MemberMeta::new("Type", ValueType::UInt64),
-        MemberMeta::new("Status", ValueType::UInt64),
-        MemberMeta::new("ExpireTime", ValueType::UInt64),
-        MemberMeta::new("UserId", ValueType::String),
-        MemberMeta::new("Enabled", ValueType::Bool),
-        MemberMeta::new("Config", ValueType::String),
-        MemberMeta::new("ROI", ValueType::String),
-        MemberMeta::new("PackageId", ValueType::String),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("Type", ValueType::UInt64).zh("云存 AI 套餐类型"),
+        MemberMeta::new("Status", ValueType::UInt64).zh("云存 AI 套餐生效状态"),
+        MemberMeta::new("ExpireTime", ValueType::UInt64).zh("云存 AI 套餐过期时间 UNIX 时间戳"),
+        MemberMeta::new("UserId", ValueType::String).zh("用户 ID"),
+        MemberMeta::new("Enabled", ValueType::Bool).zh("视频分析启用状态"),
+        MemberMeta::new("Config", ValueType::String).zh("视频分析配置参数"),
+        MemberMeta::new("ROI", ValueType::String).zh("视频分析识别区域"),
+        MemberMeta::new("PackageId", ValueType::String).zh("云存 AI 套餐 ID"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -1337,6 +1374,7 @@ pub(crate) static DESCRIBE_CLOUD_STORAGE_AI_SERVICE_CALLBACK_ACTION: ActionMeta 
     name: "DescribeCloudStorageAIServiceCallback",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "查询云存AI分析回调配置",
     doc: "",
     errors: &[
         "FailedOperation.CloudStorageAIServiceNotEnabled",
@@ -1345,12 +1383,14 @@ pub(crate) static DESCRIBE_CLOUD_STORAGE_AI_SERVICE_CALLBACK_ACTION: ActionMeta 
         "InvalidParameter",
         "UnsupportedOperation",
     ],
-    input: &[MemberMeta::new("ProductId", ValueType::String).required()],
+    input: &[MemberMeta::new("ProductId", ValueType::String)
+        .required()
+        .zh("产品 ID")],
     output: &[
-        MemberMeta::new("Type", ValueType::String),
-        MemberMeta::new("CallbackUrl", ValueType::String),
-        MemberMeta::new("CallbackToken", ValueType::String),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("Type", ValueType::String).zh("推送类型"),
+        MemberMeta::new("CallbackUrl", ValueType::String).zh("HTTP 回调 URL"),
+        MemberMeta::new("CallbackToken", ValueType::String).zh("HTTP 回调鉴权 Token"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -1473,6 +1513,7 @@ pub(crate) static DESCRIBE_CLOUD_STORAGE_AI_SERVICE_TASK_ACTION: ActionMeta = Ac
     name: "DescribeCloudStorageAIServiceTask",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "查询设备云存AI分析任务",
     doc: "",
     errors: &[
         "FailedOperation",
@@ -1481,12 +1522,14 @@ pub(crate) static DESCRIBE_CLOUD_STORAGE_AI_SERVICE_TASK_ACTION: ActionMeta = Ac
         "ResourceNotFound.CloudStorageAIServiceTask",
     ],
     input: &[
-        MemberMeta::new("TaskId", ValueType::String).required(),
-        MemberMeta::new("FileURLExpireTime", ValueType::Int64),
+        MemberMeta::new("TaskId", ValueType::String)
+            .required()
+            .zh("任务 ID"),
+        MemberMeta::new("FileURLExpireTime", ValueType::Int64).zh("下载 URL 的过期时间"),
     ],
     output: &[
-        MemberMeta::new("TaskInfo", ValueType::Object("CloudStorageAIServiceTask")),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("TaskInfo", ValueType::Object("CloudStorageAIServiceTask")).zh("任务信息"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -1846,6 +1889,7 @@ pub(crate) static DESCRIBE_CLOUD_STORAGE_AI_SERVICE_TASKS_ACTION: ActionMeta = A
     name: "DescribeCloudStorageAIServiceTasks",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "查询设备云存AI分析任务列表",
     doc: "",
     errors: &[
         "FailedOperation",
@@ -1854,23 +1898,35 @@ pub(crate) static DESCRIBE_CLOUD_STORAGE_AI_SERVICE_TASKS_ACTION: ActionMeta = A
         "InvalidParameter",
     ],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("ServiceType", ValueType::String).required(),
-        MemberMeta::new("Limit", ValueType::UInt64).required(),
-        MemberMeta::new("Offset", ValueType::UInt64),
-        MemberMeta::new("Status", ValueType::UInt64),
-        MemberMeta::new("UserId", ValueType::String),
-        MemberMeta::new("ChannelId", ValueType::UInt64),
-        MemberMeta::new("DeviceNames", ValueType::String).list(),
-        MemberMeta::new("StartTime", ValueType::Int64),
-        MemberMeta::new("EndTime", ValueType::Int64),
-        MemberMeta::new("FileURLExpireTime", ValueType::Int64),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品 ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名称"),
+        MemberMeta::new("ServiceType", ValueType::String)
+            .required()
+            .zh("云存 AI 服务类型"),
+        MemberMeta::new("Limit", ValueType::UInt64)
+            .required()
+            .zh("分页拉取数量"),
+        MemberMeta::new("Offset", ValueType::UInt64).zh("分页拉取偏移"),
+        MemberMeta::new("Status", ValueType::UInt64).zh("任务状态"),
+        MemberMeta::new("UserId", ValueType::String).zh("用户 ID"),
+        MemberMeta::new("ChannelId", ValueType::UInt64).zh("通道 ID"),
+        MemberMeta::new("DeviceNames", ValueType::String)
+            .list()
+            .zh("设备名称列表"),
+        MemberMeta::new("StartTime", ValueType::Int64).zh("查询任务时间范围的起始时间"),
+        MemberMeta::new("EndTime", ValueType::Int64).zh("查询任务时间范围的结束时间"),
+        MemberMeta::new("FileURLExpireTime", ValueType::Int64).zh("下载 URL 的过期时间"),
     ],
     output: &[
-        MemberMeta::new("Tasks", ValueType::Object("CloudStorageAIServiceTask")).list(),
-        MemberMeta::new("Total", ValueType::UInt64),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("Tasks", ValueType::Object("CloudStorageAIServiceTask"))
+            .list()
+            .zh("任务列表"),
+        MemberMeta::new("Total", ValueType::UInt64).zh("任务数量"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -2033,17 +2089,24 @@ pub(crate) static DESCRIBE_CLOUD_STORAGE_DATE_ACTION: ActionMeta = ActionMeta {
     name: "DescribeCloudStorageDate",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "获取具有云存的日期",
     doc: "",
     errors: &["InternalError", "InvalidParameter", "UnsupportedOperation"],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("UserId", ValueType::String),
-        MemberMeta::new("ChannelId", ValueType::UInt64),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名称"),
+        MemberMeta::new("UserId", ValueType::String).zh("用户ID"),
+        MemberMeta::new("ChannelId", ValueType::UInt64).zh("通道ID"),
     ],
     output: &[
-        MemberMeta::new("Data", ValueType::String).list(),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("Data", ValueType::String)
+            .list()
+            .zh("云存日期数组"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -2328,26 +2391,33 @@ pub(crate) static DESCRIBE_CLOUD_STORAGE_EVENTS_ACTION: ActionMeta = ActionMeta 
     name: "DescribeCloudStorageEvents",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "拉取云存事件列表",
     doc: "",
     errors: &["InternalError", "InvalidParameter", "UnsupportedOperation"],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("StartTime", ValueType::UInt64),
-        MemberMeta::new("EndTime", ValueType::UInt64),
-        MemberMeta::new("Context", ValueType::String),
-        MemberMeta::new("Size", ValueType::UInt64),
-        MemberMeta::new("EventId", ValueType::String),
-        MemberMeta::new("UserId", ValueType::String),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名称"),
+        MemberMeta::new("StartTime", ValueType::UInt64).zh("起始时间"),
+        MemberMeta::new("EndTime", ValueType::UInt64).zh("结束时间"),
+        MemberMeta::new("Context", ValueType::String).zh("请求上下文"),
+        MemberMeta::new("Size", ValueType::UInt64).zh("查询数据项目的最大数量"),
+        MemberMeta::new("EventId", ValueType::String).zh("事件标识符"),
+        MemberMeta::new("UserId", ValueType::String).zh("用户ID"),
         MemberMeta::new("ChannelId", ValueType::UInt64),
     ],
     output: &[
-        MemberMeta::new("Events", ValueType::Object("CloudStorageEvent")).list(),
-        MemberMeta::new("Context", ValueType::String),
-        MemberMeta::new("Listover", ValueType::Bool),
-        MemberMeta::new("Total", ValueType::UInt64),
-        MemberMeta::new("VideoURL", ValueType::String),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("Events", ValueType::Object("CloudStorageEvent"))
+            .list()
+            .zh("云存事件列表"),
+        MemberMeta::new("Context", ValueType::String).zh("请求上下文"),
+        MemberMeta::new("Listover", ValueType::Bool).zh("拉取结果是否已经结束"),
+        MemberMeta::new("Total", ValueType::UInt64).zh("内部结果数量"),
+        MemberMeta::new("VideoURL", ValueType::String).zh("视频播放URL"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -2609,23 +2679,34 @@ pub(crate) static DESCRIBE_CLOUD_STORAGE_EVENTS_BY_T_WE_SEE_PERSON_ACTION: Actio
         name: "DescribeCloudStorageEventsByTWeSeePerson",
         status: ActionStatus::Online,
         read_only: true,
+        title_zh: "查询 TWeSee 人员关联的云存事件",
         doc: "",
         errors: &[],
         input: &[
-            MemberMeta::new("ProductId", ValueType::String).required(),
-            MemberMeta::new("DeviceName", ValueType::String).required(),
-            MemberMeta::new("PersonId", ValueType::String).required(),
-            MemberMeta::new("Limit", ValueType::UInt64).required(),
-            MemberMeta::new("Offset", ValueType::UInt64),
-            MemberMeta::new("StartTime", ValueType::Int64),
-            MemberMeta::new("EndTime", ValueType::Int64),
-            MemberMeta::new("ChannelId", ValueType::UInt64),
+            MemberMeta::new("ProductId", ValueType::String)
+                .required()
+                .zh("产品 ID"),
+            MemberMeta::new("DeviceName", ValueType::String)
+                .required()
+                .zh("设备名称"),
+            MemberMeta::new("PersonId", ValueType::String)
+                .required()
+                .zh("人员 ID"),
+            MemberMeta::new("Limit", ValueType::UInt64)
+                .required()
+                .zh("分页拉取数量"),
+            MemberMeta::new("Offset", ValueType::UInt64).zh("分页拉取偏移"),
+            MemberMeta::new("StartTime", ValueType::Int64).zh("起始时间"),
+            MemberMeta::new("EndTime", ValueType::Int64).zh("结束时间"),
+            MemberMeta::new("ChannelId", ValueType::UInt64).zh("通道 ID"),
         ],
         output: &[
-            MemberMeta::new("Events", ValueType::Object("CloudStorageEventWithAITasks")).list(),
-            MemberMeta::new("Total", ValueType::UInt64),
-            MemberMeta::new("VideoURL", ValueType::String),
-            MemberMeta::new("RequestId", ValueType::String),
+            MemberMeta::new("Events", ValueType::Object("CloudStorageEventWithAITasks"))
+                .list()
+                .zh("人员关联的云存事件列表"),
+            MemberMeta::new("Total", ValueType::UInt64).zh("人员关联的云存事件总数"),
+            MemberMeta::new("VideoURL", ValueType::String).zh("视频播放URL"),
+            MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
         ],
         together: &[],
         ordered: &[],
@@ -2938,29 +3019,37 @@ pub(crate) static DESCRIBE_CLOUD_STORAGE_EVENTS_WITH_AI_TASKS_ACTION: ActionMeta
     name: "DescribeCloudStorageEventsWithAITasks",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "拉取云存事件及 AI 分析任务列表",
     doc: "",
     errors: &["InternalError", "InvalidParameter", "UnsupportedOperation"],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名称"),
         MemberMeta::new("ServiceTypes", ValueType::String)
             .list()
-            .required(),
-        MemberMeta::new("StartTime", ValueType::UInt64),
-        MemberMeta::new("EndTime", ValueType::UInt64),
-        MemberMeta::new("Context", ValueType::String),
-        MemberMeta::new("Size", ValueType::UInt64),
-        MemberMeta::new("EventId", ValueType::String),
-        MemberMeta::new("UserId", ValueType::String),
+            .required()
+            .zh("事件关联的视频 AI 分析服务类型"),
+        MemberMeta::new("StartTime", ValueType::UInt64).zh("起始时间"),
+        MemberMeta::new("EndTime", ValueType::UInt64).zh("结束时间"),
+        MemberMeta::new("Context", ValueType::String).zh("请求上下文"),
+        MemberMeta::new("Size", ValueType::UInt64).zh("查询数据项目的最大数量"),
+        MemberMeta::new("EventId", ValueType::String).zh("事件标识符"),
+        MemberMeta::new("UserId", ValueType::String).zh("用户ID"),
         MemberMeta::new("ChannelId", ValueType::UInt64),
     ],
     output: &[
-        MemberMeta::new("Events", ValueType::Object("CloudStorageEventWithAITasks")).list(),
-        MemberMeta::new("Context", ValueType::String),
-        MemberMeta::new("Listover", ValueType::Bool),
-        MemberMeta::new("Total", ValueType::UInt64),
-        MemberMeta::new("VideoURL", ValueType::String),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("Events", ValueType::Object("CloudStorageEventWithAITasks"))
+            .list()
+            .zh("云存事件列表"),
+        MemberMeta::new("Context", ValueType::String).zh("请求上下文"),
+        MemberMeta::new("Listover", ValueType::Bool).zh("拉取结果是否已经结束"),
+        MemberMeta::new("Total", ValueType::UInt64).zh("内部结果数量"),
+        MemberMeta::new("VideoURL", ValueType::String).zh("视频播放URL"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -3109,20 +3198,28 @@ pub(crate) static DESCRIBE_CLOUD_STORAGE_MULTI_THUMBNAIL_ACTION: ActionMeta = Ac
     name: "DescribeCloudStorageMultiThumbnail",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "拉取多个云存事件缩略图",
     doc: "",
     errors: &["InternalError", "InvalidParameter", "UnsupportedOperation"],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("MultiThumbnail", ValueType::String).required(),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名称"),
+        MemberMeta::new("MultiThumbnail", ValueType::String)
+            .required()
+            .zh("多个缩略图文件名根据 | 分割"),
     ],
     output: &[
         MemberMeta::new(
             "ThumbnailURLInfoList",
             ValueType::Object("ThumbnailURLInfoList"),
         )
-        .list(),
-        MemberMeta::new("RequestId", ValueType::String),
+        .list()
+        .zh("缩略图访问地址"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -3236,18 +3333,21 @@ pub(crate) static DESCRIBE_CLOUD_STORAGE_ORDER_ACTION: ActionMeta = ActionMeta {
     name: "DescribeCloudStorageOrder",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "查询云存订单详情",
     doc: "",
     errors: &["InvalidParameter", "UnsupportedOperation"],
-    input: &[MemberMeta::new("OrderId", ValueType::String).required()],
+    input: &[MemberMeta::new("OrderId", ValueType::String)
+        .required()
+        .zh("订单id")],
     output: &[
-        MemberMeta::new("StartTime", ValueType::UInt64),
-        MemberMeta::new("ExpireTime", ValueType::UInt64),
-        MemberMeta::new("PackageId", ValueType::String),
-        MemberMeta::new("Status", ValueType::UInt64),
-        MemberMeta::new("ChannelId", ValueType::UInt64),
-        MemberMeta::new("Price", ValueType::UInt64),
-        MemberMeta::new("Amount", ValueType::UInt64),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("StartTime", ValueType::UInt64).zh("云存套餐开始时间"),
+        MemberMeta::new("ExpireTime", ValueType::UInt64).zh("云存套餐过期时间"),
+        MemberMeta::new("PackageId", ValueType::String).zh("套餐id"),
+        MemberMeta::new("Status", ValueType::UInt64).zh("套餐状态"),
+        MemberMeta::new("ChannelId", ValueType::UInt64).zh("通道id"),
+        MemberMeta::new("Price", ValueType::UInt64).zh("订单金额"),
+        MemberMeta::new("Amount", ValueType::UInt64).zh("支付金额"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -3369,6 +3469,7 @@ pub(crate) static DESCRIBE_CLOUD_STORAGE_PACKAGE_CONSUME_DETAILS_ACTION: ActionM
     name: "DescribeCloudStoragePackageConsumeDetails",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "获取云存套餐包消耗详细记录",
     doc: "",
     errors: &[
         "InternalError",
@@ -3378,10 +3479,14 @@ pub(crate) static DESCRIBE_CLOUD_STORAGE_PACKAGE_CONSUME_DETAILS_ACTION: ActionM
         "UnsupportedOperation",
     ],
     input: &[
-        MemberMeta::new("StartDate", ValueType::Date).required(),
-        MemberMeta::new("EndDate", ValueType::Date).required(),
+        MemberMeta::new("StartDate", ValueType::Date)
+            .required()
+            .zh("开始日期"),
+        MemberMeta::new("EndDate", ValueType::Date)
+            .required()
+            .zh("结束日期"),
     ],
-    output: &[MemberMeta::new("RequestId", ValueType::String)],
+    output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
 };
@@ -3503,6 +3608,7 @@ pub(crate) static DESCRIBE_CLOUD_STORAGE_PACKAGE_CONSUME_STATS_ACTION: ActionMet
     name: "DescribeCloudStoragePackageConsumeStats",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "获取云存套餐包消耗统计",
     doc: "",
     errors: &[
         "InternalError",
@@ -3512,12 +3618,18 @@ pub(crate) static DESCRIBE_CLOUD_STORAGE_PACKAGE_CONSUME_STATS_ACTION: ActionMet
         "UnsupportedOperation",
     ],
     input: &[
-        MemberMeta::new("StartDate", ValueType::Date).required(),
-        MemberMeta::new("EndDate", ValueType::Date).required(),
+        MemberMeta::new("StartDate", ValueType::Date)
+            .required()
+            .zh("开始日期"),
+        MemberMeta::new("EndDate", ValueType::Date)
+            .required()
+            .zh("结束日期"),
     ],
     output: &[
-        MemberMeta::new("Stats", ValueType::Object("PackageConsumeStat")).list(),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("Stats", ValueType::Object("PackageConsumeStat"))
+            .list()
+            .zh("统计列表详情"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -3669,17 +3781,24 @@ pub(crate) static DESCRIBE_CLOUD_STORAGE_STREAM_DATA_ACTION: ActionMeta = Action
     name: "DescribeCloudStorageStreamData",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "获取设备图片流数据",
     doc: "",
     errors: &["InternalError", "InvalidParameter", "UnsupportedOperation"],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("StartTime", ValueType::UInt64).required(),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名称"),
+        MemberMeta::new("StartTime", ValueType::UInt64)
+            .required()
+            .zh("图片流事件开始时间"),
     ],
     output: &[
-        MemberMeta::new("VideoStream", ValueType::String),
-        MemberMeta::new("AudioStream", ValueType::String),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("VideoStream", ValueType::String).zh("图片流视频地址"),
+        MemberMeta::new("AudioStream", ValueType::String).zh("图片流音频地址"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -3831,17 +3950,24 @@ pub(crate) static DESCRIBE_CLOUD_STORAGE_THUMBNAIL_ACTION: ActionMeta = ActionMe
     name: "DescribeCloudStorageThumbnail",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "拉取云存事件缩略图",
     doc: "",
     errors: &["InternalError", "InvalidParameter", "UnsupportedOperation"],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("Thumbnail", ValueType::String).required(),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名称"),
+        MemberMeta::new("Thumbnail", ValueType::String)
+            .required()
+            .zh("缩略图文件名"),
     ],
     output: &[
-        MemberMeta::new("ThumbnailURL", ValueType::String),
-        MemberMeta::new("ExpireTime", ValueType::Int64),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("ThumbnailURL", ValueType::String).zh("缩略图访问地址"),
+        MemberMeta::new("ExpireTime", ValueType::Int64).zh("缩略图访问地址的过期时间"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -3992,22 +4118,29 @@ pub(crate) static DESCRIBE_CLOUD_STORAGE_THUMBNAIL_LIST_ACTION: ActionMeta = Act
     name: "DescribeCloudStorageThumbnailList",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "批量拉取云存事件缩略图",
     doc: "",
     errors: &["InternalError", "InvalidParameter", "UnsupportedOperation"],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名称"),
         MemberMeta::new("ThumbnailList", ValueType::String)
             .list()
-            .required(),
+            .required()
+            .zh("缩略图文件名列表"),
     ],
     output: &[
         MemberMeta::new(
             "ThumbnailURLInfoList",
             ValueType::Object("ThumbnailURLInfoList"),
         )
-        .list(),
-        MemberMeta::new("RequestId", ValueType::String),
+        .list()
+        .zh("缩略图访问地址"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -4236,20 +4369,27 @@ pub(crate) static DESCRIBE_CLOUD_STORAGE_TIME_ACTION: ActionMeta = ActionMeta {
     name: "DescribeCloudStorageTime",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "获取某一天云存时间轴",
     doc: "",
     errors: &["InternalError", "InvalidParameter", "UnsupportedOperation"],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("Date", ValueType::String).required(),
-        MemberMeta::new("StartTime", ValueType::UInt64),
-        MemberMeta::new("EndTime", ValueType::UInt64),
-        MemberMeta::new("UserId", ValueType::String),
-        MemberMeta::new("ChannelId", ValueType::UInt64),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名称"),
+        MemberMeta::new("Date", ValueType::String)
+            .required()
+            .zh("云存日期"),
+        MemberMeta::new("StartTime", ValueType::UInt64).zh("开始时间"),
+        MemberMeta::new("EndTime", ValueType::UInt64).zh("结束时间"),
+        MemberMeta::new("UserId", ValueType::String).zh("用户ID"),
+        MemberMeta::new("ChannelId", ValueType::UInt64).zh("通道ID"),
     ],
     output: &[
-        MemberMeta::new("Data", ValueType::Object("CloudStorageTimeData")),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("Data", ValueType::Object("CloudStorageTimeData")).zh("接口返回数据"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -4419,18 +4559,29 @@ pub(crate) static DESCRIBE_CLOUD_STORAGE_USERS_ACTION: ActionMeta = ActionMeta {
     name: "DescribeCloudStorageUsers",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "拉取云存用户列表",
     doc: "",
     errors: &["InternalError", "InvalidParameter", "UnsupportedOperation"],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("Limit", ValueType::UInt64).required(),
-        MemberMeta::new("Offset", ValueType::UInt64).required(),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名称"),
+        MemberMeta::new("Limit", ValueType::UInt64)
+            .required()
+            .zh("分页拉取数量"),
+        MemberMeta::new("Offset", ValueType::UInt64)
+            .required()
+            .zh("分页拉取偏移"),
     ],
     output: &[
-        MemberMeta::new("TotalCount", ValueType::UInt64),
-        MemberMeta::new("Users", ValueType::Object("CloudStorageUserInfo")).list(),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("TotalCount", ValueType::UInt64).zh("用户总数"),
+        MemberMeta::new("Users", ValueType::Object("CloudStorageUserInfo"))
+            .list()
+            .zh("用户信息"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -4615,18 +4766,27 @@ pub(crate) static DESCRIBE_CS_REPORT_COUNT_DATA_INFO_ACTION: ActionMeta = Action
     name: "DescribeCsReportCountDataInfo",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "获取云存上报统计信息",
     doc: "",
     errors: &["InternalError", "InvalidParameter", "UnsupportedOperation"],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("StartTime", ValueType::UInt64).required(),
-        MemberMeta::new("EndTime", ValueType::UInt64).required(),
-        MemberMeta::new("ChannelId", ValueType::UInt64),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品id"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名"),
+        MemberMeta::new("StartTime", ValueType::UInt64)
+            .required()
+            .zh("统计开始时间戳"),
+        MemberMeta::new("EndTime", ValueType::UInt64)
+            .required()
+            .zh("统计结束时间戳"),
+        MemberMeta::new("ChannelId", ValueType::UInt64).zh("设备通道"),
     ],
     output: &[
-        MemberMeta::new("Data", ValueType::Object("CountDataInfo")),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("Data", ValueType::Object("CountDataInfo")).zh("云存上报统计信息"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -4778,6 +4938,7 @@ pub(crate) static DESCRIBE_DEVICE_ACTION: ActionMeta = ActionMeta {
     name: "DescribeDevice",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "查看设备详情",
     doc: "",
     errors: &[
         "InternalError",
@@ -4793,13 +4954,17 @@ pub(crate) static DESCRIBE_DEVICE_ACTION: ActionMeta = ActionMeta {
         "UnsupportedOperation.InstanceIsolated",
     ],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("DeviceId", ValueType::String),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名"),
+        MemberMeta::new("DeviceId", ValueType::String).zh("设备ID"),
     ],
     output: &[
-        MemberMeta::new("Device", ValueType::Object("DeviceInfo")),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("Device", ValueType::Object("DeviceInfo")).zh("设备信息"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],

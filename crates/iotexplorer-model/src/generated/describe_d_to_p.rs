@@ -167,6 +167,7 @@ pub(crate) static DESCRIBE_DEVICE_BIND_GATEWAY_ACTION: ActionMeta = ActionMeta {
     name: "DescribeDeviceBindGateway",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "查询设备绑定的网关设备",
     doc: "",
     errors: &[
         "AuthFailure",
@@ -183,16 +184,22 @@ pub(crate) static DESCRIBE_DEVICE_BIND_GATEWAY_ACTION: ActionMeta = ActionMeta {
         "UnsupportedOperation",
     ],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品Id"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名"),
     ],
     output: &[
-        MemberMeta::new("GatewayProductId", ValueType::String),
-        MemberMeta::new("GatewayDeviceName", ValueType::String),
-        MemberMeta::new("GatewayName", ValueType::String),
-        MemberMeta::new("GatewayProductOwnerName", ValueType::String),
-        MemberMeta::new("GatewayProductOwnerUin", ValueType::String),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("GatewayProductId", ValueType::String).zh("网关产品ID"),
+        MemberMeta::new("GatewayDeviceName", ValueType::String).zh("网关设备名"),
+        MemberMeta::new("GatewayName", ValueType::String).zh("网关产品名称"),
+        MemberMeta::new("GatewayProductOwnerName", ValueType::String)
+            .zh("设备对应产品所属的主账号名称"),
+        MemberMeta::new("GatewayProductOwnerUin", ValueType::String)
+            .zh("设备对应产品所属的主账号 UIN"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -345,6 +352,7 @@ pub(crate) static DESCRIBE_DEVICE_DATA_ACTION: ActionMeta = ActionMeta {
     name: "DescribeDeviceData",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "获取设备属性数据",
     doc: "",
     errors: &[
         "InternalError",
@@ -361,13 +369,17 @@ pub(crate) static DESCRIBE_DEVICE_DATA_ACTION: ActionMeta = ActionMeta {
         "UnsupportedOperation.InstanceIsolated",
     ],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("DeviceId", ValueType::String),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名称"),
+        MemberMeta::new("DeviceId", ValueType::String).zh("设备ID"),
     ],
     output: &[
-        MemberMeta::new("Data", ValueType::String),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("Data", ValueType::String).zh("设备数据"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -616,6 +628,7 @@ pub(crate) static DESCRIBE_DEVICE_DATA_HISTORY_ACTION: ActionMeta = ActionMeta {
     name: "DescribeDeviceDataHistory",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "获取设备历史数据",
     doc: "",
     errors: &[
         "InternalError",
@@ -631,20 +644,32 @@ pub(crate) static DESCRIBE_DEVICE_DATA_HISTORY_ACTION: ActionMeta = ActionMeta {
         "UnsupportedOperation.InstanceIsolated",
     ],
     input: &[
-        MemberMeta::new("MinTime", ValueType::UInt64).required(),
-        MemberMeta::new("MaxTime", ValueType::UInt64).required(),
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("FieldName", ValueType::String).required(),
-        MemberMeta::new("Limit", ValueType::Int64),
-        MemberMeta::new("Context", ValueType::String),
+        MemberMeta::new("MinTime", ValueType::UInt64)
+            .required()
+            .zh("区间开始时间"),
+        MemberMeta::new("MaxTime", ValueType::UInt64)
+            .required()
+            .zh("区间结束时间"),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名称"),
+        MemberMeta::new("FieldName", ValueType::String)
+            .required()
+            .zh("属性字段名称"),
+        MemberMeta::new("Limit", ValueType::Int64).zh("返回条数"),
+        MemberMeta::new("Context", ValueType::String).zh("检索上下文"),
     ],
     output: &[
-        MemberMeta::new("FieldName", ValueType::String),
-        MemberMeta::new("Listover", ValueType::Bool),
-        MemberMeta::new("Context", ValueType::String),
-        MemberMeta::new("Results", ValueType::Object("DeviceDataHistoryItem")).list(),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("FieldName", ValueType::String).zh("属性字段名称"),
+        MemberMeta::new("Listover", ValueType::Bool).zh("数据是否已全部返回"),
+        MemberMeta::new("Context", ValueType::String).zh("检索上下文"),
+        MemberMeta::new("Results", ValueType::Object("DeviceDataHistoryItem"))
+            .list()
+            .zh("历史数据结果数组"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -858,22 +883,32 @@ pub(crate) static DESCRIBE_DEVICE_PACKAGES_ACTION: ActionMeta = ActionMeta {
     name: "DescribeDevicePackages",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "拉取有效云存套餐列表",
     doc: "",
     errors: &["InternalError", "InvalidParameter", "UnsupportedOperation"],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("Limit", ValueType::UInt64).required(),
-        MemberMeta::new("Offset", ValueType::UInt64).required(),
-        MemberMeta::new("CSUserId", ValueType::String),
-        MemberMeta::new("ChannelId", ValueType::UInt64),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名称"),
+        MemberMeta::new("Limit", ValueType::UInt64)
+            .required()
+            .zh("分页拉取数量"),
+        MemberMeta::new("Offset", ValueType::UInt64)
+            .required()
+            .zh("分页拉取偏移"),
+        MemberMeta::new("CSUserId", ValueType::String).zh("用户id"),
+        MemberMeta::new("ChannelId", ValueType::UInt64).zh("通道id"),
     ],
     output: &[
-        MemberMeta::new("TotalCount", ValueType::UInt64),
+        MemberMeta::new("TotalCount", ValueType::UInt64).zh("有效云存套餐数量"),
         MemberMeta::new("Packages", ValueType::Object("PackageInfo"))
             .list()
-            .nullable(),
-        MemberMeta::new("RequestId", ValueType::String),
+            .nullable()
+            .zh("有效云存套餐列表"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -1047,6 +1082,7 @@ pub(crate) static DESCRIBE_DEVICE_POSITION_LIST_ACTION: ActionMeta = ActionMeta 
     name: "DescribeDevicePositionList",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "获取设备位置列表",
     doc: "",
     errors: &[
         "InternalError.InternalRPCError",
@@ -1055,15 +1091,18 @@ pub(crate) static DESCRIBE_DEVICE_POSITION_LIST_ACTION: ActionMeta = ActionMeta 
     input: &[
         MemberMeta::new("ProductIdList", ValueType::String)
             .list()
-            .required(),
-        MemberMeta::new("CoordinateType", ValueType::Int64),
-        MemberMeta::new("Offset", ValueType::Int64),
-        MemberMeta::new("Limit", ValueType::Int64),
+            .required()
+            .zh("产品标识列表"),
+        MemberMeta::new("CoordinateType", ValueType::Int64).zh("坐标类型"),
+        MemberMeta::new("Offset", ValueType::Int64).zh("分页偏移"),
+        MemberMeta::new("Limit", ValueType::Int64).zh("分页的大小"),
     ],
     output: &[
-        MemberMeta::new("Positions", ValueType::Object("ProductDevicesPositionItem")).list(),
-        MemberMeta::new("Total", ValueType::Int64),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("Positions", ValueType::Object("ProductDevicesPositionItem"))
+            .list()
+            .zh("产品设备位置信息列表"),
+        MemberMeta::new("Total", ValueType::Int64).zh("产品设备位置信息的数目"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -1209,6 +1248,7 @@ pub(crate) static DESCRIBE_FENCE_BIND_LIST_ACTION: ActionMeta = ActionMeta {
     name: "DescribeFenceBindList",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "获取围栏绑定信息列表",
     doc: "",
     errors: &[
         "InternalError",
@@ -1219,14 +1259,18 @@ pub(crate) static DESCRIBE_FENCE_BIND_LIST_ACTION: ActionMeta = ActionMeta {
         "UnauthorizedOperation.NoPermissionToStudioFence",
     ],
     input: &[
-        MemberMeta::new("FenceId", ValueType::Int64).required(),
-        MemberMeta::new("Offset", ValueType::Int64),
-        MemberMeta::new("Limit", ValueType::Int64),
+        MemberMeta::new("FenceId", ValueType::Int64)
+            .required()
+            .zh("围栏Id"),
+        MemberMeta::new("Offset", ValueType::Int64).zh("翻页偏移量"),
+        MemberMeta::new("Limit", ValueType::Int64).zh("最大返回结果数"),
     ],
     output: &[
-        MemberMeta::new("List", ValueType::Object("FenceBindProductItem")).list(),
-        MemberMeta::new("Total", ValueType::Int64),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("List", ValueType::Object("FenceBindProductItem"))
+            .list()
+            .zh("围栏绑定的产品设备列表"),
+        MemberMeta::new("Total", ValueType::Int64).zh("围栏绑定的设备总数"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -1468,6 +1512,7 @@ pub(crate) static DESCRIBE_FENCE_EVENT_LIST_ACTION: ActionMeta = ActionMeta {
     name: "DescribeFenceEventList",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "获取围栏告警事件列表",
     doc: "",
     errors: &[
         "InternalError",
@@ -1482,18 +1527,24 @@ pub(crate) static DESCRIBE_FENCE_EVENT_LIST_ACTION: ActionMeta = ActionMeta {
         "UnauthorizedOperation.NoPermissionToStudioFence",
     ],
     input: &[
-        MemberMeta::new("StartTime", ValueType::Int64).required(),
-        MemberMeta::new("EndTime", ValueType::Int64).required(),
-        MemberMeta::new("FenceId", ValueType::Int64),
-        MemberMeta::new("Offset", ValueType::Int64),
-        MemberMeta::new("Limit", ValueType::Int64),
-        MemberMeta::new("ProductId", ValueType::String),
-        MemberMeta::new("DeviceName", ValueType::String),
+        MemberMeta::new("StartTime", ValueType::Int64)
+            .required()
+            .zh("围栏告警信息的查询起始时间"),
+        MemberMeta::new("EndTime", ValueType::Int64)
+            .required()
+            .zh("围栏告警信息的查询结束时间"),
+        MemberMeta::new("FenceId", ValueType::Int64).zh("围栏Id"),
+        MemberMeta::new("Offset", ValueType::Int64).zh("翻页偏移量"),
+        MemberMeta::new("Limit", ValueType::Int64).zh("最大返回结果数"),
+        MemberMeta::new("ProductId", ValueType::String).zh("告警对应的产品Id"),
+        MemberMeta::new("DeviceName", ValueType::String).zh("告警对应的设备名称"),
     ],
     output: &[
-        MemberMeta::new("List", ValueType::Object("FenceEventItem")).list(),
-        MemberMeta::new("Total", ValueType::Int64),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("List", ValueType::Object("FenceEventItem"))
+            .list()
+            .zh("围栏告警事件列表"),
+        MemberMeta::new("Total", ValueType::Int64).zh("围栏告警事件总数"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -1565,12 +1616,15 @@ pub(crate) static DESCRIBE_FREE_CLOUD_STORAGE_NUM_ACTION: ActionMeta = ActionMet
     name: "DescribeFreeCloudStorageNum",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "查询云存卡套餐信息",
     doc: "",
     errors: &["InternalError", "InvalidParameter", "UnsupportedOperation"],
     input: &[],
     output: &[
-        MemberMeta::new("PackageInfos", ValueType::Object("CloudStoragePackageInfo")).list(),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("PackageInfos", ValueType::Object("CloudStoragePackageInfo"))
+            .list()
+            .zh("套餐包信息"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -1777,6 +1831,7 @@ pub(crate) static DESCRIBE_GATEWAY_BIND_DEVICES_ACTION: ActionMeta = ActionMeta 
     name: "DescribeGatewayBindDevices",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "获取网关绑定的子设备列表",
     doc: "",
     errors: &[
         "InternalError",
@@ -1789,17 +1844,29 @@ pub(crate) static DESCRIBE_GATEWAY_BIND_DEVICES_ACTION: ActionMeta = ActionMeta 
         "UnauthorizedOperation",
     ],
     input: &[
-        MemberMeta::new("GatewayProductId", ValueType::String).required(),
-        MemberMeta::new("GatewayDeviceName", ValueType::String).required(),
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("Offset", ValueType::Int64).required(),
-        MemberMeta::new("Limit", ValueType::Int64).required(),
+        MemberMeta::new("GatewayProductId", ValueType::String)
+            .required()
+            .zh("网关设备的产品ID"),
+        MemberMeta::new("GatewayDeviceName", ValueType::String)
+            .required()
+            .zh("网关设备的设备名"),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("子产品的ID"),
+        MemberMeta::new("Offset", ValueType::Int64)
+            .required()
+            .zh("分页的偏移"),
+        MemberMeta::new("Limit", ValueType::Int64)
+            .required()
+            .zh("分页的页大小"),
     ],
     output: &[
-        MemberMeta::new("Devices", ValueType::Object("BindDeviceInfo")).list(),
-        MemberMeta::new("Total", ValueType::Int64),
-        MemberMeta::new("ProductName", ValueType::String),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("Devices", ValueType::Object("BindDeviceInfo"))
+            .list()
+            .zh("子设备信息"),
+        MemberMeta::new("Total", ValueType::Int64).zh("子设备总数"),
+        MemberMeta::new("ProductName", ValueType::String).zh("子设备所属的产品名"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -1980,6 +2047,7 @@ pub(crate) static DESCRIBE_GATEWAY_SUB_DEVICE_LIST_ACTION: ActionMeta = ActionMe
     name: "DescribeGatewaySubDeviceList",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "查询绑定到家庭的网关设备的子设备列表",
     doc: "",
     errors: &[
         "InternalError",
@@ -1991,15 +2059,25 @@ pub(crate) static DESCRIBE_GATEWAY_SUB_DEVICE_LIST_ACTION: ActionMeta = ActionMe
         "UnauthorizedOperation.NoPermissionToStudioProduct",
     ],
     input: &[
-        MemberMeta::new("GatewayProductId", ValueType::String).required(),
-        MemberMeta::new("GatewayDeviceName", ValueType::String).required(),
-        MemberMeta::new("Offset", ValueType::UInt64).required(),
-        MemberMeta::new("Limit", ValueType::UInt64).required(),
+        MemberMeta::new("GatewayProductId", ValueType::String)
+            .required()
+            .zh("网关产品ID"),
+        MemberMeta::new("GatewayDeviceName", ValueType::String)
+            .required()
+            .zh("网关设备名称"),
+        MemberMeta::new("Offset", ValueType::UInt64)
+            .required()
+            .zh("分页偏移"),
+        MemberMeta::new("Limit", ValueType::UInt64)
+            .required()
+            .zh("分页的大小"),
     ],
     output: &[
-        MemberMeta::new("Total", ValueType::Int64),
-        MemberMeta::new("DeviceList", ValueType::Object("FamilySubDevice")).list(),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("Total", ValueType::Int64).zh("设备的总数"),
+        MemberMeta::new("DeviceList", ValueType::Object("FamilySubDevice"))
+            .list()
+            .zh("设备列表"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -2199,6 +2277,7 @@ pub(crate) static DESCRIBE_GATEWAY_SUB_PRODUCTS_ACTION: ActionMeta = ActionMeta 
     name: "DescribeGatewaySubProducts",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "获取网关可操作的子产品",
     doc: "",
     errors: &[
         "InternalError",
@@ -2211,16 +2290,20 @@ pub(crate) static DESCRIBE_GATEWAY_SUB_PRODUCTS_ACTION: ActionMeta = ActionMeta 
         "UnsupportedOperation.StaffPoolDupNameExist",
     ],
     input: &[
-        MemberMeta::new("GatewayProductId", ValueType::String).required(),
-        MemberMeta::new("Offset", ValueType::UInt64),
-        MemberMeta::new("Limit", ValueType::UInt64),
-        MemberMeta::new("ProjectId", ValueType::String),
-        MemberMeta::new("ProductSource", ValueType::Int64),
+        MemberMeta::new("GatewayProductId", ValueType::String)
+            .required()
+            .zh("网关产品ID"),
+        MemberMeta::new("Offset", ValueType::UInt64).zh("分页的偏移量"),
+        MemberMeta::new("Limit", ValueType::UInt64).zh("分页的大小"),
+        MemberMeta::new("ProjectId", ValueType::String).zh("项目Id"),
+        MemberMeta::new("ProductSource", ValueType::Int64).zh("是否跨账号产品"),
     ],
     output: &[
-        MemberMeta::new("Products", ValueType::Object("BindProductInfo")).list(),
-        MemberMeta::new("Total", ValueType::UInt64),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("Products", ValueType::Object("BindProductInfo"))
+            .list()
+            .zh("当前分页的可绑定或解绑的产品信息"),
+        MemberMeta::new("Total", ValueType::UInt64).zh("可绑定或解绑的产品总数"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -2393,6 +2476,7 @@ pub(crate) static DESCRIBE_INSTANCE_ACTION: ActionMeta = ActionMeta {
     name: "DescribeInstance",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "获取实例详情",
     doc: "",
     errors: &[
         "InternalError",
@@ -2407,14 +2491,18 @@ pub(crate) static DESCRIBE_INSTANCE_ACTION: ActionMeta = ActionMeta {
         "UnsupportedOperation.UnpaidOrder",
     ],
     input: &[
-        MemberMeta::new("InstanceId", ValueType::String).required(),
-        MemberMeta::new("Include", ValueType::String).list(),
-        MemberMeta::new("ProjectId", ValueType::String),
-        MemberMeta::new("ProductId", ValueType::String),
+        MemberMeta::new("InstanceId", ValueType::String)
+            .required()
+            .zh("实例ID"),
+        MemberMeta::new("Include", ValueType::String)
+            .list()
+            .zh("附加查询返回包含字段值"),
+        MemberMeta::new("ProjectId", ValueType::String).zh("项目ID"),
+        MemberMeta::new("ProductId", ValueType::String).zh("产品ID"),
     ],
     output: &[
-        MemberMeta::new("Data", ValueType::Object("InstanceDetail")),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("Data", ValueType::Object("InstanceDetail")).zh("实例信息"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -2520,6 +2608,7 @@ pub(crate) static DESCRIBE_LICENSE_OVERVIEW_ACTION: ActionMeta = ActionMeta {
     name: "DescribeLicenseOverview",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "获取实例激活码详情",
     doc: "",
     errors: &[
         "InternalError",
@@ -2532,12 +2621,15 @@ pub(crate) static DESCRIBE_LICENSE_OVERVIEW_ACTION: ActionMeta = ActionMeta {
         "UnsupportedOperation.InstanceIsolated",
         "UnsupportedOperation.UnpaidOrder",
     ],
-    input: &[MemberMeta::new("InstanceId", ValueType::String).required()],
+    input: &[MemberMeta::new("InstanceId", ValueType::String)
+        .required()
+        .zh("实例ID")],
     output: &[
         MemberMeta::new("Data", ValueType::Object("LicenseOverview"))
             .list()
-            .nullable(),
-        MemberMeta::new("RequestId", ValueType::String),
+            .nullable()
+            .zh("实例概览"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -2633,16 +2725,17 @@ pub(crate) static DESCRIBE_LO_RA_FREQUENCY_ACTION: ActionMeta = ActionMeta {
     name: "DescribeLoRaFrequency",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "获取LoRa自定义频点详情",
     doc: "",
     errors: &[
         "InternalError",
         "ResourceNotFound.StudioLoRaFreqNotExist",
         "UnauthorizedOperation",
     ],
-    input: &[MemberMeta::new("FreqId", ValueType::String)],
+    input: &[MemberMeta::new("FreqId", ValueType::String).zh("频点唯一ID")],
     output: &[
-        MemberMeta::new("Data", ValueType::Object("LoRaFrequencyEntry")),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("Data", ValueType::Object("LoRaFrequencyEntry")).zh("返回详情项"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -2764,6 +2857,7 @@ pub(crate) static DESCRIBE_MODEL_DEFINITION_ACTION: ActionMeta = ActionMeta {
     name: "DescribeModelDefinition",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "查询产品数据模板",
     doc: "",
     errors: &[
         "InternalError",
@@ -2796,10 +2890,12 @@ pub(crate) static DESCRIBE_MODEL_DEFINITION_ACTION: ActionMeta = ActionMeta {
         "UnauthorizedOperation.NoPermissionToStudioProduct",
         "UnsupportedOperation.InstanceIsolated",
     ],
-    input: &[MemberMeta::new("ProductId", ValueType::String).required()],
+    input: &[MemberMeta::new("ProductId", ValueType::String)
+        .required()
+        .zh("产品ID")],
     output: &[
-        MemberMeta::new("Model", ValueType::Object("ProductModelDefinition")),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("Model", ValueType::Object("ProductModelDefinition")).zh("产品数据模板"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -2918,15 +3014,20 @@ pub(crate) static DESCRIBE_P2_P_ROUTE_ACTION: ActionMeta = ActionMeta {
     name: "DescribeP2PRoute",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "查询当前P2P线路",
     doc: "",
     errors: &["InternalError", "InvalidParameter", "UnsupportedOperation"],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名称"),
     ],
     output: &[
-        MemberMeta::new("RouteId", ValueType::UInt64),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("RouteId", ValueType::UInt64).zh("当前p2p线路"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -3023,6 +3124,7 @@ pub(crate) static DESCRIBE_PACKAGE_CONSUME_TASK_ACTION: ActionMeta = ActionMeta 
     name: "DescribePackageConsumeTask",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "查询套餐消耗记录详情",
     doc: "",
     errors: &[
         "InternalError",
@@ -3030,10 +3132,12 @@ pub(crate) static DESCRIBE_PACKAGE_CONSUME_TASK_ACTION: ActionMeta = ActionMeta 
         "InvalidParameterValue",
         "UnsupportedOperation",
     ],
-    input: &[MemberMeta::new("TaskId", ValueType::Int64).required()],
+    input: &[MemberMeta::new("TaskId", ValueType::Int64)
+        .required()
+        .zh("任务id")],
     output: &[
-        MemberMeta::new("URL", ValueType::String),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("URL", ValueType::String).zh("文件下载的url"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -3159,6 +3263,7 @@ pub(crate) static DESCRIBE_PACKAGE_CONSUME_TASKS_ACTION: ActionMeta = ActionMeta
     name: "DescribePackageConsumeTasks",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "查询套餐消耗记录列表",
     doc: "",
     errors: &[
         "InternalError",
@@ -3167,13 +3272,19 @@ pub(crate) static DESCRIBE_PACKAGE_CONSUME_TASKS_ACTION: ActionMeta = ActionMeta
         "UnsupportedOperation",
     ],
     input: &[
-        MemberMeta::new("Limit", ValueType::UInt64).required(),
-        MemberMeta::new("Offset", ValueType::UInt64).required(),
+        MemberMeta::new("Limit", ValueType::UInt64)
+            .required()
+            .zh("分页单页量"),
+        MemberMeta::new("Offset", ValueType::UInt64)
+            .required()
+            .zh("分页的偏移量"),
     ],
     output: &[
-        MemberMeta::new("TotalCount", ValueType::UInt64),
-        MemberMeta::new("List", ValueType::Object("PackageConsumeTask")).list(),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("TotalCount", ValueType::UInt64).zh("总数"),
+        MemberMeta::new("List", ValueType::Object("PackageConsumeTask"))
+            .list()
+            .zh("任务列表"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -3320,6 +3431,7 @@ pub(crate) static DESCRIBE_POSITION_FENCE_LIST_ACTION: ActionMeta = ActionMeta {
     name: "DescribePositionFenceList",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "获取围栏列表",
     doc: "",
     errors: &[
         "InternalError",
@@ -3331,14 +3443,18 @@ pub(crate) static DESCRIBE_POSITION_FENCE_LIST_ACTION: ActionMeta = ActionMeta {
         "UnauthorizedOperation",
     ],
     input: &[
-        MemberMeta::new("SpaceId", ValueType::String).required(),
-        MemberMeta::new("Offset", ValueType::Int64),
-        MemberMeta::new("Limit", ValueType::Int64),
+        MemberMeta::new("SpaceId", ValueType::String)
+            .required()
+            .zh("位置空间Id"),
+        MemberMeta::new("Offset", ValueType::Int64).zh("翻页偏移量"),
+        MemberMeta::new("Limit", ValueType::Int64).zh("最大返回结果数"),
     ],
     output: &[
-        MemberMeta::new("List", ValueType::Object("PositionFenceInfo")).list(),
-        MemberMeta::new("Total", ValueType::Int64),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("List", ValueType::Object("PositionFenceInfo"))
+            .list()
+            .zh("围栏列表"),
+        MemberMeta::new("Total", ValueType::Int64).zh("围栏数量"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -3430,12 +3546,15 @@ pub(crate) static DESCRIBE_PRIVATE_CA_ACTION: ActionMeta = ActionMeta {
     name: "DescribePrivateCA",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "查询私有CA证书详情",
     doc: "",
     errors: &[],
-    input: &[MemberMeta::new("CertName", ValueType::String).required()],
+    input: &[MemberMeta::new("CertName", ValueType::String)
+        .required()
+        .zh("证书名称")],
     output: &[
-        MemberMeta::new("CA", ValueType::Object("CertInfo")),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("CA", ValueType::Object("CertInfo")).zh("CA 证书信息"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -3571,16 +3690,25 @@ pub(crate) static DESCRIBE_PRIVATE_CA_BINDED_PRODUCTS_ACTION: ActionMeta = Actio
     name: "DescribePrivateCABindedProducts",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "查询私有CA绑定的产品列表",
     doc: "",
     errors: &[],
     input: &[
-        MemberMeta::new("CertName", ValueType::String).required(),
-        MemberMeta::new("Offset", ValueType::UInt64).required(),
-        MemberMeta::new("Limit", ValueType::UInt64).required(),
+        MemberMeta::new("CertName", ValueType::String)
+            .required()
+            .zh("证书名称"),
+        MemberMeta::new("Offset", ValueType::UInt64)
+            .required()
+            .zh("分页偏移量"),
+        MemberMeta::new("Limit", ValueType::UInt64)
+            .required()
+            .zh("单次返回的数量"),
     ],
     output: &[
-        MemberMeta::new("Products", ValueType::Object("PrivateCABindProductInfo")).list(),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("Products", ValueType::Object("PrivateCABindProductInfo"))
+            .list()
+            .zh("绑定了该 CA 证书的产品列表"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -3647,12 +3775,15 @@ pub(crate) static DESCRIBE_PRIVATE_C_AS_ACTION: ActionMeta = ActionMeta {
     name: "DescribePrivateCAs",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "查询私有CA证书列表",
     doc: "",
     errors: &[],
     input: &[],
     output: &[
-        MemberMeta::new("CAs", ValueType::Object("CertInfo")).list(),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("CAs", ValueType::Object("CertInfo"))
+            .list()
+            .zh("产品绑定的 CA 证书信息列表"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -3744,12 +3875,17 @@ pub(crate) static DESCRIBE_PRODUCT_CA_ACTION: ActionMeta = ActionMeta {
     name: "DescribeProductCA",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "查询产品绑定的CA证书",
     doc: "",
     errors: &[],
-    input: &[MemberMeta::new("ProductId", ValueType::String).required()],
+    input: &[MemberMeta::new("ProductId", ValueType::String)
+        .required()
+        .zh("产品ID")],
     output: &[
-        MemberMeta::new("CAs", ValueType::Object("CertInfo")).list(),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("CAs", ValueType::Object("CertInfo"))
+            .list()
+            .zh("产品绑定的 CA 证书信息列表"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -3845,13 +3981,16 @@ pub(crate) static DESCRIBE_PRODUCT_CLOUD_STORAGE_AI_SERVICE_ACTION: ActionMeta =
     name: "DescribeProductCloudStorageAIService",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "查询产品云存AI分析服务",
     doc: "",
     errors: &["InternalError", "InvalidParameter", "UnsupportedOperation"],
-    input: &[MemberMeta::new("ProductId", ValueType::String).required()],
+    input: &[MemberMeta::new("ProductId", ValueType::String)
+        .required()
+        .zh("产品 ID")],
     output: &[
-        MemberMeta::new("Enabled", ValueType::Bool),
-        MemberMeta::new("Available", ValueType::Bool),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("Enabled", ValueType::Bool).zh("开通状态"),
+        MemberMeta::new("Available", ValueType::Bool).zh("当前账号是否可开通"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -3970,6 +4109,7 @@ pub(crate) static DESCRIBE_PRODUCT_DYNAMIC_REGISTER_ACTION: ActionMeta = ActionM
     name: "DescribeProductDynamicRegister",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "获取产品动态注册详情",
     doc: "",
     errors: &[
         "InternalError",
@@ -3981,12 +4121,20 @@ pub(crate) static DESCRIBE_PRODUCT_DYNAMIC_REGISTER_ACTION: ActionMeta = ActionM
         "UnauthorizedOperation.NoPermissionToStudioProduct",
         "UnsupportedOperation.InstanceIsolated",
     ],
-    input: &[MemberMeta::new("ProductId", ValueType::String).required()],
+    input: &[MemberMeta::new("ProductId", ValueType::String)
+        .required()
+        .zh("产品Id")],
     output: &[
-        MemberMeta::new("RegisterType", ValueType::UInt64).required(),
-        MemberMeta::new("ProductSecret", ValueType::String).required(),
-        MemberMeta::new("RegisterLimit", ValueType::UInt64).required(),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("RegisterType", ValueType::UInt64)
+            .required()
+            .zh("动态注册类型"),
+        MemberMeta::new("ProductSecret", ValueType::String)
+            .required()
+            .zh("动态注册产品密钥"),
+        MemberMeta::new("RegisterLimit", ValueType::UInt64)
+            .required()
+            .zh("动态注册设备上限"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],

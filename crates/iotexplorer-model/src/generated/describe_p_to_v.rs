@@ -102,6 +102,7 @@ pub(crate) static DESCRIBE_PROJECT_ACTION: ActionMeta = ActionMeta {
     name: "DescribeProject",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "查询项目详情",
     doc: "",
     errors: &[
         "InternalError",
@@ -110,10 +111,12 @@ pub(crate) static DESCRIBE_PROJECT_ACTION: ActionMeta = ActionMeta {
         "UnauthorizedOperation.NoPermissionToProject",
         "UnsupportedOperation.InstanceIsolated",
     ],
-    input: &[MemberMeta::new("ProjectId", ValueType::String).required()],
+    input: &[MemberMeta::new("ProjectId", ValueType::String)
+        .required()
+        .zh("项目ID")],
     output: &[
-        MemberMeta::new("Project", ValueType::Object("ProjectEntryEx")),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("Project", ValueType::Object("ProjectEntryEx")).zh("返回信息"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -304,6 +307,7 @@ pub(crate) static DESCRIBE_SPACE_FENCE_EVENT_LIST_ACTION: ActionMeta = ActionMet
     name: "DescribeSpaceFenceEventList",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "获取位置空间中围栏告警事件列表",
     doc: "",
     errors: &[
         "InternalError",
@@ -315,18 +319,25 @@ pub(crate) static DESCRIBE_SPACE_FENCE_EVENT_LIST_ACTION: ActionMeta = ActionMet
         "UnauthorizedOperation",
     ],
     input: &[
-        MemberMeta::new("SpaceId", ValueType::String).required(),
-        MemberMeta::new("StartTime", ValueType::Int64).required(),
-        MemberMeta::new("EndTime", ValueType::Int64).required(),
-        MemberMeta::new("Offset", ValueType::Int64),
-        MemberMeta::new("Limit", ValueType::Int64),
+        MemberMeta::new("SpaceId", ValueType::String)
+            .required()
+            .zh("位置空间Id"),
+        MemberMeta::new("StartTime", ValueType::Int64)
+            .required()
+            .zh("围栏告警信息的查询起始时间"),
+        MemberMeta::new("EndTime", ValueType::Int64)
+            .required()
+            .zh("围栏告警信息的查询结束时间"),
+        MemberMeta::new("Offset", ValueType::Int64).zh("翻页偏移量"),
+        MemberMeta::new("Limit", ValueType::Int64).zh("最大返回结果数"),
     ],
     output: &[
         MemberMeta::new("List", ValueType::Object("FenceEventItem"))
             .list()
-            .nullable(),
-        MemberMeta::new("Total", ValueType::Int64),
-        MemberMeta::new("RequestId", ValueType::String),
+            .nullable()
+            .zh("围栏告警事件列表"),
+        MemberMeta::new("Total", ValueType::Int64).zh("围栏告警事件总数"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -424,6 +435,7 @@ pub(crate) static DESCRIBE_STUDIO_PRODUCT_ACTION: ActionMeta = ActionMeta {
     name: "DescribeStudioProduct",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "获取产品详情",
     doc: "",
     errors: &[
         "InternalError",
@@ -432,10 +444,12 @@ pub(crate) static DESCRIBE_STUDIO_PRODUCT_ACTION: ActionMeta = ActionMeta {
         "UnauthorizedOperation.NoPermissionToStudioProduct",
         "UnsupportedOperation.InstanceIsolated",
     ],
-    input: &[MemberMeta::new("ProductId", ValueType::String).required()],
+    input: &[MemberMeta::new("ProductId", ValueType::String)
+        .required()
+        .zh("产品ID")],
     output: &[
-        MemberMeta::new("Product", ValueType::Object("ProductEntry")),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("Product", ValueType::Object("ProductEntry")).zh("产品详情"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -558,6 +572,7 @@ pub(crate) static DESCRIBE_SUBSCRIBED_TOPIC_POLICY_ACTION: ActionMeta = ActionMe
     name: "DescribeSubscribedTopicPolicy",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "获取设备已订阅Topic列表",
     doc: "",
     errors: &[
         "InternalError",
@@ -566,12 +581,18 @@ pub(crate) static DESCRIBE_SUBSCRIBED_TOPIC_POLICY_ACTION: ActionMeta = ActionMe
         "UnauthorizedOperation.NoPermissionToStudioProduct",
     ],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名称"),
     ],
     output: &[
-        MemberMeta::new("Topics", ValueType::Object("SubscribedTopicItem")).list(),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("Topics", ValueType::Object("SubscribedTopicItem"))
+            .list()
+            .zh("已订阅Topic信息"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -677,6 +698,7 @@ pub(crate) static DESCRIBE_T_WE_SEE_CALLBACK_ACTION: ActionMeta = ActionMeta {
     name: "DescribeTWeSeeCallback",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "查询 TWeSee 回调目标详情",
     doc: "",
     errors: &[
         "InternalError",
@@ -685,10 +707,12 @@ pub(crate) static DESCRIBE_T_WE_SEE_CALLBACK_ACTION: ActionMeta = ActionMeta {
         "InvalidParameterValue",
         "ResourceNotFound.SeeCallbackNotExist",
     ],
-    input: &[MemberMeta::new("CallbackId", ValueType::String).required()],
+    input: &[MemberMeta::new("CallbackId", ValueType::String)
+        .required()
+        .zh("回调目标 ID")],
     output: &[
-        MemberMeta::new("CallbackInfo", ValueType::Object("SeeCallbackInfo")),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("CallbackInfo", ValueType::Object("SeeCallbackInfo")).zh("回调目标详情"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -887,6 +911,7 @@ pub(crate) static DESCRIBE_T_WE_SEE_CONFIG_ACTION: ActionMeta = ActionMeta {
     name: "DescribeTWeSeeConfig",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "查询 TWeSee 配置",
     doc: "",
     errors: &[
         "FailedOperation.ProductIotVideoServiceNotEnabled",
@@ -899,21 +924,27 @@ pub(crate) static DESCRIBE_T_WE_SEE_CONFIG_ACTION: ActionMeta = ActionMeta {
         "ResourceNotFound.ProductNotExist",
     ],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("UserId", ValueType::String),
-        MemberMeta::new("ChannelId", ValueType::UInt64),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名称"),
+        MemberMeta::new("UserId", ValueType::String).zh("用户ID"),
+        MemberMeta::new("ChannelId", ValueType::UInt64).zh("通道ID"),
     ],
     output: &[
-        MemberMeta::new("EnableSummary", ValueType::Bool),
-        MemberMeta::new("EnableSearch", ValueType::Bool),
-        MemberMeta::new("Config", ValueType::String),
-        MemberMeta::new("SummaryConfig", ValueType::Object("VisionSummaryConfig")),
+        MemberMeta::new("EnableSummary", ValueType::Bool).zh("是否开启视频摘要"),
+        MemberMeta::new("EnableSearch", ValueType::Bool).zh("是否开启视频搜索"),
+        MemberMeta::new("Config", ValueType::String).zh("配置参数"),
+        MemberMeta::new("SummaryConfig", ValueType::Object("VisionSummaryConfig"))
+            .zh("摘要配置参数"),
         MemberMeta::new(
             "EventIdFilterConfig",
             ValueType::Object("SeeEventIdFilterConfig"),
-        ),
-        MemberMeta::new("RequestId", ValueType::String),
+        )
+        .zh("云存事件 ID 过滤规则配置项"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -1152,22 +1183,29 @@ pub(crate) static DESCRIBE_T_WE_SEE_DIRECT_UPLOAD_INFO_ACTION: ActionMeta = Acti
     name: "DescribeTWeSeeDirectUploadInfo",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "查询 TWeSee 直传信息",
     doc: "",
     errors: &[],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("ServiceType", ValueType::String).required(),
-        MemberMeta::new("UploadMethod", ValueType::String),
-        MemberMeta::new("UploadTarget", ValueType::String),
-        MemberMeta::new("ChannelId", ValueType::UInt64),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品 ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名称"),
+        MemberMeta::new("ServiceType", ValueType::String)
+            .required()
+            .zh("服务类型"),
+        MemberMeta::new("UploadMethod", ValueType::String).zh("上传方式"),
+        MemberMeta::new("UploadTarget", ValueType::String).zh("上传目标"),
+        MemberMeta::new("ChannelId", ValueType::UInt64).zh("通道 ID"),
     ],
     output: &[
-        MemberMeta::new("COSURI", ValueType::String),
-        MemberMeta::new("StorageBucket", ValueType::String),
-        MemberMeta::new("StoragePath", ValueType::String),
-        MemberMeta::new("StorageRegion", ValueType::String),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("COSURI", ValueType::String).zh("TWeSee 直传目录的 COS URI"),
+        MemberMeta::new("StorageBucket", ValueType::String).zh("TWeSee 直传存储桶"),
+        MemberMeta::new("StoragePath", ValueType::String).zh("TWeSee 直传目录路径"),
+        MemberMeta::new("StorageRegion", ValueType::String).zh("TWeSee 直传存储地域"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -1329,17 +1367,24 @@ pub(crate) static DESCRIBE_T_WE_SEE_FACE_ACTION: ActionMeta = ActionMeta {
     name: "DescribeTWeSeeFace",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "查询 TWeSee 人脸详情",
     doc: "",
     errors: &[],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("FaceId", ValueType::String).required(),
-        MemberMeta::new("ChannelId", ValueType::UInt64),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品 ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名称"),
+        MemberMeta::new("FaceId", ValueType::String)
+            .required()
+            .zh("人脸 ID"),
+        MemberMeta::new("ChannelId", ValueType::UInt64).zh("通道 ID"),
     ],
     output: &[
-        MemberMeta::new("Face", ValueType::Object("SeeFaceInfo")),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("Face", ValueType::Object("SeeFaceInfo")).zh("人脸元数据"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -1523,18 +1568,25 @@ pub(crate) static DESCRIBE_T_WE_SEE_PERSON_ACTION: ActionMeta = ActionMeta {
     name: "DescribeTWeSeePerson",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "查询 TWeSee 人员详情",
     doc: "",
     errors: &[],
     input: &[
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("PersonId", ValueType::String).required(),
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("ChannelId", ValueType::UInt64),
-        MemberMeta::new("FaceLimit", ValueType::UInt64),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名称"),
+        MemberMeta::new("PersonId", ValueType::String)
+            .required()
+            .zh("人员 ID"),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品 ID"),
+        MemberMeta::new("ChannelId", ValueType::UInt64).zh("通道 ID"),
+        MemberMeta::new("FaceLimit", ValueType::UInt64).zh("返回的代表人脸数量"),
     ],
     output: &[
-        MemberMeta::new("Person", ValueType::Object("SeePersonInfo")),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("Person", ValueType::Object("SeePersonInfo")).zh("人员信息"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -1643,6 +1695,7 @@ pub(crate) static DESCRIBE_T_WE_SEE_POST_PAID_SERVICE_ACTION: ActionMeta = Actio
     name: "DescribeTWeSeePostPaidService",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "查询 TWeSee 后付费服务",
     doc: "",
     errors: &[
         "InternalError",
@@ -1651,11 +1704,13 @@ pub(crate) static DESCRIBE_T_WE_SEE_POST_PAID_SERVICE_ACTION: ActionMeta = Actio
         "InvalidParameterValue",
         "ResourceNotFound.SeePostPaidServiceNotExist",
     ],
-    input: &[MemberMeta::new("ServiceType", ValueType::String).required()],
+    input: &[MemberMeta::new("ServiceType", ValueType::String)
+        .required()
+        .zh("算法类型")],
     output: &[
-        MemberMeta::new("ResourceId", ValueType::String),
-        MemberMeta::new("Status", ValueType::String),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("ResourceId", ValueType::String).zh("后付费资源 ID"),
+        MemberMeta::new("Status", ValueType::String).zh("资源状态"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -1778,6 +1833,7 @@ pub(crate) static DESCRIBE_T_WE_SEE_RECOGNITION_TASK_ACTION: ActionMeta = Action
     name: "DescribeTWeSeeRecognitionTask",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "查询 TWeSee 语义理解任务",
     doc: "",
     errors: &[
         "InternalError",
@@ -1786,12 +1842,14 @@ pub(crate) static DESCRIBE_T_WE_SEE_RECOGNITION_TASK_ACTION: ActionMeta = Action
         "UnsupportedOperation",
     ],
     input: &[
-        MemberMeta::new("TaskId", ValueType::String).required(),
-        MemberMeta::new("FileURLExpireTime", ValueType::Int64),
+        MemberMeta::new("TaskId", ValueType::String)
+            .required()
+            .zh("任务 ID"),
+        MemberMeta::new("FileURLExpireTime", ValueType::Int64).zh("下载 URL 的过期时间"),
     ],
     output: &[
-        MemberMeta::new("TaskInfo", ValueType::Object("VisionRecognitionTask")),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("TaskInfo", ValueType::Object("VisionRecognitionTask")).zh("任务信息"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -2066,6 +2124,7 @@ pub(crate) static DESCRIBE_T_WE_SEE_SUBSCRIPTION_ACTION: ActionMeta = ActionMeta
     name: "DescribeTWeSeeSubscription",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "查询 TWeSee 预付费订阅",
     doc: "",
     errors: &[
         "InternalError",
@@ -2077,38 +2136,48 @@ pub(crate) static DESCRIBE_T_WE_SEE_SUBSCRIPTION_ACTION: ActionMeta = ActionMeta
         "ResourceNotFound.SeePrePaidSubscriptionNotExist",
     ],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("ServiceType", ValueType::String).required(),
-        MemberMeta::new("ChannelId", ValueType::UInt64),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品 ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名称"),
+        MemberMeta::new("ServiceType", ValueType::String)
+            .required()
+            .zh("算法类型"),
+        MemberMeta::new("ChannelId", ValueType::UInt64).zh("通道 ID"),
     ],
     output: &[
-        MemberMeta::new("ResourceId", ValueType::String),
-        MemberMeta::new("ServiceTier", ValueType::String),
-        MemberMeta::new("ExpireTime", ValueType::Int64),
-        MemberMeta::new("Enabled", ValueType::Bool),
-        MemberMeta::new("Status", ValueType::String),
+        MemberMeta::new("ResourceId", ValueType::String).zh("资源 ID"),
+        MemberMeta::new("ServiceTier", ValueType::String).zh("套餐规格"),
+        MemberMeta::new("ExpireTime", ValueType::Int64).zh("到期时间"),
+        MemberMeta::new("Enabled", ValueType::Bool).zh("启用状态"),
+        MemberMeta::new("Status", ValueType::String).zh("订阅状态"),
         MemberMeta::new(
             "ComprehensionConfig",
             ValueType::Object("SeeComprehensionConfig"),
-        ),
+        )
+        .zh("视觉理解配置"),
         MemberMeta::new(
             "CompHighlightConfig",
             ValueType::Object("SeeCompHighlightConfig"),
-        ),
+        )
+        .zh("视频语义浓缩配置"),
         MemberMeta::new(
             "EventIdFilterConfig",
             ValueType::Object("SeeEventIdFilterConfig"),
-        ),
-        MemberMeta::new("SummarizeConfig", ValueType::Object("SeeSummarizeConfig")),
-        MemberMeta::new("CreditsQuota", ValueType::Float),
-        MemberMeta::new("CreditsUsed", ValueType::Float),
-        MemberMeta::new("QuotaRefreshTime", ValueType::Int64),
-        MemberMeta::new("QuotaBasic", ValueType::Int64),
-        MemberMeta::new("QuotaUsedBasic", ValueType::Int64),
-        MemberMeta::new("QuotaAdvanced", ValueType::Int64),
-        MemberMeta::new("QuotaUsedAdvanced", ValueType::Int64),
-        MemberMeta::new("RequestId", ValueType::String),
+        )
+        .zh("云存事件 ID 过滤规则配置项"),
+        MemberMeta::new("SummarizeConfig", ValueType::Object("SeeSummarizeConfig"))
+            .zh("每日与每周总结配置"),
+        MemberMeta::new("CreditsQuota", ValueType::Float).zh("当前周期内的额度总量"),
+        MemberMeta::new("CreditsUsed", ValueType::Float).zh("当前周期内的已使用额度"),
+        MemberMeta::new("QuotaRefreshTime", ValueType::Int64).zh("额度刷新时间"),
+        MemberMeta::new("QuotaBasic", ValueType::Int64).zh("当前周期基础能力总额度"),
+        MemberMeta::new("QuotaUsedBasic", ValueType::Int64).zh("当前周期基础能力已用额度"),
+        MemberMeta::new("QuotaAdvanced", ValueType::Int64).zh("当前周期高级能力总额度"),
+        MemberMeta::new("QuotaUsedAdvanced", ValueType::Int64).zh("当前周期高级能力已用额度"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -2231,6 +2300,7 @@ pub(crate) static DESCRIBE_T_WE_SEE_TASK_ACTION: ActionMeta = ActionMeta {
     name: "DescribeTWeSeeTask",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "查询 TWeSee 任务详情",
     doc: "",
     errors: &[
         "InternalError",
@@ -2239,12 +2309,14 @@ pub(crate) static DESCRIBE_T_WE_SEE_TASK_ACTION: ActionMeta = ActionMeta {
         "ResourceNotFound.SeeTaskNotExist",
     ],
     input: &[
-        MemberMeta::new("TaskId", ValueType::String).required(),
-        MemberMeta::new("FileURLExpireTime", ValueType::Int64),
+        MemberMeta::new("TaskId", ValueType::String)
+            .required()
+            .zh("任务 ID"),
+        MemberMeta::new("FileURLExpireTime", ValueType::Int64).zh("下载 URL 的过期时间"),
     ],
     output: &[
-        MemberMeta::new("TaskInfo", ValueType::Object("SeeTaskInfo")),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("TaskInfo", ValueType::Object("SeeTaskInfo")).zh("任务信息"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -2438,6 +2510,7 @@ pub(crate) static DESCRIBE_T_WE_SEE_TASK_STATISTICS_ACTION: ActionMeta = ActionM
     name: "DescribeTWeSeeTaskStatistics",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "查询 TWeSee 任务统计数据",
     doc: "",
     errors: &[
         "FailedOperation",
@@ -2447,15 +2520,17 @@ pub(crate) static DESCRIBE_T_WE_SEE_TASK_STATISTICS_ACTION: ActionMeta = ActionM
         "MissingParameter",
     ],
     input: &[
-        MemberMeta::new("ServiceType", ValueType::String),
-        MemberMeta::new("ServiceTier", ValueType::String),
-        MemberMeta::new("StartTime", ValueType::Int64),
-        MemberMeta::new("EndTime", ValueType::Int64),
-        MemberMeta::new("Interval", ValueType::Int64),
+        MemberMeta::new("ServiceType", ValueType::String).zh("算法类型"),
+        MemberMeta::new("ServiceTier", ValueType::String).zh("套餐规格"),
+        MemberMeta::new("StartTime", ValueType::Int64).zh("起始时间 UNIX 时间戳"),
+        MemberMeta::new("EndTime", ValueType::Int64).zh("结束时间 UNIX 时间戳"),
+        MemberMeta::new("Interval", ValueType::Int64).zh("数据点间隔"),
     ],
     output: &[
-        MemberMeta::new("StatData", ValueType::Object("SeeStatItem")).list(),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("StatData", ValueType::Object("SeeStatItem"))
+            .list()
+            .zh("统计数据"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -2555,6 +2630,7 @@ pub(crate) static DESCRIBE_T_WE_TALK_AGENT_ACTION: ActionMeta = ActionMeta {
     name: "DescribeTWeTalkAgent",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "查询TWeTalk智能体详情",
     doc: "",
     errors: &[
         "InternalError",
@@ -2565,10 +2641,12 @@ pub(crate) static DESCRIBE_T_WE_TALK_AGENT_ACTION: ActionMeta = ActionMeta {
         "UnauthorizedOperation.NoPermissionToStudioProduct",
         "UnsupportedOperation.InstanceIsolated",
     ],
-    input: &[MemberMeta::new("AgentId", ValueType::String).required()],
+    input: &[MemberMeta::new("AgentId", ValueType::String)
+        .required()
+        .zh("智能体ID")],
     output: &[
-        MemberMeta::new("Data", ValueType::Object("TalkAgentInfo")),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("Data", ValueType::Object("TalkAgentInfo")).zh("智能体详情"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -2793,6 +2871,7 @@ pub(crate) static DESCRIBE_T_WE_TALK_AGENT_BINDING_ACTION: ActionMeta = ActionMe
     name: "DescribeTWeTalkAgentBinding",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "查询智能体绑定关系",
     doc: "",
     errors: &[
         "InternalError",
@@ -2804,17 +2883,19 @@ pub(crate) static DESCRIBE_T_WE_TALK_AGENT_BINDING_ACTION: ActionMeta = ActionMe
         "UnsupportedOperation.InstanceIsolated",
     ],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String),
-        MemberMeta::new("DeviceName", ValueType::String),
-        MemberMeta::new("BindingScope", ValueType::String),
-        MemberMeta::new("AgentId", ValueType::String),
-        MemberMeta::new("Offset", ValueType::UInt64),
-        MemberMeta::new("Limit", ValueType::UInt64),
+        MemberMeta::new("ProductId", ValueType::String).zh("产品 ID"),
+        MemberMeta::new("DeviceName", ValueType::String).zh("设备名称"),
+        MemberMeta::new("BindingScope", ValueType::String).zh("绑定维度"),
+        MemberMeta::new("AgentId", ValueType::String).zh("智能体 ID"),
+        MemberMeta::new("Offset", ValueType::UInt64).zh("偏移量"),
+        MemberMeta::new("Limit", ValueType::UInt64).zh("返回数量"),
     ],
     output: &[
-        MemberMeta::new("TotalCount", ValueType::Int64),
-        MemberMeta::new("Bindings", ValueType::Object("TalkAgentBinding")).list(),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("TotalCount", ValueType::Int64).zh("总数"),
+        MemberMeta::new("Bindings", ValueType::Object("TalkAgentBinding"))
+            .list()
+            .zh("绑定关系列表"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -3087,6 +3168,7 @@ pub(crate) static DESCRIBE_T_WE_TALK_AGENT_LIST_ACTION: ActionMeta = ActionMeta 
     name: "DescribeTWeTalkAgentList",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "查询智能体列表",
     doc: "",
     errors: &[
         "InternalError",
@@ -3098,19 +3180,21 @@ pub(crate) static DESCRIBE_T_WE_TALK_AGENT_LIST_ACTION: ActionMeta = ActionMeta 
         "UnsupportedOperation.InstanceIsolated",
     ],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String),
-        MemberMeta::new("DeviceName", ValueType::String),
-        MemberMeta::new("BindingScope", ValueType::String),
-        MemberMeta::new("AgentId", ValueType::String),
-        MemberMeta::new("InstanceId", ValueType::String),
-        MemberMeta::new("Name", ValueType::String),
-        MemberMeta::new("Offset", ValueType::UInt64),
-        MemberMeta::new("Limit", ValueType::UInt64),
+        MemberMeta::new("ProductId", ValueType::String).zh("产品 ID"),
+        MemberMeta::new("DeviceName", ValueType::String).zh("设备名称"),
+        MemberMeta::new("BindingScope", ValueType::String).zh("绑定维度"),
+        MemberMeta::new("AgentId", ValueType::String).zh("智能体 ID"),
+        MemberMeta::new("InstanceId", ValueType::String).zh("实例 ID"),
+        MemberMeta::new("Name", ValueType::String).zh("智能体名称筛选"),
+        MemberMeta::new("Offset", ValueType::UInt64).zh("偏移量"),
+        MemberMeta::new("Limit", ValueType::UInt64).zh("返回数量"),
     ],
     output: &[
-        MemberMeta::new("TotalCount", ValueType::Int64),
-        MemberMeta::new("Data", ValueType::Object("TalkAgentInfo")).list(),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("TotalCount", ValueType::Int64).zh("总数"),
+        MemberMeta::new("Data", ValueType::Object("TalkAgentInfo"))
+            .list()
+            .zh("智能体列"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -3236,6 +3320,7 @@ pub(crate) static DESCRIBE_T_WE_TALK_PRODUCT_CONFIG_ACTION: ActionMeta = ActionM
     name: "DescribeTWeTalkProductConfig",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "获取TWeTalk连接配置信息详情",
     doc: "",
     errors: &[
         "InternalError",
@@ -3247,12 +3332,14 @@ pub(crate) static DESCRIBE_T_WE_TALK_PRODUCT_CONFIG_ACTION: ActionMeta = ActionM
         "UnsupportedOperation.InstanceIsolated",
     ],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("TargetLanguage", ValueType::String),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品ID"),
+        MemberMeta::new("TargetLanguage", ValueType::String).zh("支持的语言"),
     ],
     output: &[
-        MemberMeta::new("Data", ValueType::Object("TalkProductConfigInfo")),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("Data", ValueType::Object("TalkProductConfigInfo")).zh("配置信息"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -3430,6 +3517,7 @@ pub(crate) static DESCRIBE_T_WE_TALK_PRODUCT_CONFIG_V2_ACTION: ActionMeta = Acti
     name: "DescribeTWeTalkProductConfigV2",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "查询WeTalk连接产品配置信息",
     doc: "",
     errors: &[
         "InternalError",
@@ -3441,14 +3529,16 @@ pub(crate) static DESCRIBE_T_WE_TALK_PRODUCT_CONFIG_V2_ACTION: ActionMeta = Acti
         "UnsupportedOperation.InstanceIsolated",
     ],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String),
-        MemberMeta::new("TargetLanguage", ValueType::String),
-        MemberMeta::new("IncludeCredentials", ValueType::Bool),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品ID"),
+        MemberMeta::new("DeviceName", ValueType::String).zh("设备名称"),
+        MemberMeta::new("TargetLanguage", ValueType::String).zh("支持的语言"),
+        MemberMeta::new("IncludeCredentials", ValueType::Bool).zh("是否脱敏"),
     ],
     output: &[
-        MemberMeta::new("Data", ValueType::Object("TalkProductConfigV2Info")),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("Data", ValueType::Object("TalkProductConfigV2Info")).zh("配置信息"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -3574,6 +3664,7 @@ pub(crate) static DESCRIBE_TOPIC_POLICY_ACTION: ActionMeta = ActionMeta {
     name: "DescribeTopicPolicy",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "查看Topic详情",
     doc: "",
     errors: &[
         "InternalError",
@@ -3583,14 +3674,18 @@ pub(crate) static DESCRIBE_TOPIC_POLICY_ACTION: ActionMeta = ActionMeta {
         "UnsupportedOperation.InstanceIsolated",
     ],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("TopicName", ValueType::String).required(),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品ID"),
+        MemberMeta::new("TopicName", ValueType::String)
+            .required()
+            .zh("Topic名字"),
     ],
     output: &[
-        MemberMeta::new("ProductId", ValueType::String),
-        MemberMeta::new("TopicName", ValueType::String),
-        MemberMeta::new("Privilege", ValueType::UInt64),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("ProductId", ValueType::String).zh("产品ID"),
+        MemberMeta::new("TopicName", ValueType::String).zh("Topic名称"),
+        MemberMeta::new("Privilege", ValueType::UInt64).zh("Topic权限"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -3694,6 +3789,7 @@ pub(crate) static DESCRIBE_TOPIC_RULE_ACTION: ActionMeta = ActionMeta {
     name: "DescribeTopicRule",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "获取规则信息",
     doc: "",
     errors: &[
         "InternalError",
@@ -3705,11 +3801,15 @@ pub(crate) static DESCRIBE_TOPIC_RULE_ACTION: ActionMeta = ActionMeta {
         "UnauthorizedOperation",
         "UnsupportedOperation",
     ],
-    input: &[MemberMeta::new("RuleName", ValueType::String).required()],
+    input: &[MemberMeta::new("RuleName", ValueType::String)
+        .required()
+        .zh("规则名称")],
     output: &[
-        MemberMeta::new("Rule", ValueType::Object("TopicRule")),
-        MemberMeta::new("CamTag", ValueType::Object("CamTag")).list(),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("Rule", ValueType::Object("TopicRule")).zh("规则描述"),
+        MemberMeta::new("CamTag", ValueType::Object("CamTag"))
+            .list()
+            .zh("规则绑定的标签"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -3861,6 +3961,7 @@ pub(crate) static DESCRIBE_UNBINDED_DEVICES_ACTION: ActionMeta = ActionMeta {
     name: "DescribeUnbindedDevices",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "获取未绑定的设备列表",
     doc: "",
     errors: &[
         "InternalError",
@@ -3873,14 +3974,22 @@ pub(crate) static DESCRIBE_UNBINDED_DEVICES_ACTION: ActionMeta = ActionMeta {
         "UnsupportedOperation.InstanceIsolated",
     ],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("Offset", ValueType::Int64).required(),
-        MemberMeta::new("Limit", ValueType::Int64).required(),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品ID"),
+        MemberMeta::new("Offset", ValueType::Int64)
+            .required()
+            .zh("分页偏移量"),
+        MemberMeta::new("Limit", ValueType::Int64)
+            .required()
+            .zh("分页的页大小"),
     ],
     output: &[
-        MemberMeta::new("UnbindedDevices", ValueType::Object("BindDeviceInfo")).list(),
-        MemberMeta::new("Total", ValueType::Int64),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("UnbindedDevices", ValueType::Object("BindDeviceInfo"))
+            .list()
+            .zh("未绑定的设备列表"),
+        MemberMeta::new("Total", ValueType::Int64).zh("设备的总数量"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -3987,6 +4096,7 @@ pub(crate) static DESCRIBE_VIDEO_LICENSE_ACTION: ActionMeta = ActionMeta {
     name: "DescribeVideoLicense",
     status: ActionStatus::Deprecated,
     read_only: true,
+    title_zh: "查询视频激活码统计概览",
     doc: "",
     errors: &[
         "InternalError",
@@ -3998,10 +4108,14 @@ pub(crate) static DESCRIBE_VIDEO_LICENSE_ACTION: ActionMeta = ActionMeta {
         "UnauthorizedOperation.NoPermissionToStudioProduct",
         "UnsupportedOperation.InstanceIsolated",
     ],
-    input: &[MemberMeta::new("InstanceId", ValueType::String).required()],
+    input: &[MemberMeta::new("InstanceId", ValueType::String)
+        .required()
+        .zh("实例ID")],
     output: &[
-        MemberMeta::new("License", ValueType::Object("VideoLicenseEntity")).list(),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("License", ValueType::Object("VideoLicenseEntity"))
+            .list()
+            .zh("视频激活码分类概览"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -4185,18 +4299,25 @@ pub(crate) static DESCRIBE_VOD_CLOUD_STORAGE_DATE_ACTION: ActionMeta = ActionMet
     name: "DescribeVodCloudStorageDate",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "拉取云存日期",
     doc: "",
     errors: &[],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("ChannelId", ValueType::String),
-        MemberMeta::new("UserId", ValueType::String),
-        MemberMeta::new("TimeZone", ValueType::String),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品id"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名"),
+        MemberMeta::new("ChannelId", ValueType::String).zh("通道id"),
+        MemberMeta::new("UserId", ValueType::String).zh("用户id"),
+        MemberMeta::new("TimeZone", ValueType::String).zh("时区"),
     ],
     output: &[
-        MemberMeta::new("Data", ValueType::String).list(),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("Data", ValueType::String)
+            .list()
+            .zh("日期数据"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],

@@ -618,32 +618,33 @@ pub(crate) static BATCH_UPDATE_FIRMWARE_ACTION: ActionMeta = ActionMeta {
     name: "BatchUpdateFirmware",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "批量升级固件",
     doc: "Creates a firmware-update task that upgrades many devices of a product at once: the devices named in `DeviceNames`, the devices listed in an uploaded file (`FileName`, `FileMd5`, `FileSize`), or the devices currently on `FirmwareOriVersion`. Returns the new task's ID.\n\nThe call creates a task, so it is not safe to resend after an ambiguous failure.",
     errors: &["FailedOperation.DeviceIsUpdating", "InternalError", "InternalError.DBOpertaionError", "InternalError.InternalRPCError", "InvalidParameterValue", "ResourceNotFound.FirmwareNotExist", "ResourceNotFound.StudioProductNotExist", "UnauthorizedOperation.NoPermissionToStudioProduct", "UnsupportedOperation.InstanceIsolated"],
     input: &[
-        MemberMeta::new("ProductID", ValueType::String).required().doc("The product ID."),
-        MemberMeta::new("FirmwareVersion", ValueType::String).required().doc("The firmware version to upgrade to."),
-        MemberMeta::new("FirmwareOriVersion", ValueType::String).doc("Upgrade only the devices currently on this version.").constraints(&[Constraint::NonEmpty]),
-        MemberMeta::new("UpgradeMethod", ValueType::UInt64).doc("How devices upgrade: 0 silently (the default), 1 after the user confirms.").constraints(&[Constraint::OneOf(&[0, 1])]),
-        MemberMeta::new("FileName", ValueType::String).doc("Name of an uploaded file listing the devices to upgrade. Set together with `FileMd5` and `FileSize`.").constraints(&[Constraint::NonEmpty]),
-        MemberMeta::new("FileMd5", ValueType::String).doc("MD5 digest of the device-list file, as 32 hexadecimal digits.").constraints(&[Constraint::Length { min: Some(32), max: Some(32) }, Constraint::HexDigits]),
-        MemberMeta::new("FileSize", ValueType::UInt64).doc("Size of the device-list file in bytes."),
-        MemberMeta::new("DeviceNames", ValueType::String).list().doc("The devices to upgrade.").constraints(&[Constraint::UniqueItems, Constraint::NonEmptyItems]),
-        MemberMeta::new("TimeoutInterval", ValueType::UInt64).doc("Seconds each device has to finish before the attempt times out.").constraints(&[Constraint::Range { min: Some(120), max: Some(900) }]),
-        MemberMeta::new("Type", ValueType::Int64).doc("Task type: 1 (or unset) upgrades a fixed set of devices; 7 is dynamic and also upgrades devices that qualify later.").constraints(&[Constraint::OneOf(&[1, 7])]),
-        MemberMeta::new("DelayTime", ValueType::Int64).doc("Delay before the task starts.").constraints(&[Constraint::Range { min: Some(0), max: None }]),
-        MemberMeta::new("OverrideMode", ValueType::UInt64).doc("Whether this task overrides an earlier one for the same devices: 0 no, 1 yes.").constraints(&[Constraint::OneOf(&[0, 1])]),
-        MemberMeta::new("MaxRetryNum", ValueType::UInt64).doc("How many times a failed device is retried.").constraints(&[Constraint::Range { min: Some(0), max: None }]),
-        MemberMeta::new("RetryInterval", ValueType::UInt64).doc("Minutes between retries.").constraints(&[Constraint::Range { min: Some(0), max: None }]),
-        MemberMeta::new("FwType", ValueType::String).doc("The firmware module, for example `mcu`.").constraints(&[Constraint::NonEmpty]),
-        MemberMeta::new("TaskUserDefine", ValueType::String).doc("Free-form data passed to the devices with the task, as JSON text such as `{\"key\":\"value\"}`.").constraints(&[Constraint::JsonText]),
-        MemberMeta::new("RateLimit", ValueType::Int64).doc("Most devices the task sends the update to per minute.").constraints(&[Constraint::Range { min: Some(0), max: None }]),
-        MemberMeta::new("EndTime", ValueType::Int64).doc("Deadline of the task, in Unix seconds; 0 or unset sets no deadline.").constraints(&[Constraint::Range { min: Some(0), max: None }]),
-        MemberMeta::new("StartTime", ValueType::Int64).doc("When the task starts, in Unix seconds; 0 or unset starts it at once. Takes precedence over `DelayTime`.").constraints(&[Constraint::Range { min: Some(0), max: None }]),
+        MemberMeta::new("ProductID", ValueType::String).required().doc("The product ID.").zh("产品ID"),
+        MemberMeta::new("FirmwareVersion", ValueType::String).required().doc("The firmware version to upgrade to.").zh("固件新版本号"),
+        MemberMeta::new("FirmwareOriVersion", ValueType::String).doc("Upgrade only the devices currently on this version.").zh("固件原版本号").constraints(&[Constraint::NonEmpty]),
+        MemberMeta::new("UpgradeMethod", ValueType::UInt64).doc("How devices upgrade: 0 silently (the default), 1 after the user confirms.").zh("升级方式").constraints(&[Constraint::OneOf(&[0, 1])]),
+        MemberMeta::new("FileName", ValueType::String).doc("Name of an uploaded file listing the devices to upgrade. Set together with `FileMd5` and `FileSize`.").zh("设备列表文件名称").constraints(&[Constraint::NonEmpty]),
+        MemberMeta::new("FileMd5", ValueType::String).doc("MD5 digest of the device-list file, as 32 hexadecimal digits.").zh("设备列表的文件md5值").constraints(&[Constraint::Length { min: Some(32), max: Some(32) }, Constraint::HexDigits]),
+        MemberMeta::new("FileSize", ValueType::UInt64).doc("Size of the device-list file in bytes.").zh("设备列表的文件大小值"),
+        MemberMeta::new("DeviceNames", ValueType::String).list().doc("The devices to upgrade.").zh("需要升级的设备名称列表").constraints(&[Constraint::UniqueItems, Constraint::NonEmptyItems]),
+        MemberMeta::new("TimeoutInterval", ValueType::UInt64).doc("Seconds each device has to finish before the attempt times out.").zh("固件升级任务").constraints(&[Constraint::Range { min: Some(120), max: Some(900) }]),
+        MemberMeta::new("Type", ValueType::Int64).doc("Task type: 1 (or unset) upgrades a fixed set of devices; 7 is dynamic and also upgrades devices that qualify later.").zh("固件升级任务类型").constraints(&[Constraint::OneOf(&[1, 7])]),
+        MemberMeta::new("DelayTime", ValueType::Int64).doc("Delay before the task starts.").zh("任务延迟时间").constraints(&[Constraint::Range { min: Some(0), max: None }]),
+        MemberMeta::new("OverrideMode", ValueType::UInt64).doc("Whether this task overrides an earlier one for the same devices: 0 no, 1 yes.").zh("是否覆盖").constraints(&[Constraint::OneOf(&[0, 1])]),
+        MemberMeta::new("MaxRetryNum", ValueType::UInt64).doc("How many times a failed device is retried.").zh("失败重试次数").constraints(&[Constraint::Range { min: Some(0), max: None }]),
+        MemberMeta::new("RetryInterval", ValueType::UInt64).doc("Minutes between retries.").zh("重试间隔min").constraints(&[Constraint::Range { min: Some(0), max: None }]),
+        MemberMeta::new("FwType", ValueType::String).doc("The firmware module, for example `mcu`.").zh("固件模块").constraints(&[Constraint::NonEmpty]),
+        MemberMeta::new("TaskUserDefine", ValueType::String).doc("Free-form data passed to the devices with the task, as JSON text such as `{\"key\":\"value\"}`.").zh("用户自定义信息").constraints(&[Constraint::JsonText]),
+        MemberMeta::new("RateLimit", ValueType::Int64).doc("Most devices the task sends the update to per minute.").zh("每分钟下发设备量").constraints(&[Constraint::Range { min: Some(0), max: None }]),
+        MemberMeta::new("EndTime", ValueType::Int64).doc("Deadline of the task, in Unix seconds; 0 or unset sets no deadline.").zh("任务截止时间").constraints(&[Constraint::Range { min: Some(0), max: None }]),
+        MemberMeta::new("StartTime", ValueType::Int64).doc("When the task starts, in Unix seconds; 0 or unset starts it at once. Takes precedence over `DelayTime`.").zh("任务开始调度时间").constraints(&[Constraint::Range { min: Some(0), max: None }]),
     ],
     output: &[
-        MemberMeta::new("TaskId", ValueType::UInt64).doc("ID of the created task."),
-        MemberMeta::new("RequestId", ValueType::String).doc("Unique ID of the request, for support cases."),
+        MemberMeta::new("TaskId", ValueType::UInt64).doc("ID of the created task.").zh("任务Id"),
+        MemberMeta::new("RequestId", ValueType::String).doc("Unique ID of the request, for support cases.").zh("唯一请求 ID"),
     ],
     together: &[&["FileName", "FileMd5", "FileSize"]],
     ordered: &[OrderedPair::new("StartTime", "EndTime")],
@@ -788,6 +789,7 @@ pub(crate) static CHECK_FIRMWARE_UPDATE_ACTION: ActionMeta = ActionMeta {
     name: "CheckFirmwareUpdate",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "查询设备可升级固件版本",
     doc: "Returns the firmware version a device can upgrade to.",
     errors: &[
         "InternalError",
@@ -799,15 +801,21 @@ pub(crate) static CHECK_FIRMWARE_UPDATE_ACTION: ActionMeta = ActionMeta {
     input: &[
         MemberMeta::new("ProductId", ValueType::String)
             .required()
-            .doc("The product ID."),
+            .doc("The product ID.")
+            .zh("产品ID"),
         MemberMeta::new("DeviceName", ValueType::String)
             .required()
-            .doc("The device name."),
+            .doc("The device name.")
+            .zh("设备名称"),
     ],
     output: &[
-        MemberMeta::new("CurrentVersion", ValueType::String).doc("The device's current version."),
-        MemberMeta::new("DstVersion", ValueType::String).doc("The version it can upgrade to."),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("CurrentVersion", ValueType::String)
+            .doc("The device's current version.")
+            .zh("设备当前固件版本"),
+        MemberMeta::new("DstVersion", ValueType::String)
+            .doc("The version it can upgrade to.")
+            .zh("固件可升级版本"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -984,6 +992,7 @@ pub(crate) static CREATE_OTA_MODULE_ACTION: ActionMeta = ActionMeta {
     name: "CreateOtaModule",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "新建OTA模块",
     doc: "Creates an OTA module (a firmware type such as `mcu`) for a product.",
     errors: &[
         "InternalError",
@@ -999,16 +1008,21 @@ pub(crate) static CREATE_OTA_MODULE_ACTION: ActionMeta = ActionMeta {
     input: &[
         MemberMeta::new("ProductID", ValueType::String)
             .required()
-            .doc("The product ID."),
+            .doc("The product ID.")
+            .zh("产品ID"),
         MemberMeta::new("FwType", ValueType::String)
             .required()
-            .doc("The module type, for example `mcu`."),
+            .doc("The module type, for example `mcu`.")
+            .zh("模块类型"),
         MemberMeta::new("Name", ValueType::String)
             .doc("Display name of the module.")
+            .zh("模块类型名称")
             .constraints(&[Constraint::NonEmpty]),
-        MemberMeta::new("Remark", ValueType::String).doc("Description of the module."),
+        MemberMeta::new("Remark", ValueType::String)
+            .doc("Description of the module.")
+            .zh("类型描述"),
     ],
-    output: &[MemberMeta::new("RequestId", ValueType::String)],
+    output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
 };
@@ -1134,6 +1148,7 @@ pub(crate) static DELETE_OTA_MODULE_ACTION: ActionMeta = ActionMeta {
     name: "DeleteOtaModule",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "删除OTA模块",
     doc: "Deletes an OTA module of a product.",
     errors: &[
         "InternalError",
@@ -1149,12 +1164,14 @@ pub(crate) static DELETE_OTA_MODULE_ACTION: ActionMeta = ActionMeta {
     input: &[
         MemberMeta::new("ProductID", ValueType::String)
             .required()
-            .doc("The product ID."),
+            .doc("The product ID.")
+            .zh("产品ID"),
         MemberMeta::new("FwType", ValueType::String)
             .required()
-            .doc("The module type to delete."),
+            .doc("The module type to delete.")
+            .zh("模块类型"),
     ],
-    output: &[MemberMeta::new("RequestId", ValueType::String)],
+    output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
 };
@@ -1291,6 +1308,7 @@ pub(crate) static DESCRIBE_DEVICE_FIRM_WARE_ACTION: ActionMeta = ActionMeta {
     name: "DescribeDeviceFirmWare",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "获取设备固件信息",
     doc: "Returns a device's firmware information as JSON text.",
     errors: &[
         "InternalError",
@@ -1308,16 +1326,19 @@ pub(crate) static DESCRIBE_DEVICE_FIRM_WARE_ACTION: ActionMeta = ActionMeta {
     input: &[
         MemberMeta::new("ProductId", ValueType::String)
             .required()
-            .doc("The product ID."),
+            .doc("The product ID.")
+            .zh("产品ID"),
         MemberMeta::new("DeviceName", ValueType::String)
             .required()
-            .doc("The device name."),
+            .doc("The device name.")
+            .zh("设备名称"),
     ],
     output: &[
         MemberMeta::new("Data", ValueType::String)
             .required()
-            .doc("The device's firmware information, as JSON text."),
-        MemberMeta::new("RequestId", ValueType::String),
+            .doc("The device's firmware information, as JSON text.")
+            .zh("固件信息"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -1452,6 +1473,7 @@ pub(crate) static DESCRIBE_DEVICE_FIRMWARES_ACTION: ActionMeta = ActionMeta {
     name: "DescribeDeviceFirmwares",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "获取设备当前固件信息",
     doc: "Returns the current firmware of every module of a device.",
     errors: &[
         "InternalError.DBOperationError",
@@ -1466,16 +1488,19 @@ pub(crate) static DESCRIBE_DEVICE_FIRMWARES_ACTION: ActionMeta = ActionMeta {
     input: &[
         MemberMeta::new("ProductId", ValueType::String)
             .required()
-            .doc("The product ID."),
+            .doc("The product ID.")
+            .zh("产品ID"),
         MemberMeta::new("DeviceName", ValueType::String)
             .required()
-            .doc("The device name."),
+            .doc("The device name.")
+            .zh("设备名"),
     ],
     output: &[
         MemberMeta::new("Firmwares", ValueType::Object("DeviceFirmwareInfo"))
             .list()
-            .doc("One entry per firmware module."),
-        MemberMeta::new("RequestId", ValueType::String),
+            .doc("One entry per firmware module.")
+            .zh("固件信息列表"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -1679,6 +1704,7 @@ pub(crate) static DESCRIBE_FIRMWARE_ACTION: ActionMeta = ActionMeta {
     name: "DescribeFirmware",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "查询固件信息",
     doc: "Returns the details of one firmware version.",
     errors: &[
         "InternalError.DBOpertaionError",
@@ -1692,25 +1718,34 @@ pub(crate) static DESCRIBE_FIRMWARE_ACTION: ActionMeta = ActionMeta {
     input: &[
         MemberMeta::new("ProductID", ValueType::String)
             .required()
-            .doc("The product ID."),
+            .doc("The product ID.")
+            .zh("产品ID"),
         MemberMeta::new("FirmwareVersion", ValueType::String)
             .required()
-            .doc("The firmware version."),
+            .doc("The firmware version.")
+            .zh("固件版本号"),
         MemberMeta::new("FwType", ValueType::String)
             .doc("The firmware module, for example `mcu`.")
+            .zh("固件模块")
             .constraints(&[Constraint::NonEmpty]),
     ],
     output: &[
-        MemberMeta::new("Version", ValueType::String).doc("The firmware version."),
-        MemberMeta::new("ProductId", ValueType::String),
-        MemberMeta::new("Name", ValueType::String),
-        MemberMeta::new("Description", ValueType::String),
-        MemberMeta::new("Md5sum", ValueType::String).doc("MD5 digest of the firmware file."),
-        MemberMeta::new("Createtime", ValueType::UInt64).doc("Creation time in Unix seconds."),
-        MemberMeta::new("ProductName", ValueType::String),
-        MemberMeta::new("FwType", ValueType::String),
-        MemberMeta::new("UserDefined", ValueType::String),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("Version", ValueType::String)
+            .doc("The firmware version.")
+            .zh("固件版本号"),
+        MemberMeta::new("ProductId", ValueType::String).zh("产品ID"),
+        MemberMeta::new("Name", ValueType::String).zh("固件名称"),
+        MemberMeta::new("Description", ValueType::String).zh("固件描述"),
+        MemberMeta::new("Md5sum", ValueType::String)
+            .doc("MD5 digest of the firmware file.")
+            .zh("固件Md5值"),
+        MemberMeta::new("Createtime", ValueType::UInt64)
+            .doc("Creation time in Unix seconds.")
+            .zh("固件上传的秒级时间戳"),
+        MemberMeta::new("ProductName", ValueType::String).zh("产品名称"),
+        MemberMeta::new("FwType", ValueType::String).zh("固件升级模块"),
+        MemberMeta::new("UserDefined", ValueType::String).zh("固件用户自定义配置信息"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -1981,6 +2016,7 @@ pub(crate) static DESCRIBE_FIRMWARE_TASK_ACTION: ActionMeta = ActionMeta {
     name: "DescribeFirmwareTask",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "查询固件升级任务列表",
     doc: "Returns the details of one firmware-update task.",
     errors: &[
         "InternalError.DBOperationError",
@@ -1991,42 +2027,52 @@ pub(crate) static DESCRIBE_FIRMWARE_TASK_ACTION: ActionMeta = ActionMeta {
     input: &[
         MemberMeta::new("ProductID", ValueType::String)
             .required()
-            .doc("The product ID."),
+            .doc("The product ID.")
+            .zh("产品ID"),
         MemberMeta::new("FirmwareVersion", ValueType::String)
             .required()
-            .doc("The firmware version."),
+            .doc("The firmware version.")
+            .zh("固件版本号"),
         MemberMeta::new("TaskId", ValueType::UInt64)
             .required()
             .doc("The task ID.")
+            .zh("固件任务ID")
             .constraints(&[Constraint::Range {
                 min: Some(1),
                 max: None,
             }]),
     ],
     output: &[
-        MemberMeta::new("TaskId", ValueType::UInt64).doc("The task ID."),
-        MemberMeta::new("Status", ValueType::Int64).doc("The task status."),
-        MemberMeta::new("CreateTime", ValueType::Int64).doc("Creation time in Unix seconds."),
-        MemberMeta::new("Type", ValueType::Int64),
-        MemberMeta::new("ProductName", ValueType::String),
+        MemberMeta::new("TaskId", ValueType::UInt64)
+            .doc("The task ID.")
+            .zh("固件任务ID"),
+        MemberMeta::new("Status", ValueType::Int64)
+            .doc("The task status.")
+            .zh("固件任务状态"),
+        MemberMeta::new("CreateTime", ValueType::Int64)
+            .doc("Creation time in Unix seconds.")
+            .zh("固件任务创建时间"),
+        MemberMeta::new("Type", ValueType::Int64).zh("固件任务升级类型"),
+        MemberMeta::new("ProductName", ValueType::String).zh("产品名称"),
         MemberMeta::new("UpgradeMode", ValueType::String)
-            .doc("How devices were chosen: `originalVersion`, `filename` or `devicenames`."),
-        MemberMeta::new("ProductId", ValueType::String),
-        MemberMeta::new("OriginalVersion", ValueType::String),
-        MemberMeta::new("CreateUserId", ValueType::UInt64),
-        MemberMeta::new("CreatorNickName", ValueType::String),
-        MemberMeta::new("DelayTime", ValueType::UInt64),
-        MemberMeta::new("TimeoutInterval", ValueType::UInt64),
-        MemberMeta::new("UpgradeMethod", ValueType::UInt64),
-        MemberMeta::new("MaxRetryNum", ValueType::UInt64),
-        MemberMeta::new("FwType", ValueType::String),
-        MemberMeta::new("RetryInterval", ValueType::UInt64),
-        MemberMeta::new("OverrideMode", ValueType::UInt64),
-        MemberMeta::new("TaskUserDefine", ValueType::String),
-        MemberMeta::new("RateLimit", ValueType::Int64),
-        MemberMeta::new("EndTime", ValueType::Int64),
-        MemberMeta::new("StartTime", ValueType::Int64),
-        MemberMeta::new("RequestId", ValueType::String),
+            .doc("How devices were chosen: `originalVersion`, `filename` or `devicenames`.")
+            .zh("固件任务升级模式"),
+        MemberMeta::new("ProductId", ValueType::String).zh("产品ID"),
+        MemberMeta::new("OriginalVersion", ValueType::String).zh("原始固件版本号"),
+        MemberMeta::new("CreateUserId", ValueType::UInt64).zh("创建账号ID"),
+        MemberMeta::new("CreatorNickName", ValueType::String).zh("创建账号ID昵称"),
+        MemberMeta::new("DelayTime", ValueType::UInt64).zh("延迟时间"),
+        MemberMeta::new("TimeoutInterval", ValueType::UInt64).zh("超时时间"),
+        MemberMeta::new("UpgradeMethod", ValueType::UInt64).zh("静默升级or用户确认升级"),
+        MemberMeta::new("MaxRetryNum", ValueType::UInt64).zh("最大重试次数"),
+        MemberMeta::new("FwType", ValueType::String).zh("固件类型"),
+        MemberMeta::new("RetryInterval", ValueType::UInt64).zh("重试间隔时间单位min"),
+        MemberMeta::new("OverrideMode", ValueType::UInt64).zh("是否覆盖任务"),
+        MemberMeta::new("TaskUserDefine", ValueType::String).zh("用户自定义消息"),
+        MemberMeta::new("RateLimit", ValueType::Int64).zh("每分钟发送设备量"),
+        MemberMeta::new("EndTime", ValueType::Int64).zh("任务截止时间"),
+        MemberMeta::new("StartTime", ValueType::Int64).zh("任务开始调度时间"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -2265,6 +2311,7 @@ pub(crate) static DESCRIBE_FIRMWARE_TASK_DEVICES_ACTION: ActionMeta = ActionMeta
     name: "DescribeFirmwareTaskDevices",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "查询固件升级任务的设备列表",
     doc: "Lists the devices of the firmware-update tasks of a firmware version, with each device's progress.",
     errors: &[
         "InternalError.DBOperationError",
@@ -2276,38 +2323,46 @@ pub(crate) static DESCRIBE_FIRMWARE_TASK_DEVICES_ACTION: ActionMeta = ActionMeta
     input: &[
         MemberMeta::new("ProductID", ValueType::String)
             .required()
-            .doc("The product ID."),
+            .doc("The product ID.")
+            .zh("产品ID"),
         MemberMeta::new("FirmwareVersion", ValueType::String)
             .required()
-            .doc("The firmware version."),
+            .doc("The firmware version.")
+            .zh("固件版本"),
         MemberMeta::new("Filters", ValueType::Object("SearchKeyword"))
             .list()
-            .doc("Search conditions; each is a key and a value."),
+            .doc("Search conditions; each is a key and a value.")
+            .zh("筛选条件"),
         MemberMeta::new("Offset", ValueType::UInt64)
             .doc("Index of the first result.")
+            .zh("查询偏移量")
             .constraints(&[Constraint::Range {
                 min: Some(0),
                 max: None,
             }]),
         MemberMeta::new("Limit", ValueType::UInt64)
             .doc("Most results to return.")
+            .zh("查询的数量")
             .constraints(&[Constraint::Range {
                 min: Some(1),
                 max: None,
             }]),
         MemberMeta::new("FwType", ValueType::String)
             .doc("The firmware module, for example `mcu`.")
+            .zh("固件类型")
             .constraints(&[Constraint::NonEmpty]),
     ],
     output: &[
         MemberMeta::new("Total", ValueType::UInt64)
             .nullable()
-            .doc("Number of matching devices."),
+            .doc("Number of matching devices.")
+            .zh("固件升级任务的设备总数"),
         MemberMeta::new("Devices", ValueType::Object("DeviceUpdateStatus"))
             .list()
             .nullable()
-            .doc("One page of devices."),
-        MemberMeta::new("RequestId", ValueType::String),
+            .doc("One page of devices.")
+            .zh("固件升级任务的设备列表"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -2546,6 +2601,7 @@ pub(crate) static DESCRIBE_FIRMWARE_TASKS_ACTION: ActionMeta = ActionMeta {
     name: "DescribeFirmwareTasks",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "搜索固件升级任务列表",
     doc: "Lists the firmware-update tasks of a firmware version.",
     errors: &[
         "InternalError.DBOperationError",
@@ -2557,13 +2613,16 @@ pub(crate) static DESCRIBE_FIRMWARE_TASKS_ACTION: ActionMeta = ActionMeta {
     input: &[
         MemberMeta::new("ProductID", ValueType::String)
             .required()
-            .doc("The product ID."),
+            .doc("The product ID.")
+            .zh("产品ID"),
         MemberMeta::new("FirmwareVersion", ValueType::String)
             .required()
-            .doc("The firmware version."),
+            .doc("The firmware version.")
+            .zh("固件版本号"),
         MemberMeta::new("Offset", ValueType::UInt64)
             .required()
             .doc("Index of the first result.")
+            .zh("查询偏移量")
             .constraints(&[Constraint::Range {
                 min: Some(0),
                 max: None,
@@ -2571,26 +2630,31 @@ pub(crate) static DESCRIBE_FIRMWARE_TASKS_ACTION: ActionMeta = ActionMeta {
         MemberMeta::new("Limit", ValueType::UInt64)
             .required()
             .doc("Most results to return.")
+            .zh("返回查询结果条数")
             .constraints(&[Constraint::Range {
                 min: Some(1),
                 max: None,
             }]),
         MemberMeta::new("Filters", ValueType::Object("SearchKeyword"))
             .list()
-            .doc("Search conditions; each is a key and a value."),
+            .doc("Search conditions; each is a key and a value.")
+            .zh("搜索过滤条件"),
         MemberMeta::new("FwType", ValueType::String)
             .doc("The firmware module, for example `mcu`.")
+            .zh("固件类型")
             .constraints(&[Constraint::NonEmpty]),
     ],
     output: &[
         MemberMeta::new("TaskInfos", ValueType::Object("FirmwareTaskInfo"))
             .list()
             .nullable()
-            .doc("One page of tasks."),
+            .doc("One page of tasks.")
+            .zh("固件升级任务列表"),
         MemberMeta::new("Total", ValueType::UInt64)
             .nullable()
-            .doc("Number of matching tasks."),
-        MemberMeta::new("RequestId", ValueType::String),
+            .doc("Number of matching tasks.")
+            .zh("固件升级任务总数"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -2745,18 +2809,19 @@ pub(crate) static DESCRIBE_FIRMWARE_UPDATE_STATUS_ACTION: ActionMeta = ActionMet
     name: "DescribeFirmwareUpdateStatus",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "查询设备固件升级状态",
     doc: "Returns a device's firmware-update status and progress.",
     errors: &["InternalError", "InvalidParameterValue", "InvalidParameterValue.NoPermission", "UnauthorizedOperation.NoPermissionToStudioProduct", "UnauthorizedOperation.PermissionDenied"],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required().doc("The product ID."),
-        MemberMeta::new("DeviceName", ValueType::String).required().doc("The device name."),
+        MemberMeta::new("ProductId", ValueType::String).required().doc("The product ID.").zh("产品 ID"),
+        MemberMeta::new("DeviceName", ValueType::String).required().doc("The device name.").zh("设备名"),
     ],
     output: &[
-        MemberMeta::new("OriVersion", ValueType::String).doc("Version before the upgrade."),
-        MemberMeta::new("DstVersion", ValueType::String).doc("Version being installed."),
-        MemberMeta::new("Status", ValueType::Int64).doc("0 offline, 1 pending, 2 message delivered, 3 downloading, 4 flashing, 5 failed, 6 done, 7 processing, 8 awaiting user confirmation, 10 timed out, 20 downloaded."),
-        MemberMeta::new("Percent", ValueType::Int64).doc("Progress in percent."),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("OriVersion", ValueType::String).doc("Version before the upgrade.").zh("升级任务源版本"),
+        MemberMeta::new("DstVersion", ValueType::String).doc("Version being installed.").zh("升级任务目标版本"),
+        MemberMeta::new("Status", ValueType::Int64).doc("0 offline, 1 pending, 2 message delivered, 3 downloading, 4 flashing, 5 failed, 6 done, 7 processing, 8 awaiting user confirmation, 10 timed out, 20 downloaded.").zh("升级状态"),
+        MemberMeta::new("Percent", ValueType::Int64).doc("Progress in percent.").zh("进度"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -2938,6 +3003,7 @@ pub(crate) static GET_COSURL_ACTION: ActionMeta = ActionMeta {
     name: "GetCOSURL",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "获取固件存储请求地址",
     doc: "Returns a pre-signed URL to upload a firmware file to object storage.",
     errors: &[
         "InternalError",
@@ -2949,18 +3015,25 @@ pub(crate) static GET_COSURL_ACTION: ActionMeta = ActionMeta {
     input: &[
         MemberMeta::new("ProductID", ValueType::String)
             .required()
-            .doc("The product ID."),
+            .doc("The product ID.")
+            .zh("产品ID"),
         MemberMeta::new("FirmwareVersion", ValueType::String)
             .required()
-            .doc("The firmware version."),
-        MemberMeta::new("FileSize", ValueType::UInt64).doc("Size of the file in bytes."),
+            .doc("The firmware version.")
+            .zh("固件版本"),
+        MemberMeta::new("FileSize", ValueType::UInt64)
+            .doc("Size of the file in bytes.")
+            .zh("文件大小"),
         MemberMeta::new("FwType", ValueType::String)
             .doc("The firmware module, for example `mcu`.")
+            .zh("模块类型or固件类型")
             .constraints(&[Constraint::NonEmpty]),
     ],
     output: &[
-        MemberMeta::new("Url", ValueType::String).doc("The upload URL."),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("Url", ValueType::String)
+            .doc("The upload URL.")
+            .zh("固件URL"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -3154,6 +3227,7 @@ pub(crate) static LIST_FIRMWARES_ACTION: ActionMeta = ActionMeta {
     name: "ListFirmwares",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "获取固件列表",
     doc: "Lists the firmware versions, one page at a time.",
     errors: &[
         "InternalError",
@@ -3169,6 +3243,7 @@ pub(crate) static LIST_FIRMWARES_ACTION: ActionMeta = ActionMeta {
         MemberMeta::new("PageNum", ValueType::UInt64)
             .required()
             .doc("Page to return, counted from 1.")
+            .zh("获取的页数")
             .constraints(&[Constraint::Range {
                 min: Some(1),
                 max: None,
@@ -3176,24 +3251,29 @@ pub(crate) static LIST_FIRMWARES_ACTION: ActionMeta = ActionMeta {
         MemberMeta::new("PageSize", ValueType::UInt64)
             .required()
             .doc("Results per page.")
+            .zh("分页的大小")
             .constraints(&[Constraint::Range {
                 min: Some(1),
                 max: None,
             }]),
         MemberMeta::new("ProductID", ValueType::String)
             .doc("Only firmware of this product.")
+            .zh("产品ID")
             .constraints(&[Constraint::NonEmpty]),
         MemberMeta::new("Filters", ValueType::Object("SearchKeyword"))
             .list()
-            .doc("Search conditions; each is a key and a value."),
+            .doc("Search conditions; each is a key and a value.")
+            .zh("搜索过滤条件"),
     ],
     output: &[
         MemberMeta::new("TotalCount", ValueType::UInt64)
-            .doc("Number of matching firmware versions."),
+            .doc("Number of matching firmware versions.")
+            .zh("固件总数"),
         MemberMeta::new("Firmwares", ValueType::Object("FirmwareInfo"))
             .list()
-            .doc("One page of firmware versions."),
-        MemberMeta::new("RequestId", ValueType::String),
+            .doc("One page of firmware versions.")
+            .zh("固件列表"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -3357,6 +3437,7 @@ pub(crate) static LIST_OTA_MODULES_ACTION: ActionMeta = ActionMeta {
     name: "ListOtaModules",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "获取OTA模块列表",
     doc: "Lists OTA modules, one page at a time.",
     errors: &[
         "InternalError",
@@ -3372,6 +3453,7 @@ pub(crate) static LIST_OTA_MODULES_ACTION: ActionMeta = ActionMeta {
         MemberMeta::new("PageNum", ValueType::UInt64)
             .required()
             .doc("Page to return, counted from 1.")
+            .zh("获取的页数")
             .constraints(&[Constraint::Range {
                 min: Some(1),
                 max: None,
@@ -3379,18 +3461,22 @@ pub(crate) static LIST_OTA_MODULES_ACTION: ActionMeta = ActionMeta {
         MemberMeta::new("PageSize", ValueType::UInt64)
             .required()
             .doc("Results per page.")
+            .zh("分页的大小")
             .constraints(&[Constraint::Range {
                 min: Some(1),
                 max: None,
             }]),
         MemberMeta::new("Filters", ValueType::Object("SearchKeyword"))
             .list()
-            .doc("Search conditions; each is a key and a value."),
+            .doc("Search conditions; each is a key and a value.")
+            .zh("搜索过滤条件"),
     ],
     output: &[
-        MemberMeta::new("TotalCount", ValueType::UInt64),
-        MemberMeta::new("Modules", ValueType::Object("OtaModuleInfo")).list(),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("TotalCount", ValueType::UInt64).zh("固件总数"),
+        MemberMeta::new("Modules", ValueType::Object("OtaModuleInfo"))
+            .list()
+            .zh("固件列表"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -3495,6 +3581,7 @@ pub(crate) static LIST_PRODUCT_OTA_MODULES_ACTION: ActionMeta = ActionMeta {
     name: "ListProductOtaModules",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "获取产品OTA模块列表",
     doc: "Lists the OTA modules of a product.",
     errors: &[
         "InternalError",
@@ -3508,10 +3595,13 @@ pub(crate) static LIST_PRODUCT_OTA_MODULES_ACTION: ActionMeta = ActionMeta {
     ],
     input: &[MemberMeta::new("ProductID", ValueType::String)
         .required()
-        .doc("The product ID.")],
+        .doc("The product ID.")
+        .zh("产品ID")],
     output: &[
-        MemberMeta::new("Modules", ValueType::Object("OtaModuleInfo")).list(),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("Modules", ValueType::Object("OtaModuleInfo"))
+            .list()
+            .zh("固件列表"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -3674,6 +3764,7 @@ pub(crate) static PUBLISH_FIRMWARE_UPDATE_MESSAGE_ACTION: ActionMeta = ActionMet
     name: "PublishFirmwareUpdateMessage",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "确认固件升级任务",
     doc: "After the user confirmed an upgrade, asks the device to start it.",
     errors: &[
         "FailedOperation",
@@ -3690,17 +3781,20 @@ pub(crate) static PUBLISH_FIRMWARE_UPDATE_MESSAGE_ACTION: ActionMeta = ActionMet
     input: &[
         MemberMeta::new("ProductID", ValueType::String)
             .required()
-            .doc("The product ID."),
+            .doc("The product ID.")
+            .zh("产品 ID"),
         MemberMeta::new("DeviceName", ValueType::String)
             .doc("The device name.")
+            .zh("设备名称")
             .constraints(&[Constraint::NonEmpty]),
         MemberMeta::new("FwType", ValueType::String)
             .doc("The firmware module, for example `mcu`.")
+            .zh("固件类型")
             .constraints(&[Constraint::NonEmpty]),
     ],
     output: &[
-        MemberMeta::new("Status", ValueType::String),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("Status", ValueType::String).zh("请求状态"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -3922,6 +4016,7 @@ pub(crate) static UPDATE_FIRMWARE_ACTION: ActionMeta = ActionMeta {
     name: "UpdateFirmware",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "更新设备固件",
     doc: "Starts a firmware upgrade of one device.",
     errors: &[
         "FailedOperation.DeviceFirmwareIsUpdated",
@@ -3942,21 +4037,26 @@ pub(crate) static UPDATE_FIRMWARE_ACTION: ActionMeta = ActionMeta {
     input: &[
         MemberMeta::new("ProductID", ValueType::String)
             .required()
-            .doc("The product ID."),
+            .doc("The product ID.")
+            .zh("产品ID"),
         MemberMeta::new("DeviceName", ValueType::String)
             .required()
-            .doc("The device name."),
+            .doc("The device name.")
+            .zh("设备名"),
         MemberMeta::new("FirmwareVersion", ValueType::String)
             .required()
-            .doc("The firmware version to upgrade to."),
+            .doc("The firmware version to upgrade to.")
+            .zh("固件新的版本号"),
         MemberMeta::new("FirmwareOriVersion", ValueType::String)
             .required()
-            .doc("The version the device is on."),
+            .doc("The version the device is on.")
+            .zh("固件原版本号"),
         MemberMeta::new("UpgradeMethod", ValueType::UInt64)
             .doc("0 silently (the default), 1 after the user confirms.")
+            .zh("固件升级方式")
             .constraints(&[Constraint::OneOf(&[0, 1])]),
     ],
-    output: &[MemberMeta::new("RequestId", ValueType::String)],
+    output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
 };
@@ -4132,6 +4232,7 @@ pub(crate) static UPDATE_OTA_MODULE_ACTION: ActionMeta = ActionMeta {
     name: "UpdateOtaModule",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "修改OTA模块",
     doc: "Changes the name or description of an OTA module.",
     errors: &[
         "InternalError",
@@ -4147,16 +4248,21 @@ pub(crate) static UPDATE_OTA_MODULE_ACTION: ActionMeta = ActionMeta {
     input: &[
         MemberMeta::new("ProductID", ValueType::String)
             .required()
-            .doc("The product ID."),
+            .doc("The product ID.")
+            .zh("产品ID"),
         MemberMeta::new("FwType", ValueType::String)
             .required()
-            .doc("The module type."),
+            .doc("The module type.")
+            .zh("模块类型"),
         MemberMeta::new("Name", ValueType::String)
             .doc("Display name of the module.")
+            .zh("模块类型名称")
             .constraints(&[Constraint::NonEmpty]),
-        MemberMeta::new("Remark", ValueType::String).doc("Description of the module."),
+        MemberMeta::new("Remark", ValueType::String)
+            .doc("Description of the module.")
+            .zh("模块类型描述"),
     ],
-    output: &[MemberMeta::new("RequestId", ValueType::String)],
+    output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
 };
@@ -4309,6 +4415,7 @@ pub(crate) static UPDATE_OTA_TASK_STATUS_ACTION: ActionMeta = ActionMeta {
     name: "UpdateOtaTaskStatus",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "更新固件升级任务状态",
     doc: "Changes the status of a firmware-update task that has not fully succeeded, for example to cancel it (status 6) for the devices not yet upgraded.",
     errors: &[
         "InternalError",
@@ -4323,10 +4430,12 @@ pub(crate) static UPDATE_OTA_TASK_STATUS_ACTION: ActionMeta = ActionMeta {
     input: &[
         MemberMeta::new("ProductId", ValueType::String)
             .required()
-            .doc("The product ID."),
+            .doc("The product ID.")
+            .zh("产品ID"),
         MemberMeta::new("TaskId", ValueType::Int64)
             .required()
             .doc("The task ID.")
+            .zh("固件升级任务ID")
             .constraints(&[Constraint::Range {
                 min: Some(1),
                 max: None,
@@ -4334,12 +4443,13 @@ pub(crate) static UPDATE_OTA_TASK_STATUS_ACTION: ActionMeta = ActionMeta {
         MemberMeta::new("Status", ValueType::Int64)
             .required()
             .doc("The new task status, for example 6 to cancel.")
+            .zh("固件任务取消状态")
             .constraints(&[Constraint::Range {
                 min: Some(0),
                 max: None,
             }]),
     ],
-    output: &[MemberMeta::new("RequestId", ValueType::String)],
+    output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
 };
@@ -4635,6 +4745,7 @@ pub(crate) static UPLOAD_FIRMWARE_ACTION: ActionMeta = ActionMeta {
     name: "UploadFirmware",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "创建固件版本信息",
     doc: "Registers a firmware version, uploaded before through the URL from `GetCOSURL`, so it can be used in update tasks.",
     errors: &[
         "InternalError",
@@ -4650,13 +4761,16 @@ pub(crate) static UPLOAD_FIRMWARE_ACTION: ActionMeta = ActionMeta {
     input: &[
         MemberMeta::new("ProductID", ValueType::String)
             .required()
-            .doc("The product ID."),
+            .doc("The product ID.")
+            .zh("产品ID"),
         MemberMeta::new("FirmwareVersion", ValueType::String)
             .required()
-            .doc("The firmware version."),
+            .doc("The firmware version.")
+            .zh("固件版本号"),
         MemberMeta::new("Md5sum", ValueType::String)
             .required()
             .doc("MD5 digest of the firmware file, as 32 hexadecimal digits.")
+            .zh("固件的MD5值")
             .constraints(&[
                 Constraint::Length {
                     min: Some(32),
@@ -4667,23 +4781,28 @@ pub(crate) static UPLOAD_FIRMWARE_ACTION: ActionMeta = ActionMeta {
         MemberMeta::new("FileSize", ValueType::UInt64)
             .required()
             .doc("Size of the firmware file in bytes.")
+            .zh("固件的大小")
             .constraints(&[Constraint::Range {
                 min: Some(1),
                 max: None,
             }]),
         MemberMeta::new("FirmwareName", ValueType::String)
             .doc("Display name of the firmware.")
+            .zh("固件名称")
             .constraints(&[Constraint::NonEmpty]),
         MemberMeta::new("FirmwareDescription", ValueType::String)
-            .doc("Description of the firmware."),
+            .doc("Description of the firmware.")
+            .zh("固件描述"),
         MemberMeta::new("FwType", ValueType::String)
             .doc("The firmware module, for example `mcu`.")
+            .zh("固件升级模块")
             .constraints(&[Constraint::NonEmpty]),
         MemberMeta::new("FirmwareUserDefined", ValueType::String)
             .doc("Free-form configuration for the devices, as JSON text.")
+            .zh("固件用户自定义配置信息")
             .constraints(&[Constraint::JsonText]),
     ],
-    output: &[MemberMeta::new("RequestId", ValueType::String)],
+    output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
 };

@@ -152,21 +152,23 @@ pub(crate) static GET_AUTH_MINI_PROGRAM_APP_LIST_ACTION: ActionMeta = ActionMeta
     name: "GetAuthMiniProgramAppList",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "查询微信小程序授权列表",
     doc: "",
     errors: &["InternalError", "InvalidParameter", "UnsupportedOperation"],
     input: &[
         MemberMeta::new("MiniProgramAppId", ValueType::String),
-        MemberMeta::new("Offset", ValueType::Int64),
-        MemberMeta::new("Limit", ValueType::Int64),
+        MemberMeta::new("Offset", ValueType::Int64).zh("页码"),
+        MemberMeta::new("Limit", ValueType::Int64).zh("每页大小"),
     ],
     output: &[
         MemberMeta::new(
             "MiniProgramList",
             ValueType::Object("AuthMiniProgramAppInfo"),
         )
-        .list(),
-        MemberMeta::new("Total", ValueType::Int64),
-        MemberMeta::new("RequestId", ValueType::String),
+        .list()
+        .zh("小程序列表"),
+        MemberMeta::new("Total", ValueType::Int64).zh("总数"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -316,6 +318,7 @@ pub(crate) static GET_BATCH_PRODUCTIONS_LIST_ACTION: ActionMeta = ActionMeta {
     name: "GetBatchProductionsList",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "列出量产数据列表",
     doc: "",
     errors: &[
         "InternalError",
@@ -326,17 +329,22 @@ pub(crate) static GET_BATCH_PRODUCTIONS_LIST_ACTION: ActionMeta = ActionMeta {
         "UnauthorizedOperation.NoPermissionToProject",
     ],
     input: &[
-        MemberMeta::new("ProjectId", ValueType::String).required(),
-        MemberMeta::new("Offset", ValueType::Int64),
-        MemberMeta::new("Limit", ValueType::Int64),
+        MemberMeta::new("ProjectId", ValueType::String)
+            .required()
+            .zh("项目ID"),
+        MemberMeta::new("Offset", ValueType::Int64).zh("偏移量"),
+        MemberMeta::new("Limit", ValueType::Int64).zh("返回数量限制"),
     ],
     output: &[
         MemberMeta::new("BatchProductions", ValueType::Object("BatchProductionInfo"))
             .list()
             .required()
-            .nullable(),
-        MemberMeta::new("TotalCnt", ValueType::Int64).required(),
-        MemberMeta::new("RequestId", ValueType::String),
+            .nullable()
+            .zh("返回详情信息"),
+        MemberMeta::new("TotalCnt", ValueType::Int64)
+            .required()
+            .zh("返回数量"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -607,6 +615,7 @@ pub(crate) static GET_DEVICE_LIST_ACTION: ActionMeta = ActionMeta {
     name: "GetDeviceList",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "获取产品的设备列表",
     doc: "",
     errors: &[
         "InternalError",
@@ -624,19 +633,25 @@ pub(crate) static GET_DEVICE_LIST_ACTION: ActionMeta = ActionMeta {
         "UnsupportedOperation.InstanceIsolated",
     ],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("Offset", ValueType::Int64),
-        MemberMeta::new("Limit", ValueType::Int64),
-        MemberMeta::new("FirmwareVersion", ValueType::String),
-        MemberMeta::new("FwType", ValueType::String),
-        MemberMeta::new("DeviceName", ValueType::String),
-        MemberMeta::new("ProjectId", ValueType::String),
-        MemberMeta::new("Filters", ValueType::Object("Filter")).list(),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("需要查看设备列表的产品ID"),
+        MemberMeta::new("Offset", ValueType::Int64).zh("分页偏移"),
+        MemberMeta::new("Limit", ValueType::Int64).zh("分页的大小"),
+        MemberMeta::new("FirmwareVersion", ValueType::String).zh("设备固件版本号"),
+        MemberMeta::new("FwType", ValueType::String).zh("固件类型"),
+        MemberMeta::new("DeviceName", ValueType::String).zh("需要过滤的设备名称"),
+        MemberMeta::new("ProjectId", ValueType::String).zh("项目ID"),
+        MemberMeta::new("Filters", ValueType::Object("Filter"))
+            .list()
+            .zh("每次请求的Filters的上限为10"),
     ],
     output: &[
-        MemberMeta::new("Devices", ValueType::Object("DeviceInfo")).list(),
-        MemberMeta::new("Total", ValueType::Int64),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("Devices", ValueType::Object("DeviceInfo"))
+            .list()
+            .zh("返回的设备列表"),
+        MemberMeta::new("Total", ValueType::Int64).zh("产品下的设备总数"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -835,6 +850,7 @@ pub(crate) static GET_DEVICE_LOCATION_HISTORY_ACTION: ActionMeta = ActionMeta {
     name: "GetDeviceLocationHistory",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "获取设备历史位置",
     doc: "",
     errors: &[
         "InternalError",
@@ -849,15 +865,25 @@ pub(crate) static GET_DEVICE_LOCATION_HISTORY_ACTION: ActionMeta = ActionMeta {
         "UnauthorizedOperation.NoPermissionToStudioProduct",
     ],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("StartTime", ValueType::Int64).required(),
-        MemberMeta::new("EndTime", ValueType::Int64).required(),
-        MemberMeta::new("CoordinateType", ValueType::Int64),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品Id"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名"),
+        MemberMeta::new("StartTime", ValueType::Int64)
+            .required()
+            .zh("查询起始时间"),
+        MemberMeta::new("EndTime", ValueType::Int64)
+            .required()
+            .zh("查询结束时间"),
+        MemberMeta::new("CoordinateType", ValueType::Int64).zh("坐标类型"),
     ],
     output: &[
-        MemberMeta::new("Positions", ValueType::Object("PositionItem")).list(),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("Positions", ValueType::Object("PositionItem"))
+            .list()
+            .zh("历史位置列表"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -1035,6 +1061,7 @@ pub(crate) static GET_DEVICE_SUM_STATISTICS_ACTION: ActionMeta = ActionMeta {
     name: "GetDeviceSumStatistics",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "拉取设备统计汇总数据",
     doc: "",
     errors: &[
         "InternalError",
@@ -1043,19 +1070,23 @@ pub(crate) static GET_DEVICE_SUM_STATISTICS_ACTION: ActionMeta = ActionMeta {
         "UnauthorizedOperation.NoPermissionToProject",
     ],
     input: &[
-        MemberMeta::new("ProjectId", ValueType::String).required(),
-        MemberMeta::new("ProductIds", ValueType::String).list(),
+        MemberMeta::new("ProjectId", ValueType::String)
+            .required()
+            .zh("项目id"),
+        MemberMeta::new("ProductIds", ValueType::String)
+            .list()
+            .zh("产品id列表"),
     ],
     output: &[
-        MemberMeta::new("ActivationCount", ValueType::Int64),
-        MemberMeta::new("OnlineCount", ValueType::Int64),
-        MemberMeta::new("ActivationBeforeDay", ValueType::Int64),
-        MemberMeta::new("ActiveBeforeDay", ValueType::Int64),
-        MemberMeta::new("ActivationWeekDayCount", ValueType::Int64),
-        MemberMeta::new("ActiveWeekDayCount", ValueType::Int64),
-        MemberMeta::new("ActivationBeforeWeekDayCount", ValueType::Int64),
-        MemberMeta::new("ActiveBeforeWeekDayCount", ValueType::Int64),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("ActivationCount", ValueType::Int64).zh("激活设备总数"),
+        MemberMeta::new("OnlineCount", ValueType::Int64).zh("在线设备总数"),
+        MemberMeta::new("ActivationBeforeDay", ValueType::Int64).zh("前一天激活设备数"),
+        MemberMeta::new("ActiveBeforeDay", ValueType::Int64).zh("前一天活跃设备数"),
+        MemberMeta::new("ActivationWeekDayCount", ValueType::Int64).zh("前一周激活设备数"),
+        MemberMeta::new("ActiveWeekDayCount", ValueType::Int64).zh("前一周活跃设备数"),
+        MemberMeta::new("ActivationBeforeWeekDayCount", ValueType::Int64).zh("上一周激活设备数"),
+        MemberMeta::new("ActiveBeforeWeekDayCount", ValueType::Int64).zh("上一周活跃设备数"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -1183,6 +1214,7 @@ pub(crate) static GET_FAMILY_DEVICE_USER_LIST_ACTION: ActionMeta = ActionMeta {
     name: "GetFamilyDeviceUserList",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "获取设备绑定的用户列表",
     doc: "",
     errors: &[
         "InternalError",
@@ -1196,12 +1228,18 @@ pub(crate) static GET_FAMILY_DEVICE_USER_LIST_ACTION: ActionMeta = ActionMeta {
         "UnauthorizedOperation.NoPermissionToStudioProduct",
     ],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名称"),
     ],
     output: &[
-        MemberMeta::new("UserList", ValueType::Object("DeviceUser")).list(),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("UserList", ValueType::Object("DeviceUser"))
+            .list()
+            .zh("设备的用户列表"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -1382,6 +1420,7 @@ pub(crate) static GET_GATEWAY_SUB_DEVICE_LIST_ACTION: ActionMeta = ActionMeta {
     name: "GetGatewaySubDeviceList",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "获取指定网关设备的子设备列表",
     doc: "",
     errors: &[
         "InternalError",
@@ -1393,15 +1432,23 @@ pub(crate) static GET_GATEWAY_SUB_DEVICE_LIST_ACTION: ActionMeta = ActionMeta {
         "UnauthorizedOperation.NoPermissionToStudioProduct",
     ],
     input: &[
-        MemberMeta::new("GatewayProductId", ValueType::String).required(),
-        MemberMeta::new("GatewayDeviceName", ValueType::String).required(),
-        MemberMeta::new("Offset", ValueType::UInt64).required(),
-        MemberMeta::new("Limit", ValueType::UInt64).required(),
+        MemberMeta::new("GatewayProductId", ValueType::String)
+            .required()
+            .zh("网关产品ID"),
+        MemberMeta::new("GatewayDeviceName", ValueType::String)
+            .required()
+            .zh("网关设备名称"),
+        MemberMeta::new("Offset", ValueType::UInt64)
+            .required()
+            .zh("分页偏移"),
+        MemberMeta::new("Limit", ValueType::UInt64)
+            .required()
+            .zh("分页的大小"),
     ],
     output: &[
-        MemberMeta::new("Total", ValueType::Int64),
-        MemberMeta::new("DeviceList", ValueType::Object("FamilySubDevice")),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("Total", ValueType::Int64).zh("设备的总数"),
+        MemberMeta::new("DeviceList", ValueType::Object("FamilySubDevice")).zh("设备列表"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -1551,6 +1598,7 @@ pub(crate) static GET_LO_RA_GATEWAY_LIST_ACTION: ActionMeta = ActionMeta {
     name: "GetLoRaGatewayList",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "获取 LoRa 网关列表",
     doc: "",
     errors: &[
         "InternalError",
@@ -1561,14 +1609,18 @@ pub(crate) static GET_LO_RA_GATEWAY_LIST_ACTION: ActionMeta = ActionMeta {
         "InvalidParameterValue",
     ],
     input: &[
-        MemberMeta::new("IsCommunity", ValueType::Bool).required(),
-        MemberMeta::new("Offset", ValueType::UInt64),
-        MemberMeta::new("Limit", ValueType::UInt64),
+        MemberMeta::new("IsCommunity", ValueType::Bool)
+            .required()
+            .zh("是否是社区网关"),
+        MemberMeta::new("Offset", ValueType::UInt64).zh("偏移量"),
+        MemberMeta::new("Limit", ValueType::UInt64).zh("限制个数"),
     ],
     output: &[
-        MemberMeta::new("Total", ValueType::UInt64),
-        MemberMeta::new("Gateways", ValueType::Object("LoRaGatewayItem")).list(),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("Total", ValueType::UInt64).zh("返回总数"),
+        MemberMeta::new("Gateways", ValueType::Object("LoRaGatewayItem"))
+            .list()
+            .zh("返回详情项"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -1713,6 +1765,7 @@ pub(crate) static GET_POSITION_SPACE_LIST_ACTION: ActionMeta = ActionMeta {
     name: "GetPositionSpaceList",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "获取位置空间列表",
     doc: "",
     errors: &[
         "InternalError",
@@ -1722,14 +1775,22 @@ pub(crate) static GET_POSITION_SPACE_LIST_ACTION: ActionMeta = ActionMeta {
         "UnauthorizedOperation",
     ],
     input: &[
-        MemberMeta::new("ProjectId", ValueType::String).required(),
-        MemberMeta::new("Offset", ValueType::Int64).required(),
-        MemberMeta::new("Limit", ValueType::Int64).required(),
+        MemberMeta::new("ProjectId", ValueType::String)
+            .required()
+            .zh("项目Id"),
+        MemberMeta::new("Offset", ValueType::Int64)
+            .required()
+            .zh("翻页偏移量"),
+        MemberMeta::new("Limit", ValueType::Int64)
+            .required()
+            .zh("最大返回结果数"),
     ],
     output: &[
-        MemberMeta::new("List", ValueType::Object("PositionSpaceInfo")).list(),
-        MemberMeta::new("Total", ValueType::Int64),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("List", ValueType::Object("PositionSpaceInfo"))
+            .list()
+            .zh("位置空间列表"),
+        MemberMeta::new("Total", ValueType::Int64).zh("位置空间数量"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -1977,6 +2038,7 @@ pub(crate) static GET_PROJECT_LIST_ACTION: ActionMeta = ActionMeta {
     name: "GetProjectList",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "获取项目列表",
     doc: "",
     errors: &[
         "InternalError",
@@ -1991,18 +2053,20 @@ pub(crate) static GET_PROJECT_LIST_ACTION: ActionMeta = ActionMeta {
         "UnsupportedOperation.UnpaidOrder",
     ],
     input: &[
-        MemberMeta::new("Offset", ValueType::Int64),
-        MemberMeta::new("Limit", ValueType::Int64),
-        MemberMeta::new("InstanceId", ValueType::String),
-        MemberMeta::new("ProjectId", ValueType::String),
-        MemberMeta::new("ProductId", ValueType::String),
+        MemberMeta::new("Offset", ValueType::Int64).zh("偏移量"),
+        MemberMeta::new("Limit", ValueType::Int64).zh("个数限制"),
+        MemberMeta::new("InstanceId", ValueType::String).zh("实例ID"),
+        MemberMeta::new("ProjectId", ValueType::String).zh("按项目ID搜索"),
+        MemberMeta::new("ProductId", ValueType::String).zh("按产品ID搜索"),
         MemberMeta::new("Includes", ValueType::String).list(),
-        MemberMeta::new("ProjectName", ValueType::String),
+        MemberMeta::new("ProjectName", ValueType::String).zh("按项目名称搜索"),
     ],
     output: &[
-        MemberMeta::new("Projects", ValueType::Object("ProjectEntryEx")).list(),
-        MemberMeta::new("Total", ValueType::Int64),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("Projects", ValueType::Object("ProjectEntryEx"))
+            .list()
+            .zh("项目列表"),
+        MemberMeta::new("Total", ValueType::Int64).zh("列表项个数"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -2167,6 +2231,7 @@ pub(crate) static GET_STUDIO_PRODUCT_LIST_ACTION: ActionMeta = ActionMeta {
     name: "GetStudioProductList",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "获取产品列表",
     doc: "",
     errors: &[
         "InternalError",
@@ -2174,15 +2239,17 @@ pub(crate) static GET_STUDIO_PRODUCT_LIST_ACTION: ActionMeta = ActionMeta {
         "UnauthorizedOperation",
     ],
     input: &[
-        MemberMeta::new("ProjectId", ValueType::String),
-        MemberMeta::new("DevStatus", ValueType::String),
-        MemberMeta::new("Offset", ValueType::UInt64),
-        MemberMeta::new("Limit", ValueType::UInt64),
+        MemberMeta::new("ProjectId", ValueType::String).zh("项目ID"),
+        MemberMeta::new("DevStatus", ValueType::String).zh("产品DevStatus"),
+        MemberMeta::new("Offset", ValueType::UInt64).zh("偏移量"),
+        MemberMeta::new("Limit", ValueType::UInt64).zh("数量限制"),
     ],
     output: &[
-        MemberMeta::new("Products", ValueType::Object("ProductEntry")).list(),
-        MemberMeta::new("Total", ValueType::Int64),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("Products", ValueType::Object("ProductEntry"))
+            .list()
+            .zh("产品列表"),
+        MemberMeta::new("Total", ValueType::Int64).zh("产品数量"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -2311,15 +2378,22 @@ pub(crate) static GET_T_WE_CALL_ACTIVE_STATUS_ACTION: ActionMeta = ActionMeta {
     name: "GetTWeCallActiveStatus",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "查询TWeCall激活状态",
     doc: "",
     errors: &["InternalError", "InvalidParameter", "UnsupportedOperation"],
     input: &[
-        MemberMeta::new("MiniProgramAppId", ValueType::String).disabled(),
-        MemberMeta::new("DeviceList", ValueType::Object("TWeCallInfo")).list(),
+        MemberMeta::new("MiniProgramAppId", ValueType::String)
+            .disabled()
+            .zh("参数已弃用"),
+        MemberMeta::new("DeviceList", ValueType::Object("TWeCallInfo"))
+            .list()
+            .zh("设备列表"),
     ],
     output: &[
-        MemberMeta::new("TWeCallActiveInfos", ValueType::Object("TWeCallActiveInfo")).list(),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("TWeCallActiveInfos", ValueType::Object("TWeCallActiveInfo"))
+            .list()
+            .zh("激活状态"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -2564,6 +2638,7 @@ pub(crate) static GET_T_WE_TALK_ACTIVE_RECORD_LIST_ACTION: ActionMeta = ActionMe
     name: "GetTWeTalkActiveRecordList",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "查询TweTalk激活记录",
     doc: "",
     errors: &[
         "InternalError",
@@ -2571,22 +2646,25 @@ pub(crate) static GET_T_WE_TALK_ACTIVE_RECORD_LIST_ACTION: ActionMeta = ActionMe
         "InvalidParameter",
     ],
     input: &[
-        MemberMeta::new("StartTime", ValueType::Int64),
-        MemberMeta::new("EndTime", ValueType::Int64),
-        MemberMeta::new("Offset", ValueType::Int64),
-        MemberMeta::new("Limit", ValueType::Int64),
-        MemberMeta::new("ProductId", ValueType::String),
-        MemberMeta::new("DeviceName", ValueType::String),
-        MemberMeta::new("ServiceType", ValueType::Int64).list(),
+        MemberMeta::new("StartTime", ValueType::Int64).zh("最早的时间"),
+        MemberMeta::new("EndTime", ValueType::Int64).zh("查询的最晚时间"),
+        MemberMeta::new("Offset", ValueType::Int64).zh("偏移量"),
+        MemberMeta::new("Limit", ValueType::Int64).zh("分页的大小"),
+        MemberMeta::new("ProductId", ValueType::String).zh("产品ID"),
+        MemberMeta::new("DeviceName", ValueType::String).zh("设备名称"),
+        MemberMeta::new("ServiceType", ValueType::Int64)
+            .list()
+            .zh("TWeTalk类型"),
     ],
     output: &[
         MemberMeta::new(
             "ActiveRecords",
             ValueType::Object("TalkActivateRecordLogInfo"),
         )
-        .list(),
-        MemberMeta::new("Total", ValueType::Int64),
-        MemberMeta::new("RequestId", ValueType::String),
+        .list()
+        .zh("设备激活记录列表"),
+        MemberMeta::new("Total", ValueType::Int64).zh("数据总数量"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -2685,16 +2763,20 @@ pub(crate) static GET_T_WE_TALK_ACTIVE_STATUS_ACTION: ActionMeta = ActionMeta {
     name: "GetTWeTalkActiveStatus",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "查询TWeTalk激活状态",
     doc: "",
     errors: &["InternalError", "InvalidParameter", "UnsupportedOperation"],
-    input: &[MemberMeta::new("DeviceIds", ValueType::String).list()],
+    input: &[MemberMeta::new("DeviceIds", ValueType::String)
+        .list()
+        .zh("设备列表")],
     output: &[
         MemberMeta::new(
             "TalkActivationRecords",
             ValueType::Object("TalkActivationStatusInfo"),
         )
-        .list(),
-        MemberMeta::new("RequestId", ValueType::String),
+        .list()
+        .zh("激活状态"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -2867,6 +2949,7 @@ pub(crate) static GET_T_WE_TALK_PRODUCT_CONFIG_LIST_ACTION: ActionMeta = ActionM
     name: "GetTWeTalkProductConfigList",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "获取TWeTalk连接配置信息列表",
     doc: "",
     errors: &[
         "InternalError",
@@ -2878,15 +2961,17 @@ pub(crate) static GET_T_WE_TALK_PRODUCT_CONFIG_LIST_ACTION: ActionMeta = ActionM
         "UnsupportedOperation.InstanceIsolated",
     ],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String),
-        MemberMeta::new("TargetLanguage", ValueType::String),
-        MemberMeta::new("Offset", ValueType::UInt64),
-        MemberMeta::new("Limit", ValueType::UInt64),
+        MemberMeta::new("ProductId", ValueType::String).zh("产品ID"),
+        MemberMeta::new("TargetLanguage", ValueType::String).zh("支持的语言"),
+        MemberMeta::new("Offset", ValueType::UInt64).zh("页码"),
+        MemberMeta::new("Limit", ValueType::UInt64).zh("偏移量"),
     ],
     output: &[
-        MemberMeta::new("Data", ValueType::Object("TalkProductConfigInfo")).list(),
-        MemberMeta::new("Total", ValueType::Int64),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("Data", ValueType::Object("TalkProductConfigInfo"))
+            .list()
+            .zh("配置信息列表"),
+        MemberMeta::new("Total", ValueType::Int64).zh("总数"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -3111,6 +3196,7 @@ pub(crate) static GET_T_WE_TALK_PRODUCT_CONFIG_LIST_V2_ACTION: ActionMeta = Acti
     name: "GetTWeTalkProductConfigListV2",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "查询WeTalk连接产品配置信息列表",
     doc: "",
     errors: &[
         "InternalError",
@@ -3122,17 +3208,21 @@ pub(crate) static GET_T_WE_TALK_PRODUCT_CONFIG_LIST_V2_ACTION: ActionMeta = Acti
         "UnsupportedOperation.InstanceIsolated",
     ],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String),
-        MemberMeta::new("TargetLanguage", ValueType::String),
-        MemberMeta::new("IncludeCredentials", ValueType::Bool),
-        MemberMeta::new("Offset", ValueType::UInt64),
-        MemberMeta::new("Limit", ValueType::UInt64),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品ID"),
+        MemberMeta::new("DeviceName", ValueType::String).zh("设备名称"),
+        MemberMeta::new("TargetLanguage", ValueType::String).zh("支持的语言"),
+        MemberMeta::new("IncludeCredentials", ValueType::Bool).zh("是否脱敏"),
+        MemberMeta::new("Offset", ValueType::UInt64).zh("页码"),
+        MemberMeta::new("Limit", ValueType::UInt64).zh("每页数据大小"),
     ],
     output: &[
-        MemberMeta::new("Data", ValueType::Object("TalkProductConfigV2Info")).list(),
-        MemberMeta::new("Total", ValueType::Int64),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("Data", ValueType::Object("TalkProductConfigV2Info"))
+            .list()
+            .zh("配置信息"),
+        MemberMeta::new("Total", ValueType::Int64).zh("总数"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -3255,6 +3345,7 @@ pub(crate) static GET_TOPIC_RULE_LIST_ACTION: ActionMeta = ActionMeta {
     name: "GetTopicRuleList",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "获取规则列表",
     doc: "",
     errors: &[
         "InternalError",
@@ -3264,13 +3355,19 @@ pub(crate) static GET_TOPIC_RULE_LIST_ACTION: ActionMeta = ActionMeta {
         "UnsupportedOperation",
     ],
     input: &[
-        MemberMeta::new("PageNum", ValueType::Int64).required(),
-        MemberMeta::new("PageSize", ValueType::Int64).required(),
+        MemberMeta::new("PageNum", ValueType::Int64)
+            .required()
+            .zh("请求的页数"),
+        MemberMeta::new("PageSize", ValueType::Int64)
+            .required()
+            .zh("分页的大小"),
     ],
     output: &[
-        MemberMeta::new("TotalCnt", ValueType::Int64),
-        MemberMeta::new("Rules", ValueType::Object("TopicRuleInfo")).list(),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("TotalCnt", ValueType::Int64).zh("规则总数量"),
+        MemberMeta::new("Rules", ValueType::Object("TopicRuleInfo"))
+            .list()
+            .zh("规则列表"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -3576,27 +3673,30 @@ pub(crate) static GET_VOD_CLOUD_STORAGE_EVENT_LIST_ACTION: ActionMeta = ActionMe
     name: "GetVodCloudStorageEventList",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "获取云存事件列表",
     doc: "",
     errors: &[],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String),
-        MemberMeta::new("DeviceName", ValueType::String),
-        MemberMeta::new("Date", ValueType::String),
-        MemberMeta::new("Context", ValueType::String),
-        MemberMeta::new("Size", ValueType::UInt64),
-        MemberMeta::new("ChannelId", ValueType::UInt64),
-        MemberMeta::new("UserId", ValueType::String),
-        MemberMeta::new("TimeZone", ValueType::String),
-        MemberMeta::new("ExpireSec", ValueType::UInt64),
-        MemberMeta::new("Platform", ValueType::UInt64),
+        MemberMeta::new("ProductId", ValueType::String).zh("产品id"),
+        MemberMeta::new("DeviceName", ValueType::String).zh("设备名"),
+        MemberMeta::new("Date", ValueType::String).zh("日期"),
+        MemberMeta::new("Context", ValueType::String).zh("分页游标"),
+        MemberMeta::new("Size", ValueType::UInt64).zh("分页大小"),
+        MemberMeta::new("ChannelId", ValueType::UInt64).zh("通道id"),
+        MemberMeta::new("UserId", ValueType::String).zh("用户id"),
+        MemberMeta::new("TimeZone", ValueType::String).zh("时区"),
+        MemberMeta::new("ExpireSec", ValueType::UInt64).zh("非加密 URL 签名有效期"),
+        MemberMeta::new("Platform", ValueType::UInt64).zh("请求平台"),
     ],
     output: &[
-        MemberMeta::new("Events", ValueType::Object("VodCloudStorageEvent")).list(),
-        MemberMeta::new("Listover", ValueType::Bool),
-        MemberMeta::new("Context", ValueType::String),
-        MemberMeta::new("Total", ValueType::UInt64),
-        MemberMeta::new("VodAppId", ValueType::String),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("Events", ValueType::Object("VodCloudStorageEvent"))
+            .list()
+            .zh("事件列表"),
+        MemberMeta::new("Listover", ValueType::Bool).zh("数据是否已完整"),
+        MemberMeta::new("Context", ValueType::String).zh("下一页游标"),
+        MemberMeta::new("Total", ValueType::UInt64).zh("总数"),
+        MemberMeta::new("VodAppId", ValueType::String).zh("加密播放器使用的 VOD 子应用 ID"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -3943,28 +4043,37 @@ pub(crate) static GET_VOD_CLOUD_STORAGE_VIDEO_LIST_ACTION: ActionMeta = ActionMe
     name: "GetVodCloudStorageVideoList",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "获取云存时间轴视频列表",
     doc: "",
     errors: &[],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("Date", ValueType::String).required(),
-        MemberMeta::new("ChannelId", ValueType::UInt64),
-        MemberMeta::new("StartTime", ValueType::UInt64),
-        MemberMeta::new("EndTime", ValueType::UInt64),
-        MemberMeta::new("UserId", ValueType::String),
-        MemberMeta::new("TimeZone", ValueType::String),
-        MemberMeta::new("ExpireSec", ValueType::UInt64),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品id"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名称"),
+        MemberMeta::new("Date", ValueType::String)
+            .required()
+            .zh("日期"),
+        MemberMeta::new("ChannelId", ValueType::UInt64).zh("通道id"),
+        MemberMeta::new("StartTime", ValueType::UInt64).zh("开始时间"),
+        MemberMeta::new("EndTime", ValueType::UInt64).zh("结束时间"),
+        MemberMeta::new("UserId", ValueType::String).zh("用户id"),
+        MemberMeta::new("TimeZone", ValueType::String).zh("时区"),
+        MemberMeta::new("ExpireSec", ValueType::UInt64).zh("非加密文件的防盗链 URL 有效期"),
         MemberMeta::new("Platform", ValueType::UInt64),
-        MemberMeta::new("Context", ValueType::String),
-        MemberMeta::new("Size", ValueType::UInt64),
+        MemberMeta::new("Context", ValueType::String).zh("分页游标"),
+        MemberMeta::new("Size", ValueType::UInt64).zh("每页视频条数"),
     ],
     output: &[
-        MemberMeta::new("VodAppId", ValueType::String),
-        MemberMeta::new("VideoList", ValueType::Object("VideoList")).list(),
-        MemberMeta::new("Listover", ValueType::Bool),
-        MemberMeta::new("Context", ValueType::String),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("VodAppId", ValueType::String).zh("播放器使用的 VOD 子应用 ID"),
+        MemberMeta::new("VideoList", ValueType::Object("VideoList"))
+            .list()
+            .zh("视频列表"),
+        MemberMeta::new("Listover", ValueType::Bool).zh("是否已拉完"),
+        MemberMeta::new("Context", ValueType::String).zh("下一页游标"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -4161,18 +4270,23 @@ pub(crate) static GET_WECHAT_DEVICE_TICKET_ACTION: ActionMeta = ActionMeta {
     name: "GetWechatDeviceTicket",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "查询微信授权票据",
     doc: "",
     errors: &["InternalError", "InvalidParameter", "UnsupportedOperation"],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("IsThirdApp", ValueType::Int64),
-        MemberMeta::new("ModelId", ValueType::String),
-        MemberMeta::new("MiniProgramAppId", ValueType::String),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("产品名称"),
+        MemberMeta::new("IsThirdApp", ValueType::Int64).zh("是否第三方小程序"),
+        MemberMeta::new("ModelId", ValueType::String).zh("模板ID"),
+        MemberMeta::new("MiniProgramAppId", ValueType::String).zh("小程序APPID"),
     ],
     output: &[
-        MemberMeta::new("WXDeviceInfo", ValueType::Object("WXDeviceInfo")),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("WXDeviceInfo", ValueType::Object("WXDeviceInfo")).zh("微信设备信息"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],

@@ -443,30 +443,39 @@ pub(crate) static INVOKE_AI_SEARCH_SERVICE_ACTION: ActionMeta = ActionMeta {
     name: "InvokeAISearchService",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "视频语义搜索",
     doc: "",
     errors: &["InternalError", "InvalidParameter", "InvalidParameterValue"],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("Query", ValueType::String).required(),
-        MemberMeta::new("SummaryLang", ValueType::String),
-        MemberMeta::new("ChannelId", ValueType::UInt64),
-        MemberMeta::new("EnableSummary", ValueType::Bool),
-        MemberMeta::new("StartTimeMs", ValueType::Int64),
-        MemberMeta::new("EndTimeMs", ValueType::Int64),
-        MemberMeta::new("TimeZone", ValueType::String),
-        MemberMeta::new("SearchMode", ValueType::Int64),
-        MemberMeta::new("Limit", ValueType::Int64),
-        MemberMeta::new("VectorSearchRadius", ValueType::Float),
-        MemberMeta::new("VectorSearchTopK", ValueType::Int64),
-        MemberMeta::new("Order", ValueType::String),
-        MemberMeta::new("WithTaskInfo", ValueType::Bool),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名称"),
+        MemberMeta::new("Query", ValueType::String)
+            .required()
+            .zh("自然语言查询"),
+        MemberMeta::new("SummaryLang", ValueType::String).zh("搜索结果总结的语言类型"),
+        MemberMeta::new("ChannelId", ValueType::UInt64).zh("通道ID"),
+        MemberMeta::new("EnableSummary", ValueType::Bool).zh("是否需要返回总结"),
+        MemberMeta::new("StartTimeMs", ValueType::Int64).zh("开始时间"),
+        MemberMeta::new("EndTimeMs", ValueType::Int64).zh("结束时间"),
+        MemberMeta::new("TimeZone", ValueType::String).zh("时区"),
+        MemberMeta::new("SearchMode", ValueType::Int64).zh("取值为1表示高级搜索"),
+        MemberMeta::new("Limit", ValueType::Int64).zh("最终输出的条数"),
+        MemberMeta::new("VectorSearchRadius", ValueType::Float).zh("向量搜索的相似度搜索半径"),
+        MemberMeta::new("VectorSearchTopK", ValueType::Int64).zh("指定向量搜索最相似的 Top K"),
+        MemberMeta::new("Order", ValueType::String).zh("搜索结果的排序方式"),
+        MemberMeta::new("WithTaskInfo", ValueType::Bool).zh("是否输出原始任务信息"),
     ],
     output: &[
-        MemberMeta::new("Summary", ValueType::String),
-        MemberMeta::new("Targets", ValueType::Object("TargetInfo")).list(),
-        MemberMeta::new("VideoURL", ValueType::String),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("Summary", ValueType::String).zh("基于搜索结果的总结"),
+        MemberMeta::new("Targets", ValueType::Object("TargetInfo"))
+            .list()
+            .zh("视频结果集"),
+        MemberMeta::new("VideoURL", ValueType::String).zh("视频回放URL"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -782,6 +791,7 @@ pub(crate) static INVOKE_CLOUD_STORAGE_AI_SERVICE_TASK_ACTION: ActionMeta = Acti
     name: "InvokeCloudStorageAIServiceTask",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "同步执行设备云存AI分析任务",
     doc: "",
     errors: &[
         "FailedOperation",
@@ -795,22 +805,34 @@ pub(crate) static INVOKE_CLOUD_STORAGE_AI_SERVICE_TASK_ACTION: ActionMeta = Acti
         "UnauthorizedOperation.ApiCreateAITaskNotInWhitelist",
     ],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("ServiceType", ValueType::String).required(),
-        MemberMeta::new("StartTime", ValueType::UInt64).required(),
-        MemberMeta::new("EndTime", ValueType::UInt64).required(),
-        MemberMeta::new("ChannelId", ValueType::UInt64),
-        MemberMeta::new("Config", ValueType::String),
-        MemberMeta::new("ROI", ValueType::String),
-        MemberMeta::new("VideoURLs", ValueType::String).list(),
-        MemberMeta::new("CustomId", ValueType::String),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品 ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名称"),
+        MemberMeta::new("ServiceType", ValueType::String)
+            .required()
+            .zh("云存 AI 服务类型"),
+        MemberMeta::new("StartTime", ValueType::UInt64)
+            .required()
+            .zh("待分析云存的起始时间"),
+        MemberMeta::new("EndTime", ValueType::UInt64)
+            .required()
+            .zh("待分析云存的结束时间"),
+        MemberMeta::new("ChannelId", ValueType::UInt64).zh("通道 ID"),
+        MemberMeta::new("Config", ValueType::String).zh("视频分析配置参数"),
+        MemberMeta::new("ROI", ValueType::String).zh("视频分析识别区域"),
+        MemberMeta::new("VideoURLs", ValueType::String)
+            .list()
+            .zh("分析外部传入的视频 URL 列表"),
+        MemberMeta::new("CustomId", ValueType::String).zh("自定义任务 ID"),
     ],
     output: &[
-        MemberMeta::new("Completed", ValueType::Bool),
-        MemberMeta::new("TaskId", ValueType::String),
-        MemberMeta::new("TaskInfo", ValueType::Object("CloudStorageAIServiceTask")),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("Completed", ValueType::Bool).zh("任务是否执行完成"),
+        MemberMeta::new("TaskId", ValueType::String).zh("任务 ID"),
+        MemberMeta::new("TaskInfo", ValueType::Object("CloudStorageAIServiceTask")).zh("任务信息"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -1034,6 +1056,7 @@ pub(crate) static INVOKE_EXTERNAL_SOURCE_AI_SERVICE_TASK_ACTION: ActionMeta = Ac
     name: "InvokeExternalSourceAIServiceTask",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "同步执行外部视频AI分析任务",
     doc: "",
     errors: &[
         "FailedOperation",
@@ -1047,20 +1070,25 @@ pub(crate) static INVOKE_EXTERNAL_SOURCE_AI_SERVICE_TASK_ACTION: ActionMeta = Ac
         "UnauthorizedOperation.ApiCreateAITaskNotInWhitelist",
     ],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("ServiceType", ValueType::String).required(),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品 ID"),
+        MemberMeta::new("ServiceType", ValueType::String)
+            .required()
+            .zh("云存 AI 服务类型"),
         MemberMeta::new("VideoURLs", ValueType::String)
             .list()
-            .required(),
-        MemberMeta::new("CustomId", ValueType::String),
-        MemberMeta::new("Config", ValueType::String),
-        MemberMeta::new("ROI", ValueType::String),
+            .required()
+            .zh("分析外部传入的视频 URL 列表"),
+        MemberMeta::new("CustomId", ValueType::String).zh("自定义任务 ID"),
+        MemberMeta::new("Config", ValueType::String).zh("视频分析配置参数"),
+        MemberMeta::new("ROI", ValueType::String).zh("视频分析识别区域"),
     ],
     output: &[
-        MemberMeta::new("Completed", ValueType::Bool),
-        MemberMeta::new("TaskId", ValueType::String),
-        MemberMeta::new("TaskInfo", ValueType::Object("CloudStorageAIServiceTask")),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("Completed", ValueType::Bool).zh("任务是否执行完成"),
+        MemberMeta::new("TaskId", ValueType::String).zh("任务 ID"),
+        MemberMeta::new("TaskInfo", ValueType::Object("CloudStorageAIServiceTask")).zh("任务信息"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -1345,6 +1373,7 @@ pub(crate) static INVOKE_T_WE_SEE_COMPREHENSION_ACTION: ActionMeta = ActionMeta 
     name: "InvokeTWeSeeComprehension",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "调用 TWeSee 视觉理解算法",
     doc: "",
     errors: &[
         "FailedOperation.SeePostPaidServiceIsolated",
@@ -1360,28 +1389,38 @@ pub(crate) static INVOKE_T_WE_SEE_COMPREHENSION_ACTION: ActionMeta = ActionMeta 
         "UnsupportedOperation.CapabilityNotSupportedInSeeServiceType",
     ],
     input: &[
-        MemberMeta::new("InputURL", ValueType::String).required(),
-        MemberMeta::new("ServiceType", ValueType::String).required(),
-        MemberMeta::new("Metadata", ValueType::Object("SeeTaskMetadata")),
+        MemberMeta::new("InputURL", ValueType::String)
+            .required()
+            .zh("输入视频 / 图片的 URL"),
+        MemberMeta::new("ServiceType", ValueType::String)
+            .required()
+            .zh("算法类型"),
+        MemberMeta::new("Metadata", ValueType::Object("SeeTaskMetadata")).zh("任务元数据"),
         MemberMeta::new(
             "ComprehensionConfig",
             ValueType::Object("SeeComprehensionConfig"),
-        ),
-        MemberMeta::new("WaitResultTimeout", ValueType::Int64),
-        MemberMeta::new("WaitResultFields", ValueType::String).list(),
-        MemberMeta::new("CallbackId", ValueType::String),
+        )
+        .zh("视觉理解配置项"),
+        MemberMeta::new("WaitResultTimeout", ValueType::Int64).zh("等待结果的超时时间"),
+        MemberMeta::new("WaitResultFields", ValueType::String)
+            .list()
+            .zh("需额外等待结果的字段列表"),
+        MemberMeta::new("CallbackId", ValueType::String).zh("回调目标 ID"),
     ],
     output: &[
-        MemberMeta::new("TaskId", ValueType::String),
-        MemberMeta::new("Status", ValueType::UInt64),
+        MemberMeta::new("TaskId", ValueType::String).zh("任务 ID"),
+        MemberMeta::new("Status", ValueType::UInt64).zh("任务状态"),
         MemberMeta::new(
             "ComprehensionResult",
             ValueType::Object("SeeComprehensionResult"),
-        ),
-        MemberMeta::new("CostBasic", ValueType::Int64),
-        MemberMeta::new("CostAdvanced", ValueType::Int64),
-        MemberMeta::new("CostCredits", ValueType::Float),
-        MemberMeta::new("RequestId", ValueType::String),
+        )
+        .zh("视觉理解结果"),
+        MemberMeta::new("CostBasic", ValueType::Int64)
+            .zh("完成该任务所产生的视觉理解基础能力后付费用量"),
+        MemberMeta::new("CostAdvanced", ValueType::Int64)
+            .zh("完成该任务所产生的视觉理解高级能力后付费用量"),
+        MemberMeta::new("CostCredits", ValueType::Float).zh("完成该任务所消耗的视觉理解预付费额度"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -1805,6 +1844,7 @@ pub(crate) static INVOKE_T_WE_SEE_RECOGNITION_TASK_ACTION: ActionMeta = ActionMe
     name: "InvokeTWeSeeRecognitionTask",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "同步执行 TWeSee 语义理解任务",
     doc: "",
     errors: &[
         "FailedOperation.WeSeeServiceNotEnabled",
@@ -1816,29 +1856,38 @@ pub(crate) static INVOKE_T_WE_SEE_RECOGNITION_TASK_ACTION: ActionMeta = ActionMe
         "UnsupportedOperation",
     ],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("InputURL", ValueType::String).required(),
-        MemberMeta::new("CustomId", ValueType::String),
-        MemberMeta::new("EnableSearch", ValueType::Bool),
-        MemberMeta::new("StartTimeMs", ValueType::UInt64),
-        MemberMeta::new("EndTimeMs", ValueType::UInt64),
-        MemberMeta::new("Config", ValueType::String),
-        MemberMeta::new("IsCustomDevice", ValueType::Bool),
-        MemberMeta::new("InputType", ValueType::String),
-        MemberMeta::new("SummaryQOS", ValueType::String),
-        MemberMeta::new("SummaryConfig", ValueType::Object("VisionSummaryConfig")),
-        MemberMeta::new("ServiceType", ValueType::String),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名称"),
+        MemberMeta::new("InputURL", ValueType::String)
+            .required()
+            .zh("输入视频 / 图片的 URL"),
+        MemberMeta::new("CustomId", ValueType::String).zh("自定义事件 ID"),
+        MemberMeta::new("EnableSearch", ValueType::Bool).zh("是否保存该事件使其可被搜索"),
+        MemberMeta::new("StartTimeMs", ValueType::UInt64).zh("事件起始时间事件起始时间"),
+        MemberMeta::new("EndTimeMs", ValueType::UInt64).zh("事件结束时间事件起始时间"),
+        MemberMeta::new("Config", ValueType::String).zh("算法配置"),
+        MemberMeta::new("IsCustomDevice", ValueType::Bool).zh("是否自定义设备"),
+        MemberMeta::new("InputType", ValueType::String).zh("输入类型"),
+        MemberMeta::new("SummaryQOS", ValueType::String).zh("摘要服务质量"),
+        MemberMeta::new("SummaryConfig", ValueType::Object("VisionSummaryConfig"))
+            .zh("摘要输出配置"),
+        MemberMeta::new("ServiceType", ValueType::String).zh("算法类型"),
         MemberMeta::new(
             "ObjectDetectConfig",
             ValueType::Object("VisionObjectDetectConfig"),
-        ),
+        )
+        .zh("目标检测配置"),
     ],
     output: &[
-        MemberMeta::new("TaskId", ValueType::String),
-        MemberMeta::new("Completed", ValueType::Bool),
-        MemberMeta::new("Result", ValueType::Object("VisionRecognitionResult")),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("TaskId", ValueType::String).zh("任务 ID"),
+        MemberMeta::new("Completed", ValueType::Bool).zh("任务是否执行完成"),
+        MemberMeta::new("Result", ValueType::Object("VisionRecognitionResult"))
+            .zh("语义理解任务结果"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -2288,6 +2337,7 @@ pub(crate) static INVOKE_T_WE_SEE_RECOGNITION_TASK_WITH_FILE_ACTION: ActionMeta 
     name: "InvokeTWeSeeRecognitionTaskWithFile",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "上传文件并同步执行 TWeSee 语义理解任务",
     doc: "",
     errors: &[
         "FailedOperation.WeSeeServiceNotEnabled",
@@ -2299,30 +2349,39 @@ pub(crate) static INVOKE_T_WE_SEE_RECOGNITION_TASK_WITH_FILE_ACTION: ActionMeta 
         "UnsupportedOperation",
     ],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("InputBase64", ValueType::String).required(),
-        MemberMeta::new("ChannelId", ValueType::UInt64),
-        MemberMeta::new("CustomId", ValueType::String),
-        MemberMeta::new("EnableSearch", ValueType::Bool),
-        MemberMeta::new("StartTimeMs", ValueType::UInt64),
-        MemberMeta::new("EndTimeMs", ValueType::UInt64),
-        MemberMeta::new("Config", ValueType::String),
-        MemberMeta::new("IsCustomDevice", ValueType::Bool),
-        MemberMeta::new("InputType", ValueType::String),
-        MemberMeta::new("SummaryQOS", ValueType::String),
-        MemberMeta::new("SummaryConfig", ValueType::Object("VisionSummaryConfig")),
-        MemberMeta::new("ServiceType", ValueType::String),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名称"),
+        MemberMeta::new("InputBase64", ValueType::String)
+            .required()
+            .zh("视频 / 图片文件的 Base64 编码字符串"),
+        MemberMeta::new("ChannelId", ValueType::UInt64).zh("通道 ID"),
+        MemberMeta::new("CustomId", ValueType::String).zh("自定义事件 ID"),
+        MemberMeta::new("EnableSearch", ValueType::Bool).zh("是否保存该事件使其可被搜索"),
+        MemberMeta::new("StartTimeMs", ValueType::UInt64).zh("事件起始时间事件起始时间"),
+        MemberMeta::new("EndTimeMs", ValueType::UInt64).zh("事件结束时间事件起始时间"),
+        MemberMeta::new("Config", ValueType::String).zh("算法配置"),
+        MemberMeta::new("IsCustomDevice", ValueType::Bool).zh("是否自定义设备"),
+        MemberMeta::new("InputType", ValueType::String).zh("输入类型"),
+        MemberMeta::new("SummaryQOS", ValueType::String).zh("摘要服务质量"),
+        MemberMeta::new("SummaryConfig", ValueType::Object("VisionSummaryConfig"))
+            .zh("摘要输出配置"),
+        MemberMeta::new("ServiceType", ValueType::String).zh("算法类型"),
         MemberMeta::new(
             "ObjectDetectConfig",
             ValueType::Object("VisionObjectDetectConfig"),
-        ),
+        )
+        .zh("目标检测配置"),
     ],
     output: &[
-        MemberMeta::new("TaskId", ValueType::String),
-        MemberMeta::new("Completed", ValueType::Bool),
-        MemberMeta::new("Result", ValueType::Object("VisionRecognitionResult")),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("TaskId", ValueType::String).zh("任务 ID"),
+        MemberMeta::new("Completed", ValueType::Bool).zh("任务是否执行完成"),
+        MemberMeta::new("Result", ValueType::Object("VisionRecognitionResult"))
+            .zh("语义理解任务结果"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -2541,19 +2600,30 @@ pub(crate) static INVOKE_VIDEOS_KEYWORDS_ANALYZER_ACTION: ActionMeta = ActionMet
     name: "InvokeVideosKeywordsAnalyzer",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "获取某个时间段的视频内容关键字",
     doc: "",
     errors: &["InternalError", "InvalidParameter", "InvalidParameterValue"],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("StartTimeMs", ValueType::Int64).required(),
-        MemberMeta::new("EndTimeMs", ValueType::Int64).required(),
-        MemberMeta::new("KeywordsMaxNum", ValueType::UInt64),
-        MemberMeta::new("KeywordsLang", ValueType::String),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名称"),
+        MemberMeta::new("StartTimeMs", ValueType::Int64)
+            .required()
+            .zh("开始时间"),
+        MemberMeta::new("EndTimeMs", ValueType::Int64)
+            .required()
+            .zh("结束时间"),
+        MemberMeta::new("KeywordsMaxNum", ValueType::UInt64).zh("返回的关键词的最大数量"),
+        MemberMeta::new("KeywordsLang", ValueType::String).zh("返回的关键词的语言类型"),
     ],
     output: &[
-        MemberMeta::new("Keywords", ValueType::String).list(),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("Keywords", ValueType::String)
+            .list()
+            .zh("根据视频内容生成的关键词"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],

@@ -474,6 +474,7 @@ pub(crate) static MODIFY_APPLICATION_ACTION: ActionMeta = ActionMeta {
     name: "ModifyApplication",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "更新应用",
     doc: "",
     errors: &[
         "InternalError",
@@ -495,25 +496,28 @@ pub(crate) static MODIFY_APPLICATION_ACTION: ActionMeta = ActionMeta {
         "UnauthorizedOperation.NoPermissionToStudioProduct",
     ],
     input: &[
-        MemberMeta::new("IotAppID", ValueType::String).required(),
-        MemberMeta::new("AppName", ValueType::String),
-        MemberMeta::new("Description", ValueType::String),
-        MemberMeta::new("Products", ValueType::String),
-        MemberMeta::new("PushSecretID", ValueType::String),
-        MemberMeta::new("PushSecretKey", ValueType::String),
-        MemberMeta::new("PushEnvironment", ValueType::String),
-        MemberMeta::new("TPNSiOSAccessID", ValueType::String),
-        MemberMeta::new("TPNSiOSSecretKey", ValueType::String),
-        MemberMeta::new("TPNSiOSPushEnvironment", ValueType::String),
-        MemberMeta::new("TPNSAndroidAccessID", ValueType::String),
-        MemberMeta::new("TPNSAndroidSecretKey", ValueType::String),
-        MemberMeta::new("TPNSiOSRegion", ValueType::String),
-        MemberMeta::new("TPNSAndroidRegion", ValueType::String),
-        MemberMeta::new("TurnKeySwitch", ValueType::Int64),
+        MemberMeta::new("IotAppID", ValueType::String)
+            .required()
+            .zh("应用ID"),
+        MemberMeta::new("AppName", ValueType::String).zh("应用名称"),
+        MemberMeta::new("Description", ValueType::String).zh("应用说明"),
+        MemberMeta::new("Products", ValueType::String).zh("关联的产品"),
+        MemberMeta::new("PushSecretID", ValueType::String).zh("信鸽推送APP ID"),
+        MemberMeta::new("PushSecretKey", ValueType::String).zh("信鸽推送SECRET KEY"),
+        MemberMeta::new("PushEnvironment", ValueType::String).zh("iOS平台推送环境"),
+        MemberMeta::new("TPNSiOSAccessID", ValueType::String).zh("TPNS服务iOS应用AccessID"),
+        MemberMeta::new("TPNSiOSSecretKey", ValueType::String).zh("TPNS服务iOS应用SecretKey"),
+        MemberMeta::new("TPNSiOSPushEnvironment", ValueType::String).zh("TPNS服务iOS应用推送环境"),
+        MemberMeta::new("TPNSAndroidAccessID", ValueType::String).zh("TPNS服务Android应用AccessID"),
+        MemberMeta::new("TPNSAndroidSecretKey", ValueType::String)
+            .zh("TPNS服务Android应用SecretKey"),
+        MemberMeta::new("TPNSiOSRegion", ValueType::String).zh("TPNS服务iOS应用所属地域"),
+        MemberMeta::new("TPNSAndroidRegion", ValueType::String).zh("TPNS服务Android应用所属地域"),
+        MemberMeta::new("TurnKeySwitch", ValueType::Int64).zh("TurnKey小程序托管"),
     ],
     output: &[
-        MemberMeta::new("Application", ValueType::Object("IotApplication")),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("Application", ValueType::Object("IotApplication")).zh("应用信息"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -748,6 +752,7 @@ pub(crate) static MODIFY_CLOUD_STORAGE_AI_SERVICE_ACTION: ActionMeta = ActionMet
     name: "ModifyCloudStorageAIService",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "修改设备云存AI分析服务",
     doc: "",
     errors: &[
         "FailedOperation.CloudStorageAIServiceNotEnabled",
@@ -757,15 +762,22 @@ pub(crate) static MODIFY_CLOUD_STORAGE_AI_SERVICE_ACTION: ActionMeta = ActionMet
         "UnsupportedOperation",
     ],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("ServiceType", ValueType::String).required(),
-        MemberMeta::new("Enabled", ValueType::Bool),
-        MemberMeta::new("ROI", ValueType::String),
-        MemberMeta::new("Config", ValueType::String),
-        MemberMeta::new("SHLConfig", ValueType::Object("DiarySHLConfig")),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品 ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名称"),
+        MemberMeta::new("ServiceType", ValueType::String)
+            .required()
+            .zh("云存 AI 服务类型"),
+        MemberMeta::new("Enabled", ValueType::Bool).zh("视频分析启用状态"),
+        MemberMeta::new("ROI", ValueType::String).zh("视频分析识别区域"),
+        MemberMeta::new("Config", ValueType::String).zh("视频分析配置参数"),
+        MemberMeta::new("SHLConfig", ValueType::Object("DiarySHLConfig"))
+            .zh("SimpleHighlight 算法配置参数"),
     ],
-    output: &[MemberMeta::new("RequestId", ValueType::String)],
+    output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
 };
@@ -935,6 +947,7 @@ pub(crate) static MODIFY_CLOUD_STORAGE_AI_SERVICE_CALLBACK_ACTION: ActionMeta = 
     name: "ModifyCloudStorageAIServiceCallback",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "修改云存AI分析回调配置",
     doc: "",
     errors: &[
         "FailedOperation.CloudStorageAIServiceNotEnabled",
@@ -946,12 +959,16 @@ pub(crate) static MODIFY_CLOUD_STORAGE_AI_SERVICE_CALLBACK_ACTION: ActionMeta = 
         "UnsupportedOperation",
     ],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("Type", ValueType::String).required(),
-        MemberMeta::new("CallbackUrl", ValueType::String),
-        MemberMeta::new("CallbackToken", ValueType::String),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品 ID"),
+        MemberMeta::new("Type", ValueType::String)
+            .required()
+            .zh("推送类型"),
+        MemberMeta::new("CallbackUrl", ValueType::String).zh("HTTP 回调 URL"),
+        MemberMeta::new("CallbackToken", ValueType::String).zh("HTTP 回调鉴权 Token"),
     ],
-    output: &[MemberMeta::new("RequestId", ValueType::String)],
+    output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
 };
@@ -1068,6 +1085,7 @@ pub(crate) static MODIFY_FENCE_BIND_ACTION: ActionMeta = ActionMeta {
     name: "ModifyFenceBind",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "更新围栏绑定信息",
     doc: "",
     errors: &[
         "InternalError",
@@ -1078,12 +1096,15 @@ pub(crate) static MODIFY_FENCE_BIND_ACTION: ActionMeta = ActionMeta {
         "UnauthorizedOperation.NoPermissionToStudioFence",
     ],
     input: &[
-        MemberMeta::new("FenceId", ValueType::Int64).required(),
+        MemberMeta::new("FenceId", ValueType::Int64)
+            .required()
+            .zh("围栏Id"),
         MemberMeta::new("Items", ValueType::Object("FenceBindProductItem"))
             .list()
-            .required(),
+            .required()
+            .zh("围栏绑定的产品列表"),
     ],
-    output: &[MemberMeta::new("RequestId", ValueType::String)],
+    output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
 };
@@ -1399,6 +1420,7 @@ pub(crate) static MODIFY_LO_RA_FREQUENCY_ACTION: ActionMeta = ActionMeta {
     name: "ModifyLoRaFrequency",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "修改LoRa自定义频点",
     doc: "",
     errors: &[
         "InternalError",
@@ -1411,19 +1433,31 @@ pub(crate) static MODIFY_LO_RA_FREQUENCY_ACTION: ActionMeta = ActionMeta {
         "UnsupportedOperation.VPNDupKeyExist",
     ],
     input: &[
-        MemberMeta::new("FreqId", ValueType::String),
-        MemberMeta::new("FreqName", ValueType::String),
-        MemberMeta::new("Description", ValueType::String),
-        MemberMeta::new("ChannelsDataUp", ValueType::UInt64).list(),
-        MemberMeta::new("ChannelsDataRX1", ValueType::UInt64).list(),
-        MemberMeta::new("ChannelsDataRX2", ValueType::UInt64).list(),
-        MemberMeta::new("ChannelsJoinUp", ValueType::UInt64).list(),
-        MemberMeta::new("ChannelsJoinRX1", ValueType::UInt64).list(),
-        MemberMeta::new("ChannelsJoinRX2", ValueType::UInt64).list(),
+        MemberMeta::new("FreqId", ValueType::String).zh("频点唯一ID"),
+        MemberMeta::new("FreqName", ValueType::String).zh("频点名称"),
+        MemberMeta::new("Description", ValueType::String).zh("频点描述"),
+        MemberMeta::new("ChannelsDataUp", ValueType::UInt64)
+            .list()
+            .zh("数据上行信道"),
+        MemberMeta::new("ChannelsDataRX1", ValueType::UInt64)
+            .list()
+            .zh("数据下行信道RX1"),
+        MemberMeta::new("ChannelsDataRX2", ValueType::UInt64)
+            .list()
+            .zh("数据下行信道RX2"),
+        MemberMeta::new("ChannelsJoinUp", ValueType::UInt64)
+            .list()
+            .zh("入网上行信道"),
+        MemberMeta::new("ChannelsJoinRX1", ValueType::UInt64)
+            .list()
+            .zh("入网下行信道RX1"),
+        MemberMeta::new("ChannelsJoinRX2", ValueType::UInt64)
+            .list()
+            .zh("入网下行信道RX2"),
     ],
     output: &[
-        MemberMeta::new("Data", ValueType::Object("LoRaFrequencyEntry")),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("Data", ValueType::Object("LoRaFrequencyEntry")).zh("频点信息"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -1689,6 +1723,7 @@ pub(crate) static MODIFY_LO_RA_GATEWAY_ACTION: ActionMeta = ActionMeta {
     name: "ModifyLoRaGateway",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "修改 LoRa 网关信息",
     doc: "",
     errors: &[
         "InternalError",
@@ -1700,18 +1735,26 @@ pub(crate) static MODIFY_LO_RA_GATEWAY_ACTION: ActionMeta = ActionMeta {
         "ResourceNotFound.GatewayNotExist",
     ],
     input: &[
-        MemberMeta::new("Description", ValueType::String).required(),
-        MemberMeta::new("GatewayId", ValueType::String).required(),
-        MemberMeta::new("Location", ValueType::Object("LoRaGatewayLocation")).required(),
-        MemberMeta::new("Name", ValueType::String).required(),
-        MemberMeta::new("IsPublic", ValueType::Bool),
-        MemberMeta::new("Position", ValueType::String),
-        MemberMeta::new("PositionDetails", ValueType::String),
-        MemberMeta::new("FrequencyId", ValueType::String),
+        MemberMeta::new("Description", ValueType::String)
+            .required()
+            .zh("描述信息"),
+        MemberMeta::new("GatewayId", ValueType::String)
+            .required()
+            .zh("LoRa网关Id"),
+        MemberMeta::new("Location", ValueType::Object("LoRaGatewayLocation"))
+            .required()
+            .zh("LoRa网关位置坐标"),
+        MemberMeta::new("Name", ValueType::String)
+            .required()
+            .zh("LoRa网关名称"),
+        MemberMeta::new("IsPublic", ValueType::Bool).zh("是否公开可见"),
+        MemberMeta::new("Position", ValueType::String).zh("位置信息"),
+        MemberMeta::new("PositionDetails", ValueType::String).zh("位置详情"),
+        MemberMeta::new("FrequencyId", ValueType::String).zh("频点ID"),
     ],
     output: &[
-        MemberMeta::new("Gateway", ValueType::Object("LoRaGatewayItem")),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("Gateway", ValueType::Object("LoRaGatewayItem")).zh("返回网关数据"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -1877,6 +1920,7 @@ pub(crate) static MODIFY_MODEL_DEFINITION_ACTION: ActionMeta = ActionMeta {
     name: "ModifyModelDefinition",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "修改产品数据模板",
     doc: "",
     errors: &[
         "InternalError",
@@ -1931,10 +1975,14 @@ pub(crate) static MODIFY_MODEL_DEFINITION_ACTION: ActionMeta = ActionMeta {
         "UnsupportedOperation.ProductExistUnderProject",
     ],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("ModelSchema", ValueType::String).required(),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品ID"),
+        MemberMeta::new("ModelSchema", ValueType::String)
+            .required()
+            .zh("数据模板定义"),
     ],
-    output: &[MemberMeta::new("RequestId", ValueType::String)],
+    output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
 };
@@ -2004,6 +2052,7 @@ pub(crate) static MODIFY_POSITION_FENCE_ACTION: ActionMeta = ActionMeta {
     name: "ModifyPositionFence",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "更新围栏",
     doc: "",
     errors: &[
         "InternalError",
@@ -2014,7 +2063,7 @@ pub(crate) static MODIFY_POSITION_FENCE_ACTION: ActionMeta = ActionMeta {
         "UnauthorizedOperation.NoPermissionToStudioFence",
     ],
     input: &[],
-    output: &[MemberMeta::new("RequestId", ValueType::String)],
+    output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
 };
@@ -2233,6 +2282,7 @@ pub(crate) static MODIFY_POSITION_SPACE_ACTION: ActionMeta = ActionMeta {
     name: "ModifyPositionSpace",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "更新位置空间",
     doc: "",
     errors: &[
         "InternalError",
@@ -2243,16 +2293,23 @@ pub(crate) static MODIFY_POSITION_SPACE_ACTION: ActionMeta = ActionMeta {
         "UnsupportedOperation.SpaceDupKeyExist",
     ],
     input: &[
-        MemberMeta::new("SpaceId", ValueType::String).required(),
-        MemberMeta::new("SpaceName", ValueType::String).required(),
-        MemberMeta::new("AuthorizeType", ValueType::Int64).required(),
+        MemberMeta::new("SpaceId", ValueType::String)
+            .required()
+            .zh("位置空间Id"),
+        MemberMeta::new("SpaceName", ValueType::String)
+            .required()
+            .zh("位置空间名称"),
+        MemberMeta::new("AuthorizeType", ValueType::Int64)
+            .required()
+            .zh("授权类型"),
         MemberMeta::new("ProductIdList", ValueType::String)
             .list()
-            .required(),
-        MemberMeta::new("Description", ValueType::String),
-        MemberMeta::new("Icon", ValueType::String),
+            .required()
+            .zh("产品列表"),
+        MemberMeta::new("Description", ValueType::String).zh("位置空间描述"),
+        MemberMeta::new("Icon", ValueType::String).zh("缩略图"),
     ],
-    output: &[MemberMeta::new("RequestId", ValueType::String)],
+    output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
 };
@@ -2367,6 +2424,7 @@ pub(crate) static MODIFY_PRODUCT_CLOUD_STORAGE_AI_SERVICE_ACTION: ActionMeta = A
     name: "ModifyProductCloudStorageAIService",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "修改产品云存AI分析服务",
     doc: "",
     errors: &[
         "FailedOperation.ProductIotVideoServiceNotEnabled",
@@ -2375,10 +2433,12 @@ pub(crate) static MODIFY_PRODUCT_CLOUD_STORAGE_AI_SERVICE_ACTION: ActionMeta = A
         "UnsupportedOperation",
     ],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("Enabled", ValueType::Bool),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品 ID"),
+        MemberMeta::new("Enabled", ValueType::Bool).zh("开通状态"),
     ],
-    output: &[MemberMeta::new("RequestId", ValueType::String)],
+    output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
 };
@@ -2549,6 +2609,7 @@ pub(crate) static MODIFY_PRODUCT_DYNAMIC_REGISTER_ACTION: ActionMeta = ActionMet
     name: "ModifyProductDynamicRegister",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "修改产品动态注册",
     doc: "",
     errors: &[
         "InternalError",
@@ -2562,15 +2623,27 @@ pub(crate) static MODIFY_PRODUCT_DYNAMIC_REGISTER_ACTION: ActionMeta = ActionMet
         "UnsupportedOperation.NoPermissionToReleasedProduct",
     ],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("RegisterType", ValueType::UInt64).required(),
-        MemberMeta::new("RegisterLimit", ValueType::UInt64).required(),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品Id"),
+        MemberMeta::new("RegisterType", ValueType::UInt64)
+            .required()
+            .zh("动态注册类型"),
+        MemberMeta::new("RegisterLimit", ValueType::UInt64)
+            .required()
+            .zh("动态注册设备上限"),
     ],
     output: &[
-        MemberMeta::new("RegisterType", ValueType::UInt64).required(),
-        MemberMeta::new("ProductSecret", ValueType::String).required(),
-        MemberMeta::new("RegisterLimit", ValueType::UInt64).required(),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("RegisterType", ValueType::UInt64)
+            .required()
+            .zh("动态注册类型"),
+        MemberMeta::new("ProductSecret", ValueType::String)
+            .required()
+            .zh("动态注册产品密钥"),
+        MemberMeta::new("RegisterLimit", ValueType::UInt64)
+            .required()
+            .zh("动态注册设备上限"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -2723,6 +2796,7 @@ pub(crate) static MODIFY_PROJECT_ACTION: ActionMeta = ActionMeta {
     name: "ModifyProject",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "修改项目",
     doc: "",
     errors: &[
         "InternalError",
@@ -2735,13 +2809,19 @@ pub(crate) static MODIFY_PROJECT_ACTION: ActionMeta = ActionMeta {
         "UnsupportedOperation.ProjectDupKeyExist",
     ],
     input: &[
-        MemberMeta::new("ProjectId", ValueType::String).required(),
-        MemberMeta::new("ProjectName", ValueType::String).required(),
-        MemberMeta::new("ProjectDesc", ValueType::String).required(),
+        MemberMeta::new("ProjectId", ValueType::String)
+            .required()
+            .zh("项目ID"),
+        MemberMeta::new("ProjectName", ValueType::String)
+            .required()
+            .zh("项目名称"),
+        MemberMeta::new("ProjectDesc", ValueType::String)
+            .required()
+            .zh("项目描述"),
     ],
     output: &[
-        MemberMeta::new("Project", ValueType::Object("ProjectEntry")),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("Project", ValueType::Object("ProjectEntry")).zh("项目详情"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -2881,6 +2961,7 @@ pub(crate) static MODIFY_SPACE_PROPERTY_ACTION: ActionMeta = ActionMeta {
     name: "ModifySpaceProperty",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "更新位置空间产品属性",
     doc: "",
     errors: &[
         "InternalError",
@@ -2891,11 +2972,17 @@ pub(crate) static MODIFY_SPACE_PROPERTY_ACTION: ActionMeta = ActionMeta {
         "UnauthorizedOperation.NoPermissionToStudioProduct",
     ],
     input: &[
-        MemberMeta::new("SpaceId", ValueType::String).required(),
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("Data", ValueType::String).required(),
+        MemberMeta::new("SpaceId", ValueType::String)
+            .required()
+            .zh("位置空间Id"),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品Id"),
+        MemberMeta::new("Data", ValueType::String)
+            .required()
+            .zh("产品属性"),
     ],
-    output: &[MemberMeta::new("RequestId", ValueType::String)],
+    output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
 };
@@ -3133,6 +3220,7 @@ pub(crate) static MODIFY_STUDIO_PRODUCT_ACTION: ActionMeta = ActionMeta {
     name: "ModifyStudioProduct",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "修改产品",
     doc: "",
     errors: &[
         "InternalError",
@@ -3157,16 +3245,24 @@ pub(crate) static MODIFY_STUDIO_PRODUCT_ACTION: ActionMeta = ActionMeta {
         "UnsupportedOperation.VideoProductNotExist",
     ],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("ProductName", ValueType::String).required(),
-        MemberMeta::new("ProductDesc", ValueType::String).required(),
-        MemberMeta::new("ModuleId", ValueType::Int64).required(),
-        MemberMeta::new("EnableProductScript", ValueType::String),
-        MemberMeta::new("BindStrategy", ValueType::UInt64),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品ID"),
+        MemberMeta::new("ProductName", ValueType::String)
+            .required()
+            .zh("产品名称"),
+        MemberMeta::new("ProductDesc", ValueType::String)
+            .required()
+            .zh("产品描述"),
+        MemberMeta::new("ModuleId", ValueType::Int64)
+            .required()
+            .zh("模型ID"),
+        MemberMeta::new("EnableProductScript", ValueType::String).zh("是否打开二进制转Json功能"),
+        MemberMeta::new("BindStrategy", ValueType::UInt64).zh("传1或者2"),
     ],
     output: &[
-        MemberMeta::new("Product", ValueType::Object("ProductEntry")),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("Product", ValueType::Object("ProductEntry")).zh("产品描述"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -3367,6 +3463,7 @@ pub(crate) static MODIFY_T_WE_SEE_CALLBACK_ACTION: ActionMeta = ActionMeta {
     name: "ModifyTWeSeeCallback",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "修改 TWeSee 回调目标",
     doc: "",
     errors: &[
         "InternalError",
@@ -3378,16 +3475,21 @@ pub(crate) static MODIFY_T_WE_SEE_CALLBACK_ACTION: ActionMeta = ActionMeta {
         "ResourceNotFound.SeeCallbackNotExist",
     ],
     input: &[
-        MemberMeta::new("CallbackId", ValueType::String).required(),
-        MemberMeta::new("Type", ValueType::String).required(),
-        MemberMeta::new("CallbackUrl", ValueType::String),
-        MemberMeta::new("CallbackToken", ValueType::String),
+        MemberMeta::new("CallbackId", ValueType::String)
+            .required()
+            .zh("回调目标 ID"),
+        MemberMeta::new("Type", ValueType::String)
+            .required()
+            .zh("回调类型"),
+        MemberMeta::new("CallbackUrl", ValueType::String).zh("回调 URL"),
+        MemberMeta::new("CallbackToken", ValueType::String).zh("回调签名 token"),
         MemberMeta::new(
             "CallbackCKafka",
             ValueType::Object("SeeCallbackCKafkaConfig"),
-        ),
+        )
+        .zh("回调 CKafka 配置"),
     ],
-    output: &[MemberMeta::new("RequestId", ValueType::String)],
+    output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
 };
@@ -3681,6 +3783,7 @@ pub(crate) static MODIFY_T_WE_SEE_CONFIG_ACTION: ActionMeta = ActionMeta {
     name: "ModifyTWeSeeConfig",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "修改 TWeSee 配置",
     doc: "",
     errors: &[
         "FailedOperation",
@@ -3694,20 +3797,26 @@ pub(crate) static MODIFY_T_WE_SEE_CONFIG_ACTION: ActionMeta = ActionMeta {
         "ResourceNotFound.ProductNotExist",
     ],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("UserId", ValueType::String),
-        MemberMeta::new("ChannelId", ValueType::UInt64),
-        MemberMeta::new("EnableSummary", ValueType::Bool),
-        MemberMeta::new("EnableSearch", ValueType::Bool),
-        MemberMeta::new("Config", ValueType::String),
-        MemberMeta::new("SummaryConfig", ValueType::Object("VisionSummaryConfig")),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名称"),
+        MemberMeta::new("UserId", ValueType::String).zh("用户ID"),
+        MemberMeta::new("ChannelId", ValueType::UInt64).zh("通道ID"),
+        MemberMeta::new("EnableSummary", ValueType::Bool).zh("是否开启视频摘要"),
+        MemberMeta::new("EnableSearch", ValueType::Bool).zh("是否开启视频搜索"),
+        MemberMeta::new("Config", ValueType::String).zh("配置参数"),
+        MemberMeta::new("SummaryConfig", ValueType::Object("VisionSummaryConfig"))
+            .zh("视频摘要配置参数"),
         MemberMeta::new(
             "EventIdFilterConfig",
             ValueType::Object("SeeEventIdFilterConfig"),
-        ),
+        )
+        .zh("云存事件 ID 过滤规则配置"),
     ],
-    output: &[MemberMeta::new("RequestId", ValueType::String)],
+    output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
 };
@@ -3916,19 +4025,28 @@ pub(crate) static MODIFY_T_WE_SEE_FACE_ACTION: ActionMeta = ActionMeta {
     name: "ModifyTWeSeeFace",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "修改 TWeSee 人脸",
     doc: "",
     errors: &[],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("PersonId", ValueType::String).required(),
-        MemberMeta::new("FaceId", ValueType::String).required(),
-        MemberMeta::new("ChannelId", ValueType::UInt64),
-        MemberMeta::new("IsPrototype", ValueType::Bool),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品 ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名称"),
+        MemberMeta::new("PersonId", ValueType::String)
+            .required()
+            .zh("人员 ID"),
+        MemberMeta::new("FaceId", ValueType::String)
+            .required()
+            .zh("人脸 ID"),
+        MemberMeta::new("ChannelId", ValueType::UInt64).zh("通道 ID"),
+        MemberMeta::new("IsPrototype", ValueType::Bool).zh("是否设为代表人脸"),
     ],
     output: &[
-        MemberMeta::new("Face", ValueType::Object("SeeFaceInfo")),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("Face", ValueType::Object("SeeFaceInfo")).zh("人脸元数据"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -4135,17 +4253,24 @@ pub(crate) static MODIFY_T_WE_SEE_PERSON_ACTION: ActionMeta = ActionMeta {
     name: "ModifyTWeSeePerson",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "修改 TWeSee 人员",
     doc: "",
     errors: &[],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("PersonId", ValueType::String).required(),
-        MemberMeta::new("ChannelId", ValueType::UInt64),
-        MemberMeta::new("IsRemembered", ValueType::Bool),
-        MemberMeta::new("Name", ValueType::String),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品 ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名称"),
+        MemberMeta::new("PersonId", ValueType::String)
+            .required()
+            .zh("人员 ID"),
+        MemberMeta::new("ChannelId", ValueType::UInt64).zh("通道 ID"),
+        MemberMeta::new("IsRemembered", ValueType::Bool).zh("是否标记为持久记忆"),
+        MemberMeta::new("Name", ValueType::String).zh("人员名称"),
     ],
-    output: &[MemberMeta::new("RequestId", ValueType::String)],
+    output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
 };
@@ -4443,6 +4568,7 @@ pub(crate) static MODIFY_T_WE_SEE_SUBSCRIPTION_ACTION: ActionMeta = ActionMeta {
     name: "ModifyTWeSeeSubscription",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "修改 TWeSee 预付费订阅",
     doc: "",
     errors: &[
         "FailedOperation.SeePrePaidSubscriptionInvalidStatus",
@@ -4456,26 +4582,36 @@ pub(crate) static MODIFY_T_WE_SEE_SUBSCRIPTION_ACTION: ActionMeta = ActionMeta {
         "ResourceNotFound.SeePrePaidSubscriptionNotExist",
     ],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("ServiceType", ValueType::String).required(),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品 ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名称"),
+        MemberMeta::new("ServiceType", ValueType::String)
+            .required()
+            .zh("算法类型"),
         MemberMeta::new(
             "ComprehensionConfig",
             ValueType::Object("SeeComprehensionConfig"),
-        ),
+        )
+        .zh("视觉理解配置"),
         MemberMeta::new(
             "CompHighlightConfig",
             ValueType::Object("SeeCompHighlightConfig"),
-        ),
-        MemberMeta::new("SummarizeConfig", ValueType::Object("SeeSummarizeConfig")),
+        )
+        .zh("视频语义浓缩配置"),
+        MemberMeta::new("SummarizeConfig", ValueType::Object("SeeSummarizeConfig"))
+            .zh("每日与每周总结配置"),
         MemberMeta::new(
             "EventIdFilterConfig",
             ValueType::Object("SeeEventIdFilterConfig"),
-        ),
-        MemberMeta::new("ChannelId", ValueType::UInt64),
-        MemberMeta::new("Enabled", ValueType::Bool),
+        )
+        .zh("云存事件 ID 过滤规则配置"),
+        MemberMeta::new("ChannelId", ValueType::UInt64).zh("通道 ID"),
+        MemberMeta::new("Enabled", ValueType::Bool).zh("功能开关"),
     ],
-    output: &[MemberMeta::new("RequestId", ValueType::String)],
+    output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
 };
@@ -4672,6 +4808,7 @@ pub(crate) static MODIFY_T_WE_SEE_SUBSCRIPTION_RENEW_FLAG_ACTION: ActionMeta = A
     name: "ModifyTWeSeeSubscriptionRenewFlag",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "修改 TWeSee 预付费订阅续费标识",
     doc: "",
     errors: &[
         "FailedOperation",
@@ -4688,13 +4825,21 @@ pub(crate) static MODIFY_T_WE_SEE_SUBSCRIPTION_RENEW_FLAG_ACTION: ActionMeta = A
         "UnsupportedOperation",
     ],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("ServiceType", ValueType::String).required(),
-        MemberMeta::new("RenewFlag", ValueType::String).required(),
-        MemberMeta::new("ChannelId", ValueType::UInt64),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品 ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名称"),
+        MemberMeta::new("ServiceType", ValueType::String)
+            .required()
+            .zh("算法类型"),
+        MemberMeta::new("RenewFlag", ValueType::String)
+            .required()
+            .zh("续费标识"),
+        MemberMeta::new("ChannelId", ValueType::UInt64).zh("通道 ID"),
     ],
-    output: &[MemberMeta::new("RequestId", ValueType::String)],
+    output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
 };
@@ -5056,6 +5201,7 @@ pub(crate) static MODIFY_T_WE_TALK_AGENT_ACTION: ActionMeta = ActionMeta {
     name: "ModifyTWeTalkAgent",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "修改TWeTalk智能体配置",
     doc: "",
     errors: &[
         "InternalError",
@@ -5067,26 +5213,34 @@ pub(crate) static MODIFY_T_WE_TALK_AGENT_ACTION: ActionMeta = ActionMeta {
         "UnsupportedOperation.InstanceIsolated",
     ],
     input: &[
-        MemberMeta::new("AgentId", ValueType::String).required(),
-        MemberMeta::new("Name", ValueType::String),
-        MemberMeta::new("Description", ValueType::String),
-        MemberMeta::new("STTConfig", ValueType::Object("TalkSTTConfig")),
-        MemberMeta::new("LLMConfig", ValueType::Object("TalkLLMConfig")),
-        MemberMeta::new("TTSConfig", ValueType::Object("TalkTTSConfig")),
+        MemberMeta::new("AgentId", ValueType::String)
+            .required()
+            .zh("智能体ID"),
+        MemberMeta::new("Name", ValueType::String).zh("智能体名称"),
+        MemberMeta::new("Description", ValueType::String).zh("智能体描述"),
+        MemberMeta::new("STTConfig", ValueType::Object("TalkSTTConfig")).zh("语音识别配置"),
+        MemberMeta::new("LLMConfig", ValueType::Object("TalkLLMConfig")).zh("大模型配置"),
+        MemberMeta::new("TTSConfig", ValueType::Object("TalkTTSConfig")).zh("语音合成配置"),
         MemberMeta::new(
             "ConversationConfig",
             ValueType::Object("TalkConversationConfig"),
-        ),
-        MemberMeta::new("MemoryConfig", ValueType::Object("TalkMemoryConfig")),
-        MemberMeta::new("IOTTools", ValueType::Object("TalkIOTTool")).list(),
-        MemberMeta::new("WebhookTools", ValueType::Object("TalkWebhookTool")).list(),
-        MemberMeta::new("Metadata", ValueType::String),
+        )
+        .zh("对话行为配置"),
+        MemberMeta::new("MemoryConfig", ValueType::Object("TalkMemoryConfig")).zh("长期记忆配置"),
+        MemberMeta::new("IOTTools", ValueType::Object("TalkIOTTool"))
+            .list()
+            .zh("IoT工具配置列表"),
+        MemberMeta::new("WebhookTools", ValueType::Object("TalkWebhookTool"))
+            .list()
+            .zh("Webhook工具配置列表"),
+        MemberMeta::new("Metadata", ValueType::String).zh("元信息扩展JSON对象字符串"),
         MemberMeta::new(
             "EventCallbackConfig",
             ValueType::Object("TalkEventCallbackConfig"),
-        ),
+        )
+        .zh("回调配置"),
     ],
-    output: &[MemberMeta::new("RequestId", ValueType::String)],
+    output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
 };
@@ -5308,6 +5462,7 @@ pub(crate) static MODIFY_T_WE_TALK_PRODUCT_CONFIG_ACTION: ActionMeta = ActionMet
     name: "ModifyTWeTalkProductConfig",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "修改TWeTalk连接配置信息",
     doc: "",
     errors: &[
         "InternalError",
@@ -5319,14 +5474,16 @@ pub(crate) static MODIFY_T_WE_TALK_PRODUCT_CONFIG_ACTION: ActionMeta = ActionMet
         "UnsupportedOperation.InstanceIsolated",
     ],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("SystemPrompt", ValueType::String),
-        MemberMeta::new("GreetingMessage", ValueType::String),
-        MemberMeta::new("VoiceType", ValueType::Int64),
-        MemberMeta::new("FastVoiceType", ValueType::String),
-        MemberMeta::new("TargetLanguage", ValueType::String),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品ID"),
+        MemberMeta::new("SystemPrompt", ValueType::String).zh("系统提示词"),
+        MemberMeta::new("GreetingMessage", ValueType::String).zh("欢迎语"),
+        MemberMeta::new("VoiceType", ValueType::Int64).zh("音色"),
+        MemberMeta::new("FastVoiceType", ValueType::String).zh("复刻音色"),
+        MemberMeta::new("TargetLanguage", ValueType::String).zh("支持的语言"),
     ],
-    output: &[MemberMeta::new("RequestId", ValueType::String)],
+    output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
 };
@@ -5618,6 +5775,7 @@ pub(crate) static MODIFY_T_WE_TALK_PRODUCT_CONFIG_V2_ACTION: ActionMeta = Action
     name: "ModifyTWeTalkProductConfigV2",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "修改TWeTalk连接产品配置v2版",
     doc: "",
     errors: &[
         "InternalError",
@@ -5629,20 +5787,24 @@ pub(crate) static MODIFY_T_WE_TALK_PRODUCT_CONFIG_V2_ACTION: ActionMeta = Action
         "UnsupportedOperation.InstanceIsolated",
     ],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String),
-        MemberMeta::new("TargetLanguage", ValueType::String),
-        MemberMeta::new("ConfigName", ValueType::String),
-        MemberMeta::new("BasicConfig", ValueType::Object("TalkBasicConfigInfo")),
-        MemberMeta::new("STTConfig", ValueType::Object("TalkSTTConfigInfo")),
-        MemberMeta::new("LLMConfig", ValueType::Object("TalkLLMConfigInfo")),
-        MemberMeta::new("TTSConfig", ValueType::Object("TalkTTSConfigInfo")),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品ID"),
+        MemberMeta::new("DeviceName", ValueType::String).zh("设备名称"),
+        MemberMeta::new("TargetLanguage", ValueType::String).zh("支持的语言"),
+        MemberMeta::new("ConfigName", ValueType::String).zh("名称"),
+        MemberMeta::new("BasicConfig", ValueType::Object("TalkBasicConfigInfo")).zh("系统基础配置"),
+        MemberMeta::new("STTConfig", ValueType::Object("TalkSTTConfigInfo"))
+            .zh("自定义语音识别配置"),
+        MemberMeta::new("LLMConfig", ValueType::Object("TalkLLMConfigInfo")).zh("自定义大模型配置"),
+        MemberMeta::new("TTSConfig", ValueType::Object("TalkTTSConfigInfo")).zh("语音合成配置"),
         MemberMeta::new(
             "ConversationConfig",
             ValueType::Object("TalkConversationConfigInfo"),
-        ),
+        )
+        .zh("会话配置"),
     ],
-    output: &[MemberMeta::new("RequestId", ValueType::String)],
+    output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
 };
@@ -5808,6 +5970,7 @@ pub(crate) static MODIFY_TOPIC_POLICY_ACTION: ActionMeta = ActionMeta {
     name: "ModifyTopicPolicy",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "更新Topic",
     doc: "",
     errors: &[
         "InternalError",
@@ -5819,12 +5982,20 @@ pub(crate) static MODIFY_TOPIC_POLICY_ACTION: ActionMeta = ActionMeta {
         "UnsupportedOperation.InstanceIsolated",
     ],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("TopicName", ValueType::String).required(),
-        MemberMeta::new("NewTopicName", ValueType::String).required(),
-        MemberMeta::new("Privilege", ValueType::UInt64).required(),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品ID"),
+        MemberMeta::new("TopicName", ValueType::String)
+            .required()
+            .zh("更新前Topic名"),
+        MemberMeta::new("NewTopicName", ValueType::String)
+            .required()
+            .zh("更新后Topic名"),
+        MemberMeta::new("Privilege", ValueType::UInt64)
+            .required()
+            .zh("Topic权限"),
     ],
-    output: &[MemberMeta::new("RequestId", ValueType::String)],
+    output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
 };
@@ -5955,6 +6126,7 @@ pub(crate) static MODIFY_TOPIC_RULE_ACTION: ActionMeta = ActionMeta {
     name: "ModifyTopicRule",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "修改规则",
     doc: "",
     errors: &[
         "InternalError",
@@ -5975,10 +6147,14 @@ pub(crate) static MODIFY_TOPIC_RULE_ACTION: ActionMeta = ActionMeta {
         "UnauthorizedOperation.PermissionDenied",
     ],
     input: &[
-        MemberMeta::new("RuleName", ValueType::String).required(),
-        MemberMeta::new("TopicRulePayload", ValueType::Object("TopicRulePayload")).required(),
+        MemberMeta::new("RuleName", ValueType::String)
+            .required()
+            .zh("规则名称"),
+        MemberMeta::new("TopicRulePayload", ValueType::Object("TopicRulePayload"))
+            .required()
+            .zh("替换的规则包体"),
     ],
-    output: &[MemberMeta::new("RequestId", ValueType::String)],
+    output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
 };

@@ -169,20 +169,32 @@ pub(crate) static ACTIVATE_T_WE_CALL_LICENSE_ACTION: ActionMeta = ActionMeta {
     name: "ActivateTWeCallLicense",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "激活TWeCall",
     doc: "",
     errors: &["InternalError", "InvalidParameter", "UnsupportedOperation"],
     input: &[
-        MemberMeta::new("PkgType", ValueType::Int64).required(),
-        MemberMeta::new("MiniProgramAppId", ValueType::String).disabled(),
-        MemberMeta::new("DeviceList", ValueType::Object("TWeCallInfo")).list(),
+        MemberMeta::new("PkgType", ValueType::Int64)
+            .required()
+            .zh("TWecall类型"),
+        MemberMeta::new("MiniProgramAppId", ValueType::String)
+            .disabled()
+            .zh("参数已弃用"),
+        MemberMeta::new("DeviceList", ValueType::Object("TWeCallInfo"))
+            .list()
+            .zh("设备列表"),
     ],
     output: &[
         MemberMeta::new("DeviceList", ValueType::Object("DeviceActiveResult"))
             .list()
-            .disabled(),
-        MemberMeta::new("FailureList", ValueType::Object("DeviceActiveResult")).list(),
-        MemberMeta::new("SuccessList", ValueType::Object("DeviceActiveResult")).list(),
-        MemberMeta::new("RequestId", ValueType::String),
+            .disabled()
+            .zh("设备激活返回数据"),
+        MemberMeta::new("FailureList", ValueType::Object("DeviceActiveResult"))
+            .list()
+            .zh("设备激活失败返回数据"),
+        MemberMeta::new("SuccessList", ValueType::Object("DeviceActiveResult"))
+            .list()
+            .zh("设备激活成功返回数据"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -314,16 +326,25 @@ pub(crate) static ACTIVATE_T_WE_TALK_ACTION: ActionMeta = ActionMeta {
     name: "ActivateTWeTalk",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "激活TWeTalk",
     doc: "",
     errors: &["InternalError", "InvalidParameter", "UnsupportedOperation"],
     input: &[
-        MemberMeta::new("ServiceType", ValueType::Int64).required(),
-        MemberMeta::new("DeviceIds", ValueType::String).list(),
+        MemberMeta::new("ServiceType", ValueType::Int64)
+            .required()
+            .zh("TWeTalk类型"),
+        MemberMeta::new("DeviceIds", ValueType::String)
+            .list()
+            .zh("设备列表"),
     ],
     output: &[
-        MemberMeta::new("FailureRecords", ValueType::Object("TalkActivationInfo")).list(),
-        MemberMeta::new("SuccessRecords", ValueType::Object("TalkActivationInfo")).list(),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("FailureRecords", ValueType::Object("TalkActivationInfo"))
+            .list()
+            .zh("设备激活失败返回数据"),
+        MemberMeta::new("SuccessRecords", ValueType::Object("TalkActivationInfo"))
+            .list()
+            .zh("设备激活成功返回数据"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -461,14 +482,21 @@ pub(crate) static BIND_CLOUD_STORAGE_USER_ACTION: ActionMeta = ActionMeta {
     name: "BindCloudStorageUser",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "绑定云存用户",
     doc: "",
     errors: &["InternalError", "InvalidParameter", "UnsupportedOperation"],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("UserId", ValueType::String).required(),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名称"),
+        MemberMeta::new("UserId", ValueType::String)
+            .required()
+            .zh("用户ID"),
     ],
-    output: &[MemberMeta::new("RequestId", ValueType::String)],
+    output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
 };
@@ -646,6 +674,7 @@ pub(crate) static BIND_DEVICES_ACTION: ActionMeta = ActionMeta {
     name: "BindDevices",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "批量绑定子设备",
     doc: "",
     errors: &[
         "InternalError",
@@ -659,14 +688,21 @@ pub(crate) static BIND_DEVICES_ACTION: ActionMeta = ActionMeta {
         "UnsupportedOperation.InstanceIsolated",
     ],
     input: &[
-        MemberMeta::new("GatewayProductId", ValueType::String).required(),
-        MemberMeta::new("GatewayDeviceName", ValueType::String).required(),
-        MemberMeta::new("ProductId", ValueType::String).required(),
+        MemberMeta::new("GatewayProductId", ValueType::String)
+            .required()
+            .zh("网关设备的产品ID"),
+        MemberMeta::new("GatewayDeviceName", ValueType::String)
+            .required()
+            .zh("网关设备的设备名"),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("被绑定设备的产品ID"),
         MemberMeta::new("DeviceNames", ValueType::String)
             .list()
-            .required(),
+            .required()
+            .zh("被绑定的多个设备名"),
     ],
-    output: &[MemberMeta::new("RequestId", ValueType::String)],
+    output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
 };
@@ -799,6 +835,7 @@ pub(crate) static BIND_PRODUCTS_ACTION: ActionMeta = ActionMeta {
     name: "BindProducts",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "批量绑定子产品",
     doc: "",
     errors: &[
         "FailedOperation.SomeProductIsAlreadyBinded",
@@ -815,12 +852,15 @@ pub(crate) static BIND_PRODUCTS_ACTION: ActionMeta = ActionMeta {
         "UnauthorizedOperation",
     ],
     input: &[
-        MemberMeta::new("GatewayProductId", ValueType::String).required(),
+        MemberMeta::new("GatewayProductId", ValueType::String)
+            .required()
+            .zh("网关产品ID"),
         MemberMeta::new("ProductIds", ValueType::String)
             .list()
-            .required(),
+            .required()
+            .zh("待绑定的子产品ID数组"),
     ],
-    output: &[MemberMeta::new("RequestId", ValueType::String)],
+    output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
 };
@@ -1012,6 +1052,7 @@ pub(crate) static BIND_T_WE_TALK_AGENT_ACTION: ActionMeta = ActionMeta {
     name: "BindTWeTalkAgent",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "绑定智能体到产品或设备",
     doc: "",
     errors: &[
         "InternalError",
@@ -1023,13 +1064,19 @@ pub(crate) static BIND_T_WE_TALK_AGENT_ACTION: ActionMeta = ActionMeta {
         "UnsupportedOperation.InstanceIsolated",
     ],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("AgentId", ValueType::String).required(),
-        MemberMeta::new("BindingScope", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String),
-        MemberMeta::new("Priority", ValueType::Int64),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品 ID"),
+        MemberMeta::new("AgentId", ValueType::String)
+            .required()
+            .zh("智能体 ID"),
+        MemberMeta::new("BindingScope", ValueType::String)
+            .required()
+            .zh("绑定维度"),
+        MemberMeta::new("DeviceName", ValueType::String).zh("设备名称"),
+        MemberMeta::new("Priority", ValueType::Int64).zh("绑定优先级"),
     ],
-    output: &[MemberMeta::new("RequestId", ValueType::String)],
+    output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
 };
@@ -1272,6 +1319,7 @@ pub(crate) static BIND_USER_DEVICE_ACTION: ActionMeta = ActionMeta {
     name: "BindUserDevice",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "用户绑定设备",
     doc: "",
     errors: &[
         "InternalError",
@@ -1284,18 +1332,26 @@ pub(crate) static BIND_USER_DEVICE_ACTION: ActionMeta = ActionMeta {
         "UnsupportedOperation.VirtualDeviceCannotBind",
     ],
     input: &[
-        MemberMeta::new("AppKey", ValueType::String).required(),
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("OpenID", ValueType::String).required(),
-        MemberMeta::new("FamilyName", ValueType::String),
-        MemberMeta::new("RoomId", ValueType::String),
-        MemberMeta::new("NickName", ValueType::String),
+        MemberMeta::new("AppKey", ValueType::String)
+            .required()
+            .zh("应用 AppKey"),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品 ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名"),
+        MemberMeta::new("OpenID", ValueType::String)
+            .required()
+            .zh("用户 OpenID"),
+        MemberMeta::new("FamilyName", ValueType::String).zh("家庭名"),
+        MemberMeta::new("RoomId", ValueType::String).zh("房间 ID"),
+        MemberMeta::new("NickName", ValueType::String).zh("用户昵称"),
     ],
     output: &[
-        MemberMeta::new("UserID", ValueType::String),
-        MemberMeta::new("FamilyId", ValueType::String),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("UserID", ValueType::String).zh("用户 UserID"),
+        MemberMeta::new("FamilyId", ValueType::String).zh("家庭 ID"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -1482,6 +1538,7 @@ pub(crate) static CALL_DEVICE_ACTION_ASYNC_ACTION: ActionMeta = ActionMeta {
     name: "CallDeviceActionAsync",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "异步调用设备行为",
     doc: "",
     errors: &[
         "FailedOperation.ActionUnreachable",
@@ -1499,15 +1556,21 @@ pub(crate) static CALL_DEVICE_ACTION_ASYNC_ACTION: ActionMeta = ActionMeta {
         "UnsupportedOperation.InstanceIsolated",
     ],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("ActionId", ValueType::String).required(),
-        MemberMeta::new("InputParams", ValueType::String),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品Id"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名称"),
+        MemberMeta::new("ActionId", ValueType::String)
+            .required()
+            .zh("产品数据模板中行为功能的标识符"),
+        MemberMeta::new("InputParams", ValueType::String).zh("输入参数"),
     ],
     output: &[
-        MemberMeta::new("ClientToken", ValueType::String),
-        MemberMeta::new("Status", ValueType::String),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("ClientToken", ValueType::String).zh("调用Id"),
+        MemberMeta::new("Status", ValueType::String).zh("异步调用状态"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -1704,6 +1767,7 @@ pub(crate) static CALL_DEVICE_ACTION_SYNC_ACTION: ActionMeta = ActionMeta {
     name: "CallDeviceActionSync",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "同步调用设备行为",
     doc: "",
     errors: &[
         "FailedOperation.ActionUnreachable",
@@ -1724,16 +1788,22 @@ pub(crate) static CALL_DEVICE_ACTION_SYNC_ACTION: ActionMeta = ActionMeta {
         "UnsupportedOperation.InstanceIsolated",
     ],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("ActionId", ValueType::String).required(),
-        MemberMeta::new("InputParams", ValueType::String),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品Id"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名称"),
+        MemberMeta::new("ActionId", ValueType::String)
+            .required()
+            .zh("产品数据模板中行为功能的标识符"),
+        MemberMeta::new("InputParams", ValueType::String).zh("输入参数"),
     ],
     output: &[
-        MemberMeta::new("ClientToken", ValueType::String),
-        MemberMeta::new("OutputParams", ValueType::String),
-        MemberMeta::new("Status", ValueType::String),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("ClientToken", ValueType::String).zh("调用Id"),
+        MemberMeta::new("OutputParams", ValueType::String).zh("输出参数"),
+        MemberMeta::new("Status", ValueType::String).zh("返回状态"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -1975,6 +2045,7 @@ pub(crate) static CALL_DEVICE_RRPC_SYNC_ACTION: ActionMeta = ActionMeta {
     name: "CallDeviceRRPCSync",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "平台向设备发起同步 RRPC请求",
     doc: "",
     errors: &[
         "FailedOperation.DeviceNoSubscription",
@@ -1986,20 +2057,24 @@ pub(crate) static CALL_DEVICE_RRPC_SYNC_ACTION: ActionMeta = ActionMeta {
         "ResourceNotFound.ProductNotExist",
     ],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("Payload", ValueType::String),
-        MemberMeta::new("Encoding", ValueType::String),
-        MemberMeta::new("Topic", ValueType::String),
-        MemberMeta::new("ReplyTopic", ValueType::String),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品 ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名"),
+        MemberMeta::new("Payload", ValueType::String).zh("业务原始 payload"),
+        MemberMeta::new("Encoding", ValueType::String).zh("下行传输层编码标识"),
+        MemberMeta::new("Topic", ValueType::String).zh("自定义下行 topic"),
+        MemberMeta::new("ReplyTopic", ValueType::String).zh("自定义上行 topic 模板"),
     ],
     output: &[
-        MemberMeta::new("ClientToken", ValueType::String),
-        MemberMeta::new("Status", ValueType::String),
-        MemberMeta::new("MessageId", ValueType::UInt64),
-        MemberMeta::new("PayloadBase64", ValueType::String),
-        MemberMeta::new("ReplyTopic", ValueType::String),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("ClientToken", ValueType::String).zh("平台为本次调用分配的关联 token"),
+        MemberMeta::new("Status", ValueType::String).zh("调用状态"),
+        MemberMeta::new("MessageId", ValueType::UInt64).zh("平台分配的 messageID"),
+        MemberMeta::new("PayloadBase64", ValueType::String).zh("设备回包原始字节的 base64 编码"),
+        MemberMeta::new("ReplyTopic", ValueType::String).zh("实际生效的 reply topic 模板"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -2137,14 +2212,21 @@ pub(crate) static CHANGE_P2_P_ROUTE_ACTION: ActionMeta = ActionMeta {
     name: "ChangeP2PRoute",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "p2p线路切换",
     doc: "",
     errors: &["InternalError", "InvalidParameter", "UnsupportedOperation"],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("RouteId", ValueType::UInt64).required(),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名称"),
+        MemberMeta::new("RouteId", ValueType::UInt64)
+            .required()
+            .zh("P2P线路"),
     ],
-    output: &[MemberMeta::new("RequestId", ValueType::String)],
+    output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
 };
@@ -2379,6 +2461,7 @@ pub(crate) static CONTROL_DEVICE_DATA_ACTION: ActionMeta = ActionMeta {
     name: "ControlDeviceData",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "设备远程控制",
     doc: "",
     errors: &[
         "AuthFailure",
@@ -2405,17 +2488,23 @@ pub(crate) static CONTROL_DEVICE_DATA_ACTION: ActionMeta = ActionMeta {
         "UnsupportedOperation.LoRaNotActivate",
     ],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("Data", ValueType::String).required(),
-        MemberMeta::new("Method", ValueType::String),
-        MemberMeta::new("DeviceId", ValueType::String),
-        MemberMeta::new("DataTimestamp", ValueType::Int64),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名称"),
+        MemberMeta::new("Data", ValueType::String)
+            .required()
+            .zh("属性数据"),
+        MemberMeta::new("Method", ValueType::String).zh("请求类型"),
+        MemberMeta::new("DeviceId", ValueType::String).zh("设备ID"),
+        MemberMeta::new("DataTimestamp", ValueType::Int64).zh("上报数据UNIX时间戳"),
     ],
     output: &[
-        MemberMeta::new("Data", ValueType::String),
-        MemberMeta::new("Result", ValueType::String),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("Data", ValueType::String).zh("返回信息"),
+        MemberMeta::new("Result", ValueType::String).zh("JSON字符串"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -2590,6 +2679,7 @@ pub(crate) static DESTROY_T_WE_SEE_SUBSCRIPTION_ACTION: ActionMeta = ActionMeta 
     name: "DestroyTWeSeeSubscription",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "销毁 TWeSee 预付费订阅",
     doc: "",
     errors: &[
         "FailedOperation",
@@ -2605,12 +2695,18 @@ pub(crate) static DESTROY_T_WE_SEE_SUBSCRIPTION_ACTION: ActionMeta = ActionMeta 
         "UnsupportedOperation",
     ],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("ServiceType", ValueType::String).required(),
-        MemberMeta::new("ChannelId", ValueType::UInt64),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品 ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名称"),
+        MemberMeta::new("ServiceType", ValueType::String)
+            .required()
+            .zh("算法类型"),
+        MemberMeta::new("ChannelId", ValueType::UInt64).zh("通道 ID"),
     ],
-    output: &[MemberMeta::new("RequestId", ValueType::String)],
+    output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
 };
@@ -2835,6 +2931,7 @@ pub(crate) static DIRECT_BIND_DEVICE_IN_FAMILY_ACTION: ActionMeta = ActionMeta {
     name: "DirectBindDeviceInFamily",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "直接绑定设备和家庭",
     doc: "",
     errors: &[
         "InternalError",
@@ -2854,16 +2951,26 @@ pub(crate) static DIRECT_BIND_DEVICE_IN_FAMILY_ACTION: ActionMeta = ActionMeta {
         "UnsupportedOperation.DeviceType",
     ],
     input: &[
-        MemberMeta::new("IotAppID", ValueType::String).required(),
-        MemberMeta::new("UserID", ValueType::String).required(),
-        MemberMeta::new("FamilyId", ValueType::String).required(),
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("RoomId", ValueType::String),
+        MemberMeta::new("IotAppID", ValueType::String)
+            .required()
+            .zh("小程序appid"),
+        MemberMeta::new("UserID", ValueType::String)
+            .required()
+            .zh("用户ID"),
+        MemberMeta::new("FamilyId", ValueType::String)
+            .required()
+            .zh("家庭ID"),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名"),
+        MemberMeta::new("RoomId", ValueType::String).zh("房间ID"),
     ],
     output: &[
-        MemberMeta::new("AppDeviceInfo", ValueType::Object("AppDeviceInfo")),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("AppDeviceInfo", ValueType::Object("AppDeviceInfo")).zh("返回设备信息"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -2961,6 +3068,7 @@ pub(crate) static DISABLE_TOPIC_RULE_ACTION: ActionMeta = ActionMeta {
     name: "DisableTopicRule",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "禁用规则",
     doc: "",
     errors: &[
         "FailedOperation.RuleAlreadyDisabled",
@@ -2972,8 +3080,10 @@ pub(crate) static DISABLE_TOPIC_RULE_ACTION: ActionMeta = ActionMeta {
         "ResourceNotFound.TopicRuleNotExist",
         "UnsupportedOperation",
     ],
-    input: &[MemberMeta::new("RuleName", ValueType::String).required()],
-    output: &[MemberMeta::new("RequestId", ValueType::String)],
+    input: &[MemberMeta::new("RuleName", ValueType::String)
+        .required()
+        .zh("规则名称")],
+    output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
 };
@@ -3067,6 +3177,7 @@ pub(crate) static DISMISS_ROOM_BY_STR_ROOM_ID_FROM_TRTC_ACTION: ActionMeta = Act
     name: "DismissRoomByStrRoomIdFromTRTC",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "解散TRTC房间",
     doc: "",
     errors: &[
         "FailedOperation.RequestTRTCFail",
@@ -3075,8 +3186,10 @@ pub(crate) static DISMISS_ROOM_BY_STR_ROOM_ID_FROM_TRTC_ACTION: ActionMeta = Act
         "UnauthorizedOperation.NoPermissionToTRTCRoom",
         "UnsupportedOperation.TRTCServiceNotOpen",
     ],
-    input: &[MemberMeta::new("RoomId", ValueType::String).required()],
-    output: &[MemberMeta::new("RequestId", ValueType::String)],
+    input: &[MemberMeta::new("RoomId", ValueType::String)
+        .required()
+        .zh("房间id")],
+    output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
 };
@@ -3178,6 +3291,7 @@ pub(crate) static ENABLE_TOPIC_RULE_ACTION: ActionMeta = ActionMeta {
     name: "EnableTopicRule",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "启用规则",
     doc: "",
     errors: &[
         "FailedOperation.RuleAlreadyEnabled",
@@ -3194,8 +3308,10 @@ pub(crate) static ENABLE_TOPIC_RULE_ACTION: ActionMeta = ActionMeta {
         "UnauthorizedOperation",
         "UnsupportedOperation",
     ],
-    input: &[MemberMeta::new("RuleName", ValueType::String).required()],
-    output: &[MemberMeta::new("RequestId", ValueType::String)],
+    input: &[MemberMeta::new("RuleName", ValueType::String)
+        .required()
+        .zh("规则名称")],
+    output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
 };
@@ -3352,6 +3468,7 @@ pub(crate) static GEN_SINGLE_DEVICE_SIGNATURE_OF_PUBLIC_ACTION: ActionMeta = Act
     name: "GenSingleDeviceSignatureOfPublic",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "生成单个设备绑定的签名",
     doc: "",
     errors: &[
         "InternalError",
@@ -3369,13 +3486,19 @@ pub(crate) static GEN_SINGLE_DEVICE_SIGNATURE_OF_PUBLIC_ACTION: ActionMeta = Act
         "UnsupportedOperation.InstanceIsolated",
     ],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("Expire", ValueType::Int64).required(),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("设备所属的产品ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("需要绑定的设备"),
+        MemberMeta::new("Expire", ValueType::Int64)
+            .required()
+            .zh("设备绑定签名的有效时间"),
     ],
     output: &[
-        MemberMeta::new("DeviceSignature", ValueType::Object("DeviceSignatureInfo")),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("DeviceSignature", ValueType::Object("DeviceSignatureInfo")).zh("设备签名"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -3533,6 +3656,7 @@ pub(crate) static GENERATE_CLOUD_STORAGE_AI_SERVICE_TASK_FILE_URL_ACTION: Action
     name: "GenerateCloudStorageAIServiceTaskFileURL",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "获取云存AI分析任务输出文件URL",
     doc: "",
     errors: &[
         "InternalError",
@@ -3542,14 +3666,18 @@ pub(crate) static GENERATE_CLOUD_STORAGE_AI_SERVICE_TASK_FILE_URL_ACTION: Action
         "UnsupportedOperation",
     ],
     input: &[
-        MemberMeta::new("TaskId", ValueType::String).required(),
-        MemberMeta::new("FileName", ValueType::String).required(),
-        MemberMeta::new("ExpireTime", ValueType::UInt64),
+        MemberMeta::new("TaskId", ValueType::String)
+            .required()
+            .zh("产品 ID"),
+        MemberMeta::new("FileName", ValueType::String)
+            .required()
+            .zh("文件名"),
+        MemberMeta::new("ExpireTime", ValueType::UInt64).zh("过期时间 UNIX 时间戳"),
     ],
     output: &[
-        MemberMeta::new("FileURL", ValueType::String),
-        MemberMeta::new("ExpireTime", ValueType::UInt64),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("FileURL", ValueType::String).zh("文件下载 URL"),
+        MemberMeta::new("ExpireTime", ValueType::UInt64).zh("过期时间 UNIX 时间戳"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -3694,16 +3822,21 @@ pub(crate) static GENERATE_SIGNED_VIDEO_URL_ACTION: ActionMeta = ActionMeta {
     name: "GenerateSignedVideoURL",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "获取视频防盗链播放URL",
     doc: "",
     errors: &["InternalError", "InvalidParameter", "UnsupportedOperation"],
     input: &[
-        MemberMeta::new("VideoURL", ValueType::String).required(),
-        MemberMeta::new("ExpireTime", ValueType::UInt64).required(),
+        MemberMeta::new("VideoURL", ValueType::String)
+            .required()
+            .zh("视频播放原始URL地址"),
+        MemberMeta::new("ExpireTime", ValueType::UInt64)
+            .required()
+            .zh("播放链接过期时间"),
         MemberMeta::new("ChannelId", ValueType::UInt64),
     ],
     output: &[
-        MemberMeta::new("SignedVideoURL", ValueType::String),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("SignedVideoURL", ValueType::String).zh("视频防盗链播放URL"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -3868,18 +4001,27 @@ pub(crate) static IMPORT_T_WE_SEE_FACES_ACTION: ActionMeta = ActionMeta {
     name: "ImportTWeSeeFaces",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "导入 TWeSee 人脸",
     doc: "",
     errors: &[],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("ImageURL", ValueType::String).required(),
-        MemberMeta::new("ChannelId", ValueType::UInt64),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品 ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名称"),
+        MemberMeta::new("ImageURL", ValueType::String)
+            .required()
+            .zh("图片 URL"),
+        MemberMeta::new("ChannelId", ValueType::UInt64).zh("通道 ID"),
     ],
     output: &[
-        MemberMeta::new("Faces", ValueType::Object("SeeFaceInfo")).list(),
-        MemberMeta::new("TaskId", ValueType::String),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("Faces", ValueType::Object("SeeFaceInfo"))
+            .list()
+            .zh("检测到的人脸列表"),
+        MemberMeta::new("TaskId", ValueType::String).zh("本次人脸导入任务 ID"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],

@@ -164,15 +164,24 @@ pub(crate) static INHERIT_CLOUD_STORAGE_USER_ACTION: ActionMeta = ActionMeta {
     name: "InheritCloudStorageUser",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "继承云存用户",
     doc: "",
     errors: &["InternalError", "InvalidParameter", "UnsupportedOperation"],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("UserId", ValueType::String).required(),
-        MemberMeta::new("ToUserId", ValueType::String).required(),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名称"),
+        MemberMeta::new("UserId", ValueType::String)
+            .required()
+            .zh("原始用户ID"),
+        MemberMeta::new("ToUserId", ValueType::String)
+            .required()
+            .zh("目标用户ID"),
     ],
-    output: &[MemberMeta::new("RequestId", ValueType::String)],
+    output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
 };
@@ -334,6 +343,7 @@ pub(crate) static INQUIRE_T_WE_SEE_SUBSCRIPTION_CREATE_PRICE_ACTION: ActionMeta 
     name: "InquireTWeSeeSubscriptionCreatePrice",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "查询 TWeSee 预付费新购价格",
     doc: "",
     errors: &[
         "InternalError",
@@ -342,15 +352,21 @@ pub(crate) static INQUIRE_T_WE_SEE_SUBSCRIPTION_CREATE_PRICE_ACTION: ActionMeta 
         "UnsupportedOperation",
     ],
     input: &[
-        MemberMeta::new("ServiceType", ValueType::String).required(),
-        MemberMeta::new("ServiceTier", ValueType::String).required(),
-        MemberMeta::new("Period", ValueType::Int64).required(),
+        MemberMeta::new("ServiceType", ValueType::String)
+            .required()
+            .zh("算法类型"),
+        MemberMeta::new("ServiceTier", ValueType::String)
+            .required()
+            .zh("套餐规格"),
+        MemberMeta::new("Period", ValueType::Int64)
+            .required()
+            .zh("订阅购买时长"),
     ],
     output: &[
-        MemberMeta::new("OriginalPrice", ValueType::String),
-        MemberMeta::new("DiscountPrice", ValueType::String),
-        MemberMeta::new("Currency", ValueType::String),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("OriginalPrice", ValueType::String).zh("原价"),
+        MemberMeta::new("DiscountPrice", ValueType::String).zh("折后价"),
+        MemberMeta::new("Currency", ValueType::String).zh("币种"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -562,6 +578,7 @@ pub(crate) static INQUIRE_T_WE_SEE_SUBSCRIPTION_RENEW_PRICE_ACTION: ActionMeta =
     name: "InquireTWeSeeSubscriptionRenewPrice",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "查询 TWeSee 预付费续费价格",
     doc: "",
     errors: &[
         "FailedOperation.CloudStoragePackageRequired",
@@ -575,17 +592,25 @@ pub(crate) static INQUIRE_T_WE_SEE_SUBSCRIPTION_RENEW_PRICE_ACTION: ActionMeta =
         "UnsupportedOperation",
     ],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("ServiceType", ValueType::String).required(),
-        MemberMeta::new("Period", ValueType::Int64).required(),
-        MemberMeta::new("ChannelId", ValueType::UInt64),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品 ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名称"),
+        MemberMeta::new("ServiceType", ValueType::String)
+            .required()
+            .zh("算法类型"),
+        MemberMeta::new("Period", ValueType::Int64)
+            .required()
+            .zh("续费时长"),
+        MemberMeta::new("ChannelId", ValueType::UInt64).zh("通道 ID"),
     ],
     output: &[
-        MemberMeta::new("OriginalPrice", ValueType::String),
-        MemberMeta::new("DiscountPrice", ValueType::String),
-        MemberMeta::new("Currency", ValueType::String),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("OriginalPrice", ValueType::String).zh("原价"),
+        MemberMeta::new("DiscountPrice", ValueType::String).zh("折后价"),
+        MemberMeta::new("Currency", ValueType::String).zh("币种"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -866,6 +891,7 @@ pub(crate) static LIST_EVENT_HISTORY_ACTION: ActionMeta = ActionMeta {
     name: "ListEventHistory",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "获取设备的历史事件",
     doc: "",
     errors: &[
         "InternalError",
@@ -887,21 +913,27 @@ pub(crate) static LIST_EVENT_HISTORY_ACTION: ActionMeta = ActionMeta {
         "UnsupportedOperation.InstanceIsolated",
     ],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("Type", ValueType::String),
-        MemberMeta::new("StartTime", ValueType::Int64),
-        MemberMeta::new("EndTime", ValueType::UInt64),
-        MemberMeta::new("Context", ValueType::String),
-        MemberMeta::new("Size", ValueType::Int64),
-        MemberMeta::new("EventId", ValueType::String),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名称"),
+        MemberMeta::new("Type", ValueType::String).zh("搜索的事件类型"),
+        MemberMeta::new("StartTime", ValueType::Int64).zh("起始时间"),
+        MemberMeta::new("EndTime", ValueType::UInt64).zh("结束时间"),
+        MemberMeta::new("Context", ValueType::String).zh("搜索上下文"),
+        MemberMeta::new("Size", ValueType::Int64).zh("单次获取的历史数据项目的最大数量"),
+        MemberMeta::new("EventId", ValueType::String).zh("事件标识符"),
     ],
     output: &[
-        MemberMeta::new("Context", ValueType::String),
-        MemberMeta::new("Total", ValueType::Int64),
-        MemberMeta::new("Listover", ValueType::Bool),
-        MemberMeta::new("EventHistory", ValueType::Object("EventHistoryItem")).list(),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("Context", ValueType::String).zh("搜索上下文"),
+        MemberMeta::new("Total", ValueType::Int64).zh("搜索结果数量"),
+        MemberMeta::new("Listover", ValueType::Bool).zh("搜索结果是否已经结束"),
+        MemberMeta::new("EventHistory", ValueType::Object("EventHistoryItem"))
+            .list()
+            .zh("搜集结果集"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -1023,6 +1055,7 @@ pub(crate) static LIST_T_WE_SEE_CALLBACK_ACTION: ActionMeta = ActionMeta {
     name: "ListTWeSeeCallback",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "查询 TWeSee 回调目标列表",
     doc: "",
     errors: &[
         "InternalError",
@@ -1031,13 +1064,17 @@ pub(crate) static LIST_T_WE_SEE_CALLBACK_ACTION: ActionMeta = ActionMeta {
         "InvalidParameterValue",
     ],
     input: &[
-        MemberMeta::new("Limit", ValueType::UInt64).required(),
-        MemberMeta::new("Offset", ValueType::UInt64),
+        MemberMeta::new("Limit", ValueType::UInt64)
+            .required()
+            .zh("分页大小"),
+        MemberMeta::new("Offset", ValueType::UInt64).zh("分页偏移量"),
     ],
     output: &[
-        MemberMeta::new("List", ValueType::Object("SeeCallbackInfo")).list(),
-        MemberMeta::new("Total", ValueType::UInt64),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("List", ValueType::Object("SeeCallbackInfo"))
+            .list()
+            .zh("回调目标列表"),
+        MemberMeta::new("Total", ValueType::UInt64).zh("已创建的回调目标总数"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -1282,23 +1319,32 @@ pub(crate) static LIST_T_WE_SEE_PERSONS_ACTION: ActionMeta = ActionMeta {
     name: "ListTWeSeePersons",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "查询 TWeSee 人员列表",
     doc: "",
     errors: &[],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("Limit", ValueType::UInt64).required(),
-        MemberMeta::new("Offset", ValueType::UInt64),
-        MemberMeta::new("ChannelId", ValueType::UInt64),
-        MemberMeta::new("FaceLimit", ValueType::UInt64),
-        MemberMeta::new("IsRemembered", ValueType::Bool),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品 ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名称"),
+        MemberMeta::new("Limit", ValueType::UInt64)
+            .required()
+            .zh("分页拉取数量"),
+        MemberMeta::new("Offset", ValueType::UInt64).zh("分页拉取偏移"),
+        MemberMeta::new("ChannelId", ValueType::UInt64).zh("通道 ID"),
+        MemberMeta::new("FaceLimit", ValueType::UInt64).zh("每个人员返回的代表人脸数量"),
+        MemberMeta::new("IsRemembered", ValueType::Bool).zh("人员记忆状态"),
     ],
     output: &[
-        MemberMeta::new("Limit", ValueType::UInt64),
-        MemberMeta::new("Offset", ValueType::UInt64),
-        MemberMeta::new("Persons", ValueType::Object("SeePersonInfo")).list(),
-        MemberMeta::new("TotalCount", ValueType::UInt64),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("Limit", ValueType::UInt64).zh("本次请求的分页数量"),
+        MemberMeta::new("Offset", ValueType::UInt64).zh("本次请求的分页偏移"),
+        MemberMeta::new("Persons", ValueType::Object("SeePersonInfo"))
+            .list()
+            .zh("人员列表"),
+        MemberMeta::new("TotalCount", ValueType::UInt64).zh("符合条件的人员总数"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -1666,6 +1712,7 @@ pub(crate) static LIST_T_WE_SEE_TASKS_ACTION: ActionMeta = ActionMeta {
     name: "ListTWeSeeTasks",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "查询 TWeSee 任务列表",
     doc: "",
     errors: &[
         "FailedOperation",
@@ -1678,23 +1725,37 @@ pub(crate) static LIST_T_WE_SEE_TASKS_ACTION: ActionMeta = ActionMeta {
         "ResourceNotFound.ProductNotExist",
     ],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("ServiceCategory", ValueType::String).required(),
-        MemberMeta::new("Limit", ValueType::UInt64).required(),
-        MemberMeta::new("ChannelId", ValueType::UInt64),
-        MemberMeta::new("EndTimeMs", ValueType::Int64),
-        MemberMeta::new("FileURLExpireTime", ValueType::Int64),
-        MemberMeta::new("Filters", ValueType::Object("VisionRecognitionTaskFilter")).list(),
-        MemberMeta::new("Offset", ValueType::UInt64),
-        MemberMeta::new("ServiceTypes", ValueType::String).list(),
-        MemberMeta::new("StartTimeMs", ValueType::Int64),
-        MemberMeta::new("Status", ValueType::Int64),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品 ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名称"),
+        MemberMeta::new("ServiceCategory", ValueType::String)
+            .required()
+            .zh("算法类目"),
+        MemberMeta::new("Limit", ValueType::UInt64)
+            .required()
+            .zh("分页拉取数量"),
+        MemberMeta::new("ChannelId", ValueType::UInt64).zh("通道 ID"),
+        MemberMeta::new("EndTimeMs", ValueType::Int64).zh("查询任务时间范围的结束时间"),
+        MemberMeta::new("FileURLExpireTime", ValueType::Int64).zh("下载 URL 的过期时间"),
+        MemberMeta::new("Filters", ValueType::Object("VisionRecognitionTaskFilter"))
+            .list()
+            .zh("任务结果过滤条件"),
+        MemberMeta::new("Offset", ValueType::UInt64).zh("分页拉取偏移"),
+        MemberMeta::new("ServiceTypes", ValueType::String)
+            .list()
+            .zh("算法类型"),
+        MemberMeta::new("StartTimeMs", ValueType::Int64).zh("查询任务时间范围的起始时间"),
+        MemberMeta::new("Status", ValueType::Int64).zh("要查询的任务的状态条件"),
     ],
     output: &[
-        MemberMeta::new("Tasks", ValueType::Object("SeeTaskInfo")).list(),
-        MemberMeta::new("Total", ValueType::UInt64),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("Tasks", ValueType::Object("SeeTaskInfo"))
+            .list()
+            .zh("任务列表"),
+        MemberMeta::new("Total", ValueType::UInt64).zh("任务数量"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -1792,6 +1853,7 @@ pub(crate) static LIST_TOPIC_POLICY_ACTION: ActionMeta = ActionMeta {
     name: "ListTopicPolicy",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "获取Topic列表",
     doc: "",
     errors: &[
         "InternalError",
@@ -1800,10 +1862,14 @@ pub(crate) static LIST_TOPIC_POLICY_ACTION: ActionMeta = ActionMeta {
         "UnauthorizedOperation.NoPermissionToStudioProduct",
         "UnsupportedOperation.InstanceIsolated",
     ],
-    input: &[MemberMeta::new("ProductId", ValueType::String).required()],
+    input: &[MemberMeta::new("ProductId", ValueType::String)
+        .required()
+        .zh("产品ID")],
     output: &[
-        MemberMeta::new("Topics", ValueType::Object("TopicItem")).list(),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("Topics", ValueType::Object("TopicItem"))
+            .list()
+            .zh("Topic列表"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -1957,18 +2023,25 @@ pub(crate) static OPERATE_T_WE_SEE_DIRECT_UPLOAD_OBJECT_ACTION: ActionMeta = Act
     name: "OperateTWeSeeDirectUploadObject",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "操作 TWeSee 直传对象",
     doc: "",
     errors: &[],
     input: &[
-        MemberMeta::new("COSURI", ValueType::String).required(),
-        MemberMeta::new("Operation", ValueType::String).required(),
-        MemberMeta::new("ListOptions", ValueType::Object("SeeObjectListOptions")),
+        MemberMeta::new("COSURI", ValueType::String)
+            .required()
+            .zh("TWeSee 直传对象或目录的 COS URI"),
+        MemberMeta::new("Operation", ValueType::String)
+            .required()
+            .zh("操作类型"),
+        MemberMeta::new("ListOptions", ValueType::Object("SeeObjectListOptions"))
+            .zh("列举对象时使用的分页和目录选项"),
     ],
     output: &[
-        MemberMeta::new("ListingResponse", ValueType::Object("SeeObjectListing")),
-        MemberMeta::new("ObjectResponse", ValueType::Object("SeeObjectMetadata")),
-        MemberMeta::new("Status", ValueType::Int64),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("ListingResponse", ValueType::Object("SeeObjectListing"))
+            .zh("对象列举结果"),
+        MemberMeta::new("ObjectResponse", ValueType::Object("SeeObjectMetadata")).zh("对象元数据"),
+        MemberMeta::new("Status", ValueType::Int64).zh("操作结果状态码"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -2064,10 +2137,15 @@ pub(crate) static PAUSE_T_WE_CALL_DEVICE_ACTION: ActionMeta = ActionMeta {
     name: "PauseTWeCallDevice",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "暂停TWeCall激活设备",
     doc: "",
     errors: &["InternalError", "InvalidParameter", "UnsupportedOperation"],
-    input: &[MemberMeta::new("DeviceList", ValueType::Object("TWeCallInfo")).list()],
-    output: &[MemberMeta::new("RequestId", ValueType::String)],
+    input: &[
+        MemberMeta::new("DeviceList", ValueType::Object("TWeCallInfo"))
+            .list()
+            .zh("设备列表"),
+    ],
+    output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
 };
@@ -2237,6 +2315,7 @@ pub(crate) static PUBLISH_BROADCAST_MESSAGE_ACTION: ActionMeta = ActionMeta {
     name: "PublishBroadcastMessage",
     status: ActionStatus::Deprecated,
     read_only: false,
+    title_zh: "发布广播消息",
     doc: "",
     errors: &[
         "FailedOperation.BroadcastTaskIsRunning",
@@ -2247,14 +2326,22 @@ pub(crate) static PUBLISH_BROADCAST_MESSAGE_ACTION: ActionMeta = ActionMeta {
         "UnsupportedOperation",
     ],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("Payload", ValueType::String).required(),
-        MemberMeta::new("Qos", ValueType::Int64).required(),
-        MemberMeta::new("PayloadEncoding", ValueType::String),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品ID"),
+        MemberMeta::new("Payload", ValueType::String)
+            .required()
+            .zh("消息内容"),
+        MemberMeta::new("Qos", ValueType::Int64)
+            .required()
+            .zh("消息质量等级"),
+        MemberMeta::new("PayloadEncoding", ValueType::String).zh("ayload内容的编码格式"),
     ],
     output: &[
-        MemberMeta::new("TaskId", ValueType::Int64).required(),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("TaskId", ValueType::Int64)
+            .required()
+            .zh("广播消息任务Id"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -2478,6 +2565,7 @@ pub(crate) static PUBLISH_MESSAGE_ACTION: ActionMeta = ActionMeta {
     name: "PublishMessage",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "设备透传指令控制",
     doc: "",
     errors: &[
         "FailedOperation",
@@ -2498,14 +2586,22 @@ pub(crate) static PUBLISH_MESSAGE_ACTION: ActionMeta = ActionMeta {
         "UnsupportedOperation.LoRaNotActivate",
     ],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("Topic", ValueType::String).required(),
-        MemberMeta::new("Payload", ValueType::String).required(),
-        MemberMeta::new("Qos", ValueType::UInt64),
-        MemberMeta::new("PayloadEncoding", ValueType::String),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名称"),
+        MemberMeta::new("Topic", ValueType::String)
+            .required()
+            .zh("消息发往的主题"),
+        MemberMeta::new("Payload", ValueType::String)
+            .required()
+            .zh("云端下发到设备的控制报文"),
+        MemberMeta::new("Qos", ValueType::UInt64).zh("消息服务质量等级"),
+        MemberMeta::new("PayloadEncoding", ValueType::String).zh("Payload的内容编码格式"),
     ],
-    output: &[MemberMeta::new("RequestId", ValueType::String)],
+    output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
 };
@@ -2665,6 +2761,7 @@ pub(crate) static PUBLISH_RRPC_MESSAGE_ACTION: ActionMeta = ActionMeta {
     name: "PublishRRPCMessage",
     status: ActionStatus::Deprecated,
     read_only: false,
+    title_zh: "发布RRPC消息",
     doc: "",
     errors: &[
         "FailedOperation.DeviceNoSubscription",
@@ -2680,18 +2777,26 @@ pub(crate) static PUBLISH_RRPC_MESSAGE_ACTION: ActionMeta = ActionMeta {
         "UnauthorizedOperation.NoPermissionToStudioProduct",
     ],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("Payload", ValueType::String).required(),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名称"),
+        MemberMeta::new("Payload", ValueType::String)
+            .required()
+            .zh("消息内容"),
     ],
     output: &[
         MemberMeta::new("MessageId", ValueType::Int64)
             .required()
-            .nullable(),
+            .nullable()
+            .zh("RRPC消息ID"),
         MemberMeta::new("PayloadBase64", ValueType::String)
             .required()
-            .nullable(),
-        MemberMeta::new("RequestId", ValueType::String),
+            .nullable()
+            .zh("设备回复的消息内容"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -2998,21 +3103,32 @@ pub(crate) static PURCHASE_IMAGE_PACKAGE_ACTION: ActionMeta = ActionMeta {
     name: "PurchaseImagePackage",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "新购图片云存资源包",
     doc: "",
     errors: &[],
     input: &[
-        MemberMeta::new("RetentionDays", ValueType::UInt64).required(),
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("ValidityPeriod", ValueType::String).required(),
-        MemberMeta::new("ImageCapacity", ValueType::String).required(),
-        MemberMeta::new("GoodsNum", ValueType::UInt64),
-        MemberMeta::new("ChannelId", ValueType::UInt64),
-        MemberMeta::new("PackageQueue", ValueType::String),
-        MemberMeta::new("Override", ValueType::UInt64),
-        MemberMeta::new("OrderId", ValueType::String),
+        MemberMeta::new("RetentionDays", ValueType::UInt64)
+            .required()
+            .zh("存储天数"),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品 ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名"),
+        MemberMeta::new("ValidityPeriod", ValueType::String)
+            .required()
+            .zh("卡有效期类型"),
+        MemberMeta::new("ImageCapacity", ValueType::String)
+            .required()
+            .zh("图片档位"),
+        MemberMeta::new("GoodsNum", ValueType::UInt64).zh("同规格资源包个数"),
+        MemberMeta::new("ChannelId", ValueType::UInt64).zh("通道 ID"),
+        MemberMeta::new("PackageQueue", ValueType::String).zh("套餐生效策略"),
+        MemberMeta::new("Override", ValueType::UInt64).zh("覆盖当前生效套餐"),
+        MemberMeta::new("OrderId", ValueType::String).zh("订单id"),
     ],
-    output: &[MemberMeta::new("RequestId", ValueType::String)],
+    output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
 };
@@ -3366,23 +3482,36 @@ pub(crate) static PURCHASE_VIDEO_PACKAGE_ACTION: ActionMeta = ActionMeta {
     name: "PurchaseVideoPackage",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "新购视频云存资源包",
     doc: "",
     errors: &[],
     input: &[
-        MemberMeta::new("RetentionDays", ValueType::UInt64).required(),
-        MemberMeta::new("RecordingMode", ValueType::String).required(),
-        MemberMeta::new("Bitrate", ValueType::String).required(),
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("ValidityPeriod", ValueType::String).required(),
-        MemberMeta::new("GoodsNum", ValueType::UInt64),
-        MemberMeta::new("ChannelId", ValueType::UInt64),
-        MemberMeta::new("StorageRegion", ValueType::String),
-        MemberMeta::new("PackageQueue", ValueType::String),
-        MemberMeta::new("Override", ValueType::UInt64),
-        MemberMeta::new("OrderId", ValueType::String),
+        MemberMeta::new("RetentionDays", ValueType::UInt64)
+            .required()
+            .zh("存储天数"),
+        MemberMeta::new("RecordingMode", ValueType::String)
+            .required()
+            .zh("录制模式"),
+        MemberMeta::new("Bitrate", ValueType::String)
+            .required()
+            .zh("码率"),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品 ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名"),
+        MemberMeta::new("ValidityPeriod", ValueType::String)
+            .required()
+            .zh("卡有效期类型"),
+        MemberMeta::new("GoodsNum", ValueType::UInt64).zh("同规格资源包个数"),
+        MemberMeta::new("ChannelId", ValueType::UInt64).zh("通道 ID"),
+        MemberMeta::new("StorageRegion", ValueType::String).zh("存储地域"),
+        MemberMeta::new("PackageQueue", ValueType::String).zh("套餐生效策略"),
+        MemberMeta::new("Override", ValueType::UInt64).zh("覆盖当前生效套餐"),
+        MemberMeta::new("OrderId", ValueType::String).zh("订单id"),
     ],
-    output: &[MemberMeta::new("RequestId", ValueType::String)],
+    output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
 };
@@ -3500,6 +3629,7 @@ pub(crate) static RELEASE_STUDIO_PRODUCT_ACTION: ActionMeta = ActionMeta {
     name: "ReleaseStudioProduct",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "发布产品",
     doc: "",
     errors: &[
         "InternalError",
@@ -3511,10 +3641,14 @@ pub(crate) static RELEASE_STUDIO_PRODUCT_ACTION: ActionMeta = ActionMeta {
         "UnsupportedOperation.InstanceIsolated",
     ],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DevStatus", ValueType::String).required(),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品ID"),
+        MemberMeta::new("DevStatus", ValueType::String)
+            .required()
+            .zh("产品DevStatus"),
     ],
-    output: &[MemberMeta::new("RequestId", ValueType::String)],
+    output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
 };
@@ -3635,6 +3769,7 @@ pub(crate) static REMOVE_USER_BY_ROOM_ID_FROM_TRTC_ACTION: ActionMeta = ActionMe
     name: "RemoveUserByRoomIdFromTRTC",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "将用户从TRTC房间移出",
     doc: "",
     errors: &[
         "FailedOperation.RequestTRTCFail",
@@ -3643,12 +3778,15 @@ pub(crate) static REMOVE_USER_BY_ROOM_ID_FROM_TRTC_ACTION: ActionMeta = ActionMe
         "UnauthorizedOperation.NoPermissionToTRTCRoom",
     ],
     input: &[
-        MemberMeta::new("RoomId", ValueType::String).required(),
+        MemberMeta::new("RoomId", ValueType::String)
+            .required()
+            .zh("房间id"),
         MemberMeta::new("TRTCUserIds", ValueType::String)
             .list()
-            .required(),
+            .required()
+            .zh("用户名称数组"),
     ],
-    output: &[MemberMeta::new("RequestId", ValueType::String)],
+    output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
 };
@@ -3908,6 +4046,7 @@ pub(crate) static RENEW_T_WE_SEE_SUBSCRIPTION_ACTION: ActionMeta = ActionMeta {
     name: "RenewTWeSeeSubscription",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "续费 TWeSee 预付费订阅",
     doc: "",
     errors: &[
         "FailedOperation",
@@ -3931,21 +4070,29 @@ pub(crate) static RENEW_T_WE_SEE_SUBSCRIPTION_ACTION: ActionMeta = ActionMeta {
         "UnsupportedOperation",
     ],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("ServiceType", ValueType::String).required(),
-        MemberMeta::new("Period", ValueType::Int64).required(),
-        MemberMeta::new("ChannelId", ValueType::UInt64),
-        MemberMeta::new("CustomOrderId", ValueType::String),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品 ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名称"),
+        MemberMeta::new("ServiceType", ValueType::String)
+            .required()
+            .zh("算法类型"),
+        MemberMeta::new("Period", ValueType::Int64)
+            .required()
+            .zh("续费时长"),
+        MemberMeta::new("ChannelId", ValueType::UInt64).zh("通道 ID"),
+        MemberMeta::new("CustomOrderId", ValueType::String).zh("自定义订单 ID"),
     ],
     output: &[
-        MemberMeta::new("OrderId", ValueType::String),
-        MemberMeta::new("Status", ValueType::String),
-        MemberMeta::new("ResourceId", ValueType::String),
-        MemberMeta::new("OriginalPrice", ValueType::String),
-        MemberMeta::new("DiscountPrice", ValueType::String),
-        MemberMeta::new("Currency", ValueType::String),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("OrderId", ValueType::String).zh("订单 ID"),
+        MemberMeta::new("Status", ValueType::String).zh("订单状态"),
+        MemberMeta::new("ResourceId", ValueType::String).zh("资源 ID"),
+        MemberMeta::new("OriginalPrice", ValueType::String).zh("原价"),
+        MemberMeta::new("DiscountPrice", ValueType::String).zh("折后价"),
+        MemberMeta::new("Currency", ValueType::String).zh("币种"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -4127,16 +4274,21 @@ pub(crate) static RESET_CLOUD_STORAGE_ACTION: ActionMeta = ActionMeta {
     name: "ResetCloudStorage",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "重置云存服务",
     doc: "",
     errors: &["InternalError", "InvalidParameter", "UnsupportedOperation"],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名称"),
         MemberMeta::new("ChannelId", ValueType::UInt64),
-        MemberMeta::new("UserId", ValueType::String),
-        MemberMeta::new("OrderId", ValueType::String),
+        MemberMeta::new("UserId", ValueType::String).zh("云存用户Id"),
+        MemberMeta::new("OrderId", ValueType::String).zh("订单id"),
     ],
-    output: &[MemberMeta::new("RequestId", ValueType::String)],
+    output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
 };
@@ -4325,6 +4477,7 @@ pub(crate) static RESET_CLOUD_STORAGE_AI_SERVICE_ACTION: ActionMeta = ActionMeta
     name: "ResetCloudStorageAIService",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "重置设备云存AI分析服务",
     doc: "",
     errors: &[
         "FailedOperation.ProductIotVideoServiceNotEnabled",
@@ -4333,13 +4486,19 @@ pub(crate) static RESET_CLOUD_STORAGE_AI_SERVICE_ACTION: ActionMeta = ActionMeta
         "UnsupportedOperation",
     ],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("ServiceType", ValueType::String).required(),
-        MemberMeta::new("ChannelId", ValueType::UInt64),
-        MemberMeta::new("UserId", ValueType::String),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品 ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名称"),
+        MemberMeta::new("ServiceType", ValueType::String)
+            .required()
+            .zh("云存 AI 服务类型"),
+        MemberMeta::new("ChannelId", ValueType::UInt64).zh("通道 ID"),
+        MemberMeta::new("UserId", ValueType::String).zh("用户 ID"),
     ],
-    output: &[MemberMeta::new("RequestId", ValueType::String)],
+    output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
 };
@@ -4498,15 +4657,20 @@ pub(crate) static RESET_CLOUD_STORAGE_EVENT_ACTION: ActionMeta = ActionMeta {
     name: "ResetCloudStorageEvent",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "重置云存事件",
     doc: "",
     errors: &["InternalError", "InvalidParameter", "UnsupportedOperation"],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("UserId", ValueType::String),
-        MemberMeta::new("ChannelId", ValueType::UInt64),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名称"),
+        MemberMeta::new("UserId", ValueType::String).zh("用户ID"),
+        MemberMeta::new("ChannelId", ValueType::UInt64).zh("通道ID"),
     ],
-    output: &[MemberMeta::new("RequestId", ValueType::String)],
+    output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
 };

@@ -100,10 +100,15 @@ pub(crate) static RESET_T_WE_CALL_DEVICE_ACTION: ActionMeta = ActionMeta {
     name: "ResetTWeCallDevice",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "重置TWeCall激活设备",
     doc: "",
     errors: &["InternalError", "InvalidParameter", "UnsupportedOperation"],
-    input: &[MemberMeta::new("DeviceList", ValueType::Object("TWeCallInfo")).list()],
-    output: &[MemberMeta::new("RequestId", ValueType::String)],
+    input: &[
+        MemberMeta::new("DeviceList", ValueType::Object("TWeCallInfo"))
+            .list()
+            .zh("设备列表"),
+    ],
+    output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
 };
@@ -198,10 +203,15 @@ pub(crate) static RESUME_WE_CALL_DEVICE_ACTION: ActionMeta = ActionMeta {
     name: "ResumeWeCallDevice",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "恢复TWeCall激活设备",
     doc: "",
     errors: &["InternalError", "InvalidParameter", "UnsupportedOperation"],
-    input: &[MemberMeta::new("DeviceList", ValueType::Object("TWeCallInfo")).list()],
-    output: &[MemberMeta::new("RequestId", ValueType::String)],
+    input: &[
+        MemberMeta::new("DeviceList", ValueType::Object("TWeCallInfo"))
+            .list()
+            .zh("设备列表"),
+    ],
+    output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
 };
@@ -393,6 +403,7 @@ pub(crate) static REVOKE_BIND_USER_DEVICE_ACTION: ActionMeta = ActionMeta {
     name: "RevokeBindUserDevice",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "用户解绑设备",
     doc: "",
     errors: &[
         "InternalError",
@@ -404,13 +415,21 @@ pub(crate) static REVOKE_BIND_USER_DEVICE_ACTION: ActionMeta = ActionMeta {
         "UnsupportedOperation.VirtualDeviceCannotBind",
     ],
     input: &[
-        MemberMeta::new("AppKey", ValueType::String).required(),
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("OpenID", ValueType::String).required(),
-        MemberMeta::new("FamilyName", ValueType::String),
+        MemberMeta::new("AppKey", ValueType::String)
+            .required()
+            .zh("应用 AppKey"),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品 ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名"),
+        MemberMeta::new("OpenID", ValueType::String)
+            .required()
+            .zh("用户 OpenID"),
+        MemberMeta::new("FamilyName", ValueType::String).zh("家庭名"),
     ],
-    output: &[MemberMeta::new("RequestId", ValueType::String)],
+    output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
 };
@@ -604,6 +623,7 @@ pub(crate) static REVOKE_SHARE_DEVICE_FROM_USER_ACTION: ActionMeta = ActionMeta 
     name: "RevokeShareDeviceFromUser",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "取消设备分享",
     doc: "",
     errors: &[
         "InternalError",
@@ -617,13 +637,23 @@ pub(crate) static REVOKE_SHARE_DEVICE_FROM_USER_ACTION: ActionMeta = ActionMeta 
         "UnsupportedOperation.VirtualDeviceCannotBind",
     ],
     input: &[
-        MemberMeta::new("AppKey", ValueType::String).required(),
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("OwnerOpenID", ValueType::String).required(),
-        MemberMeta::new("ToOpenID", ValueType::String).required(),
+        MemberMeta::new("AppKey", ValueType::String)
+            .required()
+            .zh("应用 AppKey"),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品 ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名"),
+        MemberMeta::new("OwnerOpenID", ValueType::String)
+            .required()
+            .zh("设备所有者 OpenID"),
+        MemberMeta::new("ToOpenID", ValueType::String)
+            .required()
+            .zh("被取消分享用户 OpenID"),
     ],
-    output: &[MemberMeta::new("RequestId", ValueType::String)],
+    output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
 };
@@ -790,6 +820,7 @@ pub(crate) static SEARCH_POSITION_SPACE_ACTION: ActionMeta = ActionMeta {
     name: "SearchPositionSpace",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "搜索位置空间",
     doc: "",
     errors: &[
         "InternalError",
@@ -800,15 +831,25 @@ pub(crate) static SEARCH_POSITION_SPACE_ACTION: ActionMeta = ActionMeta {
         "UnauthorizedOperation",
     ],
     input: &[
-        MemberMeta::new("ProjectId", ValueType::String).required(),
-        MemberMeta::new("SpaceName", ValueType::String).required(),
-        MemberMeta::new("Offset", ValueType::Int64).required(),
-        MemberMeta::new("Limit", ValueType::Int64).required(),
+        MemberMeta::new("ProjectId", ValueType::String)
+            .required()
+            .zh("项目Id"),
+        MemberMeta::new("SpaceName", ValueType::String)
+            .required()
+            .zh("位置空间名字"),
+        MemberMeta::new("Offset", ValueType::Int64)
+            .required()
+            .zh("偏移量"),
+        MemberMeta::new("Limit", ValueType::Int64)
+            .required()
+            .zh("最大获取数量"),
     ],
     output: &[
-        MemberMeta::new("List", ValueType::Object("PositionSpaceInfo")).list(),
-        MemberMeta::new("Total", ValueType::Int64),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("List", ValueType::Object("PositionSpaceInfo"))
+            .list()
+            .zh("位置空间列表"),
+        MemberMeta::new("Total", ValueType::Int64).zh("符合条件的位置空间个数"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -1045,6 +1086,7 @@ pub(crate) static SEARCH_STUDIO_PRODUCT_ACTION: ActionMeta = ActionMeta {
     name: "SearchStudioProduct",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "搜索产品",
     doc: "",
     errors: &[
         "InternalError",
@@ -1054,18 +1096,22 @@ pub(crate) static SEARCH_STUDIO_PRODUCT_ACTION: ActionMeta = ActionMeta {
         "UnsupportedOperation.InstanceIsolated",
     ],
     input: &[
-        MemberMeta::new("ProjectId", ValueType::String),
-        MemberMeta::new("ProductName", ValueType::String),
-        MemberMeta::new("Limit", ValueType::UInt64),
-        MemberMeta::new("Offset", ValueType::UInt64),
-        MemberMeta::new("DevStatus", ValueType::String),
-        MemberMeta::new("ProductId", ValueType::String),
-        MemberMeta::new("Filters", ValueType::Object("Filter")).list(),
+        MemberMeta::new("ProjectId", ValueType::String).zh("项目ID"),
+        MemberMeta::new("ProductName", ValueType::String).zh("产品名称"),
+        MemberMeta::new("Limit", ValueType::UInt64).zh("列表Limit"),
+        MemberMeta::new("Offset", ValueType::UInt64).zh("列表Offset"),
+        MemberMeta::new("DevStatus", ValueType::String).zh("产品Status"),
+        MemberMeta::new("ProductId", ValueType::String).zh("产品ID"),
+        MemberMeta::new("Filters", ValueType::Object("Filter"))
+            .list()
+            .zh("每次请求的Filters的上限为10"),
     ],
     output: &[
-        MemberMeta::new("Products", ValueType::Object("ProductEntry")).list(),
-        MemberMeta::new("Total", ValueType::Int64),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("Products", ValueType::Object("ProductEntry"))
+            .list()
+            .zh("产品列表"),
+        MemberMeta::new("Total", ValueType::Int64).zh("产品数量"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -1165,6 +1211,7 @@ pub(crate) static SEARCH_TOPIC_RULE_ACTION: ActionMeta = ActionMeta {
     name: "SearchTopicRule",
     status: ActionStatus::Online,
     read_only: true,
+    title_zh: "搜索规则",
     doc: "",
     errors: &[
         "InternalError",
@@ -1172,11 +1219,15 @@ pub(crate) static SEARCH_TOPIC_RULE_ACTION: ActionMeta = ActionMeta {
         "ResourceNotFound.TopicRuleNotExist",
         "UnsupportedOperation",
     ],
-    input: &[MemberMeta::new("RuleName", ValueType::String).required()],
+    input: &[MemberMeta::new("RuleName", ValueType::String)
+        .required()
+        .zh("规则名")],
     output: &[
-        MemberMeta::new("TotalCnt", ValueType::Int64),
-        MemberMeta::new("Rules", ValueType::Object("TopicRuleInfo")).list(),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("TotalCnt", ValueType::Int64).zh("搜索到的规则总数"),
+        MemberMeta::new("Rules", ValueType::Object("TopicRuleInfo"))
+            .list()
+            .zh("规则信息列表"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -1408,6 +1459,7 @@ pub(crate) static SHARE_DEVICE_TO_USER_ACTION: ActionMeta = ActionMeta {
     name: "ShareDeviceToUser",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "分享设备给指定用户",
     doc: "",
     errors: &[
         "InternalError",
@@ -1422,17 +1474,27 @@ pub(crate) static SHARE_DEVICE_TO_USER_ACTION: ActionMeta = ActionMeta {
         "UnsupportedOperation.VirtualDeviceCannotBind",
     ],
     input: &[
-        MemberMeta::new("AppKey", ValueType::String).required(),
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("OwnerOpenID", ValueType::String).required(),
-        MemberMeta::new("ToOpenID", ValueType::String).required(),
-        MemberMeta::new("ToNickName", ValueType::String),
+        MemberMeta::new("AppKey", ValueType::String)
+            .required()
+            .zh("应用 AppKey"),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品 ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名"),
+        MemberMeta::new("OwnerOpenID", ValueType::String)
+            .required()
+            .zh("设备所有者 OpenID"),
+        MemberMeta::new("ToOpenID", ValueType::String)
+            .required()
+            .zh("被分享用户 OpenID"),
+        MemberMeta::new("ToNickName", ValueType::String).zh("被分享用户昵称"),
     ],
     output: &[
-        MemberMeta::new("OwnerUserID", ValueType::String),
-        MemberMeta::new("ToUserID", ValueType::String),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("OwnerUserID", ValueType::String).zh("Owner 的 UserID"),
+        MemberMeta::new("ToUserID", ValueType::String).zh("被分享用户的 UserID"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -1642,19 +1704,26 @@ pub(crate) static START_PACKAGE_USAGE_REPORT_ACTION: ActionMeta = ActionMeta {
     name: "StartPackageUsageReport",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "启用套餐用量上报",
     doc: "",
     errors: &[],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("ResourceId", ValueType::String).required(),
-        MemberMeta::new("ChannelId", ValueType::UInt64),
-        MemberMeta::new("Operator", ValueType::String),
-        MemberMeta::new("Remark", ValueType::String),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品 ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名"),
+        MemberMeta::new("ResourceId", ValueType::String)
+            .required()
+            .zh("预付费 resourceId"),
+        MemberMeta::new("ChannelId", ValueType::UInt64).zh("通道 ID"),
+        MemberMeta::new("Operator", ValueType::String).zh("操作者"),
+        MemberMeta::new("Remark", ValueType::String).zh("备注"),
     ],
     output: &[
-        MemberMeta::new("Status", ValueType::UInt64),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("Status", ValueType::UInt64).zh("启停后状态"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -1860,19 +1929,26 @@ pub(crate) static STOP_PACKAGE_USAGE_REPORT_ACTION: ActionMeta = ActionMeta {
     name: "StopPackageUsageReport",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "停用套餐用量上报",
     doc: "",
     errors: &[],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("MediaType", ValueType::String).required(),
-        MemberMeta::new("ChannelId", ValueType::UInt64),
-        MemberMeta::new("Operator", ValueType::String),
-        MemberMeta::new("Remark", ValueType::String),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品 ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名"),
+        MemberMeta::new("MediaType", ValueType::String)
+            .required()
+            .zh("区分停用的云存类别"),
+        MemberMeta::new("ChannelId", ValueType::UInt64).zh("通道 ID"),
+        MemberMeta::new("Operator", ValueType::String).zh("操作者"),
+        MemberMeta::new("Remark", ValueType::String).zh("备注"),
     ],
     output: &[
-        MemberMeta::new("Status", ValueType::UInt64),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("Status", ValueType::UInt64).zh("启停后状态"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -2060,6 +2136,7 @@ pub(crate) static TERMINATE_T_WE_SEE_SUBSCRIPTION_ACTION: ActionMeta = ActionMet
     name: "TerminateTWeSeeSubscription",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "退订 TWeSee 预付费订阅",
     doc: "",
     errors: &[
         "FailedOperation",
@@ -2076,17 +2153,23 @@ pub(crate) static TERMINATE_T_WE_SEE_SUBSCRIPTION_ACTION: ActionMeta = ActionMet
         "UnsupportedOperation",
     ],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("ServiceType", ValueType::String).required(),
-        MemberMeta::new("ChannelId", ValueType::UInt64),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品 ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名称"),
+        MemberMeta::new("ServiceType", ValueType::String)
+            .required()
+            .zh("算法类型"),
+        MemberMeta::new("ChannelId", ValueType::UInt64).zh("通道 ID"),
     ],
     output: &[
-        MemberMeta::new("OrderId", ValueType::String),
-        MemberMeta::new("Status", ValueType::String),
-        MemberMeta::new("Price", ValueType::String),
-        MemberMeta::new("Currency", ValueType::String),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("OrderId", ValueType::String).zh("退订订单 ID"),
+        MemberMeta::new("Status", ValueType::String).zh("退订订单状态"),
+        MemberMeta::new("Price", ValueType::String).zh("退款金额"),
+        MemberMeta::new("Currency", ValueType::String).zh("币种"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -2306,6 +2389,7 @@ pub(crate) static TRANSFER_CLOUD_STORAGE_ACTION: ActionMeta = ActionMeta {
     name: "TransferCloudStorage",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "转移云存服务",
     doc: "",
     errors: &[
         "FailedOperation.TargetDeviceHasEnabledWeSeeConfig",
@@ -2314,14 +2398,20 @@ pub(crate) static TRANSFER_CLOUD_STORAGE_ACTION: ActionMeta = ActionMeta {
         "UnsupportedOperation",
     ],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("ToDeviceName", ValueType::String).required(),
-        MemberMeta::new("ToProductId", ValueType::String),
-        MemberMeta::new("ChannelId", ValueType::UInt64),
-        MemberMeta::new("ToChannelId", ValueType::UInt64),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("已开通云存的设备名称"),
+        MemberMeta::new("ToDeviceName", ValueType::String)
+            .required()
+            .zh("未开通云存的设备名称"),
+        MemberMeta::new("ToProductId", ValueType::String).zh("未开通云存的设备产品ID"),
+        MemberMeta::new("ChannelId", ValueType::UInt64).zh("已开通云存的通道id"),
+        MemberMeta::new("ToChannelId", ValueType::UInt64).zh("未开通云存的通道id"),
     ],
-    output: &[MemberMeta::new("RequestId", ValueType::String)],
+    output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
 };
@@ -2440,13 +2530,14 @@ pub(crate) static TRANSFER_T_WE_CALL_DEVICE_ACTION: ActionMeta = ActionMeta {
     name: "TransferTWeCallDevice",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "转移TWeCall激活",
     doc: "",
     errors: &["InternalError", "InvalidParameter", "UnsupportedOperation"],
     input: &[
-        MemberMeta::new("TransferInDevice", ValueType::String),
-        MemberMeta::new("TransferOutDevice", ValueType::String),
+        MemberMeta::new("TransferInDevice", ValueType::String).zh("sn信息"),
+        MemberMeta::new("TransferOutDevice", ValueType::String).zh("sn信息"),
     ],
-    output: &[MemberMeta::new("RequestId", ValueType::String)],
+    output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
 };
@@ -2622,6 +2713,7 @@ pub(crate) static UNBIND_DEVICES_ACTION: ActionMeta = ActionMeta {
     name: "UnbindDevices",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "批量解绑子设备",
     doc: "",
     errors: &[
         "InternalError",
@@ -2633,14 +2725,21 @@ pub(crate) static UNBIND_DEVICES_ACTION: ActionMeta = ActionMeta {
         "UnsupportedOperation.InstanceIsolated",
     ],
     input: &[
-        MemberMeta::new("GatewayProductId", ValueType::String).required(),
-        MemberMeta::new("GatewayDeviceName", ValueType::String).required(),
-        MemberMeta::new("ProductId", ValueType::String).required(),
+        MemberMeta::new("GatewayProductId", ValueType::String)
+            .required()
+            .zh("网关设备的产品ID"),
+        MemberMeta::new("GatewayDeviceName", ValueType::String)
+            .required()
+            .zh("网关设备的设备名"),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品ID"),
         MemberMeta::new("DeviceNames", ValueType::String)
             .list()
-            .required(),
+            .required()
+            .zh("设备名列表"),
     ],
-    output: &[MemberMeta::new("RequestId", ValueType::String)],
+    output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
 };
@@ -2775,6 +2874,7 @@ pub(crate) static UNBIND_PRODUCTS_ACTION: ActionMeta = ActionMeta {
     name: "UnbindProducts",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "批量解绑子产品",
     doc: "",
     errors: &[
         "InternalError",
@@ -2786,14 +2886,19 @@ pub(crate) static UNBIND_PRODUCTS_ACTION: ActionMeta = ActionMeta {
         "UnsupportedOperation.ExistBindedDevicesUnderGatewayProduct",
     ],
     input: &[
-        MemberMeta::new("GatewayProductId", ValueType::String).required(),
+        MemberMeta::new("GatewayProductId", ValueType::String)
+            .required()
+            .zh("网关产品ID"),
         MemberMeta::new("ProductIds", ValueType::String)
             .list()
-            .required(),
+            .required()
+            .zh("待解绑的子产品ID数组"),
     ],
     output: &[
-        MemberMeta::new("GatewayDeviceNames", ValueType::String).list(),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("GatewayDeviceNames", ValueType::String)
+            .list()
+            .zh("绑定了待解绑的LoRa产品下的设备的网关设备列表"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -2964,6 +3069,7 @@ pub(crate) static UNBIND_T_WE_TALK_AGENT_ACTION: ActionMeta = ActionMeta {
     name: "UnbindTWeTalkAgent",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "解绑产品或设备上的智能体",
     doc: "",
     errors: &[
         "InternalError",
@@ -2975,12 +3081,16 @@ pub(crate) static UNBIND_T_WE_TALK_AGENT_ACTION: ActionMeta = ActionMeta {
         "UnsupportedOperation.InstanceIsolated",
     ],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("AgentId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String),
-        MemberMeta::new("BindingScope", ValueType::String),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品 ID"),
+        MemberMeta::new("AgentId", ValueType::String)
+            .required()
+            .zh("智能体 ID"),
+        MemberMeta::new("DeviceName", ValueType::String).zh("设备名称"),
+        MemberMeta::new("BindingScope", ValueType::String).zh("绑定维度"),
     ],
-    output: &[MemberMeta::new("RequestId", ValueType::String)],
+    output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
 };
@@ -3147,6 +3257,7 @@ pub(crate) static UPDATE_DEVICE_T_WE_CALL_AUTHORIZE_STATUS_ACTION: ActionMeta = 
     name: "UpdateDeviceTWeCallAuthorizeStatus",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "更新用户对设备的TweCall授权状态",
     doc: "",
     errors: &[
         "InternalError",
@@ -3155,12 +3266,12 @@ pub(crate) static UPDATE_DEVICE_T_WE_CALL_AUTHORIZE_STATUS_ACTION: ActionMeta = 
         "UnsupportedOperation",
     ],
     input: &[
-        MemberMeta::new("Status", ValueType::UInt64),
-        MemberMeta::new("ProductId", ValueType::String),
-        MemberMeta::new("DeviceName", ValueType::String),
-        MemberMeta::new("WechatOpenId", ValueType::String),
+        MemberMeta::new("Status", ValueType::UInt64).zh("TweCall授权状态"),
+        MemberMeta::new("ProductId", ValueType::String).zh("产品ID"),
+        MemberMeta::new("DeviceName", ValueType::String).zh("设备名"),
+        MemberMeta::new("WechatOpenId", ValueType::String).zh("微信用户的openId"),
     ],
-    output: &[MemberMeta::new("RequestId", ValueType::String)],
+    output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
 };
@@ -3301,6 +3412,7 @@ pub(crate) static UPDATE_DEVICES_ENABLE_STATE_ACTION: ActionMeta = ActionMeta {
     name: "UpdateDevicesEnableState",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "批量禁用启用设备",
     doc: "",
     errors: &[
         "InternalError",
@@ -3317,13 +3429,14 @@ pub(crate) static UPDATE_DEVICES_ENABLE_STATE_ACTION: ActionMeta = ActionMeta {
     input: &[
         MemberMeta::new("DevicesItems", ValueType::Object("DevicesItem"))
             .list()
-            .required(),
+            .required()
+            .zh("多个设备标识"),
         MemberMeta::new("Status", ValueType::Int64).required(),
     ],
     output: &[
-        MemberMeta::new("ResultCode", ValueType::String),
-        MemberMeta::new("ResultMessage", ValueType::String),
-        MemberMeta::new("RequestId", ValueType::String),
+        MemberMeta::new("ResultCode", ValueType::String).zh("删除的结果代码"),
+        MemberMeta::new("ResultMessage", ValueType::String).zh("删除的结果信息"),
+        MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
@@ -3460,14 +3573,21 @@ pub(crate) static UPDATE_PRIVATE_CA_ACTION: ActionMeta = ActionMeta {
     name: "UpdatePrivateCA",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "更新私有CA证书",
     doc: "",
     errors: &[],
     input: &[
-        MemberMeta::new("CertName", ValueType::String).required(),
-        MemberMeta::new("CertText", ValueType::String).required(),
-        MemberMeta::new("VerifyCertText", ValueType::String).required(),
+        MemberMeta::new("CertName", ValueType::String)
+            .required()
+            .zh("证书名称"),
+        MemberMeta::new("CertText", ValueType::String)
+            .required()
+            .zh("证书内容"),
+        MemberMeta::new("VerifyCertText", ValueType::String)
+            .required()
+            .zh("验证证书内容"),
     ],
-    output: &[MemberMeta::new("RequestId", ValueType::String)],
+    output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
 };
@@ -3577,13 +3697,18 @@ pub(crate) static UPDATE_PRODUCT_PRIVATE_CA_ACTION: ActionMeta = ActionMeta {
     name: "UpdateProductPrivateCA",
     status: ActionStatus::Online,
     read_only: false,
+    title_zh: "更新产品绑定的CA证书",
     doc: "",
     errors: &[],
     input: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("CertName", ValueType::String).required(),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品ID"),
+        MemberMeta::new("CertName", ValueType::String)
+            .required()
+            .zh("证书名称"),
     ],
-    output: &[MemberMeta::new("RequestId", ValueType::String)],
+    output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
 };

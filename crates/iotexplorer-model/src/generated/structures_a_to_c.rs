@@ -22,7 +22,7 @@ pub struct ADPConfig {
 pub(crate) static ADP_CONFIG_STRUCTURE: StructureMeta = StructureMeta {
     name: "ADPConfig",
     usage: StructureUsage::Both,
-    members: &[MemberMeta::new("AppKey", ValueType::String)],
+    members: &[MemberMeta::new("AppKey", ValueType::String).zh("ADP 平台 AppKey")],
 };
 
 /// The `AISearchInfo` structure. Used in responses.
@@ -46,9 +46,11 @@ pub(crate) static AI_SEARCH_INFO_STRUCTURE: StructureMeta = StructureMeta {
     name: "AISearchInfo",
     usage: StructureUsage::Output,
     members: &[
-        MemberMeta::new("Summary", ValueType::String),
-        MemberMeta::new("Targets", ValueType::Object("TargetInfo")).list(),
-        MemberMeta::new("VideoURL", ValueType::String),
+        MemberMeta::new("Summary", ValueType::String).zh("基于搜索结果的总结"),
+        MemberMeta::new("Targets", ValueType::Object("TargetInfo"))
+            .list()
+            .zh("视频结果集"),
+        MemberMeta::new("VideoURL", ValueType::String).zh("视频回放URL"),
     ],
 };
 
@@ -99,23 +101,30 @@ pub(crate) static ACTIVATE_DEVICE_INFO_STRUCTURE: StructureMeta = StructureMeta 
     name: "ActivateDeviceInfo",
     usage: StructureUsage::Output,
     members: &[
-        MemberMeta::new("InstanceId", ValueType::String).required(),
-        MemberMeta::new("InstanceType", ValueType::Int64).required(),
+        MemberMeta::new("InstanceId", ValueType::String)
+            .required()
+            .zh("实例ID"),
+        MemberMeta::new("InstanceType", ValueType::Int64)
+            .required()
+            .zh("实例类型"),
         MemberMeta::new(
             "DeviceActivationDetails",
             ValueType::Object("DeviceActivationDetail"),
         )
-        .required(),
+        .required()
+        .zh("设备激活信息"),
         MemberMeta::new(
             "RegisteredDeviceType",
             ValueType::Object("RegisteredDeviceTypeInfo"),
         )
-        .required(),
+        .required()
+        .zh("已注册设备类型信息"),
         MemberMeta::new(
             "RegisteredDeviceNetType",
             ValueType::Object("RegisteredDeviceNetTypeInfo"),
         )
-        .required(),
+        .required()
+        .zh("已注册设备通信类型信息"),
     ],
 };
 
@@ -155,10 +164,10 @@ pub(crate) static ACTIVATION_LICENSE_STRUCTURE: StructureMeta = StructureMeta {
     name: "ActivationLicense",
     usage: StructureUsage::Output,
     members: &[
-        MemberMeta::new("ServiceType", ValueType::String),
-        MemberMeta::new("TotalLicenseNum", ValueType::Int64),
-        MemberMeta::new("UsedLicenseNum", ValueType::Int64),
-        MemberMeta::new("Period", ValueType::String),
+        MemberMeta::new("ServiceType", ValueType::String).zh("激活码类型"),
+        MemberMeta::new("TotalLicenseNum", ValueType::Int64).zh("支付模式"),
+        MemberMeta::new("UsedLicenseNum", ValueType::Int64).zh("计费标签项"),
+        MemberMeta::new("Period", ValueType::String).zh("计费标识"),
     ],
 };
 
@@ -220,16 +229,36 @@ pub(crate) static APP_DEVICE_INFO_STRUCTURE: StructureMeta = StructureMeta {
     name: "AppDeviceInfo",
     usage: StructureUsage::Output,
     members: &[
-        MemberMeta::new("DeviceId", ValueType::String).required(),
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("AliasName", ValueType::String).required(),
-        MemberMeta::new("IconUrl", ValueType::String).required(),
-        MemberMeta::new("FamilyId", ValueType::String).required(),
-        MemberMeta::new("RoomId", ValueType::String).required(),
-        MemberMeta::new("DeviceType", ValueType::Int64).required(),
-        MemberMeta::new("CreateTime", ValueType::Int64).required(),
-        MemberMeta::new("UpdateTime", ValueType::Int64).required(),
+        MemberMeta::new("DeviceId", ValueType::String)
+            .required()
+            .zh("产品ID/设备名"),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名"),
+        MemberMeta::new("AliasName", ValueType::String)
+            .required()
+            .zh("设备别名"),
+        MemberMeta::new("IconUrl", ValueType::String)
+            .required()
+            .zh("icon地址"),
+        MemberMeta::new("FamilyId", ValueType::String)
+            .required()
+            .zh("家庭ID"),
+        MemberMeta::new("RoomId", ValueType::String)
+            .required()
+            .zh("房间ID"),
+        MemberMeta::new("DeviceType", ValueType::Int64)
+            .required()
+            .zh("设备类型"),
+        MemberMeta::new("CreateTime", ValueType::Int64)
+            .required()
+            .zh("创建时间"),
+        MemberMeta::new("UpdateTime", ValueType::Int64)
+            .required()
+            .zh("更新时间"),
     ],
 };
 
@@ -283,12 +312,12 @@ pub(crate) static AUTH_MINI_PROGRAM_APP_INFO_STRUCTURE: StructureMeta = Structur
     name: "AuthMiniProgramAppInfo",
     usage: StructureUsage::Both,
     members: &[
-        MemberMeta::new("MiniProgramAppId", ValueType::String),
-        MemberMeta::new("CreateTime", ValueType::Int64),
-        MemberMeta::new("MiniProgramName", ValueType::String),
-        MemberMeta::new("LicenseNum", ValueType::Int64),
-        MemberMeta::new("IotAppId", ValueType::String),
-        MemberMeta::new("IotAppName", ValueType::String),
+        MemberMeta::new("MiniProgramAppId", ValueType::String).zh("小程序APPID"),
+        MemberMeta::new("CreateTime", ValueType::Int64).zh("创建时间"),
+        MemberMeta::new("MiniProgramName", ValueType::String).zh("小程序名称"),
+        MemberMeta::new("LicenseNum", ValueType::Int64).zh("激活码数"),
+        MemberMeta::new("IotAppId", ValueType::String).zh("应用ID"),
+        MemberMeta::new("IotAppName", ValueType::String).zh("应用名称"),
     ],
 };
 
@@ -314,8 +343,8 @@ pub(crate) static BATCH_DESCRIBE_T_WE_SEE_ORDERS_ENTRY_STRUCTURE: StructureMeta 
     name: "BatchDescribeTWeSeeOrdersEntry",
     usage: StructureUsage::Input,
     members: &[
-        MemberMeta::new("OrderId", ValueType::String),
-        MemberMeta::new("CustomOrderId", ValueType::String),
+        MemberMeta::new("OrderId", ValueType::String).zh("订单 ID"),
+        MemberMeta::new("CustomOrderId", ValueType::String).zh("自定义订单 ID"),
     ],
 };
 
@@ -367,14 +396,14 @@ pub(crate) static BATCH_DESCRIBE_T_WE_SEE_ORDERS_RESULT_STRUCTURE: StructureMeta
     name: "BatchDescribeTWeSeeOrdersResult",
     usage: StructureUsage::Output,
     members: &[
-        MemberMeta::new("OrderId", ValueType::String),
-        MemberMeta::new("Status", ValueType::String),
-        MemberMeta::new("ResourceId", ValueType::String),
-        MemberMeta::new("Currency", ValueType::String),
-        MemberMeta::new("Price", ValueType::String),
-        MemberMeta::new("CustomOrderId", ValueType::String),
-        MemberMeta::new("ErrorCode", ValueType::String),
-        MemberMeta::new("ErrorMessage", ValueType::String),
+        MemberMeta::new("OrderId", ValueType::String).zh("订单 ID"),
+        MemberMeta::new("Status", ValueType::String).zh("订单状态"),
+        MemberMeta::new("ResourceId", ValueType::String).zh("资源 ID"),
+        MemberMeta::new("Currency", ValueType::String).zh("币种"),
+        MemberMeta::new("Price", ValueType::String).zh("订单价格"),
+        MemberMeta::new("CustomOrderId", ValueType::String).zh("自定义订单 ID"),
+        MemberMeta::new("ErrorCode", ValueType::String).zh("单个订单的查询错误码"),
+        MemberMeta::new("ErrorMessage", ValueType::String).zh("单个订单的查询错误信息"),
     ],
 };
 
@@ -421,11 +450,11 @@ pub(crate) static BATCH_PRODUCTION_INFO_STRUCTURE: StructureMeta = StructureMeta
     name: "BatchProductionInfo",
     usage: StructureUsage::Output,
     members: &[
-        MemberMeta::new("BatchProductionId", ValueType::String),
-        MemberMeta::new("ProductId", ValueType::String),
-        MemberMeta::new("BurnMethod", ValueType::Int64),
-        MemberMeta::new("CreateTime", ValueType::Int64),
-        MemberMeta::new("ProductName", ValueType::String),
+        MemberMeta::new("BatchProductionId", ValueType::String).zh("量产ID"),
+        MemberMeta::new("ProductId", ValueType::String).zh("产品ID"),
+        MemberMeta::new("BurnMethod", ValueType::Int64).zh("烧录方式"),
+        MemberMeta::new("CreateTime", ValueType::Int64).zh("创建时间"),
+        MemberMeta::new("ProductName", ValueType::String).zh("产品名称"),
     ],
 };
 
@@ -451,8 +480,8 @@ pub(crate) static BIND_DEVICE_INFO_STRUCTURE: StructureMeta = StructureMeta {
     name: "BindDeviceInfo",
     usage: StructureUsage::Output,
     members: &[
-        MemberMeta::new("ProductId", ValueType::String),
-        MemberMeta::new("DeviceName", ValueType::String),
+        MemberMeta::new("ProductId", ValueType::String).zh("产品ID"),
+        MemberMeta::new("DeviceName", ValueType::String).zh("设备名称"),
     ],
 };
 
@@ -515,15 +544,15 @@ pub(crate) static BIND_PRODUCT_INFO_STRUCTURE: StructureMeta = StructureMeta {
     name: "BindProductInfo",
     usage: StructureUsage::Output,
     members: &[
-        MemberMeta::new("ProductId", ValueType::String),
-        MemberMeta::new("ProductName", ValueType::String),
-        MemberMeta::new("ProjectId", ValueType::String),
-        MemberMeta::new("DataProtocol", ValueType::Int64),
-        MemberMeta::new("CategoryId", ValueType::Int64),
-        MemberMeta::new("ProductType", ValueType::Int64),
-        MemberMeta::new("NetType", ValueType::String),
-        MemberMeta::new("DevStatus", ValueType::String),
-        MemberMeta::new("ProductOwnerName", ValueType::String),
+        MemberMeta::new("ProductId", ValueType::String).zh("产品ID"),
+        MemberMeta::new("ProductName", ValueType::String).zh("产品名称"),
+        MemberMeta::new("ProjectId", ValueType::String).zh("产品所属项目ID"),
+        MemberMeta::new("DataProtocol", ValueType::Int64).zh("物模型类型"),
+        MemberMeta::new("CategoryId", ValueType::Int64).zh("产品分组模板ID"),
+        MemberMeta::new("ProductType", ValueType::Int64).zh("产品类型"),
+        MemberMeta::new("NetType", ValueType::String).zh("连接类型"),
+        MemberMeta::new("DevStatus", ValueType::String).zh("状态"),
+        MemberMeta::new("ProductOwnerName", ValueType::String).zh("产品拥有者名称"),
     ],
 };
 
@@ -545,8 +574,8 @@ pub(crate) static CAM_TAG_STRUCTURE: StructureMeta = StructureMeta {
     name: "CamTag",
     usage: StructureUsage::Both,
     members: &[
-        MemberMeta::new("TagKey", ValueType::String),
-        MemberMeta::new("TagValue", ValueType::String),
+        MemberMeta::new("TagKey", ValueType::String).zh("标签键"),
+        MemberMeta::new("TagValue", ValueType::String).zh("标签值"),
     ],
 };
 
@@ -602,14 +631,30 @@ pub(crate) static CERT_INFO_STRUCTURE: StructureMeta = StructureMeta {
     name: "CertInfo",
     usage: StructureUsage::Both,
     members: &[
-        MemberMeta::new("CertName", ValueType::String).required(),
-        MemberMeta::new("CertSN", ValueType::String).required(),
-        MemberMeta::new("IssuerName", ValueType::String).required(),
-        MemberMeta::new("Subject", ValueType::String).required(),
-        MemberMeta::new("CreateTime", ValueType::UInt64).required(),
-        MemberMeta::new("EffectiveTime", ValueType::UInt64).required(),
-        MemberMeta::new("ExpireTime", ValueType::UInt64).required(),
-        MemberMeta::new("CertText", ValueType::String).required(),
+        MemberMeta::new("CertName", ValueType::String)
+            .required()
+            .zh("证书名称"),
+        MemberMeta::new("CertSN", ValueType::String)
+            .required()
+            .zh("证书序列号"),
+        MemberMeta::new("IssuerName", ValueType::String)
+            .required()
+            .zh("证书颁发者名称"),
+        MemberMeta::new("Subject", ValueType::String)
+            .required()
+            .zh("证书主题"),
+        MemberMeta::new("CreateTime", ValueType::UInt64)
+            .required()
+            .zh("证书创建时间"),
+        MemberMeta::new("EffectiveTime", ValueType::UInt64)
+            .required()
+            .zh("证书生效时间"),
+        MemberMeta::new("ExpireTime", ValueType::UInt64)
+            .required()
+            .zh("证书过期时间"),
+        MemberMeta::new("CertText", ValueType::String)
+            .required()
+            .zh("证书内容"),
     ],
 };
 
@@ -693,26 +738,29 @@ pub(crate) static CLOUD_STORAGE_AI_SERVICE_TASK_STRUCTURE: StructureMeta = Struc
     name: "CloudStorageAIServiceTask",
     usage: StructureUsage::Output,
     members: &[
-        MemberMeta::new("TaskId", ValueType::String),
-        MemberMeta::new("ProductId", ValueType::String),
-        MemberMeta::new("DeviceName", ValueType::String),
-        MemberMeta::new("ChannelId", ValueType::UInt64),
-        MemberMeta::new("ServiceType", ValueType::String),
-        MemberMeta::new("StartTime", ValueType::Int64),
-        MemberMeta::new("StartTimeMs", ValueType::Int64),
-        MemberMeta::new("EndTime", ValueType::Int64),
-        MemberMeta::new("EndTimeMs", ValueType::Int64),
-        MemberMeta::new("Status", ValueType::UInt64),
-        MemberMeta::new("Result", ValueType::String),
-        MemberMeta::new("Files", ValueType::String).list(),
+        MemberMeta::new("TaskId", ValueType::String).zh("云存 AI 服务任务 ID"),
+        MemberMeta::new("ProductId", ValueType::String).zh("产品 ID"),
+        MemberMeta::new("DeviceName", ValueType::String).zh("设备名称"),
+        MemberMeta::new("ChannelId", ValueType::UInt64).zh("通道 ID"),
+        MemberMeta::new("ServiceType", ValueType::String).zh("云存 AI 服务类型"),
+        MemberMeta::new("StartTime", ValueType::Int64).zh("对应云存视频的起始时间"),
+        MemberMeta::new("StartTimeMs", ValueType::Int64).zh("对应云存视频的起始时间"),
+        MemberMeta::new("EndTime", ValueType::Int64).zh("对应云存视频的结束时间"),
+        MemberMeta::new("EndTimeMs", ValueType::Int64).zh("对应云存视频的结束时间"),
+        MemberMeta::new("Status", ValueType::UInt64).zh("任务状态"),
+        MemberMeta::new("Result", ValueType::String).zh("任务结果"),
+        MemberMeta::new("Files", ValueType::String)
+            .list()
+            .zh("任务输出文件列表"),
         MemberMeta::new(
             "FilesInfo",
             ValueType::Object("CloudStorageAIServiceTaskFileInfo"),
         )
-        .list(),
-        MemberMeta::new("CreateTime", ValueType::Int64),
-        MemberMeta::new("UpdateTime", ValueType::Int64),
-        MemberMeta::new("CustomId", ValueType::String),
+        .list()
+        .zh("任务输出文件信息列表"),
+        MemberMeta::new("CreateTime", ValueType::Int64).zh("创建时间"),
+        MemberMeta::new("UpdateTime", ValueType::Int64).zh("最后更新时间"),
+        MemberMeta::new("CustomId", ValueType::String).zh("自定义任务 ID"),
     ],
 };
 
@@ -755,19 +803,21 @@ pub(crate) static CLOUD_STORAGE_AI_SERVICE_TASK_FILE_INFO_STRUCTURE: StructureMe
         name: "CloudStorageAIServiceTaskFileInfo",
         usage: StructureUsage::Output,
         members: &[
-            MemberMeta::new("FileName", ValueType::String),
-            MemberMeta::new("FileSize", ValueType::Int64),
-            MemberMeta::new("DownloadURL", ValueType::String),
-            MemberMeta::new("MimeType", ValueType::String),
+            MemberMeta::new("FileName", ValueType::String).zh("文件名称"),
+            MemberMeta::new("FileSize", ValueType::Int64).zh("文件大小"),
+            MemberMeta::new("DownloadURL", ValueType::String).zh("文件下载 URL"),
+            MemberMeta::new("MimeType", ValueType::String).zh("文件的 MIME Type"),
             MemberMeta::new(
                 "VideoMetaInfo",
                 ValueType::Object("CloudStorageAIServiceTaskVideoMetaInfo"),
-            ),
+            )
+            .zh("视频文件元数据"),
             MemberMeta::new(
                 "Labels",
                 ValueType::Object("CloudStorageAIServiceTaskFileLabel"),
             )
-            .list(),
+            .list()
+            .zh("文件标签"),
         ],
     };
 
@@ -822,8 +872,9 @@ pub(crate) static CLOUD_STORAGE_AI_SERVICE_TASK_VIDEO_META_INFO_STRUCTURE: Struc
         name: "CloudStorageAIServiceTaskVideoMetaInfo",
         usage: StructureUsage::Output,
         members: &[
-            MemberMeta::new("ThumbnailFileName", ValueType::String),
-            MemberMeta::new("DurationMilliSeconds", ValueType::Int64),
+            MemberMeta::new("ThumbnailFileName", ValueType::String)
+                .zh("视频对应的缩略图的文件名称"),
+            MemberMeta::new("DurationMilliSeconds", ValueType::Int64).zh("视频时长"),
         ],
     };
 
@@ -861,12 +912,20 @@ pub(crate) static CLOUD_STORAGE_EVENT_STRUCTURE: StructureMeta = StructureMeta {
     name: "CloudStorageEvent",
     usage: StructureUsage::Both,
     members: &[
-        MemberMeta::new("StartTime", ValueType::UInt64).required(),
-        MemberMeta::new("EndTime", ValueType::UInt64).required(),
-        MemberMeta::new("Thumbnail", ValueType::String).required(),
-        MemberMeta::new("EventId", ValueType::String).required(),
-        MemberMeta::new("UploadStatus", ValueType::String),
-        MemberMeta::new("Data", ValueType::String),
+        MemberMeta::new("StartTime", ValueType::UInt64)
+            .required()
+            .zh("事件起始时间"),
+        MemberMeta::new("EndTime", ValueType::UInt64)
+            .required()
+            .zh("事件结束时间"),
+        MemberMeta::new("Thumbnail", ValueType::String)
+            .required()
+            .zh("事件缩略图"),
+        MemberMeta::new("EventId", ValueType::String)
+            .required()
+            .zh("事件ID"),
+        MemberMeta::new("UploadStatus", ValueType::String).zh("事件录像上传状态"),
+        MemberMeta::new("Data", ValueType::String).zh("事件自定义数据"),
     ],
 };
 
@@ -907,13 +966,15 @@ pub(crate) static CLOUD_STORAGE_EVENT_WITH_AI_TASKS_STRUCTURE: StructureMeta = S
     name: "CloudStorageEventWithAITasks",
     usage: StructureUsage::Output,
     members: &[
-        MemberMeta::new("StartTime", ValueType::UInt64),
-        MemberMeta::new("EndTime", ValueType::UInt64),
-        MemberMeta::new("Thumbnail", ValueType::String),
-        MemberMeta::new("EventId", ValueType::String),
-        MemberMeta::new("UploadStatus", ValueType::String),
-        MemberMeta::new("Data", ValueType::String),
-        MemberMeta::new("AITasks", ValueType::Object("CloudStorageAIServiceTask")).list(),
+        MemberMeta::new("StartTime", ValueType::UInt64).zh("事件起始时间"),
+        MemberMeta::new("EndTime", ValueType::UInt64).zh("事件结束时间"),
+        MemberMeta::new("Thumbnail", ValueType::String).zh("事件缩略图"),
+        MemberMeta::new("EventId", ValueType::String).zh("事件ID"),
+        MemberMeta::new("UploadStatus", ValueType::String).zh("事件录像上传状态"),
+        MemberMeta::new("Data", ValueType::String).zh("事件自定义数据"),
+        MemberMeta::new("AITasks", ValueType::Object("CloudStorageAIServiceTask"))
+            .list()
+            .zh("事件关联的云存 AI 任务列表"),
     ],
 };
 
@@ -945,10 +1006,10 @@ pub(crate) static CLOUD_STORAGE_PACKAGE_INFO_STRUCTURE: StructureMeta = Structur
     name: "CloudStoragePackageInfo",
     usage: StructureUsage::Output,
     members: &[
-        MemberMeta::new("PackageId", ValueType::String),
-        MemberMeta::new("PackageName", ValueType::String),
-        MemberMeta::new("Num", ValueType::Int64),
-        MemberMeta::new("UsedNum", ValueType::Int64),
+        MemberMeta::new("PackageId", ValueType::String).zh("套餐包id"),
+        MemberMeta::new("PackageName", ValueType::String).zh("套餐包名字"),
+        MemberMeta::new("Num", ValueType::Int64).zh("套餐包数量"),
+        MemberMeta::new("UsedNum", ValueType::Int64).zh("已使用数量"),
     ],
 };
 
@@ -970,8 +1031,10 @@ pub(crate) static CLOUD_STORAGE_TIME_DATA_STRUCTURE: StructureMeta = StructureMe
     name: "CloudStorageTimeData",
     usage: StructureUsage::Both,
     members: &[
-        MemberMeta::new("TimeList", ValueType::Object("CloudStorageTimeInfo")).list(),
-        MemberMeta::new("VideoURL", ValueType::String),
+        MemberMeta::new("TimeList", ValueType::Object("CloudStorageTimeInfo"))
+            .list()
+            .zh("云存时间轴信息列表"),
+        MemberMeta::new("VideoURL", ValueType::String).zh("播放地址"),
     ],
 };
 
@@ -993,8 +1056,8 @@ pub(crate) static CLOUD_STORAGE_TIME_INFO_STRUCTURE: StructureMeta = StructureMe
     name: "CloudStorageTimeInfo",
     usage: StructureUsage::Both,
     members: &[
-        MemberMeta::new("StartTime", ValueType::UInt64),
-        MemberMeta::new("EndTime", ValueType::UInt64),
+        MemberMeta::new("StartTime", ValueType::UInt64).zh("开始时间"),
+        MemberMeta::new("EndTime", ValueType::UInt64).zh("结束时间"),
     ],
 };
 
@@ -1012,7 +1075,7 @@ pub struct CloudStorageUserInfo {
 pub(crate) static CLOUD_STORAGE_USER_INFO_STRUCTURE: StructureMeta = StructureMeta {
     name: "CloudStorageUserInfo",
     usage: StructureUsage::Output,
-    members: &[MemberMeta::new("UserId", ValueType::String)],
+    members: &[MemberMeta::new("UserId", ValueType::String).zh("用户ID")],
 };
 
 /// The `CountDataInfo` structure. Used in responses.
@@ -1069,12 +1132,12 @@ pub(crate) static COUNT_DATA_INFO_STRUCTURE: StructureMeta = StructureMeta {
     name: "CountDataInfo",
     usage: StructureUsage::Output,
     members: &[
-        MemberMeta::new("VideoExceptionNum", ValueType::UInt64),
-        MemberMeta::new("VideoSuccessNum", ValueType::UInt64),
-        MemberMeta::new("VideoSuccessRate", ValueType::String),
-        MemberMeta::new("EventExceptionNum", ValueType::UInt64),
-        MemberMeta::new("EventSuccessNum", ValueType::UInt64),
-        MemberMeta::new("EventSuccessRate", ValueType::String),
+        MemberMeta::new("VideoExceptionNum", ValueType::UInt64).zh("视频上报异常次数"),
+        MemberMeta::new("VideoSuccessNum", ValueType::UInt64).zh("视频上报成功次数"),
+        MemberMeta::new("VideoSuccessRate", ValueType::String).zh("视频上报成功率"),
+        MemberMeta::new("EventExceptionNum", ValueType::UInt64).zh("事件上报异常次数"),
+        MemberMeta::new("EventSuccessNum", ValueType::UInt64).zh("事件上报成功次数"),
+        MemberMeta::new("EventSuccessRate", ValueType::String).zh("事件上报成功率"),
     ],
 };
 
@@ -1174,25 +1237,31 @@ pub(crate) static CREATE_VISION_RECOGNITION_TASK_INPUT_STRUCTURE: StructureMeta 
     name: "CreateVisionRecognitionTaskInput",
     usage: StructureUsage::Input,
     members: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("InputURL", ValueType::String),
-        MemberMeta::new("InputBase64", ValueType::String),
-        MemberMeta::new("ChannelId", ValueType::UInt64),
-        MemberMeta::new("CustomId", ValueType::String),
-        MemberMeta::new("EnableSearch", ValueType::Bool),
-        MemberMeta::new("StartTimeMs", ValueType::UInt64),
-        MemberMeta::new("EndTimeMs", ValueType::UInt64),
-        MemberMeta::new("Config", ValueType::String),
-        MemberMeta::new("IsCustomDevice", ValueType::Bool),
-        MemberMeta::new("InputType", ValueType::String),
-        MemberMeta::new("SummaryQOS", ValueType::String),
-        MemberMeta::new("SummaryConfig", ValueType::Object("VisionSummaryConfig")),
-        MemberMeta::new("ServiceType", ValueType::String),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名称"),
+        MemberMeta::new("InputURL", ValueType::String).zh("输入视频 / 图片的 URL"),
+        MemberMeta::new("InputBase64", ValueType::String).zh("视频 / 图片文件的 Base64 编码字符串"),
+        MemberMeta::new("ChannelId", ValueType::UInt64).zh("通道 ID"),
+        MemberMeta::new("CustomId", ValueType::String).zh("自定义事件 ID"),
+        MemberMeta::new("EnableSearch", ValueType::Bool).zh("是否保存该事件使其可被搜索"),
+        MemberMeta::new("StartTimeMs", ValueType::UInt64).zh("事件起始时间事件起始时间"),
+        MemberMeta::new("EndTimeMs", ValueType::UInt64).zh("事件结束时间事件起始时间"),
+        MemberMeta::new("Config", ValueType::String).zh("算法配置"),
+        MemberMeta::new("IsCustomDevice", ValueType::Bool).zh("是否自定义设备"),
+        MemberMeta::new("InputType", ValueType::String).zh("输入类型"),
+        MemberMeta::new("SummaryQOS", ValueType::String).zh("摘要服务质量"),
+        MemberMeta::new("SummaryConfig", ValueType::Object("VisionSummaryConfig"))
+            .zh("摘要输出配置"),
+        MemberMeta::new("ServiceType", ValueType::String).zh("算法类型"),
         MemberMeta::new(
             "ObjectDetectConfig",
             ValueType::Object("VisionObjectDetectConfig"),
-        ),
+        )
+        .zh("目标检测配置"),
     ],
 };
 
@@ -1224,9 +1293,9 @@ pub(crate) static CREATE_VISION_RECOGNITION_TASK_OUTPUT_STRUCTURE: StructureMeta
     name: "CreateVisionRecognitionTaskOutput",
     usage: StructureUsage::Output,
     members: &[
-        MemberMeta::new("Created", ValueType::Bool),
-        MemberMeta::new("TaskId", ValueType::String),
-        MemberMeta::new("ErrorCode", ValueType::String),
-        MemberMeta::new("ErrorMessage", ValueType::String),
+        MemberMeta::new("Created", ValueType::Bool).zh("创建任务成功"),
+        MemberMeta::new("TaskId", ValueType::String).zh("任务 ID"),
+        MemberMeta::new("ErrorCode", ValueType::String).zh("错误码"),
+        MemberMeta::new("ErrorMessage", ValueType::String).zh("错误消息"),
     ],
 };

@@ -76,14 +76,14 @@ pub(crate) static DEVICE_ACTIVATION_DETAIL_STRUCTURE: StructureMeta = StructureM
     name: "DeviceActivationDetail",
     usage: StructureUsage::Output,
     members: &[
-        MemberMeta::new("TotalDeviceNum", ValueType::Int64),
-        MemberMeta::new("UsedDeviceNum", ValueType::Int64),
-        MemberMeta::new("TotalNormalLicense", ValueType::Int64),
-        MemberMeta::new("UsedNormalLicense", ValueType::Int64),
-        MemberMeta::new("TotalBluetoothLicense", ValueType::Int64),
-        MemberMeta::new("UsedBluetoothLicense", ValueType::Int64),
-        MemberMeta::new("TotalFreeLicense", ValueType::Int64),
-        MemberMeta::new("UsedFreeLicense", ValueType::Int64),
+        MemberMeta::new("TotalDeviceNum", ValueType::Int64).zh("可注册设备数"),
+        MemberMeta::new("UsedDeviceNum", ValueType::Int64).zh("已注册设备数"),
+        MemberMeta::new("TotalNormalLicense", ValueType::Int64).zh("设备授权数"),
+        MemberMeta::new("UsedNormalLicense", ValueType::Int64).zh("已使用设备授权数"),
+        MemberMeta::new("TotalBluetoothLicense", ValueType::Int64).zh("蓝牙授权数"),
+        MemberMeta::new("UsedBluetoothLicense", ValueType::Int64).zh("已使用蓝牙授权数"),
+        MemberMeta::new("TotalFreeLicense", ValueType::Int64).zh("可免费注册设备数"),
+        MemberMeta::new("UsedFreeLicense", ValueType::Int64).zh("已使用注册设备数"),
     ],
 };
 
@@ -124,11 +124,12 @@ pub(crate) static DEVICE_ACTIVE_RESULT_STRUCTURE: StructureMeta = StructureMeta 
     members: &[
         MemberMeta::new("ModelId", ValueType::String)
             .nullable()
-            .disabled(),
-        MemberMeta::new("Sn", ValueType::String),
-        MemberMeta::new("ErrCode", ValueType::UInt64),
-        MemberMeta::new("ErrMessage", ValueType::String),
-        MemberMeta::new("ExpireTime", ValueType::Int64),
+            .disabled()
+            .zh("模板ID"),
+        MemberMeta::new("Sn", ValueType::String).zh("SN信息"),
+        MemberMeta::new("ErrCode", ValueType::UInt64).zh("设备激活状态"),
+        MemberMeta::new("ErrMessage", ValueType::String).zh("错误信息"),
+        MemberMeta::new("ExpireTime", ValueType::Int64).zh("过期时间"),
     ],
 };
 
@@ -168,10 +169,10 @@ pub(crate) static DEVICE_DATA_STRUCTURE: StructureMeta = StructureMeta {
     name: "DeviceData",
     usage: StructureUsage::Output,
     members: &[
-        MemberMeta::new("DeviceCert", ValueType::String),
-        MemberMeta::new("DeviceName", ValueType::String),
-        MemberMeta::new("DevicePrivateKey", ValueType::String),
-        MemberMeta::new("DevicePsk", ValueType::String),
+        MemberMeta::new("DeviceCert", ValueType::String).zh("设备证书"),
+        MemberMeta::new("DeviceName", ValueType::String).zh("设备名称"),
+        MemberMeta::new("DevicePrivateKey", ValueType::String).zh("设备私钥"),
+        MemberMeta::new("DevicePsk", ValueType::String).zh("对称加密密钥"),
     ],
 };
 
@@ -193,8 +194,8 @@ pub(crate) static DEVICE_DATA_HISTORY_ITEM_STRUCTURE: StructureMeta = StructureM
     name: "DeviceDataHistoryItem",
     usage: StructureUsage::Output,
     members: &[
-        MemberMeta::new("Time", ValueType::String),
-        MemberMeta::new("Value", ValueType::String),
+        MemberMeta::new("Time", ValueType::String).zh("时间点"),
+        MemberMeta::new("Value", ValueType::String).zh("字段取值"),
     ],
 };
 
@@ -223,9 +224,15 @@ pub(crate) static DEVICE_FIRMWARE_INFO_STRUCTURE: StructureMeta = StructureMeta 
     name: "DeviceFirmwareInfo",
     usage: StructureUsage::Output,
     members: &[
-        MemberMeta::new("FwType", ValueType::String).required(),
-        MemberMeta::new("Version", ValueType::String).required(),
-        MemberMeta::new("UpdateTime", ValueType::UInt64).required(),
+        MemberMeta::new("FwType", ValueType::String)
+            .required()
+            .zh("固件类型"),
+        MemberMeta::new("Version", ValueType::String)
+            .required()
+            .zh("固件版本"),
+        MemberMeta::new("UpdateTime", ValueType::UInt64)
+            .required()
+            .zh("最后更新时间"),
     ],
 };
 
@@ -340,27 +347,27 @@ pub(crate) static DEVICE_INFO_STRUCTURE: StructureMeta = StructureMeta {
     name: "DeviceInfo",
     usage: StructureUsage::Output,
     members: &[
-        MemberMeta::new("DeviceName", ValueType::String),
+        MemberMeta::new("DeviceName", ValueType::String).zh("设备名"),
         MemberMeta::new("Status", ValueType::Int64),
-        MemberMeta::new("DevicePsk", ValueType::String),
-        MemberMeta::new("FirstOnlineTime", ValueType::Int64),
-        MemberMeta::new("LoginTime", ValueType::Int64),
-        MemberMeta::new("CreateTime", ValueType::Int64),
-        MemberMeta::new("Version", ValueType::String),
-        MemberMeta::new("DeviceCert", ValueType::String),
-        MemberMeta::new("LogLevel", ValueType::Int64),
-        MemberMeta::new("DevAddr", ValueType::String),
-        MemberMeta::new("AppKey", ValueType::String),
-        MemberMeta::new("DevEUI", ValueType::String),
-        MemberMeta::new("AppSKey", ValueType::String),
-        MemberMeta::new("NwkSKey", ValueType::String),
-        MemberMeta::new("CreateUserId", ValueType::Int64),
-        MemberMeta::new("CreatorNickName", ValueType::String),
-        MemberMeta::new("EnableState", ValueType::Int64),
-        MemberMeta::new("ProductId", ValueType::String),
-        MemberMeta::new("ProductName", ValueType::String),
-        MemberMeta::new("DeviceType", ValueType::String),
-        MemberMeta::new("IsLora", ValueType::Bool),
+        MemberMeta::new("DevicePsk", ValueType::String).zh("设备密钥"),
+        MemberMeta::new("FirstOnlineTime", ValueType::Int64).zh("首次上线时间"),
+        MemberMeta::new("LoginTime", ValueType::Int64).zh("最后一次上线时间"),
+        MemberMeta::new("CreateTime", ValueType::Int64).zh("设备创建时间"),
+        MemberMeta::new("Version", ValueType::String).zh("设备固件版本"),
+        MemberMeta::new("DeviceCert", ValueType::String).zh("设备证书"),
+        MemberMeta::new("LogLevel", ValueType::Int64).zh("日志级别"),
+        MemberMeta::new("DevAddr", ValueType::String).zh("LoRaWAN 设备地址"),
+        MemberMeta::new("AppKey", ValueType::String).zh("LoRaWAN 应用密钥"),
+        MemberMeta::new("DevEUI", ValueType::String).zh("LoRaWAN 设备唯一标识"),
+        MemberMeta::new("AppSKey", ValueType::String).zh("LoRaWAN 应用会话密钥"),
+        MemberMeta::new("NwkSKey", ValueType::String).zh("LoRaWAN 网络会话密钥"),
+        MemberMeta::new("CreateUserId", ValueType::Int64).zh("创建人Id"),
+        MemberMeta::new("CreatorNickName", ValueType::String).zh("创建人昵称"),
+        MemberMeta::new("EnableState", ValueType::Int64).zh("启用/禁用状态"),
+        MemberMeta::new("ProductId", ValueType::String).zh("产品ID"),
+        MemberMeta::new("ProductName", ValueType::String).zh("产品名称"),
+        MemberMeta::new("DeviceType", ValueType::String).zh("设备类型"),
+        MemberMeta::new("IsLora", ValueType::Bool).zh("是否是 lora 设备"),
     ],
 };
 
@@ -396,10 +403,10 @@ pub(crate) static DEVICE_POSITION_ITEM_STRUCTURE: StructureMeta = StructureMeta 
     name: "DevicePositionItem",
     usage: StructureUsage::Output,
     members: &[
-        MemberMeta::new("DeviceName", ValueType::String),
-        MemberMeta::new("CreateTime", ValueType::Int64),
-        MemberMeta::new("Longitude", ValueType::Float),
-        MemberMeta::new("Latitude", ValueType::Float),
+        MemberMeta::new("DeviceName", ValueType::String).zh("设备名称"),
+        MemberMeta::new("CreateTime", ValueType::Int64).zh("位置信息时间"),
+        MemberMeta::new("Longitude", ValueType::Float).zh("设备经度信息"),
+        MemberMeta::new("Latitude", ValueType::Float).zh("设备纬度信息"),
     ],
 };
 
@@ -431,10 +438,10 @@ pub(crate) static DEVICE_RESULT_STRUCTURE: StructureMeta = StructureMeta {
     name: "DeviceResult",
     usage: StructureUsage::Output,
     members: &[
-        MemberMeta::new("DeviceName", ValueType::String),
-        MemberMeta::new("Status", ValueType::String),
-        MemberMeta::new("ErrCode", ValueType::Int64),
-        MemberMeta::new("ErrMsg", ValueType::String),
+        MemberMeta::new("DeviceName", ValueType::String).zh("设备名称"),
+        MemberMeta::new("Status", ValueType::String).zh("设备状态"),
+        MemberMeta::new("ErrCode", ValueType::Int64).zh("错误码"),
+        MemberMeta::new("ErrMsg", ValueType::String).zh("错误信息"),
     ],
 };
 
@@ -464,8 +471,8 @@ pub(crate) static DEVICE_SIGNATURE_INFO_STRUCTURE: StructureMeta = StructureMeta
     name: "DeviceSignatureInfo",
     usage: StructureUsage::Output,
     members: &[
-        MemberMeta::new("DeviceName", ValueType::String),
-        MemberMeta::new("DeviceSignature", ValueType::String),
+        MemberMeta::new("DeviceName", ValueType::String).zh("设备名"),
+        MemberMeta::new("DeviceSignature", ValueType::String).zh("设备签名"),
     ],
 };
 
@@ -530,17 +537,23 @@ pub(crate) static DEVICE_UPDATE_STATUS_STRUCTURE: StructureMeta = StructureMeta 
     name: "DeviceUpdateStatus",
     usage: StructureUsage::Output,
     members: &[
-        MemberMeta::new("DeviceName", ValueType::String),
-        MemberMeta::new("LastProcessTime", ValueType::UInt64),
-        MemberMeta::new("Status", ValueType::UInt64),
-        MemberMeta::new("ErrMsg", ValueType::String),
-        MemberMeta::new("Retcode", ValueType::Int64),
-        MemberMeta::new("DstVersion", ValueType::String),
-        MemberMeta::new("Percent", ValueType::UInt64).nullable(),
-        MemberMeta::new("OriVersion", ValueType::String).nullable(),
-        MemberMeta::new("TaskId", ValueType::UInt64).nullable(),
-        MemberMeta::new("FwType", ValueType::String),
-        MemberMeta::new("RetryNum", ValueType::UInt64),
+        MemberMeta::new("DeviceName", ValueType::String).zh("设备名"),
+        MemberMeta::new("LastProcessTime", ValueType::UInt64).zh("最后处理时间"),
+        MemberMeta::new("Status", ValueType::UInt64).zh("状态"),
+        MemberMeta::new("ErrMsg", ValueType::String).zh("错误消息"),
+        MemberMeta::new("Retcode", ValueType::Int64).zh("返回码"),
+        MemberMeta::new("DstVersion", ValueType::String).zh("目标更新版本"),
+        MemberMeta::new("Percent", ValueType::UInt64)
+            .nullable()
+            .zh("下载中状态时的下载进度"),
+        MemberMeta::new("OriVersion", ValueType::String)
+            .nullable()
+            .zh("原版本号"),
+        MemberMeta::new("TaskId", ValueType::UInt64)
+            .nullable()
+            .zh("任务ID"),
+        MemberMeta::new("FwType", ValueType::String).zh("固件类型"),
+        MemberMeta::new("RetryNum", ValueType::UInt64).zh("重试次数"),
     ],
 };
 
@@ -572,10 +585,10 @@ pub(crate) static DEVICE_USER_STRUCTURE: StructureMeta = StructureMeta {
     name: "DeviceUser",
     usage: StructureUsage::Output,
     members: &[
-        MemberMeta::new("UserId", ValueType::String),
-        MemberMeta::new("Role", ValueType::Int64),
-        MemberMeta::new("FamilyId", ValueType::String),
-        MemberMeta::new("FamilyName", ValueType::String),
+        MemberMeta::new("UserId", ValueType::String).zh("用户ID"),
+        MemberMeta::new("Role", ValueType::Int64).zh("用户角色 1所有者"),
+        MemberMeta::new("FamilyId", ValueType::String).zh("家庭ID"),
+        MemberMeta::new("FamilyName", ValueType::String).zh("家庭名称"),
     ],
 };
 
@@ -601,8 +614,12 @@ pub(crate) static DEVICES_ITEM_STRUCTURE: StructureMeta = StructureMeta {
     name: "DevicesItem",
     usage: StructureUsage::Input,
     members: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品id"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名称"),
     ],
 };
 
@@ -642,10 +659,10 @@ pub(crate) static DIARY_SHL_CONFIG_STRUCTURE: StructureMeta = StructureMeta {
     name: "DiarySHLConfig",
     usage: StructureUsage::Input,
     members: &[
-        MemberMeta::new("StartOffset", ValueType::UInt64),
-        MemberMeta::new("PlaySpeed", ValueType::UInt64),
-        MemberMeta::new("MiniExtract", ValueType::UInt64),
-        MemberMeta::new("OutDuration", ValueType::UInt64),
+        MemberMeta::new("StartOffset", ValueType::UInt64).zh("每个视频偏移时长"),
+        MemberMeta::new("PlaySpeed", ValueType::UInt64).zh("视频浓缩倍数"),
+        MemberMeta::new("MiniExtract", ValueType::UInt64).zh("单个视频最小提取时长"),
+        MemberMeta::new("OutDuration", ValueType::UInt64).zh("每天最终输出视频时长"),
     ],
 };
 
@@ -683,12 +700,12 @@ pub(crate) static EVENT_HISTORY_ITEM_STRUCTURE: StructureMeta = StructureMeta {
     name: "EventHistoryItem",
     usage: StructureUsage::Output,
     members: &[
-        MemberMeta::new("TimeStamp", ValueType::Int64),
-        MemberMeta::new("ProductId", ValueType::String),
-        MemberMeta::new("DeviceName", ValueType::String),
-        MemberMeta::new("EventId", ValueType::String),
-        MemberMeta::new("Type", ValueType::String),
-        MemberMeta::new("Data", ValueType::String),
+        MemberMeta::new("TimeStamp", ValueType::Int64).zh("事件的时间戳"),
+        MemberMeta::new("ProductId", ValueType::String).zh("事件的产品ID"),
+        MemberMeta::new("DeviceName", ValueType::String).zh("事件的设备名称"),
+        MemberMeta::new("EventId", ValueType::String).zh("事件的标识符ID"),
+        MemberMeta::new("Type", ValueType::String).zh("事件的类型"),
+        MemberMeta::new("Data", ValueType::String).zh("事件的数据"),
     ],
 };
 
@@ -750,16 +767,16 @@ pub(crate) static FAMILY_SUB_DEVICE_STRUCTURE: StructureMeta = StructureMeta {
     name: "FamilySubDevice",
     usage: StructureUsage::Output,
     members: &[
-        MemberMeta::new("ProductId", ValueType::String),
-        MemberMeta::new("DeviceName", ValueType::String),
-        MemberMeta::new("DeviceId", ValueType::String),
-        MemberMeta::new("AliasName", ValueType::String),
-        MemberMeta::new("FamilyId", ValueType::String),
-        MemberMeta::new("RoomId", ValueType::String),
-        MemberMeta::new("IconUrl", ValueType::String),
-        MemberMeta::new("IconUrlGrid", ValueType::String),
-        MemberMeta::new("CreateTime", ValueType::UInt64),
-        MemberMeta::new("UpdateTime", ValueType::UInt64),
+        MemberMeta::new("ProductId", ValueType::String).zh("产品Id"),
+        MemberMeta::new("DeviceName", ValueType::String).zh("设备名称"),
+        MemberMeta::new("DeviceId", ValueType::String).zh("设备ID"),
+        MemberMeta::new("AliasName", ValueType::String).zh("设备别名"),
+        MemberMeta::new("FamilyId", ValueType::String).zh("设备绑定的家庭ID"),
+        MemberMeta::new("RoomId", ValueType::String).zh("设备所在的房间ID"),
+        MemberMeta::new("IconUrl", ValueType::String).zh("图标"),
+        MemberMeta::new("IconUrlGrid", ValueType::String).zh("grid图标"),
+        MemberMeta::new("CreateTime", ValueType::UInt64).zh("设备绑定时间戳"),
+        MemberMeta::new("UpdateTime", ValueType::UInt64).zh("设备更新时间戳"),
     ],
 };
 
@@ -784,9 +801,9 @@ pub(crate) static FENCE_ALARM_POINT_STRUCTURE: StructureMeta = StructureMeta {
     name: "FenceAlarmPoint",
     usage: StructureUsage::Output,
     members: &[
-        MemberMeta::new("AlarmTime", ValueType::Int64),
-        MemberMeta::new("Longitude", ValueType::Float),
-        MemberMeta::new("Latitude", ValueType::Float),
+        MemberMeta::new("AlarmTime", ValueType::Int64).zh("围栏告警时间"),
+        MemberMeta::new("Longitude", ValueType::Float).zh("围栏告警位置的经度"),
+        MemberMeta::new("Latitude", ValueType::Float).zh("围栏告警位置的纬度"),
     ],
 };
 
@@ -826,10 +843,18 @@ pub(crate) static FENCE_BIND_DEVICE_ITEM_STRUCTURE: StructureMeta = StructureMet
     name: "FenceBindDeviceItem",
     usage: StructureUsage::Both,
     members: &[
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("AlertCondition", ValueType::String).required(),
-        MemberMeta::new("FenceEnable", ValueType::Bool).required(),
-        MemberMeta::new("Method", ValueType::String).required(),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名称"),
+        MemberMeta::new("AlertCondition", ValueType::String)
+            .required()
+            .zh("告警条件"),
+        MemberMeta::new("FenceEnable", ValueType::Bool)
+            .required()
+            .zh("是否使能围栏"),
+        MemberMeta::new("Method", ValueType::String)
+            .required()
+            .zh("告警处理方法"),
     ],
 };
 
@@ -853,8 +878,11 @@ pub(crate) static FENCE_BIND_PRODUCT_ITEM_STRUCTURE: StructureMeta = StructureMe
     members: &[
         MemberMeta::new("Devices", ValueType::Object("FenceBindDeviceItem"))
             .list()
-            .required(),
-        MemberMeta::new("ProductId", ValueType::String).required(),
+            .required()
+            .zh("围栏绑定的设备信息"),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("围栏绑定的产品Id"),
     ],
 };
 
@@ -889,11 +917,11 @@ pub(crate) static FENCE_EVENT_ITEM_STRUCTURE: StructureMeta = StructureMeta {
     name: "FenceEventItem",
     usage: StructureUsage::Output,
     members: &[
-        MemberMeta::new("ProductId", ValueType::String),
-        MemberMeta::new("DeviceName", ValueType::String),
-        MemberMeta::new("FenceId", ValueType::Int64),
-        MemberMeta::new("AlertType", ValueType::String),
-        MemberMeta::new("Data", ValueType::Object("FenceAlarmPoint")),
+        MemberMeta::new("ProductId", ValueType::String).zh("围栏事件的产品Id"),
+        MemberMeta::new("DeviceName", ValueType::String).zh("围栏事件的设备名称"),
+        MemberMeta::new("FenceId", ValueType::Int64).zh("围栏Id"),
+        MemberMeta::new("AlertType", ValueType::String).zh("围栏事件的告警类型"),
+        MemberMeta::new("Data", ValueType::Object("FenceAlarmPoint")).zh("围栏事件的设备位置信息"),
     ],
 };
 
@@ -915,8 +943,12 @@ pub(crate) static FILTER_STRUCTURE: StructureMeta = StructureMeta {
     name: "Filter",
     usage: StructureUsage::Input,
     members: &[
-        MemberMeta::new("Name", ValueType::String).required(),
-        MemberMeta::new("Values", ValueType::String).list(),
+        MemberMeta::new("Name", ValueType::String)
+            .required()
+            .zh("需要过滤的字段"),
+        MemberMeta::new("Values", ValueType::String)
+            .list()
+            .zh("字段的过滤的一个或多个值"),
     ],
 };
 
@@ -989,17 +1021,17 @@ pub(crate) static FIRMWARE_INFO_STRUCTURE: StructureMeta = StructureMeta {
     name: "FirmwareInfo",
     usage: StructureUsage::Output,
     members: &[
-        MemberMeta::new("Version", ValueType::String),
-        MemberMeta::new("Md5sum", ValueType::String),
-        MemberMeta::new("CreateTime", ValueType::UInt64),
-        MemberMeta::new("ProductName", ValueType::String),
-        MemberMeta::new("Name", ValueType::String),
-        MemberMeta::new("Description", ValueType::String),
-        MemberMeta::new("ProductId", ValueType::String),
-        MemberMeta::new("FwType", ValueType::String),
-        MemberMeta::new("CreateUserId", ValueType::Int64),
-        MemberMeta::new("CreatorNickName", ValueType::String),
-        MemberMeta::new("UserDefined", ValueType::String),
+        MemberMeta::new("Version", ValueType::String).zh("固件版本"),
+        MemberMeta::new("Md5sum", ValueType::String).zh("固件MD5值"),
+        MemberMeta::new("CreateTime", ValueType::UInt64).zh("固件创建时间"),
+        MemberMeta::new("ProductName", ValueType::String).zh("产品名称"),
+        MemberMeta::new("Name", ValueType::String).zh("固件名称"),
+        MemberMeta::new("Description", ValueType::String).zh("固件描述"),
+        MemberMeta::new("ProductId", ValueType::String).zh("产品ID"),
+        MemberMeta::new("FwType", ValueType::String).zh("固件升级模块"),
+        MemberMeta::new("CreateUserId", ValueType::Int64).zh("创建者子 uin"),
+        MemberMeta::new("CreatorNickName", ValueType::String).zh("创建者昵称"),
+        MemberMeta::new("UserDefined", ValueType::String).zh("固件用户自定义配置信息"),
     ],
 };
 
@@ -1051,14 +1083,28 @@ pub(crate) static FIRMWARE_TASK_INFO_STRUCTURE: StructureMeta = StructureMeta {
     name: "FirmwareTaskInfo",
     usage: StructureUsage::Output,
     members: &[
-        MemberMeta::new("TaskId", ValueType::UInt64).nullable(),
-        MemberMeta::new("Status", ValueType::Int64).nullable(),
-        MemberMeta::new("Type", ValueType::Int64).nullable(),
-        MemberMeta::new("CreateTime", ValueType::Int64).nullable(),
-        MemberMeta::new("CreatorNickName", ValueType::String).nullable(),
-        MemberMeta::new("CreateUserId", ValueType::Int64).nullable(),
-        MemberMeta::new("CronTime", ValueType::Int64).nullable(),
-        MemberMeta::new("FwType", ValueType::String),
+        MemberMeta::new("TaskId", ValueType::UInt64)
+            .nullable()
+            .zh("任务ID"),
+        MemberMeta::new("Status", ValueType::Int64)
+            .nullable()
+            .zh("任务状态"),
+        MemberMeta::new("Type", ValueType::Int64)
+            .nullable()
+            .zh("任务类型"),
+        MemberMeta::new("CreateTime", ValueType::Int64)
+            .nullable()
+            .zh("任务创建时间"),
+        MemberMeta::new("CreatorNickName", ValueType::String)
+            .nullable()
+            .zh("创建者"),
+        MemberMeta::new("CreateUserId", ValueType::Int64)
+            .nullable()
+            .zh("创建者ID"),
+        MemberMeta::new("CronTime", ValueType::Int64)
+            .nullable()
+            .zh("任务启动时间"),
+        MemberMeta::new("FwType", ValueType::String).zh("固件类型"),
     ],
 };
 
@@ -1084,8 +1130,8 @@ pub(crate) static IDLE_RESPONSE_INFO_STRUCTURE: StructureMeta = StructureMeta {
     name: "IdleResponseInfo",
     usage: StructureUsage::Both,
     members: &[
-        MemberMeta::new("RetryCount", ValueType::Int64),
-        MemberMeta::new("Message", ValueType::String),
+        MemberMeta::new("RetryCount", ValueType::Int64).zh("重试次数"),
+        MemberMeta::new("Message", ValueType::String).zh("响应信息"),
     ],
 };
 
@@ -1242,29 +1288,29 @@ pub(crate) static INSTANCE_DETAIL_STRUCTURE: StructureMeta = StructureMeta {
     name: "InstanceDetail",
     usage: StructureUsage::Output,
     members: &[
-        MemberMeta::new("InstanceId", ValueType::String),
-        MemberMeta::new("InstanceType", ValueType::Int64),
-        MemberMeta::new("Region", ValueType::String),
-        MemberMeta::new("ZoneId", ValueType::String),
-        MemberMeta::new("TotalDeviceNum", ValueType::Int64),
-        MemberMeta::new("UsedDeviceNum", ValueType::Int64),
-        MemberMeta::new("ProjectNum", ValueType::Int64),
-        MemberMeta::new("ProductNum", ValueType::Int64),
-        MemberMeta::new("CreateTime", ValueType::DateTimeIso),
-        MemberMeta::new("UpdateTime", ValueType::DateTimeIso),
-        MemberMeta::new("ExpireTime", ValueType::DateTimeIso),
-        MemberMeta::new("TotalDevice", ValueType::Int64),
-        MemberMeta::new("ActivateDevice", ValueType::Int64),
-        MemberMeta::new("Description", ValueType::String),
-        MemberMeta::new("Status", ValueType::Int64),
-        MemberMeta::new("UpDownTPS", ValueType::Int64),
-        MemberMeta::new("UpDownCurrentTPS", ValueType::Int64),
-        MemberMeta::new("ForwardTPS", ValueType::Int64),
-        MemberMeta::new("ForwardCurrentTPS", ValueType::Int64),
-        MemberMeta::new("CellNum", ValueType::Int64),
-        MemberMeta::new("BillingTag", ValueType::String),
-        MemberMeta::new("EverydayFreeMessageCount", ValueType::Int64),
-        MemberMeta::new("MaxDeviceOnlineCount", ValueType::Int64),
+        MemberMeta::new("InstanceId", ValueType::String).zh("实例ID"),
+        MemberMeta::new("InstanceType", ValueType::Int64).zh("实例类型"),
+        MemberMeta::new("Region", ValueType::String).zh("地域字母缩写"),
+        MemberMeta::new("ZoneId", ValueType::String).zh("区域全拼"),
+        MemberMeta::new("TotalDeviceNum", ValueType::Int64).zh("支持设备总数"),
+        MemberMeta::new("UsedDeviceNum", ValueType::Int64).zh("已注册设备数"),
+        MemberMeta::new("ProjectNum", ValueType::Int64).zh("项目数"),
+        MemberMeta::new("ProductNum", ValueType::Int64).zh("产品数"),
+        MemberMeta::new("CreateTime", ValueType::DateTimeIso).zh("创建时间"),
+        MemberMeta::new("UpdateTime", ValueType::DateTimeIso).zh("更新时间"),
+        MemberMeta::new("ExpireTime", ValueType::DateTimeIso).zh("过期时间"),
+        MemberMeta::new("TotalDevice", ValueType::Int64).zh("总设备数"),
+        MemberMeta::new("ActivateDevice", ValueType::Int64).zh("激活设备数"),
+        MemberMeta::new("Description", ValueType::String).zh("备注"),
+        MemberMeta::new("Status", ValueType::Int64).zh("实例状态"),
+        MemberMeta::new("UpDownTPS", ValueType::Int64).zh("消息上下行配置TPS"),
+        MemberMeta::new("UpDownCurrentTPS", ValueType::Int64).zh("当前消息上下行TPS"),
+        MemberMeta::new("ForwardTPS", ValueType::Int64).zh("消息转发配置TPS"),
+        MemberMeta::new("ForwardCurrentTPS", ValueType::Int64).zh("消息转发当前TPS"),
+        MemberMeta::new("CellNum", ValueType::Int64).zh("实例单元数"),
+        MemberMeta::new("BillingTag", ValueType::String).zh("实例Tag"),
+        MemberMeta::new("EverydayFreeMessageCount", ValueType::Int64).zh("每日消息数"),
+        MemberMeta::new("MaxDeviceOnlineCount", ValueType::Int64).zh("最大在线设备数"),
     ],
 };
 
@@ -1299,11 +1345,11 @@ pub(crate) static INVOKE_VISION_RECOGNITION_TASK_OUTPUT_STRUCTURE: StructureMeta
     name: "InvokeVisionRecognitionTaskOutput",
     usage: StructureUsage::Output,
     members: &[
-        MemberMeta::new("Completed", ValueType::Bool),
-        MemberMeta::new("TaskId", ValueType::String),
-        MemberMeta::new("ErrorCode", ValueType::String),
-        MemberMeta::new("ErrorMessage", ValueType::String),
-        MemberMeta::new("Result", ValueType::Object("VisionRecognitionResult")),
+        MemberMeta::new("Completed", ValueType::Bool).zh("任务是否已完成"),
+        MemberMeta::new("TaskId", ValueType::String).zh("任务 ID"),
+        MemberMeta::new("ErrorCode", ValueType::String).zh("错误码"),
+        MemberMeta::new("ErrorMessage", ValueType::String).zh("错误消息"),
+        MemberMeta::new("Result", ValueType::Object("VisionRecognitionResult")).zh("任务结果"),
     ],
 };
 
@@ -1498,34 +1544,35 @@ pub(crate) static IOT_APPLICATION_STRUCTURE: StructureMeta = StructureMeta {
     name: "IotApplication",
     usage: StructureUsage::Output,
     members: &[
-        MemberMeta::new("IotAppID", ValueType::String),
-        MemberMeta::new("AppName", ValueType::String),
-        MemberMeta::new("Description", ValueType::String),
-        MemberMeta::new("DevMode", ValueType::Int64),
-        MemberMeta::new("IOSAppKey", ValueType::String),
-        MemberMeta::new("IOSAppSecret", ValueType::String),
-        MemberMeta::new("AndroidAppKey", ValueType::String),
-        MemberMeta::new("AndroidAppSecret", ValueType::String),
-        MemberMeta::new("Products", ValueType::String),
-        MemberMeta::new("CreateTime", ValueType::String),
-        MemberMeta::new("ProjectId", ValueType::String),
-        MemberMeta::new("PushSecretID", ValueType::String),
-        MemberMeta::new("PushSecretKey", ValueType::String),
-        MemberMeta::new("PushEnvironment", ValueType::String),
-        MemberMeta::new("MiniProgramAppKey", ValueType::String),
-        MemberMeta::new("MiniProgramAppSecret", ValueType::String),
-        MemberMeta::new("TPNSiOSAccessID", ValueType::String),
-        MemberMeta::new("TPNSiOSSecretKey", ValueType::String),
-        MemberMeta::new("TPNSiOSPushEnvironment", ValueType::String),
-        MemberMeta::new("TPNSAndroidAccessID", ValueType::String),
-        MemberMeta::new("TPNSAndroidSecretKey", ValueType::String),
-        MemberMeta::new("TPNSiOSRegion", ValueType::String),
-        MemberMeta::new("TPNSAndroidRegion", ValueType::String),
-        MemberMeta::new("SelfSmsAppId", ValueType::String),
-        MemberMeta::new("SelfSmsAppKey", ValueType::String),
-        MemberMeta::new("SelfSmsSign", ValueType::String),
-        MemberMeta::new("SelfSmsTemplateId", ValueType::Int64),
-        MemberMeta::new("WechatNotifyStatus", ValueType::Int64),
-        MemberMeta::new("InterconnectionProducts", ValueType::String),
+        MemberMeta::new("IotAppID", ValueType::String).zh("应用 ID"),
+        MemberMeta::new("AppName", ValueType::String).zh("应用名称"),
+        MemberMeta::new("Description", ValueType::String).zh("应用说明"),
+        MemberMeta::new("DevMode", ValueType::Int64).zh("开发模式"),
+        MemberMeta::new("IOSAppKey", ValueType::String).zh("iOS 平台 AppKey"),
+        MemberMeta::new("IOSAppSecret", ValueType::String).zh("iOS 平台 AppSecret"),
+        MemberMeta::new("AndroidAppKey", ValueType::String).zh("Android 平台 AppKey"),
+        MemberMeta::new("AndroidAppSecret", ValueType::String).zh("Android 平台 AppSecret"),
+        MemberMeta::new("Products", ValueType::String).zh("绑定的产品列表"),
+        MemberMeta::new("CreateTime", ValueType::String).zh("创建时间"),
+        MemberMeta::new("ProjectId", ValueType::String).zh("项目ID"),
+        MemberMeta::new("PushSecretID", ValueType::String).zh("信鸽推送APP ID"),
+        MemberMeta::new("PushSecretKey", ValueType::String).zh("信鸽推送SECRET KEY"),
+        MemberMeta::new("PushEnvironment", ValueType::String).zh("iOS平台推送环境"),
+        MemberMeta::new("MiniProgramAppKey", ValueType::String).zh("小程序平台 AppKey"),
+        MemberMeta::new("MiniProgramAppSecret", ValueType::String).zh("小程序平台 AppSecret"),
+        MemberMeta::new("TPNSiOSAccessID", ValueType::String).zh("TPNS服务iOS应用AccessID"),
+        MemberMeta::new("TPNSiOSSecretKey", ValueType::String).zh("TPNS服务iOS应用SecretKey"),
+        MemberMeta::new("TPNSiOSPushEnvironment", ValueType::String).zh("TPNS服务iOS应用推送环境"),
+        MemberMeta::new("TPNSAndroidAccessID", ValueType::String).zh("TPNS服务Android应用AccessID"),
+        MemberMeta::new("TPNSAndroidSecretKey", ValueType::String)
+            .zh("TPNS服务Android应用SecretKey"),
+        MemberMeta::new("TPNSiOSRegion", ValueType::String).zh("TPNS服务iOS应用所属地域"),
+        MemberMeta::new("TPNSAndroidRegion", ValueType::String).zh("TPNS服务Android应用所属地域"),
+        MemberMeta::new("SelfSmsAppId", ValueType::String).zh("自主短信配置APPID"),
+        MemberMeta::new("SelfSmsAppKey", ValueType::String).zh("自主短信配置APPKey"),
+        MemberMeta::new("SelfSmsSign", ValueType::String).zh("自主短信配置签名"),
+        MemberMeta::new("SelfSmsTemplateId", ValueType::Int64).zh("自主短信配置模板ID"),
+        MemberMeta::new("WechatNotifyStatus", ValueType::Int64).zh("第三方小程序强提醒开关 0"),
+        MemberMeta::new("InterconnectionProducts", ValueType::String).zh("互联互通产品ID列表"),
     ],
 };

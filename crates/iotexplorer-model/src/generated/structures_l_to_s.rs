@@ -34,8 +34,10 @@ pub(crate) static LICENSE_OVERVIEW_STRUCTURE: StructureMeta = StructureMeta {
     name: "LicenseOverview",
     usage: StructureUsage::Output,
     members: &[
-        MemberMeta::new("ActivationLicense", ValueType::Object("ActivationLicense")).list(),
-        MemberMeta::new("LicenseType", ValueType::String),
+        MemberMeta::new("ActivationLicense", ValueType::Object("ActivationLicense"))
+            .list()
+            .zh("激活码统计信息"),
+        MemberMeta::new("LicenseType", ValueType::String).zh("激活码类型"),
     ],
 };
 
@@ -71,10 +73,12 @@ pub(crate) static LICENSE_SERVICE_NUM_INFO_STRUCTURE: StructureMeta = StructureM
     name: "LicenseServiceNumInfo",
     usage: StructureUsage::Output,
     members: &[
-        MemberMeta::new("LicenseType", ValueType::String),
-        MemberMeta::new("TotalNum", ValueType::Int64),
-        MemberMeta::new("UsedNum", ValueType::Int64),
-        MemberMeta::new("TWeCallLicense", ValueType::Object("TWeCallLicenseInfo")).list(),
+        MemberMeta::new("LicenseType", ValueType::String).zh("服务类型"),
+        MemberMeta::new("TotalNum", ValueType::Int64).zh("授权总数"),
+        MemberMeta::new("UsedNum", ValueType::Int64).zh("已使用授权数"),
+        MemberMeta::new("TWeCallLicense", ValueType::Object("TWeCallLicenseInfo"))
+            .list()
+            .zh("TWeCall激活码"),
     ],
 };
 
@@ -152,16 +156,28 @@ pub(crate) static LO_RA_FREQUENCY_ENTRY_STRUCTURE: StructureMeta = StructureMeta
     name: "LoRaFrequencyEntry",
     usage: StructureUsage::Output,
     members: &[
-        MemberMeta::new("FreqId", ValueType::String),
-        MemberMeta::new("FreqName", ValueType::String),
-        MemberMeta::new("Description", ValueType::String),
-        MemberMeta::new("ChannelsDataUp", ValueType::UInt64).list(),
-        MemberMeta::new("ChannelsDataRX1", ValueType::UInt64).list(),
-        MemberMeta::new("ChannelsDataRX2", ValueType::UInt64).list(),
-        MemberMeta::new("ChannelsJoinUp", ValueType::UInt64).list(),
-        MemberMeta::new("ChannelsJoinRX1", ValueType::UInt64).list(),
-        MemberMeta::new("ChannelsJoinRX2", ValueType::UInt64).list(),
-        MemberMeta::new("CreateTime", ValueType::Int64),
+        MemberMeta::new("FreqId", ValueType::String).zh("频点唯一ID"),
+        MemberMeta::new("FreqName", ValueType::String).zh("频点名称"),
+        MemberMeta::new("Description", ValueType::String).zh("频点描述"),
+        MemberMeta::new("ChannelsDataUp", ValueType::UInt64)
+            .list()
+            .zh("数据上行信道"),
+        MemberMeta::new("ChannelsDataRX1", ValueType::UInt64)
+            .list()
+            .zh("数据下行信道RX1"),
+        MemberMeta::new("ChannelsDataRX2", ValueType::UInt64)
+            .list()
+            .zh("数据下行信道RX2"),
+        MemberMeta::new("ChannelsJoinUp", ValueType::UInt64)
+            .list()
+            .zh("入网上行信道"),
+        MemberMeta::new("ChannelsJoinRX1", ValueType::UInt64)
+            .list()
+            .zh("入网下行RX1信道"),
+        MemberMeta::new("ChannelsJoinRX2", ValueType::UInt64)
+            .list()
+            .zh("入网下行RX2信道"),
+        MemberMeta::new("CreateTime", ValueType::Int64).zh("创建时间"),
     ],
 };
 
@@ -226,17 +242,37 @@ pub(crate) static LO_RA_GATEWAY_ITEM_STRUCTURE: StructureMeta = StructureMeta {
     name: "LoRaGatewayItem",
     usage: StructureUsage::Both,
     members: &[
-        MemberMeta::new("GatewayId", ValueType::String).required(),
-        MemberMeta::new("IsPublic", ValueType::Bool).required(),
-        MemberMeta::new("Description", ValueType::String).required(),
-        MemberMeta::new("Name", ValueType::String).required(),
-        MemberMeta::new("Position", ValueType::String).required(),
-        MemberMeta::new("PositionDetails", ValueType::String).required(),
-        MemberMeta::new("Location", ValueType::Object("LoRaGatewayLocation")).required(),
-        MemberMeta::new("UpdatedAt", ValueType::String).required(),
-        MemberMeta::new("CreatedAt", ValueType::String).required(),
-        MemberMeta::new("LastSeenAt", ValueType::String).required(),
-        MemberMeta::new("FrequencyId", ValueType::String),
+        MemberMeta::new("GatewayId", ValueType::String)
+            .required()
+            .zh("LoRa 网关Id"),
+        MemberMeta::new("IsPublic", ValueType::Bool)
+            .required()
+            .zh("是否是公开网关"),
+        MemberMeta::new("Description", ValueType::String)
+            .required()
+            .zh("网关描述"),
+        MemberMeta::new("Name", ValueType::String)
+            .required()
+            .zh("网关名称"),
+        MemberMeta::new("Position", ValueType::String)
+            .required()
+            .zh("网关位置信息"),
+        MemberMeta::new("PositionDetails", ValueType::String)
+            .required()
+            .zh("网关位置详情"),
+        MemberMeta::new("Location", ValueType::Object("LoRaGatewayLocation"))
+            .required()
+            .zh("LoRa 网关位置坐标"),
+        MemberMeta::new("UpdatedAt", ValueType::String)
+            .required()
+            .zh("最后更新时间"),
+        MemberMeta::new("CreatedAt", ValueType::String)
+            .required()
+            .zh("创建时间"),
+        MemberMeta::new("LastSeenAt", ValueType::String)
+            .required()
+            .zh("最后上报时间"),
+        MemberMeta::new("FrequencyId", ValueType::String).zh("频点ID"),
     ],
 };
 
@@ -264,10 +300,14 @@ pub(crate) static LO_RA_GATEWAY_LOCATION_STRUCTURE: StructureMeta = StructureMet
     name: "LoRaGatewayLocation",
     usage: StructureUsage::Both,
     members: &[
-        MemberMeta::new("Latitude", ValueType::Float).required(),
-        MemberMeta::new("Longitude", ValueType::Float).required(),
-        MemberMeta::new("Accuracy", ValueType::Float),
-        MemberMeta::new("Altitude", ValueType::Float),
+        MemberMeta::new("Latitude", ValueType::Float)
+            .required()
+            .zh("纬度"),
+        MemberMeta::new("Longitude", ValueType::Float)
+            .required()
+            .zh("精度"),
+        MemberMeta::new("Accuracy", ValueType::Float).zh("准确度"),
+        MemberMeta::new("Altitude", ValueType::Float).zh("海拔"),
     ],
 };
 
@@ -312,13 +352,13 @@ pub(crate) static OTA_MODULE_INFO_STRUCTURE: StructureMeta = StructureMeta {
     name: "OtaModuleInfo",
     usage: StructureUsage::Output,
     members: &[
-        MemberMeta::new("CreateTime", ValueType::UInt64),
-        MemberMeta::new("ProductName", ValueType::String),
-        MemberMeta::new("Name", ValueType::String),
-        MemberMeta::new("ProductID", ValueType::String),
-        MemberMeta::new("FwType", ValueType::String),
-        MemberMeta::new("IsBuildIn", ValueType::Bool),
-        MemberMeta::new("Remark", ValueType::String),
+        MemberMeta::new("CreateTime", ValueType::UInt64).zh("模块创建时间"),
+        MemberMeta::new("ProductName", ValueType::String).zh("产品名称"),
+        MemberMeta::new("Name", ValueType::String).zh("模块名称"),
+        MemberMeta::new("ProductID", ValueType::String).zh("产品ID"),
+        MemberMeta::new("FwType", ValueType::String).zh("模块类型"),
+        MemberMeta::new("IsBuildIn", ValueType::Bool).zh("是否系统内置升级包类型"),
+        MemberMeta::new("Remark", ValueType::String).zh("模块描述"),
     ],
 };
 
@@ -353,11 +393,11 @@ pub(crate) static PACKAGE_CONSUME_STAT_STRUCTURE: StructureMeta = StructureMeta 
     name: "PackageConsumeStat",
     usage: StructureUsage::Output,
     members: &[
-        MemberMeta::new("PackageId", ValueType::String),
-        MemberMeta::new("PackageName", ValueType::String),
-        MemberMeta::new("Cnt", ValueType::UInt64),
-        MemberMeta::new("Price", ValueType::Int64),
-        MemberMeta::new("Source", ValueType::Int64),
+        MemberMeta::new("PackageId", ValueType::String).zh("云存套餐包id"),
+        MemberMeta::new("PackageName", ValueType::String).zh("云存套餐包名称"),
+        MemberMeta::new("Cnt", ValueType::UInt64).zh("消耗个数"),
+        MemberMeta::new("Price", ValueType::Int64).zh("套餐包单价"),
+        MemberMeta::new("Source", ValueType::Int64).zh("消耗来源"),
     ],
 };
 
@@ -386,9 +426,9 @@ pub(crate) static PACKAGE_CONSUME_TASK_STRUCTURE: StructureMeta = StructureMeta 
     name: "PackageConsumeTask",
     usage: StructureUsage::Output,
     members: &[
-        MemberMeta::new("TaskId", ValueType::Int64),
-        MemberMeta::new("CreateTime", ValueType::String),
-        MemberMeta::new("State", ValueType::Int64),
+        MemberMeta::new("TaskId", ValueType::Int64).zh("任务id"),
+        MemberMeta::new("CreateTime", ValueType::String).zh("任务创始时间"),
+        MemberMeta::new("State", ValueType::Int64).zh("任务状态"),
     ],
 };
 
@@ -442,16 +482,16 @@ pub(crate) static PACKAGE_INFO_STRUCTURE: StructureMeta = StructureMeta {
     name: "PackageInfo",
     usage: StructureUsage::Output,
     members: &[
-        MemberMeta::new("Status", ValueType::UInt64),
-        MemberMeta::new("CSType", ValueType::UInt64),
-        MemberMeta::new("CSShiftDuration", ValueType::UInt64),
-        MemberMeta::new("CSExpiredTime", ValueType::Int64),
-        MemberMeta::new("CreatedAt", ValueType::Int64),
-        MemberMeta::new("UpdatedAt", ValueType::Int64),
-        MemberMeta::new("PackageId", ValueType::String),
-        MemberMeta::new("OrderId", ValueType::String),
-        MemberMeta::new("ChannelId", ValueType::UInt64),
-        MemberMeta::new("CSUserId", ValueType::String),
+        MemberMeta::new("Status", ValueType::UInt64).zh("云存开启状态"),
+        MemberMeta::new("CSType", ValueType::UInt64).zh("云存类型"),
+        MemberMeta::new("CSShiftDuration", ValueType::UInt64).zh("云存回看时长"),
+        MemberMeta::new("CSExpiredTime", ValueType::Int64).zh("云存套餐过期时间"),
+        MemberMeta::new("CreatedAt", ValueType::Int64).zh("云存套餐创建时间"),
+        MemberMeta::new("UpdatedAt", ValueType::Int64).zh("云存套餐更新时间"),
+        MemberMeta::new("PackageId", ValueType::String).zh("套餐id"),
+        MemberMeta::new("OrderId", ValueType::String).zh("订单id"),
+        MemberMeta::new("ChannelId", ValueType::UInt64).zh("通道id"),
+        MemberMeta::new("CSUserId", ValueType::String).zh("用户id"),
     ],
 };
 
@@ -484,9 +524,9 @@ pub(crate) static POSITION_FENCE_INFO_STRUCTURE: StructureMeta = StructureMeta {
     name: "PositionFenceInfo",
     usage: StructureUsage::Output,
     members: &[
-        MemberMeta::new("GeoFence", ValueType::Object("PositionFenceItem")),
-        MemberMeta::new("CreateTime", ValueType::Int64),
-        MemberMeta::new("UpdateTime", ValueType::Int64),
+        MemberMeta::new("GeoFence", ValueType::Object("PositionFenceItem")).zh("围栏信息"),
+        MemberMeta::new("CreateTime", ValueType::Int64).zh("围栏创建时间"),
+        MemberMeta::new("UpdateTime", ValueType::Int64).zh("围栏更新时间"),
     ],
 };
 
@@ -517,11 +557,11 @@ pub(crate) static POSITION_FENCE_ITEM_STRUCTURE: StructureMeta = StructureMeta {
     name: "PositionFenceItem",
     usage: StructureUsage::Output,
     members: &[
-        MemberMeta::new("FenceId", ValueType::Int64),
-        MemberMeta::new("SpaceId", ValueType::String),
-        MemberMeta::new("FenceName", ValueType::String),
-        MemberMeta::new("FenceDesc", ValueType::String),
-        MemberMeta::new("FenceArea", ValueType::String),
+        MemberMeta::new("FenceId", ValueType::Int64).zh("围栏Id"),
+        MemberMeta::new("SpaceId", ValueType::String).zh("位置空间Id"),
+        MemberMeta::new("FenceName", ValueType::String).zh("围栏名称"),
+        MemberMeta::new("FenceDesc", ValueType::String).zh("围栏描述"),
+        MemberMeta::new("FenceArea", ValueType::String).zh("围栏区域信息"),
     ],
 };
 
@@ -560,11 +600,11 @@ pub(crate) static POSITION_ITEM_STRUCTURE: StructureMeta = StructureMeta {
     name: "PositionItem",
     usage: StructureUsage::Output,
     members: &[
-        MemberMeta::new("CreateTime", ValueType::Int64),
-        MemberMeta::new("Longitude", ValueType::Float),
-        MemberMeta::new("Latitude", ValueType::Float),
-        MemberMeta::new("LocationType", ValueType::String),
-        MemberMeta::new("Accuracy", ValueType::Float),
+        MemberMeta::new("CreateTime", ValueType::Int64).zh("位置点的时间"),
+        MemberMeta::new("Longitude", ValueType::Float).zh("位置点的经度"),
+        MemberMeta::new("Latitude", ValueType::Float).zh("位置点的纬度"),
+        MemberMeta::new("LocationType", ValueType::String).zh("位置点的定位类型"),
+        MemberMeta::new("Accuracy", ValueType::Float).zh("位置点的精度预估"),
     ],
 };
 
@@ -630,16 +670,18 @@ pub(crate) static POSITION_SPACE_INFO_STRUCTURE: StructureMeta = StructureMeta {
     name: "PositionSpaceInfo",
     usage: StructureUsage::Output,
     members: &[
-        MemberMeta::new("ProjectId", ValueType::String),
-        MemberMeta::new("SpaceId", ValueType::String),
-        MemberMeta::new("SpaceName", ValueType::String),
-        MemberMeta::new("AuthorizeType", ValueType::Int64),
-        MemberMeta::new("Description", ValueType::String),
-        MemberMeta::new("ProductIdList", ValueType::String).list(),
-        MemberMeta::new("Icon", ValueType::String),
-        MemberMeta::new("CreateTime", ValueType::Int64),
-        MemberMeta::new("UpdateTime", ValueType::Int64),
-        MemberMeta::new("Zoom", ValueType::UInt64),
+        MemberMeta::new("ProjectId", ValueType::String).zh("项目Id"),
+        MemberMeta::new("SpaceId", ValueType::String).zh("位置空间Id"),
+        MemberMeta::new("SpaceName", ValueType::String).zh("位置空间名称"),
+        MemberMeta::new("AuthorizeType", ValueType::Int64).zh("授权类型"),
+        MemberMeta::new("Description", ValueType::String).zh("描述备注"),
+        MemberMeta::new("ProductIdList", ValueType::String)
+            .list()
+            .zh("产品列表"),
+        MemberMeta::new("Icon", ValueType::String).zh("缩略图"),
+        MemberMeta::new("CreateTime", ValueType::Int64).zh("创建时间"),
+        MemberMeta::new("UpdateTime", ValueType::Int64).zh("更新时间"),
+        MemberMeta::new("Zoom", ValueType::UInt64).zh("用户自定义地图缩放"),
     ],
 };
 
@@ -672,9 +714,9 @@ pub(crate) static PRIVATE_CA_BIND_PRODUCT_INFO_STRUCTURE: StructureMeta = Struct
     name: "PrivateCABindProductInfo",
     usage: StructureUsage::Output,
     members: &[
-        MemberMeta::new("ProductId", ValueType::String),
-        MemberMeta::new("ProductName", ValueType::String),
-        MemberMeta::new("CreateTime", ValueType::Int64),
+        MemberMeta::new("ProductId", ValueType::String).zh("产品ID"),
+        MemberMeta::new("ProductName", ValueType::String).zh("产品名"),
+        MemberMeta::new("CreateTime", ValueType::Int64).zh("产品创建时间"),
     ],
 };
 
@@ -699,9 +741,11 @@ pub(crate) static PRODUCT_DEVICES_POSITION_ITEM_STRUCTURE: StructureMeta = Struc
     name: "ProductDevicesPositionItem",
     usage: StructureUsage::Output,
     members: &[
-        MemberMeta::new("Items", ValueType::Object("DevicePositionItem")).list(),
-        MemberMeta::new("ProductId", ValueType::String),
-        MemberMeta::new("Total", ValueType::Int64),
+        MemberMeta::new("Items", ValueType::Object("DevicePositionItem"))
+            .list()
+            .zh("设备位置列表"),
+        MemberMeta::new("ProductId", ValueType::String).zh("产品标识"),
+        MemberMeta::new("Total", ValueType::Int64).zh("设备位置数量"),
     ],
 };
 
@@ -892,39 +936,39 @@ pub(crate) static PRODUCT_ENTRY_STRUCTURE: StructureMeta = StructureMeta {
     name: "ProductEntry",
     usage: StructureUsage::Output,
     members: &[
-        MemberMeta::new("ProductId", ValueType::String),
-        MemberMeta::new("ProductName", ValueType::String),
-        MemberMeta::new("CategoryId", ValueType::Int64),
-        MemberMeta::new("EncryptionType", ValueType::String),
-        MemberMeta::new("NetType", ValueType::String),
-        MemberMeta::new("DataProtocol", ValueType::Int64),
-        MemberMeta::new("ProductDesc", ValueType::String),
-        MemberMeta::new("DevStatus", ValueType::String),
-        MemberMeta::new("CreateTime", ValueType::UInt64),
-        MemberMeta::new("UpdateTime", ValueType::UInt64),
-        MemberMeta::new("Region", ValueType::String),
-        MemberMeta::new("ProductType", ValueType::Int64),
-        MemberMeta::new("ProjectId", ValueType::String),
-        MemberMeta::new("ModuleId", ValueType::Int64),
+        MemberMeta::new("ProductId", ValueType::String).zh("产品ID"),
+        MemberMeta::new("ProductName", ValueType::String).zh("产品名称"),
+        MemberMeta::new("CategoryId", ValueType::Int64).zh("产品分组模板ID"),
+        MemberMeta::new("EncryptionType", ValueType::String).zh("加密类型"),
+        MemberMeta::new("NetType", ValueType::String).zh("连接类型"),
+        MemberMeta::new("DataProtocol", ValueType::Int64).zh("数据协议"),
+        MemberMeta::new("ProductDesc", ValueType::String).zh("产品描述"),
+        MemberMeta::new("DevStatus", ValueType::String).zh("状态 如"),
+        MemberMeta::new("CreateTime", ValueType::UInt64).zh("创建时间"),
+        MemberMeta::new("UpdateTime", ValueType::UInt64).zh("更新时间"),
+        MemberMeta::new("Region", ValueType::String).zh("区域"),
+        MemberMeta::new("ProductType", ValueType::Int64).zh("产品类型"),
+        MemberMeta::new("ProjectId", ValueType::String).zh("项目ID"),
+        MemberMeta::new("ModuleId", ValueType::Int64).zh("产品ModuleId"),
         MemberMeta::new("EnableProductScript", ValueType::String),
-        MemberMeta::new("CreateUserId", ValueType::Int64),
-        MemberMeta::new("CreatorNickName", ValueType::String),
-        MemberMeta::new("BindStrategy", ValueType::UInt64),
-        MemberMeta::new("DeviceCount", ValueType::Int64),
-        MemberMeta::new("Rate", ValueType::String),
-        MemberMeta::new("Period", ValueType::String),
-        MemberMeta::new("IsInterconnection", ValueType::Int64),
+        MemberMeta::new("CreateUserId", ValueType::Int64).zh("创建人 UinId"),
+        MemberMeta::new("CreatorNickName", ValueType::String).zh("创建者昵称"),
+        MemberMeta::new("BindStrategy", ValueType::UInt64).zh("绑定策略"),
+        MemberMeta::new("DeviceCount", ValueType::Int64).zh("设备数量"),
+        MemberMeta::new("Rate", ValueType::String).zh("平均传输速率"),
+        MemberMeta::new("Period", ValueType::String).zh("有效期"),
+        MemberMeta::new("IsInterconnection", ValueType::Int64).zh("互联互通标识"),
         MemberMeta::new("Uin", ValueType::String),
         MemberMeta::new("AppId", ValueType::Int64),
-        MemberMeta::new("PrivateCAName", ValueType::String),
-        MemberMeta::new("IsPrivateCA", ValueType::Bool),
-        MemberMeta::new("CertName", ValueType::String),
-        MemberMeta::new("CertSN", ValueType::String),
-        MemberMeta::new("IssuerName", ValueType::String),
-        MemberMeta::new("Subject", ValueType::String),
-        MemberMeta::new("EffectiveTime", ValueType::Int64),
-        MemberMeta::new("ExpireTime", ValueType::Int64),
-        MemberMeta::new("CertText", ValueType::String),
+        MemberMeta::new("PrivateCAName", ValueType::String).zh("绑定的第三方CA名称"),
+        MemberMeta::new("IsPrivateCA", ValueType::Bool).zh("true = 第三方CA"),
+        MemberMeta::new("CertName", ValueType::String).zh("CA 证书名称"),
+        MemberMeta::new("CertSN", ValueType::String).zh("证书序列号"),
+        MemberMeta::new("IssuerName", ValueType::String).zh("颁发者"),
+        MemberMeta::new("Subject", ValueType::String).zh("证书主题"),
+        MemberMeta::new("EffectiveTime", ValueType::Int64).zh("生效时间"),
+        MemberMeta::new("ExpireTime", ValueType::Int64).zh("过期时间"),
+        MemberMeta::new("CertText", ValueType::String).zh("CA 证书 PEM 全文"),
     ],
 };
 
@@ -978,12 +1022,12 @@ pub(crate) static PRODUCT_MODEL_DEFINITION_STRUCTURE: StructureMeta = StructureM
     name: "ProductModelDefinition",
     usage: StructureUsage::Output,
     members: &[
-        MemberMeta::new("ProductId", ValueType::String),
-        MemberMeta::new("ModelDefine", ValueType::String),
-        MemberMeta::new("UpdateTime", ValueType::Int64),
-        MemberMeta::new("CreateTime", ValueType::Int64),
-        MemberMeta::new("CategoryModel", ValueType::String),
-        MemberMeta::new("NetTypeModel", ValueType::String),
+        MemberMeta::new("ProductId", ValueType::String).zh("产品ID"),
+        MemberMeta::new("ModelDefine", ValueType::String).zh("模型定义"),
+        MemberMeta::new("UpdateTime", ValueType::Int64).zh("更新时间"),
+        MemberMeta::new("CreateTime", ValueType::Int64).zh("创建时间"),
+        MemberMeta::new("CategoryModel", ValueType::String).zh("产品所属分类的模型快照"),
+        MemberMeta::new("NetTypeModel", ValueType::String).zh("产品的连接类型的模型"),
     ],
 };
 
@@ -1030,11 +1074,11 @@ pub(crate) static PROJECT_ENTRY_STRUCTURE: StructureMeta = StructureMeta {
     name: "ProjectEntry",
     usage: StructureUsage::Output,
     members: &[
-        MemberMeta::new("ProjectId", ValueType::String),
-        MemberMeta::new("ProjectName", ValueType::String),
-        MemberMeta::new("ProjectDesc", ValueType::String),
-        MemberMeta::new("CreateTime", ValueType::UInt64),
-        MemberMeta::new("UpdateTime", ValueType::UInt64),
+        MemberMeta::new("ProjectId", ValueType::String).zh("项目ID"),
+        MemberMeta::new("ProjectName", ValueType::String).zh("项目名称"),
+        MemberMeta::new("ProjectDesc", ValueType::String).zh("项目描述"),
+        MemberMeta::new("CreateTime", ValueType::UInt64).zh("创建时间"),
+        MemberMeta::new("UpdateTime", ValueType::UInt64).zh("更新时间"),
     ],
 };
 
@@ -1130,18 +1174,18 @@ pub(crate) static PROJECT_ENTRY_EX_STRUCTURE: StructureMeta = StructureMeta {
     name: "ProjectEntryEx",
     usage: StructureUsage::Output,
     members: &[
-        MemberMeta::new("ProjectId", ValueType::String),
-        MemberMeta::new("ProjectName", ValueType::String),
-        MemberMeta::new("ProjectDesc", ValueType::String),
-        MemberMeta::new("CreateTime", ValueType::UInt64),
-        MemberMeta::new("UpdateTime", ValueType::UInt64),
-        MemberMeta::new("ProductCount", ValueType::UInt64),
-        MemberMeta::new("NativeAppCount", ValueType::UInt64),
-        MemberMeta::new("WebAppCount", ValueType::UInt64),
-        MemberMeta::new("InstanceId", ValueType::String),
-        MemberMeta::new("ApplicationCount", ValueType::UInt64),
-        MemberMeta::new("DeviceCount", ValueType::UInt64),
-        MemberMeta::new("EnableOpenState", ValueType::UInt64),
+        MemberMeta::new("ProjectId", ValueType::String).zh("项目ID"),
+        MemberMeta::new("ProjectName", ValueType::String).zh("项目名称"),
+        MemberMeta::new("ProjectDesc", ValueType::String).zh("项目描述"),
+        MemberMeta::new("CreateTime", ValueType::UInt64).zh("项目创建时间"),
+        MemberMeta::new("UpdateTime", ValueType::UInt64).zh("项目更新时间"),
+        MemberMeta::new("ProductCount", ValueType::UInt64).zh("产品数量"),
+        MemberMeta::new("NativeAppCount", ValueType::UInt64).zh("NativeApp数量"),
+        MemberMeta::new("WebAppCount", ValueType::UInt64).zh("WebApp数量"),
+        MemberMeta::new("InstanceId", ValueType::String).zh("实例ID"),
+        MemberMeta::new("ApplicationCount", ValueType::UInt64).zh("应用数量"),
+        MemberMeta::new("DeviceCount", ValueType::UInt64).zh("设备注册总数"),
+        MemberMeta::new("EnableOpenState", ValueType::UInt64).zh("是否开通物联使能"),
     ],
 };
 
@@ -1171,8 +1215,12 @@ pub(crate) static REGISTERED_DEVICE_NET_TYPE_INFO_STRUCTURE: StructureMeta = Str
     name: "RegisteredDeviceNetTypeInfo",
     usage: StructureUsage::Output,
     members: &[
-        MemberMeta::new("NormalDeviceNum", ValueType::Int64).required(),
-        MemberMeta::new("BluetoothDeviceNum", ValueType::Int64).required(),
+        MemberMeta::new("NormalDeviceNum", ValueType::Int64)
+            .required()
+            .zh("普通设备数"),
+        MemberMeta::new("BluetoothDeviceNum", ValueType::Int64)
+            .required()
+            .zh("蓝牙设备数"),
     ],
 };
 
@@ -1216,10 +1264,10 @@ pub(crate) static REGISTERED_DEVICE_TYPE_INFO_STRUCTURE: StructureMeta = Structu
     name: "RegisteredDeviceTypeInfo",
     usage: StructureUsage::Output,
     members: &[
-        MemberMeta::new("NormalDeviceNum", ValueType::Int64),
-        MemberMeta::new("GatewayDeviceNum", ValueType::Int64),
-        MemberMeta::new("SubDeviceNum", ValueType::Int64),
-        MemberMeta::new("VideoDeviceNum", ValueType::Int64),
+        MemberMeta::new("NormalDeviceNum", ValueType::Int64).zh("已注册设备数"),
+        MemberMeta::new("GatewayDeviceNum", ValueType::Int64).zh("已注册网关数"),
+        MemberMeta::new("SubDeviceNum", ValueType::Int64).zh("已注册子设备数"),
+        MemberMeta::new("VideoDeviceNum", ValueType::Int64).zh("已注册视频设备数"),
     ],
 };
 
@@ -1241,8 +1289,10 @@ pub(crate) static SEARCH_KEYWORD_STRUCTURE: StructureMeta = StructureMeta {
     name: "SearchKeyword",
     usage: StructureUsage::Input,
     members: &[
-        MemberMeta::new("Key", ValueType::String).required(),
-        MemberMeta::new("Value", ValueType::String),
+        MemberMeta::new("Key", ValueType::String)
+            .required()
+            .zh("搜索条件的Key"),
+        MemberMeta::new("Value", ValueType::String).zh("搜索条件的值"),
     ],
 };
 
@@ -1271,9 +1321,15 @@ pub(crate) static SEE_CALLBACK_C_KAFKA_CONFIG_STRUCTURE: StructureMeta = Structu
     name: "SeeCallbackCKafkaConfig",
     usage: StructureUsage::Both,
     members: &[
-        MemberMeta::new("InstanceId", ValueType::String).required(),
-        MemberMeta::new("Topic", ValueType::String).required(),
-        MemberMeta::new("Region", ValueType::String).required(),
+        MemberMeta::new("InstanceId", ValueType::String)
+            .required()
+            .zh("CKafka 实例 ID"),
+        MemberMeta::new("Topic", ValueType::String)
+            .required()
+            .zh("CKafka 实例中的 Topic 名"),
+        MemberMeta::new("Region", ValueType::String)
+            .required()
+            .zh("CKafka 实例所在的地域"),
     ],
 };
 
@@ -1334,16 +1390,17 @@ pub(crate) static SEE_CALLBACK_INFO_STRUCTURE: StructureMeta = StructureMeta {
     name: "SeeCallbackInfo",
     usage: StructureUsage::Output,
     members: &[
-        MemberMeta::new("CallbackId", ValueType::String),
-        MemberMeta::new("Type", ValueType::String),
-        MemberMeta::new("CallbackUrl", ValueType::String),
-        MemberMeta::new("CallbackToken", ValueType::String),
+        MemberMeta::new("CallbackId", ValueType::String).zh("回调目标 ID"),
+        MemberMeta::new("Type", ValueType::String).zh("回调类型"),
+        MemberMeta::new("CallbackUrl", ValueType::String).zh("回调 URL"),
+        MemberMeta::new("CallbackToken", ValueType::String).zh("回调签名 token"),
         MemberMeta::new(
             "CallbackCKafka",
             ValueType::Object("SeeCallbackCKafkaConfig"),
-        ),
-        MemberMeta::new("CreateTime", ValueType::Int64),
-        MemberMeta::new("UpdateTime", ValueType::Int64),
+        )
+        .zh("回调 CKafka 配置"),
+        MemberMeta::new("CreateTime", ValueType::Int64).zh("创建时间"),
+        MemberMeta::new("UpdateTime", ValueType::Int64).zh("更新时间"),
     ],
 };
 
@@ -1387,10 +1444,12 @@ pub(crate) static SEE_COMP_HIGHLIGHT_CONFIG_STRUCTURE: StructureMeta = Structure
     name: "SeeCompHighlightConfig",
     usage: StructureUsage::Both,
     members: &[
-        MemberMeta::new("DisableHighlight", ValueType::Bool),
-        MemberMeta::new("DetectTypes", ValueType::String).list(),
-        MemberMeta::new("EnableSummary", ValueType::Bool),
-        MemberMeta::new("KeyFramesNum", ValueType::Int64),
+        MemberMeta::new("DisableHighlight", ValueType::Bool).zh("是否禁用视频浓缩"),
+        MemberMeta::new("DetectTypes", ValueType::String)
+            .list()
+            .zh("包含在浓缩结果中的目标类别"),
+        MemberMeta::new("EnableSummary", ValueType::Bool).zh("指定是否返回浓缩视频的摘要文本"),
+        MemberMeta::new("KeyFramesNum", ValueType::Int64).zh("指定返回的关键帧图像数量"),
     ],
 };
 
@@ -1408,5 +1467,5 @@ pub struct SeeCompHighlightResult {
 pub(crate) static SEE_COMP_HIGHLIGHT_RESULT_STRUCTURE: StructureMeta = StructureMeta {
     name: "SeeCompHighlightResult",
     usage: StructureUsage::Output,
-    members: &[MemberMeta::new("Summary", ValueType::String)],
+    members: &[MemberMeta::new("Summary", ValueType::String).zh("摘要文本")],
 };

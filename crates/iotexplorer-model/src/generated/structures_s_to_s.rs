@@ -111,27 +111,31 @@ pub(crate) static SEE_COMPREHENSION_CONFIG_STRUCTURE: StructureMeta = StructureM
     name: "SeeComprehensionConfig",
     usage: StructureUsage::Both,
     members: &[
-        MemberMeta::new("DetectTypes", ValueType::String).list(),
-        MemberMeta::new("EnableSearch", ValueType::Bool),
-        MemberMeta::new("OutputLang", ValueType::String),
-        MemberMeta::new("AlternativeOutputLang", ValueType::String),
-        MemberMeta::new("MultiCameraLayout", ValueType::String),
+        MemberMeta::new("DetectTypes", ValueType::String)
+            .list()
+            .zh("拓展的目标及事件检测类别"),
+        MemberMeta::new("EnableSearch", ValueType::Bool).zh("使该视频 / 图片录入搜索库"),
+        MemberMeta::new("OutputLang", ValueType::String).zh("主输出语言"),
+        MemberMeta::new("AlternativeOutputLang", ValueType::String).zh("次选输出语言"),
+        MemberMeta::new("MultiCameraLayout", ValueType::String).zh("多摄像头布局定义"),
         MemberMeta::new(
             "CustomDetectQueries",
             ValueType::Object("VisionCustomDetectQuery"),
         )
-        .list(),
-        MemberMeta::new("MaxDuration", ValueType::Int64),
-        MemberMeta::new("EnableKeywords", ValueType::Bool),
-        MemberMeta::new("SummaryPrompt", ValueType::String),
-        MemberMeta::new("EnableFaceDetection", ValueType::Bool),
-        MemberMeta::new("InputRotateDegree", ValueType::Int64),
-        MemberMeta::new("EnableExtendedOutput", ValueType::Bool),
+        .list()
+        .zh("自定义检测标签"),
+        MemberMeta::new("MaxDuration", ValueType::Int64).zh("最大处理的输入视频时长"),
+        MemberMeta::new("EnableKeywords", ValueType::Bool).zh("是否生成关键词"),
+        MemberMeta::new("SummaryPrompt", ValueType::String).zh("自定义摘要提示词"),
+        MemberMeta::new("EnableFaceDetection", ValueType::Bool).zh("是否开启人脸检测"),
+        MemberMeta::new("InputRotateDegree", ValueType::Int64).zh("画面旋转角度"),
+        MemberMeta::new("EnableExtendedOutput", ValueType::Bool).zh("开启扩展字段输出"),
         MemberMeta::new(
             "ExtendedOutputPrompts",
             ValueType::Object("SeeExtendedOutputPrompt"),
         )
-        .list(),
+        .list()
+        .zh("自定义扩展输出的提示词"),
     ],
 };
 
@@ -180,13 +184,19 @@ pub(crate) static SEE_COMPREHENSION_RESULT_STRUCTURE: StructureMeta = StructureM
     name: "SeeComprehensionResult",
     usage: StructureUsage::Output,
     members: &[
-        MemberMeta::new("DetectedClassifications", ValueType::String).list(),
-        MemberMeta::new("Summary", ValueType::String),
-        MemberMeta::new("AlternativeSummary", ValueType::String),
-        MemberMeta::new("ErrorCode", ValueType::String),
-        MemberMeta::new("ErrorMsg", ValueType::String),
-        MemberMeta::new("Keywords", ValueType::String).list(),
-        MemberMeta::new("ExtendedOutput", ValueType::Object("SeeExtendedOutput")).list(),
+        MemberMeta::new("DetectedClassifications", ValueType::String)
+            .list()
+            .zh("识别到的目标类型与事件标签"),
+        MemberMeta::new("Summary", ValueType::String).zh("摘要文本"),
+        MemberMeta::new("AlternativeSummary", ValueType::String).zh("摘要文本"),
+        MemberMeta::new("ErrorCode", ValueType::String).zh("错误码"),
+        MemberMeta::new("ErrorMsg", ValueType::String).zh("错误消息"),
+        MemberMeta::new("Keywords", ValueType::String)
+            .list()
+            .zh("生成的关键词列表"),
+        MemberMeta::new("ExtendedOutput", ValueType::Object("SeeExtendedOutput"))
+            .list()
+            .zh("模型输出的扩展字段文本"),
     ],
 };
 
@@ -242,14 +252,24 @@ pub(crate) static SEE_CREATE_SUBSCRIPTION_ENTRY_STRUCTURE: StructureMeta = Struc
     name: "SeeCreateSubscriptionEntry",
     usage: StructureUsage::Input,
     members: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("ServiceType", ValueType::String).required(),
-        MemberMeta::new("ServiceTier", ValueType::String).required(),
-        MemberMeta::new("Period", ValueType::Int64).required(),
-        MemberMeta::new("CustomOrderId", ValueType::String),
-        MemberMeta::new("RenewFlag", ValueType::String),
-        MemberMeta::new("ChannelId", ValueType::UInt64),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品 ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名称"),
+        MemberMeta::new("ServiceType", ValueType::String)
+            .required()
+            .zh("算法类型"),
+        MemberMeta::new("ServiceTier", ValueType::String)
+            .required()
+            .zh("套餐规格"),
+        MemberMeta::new("Period", ValueType::Int64)
+            .required()
+            .zh("订阅购买时长"),
+        MemberMeta::new("CustomOrderId", ValueType::String).zh("自定义订单 ID"),
+        MemberMeta::new("RenewFlag", ValueType::String).zh("续费标识"),
+        MemberMeta::new("ChannelId", ValueType::UInt64).zh("通道 ID"),
     ],
 };
 
@@ -278,9 +298,9 @@ pub(crate) static SEE_CREATE_SUBSCRIPTION_RESULT_STRUCTURE: StructureMeta = Stru
     name: "SeeCreateSubscriptionResult",
     usage: StructureUsage::Output,
     members: &[
-        MemberMeta::new("OrderId", ValueType::String),
-        MemberMeta::new("Status", ValueType::String),
-        MemberMeta::new("ResourceId", ValueType::String),
+        MemberMeta::new("OrderId", ValueType::String).zh("订单 ID"),
+        MemberMeta::new("Status", ValueType::String).zh("订单状态"),
+        MemberMeta::new("ResourceId", ValueType::String).zh("资源 ID"),
     ],
 };
 
@@ -302,10 +322,13 @@ pub(crate) static SEE_DELETE_TASK_CONDITION_STRUCTURE: StructureMeta = Structure
     name: "SeeDeleteTaskCondition",
     usage: StructureUsage::Input,
     members: &[
-        MemberMeta::new("Type", ValueType::String).required(),
+        MemberMeta::new("Type", ValueType::String)
+            .required()
+            .zh("条件类型"),
         MemberMeta::new("Values", ValueType::String)
             .list()
-            .required(),
+            .required()
+            .zh("条件值列表"),
     ],
 };
 
@@ -345,10 +368,18 @@ pub(crate) static SEE_DETECT_CONTINUOUS_CONFIG_STRUCTURE: StructureMeta = Struct
     name: "SeeDetectContinuousConfig",
     usage: StructureUsage::Both,
     members: &[
-        MemberMeta::new("DetectType", ValueType::String).required(),
-        MemberMeta::new("DailyStartTime", ValueType::Int64).required(),
-        MemberMeta::new("DailyEndTime", ValueType::Int64).required(),
-        MemberMeta::new("Interval", ValueType::Int64).required(),
+        MemberMeta::new("DetectType", ValueType::String)
+            .required()
+            .zh("检测标签"),
+        MemberMeta::new("DailyStartTime", ValueType::Int64)
+            .required()
+            .zh("启用检测的按日周期起始时间分钟数"),
+        MemberMeta::new("DailyEndTime", ValueType::Int64)
+            .required()
+            .zh("启用检测的按日周期结束时间分钟数"),
+        MemberMeta::new("Interval", ValueType::Int64)
+            .required()
+            .zh("检测间隔分钟数"),
     ],
 };
 
@@ -370,7 +401,9 @@ pub struct SeeDetectContinuousResult {
 pub(crate) static SEE_DETECT_CONTINUOUS_RESULT_STRUCTURE: StructureMeta = StructureMeta {
     name: "SeeDetectContinuousResult",
     usage: StructureUsage::Output,
-    members: &[MemberMeta::new("IsContinuousInRange", ValueType::Bool)],
+    members: &[
+        MemberMeta::new("IsContinuousInRange", ValueType::Bool).zh("检测标签是否在当前区间内持续")
+    ],
 };
 
 /// The `SeeEventIdFilterConfig` structure. Used in requests and responses.
@@ -398,9 +431,13 @@ pub(crate) static SEE_EVENT_ID_FILTER_CONFIG_STRUCTURE: StructureMeta = Structur
     name: "SeeEventIdFilterConfig",
     usage: StructureUsage::Both,
     members: &[
-        MemberMeta::new("IncludeOnly", ValueType::String).list(),
-        MemberMeta::new("Exclude", ValueType::String).list(),
-        MemberMeta::new("TriggerAt", ValueType::String),
+        MemberMeta::new("IncludeOnly", ValueType::String)
+            .list()
+            .zh("包含的云存事件 ID 集合"),
+        MemberMeta::new("Exclude", ValueType::String)
+            .list()
+            .zh("排除的云存事件 ID 集合"),
+        MemberMeta::new("TriggerAt", ValueType::String).zh("触发分析的时机"),
     ],
 };
 
@@ -422,8 +459,8 @@ pub(crate) static SEE_EXTENDED_OUTPUT_STRUCTURE: StructureMeta = StructureMeta {
     name: "SeeExtendedOutput",
     usage: StructureUsage::Output,
     members: &[
-        MemberMeta::new("Key", ValueType::String),
-        MemberMeta::new("Output", ValueType::String),
+        MemberMeta::new("Key", ValueType::String).zh("提示词标识符"),
+        MemberMeta::new("Output", ValueType::String).zh("模型输出的扩展内容文本"),
     ],
 };
 
@@ -445,8 +482,12 @@ pub(crate) static SEE_EXTENDED_OUTPUT_PROMPT_STRUCTURE: StructureMeta = Structur
     name: "SeeExtendedOutputPrompt",
     usage: StructureUsage::Both,
     members: &[
-        MemberMeta::new("Key", ValueType::String).required(),
-        MemberMeta::new("Prompt", ValueType::String).required(),
+        MemberMeta::new("Key", ValueType::String)
+            .required()
+            .zh("提示词标识符"),
+        MemberMeta::new("Prompt", ValueType::String)
+            .required()
+            .zh("提示词内容"),
     ],
 };
 
@@ -499,13 +540,15 @@ pub(crate) static SEE_FACE_INFO_STRUCTURE: StructureMeta = StructureMeta {
     name: "SeeFaceInfo",
     usage: StructureUsage::Output,
     members: &[
-        MemberMeta::new("BoundingBox", ValueType::Float).list(),
-        MemberMeta::new("FaceId", ValueType::String),
-        MemberMeta::new("CropImageURL", ValueType::String),
-        MemberMeta::new("IsPrototype", ValueType::Bool),
-        MemberMeta::new("PersonId", ValueType::String),
-        MemberMeta::new("Source", ValueType::UInt64),
-        MemberMeta::new("TimestampMs", ValueType::Int64),
+        MemberMeta::new("BoundingBox", ValueType::Float)
+            .list()
+            .zh("人脸框坐标"),
+        MemberMeta::new("FaceId", ValueType::String).zh("人脸 ID"),
+        MemberMeta::new("CropImageURL", ValueType::String).zh("人脸裁剪图 URL"),
+        MemberMeta::new("IsPrototype", ValueType::Bool).zh("是否为代表人脸"),
+        MemberMeta::new("PersonId", ValueType::String).zh("人员 ID"),
+        MemberMeta::new("Source", ValueType::UInt64).zh("创建来源"),
+        MemberMeta::new("TimestampMs", ValueType::Int64).zh("人脸所在画面的毫秒级 UNIX 时间戳"),
     ],
 };
 
@@ -523,7 +566,11 @@ pub struct SeeFaceRecognitionResult {
 pub(crate) static SEE_FACE_RECOGNITION_RESULT_STRUCTURE: StructureMeta = StructureMeta {
     name: "SeeFaceRecognitionResult",
     usage: StructureUsage::Output,
-    members: &[MemberMeta::new("Persons", ValueType::Object("SeeTaskPersonInfo")).list()],
+    members: &[
+        MemberMeta::new("Persons", ValueType::Object("SeeTaskPersonInfo"))
+            .list()
+            .zh("识别到的人员列表"),
+    ],
 };
 
 /// The `SeeObjectListOptions` structure. Used in requests.
@@ -547,9 +594,9 @@ pub(crate) static SEE_OBJECT_LIST_OPTIONS_STRUCTURE: StructureMeta = StructureMe
     name: "SeeObjectListOptions",
     usage: StructureUsage::Input,
     members: &[
-        MemberMeta::new("Delimiter", ValueType::String),
-        MemberMeta::new("Marker", ValueType::String),
-        MemberMeta::new("MaxKeys", ValueType::Int64),
+        MemberMeta::new("Delimiter", ValueType::String).zh("目录分隔符"),
+        MemberMeta::new("Marker", ValueType::String).zh("分页标记"),
+        MemberMeta::new("MaxKeys", ValueType::Int64).zh("单页返回的最大对象数量"),
     ],
 };
 
@@ -601,14 +648,18 @@ pub(crate) static SEE_OBJECT_LISTING_STRUCTURE: StructureMeta = StructureMeta {
     name: "SeeObjectListing",
     usage: StructureUsage::Output,
     members: &[
-        MemberMeta::new("Contents", ValueType::Object("SeeObjectSummary")).list(),
-        MemberMeta::new("CommonPrefixes", ValueType::String).list(),
-        MemberMeta::new("Delimiter", ValueType::String),
-        MemberMeta::new("IsTruncated", ValueType::Bool),
-        MemberMeta::new("Marker", ValueType::String),
-        MemberMeta::new("MaxKeys", ValueType::Int64),
-        MemberMeta::new("NextMarker", ValueType::String),
-        MemberMeta::new("Prefix", ValueType::String),
+        MemberMeta::new("Contents", ValueType::Object("SeeObjectSummary"))
+            .list()
+            .zh("对象列表"),
+        MemberMeta::new("CommonPrefixes", ValueType::String)
+            .list()
+            .zh("子目录路径列表"),
+        MemberMeta::new("Delimiter", ValueType::String).zh("本次列举使用的目录分隔符"),
+        MemberMeta::new("IsTruncated", ValueType::Bool).zh("是否还有后续分页数据"),
+        MemberMeta::new("Marker", ValueType::String).zh("本次列举使用的分页标记"),
+        MemberMeta::new("MaxKeys", ValueType::Int64).zh("本次列举的最大对象数量"),
+        MemberMeta::new("NextMarker", ValueType::String).zh("下一页的分页标记"),
+        MemberMeta::new("Prefix", ValueType::String).zh("本次列举的对象路径前缀"),
     ],
 };
 
@@ -653,13 +704,15 @@ pub(crate) static SEE_OBJECT_METADATA_STRUCTURE: StructureMeta = StructureMeta {
     name: "SeeObjectMetadata",
     usage: StructureUsage::Output,
     members: &[
-        MemberMeta::new("Key", ValueType::String),
-        MemberMeta::new("COSURI", ValueType::String),
-        MemberMeta::new("ContentType", ValueType::String),
-        MemberMeta::new("Size", ValueType::Int64),
-        MemberMeta::new("ETag", ValueType::String),
-        MemberMeta::new("LastModified", ValueType::Int64),
-        MemberMeta::new("Metadata", ValueType::Object("SeeObjectMetadataEntry")).list(),
+        MemberMeta::new("Key", ValueType::String).zh("对象 Key"),
+        MemberMeta::new("COSURI", ValueType::String).zh("对象的 COS URI"),
+        MemberMeta::new("ContentType", ValueType::String).zh("对象的 MIME 类型"),
+        MemberMeta::new("Size", ValueType::Int64).zh("对象大小"),
+        MemberMeta::new("ETag", ValueType::String).zh("对象的 ETag"),
+        MemberMeta::new("LastModified", ValueType::Int64).zh("对象最后修改时间"),
+        MemberMeta::new("Metadata", ValueType::Object("SeeObjectMetadataEntry"))
+            .list()
+            .zh("对象的自定义元数据列表"),
     ],
 };
 
@@ -681,8 +734,8 @@ pub(crate) static SEE_OBJECT_METADATA_ENTRY_STRUCTURE: StructureMeta = Structure
     name: "SeeObjectMetadataEntry",
     usage: StructureUsage::Output,
     members: &[
-        MemberMeta::new("Name", ValueType::String),
-        MemberMeta::new("Value", ValueType::String),
+        MemberMeta::new("Name", ValueType::String).zh("元数据名称"),
+        MemberMeta::new("Value", ValueType::String).zh("元数据值"),
     ],
 };
 
@@ -717,11 +770,11 @@ pub(crate) static SEE_OBJECT_SUMMARY_STRUCTURE: StructureMeta = StructureMeta {
     name: "SeeObjectSummary",
     usage: StructureUsage::Output,
     members: &[
-        MemberMeta::new("Key", ValueType::String),
-        MemberMeta::new("COSURI", ValueType::String),
-        MemberMeta::new("Size", ValueType::Int64),
-        MemberMeta::new("ETag", ValueType::String),
-        MemberMeta::new("LastModified", ValueType::Int64),
+        MemberMeta::new("Key", ValueType::String).zh("对象 Key"),
+        MemberMeta::new("COSURI", ValueType::String).zh("TWeSee 直传对象或目录的 COS URI"),
+        MemberMeta::new("Size", ValueType::Int64).zh("对象大小"),
+        MemberMeta::new("ETag", ValueType::String).zh("对象的 ETag"),
+        MemberMeta::new("LastModified", ValueType::Int64).zh("对象最后修改时间"),
     ],
 };
 
@@ -756,11 +809,13 @@ pub(crate) static SEE_PERSON_INFO_STRUCTURE: StructureMeta = StructureMeta {
     name: "SeePersonInfo",
     usage: StructureUsage::Output,
     members: &[
-        MemberMeta::new("Faces", ValueType::Object("SeeFaceInfo")).list(),
-        MemberMeta::new("IsRemembered", ValueType::Bool),
-        MemberMeta::new("Name", ValueType::String),
-        MemberMeta::new("PersonId", ValueType::String),
-        MemberMeta::new("Source", ValueType::UInt64),
+        MemberMeta::new("Faces", ValueType::Object("SeeFaceInfo"))
+            .list()
+            .zh("代表人脸列表"),
+        MemberMeta::new("IsRemembered", ValueType::Bool).zh("是否已标记为持久记忆"),
+        MemberMeta::new("Name", ValueType::String).zh("人员名称"),
+        MemberMeta::new("PersonId", ValueType::String).zh("人员 ID"),
+        MemberMeta::new("Source", ValueType::UInt64).zh("创建来源"),
     ],
 };
 
@@ -806,12 +861,20 @@ pub(crate) static SEE_RENEW_SUBSCRIPTION_ENTRY_STRUCTURE: StructureMeta = Struct
     name: "SeeRenewSubscriptionEntry",
     usage: StructureUsage::Input,
     members: &[
-        MemberMeta::new("ProductId", ValueType::String).required(),
-        MemberMeta::new("DeviceName", ValueType::String).required(),
-        MemberMeta::new("ServiceType", ValueType::String).required(),
-        MemberMeta::new("Period", ValueType::Int64).required(),
-        MemberMeta::new("CustomOrderId", ValueType::String),
-        MemberMeta::new("ChannelId", ValueType::UInt64),
+        MemberMeta::new("ProductId", ValueType::String)
+            .required()
+            .zh("产品 ID"),
+        MemberMeta::new("DeviceName", ValueType::String)
+            .required()
+            .zh("设备名称"),
+        MemberMeta::new("ServiceType", ValueType::String)
+            .required()
+            .zh("算法类型"),
+        MemberMeta::new("Period", ValueType::Int64)
+            .required()
+            .zh("续费时长"),
+        MemberMeta::new("CustomOrderId", ValueType::String).zh("自定义订单 ID"),
+        MemberMeta::new("ChannelId", ValueType::UInt64).zh("通道 ID"),
     ],
 };
 
@@ -840,9 +903,9 @@ pub(crate) static SEE_RENEW_SUBSCRIPTION_RESULT_STRUCTURE: StructureMeta = Struc
     name: "SeeRenewSubscriptionResult",
     usage: StructureUsage::Output,
     members: &[
-        MemberMeta::new("OrderId", ValueType::String),
-        MemberMeta::new("Status", ValueType::String),
-        MemberMeta::new("ResourceId", ValueType::String),
+        MemberMeta::new("OrderId", ValueType::String).zh("订单 ID"),
+        MemberMeta::new("Status", ValueType::String).zh("订单状态"),
+        MemberMeta::new("ResourceId", ValueType::String).zh("资源 ID"),
     ],
 };
 
@@ -881,11 +944,11 @@ pub(crate) static SEE_STAT_ITEM_STRUCTURE: StructureMeta = StructureMeta {
     name: "SeeStatItem",
     usage: StructureUsage::Output,
     members: &[
-        MemberMeta::new("Time", ValueType::String),
-        MemberMeta::new("Count", ValueType::Int64),
-        MemberMeta::new("CostBasic", ValueType::Int64),
-        MemberMeta::new("CostAdvanced", ValueType::Int64),
-        MemberMeta::new("CostCredits", ValueType::Float),
+        MemberMeta::new("Time", ValueType::String).zh("时间"),
+        MemberMeta::new("Count", ValueType::Int64).zh("任务数量"),
+        MemberMeta::new("CostBasic", ValueType::Int64).zh("基础能力后付费用量"),
+        MemberMeta::new("CostAdvanced", ValueType::Int64).zh("高级能力后付费用量"),
+        MemberMeta::new("CostCredits", ValueType::Float).zh("预付费额度用量"),
     ],
 };
 
@@ -922,9 +985,9 @@ pub(crate) static SEE_SUMMARIZE_CONFIG_STRUCTURE: StructureMeta = StructureMeta 
     name: "SeeSummarizeConfig",
     usage: StructureUsage::Both,
     members: &[
-        MemberMeta::new("EnableDailySummary", ValueType::Bool),
-        MemberMeta::new("EnableWeeklySummary", ValueType::Bool),
-        MemberMeta::new("SummaryVerbosity", ValueType::String),
+        MemberMeta::new("EnableDailySummary", ValueType::Bool).zh("是否开启每日总结"),
+        MemberMeta::new("EnableWeeklySummary", ValueType::Bool).zh("是否开启每周总结"),
+        MemberMeta::new("SummaryVerbosity", ValueType::String).zh("生成总结的详细程度"),
     ],
 };
 
@@ -942,7 +1005,7 @@ pub struct SeeSummarizeResult {
 pub(crate) static SEE_SUMMARIZE_RESULT_STRUCTURE: StructureMeta = StructureMeta {
     name: "SeeSummarizeResult",
     usage: StructureUsage::Output,
-    members: &[MemberMeta::new("Summary", ValueType::String)],
+    members: &[MemberMeta::new("Summary", ValueType::String).zh("总结文本")],
 };
 
 /// The `SeeTaskFaceInfo` structure. Used in responses.
@@ -977,10 +1040,10 @@ pub(crate) static SEE_TASK_FACE_INFO_STRUCTURE: StructureMeta = StructureMeta {
     name: "SeeTaskFaceInfo",
     usage: StructureUsage::Output,
     members: &[
-        MemberMeta::new("CropImageURL", ValueType::String),
-        MemberMeta::new("FaceId", ValueType::String),
-        MemberMeta::new("PersonId", ValueType::String),
-        MemberMeta::new("TimestampMs", ValueType::Int64),
+        MemberMeta::new("CropImageURL", ValueType::String).zh("人脸裁剪图下载 URL"),
+        MemberMeta::new("FaceId", ValueType::String).zh("人脸 ID"),
+        MemberMeta::new("PersonId", ValueType::String).zh("人员 ID"),
+        MemberMeta::new("TimestampMs", ValueType::Int64).zh("人脸所在画面的毫秒级 UNIX 时间戳"),
     ],
 };
 
@@ -1104,42 +1167,52 @@ pub(crate) static SEE_TASK_INFO_STRUCTURE: StructureMeta = StructureMeta {
     name: "SeeTaskInfo",
     usage: StructureUsage::Output,
     members: &[
-        MemberMeta::new("TaskId", ValueType::String),
-        MemberMeta::new("Status", ValueType::UInt64),
-        MemberMeta::new("Metadata", ValueType::Object("SeeTaskMetadata")),
-        MemberMeta::new("ServiceCategory", ValueType::String),
-        MemberMeta::new("ServiceType", ValueType::String),
-        MemberMeta::new("ServiceTier", ValueType::String),
+        MemberMeta::new("TaskId", ValueType::String).zh("任务 ID"),
+        MemberMeta::new("Status", ValueType::UInt64).zh("任务状态"),
+        MemberMeta::new("Metadata", ValueType::Object("SeeTaskMetadata")).zh("任务元数据"),
+        MemberMeta::new("ServiceCategory", ValueType::String).zh("算法类目"),
+        MemberMeta::new("ServiceType", ValueType::String).zh("算法类型"),
+        MemberMeta::new("ServiceTier", ValueType::String).zh("套餐规格"),
         MemberMeta::new(
             "ComprehensionResult",
             ValueType::Object("SeeComprehensionResult"),
-        ),
+        )
+        .zh("视觉理解结果"),
         MemberMeta::new(
             "CompHighlightResult",
             ValueType::Object("SeeCompHighlightResult"),
-        ),
+        )
+        .zh("视频语义浓缩结果"),
         MemberMeta::new(
             "DetectContinuousResult",
             ValueType::Object("SeeDetectContinuousResult"),
-        ),
+        )
+        .zh("标签持续检测结果"),
         MemberMeta::new(
             "FaceRecognitionResult",
             ValueType::Object("SeeFaceRecognitionResult"),
-        ),
-        MemberMeta::new("SummarizeResult", ValueType::Object("SeeSummarizeResult")),
-        MemberMeta::new("CostBasic", ValueType::Int64),
-        MemberMeta::new("CostAdvanced", ValueType::Int64),
-        MemberMeta::new("CostCredits", ValueType::Float),
-        MemberMeta::new("Files", ValueType::String).list(),
+        )
+        .zh("人脸检测结果"),
+        MemberMeta::new("SummarizeResult", ValueType::Object("SeeSummarizeResult"))
+            .zh("每日或每周总结结果"),
+        MemberMeta::new("CostBasic", ValueType::Int64)
+            .zh("完成该任务所产生的视觉理解基础能力后付费用量"),
+        MemberMeta::new("CostAdvanced", ValueType::Int64)
+            .zh("完成该任务所产生的视觉理解高级能力后付费用量"),
+        MemberMeta::new("CostCredits", ValueType::Float).zh("完成该任务所消耗的视觉理解预付费额度"),
+        MemberMeta::new("Files", ValueType::String)
+            .list()
+            .zh("输出文件名列表"),
         MemberMeta::new(
             "FilesInfo",
             ValueType::Object("CloudStorageAIServiceTaskFileInfo"),
         )
-        .list(),
-        MemberMeta::new("CreateTime", ValueType::Int64),
-        MemberMeta::new("UpdateTime", ValueType::Int64),
-        MemberMeta::new("COSURI", ValueType::String),
-        MemberMeta::new("InputURL", ValueType::String),
+        .list()
+        .zh("输出文件详情列表"),
+        MemberMeta::new("CreateTime", ValueType::Int64).zh("创建时间"),
+        MemberMeta::new("UpdateTime", ValueType::Int64).zh("最后更新时间"),
+        MemberMeta::new("COSURI", ValueType::String).zh("直传 COS 的对象 URI"),
+        MemberMeta::new("InputURL", ValueType::String).zh("任务的输入 URL"),
     ],
 };
 
@@ -1181,11 +1254,11 @@ pub(crate) static SEE_TASK_METADATA_STRUCTURE: StructureMeta = StructureMeta {
     name: "SeeTaskMetadata",
     usage: StructureUsage::Both,
     members: &[
-        MemberMeta::new("ProductId", ValueType::String),
-        MemberMeta::new("DeviceName", ValueType::String),
-        MemberMeta::new("ChannelId", ValueType::UInt64),
-        MemberMeta::new("StartTimeMs", ValueType::Int64),
-        MemberMeta::new("EndTimeMs", ValueType::Int64),
-        MemberMeta::new("CustomId", ValueType::String),
+        MemberMeta::new("ProductId", ValueType::String).zh("产品 ID"),
+        MemberMeta::new("DeviceName", ValueType::String).zh("设备名称"),
+        MemberMeta::new("ChannelId", ValueType::UInt64).zh("通道 ID"),
+        MemberMeta::new("StartTimeMs", ValueType::Int64).zh("事件起始时间"),
+        MemberMeta::new("EndTimeMs", ValueType::Int64).zh("事件结束时间"),
+        MemberMeta::new("CustomId", ValueType::String).zh("自定义事件 ID"),
     ],
 };

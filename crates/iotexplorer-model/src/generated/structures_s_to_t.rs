@@ -39,11 +39,13 @@ pub(crate) static SEE_TASK_PERSON_INFO_STRUCTURE: StructureMeta = StructureMeta 
     name: "SeeTaskPersonInfo",
     usage: StructureUsage::Output,
     members: &[
-        MemberMeta::new("Faces", ValueType::Object("SeeTaskFaceInfo")).list(),
-        MemberMeta::new("IsRemembered", ValueType::Bool),
-        MemberMeta::new("Name", ValueType::String),
-        MemberMeta::new("PersonId", ValueType::String),
-        MemberMeta::new("Source", ValueType::UInt64),
+        MemberMeta::new("Faces", ValueType::Object("SeeTaskFaceInfo"))
+            .list()
+            .zh("该人员在任务中的人脸列表"),
+        MemberMeta::new("IsRemembered", ValueType::Bool).zh("是否已标记为持久记忆"),
+        MemberMeta::new("Name", ValueType::String).zh("人员名称"),
+        MemberMeta::new("PersonId", ValueType::String).zh("人员 ID"),
+        MemberMeta::new("Source", ValueType::UInt64).zh("创建来源"),
     ],
 };
 
@@ -61,7 +63,7 @@ pub struct SubscribedTopicItem {
 pub(crate) static SUBSCRIBED_TOPIC_ITEM_STRUCTURE: StructureMeta = StructureMeta {
     name: "SubscribedTopicItem",
     usage: StructureUsage::Output,
-    members: &[MemberMeta::new("TopicName", ValueType::String)],
+    members: &[MemberMeta::new("TopicName", ValueType::String).zh("Topic名称")],
 };
 
 /// The `TRTCParams` structure. Used in responses.
@@ -95,11 +97,11 @@ pub(crate) static TRTC_PARAMS_STRUCTURE: StructureMeta = StructureMeta {
     name: "TRTCParams",
     usage: StructureUsage::Output,
     members: &[
-        MemberMeta::new("SdkAppId", ValueType::Int64),
-        MemberMeta::new("UserId", ValueType::String),
-        MemberMeta::new("UserSig", ValueType::String),
-        MemberMeta::new("StrRoomId", ValueType::String),
-        MemberMeta::new("PrivateKey", ValueType::String),
+        MemberMeta::new("SdkAppId", ValueType::Int64).zh("TRTC入参"),
+        MemberMeta::new("UserId", ValueType::String).zh("TRTC入参"),
+        MemberMeta::new("UserSig", ValueType::String).zh("TRTC入参"),
+        MemberMeta::new("StrRoomId", ValueType::String).zh("TRTC入参"),
+        MemberMeta::new("PrivateKey", ValueType::String).zh("TRTC入参"),
     ],
 };
 
@@ -133,10 +135,11 @@ pub(crate) static T_WE_CALL_ACTIVE_INFO_STRUCTURE: StructureMeta = StructureMeta
     members: &[
         MemberMeta::new("ModelId", ValueType::String)
             .nullable()
-            .disabled(),
-        MemberMeta::new("Sn", ValueType::String),
-        MemberMeta::new("ExpireTime", ValueType::Int64),
-        MemberMeta::new("PkgType", ValueType::Int64),
+            .disabled()
+            .zh("小程序ID"),
+        MemberMeta::new("Sn", ValueType::String).zh("Sn信息"),
+        MemberMeta::new("ExpireTime", ValueType::Int64).zh("过期时间"),
+        MemberMeta::new("PkgType", ValueType::Int64).zh("类型"),
     ],
 };
 
@@ -161,13 +164,17 @@ pub(crate) static T_WE_CALL_INFO_STRUCTURE: StructureMeta = StructureMeta {
     name: "TWeCallInfo",
     usage: StructureUsage::Both,
     members: &[
-        MemberMeta::new("Sn", ValueType::String).required(),
+        MemberMeta::new("Sn", ValueType::String)
+            .required()
+            .zh("Sn信息"),
         MemberMeta::new("ModelId", ValueType::String)
             .nullable()
-            .disabled(),
+            .disabled()
+            .zh("小程序ID"),
         MemberMeta::new("ActiveNum", ValueType::Int64)
             .nullable()
-            .disabled(),
+            .disabled()
+            .zh("激活数"),
     ],
 };
 
@@ -196,9 +203,9 @@ pub(crate) static T_WE_CALL_LICENSE_INFO_STRUCTURE: StructureMeta = StructureMet
     name: "TWeCallLicenseInfo",
     usage: StructureUsage::Both,
     members: &[
-        MemberMeta::new("TWeCallType", ValueType::String),
-        MemberMeta::new("TotalNum", ValueType::Int64),
-        MemberMeta::new("UsedNum", ValueType::Int64),
+        MemberMeta::new("TWeCallType", ValueType::String).zh("voip类型"),
+        MemberMeta::new("TotalNum", ValueType::Int64).zh("总数"),
+        MemberMeta::new("UsedNum", ValueType::Int64).zh("已使用"),
     ],
 };
 
@@ -251,13 +258,13 @@ pub(crate) static TALK_ACTIVATE_RECORD_LOG_INFO_STRUCTURE: StructureMeta = Struc
     name: "TalkActivateRecordLogInfo",
     usage: StructureUsage::Output,
     members: &[
-        MemberMeta::new("ProductId", ValueType::String),
-        MemberMeta::new("DeviceName", ValueType::String),
-        MemberMeta::new("ActiveTime", ValueType::Int64),
-        MemberMeta::new("ExpireTime", ValueType::Int64),
-        MemberMeta::new("ServiceType", ValueType::Int64),
-        MemberMeta::new("Status", ValueType::Int64),
-        MemberMeta::new("ErrorMsg", ValueType::String),
+        MemberMeta::new("ProductId", ValueType::String).zh("产品ID"),
+        MemberMeta::new("DeviceName", ValueType::String).zh("设备名称"),
+        MemberMeta::new("ActiveTime", ValueType::Int64).zh("激活时间"),
+        MemberMeta::new("ExpireTime", ValueType::Int64).zh("过期时间"),
+        MemberMeta::new("ServiceType", ValueType::Int64).zh("TWeTalk类型"),
+        MemberMeta::new("Status", ValueType::Int64).zh("状态"),
+        MemberMeta::new("ErrorMsg", ValueType::String).zh("错误信息"),
     ],
 };
 
@@ -293,10 +300,10 @@ pub(crate) static TALK_ACTIVATION_INFO_STRUCTURE: StructureMeta = StructureMeta 
     name: "TalkActivationInfo",
     usage: StructureUsage::Both,
     members: &[
-        MemberMeta::new("DeviceId", ValueType::String),
-        MemberMeta::new("ErrCode", ValueType::Int64),
-        MemberMeta::new("ErrMessage", ValueType::String),
-        MemberMeta::new("ExpireTime", ValueType::Int64),
+        MemberMeta::new("DeviceId", ValueType::String).zh("设备ID"),
+        MemberMeta::new("ErrCode", ValueType::Int64).zh("设备激活状态"),
+        MemberMeta::new("ErrMessage", ValueType::String).zh("激活错误信息"),
+        MemberMeta::new("ExpireTime", ValueType::Int64).zh("过期时间"),
     ],
 };
 
@@ -329,9 +336,9 @@ pub(crate) static TALK_ACTIVATION_STATUS_INFO_STRUCTURE: StructureMeta = Structu
     name: "TalkActivationStatusInfo",
     usage: StructureUsage::Output,
     members: &[
-        MemberMeta::new("DeviceId", ValueType::String),
-        MemberMeta::new("ExpireTime", ValueType::Int64),
-        MemberMeta::new("ServiceType", ValueType::Int64),
+        MemberMeta::new("DeviceId", ValueType::String).zh("设备ID"),
+        MemberMeta::new("ExpireTime", ValueType::Int64).zh("过期时间"),
+        MemberMeta::new("ServiceType", ValueType::Int64).zh("TWeTalk类型"),
     ],
 };
 
@@ -384,13 +391,13 @@ pub(crate) static TALK_AGENT_BINDING_STRUCTURE: StructureMeta = StructureMeta {
     name: "TalkAgentBinding",
     usage: StructureUsage::Both,
     members: &[
-        MemberMeta::new("BindingScope", ValueType::String),
-        MemberMeta::new("ProductId", ValueType::String),
-        MemberMeta::new("DeviceName", ValueType::String),
-        MemberMeta::new("AgentId", ValueType::String),
-        MemberMeta::new("Priority", ValueType::Int64),
-        MemberMeta::new("CreateTime", ValueType::Int64),
-        MemberMeta::new("UpdateTime", ValueType::Int64),
+        MemberMeta::new("BindingScope", ValueType::String).zh("product 或 device"),
+        MemberMeta::new("ProductId", ValueType::String).zh("产品ID"),
+        MemberMeta::new("DeviceName", ValueType::String).zh("设备名称"),
+        MemberMeta::new("AgentId", ValueType::String).zh("智能体ID"),
+        MemberMeta::new("Priority", ValueType::Int64).zh("绑定优先级"),
+        MemberMeta::new("CreateTime", ValueType::Int64).zh("创建时间"),
+        MemberMeta::new("UpdateTime", ValueType::Int64).zh("更新时间"),
     ],
 };
 
@@ -492,30 +499,38 @@ pub(crate) static TALK_AGENT_INFO_STRUCTURE: StructureMeta = StructureMeta {
     name: "TalkAgentInfo",
     usage: StructureUsage::Both,
     members: &[
-        MemberMeta::new("Uin", ValueType::Int64),
-        MemberMeta::new("AppId", ValueType::Int64),
-        MemberMeta::new("InstanceId", ValueType::String),
-        MemberMeta::new("AgentId", ValueType::String),
-        MemberMeta::new("Name", ValueType::String),
-        MemberMeta::new("Description", ValueType::String),
-        MemberMeta::new("STTConfig", ValueType::Object("TalkSTTConfig")),
-        MemberMeta::new("LLMConfig", ValueType::Object("TalkLLMConfig")),
-        MemberMeta::new("TTSConfig", ValueType::Object("TalkTTSConfig")),
+        MemberMeta::new("Uin", ValueType::Int64).zh("主账号UIN"),
+        MemberMeta::new("AppId", ValueType::Int64).zh("账号AppId"),
+        MemberMeta::new("InstanceId", ValueType::String).zh("实例 ID"),
+        MemberMeta::new("AgentId", ValueType::String).zh("智能体ID"),
+        MemberMeta::new("Name", ValueType::String).zh("智能体名称"),
+        MemberMeta::new("Description", ValueType::String).zh("智能体描述"),
+        MemberMeta::new("STTConfig", ValueType::Object("TalkSTTConfig")).zh("语音识别配置"),
+        MemberMeta::new("LLMConfig", ValueType::Object("TalkLLMConfig")).zh("大模型配置"),
+        MemberMeta::new("TTSConfig", ValueType::Object("TalkTTSConfig")).zh("语音合成配置"),
         MemberMeta::new(
             "ConversationConfig",
             ValueType::Object("TalkConversationConfig"),
-        ),
-        MemberMeta::new("MemoryConfig", ValueType::Object("TalkMemoryConfig")),
-        MemberMeta::new("IOTTools", ValueType::Object("TalkIOTTool")).list(),
-        MemberMeta::new("WebhookTools", ValueType::Object("TalkWebhookTool")).list(),
-        MemberMeta::new("Metadata", ValueType::String),
-        MemberMeta::new("Bindings", ValueType::Object("TalkAgentBinding")).list(),
-        MemberMeta::new("CreateTime", ValueType::Int64),
-        MemberMeta::new("UpdateTime", ValueType::Int64),
+        )
+        .zh("对话行为配置"),
+        MemberMeta::new("MemoryConfig", ValueType::Object("TalkMemoryConfig")).zh("长期记忆配置"),
+        MemberMeta::new("IOTTools", ValueType::Object("TalkIOTTool"))
+            .list()
+            .zh("IoT 工具列表"),
+        MemberMeta::new("WebhookTools", ValueType::Object("TalkWebhookTool"))
+            .list()
+            .zh("Webhook 工具列表"),
+        MemberMeta::new("Metadata", ValueType::String).zh("元信息JSON object 字符串"),
+        MemberMeta::new("Bindings", ValueType::Object("TalkAgentBinding"))
+            .list()
+            .zh("绑定关系列表"),
+        MemberMeta::new("CreateTime", ValueType::Int64).zh("创建时间"),
+        MemberMeta::new("UpdateTime", ValueType::Int64).zh("更新时间"),
         MemberMeta::new(
             "EventCallbackConfig",
             ValueType::Object("TalkEventCallbackConfig"),
-        ),
+        )
+        .zh("事件回调配置"),
     ],
 };
 
@@ -559,10 +574,10 @@ pub(crate) static TALK_BASIC_CONFIG_INFO_STRUCTURE: StructureMeta = StructureMet
     name: "TalkBasicConfigInfo",
     usage: StructureUsage::Both,
     members: &[
-        MemberMeta::new("SystemPrompt", ValueType::String),
-        MemberMeta::new("GreetingMessage", ValueType::String),
-        MemberMeta::new("DefaultVoiceType", ValueType::Int64),
-        MemberMeta::new("FastVoiceType", ValueType::String),
+        MemberMeta::new("SystemPrompt", ValueType::String).zh("系统提示词"),
+        MemberMeta::new("GreetingMessage", ValueType::String).zh("欢迎语"),
+        MemberMeta::new("DefaultVoiceType", ValueType::Int64).zh("音色"),
+        MemberMeta::new("FastVoiceType", ValueType::String).zh("复刻音色ID"),
     ],
 };
 
@@ -606,10 +621,12 @@ pub(crate) static TALK_CONVERSATION_CONFIG_STRUCTURE: StructureMeta = StructureM
     name: "TalkConversationConfig",
     usage: StructureUsage::Both,
     members: &[
-        MemberMeta::new("WelcomeMessage", ValueType::String),
-        MemberMeta::new("WelcomeMessagePriority", ValueType::Int64),
-        MemberMeta::new("InterruptMode", ValueType::Int64),
-        MemberMeta::new("InterruptWordList", ValueType::String).list(),
+        MemberMeta::new("WelcomeMessage", ValueType::String).zh("欢迎语"),
+        MemberMeta::new("WelcomeMessagePriority", ValueType::Int64).zh("欢迎语优先级"),
+        MemberMeta::new("InterruptMode", ValueType::Int64).zh("智能打断模式"),
+        MemberMeta::new("InterruptWordList", ValueType::String)
+            .list()
+            .zh("打断词列表"),
     ],
 };
 
@@ -674,16 +691,17 @@ pub(crate) static TALK_CONVERSATION_CONFIG_INFO_STRUCTURE: StructureMeta = Struc
     name: "TalkConversationConfigInfo",
     usage: StructureUsage::Both,
     members: &[
-        MemberMeta::new("SessionTimeout", ValueType::Int64),
-        MemberMeta::new("InterruptionEnabled", ValueType::Bool),
-        MemberMeta::new("MaxContextTokens", ValueType::Int64),
+        MemberMeta::new("SessionTimeout", ValueType::Int64).zh("会话超时"),
+        MemberMeta::new("InterruptionEnabled", ValueType::Bool).zh("允许打断"),
+        MemberMeta::new("MaxContextTokens", ValueType::Int64).zh("最大上下文"),
         MemberMeta::new(
             "IdleDetection",
             ValueType::Object("TalkIdleDetectionConfigInfo"),
-        ),
-        MemberMeta::new("EmotionEnabled", ValueType::Bool),
-        MemberMeta::new("SemanticVADEnabled", ValueType::Bool),
-        MemberMeta::new("NoiseFilterEnabled", ValueType::Bool),
+        )
+        .zh("空闲检测配置"),
+        MemberMeta::new("EmotionEnabled", ValueType::Bool).zh("是否启用情绪识别"),
+        MemberMeta::new("SemanticVADEnabled", ValueType::Bool).zh("是否启用语义vad"),
+        MemberMeta::new("NoiseFilterEnabled", ValueType::Bool).zh("是否启用噪声过滤"),
     ],
 };
 
@@ -705,8 +723,8 @@ pub(crate) static TALK_EVENT_CALLBACK_CONFIG_STRUCTURE: StructureMeta = Structur
     name: "TalkEventCallbackConfig",
     usage: StructureUsage::Both,
     members: &[
-        MemberMeta::new("Enabled", ValueType::Bool),
-        MemberMeta::new("Topic", ValueType::String),
+        MemberMeta::new("Enabled", ValueType::Bool).zh("是否开启"),
+        MemberMeta::new("Topic", ValueType::String).zh("Topic 名称"),
     ],
 };
 
@@ -742,10 +760,18 @@ pub(crate) static TALK_IOT_TOOL_STRUCTURE: StructureMeta = StructureMeta {
     name: "TalkIOTTool",
     usage: StructureUsage::Both,
     members: &[
-        MemberMeta::new("Name", ValueType::String).required(),
-        MemberMeta::new("Description", ValueType::String).required(),
-        MemberMeta::new("Parameters", ValueType::String).required(),
-        MemberMeta::new("Required", ValueType::String).list(),
+        MemberMeta::new("Name", ValueType::String)
+            .required()
+            .zh("工具名称"),
+        MemberMeta::new("Description", ValueType::String)
+            .required()
+            .zh("工具描述"),
+        MemberMeta::new("Parameters", ValueType::String)
+            .required()
+            .zh("工具参数JSON Schema"),
+        MemberMeta::new("Required", ValueType::String)
+            .list()
+            .zh("必填参数名列表"),
     ],
 };
 
@@ -785,10 +811,12 @@ pub(crate) static TALK_IDLE_DETECTION_CONFIG_INFO_STRUCTURE: StructureMeta = Str
     name: "TalkIdleDetectionConfigInfo",
     usage: StructureUsage::Both,
     members: &[
-        MemberMeta::new("Enabled", ValueType::Bool),
-        MemberMeta::new("TimeoutSeconds", ValueType::Float),
-        MemberMeta::new("MaxRetries", ValueType::Int64),
-        MemberMeta::new("IdleResponses", ValueType::Object("IdleResponseInfo")).list(),
+        MemberMeta::new("Enabled", ValueType::Bool).zh("是否启用"),
+        MemberMeta::new("TimeoutSeconds", ValueType::Float).zh("用户沉默多少秒后触发空闲回调"),
+        MemberMeta::new("MaxRetries", ValueType::Int64).zh("最大重试次数"),
+        MemberMeta::new("IdleResponses", ValueType::Object("IdleResponseInfo"))
+            .list()
+            .zh("空闲响应"),
     ],
 };
 
@@ -842,16 +870,18 @@ pub(crate) static TALK_LLM_CONFIG_STRUCTURE: StructureMeta = StructureMeta {
     name: "TalkLLMConfig",
     usage: StructureUsage::Both,
     members: &[
-        MemberMeta::new("Type", ValueType::String).required(),
-        MemberMeta::new("SystemPrompt", ValueType::String),
-        MemberMeta::new("Temperature", ValueType::Float),
-        MemberMeta::new("History", ValueType::Int64),
-        MemberMeta::new("Timeout", ValueType::Int64),
-        MemberMeta::new("BaseUrl", ValueType::String),
-        MemberMeta::new("Model", ValueType::String),
-        MemberMeta::new("ApiKey", ValueType::String),
-        MemberMeta::new("ExtraBody", ValueType::String),
-        MemberMeta::new("ADP", ValueType::Object("ADPConfig")),
+        MemberMeta::new("Type", ValueType::String)
+            .required()
+            .zh("LLM类型"),
+        MemberMeta::new("SystemPrompt", ValueType::String).zh("系统提示词"),
+        MemberMeta::new("Temperature", ValueType::Float).zh("采样温度"),
+        MemberMeta::new("History", ValueType::Int64).zh("上下文历史轮数"),
+        MemberMeta::new("Timeout", ValueType::Int64).zh("超时时间"),
+        MemberMeta::new("BaseUrl", ValueType::String).zh("OpenAI兼容模型的Base URL"),
+        MemberMeta::new("Model", ValueType::String).zh("模型名称"),
+        MemberMeta::new("ApiKey", ValueType::String).zh("模型API Key"),
+        MemberMeta::new("ExtraBody", ValueType::String).zh("额外模型请求体参数"),
+        MemberMeta::new("ADP", ValueType::Object("ADPConfig")).zh("ADP 平台配置"),
     ],
 };
 
@@ -898,15 +928,17 @@ pub(crate) static TALK_LLM_CONFIG_INFO_STRUCTURE: StructureMeta = StructureMeta 
     name: "TalkLLMConfigInfo",
     usage: StructureUsage::Both,
     members: &[
-        MemberMeta::new("LLMType", ValueType::String),
-        MemberMeta::new("Enabled", ValueType::Bool),
-        MemberMeta::new("Model", ValueType::String),
-        MemberMeta::new("Streaming", ValueType::Bool),
-        MemberMeta::new("Config", ValueType::String),
-        MemberMeta::new("Temperature", ValueType::Float),
-        MemberMeta::new("MaxTokens", ValueType::Int64),
+        MemberMeta::new("LLMType", ValueType::String).zh("支持的LLM类型"),
+        MemberMeta::new("Enabled", ValueType::Bool).zh("是否开启"),
+        MemberMeta::new("Model", ValueType::String).zh("模型"),
+        MemberMeta::new("Streaming", ValueType::Bool).zh("是否开启"),
+        MemberMeta::new("Config", ValueType::String).zh("配置信息JSON字符串"),
+        MemberMeta::new("Temperature", ValueType::Float).zh("温度"),
+        MemberMeta::new("MaxTokens", ValueType::Int64).zh("最大token数"),
         MemberMeta::new("TopP", ValueType::Float),
-        MemberMeta::new("Tools", ValueType::String).list(),
+        MemberMeta::new("Tools", ValueType::String)
+            .list()
+            .zh("工具ID列表"),
     ],
 };
 
@@ -924,7 +956,7 @@ pub struct TalkMemoryConfig {
 pub(crate) static TALK_MEMORY_CONFIG_STRUCTURE: StructureMeta = StructureMeta {
     name: "TalkMemoryConfig",
     usage: StructureUsage::Both,
-    members: &[MemberMeta::new("Enabled", ValueType::Bool)],
+    members: &[MemberMeta::new("Enabled", ValueType::Bool).zh("是否启用长期记忆")],
 };
 
 /// The `TalkProductConfigInfo` structure. Used in requests and responses.
@@ -980,13 +1012,13 @@ pub(crate) static TALK_PRODUCT_CONFIG_INFO_STRUCTURE: StructureMeta = StructureM
     name: "TalkProductConfigInfo",
     usage: StructureUsage::Both,
     members: &[
-        MemberMeta::new("ProductId", ValueType::String),
-        MemberMeta::new("TargetLanguage", ValueType::String),
-        MemberMeta::new("SystemPrompt", ValueType::String),
-        MemberMeta::new("GreetingMessage", ValueType::String),
-        MemberMeta::new("VoiceType", ValueType::Int64),
-        MemberMeta::new("CreateTime", ValueType::Int64),
-        MemberMeta::new("UpdateTime", ValueType::Int64),
+        MemberMeta::new("ProductId", ValueType::String).zh("产品ID"),
+        MemberMeta::new("TargetLanguage", ValueType::String).zh("支持的语言"),
+        MemberMeta::new("SystemPrompt", ValueType::String).zh("系统提示词"),
+        MemberMeta::new("GreetingMessage", ValueType::String).zh("欢迎语"),
+        MemberMeta::new("VoiceType", ValueType::Int64).zh("音色"),
+        MemberMeta::new("CreateTime", ValueType::Int64).zh("创建时间"),
+        MemberMeta::new("UpdateTime", ValueType::Int64).zh("更新时间"),
     ],
 };
 
@@ -1074,21 +1106,22 @@ pub(crate) static TALK_PRODUCT_CONFIG_V2_INFO_STRUCTURE: StructureMeta = Structu
     members: &[
         MemberMeta::new("Uin", ValueType::Int64),
         MemberMeta::new("AppId", ValueType::Int64),
-        MemberMeta::new("ProductId", ValueType::String),
-        MemberMeta::new("DeviceName", ValueType::String),
-        MemberMeta::new("ConfigName", ValueType::String),
-        MemberMeta::new("TargetLanguage", ValueType::String),
-        MemberMeta::new("BasicConfig", ValueType::Object("TalkBasicConfigInfo")),
-        MemberMeta::new("STTConfig", ValueType::Object("TalkSTTConfigInfo")),
-        MemberMeta::new("LLMConfig", ValueType::Object("TalkLLMConfigInfo")),
-        MemberMeta::new("TTSConfig", ValueType::Object("TalkTTSConfigInfo")),
+        MemberMeta::new("ProductId", ValueType::String).zh("产品ID"),
+        MemberMeta::new("DeviceName", ValueType::String).zh("设备名称"),
+        MemberMeta::new("ConfigName", ValueType::String).zh("配置名称"),
+        MemberMeta::new("TargetLanguage", ValueType::String).zh("语言"),
+        MemberMeta::new("BasicConfig", ValueType::Object("TalkBasicConfigInfo")).zh("基础配置"),
+        MemberMeta::new("STTConfig", ValueType::Object("TalkSTTConfigInfo")).zh("语音识别配置"),
+        MemberMeta::new("LLMConfig", ValueType::Object("TalkLLMConfigInfo")).zh("大模型配置"),
+        MemberMeta::new("TTSConfig", ValueType::Object("TalkTTSConfigInfo")).zh("语音合成配置"),
         MemberMeta::new(
             "ConversationConfig",
             ValueType::Object("TalkConversationConfigInfo"),
-        ),
-        MemberMeta::new("Version", ValueType::Int64),
-        MemberMeta::new("CreateTime", ValueType::Int64),
-        MemberMeta::new("UpdateTime", ValueType::Int64),
+        )
+        .zh("会话配置"),
+        MemberMeta::new("Version", ValueType::Int64).zh("版本号"),
+        MemberMeta::new("CreateTime", ValueType::Int64).zh("创建时间"),
+        MemberMeta::new("UpdateTime", ValueType::Int64).zh("更新时间"),
     ],
 };
 
@@ -1110,8 +1143,10 @@ pub(crate) static TALK_STT_CONFIG_STRUCTURE: StructureMeta = StructureMeta {
     name: "TalkSTTConfig",
     usage: StructureUsage::Both,
     members: &[
-        MemberMeta::new("Type", ValueType::String).required(),
-        MemberMeta::new("TRTC", ValueType::Object("TalkSTTTRTC")),
+        MemberMeta::new("Type", ValueType::String)
+            .required()
+            .zh("当前仅支持 `trtc`"),
+        MemberMeta::new("TRTC", ValueType::Object("TalkSTTTRTC")).zh("`Type=trtc` 时生效"),
     ],
 };
 
@@ -1136,9 +1171,9 @@ pub(crate) static TALK_STT_CONFIG_INFO_STRUCTURE: StructureMeta = StructureMeta 
     name: "TalkSTTConfigInfo",
     usage: StructureUsage::Both,
     members: &[
-        MemberMeta::new("STTType", ValueType::String),
-        MemberMeta::new("Enabled", ValueType::Bool),
-        MemberMeta::new("Config", ValueType::String),
+        MemberMeta::new("STTType", ValueType::String).zh("支持的STT类型"),
+        MemberMeta::new("Enabled", ValueType::Bool).zh("是否开启"),
+        MemberMeta::new("Config", ValueType::String).zh("配置信息JSON字符串"),
     ],
 };
 
@@ -1167,9 +1202,9 @@ pub(crate) static TALK_STTTRTC_STRUCTURE: StructureMeta = StructureMeta {
     name: "TalkSTTTRTC",
     usage: StructureUsage::Both,
     members: &[
-        MemberMeta::new("Language", ValueType::String),
-        MemberMeta::new("VADSilenceTime", ValueType::Int64),
-        MemberMeta::new("VADLevel", ValueType::Int64),
+        MemberMeta::new("Language", ValueType::String).zh("识别语言"),
+        MemberMeta::new("VADSilenceTime", ValueType::Int64).zh("VAD 静默检测时间"),
+        MemberMeta::new("VADLevel", ValueType::Int64).zh("远场人声抑制等级"),
     ],
 };
 
@@ -1191,7 +1226,9 @@ pub(crate) static TALK_TTS_CONFIG_STRUCTURE: StructureMeta = StructureMeta {
     name: "TalkTTSConfig",
     usage: StructureUsage::Both,
     members: &[
-        MemberMeta::new("Type", ValueType::String).required(),
-        MemberMeta::new("Flow", ValueType::Object("TalkTTSFlow")),
+        MemberMeta::new("Type", ValueType::String)
+            .required()
+            .zh("TTS的类型"),
+        MemberMeta::new("Flow", ValueType::Object("TalkTTSFlow")).zh("Flow TTS 的具体配置"),
     ],
 };

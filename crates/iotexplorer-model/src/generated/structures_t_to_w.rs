@@ -38,11 +38,11 @@ pub(crate) static TALK_TTS_CONFIG_INFO_STRUCTURE: StructureMeta = StructureMeta 
     name: "TalkTTSConfigInfo",
     usage: StructureUsage::Both,
     members: &[
-        MemberMeta::new("TTSType", ValueType::String),
-        MemberMeta::new("Enabled", ValueType::Bool),
-        MemberMeta::new("Config", ValueType::String),
-        MemberMeta::new("Speed", ValueType::Float),
-        MemberMeta::new("Volume", ValueType::Float),
+        MemberMeta::new("TTSType", ValueType::String).zh("支持的LLM类型"),
+        MemberMeta::new("Enabled", ValueType::Bool).zh("是否开启"),
+        MemberMeta::new("Config", ValueType::String).zh("配置信息JSON字符串"),
+        MemberMeta::new("Speed", ValueType::Float).zh("温度"),
+        MemberMeta::new("Volume", ValueType::Float).zh("最大token数"),
         MemberMeta::new("Pitch", ValueType::Float),
     ],
 };
@@ -65,8 +65,10 @@ pub(crate) static TALK_TTS_FLOW_STRUCTURE: StructureMeta = StructureMeta {
     name: "TalkTTSFlow",
     usage: StructureUsage::Both,
     members: &[
-        MemberMeta::new("VoiceId", ValueType::String).required(),
-        MemberMeta::new("Speed", ValueType::Float),
+        MemberMeta::new("VoiceId", ValueType::String)
+            .required()
+            .zh("精品音色 ID 或克隆音色 ID"),
+        MemberMeta::new("Speed", ValueType::Float).zh("语速"),
     ],
 };
 
@@ -98,9 +100,11 @@ pub(crate) static TALK_WEBHOOK_AUTH_STRUCTURE: StructureMeta = StructureMeta {
     name: "TalkWebhookAuth",
     usage: StructureUsage::Both,
     members: &[
-        MemberMeta::new("Type", ValueType::String).required(),
-        MemberMeta::new("SignKey", ValueType::String),
-        MemberMeta::new("Headers", ValueType::String),
+        MemberMeta::new("Type", ValueType::String)
+            .required()
+            .zh("鉴权类型"),
+        MemberMeta::new("SignKey", ValueType::String).zh("HMAC签名密钥"),
+        MemberMeta::new("Headers", ValueType::String).zh("静态鉴权请求头"),
         MemberMeta::new("BearerToken", ValueType::String),
     ],
 };
@@ -123,8 +127,10 @@ pub(crate) static TALK_WEBHOOK_ENDPOINT_STRUCTURE: StructureMeta = StructureMeta
     name: "TalkWebhookEndpoint",
     usage: StructureUsage::Both,
     members: &[
-        MemberMeta::new("Url", ValueType::String).required(),
-        MemberMeta::new("Timeout", ValueType::Int64),
+        MemberMeta::new("Url", ValueType::String)
+            .required()
+            .zh("Webhook地址"),
+        MemberMeta::new("Timeout", ValueType::Int64).zh("超时时间"),
     ],
 };
 
@@ -166,12 +172,22 @@ pub(crate) static TALK_WEBHOOK_TOOL_STRUCTURE: StructureMeta = StructureMeta {
     name: "TalkWebhookTool",
     usage: StructureUsage::Both,
     members: &[
-        MemberMeta::new("Name", ValueType::String).required(),
-        MemberMeta::new("Description", ValueType::String).required(),
-        MemberMeta::new("Parameters", ValueType::String).required(),
-        MemberMeta::new("Endpoint", ValueType::Object("TalkWebhookEndpoint")).required(),
-        MemberMeta::new("Required", ValueType::String).list(),
-        MemberMeta::new("Auth", ValueType::Object("TalkWebhookAuth")),
+        MemberMeta::new("Name", ValueType::String)
+            .required()
+            .zh("Webhook工具名称"),
+        MemberMeta::new("Description", ValueType::String)
+            .required()
+            .zh("Webhook工具描述"),
+        MemberMeta::new("Parameters", ValueType::String)
+            .required()
+            .zh("工具参数JSON Schema"),
+        MemberMeta::new("Endpoint", ValueType::Object("TalkWebhookEndpoint"))
+            .required()
+            .zh("Webhook HTTP端点配置"),
+        MemberMeta::new("Required", ValueType::String)
+            .list()
+            .zh("必填参数名列表"),
+        MemberMeta::new("Auth", ValueType::Object("TalkWebhookAuth")).zh("Webhook鉴权配置"),
     ],
 };
 
@@ -232,17 +248,17 @@ pub(crate) static TARGET_INFO_STRUCTURE: StructureMeta = StructureMeta {
     name: "TargetInfo",
     usage: StructureUsage::Output,
     members: &[
-        MemberMeta::new("Id", ValueType::String),
-        MemberMeta::new("ProductId", ValueType::String),
-        MemberMeta::new("DeviceName", ValueType::String),
-        MemberMeta::new("StartTimeMs", ValueType::Int64),
-        MemberMeta::new("EndTimeMs", ValueType::Int64),
-        MemberMeta::new("EventId", ValueType::String),
-        MemberMeta::new("Summary", ValueType::String),
-        MemberMeta::new("ChannelId", ValueType::UInt64),
-        MemberMeta::new("Thumbnail", ValueType::String),
-        MemberMeta::new("Confidence", ValueType::String),
-        MemberMeta::new("TaskInfo", ValueType::Object("SeeTaskInfo")),
+        MemberMeta::new("Id", ValueType::String).zh("视频唯一ID"),
+        MemberMeta::new("ProductId", ValueType::String).zh("产品ID"),
+        MemberMeta::new("DeviceName", ValueType::String).zh("设备名称"),
+        MemberMeta::new("StartTimeMs", ValueType::Int64).zh("视频起始时间"),
+        MemberMeta::new("EndTimeMs", ValueType::Int64).zh("视频结束时间"),
+        MemberMeta::new("EventId", ValueType::String).zh("用户自定义事件ID"),
+        MemberMeta::new("Summary", ValueType::String).zh("视频内容摘要"),
+        MemberMeta::new("ChannelId", ValueType::UInt64).zh("通道ID"),
+        MemberMeta::new("Thumbnail", ValueType::String).zh("缩略图路径"),
+        MemberMeta::new("Confidence", ValueType::String).zh("搜索结果置信度"),
+        MemberMeta::new("TaskInfo", ValueType::Object("SeeTaskInfo")).zh("任务信息"),
     ],
 };
 
@@ -272,8 +288,8 @@ pub(crate) static THUMBNAIL_URL_INFO_LIST_STRUCTURE: StructureMeta = StructureMe
     name: "ThumbnailURLInfoList",
     usage: StructureUsage::Both,
     members: &[
-        MemberMeta::new("ThumbnailURL", ValueType::String),
-        MemberMeta::new("ExpireTime", ValueType::Int64),
+        MemberMeta::new("ThumbnailURL", ValueType::String).zh("缩略图访问地址"),
+        MemberMeta::new("ExpireTime", ValueType::Int64).zh("缩略图访问地址的过期时间"),
     ],
 };
 
@@ -295,8 +311,8 @@ pub(crate) static TOPIC_ITEM_STRUCTURE: StructureMeta = StructureMeta {
     name: "TopicItem",
     usage: StructureUsage::Output,
     members: &[
-        MemberMeta::new("TopicName", ValueType::String),
-        MemberMeta::new("Privilege", ValueType::UInt64),
+        MemberMeta::new("TopicName", ValueType::String).zh("Topic名称"),
+        MemberMeta::new("Privilege", ValueType::UInt64).zh("Topic权限"),
     ],
 };
 
@@ -335,11 +351,11 @@ pub(crate) static TOPIC_RULE_STRUCTURE: StructureMeta = StructureMeta {
     name: "TopicRule",
     usage: StructureUsage::Output,
     members: &[
-        MemberMeta::new("RuleName", ValueType::String),
-        MemberMeta::new("Sql", ValueType::String),
-        MemberMeta::new("Description", ValueType::String),
-        MemberMeta::new("Actions", ValueType::String),
-        MemberMeta::new("RuleDisabled", ValueType::Bool),
+        MemberMeta::new("RuleName", ValueType::String).zh("规则名称"),
+        MemberMeta::new("Sql", ValueType::String).zh("规则的SQL语句"),
+        MemberMeta::new("Description", ValueType::String).zh("规则描述"),
+        MemberMeta::new("Actions", ValueType::String).zh("行为的JSON字符串"),
+        MemberMeta::new("RuleDisabled", ValueType::Bool).zh("是否禁用规则"),
     ],
 };
 
@@ -375,10 +391,10 @@ pub(crate) static TOPIC_RULE_INFO_STRUCTURE: StructureMeta = StructureMeta {
     name: "TopicRuleInfo",
     usage: StructureUsage::Output,
     members: &[
-        MemberMeta::new("RuleName", ValueType::String),
-        MemberMeta::new("Description", ValueType::String),
-        MemberMeta::new("CreatedAt", ValueType::Int64),
-        MemberMeta::new("RuleDisabled", ValueType::Bool),
+        MemberMeta::new("RuleName", ValueType::String).zh("规则名称"),
+        MemberMeta::new("Description", ValueType::String).zh("规则描述"),
+        MemberMeta::new("CreatedAt", ValueType::Int64).zh("创建时间"),
+        MemberMeta::new("RuleDisabled", ValueType::Bool).zh("规则是否禁用"),
     ],
 };
 
@@ -414,10 +430,12 @@ pub(crate) static TOPIC_RULE_PAYLOAD_STRUCTURE: StructureMeta = StructureMeta {
     name: "TopicRulePayload",
     usage: StructureUsage::Input,
     members: &[
-        MemberMeta::new("Sql", ValueType::String).required(),
-        MemberMeta::new("Actions", ValueType::String),
-        MemberMeta::new("Description", ValueType::String),
-        MemberMeta::new("RuleDisabled", ValueType::Bool),
+        MemberMeta::new("Sql", ValueType::String)
+            .required()
+            .zh("规则的SQL语句"),
+        MemberMeta::new("Actions", ValueType::String).zh("行为的JSON字符串"),
+        MemberMeta::new("Description", ValueType::String).zh("规则描述"),
+        MemberMeta::new("RuleDisabled", ValueType::Bool).zh("是否禁用规则"),
     ],
 };
 
@@ -453,10 +471,10 @@ pub(crate) static VIDEO_LICENSE_ENTITY_STRUCTURE: StructureMeta = StructureMeta 
     name: "VideoLicenseEntity",
     usage: StructureUsage::Output,
     members: &[
-        MemberMeta::new("Type", ValueType::String),
-        MemberMeta::new("TotalCount", ValueType::Int64),
-        MemberMeta::new("UsedCount", ValueType::Int64),
-        MemberMeta::new("ExpiresSoonCount", ValueType::Int64),
+        MemberMeta::new("Type", ValueType::String).zh("激活码类型"),
+        MemberMeta::new("TotalCount", ValueType::Int64).zh("有效激活码总数"),
+        MemberMeta::new("UsedCount", ValueType::Int64).zh("待使用的激活码数量"),
+        MemberMeta::new("ExpiresSoonCount", ValueType::Int64).zh("即将过期的激活码数量"),
     ],
 };
 
@@ -494,12 +512,12 @@ pub(crate) static VIDEO_LIST_STRUCTURE: StructureMeta = StructureMeta {
     name: "VideoList",
     usage: StructureUsage::Both,
     members: &[
-        MemberMeta::new("Psign", ValueType::String),
-        MemberMeta::new("StartTime", ValueType::UInt64),
-        MemberMeta::new("EndTime", ValueType::UInt64),
-        MemberMeta::new("Url", ValueType::String),
-        MemberMeta::new("StreamType", ValueType::String),
-        MemberMeta::new("FileId", ValueType::String),
+        MemberMeta::new("Psign", ValueType::String).zh("用于播放加密视频"),
+        MemberMeta::new("StartTime", ValueType::UInt64).zh("开始时间"),
+        MemberMeta::new("EndTime", ValueType::UInt64).zh("结束时间"),
+        MemberMeta::new("Url", ValueType::String).zh("播放url"),
+        MemberMeta::new("StreamType", ValueType::String).zh("视频类型"),
+        MemberMeta::new("FileId", ValueType::String).zh("点播文件id"),
     ],
 };
 
@@ -521,8 +539,12 @@ pub(crate) static VISION_CUSTOM_DETECT_QUERY_STRUCTURE: StructureMeta = Structur
     name: "VisionCustomDetectQuery",
     usage: StructureUsage::Both,
     members: &[
-        MemberMeta::new("Key", ValueType::String).required(),
-        MemberMeta::new("Query", ValueType::String).required(),
+        MemberMeta::new("Key", ValueType::String)
+            .required()
+            .zh("自定义标签的标识符"),
+        MemberMeta::new("Query", ValueType::String)
+            .required()
+            .zh("自定义标签的描述文本"),
     ],
 };
 
@@ -558,10 +580,12 @@ pub(crate) static VISION_DETECTED_OBJECT_STRUCTURE: StructureMeta = StructureMet
     name: "VisionDetectedObject",
     usage: StructureUsage::Output,
     members: &[
-        MemberMeta::new("Time", ValueType::Float),
-        MemberMeta::new("ClassName", ValueType::String),
-        MemberMeta::new("BoundingBox", ValueType::Float).list(),
-        MemberMeta::new("Confidence", ValueType::Float),
+        MemberMeta::new("Time", ValueType::Float).zh("目标出现的媒体时间戳"),
+        MemberMeta::new("ClassName", ValueType::String).zh("目标类别名"),
+        MemberMeta::new("BoundingBox", ValueType::Float)
+            .list()
+            .zh("目标边界框"),
+        MemberMeta::new("Confidence", ValueType::Float).zh("置信度"),
     ],
 };
 
@@ -583,7 +607,9 @@ pub struct VisionObjectDetectConfig {
 pub(crate) static VISION_OBJECT_DETECT_CONFIG_STRUCTURE: StructureMeta = StructureMeta {
     name: "VisionObjectDetectConfig",
     usage: StructureUsage::Input,
-    members: &[MemberMeta::new("DetectTypes", ValueType::String).list()],
+    members: &[MemberMeta::new("DetectTypes", ValueType::String)
+        .list()
+        .zh("检测类别")],
 };
 
 /// The `VisionRecognitionResult` structure. Used in responses.
@@ -628,12 +654,16 @@ pub(crate) static VISION_RECOGNITION_RESULT_STRUCTURE: StructureMeta = Structure
     name: "VisionRecognitionResult",
     usage: StructureUsage::Output,
     members: &[
-        MemberMeta::new("Status", ValueType::Int64),
-        MemberMeta::new("DetectedClassifications", ValueType::String).list(),
-        MemberMeta::new("Summary", ValueType::String),
-        MemberMeta::new("AlternativeSummary", ValueType::String),
-        MemberMeta::new("ErrorCode", ValueType::String),
-        MemberMeta::new("DetectedObjects", ValueType::Object("VisionDetectedObject")).list(),
+        MemberMeta::new("Status", ValueType::Int64).zh("任务状态"),
+        MemberMeta::new("DetectedClassifications", ValueType::String)
+            .list()
+            .zh("识别到的目标类型"),
+        MemberMeta::new("Summary", ValueType::String).zh("摘要文本"),
+        MemberMeta::new("AlternativeSummary", ValueType::String).zh("摘要文本"),
+        MemberMeta::new("ErrorCode", ValueType::String).zh("错误码"),
+        MemberMeta::new("DetectedObjects", ValueType::Object("VisionDetectedObject"))
+            .list()
+            .zh("目标检测算法检测到的目标列表"),
     ],
 };
 
@@ -710,25 +740,28 @@ pub(crate) static VISION_RECOGNITION_TASK_STRUCTURE: StructureMeta = StructureMe
     name: "VisionRecognitionTask",
     usage: StructureUsage::Output,
     members: &[
-        MemberMeta::new("TaskId", ValueType::String),
-        MemberMeta::new("ProductId", ValueType::String),
-        MemberMeta::new("DeviceName", ValueType::String),
-        MemberMeta::new("ChannelId", ValueType::UInt64),
-        MemberMeta::new("StartTime", ValueType::Int64),
-        MemberMeta::new("StartTimeMs", ValueType::Int64),
-        MemberMeta::new("EndTime", ValueType::Int64),
-        MemberMeta::new("EndTimeMs", ValueType::Int64),
-        MemberMeta::new("Status", ValueType::UInt64),
-        MemberMeta::new("Result", ValueType::Object("VisionRecognitionResult")),
-        MemberMeta::new("CreateTime", ValueType::Int64),
-        MemberMeta::new("UpdateTime", ValueType::Int64),
-        MemberMeta::new("CustomId", ValueType::String),
-        MemberMeta::new("Files", ValueType::String).list(),
+        MemberMeta::new("TaskId", ValueType::String).zh("云存 AI 服务任务 ID"),
+        MemberMeta::new("ProductId", ValueType::String).zh("产品 ID"),
+        MemberMeta::new("DeviceName", ValueType::String).zh("设备名称"),
+        MemberMeta::new("ChannelId", ValueType::UInt64).zh("通道 ID"),
+        MemberMeta::new("StartTime", ValueType::Int64).zh("对应云存视频的起始时间"),
+        MemberMeta::new("StartTimeMs", ValueType::Int64).zh("对应云存视频的起始时间"),
+        MemberMeta::new("EndTime", ValueType::Int64).zh("对应云存视频的结束时间"),
+        MemberMeta::new("EndTimeMs", ValueType::Int64).zh("对应云存视频的结束时间"),
+        MemberMeta::new("Status", ValueType::UInt64).zh("任务状态"),
+        MemberMeta::new("Result", ValueType::Object("VisionRecognitionResult")).zh("任务结果"),
+        MemberMeta::new("CreateTime", ValueType::Int64).zh("创建时间"),
+        MemberMeta::new("UpdateTime", ValueType::Int64).zh("最后更新时间"),
+        MemberMeta::new("CustomId", ValueType::String).zh("自定义任务 ID"),
+        MemberMeta::new("Files", ValueType::String)
+            .list()
+            .zh("任务输出文件列表"),
         MemberMeta::new(
             "FilesInfo",
             ValueType::Object("CloudStorageAIServiceTaskFileInfo"),
         )
-        .list(),
+        .list()
+        .zh("任务输出文件信息列表"),
     ],
 };
 
@@ -750,10 +783,13 @@ pub(crate) static VISION_RECOGNITION_TASK_FILTER_STRUCTURE: StructureMeta = Stru
     name: "VisionRecognitionTaskFilter",
     usage: StructureUsage::Input,
     members: &[
-        MemberMeta::new("Key", ValueType::String).required(),
+        MemberMeta::new("Key", ValueType::String)
+            .required()
+            .zh("需要过滤的字段"),
         MemberMeta::new("Values", ValueType::String)
             .list()
-            .required(),
+            .required()
+            .zh("需要过滤的值"),
     ],
 };
 
@@ -818,21 +854,25 @@ pub(crate) static VISION_SUMMARY_CONFIG_STRUCTURE: StructureMeta = StructureMeta
     name: "VisionSummaryConfig",
     usage: StructureUsage::Both,
     members: &[
-        MemberMeta::new("OutputLang", ValueType::String),
-        MemberMeta::new("AlternativeOutputLang", ValueType::String),
-        MemberMeta::new("MultiCameraLayout", ValueType::String),
-        MemberMeta::new("DetectTypes", ValueType::String).list(),
+        MemberMeta::new("OutputLang", ValueType::String).zh("主输出语言"),
+        MemberMeta::new("AlternativeOutputLang", ValueType::String).zh("次选输出语言"),
+        MemberMeta::new("MultiCameraLayout", ValueType::String).zh("多摄像头布局定义"),
+        MemberMeta::new("DetectTypes", ValueType::String)
+            .list()
+            .zh("拓展的目标及事件检测类别"),
         MemberMeta::new(
             "CustomDetectQueries",
             ValueType::Object("VisionCustomDetectQuery"),
         )
-        .list(),
+        .list()
+        .zh("自定义检测标签"),
         MemberMeta::new(
             "DetectContinuous",
             ValueType::Object("SeeDetectContinuousConfig"),
         )
-        .list(),
-        MemberMeta::new("SummaryPrompt", ValueType::String),
+        .list()
+        .zh("标签持续检测配置"),
+        MemberMeta::new("SummaryPrompt", ValueType::String).zh("自定义摘要提示词"),
     ],
 };
 
@@ -882,12 +922,14 @@ pub(crate) static VOD_CLOUD_STORAGE_EVENT_STRUCTURE: StructureMeta = StructureMe
     name: "VodCloudStorageEvent",
     usage: StructureUsage::Output,
     members: &[
-        MemberMeta::new("EventId", ValueType::String),
-        MemberMeta::new("ThumbnailUrl", ValueType::String),
-        MemberMeta::new("EventStartTime", ValueType::UInt64),
-        MemberMeta::new("EventEndTime", ValueType::UInt64),
-        MemberMeta::new("VideoList", ValueType::Object("VideoList")).list(),
-        MemberMeta::new("IsStaticEvent", ValueType::Bool),
+        MemberMeta::new("EventId", ValueType::String).zh("事件id"),
+        MemberMeta::new("ThumbnailUrl", ValueType::String).zh("缩略图url"),
+        MemberMeta::new("EventStartTime", ValueType::UInt64).zh("事件开始时间"),
+        MemberMeta::new("EventEndTime", ValueType::UInt64).zh("事件结束时间"),
+        MemberMeta::new("VideoList", ValueType::Object("VideoList"))
+            .list()
+            .zh("视频相关信息"),
+        MemberMeta::new("IsStaticEvent", ValueType::Bool).zh("是否为图片事件"),
     ],
 };
 
@@ -913,8 +955,8 @@ pub(crate) static WX_DEVICE_INFO_STRUCTURE: StructureMeta = StructureMeta {
     name: "WXDeviceInfo",
     usage: StructureUsage::Output,
     members: &[
-        MemberMeta::new("DeviceId", ValueType::String),
-        MemberMeta::new("WXIoTDeviceInfo", ValueType::Object("WXIoTDeviceInfo")),
+        MemberMeta::new("DeviceId", ValueType::String).zh("设备ID"),
+        MemberMeta::new("WXIoTDeviceInfo", ValueType::Object("WXIoTDeviceInfo")).zh("设备信息"),
     ],
 };
 
@@ -939,8 +981,8 @@ pub(crate) static WX_IO_T_DEVICE_INFO_STRUCTURE: StructureMeta = StructureMeta {
     name: "WXIoTDeviceInfo",
     usage: StructureUsage::Both,
     members: &[
-        MemberMeta::new("SN", ValueType::String),
-        MemberMeta::new("SNTicket", ValueType::String),
-        MemberMeta::new("ModelId", ValueType::String),
+        MemberMeta::new("SN", ValueType::String).zh("sn信息"),
+        MemberMeta::new("SNTicket", ValueType::String).zh("票据"),
+        MemberMeta::new("ModelId", ValueType::String).zh("模板ID"),
     ],
 };
