@@ -57,8 +57,18 @@ pub(crate) fn member_value(member: &MemberMeta, text: &str) -> Result<Value, Bad
             ))),
         };
     }
-    match member.value_type {
-        ValueType::String | ValueType::Date | ValueType::DateTimeIso => Ok(Value::from(text)),
+    scalar_value(member.value_type, text, &format!("--{}", member.name))
+}
+
+/// Reads the plain text given to `flag` as a value of `value_type`: numbers and booleans
+/// (any case) from their text, a structure from JSON text, anything else as the text.
+pub(crate) fn scalar_value(
+    value_type: ValueType,
+    text: &str,
+    flag: &str,
+) -> Result<Value, BadValue> {
+    let bad = |expected: &str| BadValue(format!("{flag} {text:?}: expected {expected}"));
+    match value_type {
         ValueType::Int64 => text
             .trim()
             .parse::<i64>()
@@ -73,9 +83,10 @@ pub(crate) fn member_value(member: &MemberMeta, text: &str) -> Result<Value, Bad
             .trim()
             .parse::<f64>()
             .ok()
-            .and_then(|number| serde_json::Number::from_f64(number).map(Value::Number))
+            .and_then(serde_json::Number::from_f64)
+            .map(Value::Number)
             .ok_or_else(|| bad("a number")),
-        ValueType::Bool => match text.trim() {
+        ValueType::Bool => match text.trim().to_ascii_lowercase().as_str() {
             "true" => Ok(Value::Bool(true)),
             "false" => Ok(Value::Bool(false)),
             _ => Err(bad("true or false")),
@@ -84,8 +95,7 @@ pub(crate) fn member_value(member: &MemberMeta, text: &str) -> Result<Value, Bad
             Ok(object @ Value::Object(_)) => Ok(object),
             _ => Err(bad(&format!("a JSON object ({name})"))),
         },
-        // A type this build does not know: JSON when it parses, text otherwise.
-        _ => Ok(serde_json::from_str(text).unwrap_or_else(|_| Value::from(text))),
+        _ => Ok(Value::from(text)),
     }
 }
 

@@ -202,36 +202,7 @@ fn single(value_type: ValueType, values: &[String], flag: &str) -> Result<Value,
 
 /// A value read as `value_type`; JSON for a structure given whole.
 fn typed(value_type: ValueType, text: &str, flag: &str) -> Result<Value, Failure> {
-    let bad = |expected: &str| Failure::Usage(format!("{flag} {text:?}: expected {expected}"));
-    match value_type {
-        ValueType::Int64 => text
-            .trim()
-            .parse::<i64>()
-            .map(Value::from)
-            .map_err(|_| bad("an integer")),
-        ValueType::UInt64 => text
-            .trim()
-            .parse::<u64>()
-            .map(Value::from)
-            .map_err(|_| bad("a non-negative integer")),
-        ValueType::Float => text
-            .trim()
-            .parse::<f64>()
-            .ok()
-            .and_then(serde_json::Number::from_f64)
-            .map(Value::Number)
-            .ok_or_else(|| bad("a number")),
-        ValueType::Bool => match text.trim().to_ascii_lowercase().as_str() {
-            "true" => Ok(Value::Bool(true)),
-            "false" => Ok(Value::Bool(false)),
-            _ => Err(bad("true or false")),
-        },
-        ValueType::Object(name) => match serde_json::from_str(text) {
-            Ok(object @ Value::Object(_)) => Ok(object),
-            _ => Err(bad(&format!("a JSON object ({name})"))),
-        },
-        _ => Ok(Value::from(text)),
-    }
+    crate::params::scalar_value(value_type, text, flag).map_err(|bad| Failure::Usage(bad.0))
 }
 
 /// Puts `leaf` at `path`, indices kept as keys until [`lists_from_indices`].
