@@ -546,3 +546,163 @@ fn the_waiter_calls_until_the_task_is_done() {
         outcome.stderr
     );
 }
+
+/// A stand-in for STS on a free loopback port: answers every request with the role's
+/// temporary keys and keeps the head and body of each.
+struct TestSts {
+    url: String,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl TestSts {
+    fn start(secret_id: &'static str, secret_key: &'static str, token: &'static str) -> Self {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("address"));
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let kept = std::sync::Arc::clone(&seen);
+        std::thread::spawn(move || {
+            for stream in listener.incoming().take(8) {
+                let Ok(mut stream) = stream else { continue };
+                let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(5)));
+                let mut request = Vec::new();
+                let mut buffer = [0u8; 4096];
+                // The head, then as much body as it declares.
+                let complete = loop {
+                    let Ok(read) = stream.read(&mut buffer) else {
+                        break None;
+                    };
+                    if read == 0 {
+                        break None;
+                    }
+                    request.extend_from_slice(&buffer[..read]);
+                    let text = String::from_utf8_lossy(&request).into_owned();
+                    if let Some(end) = text.find("\r\n\r\n") {
+                        let length = text[..end]
+                            .lines()
+                            .find_map(|line| {
+                                let (name, value) = line.split_once(':')?;
+                                name.eq_ignore_ascii_case("content-length")
+                                    .then(|| value.trim().parse::<usize>().ok())?
+                            })
+                            .unwrap_or(0);
+                        if request.len() >= end + 4 + length {
+                            break Some(text);
+                        }
+                    }
+                };
+                let Some(text) = complete else { continue };
+                kept.lock().expect("lock").push(text);
+                let expires = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .expect("clock")
+                    .as_secs()
+                    + 3600;
+                let body = json!({"Response": {
+                    "Credentials": {"TmpSecretId": secret_id, "TmpSecretKey": secret_key, "Token": token},
+                    "ExpiredTime": expires, "Expiration": "2099-01-01T00:00:00Z",
+                    "RequestId": "sts-request"}})
+                .to_string();
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        Self { url, seen }
+    }
+
+    fn seen(&self) -> Vec<String> {
+        self.seen.lock().expect("lock").clone()
+    }
+}
+
+#[test]
+fn a_role_arn_is_assumed_with_the_given_keys_and_its_keys_sign_the_call() {
+    // The emulator knows only the role's temporary keys: the call succeeds only when it
+    // is signed with them, not with the keys that assumed the role.
+    let fixture = Fixture::demo().with_credentials(
+        CredentialFixture::new("AKIDrole000000000001", "role-key").with_token("role-token"),
+    );
+    let emulator = TestEmulator::start_with(fixture, ProgressSettings::default());
+    let sts = TestSts::start("AKIDrole000000000001", "role-key", "role-token");
+    let configure = json!({"sts": {"endpoint": sts.url}});
+    let home = tccli_home("role", &[("default.configure", configure)]);
+    let base = with(
+        &endpoint(&emulator),
+        &[
+            "--region",
+            "ap-guangzhou",
+            "--secretId",
+            "AKIDsource0000000001",
+            "--secretKey",
+            "source-key",
+        ],
+    );
+    let outcome = run(
+        &with(
+            &base,
+            &[
+                "--role-arn",
+                "qcs::cam::uin/100000000001:roleName/upgrader",
+                "--role-session-name",
+                "nightly",
+            ],
+        )
+        .into_iter()
+        .chain(LIST_TASKS.iter().map(|arg| (*arg).to_owned()))
+        .collect::<Vec<_>>(),
+        &[("HOME", home.as_str())],
+    );
+    assert_eq!(outcome.code, 0, "{outcome:?}");
+    let seen = sts.seen();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    let request = seen[0].to_ascii_lowercase();
+    assert!(request.contains("x-tc-action: assumerole"), "{request}");
+    assert!(
+        request.contains("credential=akidsource0000000001/"),
+        "{request}"
+    );
+    assert!(
+        seen[0].contains("qcs::cam::uin/100000000001:roleName/upgrader")
+            && seen[0].contains("nightly"),
+        "{}",
+        seen[0]
+    );
+    assert!(
+        !seen[0].contains("source-key"),
+        "the secret key went over the wire"
+    );
+
+    // The same from the variables tccli reads.
+    let outcome = run(
+        &base
+            .iter()
+            .cloned()
+            .chain(LIST_TASKS.iter().map(|arg| (*arg).to_owned()))
+            .collect::<Vec<_>>(),
+        &[
+            ("HOME", home.as_str()),
+            (
+                "TENCENTCLOUD_ROLE_ARN",
+                "qcs::cam::uin/100000000001:roleName/upgrader",
+            ),
+            ("TENCENTCLOUD_ROLE_SESSION_NAME", "nightly"),
+        ],
+    );
+    assert_eq!(outcome.code, 0, "{outcome:?}");
+    assert_eq!(sts.seen().len(), 2);
+
+    // Without the role, the source keys alone are refused by the service.
+    let outcome = run(
+        &base
+            .iter()
+            .cloned()
+            .chain(LIST_TASKS.iter().map(|arg| (*arg).to_owned()))
+            .collect::<Vec<_>>(),
+        &[("HOME", home.as_str())],
+    );
+    assert_eq!(outcome.code, 1, "{outcome:?}");
+    assert!(outcome.stderr.contains("AuthFailure"), "{outcome:?}");
+}
