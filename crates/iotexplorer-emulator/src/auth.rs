@@ -1,11 +1,15 @@
 //! Who sent the request: TC3-HMAC-SHA256 (with `X-TC-Token` and `UNSIGNED-PAYLOAD`), or
 //! legacy v1 when the request carries no `Authorization` but a `Signature` parameter (in
 //! the query of a GET, or in the form body of a POST).
+//!
+//! A TC3 signature over the `Host` as sent is accepted, and so is one over that host
+//! without its port: the official Node.js SDK sends `Host: name:port` but signs `name`
+//! alone, so on any port but the default it could not be served otherwise.
 
 use std::collections::HashMap;
 
 use iotexplorer_model::ApiError;
-use tc3_sign::{CONTENT_TYPE_FORM, ReceivedRequest, VerifyPolicy};
+use tc3_sign::{AuthFailure, CONTENT_TYPE_FORM, ReceivedRequest, VerifyPolicy};
 
 use crate::checks::error;
 use crate::fixture::CredentialFixture;
@@ -92,7 +96,13 @@ pub(crate) fn authenticate(
         headers: &headers,
         body: &request.body,
     };
-    let verified = tc3_sign::verify(&received, &policy, lookup).map_err(refused)?;
+    let verified = match tc3_sign::verify(&received, &policy, lookup) {
+        Err(mismatch) if mismatch.failure() == AuthFailure::SignatureFailure => {
+            verify_without_port(&received, &policy, lookup).ok_or(mismatch)
+        }
+        first => first,
+    }
+    .map_err(refused)?;
     let header = |name: &str| request.header(name).map(str::to_owned);
     Ok(Signed {
         secret_id: verified.secret_id,
@@ -101,6 +111,48 @@ pub(crate) fn authenticate(
         region: header("x-tc-region"),
         v1_params: None,
     })
+}
+
+/// The one alternative to the `Host` as sent: the same request verified with its `Host`
+/// stripped of the port. `None` when the `Host` has no port or that fails too, so that a
+/// refused request is answered with the error of the `Host` as sent.
+fn verify_without_port<F>(
+    received: &ReceivedRequest<'_>,
+    policy: &VerifyPolicy<'_>,
+    lookup: F,
+) -> Option<tc3_sign::Verified>
+where
+    F: FnOnce(&str) -> Option<tc3_sign::Credentials>,
+{
+    let is_host = |name: &str| name.trim().eq_ignore_ascii_case("host");
+    let (_, sent) = received.headers.iter().find(|(name, _)| is_host(name))?;
+    let bare = host_without_port(sent.trim())?;
+    let headers: Vec<(&str, &str)> = received
+        .headers
+        .iter()
+        .map(|&(name, value)| {
+            if is_host(name) {
+                (name, bare)
+            } else {
+                (name, value)
+            }
+        })
+        .collect();
+    let received = ReceivedRequest {
+        headers: &headers,
+        ..*received
+    };
+    tc3_sign::verify(&received, policy, lookup).ok()
+}
+
+/// `host` without its `:port` (decimal digits only), or `None` when it carries no port.
+/// An IPv6 address counts only in brackets, so that its own colons are never taken for a
+/// port separator.
+fn host_without_port(host: &str) -> Option<&str> {
+    let (name, port) = host.rsplit_once(':')?;
+    let is_port = !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit());
+    let is_whole_name = !name.contains(':') || (name.starts_with('[') && name.ends_with(']'));
+    (is_port && is_whole_name && !name.is_empty()).then_some(name)
 }
 
 /// What the head alone says of the sender, so a refused request is answered before its
@@ -244,8 +296,37 @@ mod tests {
         body.into_bytes()
     }
 
+    #[test]
+    fn only_a_decimal_port_after_a_whole_name_is_taken_off() {
+        let cases = [
+            ("example.com:8080", Some("example.com")),
+            ("127.0.0.1:1", Some("127.0.0.1")),
+            ("[::1]:443", Some("[::1]")),
+            ("example.com", None),
+            ("example.com:", None),
+            ("example.com:8o", None),
+            (":80", None),
+            ("[::1]", None),
+            ("fe80::1", None),
+            ("a:b:80", None),
+        ];
+        for (host, bare) in cases {
+            assert_eq!(host_without_port(host), bare, "{host}");
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn a_port_taken_off_is_all_that_differs(host in "[a-z0-9.:\\[\\]-]{0,24}") {
+            if let Some(bare) = host_without_port(&host) {
+                let port = &host[bare.len() + 1..];
+                prop_assert_eq!(format!("{bare}:{port}"), host.clone());
+                prop_assert!(!port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()));
+                prop_assert!(!bare.is_empty());
+            }
+        }
 
         #[test]
         fn what_the_head_refuses_the_whole_request_refuses_alike(

@@ -102,6 +102,10 @@ pub struct Client {
     pub version: String,
     pub clock_offset: i64,
     pub unsigned: bool,
+    /// The `Host` header sent, when not the emulator's address.
+    pub sent_host: Option<String>,
+    /// The host signed over, when not the `Host` sent.
+    pub signed_host: Option<String>,
 }
 
 impl Client {
@@ -113,6 +117,8 @@ impl Client {
             version: VERSION.to_owned(),
             clock_offset: 0,
             unsigned: false,
+            sent_host: None,
+            signed_host: None,
         }
     }
 
@@ -126,8 +132,11 @@ impl Client {
         )
     }
 
+    /// The `Host` header sent.
     pub fn host(&self) -> String {
-        self.addr.to_string()
+        self.sent_host
+            .clone()
+            .unwrap_or_else(|| self.addr.to_string())
     }
 
     /// The headers of a signed request (Host and Content-Type included).
@@ -139,6 +148,7 @@ impl Client {
         body: &[u8],
     ) -> Vec<(String, String)> {
         let host = self.host();
+        let signed_host = self.signed_host.clone().unwrap_or_else(|| host.clone());
         let content_type = if method == "GET" {
             CONTENT_TYPE_FORM
         } else {
@@ -149,7 +159,8 @@ impl Client {
         } else {
             Payload::Bytes(body)
         };
-        let request = SignableRequest::new(method, &host, content_type, payload).with_query(query);
+        let request =
+            SignableRequest::new(method, &signed_host, content_type, payload).with_query(query);
         let timestamp = now() + self.clock_offset;
         let signed = tc3_sign::sign(
             &request,
