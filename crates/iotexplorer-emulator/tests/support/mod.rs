@@ -168,7 +168,7 @@ impl Client {
         )
         .expect("sign");
         let mut headers = vec![
-            ("Host".to_owned(), host.clone()),
+            ("Host".to_owned(), host),
             ("Content-Type".to_owned(), content_type.to_owned()),
             ("X-TC-Action".to_owned(), action.to_owned()),
             ("X-TC-Version".to_owned(), self.version.clone()),
