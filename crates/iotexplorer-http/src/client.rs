@@ -12,7 +12,7 @@ use crate::credentials::{ProvideCredentials, ProvidedCredentials};
 use crate::error::{Error, TimeoutPhase};
 use crate::rate_limit::Limiter;
 use crate::request::{Call, Encoded, RequestPreview, WireSettings, body_of, build_request, encode};
-use crate::response::{decode, request_id_of, transport_error};
+use crate::response::{Answer, decode, transport_error, typed_response};
 use crate::retry::{Jitter, RetryPolicy};
 use crate::transport::Transport;
 
@@ -58,6 +58,12 @@ impl Client {
     /// action that is not read-only whose outcome is unknown (no answer, or one that cannot
     /// be read) ends in [`Error::Ambiguous`]. The whole call, retries and waits included,
     /// ends by the [call deadline](ClientBuilder::call_timeout).
+    ///
+    /// The answer is read with the model's lenient rules, the same as
+    /// [`iotexplorer_model::decode_response`]: numbers sent as strings
+    /// (`"TaskId":"1000696"`), `null` for absent values and unknown members are accepted. A
+    /// success that still does not fit `A::Response` is an [`Error::Decode`] carrying the
+    /// RequestId: the request ran, and is not resent.
     pub async fn send<A: Action>(&self, request: &A) -> Result<A::Response, Error> {
         request.validate().map_err(|errors| Error::Validation {
             action: A::NAME.to_owned(),
@@ -70,14 +76,8 @@ impl Client {
             read_only: A::READ_ONLY,
         };
         let encoded = encode(self.inner.wire.method, &call, request)?;
-        let response = self.execute(&call, &encoded).await?;
-        let request_id = request_id_of(&response);
-        serde_json::from_value(response).map_err(|err| Error::Decode {
-            action: A::NAME.to_owned(),
-            reason: format!("unexpected members: {err}"),
-            request_id,
-            excerpt: String::new(),
-        })
+        let answer = self.execute(&call, &encoded).await?;
+        typed_response(A::NAME, answer)
     }
 
     /// Calls any action by name with parameters as a JSON object, without checking them
@@ -140,11 +140,11 @@ impl Client {
             )));
         }
         let encoded = encode(self.inner.wire.method, call, params)?;
-        self.execute(call, &encoded).await
+        Ok(self.execute(call, &encoded).await?.response)
     }
 
     /// The retry loop, inside a `tracing` span when that feature is on.
-    async fn execute(&self, call: &Call<'_>, encoded: &Encoded) -> Result<Value, Error> {
+    async fn execute(&self, call: &Call<'_>, encoded: &Encoded) -> Result<Answer, Error> {
         #[cfg(feature = "tracing")]
         {
             use tracing::Instrument;
@@ -163,7 +163,7 @@ impl Client {
 
     /// Attempts until one succeeds, a failure may not or need not be retried, or the
     /// call's deadline leaves no time for another.
-    async fn retry_loop(&self, call: &Call<'_>, encoded: &Encoded) -> Result<Value, Error> {
+    async fn retry_loop(&self, call: &Call<'_>, encoded: &Encoded) -> Result<Answer, Error> {
         let inner = &*self.inner;
         let started = Instant::now();
         // Timeouts are capped when the client is built, so this cannot overflow.
@@ -226,7 +226,7 @@ impl Client {
         encoded: &Encoded,
         attempts: u32,
         deadline: Instant,
-    ) -> Result<Value, Error> {
+    ) -> Result<Answer, Error> {
         let inner = &*self.inner;
         let provided = tokio::time::timeout_at(deadline, self.credentials_for(call))
             .await
@@ -248,7 +248,7 @@ impl Client {
             .exchange(request, timeout, inner.max_response_size)
             .await
             .map_err(|err| transport_error(err, call, attempts, inner.max_response_size))?;
-        decode(call, status, &body)
+        decode(call, status, body)
     }
 }
 
@@ -288,13 +288,15 @@ fn unix_now() -> i64 {
 }
 
 #[cfg(feature = "tracing")]
-fn trace_attempt(call: &Call<'_>, attempt: u32, latency: Duration, result: &Result<Value, Error>) {
+fn trace_attempt(call: &Call<'_>, attempt: u32, latency: Duration, result: &Result<Answer, Error>) {
     let latency_ms = latency.as_secs_f64() * 1000.0;
     match result {
-        Ok(response) => tracing::debug!(
+        Ok(answer) => tracing::debug!(
             action = call.action,
             attempt,
-            request_id = request_id_of(response).as_deref().unwrap_or(""),
+            request_id = crate::response::request_id_of(&answer.response)
+                .as_deref()
+                .unwrap_or(""),
             latency_ms,
             "iotexplorer call succeeded"
         ),

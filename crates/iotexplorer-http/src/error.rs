@@ -145,7 +145,11 @@ pub enum Error {
     /// The answer was HTTP 200 but not a response of the expected shape. For an action
     /// that is not read-only, an answer that is not a response envelope at all (not JSON,
     /// truncated) is the source of an [`Error::Ambiguous`] instead; this error then means
-    /// the service answered success with members this crate cannot read.
+    /// the service answered success with members this crate cannot read, even with the
+    /// model's lenient rules (numbers sent as strings, `null` for absent values, unknown
+    /// members are all accepted): **the request ran** (a write took effect, a task was
+    /// created) and must not be resent. `request_id` and `excerpt` keep what is needed to
+    /// find its result, for example with a describe call.
     #[error("{action}: malformed response{}: {reason}", rid(request_id.as_deref()))]
     Decode {
         /// The action called.

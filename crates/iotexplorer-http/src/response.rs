@@ -1,7 +1,9 @@
 //! Reading an answer, or the lack of one, into the client's [`Error`].
 
+use bytes::Bytes;
 use http::StatusCode;
-use iotexplorer_model::{DecodeError, decode_response_value};
+use iotexplorer_model::{DecodeError, decode_response_value, from_value_lenient};
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::error::{Error, TimeoutPhase, excerpt};
@@ -86,9 +88,40 @@ pub(crate) fn unreadable_answer(call: &Call<'_>, error: Error) -> Error {
     }
 }
 
+/// A successful answer: its `Response` object, and the body it was read from (kept for the
+/// excerpt of an error, should the typed response not fit it).
+#[derive(Debug)]
+pub(crate) struct Answer {
+    pub(crate) response: Value,
+    pub(crate) body: Bytes,
+}
+
 /// Reads an answer: the `Response` object, or the error it stands for.
-pub(crate) fn decode(call: &Call<'_>, status: StatusCode, body: &[u8]) -> Result<Value, Error> {
-    decode_answer(call, status, body).map_err(|error| unreadable_answer(call, error))
+pub(crate) fn decode(call: &Call<'_>, status: StatusCode, body: Bytes) -> Result<Answer, Error> {
+    match decode_answer(call, status, &body) {
+        Ok(response) => Ok(Answer { response, body }),
+        Err(error) => Err(unreadable_answer(call, error)),
+    }
+}
+
+/// Reads a successful answer into the action's typed response with the model's lenient rules
+/// (numbers sent as strings, `null` for absent values, unknown members ignored), the same
+/// rules as [`iotexplorer_model::decode_response`].
+///
+/// A failure here is an [`Error::Decode`] for every action, never an [`Error::Ambiguous`]:
+/// the service answered success, so the request ran. Its RequestId and an excerpt of the
+/// body are kept to trace it.
+pub(crate) fn typed_response<R: DeserializeOwned>(
+    action: &str,
+    answer: Answer,
+) -> Result<R, Error> {
+    let request_id = request_id_of(&answer.response);
+    from_value_lenient(answer.response).map_err(|err| Error::Decode {
+        action: action.to_owned(),
+        reason: format!("the service answered success with unexpected members: {err}"),
+        request_id,
+        excerpt: excerpt(&answer.body, EXCERPT_CHARS),
+    })
 }
 
 fn decode_answer(call: &Call<'_>, status: StatusCode, body: &[u8]) -> Result<Value, Error> {

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use iotexplorer_model::from_value_lenient;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -166,7 +167,8 @@ impl AssumeRole {
             .send_raw(&call, &params)
             .await
             .map_err(|err| CredentialsError::unavailable(PROVIDER, err.to_string()))?;
-        let parsed: AssumeRoleResponse = serde_json::from_value(response).map_err(|err| {
+        // The same lenient rules as every typed answer: STS sends numbers as strings too.
+        let parsed: AssumeRoleResponse = from_value_lenient(response).map_err(|err| {
             CredentialsError::invalid(PROVIDER, format!("unreadable answer: {err}"))
         })?;
         let Some(issued) = parsed.credentials else {
