@@ -4,7 +4,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use serde::{Deserialize, Serialize};
 
-use crate::random::Random;
+use crate::random::{Purpose, Random};
 
 /// What a fault does.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -96,10 +96,11 @@ pub struct Faults {
 }
 
 impl Faults {
-    pub(crate) fn new(rules: Vec<FaultRule>) -> Self {
+    /// The `rules`, applied with chances drawn from `seed`.
+    pub(crate) fn new(rules: Vec<FaultRule>, seed: u64) -> Self {
         Self {
             rules: Arc::new(Mutex::new(rules)),
-            random: Random::default(),
+            random: Random::new(seed, Purpose::Faults),
         }
     }
 

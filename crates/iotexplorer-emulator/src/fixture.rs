@@ -34,6 +34,10 @@ pub struct Fixture {
     /// Faults active from the start.
     #[serde(default)]
     pub faults: Vec<FaultRule>,
+    /// The seed everything random comes from (see [`crate::EmulatorBuilder::seed`], which
+    /// wins over it); picked at random when absent.
+    #[serde(default)]
+    pub seed: Option<u64>,
 }
 
 /// One accepted key pair; `token` makes it temporary (the request must send `X-TC-Token`).
@@ -286,6 +290,7 @@ impl Fixture {
             device_lists: vec![DeviceListFixture::new(DEMO_PRODUCT_ID, "devices.txt", list)],
             progress: None,
             faults: Vec::new(),
+            seed: None,
         }
     }
 

@@ -31,6 +31,7 @@ use crate::change::Change;
 use crate::disk::StorageFaults;
 use crate::fixture::{DeviceListFixture, Fixture, ProgressSettings};
 use crate::journal::{self, Journal, parent_of};
+use crate::random::Random;
 use crate::state::{State, unix_now};
 
 /// The log is folded into the snapshot once it is larger than the snapshot and than this.
@@ -78,11 +79,13 @@ impl Store {
         log_limit: u64,
         fixture: &Fixture,
         progress: Option<ProgressSettings>,
+        fates: Random,
     ) -> io::Result<Self> {
         let adjust = |state: &mut State| {
             if let Some(progress) = progress {
                 state.progress = progress;
             }
+            state.random = fates;
         };
         match state_file {
             Some(snapshot) => {

@@ -1,63 +1,112 @@
 //! Random numbers for request IDs, fault probabilities and device failures.
 //!
-//! Nothing here needs to be unpredictable to an attacker, only different between runs
-//! and between calls, so std's randomly keyed hasher over a counter is enough.
+//! Everything random comes from one seed, so that a run can be replayed: the same seed
+//! and the same requests, sent one after another, give the same request IDs, faults and
+//! device fates. Each purpose draws from its own ChaCha stream of that seed, so that one
+//! purpose drawing more (say, an extra request) does not shift what another draws.
 
 use std::hash::{BuildHasher, RandomState};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{SystemTime, UNIX_EPOCH};
 
-/// A cheap, thread-safe source of random numbers.
-#[derive(Clone, Debug, Default)]
+use rand::rngs::ChaCha12Rng;
+use rand::{Rng, RngExt, SeedableRng};
+
+/// What a stream of the seed is used for; each has its own stream.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Purpose {
+    /// Request IDs.
+    RequestIds = 0,
+    /// Whether a probabilistic fault applies.
+    Faults = 1,
+    /// What happens to a device in a task.
+    DeviceFates = 2,
+}
+
+/// A thread-safe source of random numbers, one stream of a seed; clones share it.
+#[derive(Clone, Debug)]
 pub(crate) struct Random {
-    keys: RandomState,
-    counter: Arc<AtomicU64>,
+    generator: Arc<Mutex<ChaCha12Rng>>,
 }
 
 impl Random {
-    pub(crate) fn next_u64(&self) -> u64 {
-        let n = self.counter.fetch_add(1, Ordering::Relaxed);
-        self.keys.hash_one(n)
+    /// The stream of `seed` for `purpose`.
+    pub(crate) fn new(seed: u64, purpose: Purpose) -> Self {
+        let mut generator = ChaCha12Rng::seed_from_u64(seed);
+        generator.set_stream(purpose as u64);
+        Self {
+            generator: Arc::new(Mutex::new(generator)),
+        }
+    }
+
+    /// A seed that differs between runs, for a run not given one; it is printed so that
+    /// the run can still be replayed. It need not be unpredictable, so std's randomly
+    /// keyed hasher over the clock is enough.
+    pub(crate) fn fresh_seed() -> u64 {
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |elapsed| elapsed.as_nanos());
+        RandomState::new().hash_one(nanos)
+    }
+
+    fn with<T>(&self, draw: impl FnOnce(&mut ChaCha12Rng) -> T) -> T {
+        // A panic while drawing cannot leave the generator inconsistent.
+        let mut generator = self
+            .generator
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        draw(&mut generator)
     }
 
     /// A number in `[0, 1)`.
     pub(crate) fn next_unit(&self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+        self.with(|generator| generator.random::<f64>())
     }
 
     /// A fresh version 4 UUID in its usual lowercase text form.
     pub(crate) fn uuid_v4(&self) -> String {
-        let high = self.next_u64();
-        let low = self.next_u64();
-        let mut bytes = [0u8; 16];
-        bytes[..8].copy_from_slice(&high.to_be_bytes());
-        bytes[8..].copy_from_slice(&low.to_be_bytes());
-        bytes[6] = (bytes[6] & 0x0f) | 0x40;
-        bytes[8] = (bytes[8] & 0x3f) | 0x80;
-        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-        format!(
-            "{}-{}-{}-{}-{}",
-            &hex[0..8],
-            &hex[8..12],
-            &hex[12..16],
-            &hex[16..20],
-            &hex[20..32]
-        )
+        let bytes = self.with(|generator| {
+            let mut bytes = [0u8; 16];
+            generator.fill_bytes(&mut bytes);
+            bytes
+        });
+        uuid::Builder::from_random_bytes(bytes)
+            .into_uuid()
+            .hyphenated()
+            .to_string()
+    }
+}
+
+impl Default for Random {
+    /// A stream of a fresh seed; replaced by the run's own before anything is drawn.
+    fn default() -> Self {
+        Self::new(Self::fresh_seed(), Purpose::DeviceFates)
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::Random;
+    use super::{Purpose, Random};
 
     #[test]
     fn uuids_are_version_4_and_differ() {
-        let random = Random::default();
+        let random = Random::new(7, Purpose::RequestIds);
         let a = random.uuid_v4();
         let b = random.uuid_v4();
         assert_ne!(a, b);
         assert_eq!(a.len(), 36);
         assert_eq!(a.as_bytes()[14], b'4');
         assert!(matches!(a.as_bytes()[19], b'8' | b'9' | b'a' | b'b'));
+    }
+
+    #[test]
+    fn a_seed_replays_and_purposes_differ() {
+        let ids = |seed, purpose| {
+            let random = Random::new(seed, purpose);
+            (random.uuid_v4(), random.next_unit())
+        };
+        assert_eq!(ids(7, Purpose::Faults), ids(7, Purpose::Faults));
+        assert_ne!(ids(7, Purpose::Faults), ids(8, Purpose::Faults));
+        assert_ne!(ids(7, Purpose::Faults), ids(7, Purpose::RequestIds));
     }
 }

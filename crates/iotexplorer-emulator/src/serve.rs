@@ -54,6 +54,11 @@ pub struct ServeArgs {
     /// Connections served at once; further clients wait while idle ones are closed.
     #[arg(long, default_value_t = DEFAULT_MAX_CONNECTIONS)]
     pub max_connections: usize,
+    /// Seeds everything random (RequestIds, device failures, faults with a probability)
+    /// to replay a run; overrides the fixture's `seed`. Picked at random and printed when
+    /// absent.
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
 }
 
 /// Starts the emulator, writes `listening on http://IP:PORT` as the first line of `out`,
@@ -73,6 +78,9 @@ pub async fn serve(args: &ServeArgs, out: &mut dyn Write) -> Result<(), String> 
         .idle_timeout(Duration::from_secs(args.idle_timeout))
         .body_timeout(Duration::from_secs(args.body_timeout))
         .max_connections(args.max_connections);
+    if let Some(seed) = args.seed {
+        builder = builder.seed(seed);
+    }
     if let Some(path) = &args.state {
         builder = builder.state_file(path.clone());
     }
@@ -86,8 +94,14 @@ pub async fn serve(args: &ServeArgs, out: &mut dyn Write) -> Result<(), String> 
         .start(&args.listen)
         .await
         .map_err(|e| e.to_string())?;
-    // The first line is a contract: tools read the address from it.
-    writeln!(out, "listening on {}", running.url()).map_err(|e| e.to_string())?;
+    // The first line is a contract: tools read the address from it. Both lines go out in
+    // one write, so a reader that stops after the first loses nothing it wanted.
+    let seed = running.seed();
+    let start = format!(
+        "listening on {}\nseed {seed} (replay with --seed {seed})\n",
+        running.url()
+    );
+    out.write_all(start.as_bytes()).map_err(|e| e.to_string())?;
     out.flush().map_err(|e| e.to_string())?;
     tokio::signal::ctrl_c().await.map_err(|e| e.to_string())?;
     running.shutdown().await;

@@ -29,7 +29,7 @@ use crate::faults::{FaultKind, Faults};
 use crate::fixture::{Fixture, ProgressSettings};
 use crate::limits::Limits;
 use crate::persist::{self, Store};
-use crate::random::Random;
+use crate::random::{Purpose, Random};
 use crate::rate_limit::RateLimiter;
 use crate::request::Incoming;
 use crate::respond::{
@@ -65,6 +65,7 @@ impl Emulator {
             limits: Limits::default(),
             state_file: None,
             state_log_limit: persist::DEFAULT_LOG_LIMIT,
+            seed: None,
         }
     }
 }
@@ -80,6 +81,7 @@ pub struct EmulatorBuilder {
     limits: Limits,
     state_file: Option<PathBuf>,
     state_log_limit: u64,
+    seed: Option<u64>,
 }
 
 /// Why the emulator could not start.
@@ -111,6 +113,15 @@ pub enum StartError {
 }
 
 impl EmulatorBuilder {
+    /// Seeds everything random (RequestIds, device failures and timeouts, faults with a
+    /// probability), so that the same requests, sent one after another, replay the same
+    /// run; overrides the fixture's `seed`. Without either, a seed is picked at random
+    /// and can be read back with [`RunningEmulator::seed`].
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+
     /// Replaces the fixture.
     pub fn fixture(mut self, fixture: Fixture) -> Self {
         self.fixture = fixture;
@@ -220,11 +231,16 @@ impl EmulatorBuilder {
         // (an emulator that is letting go of the same state) must go on meanwhile.
         let (state_file, log_limit, progress) =
             (self.state_file.clone(), self.state_log_limit, self.progress);
+        let seed = self
+            .seed
+            .or(self.fixture.seed)
+            .unwrap_or_else(Random::fresh_seed);
         let fixture = Arc::new(self.fixture);
         let store = {
             let fixture = Arc::clone(&fixture);
+            let fates = Random::new(seed, Purpose::DeviceFates);
             tokio::task::spawn_blocking(move || {
-                Store::start(state_file.as_deref(), log_limit, &fixture, progress)
+                Store::start(state_file.as_deref(), log_limit, &fixture, progress, fates)
             })
             .await
             .unwrap_or_else(|joined| Err(std::io::Error::other(joined.to_string())))
@@ -245,9 +261,10 @@ impl EmulatorBuilder {
                 rate_limiter: RateLimiter::new(self.rate_limit),
             },
             store: Arc::new(store),
-            faults: Faults::new(fixture.faults.clone()),
+            faults: Faults::new(fixture.faults.clone(), seed),
             arrivals: AtomicU64::new(0),
-            random: Random::default(),
+            random: Random::new(seed, Purpose::RequestIds),
+            seed,
             base_url: url.clone(),
             limits: self.limits,
             budget: Budget::new(self.limits.max_buffered_bytes),
@@ -286,6 +303,13 @@ impl RunningEmulator {
     /// Its base URL, `http://IP:PORT`.
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// The seed everything random comes from: the one given, or the one picked at start.
+    /// Starting again with it and sending the same requests one after another replays
+    /// the run.
+    pub fn seed(&self) -> u64 {
+        self.shared.seed
     }
 
     /// How many HTTP requests arrived so far, refused ones included.
@@ -361,7 +385,10 @@ struct Shared {
     store: Arc<Store>,
     faults: Faults,
     arrivals: AtomicU64,
+    /// Draws the RequestIds.
     random: Random,
+    /// Where everything random comes from.
+    seed: u64,
     base_url: String,
     limits: Limits,
     budget: Budget,
