@@ -45,7 +45,7 @@
 //! - **Rate limits** ([`RateLimit`]): at most 20 calls per second per action by default,
 //!   shared by every clone of a client, so a busy caller waits instead of being refused.
 //! - **Credentials** ([`credentials`]): fixed, environment, profile file, CVM role, STS
-//!   `AssumeRole`, and the default chain; temporary ones cached and refreshed early.
+//!   `AssumeRole`, the TKE OIDC role, and the default chain; temporary ones cached and refreshed early.
 //!
 //! Secrets (SecretKey, session token, `Authorization` values, proxy passwords) never
 //! appear in `Debug` or `Display` output, errors or logs.
