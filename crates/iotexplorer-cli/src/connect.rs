@@ -22,7 +22,7 @@ use crate::failure::Failure;
 use crate::tccli_config::{self, CredentialFile, TccliProfile};
 
 /// The region used with `--emulator` when none is given (the emulator requires one).
-const EMULATOR_REGION: &str = "ap-guangzhou";
+pub(crate) const EMULATOR_REGION: &str = "ap-guangzhou";
 
 /// Environment variables the client may read; they are copied once so the client does
 /// not depend on the process environment (and tests can give their own).

@@ -30,11 +30,7 @@ pub(crate) enum Format {
 
 impl Format {
     pub(crate) fn from_flag(flag: Option<&str>) -> Self {
-        match flag {
-            Some("text") => Self::Text,
-            Some("table") => Self::Table,
-            _ => Self::Json,
-        }
+        flag.and_then(Self::from_name).unwrap_or(Self::Json)
     }
 
     /// A format named in a profile's configuration, where anything may be written.

@@ -304,17 +304,20 @@ impl Kept {
     }
 }
 
-/// `FILE.log` for the snapshot `FILE`.
-fn log_path(snapshot: &Path) -> PathBuf {
+/// The file beside the snapshot `FILE` named `FILE` + `suffix`.
+fn sibling(snapshot: &Path, suffix: &str) -> PathBuf {
     let mut path = snapshot.as_os_str().to_owned();
-    path.push(".log");
+    path.push(suffix);
     PathBuf::from(path)
 }
 
+/// `FILE.log` for the snapshot `FILE`.
+fn log_path(snapshot: &Path) -> PathBuf {
+    sibling(snapshot, ".log")
+}
+
 fn temporary_path(snapshot: &Path) -> PathBuf {
-    let mut path = snapshot.as_os_str().to_owned();
-    path.push(".tmp");
-    PathBuf::from(path)
+    sibling(snapshot, ".tmp")
 }
 
 /// How long a start waits for the lock: an emulator of this process that was just dropped
@@ -326,9 +329,7 @@ const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
 /// removing it would let a third emulator lock a new file while the second still holds
 /// the old one.
 fn lock_state(snapshot: &Path) -> io::Result<File> {
-    let mut path = snapshot.as_os_str().to_owned();
-    path.push(".lock");
-    let path = PathBuf::from(path);
+    let path = sibling(snapshot, ".lock");
     let file = File::options()
         .create(true)
         .truncate(false)

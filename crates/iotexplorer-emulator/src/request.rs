@@ -14,9 +14,6 @@ use serde_json::{Map, Number, Value};
 /// deeper is refused before the tree is built, so nothing recurses deeper than this.
 pub(crate) const MAX_NAME_PARTS: usize = 16;
 
-/// How much of a refused name the error message quotes.
-const QUOTED_NAME_CHARS: usize = 64;
-
 /// A request as received, detached from hyper.
 #[derive(Debug)]
 pub(crate) struct Incoming {
@@ -117,12 +114,11 @@ pub(crate) fn unflatten(action: &str, pairs: &[(String, String)]) -> Result<Valu
 }
 
 fn too_deep(key: &str) -> ApiError {
-    let quoted: String = key.chars().take(QUOTED_NAME_CHARS).collect();
-    let ellipsis = if quoted.len() < key.len() { "…" } else { "" };
     ApiError::new(
         "InvalidParameter",
         format!(
-            "the parameter name `{quoted}{ellipsis}` nests deeper than {MAX_NAME_PARTS} levels"
+            "the parameter name `{}` nests deeper than {MAX_NAME_PARTS} levels",
+            crate::actions::shown(key)
         ),
     )
 }

@@ -20,8 +20,9 @@ use clap::{Arg, ArgAction, ArgMatches, builder::PossibleValuesParser};
 use iotexplorer_model::ActionMeta;
 use serde_json::{Map, Value};
 
+use crate::connect::{self, EMULATOR_REGION};
 use crate::failure::Failure;
-use crate::{connect, tccli_config};
+use crate::tccli_config;
 
 /// The option that asks for a program instead of a call.
 pub(crate) const GENERATE_CODE: &str = "generate-code";
@@ -30,9 +31,6 @@ pub(crate) const REVEAL_AUTHORIZATION: &str = "reveal-authorization";
 
 /// The languages `--generate-code` writes.
 const LANGUAGES: [&str; 6] = ["rust", "python", "node", "go", "java", "curl"];
-
-/// The region a program for the embedded emulator uses, as `--emulator` does.
-const EMULATOR_REGION: &str = "ap-guangzhou";
 
 /// The host of the service's global endpoint, used when no `--endpoint` is given.
 const DEFAULT_HOST: &str = iotexplorer_http::DEFAULT_HOST;
