@@ -137,3 +137,18 @@ async fn an_api_error_of_a_write_is_not_ambiguous() {
     assert!(!error.is_ambiguous());
     assert_eq!(server.count(), 1);
 }
+
+#[tokio::test]
+async fn an_ambiguous_write_keeps_the_request_id_its_answer_carried() {
+    let gateway = Reply::Status(
+        502,
+        "application/json",
+        Bytes::from_static(br#"{"Response": {"RequestId": "r-502"}}"#),
+    );
+    let server = TestServer::always(gateway).await;
+    let client = builder(&server).build().unwrap();
+    let error = client.send(&upgrade()).await.unwrap_err();
+    assert!(error.is_ambiguous(), "{error:?}");
+    assert_eq!(error.request_id(), Some("r-502"), "{error:?}");
+    assert_eq!(server.count(), 1);
+}
