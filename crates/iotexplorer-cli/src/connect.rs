@@ -234,7 +234,7 @@ impl CredentialSources<'_> {
             return Ok(Some(Arc::new(role)));
         }
         let explicit_keys = self.flag("secretId").is_some();
-        if !explicit_keys && tke_configured(self.lookup) {
+        if !explicit_keys && tke_configured(|name| self.lookup.get(name)) {
             let mut tke = TkeOidcRoleCredentials::from_lookup(self.lookup.clone())
                 .with_proxy(self.proxy.clone());
             if let Some(url) = &self.sts_endpoint {
@@ -328,13 +328,12 @@ impl CredentialSources<'_> {
     }
 }
 
-/// Whether every variable of the TKE OIDC role is set.
-fn tke_configured(lookup: &EnvLookup) -> bool {
-    TKE_VARIABLES.iter().all(|name| {
-        lookup
-            .get(name)
-            .is_some_and(|value| !value.trim().is_empty())
-    })
+/// Whether every variable of the TKE OIDC role is set (to something other than blanks),
+/// as the client's chain requires before it uses that role.
+pub(crate) fn tke_configured(variable: impl Fn(&str) -> Option<String>) -> bool {
+    TKE_VARIABLES
+        .iter()
+        .all(|name| variable(name).is_some_and(|value| !value.trim().is_empty()))
 }
 
 /// The signed-header list of `--signed-headers`, or the client's default.

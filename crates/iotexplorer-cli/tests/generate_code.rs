@@ -1369,6 +1369,44 @@ fn reveal_refuses_a_role_before_anything_is_signed() {
 }
 
 #[test]
+fn reveal_decides_on_the_tke_role_as_a_call_does() {
+    // Blank TKE variables do not make a call sign with the role, so they must not make
+    // --reveal-authorization refuse either; set ones do.
+    let args = [
+        "--endpoint",
+        "http://127.0.0.1:9",
+        "DescribeDevice",
+        "--ProductId",
+        "P",
+        "--DeviceName",
+        "d",
+        "--generate-code",
+        "curl",
+        "--reveal-authorization",
+    ];
+    let keys = [
+        ("TENCENTCLOUD_SECRET_ID", DEMO_ID),
+        ("TENCENTCLOUD_SECRET_KEY", DEMO_KEY),
+    ];
+    let tke = |value: &'static str| {
+        [
+            ("TKE_REGION", value),
+            ("TKE_PROVIDER_ID", value),
+            ("TKE_WEB_IDENTITY_TOKEN_FILE", value),
+            ("TKE_ROLE_ARN", value),
+        ]
+    };
+    let blank: Vec<_> = keys.iter().copied().chain(tke(" ")).collect();
+    let outcome = run_in_process(&args, &blank, "");
+    assert_eq!(outcome.code, 0, "{outcome:?}");
+    assert!(outcome.stdout.contains("curl"), "{outcome:?}");
+    let set: Vec<_> = keys.iter().copied().chain(tke("x")).collect();
+    let outcome = run_in_process(&args, &set, "");
+    assert_eq!(outcome.code, 2, "{outcome:?}");
+    assert!(outcome.stderr.contains("not with a role"), "{outcome:?}");
+}
+
+#[test]
 fn settings_come_from_the_tccli_profile_as_for_a_call() {
     let home = std::env::temp_dir().join(format!(
         "iotexplorer-generate-code-{}-home",

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use clap::ArgMatches;
-use iotexplorer_http::credentials::{DefaultCredentialsChain, EnvLookup, TKE_VARIABLES};
+use iotexplorer_http::credentials::{DefaultCredentialsChain, EnvLookup};
 use iotexplorer_http::{ProvideCredentials, RequestPreview};
 use tc3_sign::{Payload, SignableRequest, SignedHeaders, SigningParams, SigningSettings, sign};
 
@@ -153,7 +153,7 @@ fn refuse_roles(matches: &ArgMatches, env: &dyn Fn(&str) -> Option<String>) -> R
         || text(ROLE_ARN).is_some()
         || variable("TENCENTCLOUD_ROLE_ARN").is_some()
         || file.is_some_and(|file| file.role_arn.is_some() || file.is_cvm_role())
-        || (text("secretId").is_none() && TKE_VARIABLES.iter().all(|name| env(name).is_some()));
+        || (text("secretId").is_none() && connect::tke_configured(env));
     if role {
         return Err(Failure::Usage(
             "--reveal-authorization signs with keys only (--secretId and --secretKey, \
