@@ -430,6 +430,38 @@ async fn a_tke_pod_exchanges_its_oidc_token_for_role_credentials() {
 }
 
 #[tokio::test]
+async fn a_tke_answer_with_numbers_as_strings_is_read() {
+    // STS, like every backend of the service, may send numbers as strings.
+    let sts = TestServer::always(ok(json!({
+        "Credentials": {"TmpSecretId": "AKIDtke-text", "TmpSecretKey": SECRET_KEY, "Token": "tke-token"},
+        "ExpiredTime": (now() + 7200).to_string(),
+        "Expiration": "2030-01-01T00:00:00Z"
+    })))
+    .await;
+    let dir = temp_dir("tke-text");
+    let token_file = dir.join("token");
+    std::fs::write(&token_file, "oidc-token\n").unwrap();
+    let role = TkeOidcRoleCredentials::from_lookup(EnvLookup::from_pairs(tke_env(&token_file)))
+        .with_endpoint_url(sts.url())
+        .with_proxy(Proxy::none());
+    let server = TestServer::always(task_created()).await;
+    let client = builder(&server).credentials(role).build().unwrap();
+    client.send(&upgrade()).await.unwrap();
+    client.send(&upgrade()).await.unwrap();
+    assert_eq!(
+        sts.count(),
+        1,
+        "the expiry was read, so the credentials are kept"
+    );
+    assert!(
+        server.arrivals()[0]
+            .header("authorization")
+            .unwrap()
+            .contains("AKIDtke-text/")
+    );
+}
+
+#[tokio::test]
 async fn the_default_chain_ends_with_the_tke_oidc_role() {
     let sts = web_identity_server(7200).await;
     let dir = temp_dir("tke-chain");

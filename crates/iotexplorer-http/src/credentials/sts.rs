@@ -133,9 +133,10 @@ struct AssumeRole {
     duration: Duration,
 }
 
+/// What STS answers to `AssumeRole` and `AssumeRoleWithWebIdentity`.
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct AssumeRoleResponse {
+pub(super) struct AssumeRoleResponse {
     credentials: Option<StsCredentials>,
     expired_time: Option<i64>,
 }
@@ -171,23 +172,30 @@ impl AssumeRole {
         let parsed: AssumeRoleResponse = from_value_lenient(response).map_err(|err| {
             CredentialsError::invalid(PROVIDER, format!("unreadable answer: {err}"))
         })?;
-        let Some(issued) = parsed.credentials else {
-            return Err(CredentialsError::invalid(
-                PROVIDER,
-                "no Credentials in the answer",
-            ));
-        };
-        let credentials = from_parts(
-            PROVIDER,
-            issued.tmp_secret_id,
-            issued.tmp_secret_key,
-            issued.token,
-        )?;
-        Ok(match parsed.expired_time.and_then(unix_time) {
-            Some(expires) => ProvidedCredentials::expiring(credentials, expires),
-            None => ProvidedCredentials::new(credentials),
-        })
+        issued(PROVIDER, parsed, "no Credentials in the answer")
     }
+}
+
+/// The credentials an STS answer issued, expiring when it says; `missing` is the error
+/// message for an answer without them.
+pub(super) fn issued(
+    provider: &'static str,
+    parsed: AssumeRoleResponse,
+    missing: &str,
+) -> Result<ProvidedCredentials, CredentialsError> {
+    let Some(issued) = parsed.credentials else {
+        return Err(CredentialsError::invalid(provider, missing));
+    };
+    let credentials = from_parts(
+        provider,
+        issued.tmp_secret_id,
+        issued.tmp_secret_key,
+        issued.token,
+    )?;
+    Ok(match parsed.expired_time.and_then(unix_time) {
+        Some(expires) => ProvidedCredentials::expiring(credentials, expires),
+        None => ProvidedCredentials::new(credentials),
+    })
 }
 
 impl ProvideCredentials for AssumeRole {

@@ -10,13 +10,13 @@ use bytes::Bytes;
 use http::header::{CONTENT_TYPE, HOST, PROXY_AUTHORIZATION};
 use http::{HeaderValue, Request, StatusCode};
 use http_body_util::Full;
-use serde::Deserialize;
+use iotexplorer_model::{DecodeError, decode_response_value, from_value_lenient};
 use serde_json::json;
 
-use super::cvm::unix_time;
+use super::sts::{AssumeRoleResponse, issued};
 use super::{
     CachedCredentials, CredentialsError, CredentialsFuture, EnvLookup, ProvideCredentials,
-    ProvidedCredentials, from_parts,
+    ProvidedCredentials,
 };
 use crate::endpoint::{Endpoint, ResolvedEndpoint};
 use crate::proxy::Proxy;
@@ -149,36 +149,6 @@ struct Settings {
     role_arn: String,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct Envelope {
-    response: Option<Answer>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct Answer {
-    credentials: Option<IssuedCredentials>,
-    expired_time: Option<i64>,
-    error: Option<AnswerError>,
-    request_id: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct IssuedCredentials {
-    tmp_secret_id: Option<String>,
-    tmp_secret_key: Option<String>,
-    token: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct AnswerError {
-    code: Option<String>,
-    message: Option<String>,
-}
-
 impl WebIdentity {
     fn settings(&self) -> Result<Settings, CredentialsError> {
         let mut values = TKE_VARIABLES
@@ -277,39 +247,28 @@ impl WebIdentity {
                 format!("STS {ACTION} answered HTTP {}", status.as_u16()),
             ));
         }
-        let answer = serde_json::from_slice::<Envelope>(&answer)
-            .ok()
-            .and_then(|envelope| envelope.response)
-            .ok_or_else(|| {
-                CredentialsError::unavailable(PROVIDER, format!("unreadable STS {ACTION} answer"))
-            })?;
-        if let Some(error) = answer.error {
-            return Err(CredentialsError::unavailable(
+        // The service's envelope and its lenient rules, as for every answer: STS sends
+        // numbers as strings too.
+        let response = decode_response_value(&answer).map_err(|error| match error {
+            DecodeError::Api(error) => CredentialsError::unavailable(
                 PROVIDER,
                 format!(
                     "STS {ACTION} refused: {}: {} (RequestId {})",
-                    error.code.as_deref().unwrap_or("unknown"),
-                    error.message.as_deref().unwrap_or(""),
-                    answer.request_id.as_deref().unwrap_or("none"),
+                    error.code.as_str(),
+                    error.message,
+                    error.request_id.as_deref().unwrap_or("none"),
                 ),
-            ));
-        }
-        let Some(issued) = answer.credentials else {
-            return Err(CredentialsError::invalid(
-                PROVIDER,
-                format!("no Credentials in the STS {ACTION} answer"),
-            ));
-        };
-        let credentials = from_parts(
+            ),
+            _ => CredentialsError::unavailable(PROVIDER, format!("unreadable STS {ACTION} answer")),
+        })?;
+        let parsed: AssumeRoleResponse = from_value_lenient(response).map_err(|_| {
+            CredentialsError::unavailable(PROVIDER, format!("unreadable STS {ACTION} answer"))
+        })?;
+        issued(
             PROVIDER,
-            issued.tmp_secret_id,
-            issued.tmp_secret_key,
-            issued.token,
-        )?;
-        Ok(match answer.expired_time.and_then(unix_time) {
-            Some(expires) => ProvidedCredentials::expiring(credentials, expires),
-            None => ProvidedCredentials::new(credentials),
-        })
+            parsed,
+            &format!("no Credentials in the STS {ACTION} answer"),
+        )
     }
 }
 
