@@ -34,19 +34,19 @@
 struct ReadmeExample;
 
 mod actions;
+mod admission;
 mod auth;
 mod body;
 mod budget;
 mod change;
-mod checks;
 mod connection;
+mod device_clock;
 mod disk;
 mod faults;
 mod fixture;
 mod journal;
 mod limits;
 mod persist;
-mod progress;
 mod random;
 mod rate_limit;
 mod request;
@@ -54,6 +54,7 @@ mod respond;
 mod serve;
 mod server;
 mod state;
+mod upcoming;
 
 pub use disk::StorageFaults;
 pub use faults::{FaultKind, FaultRule, Faults};

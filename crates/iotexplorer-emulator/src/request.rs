@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use iotexplorer_model::{ApiError, MemberMeta, ValueType, find_action, find_structure};
+use iotexplorer_model::{ApiError, ErrorCode, MemberMeta, ValueType, find_action, find_structure};
 use serde_json::{Map, Number, Value};
 
 /// The most dot-separated parts a flattened parameter name may have. The deepest input of
@@ -115,7 +115,7 @@ pub(crate) fn unflatten(action: &str, pairs: &[(String, String)]) -> Result<Valu
 
 fn too_deep(key: &str) -> ApiError {
     ApiError::new(
-        "InvalidParameter",
+        ErrorCode::InvalidParameter,
         format!(
             "the parameter name `{}` nests deeper than {MAX_NAME_PARTS} levels",
             crate::actions::shown(key)
