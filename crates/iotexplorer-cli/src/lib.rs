@@ -201,12 +201,17 @@ fn dispatch(
         rollout_cmd::ROLLOUT => rollout_cmd::run(sub, env, stdout, stderr),
         search::SEARCH => search::run(sub, stdout),
         EMULATOR => {
-            let args =
-                <iotexplorer_emulator::ServeArgs as clap::FromArgMatches>::from_arg_matches(sub)
-                    .map_err(|err| Failure::Usage(err.to_string()))?;
+            let flags =
+                <iotexplorer_emulator::cli::ServeFlags as clap::FromArgMatches>::from_arg_matches(
+                    sub,
+                )
+                .map_err(|err| Failure::Usage(err.to_string()))?;
+            let settings = flags
+                .to_settings()
+                .map_err(|err| Failure::Usage(err.to_string()))?;
             let runtime = runtime()?;
             runtime
-                .block_on(iotexplorer_emulator::serve(&args, stdout))
+                .block_on(iotexplorer_emulator::serve(&settings, stdout))
                 .map_err(Failure::Usage)?;
             Ok(0)
         }

@@ -39,6 +39,8 @@ mod auth;
 mod body;
 mod budget;
 mod change;
+#[cfg(feature = "cli")]
+pub mod cli;
 mod connection;
 mod device_clock;
 mod disk;
@@ -66,5 +68,7 @@ pub use limits::{
     DEFAULT_BODY_TIMEOUT, DEFAULT_HEADER_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_BODY_BYTES,
     DEFAULT_MAX_BUFFERED_BYTES, DEFAULT_MAX_CONNECTIONS,
 };
-pub use serve::{ServeArgs, serve};
-pub use server::{Emulator, EmulatorBuilder, RunningEmulator, StartError};
+pub use serve::{DEFAULT_LISTEN, ServeSettings, ServeSettingsBuilder, SettingsError, serve};
+pub use server::{
+    DEFAULT_MAX_SKEW, DEFAULT_RATE_LIMIT, Emulator, EmulatorBuilder, RunningEmulator, StartError,
+};

@@ -213,6 +213,17 @@ impl Store {
         self.write().progress = progress;
     }
 
+    /// What an action runs with besides the state, now.
+    fn context<'a>(&'a self, base_url: &'a str, request_id: &'a str) -> Context<'a> {
+        Context {
+            base_url,
+            request_id,
+            fates: &self.fates,
+            now: Instant::now(),
+            unix_now: unix_now(),
+        }
+    }
+
     /// Answers a request. A change waits for its record to be flushed, off the async
     /// threads.
     pub(crate) async fn run(
@@ -224,16 +235,7 @@ impl Store {
     ) -> Answer {
         match prepared {
             None => Err(actions::unsupported(action)),
-            Some(Prepared::Read(read)) => {
-                let cx = Context {
-                    base_url,
-                    request_id,
-                    fates: &self.fates,
-                    now: Instant::now(),
-                    unix_now: unix_now(),
-                };
-                read(&self.read(), &cx)
-            }
+            Some(Prepared::Read(read)) => read(&self.read(), &self.context(base_url, request_id)),
             Some(Prepared::Change(plan)) if matches!(self.writer, Writer::Files(_)) => {
                 let store = std::sync::Arc::clone(self);
                 let (base_url, request_id) = (base_url.to_owned(), request_id.to_owned());
@@ -261,14 +263,7 @@ impl Store {
         request_id: &str,
     ) -> Answer {
         self.with_writer(|kept| {
-            let cx = Context {
-                base_url,
-                request_id,
-                fates: &self.fates,
-                now: Instant::now(),
-                unix_now: unix_now(),
-            };
-            let (change, body) = plan(&self.read(), &cx)?;
+            let (change, body) = plan(&self.read(), &self.context(base_url, request_id))?;
             self.commit(kept, change).map_err(|error| {
                 ApiError::new(ErrorCode::InternalError, format!("{action}: {error}"))
             })?;

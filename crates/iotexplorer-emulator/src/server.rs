@@ -48,17 +48,24 @@ const READ_BUFFER_BYTES: usize = 64 * 1024;
 /// connections again to make room.
 const PRESSURE_REPEAT: Duration = Duration::from_millis(50);
 
+/// Requests per action per SecretId per second when none is set: the service's own rate.
+pub const DEFAULT_RATE_LIMIT: u32 = 20;
+
+/// Seconds a request's timestamp may be from the server clock when none is set, as the
+/// service allows.
+pub const DEFAULT_MAX_SKEW: u64 = 300;
+
 /// The entry point: `Emulator::builder()`.
 #[derive(Debug)]
 pub struct Emulator;
 
 impl Emulator {
-    /// A builder with the demo fixture, 20 requests per second and 300 s of skew.
+    /// A builder with the demo fixture, [`DEFAULT_RATE_LIMIT`] and [`DEFAULT_MAX_SKEW`].
     pub fn builder() -> EmulatorBuilder {
         EmulatorBuilder {
             fixture: Fixture::demo(),
-            rate_limit: 20,
-            max_skew: 300,
+            rate_limit: DEFAULT_RATE_LIMIT,
+            max_skew: DEFAULT_MAX_SKEW,
             progress: None,
             limits: Limits::default(),
             state_file: None,
@@ -141,6 +148,12 @@ impl EmulatorBuilder {
     /// How devices progress; overrides the fixture's `progress`.
     pub fn progress(mut self, progress: ProgressSettings) -> Self {
         self.progress = Some(progress);
+        self
+    }
+
+    /// Every limit at once.
+    pub(crate) fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
         self
     }
 
