@@ -100,9 +100,11 @@ impl Admission {
                     .into_iter()
                     .filter(|(k, _)| !V1_COMMON.contains(&k.as_str()))
                     .collect();
-                unflatten(meta.name, &members)?
+                unflatten(meta.input, &members)?
             }
-            None if request.method == "GET" => unflatten(meta.name, &decode_pairs(&request.query))?,
+            None if request.method == "GET" => {
+                unflatten(meta.input, &decode_pairs(&request.query))?
+            }
             None => parse_json_body(&request.body)?,
         };
         check_request_json(meta.name, &params)
