@@ -1,7 +1,6 @@
 //! Rust source for the code-valued types (the overlay's `enums`): one `#[non_exhaustive]`
-//! enum per type that keeps unknown wire values, and the [`EnumMeta`] table describing it.
-//!
-//! [`EnumMeta`]: ../../../crates/iotexplorer-model/src/meta.rs
+//! enum per type that keeps unknown wire values, and the model's `EnumMeta` table
+//! describing it.
 
 use std::collections::BTreeSet;
 
@@ -186,20 +185,33 @@ pub(crate) fn source(name: &str, spec: &EnumOverlay) -> String {
         .flat_map(|value| value.flags.keys())
         .collect();
     for flag in flags {
-        let set: Vec<String> = spec
+        let flagged: Vec<_> = spec
             .values
             .iter()
             .filter(|value| value.flags.get(flag).copied().unwrap_or(false))
+            .collect();
+        let set: Vec<String> = flagged
+            .iter()
             .map(|value| format!("Self::{}", value.name))
             .collect();
+        // Matched on the wire value, so `Unknown(code)` of a listed code agrees with its
+        // variant, as equality does.
+        let codes: Vec<String> = flagged
+            .iter()
+            .map(|value| match &value.value {
+                EnumCode::Number(number) => number.to_string(),
+                EnumCode::Text(text) => format!("{text:?}"),
+            })
+            .collect();
         let words = flag.replace('_', " ");
-        let body = if set.is_empty() {
+        let subject = if text { "self.as_str()" } else { "self.code()" };
+        let body = if codes.is_empty() {
             "false".to_owned()
         } else {
-            format!("matches!(self, {})", set.join(" | "))
+            format!("matches!({subject}, {})", codes.join(" | "))
         };
         out.push_str(&format!(
-            "\n/// Whether the value is {words}: {}. A value not listed is not.\n\
+            "\n/// Whether the value is {words}: {}. Other values, unknown ones included, are not.\n\
              pub fn is_{}(&self) -> bool {{\n{body}\n}}\n",
             set.iter()
                 .map(|variant| format!("[`{variant}`]"))

@@ -226,6 +226,9 @@ fn generate(
         overlay,
         names,
     };
+    for (name, spec) in &overlay.enums {
+        enums::check(name, spec)?;
+    }
     check_enum_references(&context)?;
     let mut files = BTreeMap::new();
     let mut modules = Vec::new();
@@ -308,7 +311,6 @@ fn generate(
         "use serde::{Deserialize, Serialize};\n\nuse crate::meta::{EnumMeta, EnumValueMeta, WireCode};\n\n",
     );
     for (name, spec) in &overlay.enums {
-        enums::check(name, spec)?;
         enum_source.push_str(&enums::source(name, spec));
     }
     files.insert(

@@ -357,9 +357,9 @@ impl FirmwareUpdateStatus {
         &FIRMWARE_UPDATE_STATUS_ENUM
     }
 
-    /// Whether the value is terminal: [`FirmwareUpdateStatus::Failed`], [`FirmwareUpdateStatus::Done`], [`FirmwareUpdateStatus::TimedOut`]. A value not listed is not.
+    /// Whether the value is terminal: [`FirmwareUpdateStatus::Failed`], [`FirmwareUpdateStatus::Done`], [`FirmwareUpdateStatus::TimedOut`]. Other values, unknown ones included, are not.
     pub fn is_terminal(&self) -> bool {
-        matches!(self, Self::Failed | Self::Done | Self::TimedOut)
+        matches!(self.code(), 5 | 6 | 10)
     }
 }
 
