@@ -453,7 +453,8 @@ fn use_list(krate: &str, names: &[String]) -> String {
         return format!("use {krate}::{only};");
     }
     let one_line = format!("use {krate}::{{{}}};", names.join(", "));
-    if one_line.len() <= MAX_WIDTH {
+    // rustfmt keeps a `use` list on one line only up to 98 characters, `;` included.
+    if one_line.len() < MAX_WIDTH - 1 {
         return one_line;
     }
     let mut text = format!("use {krate}::{{\n");
