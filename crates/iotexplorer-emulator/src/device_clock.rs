@@ -6,7 +6,7 @@
 
 use crate::fixture::ProgressSettings;
 use crate::random::Random;
-use crate::upcoming::FirmwareUpdateStatus;
+use iotexplorer_model::FirmwareUpdateStatus;
 
 /// What Tencent says of a device that already runs the task's version: it fails at once.
 pub(crate) const ALREADY_CURRENT_MESSAGE: &str = "firmware no need update.";

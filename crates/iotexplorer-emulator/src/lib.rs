@@ -56,7 +56,6 @@ mod respond;
 mod serve;
 mod server;
 mod state;
-mod upcoming;
 
 pub use disk::StorageFaults;
 pub use faults::{FaultKind, FaultRule, Faults};

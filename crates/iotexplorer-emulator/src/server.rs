@@ -48,8 +48,9 @@ const READ_BUFFER_BYTES: usize = 64 * 1024;
 /// connections again to make room.
 const PRESSURE_REPEAT: Duration = Duration::from_millis(50);
 
-/// Requests per action per SecretId per second when none is set: the service's own rate.
-pub const DEFAULT_RATE_LIMIT: u32 = 20;
+/// Requests per action per SecretId per second when none is set: the service's own rate,
+/// from the spec.
+pub const DEFAULT_RATE_LIMIT: u32 = iotexplorer_model::CALLS_PER_SECOND;
 
 /// Seconds a request's timestamp may be from the server clock when none is set, as the
 /// service allows.

@@ -3,11 +3,14 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use iotexplorer_model::{
+    FirmwareTaskStatus, FirmwareTaskType, FirmwareUpdateStatus, OverrideMode, UpgradeMethod,
+    UpgradeMode,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::device_clock::{Fate, Stage, Timeline, already_current, stage_at, stopped};
 use crate::fixture::{DeviceListFixture, Fixture, ProgressSettings};
-use crate::upcoming::{FirmwareTaskStatus, FirmwareUpdateStatus};
 
 /// The first task ID handed out; Tencent's IDs are seven digits too.
 const FIRST_TASK_ID: u64 = 1_000_001;
@@ -60,17 +63,20 @@ pub(crate) struct TaskDevice {
 }
 
 /// What `BatchUpdateFirmware` asked for, kept to answer `DescribeFirmwareTask`.
-#[derive(Default, Serialize, Deserialize)]
+///
+/// Kept in the state file with the wire values of the model's types, as the service sends
+/// them.
+#[derive(Serialize, Deserialize)]
 pub(crate) struct TaskOptions {
-    pub(crate) upgrade_mode: String,
+    pub(crate) upgrade_mode: UpgradeMode,
     pub(crate) ori_version: String,
-    pub(crate) r#type: i64,
+    pub(crate) r#type: FirmwareTaskType,
     pub(crate) delay_time: i64,
     pub(crate) timeout_interval: u64,
-    pub(crate) upgrade_method: u64,
+    pub(crate) upgrade_method: UpgradeMethod,
     pub(crate) max_retry: u64,
     pub(crate) retry_interval: u64,
-    pub(crate) override_mode: u64,
+    pub(crate) override_mode: OverrideMode,
     pub(crate) user_define: String,
     pub(crate) rate_limit: i64,
     pub(crate) start_time: i64,

@@ -7,7 +7,7 @@ use iotexplorer_model::{
 };
 use serde::Serialize;
 
-use super::lookup::{default_page_size, page, product};
+use super::lookup::{page, page_size, product};
 use super::{Context, Reads, shown};
 use crate::state::{Device, State};
 
@@ -29,6 +29,10 @@ fn device<'a>(
             )
         })
 }
+
+/// `Status` of a device that is online, as `GetDeviceList` answers it: every device of
+/// the emulator is. The model has no type for a device's connection status yet.
+const DEVICE_ONLINE: i64 = 1;
 
 /// `DescribeFirmwareUpdateStatus`: the device's latest task.
 impl Reads for DescribeFirmwareUpdateStatusRequest {
@@ -53,7 +57,7 @@ impl Reads for DescribeFirmwareUpdateStatusRequest {
         let mut response = DescribeFirmwareUpdateStatusResponse::default();
         response.ori_version = Some(record.ori_version.clone());
         response.dst_version = Some(task.version.clone());
-        response.status = Some(stage.status.code());
+        response.status = Some(stage.status);
         response.percent = Some(stage.percent);
         Ok(response)
     }
@@ -121,7 +125,7 @@ impl Reads for GetDeviceListRequest {
             .map(|(name, current)| {
                 let mut row = DeviceInfo::default();
                 row.device_name = Some(name.clone());
-                row.status = Some(1);
+                row.status = Some(DEVICE_ONLINE);
                 row.version = Some(current);
                 row.create_time = Some(0);
                 row.first_online_time = Some(0);
@@ -136,10 +140,8 @@ impl Reads for GetDeviceListRequest {
             .offset()
             .and_then(|n| u64::try_from(n).ok())
             .unwrap_or(0);
-        let limit = request
-            .limit()
-            .and_then(|n| u64::try_from(n).ok())
-            .unwrap_or_else(|| default_page_size(Self::meta()));
+        let limit = request.limit().and_then(|n| u64::try_from(n).ok());
+        let limit = page_size(Self::meta(), limit);
         let mut response = GetDeviceListResponse::default();
         response.devices = Some(page(rows, offset, limit));
         response.total = Some(i64::try_from(total).unwrap_or(i64::MAX));

@@ -6,7 +6,7 @@ use iotexplorer_model::{
     UploadFirmwareRequest, UploadFirmwareResponse,
 };
 
-use super::lookup::{default_page_size, firmware, keywords_hold, page, product};
+use super::lookup::{firmware, keywords_hold, page, page_size, product};
 use super::{Changes, Context, Planned, Reads, shown};
 use crate::change::Change;
 use crate::fixture::DEFAULT_FW_TYPE;
@@ -64,10 +64,8 @@ impl Reads for ListFirmwaresRequest {
             .map(|(p, f)| info(p, f))
             .collect();
         let total = all.len();
-        let size = request
-            .page_size()
-            .unwrap_or_else(|| default_page_size(Self::meta()))
-            .max(1);
+        let size = page_size(Self::meta(), request.page_size()).max(1);
+        // Pages count from 1; validation requires PageNum.
         let skip = request
             .page_num()
             .unwrap_or(1)

@@ -60,11 +60,10 @@ pub(crate) fn keywords_hold(
     })
 }
 
-/// The page size of a listing when the request gives none.
-pub(crate) fn default_page_size(meta: &ActionMeta) -> u64 {
-    // TEMPORARY until the spec states it.
-    match meta.name {
-        "GetDeviceList" | "ListFirmwares" => 10,
-        _ => 20,
-    }
+/// The page size of a listing: the one `given`, else the spec's default for the action.
+pub(crate) fn page_size(meta: &ActionMeta, given: Option<u64>) -> u64 {
+    given
+        .or_else(|| meta.default_page_size())
+        // Validation requires a page size where the spec states no default.
+        .unwrap_or(u64::MAX)
 }

@@ -6,17 +6,17 @@ use iotexplorer_model::{
     Action, ApiError, BatchUpdateFirmwareRequest, BatchUpdateFirmwareResponse,
     DescribeFirmwareTaskDevicesRequest, DescribeFirmwareTaskDevicesResponse,
     DescribeFirmwareTaskRequest, DescribeFirmwareTaskResponse, DescribeFirmwareTasksRequest,
-    DescribeFirmwareTasksResponse, DeviceUpdateStatus, ErrorCode, FirmwareTaskInfo, SearchKeyword,
-    UpdateOtaTaskStatusRequest, UpdateOtaTaskStatusResponse,
+    DescribeFirmwareTasksResponse, DeviceUpdateStatus, ErrorCode, FirmwareTaskInfo,
+    FirmwareTaskStatus, FirmwareTaskType, OverrideMode, SearchKeyword, UpdateOtaTaskStatusRequest,
+    UpdateOtaTaskStatusResponse, UpgradeMethod, UpgradeMode,
 };
 
 use super::firmware::CREATOR_NICK_NAME;
-use super::lookup::{default_page_size, firmware, keywords_hold, page, product};
+use super::lookup::{firmware, keywords_hold, page, page_size, product};
 use super::{Changes, Context, Planned, Reads, shown};
 use crate::change::{Change, Stop};
 use crate::device_clock::draw_fate;
 use crate::state::{State, Task, TaskDevice, TaskOptions};
-use crate::upcoming::FirmwareTaskStatus;
 
 /// `TimeoutInterval` when the request gives none, in seconds.
 const DEFAULT_TIMEOUT_INTERVAL: u64 = 300;
@@ -49,14 +49,14 @@ impl Changes for BatchUpdateFirmwareRequest {
 
         let names = request.device_names().filter(|names| !names.is_empty());
         let ori_version = request.firmware_ori_version();
-        let (mode, targets): (&'static str, Vec<String>) = if let Some(names) = names {
+        let (mode, targets) = if let Some(names) = names {
             if let Some(missing) = names.iter().find(|n| !product.devices.contains_key(*n)) {
                 return Err(invalid(format!(
                     "the device {} does not exist",
                     shown(missing)
                 )));
             }
-            ("devicenames", names.to_vec())
+            (UpgradeMode::DeviceNames, names.to_vec())
         } else if let Some(file_name) = request.file_name() {
             let list = state
                 .device_lists
@@ -83,7 +83,7 @@ impl Changes for BatchUpdateFirmwareRequest {
                 .filter(|n| product.devices.contains_key(*n))
                 .cloned()
                 .collect();
-            ("filename", names)
+            (UpgradeMode::FileName, names)
         } else if let Some(ori) = ori_version {
             let names = product
                 .devices
@@ -91,14 +91,16 @@ impl Changes for BatchUpdateFirmwareRequest {
                 .filter(|(name, device)| state.current_version(name, device, cx.now) == ori)
                 .map(|(name, _)| name.clone())
                 .collect();
-            ("originalVersion", names)
+            (UpgradeMode::OriginalVersion, names)
         } else {
             return Err(invalid(
                 "choose the devices with DeviceNames, FileName or FirmwareOriVersion",
             ));
         };
 
-        let override_mode = request.override_mode().unwrap_or(0);
+        let override_mode = request
+            .override_mode()
+            .unwrap_or(OverrideMode::KeepExisting);
         let busy: Vec<&String> = targets
             .iter()
             .filter(|name| {
@@ -108,26 +110,27 @@ impl Changes for BatchUpdateFirmwareRequest {
                     .is_some_and(|device| state.is_updating(name, device, cx.now))
             })
             .collect();
-        if !busy.is_empty() && override_mode != 1 {
+        if !busy.is_empty() && override_mode != OverrideMode::Override {
             return Err(ApiError::new(
                 ErrorCode::FailedOperationDeviceIsUpdating,
                 format!(
-                    "{} device(s) are already updating, e.g. {}; set OverrideMode to 1 to replace their tasks",
+                    "{} device(s) are already updating, e.g. {}; set OverrideMode to {} to replace their tasks",
                     busy.len(),
-                    busy.first().map_or("".into(), |n| shown(n))
+                    busy.first().map_or("".into(), |n| shown(n)),
+                    OverrideMode::Override
                 ),
             ));
         }
 
         let options = TaskOptions {
-            upgrade_mode: mode.to_owned(),
+            upgrade_mode: mode,
             ori_version: ori_version.unwrap_or_default().to_owned(),
-            r#type: request.r#type().unwrap_or(1),
+            r#type: request.r#type().unwrap_or(FirmwareTaskType::Static),
             delay_time: request.delay_time().unwrap_or(0),
             timeout_interval: request
                 .timeout_interval()
                 .unwrap_or(DEFAULT_TIMEOUT_INTERVAL),
-            upgrade_method: request.upgrade_method().unwrap_or(0),
+            upgrade_method: request.upgrade_method().unwrap_or(UpgradeMethod::Silent),
             max_retry: request.max_retry_num().unwrap_or(0),
             // Tencent counts RetryInterval in minutes.
             retry_interval: request.retry_interval().unwrap_or(0).saturating_mul(60),
@@ -221,7 +224,7 @@ impl Reads for DescribeFirmwareTaskRequest {
         let o = &task.options;
         let mut response = DescribeFirmwareTaskResponse::default();
         response.task_id = Some(task.id);
-        response.status = Some(task.status(cx.now).code());
+        response.status = Some(task.status(cx.now));
         response.create_time = Some(task.create_time);
         response.r#type = Some(o.r#type);
         response.product_name = Some(product.name.clone());
@@ -296,7 +299,7 @@ impl Reads for DescribeFirmwareTasksRequest {
         .map(|(t, status)| {
             let mut info = FirmwareTaskInfo::default();
             info.task_id = Some(t.id);
-            info.status = Some(status.code());
+            info.status = Some(status);
             info.r#type = Some(t.options.r#type);
             info.create_time = Some(t.create_time);
             info.creator_nick_name = Some(CREATOR_NICK_NAME.to_owned());
@@ -311,9 +314,7 @@ impl Reads for DescribeFirmwareTasksRequest {
         response.task_infos = Some(page(
             matching,
             request.offset().unwrap_or(0),
-            request
-                .limit()
-                .unwrap_or_else(|| default_page_size(Self::meta())),
+            page_size(Self::meta(), request.limit()),
         ));
         response.total = Some(total);
         Ok(response)
@@ -344,7 +345,7 @@ impl Reads for DescribeFirmwareTaskDevicesRequest {
                 let mut row = DeviceUpdateStatus::default();
                 row.device_name = Some(name.clone());
                 row.last_process_time = Some(u64::try_from(task.unix_time_of(&stage)).unwrap_or(0));
-                row.status = Some(u64::try_from(status).unwrap_or(0));
+                row.status = Some(stage.status);
                 row.err_msg = Some(stage.err_msg.to_owned());
                 row.retcode = Some(0);
                 row.dst_version = Some(task.version.clone());
@@ -362,9 +363,7 @@ impl Reads for DescribeFirmwareTaskDevicesRequest {
         response.devices = Some(page(
             rows,
             request.offset().unwrap_or(0),
-            request
-                .limit()
-                .unwrap_or_else(|| default_page_size(Self::meta())),
+            page_size(Self::meta(), request.limit()),
         ));
         Ok(response)
     }
@@ -384,12 +383,12 @@ impl Changes for UpdateOtaTaskStatusRequest {
             .and_then(|id| u64::try_from(id).ok())
             .unwrap_or_default();
         let task = find_task(state, product_id, id)?;
-        let wanted = FirmwareTaskStatus::from_code(request.status().unwrap_or_default());
+        // Validation requires a Status; an absent one would read as 0, never a cancel.
+        let wanted = request.status().unwrap_or(FirmwareTaskStatus::Unknown(0));
         if wanted != FirmwareTaskStatus::Cancelled {
             return Err(invalid(format!(
-                "Status {} is not supported; {} cancels the task",
-                wanted.code(),
-                FirmwareTaskStatus::Cancelled.code()
+                "Status {wanted} is not supported; {} cancels the task",
+                FirmwareTaskStatus::Cancelled
             )));
         }
         Ok(Planned {
