@@ -8,6 +8,11 @@
 //! rollout finish in seconds. Faults (delays, dropped connections, 502 pages, truncated
 //! JSON, forced error codes) can be injected from the fixture or at run time.
 //!
+//! [`serve`] runs it in the foreground on typed [`ServeSettings`]; the `cli` feature adds
+//! `cli::ServeFlags`, the command-line flags of the `iotexplorer-emulator` binary and of
+//! `iotexplorer emulator`, parsed into those settings. Without it the crate pulls in no
+//! command-line parser.
+//!
 //! ```
 //! use iotexplorer_emulator::{Emulator, Fixture, ProgressSettings};
 //!
