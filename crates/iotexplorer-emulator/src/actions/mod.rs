@@ -178,3 +178,34 @@ pub(crate) fn unsupported(name: &str) -> ApiError {
         format!("the emulator does not model the action {name}"),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_handler_is_found_by_the_name_the_model_gives_its_action() {
+        for modelled in &HANDLERS {
+            let meta = iotexplorer_model::find_action(modelled.name).expect("a model action");
+            let found = handler(meta.name).expect("a handler");
+            assert!(std::ptr::eq(found, modelled), "{}", meta.name);
+        }
+        assert!(handler("DescribeDevice").is_none());
+        assert!(handler("").is_none());
+    }
+
+    #[test]
+    fn a_body_of_the_wrong_shape_is_refused_rather_than_run() {
+        let refused = handler("DescribeFirmwareTask")
+            .expect("modelled")
+            .prepare(serde_json::json!({"TaskId": "not a number"}));
+        assert!(
+            refused.as_ref().err().is_some_and(|error| {
+                error.code == ErrorCode::InvalidParameter
+                    && error.message.starts_with("DescribeFirmwareTask: ")
+            }),
+            "{:?}",
+            refused.err()
+        );
+    }
+}
