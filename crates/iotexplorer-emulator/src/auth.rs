@@ -73,8 +73,9 @@ fn verify(
         let found = credentials.get(id)?;
         Some(match depth {
             Depth::Whole => found.to_credentials(),
-            // tc3-sign derives no key from an empty SecretKey: it answers SignatureFailure
-            // after every other check, without computing a single MAC.
+            // tc3-sign derives no TC3 key from an empty SecretKey: it answers
+            // SignatureFailure after every other check without computing a MAC (a legacy
+            // v1 request, whose head is the whole request, still costs one).
             Depth::Head => found.without_secret_key(),
         })
     };
