@@ -3,7 +3,7 @@
 use iotexplorer_model::{
     Action, ApiError, DescribeDeviceFirmWareRequest, DescribeDeviceFirmWareResponse,
     DescribeFirmwareUpdateStatusRequest, DescribeFirmwareUpdateStatusResponse, DeviceInfo,
-    ErrorCode, GetDeviceListRequest, GetDeviceListResponse,
+    DeviceOnlineStatus, ErrorCode, GetDeviceListRequest, GetDeviceListResponse,
 };
 use serde::Serialize;
 
@@ -29,10 +29,6 @@ fn device<'a>(
             )
         })
 }
-
-/// `Status` of a device that is online, as `GetDeviceList` answers it: every device of
-/// the emulator is. The model has no type for a device's connection status yet.
-const DEVICE_ONLINE: i64 = 1;
 
 /// `DescribeFirmwareUpdateStatus`: the device's latest task.
 impl Reads for DescribeFirmwareUpdateStatusRequest {
@@ -125,7 +121,8 @@ impl Reads for GetDeviceListRequest {
             .map(|(name, current)| {
                 let mut row = DeviceInfo::default();
                 row.device_name = Some(name.clone());
-                row.status = Some(DEVICE_ONLINE);
+                // Every device of the emulator is connected.
+                row.status = Some(DeviceOnlineStatus::Online);
                 row.version = Some(current);
                 row.create_time = Some(0);
                 row.first_online_time = Some(0);
