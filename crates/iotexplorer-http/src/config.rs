@@ -20,7 +20,7 @@ use crate::transport::{Transport, TransportConfig};
 
 /// The longest timeout kept; longer ones are cut to it, so that a deadline computed from
 /// one is always a time the clock can hold.
-const LONGEST_TIMEOUT: Duration = Duration::from_secs(365 * 24 * 60 * 60);
+pub(crate) const LONGEST_TIMEOUT: Duration = Duration::from_secs(365 * 24 * 60 * 60);
 
 /// The language of the service's messages (`X-TC-Language`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -369,7 +369,8 @@ impl ClientBuilder {
                     value.set_sensitive(true);
                     value
                 });
-        Ok(Client::from_inner(ClientInner {
+        Ok(Client::from_inner(
+            ClientInner {
             transport,
             wire: WireSettings {
                 endpoint,
@@ -387,10 +388,11 @@ impl ClientBuilder {
             attempt_timeout: self
                 .attempt_timeout
                 .map(|timeout| timeout.min(LONGEST_TIMEOUT)),
-            retry: self.retry,
             limiter: self.rate_limit.map(Limiter::new),
             max_response_size: self.max_response_size,
             jitter: Jitter::new(),
-        }))
+            },
+            self.retry,
+        ))
     }
 }

@@ -60,6 +60,7 @@ pub mod credentials;
 mod endpoint;
 mod error;
 mod generated;
+mod lenient;
 mod params;
 mod proxy;
 mod rate_limit;
@@ -69,7 +70,7 @@ mod retry;
 mod signing;
 mod transport;
 
-pub use client::Client;
+pub use client::{Client, RequestObserver};
 pub use config::{ClientBuilder, HttpMethod, Language, MAX_REQUEST_CLIENT_LEN, SignedHeaderSet};
 pub use credentials::{ProvideCredentials, StaticCredentials};
 pub use endpoint::{DEFAULT_HOST, Endpoint};

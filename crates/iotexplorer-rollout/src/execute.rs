@@ -365,7 +365,7 @@ impl Rollout {
                 match self
                     .shared
                     .client
-                    .send_json("UpdateOtaTaskStatus", false, &params)
+                    .send_json_unchecked("UpdateOtaTaskStatus", false, &params)
                     .await
                 {
                     Ok(_) => cancelled.push(*task),
@@ -573,7 +573,10 @@ async fn submit_batch(shared: &Shared, wave: usize, batch: &Batch) -> Submission
         }
         let error = match shared
             .client
-            .send_checked_json("BatchUpdateFirmware", &params)
+            .send_json(
+                <iotexplorer_model::BatchUpdateFirmwareRequest as iotexplorer_model::Action>::meta(),
+                &params,
+            )
             .await
         {
             Ok(response) => {
