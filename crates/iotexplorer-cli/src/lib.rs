@@ -303,7 +303,11 @@ async fn exchange(
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         for request in sent.iter() {
-            let _ = write!(stderr, "request:\n{}", output::json(&shown_request(request)));
+            let _ = write!(
+                stderr,
+                "request:\n{}",
+                output::json(&shown_request(request))
+            );
         }
     }
     let response = response.map_err(connect::failure_of)?;

@@ -134,7 +134,8 @@ impl Client {
             read_only: A::READ_ONLY,
         };
         let encoded = encode(self.inner.wire.method, &call, request)?;
-        let read: Read<Success<A::Response>> = |call, status, body| decode_typed(call, status, body);
+        let read: Read<Success<A::Response>> =
+            |call, status, body| decode_typed(call, status, body);
         let Success { response, .. } = self.execute(&call, &encoded, read).await??;
         Ok(response)
     }
@@ -359,16 +360,14 @@ fn waiting_timeout(call: &Call<'_>, attempts: u32) -> Error {
 
 /// Checks `params` against the catalogue's rules for `action`.
 fn check_catalogue(action: &'static ActionMeta, params: &Value) -> Result<(), Error> {
-    iotexplorer_model::check_request_json(action.name, params).map_err(|problems| {
-        match problems {
-            iotexplorer_model::RequestProblems::Invalid(errors) => Error::Validation {
-                action: action.name.to_owned(),
-                errors,
-            },
-            _ => Error::UnknownAction {
-                action: action.name.to_owned(),
-            },
-        }
+    iotexplorer_model::check_request_json(action.name, params).map_err(|problems| match problems {
+        iotexplorer_model::RequestProblems::Invalid(errors) => Error::Validation {
+            action: action.name.to_owned(),
+            errors,
+        },
+        _ => Error::UnknownAction {
+            action: action.name.to_owned(),
+        },
     })
 }
 

@@ -371,26 +371,26 @@ impl ClientBuilder {
                 });
         Ok(Client::from_inner(
             ClientInner {
-            transport,
-            wire: WireSettings {
-                endpoint,
-                method: self.method,
-                unsigned_payload: self.unsigned_payload,
-                signed_headers: self.signed_headers,
-                request_client: request_client_value(self.request_client.as_deref())?,
-                region: self.region,
-                language: self.language,
-                proxy_authorization,
-                signers: SignerCache::default(),
-            },
-            credentials,
-            call_timeout: self.call_timeout.min(LONGEST_TIMEOUT),
-            attempt_timeout: self
-                .attempt_timeout
-                .map(|timeout| timeout.min(LONGEST_TIMEOUT)),
-            limiter: self.rate_limit.map(Limiter::new),
-            max_response_size: self.max_response_size,
-            jitter: Jitter::new(),
+                transport,
+                wire: WireSettings {
+                    endpoint,
+                    method: self.method,
+                    unsigned_payload: self.unsigned_payload,
+                    signed_headers: self.signed_headers,
+                    request_client: request_client_value(self.request_client.as_deref())?,
+                    region: self.region,
+                    language: self.language,
+                    proxy_authorization,
+                    signers: SignerCache::default(),
+                },
+                credentials,
+                call_timeout: self.call_timeout.min(LONGEST_TIMEOUT),
+                attempt_timeout: self
+                    .attempt_timeout
+                    .map(|timeout| timeout.min(LONGEST_TIMEOUT)),
+                limiter: self.rate_limit.map(Limiter::new),
+                max_response_size: self.max_response_size,
+                jitter: Jitter::new(),
             },
             self.retry,
         ))

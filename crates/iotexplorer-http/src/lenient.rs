@@ -9,9 +9,7 @@
 
 use std::fmt;
 
-use serde::de::{
-    DeserializeSeed, Deserializer, EnumAccess, MapAccess, SeqAccess, Visitor,
-};
+use serde::de::{DeserializeSeed, Deserializer, EnumAccess, MapAccess, SeqAccess, Visitor};
 
 /// A deserializer that applies the lenient rules to everything below it.
 pub(crate) struct Lenient<D>(pub(crate) D);
@@ -57,11 +55,13 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for Lenient<D> {
     }
 
     fn deserialize_i64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
-        self.0.deserialize_any(Self::convert(Want::Integer, visitor))
+        self.0
+            .deserialize_any(Self::convert(Want::Integer, visitor))
     }
 
     fn deserialize_u64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
-        self.0.deserialize_any(Self::convert(Want::Integer, visitor))
+        self.0
+            .deserialize_any(Self::convert(Want::Integer, visitor))
     }
 
     fn deserialize_f64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
