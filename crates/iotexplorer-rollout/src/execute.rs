@@ -574,7 +574,8 @@ async fn submit_batch(shared: &Shared, wave: usize, batch: &Batch) -> Submission
         let error = match shared
             .client
             .send_json(
-                <iotexplorer_model::BatchUpdateFirmwareRequest as iotexplorer_model::Action>::meta(),
+                <iotexplorer_model::BatchUpdateFirmwareRequest as iotexplorer_model::Action>::meta(
+                ),
                 &params,
             )
             .await
