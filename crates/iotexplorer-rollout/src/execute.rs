@@ -1,6 +1,7 @@
 //! Running a rollout: submit each wave exactly once, gate it, and go on, pause or abort,
 //! writing every step to the journal before acting on it.
 
+use iotexplorer_model::Action as _;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -574,8 +575,7 @@ async fn submit_batch(shared: &Shared, wave: usize, batch: &Batch) -> Submission
         let error = match shared
             .client
             .send_json(
-                <iotexplorer_model::BatchUpdateFirmwareRequest as iotexplorer_model::Action>::meta(
-                ),
+                iotexplorer_model::BatchUpdateFirmwareRequest::meta(),
                 &params,
             )
             .await
