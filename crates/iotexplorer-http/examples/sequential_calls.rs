@@ -1,5 +1,6 @@
 //! Sequential calls of one action over keep-alive, for `scripts/bench-vs-python-sdk.sh`:
-//! prints the calls per second and where the time of a call goes.
+//! prints the calls per second, then the processor time this process spent per call, in
+//! microseconds (from `/proc/self/stat`, where there is one).
 //!
 //! ```text
 //! sequential_calls URL ACTION SECONDS
@@ -22,19 +23,42 @@ const SECRET_KEY: &str = "emulator-demo-secret-key-not-for-production";
 const PRODUCT: &str = "ABCDE12345";
 
 /// Calls `request` until `seconds` have passed; the number of calls and the time taken.
-async fn run<A: Action>(client: &Client, request: &A, seconds: f64) -> Result<(u64, Duration), Error> {
+async fn run<A: Action>(
+    client: &Client,
+    request: &A,
+    seconds: f64,
+) -> Result<Measured, Error> {
     // Warm up the connection and the signer.
     for _ in 0..20 {
         client.send(request).await?;
     }
     let run_for = Duration::from_secs_f64(seconds);
+    let cpu_before = cpu_time();
     let started = Instant::now();
     let mut calls = 0u64;
     while started.elapsed() < run_for {
         client.send(request).await?;
         calls += 1;
     }
-    Ok((calls, started.elapsed()))
+    let took = started.elapsed();
+    let cpu = cpu_time().zip(cpu_before).map(|(after, before)| after - before);
+    Ok(Measured { calls, took, cpu })
+}
+
+struct Measured {
+    calls: u64,
+    took: Duration,
+    cpu: Option<Duration>,
+}
+
+/// The processor time (user and system) of this process so far, on Linux.
+fn cpu_time() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    // Linux reports these in USER_HZ, 100 per second on every common platform.
+    Some(Duration::from_millis(ticks * 10))
 }
 
 fn main() -> ExitCode {
@@ -91,8 +115,12 @@ fn main() -> ExitCode {
         }
     });
     match outcome {
-        Ok((calls, took)) => {
-            println!("{:.1}", calls as f64 / took.as_secs_f64());
+        Ok(Measured { calls, took, cpu }) => {
+            let per_call = cpu.map_or_else(
+                || "-".to_owned(),
+                |cpu| format!("{:.1}", cpu.as_secs_f64() * 1e6 / calls as f64),
+            );
+            println!("{:.1} {per_call}", calls as f64 / took.as_secs_f64());
             ExitCode::SUCCESS
         }
         Err(err) => {
