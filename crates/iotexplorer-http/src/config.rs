@@ -13,7 +13,7 @@ use crate::endpoint::{Endpoint, ResolvedEndpoint};
 use crate::error::Error;
 use crate::proxy::Proxy;
 use crate::rate_limit::{Limiter, RateLimit};
-use crate::request::WireSettings;
+use crate::request::{FixedHeaders, WireSettings};
 use crate::retry::{Jitter, RetryPolicy};
 use crate::signing::SignerCache;
 use crate::transport::{Transport, TransportConfig};
@@ -369,6 +369,7 @@ impl ClientBuilder {
                     value.set_sensitive(true);
                     value
                 });
+        let host_header = endpoint.host_header.clone();
         Ok(Client::from_inner(
             ClientInner {
                 transport,
@@ -377,10 +378,15 @@ impl ClientBuilder {
                     method: self.method,
                     unsigned_payload: self.unsigned_payload,
                     signed_headers: self.signed_headers,
-                    request_client: request_client_value(self.request_client.as_deref())?,
-                    region: self.region,
-                    language: self.language,
-                    proxy_authorization,
+                    fixed_headers: FixedHeaders {
+                        host: &host_header,
+                        method: self.method,
+                        region: self.region.as_deref(),
+                        language: self.language,
+                        request_client: &request_client_value(self.request_client.as_deref())?,
+                        proxy_authorization,
+                    }
+                    .build()?,
                     signers: SignerCache::default(),
                 },
                 credentials,
