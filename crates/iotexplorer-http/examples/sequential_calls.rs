@@ -23,11 +23,7 @@ const SECRET_KEY: &str = "emulator-demo-secret-key-not-for-production";
 const PRODUCT: &str = "ABCDE12345";
 
 /// Calls `request` until `seconds` have passed; the number of calls and the time taken.
-async fn run<A: Action>(
-    client: &Client,
-    request: &A,
-    seconds: f64,
-) -> Result<Measured, Error> {
+async fn run<A: Action>(client: &Client, request: &A, seconds: f64) -> Result<Measured, Error> {
     // Warm up the connection and the signer.
     for _ in 0..20 {
         client.send(request).await?;
@@ -41,7 +37,9 @@ async fn run<A: Action>(
         calls += 1;
     }
     let took = started.elapsed();
-    let cpu = cpu_time().zip(cpu_before).map(|(after, before)| after - before);
+    let cpu = cpu_time()
+        .zip(cpu_before)
+        .map(|(after, before)| after - before);
     Ok(Measured { calls, took, cpu })
 }
 
@@ -106,7 +104,7 @@ fn main() -> ExitCode {
                     .firmware_version("2.0.0")
                     .device_names("dev001")
                     .device_names("dev002")
-                    .override_mode(1u64)
+                    .override_mode(iotexplorer_model::OverrideMode::Override)
                     .build()
                     .map_err(|err| Error::Config(err.to_string()))?;
                 run(&client, &request, seconds).await

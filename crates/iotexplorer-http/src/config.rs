@@ -256,7 +256,8 @@ impl ClientBuilder {
         self
     }
 
-    /// The client-side limit per action (default 20 per second), or `None` for no limit.
+    /// The client-side limit per action (by default the rate the service documents for each
+    /// action, [`RateLimit::default`]), or `None` for no limit.
     /// Every clone of the client shares it.
     pub fn rate_limit(mut self, limit: Option<RateLimit>) -> Self {
         self.rate_limit = limit;

@@ -171,8 +171,7 @@ pub(crate) fn build_request(
     for (name, value) in signed.headers() {
         let sensitive = name == "Authorization" || name == "X-TC-Token";
         let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| header_error(name))?;
-        let mut value =
-            HeaderValue::from_str(&value).map_err(|_| header_error(name.as_str()))?;
+        let mut value = HeaderValue::from_str(&value).map_err(|_| header_error(name.as_str()))?;
         // Kept out of any header dump hyper or a caller might make.
         value.set_sensitive(sensitive);
         headers.insert(name, value);

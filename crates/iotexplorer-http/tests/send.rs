@@ -154,7 +154,7 @@ async fn an_invalid_request_never_reaches_the_network() {
 
 /// The metadata of `BatchUpdateFirmware`, as a generic caller holds it.
 fn batch() -> &'static iotexplorer_model::ActionMeta {
-    <iotexplorer_model::BatchUpdateFirmwareRequest as iotexplorer_model::Action>::meta()
+    <BatchUpdateFirmwareRequest as iotexplorer_model::Action>::meta()
 }
 
 #[tokio::test]
