@@ -144,7 +144,12 @@ fn a_signer_of_the_action_gives_tencents_signature() {
     .expect("signer");
     let body = br#"{"Filters":[{"Name":"zone","Values":["ap-guangzhou-1"]}],"Limit":1}"#;
     let signed = signer
-        .sign(Some("DescribeInstances"), "", Payload::Bytes(body), timestamp)
+        .sign(
+            Some("DescribeInstances"),
+            "",
+            Payload::Bytes(body),
+            timestamp,
+        )
         .expect("sign");
     assert_eq!(
         signed.signature(),
@@ -158,7 +163,12 @@ fn a_signer_of_the_action_gives_tencents_signature() {
     );
     // One action's signature is not another's.
     let other = signer
-        .sign(Some("BatchUpdateFirmware"), "", Payload::Bytes(body), timestamp)
+        .sign(
+            Some("BatchUpdateFirmware"),
+            "",
+            Payload::Bytes(body),
+            timestamp,
+        )
         .expect("sign");
     assert_ne!(other.signature(), signed.signature());
 }
@@ -169,13 +179,25 @@ fn one_signer_signs_with_and_without_the_action() {
     let date = UtcDate::from_timestamp(DAY_START).expect("date");
     let key = SigningKey::derive(credentials.secret_key(), date, SERVICE).expect("key");
     let host = "iotexplorer.tencentcloudapi.com";
-    let signer = Signer::new(&credentials, key.clone(), "POST", host, "/", "application/json")
-        .expect("signer");
+    let signer = Signer::new(
+        &credentials,
+        key.clone(),
+        "POST",
+        host,
+        "/",
+        "application/json",
+    )
+    .expect("signer");
     let payload = Payload::Bytes(b"{}");
     let plain = signer.sign(None, "", payload, DAY_START).expect("sign");
-    let with_action = signer.sign(Some("A"), "", payload, DAY_START).expect("sign");
+    let with_action = signer
+        .sign(Some("A"), "", payload, DAY_START)
+        .expect("sign");
     assert_eq!(plain.signed_headers(), "content-type;host");
-    assert_eq!(with_action.signed_headers(), "content-type;host;x-tc-action");
+    assert_eq!(
+        with_action.signed_headers(),
+        "content-type;host;x-tc-action"
+    );
     let params = SigningParams::new(&credentials, SERVICE, DAY_START).with_signing_key(&key);
     let expected = sign(&SignableRequest::post_json(host, b"{}"), &params).expect("sign");
     assert_eq!(plain.authorization(), expected.authorization());
