@@ -167,7 +167,7 @@ fn float_text(value: f64) -> String {
 
 impl<V> Convert<V> {
     /// Converts text to the scalar wanted, or gives it back.
-    fn from_text<'de, E: serde::de::Error>(
+    fn convert_text<'de, E: serde::de::Error>(
         self,
         text: &str,
         otherwise: impl FnOnce(V) -> Result<V::Value, E>,
@@ -244,11 +244,11 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for Convert<V> {
     }
 
     fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<V::Value, E> {
-        self.from_text(value, |visitor| visitor.visit_str(value))
+        self.convert_text(value, |visitor| visitor.visit_str(value))
     }
 
     fn visit_borrowed_str<E: serde::de::Error>(self, value: &'de str) -> Result<V::Value, E> {
-        self.from_text(value, |visitor| visitor.visit_borrowed_str(value))
+        self.convert_text(value, |visitor| visitor.visit_borrowed_str(value))
     }
 
     fn visit_string<E: serde::de::Error>(self, value: String) -> Result<V::Value, E> {
@@ -259,7 +259,7 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for Convert<V> {
                     want: self.want,
                     visitor: self.visitor,
                 };
-                convert.from_text(&value, |visitor| visitor.visit_str(&value))
+                convert.convert_text(&value, |visitor| visitor.visit_str(&value))
             }
         }
     }

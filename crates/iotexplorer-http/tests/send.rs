@@ -460,7 +460,7 @@ async fn an_observer_sees_each_attempt_exactly_as_sent() {
                     assert_eq!(received.len(), head.len() + "Signature=".len() + 64);
                 }
                 "x-tc-token" => {
-                    assert_eq!((value.as_str(), received), ("** redacted **", "tok-secret"))
+                    assert_eq!((value.as_str(), received), ("** redacted **", "tok-secret"));
                 }
                 _ => assert_eq!(value, received, "{name}"),
             }
