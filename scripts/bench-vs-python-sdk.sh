@@ -91,6 +91,8 @@ PY
 
 # Starts a fresh emulator and sets $url.
 start_emulator() {
+  # Gone first, so that the address read below is this emulator's, never the last one's.
+  rm -f "$work/emulator.out"
   "$emulator_bin" --listen 127.0.0.1:0 --rate-limit 0 --seed 1 >"$work/emulator.out" 2>&1 &
   emulator_pid=$!
   url=""
