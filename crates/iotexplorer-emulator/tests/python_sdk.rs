@@ -446,10 +446,10 @@ async fn the_python_sdk_signs_with_its_legacy_methods_too() {
     };
     let emulator = start().await;
     let program = Program::write("legacy");
-    let read = (
+    let read = [(
         "DescribeFirmware",
         json!({"ProductID": DEMO_PRODUCT_ID, "FirmwareVersion": "1.0.0"}),
-    );
+    )];
     for sign_method in ["HmacSHA1", "HmacSHA256"] {
         for method in ["POST", "GET"] {
             let what = format!("{sign_method} over {method}");
@@ -457,7 +457,7 @@ async fn the_python_sdk_signs_with_its_legacy_methods_too() {
                 sign_method: Some(sign_method),
                 ..Caller::temporary(method)
             };
-            let outcomes = run(&python, &program, &emulator, &caller, &[read.clone()]).await;
+            let outcomes = run(&python, &program, &emulator, &caller, &read).await;
             let firmware = success(&outcomes[0]);
             assert_eq!(firmware["Version"], "1.0.0", "{what}: {firmware}");
 
@@ -466,7 +466,7 @@ async fn the_python_sdk_signs_with_its_legacy_methods_too() {
                 secret_key: "wrong-key",
                 ..Caller::long_term(method)
             };
-            let outcomes = run(&python, &program, &emulator, &wrong_key, &[read.clone()]).await;
+            let outcomes = run(&python, &program, &emulator, &wrong_key, &read).await;
             refusal(&outcomes[0], "AuthFailure.SignatureFailure");
         }
     }
