@@ -292,6 +292,14 @@ async fn calls(
     })
 }
 
+/// The one-minute load average, since figures taken on a busy machine vary.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|text| text.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "?".to_owned())
+}
+
 fn size_on_disk(dir: &Path) -> u64 {
     std::fs::read_dir(dir)
         .map(|entries| {
@@ -331,8 +339,9 @@ async fn case(settings: &Settings, storage: Storage, spread: Spread) -> Outcome<
         (storage == Storage::State).then_some(state.as_path()),
     )?;
     println!(
-        "{label} ({device_count} devices in the fixture, started in {:.1} s):",
-        began.elapsed().as_secs_f64()
+        "{label} ({device_count} devices in the fixture, started in {:.1} s, load {}):",
+        began.elapsed().as_secs_f64(),
+        load_average()
     );
     let mut connection = Connection::open(&running.host).await?;
     let mut devices = Devices { spread, next: 0 };
