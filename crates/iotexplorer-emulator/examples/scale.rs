@@ -8,10 +8,12 @@
 //! does it and runs this):
 //!
 //! ```text
-//! scale --emulator PATH [--sample 500] [--checkpoints 10000,100000] [--phase-seconds 180]
-//!       [--step-ms 1] [--only memory|state] [--spread distinct|64]
+//! scale --emulator PATH [--sample 500] [--warmup 100] [--checkpoints 10000,100000]
+//!       [--phase-seconds 180] [--step-ms 1] [--only memory|state] [--spread distinct|64]
 //! ```
 //!
+//! The first `--warmup` calls of each case (counted among the tasks held) are not
+//! measured: they pay for the connection, first allocations and cold files.
 //! Filling up to a checkpoint stops after `--phase-seconds`; the sample is then taken at
 //! the count reached, which is printed, and the later checkpoints of that case are skipped.
 
@@ -42,6 +44,7 @@ const SECRET_KEY: &str = "scale-bench-key";
 struct Settings {
     emulator: PathBuf,
     sample: usize,
+    warmup: usize,
     checkpoints: Vec<usize>,
     phase: Duration,
     step_ms: u64,
@@ -76,6 +79,7 @@ fn parse_settings() -> Outcome<Settings> {
         .map(PathBuf::from)
         .ok_or("--emulator PATH (the release iotexplorer-emulator binary) is required")?;
     let sample = value_of(&args, "--sample").map_or(Ok(500), |v| v.parse())?;
+    let warmup = value_of(&args, "--warmup").map_or(Ok(100), |v| v.parse())?;
     let checkpoints = value_of(&args, "--checkpoints")
         .unwrap_or_else(|| "10000,100000".to_owned())
         .split(',')
@@ -98,6 +102,7 @@ fn parse_settings() -> Outcome<Settings> {
     Ok(Settings {
         emulator,
         sample,
+        warmup,
         checkpoints,
         phase,
         step_ms,
@@ -323,7 +328,9 @@ async fn case(settings: &Settings, storage: Storage, spread: Spread) -> Outcome<
     };
     let last = settings.checkpoints.iter().copied().max().unwrap_or(0);
     let device_count = match spread {
-        Spread::Distinct => last + settings.sample * (settings.checkpoints.len() + 1),
+        Spread::Distinct => {
+            last + settings.warmup + settings.sample * (settings.checkpoints.len() + 1)
+        }
         Spread::Few(n) => n,
     };
     let dir = std::env::temp_dir().join(format!("emulator-scale-bench-{}", std::process::id()));
@@ -347,6 +354,7 @@ async fn case(settings: &Settings, storage: Storage, spread: Spread) -> Outcome<
     let mut devices = Devices { spread, next: 0 };
     let sample_limit = settings.phase;
 
+    let warmup = calls(&mut connection, &mut devices, settings.warmup, sample_limit).await?;
     let fresh = calls(&mut connection, &mut devices, settings.sample, sample_limit).await?;
     let fresh_rate = fresh.per_second();
     println!(
@@ -356,7 +364,7 @@ async fn case(settings: &Settings, storage: Storage, spread: Spread) -> Outcome<
         running.rss_mib()
     );
     // Tasks held, the samples' own included.
-    let mut held = fresh.calls;
+    let mut held = warmup.calls + fresh.calls;
     for &checkpoint in &settings.checkpoints {
         let wanted = checkpoint.saturating_sub(held);
         let fill = calls(&mut connection, &mut devices, wanted, settings.phase).await?;
@@ -411,8 +419,8 @@ fn main() {
     };
     println!(
         "sequential BatchUpdateFirmware (one device each), one keep-alive connection, \
-         --rate-limit 0, --step-ms {}, samples of {} calls",
-        settings.step_ms, settings.sample
+         --rate-limit 0, --step-ms {}, samples of {} calls after {} unmeasured",
+        settings.step_ms, settings.sample, settings.warmup
     );
     let mut failed = false;
     for &storage in &settings.storages {
