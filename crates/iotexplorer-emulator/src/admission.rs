@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use iotexplorer_model::{ApiError, ErrorCode, VERSION, check_request_json, find_action};
+use iotexplorer_model::{ApiError, ErrorCode, VERSION, find_action};
 use serde_json::Value;
 
 use crate::actions::{self, Prepared};
@@ -107,7 +107,7 @@ impl Admission {
             }
             None => parse_json_body(&request.body)?,
         };
-        check_request_json(meta.name, &params)
+        meta.check_json(&params)
             .map_err(|problems| ApiError::new(problems.error_code(), problems.to_string()))?;
         let prepared = actions::handler(meta.name)
             .map(|handler| handler.prepare(params))
