@@ -1,5 +1,6 @@
 //! What a rollout is asked to do, as recorded in the journal's first record.
 
+use iotexplorer_model::{BatchUpdateFirmwareRequest, ValidationErrors, from_value_lenient};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -48,31 +49,50 @@ pub struct RolloutSpec {
 }
 
 impl RolloutSpec {
-    /// The parameters of the `BatchUpdateFirmware` call for `devices`, carrying `marker`.
-    pub fn call_params(&self, devices: &[String], marker: &str) -> Value {
-        let mut params = self.task_options.clone();
-        params.extend(self.firmware_params());
-        params.insert("DeviceNames".to_owned(), Value::from(devices.to_vec()));
-        params.insert("TaskUserDefine".to_owned(), Value::from(marker));
-        Value::Object(params)
+    /// The `BatchUpdateFirmware` request for `devices`, carrying `marker`: the task
+    /// options, then the members the rollout sets itself. Building it checks every
+    /// documented rule, so a request that would be refused is never sent.
+    pub fn batch_request(
+        &self,
+        devices: &[String],
+        marker: &str,
+    ) -> Result<BatchUpdateFirmwareRequest, RequestError> {
+        // The options are read into the request type itself, by their wire names, so
+        // that each keeps the model's type and rules.
+        let options: BatchUpdateFirmwareRequest =
+            from_value_lenient(Value::Object(self.task_options.clone()))
+                .map_err(|err| RequestError::TaskOptions(err.to_string()))?;
+        BatchUpdateFirmwareRequest::builder()
+            .set_upgrade_method(options.upgrade_method())
+            .set_timeout_interval(options.timeout_interval())
+            .set_type(options.r#type())
+            .set_delay_time(options.delay_time())
+            .set_override_mode(options.override_mode())
+            .set_max_retry_num(options.max_retry_num())
+            .set_retry_interval(options.retry_interval())
+            .set_rate_limit(options.rate_limit())
+            .set_end_time(options.end_time())
+            .set_start_time(options.start_time())
+            .product_id(self.product_id.as_str())
+            .firmware_version(self.firmware_version.as_str())
+            .set_fw_type(self.fw_type.clone())
+            .set_device_names(Some(devices.to_vec()))
+            .task_user_define(marker)
+            .build()
+            .map_err(RequestError::Invalid)
     }
+}
 
-    /// The product and firmware members shared by the describing calls.
-    pub(crate) fn firmware_params(&self) -> Map<String, Value> {
-        let mut params = Map::new();
-        params.insert(
-            "ProductID".to_owned(),
-            Value::from(self.product_id.as_str()),
-        );
-        params.insert(
-            "FirmwareVersion".to_owned(),
-            Value::from(self.firmware_version.as_str()),
-        );
-        if let Some(fw_type) = &self.fw_type {
-            params.insert("FwType".to_owned(), Value::from(fw_type.as_str()));
-        }
-        params
-    }
+/// Why a batch's `BatchUpdateFirmware` request could not be built; nothing was sent.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RequestError {
+    /// A task option does not have its member's type.
+    #[error("BatchUpdateFirmware: task options: {0}")]
+    TaskOptions(String),
+    /// The request breaks a documented rule.
+    #[error("BatchUpdateFirmware: invalid request: {0}")]
+    Invalid(ValidationErrors),
 }
 
 /// The idempotency marker of one batch, sent as `TaskUserDefine`.

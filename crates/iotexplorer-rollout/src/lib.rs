@@ -48,29 +48,33 @@
 #[doc = include_str!("../README.md")]
 struct ReadmeExample;
 
+mod calls;
 mod config;
+mod display;
 mod dry_run;
 mod event;
 mod execute;
 mod fleet;
-mod gate;
 mod journal;
-mod patience;
 mod plan;
-mod progress;
 mod reconcile;
 mod report;
+mod wave_check;
 
-pub use config::{Marker, RESERVED_MEMBERS, RolloutSpec};
+pub use calls::rollout_retry_policy;
+pub use config::{Marker, RESERVED_MEMBERS, RequestError, RolloutSpec};
 pub use dry_run::{CALLS_PER_SECOND, Preview, WavePreview};
 pub use event::{Event, Observer, Silent};
-pub use execute::{Outcome, Rollout, RolloutError, Settings, new_rollout_id, preview_params};
+pub use execute::{Outcome, Rollout, RolloutError, Settings, batch_request, new_rollout_id};
 pub use fleet::devices_not_on;
-pub use gate::{DeviceFailure, GateProgress, GateResult, GateTiming, device_status, watch};
+
+pub use display::{LineDisplay, TerminalDisplay, line_of};
 pub use journal::{BatchState, Holder, Journal, JournalError, JournalState, Parsed, Record, parse};
 pub use plan::{
     Batch, MAX_BATCH_SIZE, Plan, PlanError, Wave, WaveSpec, parse_device_list, parse_waves,
 };
-pub use progress::{LineDisplay, TerminalDisplay, line_of};
 pub use reconcile::Reconciler;
 pub use report::{DeviceReport, Report, RolloutState, WaveReport};
+pub use wave_check::{
+    DeviceFailure, WaveCheckTiming, WaveProgress, WaveVerdict, device_status, watch,
+};

@@ -5,13 +5,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Mutex, PoisonError};
 
 use iotexplorer_http::{Client, Error};
-use serde_json::{Value, json};
+use iotexplorer_model::{DescribeFirmwareTaskRequest, DescribeFirmwareTasksRequest};
 
+use crate::calls::{PAGE, built};
 use crate::config::{Marker, RolloutSpec};
-use crate::gate::lenient_i64;
-
-/// Tasks per page of `DescribeFirmwareTasks`.
-const PAGE: u64 = 100;
 /// Tasks created this long before the rollout cannot be ours; the margin covers clocks
 /// that disagree.
 const CLOCK_MARGIN_SECS: i64 = 3600;
@@ -54,27 +51,23 @@ impl Reconciler {
         let mut offset = 0;
         // Bounded by the number of pages a version's task list can have.
         for _ in 0..100_000 {
-            let mut params = spec.firmware_params();
-            params.insert("Offset".to_owned(), json!(offset));
-            params.insert("Limit".to_owned(), json!(PAGE));
-            let crate::patience::Page {
-                items: infos,
-                total,
-            } = crate::patience::read_page(
-                client,
-                "DescribeFirmwareTasks",
-                &Value::Object(params),
-                "TaskInfos",
-            )
-            .await?;
+            let request = built(
+                DescribeFirmwareTasksRequest::builder()
+                    .product_id(spec.product_id.as_str())
+                    .firmware_version(spec.firmware_version.as_str())
+                    .set_fw_type(spec.fw_type.clone())
+                    .offset(offset)
+                    .limit(PAGE)
+                    .build(),
+            )?;
+            let page = client.describe_firmware_tasks(&request).await?;
+            let infos = page.task_infos.unwrap_or_default();
             let count = infos.len() as u64;
             for info in infos {
-                let Some(task) =
-                    lenient_i64(info.get("TaskId")).and_then(|t| u64::try_from(t).ok())
-                else {
+                let Some(task) = info.task_id else {
                     continue;
                 };
-                let created_at = lenient_i64(info.get("CreateTime")).unwrap_or(i64::MAX);
+                let created_at = info.create_time.unwrap_or(i64::MAX);
                 if created_at < created.saturating_sub(CLOCK_MARGIN_SECS) {
                     continue;
                 }
@@ -85,7 +78,7 @@ impl Reconciler {
                 }
             }
             offset += count;
-            if count == 0 || offset >= total {
+            if count == 0 || offset >= page.total.unwrap_or(0) {
                 break;
             }
         }
@@ -112,15 +105,17 @@ impl Reconciler {
             return Ok(known.clone());
         }
         // This action takes no FwType.
-        let params = json!({
-            "ProductID": spec.product_id,
-            "FirmwareVersion": spec.firmware_version,
-            "TaskId": task,
-        });
-        let response = crate::patience::read(client, "DescribeFirmwareTask", &params).await?;
+        let request = built(
+            DescribeFirmwareTaskRequest::builder()
+                .product_id(spec.product_id.as_str())
+                .firmware_version(spec.firmware_version.as_str())
+                .task_id(task)
+                .build(),
+        )?;
+        let response = client.describe_firmware_task(&request).await?;
         let batch = response
-            .get("TaskUserDefine")
-            .and_then(Value::as_str)
+            .task_user_define
+            .as_deref()
             .and_then(Marker::parse)
             .filter(|marker| marker.rollout == rollout)
             .map(|marker| marker.batch);

@@ -5,10 +5,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use iotexplorer_http::{Client, Error};
+use iotexplorer_model::{DescribeFirmwareTaskDevicesRequest, SearchKeyword};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 use tokio::time::Instant;
 
+use crate::calls::{PAGE, built};
 use crate::config::RolloutSpec;
 use crate::plan::Wave;
 
@@ -25,9 +26,6 @@ pub mod device_status {
 /// What Tencent reports for a device already on the target version: not a failure.
 const ALREADY_CURRENT: &str = "firmware no need update.";
 
-/// Devices per page of `DescribeFirmwareTaskDevices`.
-const PAGE: u64 = 100;
-
 /// A device that did not update.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeviceFailure {
@@ -42,7 +40,7 @@ pub struct DeviceFailure {
 
 /// The verdict on one wave.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct GateResult {
+pub struct WaveVerdict {
     /// The wave.
     pub wave: usize,
     /// Devices in the wave.
@@ -72,14 +70,14 @@ pub struct GateResult {
 
 /// How often and how long a gate looks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct GateTiming {
+pub struct WaveCheckTiming {
     /// The first pause between two looks.
     pub first_poll: Duration,
     /// The longest pause between two looks (pauses grow by half each time).
     pub max_poll: Duration,
 }
 
-impl Default for GateTiming {
+impl Default for WaveCheckTiming {
     fn default() -> Self {
         Self {
             first_poll: Duration::from_millis(200),
@@ -108,7 +106,7 @@ fn standing(status: i64, message: &str) -> Standing {
 
 /// Progress of a gate, for display.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct GateProgress {
+pub struct WaveProgress {
     /// The wave.
     pub wave: usize,
     /// Devices in the wave.
@@ -126,9 +124,9 @@ pub async fn watch(
     spec: &RolloutSpec,
     wave: &Wave,
     tasks: &BTreeMap<String, u64>,
-    timing: GateTiming,
-    progress: &mut (dyn FnMut(GateProgress) + Send),
-) -> Result<GateResult, Error> {
+    timing: WaveCheckTiming,
+    progress: &mut (dyn FnMut(WaveProgress) + Send),
+) -> Result<WaveVerdict, Error> {
     let deadline = Instant::now() + Duration::from_secs(spec.wave_timeout_secs);
     let total = wave.device_count();
     // Which task each device of the wave belongs to.
@@ -169,7 +167,7 @@ pub async fn watch(
             .filter(|s| **s == Standing::Succeeded)
             .count();
         let pending = total - failed - succeeded;
-        progress(GateProgress {
+        progress(WaveProgress {
             wave: wave.number,
             total,
             succeeded,
@@ -200,7 +198,7 @@ fn verdict(
     task_of: &BTreeMap<&str, u64>,
     standings: &BTreeMap<&str, Standing>,
     timed_out: bool,
-) -> GateResult {
+) -> WaveVerdict {
     let mut failed_devices = Vec::new();
     let mut pending_devices = Vec::new();
     let mut unsettled = BTreeSet::new();
@@ -225,7 +223,7 @@ fn verdict(
     // A device that never settled within the wave timeout counts against the wave.
     let counted = failed_devices.len() + if timed_out { pending_devices.len() } else { 0 };
     let failure_rate = rate(counted, total);
-    GateResult {
+    WaveVerdict {
         wave: wave.number,
         total,
         succeeded,
@@ -248,55 +246,43 @@ async fn task_devices(
 ) -> Result<Vec<(String, i64, String)>, Error> {
     let mut rows = Vec::new();
     let mut offset = 0;
+    let mut by_task = SearchKeyword::default();
+    by_task.key = Some("TaskId".to_owned());
+    by_task.value = Some(task.to_string());
     // Bounded: a task holds at most one batch of devices, so a few pages at most.
     for _ in 0..1000 {
-        let mut params = spec.firmware_params();
-        params.insert(
-            "Filters".to_owned(),
-            json!([{"Key": "TaskId", "Value": task.to_string()}]),
-        );
-        params.insert("Offset".to_owned(), json!(offset));
-        params.insert("Limit".to_owned(), json!(PAGE));
-        let crate::patience::Page {
-            items: devices,
-            total,
-        } = crate::patience::read_page(
-            client,
-            "DescribeFirmwareTaskDevices",
-            &Value::Object(params),
-            "Devices",
-        )
-        .await?;
+        let request = built(
+            DescribeFirmwareTaskDevicesRequest::builder()
+                .product_id(spec.product_id.as_str())
+                .firmware_version(spec.firmware_version.as_str())
+                .set_fw_type(spec.fw_type.clone())
+                .filters(by_task.clone())
+                .offset(offset)
+                .limit(PAGE)
+                .build(),
+        )?;
+        let page = client.describe_firmware_task_devices(&request).await?;
+        let devices = page.devices.unwrap_or_default();
         let count = devices.len() as u64;
         for device in devices {
-            let Some(name) = device.get("DeviceName").and_then(Value::as_str) else {
+            let Some(name) = device.device_name else {
                 continue;
             };
             rows.push((
-                name.to_owned(),
-                lenient_i64(device.get("Status")).unwrap_or(0),
+                name,
                 device
-                    .get("ErrMsg")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned(),
+                    .status
+                    .and_then(|status| i64::try_from(status).ok())
+                    .unwrap_or(0),
+                device.err_msg.unwrap_or_default(),
             ));
         }
         offset += count;
-        if count == 0 || offset >= total {
+        if count == 0 || offset >= page.total.unwrap_or(0) {
             break;
         }
     }
     Ok(rows)
-}
-
-/// A number the service may send as text.
-pub(crate) fn lenient_i64(value: Option<&Value>) -> Option<i64> {
-    match value? {
-        Value::Number(number) => number.as_i64(),
-        Value::String(text) => text.trim().parse().ok(),
-        _ => None,
-    }
 }
 
 #[cfg(test)]
