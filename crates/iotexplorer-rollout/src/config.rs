@@ -115,3 +115,80 @@ impl Marker {
         serde_json::from_str(text).ok()
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use iotexplorer_model::Action;
+
+    use super::*;
+    use crate::plan::{Plan, parse_waves};
+
+    fn spec(task_options: Map<String, Value>) -> RolloutSpec {
+        let devices = ["d1".to_owned(), "d2".to_owned()];
+        let waves = parse_waves("100%").unwrap();
+        RolloutSpec {
+            product_id: "P1".to_owned(),
+            firmware_version: "2.0.0".to_owned(),
+            fw_type: Some("mcu".to_owned()),
+            task_options,
+            plan: Plan::build(&devices, &waves, 2).unwrap(),
+            waves,
+            batch_size: 2,
+            max_failure_rate: 0.0,
+            wave_timeout_secs: 1,
+            cancel_on_abort: false,
+            pause_after_wave: false,
+        }
+    }
+
+    #[test]
+    fn every_task_option_of_the_catalogue_reaches_the_request() {
+        // Every member the CLI offers as a task option, so that one added to the spec
+        // cannot be accepted on the command line and then dropped.
+        let mut options = Map::new();
+        for member in BatchUpdateFirmwareRequest::meta().input {
+            if !RESERVED_MEMBERS.contains(&member.name) {
+                let value = match member.name {
+                    "TimeoutInterval" => 120,
+                    // Later than StartTime.
+                    "EndTime" => 2,
+                    _ => 1,
+                };
+                options.insert(member.name.to_owned(), Value::from(value));
+            }
+        }
+        assert!(options.len() >= 10, "{options:?}");
+        let request = spec(options.clone())
+            .batch_request(&["d1".to_owned()], "{\"rollout\":\"r\",\"batch\":\"1-1\"}")
+            .unwrap();
+        let Value::Object(sent) = serde_json::to_value(&request).unwrap() else {
+            panic!("not an object");
+        };
+        for (name, value) in &options {
+            assert_eq!(sent.get(name), Some(value), "{name}");
+        }
+        // The members the rollout sets, by their wire names.
+        assert_eq!(sent["ProductID"], "P1");
+        assert_eq!(sent["FirmwareVersion"], "2.0.0");
+        assert_eq!(sent["FwType"], "mcu");
+        assert_eq!(sent["DeviceNames"], serde_json::json!(["d1"]));
+        assert_eq!(sent.len(), options.len() + 5);
+    }
+
+    #[test]
+    fn an_option_breaking_a_rule_or_its_type_builds_no_request() {
+        let mut options = Map::new();
+        options.insert("UpgradeMethod".to_owned(), Value::from(2));
+        assert!(matches!(
+            spec(options).batch_request(&["d1".to_owned()], "{}"),
+            Err(RequestError::Invalid(_))
+        ));
+        let mut options = Map::new();
+        options.insert("TimeoutInterval".to_owned(), Value::from("soon"));
+        assert!(matches!(
+            spec(options).batch_request(&["d1".to_owned()], "{}"),
+            Err(RequestError::TaskOptions(_))
+        ));
+    }
+}
