@@ -797,6 +797,13 @@ mod tests {
             Journal::ensure_absent(&path),
             Err(JournalError::Exists(_))
         ));
+        // Refused by the link itself, leaving the journal as it was and no scratch file.
+        let before = std::fs::read(&path).unwrap();
+        assert!(matches!(
+            Journal::create(&path, &Record::Paused { wave: 1 }),
+            Err(JournalError::Exists(_))
+        ));
+        assert_eq!(std::fs::read(&path).unwrap(), before);
         let left: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
         assert_eq!(left.len(), 1, "only the journal is left: {left:?}");
         std::fs::remove_dir_all(&dir).unwrap();
