@@ -7,6 +7,7 @@
 //! attempts one call can make are bounded by that one policy. Its only resending is
 //! deliberate: a batch whose outcome is unknown is looked up by its marker first.
 
+use std::future::Future;
 use std::time::Duration;
 
 use iotexplorer_http::{Client, Error, RetryPolicy};
@@ -15,6 +16,47 @@ use iotexplorer_model::{Action, ValidationErrors};
 /// Devices or tasks asked for per page of a listing.
 // The service's largest page for the firmware listings and GetDeviceList.
 pub(crate) const PAGE: u64 = 100;
+
+/// Pages a listing may have before the rollout stops reading it: far more than any real
+/// listing, so only a server that never ends one reaches it.
+const MAX_PAGES: usize = 100_000;
+
+/// One page of a listing: its items, and the `Total` the service reports for the whole.
+pub(crate) struct Page<T> {
+    items: Vec<T>,
+    total: u64,
+}
+
+impl<T> Page<T> {
+    /// The page of a typed answer's list member and `Total`.
+    pub(crate) fn of<N: TryInto<u64>>(items: Option<Vec<T>>, total: Option<N>) -> Self {
+        Self {
+            items: items.unwrap_or_default(),
+            total: total.and_then(|total| total.try_into().ok()).unwrap_or(0),
+        }
+    }
+}
+
+/// Every item of a listing, read page by page (`read` gets each page's offset) until a
+/// page is empty or the reported total is reached.
+pub(crate) async fn every_page<T, F, R>(mut read: R) -> Result<Vec<T>, Error>
+where
+    R: FnMut(u64) -> F,
+    F: Future<Output = Result<Page<T>, Error>>,
+{
+    let mut items = Vec::new();
+    let mut offset = 0u64;
+    for _ in 0..MAX_PAGES {
+        let page = read(offset).await?;
+        let count = page.items.len() as u64;
+        items.extend(page.items);
+        offset = offset.saturating_add(count);
+        if count == 0 || offset >= page.total {
+            break;
+        }
+    }
+    Ok(items)
+}
 
 /// The request `built` by a generated builder, or the client's error for a request that
 /// breaks a rule (nothing was sent).
@@ -45,4 +87,49 @@ pub(crate) fn under_policy(client: Client, policy: RetryPolicy) -> Client {
     // Until the client can take a policy after it is built.
     let _ = policy;
     client
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// Reads of a listing of `len` items that reports `total`, a page of at most 100.
+    async fn read_all(len: u64, total: Option<u64>) -> (Vec<u64>, u64) {
+        let mut reads = 0;
+        let items = every_page(|offset| {
+            reads += 1;
+            let items = (offset..len.min(offset + 100)).collect();
+            std::future::ready(Ok(Page::of(Some(items), total)))
+        })
+        .await
+        .unwrap();
+        (items, reads)
+    }
+
+    #[tokio::test]
+    async fn a_listing_is_read_to_its_total_or_its_first_empty_page() {
+        let (items, reads) = read_all(250, Some(250)).await;
+        assert_eq!(items, (0..250).collect::<Vec<_>>());
+        assert_eq!(reads, 3);
+        // A total that overstates the listing ends at the first empty page.
+        let (items, reads) = read_all(200, Some(1000)).await;
+        assert_eq!((items.len(), reads), (200, 3));
+        // No total: one page only, as the service means "nothing more".
+        let (items, reads) = read_all(250, None).await;
+        assert_eq!((items.len(), reads), (100, 1));
+    }
+
+    #[tokio::test]
+    async fn a_listing_that_never_ends_is_read_a_bounded_number_of_pages() {
+        let mut reads = 0;
+        let items = every_page(|_| {
+            reads += 1;
+            std::future::ready(Ok(Page::of(Some(vec![0u8]), Some(u64::MAX))))
+        })
+        .await
+        .unwrap();
+        assert_eq!(reads, MAX_PAGES);
+        assert_eq!(items.len(), MAX_PAGES);
+    }
 }

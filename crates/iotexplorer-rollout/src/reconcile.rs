@@ -7,7 +7,7 @@ use std::sync::{Mutex, PoisonError};
 use iotexplorer_http::{Client, Error};
 use iotexplorer_model::{DescribeFirmwareTaskRequest, DescribeFirmwareTasksRequest};
 
-use crate::calls::{PAGE, built};
+use crate::calls::{PAGE, Page, built, every_page};
 use crate::config::{Marker, RolloutSpec};
 /// Tasks created this long before the rollout cannot be ours; the margin covers clocks
 /// that disagree.
@@ -47,10 +47,7 @@ impl Reconciler {
         created: i64,
         wanted: &BTreeSet<String>,
     ) -> Result<BTreeMap<String, Vec<u64>>, Error> {
-        let mut found: BTreeMap<String, Vec<u64>> = BTreeMap::new();
-        let mut offset = 0;
-        // Bounded by the number of pages a version's task list can have.
-        for _ in 0..100_000 {
+        let infos = every_page(|offset| async move {
             let request = built(
                 DescribeFirmwareTasksRequest::builder()
                     .product_id(spec.product_id.as_str())
@@ -61,25 +58,22 @@ impl Reconciler {
                     .build(),
             )?;
             let page = client.describe_firmware_tasks(&request).await?;
-            let infos = page.task_infos.unwrap_or_default();
-            let count = infos.len() as u64;
-            for info in infos {
-                let Some(task) = info.task_id else {
-                    continue;
-                };
-                let created_at = info.create_time.unwrap_or(i64::MAX);
-                if created_at < created.saturating_sub(CLOCK_MARGIN_SECS) {
-                    continue;
-                }
-                if let Some(batch) = self.batch_of(client, spec, rollout, task).await?
-                    && wanted.contains(&batch)
-                {
-                    found.entry(batch).or_default().push(task);
-                }
+            Ok(Page::of(page.task_infos, page.total))
+        })
+        .await?;
+        let mut found: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+        for info in infos {
+            let Some(task) = info.task_id else {
+                continue;
+            };
+            let created_at = info.create_time.unwrap_or(i64::MAX);
+            if created_at < created.saturating_sub(CLOCK_MARGIN_SECS) {
+                continue;
             }
-            offset += count;
-            if count == 0 || offset >= page.total.unwrap_or(0) {
-                break;
+            if let Some(batch) = self.batch_of(client, spec, rollout, task).await?
+                && wanted.contains(&batch)
+            {
+                found.entry(batch).or_default().push(task);
             }
         }
         for tasks in found.values_mut() {

@@ -9,7 +9,7 @@ use iotexplorer_model::{DescribeFirmwareTaskDevicesRequest, SearchKeyword};
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
-use crate::calls::{PAGE, built};
+use crate::calls::{PAGE, Page, built, every_page};
 use crate::config::RolloutSpec;
 use crate::plan::Wave;
 
@@ -244,13 +244,11 @@ async fn task_devices(
     spec: &RolloutSpec,
     task: u64,
 ) -> Result<Vec<(String, i64, String)>, Error> {
-    let mut rows = Vec::new();
-    let mut offset = 0;
     let mut by_task = SearchKeyword::default();
     by_task.key = Some("TaskId".to_owned());
     by_task.value = Some(task.to_string());
-    // Bounded: a task holds at most one batch of devices, so a few pages at most.
-    for _ in 0..1000 {
+    let by_task = &by_task;
+    let devices = every_page(|offset| async move {
         let request = built(
             DescribeFirmwareTaskDevicesRequest::builder()
                 .product_id(spec.product_id.as_str())
@@ -262,27 +260,23 @@ async fn task_devices(
                 .build(),
         )?;
         let page = client.describe_firmware_task_devices(&request).await?;
-        let devices = page.devices.unwrap_or_default();
-        let count = devices.len() as u64;
-        for device in devices {
-            let Some(name) = device.device_name else {
-                continue;
-            };
-            rows.push((
-                name,
-                device
-                    .status
-                    .and_then(|status| i64::try_from(status).ok())
-                    .unwrap_or(0),
+        Ok(Page::of(page.devices, page.total))
+    })
+    .await?;
+    Ok(devices
+        .into_iter()
+        .filter_map(|device| {
+            let status = device
+                .status
+                .and_then(|status| i64::try_from(status).ok())
+                .unwrap_or(0);
+            Some((
+                device.device_name?,
+                status,
                 device.err_msg.unwrap_or_default(),
-            ));
-        }
-        offset += count;
-        if count == 0 || offset >= page.total.unwrap_or(0) {
-            break;
-        }
-    }
-    Ok(rows)
+            ))
+        })
+        .collect())
 }
 
 #[cfg(test)]
