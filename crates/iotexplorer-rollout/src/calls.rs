@@ -13,10 +13,6 @@ use std::time::Duration;
 use iotexplorer_http::{Client, Error, RetryPolicy};
 use iotexplorer_model::{Action, ValidationErrors};
 
-/// Devices or tasks asked for per page of a listing.
-// The service's largest page for the firmware listings and GetDeviceList.
-pub(crate) const PAGE: u64 = 100;
-
 /// Pages a listing may have before the rollout stops reading it: far more than any real
 /// listing, so only a server that never ends one reaches it.
 const MAX_PAGES: usize = 100_000;
@@ -56,6 +52,13 @@ where
         }
     }
     Ok(items)
+}
+
+/// The page size to ask of action `A`: the largest page the spec says it serves, else the
+/// service's own default; `None` (the member left out) when the spec states neither.
+pub(crate) fn page_size<A: Action>() -> Option<u64> {
+    let meta = A::meta();
+    meta.max_page_size().or_else(|| meta.default_page_size())
 }
 
 /// The request `built` by a generated builder, or the client's error for a request that

@@ -7,7 +7,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use iotexplorer_http::{Client, Error, RetryPolicy};
-use iotexplorer_model::{BatchUpdateFirmwareRequest, UpdateOtaTaskStatusRequest};
+use iotexplorer_model::{
+    BatchUpdateFirmwareRequest, FirmwareTaskStatus, UpdateOtaTaskStatusRequest,
+};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
@@ -379,7 +381,7 @@ impl Rollout {
             UpdateOtaTaskStatusRequest::builder()
                 .product_id(self.shared.spec.product_id.as_str())
                 .task_id(i64::try_from(task).unwrap_or(i64::MAX))
-                .status(6)
+                .status(FirmwareTaskStatus::Cancelled)
                 .build(),
         )?;
         self.shared.client.update_ota_task_status(&request).await?;

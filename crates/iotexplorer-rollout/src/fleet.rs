@@ -3,7 +3,7 @@
 use iotexplorer_http::{Client, Error};
 use iotexplorer_model::GetDeviceListRequest;
 
-use crate::calls::{PAGE, Page, built, every_page};
+use crate::calls::{Page, built, every_page, page_size};
 
 /// Lists the product's devices with `GetDeviceList` and keeps those whose reported
 /// `Version` differs from `version`, in the service's order.
@@ -12,13 +12,13 @@ pub async fn devices_not_on(
     product_id: &str,
     version: &str,
 ) -> Result<Vec<String>, Error> {
-    let page_size = i64::try_from(PAGE).unwrap_or(i64::MAX);
+    let limit = page_size::<GetDeviceListRequest>().and_then(|size| i64::try_from(size).ok());
     let devices = every_page(|offset| async move {
         let request = built(
             GetDeviceListRequest::builder()
                 .product_id(product_id)
                 .offset(i64::try_from(offset).unwrap_or(i64::MAX))
-                .limit(page_size)
+                .set_limit(limit)
                 .build(),
         )?;
         let page = client.get_device_list(&request).await?;

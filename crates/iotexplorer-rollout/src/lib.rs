@@ -81,7 +81,7 @@ mod wave_check;
 
 pub use calls::rollout_retry_policy;
 pub use config::{Marker, RESERVED_MEMBERS, RequestError, RolloutSpec};
-pub use dry_run::{CALLS_PER_SECOND, Preview, WavePreview};
+pub use dry_run::{Preview, WavePreview};
 pub use event::{Event, Observer, Silent};
 pub use execute::{Outcome, Rollout, RolloutError, Settings, batch_request, new_rollout_id};
 pub use fleet::devices_not_on;
@@ -93,6 +93,4 @@ pub use plan::{
 };
 pub use reconcile::Reconciler;
 pub use report::{DeviceReport, Report, RolloutState, WaveReport};
-pub use wave_check::{
-    DeviceFailure, WaveCheckTiming, WaveProgress, WaveVerdict, device_status, watch,
-};
+pub use wave_check::{DeviceFailure, WaveCheckTiming, WaveProgress, WaveVerdict, watch};

@@ -7,7 +7,7 @@ use std::sync::{Mutex, PoisonError};
 use iotexplorer_http::{Client, Error};
 use iotexplorer_model::{DescribeFirmwareTaskRequest, DescribeFirmwareTasksRequest};
 
-use crate::calls::{PAGE, Page, built, every_page};
+use crate::calls::{Page, built, every_page, page_size};
 use crate::config::{Marker, RolloutSpec};
 /// Tasks created this long before the rollout cannot be ours; the margin covers clocks
 /// that disagree.
@@ -54,7 +54,7 @@ impl Reconciler {
                     .firmware_version(spec.firmware_version.as_str())
                     .set_fw_type(spec.fw_type.clone())
                     .offset(offset)
-                    .limit(PAGE)
+                    .set_limit(page_size::<DescribeFirmwareTasksRequest>())
                     .build(),
             )?;
             let page = client.describe_firmware_tasks(&request).await?;

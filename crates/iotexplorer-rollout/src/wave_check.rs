@@ -5,23 +5,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use iotexplorer_http::{Client, Error};
-use iotexplorer_model::{DescribeFirmwareTaskDevicesRequest, SearchKeyword};
+use iotexplorer_model::{DescribeFirmwareTaskDevicesRequest, FirmwareUpdateStatus, SearchKeyword};
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
-use crate::calls::{PAGE, Page, built, every_page};
+use crate::calls::{Page, built, every_page, page_size};
 use crate::config::RolloutSpec;
 use crate::plan::Wave;
-
-/// Device status codes of `DescribeFirmwareTaskDevices`.
-pub mod device_status {
-    /// The update finished.
-    pub const DONE: i64 = 6;
-    /// The update failed.
-    pub const FAILED: i64 = 5;
-    /// The update timed out.
-    pub const TIMEOUT: i64 = 10;
-}
 
 /// What Tencent reports for a device already on the target version: not a failure.
 const ALREADY_CURRENT: &str = "firmware no need update.";
@@ -31,8 +21,8 @@ const ALREADY_CURRENT: &str = "firmware no need update.";
 pub struct DeviceFailure {
     /// The device.
     pub device: String,
-    /// Its last status code.
-    pub status: i64,
+    /// Its last status (written as the service's number).
+    pub status: FirmwareUpdateStatus,
     /// The service's message, if any.
     #[serde(default)]
     pub message: String,
@@ -91,15 +81,18 @@ impl Default for WaveCheckTiming {
 enum Standing {
     Pending,
     Succeeded,
-    Failed(i64, String),
+    Failed(FirmwareUpdateStatus, String),
 }
 
-fn standing(status: i64, message: &str) -> Standing {
+/// Where a device with `status` and the service's `message` stands: updated when done
+/// (or already on the version), failed when its status is any other end state, else
+/// still pending. A status this crate does not know is no end state: such a device
+/// counts against the wave only if it has not settled by the wave's timeout.
+fn standing(status: Option<FirmwareUpdateStatus>, message: &str) -> Standing {
     match status {
-        device_status::DONE => Standing::Succeeded,
+        Some(FirmwareUpdateStatus::Done) => Standing::Succeeded,
         _ if message == ALREADY_CURRENT => Standing::Succeeded,
-        // Every code from 5 up other than 6 is an end state that is not a success.
-        code if code >= device_status::FAILED => Standing::Failed(code, message.to_owned()),
+        Some(status) if status.is_terminal() => Standing::Failed(status, message.to_owned()),
         _ => Standing::Pending,
     }
 }
@@ -243,7 +236,7 @@ async fn task_devices(
     client: &Client,
     spec: &RolloutSpec,
     task: u64,
-) -> Result<Vec<(String, i64, String)>, Error> {
+) -> Result<Vec<(String, Option<FirmwareUpdateStatus>, String)>, Error> {
     let mut by_task = SearchKeyword::default();
     by_task.key = Some("TaskId".to_owned());
     by_task.value = Some(task.to_string());
@@ -256,7 +249,7 @@ async fn task_devices(
                 .set_fw_type(spec.fw_type.clone())
                 .filters(by_task.clone())
                 .offset(offset)
-                .limit(PAGE)
+                .set_limit(page_size::<DescribeFirmwareTaskDevicesRequest>())
                 .build(),
         )?;
         let page = client.describe_firmware_task_devices(&request).await?;
@@ -266,13 +259,9 @@ async fn task_devices(
     Ok(devices
         .into_iter()
         .filter_map(|device| {
-            let status = device
-                .status
-                .and_then(|status| i64::try_from(status).ok())
-                .unwrap_or(0);
             Some((
                 device.device_name?,
-                status,
+                device.status,
                 device.err_msg.unwrap_or_default(),
             ))
         })
@@ -285,13 +274,39 @@ mod tests {
     use super::*;
 
     #[test]
-    fn standings_follow_the_status_codes() {
-        assert_eq!(standing(6, ""), Standing::Succeeded);
-        assert_eq!(standing(5, ALREADY_CURRENT), Standing::Succeeded);
-        assert_eq!(standing(5, "x"), Standing::Failed(5, "x".to_owned()));
-        assert_eq!(standing(10, ""), Standing::Failed(10, String::new()));
-        for pending in [0, 1, 2, 3, 4] {
-            assert_eq!(standing(pending, ""), Standing::Pending);
+    fn standings_follow_the_statuses() {
+        use FirmwareUpdateStatus as S;
+        assert_eq!(standing(Some(S::Done), ""), Standing::Succeeded);
+        assert_eq!(
+            standing(Some(S::Failed), ALREADY_CURRENT),
+            Standing::Succeeded
+        );
+        assert_eq!(
+            standing(Some(S::Failed), "x"),
+            Standing::Failed(S::Failed, "x".to_owned())
+        );
+        assert_eq!(
+            standing(Some(S::TimedOut), ""),
+            Standing::Failed(S::TimedOut, String::new())
+        );
+        // Still on their way: not an end state, whatever their number.
+        for pending in [
+            S::Offline,
+            S::Pending,
+            S::MessageSent,
+            S::Downloading,
+            S::Burning,
+            S::Processing,
+            S::AwaitingConfirmation,
+            S::Downloaded,
+            S::Unknown(99),
+        ] {
+            assert_eq!(
+                standing(Some(pending), ""),
+                Standing::Pending,
+                "{pending:?}"
+            );
         }
+        assert_eq!(standing(None, ""), Standing::Pending);
     }
 }
