@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use iotexplorer_http::{Client, Error, RetryPolicy};
 use iotexplorer_model::{
-    BatchUpdateFirmwareRequest, FirmwareTaskStatus, UpdateOtaTaskStatusRequest,
+    BatchUpdateFirmwareRequest, ErrorCode, FirmwareTaskStatus, UpdateOtaTaskStatusRequest,
 };
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -522,8 +522,9 @@ type Submission = Result<Vec<Record>, Box<(Vec<Record>, RolloutError)>>;
 /// Whether a failed call certainly did not create a task.
 fn certainly_not_created(error: &Error) -> bool {
     match error {
-        // An internal error answered by the service may follow partial processing.
-        Error::Api { code, .. } => !code.as_str().starts_with("InternalError"),
+        // A transient server failure (`InternalError*`, `ServiceUnavailable`, ...) may
+        // follow partial processing: the model's rule, which resends those for reads only.
+        Error::Api { code, .. } => code.is_retryable_for(false) || !code.is_retryable_for(true),
         other => other.was_not_sent(),
     }
 }
@@ -598,9 +599,7 @@ async fn submit_batch(shared: &Shared, wave: usize, batch: &Batch) -> Submission
             }
             Err(error) => error,
         };
-        let busy = error
-            .code()
-            .is_some_and(|code| code.as_str() == "FailedOperation.DeviceIsUpdating");
+        let busy = error.code() == Some(&ErrorCode::FailedOperationDeviceIsUpdating);
         if certainly_not_created(&error) && !(busy && unknown_before) {
             if let Error::Api { code, message, .. } = &error {
                 let refused = Record::Refused {

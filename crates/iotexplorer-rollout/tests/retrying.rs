@@ -298,3 +298,30 @@ async fn an_answer_without_a_task_id_is_told_as_an_unknown_outcome() {
     let journal = std::fs::read_to_string(&path).unwrap();
     assert!(journal.contains("\"record\":\"unknown\""), "{journal}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_answered_by_a_transient_server_failure_is_looked_up_before_it_is_resent() {
+    // The model's rule: a transient server failure may follow partial processing, so
+    // the batch's task is searched for before the call goes again. Before, only
+    // `InternalError*` counted; `ServiceUnavailable` was taken as a refusal.
+    for code in ["ServiceUnavailable", "InternalError.DBOpertaionError"] {
+        let server = Server::start(move |action, n| match action {
+            BATCH if n == 0 => json!({"Error": {"Code": code, "Message": "try later"}}),
+            BATCH => json!({"TaskId": 7}),
+            "DescribeFirmwareTasks" => json!({"Total": 0, "TaskInfos": []}),
+            _ => updated(),
+        })
+        .await;
+        let mut rollout = Rollout::create(
+            &journal(&format!("transient-{code}")),
+            spec(),
+            server.client(),
+            settings(3),
+            Box::new(iotexplorer_rollout::Silent),
+        )
+        .unwrap();
+        assert_eq!(rollout.run().await.unwrap(), Outcome::Finished, "{code}");
+        assert_eq!(server.calls("DescribeFirmwareTasks"), 1, "{code}");
+        assert_eq!(server.calls(BATCH), 2, "{code}");
+    }
+}
