@@ -10,7 +10,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use iotexplorer_http::{Client, Error, RetryPolicy};
+use iotexplorer_http::{Error, RetryPolicy};
 use iotexplorer_model::{Action, ValidationErrors};
 
 /// Pages a listing may have before the rollout stops reading it: far more than any real
@@ -83,13 +83,6 @@ pub fn rollout_retry_policy() -> RetryPolicy {
         .with_base_delay(Duration::from_millis(200))
         .with_max_delay(Duration::from_secs(2))
         .with_total_deadline(Duration::from_secs(60))
-}
-
-/// `client` retrying under `policy` instead of its own.
-pub(crate) fn under_policy(client: Client, policy: RetryPolicy) -> Client {
-    // Until the client can take a policy after it is built.
-    let _ = policy;
-    client
 }
 
 #[cfg(test)]

@@ -234,7 +234,7 @@ impl Rollout {
             reconciler.know(task, batch);
         }
         let shared = Arc::new(Shared {
-            client: crate::calls::under_policy(client, settings.retry),
+            client: client.with_retry_policy(settings.retry),
             spec: state.spec.clone(),
             rollout: state.rollout.clone(),
             created: state.created,

@@ -47,7 +47,7 @@ pub(crate) fn command(
         let session = connect::Session::open(matches, env).await?;
         let preview = session
             .client
-            .preview_json(call.meta.name, &body)
+            .preview_json(call.meta, &body)
             .await
             .map_err(connect::failure_of);
         session.close().await;
