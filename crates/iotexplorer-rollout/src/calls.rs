@@ -76,7 +76,9 @@ pub(crate) fn built<A: Action>(built: Result<A, ValidationErrors>) -> Result<A, 
 /// several seconds rather than end the rollout: many attempts, waits growing to a couple
 /// of seconds (each a new window of the service's count), all within a minute. That holds
 /// for reads and for `BatchUpdateFirmware`, which the client resends only after such a
-/// refusal or a failure to connect, never after an ambiguous failure.
+/// refusal or a failure to connect, never after an ambiguous failure. It does not outlast
+/// the client's call deadline (the CLI's `--timeout`), so a bound the user set on one call
+/// stays a bound ([`RetryPolicy::persistent`] would lift it).
 pub fn rollout_retry_policy() -> RetryPolicy {
     RetryPolicy::default()
         .with_max_attempts(16)
