@@ -303,9 +303,9 @@ fn drive(
     let client = session.client.clone();
     let task = runtime.spawn(async move {
         let mut rollout = match opening {
-            Opening::New(path, spec) => Rollout::create(&path, *spec, client, settings, observer)?,
+            Opening::New(path, spec) => Rollout::create(&path, *spec, &client, settings, observer)?,
             Opening::Resume(journal, state) => {
-                Rollout::resume_opened(journal, *state, client, settings, observer)
+                Rollout::resume_opened(journal, *state, &client, settings, observer)
             }
         };
         rollout.run().await

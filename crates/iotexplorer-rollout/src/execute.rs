@@ -177,7 +177,7 @@ impl Rollout {
     pub fn create(
         path: &Path,
         spec: RolloutSpec,
-        client: Client,
+        client: &Client,
         settings: Settings,
         observer: Box<dyn Observer>,
     ) -> Result<Self, RolloutError> {
@@ -197,7 +197,7 @@ impl Rollout {
     /// ([`JournalError::InUse`] when another one does).
     pub fn resume(
         path: &Path,
-        client: Client,
+        client: &Client,
         settings: Settings,
         observer: Box<dyn Observer>,
     ) -> Result<Self, RolloutError> {
@@ -214,7 +214,7 @@ impl Rollout {
     pub fn resume_opened(
         journal: Journal,
         state: JournalState,
-        client: Client,
+        client: &Client,
         settings: Settings,
         observer: Box<dyn Observer>,
     ) -> Self {
@@ -224,7 +224,7 @@ impl Rollout {
     fn assemble(
         journal: Journal,
         state: JournalState,
-        client: Client,
+        client: &Client,
         settings: Settings,
         observer: Box<dyn Observer>,
         resumed: bool,

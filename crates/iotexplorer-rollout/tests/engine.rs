@@ -93,7 +93,7 @@ async fn lost_answers_are_reconciled_and_nothing_is_submitted_twice() {
         let _ = sender.send(event.clone());
     };
     let mut rollout =
-        Rollout::create(&journal, spec, client, settings, Box::new(observer)).unwrap();
+        Rollout::create(&journal, spec, &client, settings, Box::new(observer)).unwrap();
     assert_eq!(rollout.run().await.unwrap(), Outcome::Finished);
 
     let state = rollout.state().clone();
@@ -155,7 +155,7 @@ async fn lost_answers_are_reconciled_and_nothing_is_submitted_twice() {
     let arrivals = emulator.arrivals();
     let mut again = Rollout::resume(
         &journal,
-        client,
+        &client,
         Settings::default(),
         Box::new(iotexplorer_rollout::Silent),
     )

@@ -156,7 +156,7 @@ async fn a_write_throttled_n_times_is_sent_n_plus_one_times() {
         let mut rollout = Rollout::create(
             &path,
             spec(),
-            server.client(),
+            &server.client(),
             settings(6),
             Box::new(iotexplorer_rollout::Silent),
         )
@@ -182,7 +182,7 @@ async fn a_write_throttled_throughout_stops_at_the_policy_bound() {
     let mut rollout = Rollout::create(
         &path,
         spec(),
-        server.client(),
+        &server.client(),
         settings(3),
         Box::new(iotexplorer_rollout::Silent),
     )
@@ -216,7 +216,7 @@ async fn a_read_throttled_n_times_is_sent_n_plus_one_times_and_never_past_the_bo
     let mut rollout = Rollout::create(
         &journal("read"),
         spec(),
-        server.client(),
+        &server.client(),
         settings(5),
         Box::new(iotexplorer_rollout::Silent),
     )
@@ -232,7 +232,7 @@ async fn a_read_throttled_n_times_is_sent_n_plus_one_times_and_never_past_the_bo
     let mut rollout = Rollout::create(
         &journal("read-forever"),
         spec(),
-        server.client(),
+        &server.client(),
         settings(4),
         Box::new(iotexplorer_rollout::Silent),
     )
@@ -268,7 +268,7 @@ async fn an_answer_without_a_task_id_is_told_as_an_unknown_outcome() {
     let mut rollout = Rollout::create(
         &path,
         spec(),
-        server.client(),
+        &server.client(),
         settings(3),
         Box::new(observer),
     )
@@ -315,7 +315,7 @@ async fn a_write_answered_by_a_transient_server_failure_is_looked_up_before_it_i
         let mut rollout = Rollout::create(
             &journal(&format!("transient-{code}")),
             spec(),
-            server.client(),
+            &server.client(),
             settings(3),
             Box::new(iotexplorer_rollout::Silent),
         )
