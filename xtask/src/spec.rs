@@ -107,6 +107,9 @@ pub(crate) struct ServiceOverlay {
     /// says otherwise.
     #[serde(default)]
     pub(crate) calls_per_second: Option<u32>,
+    /// The `ErrMsg` a device's update ends with when it already runs the target version.
+    #[serde(default)]
+    pub(crate) already_current_message: Option<String>,
 }
 
 /// A type whose values are a closed list of codes on the wire.

@@ -9,7 +9,7 @@ use crate::random::Random;
 use iotexplorer_model::FirmwareUpdateStatus;
 
 /// What Tencent says of a device that already runs the task's version: it fails at once.
-pub(crate) const ALREADY_CURRENT_MESSAGE: &str = "firmware no need update.";
+pub(crate) use iotexplorer_model::ALREADY_CURRENT_MESSAGE;
 /// What a device stopped before it was done says: its task was cancelled or replaced.
 const STOPPED_MESSAGE: &str = "task cancelled";
 

@@ -14,7 +14,7 @@ use crate::config::RolloutSpec;
 use crate::plan::Wave;
 
 /// What Tencent reports for a device already on the target version: not a failure.
-const ALREADY_CURRENT: &str = "firmware no need update.";
+use iotexplorer_model::ALREADY_CURRENT_MESSAGE as ALREADY_CURRENT;
 
 /// A device that did not update.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -298,11 +298,17 @@ fn generate(
         .service
         .calls_per_second
         .ok_or("the overlay's `service` gives no `calls_per_second`")?;
+    let already_current = overlay
+        .service
+        .already_current_message
+        .as_deref()
+        .ok_or("the overlay's `service` gives no `already_current_message`")?;
     files.insert(
         "catalog.rs".to_owned(),
         catalog(
             structural,
             calls_per_second,
+            already_current,
             &action_statics,
             &structure_statics,
         ),
@@ -398,6 +404,7 @@ fn check_enum_references(context: &Context<'_>) -> Result<(), String> {
 fn catalog(
     structural: &StructuralSpec,
     calls_per_second: u32,
+    already_current: &str,
     actions: &[(String, String)],
     structures: &[(String, String)],
 ) -> String {
@@ -413,6 +420,9 @@ fn catalog(
          /// How many calls per second the service accepts for each action, unless the \
          action's [`ActionMeta::calls_per_second`] says otherwise.\n\
          pub const CALLS_PER_SECOND: u32 = {calls_per_second};\n\n\
+         /// The `ErrMsg` the service gives a device whose update ends because it already \
+         runs the target version.\n\
+         pub const ALREADY_CURRENT_MESSAGE: &str = {already_current:?};\n\n\
          pub(crate) static ACTIONS: [&ActionMeta; {}] = [\n",
         structural.service,
         structural.version,

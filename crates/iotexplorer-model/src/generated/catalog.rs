@@ -11,6 +11,9 @@ pub const VERSION: &str = "2019-04-23";
 /// How many calls per second the service accepts for each action, unless the action's [`ActionMeta::calls_per_second`] says otherwise.
 pub const CALLS_PER_SECOND: u32 = 20;
 
+/// The `ErrMsg` the service gives a device whose update ends because it already runs the target version.
+pub const ALREADY_CURRENT_MESSAGE: &str = "firmware no need update.";
+
 pub(crate) static ACTIONS: [&ActionMeta; 268] = [
     &super::other_a_to_i::ACTIVATE_T_WE_CALL_LICENSE_ACTION,
     &super::other_a_to_i::ACTIVATE_T_WE_TALK_ACTION,
