@@ -89,6 +89,42 @@ fn inline_optional(value: &str) -> bool {
         .any(|(key, value)| key.trim() == "optional" && value.trim() == "true")
 }
 
+/// The `[features]` table: each feature and what it enables (`dep:clap`, `other/feature`).
+pub(super) fn features(manifest: &str) -> Vec<(String, Vec<String>)> {
+    let mut found: Vec<(String, Vec<String>)> = Vec::new();
+    let mut inside = false;
+    // A feature's list may span lines; its entries are read until its `]`.
+    let mut open = false;
+    for line in manifest.lines() {
+        let line = line.split('#').next().unwrap_or_default().trim();
+        if !open && line.starts_with('[') {
+            inside = line == "[features]";
+            continue;
+        }
+        if !inside {
+            continue;
+        }
+        let list = if open {
+            line
+        } else if let Some((name, value)) = line.split_once('=') {
+            found.push((name.trim().to_owned(), Vec::new()));
+            value.trim().trim_start_matches('[')
+        } else {
+            continue;
+        };
+        open = !list.contains(']');
+        if let Some((_, enabled)) = found.last_mut() {
+            enabled.extend(
+                list.trim_end_matches(']')
+                    .split(',')
+                    .map(|entry| entry.trim().trim_matches('"').to_owned())
+                    .filter(|entry| !entry.is_empty()),
+            );
+        }
+    }
+    found
+}
+
 /// The names in `[dependencies]` of the manifest at `path`; panics naming the file when it
 /// cannot be read or lists nothing (a parser that reads nothing would pass every rule).
 pub(super) fn normal_dependencies(path: &Path) -> Vec<Dependency> {
@@ -144,6 +180,18 @@ proptest.workspace = true
             ("time", false),
             ("rand", true),
             ("libc", false),
+        ]
+    );
+    assert_eq!(
+        features(manifest),
+        [("cli".to_owned(), vec!["dep:clap".to_owned()])]
+    );
+    let spread = "[features]\ndefault = []\nfull = [\n  \"a\",\n  \"dep:b\", # why\n]\n[dependencies]\nb = \"1\"\n";
+    assert_eq!(
+        features(spread),
+        [
+            ("default".to_owned(), vec![]),
+            ("full".to_owned(), vec!["a".to_owned(), "dep:b".to_owned()]),
         ]
     );
     let dev: Vec<String> = dependencies(manifest, "dev-dependencies")

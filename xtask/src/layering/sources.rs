@@ -20,8 +20,19 @@ pub(super) struct SourceFile {
     pub(super) test_only: bool,
     /// A binary's root (`src/main.rs`, `src/bin/..`).
     pub(super) binary: bool,
+    /// The feature its module is declared under (`#[cfg(feature = "cli")] mod cli;`), if any.
+    pub(super) feature: Option<String>,
     /// The file's tokens, `#[cfg(test)]` and `#[test]` items left out.
     pub(super) tokens: Vec<Token>,
+}
+
+/// The condition of a `#[cfg(..)]` the rules understand.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) enum Gate {
+    /// `#[cfg(test)]` or `#[test]`.
+    Test,
+    /// `#[cfg(feature = "name")]`.
+    Feature(String),
 }
 
 /// The package directories of the workspace: `crates/*` and `xtask`.
@@ -57,16 +68,24 @@ pub(super) fn all(root: &Path) -> Vec<SourceFile> {
                 (path, text)
             })
             .collect();
-        let test_roots = test_module_files(&texts);
-        for (path, text) in &texts {
-            let test_only = test_roots.iter().any(|test| {
-                let children = if test.ends_with("mod.rs") {
-                    test.parent().map_or_else(PathBuf::new, Path::to_path_buf)
+        let gated = gated_module_files(&texts);
+        let gate_of = |path: &Path| {
+            gated.iter().find_map(|(file, gate)| {
+                let children = if file.ends_with("mod.rs") {
+                    file.parent().map_or_else(PathBuf::new, Path::to_path_buf)
                 } else {
-                    test.with_extension("")
+                    file.with_extension("")
                 };
-                path == test || path.starts_with(children)
-            });
+                (path == file || path.starts_with(children)).then_some(gate)
+            })
+        };
+        for (path, text) in &texts {
+            let gate = gate_of(path);
+            let test_only = gate == Some(&Gate::Test);
+            let feature = match gate {
+                Some(Gate::Feature(name)) => Some(name.clone()),
+                _ => None,
+            };
             let relative = path.strip_prefix(&src).unwrap_or(path);
             let binary = relative == Path::new("main.rs") || relative.starts_with("bin");
             files.push(SourceFile {
@@ -79,6 +98,7 @@ pub(super) fn all(root: &Path) -> Vec<SourceFile> {
                 generated: text.starts_with(GENERATED_MARK),
                 test_only,
                 binary,
+                feature,
                 tokens: without_test_items(&lexer::tokens(text)),
             });
         }
@@ -100,8 +120,9 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// The files of modules declared `#[cfg(test)] mod name;`.
-fn test_module_files(texts: &[(PathBuf, String)]) -> Vec<PathBuf> {
+/// The files of modules declared under a gate: `#[cfg(test)] mod name;`,
+/// `#[cfg(feature = "cli")] pub mod cli;`.
+fn gated_module_files(texts: &[(PathBuf, String)]) -> Vec<(PathBuf, Gate)> {
     let mut found = Vec::new();
     for (path, text) in texts {
         let tokens = lexer::tokens(text);
@@ -115,7 +136,7 @@ fn test_module_files(texts: &[(PathBuf, String)]) -> Vec<PathBuf> {
             None => continue,
         };
         for (index, _) in tokens.iter().enumerate() {
-            if is_cfg_test(&tokens[index..]) {
+            if let Some(gate) = cfg_gate(&tokens[index..]) {
                 // Skip this and any further attributes, then expect `mod name ;`.
                 let mut at = index;
                 while let Some(end) = attribute_end(&tokens, at) {
@@ -131,12 +152,36 @@ fn test_module_files(texts: &[(PathBuf, String)]) -> Vec<PathBuf> {
                 {
                     let file = children.join(format!("{name}.rs"));
                     let dir_file = children.join(name).join("mod.rs");
-                    found.push(if dir_file.is_file() { dir_file } else { file });
+                    let file = if dir_file.is_file() { dir_file } else { file };
+                    found.push((file, gate));
                 }
             }
         }
     }
     found
+}
+
+/// The gate of the `#[cfg(..)]` attribute `tokens` start with, if they start with one the
+/// rules understand.
+pub(super) fn cfg_gate(tokens: &[Token]) -> Option<Gate> {
+    if is_cfg_test(tokens) {
+        return Some(Gate::Test);
+    }
+    match tokens {
+        [hash, open, cfg, paren, key, equals, value, close, end, ..]
+            if hash.is_punct("#")
+                && open.is_punct("[")
+                && cfg.is_ident("cfg")
+                && paren.is_punct("(")
+                && key.is_ident("feature")
+                && equals.is_punct("=")
+                && close.is_punct(")")
+                && end.is_punct("]") =>
+        {
+            value.string().map(|name| Gate::Feature(name.to_owned()))
+        }
+        _ => None,
+    }
 }
 
 /// Whether `tokens` start with `#[cfg(test)]` or `#[test]`.
@@ -179,13 +224,18 @@ fn attribute_end(tokens: &[Token], at: usize) -> Option<usize> {
     None
 }
 
-/// `tokens` without the items marked `#[cfg(test)]` or `#[test]`: the attribute, any further
-/// attributes, and the item up to its `;` or the end of its `{ .. }` block.
+/// `tokens` without the items marked `#[cfg(test)]` or `#[test]`.
 pub(super) fn without_test_items(tokens: &[Token]) -> Vec<Token> {
+    without_items(tokens, |gate| *gate == Gate::Test)
+}
+
+/// `tokens` without the items whose gate `leave_out` picks: the attribute, any further
+/// attributes, and the item up to its `;` or the end of its `{ .. }` block.
+pub(super) fn without_items(tokens: &[Token], leave_out: impl Fn(&Gate) -> bool) -> Vec<Token> {
     let mut kept = Vec::with_capacity(tokens.len());
     let mut index = 0;
     while index < tokens.len() {
-        if !is_cfg_test(&tokens[index..]) {
+        if !cfg_gate(&tokens[index..]).is_some_and(|gate| leave_out(&gate)) {
             kept.push(tokens[index].clone());
             index += 1;
             continue;
@@ -212,4 +262,28 @@ pub(super) fn without_test_items(tokens: &[Token]) -> Vec<Token> {
         index = at;
     }
     kept
+}
+
+#[test]
+fn gated_items_are_told_apart() {
+    let source = r#"
+#[cfg(feature = "cli")]
+#[derive(clap::Args)]
+pub struct Flags { a: u8 }
+#[cfg(feature = "other")] use clap::Parser;
+#[cfg(test)] mod tests { use clap::Parser; }
+fn f() {}
+"#;
+    let tokens = lexer::tokens(source);
+    let left = without_items(&tokens, |gate| {
+        matches!(gate, Gate::Feature(name) if name == "cli") || *gate == Gate::Test
+    });
+    let clap_lines: Vec<usize> = left
+        .iter()
+        .filter(|t| t.is_ident("clap"))
+        .map(|t| t.line)
+        .collect();
+    assert_eq!(clap_lines, [5]);
+    assert!(left.iter().any(|t| t.is_ident("f")));
+    assert!(!left.iter().any(|t| t.is_ident("Flags")));
 }
