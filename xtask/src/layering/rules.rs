@@ -192,9 +192,9 @@ pub(super) fn status_numbers(tokens: &[Token], codes: &BTreeSet<i128>) -> Vec<Hi
         // `FirmwareUpdateStatus::from_code(6)` / `TaskStatus::from(6)`
         if token.ident().is_some_and(is_status_ident)
             && tokens.get(at + 1).is_some_and(|t| t.is_punct("::"))
-            && tokens
-                .get(at + 2)
-                .is_some_and(|t| t.is_ident("from_code") || t.is_ident("from"))
+            && tokens.get(at + 2).is_some_and(|t| {
+                t.is_ident("from_code") || t.is_ident("from") || t.is_ident("Unknown")
+            })
             && tokens.get(at + 3).is_some_and(|t| t.is_punct("("))
             && let Some((value, _)) = integer_at(tokens, at + 4)
         {
@@ -219,6 +219,19 @@ pub(super) fn status_numbers(tokens: &[Token], codes: &BTreeSet<i128>) -> Vec<Hi
             hits.push(hit(
                 token,
                 format!("a status is compared with or given the number {value}"),
+            ));
+        }
+        // `.status(6)`: a builder or setter whose name says status, given a status number.
+        if token.is_punct(".")
+            && let Some(method) = tokens.get(at + 1).and_then(Token::ident)
+            && is_status_ident(method)
+            && tokens.get(at + 2).is_some_and(|t| t.is_punct("("))
+            && let Some(value) = wrapped_integer_at(tokens, at + 3)
+            && codes.contains(&value)
+        {
+            hits.push(hit(
+                &tokens[at + 1],
+                format!("`.{method}(..)` is given the status number {value}"),
             ));
         }
         // `status.unwrap_or(0)`: a status read with a number for its default.
@@ -431,6 +444,9 @@ mod snippets {
             "let s = task.status.unwrap_or(1);",
             "let s = FirmwareUpdateStatus::from_code(6);",
             "let s = TaskStatus::from(1);",
+            "let s = FirmwareTaskStatus::Unknown(0);",
+            "let r = UpdateOtaTaskStatusRequest::builder().status(6).build();",
+            "request.set_status(Some(6));",
             "match status { 6 => done(), _ => other() }",
             "match task.status.code() { 5 | 10 => failed(), _ => {} }",
         ];
@@ -445,6 +461,9 @@ mod snippets {
             // HTTP statuses are not in the model's status codes.
             "Error::HttpStatus { status, .. } => read_only && (*status >= 500 || *status == 429),",
             "if response.status() == 200 { }",
+            "let r = Response::builder().status(429).body(b);",
+            "let r = builder.status(StatusCode::OK);",
+            ".status(FirmwareTaskStatus::Cancelled)",
             "if http_status == 5 { }",
             "if status_code == 6 { }",
             // Names that are not status names.
