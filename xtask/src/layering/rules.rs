@@ -179,14 +179,18 @@ pub(super) fn status_numbers(tokens: &[Token], codes: &BTreeSet<i128>) -> Vec<Hi
                 format!("the status constant `{name}` is the number {value}"),
             ));
         }
-        // `"Status": 6` in a JSON literal.
-        if token.string() == Some("Status")
+        // `"Status": 6` in a JSON literal; `"TaskStatus": 1` when 1 is a status number.
+        if let Some(member) = token.string()
             && tokens.get(at + 1).is_some_and(|t| t.is_punct(":"))
             && let Some((value, _)) = integer_at(tokens, at + 2)
+            && (member == "Status"
+                || (member.ends_with("Status")
+                    && member.chars().all(|c| c.is_ascii_alphanumeric())
+                    && codes.contains(&value)))
         {
             hits.push(hit(
                 token,
-                format!("the JSON member \"Status\" is given {value}"),
+                format!("the JSON member \"{member}\" is given {value}"),
             ));
         }
         // `FirmwareUpdateStatus::from_code(6)` / `TaskStatus::from(6)`
@@ -426,6 +430,7 @@ mod snippets {
             "const DEVICE_ONLINE: i64 = 1;",
             r#"let p = json!({"ProductId": id, "TaskId": task, "Status": 6});"#,
             r#"let p = json!({"Status":1});"#,
+            r#"let p = json!({"TaskStatus": 2});"#,
             "if status == 6 { }",
             "if record.status != 5 { }",
             "if device.update_status >= 4 { }",
@@ -484,6 +489,7 @@ mod snippets {
             "match count { 6 => a(), _ => b() }",
             // Other members given numbers.
             r#"json!({"TaskId": 6, "Offset": 0})"#,
+            r#"json!({"HttpStatus": 500, "status": 200})"#,
             // Comments, strings and test code.
             "// if status == 6 {}",
             "/* const DONE: i64 = 6; */",
