@@ -138,7 +138,8 @@ pub(super) fn tokens(source: &str) -> Vec<Token> {
             let quote = if c == 'b' { i + 1 } else { i };
             // 'x' or '\n' is a character; 'a without a closing quote is a lifetime.
             if chars.get(quote + 1) == Some(&'\\') {
-                i = quote + 2;
+                // Past the escaped character, which may itself be a quote: '\''.
+                i = quote + 3;
                 while i < chars.len() && chars[i] != '\'' {
                     i += 1;
                 }
@@ -259,4 +260,35 @@ fn is_ident_start(c: char) -> bool {
 
 fn is_ident_char(c: char) -> bool {
     c == '_' || c.is_alphanumeric()
+}
+
+#[test]
+fn reads_literals_comments_and_lifetimes() {
+    let source = r##"fn f<'a>(x: &'a str) -> char { /* a /* nested */ "comment" */
+    let q = '\''; let b = b'"'; let s = "say \"DONE\" // not a comment";
+    let r = r#"raw "quoted" text"#; // DONE = 6
+    let n = 0x1F + 1_000u32 + 5usize; let f = 1.5e3; let t = x.0;
+    r#type }"##;
+    let found = tokens(source);
+    let strings: Vec<&str> = found.iter().filter_map(Token::string).collect();
+    assert_eq!(
+        strings,
+        [r#"say \"DONE\" // not a comment"#, r#"raw "quoted" text"#]
+    );
+    let ints: Vec<Option<i128>> = found
+        .iter()
+        .filter_map(|t| match t.kind {
+            Kind::Int(value) => Some(value),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(ints, [Some(31), Some(1000), Some(5), Some(0)]);
+    assert_eq!(found.iter().filter(|t| t.kind == Kind::Char).count(), 2);
+    assert_eq!(found.iter().filter(|t| t.kind == Kind::Lifetime).count(), 2);
+    assert!(found.iter().any(|t| t.is_ident("type") && t.line == 5));
+    assert!(
+        !found
+            .iter()
+            .any(|t| t.is_ident("DONE") || t.is_ident("nested"))
+    );
 }
