@@ -383,13 +383,16 @@ impl Changes for UpdateOtaTaskStatusRequest {
             .and_then(|id| u64::try_from(id).ok())
             .unwrap_or_default();
         let task = find_task(state, product_id, id)?;
-        // Validation requires a Status; an absent one would read as 0, never a cancel.
-        let wanted = request.status().unwrap_or(FirmwareTaskStatus::Unknown(0));
-        if wanted != FirmwareTaskStatus::Cancelled {
-            return Err(invalid(format!(
-                "Status {wanted} is not supported; {} cancels the task",
-                FirmwareTaskStatus::Cancelled
-            )));
+        // Validation requires a Status; only a cancel is supported.
+        match request.status() {
+            Some(FirmwareTaskStatus::Cancelled) => {}
+            wanted => {
+                let wanted = wanted.map_or_else(|| "(none)".to_owned(), |s| s.to_string());
+                return Err(invalid(format!(
+                    "Status {wanted} is not supported; {} cancels the task",
+                    FirmwareTaskStatus::Cancelled
+                )));
+            }
         }
         Ok(Planned {
             change: Change::TaskCancelled {
