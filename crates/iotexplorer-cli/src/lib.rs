@@ -21,10 +21,11 @@ mod connect;
 mod failure;
 mod filter;
 mod generate_code;
+mod member_flags;
 mod output;
-mod params;
 mod rollout_cmd;
 mod search;
+mod settings;
 mod sign_cmd;
 mod tccli_args;
 mod tccli_config;
@@ -36,12 +37,10 @@ use std::io::{Read, Write};
 use clap::ArgMatches;
 use iotexplorer_model::{ActionMeta, RequestProblems, check_request_json};
 
-use command::{
-    ActionSelection, COMPLETIONS, EMULATOR, GENERATE_SKELETON, SIGN, first_positional,
-    named_action, root,
-};
+use command::{ActionSelection, COMPLETIONS, first_positional, named_action, root};
 use failure::Failure;
 use output::Format;
+use settings::{ActionCall, CallMode, Command, Connection, RequestInput, Settings, View};
 
 /// The process's surroundings, passed in so that every path can be tested.
 pub struct Io<'a> {
@@ -171,88 +170,83 @@ fn dispatch(
             "name an action or a subcommand; see --help".to_owned(),
         ));
     };
-    match name {
-        COMPLETIONS => {
-            let shell = sub
-                .get_one::<String>("shell")
-                .map_or("bash", String::as_str);
+    match Command::read(name, sub)? {
+        Command::Completions(shell) => {
             let mut script = Vec::new();
             let mut command = root(ActionSelection::All);
-            let generator = match shell {
-                "zsh" => clap_complete::Shell::Zsh,
-                "fish" => clap_complete::Shell::Fish,
-                _ => clap_complete::Shell::Bash,
-            };
-            clap_complete::generate(generator, &mut command, "iotexplorer", &mut script);
+            clap_complete::generate(shell, &mut command, "iotexplorer", &mut script);
             output::write_out(stdout, &String::from_utf8_lossy(&script))?;
             Ok(0)
         }
-        SIGN => {
+        Command::Sign(settings) => {
             let mut out = String::new();
-            let mut source = sign_cmd::SecretSource {
-                env,
-                stdin,
-                secret_id_flag: sub.get_one::<String>("secretId").map(String::as_str),
-            };
-            let matched = sign_cmd::run(sub, &mut source, &mut out)?;
+            let mut source = sign_cmd::SecretSource { env, stdin };
+            let matched = sign_cmd::run(&settings, &mut source, &mut out)?;
             output::write_out(stdout, &out)?;
             Ok(if matched { 0 } else { failure::EXIT_API })
         }
-        rollout_cmd::ROLLOUT => rollout_cmd::run(sub, env, stdout, stderr),
-        search::SEARCH => search::run(sub, stdout),
-        EMULATOR => {
-            let args =
-                <iotexplorer_emulator::ServeArgs as clap::FromArgMatches>::from_arg_matches(sub)
-                    .map_err(|err| Failure::Usage(err.to_string()))?;
+        Command::Rollout => rollout_cmd::run(sub, env, stdout, stderr),
+        Command::Search(settings) => search::run(&settings, stdout),
+        Command::Emulator(args) => {
             let runtime = runtime()?;
             runtime
                 .block_on(iotexplorer_emulator::serve(&args, stdout))
                 .map_err(Failure::Usage)?;
             Ok(0)
         }
-        action => {
-            let meta = iotexplorer_model::find_action(action).ok_or_else(|| {
-                search::unknown_action(action)
-                    .unwrap_or_else(|| Failure::Usage(format!("unknown action {action}")))
-            })?;
-            if let Some(language) = sub.get_one::<String>(generate_code::GENERATE_CODE) {
-                let body = checked_body(meta, sub)?;
-                return generate_code::run(meta, &body, language, sub, env, stdout);
-            }
-            let profile = tccli_config::TccliProfile::load(
-                sub.get_one::<String>("profile").map(String::as_str),
-                env,
-            )?;
-            let view = ResponseView::of(sub, &profile, env, terminals)?;
-            let response = call_action(meta, sub, env, stderr, &profile, view.waiter.as_ref())?;
-            let shown = if sub.get_flag(GENERATE_SKELETON) || sub.get_flag("dry-run") {
-                response
-            } else {
-                view.response(meta, &response, stderr)?
-            };
-            output::write_out(stdout, &output::render(&shown, view.format, view.width))?;
-            Ok(0)
-        }
+        Command::Action(call) => run_action(&call, env, stdout, stderr, terminals),
     }
 }
 
-fn call_action(
-    meta: &ActionMeta,
-    matches: &ArgMatches,
+/// `iotexplorer <Action> ...`: the call, its skeleton, or a program that makes it.
+fn run_action(
+    call: &ActionCall,
     env: &dyn Fn(&str) -> Option<String>,
+    stdout: &mut dyn Write,
     stderr: &mut dyn Write,
-    profile: &tccli_config::TccliProfile,
-    waiter: Option<&waiter::Waiter>,
-) -> Result<serde_json::Value, Failure> {
-    if matches.get_flag(GENERATE_SKELETON) {
-        return Ok(meta.skeleton());
+    terminals: Terminals,
+) -> Result<u8, Failure> {
+    let meta = call.meta;
+    if let CallMode::GenerateCode { language, reveal } = &call.mode {
+        let body = checked_body(meta, &call.input)?;
+        let profile = tccli_config::TccliProfile::load(call.flags.profile.as_deref(), env)?;
+        let connection = Connection::resolve(&call.flags, profile, env)?;
+        return generate_code::run(meta, &body, language, *reveal, &connection, stdout);
     }
-    let body = checked_body(meta, matches)?;
+    let profile = tccli_config::TccliProfile::load(call.flags.profile.as_deref(), env)?;
+    let view = View::resolve(&call.flags, &profile, env, terminals.stdout)?;
+    if call.mode == CallMode::Skeleton {
+        let skeleton = meta.skeleton();
+        output::write_out(stdout, &output::render(&skeleton, view.format, view.width))?;
+        return Ok(0);
+    }
+    let connection = Connection::resolve(&call.flags, profile, env)?;
+    let settings = Settings::new(&call.flags, view, connection);
+    let response = call_action(meta, &call.input, &settings, stderr)?;
+    let shown = if settings.dry_run {
+        response
+    } else {
+        shown_response(&settings.view, meta, &response, stderr)?
+    };
+    output::write_out(
+        stdout,
+        &output::render(&shown, settings.view.format, settings.view.width),
+    )?;
+    Ok(0)
+}
+
+fn call_action(
+    meta: &'static ActionMeta,
+    input: &RequestInput,
+    settings: &Settings,
+    stderr: &mut dyn Write,
+) -> Result<serde_json::Value, Failure> {
+    let body = checked_body(meta, input)?;
     runtime()?.block_on(async {
-        let session = connect::Session::open_with(matches, env, profile).await?;
-        let outcome = match waiter {
-            Some(waiter) => wait_for(&session, meta, &body, matches, stderr, waiter).await,
-            None => exchange(&session, meta, &body, matches, stderr).await,
+        let session = connect::Session::open(&settings.connection).await?;
+        let outcome = match &settings.view.waiter {
+            Some(waiter) => wait_for(&session, meta, &body, settings, stderr, waiter).await,
+            None => exchange(&session, meta, &body, settings, stderr).await,
         };
         session.close().await;
         outcome
@@ -260,8 +254,11 @@ fn call_action(
 }
 
 /// The request body from the flags, checked against every documented rule of the action.
-fn checked_body(meta: &ActionMeta, matches: &ArgMatches) -> Result<serde_json::Value, Failure> {
-    let body = params::request_body(meta, matches).map_err(|bad| Failure::Usage(bad.0))?;
+fn checked_body(
+    meta: &'static ActionMeta,
+    input: &RequestInput,
+) -> Result<serde_json::Value, Failure> {
+    let body = member_flags::request_body(input).map_err(|bad| Failure::Usage(bad.0))?;
     check_request_json(meta.name, &body).map_err(|problems| Failure::Usage(describe(&problems)))?;
     Ok(body)
 }
@@ -269,14 +266,14 @@ fn checked_body(meta: &ActionMeta, matches: &ArgMatches) -> Result<serde_json::V
 /// Sends the call (or with `--dry-run` only shows it) and returns what to print.
 async fn exchange(
     session: &connect::Session,
-    meta: &ActionMeta,
+    meta: &'static ActionMeta,
     body: &serde_json::Value,
-    matches: &ArgMatches,
+    settings: &Settings,
     stderr: &mut dyn Write,
 ) -> Result<serde_json::Value, Failure> {
     let client = &session.client;
-    let dry_run = matches.get_flag("dry-run");
-    if dry_run || matches.get_flag("debug") {
+    let dry_run = settings.dry_run;
+    if dry_run || settings.debug {
         let preview = client
             .preview_json(meta.name, body)
             .await
@@ -296,7 +293,7 @@ async fn exchange(
         .send_json(meta.name, meta.read_only, body)
         .await
         .map_err(connect::failure_of)?;
-    if matches.get_flag("debug") {
+    if settings.debug {
         let _ = write!(stderr, "response:\n{}", output::json(&response));
     }
     Ok(response)
@@ -306,15 +303,15 @@ async fn exchange(
 /// looking at the answer as tccli shows it (every model member present).
 async fn wait_for(
     session: &connect::Session,
-    meta: &ActionMeta,
+    meta: &'static ActionMeta,
     body: &serde_json::Value,
-    matches: &ArgMatches,
+    settings: &Settings,
     stderr: &mut dyn Write,
     waiter: &waiter::Waiter,
 ) -> Result<serde_json::Value, Failure> {
     let started = std::time::Instant::now();
     loop {
-        let response = exchange(session, meta, body, matches, stderr).await?;
+        let response = exchange(session, meta, body, settings, stderr).await?;
         let shown = complete::complete(meta.output, &response, true, &mut Vec::new());
         let found = waiter.look(&shown)?;
         if waiter.reached(&found) {
@@ -338,107 +335,29 @@ async fn wait_for(
     }
 }
 
-/// How a response is shown: its format, `--filter`, `--warning`, the table's width.
-struct ResponseView {
-    format: Format,
-    filter: Option<filter::Filter>,
-    waiter: Option<waiter::Waiter>,
-    warning: bool,
-    width: usize,
-}
-
-impl ResponseView {
-    /// Reads the options (and the profile's defaults) before anything is sent, so that a
-    /// mistake in them costs no call.
-    fn of(
-        matches: &ArgMatches,
-        profile: &tccli_config::TccliProfile,
-        env: &dyn Fn(&str) -> Option<String>,
-        terminals: Terminals,
-    ) -> Result<Self, Failure> {
-        let configure = &profile.configure;
-        let format = match matches.get_one::<String>("output") {
-            Some(flag) => Format::from_flag(Some(flag)),
-            None => match configure.output.as_deref() {
-                None => Format::Json,
-                Some(name) => Format::from_name(name).ok_or_else(|| {
-                    Failure::Usage(format!(
-                        "profile {}: output {name:?} is not json, text or table",
-                        profile.name
-                    ))
-                })?,
-            },
-        };
-        let version = matches
-            .get_one::<String>(command::API_VERSION)
-            .or(configure.version.as_ref());
-        if let Some(version) = version
-            && version != iotexplorer_model::VERSION
-        {
-            return Err(Failure::Usage(format!(
-                "API version {version} is not available; this tool speaks {}",
-                iotexplorer_model::VERSION
-            )));
-        }
-        if let Some(client) = matches
-            .get_one::<String>(command::REQUEST_CLIENT)
-            .or(configure.request_client.as_ref())
-            && client.contains(['\r', '\n'])
-        {
-            return Err(Failure::Usage(
-                "--request-client must not contain CR or LF characters".to_owned(),
-            ));
-        }
-        let filter = matches
-            .get_one::<String>(command::FILTER)
-            .map(|text| filter::Filter::compile(text))
-            .transpose()?;
-        let waiter = matches
-            .get_one::<String>(command::WAITER)
-            .map(|text| waiter::Waiter::parse(text, configure))
-            .transpose()?;
-        // tccli's tables are 80 columns wide off a terminal, and as wide as it on one.
-        let width = if terminals.stdout {
-            env("COLUMNS")
-                .and_then(|columns| columns.trim().parse().ok())
-                .filter(|columns: &usize| *columns > 0)
-                .unwrap_or(80)
-        } else {
-            80
-        };
-        Ok(Self {
-            format,
-            filter,
-            waiter,
-            warning: matches.get_flag(command::WARNING) || configure.warning,
-            width,
-        })
+/// The response as printed: completed with the model's members (JSON keeps what the
+/// model does not know; text and table show the model only, as tccli does), then
+/// filtered.
+fn shown_response(
+    view: &View,
+    meta: &ActionMeta,
+    response: &serde_json::Value,
+    stderr: &mut dyn Write,
+) -> Result<serde_json::Value, Failure> {
+    let mut unknown = Vec::new();
+    let keep_unknown = view.format == Format::Json;
+    let shown = complete::complete(meta.output, response, keep_unknown, &mut unknown);
+    if view.warning && !unknown.is_empty() {
+        let _ = writeln!(
+            stderr,
+            "warning: {} answered members this version does not know: {}",
+            meta.name,
+            unknown.join(", ")
+        );
     }
-
-    /// The response as printed: completed with the model's members (JSON keeps what the
-    /// model does not know; text and table show the model only, as tccli does), then
-    /// filtered.
-    fn response(
-        &self,
-        meta: &ActionMeta,
-        response: &serde_json::Value,
-        stderr: &mut dyn Write,
-    ) -> Result<serde_json::Value, Failure> {
-        let mut unknown = Vec::new();
-        let keep_unknown = self.format == Format::Json;
-        let shown = complete::complete(meta.output, response, keep_unknown, &mut unknown);
-        if self.warning && !unknown.is_empty() {
-            let _ = writeln!(
-                stderr,
-                "warning: {} answered members this version does not know: {}",
-                meta.name,
-                unknown.join(", ")
-            );
-        }
-        match &self.filter {
-            Some(filter) => filter.apply(&shown),
-            None => Ok(shown),
-        }
+    match &view.filter {
+        Some(filter) => filter.apply(&shown),
+        None => Ok(shown),
     }
 }
 

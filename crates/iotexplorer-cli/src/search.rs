@@ -7,17 +7,18 @@ use std::cmp::Reverse;
 use std::fmt::Write as _;
 use std::io::Write;
 
-use clap::{Arg, ArgAction, ArgMatches, Command};
+use clap::{Arg, ArgAction, Command};
 use iotexplorer_model::{ActionMeta, ActionStatus, MemberMeta, actions};
 use serde_json::{Value, json};
 
 use crate::failure::Failure;
+use crate::settings::SearchSettings;
 
 /// The subcommand's name.
 pub(crate) const SEARCH: &str = "search";
 
 /// How many actions are listed unless `--limit` says otherwise.
-const DEFAULT_LIMIT: usize = 10;
+pub(crate) const DEFAULT_LIMIT: usize = 10;
 /// How many names "did you mean" offers at most.
 const MAX_SUGGESTIONS: usize = 3;
 /// Query words are cut to this many characters and queries to this many words, so that
@@ -679,21 +680,10 @@ pub(crate) fn command() -> Command {
 }
 
 /// Runs `search`: prints the hits as a table, or as JSON with `--output json`.
-pub(crate) fn run(matches: &ArgMatches, stdout: &mut dyn Write) -> Result<u8, Failure> {
-    let words: Vec<&str> = matches
-        .get_many::<String>("words")
-        .map(|words| words.map(String::as_str).collect())
-        .unwrap_or_default();
-    let limit = if matches.get_flag("all") {
-        usize::MAX
-    } else {
-        matches
-            .get_one::<u16>("limit")
-            .map_or(DEFAULT_LIMIT, |n| usize::from(*n))
-    };
-    let hits: Vec<Hit> = search(&words).into_iter().take(limit).collect();
-    let json_output = matches.get_one::<String>("output").map(String::as_str) == Some("json");
-    let text = if json_output {
+pub(crate) fn run(settings: &SearchSettings, stdout: &mut dyn Write) -> Result<u8, Failure> {
+    let words: Vec<&str> = settings.words.iter().map(String::as_str).collect();
+    let hits: Vec<Hit> = search(&words).into_iter().take(settings.limit).collect();
+    let text = if settings.json {
         crate::output::json(&hits_json(&hits))
     } else if hits.is_empty() {
         format!(

@@ -202,7 +202,7 @@ fn single(value_type: ValueType, values: &[String], flag: &str) -> Result<Value,
 
 /// A value read as `value_type`; JSON for a structure given whole.
 fn typed(value_type: ValueType, text: &str, flag: &str) -> Result<Value, Failure> {
-    crate::params::scalar_value(value_type, text, flag).map_err(|bad| Failure::Usage(bad.0))
+    crate::member_flags::scalar_value(value_type, text, flag).map_err(|bad| Failure::Usage(bad.0))
 }
 
 /// Puts `leaf` at `path`, indices kept as keys until [`lists_from_indices`].
