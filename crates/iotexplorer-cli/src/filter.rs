@@ -87,12 +87,9 @@ impl KeyOrders {
             Variable::Bool(flag) => Value::Bool(*flag),
             Variable::Number(number) => Value::Number(number.clone()),
             Variable::String(text) => Value::String(text.clone()),
-            Variable::Array(items) => Value::Array(
-                items
-                    .iter()
-                    .map(|item| self.value(item, hashes))
-                    .collect(),
-            ),
+            Variable::Array(items) => {
+                Value::Array(items.iter().map(|item| self.value(item, hashes)).collect())
+            }
             Variable::Object(map) => {
                 let order = self.order_of(result, map, hashes);
                 let mut object = Map::with_capacity(map.len());
@@ -166,7 +163,9 @@ fn multi_hashes<'a>(ast: &'a Ast, found: &mut Vec<Vec<&'a str>>) {
         | Ast::ObjectValues { node, .. } => multi_hashes(node, found),
         Ast::Function { args, .. } => args.iter().for_each(|arg| multi_hashes(arg, found)),
         Ast::MultiList { elements, .. } => {
-            elements.iter().for_each(|element| multi_hashes(element, found));
+            elements
+                .iter()
+                .for_each(|element| multi_hashes(element, found));
         }
         Ast::Identity { .. }
         | Ast::Field { .. }
@@ -230,7 +229,10 @@ mod tests {
         assert_eq!(keys(&apply("@")), ["Total", "Task", "Tasks"]);
         let hash = apply("{Zeta: Total, Alpha: Task.TaskId, Mid: Task}");
         assert_eq!(keys(&hash), ["Zeta", "Alpha", "Mid"]);
-        assert_eq!(keys(&hash["Mid"]), ["TaskId", "Status", "Type", "CreateTime"]);
+        assert_eq!(
+            keys(&hash["Mid"]),
+            ["TaskId", "Status", "Type", "CreateTime"]
+        );
         let projected = apply("Tasks[].{Z: Zulu, A: Alpha}");
         assert_eq!(keys(&projected[0]), ["Z", "A"]);
         let sorted = apply("sort_by(Tasks, &Zulu)");

@@ -19,8 +19,8 @@ use iotexplorer_rollout::{
 use serde_json::json;
 
 use crate::connect::{Session, failure_of};
-use crate::settings::Connection;
 use crate::failure::{EXIT_API, Failure};
+use crate::settings::Connection;
 
 /// The name of the subcommand.
 pub(crate) const ROLLOUT: &str = "rollout";
@@ -167,7 +167,8 @@ fn start(
     let devices = match listed {
         Some(devices) => devices,
         None => {
-            let opened = runtime.block_on(Session::open(&Connection::from_matches(matches, env)?))?;
+            let opened =
+                runtime.block_on(Session::open(&Connection::from_matches(matches, env)?))?;
             let devices = runtime
                 .block_on(devices_not_on(
                     &opened.client,

@@ -255,28 +255,15 @@ fn is_cjk(c: char) -> bool {
 }
 
 /// `BatchUpdateFirmware` -> batch, update, firmware; `GetCOSURL` -> get, cosurl; words
-/// already in lower case stay whole. Only ASCII letters and digits are kept.
+/// already in lower case stay whole. Only ASCII letters and digits are kept. The words
+/// are those of the model's Rust names (`batch_update_firmware`), by the same rule.
 fn split_camel_case(text: &str) -> Vec<String> {
-    let chars: Vec<char> = text.chars().filter(char::is_ascii_alphanumeric).collect();
-    let mut words = Vec::new();
-    let mut current = String::new();
-    for (index, &c) in chars.iter().enumerate() {
-        if c.is_ascii_uppercase() && index > 0 {
-            let previous = chars[index - 1];
-            let next_is_lower = chars.get(index + 1).is_some_and(char::is_ascii_lowercase);
-            let starts_word = previous.is_ascii_lowercase()
-                || previous.is_ascii_digit()
-                || (previous.is_ascii_uppercase() && next_is_lower);
-            if starts_word && !current.is_empty() {
-                words.push(std::mem::take(&mut current));
-            }
-        }
-        current.push(c.to_ascii_lowercase());
-    }
-    if !current.is_empty() {
-        words.push(current);
-    }
-    words
+    let letters: String = text.chars().filter(char::is_ascii_alphanumeric).collect();
+    crate::naming::snake_case(&letters)
+        .split('_')
+        .filter(|word| !word.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 /// The edit distance (insertions, deletions, substitutions, swaps of neighbours) between

@@ -275,10 +275,7 @@ impl Connection {
         };
         let credentials = CredentialSources::resolve(flags, &profile, &variable, lookup)?;
         Ok(Self {
-            endpoint_flag: flags
-                .endpoint
-                .as_deref()
-                .map(tccli_config::endpoint_url),
+            endpoint_flag: flags.endpoint.as_deref().map(tccli_config::endpoint_url),
             endpoint_profile: configure
                 .endpoint
                 .as_deref()

@@ -714,7 +714,10 @@ fn the_cvm_role_signs_the_call_with_the_metadata_services_keys() {
     args.extend(LIST_TASKS.iter().map(|arg| (*arg).to_owned()));
     let outcome = run(
         &args,
-        &[(variable, metadata.url.as_str()), ("HOME", profile_home.as_str())],
+        &[
+            (variable, metadata.url.as_str()),
+            ("HOME", profile_home.as_str()),
+        ],
     );
     assert_eq!(outcome.code, 0, "{outcome:?}");
     assert_eq!(metadata.seen().len(), 4);
@@ -731,7 +734,12 @@ fn the_cvm_role_signs_the_call_with_the_metadata_services_keys() {
 
     // The role's keys without its token are refused by the service: the token went too.
     let outcome = call(
-        &["--secretId", "AKIDcvmrole000000001", "--secretKey", "cvm-role-key"],
+        &[
+            "--secretId",
+            "AKIDcvmrole000000001",
+            "--secretKey",
+            "cvm-role-key",
+        ],
         &[(variable, metadata.url.as_str())],
     );
     assert_eq!(outcome.code, 1, "{outcome:?}");

@@ -66,10 +66,7 @@ struct Secrets {
 /// Signs the previewed request again with the credentials the client signed it with and
 /// checks that the result is the request the client signed (same credential scope and
 /// signed headers), so that a revealed command is exactly the previewed one.
-async fn reveal_secrets(
-    preview: &RequestPreview,
-    provider: &Provider,
-) -> Result<Secrets, Failure> {
+async fn reveal_secrets(preview: &RequestPreview, provider: &Provider) -> Result<Secrets, Failure> {
     let credentials = provider
         .provide_credentials()
         .await

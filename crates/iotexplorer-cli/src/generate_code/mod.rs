@@ -190,7 +190,9 @@ fn call_of<'a>(
         body,
         endpoint,
         region: connection.region.clone(),
-        language: connection.language.map(|language| language.as_str().to_owned()),
+        language: connection
+            .language
+            .map(|language| language.as_str().to_owned()),
         timeout_secs: connection.call_timeout.map(|timeout| timeout.as_secs()),
         attempt_timeout_secs: connection.attempt_timeout.map(|timeout| timeout.as_secs()),
         sign_without_action: !connection.signed_headers.signs_action(),

@@ -191,15 +191,9 @@ impl CvmRoleCredentialsBuilder {
 /// The credentials URL of the metadata service at `endpoint`, or why it is refused.
 fn credentials_url(endpoint: &str) -> Result<String, CredentialsError> {
     let refuse = |why: &str| {
-        CredentialsError::invalid(
-            PROVIDER,
-            format!("metadata endpoint {endpoint:?}: {why}"),
-        )
+        CredentialsError::invalid(PROVIDER, format!("metadata endpoint {endpoint:?}: {why}"))
     };
-    let uri: Uri = endpoint
-        .trim()
-        .parse()
-        .map_err(|_| refuse("not a URL"))?;
+    let uri: Uri = endpoint.trim().parse().map_err(|_| refuse("not a URL"))?;
     let (Some(scheme), Some(authority)) = (uri.scheme_str(), uri.authority()) else {
         return Err(refuse("expected http://HOST[:PORT] or https://HOST[:PORT]"));
     };
@@ -345,10 +339,16 @@ mod tests {
     fn metadata_endpoints_follow_the_loopback_rule() {
         let path = credentials_path!();
         for (endpoint, url) in [
-            ("http://127.0.0.1:8080", format!("http://127.0.0.1:8080{path}")),
+            (
+                "http://127.0.0.1:8080",
+                format!("http://127.0.0.1:8080{path}"),
+            ),
             ("http://localhost:9/", format!("http://localhost:9{path}")),
             ("http://[::1]:80", format!("http://[::1]:80{path}")),
-            ("HTTPS://metadata.example.com", format!("https://metadata.example.com{path}")),
+            (
+                "HTTPS://metadata.example.com",
+                format!("https://metadata.example.com{path}"),
+            ),
         ] {
             assert_eq!(credentials_url(endpoint).unwrap(), url, "{endpoint}");
         }
@@ -364,18 +364,27 @@ mod tests {
             "not a url",
         ] {
             let error = credentials_url(refused).unwrap_err();
-            assert_eq!(error.kind(), super::super::CredentialsErrorKind::Invalid, "{refused}");
+            assert_eq!(
+                error.kind(),
+                super::super::CredentialsErrorKind::Invalid,
+                "{refused}"
+            );
         }
-        assert_eq!(DEFAULT_METADATA_URL, format!("{DEFAULT_METADATA_ENDPOINT}{path}"));
+        assert_eq!(
+            DEFAULT_METADATA_URL,
+            format!("{DEFAULT_METADATA_ENDPOINT}{path}")
+        );
     }
 
     #[test]
     fn the_variable_is_honoured_and_checked() {
-        let env = |value: &'static str| {
-            EnvLookup::from_pairs([(METADATA_ENDPOINT_VARIABLE, value)])
-        };
+        let env =
+            |value: &'static str| EnvLookup::from_pairs([(METADATA_ENDPOINT_VARIABLE, value)]);
         assert!(CvmRoleCredentials::from_lookup(&env("http://127.0.0.1:1")).is_ok());
-        assert!(CvmRoleCredentials::from_lookup(&env("  ")).is_ok(), "blank is unset");
+        assert!(
+            CvmRoleCredentials::from_lookup(&env("  ")).is_ok(),
+            "blank is unset"
+        );
         let error = CvmRoleCredentials::from_lookup(&env("http://192.0.2.1")).unwrap_err();
         assert!(error.to_string().contains("loopback"), "{error}");
     }
