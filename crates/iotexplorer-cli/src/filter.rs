@@ -5,16 +5,22 @@
 //!
 //! Objects keep tccli's key order, which is Python's: a part of the response keeps the
 //! response's order, a multi-select hash (`{Id: TaskId, State: Status}`) the order it is
-//! written in. The `jmespath` crate keeps objects in a sorted map, so the order is put
-//! back afterwards: each object of the response is known by its address (the crate
-//! hands the very same values on, never copies), and an object the expression built is
-//! matched with the multi-select hash that has its keys.
+//! written in, `merge()` the order of its arguments; `keys()`, `values()` and `*` on an
+//! object follow the same order. The `jmespath` crate keeps objects in sorted maps, so
+//! the order is noted beside them: every object of the response, and every object the
+//! expression builds, is known by its address (the crate hands values on, never copies
+//! them), and the crate's sorted maps are read back in the noted order. For that the
+//! expression runs on a runtime whose multi-select hashes, `*` on objects, `keys`,
+//! `values` and `merge` note and follow the order; everything else is the crate's.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
+use std::sync::LazyLock;
 
 use jmespath::ast::{Ast, KeyValuePair};
-use jmespath::{Context, DEFAULT_RUNTIME, Expression, Rcvar, Variable};
+use jmespath::functions::Function;
+use jmespath::{Context, DEFAULT_RUNTIME, Expression, Rcvar, Runtime, SearchResult, Variable};
 use serde_json::{Map, Value};
 
 use crate::failure::Failure;
@@ -27,7 +33,7 @@ pub(crate) struct Filter {
 impl Filter {
     /// Compiles `text`; a malformed expression is a usage error.
     pub(crate) fn compile(text: &str) -> Result<Self, Failure> {
-        jmespath::compile(text)
+        compile(text)
             .map(|expression| Self { expression })
             .map_err(|err| Failure::Usage(format!("--filter {text:?}: {err}")))
     }
@@ -38,140 +44,302 @@ impl Filter {
     }
 }
 
-/// Evaluates `expression` on `value` (also used by `--waiter`), objects in tccli's order.
+/// Compiles `text` for [`search`] (also used by `--waiter`).
+pub(crate) fn compile(text: &str) -> Result<Expression<'static>, jmespath::JmespathError> {
+    let parsed = RUNTIME.compile(text)?;
+    Ok(Expression::new(text, in_order(parsed.as_ast()), &RUNTIME))
+}
+
+/// Evaluates an expression of [`compile`] on `value`, objects in tccli's order.
 pub(crate) fn search(expression: &Expression<'_>, value: &Value) -> Result<Value, String> {
-    let mut orders = KeyOrders::default();
-    let data = orders.variable(value);
-    let mut context = Context::new(expression.as_str(), &DEFAULT_RUNTIME);
-    let result =
-        jmespath::interpret(&data, expression.as_ast(), &mut context).map_err(|e| e.to_string())?;
-    let mut hashes = Vec::new();
-    multi_hashes(expression.as_ast(), &mut hashes);
-    Ok(orders.value(&result, &hashes))
+    let mut orders = HashMap::new();
+    let data = variable(value, &mut orders);
+    // The noted orders are the runtime's while the expression runs, then taken back.
+    ORDERS.with(|noted| *noted.borrow_mut() = orders);
+    let mut context = Context::new(expression.as_str(), &RUNTIME);
+    let result = jmespath::interpret(&data, expression.as_ast(), &mut context);
+    let orders = ORDERS.with(|noted| std::mem::take(&mut *noted.borrow_mut()));
+    let result = result.map_err(|err| err.to_string())?;
+    Ok(json(&result, &orders))
 }
 
-/// The key order of every object of the input, by the address of its value.
-#[derive(Default)]
-struct KeyOrders {
-    by_address: HashMap<*const Variable, Vec<String>>,
+/// The order of an object's keys, by the address of the object.
+type Orders = HashMap<*const Variable, Vec<String>>;
+
+thread_local! {
+    /// The orders of the expression running on this thread.
+    static ORDERS: RefCell<Orders> = RefCell::new(HashMap::new());
 }
 
-impl KeyOrders {
-    /// `value` as the crate's value, noting the order of each object's keys.
-    fn variable(&mut self, value: &Value) -> Rcvar {
-        match value {
-            Value::Null => Rc::new(Variable::Null),
-            Value::Bool(flag) => Rc::new(Variable::Bool(*flag)),
-            Value::Number(number) => Rc::new(Variable::Number(number.clone())),
-            Value::String(text) => Rc::new(Variable::String(text.clone())),
-            Value::Array(items) => Rc::new(Variable::Array(
-                items.iter().map(|item| self.variable(item)).collect(),
-            )),
-            Value::Object(members) => {
-                let map: BTreeMap<String, Rcvar> = members
-                    .iter()
-                    .map(|(key, member)| (key.clone(), self.variable(member)))
-                    .collect();
-                let object = Rc::new(Variable::Object(map));
-                self.by_address
-                    .insert(Rc::as_ptr(&object), members.keys().cloned().collect());
-                object
-            }
-        }
-    }
-
-    /// The crate's `result` as JSON, each object's keys in tccli's order.
-    fn value(&self, result: &Rcvar, hashes: &[Vec<&str>]) -> Value {
-        match &**result {
-            Variable::Null => Value::Null,
-            Variable::Bool(flag) => Value::Bool(*flag),
-            Variable::Number(number) => Value::Number(number.clone()),
-            Variable::String(text) => Value::String(text.clone()),
-            Variable::Array(items) => {
-                Value::Array(items.iter().map(|item| self.value(item, hashes)).collect())
-            }
-            Variable::Object(map) => {
-                let order = self.order_of(result, map, hashes);
-                let mut object = Map::with_capacity(map.len());
-                for key in order {
-                    if let Some(member) = map.get(key) {
-                        object.insert(key.to_owned(), self.value(member, hashes));
-                    }
-                }
-                // Whatever no order named keeps the crate's (sorted) order, after the rest.
-                for (key, member) in map {
-                    if !object.contains_key(key) {
-                        object.insert(key.clone(), self.value(member, hashes));
-                    }
-                }
-                Value::Object(object)
-            }
-            Variable::Expref(ast) => Value::String(format!("<expression: {ast:?}>")),
-        }
-    }
-
-    /// The keys of `object` in tccli's order: the response's, else the written order of
-    /// the multi-select hash with exactly these keys.
-    fn order_of<'a>(
-        &'a self,
-        object: &Rcvar,
-        map: &BTreeMap<String, Rcvar>,
-        hashes: &'a [Vec<&'a str>],
-    ) -> Vec<&'a str> {
-        if let Some(keys) = self.by_address.get(&Rc::as_ptr(object)) {
-            return keys.iter().map(String::as_str).collect();
-        }
-        hashes
-            .iter()
-            .find(|keys| keys.len() == map.len() && keys.iter().all(|key| map.contains_key(*key)))
-            .cloned()
-            .unwrap_or_default()
-    }
-}
-
-/// The keys of every multi-select hash in `ast`, in the order written (a key written
-/// twice counts where it is first written, as in a Python dictionary).
-fn multi_hashes<'a>(ast: &'a Ast, found: &mut Vec<Vec<&'a str>>) {
-    match ast {
-        Ast::MultiHash { elements, .. } => {
-            let mut keys: Vec<&str> = Vec::with_capacity(elements.len());
-            for KeyValuePair { key, value } in elements {
-                if !keys.contains(&key.as_str()) {
-                    keys.push(key);
-                }
-                multi_hashes(value, found);
-            }
-            found.push(keys);
-        }
-        Ast::Comparison { lhs, rhs, .. }
-        | Ast::Projection { lhs, rhs, .. }
-        | Ast::And { lhs, rhs, .. }
-        | Ast::Or { lhs, rhs, .. }
-        | Ast::Subexpr { lhs, rhs, .. } => {
-            multi_hashes(lhs, found);
-            multi_hashes(rhs, found);
-        }
-        Ast::Condition {
-            predicate, then, ..
-        } => {
-            multi_hashes(predicate, found);
-            multi_hashes(then, found);
-        }
-        Ast::Expref { ast: node, .. }
-        | Ast::Flatten { node, .. }
-        | Ast::Not { node, .. }
-        | Ast::ObjectValues { node, .. } => multi_hashes(node, found),
-        Ast::Function { args, .. } => args.iter().for_each(|arg| multi_hashes(arg, found)),
-        Ast::MultiList { elements, .. } => {
-            elements
+/// `value` as the crate's value, noting the order of each object's keys.
+fn variable(value: &Value, orders: &mut Orders) -> Rcvar {
+    match value {
+        Value::Null => Rc::new(Variable::Null),
+        Value::Bool(flag) => Rc::new(Variable::Bool(*flag)),
+        Value::Number(number) => Rc::new(Variable::Number(number.clone())),
+        Value::String(text) => Rc::new(Variable::String(text.clone())),
+        Value::Array(items) => Rc::new(Variable::Array(
+            items.iter().map(|item| variable(item, orders)).collect(),
+        )),
+        Value::Object(members) => {
+            let map: BTreeMap<String, Rcvar> = members
                 .iter()
-                .for_each(|element| multi_hashes(element, found));
+                .map(|(key, member)| (key.clone(), variable(member, orders)))
+                .collect();
+            let object = Rc::new(Variable::Object(map));
+            orders.insert(Rc::as_ptr(&object), members.keys().cloned().collect());
+            object
         }
+    }
+}
+
+/// The keys of `object` in their noted order; a map noted under another's address (one
+/// made after the other was dropped) is not taken for it.
+fn ordered_keys<'a>(
+    object: &Rcvar,
+    map: &'a BTreeMap<String, Rcvar>,
+    orders: &Orders,
+) -> Vec<&'a String> {
+    let noted = orders
+        .get(&Rc::as_ptr(object))
+        .filter(|keys| keys.len() == map.len() && keys.iter().all(|key| map.contains_key(key)));
+    match noted {
+        Some(keys) => keys
+            .iter()
+            .filter_map(|key| map.get_key_value(key).map(|(key, _)| key))
+            .collect(),
+        None => map.keys().collect(),
+    }
+}
+
+/// The crate's `result` as JSON, each object's keys in their noted order.
+fn json(result: &Rcvar, orders: &Orders) -> Value {
+    match &**result {
+        Variable::Null => Value::Null,
+        Variable::Bool(flag) => Value::Bool(*flag),
+        Variable::Number(number) => Value::Number(number.clone()),
+        Variable::String(text) => Value::String(text.clone()),
+        Variable::Array(items) => {
+            Value::Array(items.iter().map(|item| json(item, orders)).collect())
+        }
+        Variable::Object(map) => {
+            let mut object = Map::with_capacity(map.len());
+            for key in ordered_keys(result, map, orders) {
+                object.insert(key.clone(), json(&map[key], orders));
+            }
+            Value::Object(object)
+        }
+        Variable::Expref(ast) => Value::String(format!("<expression: {ast:?}>")),
+    }
+}
+
+/// Names of the runtime's own functions; they start with a character a function name in
+/// an expression cannot, so only [`in_order`] can call them.
+const MULTI_HASH: &str = "-multi-hash";
+const OBJECT_VALUES: &str = "-object-values";
+
+/// The crate's functions, with `keys`, `values` and `merge` following the noted order,
+/// and the two that stand for multi-select hashes and `*` on objects.
+static RUNTIME: LazyLock<Runtime> = LazyLock::new(|| {
+    let mut runtime = Runtime::new();
+    runtime.register_builtin_functions();
+    runtime.register_function("keys", Box::new(OrderedFn::Keys));
+    runtime.register_function("values", Box::new(OrderedFn::Values));
+    runtime.register_function("merge", Box::new(OrderedFn::Merge));
+    runtime.register_function(MULTI_HASH, Box::new(OrderedFn::MultiHash));
+    runtime.register_function(OBJECT_VALUES, Box::new(OrderedFn::ObjectValues));
+    runtime
+});
+
+/// `ast` with each multi-select hash and each `*` on an object replaced by the runtime's
+/// function that keeps the order: `{a: x, b: y}` becomes `-multi-hash(@, ["a","b"], x, y)`
+/// and `node.*` becomes `-object-values(node)`.
+fn in_order(ast: &Ast) -> Ast {
+    let boxed = |node: &Ast| Box::new(in_order(node));
+    match ast {
+        Ast::MultiHash { offset, elements } => {
+            let keys = elements
+                .iter()
+                .map(|KeyValuePair { key, .. }| Rc::new(Variable::String(key.clone())))
+                .collect();
+            let mut args = vec![
+                Ast::Identity { offset: *offset },
+                Ast::Literal {
+                    offset: *offset,
+                    value: Rc::new(Variable::Array(keys)),
+                },
+            ];
+            args.extend(elements.iter().map(|pair| in_order(&pair.value)));
+            Ast::Function {
+                offset: *offset,
+                name: MULTI_HASH.to_owned(),
+                args,
+            }
+        }
+        Ast::ObjectValues { offset, node } => Ast::Function {
+            offset: *offset,
+            name: OBJECT_VALUES.to_owned(),
+            args: vec![in_order(node)],
+        },
+        Ast::Comparison {
+            offset,
+            comparator,
+            lhs,
+            rhs,
+        } => Ast::Comparison {
+            offset: *offset,
+            comparator: comparator.clone(),
+            lhs: boxed(lhs),
+            rhs: boxed(rhs),
+        },
+        Ast::Condition {
+            offset,
+            predicate,
+            then,
+        } => Ast::Condition {
+            offset: *offset,
+            predicate: boxed(predicate),
+            then: boxed(then),
+        },
+        Ast::Expref { offset, ast } => Ast::Expref {
+            offset: *offset,
+            ast: boxed(ast),
+        },
+        Ast::Flatten { offset, node } => Ast::Flatten {
+            offset: *offset,
+            node: boxed(node),
+        },
+        Ast::Function { offset, name, args } => Ast::Function {
+            offset: *offset,
+            name: name.clone(),
+            args: args.iter().map(in_order).collect(),
+        },
+        Ast::MultiList { offset, elements } => Ast::MultiList {
+            offset: *offset,
+            elements: elements.iter().map(in_order).collect(),
+        },
+        Ast::Not { offset, node } => Ast::Not {
+            offset: *offset,
+            node: boxed(node),
+        },
+        Ast::Projection { offset, lhs, rhs } => Ast::Projection {
+            offset: *offset,
+            lhs: boxed(lhs),
+            rhs: boxed(rhs),
+        },
+        Ast::And { offset, lhs, rhs } => Ast::And {
+            offset: *offset,
+            lhs: boxed(lhs),
+            rhs: boxed(rhs),
+        },
+        Ast::Or { offset, lhs, rhs } => Ast::Or {
+            offset: *offset,
+            lhs: boxed(lhs),
+            rhs: boxed(rhs),
+        },
+        Ast::Subexpr { offset, lhs, rhs } => Ast::Subexpr {
+            offset: *offset,
+            lhs: boxed(lhs),
+            rhs: boxed(rhs),
+        },
         Ast::Identity { .. }
         | Ast::Field { .. }
         | Ast::Index { .. }
         | Ast::Literal { .. }
-        | Ast::Slice { .. } => {}
+        | Ast::Slice { .. } => ast.clone(),
+    }
+}
+
+/// The functions whose results depend on the order of an object's keys.
+enum OrderedFn {
+    Keys,
+    Values,
+    Merge,
+    MultiHash,
+    ObjectValues,
+}
+
+impl OrderedFn {
+    /// The crate's function of the same name: it checks the arguments and computes the
+    /// result, whose order this then puts right.
+    fn builtin(name: &str, args: &[Rcvar], ctx: &mut Context<'_>) -> SearchResult {
+        match DEFAULT_RUNTIME.get_function(name) {
+            Some(function) => function.evaluate(args, ctx),
+            None => Ok(Rc::new(Variable::Null)),
+        }
+    }
+
+    /// A new object from `(key, value)` pairs, its order noted: a key given twice keeps
+    /// its first place and its last value, as in a Python dictionary.
+    fn object(pairs: impl IntoIterator<Item = (String, Rcvar)>) -> Rcvar {
+        let mut map = BTreeMap::new();
+        let mut order = Vec::new();
+        for (key, value) in pairs {
+            if map.insert(key.clone(), value).is_none() {
+                order.push(key);
+            }
+        }
+        let object = Rc::new(Variable::Object(map));
+        ORDERS.with(|noted| noted.borrow_mut().insert(Rc::as_ptr(&object), order));
+        object
+    }
+
+    /// The members of `object` in their noted order.
+    fn members(object: &Rcvar) -> Vec<(String, Rcvar)> {
+        let Variable::Object(map) = &**object else {
+            return Vec::new();
+        };
+        ORDERS.with(|noted| {
+            ordered_keys(object, map, &noted.borrow())
+                .into_iter()
+                .map(|key| (key.clone(), Rc::clone(&map[key])))
+                .collect()
+        })
+    }
+}
+
+impl Function for OrderedFn {
+    fn evaluate(&self, args: &[Rcvar], ctx: &mut Context<'_>) -> SearchResult {
+        let array = |items: Vec<Rcvar>| Rc::new(Variable::Array(items));
+        match self {
+            Self::Keys => {
+                Self::builtin("keys", args, ctx)?;
+                let keys = Self::members(&args[0])
+                    .into_iter()
+                    .map(|(key, _)| Rc::new(Variable::String(key)));
+                Ok(array(keys.collect()))
+            }
+            Self::Values => {
+                Self::builtin("values", args, ctx)?;
+                let values = Self::members(&args[0]).into_iter().map(|(_, value)| value);
+                Ok(array(values.collect()))
+            }
+            Self::Merge => {
+                Self::builtin("merge", args, ctx)?;
+                Ok(Self::object(args.iter().flat_map(Self::members)))
+            }
+            Self::MultiHash => match args {
+                // A multi-select hash of null is null, as the crate has it.
+                [data, ..] if data.is_null() => Ok(Rc::new(Variable::Null)),
+                [_, keys, values @ ..] => {
+                    let keys = keys.as_array().map(Vec::as_slice).unwrap_or_default();
+                    let pairs = keys.iter().zip(values).filter_map(|(key, value)| {
+                        key.as_string().map(|key| (key.clone(), Rc::clone(value)))
+                    });
+                    Ok(Self::object(pairs))
+                }
+                _ => Ok(Rc::new(Variable::Null)),
+            },
+            Self::ObjectValues => match args.first() {
+                Some(subject) if subject.is_object() => Ok(array(
+                    Self::members(subject)
+                        .into_iter()
+                        .map(|(_, value)| value)
+                        .collect(),
+                )),
+                _ => Ok(Rc::new(Variable::Null)),
+            },
+        }
     }
 }
 
@@ -240,5 +408,32 @@ mod tests {
         let repeated = apply("{B: Total, A: Total, B: Task.Status}");
         assert_eq!(keys(&repeated), ["B", "A"]);
         assert_eq!(repeated["B"], json!(2));
+        assert_eq!(
+            apply("keys(Task)"),
+            json!(["TaskId", "Status", "Type", "CreateTime"])
+        );
+        assert_eq!(apply("values(Tasks[0])"), json!([1, 2]));
+        assert_eq!(apply("Tasks[0].*"), json!([1, 2]));
+        assert_eq!(apply("keys({Z: Total, A: Total})"), json!(["Z", "A"]));
+        let merged = apply("merge(Tasks[0], {B: Total, Zulu: Total})");
+        assert_eq!(keys(&merged), ["Zulu", "Alpha", "B"]);
+        assert_eq!(merged["Zulu"], json!(2));
+        // The crate's checks and null rules stay: keys of a list is an error, a
+        // multi-select hash of nothing is nothing, `*` of a list is nothing.
+        assert!(
+            Filter::compile("keys(Tasks)")
+                .and_then(|f| f.apply(&response))
+                .is_err()
+        );
+        assert_eq!(apply("Missing.{A: B}"), Value::Null);
+        assert_eq!(apply("Tasks.*"), Value::Null);
+        // Our own functions cannot be named in an expression.
+        for name in [
+            "-object-values(@)",
+            "\"-object-values\"(@)",
+            "\"-multi-hash\"(@)",
+        ] {
+            assert!(Filter::compile(name).is_err(), "{name}");
+        }
     }
 }
