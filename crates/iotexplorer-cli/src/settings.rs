@@ -687,3 +687,147 @@ impl SearchSettings {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::command::{ActionSelection, named_action, root};
+
+    /// The command line `args` after the program name, read as `run` reads it.
+    fn command(args: &[&str]) -> Result<Command, Failure> {
+        let mut all = vec!["iotexplorer"];
+        all.extend_from_slice(args);
+        let selection =
+            named_action(all.iter().copied()).map_or(ActionSelection::None, ActionSelection::Only);
+        let matches = root(selection)
+            .try_get_matches_from(&all)
+            .map_err(|err| Failure::Usage(err.to_string()))?;
+        let (name, sub) = matches.subcommand().expect("a subcommand");
+        Command::read(name, sub)
+    }
+
+    fn action(args: &[&str]) -> ActionCall {
+        match command(args) {
+            Ok(Command::Action(call)) => call,
+            _ => panic!("not an action call: {args:?}"),
+        }
+    }
+
+    fn connection(args: &[&str], env: &[(&str, &str)]) -> Result<Connection, Failure> {
+        let env: HashMap<String, String> = env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let lookup = move |name: &str| env.get(name).cloned();
+        let call = action(args);
+        Connection::resolve(&call.flags, TccliProfile::default(), &lookup)
+    }
+
+    const CALL: [&str; 3] = ["DescribeFirmware", "--ProductID", "P"];
+
+    fn with(globals: &[&'static str]) -> Vec<&'static str> {
+        let mut args = globals.to_vec();
+        args.extend(CALL);
+        args
+    }
+
+    #[test]
+    fn an_action_is_read_once_into_its_metadata_and_members() {
+        let call = action(&[
+            "--dry-run",
+            "BatchUpdateFirmware",
+            "--FirmwareVersion",
+            "2.0.0",
+            "--ProductID",
+            "P",
+            "--method",
+            "GET",
+        ]);
+        let meta = iotexplorer_model::find_action("BatchUpdateFirmware").expect("action");
+        assert!(std::ptr::eq(call.meta, meta));
+        assert_eq!(call.mode, CallMode::Send);
+        let given: Vec<(&str, &str)> = call
+            .input
+            .members
+            .iter()
+            .map(|(member, value)| (member.name, value.as_str()))
+            .collect();
+        // In the model's order, whatever the order on the command line.
+        assert_eq!(given, [("ProductID", "P"), ("FirmwareVersion", "2.0.0")]);
+        assert!(call.flags.dry_run);
+        assert_eq!(call.flags.method, HttpMethod::Get);
+        let skeleton = action(&["DescribeFirmware", "--generate-cli-skeleton"]);
+        assert_eq!(skeleton.mode, CallMode::Skeleton);
+        let mut args = with(&["--timeout", "9"]);
+        args.extend(["--generate-code", "curl"]);
+        let code = action(&args);
+        assert_eq!(
+            code.mode,
+            CallMode::GenerateCode {
+                language: "curl".to_owned(),
+                reveal: false
+            }
+        );
+        assert_eq!(code.flags.timeout_secs, Some(9));
+        let Ok(Command::Search(search)) = command(&["search", "firmware", "--limit", "3"]) else {
+            panic!("not a search");
+        };
+        assert_eq!(
+            (search.words, search.limit),
+            (vec!["firmware".to_owned()], 3)
+        );
+    }
+
+    #[test]
+    fn the_region_comes_from_the_flag_the_variable_the_profile_or_the_emulator() {
+        let region = |args: &[&'static str], env: &[(&str, &str)]| {
+            connection(&with(args), env).expect("valid").region
+        };
+        let variable = [("TENCENTCLOUD_REGION", "ap-beijing")];
+        assert_eq!(
+            region(&["--region", "ap-shanghai"], &variable).as_deref(),
+            Some("ap-shanghai")
+        );
+        assert_eq!(region(&[], &variable).as_deref(), Some("ap-beijing"));
+        assert_eq!(
+            region(&["--emulator"], &[]).as_deref(),
+            Some(EMULATOR_REGION)
+        );
+        assert_eq!(region(&[], &[]), None);
+    }
+
+    #[test]
+    fn mistakes_in_the_global_options_are_refused_with_their_names() {
+        let refusal =
+            |args: &[&'static str], env: &[(&str, &str)]| match connection(&with(args), env) {
+                Err(Failure::Usage(message)) => message,
+                other => panic!("{args:?} was accepted: {:?}", other.map(|_| ())),
+            };
+        assert!(refusal(&["--secretId", "AKID"], &[]).contains("--secretKey"));
+        assert!(
+            refusal(&["--role-arn", "qcs::cam::uin/1:roleName/x"], &[])
+                .contains("--role-session-name")
+        );
+        assert!(refusal(&["--role-session-name", "n"], &[]).contains("--role-arn"));
+        assert!(refusal(&["--https-proxy", "ftp://proxy"], &[]).contains("--https-proxy"));
+        let metadata = [(METADATA_ENDPOINT_VARIABLE, "http://192.0.2.1")];
+        assert!(refusal(&["--use-cvm-role"], &metadata).contains("loopback"));
+        // The variable matters only to the CVM role.
+        assert!(connection(&with(&[]), &metadata).is_ok());
+        let given = connection(
+            &with(&[
+                "--secretId",
+                "AKID",
+                "--secretKey",
+                "very-secret-key",
+                "--token",
+                "",
+            ]),
+            &[],
+        )
+        .expect("valid");
+        let keys = given.credentials.given.expect("keys");
+        assert_eq!(keys.token, None, "an empty token is no token");
+        assert!(!format!("{keys:?}").contains("very-secret-key"));
+    }
+}
