@@ -38,7 +38,7 @@ use std::io::{Read, Write};
 use clap::ArgMatches;
 use iotexplorer_model::{ActionMeta, RequestProblems, check_request_json};
 
-use command::{ActionSelection, COMPLETIONS, first_positional, named_action, root};
+use command::{ActionSelection, COMPLETIONS, first_positional, root};
 use failure::Failure;
 use output::Format;
 use settings::{ActionCall, CallMode, Command, Connection, RequestInput, Settings, View};
@@ -86,8 +86,8 @@ pub fn run_with_terminals(args: &[OsString], io: &mut Io<'_>, terminals: Termina
         .iter()
         .map(|arg| arg.to_string_lossy().into_owned())
         .collect();
-    let text_args = match tccli_args::prepare(text_args) {
-        Ok(tccli_args::Prepared::Args(args)) => args,
+    let (text_args, action) = match tccli_args::prepare(text_args) {
+        Ok(tccli_args::Prepared::Args { args, action }) => (args, action),
         Ok(tccli_args::Prepared::PrintVersion) => {
             let _ = writeln!(io.stdout, "iotexplorer {}", env!("CARGO_PKG_VERSION"));
             return 0;
@@ -97,7 +97,6 @@ pub fn run_with_terminals(args: &[OsString], io: &mut Io<'_>, terminals: Termina
             return failure.exit_code();
         }
     };
-    let action = named_action(text_args.iter().map(String::as_str));
     let wants_everything = text_args
         .iter()
         .any(|arg| arg == "--help" || arg == "-h" || arg == "help" || arg == COMPLETIONS);
@@ -144,6 +143,7 @@ pub fn run_with_terminals(args: &[OsString], io: &mut Io<'_>, terminals: Termina
     };
     match dispatch(
         &matches,
+        action,
         io.env,
         &mut *io.stdin,
         &mut *io.stdout,
@@ -160,6 +160,7 @@ pub fn run_with_terminals(args: &[OsString], io: &mut Io<'_>, terminals: Termina
 
 fn dispatch(
     matches: &ArgMatches,
+    action: Option<&'static ActionMeta>,
     env: &dyn Fn(&str) -> Option<String>,
     stdin: &mut dyn Read,
     stdout: &mut dyn Write,
@@ -171,7 +172,7 @@ fn dispatch(
             "name an action or a subcommand; see --help".to_owned(),
         ));
     };
-    match Command::read(name, sub)? {
+    match Command::read(name, sub, action)? {
         Command::Completions(shell) => {
             let mut script = Vec::new();
             let mut command = root(ActionSelection::All);

@@ -74,8 +74,13 @@ pub(crate) enum Command {
 }
 
 impl Command {
-    /// The subcommand of `matches`, read; `sub` is its own matches (globals included).
-    pub(crate) fn read(name: &str, sub: &ArgMatches) -> Result<Self, Failure> {
+    /// The subcommand `name`, read from its matches `sub` (globals included); `action` is
+    /// the action the command line names, already looked up before parsing.
+    pub(crate) fn read(
+        name: &str,
+        sub: &ArgMatches,
+        action: Option<&'static ActionMeta>,
+    ) -> Result<Self, Failure> {
         Ok(match name {
             COMPLETIONS => Self::Completions(match text(sub, "shell").as_deref() {
                 Some("zsh") => clap_complete::Shell::Zsh,
@@ -89,11 +94,11 @@ impl Command {
                 <iotexplorer_emulator::ServeArgs as clap::FromArgMatches>::from_arg_matches(sub)
                     .map_err(|err| Failure::Usage(err.to_string()))?,
             ),
-            action => {
-                // The one lookup by name: the action's metadata travels on from here.
-                let meta = iotexplorer_model::find_action(action).ok_or_else(|| {
-                    crate::search::unknown_action(action)
-                        .unwrap_or_else(|| Failure::Usage(format!("unknown action {action}")))
+            name => {
+                // The action was looked up once, before parsing; its metadata travels on.
+                let meta = action.filter(|meta| meta.name == name).ok_or_else(|| {
+                    crate::search::unknown_action(name)
+                        .unwrap_or_else(|| Failure::Usage(format!("unknown action {name}")))
                 })?;
                 Self::Action(ActionCall::read(meta, sub))
             }
@@ -697,13 +702,13 @@ mod tests {
     fn command(args: &[&str]) -> Result<Command, Failure> {
         let mut all = vec!["iotexplorer"];
         all.extend_from_slice(args);
-        let selection =
-            named_action(all.iter().copied()).map_or(ActionSelection::None, ActionSelection::Only);
+        let action = named_action(all.iter().copied());
+        let selection = action.map_or(ActionSelection::None, ActionSelection::Only);
         let matches = root(selection)
             .try_get_matches_from(&all)
             .map_err(|err| Failure::Usage(err.to_string()))?;
         let (name, sub) = matches.subcommand().expect("a subcommand");
-        Command::read(name, sub)
+        Command::read(name, sub, action)
     }
 
     fn action(args: &[&str]) -> ActionCall {

@@ -457,9 +457,11 @@ fn help_groups_global_options_and_the_actions_members() {
 
 #[test]
 fn the_waiter_calls_until_the_task_is_done() {
+    // Slow enough that the task is still running when the second process starts, even
+    // on a busy machine; fast enough to finish within the wait.
     let emulator = TestEmulator::start_with(
         Fixture::demo(),
-        ProgressSettings::default().with_step_ms(20),
+        ProgressSettings::default().with_step_ms(150),
     );
     let globals = emulator.globals();
     let outcome = run(
