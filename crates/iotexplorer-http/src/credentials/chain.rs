@@ -16,6 +16,13 @@ use super::{
 /// (STS `AssumeRoleWithWebIdentity` with the pod's token), in that order, as the official
 /// SDKs do. The first source that has credentials is kept for later calls.
 ///
+/// The CVM role reads the instance's metadata service, or the one
+/// [`METADATA_ENDPOINT_VARIABLE`](super::METADATA_ENDPOINT_VARIABLE) names in the chain's
+/// environment (an address that breaks [`CvmRoleCredentialsBuilder::metadata_endpoint`]'s
+/// rule stops the chain there, with the reason).
+///
+/// [`CvmRoleCredentialsBuilder::metadata_endpoint`]: super::CvmRoleCredentialsBuilder::metadata_endpoint
+///
 /// A source that has nothing is skipped; one that has something broken (a SecretId
 /// without its SecretKey, say) stops the search, so a mistake is reported rather than
 /// hidden by a later source.
