@@ -114,8 +114,9 @@ fn seconds(matches: &ArgMatches, name: &str) -> Option<u64> {
     matches.get_one::<u64>(name).copied()
 }
 
-/// The global options as given on the command line.
-#[derive(Debug, Default, Clone)]
+/// The global options as given on the command line. `Debug` leaves out the secret key
+/// and the token.
+#[derive(Default, Clone)]
 pub(crate) struct GlobalFlags {
     pub(crate) region: Option<String>,
     pub(crate) endpoint: Option<String>,
@@ -143,6 +144,22 @@ pub(crate) struct GlobalFlags {
     pub(crate) https_proxy: Option<String>,
     pub(crate) request_client: Option<String>,
     pub(crate) warning: bool,
+}
+
+impl std::fmt::Debug for GlobalFlags {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GlobalFlags")
+            .field("region", &self.region)
+            .field("endpoint", &self.endpoint)
+            .field("profile", &self.profile)
+            .field("secret_id", &self.secret_id)
+            .field(
+                "secret_key",
+                &self.secret_key.as_ref().map(|_| "<redacted>"),
+            )
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .finish_non_exhaustive()
+    }
 }
 
 impl GlobalFlags {
@@ -834,5 +851,31 @@ mod tests {
         let keys = given.credentials.given.expect("keys");
         assert_eq!(keys.token, None, "an empty token is no token");
         assert!(!format!("{keys:?}").contains("very-secret-key"));
+        let flags = action(&with(&[
+            "--secretId",
+            "AKID",
+            "--secretKey",
+            "very-secret-key",
+            "--token",
+            "very-secret-token",
+        ]))
+        .flags;
+        let shown = format!(
+            "{flags:?} {:?}",
+            connection(
+                &with(&[
+                    "--secretId",
+                    "AKID",
+                    "--secretKey",
+                    "very-secret-key",
+                    "--token",
+                    "very-secret-token"
+                ]),
+                &[]
+            )
+            .expect("valid")
+        );
+        assert!(shown.contains("AKID"), "{shown}");
+        assert!(!shown.contains("very-secret"), "{shown}");
     }
 }
