@@ -148,6 +148,14 @@ static RUNTIME: LazyLock<Runtime> = LazyLock::new(|| {
     runtime.register_function("merge", Box::new(OrderedFn::Merge));
     runtime.register_function(MULTI_HASH, Box::new(OrderedFn::MultiHash));
     runtime.register_function(OBJECT_VALUES, Box::new(OrderedFn::ObjectValues));
+    for (name, function) in [
+        ("abs", IntegerFn::Abs),
+        ("ceil", IntegerFn::Ceil),
+        ("floor", IntegerFn::Floor),
+        ("sum", IntegerFn::Sum),
+    ] {
+        runtime.register_function(name, Box::new(function));
+    }
     runtime
 });
 
@@ -343,6 +351,47 @@ impl Function for OrderedFn {
     }
 }
 
+/// The functions whose result is an integer in Python where the crate gives a float
+/// (``ceil(`1.2`)`` prints `2` in tccli, not `2.0`): `ceil` and `floor` always, `abs` of an
+/// integer, `sum` of integers. Past `i64`, the crate's float stands.
+enum IntegerFn {
+    Abs,
+    Ceil,
+    Floor,
+    Sum,
+}
+
+impl Function for IntegerFn {
+    fn evaluate(&self, args: &[Rcvar], ctx: &mut Context<'_>) -> SearchResult {
+        let name = match self {
+            Self::Abs => "abs",
+            Self::Ceil => "ceil",
+            Self::Floor => "floor",
+            Self::Sum => "sum",
+        };
+        // The crate's function checks the arguments and gives the float.
+        let float = OrderedFn::builtin(name, args, ctx)?;
+        let argument = args.first().map(|arg| &**arg);
+        let exact = match (self, argument) {
+            (Self::Abs, Some(Variable::Number(number))) => {
+                number.as_i64().and_then(i64::checked_abs)
+            }
+            (Self::Ceil | Self::Floor, _) => float
+                .as_number()
+                .filter(|value| value.is_finite() && value.abs() < 9.0e18)
+                .map(|value| value as i64),
+            (Self::Sum, Some(Variable::Array(items))) => {
+                items.iter().try_fold(0i64, |total, item| match &**item {
+                    Variable::Number(number) => total.checked_add(number.as_i64()?),
+                    _ => None,
+                })
+            }
+            _ => None,
+        };
+        Ok(exact.map_or(float, |value| Rc::new(Variable::Number(value.into()))))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -427,6 +476,14 @@ mod tests {
         );
         assert_eq!(apply("Missing.{A: B}"), Value::Null);
         assert_eq!(apply("Tasks.*"), Value::Null);
+        // Integers where Python has them.
+        assert_eq!(
+            apply(
+                "[abs(`-3`), abs(`-1.5`), ceil(`1.2`), floor(`-1.5`), sum(`[1, 2]`), \
+                 sum(`[1, 0.5]`), sum(`[]`)]"
+            ),
+            json!([3, 1.5, 2, -2, 3, 1.5, 0])
+        );
         // Our own functions cannot be named in an expression.
         for name in [
             "-object-values(@)",
