@@ -13,8 +13,8 @@ use serde_json::Value;
 
 use crate::ensure::{Mode, ensure_file};
 use crate::spec::{
-    self, ActionNames, ActionShape, ChineseNames, MemberShape, Overlay, StructuralSpec,
-    StructureShape, read_json, to_pretty_json,
+    self, ActionNames, ActionShape, ChineseNames, MemberOverlay, MemberShape, Overlay,
+    StructuralSpec, StructureShape, read_json, to_pretty_json,
 };
 
 /// The longest member description, in characters, still taken as a short name: anything
@@ -253,8 +253,37 @@ pub(crate) fn orphaned_overlay_entries(
                 warnings.push(format!("overlay rule names unknown member {name}.{member}"));
             }
         }
+        let typed = extra.input.iter().chain(&extra.output);
+        warnings.extend(unknown_enums(overlay, name, typed));
+    }
+    for (name, extra) in &overlay.structures {
+        let Some(structure) = structural.structures.get(name) else {
+            warnings.push(format!("overlay describes unknown structure {name}"));
+            continue;
+        };
+        for member in extra.members.keys() {
+            if !structure.members.iter().any(|m| &m.name == member) {
+                warnings.push(format!(
+                    "overlay describes unknown structure member {name}.{member}"
+                ));
+            }
+        }
+        warnings.extend(unknown_enums(overlay, name, extra.members.iter()));
     }
     warnings
+}
+
+/// Members of `owner` whose `enum` names no enum of the overlay.
+fn unknown_enums<'a>(
+    overlay: &'a Overlay,
+    owner: &'a str,
+    members: impl Iterator<Item = (&'a String, &'a MemberOverlay)> + 'a,
+) -> impl Iterator<Item = String> + 'a {
+    members.filter_map(move |(member, extra)| {
+        let enum_name = extra.enum_type.as_deref()?;
+        (!overlay.enums.contains_key(enum_name))
+            .then(|| format!("overlay member {owner}.{member} names unknown enum {enum_name}"))
+    })
 }
 
 fn field<'a>(value: &'a Value, key: &str) -> Result<&'a Value, String> {

@@ -88,6 +88,69 @@ pub(crate) struct Overlay {
     pub(crate) common_error_codes: BTreeMap<String, String>,
     #[serde(default)]
     pub(crate) actions: BTreeMap<String, ActionOverlay>,
+    /// Facts about the whole service.
+    #[serde(default)]
+    pub(crate) service: ServiceOverlay,
+    /// Code-valued types, by Rust type name.
+    #[serde(default)]
+    pub(crate) enums: BTreeMap<String, EnumOverlay>,
+    /// Hand-made additions to shared structures, by structure name.
+    #[serde(default)]
+    pub(crate) structures: BTreeMap<String, StructureOverlay>,
+}
+
+/// Facts about the whole service.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ServiceOverlay {
+    /// How many calls per second the service accepts for each action, unless the action
+    /// says otherwise.
+    #[serde(default)]
+    pub(crate) calls_per_second: Option<u32>,
+}
+
+/// A type whose values are a closed list of codes on the wire.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct EnumOverlay {
+    /// English description of the type.
+    #[serde(default)]
+    pub(crate) doc: Option<String>,
+    /// Whether requests may carry only the listed values (validation refuses the others);
+    /// an unknown value in a response is always kept.
+    #[serde(default)]
+    pub(crate) closed: bool,
+    pub(crate) values: Vec<EnumValueOverlay>,
+}
+
+/// One value of an enum.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub(crate) struct EnumValueOverlay {
+    /// The wire value: a number or a string (all values of one enum have the same kind).
+    pub(crate) value: EnumCode,
+    /// The Rust variant name.
+    pub(crate) name: String,
+    /// English description.
+    pub(crate) doc: String,
+    /// Flags that become predicates: `"terminal": true` makes `is_terminal()` true here.
+    #[serde(flatten)]
+    pub(crate) flags: BTreeMap<String, bool>,
+}
+
+/// The wire value of an enum variant.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum EnumCode {
+    Number(i64),
+    Text(String),
+}
+
+/// Hand-made additions to one shared structure.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct StructureOverlay {
+    #[serde(default)]
+    pub(crate) members: BTreeMap<String, MemberOverlay>,
 }
 
 /// Hand-made additions to one action.
@@ -109,6 +172,9 @@ pub(crate) struct ActionOverlay {
     /// Pairs of members where the first must be smaller than the second.
     #[serde(default)]
     pub(crate) ordered: Vec<OrderedPair>,
+    /// Overrides the service's `calls_per_second` for this action.
+    #[serde(default)]
+    pub(crate) calls_per_second: Option<u32>,
 }
 
 /// Hand-made additions to one member.
@@ -119,6 +185,16 @@ pub(crate) struct MemberOverlay {
     pub(crate) doc: Option<String>,
     #[serde(default)]
     pub(crate) constraints: Vec<ConstraintSpec>,
+    /// The enum (a key of the overlay's `enums`) that types the member.
+    #[serde(default, rename = "enum")]
+    pub(crate) enum_type: Option<String>,
+    /// The value the service uses when a request leaves the member out.
+    #[serde(default)]
+    pub(crate) default: Option<i64>,
+    /// For a page-size member: the largest page the service serves. Informative, not a
+    /// validation rule, so that requests accepted today stay accepted.
+    #[serde(default)]
+    pub(crate) page_max: Option<u64>,
 }
 
 /// A rule on a member's value. Scalar rules apply to every element of a list.

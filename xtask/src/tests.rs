@@ -175,6 +175,75 @@ fn overlay_only_names_existing_actions_and_members() {
 }
 
 #[test]
+fn overlay_warns_about_orphaned_structures_and_unknown_enums() {
+    let (structural, mut overlay) =
+        spec::load(&spec::spec_dir(&workspace_root())).expect("load spec");
+    let mut gone: spec::StructureOverlay = serde_json::from_value(serde_json::json!({
+        "members": {"Status": {"enum": "NoSuchEnum"}, "Vanished": {"doc": "x"}}
+    }))
+    .expect("structure overlay");
+    overlay
+        .structures
+        .insert("DeviceUpdateStatus".to_owned(), gone.clone());
+    gone.members.clear();
+    overlay
+        .structures
+        .insert("NoSuchStructure".to_owned(), gone);
+    let warnings = import::orphaned_overlay_entries(&structural, &overlay);
+    assert_eq!(
+        warnings,
+        [
+            "overlay describes unknown structure member DeviceUpdateStatus.Vanished",
+            "overlay member DeviceUpdateStatus.Status names unknown enum NoSuchEnum",
+            "overlay describes unknown structure NoSuchStructure",
+        ]
+    );
+}
+
+#[test]
+fn codegen_refuses_enums_it_cannot_generate() {
+    let real = spec::spec_dir(&workspace_root());
+    let cases = [
+        // Two variants with one wire value.
+        (
+            serde_json::json!({"values": [
+                {"value": 1, "name": "A", "doc": "a"}, {"value": 1, "name": "B", "doc": "b"}
+            ]}),
+            "lists the value 1 twice",
+        ),
+        // Numbers and text mixed.
+        (
+            serde_json::json!({"values": [
+                {"value": 1, "name": "A", "doc": "a"}, {"value": "b", "name": "B", "doc": "b"}
+            ]}),
+            "mixes numbers and text",
+        ),
+        // A variant clashing with the one that keeps unknown values.
+        (
+            serde_json::json!({"values": [{"value": 1, "name": "Unknown", "doc": "a"}]}),
+            "not a usable variant name",
+        ),
+        // A text enum on an integer member.
+        (
+            serde_json::json!({"values": [{"value": "a", "name": "A", "doc": "a"}]}),
+            "cannot hold enum UpgradeMethod",
+        ),
+    ];
+    for (spec_json, expected) in cases {
+        let copy = TempDir::new("bad-enum");
+        copy_dir(&real, &copy.0);
+        let path = copy.0.join(spec::OVERLAY_FILE);
+        let mut overlay: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).expect("read overlay")).expect("JSON");
+        overlay["enums"]["UpgradeMethod"] = spec_json;
+        std::fs::write(&path, overlay.to_string()).expect("write overlay");
+        let out = TempDir::new("bad-enum-out");
+        let err = codegen::run(&copy.0, &out.0, Mode::Write).expect_err(expected);
+        assert!(err.contains(expected), "{err}");
+    }
+}
+
+#[test]
 fn import_matches_the_checked_in_spec_and_is_idempotent() {
     let Some(reference) = reference::reference_dir() else {
         return;

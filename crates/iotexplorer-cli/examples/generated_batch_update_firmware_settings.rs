@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use iotexplorer_http::credentials::DefaultCredentialsChain;
 use iotexplorer_http::{Client, Error, HttpMethod, Language, SignedHeaderSet};
-use iotexplorer_model::BatchUpdateFirmwareRequest;
+use iotexplorer_model::{BatchUpdateFirmwareRequest, FirmwareTaskType};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -54,7 +54,7 @@ async fn call(client: &Client) -> ExitCode {
         .product_id("ABCDE12345")
         .firmware_version("2.0.0")
         .timeout_interval(300)
-        .r#type(7)
+        .r#type(FirmwareTaskType::Dynamic)
         .fw_type("mcu")
         .build()
     {

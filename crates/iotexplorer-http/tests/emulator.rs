@@ -10,7 +10,7 @@ use iotexplorer_emulator::{
 use iotexplorer_http::{
     Client, ClientBuilder, Error, HttpMethod, Proxy, RateLimit, SignedHeaderSet,
 };
-use iotexplorer_model::{BatchUpdateFirmwareRequest, DescribeFirmwareTaskRequest};
+use iotexplorer_model::{BatchUpdateFirmwareRequest, DescribeFirmwareTaskRequest, OverrideMode};
 
 async fn emulator(rate_limit: u32) -> RunningEmulator {
     Emulator::builder()
@@ -36,7 +36,7 @@ fn upgrade() -> BatchUpdateFirmwareRequest {
         .device_names("dev001")
         .device_names("dev002")
         // The emulator remembers earlier tasks: replace them rather than be refused.
-        .override_mode(1u64)
+        .override_mode(OverrideMode::Override)
         .build()
         .unwrap()
 }

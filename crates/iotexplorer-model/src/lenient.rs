@@ -18,12 +18,12 @@ use serde_json::{Error, Value};
 /// type anyway.
 ///
 /// ```
-/// use iotexplorer_model::{DescribeFirmwareTaskResponse, from_value_lenient};
+/// use iotexplorer_model::{DescribeFirmwareTaskResponse, FirmwareTaskType, from_value_lenient};
 ///
 /// let value = serde_json::json!({"TaskId": "42", "Type": 7.0, "ProductId": 12345, "Status": null});
 /// let response: DescribeFirmwareTaskResponse = from_value_lenient(value)?;
 /// assert_eq!(response.task_id, Some(42));
-/// assert_eq!(response.r#type, Some(7));
+/// assert_eq!(response.r#type, Some(FirmwareTaskType::Dynamic));
 /// assert_eq!(response.product_id.as_deref(), Some("12345"));
 /// assert_eq!(response.status, None);
 /// # Ok::<(), serde_json::Error>(())

@@ -40,6 +40,7 @@
 //! ```
 
 mod action;
+mod code_value;
 mod envelope;
 mod error_code;
 mod generated;
@@ -53,12 +54,13 @@ pub use envelope::{
     ApiError, DecodeError, decode_response, decode_response_value, encode_response,
 };
 pub use error_code::UnknownCode;
-pub use generated::catalog::{SERVICE, VERSION};
+pub use generated::catalog::{CALLS_PER_SECOND, SERVICE, VERSION};
 pub use generated::*;
 pub use lenient::from_value_lenient;
 pub use meta::{
-    ActionMeta, ActionStatus, Constraint, MemberMeta, OrderedPair, StructureMeta, StructureUsage,
-    ValueType, actions, find_action, find_structure, structures,
+    ActionMeta, ActionStatus, Constraint, EnumMeta, EnumValueMeta, MemberMeta, OrderedPair,
+    StructureMeta, StructureUsage, ValueType, WireCode, actions, find_action, find_structure,
+    structures,
 };
 pub use validation::{
     MAX_REPORTED_VIOLATIONS, RequestProblems, ValidationErrors, Violation, ViolationKind,

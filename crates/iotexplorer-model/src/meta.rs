@@ -160,6 +160,76 @@ impl fmt::Display for Constraint {
     }
 }
 
+/// The wire value of one variant of a code-valued type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum WireCode {
+    /// A number on the wire.
+    Number(i64),
+    /// Text on the wire.
+    Text(&'static str),
+}
+
+impl fmt::Display for WireCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Number(number) => write!(f, "{number}"),
+            Self::Text(text) => write!(f, "`{text}`"),
+        }
+    }
+}
+
+/// One documented value of a code-valued type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct EnumValueMeta {
+    /// The wire value.
+    pub code: WireCode,
+    /// The Rust variant name, e.g. `TimedOut`.
+    pub name: &'static str,
+    /// English description.
+    pub doc: &'static str,
+}
+
+impl EnumValueMeta {
+    pub(crate) const fn new(code: WireCode, name: &'static str, doc: &'static str) -> Self {
+        Self { code, name, doc }
+    }
+}
+
+/// A code-valued type generated from the spec (such as [`crate::FirmwareUpdateStatus`]):
+/// its documented values, for help and validation. The values are stated once, in the
+/// spec, and both the Rust enum and this table are generated from them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct EnumMeta {
+    /// The Rust type name, e.g. `FirmwareUpdateStatus`.
+    pub name: &'static str,
+    /// English description.
+    pub doc: &'static str,
+    /// Whether requests may carry only the documented values. Responses may always carry
+    /// others; they decode to the type's `Unknown` variant.
+    pub closed: bool,
+    /// The documented values, in the spec's order.
+    pub values: &'static [EnumValueMeta],
+}
+
+impl EnumMeta {
+    /// The documented value with this wire number.
+    pub fn value_of_number(&self, number: i64) -> Option<&'static EnumValueMeta> {
+        self.values
+            .iter()
+            .find(|value| value.code == WireCode::Number(number))
+    }
+
+    /// The documented value with this wire text.
+    pub fn value_of_text(&self, text: &str) -> Option<&'static EnumValueMeta> {
+        self.values
+            .iter()
+            .find(|value| matches!(value.code, WireCode::Text(code) if code == text))
+    }
+}
+
 /// A member of a request, response or structure.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -182,6 +252,12 @@ pub struct MemberMeta {
     pub name_zh: &'static str,
     /// The documented rules on the value.
     pub constraints: &'static [Constraint],
+    /// The code-valued type of the member, when it has one.
+    pub(crate) enum_meta: Option<&'static EnumMeta>,
+    /// The value the service uses when a request leaves the member out.
+    pub(crate) default_value: Option<i64>,
+    /// For a page-size member, the largest page the service serves.
+    pub(crate) page_max: Option<u64>,
 }
 
 impl MemberMeta {
@@ -196,6 +272,50 @@ impl MemberMeta {
             doc: "",
             name_zh: "",
             constraints: &[],
+            enum_meta: None,
+            default_value: None,
+            page_max: None,
+        }
+    }
+
+    pub(crate) const fn enum_type(mut self, meta: &'static EnumMeta) -> Self {
+        self.enum_meta = Some(meta);
+        self
+    }
+
+    pub(crate) const fn default_is(mut self, value: i64) -> Self {
+        self.default_value = Some(value);
+        self
+    }
+
+    pub(crate) const fn page_max(mut self, max: u64) -> Self {
+        self.page_max = Some(max);
+        self
+    }
+
+    /// The code-valued type of the member (its documented values), when it has one.
+    pub fn enum_meta(&self) -> Option<&'static EnumMeta> {
+        self.enum_meta
+    }
+
+    /// The value the service uses when a request leaves the member out, when documented.
+    pub fn default_value(&self) -> Option<i64> {
+        self.default_value
+    }
+
+    /// The largest value the member may usefully take: the maximum of its range rule,
+    /// or for a page size the largest page the service serves, whichever is smaller.
+    pub fn maximum(&self) -> Option<u64> {
+        let ranged = self
+            .constraints
+            .iter()
+            .find_map(|constraint| match constraint {
+                Constraint::Range { max: Some(max), .. } => u64::try_from(*max).ok(),
+                _ => None,
+            });
+        match (ranged, self.page_max) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
         }
     }
 
@@ -291,9 +411,39 @@ pub struct ActionMeta {
     pub together: &'static [&'static [&'static str]],
     /// Ordering rules between request members.
     pub ordered: &'static [OrderedPair],
+    /// Calls per second the service accepts for this action.
+    pub(crate) calls_per_second: u32,
 }
 
+/// The request members that set a page's size, in the order they are looked for.
+const PAGE_SIZE_MEMBERS: [&str; 2] = ["Limit", "PageSize"];
+
 impl ActionMeta {
+    /// How many calls per second the service accepts for this action
+    /// ([`crate::CALLS_PER_SECOND`] unless the spec says otherwise for it).
+    pub fn calls_per_second(&self) -> u32 {
+        self.calls_per_second
+    }
+
+    /// The request member that sets the page size (`Limit` or `PageSize`), if any.
+    pub fn page_size_member(&self) -> Option<&'static MemberMeta> {
+        PAGE_SIZE_MEMBERS
+            .iter()
+            .find_map(|name| self.input_member(name))
+    }
+
+    /// The largest page the action serves, from its page-size member's documented maximum.
+    pub fn max_page_size(&self) -> Option<u64> {
+        self.page_size_member()?.maximum()
+    }
+
+    /// The page size the service uses when the request sets none, when documented.
+    pub fn default_page_size(&self) -> Option<u64> {
+        self.page_size_member()?
+            .default_value()
+            .and_then(|size| u64::try_from(size).ok())
+    }
+
     /// The request member with this wire name.
     pub fn input_member(&self, name: &str) -> Option<&'static MemberMeta> {
         self.input.iter().find(|member| member.name == name)

@@ -3,7 +3,8 @@
 
 use iotexplorer_model::{
     Action, BatchUpdateFirmwareRequest, BatchUpdateFirmwareRequestBuilder, ErrorCode,
-    ValidationErrors, ViolationKind, check_request_json,
+    FirmwareTaskType, OverrideMode, UpgradeMethod, ValidationErrors, ViolationKind,
+    check_request_json,
 };
 use proptest::prelude::*;
 use serde_json::json;
@@ -139,7 +140,7 @@ fn named_boundaries() {
     assert!(timeout(120));
     assert!(timeout(900));
     assert!(!timeout(901));
-    let method = |value: u64| minimal().upgrade_method(value).build().is_ok();
+    let method = |value: i64| minimal().upgrade_method(value).build().is_ok();
     assert!(method(0) && method(1) && !method(2));
     let kind = |value: i64| minimal().r#type(value).build().is_ok();
     assert!(kind(1) && kind(7) && !kind(0) && !kind(2) && !kind(8));
@@ -232,13 +233,13 @@ fn valid_request() -> impl Strategy<Value = BatchUpdateFirmwareRequest> {
             prop::option::of("[0-9]\\.[0-9]"),
         ),
         (
-            prop::option::of(0u64..=1),
+            prop::option::of(0i64..=1),
             prop::option::of(120u64..=900),
             prop::option::of(prop_oneof![Just(1), Just(7)]),
         ),
         (
             prop::option::of(0i64..i64::MAX),
-            prop::option::of(0u64..=1),
+            prop::option::of(0i64..=1),
             prop::option::of(any::<u64>()),
             prop::option::of(any::<u64>()),
         ),
@@ -265,11 +266,11 @@ fn valid_request() -> impl Strategy<Value = BatchUpdateFirmwareRequest> {
                 .product_id(product)
                 .firmware_version(version)
                 .set_firmware_ori_version(original)
-                .set_upgrade_method(method)
+                .set_upgrade_method(method.map(UpgradeMethod::from))
                 .set_timeout_interval(timeout)
-                .set_type(kind)
+                .set_type(kind.map(FirmwareTaskType::from))
                 .set_delay_time(delay)
-                .set_override_mode(override_mode)
+                .set_override_mode(override_mode.map(OverrideMode::from))
                 .set_max_retry_num(retries)
                 .set_retry_interval(retry_interval)
                 .set_file_name(file_name)
@@ -302,9 +303,9 @@ proptest! {
     }
 
     #[test]
-    fn upgrade_and_override_modes_are_zero_or_one(method in 0u64..6, mode in 0u64..6) {
-        prop_assert_eq!(minimal().upgrade_method(method).build().is_ok(), method <= 1);
-        prop_assert_eq!(minimal().override_mode(mode).build().is_ok(), mode <= 1);
+    fn upgrade_and_override_modes_are_zero_or_one(method in -3i64..6, mode in -3i64..6) {
+        prop_assert_eq!(minimal().upgrade_method(method).build().is_ok(), (0..=1).contains(&method));
+        prop_assert_eq!(minimal().override_mode(mode).build().is_ok(), (0..=1).contains(&mode));
     }
 
     #[test]

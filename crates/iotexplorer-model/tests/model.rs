@@ -2,9 +2,9 @@
 //! codes, and generic request checking.
 
 use iotexplorer_model::{
-    Action, ApiError, DecodeError, DescribeFirmwareTaskRequest, ErrorCode, MemberMeta, ValueType,
-    ViolationKind, check_request_json, decode_response, decode_response_value, find_action,
-    find_structure,
+    Action, ApiError, DecodeError, DescribeFirmwareTaskRequest, ErrorCode, FirmwareTaskType,
+    MemberMeta, ValueType, ViolationKind, check_request_json, decode_response,
+    decode_response_value, find_action, find_structure,
 };
 use proptest::prelude::*;
 use serde_json::{Value, json};
@@ -310,7 +310,7 @@ fn responses_decode_leniently() {
     let response = decode_response::<DescribeFirmwareTaskRequest>(body).expect("lenient decode");
     assert_eq!(response.task_id, Some(42));
     assert_eq!(response.status, None);
-    assert_eq!(response.r#type, Some(7));
+    assert_eq!(response.r#type, Some(FirmwareTaskType::Dynamic));
     assert_eq!(response.request_id.as_deref(), Some("r-1"));
 }
 

@@ -74,6 +74,10 @@ pub(crate) fn action(context: &Context<'_>, action: &str) -> Result<String, Stri
         ),
         format!("    together: &[{}],", together.join(", ")),
         format!("    ordered: &[{}],", ordered.join(", ")),
+        format!(
+            "    calls_per_second: {},",
+            context.calls_per_second(action)?
+        ),
         "};\n\n".to_owned(),
     ];
     Ok(lines.join("\n"))
@@ -130,9 +134,23 @@ fn member_literal(context: &Context<'_>, owner: &str, side: Side, member: &Membe
     if let Some(name) = context.member_name_zh(owner, side, &member.name) {
         literal.push_str(&format!(".zh({name:?})"));
     }
-    let constraints: Vec<String> = extra
+    let mut constraints: Vec<String> = extra
         .map(|extra| extra.constraints.iter().map(constraint_literal).collect())
         .unwrap_or_default();
+    let attached = context.member_enum(owner, side, &member.name);
+    if let Some((name, spec)) = attached {
+        literal.push_str(&format!(".enum_type(&{})", super::enums::enum_static(name)));
+        if spec.closed {
+            // The enum's values are the rule, so the list is stated once.
+            constraints.push(super::enums::one_of_literal(spec));
+        }
+    }
+    if let Some(value) = extra.and_then(|extra| extra.default) {
+        literal.push_str(&format!(".default_is({value})"));
+    }
+    if let Some(max) = extra.and_then(|extra| extra.page_max) {
+        literal.push_str(&format!(".page_max({max})"));
+    }
     if !constraints.is_empty() {
         literal.push_str(&format!(".constraints(&[{}])", constraints.join(", ")));
     }

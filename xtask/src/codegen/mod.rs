@@ -2,6 +2,7 @@
 //! `crates/iotexplorer-model/src/generated/`.
 
 pub(crate) mod client;
+mod enums;
 mod errors;
 mod layout;
 mod meta;
@@ -15,8 +16,8 @@ use std::process::{Command, Stdio};
 
 use crate::ensure::{Mode, ensure_absent, ensure_file};
 use crate::spec::{
-    self, ActionOverlay, ActionShape, ChineseNames, MemberOverlay, MemberShape, Overlay,
-    StructuralSpec, StructureShape,
+    self, ActionOverlay, ActionShape, ChineseNames, EnumOverlay, MemberOverlay, MemberShape,
+    Overlay, StructuralSpec, StructureShape,
 };
 
 /// The command that regenerates the code, named in error messages.
@@ -129,13 +130,35 @@ impl Context<'_> {
         names.get(member).map(String::as_str)
     }
 
-    fn member_overlay(&self, action: &str, side: Side, member: &str) -> Option<&MemberOverlay> {
-        let extra = self.action_overlay(action)?;
+    /// The overlay of a member of an action (or, with `Side::Structure`, of the structure
+    /// named `owner`).
+    fn member_overlay(&self, owner: &str, side: Side, member: &str) -> Option<&MemberOverlay> {
+        if side == Side::Structure {
+            return self.overlay.structures.get(owner)?.members.get(member);
+        }
+        let extra = self.action_overlay(owner)?;
         match side {
             Side::Input => extra.input.get(member),
             Side::Output => extra.output.get(member),
             Side::Structure => None,
         }
+    }
+
+    /// The enum attached to a member, with its name.
+    fn member_enum(&self, owner: &str, side: Side, member: &str) -> Option<(&str, &EnumOverlay)> {
+        let name = self
+            .member_overlay(owner, side, member)?
+            .enum_type
+            .as_deref()?;
+        Some((name, self.overlay.enums.get(name)?))
+    }
+
+    /// How many calls per second the service accepts for an action.
+    fn calls_per_second(&self, action: &str) -> Result<u32, String> {
+        self.action_overlay(action)
+            .and_then(|extra| extra.calls_per_second)
+            .or(self.overlay.service.calls_per_second)
+            .ok_or_else(|| "the overlay's `service` gives no `calls_per_second`".to_owned())
     }
 
     /// The rustdoc of a member: the English doc when there is one, its wire facts, and its
@@ -146,7 +169,7 @@ impl Context<'_> {
             Some(text) => format!("{text}\n\n{}", generic_member_doc(member)),
             None => generic_member_doc(member),
         };
-        let rules: Vec<String> = extra
+        let mut rules: Vec<String> = extra
             .map(|extra| {
                 extra
                     .constraints
@@ -155,8 +178,18 @@ impl Context<'_> {
                     .collect()
             })
             .unwrap_or_default();
+        let attached = self.member_enum(action, side, &member.name);
+        if let Some((_, spec)) = attached.filter(|(_, spec)| spec.closed) {
+            rules.push(enums::one_of_text(spec));
+        }
         if !rules.is_empty() {
             doc.push_str(&format!("\n\nRules: {}.", rules.join("; ")));
+        }
+        if let Some((name, _)) = attached {
+            doc.push_str(&format!("\n\nValues: see [`{name}`]."));
+        }
+        if let Some(value) = extra.and_then(|extra| extra.default) {
+            doc.push_str(&format!("\n\nThe service uses {value} when it is not set."));
         }
         doc
     }
@@ -193,6 +226,10 @@ fn generate(
         overlay,
         names,
     };
+    for (name, spec) in &overlay.enums {
+        enums::check(name, spec)?;
+    }
+    check_enum_references(&context)?;
     let mut files = BTreeMap::new();
     let mut modules = Vec::new();
     let mut action_statics = Vec::new();
@@ -257,9 +294,28 @@ fn generate(
             ),
         ),
     );
+    let calls_per_second = overlay
+        .service
+        .calls_per_second
+        .ok_or("the overlay's `service` gives no `calls_per_second`")?;
     files.insert(
         "catalog.rs".to_owned(),
-        catalog(structural, &action_statics, &structure_statics),
+        catalog(
+            structural,
+            calls_per_second,
+            &action_statics,
+            &structure_statics,
+        ),
+    );
+    let mut enum_source = String::from(
+        "use serde::{Deserialize, Serialize};\n\nuse crate::meta::{EnumMeta, EnumValueMeta, WireCode};\n\n",
+    );
+    for (name, spec) in &overlay.enums {
+        enum_source.push_str(&enums::source(name, spec));
+    }
+    files.insert(
+        "enums.rs".to_owned(),
+        with_preamble("The code-valued types.", &enum_source),
     );
     files.insert("for_each_action.rs".to_owned(), for_each_action(structural));
     files.insert("mod.rs".to_owned(), module_root(&modules));
@@ -291,8 +347,57 @@ fn with_preamble(title: &str, body: &str) -> String {
     format!("{PREAMBLE}\n\n//! {title}\n\n{body}")
 }
 
+/// Every member's `enum` names an enum of the overlay, and the member holds what the enum
+/// holds (an integer member a numeric enum, a text member a text enum).
+fn check_enum_references(context: &Context<'_>) -> Result<(), String> {
+    let mut attached: Vec<(String, Side, &MemberShape)> = Vec::new();
+    for (name, action) in &context.structural.actions {
+        attached.extend(action.input.iter().map(|m| (name.clone(), Side::Input, m)));
+        attached.extend(
+            action
+                .output
+                .iter()
+                .map(|m| (name.clone(), Side::Output, m)),
+        );
+    }
+    for (name, structure) in &context.structural.structures {
+        attached.extend(
+            structure
+                .members
+                .iter()
+                .map(|m| (name.clone(), Side::Structure, m)),
+        );
+    }
+    for (owner, side, member) in attached {
+        let Some(extra) = context.member_overlay(&owner, side, &member.name) else {
+            continue;
+        };
+        let Some(enum_name) = extra.enum_type.as_deref() else {
+            continue;
+        };
+        let spec = context
+            .overlay
+            .enums
+            .get(enum_name)
+            .ok_or_else(|| format!("{owner}.{} names unknown enum {enum_name}", member.name))?;
+        let fits = match member.member.as_str() {
+            "int64" | "uint64" => !enums::is_text(spec),
+            "string" => enums::is_text(spec),
+            _ => false,
+        };
+        if !fits || member.wire_type == "list" {
+            return Err(format!(
+                "{owner}.{} (`{}`) cannot hold enum {enum_name}",
+                member.name, member.member
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn catalog(
     structural: &StructuralSpec,
+    calls_per_second: u32,
     actions: &[(String, String)],
     structures: &[(String, String)],
 ) -> String {
@@ -304,7 +409,10 @@ fn catalog(
     let mut body = format!(
         "use crate::meta::{{ActionMeta, StructureMeta}};\n\n\
          /// The service's short name.\npub const SERVICE: &str = {:?};\n\
-         /// The API version every action belongs to.\npub const VERSION: &str = {:?};\n\n\
+         /// The API version every action belongs to.\npub const VERSION: &str = {:?};\n\
+         /// How many calls per second the service accepts for each action, unless the \
+         action's [`ActionMeta::calls_per_second`] says otherwise.\n\
+         pub const CALLS_PER_SECOND: u32 = {calls_per_second};\n\n\
          pub(crate) static ACTIONS: [&ActionMeta; {}] = [\n",
         structural.service,
         structural.version,
@@ -352,7 +460,7 @@ fn for_each_action(structural: &StructuralSpec) -> String {
 
 fn module_root(modules: &[String]) -> String {
     let mut body = String::from(
-        "pub(crate) mod catalog;\nmod error_codes;\nmod for_each_action;\n\npub use error_codes::ErrorCode;\n\n",
+        "pub(crate) mod catalog;\nmod enums;\nmod error_codes;\nmod for_each_action;\n\npub use enums::*;\npub use error_codes::ErrorCode;\n\n",
     );
     for module in modules {
         body.push_str(&format!("mod {module};\npub use {module}::*;\n"));

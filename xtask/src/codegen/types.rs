@@ -17,6 +17,8 @@ struct Field<'a> {
     element: String,
     /// Whether the member is a scalar or a list of scalars rather than structures.
     scalar: bool,
+    /// Whether the member holds a code-valued type, and whether that type is `Copy`.
+    code_valued: Option<bool>,
 }
 
 fn scalar_type(precise: &str) -> Option<&'static str> {
@@ -30,10 +32,14 @@ fn scalar_type(precise: &str) -> Option<&'static str> {
     })
 }
 
-fn field(shape: &MemberShape) -> Field<'_> {
+fn field<'a>(context: &Context<'_>, owner: &str, side: Side, shape: &'a MemberShape) -> Field<'a> {
     let snake = snake_case(&shape.name);
+    let attached = context.member_enum(owner, side, &shape.name);
     let scalar = scalar_type(&shape.member);
-    let element = scalar.map_or_else(|| shape.member.clone(), str::to_owned);
+    let element = match attached {
+        Some((name, _)) => name.to_owned(),
+        None => scalar.map_or_else(|| shape.member.clone(), str::to_owned),
+    };
     let rust_type = if shape.wire_type == "list" {
         format!("Vec<{element}>")
     } else {
@@ -45,12 +51,21 @@ fn field(shape: &MemberShape) -> Field<'_> {
         rust_type,
         element,
         scalar: scalar.is_some(),
+        code_valued: attached.map(|(_, spec)| !super::enums::is_text(spec)),
         shape,
     }
 }
 
-fn fields(members: &[MemberShape]) -> Result<Vec<Field<'_>>, String> {
-    let fields: Vec<Field<'_>> = members.iter().map(field).collect();
+fn fields<'a>(
+    context: &Context<'_>,
+    owner: &str,
+    side: Side,
+    members: &'a [MemberShape],
+) -> Result<Vec<Field<'a>>, String> {
+    let fields: Vec<Field<'a>> = members
+        .iter()
+        .map(|member| field(context, owner, side, member))
+        .collect();
     for (index, one) in fields.iter().enumerate() {
         if fields[..index].iter().any(|other| other.snake == one.snake) {
             return Err(format!("two members map to the Rust name `{}`", one.snake));
@@ -87,7 +102,7 @@ fn doc_lines(text: &str) -> String {
 /// The request type, its builder and its trait impls.
 pub(crate) fn request(context: &Context<'_>, action: &str) -> Result<String, String> {
     let shape = context.action(action)?;
-    let fields = fields(&shape.input)?;
+    let fields = fields(context, action, Side::Input, &shape.input)?;
     let name = format!("{action}Request");
     let builder = format!("{name}Builder");
     let meta = super::meta::action_static(action);
@@ -182,7 +197,7 @@ fn getter(field: &Field<'_>) -> (String, String) {
         )
     } else if field.rust_type == "String" {
         ("&str".to_owned(), format!("self.{ident}.as_deref()"))
-    } else if field.scalar {
+    } else if field.code_valued == Some(true) || (field.scalar && field.code_valued.is_none()) {
         (field.rust_type.clone(), format!("self.{ident}"))
     } else {
         (
@@ -201,7 +216,7 @@ fn builder_methods(out: &mut String, field: &Field<'_>) {
              self.{ident}.get_or_insert_with(Vec::new).push(value.into());\nself\n}}\n",
             field.element
         ));
-    } else if field.scalar && field.rust_type != "String" {
+    } else if field.scalar && field.rust_type != "String" && field.code_valued.is_none() {
         // Numbers and flags are taken as they are, so plain literals (`.limit(10)`) work.
         out.push_str(&format!(
             "/// Sets `{wire}`.\npub fn {ident}(mut self, value: {}) -> Self {{\n\
@@ -232,9 +247,11 @@ pub(crate) fn response(context: &Context<'_>, action: &str) -> Result<String, St
          `None`; decoded through [`crate::decode_response`] or [`crate::from_value_lenient`], \
          numbers sent as strings are accepted too."
     ));
-    out.push_str(&public_struct(&name, &fields(&shape.output)?, |field| {
-        context.member_doc(action, Side::Output, field)
-    }));
+    out.push_str(&public_struct(
+        &name,
+        &fields(context, action, Side::Output, &shape.output)?,
+        |field| context.member_doc(action, Side::Output, field),
+    ));
     Ok(out)
 }
 
@@ -252,8 +269,8 @@ pub(crate) fn structure(context: &Context<'_>, name: &str) -> Result<String, Str
     ));
     out.push_str(&public_struct(
         name,
-        &fields(&shape.members)?,
-        super::generic_member_doc,
+        &fields(context, name, Side::Structure, &shape.members)?,
+        |member| context.member_doc(name, Side::Structure, member),
     ));
     Ok(out)
 }

@@ -314,6 +314,26 @@ fn element(
     owned: bool,
     structures: &mut BTreeSet<String>,
 ) -> Result<String, Failure> {
+    // A code-valued member takes its generated type: the variant when the value is listed.
+    if let Some(values) = member.enum_meta() {
+        let expr = match value {
+            Value::Number(number) => number.as_i64().map(|code| {
+                values.value_of_number(code).map_or_else(
+                    || format!("{}::from({code}i64)", values.name),
+                    |known| format!("{}::{}", values.name, known.name),
+                )
+            }),
+            Value::String(text) => Some(values.value_of_text(text).map_or_else(
+                || format!("{}::from({})", values.name, rust_str(text)),
+                |known| format!("{}::{}", values.name, known.name),
+            )),
+            _ => None,
+        };
+        if let Some(expr) = expr {
+            structures.insert(values.name.to_owned());
+            return Ok(expr);
+        }
+    }
     let expr = match (member.value_type, value) {
         (ValueType::String | ValueType::Date | ValueType::DateTimeIso, Value::String(text)) => {
             if owned {
@@ -434,7 +454,8 @@ fn use_list(krate: &str, names: &[String]) -> String {
         return format!("use {krate}::{only};");
     }
     let one_line = format!("use {krate}::{{{}}};", names.join(", "));
-    if one_line.len() <= MAX_WIDTH {
+    // rustfmt keeps a `use` list on one line only up to 98 characters, `;` included.
+    if one_line.len() < MAX_WIDTH - 1 {
         return one_line;
     }
     let mut text = format!("use {krate}::{{\n");

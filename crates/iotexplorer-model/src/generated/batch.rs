@@ -118,6 +118,7 @@ pub(crate) static BATCH_CREATE_T_WE_SEE_RECOGNITION_TASK_ACTION: ActionMeta = Ac
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `BatchCreateTWeSeeSubscription` action.
@@ -223,6 +224,7 @@ pub(crate) static BATCH_CREATE_T_WE_SEE_SUBSCRIPTION_ACTION: ActionMeta = Action
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `BatchDescribeTWeSeeOrders` action.
@@ -332,6 +334,7 @@ pub(crate) static BATCH_DESCRIBE_T_WE_SEE_ORDERS_ACTION: ActionMeta = ActionMeta
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `BatchInvokeTWeSeeRecognitionTask` action.
@@ -442,6 +445,7 @@ pub(crate) static BATCH_INVOKE_T_WE_SEE_RECOGNITION_TASK_ACTION: ActionMeta = Ac
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `BatchPublishMessage` action.
@@ -690,6 +694,7 @@ pub(crate) static BATCH_PUBLISH_MESSAGE_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `BatchRenewTWeSeeSubscription` action.
@@ -795,4 +800,5 @@ pub(crate) static BATCH_RENEW_T_WE_SEE_SUBSCRIPTION_ACTION: ActionMeta = ActionM
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };

@@ -8,6 +8,8 @@ use crate::meta::{ActionMeta, StructureMeta};
 pub const SERVICE: &str = "iotexplorer";
 /// The API version every action belongs to.
 pub const VERSION: &str = "2019-04-23";
+/// How many calls per second the service accepts for each action, unless the action's [`ActionMeta::calls_per_second`] says otherwise.
+pub const CALLS_PER_SECOND: u32 = 20;
 
 pub(crate) static ACTIONS: [&ActionMeta; 268] = [
     &super::other_a_to_i::ACTIVATE_T_WE_CALL_LICENSE_ACTION,

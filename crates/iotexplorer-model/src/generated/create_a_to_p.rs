@@ -260,6 +260,7 @@ pub(crate) static CREATE_AI_SEARCH_TASK_ASYNC_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `CreateBatchProduction` action.
@@ -574,6 +575,7 @@ pub(crate) static CREATE_BATCH_PRODUCTION_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `CreateCloudStorageAIService` action.
@@ -810,6 +812,7 @@ pub(crate) static CREATE_CLOUD_STORAGE_AI_SERVICE_ACTION: ActionMeta = ActionMet
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `CreateCloudStorageAIServiceTask` action.
@@ -1159,6 +1162,7 @@ pub(crate) static CREATE_CLOUD_STORAGE_AI_SERVICE_TASK_ACTION: ActionMeta = Acti
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `CreateDevice` action.
@@ -1499,6 +1503,7 @@ pub(crate) static CREATE_DEVICE_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `CreateDeviceChannel` action.
@@ -1650,6 +1655,7 @@ pub(crate) static CREATE_DEVICE_CHANNEL_ACTION: ActionMeta = ActionMeta {
     output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `CreateDevicePublishSDPAnswer` action.
@@ -1807,6 +1813,7 @@ pub(crate) static CREATE_DEVICE_PUBLISH_SDP_ANSWER_ACTION: ActionMeta = ActionMe
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `CreateDeviceSDPAnswer` action.
@@ -2018,6 +2025,7 @@ pub(crate) static CREATE_DEVICE_SDP_ANSWER_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `CreateExternalSourceAIServiceTask` action.
@@ -2266,6 +2274,7 @@ pub(crate) static CREATE_EXTERNAL_SOURCE_AI_SERVICE_TASK_ACTION: ActionMeta = Ac
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `CreateFenceBind` action.
@@ -2402,6 +2411,7 @@ pub(crate) static CREATE_FENCE_BIND_ACTION: ActionMeta = ActionMeta {
     output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `CreateFreeCloudStorage` action.
@@ -2686,6 +2696,7 @@ pub(crate) static CREATE_FREE_CLOUD_STORAGE_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `CreateIotVideoCloudStorage` action.
@@ -2970,6 +2981,7 @@ pub(crate) static CREATE_IOT_VIDEO_CLOUD_STORAGE_ACTION: ActionMeta = ActionMeta
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `CreateLoRaFrequency` action.
@@ -3291,6 +3303,7 @@ pub(crate) static CREATE_LO_RA_FREQUENCY_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `CreateLoRaGateway` action.
@@ -3584,6 +3597,7 @@ pub(crate) static CREATE_LO_RA_GATEWAY_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `CreatePositionFence` action.
@@ -3769,6 +3783,7 @@ pub(crate) static CREATE_POSITION_FENCE_ACTION: ActionMeta = ActionMeta {
     output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `CreatePositionSpace` action.
@@ -4023,6 +4038,7 @@ pub(crate) static CREATE_POSITION_SPACE_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `CreatePrivateCA` action.
@@ -4173,4 +4189,5 @@ pub(crate) static CREATE_PRIVATE_CA_ACTION: ActionMeta = ActionMeta {
     output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };

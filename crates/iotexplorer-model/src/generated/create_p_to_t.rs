@@ -216,6 +216,7 @@ pub(crate) static CREATE_PROJECT_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `CreateStudioProduct` action.
@@ -648,6 +649,7 @@ pub(crate) static CREATE_STUDIO_PRODUCT_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `CreateTRTCSignaturesWithRoomId` action.
@@ -796,6 +798,7 @@ pub(crate) static CREATE_TRTC_SIGNATURES_WITH_ROOM_ID_ACTION: ActionMeta = Actio
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `CreateTWeSeeCallback` action.
@@ -1024,6 +1027,7 @@ pub(crate) static CREATE_T_WE_SEE_CALLBACK_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `CreateTWeSeeDirectUploadCredential` action.
@@ -1483,6 +1487,7 @@ pub(crate) static CREATE_T_WE_SEE_DIRECT_UPLOAD_CREDENTIAL_ACTION: ActionMeta = 
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `CreateTWeSeePerson` action.
@@ -1689,6 +1694,7 @@ pub(crate) static CREATE_T_WE_SEE_PERSON_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `CreateTWeSeePostPaidService` action.
@@ -1835,6 +1841,7 @@ pub(crate) static CREATE_T_WE_SEE_POST_PAID_SERVICE_ACTION: ActionMeta = ActionM
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `CreateTWeSeeRecognitionTask` action.
@@ -2316,6 +2323,7 @@ pub(crate) static CREATE_T_WE_SEE_RECOGNITION_TASK_ACTION: ActionMeta = ActionMe
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `CreateTWeSeeRecognitionTaskWithFile` action.
@@ -2801,6 +2809,7 @@ pub(crate) static CREATE_T_WE_SEE_RECOGNITION_TASK_WITH_FILE_ACTION: ActionMeta 
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `CreateTWeSeeService` action.
@@ -2896,6 +2905,7 @@ pub(crate) static CREATE_T_WE_SEE_SERVICE_ACTION: ActionMeta = ActionMeta {
     output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `CreateTWeSeeSubscription` action.
@@ -3259,6 +3269,7 @@ pub(crate) static CREATE_T_WE_SEE_SUBSCRIPTION_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `CreateTWeTalkAgent` action.
@@ -3674,6 +3685,7 @@ pub(crate) static CREATE_T_WE_TALK_AGENT_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `CreateTWeTalkProductConfig` action.
@@ -3921,6 +3933,7 @@ pub(crate) static CREATE_T_WE_TALK_PRODUCT_CONFIG_ACTION: ActionMeta = ActionMet
     output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `CreateTWeTalkProductConfigV2` action.
@@ -4242,6 +4255,7 @@ pub(crate) static CREATE_T_WE_TALK_PRODUCT_CONFIG_V2_ACTION: ActionMeta = Action
     output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `CreateTopicPolicy` action.
@@ -4404,6 +4418,7 @@ pub(crate) static CREATE_TOPIC_POLICY_ACTION: ActionMeta = ActionMeta {
     output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `CreateTopicRule` action.
@@ -4551,4 +4566,5 @@ pub(crate) static CREATE_TOPIC_RULE_ACTION: ActionMeta = ActionMeta {
     output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };

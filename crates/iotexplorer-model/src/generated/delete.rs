@@ -255,6 +255,7 @@ pub(crate) static DELETE_CLOUD_STORAGE_EVENT_ACTION: ActionMeta = ActionMeta {
     output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DeleteDevice` action.
@@ -455,6 +456,7 @@ pub(crate) static DELETE_DEVICE_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DeleteDeviceSDP` action.
@@ -581,6 +583,7 @@ pub(crate) static DELETE_DEVICE_SDP_ACTION: ActionMeta = ActionMeta {
     output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DeleteDevices` action.
@@ -732,6 +735,7 @@ pub(crate) static DELETE_DEVICES_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DeleteFenceBind` action.
@@ -868,6 +872,7 @@ pub(crate) static DELETE_FENCE_BIND_ACTION: ActionMeta = ActionMeta {
     output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DeleteLoRaFrequency` action.
@@ -972,6 +977,7 @@ pub(crate) static DELETE_LO_RA_FREQUENCY_ACTION: ActionMeta = ActionMeta {
     output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DeleteLoRaGateway` action.
@@ -1080,6 +1086,7 @@ pub(crate) static DELETE_LO_RA_GATEWAY_ACTION: ActionMeta = ActionMeta {
     output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DeletePositionFence` action.
@@ -1219,6 +1226,7 @@ pub(crate) static DELETE_POSITION_FENCE_ACTION: ActionMeta = ActionMeta {
     output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DeletePositionSpace` action.
@@ -1327,6 +1335,7 @@ pub(crate) static DELETE_POSITION_SPACE_ACTION: ActionMeta = ActionMeta {
     output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DeletePrivateCA` action.
@@ -1421,6 +1430,7 @@ pub(crate) static DELETE_PRIVATE_CA_ACTION: ActionMeta = ActionMeta {
     output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DeleteProductPrivateCA` action.
@@ -1515,6 +1525,7 @@ pub(crate) static DELETE_PRODUCT_PRIVATE_CA_ACTION: ActionMeta = ActionMeta {
     output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DeleteProject` action.
@@ -1623,6 +1634,7 @@ pub(crate) static DELETE_PROJECT_ACTION: ActionMeta = ActionMeta {
     output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DeleteStudioProduct` action.
@@ -1743,6 +1755,7 @@ pub(crate) static DELETE_STUDIO_PRODUCT_ACTION: ActionMeta = ActionMeta {
     output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DeleteTWeSeeCallback` action.
@@ -1851,6 +1864,7 @@ pub(crate) static DELETE_T_WE_SEE_CALLBACK_ACTION: ActionMeta = ActionMeta {
     output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DeleteTWeSeeFace` action.
@@ -2024,6 +2038,7 @@ pub(crate) static DELETE_T_WE_SEE_FACE_ACTION: ActionMeta = ActionMeta {
     output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DeleteTWeSeePerson` action.
@@ -2224,6 +2239,7 @@ pub(crate) static DELETE_T_WE_SEE_PERSON_ACTION: ActionMeta = ActionMeta {
     output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DeleteTWeSeeTasksByCondition` action.
@@ -2453,6 +2469,7 @@ pub(crate) static DELETE_T_WE_SEE_TASKS_BY_CONDITION_ACTION: ActionMeta = Action
     output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DeleteTWeTalkAgent` action.
@@ -2563,6 +2580,7 @@ pub(crate) static DELETE_T_WE_TALK_AGENT_ACTION: ActionMeta = ActionMeta {
     output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DeleteTWeTalkProductConfigV2` action.
@@ -2729,6 +2747,7 @@ pub(crate) static DELETE_T_WE_TALK_PRODUCT_CONFIG_V2_ACTION: ActionMeta = Action
     output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DeleteTopicPolicy` action.
@@ -2862,6 +2881,7 @@ pub(crate) static DELETE_TOPIC_POLICY_ACTION: ActionMeta = ActionMeta {
     output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DeleteTopicRule` action.
@@ -2968,4 +2988,5 @@ pub(crate) static DELETE_TOPIC_RULE_ACTION: ActionMeta = ActionMeta {
     output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };

@@ -124,6 +124,7 @@ pub(crate) static DESCRIBE_AI_SEARCH_TASK_ASYNC_ACTION: ActionMeta = ActionMeta 
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DescribeActivateDevice` action.
@@ -248,6 +249,7 @@ pub(crate) static DESCRIBE_ACTIVATE_DEVICE_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DescribeActivateLicenseService` action.
@@ -403,6 +405,7 @@ pub(crate) static DESCRIBE_ACTIVATE_LICENSE_SERVICE_ACTION: ActionMeta = ActionM
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DescribeBatchProduction` action.
@@ -610,6 +613,7 @@ pub(crate) static DESCRIBE_BATCH_PRODUCTION_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DescribeBindedProducts` action.
@@ -817,6 +821,7 @@ pub(crate) static DESCRIBE_BINDED_PRODUCTS_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DescribeCloudStorage` action.
@@ -1018,6 +1023,7 @@ pub(crate) static DESCRIBE_CLOUD_STORAGE_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DescribeCloudStorageAIService` action.
@@ -1266,6 +1272,7 @@ pub(crate) static DESCRIBE_CLOUD_STORAGE_AI_SERVICE_ACTION: ActionMeta = ActionM
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DescribeCloudStorageAIServiceCallback` action.
@@ -1394,6 +1401,7 @@ pub(crate) static DESCRIBE_CLOUD_STORAGE_AI_SERVICE_CALLBACK_ACTION: ActionMeta 
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DescribeCloudStorageAIServiceTask` action.
@@ -1533,6 +1541,7 @@ pub(crate) static DESCRIBE_CLOUD_STORAGE_AI_SERVICE_TASK_ACTION: ActionMeta = Ac
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DescribeCloudStorageAIServiceTasks` action.
@@ -1930,6 +1939,7 @@ pub(crate) static DESCRIBE_CLOUD_STORAGE_AI_SERVICE_TASKS_ACTION: ActionMeta = A
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DescribeCloudStorageDate` action.
@@ -2110,6 +2120,7 @@ pub(crate) static DESCRIBE_CLOUD_STORAGE_DATE_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DescribeCloudStorageEvents` action.
@@ -2421,6 +2432,7 @@ pub(crate) static DESCRIBE_CLOUD_STORAGE_EVENTS_ACTION: ActionMeta = ActionMeta 
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DescribeCloudStorageEventsByTWeSeePerson` action.
@@ -2710,6 +2722,7 @@ pub(crate) static DESCRIBE_CLOUD_STORAGE_EVENTS_BY_T_WE_SEE_PERSON_ACTION: Actio
         ],
         together: &[],
         ordered: &[],
+        calls_per_second: 20,
     };
 
 /// Input of the `DescribeCloudStorageEventsWithAITasks` action.
@@ -3053,6 +3066,7 @@ pub(crate) static DESCRIBE_CLOUD_STORAGE_EVENTS_WITH_AI_TASKS_ACTION: ActionMeta
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DescribeCloudStorageMultiThumbnail` action.
@@ -3223,6 +3237,7 @@ pub(crate) static DESCRIBE_CLOUD_STORAGE_MULTI_THUMBNAIL_ACTION: ActionMeta = Ac
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DescribeCloudStorageOrder` action.
@@ -3351,6 +3366,7 @@ pub(crate) static DESCRIBE_CLOUD_STORAGE_ORDER_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DescribeCloudStoragePackageConsumeDetails` action.
@@ -3489,6 +3505,7 @@ pub(crate) static DESCRIBE_CLOUD_STORAGE_PACKAGE_CONSUME_DETAILS_ACTION: ActionM
     output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DescribeCloudStoragePackageConsumeStats` action.
@@ -3633,6 +3650,7 @@ pub(crate) static DESCRIBE_CLOUD_STORAGE_PACKAGE_CONSUME_STATS_ACTION: ActionMet
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DescribeCloudStorageStreamData` action.
@@ -3802,6 +3820,7 @@ pub(crate) static DESCRIBE_CLOUD_STORAGE_STREAM_DATA_ACTION: ActionMeta = Action
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DescribeCloudStorageThumbnail` action.
@@ -3971,6 +3990,7 @@ pub(crate) static DESCRIBE_CLOUD_STORAGE_THUMBNAIL_ACTION: ActionMeta = ActionMe
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DescribeCloudStorageThumbnailList` action.
@@ -4144,6 +4164,7 @@ pub(crate) static DESCRIBE_CLOUD_STORAGE_THUMBNAIL_LIST_ACTION: ActionMeta = Act
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DescribeCloudStorageTime` action.
@@ -4393,6 +4414,7 @@ pub(crate) static DESCRIBE_CLOUD_STORAGE_TIME_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DescribeCloudStorageUsers` action.
@@ -4585,6 +4607,7 @@ pub(crate) static DESCRIBE_CLOUD_STORAGE_USERS_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DescribeCsReportCountDataInfo` action.
@@ -4790,6 +4813,7 @@ pub(crate) static DESCRIBE_CS_REPORT_COUNT_DATA_INFO_ACTION: ActionMeta = Action
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DescribeDevice` action.
@@ -4968,4 +4992,5 @@ pub(crate) static DESCRIBE_DEVICE_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };

@@ -203,6 +203,7 @@ pub(crate) static DESCRIBE_DEVICE_BIND_GATEWAY_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DescribeDeviceData` action.
@@ -383,6 +384,7 @@ pub(crate) static DESCRIBE_DEVICE_DATA_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DescribeDeviceDataHistory` action.
@@ -673,6 +675,7 @@ pub(crate) static DESCRIBE_DEVICE_DATA_HISTORY_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DescribeDevicePackages` action.
@@ -912,6 +915,7 @@ pub(crate) static DESCRIBE_DEVICE_PACKAGES_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DescribeDevicePositionList` action.
@@ -1106,6 +1110,7 @@ pub(crate) static DESCRIBE_DEVICE_POSITION_LIST_ACTION: ActionMeta = ActionMeta 
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DescribeFenceBindList` action.
@@ -1274,6 +1279,7 @@ pub(crate) static DESCRIBE_FENCE_BIND_LIST_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DescribeFenceEventList` action.
@@ -1548,6 +1554,7 @@ pub(crate) static DESCRIBE_FENCE_EVENT_LIST_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DescribeFreeCloudStorageNum` action.
@@ -1628,6 +1635,7 @@ pub(crate) static DESCRIBE_FREE_CLOUD_STORAGE_NUM_ACTION: ActionMeta = ActionMet
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DescribeGatewayBindDevices` action.
@@ -1870,6 +1878,7 @@ pub(crate) static DESCRIBE_GATEWAY_BIND_DEVICES_ACTION: ActionMeta = ActionMeta 
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DescribeGatewaySubDeviceList` action.
@@ -2081,6 +2090,7 @@ pub(crate) static DESCRIBE_GATEWAY_SUB_DEVICE_LIST_ACTION: ActionMeta = ActionMe
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DescribeGatewaySubProducts` action.
@@ -2307,6 +2317,7 @@ pub(crate) static DESCRIBE_GATEWAY_SUB_PRODUCTS_ACTION: ActionMeta = ActionMeta 
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DescribeInstance` action.
@@ -2506,6 +2517,7 @@ pub(crate) static DESCRIBE_INSTANCE_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DescribeLicenseOverview` action.
@@ -2633,6 +2645,7 @@ pub(crate) static DESCRIBE_LICENSE_OVERVIEW_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DescribeLoRaFrequency` action.
@@ -2739,6 +2752,7 @@ pub(crate) static DESCRIBE_LO_RA_FREQUENCY_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DescribeModelDefinition` action.
@@ -2899,6 +2913,7 @@ pub(crate) static DESCRIBE_MODEL_DEFINITION_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DescribeP2PRoute` action.
@@ -3031,6 +3046,7 @@ pub(crate) static DESCRIBE_P2_P_ROUTE_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DescribePackageConsumeTask` action.
@@ -3141,6 +3157,7 @@ pub(crate) static DESCRIBE_PACKAGE_CONSUME_TASK_ACTION: ActionMeta = ActionMeta 
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DescribePackageConsumeTasks` action.
@@ -3288,6 +3305,7 @@ pub(crate) static DESCRIBE_PACKAGE_CONSUME_TASKS_ACTION: ActionMeta = ActionMeta
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DescribePositionFenceList` action.
@@ -3458,6 +3476,7 @@ pub(crate) static DESCRIBE_POSITION_FENCE_LIST_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DescribePrivateCA` action.
@@ -3558,6 +3577,7 @@ pub(crate) static DESCRIBE_PRIVATE_CA_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DescribePrivateCABindedProducts` action.
@@ -3712,6 +3732,7 @@ pub(crate) static DESCRIBE_PRIVATE_CA_BINDED_PRODUCTS_ACTION: ActionMeta = Actio
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DescribePrivateCAs` action.
@@ -3787,6 +3808,7 @@ pub(crate) static DESCRIBE_PRIVATE_C_AS_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DescribeProductCA` action.
@@ -3889,6 +3911,7 @@ pub(crate) static DESCRIBE_PRODUCT_CA_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DescribeProductCloudStorageAIService` action.
@@ -3994,6 +4017,7 @@ pub(crate) static DESCRIBE_PRODUCT_CLOUD_STORAGE_AI_SERVICE_ACTION: ActionMeta =
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DescribeProductDynamicRegister` action.
@@ -4138,4 +4162,5 @@ pub(crate) static DESCRIBE_PRODUCT_DYNAMIC_REGISTER_ACTION: ActionMeta = ActionM
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };

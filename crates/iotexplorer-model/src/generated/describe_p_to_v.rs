@@ -120,6 +120,7 @@ pub(crate) static DESCRIBE_PROJECT_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DescribeSpaceFenceEventList` action.
@@ -341,6 +342,7 @@ pub(crate) static DESCRIBE_SPACE_FENCE_EVENT_LIST_ACTION: ActionMeta = ActionMet
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DescribeStudioProduct` action.
@@ -453,6 +455,7 @@ pub(crate) static DESCRIBE_STUDIO_PRODUCT_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DescribeSubscribedTopicPolicy` action.
@@ -596,6 +599,7 @@ pub(crate) static DESCRIBE_SUBSCRIBED_TOPIC_POLICY_ACTION: ActionMeta = ActionMe
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DescribeTWeSeeCallback` action.
@@ -716,6 +720,7 @@ pub(crate) static DESCRIBE_T_WE_SEE_CALLBACK_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DescribeTWeSeeConfig` action.
@@ -948,6 +953,7 @@ pub(crate) static DESCRIBE_T_WE_SEE_CONFIG_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DescribeTWeSeeDirectUploadInfo` action.
@@ -1209,6 +1215,7 @@ pub(crate) static DESCRIBE_T_WE_SEE_DIRECT_UPLOAD_INFO_ACTION: ActionMeta = Acti
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DescribeTWeSeeFace` action.
@@ -1388,6 +1395,7 @@ pub(crate) static DESCRIBE_T_WE_SEE_FACE_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DescribeTWeSeePerson` action.
@@ -1590,6 +1598,7 @@ pub(crate) static DESCRIBE_T_WE_SEE_PERSON_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DescribeTWeSeePostPaidService` action.
@@ -1714,6 +1723,7 @@ pub(crate) static DESCRIBE_T_WE_SEE_POST_PAID_SERVICE_ACTION: ActionMeta = Actio
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DescribeTWeSeeRecognitionTask` action.
@@ -1853,6 +1863,7 @@ pub(crate) static DESCRIBE_T_WE_SEE_RECOGNITION_TASK_ACTION: ActionMeta = Action
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DescribeTWeSeeSubscription` action.
@@ -2181,6 +2192,7 @@ pub(crate) static DESCRIBE_T_WE_SEE_SUBSCRIPTION_ACTION: ActionMeta = ActionMeta
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DescribeTWeSeeTask` action.
@@ -2320,6 +2332,7 @@ pub(crate) static DESCRIBE_T_WE_SEE_TASK_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DescribeTWeSeeTaskStatistics` action.
@@ -2534,6 +2547,7 @@ pub(crate) static DESCRIBE_T_WE_SEE_TASK_STATISTICS_ACTION: ActionMeta = ActionM
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DescribeTWeTalkAgent` action.
@@ -2650,6 +2664,7 @@ pub(crate) static DESCRIBE_T_WE_TALK_AGENT_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DescribeTWeTalkAgentBinding` action.
@@ -2899,6 +2914,7 @@ pub(crate) static DESCRIBE_T_WE_TALK_AGENT_BINDING_ACTION: ActionMeta = ActionMe
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DescribeTWeTalkAgentList` action.
@@ -3198,6 +3214,7 @@ pub(crate) static DESCRIBE_T_WE_TALK_AGENT_LIST_ACTION: ActionMeta = ActionMeta 
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DescribeTWeTalkProductConfig` action.
@@ -3343,6 +3360,7 @@ pub(crate) static DESCRIBE_T_WE_TALK_PRODUCT_CONFIG_ACTION: ActionMeta = ActionM
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DescribeTWeTalkProductConfigV2` action.
@@ -3542,6 +3560,7 @@ pub(crate) static DESCRIBE_T_WE_TALK_PRODUCT_CONFIG_V2_ACTION: ActionMeta = Acti
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DescribeTopicPolicy` action.
@@ -3689,6 +3708,7 @@ pub(crate) static DESCRIBE_TOPIC_POLICY_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DescribeTopicRule` action.
@@ -3813,6 +3833,7 @@ pub(crate) static DESCRIBE_TOPIC_RULE_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DescribeUnbindedDevices` action.
@@ -3993,6 +4014,7 @@ pub(crate) static DESCRIBE_UNBINDED_DEVICES_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DescribeVideoLicense` action.
@@ -4119,6 +4141,7 @@ pub(crate) static DESCRIBE_VIDEO_LICENSE_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DescribeVodCloudStorageDate` action.
@@ -4321,4 +4344,5 @@ pub(crate) static DESCRIBE_VOD_CLOUD_STORAGE_DATE_ACTION: ActionMeta = ActionMet
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };

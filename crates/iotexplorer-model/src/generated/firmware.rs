@@ -39,7 +39,7 @@ pub struct BatchUpdateFirmwareRequest {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    upgrade_method: Option<u64>,
+    upgrade_method: Option<UpgradeMethod>,
     #[serde(rename = "FileName", default, skip_serializing_if = "Option::is_none")]
     file_name: Option<String>,
     #[serde(rename = "FileMd5", default, skip_serializing_if = "Option::is_none")]
@@ -59,7 +59,7 @@ pub struct BatchUpdateFirmwareRequest {
     )]
     timeout_interval: Option<u64>,
     #[serde(rename = "Type", default, skip_serializing_if = "Option::is_none")]
-    r#type: Option<i64>,
+    r#type: Option<FirmwareTaskType>,
     #[serde(rename = "DelayTime", default, skip_serializing_if = "Option::is_none")]
     delay_time: Option<i64>,
     #[serde(
@@ -67,7 +67,7 @@ pub struct BatchUpdateFirmwareRequest {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    override_mode: Option<u64>,
+    override_mode: Option<OverrideMode>,
     #[serde(
         rename = "MaxRetryNum",
         default,
@@ -126,7 +126,9 @@ impl BatchUpdateFirmwareRequest {
     /// Wire member `UpgradeMethod`: `uint64`.
     ///
     /// Rules: one of 0, 1.
-    pub fn upgrade_method(&self) -> Option<u64> {
+    ///
+    /// Values: see [`UpgradeMethod`].
+    pub fn upgrade_method(&self) -> Option<UpgradeMethod> {
         self.upgrade_method
     }
     /// Name of an uploaded file listing the devices to upgrade. Set together with `FileMd5` and `FileSize`.
@@ -172,7 +174,9 @@ impl BatchUpdateFirmwareRequest {
     /// Wire member `Type`: `int64`.
     ///
     /// Rules: one of 1, 7.
-    pub fn r#type(&self) -> Option<i64> {
+    ///
+    /// Values: see [`FirmwareTaskType`].
+    pub fn r#type(&self) -> Option<FirmwareTaskType> {
         self.r#type
     }
     /// Delay before the task starts.
@@ -188,7 +192,9 @@ impl BatchUpdateFirmwareRequest {
     /// Wire member `OverrideMode`: `uint64`.
     ///
     /// Rules: one of 0, 1.
-    pub fn override_mode(&self) -> Option<u64> {
+    ///
+    /// Values: see [`OverrideMode`].
+    pub fn override_mode(&self) -> Option<OverrideMode> {
         self.override_mode
     }
     /// How many times a failed device is retried.
@@ -255,15 +261,15 @@ pub struct BatchUpdateFirmwareRequestBuilder {
     product_id: Option<String>,
     firmware_version: Option<String>,
     firmware_ori_version: Option<String>,
-    upgrade_method: Option<u64>,
+    upgrade_method: Option<UpgradeMethod>,
     file_name: Option<String>,
     file_md5: Option<String>,
     file_size: Option<u64>,
     device_names: Option<Vec<String>>,
     timeout_interval: Option<u64>,
-    r#type: Option<i64>,
+    r#type: Option<FirmwareTaskType>,
     delay_time: Option<i64>,
-    override_mode: Option<u64>,
+    override_mode: Option<OverrideMode>,
     max_retry_num: Option<u64>,
     retry_interval: Option<u64>,
     fw_type: Option<String>,
@@ -317,17 +323,17 @@ impl BatchUpdateFirmwareRequestBuilder {
         &self.firmware_ori_version
     }
     /// Sets `UpgradeMethod`.
-    pub fn upgrade_method(mut self, value: u64) -> Self {
-        self.upgrade_method = Some(value);
+    pub fn upgrade_method(mut self, value: impl Into<UpgradeMethod>) -> Self {
+        self.upgrade_method = Some(value.into());
         self
     }
     /// Sets or clears `UpgradeMethod`.
-    pub fn set_upgrade_method(mut self, value: Option<u64>) -> Self {
+    pub fn set_upgrade_method(mut self, value: Option<UpgradeMethod>) -> Self {
         self.upgrade_method = value;
         self
     }
     /// Returns `UpgradeMethod` as set so far.
-    pub fn get_upgrade_method(&self) -> &Option<u64> {
+    pub fn get_upgrade_method(&self) -> &Option<UpgradeMethod> {
         &self.upgrade_method
     }
     /// Sets `FileName`.
@@ -403,17 +409,17 @@ impl BatchUpdateFirmwareRequestBuilder {
         &self.timeout_interval
     }
     /// Sets `Type`.
-    pub fn r#type(mut self, value: i64) -> Self {
-        self.r#type = Some(value);
+    pub fn r#type(mut self, value: impl Into<FirmwareTaskType>) -> Self {
+        self.r#type = Some(value.into());
         self
     }
     /// Sets or clears `Type`.
-    pub fn set_type(mut self, value: Option<i64>) -> Self {
+    pub fn set_type(mut self, value: Option<FirmwareTaskType>) -> Self {
         self.r#type = value;
         self
     }
     /// Returns `Type` as set so far.
-    pub fn get_type(&self) -> &Option<i64> {
+    pub fn get_type(&self) -> &Option<FirmwareTaskType> {
         &self.r#type
     }
     /// Sets `DelayTime`.
@@ -431,17 +437,17 @@ impl BatchUpdateFirmwareRequestBuilder {
         &self.delay_time
     }
     /// Sets `OverrideMode`.
-    pub fn override_mode(mut self, value: u64) -> Self {
-        self.override_mode = Some(value);
+    pub fn override_mode(mut self, value: impl Into<OverrideMode>) -> Self {
+        self.override_mode = Some(value.into());
         self
     }
     /// Sets or clears `OverrideMode`.
-    pub fn set_override_mode(mut self, value: Option<u64>) -> Self {
+    pub fn set_override_mode(mut self, value: Option<OverrideMode>) -> Self {
         self.override_mode = value;
         self
     }
     /// Returns `OverrideMode` as set so far.
-    pub fn get_override_mode(&self) -> &Option<u64> {
+    pub fn get_override_mode(&self) -> &Option<OverrideMode> {
         &self.override_mode
     }
     /// Sets `MaxRetryNum`.
@@ -625,15 +631,15 @@ pub(crate) static BATCH_UPDATE_FIRMWARE_ACTION: ActionMeta = ActionMeta {
         MemberMeta::new("ProductID", ValueType::String).required().doc("The product ID.").zh("产品ID"),
         MemberMeta::new("FirmwareVersion", ValueType::String).required().doc("The firmware version to upgrade to.").zh("固件新版本号"),
         MemberMeta::new("FirmwareOriVersion", ValueType::String).doc("Upgrade only the devices currently on this version.").zh("固件原版本号").constraints(&[Constraint::NonEmpty]),
-        MemberMeta::new("UpgradeMethod", ValueType::UInt64).doc("How devices upgrade: 0 silently (the default), 1 after the user confirms.").zh("升级方式").constraints(&[Constraint::OneOf(&[0, 1])]),
+        MemberMeta::new("UpgradeMethod", ValueType::UInt64).doc("How devices upgrade: 0 silently (the default), 1 after the user confirms.").zh("升级方式").enum_type(&UPGRADE_METHOD_ENUM).constraints(&[Constraint::OneOf(&[0, 1])]),
         MemberMeta::new("FileName", ValueType::String).doc("Name of an uploaded file listing the devices to upgrade. Set together with `FileMd5` and `FileSize`.").zh("设备列表文件名称").constraints(&[Constraint::NonEmpty]),
         MemberMeta::new("FileMd5", ValueType::String).doc("MD5 digest of the device-list file, as 32 hexadecimal digits.").zh("设备列表的文件md5值").constraints(&[Constraint::Length { min: Some(32), max: Some(32) }, Constraint::HexDigits]),
         MemberMeta::new("FileSize", ValueType::UInt64).doc("Size of the device-list file in bytes.").zh("设备列表的文件大小值"),
         MemberMeta::new("DeviceNames", ValueType::String).list().doc("The devices to upgrade.").zh("需要升级的设备名称列表").constraints(&[Constraint::UniqueItems, Constraint::NonEmptyItems]),
         MemberMeta::new("TimeoutInterval", ValueType::UInt64).doc("Seconds each device has to finish before the attempt times out.").zh("固件升级任务").constraints(&[Constraint::Range { min: Some(120), max: Some(900) }]),
-        MemberMeta::new("Type", ValueType::Int64).doc("Task type: 1 (or unset) upgrades a fixed set of devices; 7 is dynamic and also upgrades devices that qualify later.").zh("固件升级任务类型").constraints(&[Constraint::OneOf(&[1, 7])]),
+        MemberMeta::new("Type", ValueType::Int64).doc("Task type: 1 (or unset) upgrades a fixed set of devices; 7 is dynamic and also upgrades devices that qualify later.").zh("固件升级任务类型").enum_type(&FIRMWARE_TASK_TYPE_ENUM).constraints(&[Constraint::OneOf(&[1, 7])]),
         MemberMeta::new("DelayTime", ValueType::Int64).doc("Delay before the task starts.").zh("任务延迟时间").constraints(&[Constraint::Range { min: Some(0), max: None }]),
-        MemberMeta::new("OverrideMode", ValueType::UInt64).doc("Whether this task overrides an earlier one for the same devices: 0 no, 1 yes.").zh("是否覆盖").constraints(&[Constraint::OneOf(&[0, 1])]),
+        MemberMeta::new("OverrideMode", ValueType::UInt64).doc("Whether this task overrides an earlier one for the same devices: 0 no, 1 yes.").zh("是否覆盖").enum_type(&OVERRIDE_MODE_ENUM).constraints(&[Constraint::OneOf(&[0, 1])]),
         MemberMeta::new("MaxRetryNum", ValueType::UInt64).doc("How many times a failed device is retried.").zh("失败重试次数").constraints(&[Constraint::Range { min: Some(0), max: None }]),
         MemberMeta::new("RetryInterval", ValueType::UInt64).doc("Minutes between retries.").zh("重试间隔min").constraints(&[Constraint::Range { min: Some(0), max: None }]),
         MemberMeta::new("FwType", ValueType::String).doc("The firmware module, for example `mcu`.").zh("固件模块").constraints(&[Constraint::NonEmpty]),
@@ -648,6 +654,7 @@ pub(crate) static BATCH_UPDATE_FIRMWARE_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[&["FileName", "FileMd5", "FileSize"]],
     ordered: &[OrderedPair::new("StartTime", "EndTime")],
+    calls_per_second: 20,
 };
 
 /// Input of the `CheckFirmwareUpdate` action.
@@ -819,6 +826,7 @@ pub(crate) static CHECK_FIRMWARE_UPDATE_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `CreateOtaModule` action.
@@ -1025,6 +1033,7 @@ pub(crate) static CREATE_OTA_MODULE_ACTION: ActionMeta = ActionMeta {
     output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DeleteOtaModule` action.
@@ -1174,6 +1183,7 @@ pub(crate) static DELETE_OTA_MODULE_ACTION: ActionMeta = ActionMeta {
     output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DescribeDeviceFirmWare` action.
@@ -1342,6 +1352,7 @@ pub(crate) static DESCRIBE_DEVICE_FIRM_WARE_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DescribeDeviceFirmwares` action.
@@ -1504,6 +1515,7 @@ pub(crate) static DESCRIBE_DEVICE_FIRMWARES_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DescribeFirmware` action.
@@ -1749,6 +1761,7 @@ pub(crate) static DESCRIBE_FIRMWARE_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DescribeFirmwareTask` action.
@@ -1896,8 +1909,10 @@ pub struct DescribeFirmwareTaskResponse {
     /// The task status.
     ///
     /// Wire member `Status`: `int64`.
+    ///
+    /// Values: see [`FirmwareTaskStatus`].
     #[serde(rename = "Status", default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<i64>,
+    pub status: Option<FirmwareTaskStatus>,
     /// Creation time in Unix seconds.
     ///
     /// Wire member `CreateTime`: `int64`.
@@ -1908,8 +1923,12 @@ pub struct DescribeFirmwareTaskResponse {
     )]
     pub create_time: Option<i64>,
     /// Wire member `Type`: `int64`.
+    ///
+    /// Rules: one of 1, 7.
+    ///
+    /// Values: see [`FirmwareTaskType`].
     #[serde(rename = "Type", default, skip_serializing_if = "Option::is_none")]
-    pub r#type: Option<i64>,
+    pub r#type: Option<FirmwareTaskType>,
     /// Wire member `ProductName`: `string`.
     #[serde(
         rename = "ProductName",
@@ -1920,12 +1939,14 @@ pub struct DescribeFirmwareTaskResponse {
     /// How devices were chosen: `originalVersion`, `filename` or `devicenames`.
     ///
     /// Wire member `UpgradeMode`: `string`.
+    ///
+    /// Values: see [`UpgradeMode`].
     #[serde(
         rename = "UpgradeMode",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub upgrade_mode: Option<String>,
+    pub upgrade_mode: Option<UpgradeMode>,
     /// Wire member `ProductId`: `string`.
     #[serde(rename = "ProductId", default, skip_serializing_if = "Option::is_none")]
     pub product_id: Option<String>,
@@ -1961,12 +1982,16 @@ pub struct DescribeFirmwareTaskResponse {
     )]
     pub timeout_interval: Option<u64>,
     /// Wire member `UpgradeMethod`: `uint64`.
+    ///
+    /// Rules: one of 0, 1.
+    ///
+    /// Values: see [`UpgradeMethod`].
     #[serde(
         rename = "UpgradeMethod",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub upgrade_method: Option<u64>,
+    pub upgrade_method: Option<UpgradeMethod>,
     /// Wire member `MaxRetryNum`: `uint64`.
     #[serde(
         rename = "MaxRetryNum",
@@ -1985,12 +2010,16 @@ pub struct DescribeFirmwareTaskResponse {
     )]
     pub retry_interval: Option<u64>,
     /// Wire member `OverrideMode`: `uint64`.
+    ///
+    /// Rules: one of 0, 1.
+    ///
+    /// Values: see [`OverrideMode`].
     #[serde(
         rename = "OverrideMode",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub override_mode: Option<u64>,
+    pub override_mode: Option<OverrideMode>,
     /// Wire member `TaskUserDefine`: `string`.
     #[serde(
         rename = "TaskUserDefine",
@@ -2048,26 +2077,37 @@ pub(crate) static DESCRIBE_FIRMWARE_TASK_ACTION: ActionMeta = ActionMeta {
             .zh("固件任务ID"),
         MemberMeta::new("Status", ValueType::Int64)
             .doc("The task status.")
-            .zh("固件任务状态"),
+            .zh("固件任务状态")
+            .enum_type(&FIRMWARE_TASK_STATUS_ENUM),
         MemberMeta::new("CreateTime", ValueType::Int64)
             .doc("Creation time in Unix seconds.")
             .zh("固件任务创建时间"),
-        MemberMeta::new("Type", ValueType::Int64).zh("固件任务升级类型"),
+        MemberMeta::new("Type", ValueType::Int64)
+            .zh("固件任务升级类型")
+            .enum_type(&FIRMWARE_TASK_TYPE_ENUM)
+            .constraints(&[Constraint::OneOf(&[1, 7])]),
         MemberMeta::new("ProductName", ValueType::String).zh("产品名称"),
         MemberMeta::new("UpgradeMode", ValueType::String)
             .doc("How devices were chosen: `originalVersion`, `filename` or `devicenames`.")
-            .zh("固件任务升级模式"),
+            .zh("固件任务升级模式")
+            .enum_type(&UPGRADE_MODE_ENUM),
         MemberMeta::new("ProductId", ValueType::String).zh("产品ID"),
         MemberMeta::new("OriginalVersion", ValueType::String).zh("原始固件版本号"),
         MemberMeta::new("CreateUserId", ValueType::UInt64).zh("创建账号ID"),
         MemberMeta::new("CreatorNickName", ValueType::String).zh("创建账号ID昵称"),
         MemberMeta::new("DelayTime", ValueType::UInt64).zh("延迟时间"),
         MemberMeta::new("TimeoutInterval", ValueType::UInt64).zh("超时时间"),
-        MemberMeta::new("UpgradeMethod", ValueType::UInt64).zh("静默升级or用户确认升级"),
+        MemberMeta::new("UpgradeMethod", ValueType::UInt64)
+            .zh("静默升级or用户确认升级")
+            .enum_type(&UPGRADE_METHOD_ENUM)
+            .constraints(&[Constraint::OneOf(&[0, 1])]),
         MemberMeta::new("MaxRetryNum", ValueType::UInt64).zh("最大重试次数"),
         MemberMeta::new("FwType", ValueType::String).zh("固件类型"),
         MemberMeta::new("RetryInterval", ValueType::UInt64).zh("重试间隔时间单位min"),
-        MemberMeta::new("OverrideMode", ValueType::UInt64).zh("是否覆盖任务"),
+        MemberMeta::new("OverrideMode", ValueType::UInt64)
+            .zh("是否覆盖任务")
+            .enum_type(&OVERRIDE_MODE_ENUM)
+            .constraints(&[Constraint::OneOf(&[0, 1])]),
         MemberMeta::new("TaskUserDefine", ValueType::String).zh("用户自定义消息"),
         MemberMeta::new("RateLimit", ValueType::Int64).zh("每分钟发送设备量"),
         MemberMeta::new("EndTime", ValueType::Int64).zh("任务截止时间"),
@@ -2076,6 +2116,7 @@ pub(crate) static DESCRIBE_FIRMWARE_TASK_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DescribeFirmwareTaskDevices` action.
@@ -2140,6 +2181,8 @@ impl DescribeFirmwareTaskDevicesRequest {
     /// Wire member `Limit`: `uint64`.
     ///
     /// Rules: at least 1.
+    ///
+    /// The service uses 20 when it is not set.
     pub fn limit(&self) -> Option<u64> {
         self.limit
     }
@@ -2343,6 +2386,8 @@ pub(crate) static DESCRIBE_FIRMWARE_TASK_DEVICES_ACTION: ActionMeta = ActionMeta
         MemberMeta::new("Limit", ValueType::UInt64)
             .doc("Most results to return.")
             .zh("查询的数量")
+            .default_is(20)
+            .page_max(100)
             .constraints(&[Constraint::Range {
                 min: Some(1),
                 max: None,
@@ -2366,6 +2411,7 @@ pub(crate) static DESCRIBE_FIRMWARE_TASK_DEVICES_ACTION: ActionMeta = ActionMeta
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DescribeFirmwareTasks` action.
@@ -2424,6 +2470,8 @@ impl DescribeFirmwareTasksRequest {
     /// Wire member `Limit`: `uint64`, required.
     ///
     /// Rules: at least 1.
+    ///
+    /// The service uses 20 when it is not set.
     pub fn limit(&self) -> Option<u64> {
         self.limit
     }
@@ -2631,6 +2679,8 @@ pub(crate) static DESCRIBE_FIRMWARE_TASKS_ACTION: ActionMeta = ActionMeta {
             .required()
             .doc("Most results to return.")
             .zh("返回查询结果条数")
+            .default_is(20)
+            .page_max(100)
             .constraints(&[Constraint::Range {
                 min: Some(1),
                 max: None,
@@ -2658,6 +2708,7 @@ pub(crate) static DESCRIBE_FIRMWARE_TASKS_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DescribeFirmwareUpdateStatus` action.
@@ -2793,8 +2844,10 @@ pub struct DescribeFirmwareUpdateStatusResponse {
     /// 0 offline, 1 pending, 2 message delivered, 3 downloading, 4 flashing, 5 failed, 6 done, 7 processing, 8 awaiting user confirmation, 10 timed out, 20 downloaded.
     ///
     /// Wire member `Status`: `int64`.
+    ///
+    /// Values: see [`FirmwareUpdateStatus`].
     #[serde(rename = "Status", default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<i64>,
+    pub status: Option<FirmwareUpdateStatus>,
     /// Progress in percent.
     ///
     /// Wire member `Percent`: `int64`.
@@ -2819,12 +2872,13 @@ pub(crate) static DESCRIBE_FIRMWARE_UPDATE_STATUS_ACTION: ActionMeta = ActionMet
     output: &[
         MemberMeta::new("OriVersion", ValueType::String).doc("Version before the upgrade.").zh("升级任务源版本"),
         MemberMeta::new("DstVersion", ValueType::String).doc("Version being installed.").zh("升级任务目标版本"),
-        MemberMeta::new("Status", ValueType::Int64).doc("0 offline, 1 pending, 2 message delivered, 3 downloading, 4 flashing, 5 failed, 6 done, 7 processing, 8 awaiting user confirmation, 10 timed out, 20 downloaded.").zh("升级状态"),
+        MemberMeta::new("Status", ValueType::Int64).doc("0 offline, 1 pending, 2 message delivered, 3 downloading, 4 flashing, 5 failed, 6 done, 7 processing, 8 awaiting user confirmation, 10 timed out, 20 downloaded.").zh("升级状态").enum_type(&FIRMWARE_UPDATE_STATUS_ENUM),
         MemberMeta::new("Percent", ValueType::Int64).doc("Progress in percent.").zh("进度"),
         MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID"),
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `GetCOSURL` action.
@@ -3037,6 +3091,7 @@ pub(crate) static GET_COSURL_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `ListFirmwares` action.
@@ -3277,6 +3332,7 @@ pub(crate) static LIST_FIRMWARES_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `ListOtaModules` action.
@@ -3480,6 +3536,7 @@ pub(crate) static LIST_OTA_MODULES_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `ListProductOtaModules` action.
@@ -3605,6 +3662,7 @@ pub(crate) static LIST_PRODUCT_OTA_MODULES_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `PublishFirmwareUpdateMessage` action.
@@ -3798,6 +3856,7 @@ pub(crate) static PUBLISH_FIRMWARE_UPDATE_MESSAGE_ACTION: ActionMeta = ActionMet
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `UpdateFirmware` action.
@@ -3833,7 +3892,7 @@ pub struct UpdateFirmwareRequest {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    upgrade_method: Option<u64>,
+    upgrade_method: Option<UpgradeMethod>,
 }
 
 impl UpdateFirmwareRequest {
@@ -3870,7 +3929,9 @@ impl UpdateFirmwareRequest {
     /// Wire member `UpgradeMethod`: `uint64`.
     ///
     /// Rules: one of 0, 1.
-    pub fn upgrade_method(&self) -> Option<u64> {
+    ///
+    /// Values: see [`UpgradeMethod`].
+    pub fn upgrade_method(&self) -> Option<UpgradeMethod> {
         self.upgrade_method
     }
 }
@@ -3882,7 +3943,7 @@ pub struct UpdateFirmwareRequestBuilder {
     device_name: Option<String>,
     firmware_version: Option<String>,
     firmware_ori_version: Option<String>,
-    upgrade_method: Option<u64>,
+    upgrade_method: Option<UpgradeMethod>,
 }
 
 impl UpdateFirmwareRequestBuilder {
@@ -3943,17 +4004,17 @@ impl UpdateFirmwareRequestBuilder {
         &self.firmware_ori_version
     }
     /// Sets `UpgradeMethod`.
-    pub fn upgrade_method(mut self, value: u64) -> Self {
-        self.upgrade_method = Some(value);
+    pub fn upgrade_method(mut self, value: impl Into<UpgradeMethod>) -> Self {
+        self.upgrade_method = Some(value.into());
         self
     }
     /// Sets or clears `UpgradeMethod`.
-    pub fn set_upgrade_method(mut self, value: Option<u64>) -> Self {
+    pub fn set_upgrade_method(mut self, value: Option<UpgradeMethod>) -> Self {
         self.upgrade_method = value;
         self
     }
     /// Returns `UpgradeMethod` as set so far.
-    pub fn get_upgrade_method(&self) -> &Option<u64> {
+    pub fn get_upgrade_method(&self) -> &Option<UpgradeMethod> {
         &self.upgrade_method
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
@@ -4054,11 +4115,13 @@ pub(crate) static UPDATE_FIRMWARE_ACTION: ActionMeta = ActionMeta {
         MemberMeta::new("UpgradeMethod", ValueType::UInt64)
             .doc("0 silently (the default), 1 after the user confirms.")
             .zh("固件升级方式")
+            .enum_type(&UPGRADE_METHOD_ENUM)
             .constraints(&[Constraint::OneOf(&[0, 1])]),
     ],
     output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `UpdateOtaModule` action.
@@ -4265,6 +4328,7 @@ pub(crate) static UPDATE_OTA_MODULE_ACTION: ActionMeta = ActionMeta {
     output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `UpdateOtaTaskStatus` action.
@@ -4280,7 +4344,7 @@ pub struct UpdateOtaTaskStatusRequest {
     #[serde(rename = "TaskId", default, skip_serializing_if = "Option::is_none")]
     task_id: Option<i64>,
     #[serde(rename = "Status", default, skip_serializing_if = "Option::is_none")]
-    status: Option<i64>,
+    status: Option<FirmwareTaskStatus>,
 }
 
 impl UpdateOtaTaskStatusRequest {
@@ -4307,7 +4371,9 @@ impl UpdateOtaTaskStatusRequest {
     /// Wire member `Status`: `int64`, required.
     ///
     /// Rules: at least 0.
-    pub fn status(&self) -> Option<i64> {
+    ///
+    /// Values: see [`FirmwareTaskStatus`].
+    pub fn status(&self) -> Option<FirmwareTaskStatus> {
         self.status
     }
 }
@@ -4317,7 +4383,7 @@ impl UpdateOtaTaskStatusRequest {
 pub struct UpdateOtaTaskStatusRequestBuilder {
     product_id: Option<String>,
     task_id: Option<i64>,
-    status: Option<i64>,
+    status: Option<FirmwareTaskStatus>,
 }
 
 impl UpdateOtaTaskStatusRequestBuilder {
@@ -4350,17 +4416,17 @@ impl UpdateOtaTaskStatusRequestBuilder {
         &self.task_id
     }
     /// Sets `Status`.
-    pub fn status(mut self, value: i64) -> Self {
-        self.status = Some(value);
+    pub fn status(mut self, value: impl Into<FirmwareTaskStatus>) -> Self {
+        self.status = Some(value.into());
         self
     }
     /// Sets or clears `Status`.
-    pub fn set_status(mut self, value: Option<i64>) -> Self {
+    pub fn set_status(mut self, value: Option<FirmwareTaskStatus>) -> Self {
         self.status = value;
         self
     }
     /// Returns `Status` as set so far.
-    pub fn get_status(&self) -> &Option<i64> {
+    pub fn get_status(&self) -> &Option<FirmwareTaskStatus> {
         &self.status
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
@@ -4444,6 +4510,7 @@ pub(crate) static UPDATE_OTA_TASK_STATUS_ACTION: ActionMeta = ActionMeta {
             .required()
             .doc("The new task status, for example 6 to cancel.")
             .zh("固件任务取消状态")
+            .enum_type(&FIRMWARE_TASK_STATUS_ENUM)
             .constraints(&[Constraint::Range {
                 min: Some(0),
                 max: None,
@@ -4452,6 +4519,7 @@ pub(crate) static UPDATE_OTA_TASK_STATUS_ACTION: ActionMeta = ActionMeta {
     output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `UploadFirmware` action.
@@ -4805,4 +4873,5 @@ pub(crate) static UPLOAD_FIRMWARE_ACTION: ActionMeta = ActionMeta {
     output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };

@@ -172,6 +172,7 @@ pub(crate) static GET_AUTH_MINI_PROGRAM_APP_LIST_ACTION: ActionMeta = ActionMeta
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `GetBatchProductionsList` action.
@@ -348,6 +349,7 @@ pub(crate) static GET_BATCH_PRODUCTIONS_LIST_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `GetDeviceList` action.
@@ -391,11 +393,17 @@ impl GetDeviceListRequest {
     pub fn product_id(&self) -> Option<&str> {
         self.product_id.as_deref()
     }
+    /// Index of the first result.
+    ///
     /// Wire member `Offset`: `int64`.
     pub fn offset(&self) -> Option<i64> {
         self.offset
     }
+    /// Results per page; Tencent documents 10 to 100.
+    ///
     /// Wire member `Limit`: `int64`.
+    ///
+    /// The service uses 10 when it is not set.
     pub fn limit(&self) -> Option<i64> {
         self.limit
     }
@@ -636,8 +644,14 @@ pub(crate) static GET_DEVICE_LIST_ACTION: ActionMeta = ActionMeta {
         MemberMeta::new("ProductId", ValueType::String)
             .required()
             .zh("需要查看设备列表的产品ID"),
-        MemberMeta::new("Offset", ValueType::Int64).zh("分页偏移"),
-        MemberMeta::new("Limit", ValueType::Int64).zh("分页的大小"),
+        MemberMeta::new("Offset", ValueType::Int64)
+            .doc("Index of the first result.")
+            .zh("分页偏移"),
+        MemberMeta::new("Limit", ValueType::Int64)
+            .doc("Results per page; Tencent documents 10 to 100.")
+            .zh("分页的大小")
+            .default_is(10)
+            .page_max(100),
         MemberMeta::new("FirmwareVersion", ValueType::String).zh("设备固件版本号"),
         MemberMeta::new("FwType", ValueType::String).zh("固件类型"),
         MemberMeta::new("DeviceName", ValueType::String).zh("需要过滤的设备名称"),
@@ -655,6 +669,7 @@ pub(crate) static GET_DEVICE_LIST_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `GetDeviceLocationHistory` action.
@@ -887,6 +902,7 @@ pub(crate) static GET_DEVICE_LOCATION_HISTORY_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `GetDeviceSumStatistics` action.
@@ -1090,6 +1106,7 @@ pub(crate) static GET_DEVICE_SUM_STATISTICS_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `GetFamilyDeviceUserList` action.
@@ -1243,6 +1260,7 @@ pub(crate) static GET_FAMILY_DEVICE_USER_LIST_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `GetGatewaySubDeviceList` action.
@@ -1452,6 +1470,7 @@ pub(crate) static GET_GATEWAY_SUB_DEVICE_LIST_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `GetLoRaGatewayList` action.
@@ -1624,6 +1643,7 @@ pub(crate) static GET_LO_RA_GATEWAY_LIST_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `GetPositionSpaceList` action.
@@ -1794,6 +1814,7 @@ pub(crate) static GET_POSITION_SPACE_LIST_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `GetProjectList` action.
@@ -2070,6 +2091,7 @@ pub(crate) static GET_PROJECT_LIST_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `GetStudioProductList` action.
@@ -2253,6 +2275,7 @@ pub(crate) static GET_STUDIO_PRODUCT_LIST_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `GetTWeCallActiveStatus` action.
@@ -2397,6 +2420,7 @@ pub(crate) static GET_T_WE_CALL_ACTIVE_STATUS_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `GetTWeTalkActiveRecordList` action.
@@ -2668,6 +2692,7 @@ pub(crate) static GET_T_WE_TALK_ACTIVE_RECORD_LIST_ACTION: ActionMeta = ActionMe
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `GetTWeTalkActiveStatus` action.
@@ -2780,6 +2805,7 @@ pub(crate) static GET_T_WE_TALK_ACTIVE_STATUS_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `GetTWeTalkProductConfigList` action.
@@ -2975,6 +3001,7 @@ pub(crate) static GET_T_WE_TALK_PRODUCT_CONFIG_LIST_ACTION: ActionMeta = ActionM
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `GetTWeTalkProductConfigListV2` action.
@@ -3226,6 +3253,7 @@ pub(crate) static GET_T_WE_TALK_PRODUCT_CONFIG_LIST_V2_ACTION: ActionMeta = Acti
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `GetTopicRuleList` action.
@@ -3371,6 +3399,7 @@ pub(crate) static GET_TOPIC_RULE_LIST_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `GetVodCloudStorageEventList` action.
@@ -3700,6 +3729,7 @@ pub(crate) static GET_VOD_CLOUD_STORAGE_EVENT_LIST_ACTION: ActionMeta = ActionMe
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `GetVodCloudStorageVideoList` action.
@@ -4077,6 +4107,7 @@ pub(crate) static GET_VOD_CLOUD_STORAGE_VIDEO_LIST_ACTION: ActionMeta = ActionMe
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `GetWechatDeviceTicket` action.
@@ -4290,4 +4321,5 @@ pub(crate) static GET_WECHAT_DEVICE_TICKET_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };

@@ -479,6 +479,7 @@ pub(crate) static INVOKE_AI_SEARCH_SERVICE_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `InvokeCloudStorageAIServiceTask` action.
@@ -836,6 +837,7 @@ pub(crate) static INVOKE_CLOUD_STORAGE_AI_SERVICE_TASK_ACTION: ActionMeta = Acti
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `InvokeExternalSourceAIServiceTask` action.
@@ -1092,6 +1094,7 @@ pub(crate) static INVOKE_EXTERNAL_SOURCE_AI_SERVICE_TASK_ACTION: ActionMeta = Ac
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `InvokeTWeSeeComprehension` action.
@@ -1424,6 +1427,7 @@ pub(crate) static INVOKE_T_WE_SEE_COMPREHENSION_ACTION: ActionMeta = ActionMeta 
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `InvokeTWeSeeRecognitionTask` action.
@@ -1891,6 +1895,7 @@ pub(crate) static INVOKE_T_WE_SEE_RECOGNITION_TASK_ACTION: ActionMeta = ActionMe
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `InvokeTWeSeeRecognitionTaskWithFile` action.
@@ -2385,6 +2390,7 @@ pub(crate) static INVOKE_T_WE_SEE_RECOGNITION_TASK_WITH_FILE_ACTION: ActionMeta 
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `InvokeVideosKeywordsAnalyzer` action.
@@ -2627,4 +2633,5 @@ pub(crate) static INVOKE_VIDEOS_KEYWORDS_ANALYZER_ACTION: ActionMeta = ActionMet
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };

@@ -3,9 +3,11 @@
 //! Types generated from the spec in `spec/`.
 
 pub(crate) mod catalog;
+mod enums;
 mod error_codes;
 mod for_each_action;
 
+pub use enums::*;
 pub use error_codes::ErrorCode;
 
 mod batch;

@@ -521,6 +521,7 @@ pub(crate) static MODIFY_APPLICATION_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `ModifyCloudStorageAIService` action.
@@ -780,6 +781,7 @@ pub(crate) static MODIFY_CLOUD_STORAGE_AI_SERVICE_ACTION: ActionMeta = ActionMet
     output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `ModifyCloudStorageAIServiceCallback` action.
@@ -971,6 +973,7 @@ pub(crate) static MODIFY_CLOUD_STORAGE_AI_SERVICE_CALLBACK_ACTION: ActionMeta = 
     output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `ModifyFenceBind` action.
@@ -1107,6 +1110,7 @@ pub(crate) static MODIFY_FENCE_BIND_ACTION: ActionMeta = ActionMeta {
     output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `ModifyLoRaFrequency` action.
@@ -1461,6 +1465,7 @@ pub(crate) static MODIFY_LO_RA_FREQUENCY_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `ModifyLoRaGateway` action.
@@ -1758,6 +1763,7 @@ pub(crate) static MODIFY_LO_RA_GATEWAY_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `ModifyModelDefinition` action.
@@ -1985,6 +1991,7 @@ pub(crate) static MODIFY_MODEL_DEFINITION_ACTION: ActionMeta = ActionMeta {
     output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `ModifyPositionFence` action.
@@ -2066,6 +2073,7 @@ pub(crate) static MODIFY_POSITION_FENCE_ACTION: ActionMeta = ActionMeta {
     output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `ModifyPositionSpace` action.
@@ -2312,6 +2320,7 @@ pub(crate) static MODIFY_POSITION_SPACE_ACTION: ActionMeta = ActionMeta {
     output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `ModifyProductCloudStorageAIService` action.
@@ -2441,6 +2450,7 @@ pub(crate) static MODIFY_PRODUCT_CLOUD_STORAGE_AI_SERVICE_ACTION: ActionMeta = A
     output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `ModifyProductDynamicRegister` action.
@@ -2647,6 +2657,7 @@ pub(crate) static MODIFY_PRODUCT_DYNAMIC_REGISTER_ACTION: ActionMeta = ActionMet
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `ModifyProject` action.
@@ -2825,6 +2836,7 @@ pub(crate) static MODIFY_PROJECT_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `ModifySpaceProperty` action.
@@ -2985,6 +2997,7 @@ pub(crate) static MODIFY_SPACE_PROPERTY_ACTION: ActionMeta = ActionMeta {
     output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `ModifyStudioProduct` action.
@@ -3266,6 +3279,7 @@ pub(crate) static MODIFY_STUDIO_PRODUCT_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `ModifyTWeSeeCallback` action.
@@ -3492,6 +3506,7 @@ pub(crate) static MODIFY_T_WE_SEE_CALLBACK_ACTION: ActionMeta = ActionMeta {
     output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `ModifyTWeSeeConfig` action.
@@ -3819,6 +3834,7 @@ pub(crate) static MODIFY_T_WE_SEE_CONFIG_ACTION: ActionMeta = ActionMeta {
     output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `ModifyTWeSeeFace` action.
@@ -4050,6 +4066,7 @@ pub(crate) static MODIFY_T_WE_SEE_FACE_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `ModifyTWeSeePerson` action.
@@ -4273,6 +4290,7 @@ pub(crate) static MODIFY_T_WE_SEE_PERSON_ACTION: ActionMeta = ActionMeta {
     output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `ModifyTWeSeeSubscription` action.
@@ -4614,6 +4632,7 @@ pub(crate) static MODIFY_T_WE_SEE_SUBSCRIPTION_ACTION: ActionMeta = ActionMeta {
     output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `ModifyTWeSeeSubscriptionRenewFlag` action.
@@ -4842,6 +4861,7 @@ pub(crate) static MODIFY_T_WE_SEE_SUBSCRIPTION_RENEW_FLAG_ACTION: ActionMeta = A
     output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `ModifyTWeTalkAgent` action.
@@ -5243,6 +5263,7 @@ pub(crate) static MODIFY_T_WE_TALK_AGENT_ACTION: ActionMeta = ActionMeta {
     output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `ModifyTWeTalkProductConfig` action.
@@ -5486,6 +5507,7 @@ pub(crate) static MODIFY_T_WE_TALK_PRODUCT_CONFIG_ACTION: ActionMeta = ActionMet
     output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `ModifyTWeTalkProductConfigV2` action.
@@ -5807,6 +5829,7 @@ pub(crate) static MODIFY_T_WE_TALK_PRODUCT_CONFIG_V2_ACTION: ActionMeta = Action
     output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `ModifyTopicPolicy` action.
@@ -5998,6 +6021,7 @@ pub(crate) static MODIFY_TOPIC_POLICY_ACTION: ActionMeta = ActionMeta {
     output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `ModifyTopicRule` action.
@@ -6157,4 +6181,5 @@ pub(crate) static MODIFY_TOPIC_RULE_ACTION: ActionMeta = ActionMeta {
     output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };

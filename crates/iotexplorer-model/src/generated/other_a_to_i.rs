@@ -198,6 +198,7 @@ pub(crate) static ACTIVATE_T_WE_CALL_LICENSE_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `ActivateTWeTalk` action.
@@ -348,6 +349,7 @@ pub(crate) static ACTIVATE_T_WE_TALK_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `BindCloudStorageUser` action.
@@ -499,6 +501,7 @@ pub(crate) static BIND_CLOUD_STORAGE_USER_ACTION: ActionMeta = ActionMeta {
     output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `BindDevices` action.
@@ -705,6 +708,7 @@ pub(crate) static BIND_DEVICES_ACTION: ActionMeta = ActionMeta {
     output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `BindProducts` action.
@@ -863,6 +867,7 @@ pub(crate) static BIND_PRODUCTS_ACTION: ActionMeta = ActionMeta {
     output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `BindTWeTalkAgent` action.
@@ -1079,6 +1084,7 @@ pub(crate) static BIND_T_WE_TALK_AGENT_ACTION: ActionMeta = ActionMeta {
     output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `BindUserDevice` action.
@@ -1355,6 +1361,7 @@ pub(crate) static BIND_USER_DEVICE_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `CallDeviceActionAsync` action.
@@ -1574,6 +1581,7 @@ pub(crate) static CALL_DEVICE_ACTION_ASYNC_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `CallDeviceActionSync` action.
@@ -1807,6 +1815,7 @@ pub(crate) static CALL_DEVICE_ACTION_SYNC_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `CallDeviceRRPCSync` action.
@@ -2078,6 +2087,7 @@ pub(crate) static CALL_DEVICE_RRPC_SYNC_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `ChangeP2PRoute` action.
@@ -2229,6 +2239,7 @@ pub(crate) static CHANGE_P2_P_ROUTE_ACTION: ActionMeta = ActionMeta {
     output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `ControlDeviceData` action.
@@ -2508,6 +2519,7 @@ pub(crate) static CONTROL_DEVICE_DATA_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DestroyTWeSeeSubscription` action.
@@ -2709,6 +2721,7 @@ pub(crate) static DESTROY_T_WE_SEE_SUBSCRIPTION_ACTION: ActionMeta = ActionMeta 
     output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DirectBindDeviceInFamily` action.
@@ -2974,6 +2987,7 @@ pub(crate) static DIRECT_BIND_DEVICE_IN_FAMILY_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DisableTopicRule` action.
@@ -3086,6 +3100,7 @@ pub(crate) static DISABLE_TOPIC_RULE_ACTION: ActionMeta = ActionMeta {
     output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `DismissRoomByStrRoomIdFromTRTC` action.
@@ -3192,6 +3207,7 @@ pub(crate) static DISMISS_ROOM_BY_STR_ROOM_ID_FROM_TRTC_ACTION: ActionMeta = Act
     output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `EnableTopicRule` action.
@@ -3314,6 +3330,7 @@ pub(crate) static ENABLE_TOPIC_RULE_ACTION: ActionMeta = ActionMeta {
     output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `GenSingleDeviceSignatureOfPublic` action.
@@ -3502,6 +3519,7 @@ pub(crate) static GEN_SINGLE_DEVICE_SIGNATURE_OF_PUBLIC_ACTION: ActionMeta = Act
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `GenerateCloudStorageAIServiceTaskFileURL` action.
@@ -3681,6 +3699,7 @@ pub(crate) static GENERATE_CLOUD_STORAGE_AI_SERVICE_TASK_FILE_URL_ACTION: Action
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `GenerateSignedVideoURL` action.
@@ -3840,6 +3859,7 @@ pub(crate) static GENERATE_SIGNED_VIDEO_URL_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `ImportTWeSeeFaces` action.
@@ -4025,4 +4045,5 @@ pub(crate) static IMPORT_T_WE_SEE_FACES_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };

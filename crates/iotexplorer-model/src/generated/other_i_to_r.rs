@@ -184,6 +184,7 @@ pub(crate) static INHERIT_CLOUD_STORAGE_USER_ACTION: ActionMeta = ActionMeta {
     output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `InquireTWeSeeSubscriptionCreatePrice` action.
@@ -370,6 +371,7 @@ pub(crate) static INQUIRE_T_WE_SEE_SUBSCRIPTION_CREATE_PRICE_ACTION: ActionMeta 
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `InquireTWeSeeSubscriptionRenewPrice` action.
@@ -614,6 +616,7 @@ pub(crate) static INQUIRE_T_WE_SEE_SUBSCRIPTION_RENEW_PRICE_ACTION: ActionMeta =
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `ListEventHistory` action.
@@ -937,6 +940,7 @@ pub(crate) static LIST_EVENT_HISTORY_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `ListTWeSeeCallback` action.
@@ -1078,6 +1082,7 @@ pub(crate) static LIST_T_WE_SEE_CALLBACK_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `ListTWeSeePersons` action.
@@ -1348,6 +1353,7 @@ pub(crate) static LIST_T_WE_SEE_PERSONS_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `ListTWeSeeTasks` action.
@@ -1759,6 +1765,7 @@ pub(crate) static LIST_T_WE_SEE_TASKS_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `ListTopicPolicy` action.
@@ -1873,6 +1880,7 @@ pub(crate) static LIST_TOPIC_POLICY_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `OperateTWeSeeDirectUploadObject` action.
@@ -2045,6 +2053,7 @@ pub(crate) static OPERATE_T_WE_SEE_DIRECT_UPLOAD_OBJECT_ACTION: ActionMeta = Act
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `PauseTWeCallDevice` action.
@@ -2148,6 +2157,7 @@ pub(crate) static PAUSE_T_WE_CALL_DEVICE_ACTION: ActionMeta = ActionMeta {
     output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `PublishBroadcastMessage` action.
@@ -2345,6 +2355,7 @@ pub(crate) static PUBLISH_BROADCAST_MESSAGE_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `PublishMessage` action.
@@ -2604,6 +2615,7 @@ pub(crate) static PUBLISH_MESSAGE_ACTION: ActionMeta = ActionMeta {
     output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `PublishRRPCMessage` action.
@@ -2800,6 +2812,7 @@ pub(crate) static PUBLISH_RRPC_MESSAGE_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `PurchaseImagePackage` action.
@@ -3131,6 +3144,7 @@ pub(crate) static PURCHASE_IMAGE_PACKAGE_ACTION: ActionMeta = ActionMeta {
     output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `PurchaseVideoPackage` action.
@@ -3514,6 +3528,7 @@ pub(crate) static PURCHASE_VIDEO_PACKAGE_ACTION: ActionMeta = ActionMeta {
     output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `ReleaseStudioProduct` action.
@@ -3651,6 +3666,7 @@ pub(crate) static RELEASE_STUDIO_PRODUCT_ACTION: ActionMeta = ActionMeta {
     output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `RemoveUserByRoomIdFromTRTC` action.
@@ -3789,6 +3805,7 @@ pub(crate) static REMOVE_USER_BY_ROOM_ID_FROM_TRTC_ACTION: ActionMeta = ActionMe
     output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `RenewTWeSeeSubscription` action.
@@ -4096,6 +4113,7 @@ pub(crate) static RENEW_T_WE_SEE_SUBSCRIPTION_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `ResetCloudStorage` action.
@@ -4291,6 +4309,7 @@ pub(crate) static RESET_CLOUD_STORAGE_ACTION: ActionMeta = ActionMeta {
     output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `ResetCloudStorageAIService` action.
@@ -4501,6 +4520,7 @@ pub(crate) static RESET_CLOUD_STORAGE_AI_SERVICE_ACTION: ActionMeta = ActionMeta
     output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `ResetCloudStorageEvent` action.
@@ -4673,4 +4693,5 @@ pub(crate) static RESET_CLOUD_STORAGE_EVENT_ACTION: ActionMeta = ActionMeta {
     output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };

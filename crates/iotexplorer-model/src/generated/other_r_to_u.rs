@@ -111,6 +111,7 @@ pub(crate) static RESET_T_WE_CALL_DEVICE_ACTION: ActionMeta = ActionMeta {
     output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `ResumeWeCallDevice` action.
@@ -214,6 +215,7 @@ pub(crate) static RESUME_WE_CALL_DEVICE_ACTION: ActionMeta = ActionMeta {
     output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `RevokeBindUserDevice` action.
@@ -432,6 +434,7 @@ pub(crate) static REVOKE_BIND_USER_DEVICE_ACTION: ActionMeta = ActionMeta {
     output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `RevokeShareDeviceFromUser` action.
@@ -656,6 +659,7 @@ pub(crate) static REVOKE_SHARE_DEVICE_FROM_USER_ACTION: ActionMeta = ActionMeta 
     output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `SearchPositionSpace` action.
@@ -853,6 +857,7 @@ pub(crate) static SEARCH_POSITION_SPACE_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `SearchStudioProduct` action.
@@ -1115,6 +1120,7 @@ pub(crate) static SEARCH_STUDIO_PRODUCT_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `SearchTopicRule` action.
@@ -1231,6 +1237,7 @@ pub(crate) static SEARCH_TOPIC_RULE_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `ShareDeviceToUser` action.
@@ -1498,6 +1505,7 @@ pub(crate) static SHARE_DEVICE_TO_USER_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `StartPackageUsageReport` action.
@@ -1727,6 +1735,7 @@ pub(crate) static START_PACKAGE_USAGE_REPORT_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `StopPackageUsageReport` action.
@@ -1952,6 +1961,7 @@ pub(crate) static STOP_PACKAGE_USAGE_REPORT_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `TerminateTWeSeeSubscription` action.
@@ -2173,6 +2183,7 @@ pub(crate) static TERMINATE_T_WE_SEE_SUBSCRIPTION_ACTION: ActionMeta = ActionMet
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `TransferCloudStorage` action.
@@ -2414,6 +2425,7 @@ pub(crate) static TRANSFER_CLOUD_STORAGE_ACTION: ActionMeta = ActionMeta {
     output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `TransferTWeCallDevice` action.
@@ -2540,6 +2552,7 @@ pub(crate) static TRANSFER_T_WE_CALL_DEVICE_ACTION: ActionMeta = ActionMeta {
     output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `UnbindDevices` action.
@@ -2742,6 +2755,7 @@ pub(crate) static UNBIND_DEVICES_ACTION: ActionMeta = ActionMeta {
     output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `UnbindProducts` action.
@@ -2902,6 +2916,7 @@ pub(crate) static UNBIND_PRODUCTS_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `UnbindTWeTalkAgent` action.
@@ -3093,6 +3108,7 @@ pub(crate) static UNBIND_T_WE_TALK_AGENT_ACTION: ActionMeta = ActionMeta {
     output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `UpdateDeviceTWeCallAuthorizeStatus` action.
@@ -3274,6 +3290,7 @@ pub(crate) static UPDATE_DEVICE_T_WE_CALL_AUTHORIZE_STATUS_ACTION: ActionMeta = 
     output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `UpdateDevicesEnableState` action.
@@ -3440,6 +3457,7 @@ pub(crate) static UPDATE_DEVICES_ENABLE_STATE_ACTION: ActionMeta = ActionMeta {
     ],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `UpdatePrivateCA` action.
@@ -3590,6 +3608,7 @@ pub(crate) static UPDATE_PRIVATE_CA_ACTION: ActionMeta = ActionMeta {
     output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };
 
 /// Input of the `UpdateProductPrivateCA` action.
@@ -3711,4 +3730,5 @@ pub(crate) static UPDATE_PRODUCT_PRIVATE_CA_ACTION: ActionMeta = ActionMeta {
     output: &[MemberMeta::new("RequestId", ValueType::String).zh("唯一请求 ID")],
     together: &[],
     ordered: &[],
+    calls_per_second: 20,
 };

@@ -497,8 +497,10 @@ pub struct DeviceUpdateStatus {
     )]
     pub last_process_time: Option<u64>,
     /// Wire member `Status`: `uint64`.
+    ///
+    /// Values: see [`FirmwareUpdateStatus`].
     #[serde(rename = "Status", default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<u64>,
+    pub status: Option<FirmwareUpdateStatus>,
     /// Wire member `ErrMsg`: `string`.
     #[serde(rename = "ErrMsg", default, skip_serializing_if = "Option::is_none")]
     pub err_msg: Option<String>,
@@ -539,7 +541,9 @@ pub(crate) static DEVICE_UPDATE_STATUS_STRUCTURE: StructureMeta = StructureMeta 
     members: &[
         MemberMeta::new("DeviceName", ValueType::String).zh("设备名"),
         MemberMeta::new("LastProcessTime", ValueType::UInt64).zh("最后处理时间"),
-        MemberMeta::new("Status", ValueType::UInt64).zh("状态"),
+        MemberMeta::new("Status", ValueType::UInt64)
+            .zh("状态")
+            .enum_type(&FIRMWARE_UPDATE_STATUS_ENUM),
         MemberMeta::new("ErrMsg", ValueType::String).zh("错误消息"),
         MemberMeta::new("Retcode", ValueType::Int64).zh("返回码"),
         MemberMeta::new("DstVersion", ValueType::String).zh("目标更新版本"),
@@ -1045,11 +1049,17 @@ pub struct FirmwareTaskInfo {
     #[serde(rename = "TaskId", default, skip_serializing_if = "Option::is_none")]
     pub task_id: Option<u64>,
     /// Wire member `Status`: `int64`, may be null.
+    ///
+    /// Values: see [`FirmwareTaskStatus`].
     #[serde(rename = "Status", default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<i64>,
+    pub status: Option<FirmwareTaskStatus>,
     /// Wire member `Type`: `int64`, may be null.
+    ///
+    /// Rules: one of 1, 7.
+    ///
+    /// Values: see [`FirmwareTaskType`].
     #[serde(rename = "Type", default, skip_serializing_if = "Option::is_none")]
-    pub r#type: Option<i64>,
+    pub r#type: Option<FirmwareTaskType>,
     /// Wire member `CreateTime`: `int64`, may be null.
     #[serde(
         rename = "CreateTime",
@@ -1088,10 +1098,13 @@ pub(crate) static FIRMWARE_TASK_INFO_STRUCTURE: StructureMeta = StructureMeta {
             .zh("任务ID"),
         MemberMeta::new("Status", ValueType::Int64)
             .nullable()
-            .zh("任务状态"),
+            .zh("任务状态")
+            .enum_type(&FIRMWARE_TASK_STATUS_ENUM),
         MemberMeta::new("Type", ValueType::Int64)
             .nullable()
-            .zh("任务类型"),
+            .zh("任务类型")
+            .enum_type(&FIRMWARE_TASK_TYPE_ENUM)
+            .constraints(&[Constraint::OneOf(&[1, 7])]),
         MemberMeta::new("CreateTime", ValueType::Int64)
             .nullable()
             .zh("任务创建时间"),
