@@ -494,3 +494,116 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Small JSON values whose objects use a few keys, in any order.
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            (-5i64..50).prop_map(Value::from),
+            (-4.0f64..4.0).prop_map(Value::from),
+            "[a-c]{0,3}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::vec(("[a-e]", inner), 0..5)
+                    .prop_map(|pairs| Value::Object(pairs.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// Expressions over the generated keys; `true` when the result is a list whose order
+    /// follows an object's key order (then compared as a multiset).
+    const EXPRESSIONS: &[(&str, bool)] = &[
+        ("@", false),
+        ("a", false),
+        ("a.b", false),
+        ("a[0]", false),
+        ("[*].a", false),
+        ("a[].b", false),
+        ("*", true),
+        ("*.a", true),
+        ("{x: a, y: b, a: c}", false),
+        ("a.{e: e, d: d}", false),
+        ("[a, b]", false),
+        ("a[?b > `1`]", false),
+        ("keys(@)", true),
+        ("values(@)", true),
+        ("merge(@, a)", false),
+        ("merge(a, {z: b})", false),
+        ("length(@)", false),
+        ("sum(a)", false),
+        ("abs(a)", false),
+        ("ceil(a)", false),
+        ("floor(b)", false),
+        ("sort_by(a, &b)", false),
+        ("a || b", false),
+        ("!a", false),
+        ("a | b", false),
+        ("to_array(a)", false),
+        ("map(&a, @)", false),
+        ("a[::-1]", false),
+        ("not_null(c, b, a)", false),
+        ("max_by(a, &b)", false),
+    ];
+
+    /// `value` with numbers as floats and, when `unordered`, the top list sorted, so that
+    /// two results can be compared for their values alone.
+    fn normal(value: &Value, unordered: bool) -> String {
+        fn floats(value: &Value) -> Value {
+            match value {
+                Value::Number(number) => number.as_f64().map_or(Value::Null, Value::from),
+                Value::Array(items) => Value::Array(items.iter().map(floats).collect()),
+                Value::Object(members) => {
+                    let mut sorted: Vec<_> = members.iter().collect();
+                    sorted.sort_by(|a, b| a.0.cmp(b.0));
+                    Value::Object(
+                        sorted
+                            .into_iter()
+                            .map(|(k, v)| (k.clone(), floats(v)))
+                            .collect(),
+                    )
+                }
+                other => other.clone(),
+            }
+        }
+        match floats(value) {
+            Value::Array(items) if unordered => {
+                let mut texts: Vec<String> = items.iter().map(Value::to_string).collect();
+                texts.sort();
+                texts.join(",")
+            }
+            other => other.to_string(),
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// The runtime gives the crate's values (or its errors), only in tccli's order; a
+        /// part of the input keeps the input's order.
+        #[test]
+        fn same_values_as_the_crate_in_tcclis_order(data in json_value(), pick in 0..EXPRESSIONS.len()) {
+            let (text, unordered) = EXPRESSIONS[pick];
+            let ours = compile(text).map_err(|e| e.to_string()).and_then(|e| search(&e, &data));
+            let theirs = jmespath::compile(text)
+                .and_then(|e| e.search(&data))
+                .map_err(|e| e.to_string())
+                .and_then(|v| serde_json::to_value(&*v).map_err(|e| e.to_string()));
+            match (&ours, &theirs) {
+                (Ok(ours), Ok(theirs)) => prop_assert_eq!(normal(ours, unordered), normal(theirs, unordered), "{}", text),
+                (Err(_), Err(_)) => {}
+                _ => prop_assert!(false, "{}: ours {:?}, the crate's {:?}", text, ours, theirs),
+            }
+            if text == "@" {
+                prop_assert_eq!(ours.expect("identity").to_string(), data.to_string());
+            }
+        }
+    }
+}
