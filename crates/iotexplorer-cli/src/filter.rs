@@ -5,13 +5,17 @@
 //!
 //! Objects keep tccli's key order, which is Python's: a part of the response keeps the
 //! response's order, a multi-select hash (`{Id: TaskId, State: Status}`) the order it is
-//! written in, `merge()` the order of its arguments; `keys()`, `values()` and `*` on an
-//! object follow the same order. The `jmespath` crate keeps objects in sorted maps, so
+//! written in, `merge()` the order of its arguments; `keys()`, `values()`, `*` on an
+//! object and `to_string()` follow the same order. Numbers and text follow Python too:
+//! `abs`, `ceil`, `floor` and `sum` give integers where Python does, and `to_string()`
+//! writes JSON as `json.dumps` does. Objects written as literals keep the crate's sorted
+//! order: the parser has dropped the written one. The `jmespath` crate keeps objects in sorted maps, so
 //! the order is noted beside them: every object of the response, and every object the
 //! expression builds, is known by its address (the crate hands values on, never copies
 //! them), and the crate's sorted maps are read back in the noted order. For that the
 //! expression runs on a runtime whose multi-select hashes, `*` on objects, `keys`,
-//! `values` and `merge` note and follow the order; everything else is the crate's.
+//! `values`, `merge` and `to_string` note and follow the order; everything else is the
+//! crate's.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
@@ -146,6 +150,7 @@ static RUNTIME: LazyLock<Runtime> = LazyLock::new(|| {
     runtime.register_function("keys", Box::new(OrderedFn::Keys));
     runtime.register_function("values", Box::new(OrderedFn::Values));
     runtime.register_function("merge", Box::new(OrderedFn::Merge));
+    runtime.register_function("to_string", Box::new(OrderedFn::ToString));
     runtime.register_function(MULTI_HASH, Box::new(OrderedFn::MultiHash));
     runtime.register_function(OBJECT_VALUES, Box::new(OrderedFn::ObjectValues));
     for (name, function) in [
@@ -263,6 +268,7 @@ enum OrderedFn {
     Keys,
     Values,
     Merge,
+    ToString,
     MultiHash,
     ObjectValues,
 }
@@ -326,6 +332,18 @@ impl Function for OrderedFn {
                 Self::builtin("merge", args, ctx)?;
                 Ok(Self::object(args.iter().flat_map(Self::members)))
             }
+            Self::ToString => {
+                let text = Self::builtin("to_string", args, ctx)?;
+                match &*args[0] {
+                    Variable::String(_) => Ok(text),
+                    _ => {
+                        let value = ORDERS.with(|noted| json(&args[0], &noted.borrow()));
+                        let mut out = String::new();
+                        python_json(&value, &mut out);
+                        Ok(Rc::new(Variable::String(out)))
+                    }
+                }
+            }
             Self::MultiHash => match args {
                 // A multi-select hash of null is null, as the crate has it.
                 [data, ..] if data.is_null() => Ok(Rc::new(Variable::Null)),
@@ -349,6 +367,69 @@ impl Function for OrderedFn {
             },
         }
     }
+}
+
+/// `value` as Python's `json.dumps(value, separators=(',', ':'))` writes it, as tccli's
+/// `to_string()` does: compact, keys in their order, everything outside printable ASCII
+/// escaped (`\u56fa`), floats as Python writes them.
+fn python_json(value: &Value, out: &mut String) {
+    match value {
+        Value::Null => out.push_str("null"),
+        Value::Bool(flag) => out.push_str(if *flag { "true" } else { "false" }),
+        Value::Number(number) => match number.as_f64() {
+            Some(float) if !(number.is_i64() || number.is_u64()) => {
+                out.push_str(&crate::output::python_float(float));
+            }
+            _ => out.push_str(&number.to_string()),
+        },
+        Value::String(text) => python_json_string(text, out),
+        Value::Array(items) => {
+            out.push('[');
+            for (index, item) in items.iter().enumerate() {
+                if index > 0 {
+                    out.push(',');
+                }
+                python_json(item, out);
+            }
+            out.push(']');
+        }
+        Value::Object(members) => {
+            out.push('{');
+            for (index, (key, member)) in members.iter().enumerate() {
+                if index > 0 {
+                    out.push(',');
+                }
+                python_json_string(key, out);
+                out.push(':');
+                python_json(member, out);
+            }
+            out.push('}');
+        }
+    }
+}
+
+fn python_json_string(text: &str, out: &mut String) {
+    use std::fmt::Write as _;
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            ' '..='~' => out.push(c),
+            _ => {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    let _ = write!(out, "\\u{unit:04x}");
+                }
+            }
+        }
+    }
+    out.push('"');
 }
 
 /// The functions whose result is an integer in Python where the crate gives a float
@@ -476,6 +557,16 @@ mod tests {
         );
         assert_eq!(apply("Missing.{A: B}"), Value::Null);
         assert_eq!(apply("Tasks.*"), Value::Null);
+        // to_string() as Python's json.dumps writes it, in order.
+        assert_eq!(
+            apply("to_string(Task)"),
+            json!(r#"{"TaskId":7,"Status":2,"Type":1,"CreateTime":0}"#)
+        );
+        assert_eq!(
+            apply("to_string(`[\"固件\\n\\u0001😀\", 1.5, 1e16, true, null]`)"),
+            json!(r#"["\u56fa\u4ef6\n\u0001\ud83d\ude00",1.5,1e+16,true,null]"#)
+        );
+        assert_eq!(apply("to_string('text')"), json!("text"));
         // Integers where Python has them.
         assert_eq!(
             apply(
