@@ -8,8 +8,8 @@
 //! written in, `merge()` the order of its arguments; `keys()`, `values()`, `*` on an
 //! object and `to_string()` follow the same order. Numbers and text follow Python too:
 //! `abs`, `ceil`, `floor` and `sum` give integers where Python does, and `to_string()`
-//! writes JSON as `json.dumps` does. Objects written as literals keep the crate's sorted
-//! order: the parser has dropped the written one. The `jmespath` crate keeps objects in sorted maps, so
+//! writes JSON as `json.dumps` does. Objects written as literals keep their written
+//! order, read again from the expression's text at the literal's offset. The `jmespath` crate keeps objects in sorted maps, so
 //! the order is noted beside them: every object of the response, and every object the
 //! expression builds, is known by its address (the crate hands values on, never copies
 //! them), and the crate's sorted maps are read back in the noted order. For that the
@@ -51,7 +51,11 @@ impl Filter {
 /// Compiles `text` for [`search`] (also used by `--waiter`).
 pub(crate) fn compile(text: &str) -> Result<Expression<'static>, jmespath::JmespathError> {
     let parsed = RUNTIME.compile(text)?;
-    Ok(Expression::new(text, in_order(parsed.as_ast()), &RUNTIME))
+    Ok(Expression::new(
+        text,
+        in_order(parsed.as_ast(), text),
+        &RUNTIME,
+    ))
 }
 
 /// Evaluates an expression of [`compile`] on `value`, objects in tccli's order.
@@ -141,6 +145,8 @@ fn json(result: &Rcvar, orders: &Orders) -> Value {
 /// an expression cannot, so only [`in_order`] can call them.
 const MULTI_HASH: &str = "-multi-hash";
 const OBJECT_VALUES: &str = "-object-values";
+const OBJECT: &str = "-object";
+const LIST: &str = "-list";
 
 /// The crate's functions, with `keys`, `values` and `merge` following the noted order,
 /// and the two that stand for multi-select hashes and `*` on objects.
@@ -153,6 +159,8 @@ static RUNTIME: LazyLock<Runtime> = LazyLock::new(|| {
     runtime.register_function("to_string", Box::new(OrderedFn::ToString));
     runtime.register_function(MULTI_HASH, Box::new(OrderedFn::MultiHash));
     runtime.register_function(OBJECT_VALUES, Box::new(OrderedFn::ObjectValues));
+    runtime.register_function(OBJECT, Box::new(OrderedFn::Object));
+    runtime.register_function(LIST, Box::new(OrderedFn::List));
     for (name, function) in [
         ("abs", IntegerFn::Abs),
         ("ceil", IntegerFn::Ceil),
@@ -167,8 +175,8 @@ static RUNTIME: LazyLock<Runtime> = LazyLock::new(|| {
 /// `ast` with each multi-select hash and each `*` on an object replaced by the runtime's
 /// function that keeps the order: `{a: x, b: y}` becomes `-multi-hash(@, ["a","b"], x, y)`
 /// and `node.*` becomes `-object-values(node)`.
-fn in_order(ast: &Ast) -> Ast {
-    let boxed = |node: &Ast| Box::new(in_order(node));
+fn in_order(ast: &Ast, text: &str) -> Ast {
+    let boxed = |node: &Ast| Box::new(in_order(node, text));
     match ast {
         Ast::MultiHash { offset, elements } => {
             let keys = elements
@@ -182,7 +190,7 @@ fn in_order(ast: &Ast) -> Ast {
                     value: Rc::new(Variable::Array(keys)),
                 },
             ];
-            args.extend(elements.iter().map(|pair| in_order(&pair.value)));
+            args.extend(elements.iter().map(|pair| in_order(&pair.value, text)));
             Ast::Function {
                 offset: *offset,
                 name: MULTI_HASH.to_owned(),
@@ -192,7 +200,7 @@ fn in_order(ast: &Ast) -> Ast {
         Ast::ObjectValues { offset, node } => Ast::Function {
             offset: *offset,
             name: OBJECT_VALUES.to_owned(),
-            args: vec![in_order(node)],
+            args: vec![in_order(node, text)],
         },
         Ast::Comparison {
             offset,
@@ -225,11 +233,14 @@ fn in_order(ast: &Ast) -> Ast {
         Ast::Function { offset, name, args } => Ast::Function {
             offset: *offset,
             name: name.clone(),
-            args: args.iter().map(in_order).collect(),
+            args: args.iter().map(|arg| in_order(arg, text)).collect(),
         },
         Ast::MultiList { offset, elements } => Ast::MultiList {
             offset: *offset,
-            elements: elements.iter().map(in_order).collect(),
+            elements: elements
+                .iter()
+                .map(|element| in_order(element, text))
+                .collect(),
         },
         Ast::Not { offset, node } => Ast::Not {
             offset: *offset,
@@ -255,11 +266,88 @@ fn in_order(ast: &Ast) -> Ast {
             lhs: boxed(lhs),
             rhs: boxed(rhs),
         },
-        Ast::Identity { .. }
-        | Ast::Field { .. }
-        | Ast::Index { .. }
-        | Ast::Literal { .. }
-        | Ast::Slice { .. } => ast.clone(),
+        Ast::Literal { offset, value } => written_literal(text, *offset, value).map_or_else(
+            || ast.clone(),
+            |written| literal_in_order(&written, *offset),
+        ),
+        Ast::Identity { .. } | Ast::Field { .. } | Ast::Index { .. } | Ast::Slice { .. } => {
+            ast.clone()
+        }
+    }
+}
+
+/// The JSON literal at `offset` of `text` (`` `{"b": 1, "a": 2}` ``) with its objects in
+/// the written order, when it holds an object and reads as the parser read it.
+fn written_literal(text: &str, offset: usize, parsed: &Rcvar) -> Option<Value> {
+    fn holds_object(value: &Variable) -> bool {
+        match value {
+            Variable::Object(_) => true,
+            Variable::Array(items) => items.iter().any(|item| holds_object(item)),
+            _ => false,
+        }
+    }
+    if !holds_object(parsed) {
+        return None;
+    }
+    // As the lexer reads it: up to the first backtick not escaped by a backslash.
+    let mut chars = text.get(offset..)?.strip_prefix('`')?.chars();
+    let mut inside = String::new();
+    while let Some(c) = chars.next() {
+        match c {
+            '`' => {
+                let written: Value = serde_json::from_str(&inside.replace("\\`", "`")).ok()?;
+                let same = Variable::try_from(written.clone()).is_ok_and(|v| v == **parsed);
+                return same.then_some(written);
+            }
+            '\\' => {
+                inside.push(c);
+                inside.extend(chars.next());
+            }
+            _ => inside.push(c),
+        }
+    }
+    None
+}
+
+/// A literal as calls that build its objects in the written order: an object becomes
+/// `-object(["b","a"], 1, 2)`, a list holding one `-list(...)`, anything else stays.
+fn literal_in_order(value: &Value, offset: usize) -> Ast {
+    match value {
+        Value::Object(members) => {
+            let keys = members
+                .keys()
+                .map(|key| Rc::new(Variable::String(key.clone())))
+                .collect();
+            let mut args = vec![Ast::Literal {
+                offset,
+                value: Rc::new(Variable::Array(keys)),
+            }];
+            args.extend(
+                members
+                    .values()
+                    .map(|member| literal_in_order(member, offset)),
+            );
+            Ast::Function {
+                offset,
+                name: OBJECT.to_owned(),
+                args,
+            }
+        }
+        Value::Array(items) if items.iter().any(|item| item.is_object() || item.is_array()) => {
+            Ast::Function {
+                offset,
+                name: LIST.to_owned(),
+                args: items
+                    .iter()
+                    .map(|item| literal_in_order(item, offset))
+                    .collect(),
+            }
+        }
+        other => Ast::Literal {
+            offset,
+            value: Variable::try_from(other.clone())
+                .map_or_else(|_| Rc::new(Variable::Null), Rc::new),
+        },
     }
 }
 
@@ -271,6 +359,8 @@ enum OrderedFn {
     ToString,
     MultiHash,
     ObjectValues,
+    Object,
+    List,
 }
 
 impl OrderedFn {
@@ -356,6 +446,17 @@ impl Function for OrderedFn {
                 }
                 _ => Ok(Rc::new(Variable::Null)),
             },
+            Self::Object => match args {
+                [keys, values @ ..] => {
+                    let keys = keys.as_array().map(Vec::as_slice).unwrap_or_default();
+                    let pairs = keys.iter().zip(values).filter_map(|(key, value)| {
+                        key.as_string().map(|key| (key.clone(), Rc::clone(value)))
+                    });
+                    Ok(Self::object(pairs))
+                }
+                [] => Ok(Rc::new(Variable::Null)),
+            },
+            Self::List => Ok(array(args.to_vec())),
             Self::ObjectValues => match args.first() {
                 Some(subject) if subject.is_object() => Ok(array(
                     Self::members(subject)
@@ -567,6 +668,19 @@ mod tests {
             json!(r#"["\u56fa\u4ef6\n\u0001\ud83d\ude00",1.5,1e+16,true,null]"#)
         );
         assert_eq!(apply("to_string('text')"), json!("text"));
+        // Literals keep their written order, escaped backticks and nesting included.
+        let literal = apply(r#"`{"b": [{"z": 1, "y": "\`"}], "a": {"d": null, "c": 2}}`"#);
+        assert_eq!(keys(&literal), ["b", "a"]);
+        assert_eq!(keys(&literal["b"][0]), ["z", "y"]);
+        assert_eq!(literal["b"][0]["y"], json!("`"));
+        assert_eq!(keys(&literal["a"]), ["d", "c"]);
+        assert_eq!(
+            keys(&apply(r#"merge(`{"z": 1}`, Task)"#)),
+            ["z", "TaskId", "Status", "Type", "CreateTime"]
+        );
+        let nested = apply("`[1, [2, {\"b\": 3, \"a\": 4}]]`");
+        assert_eq!(nested[1][1], json!({"b": 3, "a": 4}));
+        assert_eq!(keys(&nested[1][1]), ["b", "a"]);
         // Integers where Python has them.
         assert_eq!(
             apply(
@@ -642,6 +756,11 @@ mod properties {
         ("a[::-1]", false),
         ("not_null(c, b, a)", false),
         ("max_by(a, &b)", false),
+        (
+            "merge(`{\"z\": 1, \"a\": [{\"y\": 2, \"b\": 3}]}`, @)",
+            false,
+        ),
+        ("[`{\"e\": 1, \"c\": 2}`, a][?c]", false),
     ];
 
     /// `value` with numbers as floats and, when `unordered`, the top list sorted, so that
