@@ -273,32 +273,57 @@ async fn exchange(
     settings: &Settings,
     stderr: &mut dyn Write,
 ) -> Result<serde_json::Value, Failure> {
-    let client = &session.client;
     let dry_run = settings.dry_run;
-    if dry_run || settings.debug {
-        let preview = client
-            .preview_json(meta.name, body)
+    let debug = settings.debug;
+    if dry_run {
+        let preview = session
+            .client
+            .preview_json(meta, body)
             .await
             .map_err(connect::failure_of)?;
-        let shown = serde_json::json!({
-            "Method": preview.method,
-            "Url": preview.url,
-            "Headers": preview.headers.iter().map(|(k, v)| (k.clone(), serde_json::Value::from(v.as_str()))).collect::<serde_json::Map<_, _>>(),
-            "Body": preview.body,
-        });
-        if dry_run {
-            return Ok(shown);
-        }
-        let _ = write!(stderr, "request:\n{}", output::json(&shown));
+        return Ok(shown_request(&preview));
     }
-    let response = client
-        .send_json(meta.name, meta.read_only, body)
-        .await
-        .map_err(connect::failure_of)?;
-    if settings.debug {
+    // `--debug` shows the request of each attempt as the client sent it, not a second
+    // signature made to look like it.
+    let sent = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let client = if debug {
+        let log = std::sync::Arc::clone(&sent);
+        session.client.with_request_observer(move |request| {
+            log.lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(request.clone());
+        })
+    } else {
+        session.client.clone()
+    };
+    let response = client.send_json(meta, body).await;
+    if debug {
+        let sent = sent
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for request in sent.iter() {
+            let _ = write!(
+                stderr,
+                "request:\n{}",
+                output::json(&shown_request(request))
+            );
+        }
+    }
+    let response = response.map_err(connect::failure_of)?;
+    if debug {
         let _ = write!(stderr, "response:\n{}", output::json(&response));
     }
     Ok(response)
+}
+
+/// A request as `--dry-run` and `--debug` show it.
+fn shown_request(preview: &iotexplorer_http::RequestPreview) -> serde_json::Value {
+    serde_json::json!({
+        "Method": preview.method,
+        "Url": preview.url,
+        "Headers": preview.headers.iter().map(|(k, v)| (k.clone(), serde_json::Value::from(v.as_str()))).collect::<serde_json::Map<_, _>>(),
+        "Body": preview.body,
+    })
 }
 
 /// `--waiter`: the call again and again until its expression gives the awaited value,

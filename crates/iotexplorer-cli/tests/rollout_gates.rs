@@ -148,7 +148,7 @@ fn an_abort_cancels_unfinished_tasks_when_asked() {
     for task in cancelled {
         let status = lab
             .runtime
-            .block_on(client.send_json(
+            .block_on(client.send_json_unchecked(
                 "DescribeFirmwareTask",
                 true,
                 &serde_json::json!({"ProductID": PRODUCT, "FirmwareVersion": "2.0.0", "TaskId": task}),

@@ -3,7 +3,9 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use iotexplorer_model::Action;
+use bytes::Bytes;
+use http::StatusCode;
+use iotexplorer_model::{Action, ActionMeta};
 use serde_json::Value;
 use tokio::time::Instant;
 
@@ -12,15 +14,33 @@ use crate::credentials::{ProvideCredentials, ProvidedCredentials};
 use crate::error::{Error, TimeoutPhase};
 use crate::rate_limit::Limiter;
 use crate::request::{Call, Encoded, RequestPreview, WireSettings, body_of, build_request, encode};
-use crate::response::{Answer, decode, transport_error, typed_response};
+use crate::response::{Success, decode, decode_typed, transport_error};
 use crate::retry::{Jitter, RetryPolicy};
 use crate::transport::Transport;
 
+/// Sees each attempt's request as it is sent, secrets masked; see
+/// [`Client::with_request_observer`].
+pub type RequestObserver = Arc<dyn Fn(&RequestPreview) + Send + Sync>;
+
 /// An IoT Explorer client. Cheap to clone: clones share the connection pool, the
-/// credentials cache and the rate limiter. Build one with [`Client::builder`].
-#[derive(Clone, Debug)]
+/// credentials cache, the signer and the rate limiter. Build one with [`Client::builder`].
+#[derive(Clone)]
 pub struct Client {
     inner: Arc<ClientInner>,
+    /// Per clone, so that one client can retry under several policies
+    /// ([`Client::with_retry_policy`]).
+    retry: RetryPolicy,
+    observer: Option<RequestObserver>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("inner", &self.inner)
+            .field("retry", &self.retry)
+            .field("observed", &self.observer.is_some())
+            .finish()
+    }
 }
 
 #[derive(Debug)]
@@ -32,11 +52,14 @@ pub(crate) struct ClientInner {
     pub(crate) call_timeout: Duration,
     /// The deadline of one attempt, when it has one of its own.
     pub(crate) attempt_timeout: Option<Duration>,
-    pub(crate) retry: RetryPolicy,
     pub(crate) limiter: Option<Limiter>,
     pub(crate) max_response_size: usize,
     pub(crate) jitter: Jitter,
 }
+
+/// What one attempt's answer became: `Ok` ends the call, with the typed response or the
+/// error that a success did not fit it; `Err` is a failure the retry rules decide on.
+type Read<T> = fn(&Call<'_>, StatusCode, &[u8]) -> Result<Result<T, Error>, Error>;
 
 impl Client {
     /// The settings, all with defaults.
@@ -44,9 +67,43 @@ impl Client {
         ClientBuilder::default()
     }
 
-    pub(crate) fn from_inner(inner: ClientInner) -> Self {
+    pub(crate) fn from_inner(inner: ClientInner, retry: RetryPolicy) -> Self {
         Self {
             inner: Arc::new(inner),
+            retry,
+            observer: None,
+        }
+    }
+
+    /// This client, retrying under `policy`: a cheap clone that shares the connection pool,
+    /// the rate limiter, the credentials and the signer, so that one caller can be more
+    /// patient than another without a second pool or limiter. With
+    /// [`RetryPolicy::persistent`], calls keep retrying throttling and connection failures
+    /// (and, for read-only actions, transient failures) for as long as the policy says,
+    /// beyond the client's [call timeout](ClientBuilder::call_timeout).
+    pub fn with_retry_policy(&self, policy: RetryPolicy) -> Client {
+        Client {
+            retry: policy,
+            ..self.clone()
+        }
+    }
+
+    /// The policy this client retries under.
+    pub fn retry_policy(&self) -> RetryPolicy {
+        self.retry
+    }
+
+    /// This client, showing `observer` the request of every attempt exactly as it is sent
+    /// (method, URL, headers and body; the signature in `Authorization`, the session token
+    /// and proxy credentials masked), just before it is sent. A cheap clone sharing
+    /// everything else. For diagnostics such as the CLI's `--debug`.
+    pub fn with_request_observer(
+        &self,
+        observer: impl Fn(&RequestPreview) + Send + Sync + 'static,
+    ) -> Client {
+        Client {
+            observer: Some(Arc::new(observer)),
+            ..self.clone()
         }
     }
 
@@ -59,7 +116,8 @@ impl Client {
     /// be read) ends in [`Error::Ambiguous`]. The whole call, retries and waits included,
     /// ends by the [call deadline](ClientBuilder::call_timeout).
     ///
-    /// The answer is read with the model's lenient rules, the same as
+    /// The request is encoded once, and the answer read from its bytes straight into
+    /// `A::Response`, with the model's lenient rules, the same as
     /// [`iotexplorer_model::decode_response`]: numbers sent as strings
     /// (`"TaskId":"1000696"`), `null` for absent values and unknown members are accepted. A
     /// success that still does not fit `A::Response` is an [`Error::Decode`] carrying the
@@ -76,14 +134,31 @@ impl Client {
             read_only: A::READ_ONLY,
         };
         let encoded = encode(self.inner.wire.method, &call, request)?;
-        let answer = self.execute(&call, &encoded).await?;
-        typed_response(A::NAME, answer)
+        let read: Read<Success<A::Response>> =
+            |call, status, body| decode_typed(call, status, body);
+        let Success { response, .. } = self.execute(&call, &encoded, read).await??;
+        Ok(response)
     }
 
-    /// Calls any action by name with parameters as a JSON object, without checking them
-    /// against the catalogue: for actions newer than this crate. `read_only` decides which
-    /// failures are retried. Returns the `Response` object (without its wrapper).
+    /// Calls the catalogue action `action` with parameters as a JSON object: checks them
+    /// against its rules (nothing is sent when they break one) and retries by its
+    /// read-only flag. Returns the `Response` object (without its wrapper). The generic
+    /// path for callers that hold an action's metadata rather than its type, such as a
+    /// command line; [`Client::send`] is the typed one.
     pub async fn send_json(
+        &self,
+        action: &'static ActionMeta,
+        params: &Value,
+    ) -> Result<Value, Error> {
+        check_catalogue(action, params)?;
+        self.send_json_unchecked(action.name, action.read_only, params)
+            .await
+    }
+
+    /// Calls any action by name with parameters as a JSON object, WITHOUT checking them:
+    /// for actions newer than this crate's catalogue. `read_only` decides which failures
+    /// are retried. Returns the `Response` object (without its wrapper).
+    pub async fn send_json_unchecked(
         &self,
         action: &str,
         read_only: bool,
@@ -98,27 +173,19 @@ impl Client {
         self.send_raw(&call, params).await
     }
 
-    /// Calls an action of the catalogue by name: checks the parameters against its rules
-    /// (nothing is sent when they break one) and takes its read-only flag from the
-    /// catalogue. Returns the `Response` object (without its wrapper).
-    pub async fn send_checked_json(&self, action: &str, params: &Value) -> Result<Value, Error> {
-        let read_only = check_catalogue(action, params)?;
-        self.send_json(action, read_only, params).await
-    }
-
-    /// Validates and signs a call of a catalogue action exactly as [`Client::send_checked_json`]
-    /// would send it, and returns it with its secrets masked, without sending anything.
+    /// Checks and signs a call of `action` exactly as [`Client::send_json`] would send it,
+    /// and returns it with its secrets masked, without sending anything.
     pub async fn preview_json(
         &self,
-        action: &str,
+        action: &'static ActionMeta,
         params: &Value,
     ) -> Result<RequestPreview, Error> {
-        let read_only = check_catalogue(action, params)?;
+        check_catalogue(action, params)?;
         let call = Call {
             service: iotexplorer_model::SERVICE,
             version: iotexplorer_model::VERSION,
-            action,
-            read_only,
+            action: action.name,
+            read_only: action.read_only,
         };
         let encoded = encode(self.inner.wire.method, &call, params)?;
         let provided = self.credentials_for(&call).await?;
@@ -140,11 +207,17 @@ impl Client {
             )));
         }
         let encoded = encode(self.inner.wire.method, call, params)?;
-        Ok(self.execute(call, &encoded).await?.response)
+        let read: Read<Value> = |call, status, body| decode(call, status, body).map(Ok);
+        self.execute(call, &encoded, read).await?
     }
 
     /// The retry loop, inside a `tracing` span when that feature is on.
-    async fn execute(&self, call: &Call<'_>, encoded: &Encoded) -> Result<Answer, Error> {
+    async fn execute<T: RequestIdOf>(
+        &self,
+        call: &Call<'_>,
+        encoded: &Encoded,
+        read: Read<T>,
+    ) -> Result<Result<T, Error>, Error> {
         #[cfg(feature = "tracing")]
         {
             use tracing::Instrument;
@@ -153,21 +226,38 @@ impl Client {
                 action = call.action,
                 read_only = call.read_only
             );
-            self.retry_loop(call, encoded).instrument(span).await
+            self.retry_loop(call, encoded, read).instrument(span).await
         }
         #[cfg(not(feature = "tracing"))]
         {
-            self.retry_loop(call, encoded).await
+            self.retry_loop(call, encoded, read).await
         }
+    }
+
+    /// The deadline of a call that starts at `started`.
+    fn deadline(&self, started: Instant) -> Instant {
+        let inner = &*self.inner;
+        let mut length = inner.call_timeout;
+        if self.retry.outlasts_call_timeout() {
+            // The last retry starts by the policy's deadline and gets one attempt's time.
+            let attempt = inner.attempt_timeout.unwrap_or(inner.call_timeout);
+            length = length.max(self.retry.total_deadline().saturating_add(attempt));
+        }
+        // Timeouts and deadlines are capped when they are set, so this cannot overflow.
+        started + length
     }
 
     /// Attempts until one succeeds, a failure may not or need not be retried, or the
     /// call's deadline leaves no time for another.
-    async fn retry_loop(&self, call: &Call<'_>, encoded: &Encoded) -> Result<Answer, Error> {
+    async fn retry_loop<T: RequestIdOf>(
+        &self,
+        call: &Call<'_>,
+        encoded: &Encoded,
+        read: Read<T>,
+    ) -> Result<Result<T, Error>, Error> {
         let inner = &*self.inner;
         let started = Instant::now();
-        // Timeouts are capped when the client is built, so this cannot overflow.
-        let deadline = started + inner.call_timeout;
+        let deadline = self.deadline(started);
         let mut attempts = 0u32;
         loop {
             if let Some(limiter) = &inner.limiter
@@ -177,20 +267,23 @@ impl Client {
             {
                 return Err(waiting_timeout(call, attempts));
             }
-            attempts += 1;
+            attempts = attempts.saturating_add(1);
             #[cfg(feature = "tracing")]
             let attempt_started = Instant::now();
-            let result = self.attempt(call, encoded, attempts, deadline).await;
+            let result = self
+                .attempt(call, encoded, attempts, deadline)
+                .await
+                .and_then(|(status, body)| read(call, status, &body));
             #[cfg(feature = "tracing")]
             trace_attempt(call, attempts, attempt_started.elapsed(), &result);
             let error = match result {
-                Ok(response) => return Ok(response),
+                Ok(done) => return Ok(done),
                 Err(error) => error,
             };
             if !error.is_retryable(call.read_only) {
                 return Err(error);
             }
-            match inner
+            match self
                 .retry
                 .next_delay(attempts, started.elapsed(), &inner.jitter)
             {
@@ -219,14 +312,15 @@ impl Client {
             })
     }
 
-    /// One signed exchange, ending by `deadline` at the latest.
+    /// One signed exchange, ending by `deadline` at the latest: the answer's status and
+    /// body.
     async fn attempt(
         &self,
         call: &Call<'_>,
         encoded: &Encoded,
         attempts: u32,
         deadline: Instant,
-    ) -> Result<Answer, Error> {
+    ) -> Result<(StatusCode, Bytes), Error> {
         let inner = &*self.inner;
         let provided = tokio::time::timeout_at(deadline, self.credentials_for(call))
             .await
@@ -238,6 +332,9 @@ impl Client {
             provided.credentials(),
             unix_now(),
         )?;
+        if let Some(observer) = &self.observer {
+            observer(&RequestPreview::of(&request, body_of(encoded)));
+        }
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
             return Err(waiting_timeout(call, attempts));
@@ -248,7 +345,7 @@ impl Client {
             .exchange(request, timeout, inner.max_response_size)
             .await
             .map_err(|err| transport_error(err, call, attempts, inner.max_response_size))?;
-        decode(call, status, body)
+        Ok((status, body))
     }
 }
 
@@ -261,21 +358,17 @@ fn waiting_timeout(call: &Call<'_>, attempts: u32) -> Error {
     }
 }
 
-/// Checks `params` against the catalogue's rules for `action`; returns its read-only flag.
-fn check_catalogue(action: &str, params: &Value) -> Result<bool, Error> {
-    let meta = iotexplorer_model::find_action(action).ok_or_else(|| Error::UnknownAction {
-        action: action.to_owned(),
-    })?;
-    iotexplorer_model::check_request_json(action, params).map_err(|problems| match problems {
+/// Checks `params` against the catalogue's rules for `action`.
+fn check_catalogue(action: &'static ActionMeta, params: &Value) -> Result<(), Error> {
+    iotexplorer_model::check_request_json(action.name, params).map_err(|problems| match problems {
         iotexplorer_model::RequestProblems::Invalid(errors) => Error::Validation {
-            action: action.to_owned(),
+            action: action.name.to_owned(),
             errors,
         },
         _ => Error::UnknownAction {
-            action: action.to_owned(),
+            action: action.name.to_owned(),
         },
-    })?;
-    Ok(meta.read_only)
+    })
 }
 
 /// The `X-TC-Timestamp` of a request made now.
@@ -288,19 +381,22 @@ fn unix_now() -> i64 {
 }
 
 #[cfg(feature = "tracing")]
-fn trace_attempt(call: &Call<'_>, attempt: u32, latency: Duration, result: &Result<Answer, Error>) {
+fn trace_attempt<T: RequestIdOf>(
+    call: &Call<'_>,
+    attempt: u32,
+    latency: Duration,
+    result: &Result<Result<T, Error>, Error>,
+) {
     let latency_ms = latency.as_secs_f64() * 1000.0;
     match result {
-        Ok(answer) => tracing::debug!(
+        Ok(Ok(answer)) => tracing::debug!(
             action = call.action,
             attempt,
-            request_id = crate::response::request_id_of(&answer.response)
-                .as_deref()
-                .unwrap_or(""),
+            request_id = answer.request_id().unwrap_or(""),
             latency_ms,
             "iotexplorer call succeeded"
         ),
-        Err(error) => tracing::debug!(
+        Ok(Err(error)) | Err(error) => tracing::debug!(
             action = call.action,
             attempt,
             request_id = error.request_id().unwrap_or(""),
@@ -308,5 +404,23 @@ fn trace_attempt(call: &Call<'_>, attempt: u32, latency: Duration, result: &Resu
             %error,
             "iotexplorer call failed"
         ),
+    }
+}
+
+/// The RequestId an answer came with, for traces.
+trait RequestIdOf {
+    #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
+    fn request_id(&self) -> Option<&str>;
+}
+
+impl RequestIdOf for Value {
+    fn request_id(&self) -> Option<&str> {
+        self.get("RequestId").and_then(Value::as_str)
+    }
+}
+
+impl<R> RequestIdOf for Success<R> {
+    fn request_id(&self) -> Option<&str> {
+        self.request_id.as_deref()
     }
 }

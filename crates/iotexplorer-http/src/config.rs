@@ -13,14 +13,14 @@ use crate::endpoint::{Endpoint, ResolvedEndpoint};
 use crate::error::Error;
 use crate::proxy::Proxy;
 use crate::rate_limit::{Limiter, RateLimit};
-use crate::request::WireSettings;
+use crate::request::{FixedHeaders, WireSettings};
 use crate::retry::{Jitter, RetryPolicy};
 use crate::signing::SignerCache;
 use crate::transport::{Transport, TransportConfig};
 
 /// The longest timeout kept; longer ones are cut to it, so that a deadline computed from
 /// one is always a time the clock can hold.
-const LONGEST_TIMEOUT: Duration = Duration::from_secs(365 * 24 * 60 * 60);
+pub(crate) const LONGEST_TIMEOUT: Duration = Duration::from_secs(365 * 24 * 60 * 60);
 
 /// The language of the service's messages (`X-TC-Language`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -256,7 +256,8 @@ impl ClientBuilder {
         self
     }
 
-    /// The client-side limit per action (default 20 per second), or `None` for no limit.
+    /// The client-side limit per action (by default the rate the service documents for each
+    /// action, [`RateLimit::default`]), or `None` for no limit.
     /// Every clone of the client shares it.
     pub fn rate_limit(mut self, limit: Option<RateLimit>) -> Self {
         self.rate_limit = limit;
@@ -369,28 +370,36 @@ impl ClientBuilder {
                     value.set_sensitive(true);
                     value
                 });
-        Ok(Client::from_inner(ClientInner {
-            transport,
-            wire: WireSettings {
-                endpoint,
-                method: self.method,
-                unsigned_payload: self.unsigned_payload,
-                signed_headers: self.signed_headers,
-                request_client: request_client_value(self.request_client.as_deref())?,
-                region: self.region,
-                language: self.language,
-                proxy_authorization,
-                signers: SignerCache::default(),
+        let host_header = endpoint.host_header.clone();
+        Ok(Client::from_inner(
+            ClientInner {
+                transport,
+                wire: WireSettings {
+                    endpoint,
+                    method: self.method,
+                    unsigned_payload: self.unsigned_payload,
+                    signed_headers: self.signed_headers,
+                    fixed_headers: FixedHeaders {
+                        host: &host_header,
+                        method: self.method,
+                        region: self.region.as_deref(),
+                        language: self.language,
+                        request_client: &request_client_value(self.request_client.as_deref())?,
+                        proxy_authorization,
+                    }
+                    .build()?,
+                    signers: SignerCache::default(),
+                },
+                credentials,
+                call_timeout: self.call_timeout.min(LONGEST_TIMEOUT),
+                attempt_timeout: self
+                    .attempt_timeout
+                    .map(|timeout| timeout.min(LONGEST_TIMEOUT)),
+                limiter: self.rate_limit.map(Limiter::new),
+                max_response_size: self.max_response_size,
+                jitter: Jitter::new(),
             },
-            credentials,
-            call_timeout: self.call_timeout.min(LONGEST_TIMEOUT),
-            attempt_timeout: self
-                .attempt_timeout
-                .map(|timeout| timeout.min(LONGEST_TIMEOUT)),
-            retry: self.retry,
-            limiter: self.rate_limit.map(Limiter::new),
-            max_response_size: self.max_response_size,
-            jitter: Jitter::new(),
-        }))
+            self.retry,
+        ))
     }
 }

@@ -42,7 +42,8 @@
 //!   waits included; [`ClientBuilder::request_timeout`] gives each attempt its own.
 //! - **Signatures**: TC3-HMAC-SHA256 over `content-type;host;x-tc-action`, so that one is
 //!   good for its action only ([`SignedHeaderSet`] keeps the older `content-type;host`).
-//! - **Rate limits** ([`RateLimit`]): at most 20 calls per second per action by default,
+//! - **Rate limits** ([`RateLimit`]): by default each action at the rate the service
+//!   documents for it (the model's `ActionMeta::calls_per_second`, 20 per second today),
 //!   shared by every clone of a client, so a busy caller waits instead of being refused.
 //! - **Credentials** ([`credentials`]): fixed, environment, profile file, CVM role, STS
 //!   `AssumeRole`, the TKE OIDC role, and the default chain; temporary ones cached and refreshed early.
@@ -60,6 +61,7 @@ pub mod credentials;
 mod endpoint;
 mod error;
 mod generated;
+mod lenient;
 mod params;
 mod proxy;
 mod rate_limit;
@@ -69,7 +71,7 @@ mod retry;
 mod signing;
 mod transport;
 
-pub use client::Client;
+pub use client::{Client, RequestObserver};
 pub use config::{ClientBuilder, HttpMethod, Language, MAX_REQUEST_CLIENT_LEN, SignedHeaderSet};
 pub use credentials::{ProvideCredentials, StaticCredentials};
 pub use endpoint::{DEFAULT_HOST, Endpoint};

@@ -5,37 +5,57 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use iotexplorer_model::ActionMeta;
 use tokio::time::Instant;
 
-/// At most `max` calls of each action in any `window` of time.
+/// At most `max` calls of each action in any `window` of time, or, by default, each
+/// action's own rate as the service documents it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimit {
     max: u32,
     window: Duration,
+    /// Each action at the rate the model states for it ([`ActionMeta::calls_per_second`]).
+    per_action: bool,
 }
 
 impl Default for RateLimit {
-    /// 20 calls per second per action, the service's documented limit.
+    /// Each action at the rate the service documents for it
+    /// ([`iotexplorer_model::ActionMeta::calls_per_second`]; actions outside the catalogue
+    /// at [`iotexplorer_model::CALLS_PER_SECOND`]), per second.
     fn default() -> Self {
-        Self::per_second(20)
+        Self {
+            per_action: true,
+            ..Self::per_second(iotexplorer_model::CALLS_PER_SECOND)
+        }
     }
 }
 
 impl RateLimit {
-    /// At most `max` calls per second (0 is taken as 1).
+    /// At most `max` calls per second of every action (0 is taken as 1).
     pub fn per_second(max: u32) -> Self {
         Self::new(max, Duration::from_secs(1))
     }
 
-    /// At most `max` calls in any `window` (0 is taken as 1).
+    /// At most `max` calls of every action in any `window` (0 is taken as 1).
     pub fn new(max: u32, window: Duration) -> Self {
         Self {
             max: max.max(1),
             window,
+            per_action: false,
         }
     }
 
-    /// The most calls in one window.
+    /// The most calls of `action` in one window.
+    pub fn max_for(&self, action: &str) -> u32 {
+        if !self.per_action {
+            return self.max;
+        }
+        iotexplorer_model::find_action(action)
+            .map_or(self.max, ActionMeta::calls_per_second)
+            .max(1)
+    }
+
+    /// The most calls in one window of an action without a rate of its own.
     pub fn max(&self) -> u32 {
         self.max
     }
@@ -58,7 +78,14 @@ impl RateLimit {
 #[derive(Debug)]
 pub(crate) struct Limiter {
     limit: RateLimit,
-    actions: Mutex<HashMap<String, Arc<Mutex<VecDeque<Instant>>>>>,
+    actions: Mutex<HashMap<String, Arc<Slots>>>,
+}
+
+/// The reserved starts of one action, and its rate.
+#[derive(Debug)]
+struct Slots {
+    max: u32,
+    starts: Mutex<VecDeque<Instant>>,
 }
 
 impl Limiter {
@@ -76,26 +103,29 @@ impl Limiter {
             match actions.get(action) {
                 Some(slots) => Arc::clone(slots),
                 None => {
-                    let slots =
-                        Arc::new(Mutex::new(VecDeque::with_capacity(self.limit.max as usize)));
+                    let max = self.limit.max_for(action);
+                    let slots = Arc::new(Slots {
+                        max,
+                        starts: Mutex::new(VecDeque::with_capacity(max as usize)),
+                    });
                     actions.insert(action.to_owned(), Arc::clone(&slots));
                     slots
                 }
             }
         };
-        let mut slots = slots.lock().unwrap_or_else(PoisonError::into_inner);
-        let start = if slots.len() < self.limit.max as usize {
+        let mut starts = slots.starts.lock().unwrap_or_else(PoisonError::into_inner);
+        let start = if starts.len() < slots.max as usize {
             now
         } else {
-            let oldest = slots.pop_front().unwrap_or(now);
+            let oldest = starts.pop_front().unwrap_or(now);
             now.max(oldest + self.limit.window)
         };
         // Reservations only ever grow, so the queue stays sorted.
-        let spacing = self.limit.window / self.limit.max;
-        let start = slots
+        let spacing = self.limit.window / slots.max;
+        let start = starts
             .back()
             .map_or(start, |last| start.max(*last + spacing));
-        slots.push_back(start);
+        starts.push_back(start);
         start
     }
 
@@ -139,6 +169,21 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn by_default_each_action_has_the_rate_the_model_states() {
+        let limit = RateLimit::default();
+        assert_eq!(limit.max(), iotexplorer_model::CALLS_PER_SECOND);
+        for action in iotexplorer_model::actions() {
+            assert_eq!(limit.max_for(action.name), action.calls_per_second());
+        }
+        assert_eq!(
+            limit.max_for("SomeFutureAction"),
+            iotexplorer_model::CALLS_PER_SECOND
+        );
+        // A rate the caller chose applies to every action.
+        assert_eq!(RateLimit::per_second(3).max_for("BatchUpdateFirmware"), 3);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! each attempt, signing and setting the headers of design notes §3.
 
 use bytes::Bytes;
-use http::header::{CONTENT_TYPE, HOST, HeaderName, HeaderValue, PROXY_AUTHORIZATION};
+use http::header::{CONTENT_TYPE, HOST, HeaderMap, HeaderName, HeaderValue, PROXY_AUTHORIZATION};
 use http::{Method, Request};
 use http_body_util::Full;
 use tc3_sign::query::{Param, to_query_string};
@@ -39,14 +39,63 @@ pub(crate) struct WireSettings {
     pub(crate) method: HttpMethod,
     pub(crate) unsigned_payload: bool,
     pub(crate) signed_headers: SignedHeaderSet,
-    /// `X-TC-RequestClient`: [`REQUEST_CLIENT`], and the program's name when it gave one.
-    pub(crate) request_client: String,
-    pub(crate) region: Option<String>,
-    pub(crate) language: Option<Language>,
-    /// For plain-http requests forwarded by a proxy that wants a login.
-    pub(crate) proxy_authorization: Option<HeaderValue>,
+    /// The headers every request of the client carries, checked once when it is built:
+    /// `Host`, `Content-Type`, `X-TC-Region`, `X-TC-Language`, `X-TC-RequestClient` and,
+    /// for plain-http requests forwarded by a proxy that wants a login,
+    /// `Proxy-Authorization`.
+    pub(crate) fixed_headers: HeaderMap,
     /// The signer for this endpoint, kept per credentials and UTC day.
     pub(crate) signers: SignerCache,
+}
+
+/// The settings that make up [`WireSettings::fixed_headers`].
+pub(crate) struct FixedHeaders<'a> {
+    pub(crate) host: &'a str,
+    pub(crate) method: HttpMethod,
+    pub(crate) region: Option<&'a str>,
+    pub(crate) language: Option<Language>,
+    /// `X-TC-RequestClient`: [`REQUEST_CLIENT`], and the program's name when it gave one.
+    pub(crate) request_client: &'a str,
+    pub(crate) proxy_authorization: Option<HeaderValue>,
+}
+
+impl FixedHeaders<'_> {
+    /// The headers, each value checked.
+    pub(crate) fn build(self) -> Result<HeaderMap, Error> {
+        let invalid = |name: &str| Error::Config(format!("invalid {name} header"));
+        let value = |name: &HeaderName, text: &str| {
+            HeaderValue::from_str(text).map_err(|_| invalid(name.as_str()))
+        };
+        let mut headers = HeaderMap::with_capacity(12);
+        headers.insert(HOST, value(&HOST, self.host)?);
+        headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static(match self.method {
+                HttpMethod::Post => CONTENT_TYPE_JSON,
+                HttpMethod::Get => CONTENT_TYPE_FORM,
+            }),
+        );
+        if let Some(region) = self.region {
+            let name = HeaderName::from_static("x-tc-region");
+            let region = value(&name, region)?;
+            headers.insert(name, region);
+        }
+        if let Some(language) = self.language {
+            headers.insert(
+                HeaderName::from_static("x-tc-language"),
+                HeaderValue::from_static(language.as_str()),
+            );
+        }
+        let name = HeaderName::from_static("x-tc-requestclient");
+        let client = value(&name, self.request_client)?;
+        headers.insert(name, client);
+        if let Some(mut login) = self.proxy_authorization {
+            // Kept out of any header dump hyper or a caller might make.
+            login.set_sensitive(true);
+            headers.insert(PROXY_AUTHORIZATION, login);
+        }
+        Ok(headers)
+    }
 }
 
 /// Encodes the parameters as a JSON body (POST) or a query string (GET).
@@ -116,53 +165,29 @@ pub(crate) fn build_request(
             source,
         })?;
 
-    let mut builder = Request::builder()
-        .method(method)
-        .uri(wire.endpoint.uri(query)?);
     let header_error =
         |name: &str| Error::Config(format!("{}: invalid {name} header", call.action));
-    let Some(headers) = builder.headers_mut() else {
-        return Err(header_error("request"));
-    };
-    let mut put = |name: HeaderName, value: &str, sensitive: bool| -> Result<(), Error> {
-        let mut value = HeaderValue::from_str(value).map_err(|_| header_error(name.as_str()))?;
-        // Kept out of any header dump hyper or a caller might make.
-        value.set_sensitive(sensitive);
-        headers.insert(name, value);
-        Ok(())
-    };
-    put(HOST, &wire.endpoint.host_header, false)?;
-    put(CONTENT_TYPE, content_type, false)?;
+    let mut headers = wire.fixed_headers.clone();
     for (name, value) in signed.headers() {
         let sensitive = name == "Authorization" || name == "X-TC-Token";
         let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| header_error(name))?;
-        put(name, &value, sensitive)?;
+        let mut value = HeaderValue::from_str(&value).map_err(|_| header_error(name.as_str()))?;
+        // Kept out of any header dump hyper or a caller might make.
+        value.set_sensitive(sensitive);
+        headers.insert(name, value);
     }
-    put(HeaderName::from_static("x-tc-action"), call.action, false)?;
-    put(HeaderName::from_static("x-tc-version"), call.version, false)?;
-    if let Some(region) = &wire.region {
-        put(HeaderName::from_static("x-tc-region"), region, false)?;
-    }
-    if let Some(language) = wire.language {
-        put(
-            HeaderName::from_static("x-tc-language"),
-            language.as_str(),
-            false,
-        )?;
-    }
-    put(
-        HeaderName::from_static("x-tc-requestclient"),
-        &wire.request_client,
-        false,
-    )?;
-    if let Some(value) = &wire.proxy_authorization {
-        let mut value = value.clone();
-        value.set_sensitive(true);
-        headers.insert(PROXY_AUTHORIZATION, value);
-    }
-    builder
-        .body(Full::new(body))
-        .map_err(|_| header_error("request"))
+    let mut put = |name: &'static str, value: &str| -> Result<(), Error> {
+        let value = HeaderValue::from_str(value).map_err(|_| header_error(name))?;
+        headers.insert(HeaderName::from_static(name), value);
+        Ok(())
+    };
+    put("x-tc-action", call.action)?;
+    put("x-tc-version", call.version)?;
+    let mut request = Request::new(Full::new(body));
+    *request.method_mut() = method;
+    *request.uri_mut() = wire.endpoint.uri(query)?;
+    *request.headers_mut() = headers;
+    Ok(request)
 }
 
 /// A signed request as it would be sent, with its secrets masked: for dry runs and

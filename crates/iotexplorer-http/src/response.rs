@@ -1,12 +1,17 @@
 //! Reading an answer, or the lack of one, into the client's [`Error`].
 
-use bytes::Bytes;
+use std::borrow::Cow;
+use std::fmt;
+use std::marker::PhantomData;
+
 use http::StatusCode;
-use iotexplorer_model::{DecodeError, decode_response_value, from_value_lenient};
-use serde::de::DeserializeOwned;
+use iotexplorer_model::{DecodeError, decode_response_value};
+use serde::de::value::{CowStrDeserializer, MapAccessDeserializer};
+use serde::de::{DeserializeOwned, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::Value;
 
 use crate::error::{Error, TimeoutPhase, excerpt};
+use crate::lenient::Lenient;
 use crate::request::Call;
 use crate::transport::TransportError;
 
@@ -88,40 +93,185 @@ pub(crate) fn unreadable_answer(call: &Call<'_>, error: Error) -> Error {
     }
 }
 
-/// A successful answer: its `Response` object, and the body it was read from (kept for the
-/// excerpt of an error, should the typed response not fit it).
-#[derive(Debug)]
-pub(crate) struct Answer {
-    pub(crate) response: Value,
-    pub(crate) body: Bytes,
+/// A successful answer read by the JSON path: its `Response` object.
+pub(crate) fn decode(call: &Call<'_>, status: StatusCode, body: &[u8]) -> Result<Value, Error> {
+    decode_answer(call, status, body).map_err(|error| unreadable_answer(call, error))
 }
 
-/// Reads an answer: the `Response` object, or the error it stands for.
-pub(crate) fn decode(call: &Call<'_>, status: StatusCode, body: Bytes) -> Result<Answer, Error> {
-    match decode_answer(call, status, &body) {
-        Ok(response) => Ok(Answer { response, body }),
-        Err(error) => Err(unreadable_answer(call, error)),
+/// A successful answer read straight from its bytes into the action's typed response, in
+/// one pass, with the model's lenient rules (numbers sent as strings, `null` for absent
+/// values, unknown members ignored), the same rules as
+/// [`iotexplorer_model::decode_response`].
+///
+/// The outer `Err` is a failure of the exchange (retried or made ambiguous by the usual
+/// rules). The inner `Err` is a success that does not fit the typed response: an
+/// [`Error::Decode`] for every action, never an [`Error::Ambiguous`], since the service
+/// answered success and the request ran. Its RequestId and an excerpt of the body are kept
+/// to trace it.
+pub(crate) fn decode_typed<R: DeserializeOwned>(
+    call: &Call<'_>,
+    status: StatusCode,
+    body: &[u8],
+) -> Result<Typed<R>, Error> {
+    let mut misfit = None;
+    if status == StatusCode::OK {
+        match read_success::<R>(body) {
+            Ok(typed) => return Ok(Ok(typed)),
+            Err(err) => misfit = Some(err),
+        }
+    }
+    // Errors, and answers that are not a success, are rare: they are read again, by the
+    // one reader of envelopes, to say exactly what they are.
+    let response = decode(call, status, body)?;
+    let reason = misfit.map_or_else(|| "not a success".to_owned(), |err| err.to_string());
+    Ok(Err(Error::Decode {
+        action: call.action.to_owned(),
+        reason: format!("the service answered success with unexpected members: {reason}"),
+        request_id: request_id_of(&response),
+        excerpt: excerpt(body, EXCERPT_CHARS),
+    }))
+}
+
+/// The typed response of a success, or the error that the service answered success with
+/// something that does not fit it.
+pub(crate) type Typed<R> = Result<Success<R>, Error>;
+
+/// A typed response and the RequestId it came with.
+#[derive(Debug)]
+pub(crate) struct Success<R> {
+    pub(crate) response: R,
+    pub(crate) request_id: Option<String>,
+}
+
+/// Reads `{"Response": {...}}` into `R` when it is a success; any error, missing
+/// `Response`, or member that does not fit is an `Err`.
+fn read_success<R: DeserializeOwned>(body: &[u8]) -> Result<Success<R>, serde_json::Error> {
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let success = deserializer.deserialize_map(EnvelopeVisitor(PhantomData))?;
+    deserializer.end()?;
+    Ok(success)
+}
+
+/// Member names the envelope reader looks for.
+fn member_name<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Option<Cow<'de, str>>, A::Error> {
+    struct Name;
+    impl<'de> Visitor<'de> for Name {
+        type Value = Cow<'de, str>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a member name")
+        }
+        fn visit_borrowed_str<E>(self, name: &'de str) -> Result<Self::Value, E> {
+            Ok(Cow::Borrowed(name))
+        }
+        fn visit_str<E>(self, name: &str) -> Result<Self::Value, E> {
+            Ok(Cow::Owned(name.to_owned()))
+        }
+    }
+    struct NameSeed;
+    impl<'de> DeserializeSeed<'de> for NameSeed {
+        type Value = Cow<'de, str>;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_str(Name)
+        }
+    }
+    map.next_key_seed(NameSeed)
+}
+
+struct EnvelopeVisitor<R>(PhantomData<R>);
+
+impl<'de, R: DeserializeOwned> Visitor<'de> for EnvelopeVisitor<R> {
+    type Value = Success<R>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object with a `Response` member")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Success<R>, A::Error> {
+        let mut found = None;
+        while let Some(name) = member_name(&mut map)? {
+            if name == "Response" {
+                if found.is_some() {
+                    return Err(serde::de::Error::duplicate_field("Response"));
+                }
+                found = Some(map.next_value_seed(ResponseSeed(PhantomData))?);
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        found.ok_or_else(|| serde::de::Error::missing_field("Response"))
     }
 }
 
-/// Reads a successful answer into the action's typed response with the model's lenient rules
-/// (numbers sent as strings, `null` for absent values, unknown members ignored), the same
-/// rules as [`iotexplorer_model::decode_response`].
-///
-/// A failure here is an [`Error::Decode`] for every action, never an [`Error::Ambiguous`]:
-/// the service answered success, so the request ran. Its RequestId and an excerpt of the
-/// body are kept to trace it.
-pub(crate) fn typed_response<R: DeserializeOwned>(
-    action: &str,
-    answer: Answer,
-) -> Result<R, Error> {
-    let request_id = request_id_of(&answer.response);
-    from_value_lenient(answer.response).map_err(|err| Error::Decode {
-        action: action.to_owned(),
-        reason: format!("the service answered success with unexpected members: {err}"),
-        request_id,
-        excerpt: excerpt(&answer.body, EXCERPT_CHARS),
-    })
+struct ResponseSeed<R>(PhantomData<R>);
+
+impl<'de, R: DeserializeOwned> DeserializeSeed<'de> for ResponseSeed<R> {
+    type Value = Success<R>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Success<R>, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de, R: DeserializeOwned> Visitor<'de> for ResponseSeed<R> {
+    type Value = Success<R>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a `Response` object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Success<R>, A::Error> {
+        let mut members = ResponseMembers {
+            map,
+            request_id: None,
+            reading_request_id: false,
+        };
+        let response = R::deserialize(Lenient(MapAccessDeserializer::new(&mut members)))?;
+        // The typed response saw every member but `Error`; an error answer is no success.
+        Ok(Success {
+            response,
+            request_id: members.request_id,
+        })
+    }
+}
+
+/// The members of a `Response` object as the typed response sees them: `Error` refuses the
+/// answer (it is read again as the error it is), `RequestId` is noted on the way.
+struct ResponseMembers<A> {
+    map: A,
+    request_id: Option<String>,
+    reading_request_id: bool,
+}
+
+impl<'de, A: MapAccess<'de>> MapAccess<'de> for ResponseMembers<A> {
+    type Error = A::Error;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, A::Error> {
+        let Some(name) = member_name(&mut self.map)? else {
+            return Ok(None);
+        };
+        if name == "Error" {
+            return Err(serde::de::Error::custom("the service answered an error"));
+        }
+        self.reading_request_id = name == "RequestId";
+        seed.deserialize(CowStrDeserializer::new(name)).map(Some)
+    }
+
+    fn next_value_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<T::Value, A::Error> {
+        if std::mem::take(&mut self.reading_request_id) {
+            let value: Value = self.map.next_value()?;
+            self.request_id = value.as_str().map(str::to_owned);
+            // The typed response reads it leniently: `Lenient` wraps this map.
+            return seed.deserialize(value).map_err(serde::de::Error::custom);
+        }
+        self.map.next_value_seed(seed)
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        self.map.size_hint()
+    }
 }
 
 fn decode_answer(call: &Call<'_>, status: StatusCode, body: &[u8]) -> Result<Value, Error> {

@@ -20,6 +20,8 @@ pub struct RetryPolicy {
     base_delay: Duration,
     max_delay: Duration,
     total_deadline: Duration,
+    /// Whether `total_deadline` may outlast the client's call timeout.
+    outlasts_call_timeout: bool,
 }
 
 impl Default for RetryPolicy {
@@ -30,6 +32,7 @@ impl Default for RetryPolicy {
             base_delay: Duration::from_millis(100),
             max_delay: Duration::from_secs(5),
             total_deadline: Duration::from_secs(60),
+            outlasts_call_timeout: false,
         }
     }
 }
@@ -38,6 +41,29 @@ impl RetryPolicy {
     /// Never retry: every call is made exactly once.
     pub fn none() -> Self {
         Self::default().with_max_attempts(1)
+    }
+
+    /// Keeps retrying whatever may be retried ([`Error::is_retryable`]: throttling and
+    /// failures to connect for every action, transient failures of read-only actions) until
+    /// `patience` has passed since the call began, with waits growing from 100 ms to at
+    /// most 5 s. The call's deadline grows to match: `patience` plus one attempt (the
+    /// client's [request timeout](crate::ClientBuilder::request_timeout), or else its
+    /// [call timeout](crate::ClientBuilder::call_timeout)), whichever is longer than the
+    /// client's call timeout. Use it through [`Client::with_retry_policy`](crate::Client::with_retry_policy):
+    /// a caller that can wait, such as a rollout, states its patience here instead of
+    /// retrying again on top of the client.
+    pub fn persistent(patience: Duration) -> Self {
+        Self {
+            max_attempts: u32::MAX,
+            total_deadline: patience.min(crate::config::LONGEST_TIMEOUT),
+            outlasts_call_timeout: true,
+            ..Self::default()
+        }
+    }
+
+    /// Whether the policy's deadline extends the call's (see [`RetryPolicy::persistent`]).
+    pub fn outlasts_call_timeout(&self) -> bool {
+        self.outlasts_call_timeout
     }
 
     /// At most `attempts` attempts in all (the first call included; 0 counts as 1).
@@ -64,7 +90,7 @@ impl RetryPolicy {
     /// No retry starts once this much time has passed since the call began.
     #[must_use]
     pub fn with_total_deadline(mut self, deadline: Duration) -> Self {
-        self.total_deadline = deadline;
+        self.total_deadline = deadline.min(crate::config::LONGEST_TIMEOUT);
         self
     }
 

@@ -8,8 +8,8 @@ use tc3_sign::{
     Credentials, Payload, SessionToken, Signer, SigningError, SigningKey, SigningOutput, UtcDate,
 };
 
-/// The signer last used, reused while the credentials, service, method, signed-header
-/// list and UTC day stay the same. One entry is enough: a client has one endpoint and one method, and the
+/// The signer last used, reused while the credentials, service, method and UTC day stay
+/// the same (one signer signs with and without the action). One entry is enough: a client has one endpoint and one method, and the
 /// credentials change rarely (a refresh), so it is replaced about once a day.
 #[derive(Default)]
 pub(crate) struct SignerCache(Mutex<Option<Arc<Entry>>>);
@@ -45,17 +45,12 @@ impl SignerCache {
         attempt: &Attempt<'_>,
     ) -> Result<SigningOutput, SigningError> {
         let entry = self.signer_for(credentials, attempt)?;
-        match attempt.signed_action {
-            Some(action) => entry.signer.sign_with_action(
-                action,
-                attempt.query,
-                attempt.payload,
-                attempt.timestamp,
-            ),
-            None => entry
-                .signer
-                .sign(attempt.query, attempt.payload, attempt.timestamp),
-        }
+        entry.signer.sign(
+            attempt.signed_action,
+            attempt.query,
+            attempt.payload,
+            attempt.timestamp,
+        )
     }
 
     fn signer_for(
@@ -72,12 +67,7 @@ impl SignerCache {
         }
         let date = UtcDate::from_timestamp(attempt.timestamp)?;
         let key = SigningKey::derive(credentials.secret_key(), date, attempt.service)?;
-        let make = if attempt.signed_action.is_some() {
-            Signer::new_with_action
-        } else {
-            Signer::new
-        };
-        let signer = make(
+        let signer = Signer::new(
             credentials,
             key,
             attempt.method,
@@ -101,7 +91,6 @@ impl Entry {
         let key = self.signer.signing_key();
         self.service == attempt.service
             && self.method == attempt.method
-            && self.signer.signs_action() == attempt.signed_action.is_some()
             && key.date().contains(attempt.timestamp)
             && same_credentials(&self.credentials, credentials)
     }
@@ -223,10 +212,10 @@ mod tests {
                 assert!(Arc::ptr_eq(&previous, &entry));
             }
         }
-        // The other list needs another signer.
+        // The other list, the same signer.
         let plain = cache.sign(&credentials, &attempt(DAY + 5)).expect("sign");
         assert_eq!(plain.authorization(), expected(&credentials, DAY + 5));
-        assert!(!Arc::ptr_eq(
+        assert!(Arc::ptr_eq(
             &kept_entry.expect("kept"),
             &kept(&cache).expect("kept")
         ));

@@ -13,6 +13,8 @@ use iotexplorer_model::{
     DescribeFirmwareTasksRequest, DescribeFirmwareUpdateStatusRequest, ListFirmwaresRequest,
     ListOtaModulesRequest, MemberMeta, ValueType, find_action, find_structure,
 };
+use iotexplorer_model::{ActionMeta, Constraint};
+use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 use support::{TestServer, builder, ok};
 
@@ -305,4 +307,102 @@ async fn sts_answers_with_numbers_as_strings_are_read() {
         "the expiry was read, so the credentials are cached"
     );
     assert_eq!(server.arrivals()[0].header("x-tc-token"), Some("sts-token"));
+}
+
+/// The actions of the firmware family, from the model's metadata: every action whose name
+/// says Firmware or Ota, so that a new one is covered as soon as the spec has it.
+fn firmware_family() -> Vec<&'static ActionMeta> {
+    iotexplorer_model::actions()
+        .iter()
+        .copied()
+        .filter(|action| action.name.contains("Firmware") || action.name.contains("Ota"))
+        .collect()
+}
+
+/// A value meeting the member's type and rules, for building minimal valid requests.
+fn sample(member: &MemberMeta) -> Value {
+    let one = match member.value_type {
+        ValueType::Object(name) => {
+            let structure = find_structure(name).unwrap();
+            Value::Object(
+                structure
+                    .members
+                    .iter()
+                    .filter(|m| m.required)
+                    .map(|m| (m.name.to_owned(), sample(m)))
+                    .collect(),
+            )
+        }
+        ValueType::Float => json!(1.5),
+        ValueType::Int64 | ValueType::UInt64 => {
+            let chosen = member.constraints.iter().find_map(|c| match c {
+                Constraint::OneOf(values) => values.first().copied(),
+                Constraint::Range { min, .. } => min.map(|m| m.max(1)),
+                _ => None,
+            });
+            json!(chosen.unwrap_or(1))
+        }
+        ValueType::Bool => json!(true),
+        _ => {
+            let length = member.constraints.iter().find_map(|c| match c {
+                Constraint::Length { min, .. } => *min,
+                _ => None,
+            });
+            if member.constraints.contains(&Constraint::JsonText) {
+                json!("{}")
+            } else {
+                json!("0".repeat(usize::try_from(length.unwrap_or(1)).unwrap()))
+            }
+        }
+    };
+    if member.list { json!([one]) } else { one }
+}
+
+/// Calls `A` through the typed client with its required members only, and returns its
+/// typed response written back as JSON.
+async fn typed_call<A: Action + DeserializeOwned>(client: &Client) -> Value {
+    let meta = A::meta();
+    let body: Map<String, Value> = meta
+        .input
+        .iter()
+        .filter(|member| member.required)
+        .map(|member| (member.name.to_owned(), sample(member)))
+        .collect();
+    let request: A = serde_json::from_value(Value::Object(body)).unwrap();
+    let response = client
+        .send(&request)
+        .await
+        .unwrap_or_else(|err| panic!("{}: {err:?}", A::NAME));
+    serde_json::to_value(&response).unwrap()
+}
+
+/// The typed call of the action named `name`.
+async fn typed_call_by_name(client: &Client, name: &str) -> Value {
+    macro_rules! dispatch {
+        ($($action:ident => $request:ty, $response:ty;)*) => {
+            match name {
+                $(stringify!($action) => typed_call::<$request>(client).await,)*
+                other => panic!("no action {other}"),
+            }
+        };
+    }
+    iotexplorer_model::for_each_action!(dispatch)
+}
+
+#[tokio::test]
+async fn every_firmware_family_action_reads_every_number_sent_as_a_string() {
+    let server = stringly_server().await;
+    let client = builder(&server).build().unwrap();
+    let family = firmware_family();
+    assert!(family.len() >= 15, "{} actions", family.len());
+    let mut numbers = 0;
+    for action in &family {
+        let read = typed_call_by_name(&client, action.name).await;
+        // Every member came back, each as the number it was sent as text.
+        let expected = answer_for(action.name, false);
+        assert_eq!(read, expected, "{}", action.name);
+        numbers += numbers_in(&expected);
+    }
+    assert_eq!(server.count(), family.len());
+    assert!(numbers >= 50, "only {numbers} numeric members checked");
 }

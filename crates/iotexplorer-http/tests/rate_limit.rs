@@ -114,3 +114,20 @@ async fn without_a_limit_calls_go_at_once() {
     }
     assert_eq!(server.count(), 30);
 }
+
+#[tokio::test]
+async fn clones_under_another_retry_policy_share_the_limiter() {
+    let server = TestServer::always(task_created()).await;
+    let client = builder(&server)
+        .rate_limit(Some(RateLimit::new(1, Duration::from_millis(600))))
+        .build()
+        .unwrap();
+    let patient = client.with_retry_policy(RetryPolicy::persistent(Duration::from_secs(5)));
+    let started = Instant::now();
+    client.send(&upgrade()).await.unwrap();
+    // The clone's call waits for the window the first call opened.
+    patient.send(&upgrade()).await.unwrap();
+    assert!(started.elapsed() >= Duration::from_millis(600));
+    let arrivals = server.arrivals();
+    assert!(arrivals[1].at.duration_since(arrivals[0].at) >= Duration::from_millis(550));
+}

@@ -291,3 +291,76 @@ async fn the_total_deadline_stops_retries() {
     assert!(server.count() >= 2);
     assert!(server.count() < 1000);
 }
+
+/// Throttles every call until `for_how_long` after the first arrival, then creates a task.
+async fn throttled_for(for_how_long: Duration) -> TestServer {
+    let first = std::sync::Arc::new(std::sync::OnceLock::new());
+    TestServer::start(move |_, arrival| {
+        let began = *first.get_or_init(|| arrival.at);
+        if arrival.at.duration_since(began) < for_how_long {
+            api_error("RequestLimitExceeded", "slow down")
+        } else {
+            task_created()
+        }
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_persistent_clone_outlasts_the_call_timeout_and_shares_the_pool() {
+    let server = throttled_for(Duration::from_millis(1500)).await;
+    let client = builder(&server)
+        .call_timeout(Duration::from_millis(800))
+        .retry_policy(fast_retries(100))
+        .build()
+        .unwrap();
+    let patient = client.with_retry_policy(
+        RetryPolicy::persistent(Duration::from_secs(4))
+            .with_base_delay(Duration::from_millis(5))
+            .with_max_delay(Duration::from_millis(20)),
+    );
+    assert!(patient.retry_policy().outlasts_call_timeout());
+    assert!(!client.retry_policy().outlasts_call_timeout());
+
+    // The client's own policy gives up at its call deadline, still throttled.
+    let started = Instant::now();
+    let error = client.send(&upgrade()).await.unwrap_err();
+    assert!(
+        matches!(&error, Error::Api { code, .. } if code.is_throttling()),
+        "{error:?}"
+    );
+    assert!(started.elapsed() < Duration::from_millis(1200));
+
+    // The persistent clone keeps going past it, and succeeds once the throttling ends.
+    let response = patient.send(&upgrade()).await.unwrap();
+    assert_eq!(response.task_id, Some(1000696));
+    assert!(started.elapsed() >= Duration::from_millis(1500));
+    // One pool for both: every attempt went over the one kept-alive connection.
+    assert_eq!(server.connections(), 1);
+}
+
+#[tokio::test]
+async fn a_persistent_policy_never_resends_a_write_that_may_have_run() {
+    let server = flaky(
+        3,
+        Reply::Status(502, "text/html", Bytes::from_static(b"bad gateway")),
+    )
+    .await;
+    let client = builder(&server).build().unwrap().with_retry_policy(
+        RetryPolicy::persistent(Duration::from_secs(2)).with_base_delay(Duration::from_millis(5)),
+    );
+    let error = client.send(&upgrade()).await.unwrap_err();
+    assert!(matches!(error, Error::Ambiguous { .. }), "{error:?}");
+    assert_eq!(server.count(), 1);
+    // A read is retried through the same failures.
+    let server = flaky(
+        3,
+        Reply::Status(502, "text/html", Bytes::from_static(b"bad gateway")),
+    )
+    .await;
+    let client = builder(&server).build().unwrap().with_retry_policy(
+        RetryPolicy::persistent(Duration::from_secs(2)).with_base_delay(Duration::from_millis(5)),
+    );
+    client.send(&describe()).await.unwrap();
+    assert_eq!(server.count(), 4);
+}

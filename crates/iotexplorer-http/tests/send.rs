@@ -142,16 +142,19 @@ async fn an_invalid_request_never_reaches_the_network() {
     assert!(error.was_not_sent());
 
     let error = client
-        .send_checked_json("BatchUpdateFirmware", &json!({"ProductID": "X"}))
+        .send_json(batch(), &json!({"ProductID": "X"}))
         .await
         .unwrap_err();
     assert!(matches!(error, Error::Validation { .. }), "{error:?}");
-    let error = client
-        .send_checked_json("NoSuchAction", &json!({}))
-        .await
-        .unwrap_err();
-    assert!(matches!(error, Error::UnknownAction { .. }), "{error:?}");
+    // An action outside the catalogue has no metadata to check against: it can only be
+    // sent unchecked, by name.
+    assert!(iotexplorer_model::find_action("NoSuchAction").is_none());
     assert_eq!(server.count(), 0);
+}
+
+/// The metadata of `BatchUpdateFirmware`, as a generic caller holds it.
+fn batch() -> &'static iotexplorer_model::ActionMeta {
+    <BatchUpdateFirmwareRequest as iotexplorer_model::Action>::meta()
 }
 
 #[tokio::test]
@@ -159,7 +162,7 @@ async fn send_json_returns_the_response_object() {
     let server = TestServer::always(ok(json!({"TaskId": "77", "Unknown": [1]}))).await;
     let client = builder(&server).build().unwrap();
     let response = client
-        .send_json("SomeFutureAction", false, &json!({"A": 1}))
+        .send_json_unchecked("SomeFutureAction", false, &json!({"A": 1}))
         .await
         .unwrap();
     assert_eq!(
@@ -170,8 +173,8 @@ async fn send_json_returns_the_response_object() {
     assert_eq!(arrival.header("x-tc-action"), Some("SomeFutureAction"));
     assert_eq!(arrival.body, Bytes::from_static(br#"{"A":1}"#));
     let checked = client
-        .send_checked_json(
-            "BatchUpdateFirmware",
+        .send_json(
+            batch(),
             &json!({"ProductID": "ABCDE12345", "FirmwareVersion": "2.0.0"}),
         )
         .await
@@ -345,10 +348,7 @@ async fn a_preview_is_signed_masked_and_never_sent() {
         .build()
         .unwrap();
     let params = json!({"ProductID": "ABCDE12345", "FirmwareVersion": "2.0.0"});
-    let preview = client
-        .preview_json("BatchUpdateFirmware", &params)
-        .await
-        .unwrap();
+    let preview = client.preview_json(batch(), &params).await.unwrap();
     assert_eq!(preview.method, "POST");
     assert_eq!(preview.url, format!("http://{}/", server.addr));
     // Compared as JSON: member order follows serde_json's map, which a dependent crate
@@ -376,7 +376,7 @@ async fn a_preview_is_signed_masked_and_never_sent() {
     assert!(!format!("{preview:?}").contains("tok-secret"));
     assert_eq!(server.count(), 0);
     let invalid = client
-        .preview_json("BatchUpdateFirmware", &json!({"ProductID": "X"}))
+        .preview_json(batch(), &json!({"ProductID": "X"}))
         .await;
     assert!(matches!(invalid, Err(Error::Validation { .. })));
 }
@@ -412,4 +412,66 @@ async fn a_request_client_name_follows_the_sdks_own() {
         assert!(error.to_string().contains("request client"), "{error}");
     }
     assert_eq!(server.count(), 1);
+}
+
+#[tokio::test]
+async fn an_observer_sees_each_attempt_exactly_as_sent() {
+    // Throttled once, after a pause that puts the retry in a later second.
+    let server = TestServer::start(|index, _| {
+        if index == 0 {
+            Reply::Delay(
+                Duration::from_millis(1100),
+                Box::new(api_error("RequestLimitExceeded", "slow down")),
+            )
+        } else {
+            task_created()
+        }
+    })
+    .await;
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = std::sync::Arc::clone(&seen);
+    let client = builder(&server)
+        .credentials(
+            StaticCredentials::new(support::SECRET_ID, SECRET_KEY).with_token("tok-secret"),
+        )
+        .build()
+        .unwrap()
+        .with_request_observer(move |request| log.lock().unwrap().push(request.clone()));
+    client.send(&upgrade()).await.unwrap();
+    let seen = seen.lock().unwrap().clone();
+    let arrivals = server.arrivals();
+    assert_eq!((seen.len(), arrivals.len()), (2, 2));
+    assert_ne!(
+        arrivals[0].header("x-tc-timestamp"),
+        arrivals[1].header("x-tc-timestamp")
+    );
+    for (shown, sent) in seen.iter().zip(&arrivals) {
+        assert_eq!(shown.method, sent.method);
+        assert_eq!(shown.body.as_bytes(), &sent.body[..]);
+        for (name, value) in &shown.headers {
+            let received = sent
+                .header(name)
+                .unwrap_or_else(|| panic!("{name} not sent"));
+            match name.as_str() {
+                "authorization" => {
+                    let (head, mask) = value.split_once("Signature=").unwrap();
+                    assert_eq!(mask, "** redacted **");
+                    assert!(received.starts_with(head), "{received}");
+                    assert_eq!(received.len(), head.len() + "Signature=".len() + 64);
+                }
+                "x-tc-token" => {
+                    assert_eq!((value.as_str(), received), ("** redacted **", "tok-secret"));
+                }
+                _ => assert_eq!(value, received, "{name}"),
+            }
+        }
+        // Every header sent was shown (the transport adds only the length).
+        for (name, _) in &sent.headers {
+            assert!(
+                name == "content-length" || shown.headers.iter().any(|(shown, _)| shown == name),
+                "{name} sent but not shown"
+            );
+        }
+        assert!(!format!("{shown:?}").contains("tok-secret"));
+    }
 }

@@ -76,7 +76,7 @@ async fn the_client_signs_the_action_by_default_for_post_and_get() {
         let server = TestServer::always(task_created()).await;
         let client = support::builder(&server).method(method).build().unwrap();
         client
-            .send_json("BatchUpdateFirmware", false, &upgrade_params())
+            .send_json_unchecked("BatchUpdateFirmware", false, &upgrade_params())
             .await
             .unwrap();
         let arrival = &server.arrivals()[0];
@@ -106,7 +106,7 @@ async fn a_signature_made_for_one_action_is_refused_for_another() {
 
     // The control: a recorded BatchUpdateFirmware, replayed as it was, creates a task.
     client
-        .send_json("BatchUpdateFirmware", false, &upgrade_params())
+        .send_json_unchecked("BatchUpdateFirmware", false, &upgrade_params())
         .await
         .unwrap();
     let upgrade = recorder.arrivals()[0].clone();
@@ -115,7 +115,7 @@ async fn a_signature_made_for_one_action_is_refused_for_another() {
 
     // A read signed with the same body must not pass for the write.
     client
-        .send_json("DescribeFirmwareTasks", true, &upgrade_params())
+        .send_json_unchecked("DescribeFirmwareTasks", true, &upgrade_params())
         .await
         .unwrap();
     let read = recorder.arrivals()[1].clone();
@@ -131,7 +131,7 @@ async fn a_signature_made_for_one_action_is_refused_for_another() {
         .build()
         .unwrap();
     older
-        .send_json("DescribeFirmwareTasks", true, &upgrade_params())
+        .send_json_unchecked("DescribeFirmwareTasks", true, &upgrade_params())
         .await
         .unwrap();
     let read = recorder.arrivals()[2].clone();
@@ -151,7 +151,7 @@ async fn the_older_list_is_a_setting_and_still_verifies() {
             .build()
             .unwrap();
         client
-            .send_json("BatchUpdateFirmware", false, &upgrade_params())
+            .send_json_unchecked("BatchUpdateFirmware", false, &upgrade_params())
             .await
             .unwrap();
         let arrival = &server.arrivals()[0];

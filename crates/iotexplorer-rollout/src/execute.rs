@@ -1,6 +1,7 @@
 //! Running a rollout: submit each wave exactly once, gate it, and go on, pause or abort,
 //! writing every step to the journal before acting on it.
 
+use iotexplorer_model::Action as _;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -365,7 +366,7 @@ impl Rollout {
                 match self
                     .shared
                     .client
-                    .send_json("UpdateOtaTaskStatus", false, &params)
+                    .send_json_unchecked("UpdateOtaTaskStatus", false, &params)
                     .await
                 {
                     Ok(_) => cancelled.push(*task),
@@ -573,7 +574,10 @@ async fn submit_batch(shared: &Shared, wave: usize, batch: &Batch) -> Submission
         }
         let error = match shared
             .client
-            .send_checked_json("BatchUpdateFirmware", &params)
+            .send_json(
+                iotexplorer_model::BatchUpdateFirmwareRequest::meta(),
+                &params,
+            )
             .await
         {
             Ok(response) => {

@@ -21,7 +21,7 @@ pub(crate) fn throttled(error: &Error) -> bool {
 pub(crate) async fn read(client: &Client, action: &str, params: &Value) -> Result<Value, Error> {
     let mut round = 0;
     loop {
-        match client.send_json(action, true, params).await {
+        match client.send_json_unchecked(action, true, params).await {
             Ok(response) => return Ok(response),
             Err(error) if round < ROUNDS && (throttled(&error) || error.is_retryable(true)) => {
                 round += 1;

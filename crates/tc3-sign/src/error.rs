@@ -36,10 +36,6 @@ pub(crate) enum SigningErrorKind {
         key_scope: String,
         request_scope: String,
     },
-    /// A `Signer` asked to sign with a header list other than the one it was made for.
-    SignerActionMismatch {
-        signs_action: bool,
-    },
 }
 
 impl SigningError {
@@ -102,14 +98,6 @@ impl fmt::Display for SigningError {
             } => write!(
                 f,
                 "the cached signing key is for {key_scope}, but the request needs {request_scope}"
-            ),
-            K::SignerActionMismatch { signs_action: true } => {
-                f.write_str("this signer signs X-TC-Action: sign with Signer::sign_with_action")
-            }
-            K::SignerActionMismatch {
-                signs_action: false,
-            } => f.write_str(
-                "this signer does not sign X-TC-Action: make one with Signer::new_with_action",
             ),
         }
     }

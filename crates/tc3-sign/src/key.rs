@@ -53,7 +53,10 @@ pub struct SigningKey {
     service: String,
     /// `Date/Service/tc3_request`, written once here rather than on every signature.
     scope: String,
-    key: Zeroizing<[u8; 32]>,
+    /// The HMAC state keyed with `kSigning` (its inner and outer padded blocks already
+    /// hashed), cloned for each signature: RFC 2104 allows keeping it for a reused key.
+    /// Wiped on drop, as `kSigning` itself would be.
+    mac: HmacSha256,
 }
 
 impl SigningKey {
@@ -73,7 +76,7 @@ impl SigningKey {
             date,
             service: service.to_owned(),
             scope: credential_scope(date, service),
-            key: k_signing,
+            mac: keyed_mac(&*k_signing),
         })
     }
 
@@ -107,7 +110,7 @@ impl SigningKey {
 
     /// A MAC keyed with `kSigning`, ready to take the string to sign.
     pub(crate) fn mac(&self) -> HmacSha256 {
-        keyed_mac(&*self.key)
+        self.mac.clone()
     }
 }
 

@@ -5,7 +5,7 @@ use hmac::Mac;
 use crate::canonical::{check_query, push_header_value};
 use crate::date::UtcDate;
 use crate::digits::hex64;
-use crate::error::{SigningError, SigningErrorKind as K};
+use crate::error::SigningError;
 use crate::key::SigningKey;
 use crate::prepared::{Prepared, STRING_TO_SIGN_FIXED, append_string_to_sign, payload_hash};
 use crate::secret::{Credentials, SessionToken};
@@ -14,15 +14,16 @@ use crate::sign::{
 };
 
 /// Signs the requests of one client to one endpoint: the same credentials, signing key
-/// (one service, one UTC day), method, host, path and content type, with the headers
-/// `content-type;host` signed, as every official SDK signs them ([`Signer::new`]), or
-/// `content-type;host;x-tc-action`, so that a signature is good for one action only
-/// ([`Signer::new_with_action`]).
+/// (one service, one UTC day), method, host, path and content type. Each signature covers
+/// `content-type;host`, as every official SDK signs, or, given the request's action,
+/// `content-type;host;x-tc-action`, so that it is good for that action only.
 ///
 /// Everything those determine is checked and written out once, when the signer is
 /// made; each signature then only checks and writes what changes from one request to
 /// the next: the query string, the payload, the timestamp and, when it is signed, the
-/// action. The output is exactly what [`sign`] gives for the same request.
+/// action. The output is exactly what [`sign`] gives for the same request. The key's
+/// HMAC state is kept keyed (RFC 2104 allows it for a reused key), so a signature costs
+/// the hashes of its payload, canonical request and string to sign, and nothing more.
 ///
 /// ```
 /// use tc3_sign::{sign, Credentials, Payload, SignableRequest, Signer, SigningKey, SigningParams, UtcDate};
@@ -34,13 +35,17 @@ use crate::sign::{
 /// let signer = Signer::new(&credentials, key.clone(), "POST", host, "/", "application/json")?;
 ///
 /// let body = br#"{"ProductID":"ABCDE12345","FirmwareVersion":"2.0.0"}"#;
-/// let signed = signer.sign("", Payload::Bytes(body), 1_700_000_000)?;
+/// let signed = signer.sign(None, "", Payload::Bytes(body), 1_700_000_000)?;
 /// let params = SigningParams::new(&credentials, "iotexplorer", 1_700_000_000).with_signing_key(&key);
 /// let same = sign(&SignableRequest::post_json(host, body), &params)?;
 /// assert_eq!(signed.authorization(), same.authorization());
 ///
+/// // Signed with its action, a signature is good for that action only.
+/// let one = signer.sign(Some("DescribeFirmware"), "", Payload::Bytes(body), 1_700_000_000)?;
+/// assert_eq!(one.signed_headers(), "content-type;host;x-tc-action");
+///
 /// // Another UTC day needs another key, and so another signer.
-/// assert!(signer.sign("", Payload::Bytes(body), 1_700_000_000 + 86_400).is_err());
+/// assert!(signer.sign(None, "", Payload::Bytes(body), 1_700_000_000 + 86_400).is_err());
 /// # Ok::<(), tc3_sign::SigningError>(())
 /// ```
 #[derive(Clone)]
@@ -49,6 +54,15 @@ pub struct Signer {
     token: Option<SessionToken>,
     /// `METHOD\nPATH\n`: the canonical request up to the query string.
     request_line: String,
+    /// Signatures over `content-type;host`.
+    plain: Template,
+    /// Signatures over `content-type;host;x-tc-action`.
+    with_action: Template,
+}
+
+/// The fixed parts of one signed-header list's signatures.
+#[derive(Clone)]
+struct Template {
     /// From the line break after the query string to the one before the payload hash:
     /// the canonical headers and the signed-header list.
     headers: String,
@@ -61,8 +75,8 @@ pub struct Signer {
 }
 
 impl Signer {
-    /// Checks the parts every request shares and writes them out, for signatures over
-    /// `content-type;host`. Fails for the same input as [`sign`] would.
+    /// Checks the parts every request shares and writes them out. Fails for the same input
+    /// as [`sign`] would.
     pub fn new(
         credentials: &Credentials,
         key: SigningKey,
@@ -73,37 +87,30 @@ impl Signer {
     ) -> Result<Self, SigningError> {
         let sample =
             SignableRequest::new(method, host, content_type, Payload::Bytes(b"")).with_path(path);
-        Self::cut_from(credentials, key, &sample, false)
+        let (request_line, plain) = Self::cut_from(credentials, &key, &sample, false)?;
+        let (_, with_action) = Self::cut_from(
+            credentials,
+            &key,
+            &sample.with_header("X-TC-Action", ""),
+            true,
+        )?;
+        Ok(Self {
+            request_line,
+            plain,
+            with_action,
+            token: credentials.token().cloned(),
+            key,
+        })
     }
 
-    /// Like [`Signer::new`], for signatures over `content-type;host;x-tc-action`: each
-    /// request's `X-TC-Action` is signed too (lower-cased in the canonical request, as
-    /// Tencent's own signer writes it), so a signature is good for that action only. Sign
-    /// with [`Signer::sign_with_action`]; the output is what [`sign`] gives with
-    /// [`SignedHeaders::AllGiven`](crate::SignedHeaders::AllGiven) and the header added by
-    /// [`SignableRequest::with_header`].
-    pub fn new_with_action(
-        credentials: &Credentials,
-        key: SigningKey,
-        method: &str,
-        host: &str,
-        path: &str,
-        content_type: &str,
-    ) -> Result<Self, SigningError> {
-        let sample = SignableRequest::new(method, host, content_type, Payload::Bytes(b""))
-            .with_path(path)
-            .with_header("X-TC-Action", "");
-        Self::cut_from(credentials, key, &sample, true)
-    }
-
-    /// The templates, cut from a real signature of `sample`, so they are what `sign`
-    /// writes.
+    /// The request line and template, cut from a real signature of `sample`, so they are
+    /// what `sign` writes.
     fn cut_from(
         credentials: &Credentials,
-        key: SigningKey,
+        key: &SigningKey,
         sample: &SignableRequest<'_>,
         signs_action: bool,
-    ) -> Result<Self, SigningError> {
+    ) -> Result<(String, Template), SigningError> {
         let timestamp = key.date().first_second();
         let settings = SigningSettings::default().with_signed_headers(if signs_action {
             SignedHeaders::AllGiven
@@ -111,7 +118,7 @@ impl Signer {
             SignedHeaders::ContentTypeAndHost
         });
         let params = SigningParams::new(credentials, key.service(), timestamp)
-            .with_signing_key(&key)
+            .with_signing_key(key)
             .with_settings(settings);
         let signed = sign(sample, &params)?;
         // Signed, so method and path are ASCII and the canonical request ends in the
@@ -131,64 +138,35 @@ impl Signer {
         // before the blank line.
         let action_at = signs_action.then(|| signed_headers_at - 2);
         let authorization = signed.authorization();
-        Ok(Self {
-            request_line: cut(canonical, 0..request_line_len),
-            authorization_head: cut(authorization, 0..authorization.len() - 64),
-            headers,
-            signed_headers_at,
-            action_at,
-            token: credentials.token().cloned(),
-            key,
-        })
+        Ok((
+            cut(canonical, 0..request_line_len),
+            Template {
+                authorization_head: cut(authorization, 0..authorization.len() - 64),
+                headers,
+                signed_headers_at,
+                action_at,
+            },
+        ))
     }
 
     /// Signs the request with this query string (percent-encoded, as sent), payload and
-    /// timestamp, which must fall on the signing key's UTC day. Refused by a signer made
-    /// with [`Signer::new_with_action`], which needs the action.
+    /// timestamp, which must fall on the signing key's UTC day. With `Some(action)` (the
+    /// value of `X-TC-Action`, as sent) the signature covers `content-type;host;x-tc-action`
+    /// (the action lower-cased in the canonical request, as Tencent's own signer writes
+    /// it): the output is what [`sign`] gives with
+    /// [`SignedHeaders::AllGiven`](crate::SignedHeaders::AllGiven) and the header added by
+    /// [`SignableRequest::with_header`]. With `None` it covers `content-type;host`.
     pub fn sign(
-        &self,
-        query: &str,
-        payload: Payload<'_>,
-        timestamp: i64,
-    ) -> Result<SigningOutput, SigningError> {
-        if self.action_at.is_some() {
-            return Err(SigningError::new(K::SignerActionMismatch {
-                signs_action: true,
-            }));
-        }
-        self.sign_parts(None, query, payload, timestamp)
-    }
-
-    /// Signs the request of `action` (the value of `X-TC-Action`, as sent) with this query
-    /// string, payload and timestamp. Only for a signer made with
-    /// [`Signer::new_with_action`].
-    pub fn sign_with_action(
-        &self,
-        action: &str,
-        query: &str,
-        payload: Payload<'_>,
-        timestamp: i64,
-    ) -> Result<SigningOutput, SigningError> {
-        if self.action_at.is_none() {
-            return Err(SigningError::new(K::SignerActionMismatch {
-                signs_action: false,
-            }));
-        }
-        self.sign_parts(Some(action), query, payload, timestamp)
-    }
-
-    /// Whether this signer's signatures cover `X-TC-Action`.
-    pub fn signs_action(&self) -> bool {
-        self.action_at.is_some()
-    }
-
-    fn sign_parts(
         &self,
         action: Option<&str>,
         query: &str,
         payload: Payload<'_>,
         timestamp: i64,
     ) -> Result<SigningOutput, SigningError> {
+        let template = match action {
+            Some(_) => &self.with_action,
+            None => &self.plain,
+        };
         // The checks in the order `sign` makes them, so that both name the same problem.
         check_query(query)?;
         if !self.key.date().contains(timestamp) {
@@ -199,28 +177,28 @@ impl Signer {
         let scope = self.key.credential_scope();
         let capacity = self.request_line.len()
             + query.len()
-            + self.headers.len()
+            + template.headers.len()
             + action.map_or(0, str::len)
             + 64
             + STRING_TO_SIGN_FIXED
             + scope.len()
-            + self.authorization_head.len()
+            + template.authorization_head.len()
             + 64;
         let mut text = Vec::with_capacity(capacity);
         text.extend_from_slice(self.request_line.as_bytes());
         text.extend_from_slice(query.as_bytes());
-        match (self.action_at, action) {
+        match (template.action_at, action) {
             (Some(at), Some(action)) => {
-                let (before, after) = self.headers.as_bytes().split_at(at);
+                let (before, after) = template.headers.as_bytes().split_at(at);
                 text.extend_from_slice(before);
                 push_header_value("x-tc-action", action, &mut text)?;
                 text.extend_from_slice(after);
             }
-            _ => text.extend_from_slice(self.headers.as_bytes()),
+            _ => text.extend_from_slice(template.headers.as_bytes()),
         }
         // The signed-header list is followed by one line break, then the payload hash.
         let signed_headers =
-            text.len() - (self.headers.len() - self.signed_headers_at)..text.len() - 1;
+            text.len() - (template.headers.len() - template.signed_headers_at)..text.len() - 1;
         text.extend_from_slice(&payload_hash);
         let Prepared { mut text, parts } =
             append_string_to_sign(text, signed_headers, timestamp, scope);
@@ -228,7 +206,7 @@ impl Signer {
         let mut mac = self.key.mac();
         mac.update(&text[parts.string_to_sign()]);
         let signature = hex64(&mac.finalize().into_bytes().into());
-        text.extend_from_slice(self.authorization_head.as_bytes());
+        text.extend_from_slice(template.authorization_head.as_bytes());
         text.extend_from_slice(&signature);
         Ok(SigningOutput::new(
             text,
@@ -251,8 +229,7 @@ impl std::fmt::Debug for Signer {
         f.debug_struct("Signer")
             .field("key", &self.key)
             .field("token", &self.token)
-            .field("signs_action", &self.signs_action())
-            .field("authorization_head", &self.authorization_head)
+            .field("authorization_head", &self.plain.authorization_head)
             .finish_non_exhaustive()
     }
 }

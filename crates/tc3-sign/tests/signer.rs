@@ -83,7 +83,7 @@ proptest! {
 
         match Signer::new(&credentials, key.clone(), &method, &host, &path, &content_type) {
             Ok(signer) => {
-                let signed = outcome(signer.sign(&query, payload, timestamp));
+                let signed = outcome(signer.sign(None, &query, payload, timestamp));
                 prop_assert_eq!(signed, expected);
             }
             // A refused endpoint refuses every request to it.
@@ -113,9 +113,9 @@ proptest! {
             .with_settings(SigningSettings::default().with_signed_headers(SignedHeaders::AllGiven));
         let expected = outcome(sign(&request, &params));
 
-        match Signer::new_with_action(&credentials, key.clone(), &method, &host, "/", &content_type) {
+        match Signer::new(&credentials, key.clone(), &method, &host, "/", &content_type) {
             Ok(signer) => {
-                let signed = outcome(signer.sign_with_action(&action, &query, Payload::Bytes(&body), timestamp));
+                let signed = outcome(signer.sign(Some(&action), &query, Payload::Bytes(&body), timestamp));
                 prop_assert_eq!(signed, expected);
             }
             Err(_) => prop_assert!(expected.is_err()),
@@ -133,7 +133,7 @@ fn a_signer_of_the_action_gives_tencents_signature() {
     let timestamp = 1_551_113_065;
     let date = UtcDate::from_timestamp(timestamp).expect("date");
     let key = SigningKey::derive(credentials.secret_key(), date, "cvm").expect("key");
-    let signer = Signer::new_with_action(
+    let signer = Signer::new(
         &credentials,
         key,
         "POST",
@@ -142,10 +142,14 @@ fn a_signer_of_the_action_gives_tencents_signature() {
         "application/json; charset=utf-8",
     )
     .expect("signer");
-    assert!(signer.signs_action());
     let body = br#"{"Filters":[{"Name":"zone","Values":["ap-guangzhou-1"]}],"Limit":1}"#;
     let signed = signer
-        .sign_with_action("DescribeInstances", "", Payload::Bytes(body), timestamp)
+        .sign(
+            Some("DescribeInstances"),
+            "",
+            Payload::Bytes(body),
+            timestamp,
+        )
         .expect("sign");
     assert_eq!(
         signed.signature(),
@@ -159,18 +163,23 @@ fn a_signer_of_the_action_gives_tencents_signature() {
     );
     // One action's signature is not another's.
     let other = signer
-        .sign_with_action("BatchUpdateFirmware", "", Payload::Bytes(body), timestamp)
+        .sign(
+            Some("BatchUpdateFirmware"),
+            "",
+            Payload::Bytes(body),
+            timestamp,
+        )
         .expect("sign");
     assert_ne!(other.signature(), signed.signature());
 }
 
 #[test]
-fn a_signer_signs_only_with_the_header_list_it_was_made_for() {
+fn one_signer_signs_with_and_without_the_action() {
     let credentials = Credentials::new("AKIDEXAMPLE", "secret");
     let date = UtcDate::from_timestamp(DAY_START).expect("date");
     let key = SigningKey::derive(credentials.secret_key(), date, SERVICE).expect("key");
     let host = "iotexplorer.tencentcloudapi.com";
-    let plain = Signer::new(
+    let signer = Signer::new(
         &credentials,
         key.clone(),
         "POST",
@@ -179,19 +188,19 @@ fn a_signer_signs_only_with_the_header_list_it_was_made_for() {
         "application/json",
     )
     .expect("signer");
-    let with_action =
-        Signer::new_with_action(&credentials, key, "POST", host, "/", "application/json")
-            .expect("signer");
-    assert!(!plain.signs_action());
     let payload = Payload::Bytes(b"{}");
-    assert!(plain.sign_with_action("A", "", payload, DAY_START).is_err());
-    assert!(with_action.sign("", payload, DAY_START).is_err());
-    assert!(plain.sign("", payload, DAY_START).is_ok());
-    assert!(
-        with_action
-            .sign_with_action("A", "", payload, DAY_START)
-            .is_ok()
+    let plain = signer.sign(None, "", payload, DAY_START).expect("sign");
+    let with_action = signer
+        .sign(Some("A"), "", payload, DAY_START)
+        .expect("sign");
+    assert_eq!(plain.signed_headers(), "content-type;host");
+    assert_eq!(
+        with_action.signed_headers(),
+        "content-type;host;x-tc-action"
     );
+    let params = SigningParams::new(&credentials, SERVICE, DAY_START).with_signing_key(&key);
+    let expected = sign(&SignableRequest::post_json(host, b"{}"), &params).expect("sign");
+    assert_eq!(plain.authorization(), expected.authorization());
 }
 
 #[test]

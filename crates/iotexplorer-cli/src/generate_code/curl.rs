@@ -44,7 +44,7 @@ pub(crate) fn command(
         let session = connect::Session::open(connection).await?;
         let preview = session
             .client
-            .preview_json(call.meta.name, &body)
+            .preview_json(call.meta, &body)
             .await
             .map_err(connect::failure_of);
         let secrets = match (&preview, reveal) {

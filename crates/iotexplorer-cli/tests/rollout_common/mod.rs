@@ -137,7 +137,7 @@ impl Lab {
             let mut offset = 0;
             loop {
                 let page = client
-                    .send_json(
+                    .send_json_unchecked(
                         "DescribeFirmwareTasks",
                         true,
                         &json!({"ProductID": PRODUCT, "FirmwareVersion": "2.0.0", "Offset": offset, "Limit": 100}),
@@ -148,7 +148,7 @@ impl Lab {
                 for info in &infos {
                     let id = info["TaskId"].as_u64().expect("task id");
                     let task = client
-                        .send_json(
+                        .send_json_unchecked(
                             "DescribeFirmwareTask",
                             true,
                             &json!({"ProductID": PRODUCT, "FirmwareVersion": "2.0.0", "TaskId": id}),
@@ -193,7 +193,7 @@ impl Lab {
 /// (device, task) of every device of every task of the product's 2.0.0, in one call.
 async fn listing(client: &Client) -> Vec<(String, u64)> {
     let devices = client
-        .send_json(
+        .send_json_unchecked(
             "DescribeFirmwareTaskDevices",
             true,
             &json!({"ProductID": PRODUCT, "FirmwareVersion": "2.0.0", "Limit": 1_000_000}),

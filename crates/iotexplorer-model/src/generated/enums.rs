@@ -6,6 +6,144 @@ use serde::{Deserialize, Serialize};
 
 use crate::meta::{EnumMeta, EnumValueMeta, WireCode};
 
+/// Whether a device is connected, as `GetDeviceList` reports it (Tencent documents 0 offline, 1 online, 2 could not be read, 3 not activated).
+///
+/// A value this version does not list is kept as [`DeviceOnlineStatus::Unknown`] and written back unchanged, so a newer service never makes a response undecodable.
+#[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
+pub enum DeviceOnlineStatus {
+    /// `0`: The device is not connected.
+    Offline,
+    /// `1`: The device is connected.
+    Online,
+    /// `2`: The service could not read the device's state.
+    Unavailable,
+    /// `3`: The device has never been activated.
+    Inactive,
+    /// A value not listed in the spec, kept as it was received.
+    Unknown(i64),
+}
+
+impl DeviceOnlineStatus {
+    /// The wire number.
+    pub const fn code(&self) -> i64 {
+        match self {
+            Self::Offline => 0,
+            Self::Online => 1,
+            Self::Unavailable => 2,
+            Self::Inactive => 3,
+            Self::Unknown(code) => *code,
+        }
+    }
+
+    /// The variant for this wire number; [`Self::Unknown`] when it is not listed.
+    pub const fn from_code(code: i64) -> Self {
+        match code {
+            0 => Self::Offline,
+            1 => Self::Online,
+            2 => Self::Unavailable,
+            3 => Self::Inactive,
+            other => Self::Unknown(other),
+        }
+    }
+
+    /// The variant's name, e.g. `Offline`; `Unknown` for a value not listed.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Offline => "Offline",
+            Self::Online => "Online",
+            Self::Unavailable => "Unavailable",
+            Self::Inactive => "Inactive",
+            Self::Unknown(_) => "Unknown",
+        }
+    }
+
+    /// English description of the value; empty for a value not listed.
+    pub fn doc(&self) -> &'static str {
+        match self {
+            Self::Offline => "The device is not connected.",
+            Self::Online => "The device is connected.",
+            Self::Unavailable => "The service could not read the device's state.",
+            Self::Inactive => "The device has never been activated.",
+            Self::Unknown(_) => "",
+        }
+    }
+
+    /// The documented values of this type.
+    pub fn meta() -> &'static EnumMeta {
+        &DEVICE_ONLINE_STATUS_ENUM
+    }
+}
+
+impl PartialEq for DeviceOnlineStatus {
+    fn eq(&self, other: &Self) -> bool {
+        self.code() == other.code()
+    }
+}
+
+impl Eq for DeviceOnlineStatus {}
+
+impl std::hash::Hash for DeviceOnlineStatus {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.code().hash(state);
+    }
+}
+
+impl From<i64> for DeviceOnlineStatus {
+    fn from(code: i64) -> Self {
+        Self::from_code(code)
+    }
+}
+
+impl From<DeviceOnlineStatus> for i64 {
+    fn from(value: DeviceOnlineStatus) -> Self {
+        value.code()
+    }
+}
+
+impl std::fmt::Display for DeviceOnlineStatus {
+    /// Writes the wire number, the form the service and the spec use.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.code())
+    }
+}
+
+impl Serialize for DeviceOnlineStatus {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_i64(self.code())
+    }
+}
+
+impl<'de> Deserialize<'de> for DeviceOnlineStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::code_value::deserialize_code(deserializer).map(Self::from_code)
+    }
+}
+
+pub(crate) static DEVICE_ONLINE_STATUS_ENUM: EnumMeta = EnumMeta {
+    name: "DeviceOnlineStatus",
+    doc: "Whether a device is connected, as `GetDeviceList` reports it (Tencent documents 0 offline, 1 online, 2 could not be read, 3 not activated).",
+    closed: false,
+    values: &[
+        EnumValueMeta::new(
+            WireCode::Number(0),
+            "Offline",
+            "The device is not connected.",
+        ),
+        EnumValueMeta::new(WireCode::Number(1), "Online", "The device is connected."),
+        EnumValueMeta::new(
+            WireCode::Number(2),
+            "Unavailable",
+            "The service could not read the device's state.",
+        ),
+        EnumValueMeta::new(
+            WireCode::Number(3),
+            "Inactive",
+            "The device has never been activated.",
+        ),
+    ],
+};
+
 /// The status of a firmware-update task.
 ///
 /// These are the values the project's emulator uses today; Tencent does not document the meaning of each number, and a later change settles it.

@@ -250,8 +250,10 @@ pub struct DeviceInfo {
     )]
     pub device_name: Option<String>,
     /// Wire member `Status`: `int64`.
+    ///
+    /// Values: see [`DeviceOnlineStatus`].
     #[serde(rename = "Status", default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<i64>,
+    pub status: Option<DeviceOnlineStatus>,
     /// Wire member `DevicePsk`: `string`.
     #[serde(rename = "DevicePsk", default, skip_serializing_if = "Option::is_none")]
     pub device_psk: Option<String>,
@@ -348,7 +350,7 @@ pub(crate) static DEVICE_INFO_STRUCTURE: StructureMeta = StructureMeta {
     usage: StructureUsage::Output,
     members: &[
         MemberMeta::new("DeviceName", ValueType::String).zh("设备名"),
-        MemberMeta::new("Status", ValueType::Int64),
+        MemberMeta::new("Status", ValueType::Int64).enum_type(&DEVICE_ONLINE_STATUS_ENUM),
         MemberMeta::new("DevicePsk", ValueType::String).zh("设备密钥"),
         MemberMeta::new("FirstOnlineTime", ValueType::Int64).zh("首次上线时间"),
         MemberMeta::new("LoginTime", ValueType::Int64).zh("最后一次上线时间"),
