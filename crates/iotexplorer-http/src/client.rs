@@ -360,15 +360,12 @@ fn waiting_timeout(call: &Call<'_>, attempts: u32) -> Error {
 
 /// Checks `params` against the catalogue's rules for `action`.
 fn check_catalogue(action: &'static ActionMeta, params: &Value) -> Result<(), Error> {
-    iotexplorer_model::check_request_json(action.name, params).map_err(|problems| match problems {
-        iotexplorer_model::RequestProblems::Invalid(errors) => Error::Validation {
+    action
+        .check_json(params)
+        .map_err(|errors| Error::Validation {
             action: action.name.to_owned(),
             errors,
-        },
-        _ => Error::UnknownAction {
-            action: action.name.to_owned(),
-        },
-    })
+        })
 }
 
 /// The `X-TC-Timestamp` of a request made now.

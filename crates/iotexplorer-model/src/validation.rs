@@ -324,7 +324,25 @@ impl RequestProblems {
 pub fn check_request_json(action: &str, body: &Value) -> Result<(), RequestProblems> {
     let meta =
         find_action(action).ok_or_else(|| RequestProblems::UnknownAction(action.to_owned()))?;
-    check_action(meta, body).map_err(RequestProblems::Invalid)
+    meta.check_json(body).map_err(RequestProblems::Invalid)
+}
+
+impl ActionMeta {
+    /// Checks a request body for this action against every documented rule, as
+    /// [`check_request_json`] does, without looking the action up by name again.
+    ///
+    /// ```
+    /// use iotexplorer_model::BatchUpdateFirmwareRequest;
+    /// use iotexplorer_model::Action as _;
+    ///
+    /// let meta = BatchUpdateFirmwareRequest::meta();
+    /// let body = serde_json::json!({"ProductID": "ABCDE12345", "FirmwareVersion": "2.0.0"});
+    /// assert!(meta.check_json(&body).is_ok());
+    /// assert!(meta.check_json(&serde_json::json!({"ProductID": "ABCDE12345"})).is_err());
+    /// ```
+    pub fn check_json(&self, body: &Value) -> Result<(), ValidationErrors> {
+        check_action(self, body)
+    }
 }
 
 /// Checks a typed request; used by the generated `Validate` impls.
