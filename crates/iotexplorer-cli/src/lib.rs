@@ -36,7 +36,7 @@ use std::ffi::OsString;
 use std::io::{Read, Write};
 
 use clap::ArgMatches;
-use iotexplorer_model::{ActionMeta, RequestProblems, check_request_json};
+use iotexplorer_model::{ActionMeta, ValidationErrors};
 
 use command::{ActionSelection, COMPLETIONS, first_positional, root};
 use failure::Failure;
@@ -261,7 +261,8 @@ fn checked_body(
     input: &RequestInput,
 ) -> Result<serde_json::Value, Failure> {
     let body = member_flags::request_body(input).map_err(|bad| Failure::Usage(bad.0))?;
-    check_request_json(meta.name, &body).map_err(|problems| Failure::Usage(describe(&problems)))?;
+    meta.check_json(&body)
+        .map_err(|errors| Failure::Usage(describe(&errors)))?;
     Ok(body)
 }
 
@@ -390,25 +391,20 @@ fn shown_response(
 
 /// Every broken rule on a line of its own, naming the field and the value; past the
 /// model's limit on listed rules, a count of the rest.
-fn describe(problems: &RequestProblems) -> String {
-    match problems {
-        RequestProblems::Invalid(errors) => {
-            let mut text = format!(
-                "the request breaks {} rule{} (nothing was sent):",
-                errors.total(),
-                if errors.total() == 1 { "" } else { "s" }
-            );
-            for violation in errors.violations() {
-                text.push_str("\n  - ");
-                text.push_str(&violation.to_string());
-            }
-            if errors.unlisted() > 0 {
-                text.push_str(&format!("\n  - and {} more", errors.unlisted()));
-            }
-            text
-        }
-        other => other.to_string(),
+fn describe(errors: &ValidationErrors) -> String {
+    let mut text = format!(
+        "the request breaks {} rule{} (nothing was sent):",
+        errors.total(),
+        if errors.total() == 1 { "" } else { "s" }
+    );
+    for violation in errors.violations() {
+        text.push_str("\n  - ");
+        text.push_str(&violation.to_string());
     }
+    if errors.unlisted() > 0 {
+        text.push_str(&format!("\n  - and {} more", errors.unlisted()));
+    }
+    text
 }
 
 /// The async runtime of one run: two workers, the machine's size.
