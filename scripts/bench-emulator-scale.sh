@@ -10,7 +10,8 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 target_dir="${CARGO_TARGET_DIR:-$(pwd)/target}"
-cargo build --release --locked -p iotexplorer-emulator --bin iotexplorer-emulator --example scale
+cargo build --release --locked -p iotexplorer-emulator --features iotexplorer-emulator/cli \
+  --bin iotexplorer-emulator --example scale
 echo "emulator at $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 # --state pays the flush of the disk under the temporary directory.
 echo "state files under ${TMPDIR:-/tmp} ($(df -T "${TMPDIR:-/tmp}" | awk 'NR == 2 { print $2 }'))"

@@ -30,7 +30,7 @@ trap cleanup EXIT
 
 echo "building the emulator and the Rust caller (release)..." >&2
 (cd "$root" && cargo build --quiet --release --locked \
-  -p iotexplorer-emulator --bin iotexplorer-emulator \
+  -p iotexplorer-emulator --features iotexplorer-emulator/cli --bin iotexplorer-emulator \
   -p iotexplorer-http --example sequential_calls)
 emulator_bin="$target/release/iotexplorer-emulator"
 rust_bin="$target/release/examples/sequential_calls"

@@ -421,7 +421,7 @@ fn sign_command() -> Command {
 
 fn emulator_command() -> Command {
     // The same flags as the `iotexplorer-emulator` binary, from the same definition.
-    <iotexplorer_emulator::ServeArgs as clap::Args>::augment_args(
+    <iotexplorer_emulator::cli::ServeFlags as clap::Args>::augment_args(
         Command::new(EMULATOR).about("Run the local emulator of the service in the foreground"),
     )
 }

@@ -189,10 +189,10 @@ fn dispatch(
         }
         Command::Rollout => rollout_cmd::run(sub, env, stdout, stderr),
         Command::Search(settings) => search::run(&settings, stdout),
-        Command::Emulator(args) => {
+        Command::Emulator(settings) => {
             let runtime = runtime()?;
             runtime
-                .block_on(iotexplorer_emulator::serve(&args, stdout))
+                .block_on(iotexplorer_emulator::serve(&settings, stdout))
                 .map_err(Failure::Usage)?;
             Ok(0)
         }

@@ -12,9 +12,8 @@ use std::time::Duration;
 
 use clap::{Arg, ArgMatches, Command};
 use iotexplorer_rollout::{
-    Journal, JournalError, JournalState, LineDisplay, Observer, Outcome, Preview, Record, Report,
-    Rollout, RolloutError, RolloutSpec, Settings, TerminalDisplay, devices_not_on,
-    parse_device_list,
+    Journal, JournalError, JournalState, LineDisplay, Observer, Outcome, Preview, Report, Rollout,
+    RolloutError, RolloutSpec, Settings, TerminalDisplay, devices_not_on, parse_device_list,
 };
 use serde_json::json;
 
@@ -233,7 +232,7 @@ fn resume(
     drive(
         &runtime,
         session,
-        Opening::Resume(journal, records),
+        Opening::Resume(journal, Box::new(state)),
         settings(env),
         &path,
         matches,
@@ -263,8 +262,8 @@ fn close_then(
 
 enum Opening {
     New(PathBuf, Box<RolloutSpec>),
-    /// A journal this process already holds, and its records.
-    Resume(Journal, Vec<Record>),
+    /// A journal this process already holds, and the state its records describe.
+    Resume(Journal, Box<JournalState>),
 }
 
 /// Sends display output from the rollout's tasks to the thread that owns `stderr`.
@@ -306,9 +305,9 @@ fn drive(
     let client = session.client.clone();
     let task = runtime.spawn(async move {
         let mut rollout = match opening {
-            Opening::New(path, spec) => Rollout::create(&path, *spec, client, settings, observer)?,
-            Opening::Resume(journal, records) => {
-                Rollout::resume_opened(journal, &records, client, settings, observer)?
+            Opening::New(path, spec) => Rollout::create(&path, *spec, &client, settings, observer)?,
+            Opening::Resume(journal, state) => {
+                Rollout::resume_opened(journal, *state, &client, settings, observer)
             }
         };
         rollout.run().await
@@ -381,6 +380,8 @@ fn rollout_failure(error: RolloutError) -> Failure {
             other => other,
         },
         RolloutError::Plan(err) => Failure::Usage(err.to_string()),
+        // Nothing was sent for the batch: the options asked for an invalid request.
+        error @ RolloutError::Request { .. } => Failure::Usage(error.to_string()),
         RolloutError::Journal(err) => journal_failure(err),
         other => Failure::Api {
             code: "FailedOperation.RolloutInconsistent".to_owned(),

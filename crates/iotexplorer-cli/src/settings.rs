@@ -66,7 +66,7 @@ pub(crate) enum Command {
     /// `search WORDS...`.
     Search(SearchSettings),
     /// `emulator ...`, with the emulator's own options.
-    Emulator(iotexplorer_emulator::ServeArgs),
+    Emulator(iotexplorer_emulator::ServeSettings),
     /// `rollout ...`, whose options the rollout module reads.
     Rollout,
     /// `<Action> [--<Member> VALUE]...`.
@@ -91,8 +91,12 @@ impl Command {
             crate::search::SEARCH => Self::Search(SearchSettings::read(sub)),
             crate::rollout_cmd::ROLLOUT => Self::Rollout,
             EMULATOR => Self::Emulator(
-                <iotexplorer_emulator::ServeArgs as clap::FromArgMatches>::from_arg_matches(sub)
-                    .map_err(|err| Failure::Usage(err.to_string()))?,
+                <iotexplorer_emulator::cli::ServeFlags as clap::FromArgMatches>::from_arg_matches(
+                    sub,
+                )
+                .map_err(|err| Failure::Usage(err.to_string()))?
+                .to_settings()
+                .map_err(|err| Failure::Usage(err.to_string()))?,
             ),
             name => {
                 // The action was looked up once, before parsing; its metadata travels on.

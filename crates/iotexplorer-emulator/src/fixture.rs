@@ -72,7 +72,17 @@ impl CredentialFixture {
     }
 
     pub(crate) fn to_credentials(&self) -> tc3_sign::Credentials {
-        let credentials = tc3_sign::Credentials::new(&self.secret_id, &self.secret_key);
+        self.with_secret_key(&self.secret_key)
+    }
+
+    /// The same SecretId and token with an empty SecretKey, with which no signature can be
+    /// computed: for the checks that come before the signature.
+    pub(crate) fn without_secret_key(&self) -> tc3_sign::Credentials {
+        self.with_secret_key("")
+    }
+
+    fn with_secret_key(&self, secret_key: &str) -> tc3_sign::Credentials {
+        let credentials = tc3_sign::Credentials::new(&self.secret_id, secret_key);
         match &self.token {
             Some(token) => credentials.with_token(token),
             None => credentials,
@@ -121,8 +131,11 @@ pub struct FirmwareFixture {
     pub fw_type: String,
 }
 
+/// The firmware module when a fixture or an upload names none.
+pub(crate) const DEFAULT_FW_TYPE: &str = "mcu";
+
 fn default_fw_type() -> String {
-    "mcu".to_owned()
+    DEFAULT_FW_TYPE.to_owned()
 }
 
 /// A device and the firmware it runs.

@@ -8,6 +8,11 @@
 //! rollout finish in seconds. Faults (delays, dropped connections, 502 pages, truncated
 //! JSON, forced error codes) can be injected from the fixture or at run time.
 //!
+//! [`serve`] runs it in the foreground on typed [`ServeSettings`]; the `cli` feature adds
+//! `cli::ServeFlags`, the command-line flags of the `iotexplorer-emulator` binary and of
+//! `iotexplorer emulator`, parsed into those settings. Without it the crate pulls in no
+//! command-line parser.
+//!
 //! ```
 //! use iotexplorer_emulator::{Emulator, Fixture, ProgressSettings};
 //!
@@ -34,19 +39,21 @@
 struct ReadmeExample;
 
 mod actions;
+mod admission;
 mod auth;
 mod body;
 mod budget;
 mod change;
-mod checks;
+#[cfg(feature = "cli")]
+pub mod cli;
 mod connection;
+mod device_clock;
 mod disk;
 mod faults;
 mod fixture;
 mod journal;
 mod limits;
 mod persist;
-mod progress;
 mod random;
 mod rate_limit;
 mod request;
@@ -65,5 +72,7 @@ pub use limits::{
     DEFAULT_BODY_TIMEOUT, DEFAULT_HEADER_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_BODY_BYTES,
     DEFAULT_MAX_BUFFERED_BYTES, DEFAULT_MAX_CONNECTIONS,
 };
-pub use serve::{ServeArgs, serve};
-pub use server::{Emulator, EmulatorBuilder, RunningEmulator, StartError};
+pub use serve::{DEFAULT_LISTEN, ServeSettings, ServeSettingsBuilder, SettingsError, serve};
+pub use server::{
+    DEFAULT_MAX_SKEW, DEFAULT_RATE_LIMIT, Emulator, EmulatorBuilder, RunningEmulator, StartError,
+};

@@ -20,13 +20,12 @@
 use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Instant;
 
-use iotexplorer_model::ApiError;
-use serde_json::Value;
+use iotexplorer_model::{ApiError, ErrorCode};
 
-use crate::actions::{self, Action, Context, Outcome, Plan};
+use crate::actions::{self, Answer, Context, Prepared, PreparedChange};
 use crate::change::Change;
 use crate::disk::StorageFaults;
 use crate::fixture::{DeviceListFixture, Fixture, ProgressSettings};
@@ -42,10 +41,18 @@ pub(crate) struct Store {
     state: RwLock<State>,
     /// Taken for a whole change (plan, log, apply), so changes happen one at a time and
     /// in the log's order, while reads go on under `state`'s read lock.
-    writer: Mutex<Option<Kept>>,
-    /// Whether there are files, so changes wait for a flush.
-    kept: bool,
+    writer: Writer,
+    /// Draws the fates of the devices of new tasks.
+    fates: Random,
     disk: StorageFaults,
+}
+
+/// Where changes go, behind the lock that makes them one at a time.
+enum Writer {
+    /// Only into the state in memory.
+    Memory(Mutex<()>),
+    /// Into the state log first: a change waits for a flush.
+    Files(Mutex<Kept>),
 }
 
 /// A state kept in files.
@@ -85,26 +92,29 @@ impl Store {
             if let Some(progress) = progress {
                 state.progress = progress;
             }
-            state.random = fates;
         };
         match state_file {
-            Some(snapshot) => {
-                Self::open(snapshot, log_limit, || State::from_fixture(fixture), adjust)
-            }
+            Some(snapshot) => Self::open(
+                snapshot,
+                log_limit,
+                || State::from_fixture(fixture),
+                adjust,
+                fates,
+            ),
             None => {
                 let mut state = State::from_fixture(fixture);
                 adjust(&mut state);
-                Ok(Self::in_memory(state))
+                Ok(Self::in_memory(state, fates))
             }
         }
     }
 
     /// A state of `initial` kept only in memory.
-    fn in_memory(initial: State) -> Self {
+    fn in_memory(initial: State, fates: Random) -> Self {
         Self {
             state: RwLock::new(initial),
-            writer: Mutex::new(None),
-            kept: false,
+            writer: Writer::Memory(Mutex::new(())),
+            fates,
             disk: StorageFaults::default(),
         }
     }
@@ -117,6 +127,7 @@ impl Store {
         log_limit: u64,
         initial: impl FnOnce() -> State,
         adjust: impl FnOnce(&mut State),
+        fates: Random,
     ) -> io::Result<Self> {
         let disk = StorageFaults::default();
         // Before anything is read: another emulator may be changing the files.
@@ -154,7 +165,7 @@ impl Store {
         let journal = Journal::open(&log_path, contents.complete_len, last_seq, &disk)?;
         Ok(Self {
             state: RwLock::new(state),
-            writer: Mutex::new(Some(Kept {
+            writer: Writer::Files(Mutex::new(Kept {
                 snapshot: snapshot.to_owned(),
                 journal,
                 snapshot_len,
@@ -162,7 +173,7 @@ impl Store {
                 retry_at: 0,
                 _lock: lock,
             })),
-            kept: true,
+            fates,
             disk,
         })
     }
@@ -181,8 +192,20 @@ impl Store {
         self.state.write().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn lock_writer(&self) -> MutexGuard<'_, Option<Kept>> {
-        self.writer.lock().unwrap_or_else(PoisonError::into_inner)
+    /// Runs `change` holding the writer lock: with the files the state is kept in, if any.
+    fn with_writer<T>(&self, change: impl FnOnce(Option<&mut Kept>) -> T) -> T {
+        // A panic while a change was being written is a bug; the files stay consistent,
+        // since a record is cut off again unless it was flushed whole.
+        match &self.writer {
+            Writer::Memory(lock) => {
+                let _turn = lock.lock().unwrap_or_else(PoisonError::into_inner);
+                change(None)
+            }
+            Writer::Files(lock) => {
+                let mut kept = lock.lock().unwrap_or_else(PoisonError::into_inner);
+                change(Some(&mut kept))
+            }
+        }
     }
 
     /// Changes how devices of new tasks progress; a setting, not kept in the log.
@@ -190,66 +213,76 @@ impl Store {
         self.write().progress = progress;
     }
 
-    /// Runs `action`. A change waits for its record to be flushed, off the async threads.
+    /// What an action runs with besides the state, now.
+    fn context<'a>(&'a self, base_url: &'a str, request_id: &'a str) -> Context<'a> {
+        Context {
+            base_url,
+            request_id,
+            fates: &self.fates,
+            now: Instant::now(),
+            unix_now: unix_now(),
+        }
+    }
+
+    /// Answers a request. A change waits for its record to be flushed, off the async
+    /// threads.
     pub(crate) async fn run(
         self: &std::sync::Arc<Self>,
         action: &'static str,
-        params: Value,
+        prepared: Option<Prepared>,
         base_url: &str,
-    ) -> Outcome {
-        match actions::find(action) {
+        request_id: &str,
+    ) -> Answer {
+        match prepared {
             None => Err(actions::unsupported(action)),
-            Some(Action::Read(read)) => {
-                let cx = Context {
-                    base_url,
-                    now: Instant::now(),
-                    unix_now: unix_now(),
-                };
-                read(&self.read(), &params, &cx)
-            }
-            Some(Action::Change(plan)) if self.kept => {
+            Some(Prepared::Read(read)) => read(&self.read(), &self.context(base_url, request_id)),
+            Some(Prepared::Change(plan)) if matches!(self.writer, Writer::Files(_)) => {
                 let store = std::sync::Arc::clone(self);
-                let base_url = base_url.to_owned();
-                tokio::task::spawn_blocking(move || store.change(action, plan, &params, &base_url))
-                    .await
-                    .unwrap_or_else(|_| {
-                        Err(ApiError::new(
-                            "InternalError",
-                            format!("{action} stopped unexpectedly"),
-                        ))
-                    })
+                let (base_url, request_id) = (base_url.to_owned(), request_id.to_owned());
+                tokio::task::spawn_blocking(move || {
+                    store.change(action, plan, &base_url, &request_id)
+                })
+                .await
+                .unwrap_or_else(|_| {
+                    Err(ApiError::new(
+                        ErrorCode::InternalError,
+                        format!("{action} stopped unexpectedly"),
+                    ))
+                })
             }
-            Some(Action::Change(plan)) => self.change(action, plan, &params, base_url),
+            Some(Prepared::Change(plan)) => self.change(action, plan, base_url, request_id),
         }
     }
 
     /// Plans, logs and applies one change; blocks on the disk.
-    fn change(&self, action: &str, plan: Plan, params: &Value, base_url: &str) -> Outcome {
-        let mut writer = self.lock_writer();
-        let cx = Context {
-            base_url,
-            now: Instant::now(),
-            unix_now: unix_now(),
-        };
-        let planned = plan(&self.read(), params, &cx)?;
-        self.commit(&mut writer, planned.change)
-            .map_err(|error| ApiError::new("InternalError", format!("{action}: {error}")))?;
-        Ok(planned.members)
+    fn change(
+        &self,
+        action: &str,
+        plan: PreparedChange,
+        base_url: &str,
+        request_id: &str,
+    ) -> Answer {
+        self.with_writer(|kept| {
+            let (change, body) = plan(&self.read(), &self.context(base_url, request_id))?;
+            self.commit(kept, change).map_err(|error| {
+                ApiError::new(ErrorCode::InternalError, format!("{action}: {error}"))
+            })?;
+            Ok(body)
+        })
     }
 
     /// Registers a device-list file, logged like any change.
     pub(crate) fn add_device_list(&self, list: DeviceListFixture) -> io::Result<()> {
-        let mut writer = self.lock_writer();
-        self.commit(&mut writer, Change::DeviceListAdded { list })
-            .map_err(io::Error::other)
+        self.with_writer(|kept| {
+            self.commit(kept, Change::DeviceListAdded { list })
+                .map_err(io::Error::other)
+        })
     }
 
-    /// Logs `change`, then applies it; on an error the state is as before.
-    fn commit(&self, writer: &mut Option<Kept>, change: Change) -> Result<(), String> {
-        change
-            .check(&self.read())
-            .map_err(|reason| format!("the change does not fit the state: {reason}"))?;
-        let Some(kept) = writer.as_mut() else {
+    /// Logs `change`, then applies it; on an error the state is as before. The change was
+    /// planned on the state as it is, under the writer lock, so it fits it.
+    fn commit(&self, kept: Option<&mut Kept>, change: Change) -> Result<(), String> {
+        let Some(kept) = kept else {
             change.apply(&mut self.write());
             return Ok(());
         };
@@ -275,11 +308,10 @@ impl Store {
 
     /// Writes the whole state as the snapshot and empties the log; at shutdown.
     pub(crate) fn save(&self) -> io::Result<()> {
-        let mut writer = self.lock_writer();
-        match writer.as_mut() {
+        self.with_writer(|kept| match kept {
             Some(kept) if kept.journal.len() > 0 => self.fold(kept),
             _ => Ok(()),
-        }
+        })
     }
 
     /// Folds the log into a new snapshot.

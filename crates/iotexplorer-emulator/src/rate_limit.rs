@@ -7,7 +7,16 @@ use std::sync::{Mutex, PoisonError};
 #[derive(Debug)]
 pub(crate) struct RateLimiter {
     per_second: u32,
-    windows: Mutex<HashMap<(String, String), (i64, u32)>>,
+    /// By action, then by SecretId: the second of the window and the requests counted in
+    /// it. Looked up by borrowed names, so a request allocates nothing once its SecretId
+    /// was seen.
+    windows: Mutex<HashMap<&'static str, HashMap<String, Window>>>,
+}
+
+#[derive(Debug)]
+struct Window {
+    second: i64,
+    count: u32,
 }
 
 impl RateLimiter {
@@ -20,18 +29,26 @@ impl RateLimiter {
     }
 
     /// Counts one request at Unix second `now`; `false` when it is over the limit.
-    pub(crate) fn admit(&self, action: &str, secret_id: &str, now: i64) -> bool {
+    pub(crate) fn admit(&self, action: &'static str, secret_id: &str, now: i64) -> bool {
         if self.per_second == 0 {
             return true;
         }
         let mut windows = self.windows.lock().unwrap_or_else(PoisonError::into_inner);
-        let window = windows
-            .entry((action.to_owned(), secret_id.to_owned()))
-            .or_insert((now, 0));
-        if window.0 != now {
-            *window = (now, 0);
+        let by_secret_id = windows.entry(action).or_default();
+        let window = match by_secret_id.get_mut(secret_id) {
+            Some(window) => window,
+            None => by_secret_id.entry(secret_id.to_owned()).or_insert(Window {
+                second: now,
+                count: 0,
+            }),
+        };
+        if window.second != now {
+            *window = Window {
+                second: now,
+                count: 0,
+            };
         }
-        window.1 = window.1.saturating_add(1);
-        window.1 <= self.per_second
+        window.count = window.count.saturating_add(1);
+        window.count <= self.per_second
     }
 }

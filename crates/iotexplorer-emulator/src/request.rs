@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use iotexplorer_model::{ApiError, MemberMeta, ValueType, find_action, find_structure};
+use iotexplorer_model::{ApiError, ErrorCode, MemberMeta, ValueType, find_structure};
 use serde_json::{Map, Number, Value};
 
 /// The most dot-separated parts a flattened parameter name may have. The deepest input of
@@ -96,11 +96,15 @@ fn insert(tree: &mut BTreeMap<String, Node>, path: &[&str], value: String) {
     }
 }
 
-/// Rebuilds flattened parameters into a JSON object for `action`.
+/// Rebuilds flattened parameters into a JSON object for the action with the input
+/// `members`.
 ///
 /// A name with more than [`MAX_NAME_PARTS`] parts is `InvalidParameter`: no structure of
 /// the API nests that deep, and building it would recurse once per part.
-pub(crate) fn unflatten(action: &str, pairs: &[(String, String)]) -> Result<Value, ApiError> {
+pub(crate) fn unflatten(
+    members: &[MemberMeta],
+    pairs: &[(String, String)],
+) -> Result<Value, ApiError> {
     let mut tree = BTreeMap::new();
     for (key, value) in pairs {
         let path: Vec<&str> = key.split('.').take(MAX_NAME_PARTS + 1).collect();
@@ -109,13 +113,12 @@ pub(crate) fn unflatten(action: &str, pairs: &[(String, String)]) -> Result<Valu
         }
         insert(&mut tree, &path, value.clone());
     }
-    let members = find_action(action).map_or(&[][..], |meta| meta.input);
     Ok(Value::Object(object_from(tree, members)))
 }
 
 fn too_deep(key: &str) -> ApiError {
     ApiError::new(
-        "InvalidParameter",
+        ErrorCode::InvalidParameter,
         format!(
             "the parameter name `{}` nests deeper than {MAX_NAME_PARTS} levels",
             crate::actions::shown(key)
@@ -212,12 +215,17 @@ mod tests {
 
     use super::*;
 
+    /// The input members of `action`; none for an action the model does not know.
+    fn input(action: &str) -> &'static [MemberMeta] {
+        iotexplorer_model::find_action(action).map_or(&[][..], |meta| meta.input)
+    }
+
     #[test]
     fn lists_and_numbers_are_rebuilt_from_the_query() {
         let pairs = decode_pairs(
             "ProductID=P1&FirmwareVersion=2.0.0&DeviceNames.0=a&DeviceNames.1=b%20c&TimeoutInterval=300",
         );
-        let value = unflatten("BatchUpdateFirmware", &pairs).expect("shallow");
+        let value = unflatten(input("BatchUpdateFirmware"), &pairs).expect("shallow");
         assert_eq!(
             value,
             serde_json::json!({"ProductID": "P1", "FirmwareVersion": "2.0.0",
@@ -228,7 +236,7 @@ mod tests {
     #[test]
     fn structures_in_lists_are_rebuilt() {
         let pairs = decode_pairs("ProductID=P&Filters.0.Key=TaskId&Filters.0.Value=7&Offset=0");
-        let value = unflatten("DescribeFirmwareTaskDevices", &pairs).expect("shallow");
+        let value = unflatten(input("DescribeFirmwareTaskDevices"), &pairs).expect("shallow");
         assert_eq!(value["Filters"][0]["Key"], "TaskId");
         assert_eq!(value["Offset"], 0);
     }
@@ -236,14 +244,15 @@ mod tests {
     #[test]
     fn a_name_deeper_than_the_limit_is_refused_without_recursing() {
         let deep = vec!["a"; 100_000].join(".");
-        let error = unflatten("ListFirmwares", &[(deep, "1".to_owned())]).expect_err("too deep");
+        let error =
+            unflatten(input("ListFirmwares"), &[(deep, "1".to_owned())]).expect_err("too deep");
         assert_eq!(error.code.as_str(), "InvalidParameter");
         assert!(error.message.chars().count() < 200, "{}", error.message);
 
         let limit = vec!["a"; MAX_NAME_PARTS].join(".");
-        assert!(unflatten("ListFirmwares", &[(limit.clone(), "1".to_owned())]).is_ok());
+        assert!(unflatten(input("ListFirmwares"), &[(limit.clone(), "1".to_owned())]).is_ok());
         let over = format!("{limit}.a");
-        assert!(unflatten("ListFirmwares", &[(over, "1".to_owned())]).is_err());
+        assert!(unflatten(input("ListFirmwares"), &[(over, "1".to_owned())]).is_err());
     }
 
     fn any_name() -> impl Strategy<Value = String> {
@@ -280,7 +289,7 @@ mod tests {
             pairs in proptest::collection::vec((any_name(), "[a-z0-9 ]{0,4}"), 0..8),
         ) {
             let deepest = pairs.iter().map(|(k, _)| k.split('.').count()).max().unwrap_or(0);
-            match unflatten(action, &pairs) {
+            match unflatten(input(action), &pairs) {
                 Ok(value) => {
                     prop_assert!(deepest <= MAX_NAME_PARTS);
                     prop_assert!(value.is_object());
@@ -295,7 +304,7 @@ mod tests {
         #[test]
         fn decoding_any_query_never_panics(query in ".{0,200}") {
             let pairs = decode_pairs(&query);
-            let _ = unflatten("BatchUpdateFirmware", &pairs);
+            let _ = unflatten(input("BatchUpdateFirmware"), &pairs);
         }
     }
 }

@@ -5,16 +5,42 @@ use bytes::Bytes;
 use http_body_util::Full;
 use hyper::Response;
 use hyper::header::{CONNECTION, CONTENT_TYPE, HeaderValue};
-use iotexplorer_model::ApiError;
-use serde_json::{Map, Value, json};
+use iotexplorer_model::{ApiError, ErrorCode};
+use serde::Serialize;
 
 /// The HTML a misbehaving proxy sends with a 502.
 const BAD_GATEWAY_HTML: &str = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n";
 
-/// The success envelope around `members`.
-pub(crate) fn success_body(mut members: Map<String, Value>, request_id: &str) -> Vec<u8> {
-    members.insert("RequestId".to_owned(), Value::from(request_id));
-    json!({ "Response": members }).to_string().into_bytes()
+/// `{"Response": {...response, "RequestId": request_id}}`, written in one pass.
+pub(crate) fn success_body<R: Serialize>(
+    response: &R,
+    request_id: &str,
+) -> Result<Vec<u8>, ApiError> {
+    #[derive(Serialize)]
+    struct Envelope<'a, R> {
+        #[serde(rename = "Response")]
+        response: Members<'a, R>,
+    }
+    #[derive(Serialize)]
+    struct Members<'a, R> {
+        // The typed response leaves its own `RequestId` unset, so it is not written twice.
+        #[serde(flatten)]
+        members: &'a R,
+        #[serde(rename = "RequestId")]
+        request_id: &'a str,
+    }
+    serde_json::to_vec(&Envelope {
+        response: Members {
+            members: response,
+            request_id,
+        },
+    })
+    .map_err(|error| {
+        ApiError::new(
+            ErrorCode::InternalError,
+            format!("the answer could not be written: {error}"),
+        )
+    })
 }
 
 /// The error envelope.

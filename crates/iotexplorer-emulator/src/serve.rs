@@ -1,97 +1,189 @@
-//! Serving in the foreground until interrupted: the flags and behaviour shared by the
-//! `iotexplorer-emulator` binary and `iotexplorer emulator`.
+//! Serving in the foreground until interrupted: the settings and behaviour shared by the
+//! `iotexplorer-emulator` binary and `iotexplorer emulator`. The library takes typed
+//! settings; the binaries parse their flags into them ([`crate::cli`], feature `cli`).
 
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::limits::{
-    DEFAULT_BODY_TIMEOUT, DEFAULT_HEADER_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_BODY_BYTES,
-    DEFAULT_MAX_BUFFERED_BYTES, DEFAULT_MAX_CONNECTIONS,
-};
+use crate::limits::Limits;
+use crate::server::{DEFAULT_MAX_SKEW, DEFAULT_RATE_LIMIT};
 use crate::{Emulator, Fixture, ProgressSettings};
 
-/// The emulator's command-line flags.
-#[derive(Debug, Clone, clap::Args)]
+/// The address served when none is given.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:9555";
+
+/// How to serve in the foreground: built with [`ServeSettings::builder`], whose `build()`
+/// refuses limits that cannot work together.
+#[derive(Debug, Clone)]
 #[non_exhaustive]
-pub struct ServeArgs {
+pub struct ServeSettings {
+    listen: String,
+    fixture: Option<PathBuf>,
+    rate_limit: u32,
+    max_skew: u64,
+    state: Option<PathBuf>,
+    step_ms: Option<u64>,
+    limits: Limits,
+    seed: Option<u64>,
+}
+
+impl ServeSettings {
+    /// The defaults: [`DEFAULT_LISTEN`], the demo fixture, the service's rate, 300 s of
+    /// skew, no state file, and the default limits.
+    pub fn builder() -> ServeSettingsBuilder {
+        ServeSettingsBuilder {
+            settings: Self {
+                listen: DEFAULT_LISTEN.to_owned(),
+                fixture: None,
+                rate_limit: DEFAULT_RATE_LIMIT,
+                max_skew: DEFAULT_MAX_SKEW,
+                state: None,
+                step_ms: None,
+                limits: Limits::default(),
+                seed: None,
+            },
+        }
+    }
+
+    /// The address to listen on.
+    pub fn listen(&self) -> &str {
+        &self.listen
+    }
+}
+
+/// Builds [`ServeSettings`].
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct ServeSettingsBuilder {
+    settings: ServeSettings,
+}
+
+/// Why settings were refused.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid settings: {reason}")]
+#[non_exhaustive]
+pub struct SettingsError {
+    /// What is wrong.
+    pub reason: String,
+}
+
+impl ServeSettingsBuilder {
     /// Address to listen on; port 0 picks a free port.
-    #[arg(long, default_value = "127.0.0.1:9555")]
-    pub listen: String,
-    /// Fixture JSON file (credentials, products, firmware, devices); the demo fixture
-    /// when absent.
-    #[arg(long)]
-    pub fixture: Option<PathBuf>,
-    /// Requests per action per SecretId per second; 0 turns limiting off.
-    #[arg(long, default_value_t = 20)]
-    pub rate_limit: u32,
-    /// Allowed distance between a request's timestamp and the server clock, in seconds.
-    #[arg(long, default_value_t = 300)]
-    pub max_skew: u64,
-    /// Keep the state in this JSON file so it survives a restart.
-    #[arg(long)]
-    pub state: Option<PathBuf>,
-    /// Milliseconds per device update stage (overrides the fixture).
-    #[arg(long)]
-    pub step_ms: Option<u64>,
-    /// Largest accepted request body, in bytes.
-    #[arg(long, default_value_t = DEFAULT_MAX_BODY_BYTES)]
-    pub max_body_bytes: usize,
-    /// Bytes of request bodies all requests in flight may hold together (at least
-    /// --max-body-bytes); a body that does not fit waits for room, then is refused with
-    /// RequestLimitExceeded.
-    #[arg(long, default_value_t = DEFAULT_MAX_BUFFERED_BYTES)]
-    pub max_buffered_bytes: usize,
-    /// Seconds a request head may take once its first byte is in.
-    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_HEADER_TIMEOUT.as_secs())]
-    pub header_timeout: u64,
-    /// Seconds a connection may stay open without sending anything.
-    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_IDLE_TIMEOUT.as_secs())]
-    pub idle_timeout: u64,
-    /// Seconds a request body may take to arrive once the head is in.
-    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_BODY_TIMEOUT.as_secs())]
-    pub body_timeout: u64,
-    /// Connections served at once; further clients wait while idle ones are closed.
-    #[arg(long, default_value_t = DEFAULT_MAX_CONNECTIONS)]
-    pub max_connections: usize,
-    /// Seeds everything random (RequestIds, device failures, faults with a probability)
-    /// to replay a run; overrides the fixture's `seed`. Picked at random and printed when
+    pub fn listen(mut self, address: impl Into<String>) -> Self {
+        self.settings.listen = address.into();
+        self
+    }
+
+    /// Fixture JSON file (credentials, products, firmware, devices); the demo fixture when
     /// absent.
-    #[arg(long, value_name = "N")]
-    pub seed: Option<u64>,
+    pub fn fixture(mut self, path: Option<PathBuf>) -> Self {
+        self.settings.fixture = path;
+        self
+    }
+
+    /// Requests per action per SecretId per second; 0 turns limiting off.
+    pub fn rate_limit(mut self, per_second: u32) -> Self {
+        self.settings.rate_limit = per_second;
+        self
+    }
+
+    /// Allowed distance between a request's timestamp and the server clock, in seconds.
+    pub fn max_skew(mut self, seconds: u64) -> Self {
+        self.settings.max_skew = seconds;
+        self
+    }
+
+    /// Keeps the state in this JSON file so it survives a restart.
+    pub fn state(mut self, path: Option<PathBuf>) -> Self {
+        self.settings.state = path;
+        self
+    }
+
+    /// Milliseconds per device update stage (overrides the fixture).
+    pub fn step_ms(mut self, step_ms: Option<u64>) -> Self {
+        self.settings.step_ms = step_ms;
+        self
+    }
+
+    /// Largest accepted request body, in bytes.
+    pub fn max_body_bytes(mut self, bytes: usize) -> Self {
+        self.settings.limits.max_body_bytes = bytes;
+        self
+    }
+
+    /// Bytes of request bodies all requests in flight may hold together (at least
+    /// `max_body_bytes`).
+    pub fn max_buffered_bytes(mut self, bytes: usize) -> Self {
+        self.settings.limits.max_buffered_bytes = bytes;
+        self
+    }
+
+    /// How long a request head may take once its first byte is in.
+    pub fn header_timeout(mut self, timeout: Duration) -> Self {
+        self.settings.limits.header_timeout = timeout;
+        self
+    }
+
+    /// How long a connection may stay open without sending anything.
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.settings.limits.idle_timeout = timeout;
+        self
+    }
+
+    /// How long a request body may take to arrive once the head is in.
+    pub fn body_timeout(mut self, timeout: Duration) -> Self {
+        self.settings.limits.body_timeout = timeout;
+        self
+    }
+
+    /// Connections served at once.
+    pub fn max_connections(mut self, connections: usize) -> Self {
+        self.settings.limits.max_connections = connections;
+        self
+    }
+
+    /// Seeds everything random, to replay a run; overrides the fixture's `seed`.
+    pub fn seed(mut self, seed: Option<u64>) -> Self {
+        self.settings.seed = seed;
+        self
+    }
+
+    /// The settings, or why they cannot work.
+    pub fn build(self) -> Result<ServeSettings, SettingsError> {
+        match self.settings.limits.problem() {
+            Some(reason) => Err(SettingsError { reason }),
+            None => Ok(self.settings),
+        }
+    }
 }
 
 /// Starts the emulator, writes `listening on http://IP:PORT` as the first line of `out`,
 /// and serves until Ctrl-C. Errors are messages for the user.
-pub async fn serve(args: &ServeArgs, out: &mut dyn Write) -> Result<(), String> {
-    let fixture = match &args.fixture {
+pub async fn serve(settings: &ServeSettings, out: &mut dyn Write) -> Result<(), String> {
+    let fixture = match &settings.fixture {
         Some(path) => Fixture::from_file(path).map_err(|e| format!("{}: {e}", path.display()))?,
         None => Fixture::demo(),
     };
     let mut builder = Emulator::builder()
         .fixture(fixture.clone())
-        .rate_limit(args.rate_limit)
-        .max_skew(args.max_skew)
-        .max_body_bytes(args.max_body_bytes)
-        .max_buffered_bytes(args.max_buffered_bytes)
-        .header_timeout(Duration::from_secs(args.header_timeout))
-        .idle_timeout(Duration::from_secs(args.idle_timeout))
-        .body_timeout(Duration::from_secs(args.body_timeout))
-        .max_connections(args.max_connections);
-    if let Some(seed) = args.seed {
+        .rate_limit(settings.rate_limit)
+        .max_skew(settings.max_skew)
+        .limits(settings.limits);
+    if let Some(seed) = settings.seed {
         builder = builder.seed(seed);
     }
-    if let Some(path) = &args.state {
+    if let Some(path) = &settings.state {
         builder = builder.state_file(path.clone());
     }
-    if let Some(step_ms) = args.step_ms {
+    if let Some(step_ms) = settings.step_ms {
         let progress = fixture.progress.unwrap_or_default().with_step_ms(step_ms);
         builder = builder.progress(progress);
     } else if fixture.progress.is_none() {
         builder = builder.progress(ProgressSettings::default());
     }
     let running = builder
-        .start(&args.listen)
+        .start(&settings.listen)
         .await
         .map_err(|e| e.to_string())?;
     // The first line is a contract: tools read the address from it. Both lines go out in
@@ -106,4 +198,30 @@ pub async fn serve(args: &ServeArgs, out: &mut dyn Write) -> Result<(), String> 
     tokio::signal::ctrl_c().await.map_err(|e| e.to_string())?;
     running.shutdown().await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_that_cannot_work_together_are_refused_when_built() {
+        let refused = ServeSettings::builder()
+            .max_body_bytes(2048)
+            .max_buffered_bytes(1024)
+            .build()
+            .err()
+            .map(|error| error.to_string());
+        assert!(
+            refused
+                .as_deref()
+                .is_some_and(|text| text.starts_with("invalid settings: max_buffered_bytes")),
+            "{refused:?}"
+        );
+        let built = ServeSettings::builder()
+            .listen("127.0.0.1:0")
+            .build()
+            .expect("the defaults work");
+        assert_eq!(built.listen(), "127.0.0.1:0");
+    }
 }

@@ -15,14 +15,14 @@ use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
-use iotexplorer_model::ApiError;
+use iotexplorer_model::{ApiError, ErrorCode};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, Semaphore, oneshot};
 use tokio::task::JoinHandle;
 
+use crate::admission::{Admission, Admitted};
 use crate::body::{self, BodyError};
 use crate::budget::Budget;
-use crate::checks::{Admitted, Gate};
 use crate::connection::{self, Activity, Watched};
 use crate::disk::StorageFaults;
 use crate::faults::{FaultKind, Faults};
@@ -32,9 +32,7 @@ use crate::persist::{self, Store};
 use crate::random::{Purpose, Random};
 use crate::rate_limit::RateLimiter;
 use crate::request::Incoming;
-use crate::respond::{
-    bad_gateway, closing, error_body, json_response, request_timeout, success_body,
-};
+use crate::respond::{bad_gateway, closing, error_body, json_response, request_timeout};
 use crate::state::{State, unix_now};
 
 /// How long shutdown waits for open connections to finish.
@@ -50,17 +48,25 @@ const READ_BUFFER_BYTES: usize = 64 * 1024;
 /// connections again to make room.
 const PRESSURE_REPEAT: Duration = Duration::from_millis(50);
 
+/// Requests per action per SecretId per second when none is set: the service's own rate,
+/// from the spec.
+pub const DEFAULT_RATE_LIMIT: u32 = iotexplorer_model::CALLS_PER_SECOND;
+
+/// Seconds a request's timestamp may be from the server clock when none is set, as the
+/// service allows.
+pub const DEFAULT_MAX_SKEW: u64 = 300;
+
 /// The entry point: `Emulator::builder()`.
 #[derive(Debug)]
 pub struct Emulator;
 
 impl Emulator {
-    /// A builder with the demo fixture, 20 requests per second and 300 s of skew.
+    /// A builder with the demo fixture, [`DEFAULT_RATE_LIMIT`] and [`DEFAULT_MAX_SKEW`].
     pub fn builder() -> EmulatorBuilder {
         EmulatorBuilder {
             fixture: Fixture::demo(),
-            rate_limit: 20,
-            max_skew: 300,
+            rate_limit: DEFAULT_RATE_LIMIT,
+            max_skew: DEFAULT_MAX_SKEW,
             progress: None,
             limits: Limits::default(),
             state_file: None,
@@ -143,6 +149,12 @@ impl EmulatorBuilder {
     /// How devices progress; overrides the fixture's `progress`.
     pub fn progress(mut self, progress: ProgressSettings) -> Self {
         self.progress = Some(progress);
+        self
+    }
+
+    /// Every limit at once.
+    pub(crate) fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
         self
     }
 
@@ -255,7 +267,7 @@ impl EmulatorBuilder {
             .map(|c| (c.secret_id.clone(), c.clone()))
             .collect();
         let shared = Arc::new(Shared {
-            gate: Gate {
+            admission: Admission {
                 credentials,
                 max_skew: self.max_skew,
                 rate_limiter: RateLimiter::new(self.rate_limit),
@@ -381,7 +393,7 @@ impl Drop for RunningEmulator {
 
 #[derive(Debug)]
 struct Shared {
-    gate: Gate,
+    admission: Admission,
     store: Arc<Store>,
     faults: Faults,
     arrivals: AtomicU64,
@@ -518,9 +530,9 @@ fn serve_connection(
 /// hold up an async worker that other connections need.
 async fn admit(shared: &Arc<Shared>, incoming: Incoming) -> Result<Admitted, ApiError> {
     if incoming.body.len() + incoming.query.len() <= INLINE_CHECK_BYTES {
-        return shared.gate.admit(&incoming, unix_now());
+        return shared.admission.admit(&incoming, unix_now());
     }
-    let internal = || ApiError::new("InternalError", "the request could not be checked");
+    let internal = || ApiError::new(ErrorCode::InternalError, "the request could not be checked");
     // The semaphore is never closed; an error would mean the server is going away.
     let _turn = shared
         .heavy_checks
@@ -528,7 +540,7 @@ async fn admit(shared: &Arc<Shared>, incoming: Incoming) -> Result<Admitted, Api
         .await
         .map_err(|_| internal())?;
     let checker = Arc::clone(shared);
-    tokio::task::spawn_blocking(move || checker.gate.admit(&incoming, unix_now()))
+    tokio::task::spawn_blocking(move || checker.admission.admit(&incoming, unix_now()))
         .await
         .unwrap_or_else(|_| Err(internal()))
 }
@@ -548,7 +560,7 @@ async fn handle(
     let max_body_bytes = shared.limits.max_body_bytes;
     let too_large = || {
         ApiError::new(
-            "RequestSizeLimitExceeded",
+            ErrorCode::RequestSizeLimitExceeded,
             format!("the request body exceeds {max_body_bytes} bytes"),
         )
     };
@@ -582,7 +594,7 @@ async fn handle(
         body: Bytes::new(),
     };
     // Everything the head decides is decided before a byte of the body is read.
-    if let Err(error) = shared.gate.precheck(&incoming, unix_now()) {
+    if let Err(error) = shared.admission.precheck(&incoming, unix_now()) {
         return refuse(error);
     }
     let deadline = tokio::time::Instant::now() + shared.limits.body_timeout;
@@ -597,7 +609,7 @@ async fn handle(
         Err(BodyError::TooLarge) => return refuse(too_large()),
         Err(BodyError::NoRoom) => {
             return refuse(ApiError::new(
-                "RequestLimitExceeded",
+                ErrorCode::RequestLimitExceeded,
                 "the emulator holds as many request bodies as it may; retry later",
             ));
         }
@@ -627,14 +639,16 @@ async fn handle(
         _ => {}
     }
 
-    let outcome = shared
+    let answer = shared
         .store
-        .run(admitted.action, admitted.params, &shared.base_url)
+        .run(
+            admitted.action,
+            admitted.prepared,
+            &shared.base_url,
+            &request_id,
+        )
         .await;
-    let body = match outcome {
-        Ok(members) => success_body(members, &request_id),
-        Err(error) => error_body(error, &request_id),
-    };
+    let body = answer.unwrap_or_else(|error| error_body(error, &request_id));
     match fault {
         Some(FaultKind::DropAfter) => Err(Dropped),
         Some(FaultKind::TruncatedJson) => {

@@ -3,21 +3,14 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use iotexplorer_model::{
+    FirmwareTaskStatus, FirmwareTaskType, FirmwareUpdateStatus, OverrideMode, UpgradeMethod,
+    UpgradeMode,
+};
 use serde::{Deserialize, Serialize};
 
+use crate::device_clock::{Fate, Stage, Timeline, already_current, stage_at, stopped};
 use crate::fixture::{DeviceListFixture, Fixture, ProgressSettings};
-use crate::progress::{Fate, Stage, Timeline, stage_at, status};
-use crate::random::Random;
-
-/// Task statuses on the wire.
-pub(crate) mod task_status {
-    /// Devices are still updating.
-    pub(crate) const RUNNING: i64 = 1;
-    /// Every device reached an end state.
-    pub(crate) const FINISHED: i64 = 2;
-    /// Cancelled with `UpdateOtaTaskStatus` status 6.
-    pub(crate) const CANCELLED: i64 = 6;
-}
 
 /// The first task ID handed out; Tencent's IDs are seven digits too.
 const FIRST_TASK_ID: u64 = 1_000_001;
@@ -70,17 +63,20 @@ pub(crate) struct TaskDevice {
 }
 
 /// What `BatchUpdateFirmware` asked for, kept to answer `DescribeFirmwareTask`.
-#[derive(Default, Serialize, Deserialize)]
+///
+/// Kept in the state file with the wire values of the model's types, as the service sends
+/// them.
+#[derive(Serialize, Deserialize)]
 pub(crate) struct TaskOptions {
-    pub(crate) upgrade_mode: String,
+    pub(crate) upgrade_mode: UpgradeMode,
     pub(crate) ori_version: String,
-    pub(crate) r#type: i64,
+    pub(crate) r#type: FirmwareTaskType,
     pub(crate) delay_time: i64,
     pub(crate) timeout_interval: u64,
-    pub(crate) upgrade_method: u64,
+    pub(crate) upgrade_method: UpgradeMethod,
     pub(crate) max_retry: u64,
     pub(crate) retry_interval: u64,
-    pub(crate) override_mode: u64,
+    pub(crate) override_mode: OverrideMode,
     pub(crate) user_define: String,
     pub(crate) rate_limit: i64,
     pub(crate) start_time: i64,
@@ -126,48 +122,29 @@ impl Task {
     /// Where `device` is at `now`.
     pub(crate) fn device_stage(&self, device: &TaskDevice, now: Instant) -> Stage {
         if device.already_current {
-            return Stage {
-                status: status::FAILED,
-                percent: 0,
-                retry_num: 0,
-                err_msg: "firmware no need update.",
-                changed_at: 0.0,
-            };
+            return already_current();
         }
         let timeline = self.timeline();
         let elapsed = self.elapsed_steps(now);
         match device.stopped_at {
-            Some(at) if at <= elapsed => {
-                let reached = stage_at(device.fate, timeline, at);
-                if reached.is_terminal() {
-                    reached
-                } else {
-                    Stage {
-                        status: status::FAILED,
-                        percent: reached.percent,
-                        retry_num: reached.retry_num,
-                        err_msg: "task cancelled",
-                        changed_at: at,
-                    }
-                }
-            }
+            Some(at) if at <= elapsed => stopped(stage_at(device.fate, timeline, at), at),
             _ => stage_at(device.fate, timeline, elapsed),
         }
     }
 
-    /// The wire status of the task at `now`.
-    pub(crate) fn status(&self, now: Instant) -> i64 {
+    /// The status of the task at `now`.
+    pub(crate) fn status(&self, now: Instant) -> FirmwareTaskStatus {
         if self.cancelled {
-            return task_status::CANCELLED;
+            return FirmwareTaskStatus::Cancelled;
         }
         let running = self
             .devices
             .values()
             .any(|device| !self.device_stage(device, now).is_terminal());
         if running {
-            task_status::RUNNING
+            FirmwareTaskStatus::Running
         } else {
-            task_status::FINISHED
+            FirmwareTaskStatus::Finished
         }
     }
 
@@ -188,8 +165,6 @@ pub(crate) struct State {
     /// there was a log.
     #[serde(default)]
     pub(crate) log_seq: u64,
-    #[serde(skip)]
-    pub(crate) random: Random,
 }
 
 impl State {
@@ -242,7 +217,6 @@ impl State {
             next_task_id: FIRST_TASK_ID,
             progress: fixture.progress.unwrap_or_default(),
             log_seq: 0,
-            random: Random::default(),
         }
     }
 
@@ -265,9 +239,9 @@ impl State {
             .rev()
             .filter_map(|id| self.tasks.get(id))
             .find(|task| {
-                task.devices
-                    .get(name)
-                    .is_some_and(|record| task.device_stage(record, now).status == status::DONE)
+                task.devices.get(name).is_some_and(|record| {
+                    task.device_stage(record, now).status == FirmwareUpdateStatus::Done
+                })
             })
             .map_or_else(|| device.base_version.clone(), |task| task.version.clone())
     }
@@ -283,19 +257,6 @@ impl State {
                     .get(name)
                     .is_some_and(|record| !task.device_stage(record, now).is_terminal())
             })
-    }
-
-    /// Draws what will happen to a device in a new task.
-    pub(crate) fn draw_fate(&self, max_retry: u64) -> Fate {
-        let stalls = self.random.next_unit() < self.progress.timeout_rate;
-        let mut failed_attempts = 0;
-        while failed_attempts <= max_retry && self.random.next_unit() < self.progress.failure_rate {
-            failed_attempts += 1;
-        }
-        Fate {
-            failed_attempts,
-            stalls,
-        }
     }
 }
 

@@ -101,7 +101,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut rollout = Rollout::create(
             &journal,
             spec,
-            client,
+            &client,
             Settings::default(),
             Box::new(observer),
         )?;

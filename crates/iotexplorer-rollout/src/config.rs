@@ -1,5 +1,6 @@
 //! What a rollout is asked to do, as recorded in the journal's first record.
 
+use iotexplorer_model::{BatchUpdateFirmwareRequest, ValidationErrors, from_value_lenient};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -48,31 +49,50 @@ pub struct RolloutSpec {
 }
 
 impl RolloutSpec {
-    /// The parameters of the `BatchUpdateFirmware` call for `devices`, carrying `marker`.
-    pub fn call_params(&self, devices: &[String], marker: &str) -> Value {
-        let mut params = self.task_options.clone();
-        params.extend(self.firmware_params());
-        params.insert("DeviceNames".to_owned(), Value::from(devices.to_vec()));
-        params.insert("TaskUserDefine".to_owned(), Value::from(marker));
-        Value::Object(params)
+    /// The `BatchUpdateFirmware` request for `devices`, carrying `marker`: the task
+    /// options, then the members the rollout sets itself. Building it checks every
+    /// documented rule, so a request that would be refused is never sent.
+    pub fn batch_request(
+        &self,
+        devices: &[String],
+        marker: &str,
+    ) -> Result<BatchUpdateFirmwareRequest, RequestError> {
+        // The options are read into the request type itself, by their wire names, so
+        // that each keeps the model's type and rules.
+        let options: BatchUpdateFirmwareRequest =
+            from_value_lenient(Value::Object(self.task_options.clone()))
+                .map_err(|err| RequestError::TaskOptions(err.to_string()))?;
+        BatchUpdateFirmwareRequest::builder()
+            .set_upgrade_method(options.upgrade_method())
+            .set_timeout_interval(options.timeout_interval())
+            .set_type(options.r#type())
+            .set_delay_time(options.delay_time())
+            .set_override_mode(options.override_mode())
+            .set_max_retry_num(options.max_retry_num())
+            .set_retry_interval(options.retry_interval())
+            .set_rate_limit(options.rate_limit())
+            .set_end_time(options.end_time())
+            .set_start_time(options.start_time())
+            .product_id(self.product_id.as_str())
+            .firmware_version(self.firmware_version.as_str())
+            .set_fw_type(self.fw_type.clone())
+            .set_device_names(Some(devices.to_vec()))
+            .task_user_define(marker)
+            .build()
+            .map_err(RequestError::Invalid)
     }
+}
 
-    /// The product and firmware members shared by the describing calls.
-    pub(crate) fn firmware_params(&self) -> Map<String, Value> {
-        let mut params = Map::new();
-        params.insert(
-            "ProductID".to_owned(),
-            Value::from(self.product_id.as_str()),
-        );
-        params.insert(
-            "FirmwareVersion".to_owned(),
-            Value::from(self.firmware_version.as_str()),
-        );
-        if let Some(fw_type) = &self.fw_type {
-            params.insert("FwType".to_owned(), Value::from(fw_type.as_str()));
-        }
-        params
-    }
+/// Why a batch's `BatchUpdateFirmware` request could not be built; nothing was sent.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RequestError {
+    /// A task option does not have its member's type.
+    #[error("BatchUpdateFirmware: task options: {0}")]
+    TaskOptions(String),
+    /// The request breaks a documented rule.
+    #[error("BatchUpdateFirmware: invalid request: {0}")]
+    Invalid(ValidationErrors),
 }
 
 /// The idempotency marker of one batch, sent as `TaskUserDefine`.
@@ -93,5 +113,82 @@ impl Marker {
     /// Reads a `TaskUserDefine` back; anything else is `None`.
     pub fn parse(text: &str) -> Option<Self> {
         serde_json::from_str(text).ok()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use iotexplorer_model::Action;
+
+    use super::*;
+    use crate::plan::{Plan, parse_waves};
+
+    fn spec(task_options: Map<String, Value>) -> RolloutSpec {
+        let devices = ["d1".to_owned(), "d2".to_owned()];
+        let waves = parse_waves("100%").unwrap();
+        RolloutSpec {
+            product_id: "P1".to_owned(),
+            firmware_version: "2.0.0".to_owned(),
+            fw_type: Some("mcu".to_owned()),
+            task_options,
+            plan: Plan::build(&devices, &waves, 2).unwrap(),
+            waves,
+            batch_size: 2,
+            max_failure_rate: 0.0,
+            wave_timeout_secs: 1,
+            cancel_on_abort: false,
+            pause_after_wave: false,
+        }
+    }
+
+    #[test]
+    fn every_task_option_of_the_catalogue_reaches_the_request() {
+        // Every member the CLI offers as a task option, so that one added to the spec
+        // cannot be accepted on the command line and then dropped.
+        let mut options = Map::new();
+        for member in BatchUpdateFirmwareRequest::meta().input {
+            if !RESERVED_MEMBERS.contains(&member.name) {
+                let value = match member.name {
+                    "TimeoutInterval" => 120,
+                    // Later than StartTime.
+                    "EndTime" => 2,
+                    _ => 1,
+                };
+                options.insert(member.name.to_owned(), Value::from(value));
+            }
+        }
+        assert!(options.len() >= 10, "{options:?}");
+        let request = spec(options.clone())
+            .batch_request(&["d1".to_owned()], "{\"rollout\":\"r\",\"batch\":\"1-1\"}")
+            .unwrap();
+        let Value::Object(sent) = serde_json::to_value(&request).unwrap() else {
+            panic!("not an object");
+        };
+        for (name, value) in &options {
+            assert_eq!(sent.get(name), Some(value), "{name}");
+        }
+        // The members the rollout sets, by their wire names.
+        assert_eq!(sent["ProductID"], "P1");
+        assert_eq!(sent["FirmwareVersion"], "2.0.0");
+        assert_eq!(sent["FwType"], "mcu");
+        assert_eq!(sent["DeviceNames"], serde_json::json!(["d1"]));
+        assert_eq!(sent.len(), options.len() + 5);
+    }
+
+    #[test]
+    fn an_option_breaking_a_rule_or_its_type_builds_no_request() {
+        let mut options = Map::new();
+        options.insert("UpgradeMethod".to_owned(), Value::from(2));
+        assert!(matches!(
+            spec(options).batch_request(&["d1".to_owned()], "{}"),
+            Err(RequestError::Invalid(_))
+        ));
+        let mut options = Map::new();
+        options.insert("TimeoutInterval".to_owned(), Value::from("soon"));
+        assert!(matches!(
+            spec(options).batch_request(&["d1".to_owned()], "{}"),
+            Err(RequestError::TaskOptions(_))
+        ));
     }
 }

@@ -3,12 +3,15 @@
 
 use std::fmt::Write as _;
 
+use iotexplorer_model::{Action, BatchUpdateFirmwareRequest};
 use serde::Serialize;
 
 use crate::config::RolloutSpec;
 
-/// Calls per second the API accepts per action.
-pub const CALLS_PER_SECOND: f64 = 20.0;
+/// Calls per second the service accepts of `BatchUpdateFirmware`, as the spec states it.
+fn calls_per_second() -> f64 {
+    f64::from(BatchUpdateFirmwareRequest::meta().calls_per_second().max(1))
+}
 
 /// One wave of the preview.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -40,7 +43,8 @@ pub struct Preview {
     pub waves: Vec<WavePreview>,
     /// All calls.
     pub calls: usize,
-    /// Seconds to submit every call at [`CALLS_PER_SECOND`] (gates not included).
+    /// Seconds to submit every call at the service's rate for `BatchUpdateFirmware`
+    /// (20 calls per second, from the spec), wave checks not included.
     pub expected_submission_secs: f64,
     /// Largest tolerated failure rate per wave.
     pub max_failure_rate: f64,
@@ -76,7 +80,7 @@ impl Preview {
             batch_size: spec.batch_size,
             waves,
             calls,
-            expected_submission_secs: calls as f64 / CALLS_PER_SECOND,
+            expected_submission_secs: calls as f64 / calls_per_second(),
             max_failure_rate: spec.max_failure_rate,
             wave_timeout_secs: spec.wave_timeout_secs,
         }
@@ -109,8 +113,9 @@ impl Preview {
         }
         let _ = writeln!(
             out,
-            "expected submission time at {CALLS_PER_SECOND} calls/s: {:.1} s (gates not included); \
+            "expected submission time at {} calls/s: {:.1} s (gates not included); \
              a wave passes with at most {:.1}% failures within {} s",
+            calls_per_second(),
             self.expected_submission_secs,
             self.max_failure_rate * 100.0,
             self.wave_timeout_secs

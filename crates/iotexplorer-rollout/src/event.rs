@@ -1,7 +1,11 @@
 //! What a running rollout reports as it goes.
+//!
+//! Invariant: an event that tells of the journal carries the very [`Record`] written,
+//! after it was written; nothing is told that the journal does not hold, apart from what
+//! the journal cannot know (the plan's size, a wave's progress, a batch's wave).
 
-use crate::gate::GateResult;
 use crate::journal::Record;
+use crate::wave_check::WaveProgress;
 
 /// One thing that happened.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,106 +33,34 @@ pub enum Event {
         /// Its batches not yet submitted.
         batches_left: usize,
     },
-    /// A batch has its task.
+    /// A batch has its task: the [`Record::Submitted`] just written, with what the record
+    /// does not keep.
     Submitted {
-        /// The wave.
+        /// The wave of the batch.
         wave: usize,
-        /// The batch.
-        batch: String,
-        /// The task.
-        task_id: u64,
         /// Devices in the batch.
         devices: usize,
-        /// Found by reconciliation instead of from an answer.
-        reconciled: bool,
+        /// The record.
+        record: Record,
     },
-    /// A call's outcome is unknown; the rollout reconciles before deciding.
-    Uncertain {
-        /// The batch.
-        batch: String,
-        /// What happened.
-        error: String,
-    },
-    /// The service refused a call.
-    Refused {
-        /// The batch.
-        batch: String,
-        /// The error code.
-        code: String,
-        /// The message.
-        message: String,
-    },
-    /// A wave's gate looked at its devices.
-    Watching {
-        /// The wave.
-        wave: usize,
-        /// Devices in the wave.
-        total: usize,
-        /// Updated so far.
-        succeeded: usize,
-        /// Failed so far.
-        failed: usize,
-    },
-    /// A wave's gate decided.
-    Gated(GateResult),
-    /// Unfinished tasks were cancelled after an abort.
-    Cancelled {
-        /// The wave.
-        wave: usize,
-        /// The tasks.
-        task_ids: Vec<u64>,
-    },
-    /// The rollout paused after a wave.
-    Paused {
-        /// The wave.
-        wave: usize,
-    },
-    /// The rollout stopped because a gate failed.
-    Aborted {
-        /// The wave.
-        wave: usize,
-        /// Why.
-        reason: String,
-    },
-    /// Every wave passed.
-    Finished,
+    /// A wave's check looked at its devices.
+    Watching(WaveProgress),
+    /// Any other record just written to the journal, other than the start and the intent
+    /// before each call: a refusal, an unknown outcome, a wave's verdict, cancelled tasks,
+    /// a pause, an abort, the end.
+    Recorded(Record),
 }
 
 impl Event {
     /// The event that tells of `record` as it is written, for the records that are news
-    /// as they stand; `None` for those the rollout tells of otherwise, with details the
-    /// journal does not keep (the wave and size of a submitted batch, the plan's size).
+    /// as they stand; `None` for the start, the intent before a call (told of by the
+    /// call's outcome) and a submitted batch (told of with its wave and size, see
+    /// [`Event::Submitted`]).
     pub(crate) fn telling(record: &Record) -> Option<Self> {
-        let event = match record {
-            Record::Refused {
-                batch,
-                code,
-                message,
-            } => Self::Refused {
-                batch: batch.clone(),
-                code: code.clone(),
-                message: message.clone(),
-            },
-            Record::Unknown { batch, error } => Self::Uncertain {
-                batch: batch.clone(),
-                error: error.clone(),
-            },
-            Record::Gate(result) => Self::Gated(result.clone()),
-            Record::Cancelled { wave, task_ids } => Self::Cancelled {
-                wave: *wave,
-                task_ids: task_ids.clone(),
-            },
-            Record::Paused { wave } => Self::Paused { wave: *wave },
-            Record::Aborted { wave, reason } => Self::Aborted {
-                wave: *wave,
-                reason: reason.clone(),
-            },
-            Record::Finished => Self::Finished,
-            Record::Start { .. } | Record::Intent { .. } | Record::Submitted { .. } => {
-                return None;
-            }
-        };
-        Some(event)
+        match record {
+            Record::Start { .. } | Record::Intent { .. } | Record::Submitted { .. } => None,
+            other => Some(Self::Recorded(other.clone())),
+        }
     }
 }
 
@@ -157,61 +89,36 @@ mod tests {
     use super::*;
 
     #[test]
-    fn records_that_are_news_tell_of_themselves_with_the_same_fields() {
-        let told = |record: Record| Event::telling(&record);
-        assert_eq!(
-            told(Record::Refused {
+    fn records_that_are_news_are_told_as_written() {
+        for record in [
+            Record::Refused {
                 batch: "w1-b0".into(),
                 code: "InvalidParameter".into(),
                 message: "bad".into(),
-            }),
-            Some(Event::Refused {
-                batch: "w1-b0".into(),
-                code: "InvalidParameter".into(),
-                message: "bad".into(),
-            })
-        );
-        assert_eq!(
-            told(Record::Unknown {
+            },
+            Record::Unknown {
                 batch: "w1-b0".into(),
                 error: "reset".into(),
-            }),
-            Some(Event::Uncertain {
-                batch: "w1-b0".into(),
-                error: "reset".into(),
-            })
-        );
-        assert_eq!(
-            told(Record::Cancelled {
+            },
+            Record::Cancelled {
                 wave: 2,
                 task_ids: vec![7, 8],
-            }),
-            Some(Event::Cancelled {
-                wave: 2,
-                task_ids: vec![7, 8],
-            })
-        );
-        assert_eq!(
-            told(Record::Paused { wave: 1 }),
-            Some(Event::Paused { wave: 1 })
-        );
-        assert_eq!(
-            told(Record::Aborted {
+            },
+            Record::Paused { wave: 1 },
+            Record::Aborted {
                 wave: 3,
                 reason: "too many".into(),
-            }),
-            Some(Event::Aborted {
-                wave: 3,
-                reason: "too many".into(),
-            })
-        );
-        assert_eq!(told(Record::Finished), Some(Event::Finished));
+            },
+            Record::Finished,
+        ] {
+            assert_eq!(Event::telling(&record), Some(Event::Recorded(record)));
+        }
         // A submitted batch is told of with its wave and size, which the record lacks.
         let submitted = Record::Submitted {
             batch: "w1-b0".into(),
             task_id: 7,
             reconciled: false,
         };
-        assert_eq!(told(submitted), None);
+        assert_eq!(Event::telling(&submitted), None);
     }
 }

@@ -1,23 +1,25 @@
 //! Running a rollout: submit each wave exactly once, gate it, and go on, pause or abort,
 //! writing every step to the journal before acting on it.
 
-use iotexplorer_model::Action as _;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use iotexplorer_http::{Client, Error};
-use serde_json::{Value, json};
+use iotexplorer_http::{Client, Error, RetryPolicy};
+use iotexplorer_model::{
+    BatchUpdateFirmwareRequest, ErrorCode, FirmwareTaskStatus, UpdateOtaTaskStatusRequest,
+};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use crate::config::{Marker, RolloutSpec};
+use crate::calls::{built, rollout_retry_policy};
+use crate::config::{Marker, RequestError, RolloutSpec};
 use crate::event::{Event, Observer};
-use crate::gate::{self, GateProgress, GateTiming};
 use crate::journal::{BatchState, Journal, JournalError, JournalState, Record};
 use crate::plan::{Batch, PlanError};
 use crate::reconcile::Reconciler;
+use crate::wave_check::{self, WaveCheckTiming, WaveVerdict};
 
 /// How a rollout run ended (when it did not fail).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,6 +60,14 @@ pub enum RolloutError {
         /// The client's error.
         source: Box<Error>,
     },
+    /// A batch's request could not be built; nothing was sent for it.
+    #[error("batch {batch}: {source}")]
+    Request {
+        /// The batch.
+        batch: String,
+        /// Why.
+        source: RequestError,
+    },
     /// The service holds a state the rollout cannot explain, e.g. a batch with two tasks.
     #[error("{0}")]
     Inconsistent(String),
@@ -77,22 +87,27 @@ impl RolloutError {
 pub struct Settings {
     /// Calls in flight at once (the client's rate limiter paces them).
     pub concurrency: usize,
+    /// The client's retry policy for the rollout's calls, which replaces the one the
+    /// client was built with: the only retrying of throttled or transiently failed calls
+    /// there is. [`rollout_retry_policy`] by default.
+    pub retry: RetryPolicy,
     /// How long after a call of unknown outcome to wait before looking for its task, so
     /// that a request still being processed has landed.
     pub reconcile_delay: Duration,
     /// Attempts per batch within one run before giving up.
     pub max_attempts: u32,
-    /// Polling of the gates.
-    pub gate: GateTiming,
+    /// How often a wave's check looks at its devices.
+    pub wave_check: WaveCheckTiming,
 }
 
 impl Default for Settings {
     fn default() -> Self {
         Self {
             concurrency: 8,
+            retry: rollout_retry_policy(),
             reconcile_delay: Duration::from_secs(2),
             max_attempts: 5,
-            gate: GateTiming::default(),
+            wave_check: WaveCheckTiming::default(),
         }
     }
 }
@@ -129,8 +144,6 @@ impl Shared {
 pub struct Rollout {
     shared: Arc<Shared>,
     state: JournalState,
-    /// Unix ms of the last intent in the journal when it was opened.
-    last_intent_ms: i64,
     resumed: bool,
 }
 
@@ -164,7 +177,7 @@ impl Rollout {
     pub fn create(
         path: &Path,
         spec: RolloutSpec,
-        client: Client,
+        client: &Client,
         settings: Settings,
         observer: Box<dyn Observer>,
     ) -> Result<Self, RolloutError> {
@@ -176,7 +189,7 @@ impl Rollout {
         let journal = Journal::create(path, &start)?;
         let state = JournalState::replay(std::slice::from_ref(&start), path)?;
         Ok(Self::assemble(
-            journal, state, client, settings, observer, 0, false,
+            journal, state, client, settings, observer, false,
         ))
     }
 
@@ -184,50 +197,36 @@ impl Rollout {
     /// ([`JournalError::InUse`] when another one does).
     pub fn resume(
         path: &Path,
-        client: Client,
+        client: &Client,
         settings: Settings,
         observer: Box<dyn Observer>,
     ) -> Result<Self, RolloutError> {
         let (journal, records) = Journal::open(path)?;
-        Self::resume_opened(journal, &records, client, settings, observer)
+        let state = JournalState::replay(&records, path)?;
+        Ok(Self::resume_opened(
+            journal, state, client, settings, observer,
+        ))
     }
 
-    /// Continues the rollout of a journal already opened with [`Journal::open`], whose
-    /// records are `records`; lets a caller take the journal before anything else.
+    /// Continues the rollout of a journal already opened with [`Journal::open`] and
+    /// replayed into `state`: lets a caller take the journal and look at its state
+    /// (a finished rollout needs no client) before anything else, replaying it once.
     pub fn resume_opened(
         journal: Journal,
-        records: &[Record],
-        client: Client,
+        state: JournalState,
+        client: &Client,
         settings: Settings,
         observer: Box<dyn Observer>,
-    ) -> Result<Self, RolloutError> {
-        let state = JournalState::replay(records, journal.path())?;
-        let last_intent_ms = records
-            .iter()
-            .filter_map(|record| match record {
-                Record::Intent { at_ms, .. } => Some(*at_ms),
-                _ => None,
-            })
-            .max()
-            .unwrap_or(0);
-        Ok(Self::assemble(
-            journal,
-            state,
-            client,
-            settings,
-            observer,
-            last_intent_ms,
-            true,
-        ))
+    ) -> Self {
+        Self::assemble(journal, state, client, settings, observer, true)
     }
 
     fn assemble(
         journal: Journal,
         state: JournalState,
-        client: Client,
+        client: &Client,
         settings: Settings,
         observer: Box<dyn Observer>,
-        last_intent_ms: i64,
         resumed: bool,
     ) -> Self {
         let reconciler = Reconciler::new();
@@ -235,7 +234,7 @@ impl Rollout {
             reconciler.know(task, batch);
         }
         let shared = Arc::new(Shared {
-            client,
+            client: client.with_retry_policy(settings.retry),
             spec: state.spec.clone(),
             rollout: state.rollout.clone(),
             created: state.created,
@@ -247,7 +246,6 @@ impl Rollout {
         Self {
             shared,
             state,
-            last_intent_ms,
             resumed,
         }
     }
@@ -295,7 +293,7 @@ impl Rollout {
         let waves = spec.plan.waves.clone();
         let last = waves.len();
         for wave in &waves {
-            let gated = self.state.gates.get(&wave.number).cloned();
+            let gated = self.state.verdicts.get(&wave.number).cloned();
             let result = match gated {
                 Some(result) => result,
                 None => {
@@ -307,25 +305,18 @@ impl Rollout {
                         .map(|(batch, task)| (batch.to_owned(), task))
                         .collect();
                     let shared = Arc::clone(&self.shared);
-                    let mut report = |progress: GateProgress| {
-                        shared.emit(&Event::Watching {
-                            wave: progress.wave,
-                            total: progress.total,
-                            succeeded: progress.succeeded,
-                            failed: progress.failed,
-                        });
-                    };
-                    let result = gate::watch(
+                    let mut report = |progress| shared.emit(&Event::Watching(progress));
+                    let result = wave_check::watch(
                         &self.shared.client,
                         &self.shared.spec,
                         wave,
                         &tasks,
-                        self.shared.settings.gate,
+                        self.shared.settings.wave_check,
                         &mut report,
                     )
                     .await
                     .map_err(|err| RolloutError::call(None, err))?;
-                    self.record_and_tell(&Record::Gate(result.clone()))?;
+                    self.record_and_tell(&Record::Verdict(result.clone()))?;
                     result
                 }
             };
@@ -344,7 +335,7 @@ impl Rollout {
         Ok(Outcome::Finished)
     }
 
-    async fn abort(&mut self, result: &gate::GateResult) -> Result<Outcome, RolloutError> {
+    async fn abort(&mut self, result: &WaveVerdict) -> Result<Outcome, RolloutError> {
         let wave = result.wave;
         let mut reason = format!(
             "wave {wave}: failure rate {:.1}% ({} failed, {} unsettled of {}) exceeds {:.1}%",
@@ -361,14 +352,7 @@ impl Rollout {
                 if self.state.cancelled.contains(task) {
                     continue;
                 }
-                let params =
-                    json!({"ProductId": self.shared.spec.product_id, "TaskId": task, "Status": 6});
-                match self
-                    .shared
-                    .client
-                    .send_json_unchecked("UpdateOtaTaskStatus", false, &params)
-                    .await
-                {
+                match self.cancel(*task).await {
                     Ok(_) => cancelled.push(*task),
                     Err(err) => failures.push(format!("task {task}: {err}")),
                 }
@@ -391,6 +375,19 @@ impl Rollout {
         Ok(Outcome::Aborted { wave, reason })
     }
 
+    /// Cancels the unfinished task `task`.
+    async fn cancel(&self, task: u64) -> Result<(), Error> {
+        let request = built(
+            UpdateOtaTaskStatusRequest::builder()
+                .product_id(self.shared.spec.product_id.as_str())
+                .task_id(i64::try_from(task).unwrap_or(i64::MAX))
+                .status(FirmwareTaskStatus::Cancelled)
+                .build(),
+        )?;
+        self.shared.client.update_ota_task_status(&request).await?;
+        Ok(())
+    }
+
     /// Gives every batch of the wave its task, exactly once.
     async fn submit_wave(&mut self, wave: usize, batches: &[Batch]) -> Result<(), RolloutError> {
         let uncertain: BTreeSet<String> = batches
@@ -400,7 +397,7 @@ impl Rollout {
             .collect();
         // After a crash, calls of unknown outcome are looked up before anything is sent.
         if !uncertain.is_empty() {
-            let since = unix_ms().saturating_sub(self.last_intent_ms);
+            let since = unix_ms().saturating_sub(self.state.last_intent_ms);
             let delay = self.shared.settings.reconcile_delay;
             let waited = Duration::from_millis(u64::try_from(since).unwrap_or(0));
             if waited < delay {
@@ -421,17 +418,16 @@ impl Rollout {
             for (batch, tasks) in found {
                 let task_id = single_task(&batch, &tasks)?;
                 let devices = batch_size(batches, &batch);
-                self.record(&Record::Submitted {
-                    batch: batch.clone(),
-                    task_id,
-                    reconciled: true,
-                })?;
-                self.shared.emit(&Event::Submitted {
-                    wave,
+                let record = Record::Submitted {
                     batch,
                     task_id,
-                    devices,
                     reconciled: true,
+                };
+                self.record(&record)?;
+                self.shared.emit(&Event::Submitted {
+                    wave,
+                    devices,
+                    record,
                 });
             }
         }
@@ -520,17 +516,15 @@ fn single_task(batch: &str, tasks: &[u64]) -> Result<u64, RolloutError> {
     }
 }
 
-/// Extra waits for a submission refused for the rate.
-const THROTTLE_ROUNDS: u32 = 10;
-
 /// What one submission wrote, and its error if it failed.
 type Submission = Result<Vec<Record>, Box<(Vec<Record>, RolloutError)>>;
 
 /// Whether a failed call certainly did not create a task.
 fn certainly_not_created(error: &Error) -> bool {
     match error {
-        // An internal error answered by the service may follow partial processing.
-        Error::Api { code, .. } => !code.as_str().starts_with("InternalError"),
+        // A transient server failure (`InternalError*`, `ServiceUnavailable`, ...) may
+        // follow partial processing: the model's rule, which resends those for reads only.
+        Error::Api { code, .. } => code.is_retryable_for(false) || !code.is_retryable_for(true),
         other => other.was_not_sent(),
     }
 }
@@ -544,7 +538,19 @@ async fn submit_batch(shared: &Shared, wave: usize, batch: &Batch) -> Submission
         batch: batch.id.clone(),
     }
     .to_text();
-    let params = shared.spec.call_params(&batch.devices, &marker);
+    // Built before anything is written: a request that cannot be built is never sent.
+    let request = match shared.spec.batch_request(&batch.devices, &marker) {
+        Ok(request) => request,
+        Err(source) => {
+            return Err(Box::new((
+                written,
+                RolloutError::Request {
+                    batch: batch.id.clone(),
+                    source,
+                },
+            )));
+        }
+    };
     let write = |record: Record, written: &mut Vec<Record>| -> Result<(), RolloutError> {
         shared.record(&record)?;
         written.push(record);
@@ -559,7 +565,6 @@ async fn submit_batch(shared: &Shared, wave: usize, batch: &Batch) -> Submission
         Ok::<(), RolloutError>(())
     };
     let mut unknown_before = false;
-    let mut throttled_rounds = 0;
     let mut attempt = 0;
     while attempt < shared.settings.max_attempts {
         attempt += 1;
@@ -572,19 +577,13 @@ async fn submit_batch(shared: &Shared, wave: usize, batch: &Batch) -> Submission
         if let Err(err) = write(intent, &mut written) {
             return Err(Box::new((written, err)));
         }
-        let error = match shared
-            .client
-            .send_json(
-                iotexplorer_model::BatchUpdateFirmwareRequest::meta(),
-                &params,
-            )
-            .await
-        {
+        // Throttling and failures to connect are retried inside this call, by the
+        // client's policy; what comes back is final for this attempt.
+        let error = match shared.client.batch_update_firmware(&request).await {
             Ok(response) => {
-                let Some(task_id) =
-                    gate::lenient_i64(response.get("TaskId")).and_then(|t| u64::try_from(t).ok())
-                else {
-                    // A success without a task ID: whether a task exists is unknown.
+                let Some(task_id) = response.task_id else {
+                    // A success without a task ID: whether a task exists is unknown. It
+                    // is told like any other unknown outcome; a resume reconciles it.
                     let err = RolloutError::Inconsistent(format!(
                         "batch {}: the answer has no TaskId",
                         batch.id
@@ -593,23 +592,14 @@ async fn submit_batch(shared: &Shared, wave: usize, batch: &Batch) -> Submission
                         batch: batch.id.clone(),
                         error: err.to_string(),
                     };
-                    let _ = write(unknown, &mut written);
+                    let _ = write_and_tell(unknown, &mut written);
                     return Err(Box::new((written, err)));
                 };
                 return finish(shared, wave, batch, task_id, false, written);
             }
             Err(error) => error,
         };
-        if crate::patience::throttled(&error) && throttled_rounds < THROTTLE_ROUNDS {
-            // Refused for the rate, so not run: the same call may go again shortly.
-            throttled_rounds += 1;
-            attempt -= 1;
-            tokio::time::sleep(Duration::from_secs(1)).await;
-            continue;
-        }
-        let busy = error
-            .code()
-            .is_some_and(|code| code.as_str() == "FailedOperation.DeviceIsUpdating");
+        let busy = error.code() == Some(&ErrorCode::FailedOperationDeviceIsUpdating);
         if certainly_not_created(&error) && !(busy && unknown_before) {
             if let Error::Api { code, message, .. } = &error {
                 let refused = Record::Refused {
@@ -687,23 +677,26 @@ fn finish(
     if let Err(err) = shared.record(&record) {
         return Err(Box::new((written, err.into())));
     }
-    written.push(record);
     shared.reconciler.know(task_id, &batch.id);
     shared.emit(&Event::Submitted {
         wave,
-        batch: batch.id.clone(),
-        task_id,
         devices: batch.devices.len(),
-        reconciled,
+        record: record.clone(),
     });
+    written.push(record);
     Ok(written)
 }
 
-/// The parameters of a `BatchUpdateFirmware` call, for previews.
-pub fn preview_params(spec: &RolloutSpec, rollout: &str, batch: &Batch) -> Value {
+/// The `BatchUpdateFirmware` request of `batch` in rollout `rollout`, exactly as the
+/// rollout would send it: for previews and for checking a plan before it starts.
+pub fn batch_request(
+    spec: &RolloutSpec,
+    rollout: &str,
+    batch: &Batch,
+) -> Result<BatchUpdateFirmwareRequest, RequestError> {
     let marker = Marker {
         rollout: rollout.to_owned(),
         batch: batch.id.clone(),
     };
-    spec.call_params(&batch.devices, &marker.to_text())
+    spec.batch_request(&batch.devices, &marker.to_text())
 }

@@ -1,10 +1,9 @@
 //! `--all-devices`: every device of the product that does not yet run the target version.
 
 use iotexplorer_http::{Client, Error};
-use serde_json::{Value, json};
+use iotexplorer_model::GetDeviceListRequest;
 
-/// Devices per page of `GetDeviceList`.
-const PAGE: u64 = 100;
+use crate::calls::{Page, built, every_page, page_size};
 
 /// Lists the product's devices with `GetDeviceList` and keeps those whose reported
 /// `Version` differs from `version`, in the service's order.
@@ -13,29 +12,23 @@ pub async fn devices_not_on(
     product_id: &str,
     version: &str,
 ) -> Result<Vec<String>, Error> {
-    let mut names = Vec::new();
-    let mut offset = 0;
-    // Bounded by the pages a product can have.
-    for _ in 0..1_000_000 {
-        let params = json!({"ProductId": product_id, "Offset": offset, "Limit": PAGE});
-        let crate::patience::Page {
-            items: devices,
-            total,
-        } = crate::patience::read_page(client, "GetDeviceList", &params, "Devices").await?;
-        let count = devices.len() as u64;
-        for device in devices {
-            let Some(name) = device.get("DeviceName").and_then(Value::as_str) else {
-                continue;
-            };
-            let current = device.get("Version").and_then(Value::as_str).unwrap_or("");
-            if current != version {
-                names.push(name.to_owned());
-            }
-        }
-        offset += count;
-        if count == 0 || offset >= total {
-            break;
-        }
-    }
+    let limit = page_size::<GetDeviceListRequest>().and_then(|size| i64::try_from(size).ok());
+    let devices = every_page(|offset| async move {
+        let request = built(
+            GetDeviceListRequest::builder()
+                .product_id(product_id)
+                .offset(i64::try_from(offset).unwrap_or(i64::MAX))
+                .set_limit(limit)
+                .build(),
+        )?;
+        let page = client.get_device_list(&request).await?;
+        Ok(Page::of(page.devices, page.total))
+    })
+    .await?;
+    let names = devices
+        .into_iter()
+        .filter(|device| device.version.as_deref().unwrap_or("") != version)
+        .filter_map(|device| device.device_name)
+        .collect();
     Ok(names)
 }

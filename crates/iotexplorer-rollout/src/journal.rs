@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use crate::config::RolloutSpec;
-use crate::gate::GateResult;
+use crate::wave_check::WaveVerdict;
 
 /// One line of the journal.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -63,8 +63,10 @@ pub enum Record {
         /// What happened.
         error: String,
     },
-    /// The gate after a wave.
-    Gate(GateResult),
+    /// The verdict of a wave's check. Written as `gate`, the tag journals have always
+    /// used, so older journals resume unchanged.
+    #[serde(rename = "gate")]
+    Verdict(WaveVerdict),
     /// Unfinished tasks were cancelled after an abort.
     Cancelled {
         /// The wave.
@@ -382,7 +384,8 @@ impl Journal {
             path: path.to_owned(),
             source,
         };
-        Self::ensure_absent(path)?;
+        // No look for an existing file first: the link below refuses one, and a look
+        // would only race with it.
         let temporary = scratch_path(path, "new");
         let mut line =
             serde_json::to_string(first).map_err(|err| io_error(io::Error::other(err)))?;
@@ -408,7 +411,7 @@ impl Journal {
             match std::fs::hard_link(&temporary, path) {
                 Err(err) if err.kind() != io::ErrorKind::AlreadyExists && !path.exists() => {
                     // A file system without hard links: a rename is atomic too, only
-                    // not exclusive, and the check just above makes a clash unlikely.
+                    // not exclusive; the look just above makes a clash unlikely.
                     std::fs::rename(&temporary, path)
                 }
                 other => other,
@@ -544,8 +547,8 @@ pub struct JournalState {
     pub spec: RolloutSpec,
     /// Each batch of the plan.
     pub batches: BTreeMap<String, BatchState>,
-    /// The last gate result of each wave.
-    pub gates: BTreeMap<usize, GateResult>,
+    /// The last verdict of each checked wave.
+    pub verdicts: BTreeMap<usize, WaveVerdict>,
     /// Waves after which the rollout paused.
     pub paused: BTreeSet<usize>,
     /// Tasks cancelled after an abort.
@@ -554,6 +557,9 @@ pub struct JournalState {
     pub aborted: Option<(usize, String)>,
     /// Whether the rollout finished.
     pub finished: bool,
+    /// Unix milliseconds of the last intent (0 when none): a call of unknown outcome is
+    /// looked up only once the service has had time to process it.
+    pub last_intent_ms: i64,
 }
 
 impl JournalState {
@@ -576,11 +582,12 @@ impl JournalState {
                 .map(|batch| (batch.id.clone(), BatchState::Planned))
                 .collect(),
             spec: spec.clone(),
-            gates: BTreeMap::new(),
+            verdicts: BTreeMap::new(),
             paused: BTreeSet::new(),
             cancelled: BTreeSet::new(),
             aborted: None,
             finished: false,
+            last_intent_ms: 0,
         };
         for record in &records[1..] {
             state.apply(record);
@@ -592,14 +599,11 @@ impl JournalState {
     pub fn apply(&mut self, record: &Record) {
         match record {
             Record::Start { .. } => {}
-            Record::Intent { batch, .. } | Record::Unknown { batch, .. } => {
-                // A batch with a task keeps it: nothing can take it away.
-                if let Some(state) = self.batches.get_mut(batch)
-                    && !matches!(state, BatchState::Submitted { .. })
-                {
-                    *state = BatchState::Uncertain;
-                }
+            Record::Intent { batch, at_ms, .. } => {
+                self.last_intent_ms = self.last_intent_ms.max(*at_ms);
+                self.uncertain(batch);
             }
+            Record::Unknown { batch, .. } => self.uncertain(batch),
             Record::Submitted { batch, task_id, .. } => {
                 if let Some(state) = self.batches.get_mut(batch) {
                     *state = BatchState::Submitted { task_id: *task_id };
@@ -619,8 +623,8 @@ impl JournalState {
                     };
                 }
             }
-            Record::Gate(result) => {
-                self.gates.insert(result.wave, result.clone());
+            Record::Verdict(result) => {
+                self.verdicts.insert(result.wave, result.clone());
             }
             Record::Cancelled { task_ids, .. } => self.cancelled.extend(task_ids),
             Record::Paused { wave } => {
@@ -630,6 +634,16 @@ impl JournalState {
                 self.aborted.get_or_insert_with(|| (*wave, reason.clone()));
             }
             Record::Finished => self.finished = true,
+        }
+    }
+
+    /// Marks `batch` as of unknown outcome, unless it has its task: a batch with a task
+    /// keeps it, nothing can take it away.
+    fn uncertain(&mut self, batch: &str) {
+        if let Some(state) = self.batches.get_mut(batch)
+            && !matches!(state, BatchState::Submitted { .. })
+        {
+            *state = BatchState::Uncertain;
         }
     }
 
@@ -783,6 +797,13 @@ mod tests {
             Journal::ensure_absent(&path),
             Err(JournalError::Exists(_))
         ));
+        // Refused by the link itself, leaving the journal as it was and no scratch file.
+        let before = std::fs::read(&path).unwrap();
+        assert!(matches!(
+            Journal::create(&path, &Record::Paused { wave: 1 }),
+            Err(JournalError::Exists(_))
+        ));
+        assert_eq!(std::fs::read(&path).unwrap(), before);
         let left: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
         assert_eq!(left.len(), 1, "only the journal is left: {left:?}");
         std::fs::remove_dir_all(&dir).unwrap();

@@ -1,12 +1,30 @@
 //! Staged, resumable, exactly-once firmware rollouts for Tencent Cloud IoT Explorer.
 //!
 //! A rollout splits a fleet into waves (`1%,10%,100%`) and each wave into
-//! `BatchUpdateFirmware` calls of at most 100 devices. It submits a wave, waits at a
-//! gate until the wave's devices settle, and goes on only while the failure rate stays
-//! within a threshold. Every step goes to an fsync'd [`Journal`] before it is acted on,
-//! and every call carries an idempotency [`Marker`] in `TaskUserDefine`; a rollout killed
-//! at any moment is resumed from the journal alone, and a call whose outcome is unknown
-//! is looked up on the service ([`Reconciler`]) before it is ever sent again.
+//! `BatchUpdateFirmware` calls of at most 100 devices. It submits a wave, then checks it
+//! ([`watch`], the wave check, shown as "gate" in the output) until the wave's devices
+//! settle, and goes on only while the failure rate stays within a threshold
+//! ([`WaveVerdict`]). Every step goes to an fsync'd [`Journal`] before it is acted on, and
+//! every call carries an idempotency [`Marker`] in `TaskUserDefine`; a rollout killed at
+//! any moment is resumed from the journal alone, and a call whose outcome is unknown is
+//! looked up on the service ([`Reconciler`]) before it is ever sent again.
+//!
+//! Every call is one of the client's generated typed methods, with a request built by the
+//! model's builder (so checked before it is sent) and a typed answer. Retrying is the
+//! client's alone, under the policy of [`Settings::retry`] ([`rollout_retry_policy`]).
+//! What a run does is told to an [`Observer`] as [`Event`]s, which carry the journal's
+//! [`Record`]s; [`LineDisplay`] and [`TerminalDisplay`] show them.
+//!
+//! Invariants, each kept by the module named:
+//! - every device is in exactly one batch of exactly one wave (`plan`);
+//! - a record is on disk before the rollout acts on it, replaying is a pure fold, and one
+//!   process drives a journal at a time (`journal`);
+//! - a batch gets at most one task: an unknown outcome is reconciled by marker before
+//!   anything is resent (`execute`, `reconcile`);
+//! - a request breaking a documented rule is never sent (`config`, the model's builders);
+//! - the attempts of one call are bounded by the one retry policy (`calls`);
+//! - an event that tells of the journal carries the record written, after it was
+//!   written (`event`).
 //!
 //! ```
 //! use iotexplorer_rollout::{Plan, Preview, RolloutSpec, parse_device_list, parse_waves};
@@ -48,29 +66,31 @@
 #[doc = include_str!("../README.md")]
 struct ReadmeExample;
 
+mod calls;
 mod config;
+mod display;
 mod dry_run;
 mod event;
 mod execute;
 mod fleet;
-mod gate;
 mod journal;
-mod patience;
 mod plan;
-mod progress;
 mod reconcile;
 mod report;
+mod wave_check;
 
-pub use config::{Marker, RESERVED_MEMBERS, RolloutSpec};
-pub use dry_run::{CALLS_PER_SECOND, Preview, WavePreview};
+pub use calls::rollout_retry_policy;
+pub use config::{Marker, RESERVED_MEMBERS, RequestError, RolloutSpec};
+pub use dry_run::{Preview, WavePreview};
 pub use event::{Event, Observer, Silent};
-pub use execute::{Outcome, Rollout, RolloutError, Settings, new_rollout_id, preview_params};
+pub use execute::{Outcome, Rollout, RolloutError, Settings, batch_request, new_rollout_id};
 pub use fleet::devices_not_on;
-pub use gate::{DeviceFailure, GateProgress, GateResult, GateTiming, device_status, watch};
+
+pub use display::{LineDisplay, TerminalDisplay, line_of};
 pub use journal::{BatchState, Holder, Journal, JournalError, JournalState, Parsed, Record, parse};
 pub use plan::{
     Batch, MAX_BATCH_SIZE, Plan, PlanError, Wave, WaveSpec, parse_device_list, parse_waves,
 };
-pub use progress::{LineDisplay, TerminalDisplay, line_of};
 pub use reconcile::Reconciler;
 pub use report::{DeviceReport, Report, RolloutState, WaveReport};
+pub use wave_check::{DeviceFailure, WaveCheckTiming, WaveProgress, WaveVerdict, watch};

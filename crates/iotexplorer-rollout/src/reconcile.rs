@@ -5,13 +5,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Mutex, PoisonError};
 
 use iotexplorer_http::{Client, Error};
-use serde_json::{Value, json};
+use iotexplorer_model::{DescribeFirmwareTaskRequest, DescribeFirmwareTasksRequest};
 
+use crate::calls::{Page, built, every_page, page_size};
 use crate::config::{Marker, RolloutSpec};
-use crate::gate::lenient_i64;
-
-/// Tasks per page of `DescribeFirmwareTasks`.
-const PAGE: u64 = 100;
 /// Tasks created this long before the rollout cannot be ours; the margin covers clocks
 /// that disagree.
 const CLOCK_MARGIN_SECS: i64 = 3600;
@@ -50,43 +47,33 @@ impl Reconciler {
         created: i64,
         wanted: &BTreeSet<String>,
     ) -> Result<BTreeMap<String, Vec<u64>>, Error> {
+        let infos = every_page(|offset| async move {
+            let request = built(
+                DescribeFirmwareTasksRequest::builder()
+                    .product_id(spec.product_id.as_str())
+                    .firmware_version(spec.firmware_version.as_str())
+                    .set_fw_type(spec.fw_type.clone())
+                    .offset(offset)
+                    .set_limit(page_size::<DescribeFirmwareTasksRequest>())
+                    .build(),
+            )?;
+            let page = client.describe_firmware_tasks(&request).await?;
+            Ok(Page::of(page.task_infos, page.total))
+        })
+        .await?;
         let mut found: BTreeMap<String, Vec<u64>> = BTreeMap::new();
-        let mut offset = 0;
-        // Bounded by the number of pages a version's task list can have.
-        for _ in 0..100_000 {
-            let mut params = spec.firmware_params();
-            params.insert("Offset".to_owned(), json!(offset));
-            params.insert("Limit".to_owned(), json!(PAGE));
-            let crate::patience::Page {
-                items: infos,
-                total,
-            } = crate::patience::read_page(
-                client,
-                "DescribeFirmwareTasks",
-                &Value::Object(params),
-                "TaskInfos",
-            )
-            .await?;
-            let count = infos.len() as u64;
-            for info in infos {
-                let Some(task) =
-                    lenient_i64(info.get("TaskId")).and_then(|t| u64::try_from(t).ok())
-                else {
-                    continue;
-                };
-                let created_at = lenient_i64(info.get("CreateTime")).unwrap_or(i64::MAX);
-                if created_at < created.saturating_sub(CLOCK_MARGIN_SECS) {
-                    continue;
-                }
-                if let Some(batch) = self.batch_of(client, spec, rollout, task).await?
-                    && wanted.contains(&batch)
-                {
-                    found.entry(batch).or_default().push(task);
-                }
+        for info in infos {
+            let Some(task) = info.task_id else {
+                continue;
+            };
+            let created_at = info.create_time.unwrap_or(i64::MAX);
+            if created_at < created.saturating_sub(CLOCK_MARGIN_SECS) {
+                continue;
             }
-            offset += count;
-            if count == 0 || offset >= total {
-                break;
+            if let Some(batch) = self.batch_of(client, spec, rollout, task).await?
+                && wanted.contains(&batch)
+            {
+                found.entry(batch).or_default().push(task);
             }
         }
         for tasks in found.values_mut() {
@@ -112,15 +99,17 @@ impl Reconciler {
             return Ok(known.clone());
         }
         // This action takes no FwType.
-        let params = json!({
-            "ProductID": spec.product_id,
-            "FirmwareVersion": spec.firmware_version,
-            "TaskId": task,
-        });
-        let response = crate::patience::read(client, "DescribeFirmwareTask", &params).await?;
+        let request = built(
+            DescribeFirmwareTaskRequest::builder()
+                .product_id(spec.product_id.as_str())
+                .firmware_version(spec.firmware_version.as_str())
+                .task_id(task)
+                .build(),
+        )?;
+        let response = client.describe_firmware_task(&request).await?;
         let batch = response
-            .get("TaskUserDefine")
-            .and_then(Value::as_str)
+            .task_user_define
+            .as_deref()
             .and_then(Marker::parse)
             .filter(|marker| marker.rollout == rollout)
             .map(|marker| marker.batch);

@@ -95,7 +95,7 @@ impl Report {
         let mut waves = Vec::new();
         let mut devices = Vec::new();
         for wave in &plan.waves {
-            let gate = state.gates.get(&wave.number);
+            let gate = state.verdicts.get(&wave.number);
             let failures: BTreeMap<&str, &str> = gate
                 .map(|g| {
                     g.failed_devices
@@ -161,7 +161,7 @@ impl Report {
                 failure_rate: gate.map(|g| g.failure_rate),
             });
         }
-        let last_gated = state.gates.keys().max().copied();
+        let last_gated = state.verdicts.keys().max().copied();
         let overall = if state.finished {
             RolloutState::Finished
         } else if state.aborted.is_some() {

@@ -9,8 +9,8 @@ use std::time::Duration;
 use iotexplorer_emulator::{Emulator, FaultKind, FaultRule, Fixture, ProgressSettings};
 use iotexplorer_http::Client;
 use iotexplorer_rollout::{
-    BatchState, Event, GateTiming, Outcome, Plan, Report, Rollout, RolloutSpec, RolloutState,
-    Settings, parse_waves,
+    BatchState, Event, Outcome, Plan, Record, Report, Rollout, RolloutSpec, RolloutState, Settings,
+    WaveCheckTiming, parse_waves,
 };
 use serde_json::json;
 
@@ -82,7 +82,7 @@ async fn lost_answers_are_reconciled_and_nothing_is_submitted_twice() {
     let _ = std::fs::remove_file(&journal);
     let settings = Settings {
         reconcile_delay: Duration::from_millis(50),
-        gate: GateTiming {
+        wave_check: WaveCheckTiming {
             first_poll: Duration::from_millis(20),
             max_poll: Duration::from_millis(200),
         },
@@ -93,7 +93,7 @@ async fn lost_answers_are_reconciled_and_nothing_is_submitted_twice() {
         let _ = sender.send(event.clone());
     };
     let mut rollout =
-        Rollout::create(&journal, spec, client, settings, Box::new(observer)).unwrap();
+        Rollout::create(&journal, spec, &client, settings, Box::new(observer)).unwrap();
     assert_eq!(rollout.run().await.unwrap(), Outcome::Finished);
 
     let state = rollout.state().clone();
@@ -105,7 +105,10 @@ async fn lost_answers_are_reconciled_and_nothing_is_submitted_twice() {
             matches!(
                 e,
                 Event::Submitted {
-                    reconciled: true,
+                    record: Record::Submitted {
+                        reconciled: true,
+                        ..
+                    },
                     ..
                 }
             )
@@ -117,7 +120,7 @@ async fn lost_answers_are_reconciled_and_nothing_is_submitted_twice() {
     );
     let uncertain = events
         .iter()
-        .filter(|e| matches!(e, Event::Uncertain { .. }))
+        .filter(|e| matches!(e, Event::Recorded(Record::Unknown { .. })))
         .count();
     assert_eq!(uncertain, 4);
 
@@ -152,7 +155,7 @@ async fn lost_answers_are_reconciled_and_nothing_is_submitted_twice() {
     let arrivals = emulator.arrivals();
     let mut again = Rollout::resume(
         &journal,
-        client,
+        &client,
         Settings::default(),
         Box::new(iotexplorer_rollout::Silent),
     )

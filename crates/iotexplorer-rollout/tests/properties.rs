@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use iotexplorer_rollout::{GateResult, JournalState, Plan, Record, RolloutSpec, WaveSpec, parse};
+use iotexplorer_rollout::{JournalState, Plan, Record, RolloutSpec, WaveSpec, WaveVerdict, parse};
 use proptest::prelude::*;
 
 fn names(count: usize) -> Vec<String> {
@@ -115,7 +115,7 @@ proptest! {
                 1 => Record::Submitted { batch, task_id: task, reconciled: task % 2 == 0 },
                 2 => Record::Unknown { batch, error: "lost".to_owned() },
                 3 => Record::Refused { batch, code: "X".to_owned(), message: String::new() },
-                _ => Record::Gate(GateResult {
+                _ => Record::Verdict(WaveVerdict {
                     wave: pick % waves + 1,
                     total: 1,
                     succeeded: 1,

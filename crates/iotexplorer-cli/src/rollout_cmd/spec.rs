@@ -1,7 +1,7 @@
 //! From the `rollout` flags to a validated rollout spec.
 
 use clap::{Arg, ArgAction, ArgMatches};
-use iotexplorer_model::{MemberMeta, ValueType, find_action};
+use iotexplorer_model::{Action, BatchUpdateFirmwareRequest, MemberMeta, ValueType};
 use iotexplorer_rollout::{Plan, RESERVED_MEMBERS, RolloutSpec, WaveSpec, parse_waves};
 use serde_json::{Map, Value};
 
@@ -20,14 +20,10 @@ const WAVE_TIMEOUT: &str = "wave-timeout";
 const CANCEL_ON_ABORT: &str = "cancel-on-abort";
 const PAUSE_AFTER_WAVE: &str = "pause-after-wave";
 
-/// The action every batch calls.
-pub(super) const BATCH_ACTION: &str = "BatchUpdateFirmware";
-
 /// The task options: members of `BatchUpdateFirmware` the rollout does not set itself.
 fn task_members() -> impl Iterator<Item = &'static MemberMeta> {
-    find_action(BATCH_ACTION)
-        .map(|meta| meta.input)
-        .unwrap_or_default()
+    BatchUpdateFirmwareRequest::meta()
+        .input
         .iter()
         .filter(|member| !RESERVED_MEMBERS.contains(&member.name))
 }
@@ -211,13 +207,11 @@ pub(super) fn spec(options: Options, devices: &[String]) -> Result<RolloutSpec, 
         pause_after_wave: options.pause_after_wave,
         plan,
     };
-    // Checked locally, so that a rollout never stops half way on a request the
-    // catalogue would have refused.
+    // Built (and so checked) here, exactly as the rollout will build them, so that a
+    // rollout never stops half way on a request the model would refuse.
     for batch in spec.plan.batches() {
-        let params = iotexplorer_rollout::preview_params(&spec, "check", batch);
-        iotexplorer_model::check_request_json(BATCH_ACTION, &params).map_err(|problems| {
-            Failure::Usage(format!("{BATCH_ACTION} (batch {}): {problems}", batch.id))
-        })?;
+        iotexplorer_rollout::batch_request(&spec, "check", batch)
+            .map_err(|problem| Failure::Usage(format!("batch {}: {problem}", batch.id)))?;
     }
     Ok(spec)
 }

@@ -1,104 +1,147 @@
 //! What one device runs and how its latest update goes.
 
-use iotexplorer_model::ApiError;
-use serde_json::{Value, json};
+use iotexplorer_model::{
+    Action, ApiError, DescribeDeviceFirmWareRequest, DescribeDeviceFirmWareResponse,
+    DescribeFirmwareUpdateStatusRequest, DescribeFirmwareUpdateStatusResponse, DeviceInfo,
+    DeviceOnlineStatus, ErrorCode, GetDeviceListRequest, GetDeviceListResponse,
+};
+use serde::Serialize;
 
-use super::params::{object, product, text, uint};
-use super::{Context, Outcome, shown};
+use super::lookup::{page, page_size, product};
+use super::{Context, Reads, shown};
 use crate::state::{Device, State};
 
-fn device<'a>(state: &'a State, params: &Value) -> Result<(&'a str, &'a Device), ApiError> {
-    let product = product(state, text(params, "ProductId"))?;
-    let name = text(params, "DeviceName").unwrap_or_default();
+fn device<'a>(
+    state: &'a State,
+    product_id: Option<&str>,
+    name: Option<&str>,
+) -> Result<(&'a str, &'a Device), ApiError> {
+    let product = product(state, product_id)?;
+    let name = name.unwrap_or_default();
     product
         .devices
         .get_key_value(name)
         .map(|(name, device)| (name.as_str(), device))
         .ok_or_else(|| {
             ApiError::new(
-                "ResourceNotFound.DeviceNotExist",
+                ErrorCode::ResourceNotFoundDeviceNotExist,
                 format!("the device {} does not exist", shown(name)),
             )
         })
 }
 
 /// `DescribeFirmwareUpdateStatus`: the device's latest task.
-pub(crate) fn describe_firmware_update_status(
-    state: &State,
-    params: &Value,
-    cx: &Context<'_>,
-) -> Outcome {
-    let (name, device) = device(state, params)?;
-    let latest = device
-        .tasks
-        .last()
-        .and_then(|id| state.tasks.get(id))
-        .and_then(|task| Some((task, task.devices.get(name)?)));
-    match latest {
-        Some((task, record)) => {
-            let stage = task.device_stage(record, cx.now);
-            Ok(object([
-                ("OriVersion", json!(record.ori_version)),
-                ("DstVersion", json!(task.version)),
-                ("Status", json!(stage.status)),
-                ("Percent", json!(stage.percent)),
-            ]))
-        }
-        None => Err(ApiError::new(
-            "ResourceNotFound.FirmwareTaskNotExist",
-            format!("the device {} has no firmware-update task", shown(name)),
-        )),
+impl Reads for DescribeFirmwareUpdateStatusRequest {
+    fn read(
+        state: &State,
+        request: &Self,
+        cx: &Context<'_>,
+    ) -> Result<DescribeFirmwareUpdateStatusResponse, ApiError> {
+        let (name, device) = device(state, request.product_id(), request.device_name())?;
+        let latest = device
+            .tasks
+            .last()
+            .and_then(|id| state.tasks.get(id))
+            .and_then(|task| Some((task, task.devices.get(name)?)));
+        let Some((task, record)) = latest else {
+            return Err(ApiError::new(
+                ErrorCode::ResourceNotFoundFirmwareTaskNotExist,
+                format!("the device {} has no firmware-update task", shown(name)),
+            ));
+        };
+        let stage = task.device_stage(record, cx.now);
+        let mut response = DescribeFirmwareUpdateStatusResponse::default();
+        response.ori_version = Some(record.ori_version.clone());
+        response.dst_version = Some(task.version.clone());
+        response.status = Some(stage.status);
+        response.percent = Some(stage.percent);
+        Ok(response)
     }
 }
 
-/// `DescribeDeviceFirmWare`: the firmware the device reports, as JSON text in `Data`.
-pub(crate) fn describe_device_firmware(state: &State, params: &Value, cx: &Context<'_>) -> Outcome {
-    let (name, device) = device(state, params)?;
-    let data = json!({
-        "DeviceLabel": "{}",
-        "FwVer": state.current_version(name, device, cx.now),
-        "Imei": "",
-        "Mac": "",
-        "ModuleHardinfo": "",
-        "ModuleSoftinfo": "",
-    });
-    Ok(object([("Data", json!(data.to_string()))]))
+/// What a device reports of its firmware, as `DescribeDeviceFirmWare` answers it in the
+/// JSON text of `Data`.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct ReportedFirmware<'a> {
+    device_label: &'a str,
+    fw_ver: &'a str,
+    imei: &'a str,
+    mac: &'a str,
+    module_hardinfo: &'a str,
+    module_softinfo: &'a str,
 }
 
-/// Page size of `GetDeviceList` when `Limit` is absent.
-const DEVICE_LIST_DEFAULT_LIMIT: u64 = 10;
+/// `DescribeDeviceFirmWare`: the firmware the device reports, as JSON text in `Data`.
+impl Reads for DescribeDeviceFirmWareRequest {
+    fn read(
+        state: &State,
+        request: &Self,
+        cx: &Context<'_>,
+    ) -> Result<DescribeDeviceFirmWareResponse, ApiError> {
+        let (name, device) = device(state, request.product_id(), request.device_name())?;
+        let version = state.current_version(name, device, cx.now);
+        let data = serde_json::to_string(&ReportedFirmware {
+            device_label: "{}",
+            fw_ver: &version,
+            imei: "",
+            mac: "",
+            module_hardinfo: "",
+            module_softinfo: "",
+        })
+        .map_err(|error| {
+            ApiError::new(
+                ErrorCode::InternalError,
+                format!("the device's firmware could not be written: {error}"),
+            )
+        })?;
+        let mut response = DescribeDeviceFirmWareResponse::default();
+        response.data = Some(data);
+        Ok(response)
+    }
+}
 
 /// `GetDeviceList`: the product's devices by name, with the firmware each runs now;
 /// `FirmwareVersion` keeps those on that version, `DeviceName` those whose name contains it.
-pub(crate) fn get_device_list(state: &State, params: &Value, cx: &Context<'_>) -> Outcome {
-    let product = product(state, text(params, "ProductId"))?;
-    let version = text(params, "FirmwareVersion");
-    let name_part = text(params, "DeviceName");
-    let rows: Vec<Value> = product
-        .devices
-        .iter()
-        .filter(|(name, _)| name_part.is_none_or(|part| name.contains(part)))
-        .map(|(name, device)| (name, state.current_version(name, device, cx.now)))
-        .filter(|(_, current)| version.is_none_or(|v| v == current))
-        .map(|(name, current)| {
-            json!({
-                "DeviceName": name,
-                "Status": 1,
-                "Version": current,
-                "CreateTime": 0,
-                "FirstOnlineTime": 0,
-                "LoginTime": 0,
-                "LogLevel": 0,
+impl Reads for GetDeviceListRequest {
+    fn read(
+        state: &State,
+        request: &Self,
+        cx: &Context<'_>,
+    ) -> Result<GetDeviceListResponse, ApiError> {
+        let product = product(state, request.product_id())?;
+        let version = request.firmware_version();
+        let name_part = request.device_name();
+        let rows: Vec<DeviceInfo> = product
+            .devices
+            .iter()
+            .filter(|(name, _)| name_part.is_none_or(|part| name.contains(part)))
+            .map(|(name, device)| (name, state.current_version(name, device, cx.now)))
+            .filter(|(_, current)| version.is_none_or(|v| v == current))
+            .map(|(name, current)| {
+                let mut row = DeviceInfo::default();
+                row.device_name = Some(name.clone());
+                // Every device of the emulator is connected.
+                row.status = Some(DeviceOnlineStatus::Online);
+                row.version = Some(current);
+                row.create_time = Some(0);
+                row.first_online_time = Some(0);
+                row.login_time = Some(0);
+                row.log_level = Some(0);
+                row
             })
-        })
-        .collect();
-    let total = rows.len();
-    let offset = usize::try_from(uint(params, "Offset").unwrap_or(0)).unwrap_or(usize::MAX);
-    let limit = usize::try_from(uint(params, "Limit").unwrap_or(DEVICE_LIST_DEFAULT_LIMIT))
-        .unwrap_or(usize::MAX);
-    let page: Vec<Value> = rows.into_iter().skip(offset).take(limit).collect();
-    Ok(object([
-        ("Devices", Value::Array(page)),
-        ("Total", json!(total)),
-    ]))
+            .collect();
+        let total = rows.len();
+        // A negative offset or limit reads as absent.
+        let offset = request
+            .offset()
+            .and_then(|n| u64::try_from(n).ok())
+            .unwrap_or(0);
+        let limit = request.limit().and_then(|n| u64::try_from(n).ok());
+        let limit = page_size(Self::meta(), limit);
+        let mut response = GetDeviceListResponse::default();
+        response.devices = Some(page(rows, offset, limit));
+        response.total = Some(i64::try_from(total).unwrap_or(i64::MAX));
+        Ok(response)
+    }
 }

@@ -2,207 +2,206 @@
 
 use std::collections::BTreeMap;
 
-use iotexplorer_model::ApiError;
-use serde_json::{Value, json};
+use iotexplorer_model::{
+    Action, ApiError, BatchUpdateFirmwareRequest, BatchUpdateFirmwareResponse,
+    DescribeFirmwareTaskDevicesRequest, DescribeFirmwareTaskDevicesResponse,
+    DescribeFirmwareTaskRequest, DescribeFirmwareTaskResponse, DescribeFirmwareTasksRequest,
+    DescribeFirmwareTasksResponse, DeviceUpdateStatus, ErrorCode, FirmwareTaskInfo,
+    FirmwareTaskStatus, FirmwareTaskType, OverrideMode, SearchKeyword, UpdateOtaTaskStatusRequest,
+    UpdateOtaTaskStatusResponse, UpgradeMethod, UpgradeMode,
+};
 
-use super::params::{filters, int, object, product, text, uint};
-use super::{Context, Outcome, Planned, shown};
+use super::firmware::CREATOR_NICK_NAME;
+use super::lookup::{firmware, keywords_hold, page, page_size, product};
+use super::{Changes, Context, Planned, Reads, shown};
 use crate::change::{Change, Stop};
-use crate::state::{State, Task, TaskDevice, TaskOptions, task_status};
+use crate::device_clock::draw_fate;
+use crate::state::{State, Task, TaskDevice, TaskOptions};
 
 /// `TimeoutInterval` when the request gives none, in seconds.
 const DEFAULT_TIMEOUT_INTERVAL: u64 = 300;
-/// Page size when `Limit` is absent.
-const DEFAULT_LIMIT: u64 = 20;
 
 fn invalid(message: impl Into<String>) -> ApiError {
-    ApiError::new("InvalidParameterValue", message)
+    ApiError::new(ErrorCode::InvalidParameterValue, message)
 }
 
 fn task_not_found(id: u64) -> ApiError {
     ApiError::new(
-        "ResourceNotFound.FirmwareTaskNotExist",
+        ErrorCode::ResourceNotFoundFirmwareTaskNotExist,
         format!("the task {id} does not exist"),
     )
 }
 
 /// `BatchUpdateFirmware`: a new task for the chosen devices.
-pub(crate) fn batch_update_firmware(
-    state: &State,
-    params: &Value,
-    cx: &Context<'_>,
-) -> Result<Planned, ApiError> {
-    let product = product(state, text(params, "ProductID"))?;
-    let version = text(params, "FirmwareVersion").unwrap_or_default();
-    let firmware = product
-        .firmware(version, text(params, "FwType"))
-        .ok_or_else(|| {
-            ApiError::new(
-                "ResourceNotFound.FirmwareNotExist",
-                format!("the firmware version {} does not exist", shown(version)),
-            )
-        })?;
-    let fw_type = firmware.fw_type.clone();
-    let product_id = product.id.clone();
+impl Changes for BatchUpdateFirmwareRequest {
+    fn plan(
+        state: &State,
+        request: &Self,
+        cx: &Context<'_>,
+    ) -> Result<Planned<BatchUpdateFirmwareResponse>, ApiError> {
+        let (product, firmware) = firmware(
+            state,
+            request.product_id(),
+            request.firmware_version(),
+            request.fw_type(),
+        )?;
+        let version = firmware.version.as_str();
 
-    let names = params
-        .get("DeviceNames")
-        .and_then(Value::as_array)
-        .filter(|names| !names.is_empty());
-    let ori_version = text(params, "FirmwareOriVersion");
-    let (mode, targets): (&'static str, Vec<String>) = if let Some(names) = names {
-        let names: Vec<String> = names
-            .iter()
-            .filter_map(Value::as_str)
-            .map(str::to_owned)
-            .collect();
-        if let Some(missing) = names.iter().find(|n| !product.devices.contains_key(*n)) {
-            return Err(invalid(format!(
-                "the device {} does not exist",
-                shown(missing)
-            )));
-        }
-        ("devicenames", names)
-    } else if let Some(file_name) = text(params, "FileName") {
-        let list = state
-            .device_lists
-            .iter()
-            .find(|l| l.product_id == product_id && l.file_name == file_name)
-            .ok_or_else(|| {
-                invalid(format!(
-                    "the device-list file {} does not exist",
+        let names = request.device_names().filter(|names| !names.is_empty());
+        let ori_version = request.firmware_ori_version();
+        let (mode, targets) = if let Some(names) = names {
+            if let Some(missing) = names.iter().find(|n| !product.devices.contains_key(*n)) {
+                return Err(invalid(format!(
+                    "the device {} does not exist",
+                    shown(missing)
+                )));
+            }
+            (UpgradeMode::DeviceNames, names.to_vec())
+        } else if let Some(file_name) = request.file_name() {
+            let list = state
+                .device_lists
+                .iter()
+                .find(|l| l.product_id == product.id && l.file_name == file_name)
+                .ok_or_else(|| {
+                    invalid(format!(
+                        "the device-list file {} does not exist",
+                        shown(file_name)
+                    ))
+                })?;
+            let md5_matches = request
+                .file_md5()
+                .is_some_and(|sent| sent.eq_ignore_ascii_case(&list.md5_hex()));
+            if !md5_matches || request.file_size() != Some(list.size()) {
+                return Err(invalid(format!(
+                    "FileMd5 and FileSize do not match the device-list file {}",
                     shown(file_name)
-                ))
-            })?;
-        let md5_matches =
-            text(params, "FileMd5").is_some_and(|sent| sent.eq_ignore_ascii_case(&list.md5_hex()));
-        if !md5_matches || uint(params, "FileSize") != Some(list.size()) {
-            return Err(invalid(format!(
-                "FileMd5 and FileSize do not match the device-list file {}",
-                shown(file_name)
-            )));
-        }
-        let names: Vec<String> = list
-            .devices
-            .iter()
-            .filter(|n| product.devices.contains_key(*n))
-            .cloned()
-            .collect();
-        ("filename", names)
-    } else if let Some(ori) = ori_version {
-        let names = product
-            .devices
-            .iter()
-            .filter(|(name, device)| state.current_version(name, device, cx.now) == ori)
-            .map(|(name, _)| name.clone())
-            .collect();
-        ("originalVersion", names)
-    } else {
-        return Err(invalid(
-            "choose the devices with DeviceNames, FileName or FirmwareOriVersion",
-        ));
-    };
-
-    let override_mode = uint(params, "OverrideMode").unwrap_or(0);
-    let busy: Vec<&String> = targets
-        .iter()
-        .filter(|name| {
-            product
+                )));
+            }
+            let names: Vec<String> = list
                 .devices
-                .get(*name)
-                .is_some_and(|device| state.is_updating(name, device, cx.now))
-        })
-        .collect();
-    if !busy.is_empty() && override_mode != 1 {
-        return Err(ApiError::new(
-            "FailedOperation.DeviceIsUpdating",
-            format!(
-                "{} device(s) are already updating, e.g. {}; set OverrideMode to 1 to replace their tasks",
-                busy.len(),
-                busy.first().map_or("".into(), |n| shown(n))
-            ),
-        ));
-    }
-
-    let options = TaskOptions {
-        upgrade_mode: mode.to_owned(),
-        ori_version: ori_version.unwrap_or_default().to_owned(),
-        r#type: int(params, "Type").unwrap_or(1),
-        delay_time: int(params, "DelayTime").unwrap_or(0),
-        timeout_interval: uint(params, "TimeoutInterval").unwrap_or(DEFAULT_TIMEOUT_INTERVAL),
-        upgrade_method: uint(params, "UpgradeMethod").unwrap_or(0),
-        max_retry: uint(params, "MaxRetryNum").unwrap_or(0),
-        // Tencent counts RetryInterval in minutes.
-        retry_interval: uint(params, "RetryInterval")
-            .unwrap_or(0)
-            .saturating_mul(60),
-        override_mode,
-        user_define: text(params, "TaskUserDefine")
-            .unwrap_or_default()
-            .to_owned(),
-        rate_limit: int(params, "RateLimit").unwrap_or(0),
-        start_time: int(params, "StartTime").unwrap_or(0),
-        end_time: int(params, "EndTime").unwrap_or(0),
-    };
-    let mut devices = BTreeMap::new();
-    for name in &targets {
-        let Some(device) = product.devices.get(name) else {
-            continue;
+                .iter()
+                .filter(|n| product.devices.contains_key(*n))
+                .cloned()
+                .collect();
+            (UpgradeMode::FileName, names)
+        } else if let Some(ori) = ori_version {
+            let names = product
+                .devices
+                .iter()
+                .filter(|(name, device)| state.current_version(name, device, cx.now) == ori)
+                .map(|(name, _)| name.clone())
+                .collect();
+            (UpgradeMode::OriginalVersion, names)
+        } else {
+            return Err(invalid(
+                "choose the devices with DeviceNames, FileName or FirmwareOriVersion",
+            ));
         };
-        let ori_version = state.current_version(name, device, cx.now);
-        devices.insert(
-            name.clone(),
-            TaskDevice {
-                already_current: ori_version == version,
-                ori_version,
-                fate: state.draw_fate(options.max_retry),
-                stopped_at: None,
-            },
-        );
-    }
 
-    // Replacing: the older tasks stop for these devices where they are now.
-    let mut stops = Vec::new();
-    for name in busy {
-        let task_ids = product.devices.get(name).map_or(&[][..], |d| &d.tasks[..]);
-        for &task_id in task_ids {
-            if let Some(task) = state.tasks.get(&task_id)
-                && task
+        let override_mode = request
+            .override_mode()
+            .unwrap_or(OverrideMode::KeepExisting);
+        let busy: Vec<&String> = targets
+            .iter()
+            .filter(|name| {
+                product
                     .devices
-                    .get(name)
-                    .is_some_and(|r| r.stopped_at.is_none())
-            {
-                stops.push(Stop {
-                    task_id,
-                    device: name.clone(),
-                    at: task.elapsed_steps(cx.now),
-                });
+                    .get(*name)
+                    .is_some_and(|device| state.is_updating(name, device, cx.now))
+            })
+            .collect();
+        if !busy.is_empty() && override_mode != OverrideMode::Override {
+            return Err(ApiError::new(
+                ErrorCode::FailedOperationDeviceIsUpdating,
+                format!(
+                    "{} device(s) are already updating, e.g. {}; set OverrideMode to {} to replace their tasks",
+                    busy.len(),
+                    busy.first().map_or("".into(), |n| shown(n)),
+                    OverrideMode::Override
+                ),
+            ));
+        }
+
+        let options = TaskOptions {
+            upgrade_mode: mode,
+            ori_version: ori_version.unwrap_or_default().to_owned(),
+            r#type: request.r#type().unwrap_or(FirmwareTaskType::Static),
+            delay_time: request.delay_time().unwrap_or(0),
+            timeout_interval: request
+                .timeout_interval()
+                .unwrap_or(DEFAULT_TIMEOUT_INTERVAL),
+            upgrade_method: request.upgrade_method().unwrap_or(UpgradeMethod::Silent),
+            max_retry: request.max_retry_num().unwrap_or(0),
+            // Tencent counts RetryInterval in minutes.
+            retry_interval: request.retry_interval().unwrap_or(0).saturating_mul(60),
+            override_mode,
+            user_define: request.task_user_define().unwrap_or_default().to_owned(),
+            rate_limit: request.rate_limit().unwrap_or(0),
+            start_time: request.start_time().unwrap_or(0),
+            end_time: request.end_time().unwrap_or(0),
+        };
+        let mut devices = BTreeMap::new();
+        for name in &targets {
+            let Some(device) = product.devices.get(name) else {
+                continue;
+            };
+            let ori_version = state.current_version(name, device, cx.now);
+            devices.insert(
+                name.clone(),
+                TaskDevice {
+                    already_current: ori_version == version,
+                    ori_version,
+                    fate: draw_fate(&state.progress, cx.fates, options.max_retry),
+                    stopped_at: None,
+                },
+            );
+        }
+
+        // Replacing: the older tasks stop for these devices where they are now.
+        let mut stops = Vec::new();
+        for name in busy {
+            let task_ids = product.devices.get(name).map_or(&[][..], |d| &d.tasks[..]);
+            for &task_id in task_ids {
+                if let Some(task) = state.tasks.get(&task_id)
+                    && task
+                        .devices
+                        .get(name)
+                        .is_some_and(|r| r.stopped_at.is_none())
+                {
+                    stops.push(Stop {
+                        task_id,
+                        device: name.clone(),
+                        at: task.elapsed_steps(cx.now),
+                    });
+                }
             }
         }
-    }
 
-    let id = state.next_task_id;
-    let task = Task {
-        id,
-        product_id,
-        version: version.to_owned(),
-        fw_type,
-        create_time: cx.unix_now,
-        started: cx.now,
-        started_unix_ms: crate::state::unix_now_ms(),
-        step: std::time::Duration::from_millis(state.progress.step_ms),
-        seconds_per_step: state.progress.seconds_per_step,
-        options,
-        cancelled: false,
-        devices,
-    };
-    Ok(Planned {
-        change: Change::TaskCreated {
-            task: Box::new(task),
-            stops,
-        },
-        members: object([("TaskId", json!(id))]),
-    })
+        let id = state.next_task_id;
+        let task = Task {
+            id,
+            product_id: product.id.clone(),
+            version: version.to_owned(),
+            fw_type: firmware.fw_type.clone(),
+            create_time: cx.unix_now,
+            started: cx.now,
+            started_unix_ms: crate::state::unix_now_ms(),
+            step: std::time::Duration::from_millis(state.progress.step_ms),
+            seconds_per_step: state.progress.seconds_per_step,
+            options,
+            cancelled: false,
+            devices,
+        };
+        let mut response = BatchUpdateFirmwareResponse::default();
+        response.task_id = Some(id);
+        Ok(Planned {
+            change: Change::TaskCreated {
+                task: Box::new(task),
+                stops,
+            },
+            response,
+        })
+    }
 }
 
 fn find_task<'a>(state: &'a State, product_id: &str, id: u64) -> Result<&'a Task, ApiError> {
@@ -214,154 +213,190 @@ fn find_task<'a>(state: &'a State, product_id: &str, id: u64) -> Result<&'a Task
 }
 
 /// `DescribeFirmwareTask`: one task in full.
-pub(crate) fn describe_firmware_task(state: &State, params: &Value, cx: &Context<'_>) -> Outcome {
-    let product = product(state, text(params, "ProductID"))?;
-    let id = uint(params, "TaskId").unwrap_or_default();
-    let task = find_task(state, &product.id, id)?;
-    let o = &task.options;
-    Ok(object([
-        ("TaskId", json!(task.id)),
-        ("Status", json!(task.status(cx.now))),
-        ("CreateTime", json!(task.create_time)),
-        ("Type", json!(o.r#type)),
-        ("ProductName", json!(product.name)),
-        ("UpgradeMode", json!(o.upgrade_mode)),
-        ("ProductId", json!(task.product_id)),
-        ("OriginalVersion", json!(o.ori_version)),
-        ("CreateUserId", json!(0)),
-        ("CreatorNickName", json!("emulator")),
-        ("DelayTime", json!(o.delay_time)),
-        ("TimeoutInterval", json!(o.timeout_interval)),
-        ("UpgradeMethod", json!(o.upgrade_method)),
-        ("MaxRetryNum", json!(o.max_retry)),
-        ("FwType", json!(task.fw_type)),
-        ("RetryInterval", json!(o.retry_interval / 60)),
-        ("OverrideMode", json!(o.override_mode)),
-        ("TaskUserDefine", json!(o.user_define)),
-        ("RateLimit", json!(o.rate_limit)),
-        ("EndTime", json!(o.end_time)),
-        ("StartTime", json!(o.start_time)),
-    ]))
+impl Reads for DescribeFirmwareTaskRequest {
+    fn read(
+        state: &State,
+        request: &Self,
+        cx: &Context<'_>,
+    ) -> Result<DescribeFirmwareTaskResponse, ApiError> {
+        let product = product(state, request.product_id())?;
+        let task = find_task(state, &product.id, request.task_id().unwrap_or_default())?;
+        let o = &task.options;
+        let mut response = DescribeFirmwareTaskResponse::default();
+        response.task_id = Some(task.id);
+        response.status = Some(task.status(cx.now));
+        response.create_time = Some(task.create_time);
+        response.r#type = Some(o.r#type);
+        response.product_name = Some(product.name.clone());
+        response.upgrade_mode = Some(o.upgrade_mode.clone());
+        response.product_id = Some(task.product_id.clone());
+        response.original_version = Some(o.ori_version.clone());
+        response.create_user_id = Some(0);
+        response.creator_nick_name = Some(CREATOR_NICK_NAME.to_owned());
+        // Validation refused a negative DelayTime.
+        response.delay_time = Some(u64::try_from(o.delay_time).unwrap_or(0));
+        response.timeout_interval = Some(o.timeout_interval);
+        response.upgrade_method = Some(o.upgrade_method);
+        response.max_retry_num = Some(o.max_retry);
+        response.fw_type = Some(task.fw_type.clone());
+        response.retry_interval = Some(o.retry_interval / 60);
+        response.override_mode = Some(o.override_mode);
+        response.task_user_define = Some(o.user_define.clone());
+        response.rate_limit = Some(o.rate_limit);
+        response.end_time = Some(o.end_time);
+        response.start_time = Some(o.start_time);
+        Ok(response)
+    }
 }
 
-fn page<T>(items: Vec<T>, params: &Value) -> Vec<T> {
-    let offset = usize::try_from(uint(params, "Offset").unwrap_or(0)).unwrap_or(usize::MAX);
-    let limit =
-        usize::try_from(uint(params, "Limit").unwrap_or(DEFAULT_LIMIT)).unwrap_or(usize::MAX);
-    items.into_iter().skip(offset).take(limit).collect()
+/// The tasks a listing of `DescribeFirmwareTasks` or `DescribeFirmwareTaskDevices` covers,
+/// newest first: those of the product, and of the version and module when given.
+fn listed_tasks<'a>(
+    state: &'a State,
+    product_id: Option<&str>,
+    version: Option<&'a str>,
+    fw_type: Option<&'a str>,
+) -> Result<impl Iterator<Item = &'a Task>, ApiError> {
+    let product = product(state, product_id)?;
+    Ok(state.tasks.values().rev().filter(move |t| {
+        t.product_id == product.id
+            && version.is_none_or(|v| v == t.version)
+            && fw_type.is_none_or(|f| f == t.fw_type)
+    }))
+}
+
+/// `Filters` of the task listings: `TaskId` and `Status` of the task, `DeviceName` of the
+/// device row when there is one.
+fn task_keywords_hold(
+    keywords: Option<&[SearchKeyword]>,
+    task: &Task,
+    status: i64,
+    device: Option<&str>,
+) -> bool {
+    keywords_hold(keywords, |key, value| match (key, device) {
+        ("TaskId", _) => Some(value == task.id.to_string()),
+        ("Status", _) => Some(value == status.to_string()),
+        ("DeviceName", Some(name)) => Some(value == name),
+        _ => None,
+    })
 }
 
 /// `DescribeFirmwareTasks`: the tasks of one firmware version, newest first.
-pub(crate) fn describe_firmware_tasks(state: &State, params: &Value, cx: &Context<'_>) -> Outcome {
-    let product = product(state, text(params, "ProductID"))?;
-    let version = text(params, "FirmwareVersion");
-    let fw_type = text(params, "FwType");
-    let filters = filters(params);
-    let matching: Vec<Value> = state
-        .tasks
-        .values()
-        .rev()
-        .filter(|t| t.product_id == product.id)
-        .filter(|t| version.is_none_or(|v| v == t.version))
-        .filter(|t| fw_type.is_none_or(|f| f == t.fw_type))
+impl Reads for DescribeFirmwareTasksRequest {
+    fn read(
+        state: &State,
+        request: &Self,
+        cx: &Context<'_>,
+    ) -> Result<DescribeFirmwareTasksResponse, ApiError> {
+        let matching: Vec<FirmwareTaskInfo> = listed_tasks(
+            state,
+            request.product_id(),
+            request.firmware_version(),
+            request.fw_type(),
+        )?
         .map(|t| (t, t.status(cx.now)))
-        .filter(|(t, status)| {
-            filters.iter().all(|(key, value)| match key.as_str() {
-                "TaskId" => value == &t.id.to_string(),
-                "Status" => value == &status.to_string(),
-                _ => true,
-            })
-        })
+        .filter(|(t, status)| task_keywords_hold(request.filters(), t, status.code(), None))
         .map(|(t, status)| {
-            json!({
-                "TaskId": t.id,
-                "Status": status,
-                "Type": t.options.r#type,
-                "CreateTime": t.create_time,
-                "CreatorNickName": "emulator",
-                "CreateUserId": 0,
-                "CronTime": t.options.start_time,
-                "FwType": t.fw_type,
-            })
+            let mut info = FirmwareTaskInfo::default();
+            info.task_id = Some(t.id);
+            info.status = Some(status);
+            info.r#type = Some(t.options.r#type);
+            info.create_time = Some(t.create_time);
+            info.creator_nick_name = Some(CREATOR_NICK_NAME.to_owned());
+            info.create_user_id = Some(0);
+            info.cron_time = Some(t.options.start_time);
+            info.fw_type = Some(t.fw_type.clone());
+            info
         })
         .collect();
-    let total = matching.len();
-    Ok(object([
-        ("TaskInfos", Value::Array(page(matching, params))),
-        ("Total", json!(total)),
-    ]))
+        let total = matching.len() as u64;
+        let mut response = DescribeFirmwareTasksResponse::default();
+        response.task_infos = Some(page(
+            matching,
+            request.offset().unwrap_or(0),
+            page_size(Self::meta(), request.limit()),
+        ));
+        response.total = Some(total);
+        Ok(response)
+    }
 }
 
 /// `DescribeFirmwareTaskDevices`: every device of the version's tasks and where it is.
-pub(crate) fn describe_firmware_task_devices(
-    state: &State,
-    params: &Value,
-    cx: &Context<'_>,
-) -> Outcome {
-    let product = product(state, text(params, "ProductID"))?;
-    let version = text(params, "FirmwareVersion");
-    let fw_type = text(params, "FwType");
-    let filters = filters(params);
-    let mut rows = Vec::new();
-    for task in state.tasks.values().rev() {
-        if task.product_id != product.id
-            || version.is_some_and(|v| v != task.version)
-            || fw_type.is_some_and(|f| f != task.fw_type)
-        {
-            continue;
-        }
-        for (name, record) in &task.devices {
-            let stage = task.device_stage(record, cx.now);
-            let keep = filters.iter().all(|(key, value)| match key.as_str() {
-                "TaskId" => value == &task.id.to_string(),
-                "DeviceName" => value == name,
-                "Status" => value == &stage.status.to_string(),
-                _ => true,
-            });
-            if keep {
-                rows.push(json!({
-                    "DeviceName": name,
-                    "LastProcessTime": task.unix_time_of(&stage),
-                    "Status": stage.status,
-                    "ErrMsg": stage.err_msg,
-                    "Retcode": 0,
-                    "DstVersion": task.version,
-                    "Percent": stage.percent,
-                    "OriVersion": record.ori_version,
-                    "TaskId": task.id,
-                    "FwType": task.fw_type,
-                    "RetryNum": stage.retry_num,
-                }));
+impl Reads for DescribeFirmwareTaskDevicesRequest {
+    fn read(
+        state: &State,
+        request: &Self,
+        cx: &Context<'_>,
+    ) -> Result<DescribeFirmwareTaskDevicesResponse, ApiError> {
+        let mut rows = Vec::new();
+        let tasks = listed_tasks(
+            state,
+            request.product_id(),
+            request.firmware_version(),
+            request.fw_type(),
+        )?;
+        for task in tasks {
+            for (name, record) in &task.devices {
+                let stage = task.device_stage(record, cx.now);
+                let status = stage.status.code();
+                if !task_keywords_hold(request.filters(), task, status, Some(name)) {
+                    continue;
+                }
+                let mut row = DeviceUpdateStatus::default();
+                row.device_name = Some(name.clone());
+                row.last_process_time = Some(u64::try_from(task.unix_time_of(&stage)).unwrap_or(0));
+                row.status = Some(stage.status);
+                row.err_msg = Some(stage.err_msg.to_owned());
+                row.retcode = Some(0);
+                row.dst_version = Some(task.version.clone());
+                row.percent = Some(u64::try_from(stage.percent).unwrap_or(0));
+                row.ori_version = Some(record.ori_version.clone());
+                row.task_id = Some(task.id);
+                row.fw_type = Some(task.fw_type.clone());
+                row.retry_num = Some(stage.retry_num);
+                rows.push(row);
             }
         }
+        let total = rows.len() as u64;
+        let mut response = DescribeFirmwareTaskDevicesResponse::default();
+        response.total = Some(total);
+        response.devices = Some(page(
+            rows,
+            request.offset().unwrap_or(0),
+            page_size(Self::meta(), request.limit()),
+        ));
+        Ok(response)
     }
-    let total = rows.len();
-    Ok(object([
-        ("Total", json!(total)),
-        ("Devices", Value::Array(page(rows, params))),
-    ]))
 }
 
-/// `UpdateOtaTaskStatus`: status 6 cancels the task for devices not yet done.
-pub(crate) fn update_ota_task_status(
-    state: &State,
-    params: &Value,
-    cx: &Context<'_>,
-) -> Result<Planned, ApiError> {
-    let product_id = &product(state, text(params, "ProductId"))?.id;
-    let id = uint(params, "TaskId").unwrap_or_default();
-    let task = find_task(state, product_id, id)?;
-    let wanted = int(params, "Status").unwrap_or_default();
-    if wanted != task_status::CANCELLED {
-        return Err(invalid(format!(
-            "Status {wanted} is not supported; 6 cancels the task"
-        )));
+/// `UpdateOtaTaskStatus`: the cancel status cancels the task for devices not yet done.
+impl Changes for UpdateOtaTaskStatusRequest {
+    fn plan(
+        state: &State,
+        request: &Self,
+        cx: &Context<'_>,
+    ) -> Result<Planned<UpdateOtaTaskStatusResponse>, ApiError> {
+        let product_id = &product(state, request.product_id())?.id;
+        // A negative TaskId names no task, like 0.
+        let id = request
+            .task_id()
+            .and_then(|id| u64::try_from(id).ok())
+            .unwrap_or_default();
+        let task = find_task(state, product_id, id)?;
+        // Validation requires a Status; an absent one would read as 0, never a cancel.
+        let wanted = request.status().unwrap_or(FirmwareTaskStatus::Unknown(0));
+        if wanted != FirmwareTaskStatus::Cancelled {
+            return Err(invalid(format!(
+                "Status {wanted} is not supported; {} cancels the task",
+                FirmwareTaskStatus::Cancelled
+            )));
+        }
+        Ok(Planned {
+            change: Change::TaskCancelled {
+                task_id: id,
+                at: task.elapsed_steps(cx.now),
+            },
+            response: UpdateOtaTaskStatusResponse::default(),
+        })
     }
-    Ok(Planned {
-        change: Change::TaskCancelled {
-            task_id: id,
-            at: task.elapsed_steps(cx.now),
-        },
-        members: object([]),
-    })
 }

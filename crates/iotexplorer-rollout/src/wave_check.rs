@@ -5,36 +5,24 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use iotexplorer_http::{Client, Error};
+use iotexplorer_model::{DescribeFirmwareTaskDevicesRequest, FirmwareUpdateStatus, SearchKeyword};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 use tokio::time::Instant;
 
+use crate::calls::{Page, built, every_page, page_size};
 use crate::config::RolloutSpec;
 use crate::plan::Wave;
 
-/// Device status codes of `DescribeFirmwareTaskDevices`.
-pub mod device_status {
-    /// The update finished.
-    pub const DONE: i64 = 6;
-    /// The update failed.
-    pub const FAILED: i64 = 5;
-    /// The update timed out.
-    pub const TIMEOUT: i64 = 10;
-}
-
 /// What Tencent reports for a device already on the target version: not a failure.
 const ALREADY_CURRENT: &str = "firmware no need update.";
-
-/// Devices per page of `DescribeFirmwareTaskDevices`.
-const PAGE: u64 = 100;
 
 /// A device that did not update.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeviceFailure {
     /// The device.
     pub device: String,
-    /// Its last status code.
-    pub status: i64,
+    /// Its last status (written as the service's number).
+    pub status: FirmwareUpdateStatus,
     /// The service's message, if any.
     #[serde(default)]
     pub message: String,
@@ -42,7 +30,7 @@ pub struct DeviceFailure {
 
 /// The verdict on one wave.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct GateResult {
+pub struct WaveVerdict {
     /// The wave.
     pub wave: usize,
     /// Devices in the wave.
@@ -72,14 +60,14 @@ pub struct GateResult {
 
 /// How often and how long a gate looks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct GateTiming {
+pub struct WaveCheckTiming {
     /// The first pause between two looks.
     pub first_poll: Duration,
     /// The longest pause between two looks (pauses grow by half each time).
     pub max_poll: Duration,
 }
 
-impl Default for GateTiming {
+impl Default for WaveCheckTiming {
     fn default() -> Self {
         Self {
             first_poll: Duration::from_millis(200),
@@ -93,22 +81,25 @@ impl Default for GateTiming {
 enum Standing {
     Pending,
     Succeeded,
-    Failed(i64, String),
+    Failed(FirmwareUpdateStatus, String),
 }
 
-fn standing(status: i64, message: &str) -> Standing {
+/// Where a device with `status` and the service's `message` stands: updated when done
+/// (or already on the version), failed when its status is any other end state, else
+/// still pending. A status this crate does not know is no end state: such a device
+/// counts against the wave only if it has not settled by the wave's timeout.
+fn standing(status: Option<FirmwareUpdateStatus>, message: &str) -> Standing {
     match status {
-        device_status::DONE => Standing::Succeeded,
+        Some(FirmwareUpdateStatus::Done) => Standing::Succeeded,
         _ if message == ALREADY_CURRENT => Standing::Succeeded,
-        // Every code from 5 up other than 6 is an end state that is not a success.
-        code if code >= device_status::FAILED => Standing::Failed(code, message.to_owned()),
+        Some(status) if status.is_terminal() => Standing::Failed(status, message.to_owned()),
         _ => Standing::Pending,
     }
 }
 
 /// Progress of a gate, for display.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct GateProgress {
+pub struct WaveProgress {
     /// The wave.
     pub wave: usize,
     /// Devices in the wave.
@@ -126,9 +117,9 @@ pub async fn watch(
     spec: &RolloutSpec,
     wave: &Wave,
     tasks: &BTreeMap<String, u64>,
-    timing: GateTiming,
-    progress: &mut (dyn FnMut(GateProgress) + Send),
-) -> Result<GateResult, Error> {
+    timing: WaveCheckTiming,
+    progress: &mut (dyn FnMut(WaveProgress) + Send),
+) -> Result<WaveVerdict, Error> {
     let deadline = Instant::now() + Duration::from_secs(spec.wave_timeout_secs);
     let total = wave.device_count();
     // Which task each device of the wave belongs to.
@@ -169,7 +160,7 @@ pub async fn watch(
             .filter(|s| **s == Standing::Succeeded)
             .count();
         let pending = total - failed - succeeded;
-        progress(GateProgress {
+        progress(WaveProgress {
             wave: wave.number,
             total,
             succeeded,
@@ -200,7 +191,7 @@ fn verdict(
     task_of: &BTreeMap<&str, u64>,
     standings: &BTreeMap<&str, Standing>,
     timed_out: bool,
-) -> GateResult {
+) -> WaveVerdict {
     let mut failed_devices = Vec::new();
     let mut pending_devices = Vec::new();
     let mut unsettled = BTreeSet::new();
@@ -225,7 +216,7 @@ fn verdict(
     // A device that never settled within the wave timeout counts against the wave.
     let counted = failed_devices.len() + if timed_out { pending_devices.len() } else { 0 };
     let failure_rate = rate(counted, total);
-    GateResult {
+    WaveVerdict {
         wave: wave.number,
         total,
         succeeded,
@@ -245,58 +236,36 @@ async fn task_devices(
     client: &Client,
     spec: &RolloutSpec,
     task: u64,
-) -> Result<Vec<(String, i64, String)>, Error> {
-    let mut rows = Vec::new();
-    let mut offset = 0;
-    // Bounded: a task holds at most one batch of devices, so a few pages at most.
-    for _ in 0..1000 {
-        let mut params = spec.firmware_params();
-        params.insert(
-            "Filters".to_owned(),
-            json!([{"Key": "TaskId", "Value": task.to_string()}]),
-        );
-        params.insert("Offset".to_owned(), json!(offset));
-        params.insert("Limit".to_owned(), json!(PAGE));
-        let crate::patience::Page {
-            items: devices,
-            total,
-        } = crate::patience::read_page(
-            client,
-            "DescribeFirmwareTaskDevices",
-            &Value::Object(params),
-            "Devices",
-        )
-        .await?;
-        let count = devices.len() as u64;
-        for device in devices {
-            let Some(name) = device.get("DeviceName").and_then(Value::as_str) else {
-                continue;
-            };
-            rows.push((
-                name.to_owned(),
-                lenient_i64(device.get("Status")).unwrap_or(0),
-                device
-                    .get("ErrMsg")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned(),
-            ));
-        }
-        offset += count;
-        if count == 0 || offset >= total {
-            break;
-        }
-    }
-    Ok(rows)
-}
-
-/// A number the service may send as text.
-pub(crate) fn lenient_i64(value: Option<&Value>) -> Option<i64> {
-    match value? {
-        Value::Number(number) => number.as_i64(),
-        Value::String(text) => text.trim().parse().ok(),
-        _ => None,
-    }
+) -> Result<Vec<(String, Option<FirmwareUpdateStatus>, String)>, Error> {
+    let mut by_task = SearchKeyword::default();
+    by_task.key = Some("TaskId".to_owned());
+    by_task.value = Some(task.to_string());
+    let by_task = &by_task;
+    let devices = every_page(|offset| async move {
+        let request = built(
+            DescribeFirmwareTaskDevicesRequest::builder()
+                .product_id(spec.product_id.as_str())
+                .firmware_version(spec.firmware_version.as_str())
+                .set_fw_type(spec.fw_type.clone())
+                .filters(by_task.clone())
+                .offset(offset)
+                .set_limit(page_size::<DescribeFirmwareTaskDevicesRequest>())
+                .build(),
+        )?;
+        let page = client.describe_firmware_task_devices(&request).await?;
+        Ok(Page::of(page.devices, page.total))
+    })
+    .await?;
+    Ok(devices
+        .into_iter()
+        .filter_map(|device| {
+            Some((
+                device.device_name?,
+                device.status,
+                device.err_msg.unwrap_or_default(),
+            ))
+        })
+        .collect())
 }
 
 #[cfg(test)]
@@ -305,13 +274,39 @@ mod tests {
     use super::*;
 
     #[test]
-    fn standings_follow_the_status_codes() {
-        assert_eq!(standing(6, ""), Standing::Succeeded);
-        assert_eq!(standing(5, ALREADY_CURRENT), Standing::Succeeded);
-        assert_eq!(standing(5, "x"), Standing::Failed(5, "x".to_owned()));
-        assert_eq!(standing(10, ""), Standing::Failed(10, String::new()));
-        for pending in [0, 1, 2, 3, 4] {
-            assert_eq!(standing(pending, ""), Standing::Pending);
+    fn standings_follow_the_statuses() {
+        use FirmwareUpdateStatus as S;
+        assert_eq!(standing(Some(S::Done), ""), Standing::Succeeded);
+        assert_eq!(
+            standing(Some(S::Failed), ALREADY_CURRENT),
+            Standing::Succeeded
+        );
+        assert_eq!(
+            standing(Some(S::Failed), "x"),
+            Standing::Failed(S::Failed, "x".to_owned())
+        );
+        assert_eq!(
+            standing(Some(S::TimedOut), ""),
+            Standing::Failed(S::TimedOut, String::new())
+        );
+        // Still on their way: not an end state, whatever their number.
+        for pending in [
+            S::Offline,
+            S::Pending,
+            S::MessageSent,
+            S::Downloading,
+            S::Burning,
+            S::Processing,
+            S::AwaitingConfirmation,
+            S::Downloaded,
+            S::Unknown(99),
+        ] {
+            assert_eq!(
+                standing(Some(pending), ""),
+                Standing::Pending,
+                "{pending:?}"
+            );
         }
+        assert_eq!(standing(None, ""), Standing::Pending);
     }
 }

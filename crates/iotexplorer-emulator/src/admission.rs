@@ -7,34 +7,36 @@
 
 use std::collections::HashMap;
 
-use iotexplorer_model::{ApiError, VERSION, check_request_json, find_action};
+use iotexplorer_model::{ApiError, ErrorCode, VERSION, find_action};
 use serde_json::Value;
 
+use crate::actions::{self, Prepared};
 use crate::auth::{Signed, V1_COMMON, authenticate, precheck};
 use crate::fixture::CredentialFixture;
 use crate::rate_limit::RateLimiter;
 use crate::request::{Incoming, decode_pairs, unflatten};
 
-/// What the checks need to know.
+/// Admission: what the checks need to know.
 #[derive(Debug)]
-pub(crate) struct Gate {
+pub(crate) struct Admission {
     pub(crate) credentials: HashMap<String, CredentialFixture>,
     pub(crate) max_skew: u64,
     pub(crate) rate_limiter: RateLimiter,
 }
 
 /// A request that passed every check.
-#[derive(Debug)]
 pub(crate) struct Admitted {
+    /// The action's name, as the model spells it.
     pub(crate) action: &'static str,
-    pub(crate) params: Value,
+    /// Its request, decoded; `None` when the emulator does not model the action.
+    pub(crate) prepared: Option<Prepared>,
 }
 
-pub(crate) fn error(code: &str, message: impl Into<String>) -> ApiError {
+fn error(code: ErrorCode, message: impl Into<String>) -> ApiError {
     ApiError::new(code, message)
 }
 
-impl Gate {
+impl Admission {
     /// The checks that need only the head, run before the body is read. `Err` is the
     /// answer the full checks would give; a request that passes may still be refused
     /// once its body is in.
@@ -52,33 +54,39 @@ impl Gate {
             v1_params,
         } = authenticate(request, &self.credentials, self.max_skew, now)?;
 
-        let action = action
-            .filter(|a| !a.is_empty())
-            .ok_or_else(|| error("MissingParameter", "the Action parameter is required"))?;
+        let action = action.filter(|a| !a.is_empty()).ok_or_else(|| {
+            error(
+                ErrorCode::MissingParameter,
+                "the Action parameter is required",
+            )
+        })?;
         let meta = find_action(&action).ok_or_else(|| {
             error(
-                "InvalidAction",
+                ErrorCode::InvalidAction,
                 format!("the action `{action}` does not exist"),
             )
         })?;
-        let version = version
-            .filter(|v| !v.is_empty())
-            .ok_or_else(|| error("MissingParameter", "the Version parameter is required"))?;
+        let version = version.filter(|v| !v.is_empty()).ok_or_else(|| {
+            error(
+                ErrorCode::MissingParameter,
+                "the Version parameter is required",
+            )
+        })?;
         if version != VERSION {
             return Err(error(
-                "NoSuchVersion",
+                ErrorCode::NoSuchVersion,
                 format!("the API version `{version}` does not exist; use {VERSION}"),
             ));
         }
         if region.as_deref().is_none_or(str::is_empty) {
             return Err(error(
-                "MissingParameter",
+                ErrorCode::MissingParameter,
                 "the Region parameter is required",
             ));
         }
         if !self.rate_limiter.admit(meta.name, &secret_id, now) {
             return Err(error(
-                "RequestLimitExceeded",
+                ErrorCode::RequestLimitExceeded,
                 format!(
                     "too many {} requests per second for this SecretId",
                     meta.name
@@ -92,16 +100,21 @@ impl Gate {
                     .into_iter()
                     .filter(|(k, _)| !V1_COMMON.contains(&k.as_str()))
                     .collect();
-                unflatten(meta.name, &members)?
+                unflatten(meta.input, &members)?
             }
-            None if request.method == "GET" => unflatten(meta.name, &decode_pairs(&request.query))?,
+            None if request.method == "GET" => {
+                unflatten(meta.input, &decode_pairs(&request.query))?
+            }
             None => parse_json_body(&request.body)?,
         };
-        check_request_json(meta.name, &params)
+        meta.check_json(&params)
             .map_err(|problems| ApiError::new(problems.error_code(), problems.to_string()))?;
+        let prepared = actions::handler(meta.name)
+            .map(|handler| handler.prepare(params))
+            .transpose()?;
         Ok(Admitted {
             action: meta.name,
-            params,
+            prepared,
         })
     }
 }
@@ -113,7 +126,7 @@ fn parse_json_body(body: &[u8]) -> Result<Value, ApiError> {
     }
     serde_json::from_slice(body).map_err(|e| {
         error(
-            "InvalidParameter",
+            ErrorCode::InvalidParameter,
             format!("the body is not valid JSON: {e}"),
         )
     })

@@ -5,6 +5,8 @@ use std::io::Write;
 use std::time::Instant;
 
 use crate::event::{Event, Observer};
+use crate::journal::Record;
+use crate::wave_check::WaveProgress;
 
 /// Writes one plain line per event; a gate's progress only when its counts change.
 pub struct LineDisplay<W: Write + Send> {
@@ -48,10 +50,13 @@ pub fn line_of(event: &Event) -> Option<String> {
         } => format!("wave {wave}: {devices} devices, {batches_left} calls to make"),
         Event::Submitted {
             wave,
-            batch,
-            task_id,
             devices,
-            reconciled,
+            record:
+                Record::Submitted {
+                    batch,
+                    task_id,
+                    reconciled,
+                },
         } => format!(
             "wave {wave}: batch {batch} ({devices} devices) is task {task_id}{}",
             if *reconciled {
@@ -60,54 +65,67 @@ pub fn line_of(event: &Event) -> Option<String> {
                 ""
             }
         ),
-        Event::Uncertain { batch, error } => {
+        Event::Recorded(record) => return record_line(record),
+        Event::Submitted { .. } | Event::Watching(_) => return None,
+    })
+}
+
+/// The line for a record as it is written; `None` for those told of otherwise.
+fn record_line(record: &Record) -> Option<String> {
+    Some(match record {
+        Record::Unknown { batch, error } => {
             format!("batch {batch}: outcome unknown, reconciling: {error}")
         }
-        Event::Refused {
+        Record::Refused {
             batch,
             code,
             message,
         } => format!("batch {batch}: refused: {code}: {message}"),
-        Event::Watching { .. } => return None,
-        Event::Gated(result) => format!(
+        // Shown as "gate", the word the output has always used for a wave's verdict.
+        Record::Verdict(verdict) => format!(
             "wave {}: gate {}: {} succeeded, {} failed, {} pending of {} (failure rate {:.1}%{})",
-            result.wave,
-            if result.passed { "passed" } else { "failed" },
-            result.succeeded,
-            result.failed,
-            result.pending,
-            result.total,
-            result.failure_rate * 100.0,
-            if result.timed_out { ", timed out" } else { "" }
+            verdict.wave,
+            if verdict.passed { "passed" } else { "failed" },
+            verdict.succeeded,
+            verdict.failed,
+            verdict.pending,
+            verdict.total,
+            verdict.failure_rate * 100.0,
+            if verdict.timed_out { ", timed out" } else { "" }
         ),
-        Event::Cancelled { wave, task_ids } => {
+        Record::Cancelled { wave, task_ids } => {
             format!("wave {wave}: cancelled tasks {task_ids:?}")
         }
-        Event::Paused { wave } => {
+        Record::Paused { wave } => {
             format!("paused after wave {wave}; continue with `rollout resume`")
         }
-        Event::Aborted { reason, .. } => format!("aborted: {reason}"),
-        Event::Finished => "finished".to_owned(),
+        Record::Aborted { reason, .. } => format!("aborted: {reason}"),
+        Record::Finished => "finished".to_owned(),
+        Record::Start { .. } | Record::Intent { .. } | Record::Submitted { .. } => return None,
     })
+}
+
+/// The status line of a wave's check.
+fn watching_line(progress: &WaveProgress) -> String {
+    let WaveProgress {
+        wave,
+        total,
+        succeeded,
+        failed,
+    } = *progress;
+    format!(
+        "wave {wave}: {succeeded} succeeded, {failed} failed, {} updating of {total}",
+        total.saturating_sub(succeeded + failed)
+    )
 }
 
 impl<W: Write + Send> Observer for LineDisplay<W> {
     fn event(&mut self, event: &Event) {
-        if let Event::Watching {
-            wave,
-            total,
-            succeeded,
-            failed,
-        } = event
-        {
-            let counts = (*wave, *succeeded, *failed);
+        if let Event::Watching(progress) = event {
+            let counts = (progress.wave, progress.succeeded, progress.failed);
             if self.last_watch != Some(counts) {
                 self.last_watch = Some(counts);
-                let _ = writeln!(
-                    self.out,
-                    "wave {wave}: {succeeded} succeeded, {failed} failed, {} updating of {total}",
-                    total.saturating_sub(succeeded + failed)
-                );
+                let _ = writeln!(self.out, "{}", watching_line(progress));
             }
             return;
         }
@@ -214,16 +232,8 @@ impl<W: Write + Send> Observer for TerminalDisplay<W> {
                 let status = self.submission_status();
                 self.draw(&status);
             }
-            Event::Watching {
-                wave,
-                total,
-                succeeded,
-                failed,
-            } => {
-                let status = format!(
-                    "wave {wave}: {succeeded} succeeded, {failed} failed, {} updating of {total}",
-                    total.saturating_sub(succeeded + failed)
-                );
+            Event::Watching(progress) => {
+                let status = watching_line(progress);
                 self.draw(&status);
             }
             other => {
@@ -253,13 +263,15 @@ mod tests {
             for batch in ["1-1", "1-2"] {
                 display.event(&Event::Submitted {
                     wave: 1,
-                    batch: batch.to_owned(),
-                    task_id: 7,
                     devices: 5,
-                    reconciled: false,
+                    record: Record::Submitted {
+                        batch: batch.to_owned(),
+                        task_id: 7,
+                        reconciled: false,
+                    },
                 });
             }
-            display.event(&Event::Finished);
+            display.event(&Event::Recorded(Record::Finished));
         }
         let text = String::from_utf8_lossy(&out);
         assert!(text.contains("wave 1: 10 devices, 2 calls to make\n"));
@@ -274,18 +286,20 @@ mod tests {
             let mut display = LineDisplay::new(&mut out);
             display.event(&Event::Submitted {
                 wave: 2,
-                batch: "2-3".to_owned(),
-                task_id: 1_000_004,
                 devices: 100,
-                reconciled: true,
+                record: Record::Submitted {
+                    batch: "2-3".to_owned(),
+                    task_id: 1_000_004,
+                    reconciled: true,
+                },
             });
             for _ in 0..3 {
-                display.event(&Event::Watching {
+                display.event(&Event::Watching(WaveProgress {
                     wave: 2,
                     total: 1,
                     succeeded: 0,
                     failed: 0,
-                });
+                }));
             }
         }
         assert_eq!(

@@ -1,18 +1,17 @@
-//! The device progress clock: where one device is in one task, computed from elapsed time.
+//! The device clock: where one device is in one task, computed from elapsed time.
 //!
 //! Nothing ticks in the background; a device's stage is a pure function of how long its
 //! task has run, its pre-drawn fate and whether it was stopped. That keeps 100,000 devices
 //! cheap and makes the timeline reproducible.
 
-/// Device statuses on the wire (`DescribeFirmwareUpdateStatus`).
-pub(crate) mod status {
-    pub(crate) const PENDING: i64 = 1;
-    pub(crate) const DOWNLOADING: i64 = 3;
-    pub(crate) const BURNING: i64 = 4;
-    pub(crate) const FAILED: i64 = 5;
-    pub(crate) const DONE: i64 = 6;
-    pub(crate) const TIMEOUT: i64 = 10;
-}
+use crate::fixture::ProgressSettings;
+use crate::random::Random;
+use iotexplorer_model::FirmwareUpdateStatus;
+
+/// What Tencent says of a device that already runs the task's version: it fails at once.
+pub(crate) const ALREADY_CURRENT_MESSAGE: &str = "firmware no need update.";
+/// What a device stopped before it was done says: its task was cancelled or replaced.
+const STOPPED_MESSAGE: &str = "task cancelled";
 
 /// What happens to a device, drawn when the task is created.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -36,7 +35,7 @@ pub(crate) struct Timeline {
 /// A device's place in a task.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Stage {
-    pub(crate) status: i64,
+    pub(crate) status: FirmwareUpdateStatus,
     pub(crate) percent: i64,
     pub(crate) retry_num: u64,
     pub(crate) err_msg: &'static str,
@@ -46,7 +45,7 @@ pub(crate) struct Stage {
 
 impl Stage {
     pub(crate) fn is_terminal(&self) -> bool {
-        matches!(self.status, status::FAILED | status::DONE | status::TIMEOUT)
+        self.status.is_terminal()
     }
 }
 
@@ -55,7 +54,13 @@ impl Stage {
 const SUCCESS_STEPS: f64 = 4.0;
 const FAILURE_STEPS: f64 = 2.0;
 
-fn stage(status: i64, percent: i64, retry_num: u64, err_msg: &'static str, at: f64) -> Stage {
+fn stage(
+    status: FirmwareUpdateStatus,
+    percent: i64,
+    retry_num: u64,
+    err_msg: &'static str,
+    at: f64,
+) -> Stage {
     Stage {
         status,
         percent,
@@ -65,13 +70,53 @@ fn stage(status: i64, percent: i64, retry_num: u64, err_msg: &'static str, at: f
     }
 }
 
+/// Where a device that already ran the task's version is: failed from the start.
+pub(crate) fn already_current() -> Stage {
+    stage(
+        FirmwareUpdateStatus::Failed,
+        0,
+        0,
+        ALREADY_CURRENT_MESSAGE,
+        0.0,
+    )
+}
+
+/// Where a device stopped at `at` stays: where it `reached` if that was an end, else
+/// failed there.
+pub(crate) fn stopped(reached: Stage, at: f64) -> Stage {
+    if reached.is_terminal() {
+        return reached;
+    }
+    stage(
+        FirmwareUpdateStatus::Failed,
+        reached.percent,
+        reached.retry_num,
+        STOPPED_MESSAGE,
+        at,
+    )
+}
+
+/// Draws what will happen to a device in a new task, with the failure and timeout rates
+/// of `progress`.
+pub(crate) fn draw_fate(progress: &ProgressSettings, random: &Random, max_retry: u64) -> Fate {
+    let stalls = random.next_unit() < progress.timeout_rate;
+    let mut failed_attempts = 0;
+    while failed_attempts <= max_retry && random.next_unit() < progress.failure_rate {
+        failed_attempts += 1;
+    }
+    Fate {
+        failed_attempts,
+        stalls,
+    }
+}
+
 /// Where a device is after `elapsed` stages.
 pub(crate) fn stage_at(fate: Fate, timeline: Timeline, elapsed: f64) -> Stage {
     let elapsed = elapsed.max(0.0);
     if fate.stalls {
         if elapsed >= timeline.timeout_steps {
             return stage(
-                status::TIMEOUT,
+                FirmwareUpdateStatus::TimedOut,
                 20,
                 0,
                 "update timed out",
@@ -79,19 +124,19 @@ pub(crate) fn stage_at(fate: Fate, timeline: Timeline, elapsed: f64) -> Stage {
             );
         }
         if elapsed < 1.0 {
-            return stage(status::PENDING, 0, 0, "", 0.0);
+            return stage(FirmwareUpdateStatus::Pending, 0, 0, "", 0.0);
         }
-        return stage(status::DOWNLOADING, 20, 0, "", 1.0);
+        return stage(FirmwareUpdateStatus::Downloading, 20, 0, "", 1.0);
     }
     let mut start = 0.0;
     for attempt in 0..fate.failed_attempts {
         let t = elapsed - start;
         if t < 1.0 {
-            return stage(status::PENDING, 0, attempt, "", start);
+            return stage(FirmwareUpdateStatus::Pending, 0, attempt, "", start);
         }
         if t < FAILURE_STEPS {
             return stage(
-                status::DOWNLOADING,
+                FirmwareUpdateStatus::Downloading,
                 percent(t - 1.0),
                 attempt,
                 "",
@@ -100,7 +145,7 @@ pub(crate) fn stage_at(fate: Fate, timeline: Timeline, elapsed: f64) -> Stage {
         }
         if attempt >= timeline.max_retry {
             return stage(
-                status::FAILED,
+                FirmwareUpdateStatus::Failed,
                 50,
                 attempt,
                 "download failed",
@@ -110,7 +155,7 @@ pub(crate) fn stage_at(fate: Fate, timeline: Timeline, elapsed: f64) -> Stage {
         start += FAILURE_STEPS + timeline.retry_steps;
         if elapsed < start {
             return stage(
-                status::PENDING,
+                FirmwareUpdateStatus::Pending,
                 0,
                 attempt + 1,
                 "",
@@ -121,19 +166,25 @@ pub(crate) fn stage_at(fate: Fate, timeline: Timeline, elapsed: f64) -> Stage {
     let retry = fate.failed_attempts;
     let t = elapsed - start;
     if t < 1.0 {
-        stage(status::PENDING, 0, retry, "", start)
+        stage(FirmwareUpdateStatus::Pending, 0, retry, "", start)
     } else if t < 3.0 {
         stage(
-            status::DOWNLOADING,
+            FirmwareUpdateStatus::Downloading,
             percent(t - 1.0),
             retry,
             "",
             start + 1.0,
         )
     } else if t < SUCCESS_STEPS {
-        stage(status::BURNING, 100, retry, "", start + 3.0)
+        stage(FirmwareUpdateStatus::Burning, 100, retry, "", start + 3.0)
     } else {
-        stage(status::DONE, 100, retry, "", start + SUCCESS_STEPS)
+        stage(
+            FirmwareUpdateStatus::Done,
+            100,
+            retry,
+            "",
+            start + SUCCESS_STEPS,
+        )
     }
 }
 
@@ -158,11 +209,20 @@ mod tests {
             failed_attempts: 0,
             stalls: false,
         };
-        let statuses: Vec<i64> = [0.5, 1.5, 2.5, 3.5, 4.5]
+        let statuses: Vec<FirmwareUpdateStatus> = [0.5, 1.5, 2.5, 3.5, 4.5]
             .iter()
             .map(|t| stage_at(fate, TIMELINE, *t).status)
             .collect();
-        assert_eq!(statuses, [1, 3, 3, 4, 6]);
+        assert_eq!(
+            statuses,
+            [
+                FirmwareUpdateStatus::Pending,
+                FirmwareUpdateStatus::Downloading,
+                FirmwareUpdateStatus::Downloading,
+                FirmwareUpdateStatus::Burning,
+                FirmwareUpdateStatus::Done
+            ]
+        );
     }
 
     #[test]
@@ -171,10 +231,16 @@ mod tests {
             failed_attempts: 2,
             stalls: false,
         };
-        assert_eq!(stage_at(fate, TIMELINE, 2.5).status, status::PENDING);
+        assert_eq!(
+            stage_at(fate, TIMELINE, 2.5).status,
+            FirmwareUpdateStatus::Pending
+        );
         assert_eq!(stage_at(fate, TIMELINE, 2.5).retry_num, 1);
         let end = stage_at(fate, TIMELINE, 100.0);
-        assert_eq!((end.status, end.retry_num), (status::FAILED, 1));
+        assert_eq!(
+            (end.status, end.retry_num),
+            (FirmwareUpdateStatus::Failed, 1)
+        );
     }
 
     #[test]
@@ -183,7 +249,13 @@ mod tests {
             failed_attempts: 0,
             stalls: true,
         };
-        assert_eq!(stage_at(fate, TIMELINE, 9.0).status, status::DOWNLOADING);
-        assert_eq!(stage_at(fate, TIMELINE, 10.0).status, status::TIMEOUT);
+        assert_eq!(
+            stage_at(fate, TIMELINE, 9.0).status,
+            FirmwareUpdateStatus::Downloading
+        );
+        assert_eq!(
+            stage_at(fate, TIMELINE, 10.0).status,
+            FirmwareUpdateStatus::TimedOut
+        );
     }
 }
