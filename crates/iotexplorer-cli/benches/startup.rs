@@ -1,11 +1,13 @@
-//! From process start to the last byte of output, for `iotexplorer search` and
-//! `--generate-code`: the medians (and 90th percentiles) of many runs of the optimised
-//! binary, each a fresh process, as a user at a shell sees it.
+//! From process start to the last byte of output, for `iotexplorer search`,
+//! `--generate-code`, `--generate-cli-skeleton` and a call (with `--filter`) against a local
+//! emulator: the medians (and 90th percentiles) of many runs of the optimised binary, each
+//! a fresh process, as a user at a shell sees it.
 //!
 //! `cargo bench -p iotexplorer-cli --bench startup`
 
 #![allow(clippy::print_stdout, clippy::unwrap_used, missing_docs)]
 
+use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -15,7 +17,53 @@ const WARM_UP: usize = 5;
 
 fn main() {
     let binary = env!("CARGO_BIN_EXE_iotexplorer");
+    // An emulator of its own, without rate limiting, for the calls.
+    let mut emulator = Command::new(binary)
+        .args(["emulator", "--listen", "127.0.0.1:0", "--rate-limit", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut first_line = String::new();
+    BufReader::new(emulator.stdout.take().unwrap())
+        .read_line(&mut first_line)
+        .unwrap();
+    let url = first_line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .to_owned();
+    let call: Vec<&str> = vec![
+        "--endpoint",
+        &url,
+        "--region",
+        "ap-guangzhou",
+        "--secretId",
+        iotexplorer_emulator::DEMO_SECRET_ID,
+        "--secretKey",
+        iotexplorer_emulator::DEMO_SECRET_KEY,
+        "DescribeFirmwareTasks",
+        "--ProductID",
+        "ABCDE12345",
+        "--FirmwareVersion",
+        "2.0.0",
+        "--Offset",
+        "0",
+        "--Limit",
+        "10",
+    ];
+    let filtered: Vec<&str> = call
+        .iter()
+        .copied()
+        .chain(["--filter", "{Total: Total, Ids: TaskInfos[].TaskId}"])
+        .collect();
     let commands: &[(&str, &[&str])] = &[
+        ("call, local emulator", &call),
+        ("call, local emulator, --filter", &filtered),
+        (
+            "--generate-cli-skeleton",
+            &["BatchUpdateFirmware", "--generate-cli-skeleton"],
+        ),
         (
             "search firmware upgrade (English)",
             &["search", "batch", "upgrade", "firmware"],
@@ -114,4 +162,6 @@ fn main() {
             at(1.0).as_secs_f64() * 1e3,
         );
     }
+    let _ = emulator.kill();
+    let _ = emulator.wait();
 }

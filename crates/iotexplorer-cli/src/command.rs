@@ -247,7 +247,8 @@ fn global_args() -> Vec<Arg> {
         .value_name("NAME"),
         global(
             USE_CVM_ROLE,
-            "Sign with the CVM instance role's credentials",
+            "Sign with the CVM instance role's credentials (from the instance's metadata \
+             service, or the one TENCENTCLOUD_CVM_METADATA_ENDPOINT names)",
         )
         .action(ArgAction::SetTrue),
         global(

@@ -1,101 +1,36 @@
-//! From the global options to a ready client: endpoint, credentials, region, timeouts,
-//! and with `--emulator` an emulator started in-process for the client to talk to.
+//! From the typed connection settings to a ready client: endpoint, credentials, region,
+//! timeouts, and with `--emulator` an emulator started in-process for the client to talk
+//! to.
 
-use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
-use clap::ArgMatches;
 use iotexplorer_emulator::{DEMO_SECRET_ID, DEMO_SECRET_KEY, Emulator, Fixture, RunningEmulator};
 use iotexplorer_http::credentials::{
-    CvmRoleCredentials, DefaultCredentialsChain, EnvLookup, EnvironmentCredentials, StsAssumeRole,
-    TKE_VARIABLES, TkeOidcRoleCredentials,
+    CvmRoleCredentials, DefaultCredentialsChain, EnvironmentCredentials, StsAssumeRole,
+    TkeOidcRoleCredentials,
 };
-use iotexplorer_http::{
-    Client, HttpMethod, Language, ProvideCredentials, Proxy, SignedHeaderSet, StaticCredentials,
-};
+use iotexplorer_http::{Client, ProvideCredentials, StaticCredentials};
 
-use crate::command::{
-    ATTEMPT_TIMEOUT, HTTPS_PROXY, ROLE_ARN, ROLE_SESSION_NAME, SIGNED_HEADERS, USE_CVM_ROLE,
-};
+use crate::command::ROLE_ARN;
 use crate::failure::Failure;
-use crate::tccli_config::{self, CredentialFile, TccliProfile};
+use crate::settings::{Connection, CredentialSources};
 
-/// The region used with `--emulator` when none is given (the emulator requires one).
-pub(crate) const EMULATOR_REGION: &str = "ap-guangzhou";
+/// A source of credentials, shared by the client and whoever else must sign as it does.
+pub(crate) type Provider = Arc<dyn ProvideCredentials>;
 
-/// Environment variables the client may read; they are copied once so the client does
-/// not depend on the process environment (and tests can give their own).
-const ENVIRONMENT: &[&str] = &[
-    "TENCENTCLOUD_SECRET_ID",
-    "TENCENTCLOUD_SECRET_KEY",
-    "TENCENTCLOUD_SESSION_TOKEN",
-    "TENCENTCLOUD_TOKEN",
-    "TENCENTCLOUD_ROLE_ARN",
-    "TENCENTCLOUD_ROLE_SESSION_NAME",
-    "TKE_REGION",
-    "TKE_PROVIDER_ID",
-    "TKE_WEB_IDENTITY_TOKEN_FILE",
-    "TKE_ROLE_ARN",
-    "TENCENTCLOUD_CREDENTIALS_FILE",
-    "TENCENTCLOUD_REGION",
-    "HOME",
-    "HTTPS_PROXY",
-    "https_proxy",
-    "HTTP_PROXY",
-    "http_proxy",
-    "NO_PROXY",
-    "no_proxy",
-    "ALL_PROXY",
-    "all_proxy",
-];
-
-/// A client, and the emulator it talks to when `--emulator` was given.
+/// A client, the credentials it signs with, and the emulator it talks to when
+/// `--emulator` was given.
 pub(crate) struct Session {
     pub(crate) client: Client,
+    /// The credentials the client signs with.
+    pub(crate) credentials: Provider,
     emulator: Option<RunningEmulator>,
 }
 
 impl Session {
-    /// Builds the client the global options and the tccli profile they name describe.
-    pub(crate) async fn open(
-        matches: &ArgMatches,
-        env: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<Session, Failure> {
-        let profile = TccliProfile::load(
-            matches.get_one::<String>("profile").map(String::as_str),
-            env,
-        )?;
-        Self::open_with(matches, env, &profile).await
-    }
-
-    /// Builds the client the global options and the tccli profile describe.
-    pub(crate) async fn open_with(
-        matches: &ArgMatches,
-        env: &dyn Fn(&str) -> Option<String>,
-        profile: &TccliProfile,
-    ) -> Result<Session, Failure> {
-        let text = |name: &str| matches.get_one::<String>(name).cloned();
-        let snapshot: HashMap<String, String> = ENVIRONMENT
-            .iter()
-            .filter_map(|name| env(name).map(|value| ((*name).to_owned(), value)))
-            .collect();
-        let lookup = EnvLookup::from_pairs(snapshot.clone());
-        // As in tccli, a profile named with --profile is used as it is: the credential and
-        // region variables are for runs that name none.
-        let variable = |name: &str| {
-            (!profile.explicit)
-                .then(|| {
-                    snapshot
-                        .get(name)
-                        .filter(|value| !value.is_empty())
-                        .cloned()
-                })
-                .flatten()
-        };
-        let configure = &profile.configure;
-
-        let emulator = if matches.get_flag("emulator") {
+    /// Builds the client `connection` describes.
+    pub(crate) async fn open(connection: &Connection) -> Result<Session, Failure> {
+        let emulator = if connection.emulator {
             let running = Emulator::builder()
                 .fixture(Fixture::demo())
                 .start("127.0.0.1:0")
@@ -105,79 +40,44 @@ impl Session {
         } else {
             None
         };
-
-        let proxy = match text(HTTPS_PROXY) {
-            Some(url) => Proxy::https(&url)
-                .map_err(|err| Failure::Usage(format!("--{HTTPS_PROXY}: {err}")))?,
-            None => Proxy::from_lookup(&lookup),
-        };
-        let mut builder = Client::builder().proxy(proxy.clone());
-        let endpoint = text("endpoint")
-            .map(|url| tccli_config::endpoint_url(&url))
-            .or_else(|| emulator.as_ref().map(|e| e.url().to_owned()))
-            .or_else(|| {
-                configure
-                    .endpoint
-                    .as_deref()
-                    .map(tccli_config::endpoint_url)
-            });
-        if let Some(url) = endpoint {
+        let mut builder = Client::builder().proxy(connection.proxy.clone());
+        if let Some(url) = connection.endpoint_url(emulator.as_ref().map(RunningEmulator::url)) {
             builder = builder.endpoint_url(url);
         }
-        let region = text("region")
-            .or_else(|| variable("TENCENTCLOUD_REGION"))
-            .or_else(|| configure.region.clone())
-            .or_else(|| emulator.as_ref().map(|_| EMULATOR_REGION.to_owned()));
-        if let Some(region) = &region {
+        if let Some(region) = &connection.region {
             builder = builder.region(region.clone());
         }
-        let sources = CredentialSources {
-            matches,
-            profile,
-            lookup: &lookup,
-            variable: &variable,
-            proxy: &proxy,
-            sts_endpoint: configure
-                .sts_endpoint
-                .as_deref()
-                .map(tccli_config::endpoint_url),
-            region: region.as_deref(),
+        let credentials: Provider = match connection.credentials.provider(connection)? {
+            Some(provider) => provider,
+            None if emulator.is_some() => {
+                Arc::new(StaticCredentials::new(DEMO_SECRET_ID, DEMO_SECRET_KEY))
+            }
+            None => Arc::new(connection.credentials.chain()),
         };
-        builder = if let Some(provider) = sources.choose(emulator.is_some())? {
-            builder.credentials(provider)
-        } else {
-            builder.credentials(StaticCredentials::new(DEMO_SECRET_ID, DEMO_SECRET_KEY))
-        };
-        if let Some(language) = text("language").or_else(|| configure.language.clone()) {
-            builder = builder.language(match language.as_str() {
-                "zh-CN" => Language::ZhCn,
-                "en-US" => Language::EnUs,
-                other => {
-                    return Err(Failure::Usage(format!(
-                        "language {other:?} is not zh-CN or en-US"
-                    )));
-                }
-            });
+        builder = builder.credentials(Arc::clone(&credentials));
+        if let Some(language) = connection.language {
+            builder = builder.language(language);
         }
-        if let Some(seconds) = matches.get_one::<u64>("timeout") {
-            builder = builder.call_timeout(Duration::from_secs(*seconds));
+        if let Some(timeout) = connection.call_timeout {
+            builder = builder.call_timeout(timeout);
         }
-        if let Some(seconds) = matches.get_one::<u64>(ATTEMPT_TIMEOUT) {
-            builder = builder.request_timeout(Duration::from_secs(*seconds));
+        if let Some(timeout) = connection.attempt_timeout {
+            builder = builder.request_timeout(timeout);
         }
-        builder = builder.signed_headers(signed_headers(matches)?);
-        if let Some(name) =
-            text(crate::command::REQUEST_CLIENT).or_else(|| configure.request_client.clone())
-        {
-            builder = builder.request_client(name);
-        }
-        if text("method").as_deref() == Some("GET") {
-            builder = builder.method(HttpMethod::Get);
+        builder = builder
+            .signed_headers(connection.signed_headers)
+            .method(connection.method);
+        if let Some(name) = &connection.request_client {
+            builder = builder.request_client(name.clone());
         }
         let client = builder
             .build()
             .map_err(|err| Failure::Usage(err.to_string()))?;
-        Ok(Session { client, emulator })
+        Ok(Session {
+            client,
+            credentials,
+            emulator,
+        })
     }
 
     /// Stops the emulator, if one was started.
@@ -188,55 +88,38 @@ impl Session {
     }
 }
 
-/// Everything the choice of credentials depends on.
-struct CredentialSources<'a> {
-    matches: &'a ArgMatches,
-    profile: &'a TccliProfile,
-    lookup: &'a EnvLookup,
-    variable: &'a dyn Fn(&str) -> Option<String>,
-    proxy: &'a Proxy,
-    sts_endpoint: Option<String>,
-    region: Option<&'a str>,
-}
-
-type Provider = Arc<dyn ProvideCredentials>;
-
-impl CredentialSources<'_> {
-    fn flag(&self, name: &str) -> Option<String> {
-        self.matches.get_one::<String>(name).cloned()
-    }
-
+impl CredentialSources {
     /// The credentials to sign with, in tccli's order: `--use-cvm-role`; a role to
     /// assume (`--role-arn` and `--role-session-name`, their variables, or the profile's);
     /// the TKE OIDC role when its variables are set; then the keys of `--secretId` and
-    /// `--secretKey`, the variables, or the profile's credential file (or its CVM role),
-    /// and last the SDKs' chain. `None` with `--emulator` and nothing given: the demo keys.
-    fn choose(&self, emulator: bool) -> Result<Option<Provider>, Failure> {
+    /// `--secretKey`, the variables, or the profile's credential file (or its CVM role).
+    /// `None` when none of these is there: the SDKs' chain, or the emulator's demo keys.
+    pub(crate) fn provider(&self, connection: &Connection) -> Result<Option<Provider>, Failure> {
         let keys = self.keys()?;
-        if self.matches.get_flag(USE_CVM_ROLE) {
-            return Ok(Some(Arc::new(CvmRoleCredentials::new())));
+        if self.use_cvm_role {
+            return Ok(Some(Arc::new(self.cvm_role()?)));
         }
-        if let Some((arn, session)) = self.role()? {
+        if let Some(role) = &self.role {
             let source: Provider = match keys {
                 Some(keys) => keys,
                 None => Arc::new(self.chain()),
             };
-            let mut role = StsAssumeRole::builder(source, arn, session).proxy(self.proxy.clone());
+            let mut assume = StsAssumeRole::builder(source, &role.arn, &role.session_name)
+                .proxy(connection.proxy.clone());
             if let Some(url) = &self.sts_endpoint {
-                role = role.endpoint_url(url.clone());
+                assume = assume.endpoint_url(url.clone());
             }
-            if let Some(region) = self.region {
-                role = role.region(region);
+            if let Some(region) = &connection.region {
+                assume = assume.region(region);
             }
-            let role = role
+            let assume = assume
                 .build()
                 .map_err(|err| Failure::Usage(format!("--{ROLE_ARN}: {err}")))?;
-            return Ok(Some(Arc::new(role)));
+            return Ok(Some(Arc::new(assume)));
         }
-        let explicit_keys = self.flag("secretId").is_some();
-        if !explicit_keys && tke_configured(|name| self.lookup.get(name)) {
+        if self.tke {
             let mut tke = TkeOidcRoleCredentials::from_lookup(self.lookup.clone())
-                .with_proxy(self.proxy.clone());
+                .with_proxy(connection.proxy.clone());
             if let Some(url) = &self.sts_endpoint {
                 tke = tke.with_endpoint_url(url.clone());
             }
@@ -246,22 +129,18 @@ impl CredentialSources<'_> {
             return Ok(Some(keys));
         }
         if self
-            .profile
-            .credential
+            .file
             .as_ref()
-            .is_some_and(CredentialFile::is_cvm_role)
+            .is_some_and(crate::tccli_config::CredentialFile::is_cvm_role)
         {
-            return Ok(Some(Arc::new(CvmRoleCredentials::new())));
+            return Ok(Some(Arc::new(self.cvm_role()?)));
         }
-        if emulator {
-            return Ok(None);
-        }
-        Ok(Some(Arc::new(self.chain())))
+        Ok(None)
     }
 
     /// Keys given outright: the flags, else the variables (when no profile was named),
     /// else the profile's credential file.
-    fn keys(&self) -> Result<Option<Provider>, Failure> {
+    pub(crate) fn keys(&self) -> Result<Option<Provider>, Failure> {
         let static_keys = |id: String, key: String, token: Option<String>| -> Provider {
             let credentials = StaticCredentials::new(id, key);
             Arc::new(match token.filter(|token| !token.is_empty()) {
@@ -269,81 +148,47 @@ impl CredentialSources<'_> {
                 None => credentials,
             })
         };
-        match (self.flag("secretId"), self.flag("secretKey")) {
-            (Some(id), Some(key)) => return Ok(Some(static_keys(id, key, self.flag("token")))),
-            (Some(_), None) | (None, Some(_)) => {
-                return Err(Failure::Usage(
-                    "--secretId and --secretKey go together".to_owned(),
-                ));
-            }
-            (None, None) => {}
+        if let Some(given) = &self.given {
+            return Ok(Some(static_keys(
+                given.secret_id.clone(),
+                given.secret_key.clone(),
+                given.token.clone(),
+            )));
         }
-        if (self.variable)("TENCENTCLOUD_SECRET_ID").is_some()
-            && (self.variable)("TENCENTCLOUD_SECRET_KEY").is_some()
-        {
+        if self.variables {
             return Ok(Some(Arc::new(EnvironmentCredentials::from_lookup(
                 self.lookup.clone(),
             ))));
         }
-        let Some(file) = &self.profile.credential else {
+        let Some(file) = &self.file else {
             return Ok(None);
         };
         Ok(file
-            .keys(&self.profile.name)?
+            .keys(&self.profile_name)?
             .map(|(id, key, token)| static_keys(id, key, token)))
     }
 
-    /// The role to assume, if any, and its session name.
-    fn role(&self) -> Result<Option<(String, String)>, Failure> {
-        let file = self.profile.credential.as_ref();
-        let arn = self
-            .flag(ROLE_ARN)
-            .or_else(|| (self.variable)("TENCENTCLOUD_ROLE_ARN"))
-            .or_else(|| file.and_then(|file| file.role_arn.clone()));
-        let session = self
-            .flag(ROLE_SESSION_NAME)
-            .or_else(|| (self.variable)("TENCENTCLOUD_ROLE_SESSION_NAME"))
-            .or_else(|| file.and_then(|file| file.role_session_name.clone()));
-        match (arn, session) {
-            (Some(arn), Some(session)) => Ok(Some((arn, session))),
-            (Some(_), None) if self.flag(ROLE_ARN).is_some() => Err(Failure::Usage(format!(
-                "--{ROLE_ARN} needs --{ROLE_SESSION_NAME} (or TENCENTCLOUD_ROLE_SESSION_NAME)"
-            ))),
-            (None, Some(_)) if self.flag(ROLE_SESSION_NAME).is_some() => Err(Failure::Usage(
-                format!("--{ROLE_SESSION_NAME} needs --{ROLE_ARN} (or TENCENTCLOUD_ROLE_ARN)"),
-            )),
-            _ => Ok(None),
+    /// The CVM instance role, from `TENCENTCLOUD_CVM_METADATA_ENDPOINT` when it is set.
+    fn cvm_role(&self) -> Result<CvmRoleCredentials, Failure> {
+        let mut builder = CvmRoleCredentials::builder();
+        if let Some(url) = &self.cvm_metadata_endpoint {
+            builder = builder.metadata_endpoint(url.clone());
         }
+        builder
+            .build()
+            .map_err(|err| Failure::Usage(err.to_string()))
     }
 
     /// The SDKs' chain, with the profile's name for the INI profile file.
-    fn chain(&self) -> DefaultCredentialsChain {
+    pub(crate) fn chain(&self) -> DefaultCredentialsChain {
         let mut chain = DefaultCredentialsChain::builder()
             .env(self.lookup.clone())
-            .profile(self.profile.name.clone());
+            .profile(self.profile_name.clone());
         if let Some(url) = &self.sts_endpoint {
             chain = chain.sts_endpoint_url(url.clone());
         }
         chain.build()
     }
-}
-
-/// Whether every variable of the TKE OIDC role is set (to something other than blanks),
-/// as the client's chain requires before it uses that role.
-pub(crate) fn tke_configured(variable: impl Fn(&str) -> Option<String>) -> bool {
-    TKE_VARIABLES
-        .iter()
-        .all(|name| variable(name).is_some_and(|value| !value.trim().is_empty()))
-}
-
-/// The signed-header list of `--signed-headers`, or the client's default.
-pub(crate) fn signed_headers(matches: &ArgMatches) -> Result<SignedHeaderSet, Failure> {
-    matches
-        .get_one::<String>(SIGNED_HEADERS)
-        .map_or(Ok(SignedHeaderSet::default()), |list| {
-            list.parse()
-                .map_err(|err: iotexplorer_http::Error| Failure::Usage(err.to_string()))
-        })
 }
 
 /// How a client error ends the run: API errors exit 1, anything that was refused before

@@ -21,10 +21,12 @@ mod connect;
 mod failure;
 mod filter;
 mod generate_code;
+mod member_flags;
+mod naming;
 mod output;
-mod params;
 mod rollout_cmd;
 mod search;
+mod settings;
 mod sign_cmd;
 mod tccli_args;
 mod tccli_config;
@@ -34,14 +36,12 @@ use std::ffi::OsString;
 use std::io::{Read, Write};
 
 use clap::ArgMatches;
-use iotexplorer_model::{ActionMeta, RequestProblems, check_request_json};
+use iotexplorer_model::{ActionMeta, ValidationErrors};
 
-use command::{
-    ActionSelection, COMPLETIONS, EMULATOR, GENERATE_SKELETON, SIGN, first_positional,
-    named_action, root,
-};
+use command::{ActionSelection, COMPLETIONS, first_positional, root};
 use failure::Failure;
 use output::Format;
+use settings::{ActionCall, CallMode, Command, Connection, RequestInput, Settings, View};
 
 /// The process's surroundings, passed in so that every path can be tested.
 pub struct Io<'a> {
@@ -86,8 +86,8 @@ pub fn run_with_terminals(args: &[OsString], io: &mut Io<'_>, terminals: Termina
         .iter()
         .map(|arg| arg.to_string_lossy().into_owned())
         .collect();
-    let text_args = match tccli_args::prepare(text_args) {
-        Ok(tccli_args::Prepared::Args(args)) => args,
+    let (text_args, action) = match tccli_args::prepare(text_args) {
+        Ok(tccli_args::Prepared::Args { args, action }) => (args, action),
         Ok(tccli_args::Prepared::PrintVersion) => {
             let _ = writeln!(io.stdout, "iotexplorer {}", env!("CARGO_PKG_VERSION"));
             return 0;
@@ -97,7 +97,6 @@ pub fn run_with_terminals(args: &[OsString], io: &mut Io<'_>, terminals: Termina
             return failure.exit_code();
         }
     };
-    let action = named_action(text_args.iter().map(String::as_str));
     let wants_everything = text_args
         .iter()
         .any(|arg| arg == "--help" || arg == "-h" || arg == "help" || arg == COMPLETIONS);
@@ -144,6 +143,7 @@ pub fn run_with_terminals(args: &[OsString], io: &mut Io<'_>, terminals: Termina
     };
     match dispatch(
         &matches,
+        action,
         io.env,
         &mut *io.stdin,
         &mut *io.stdout,
@@ -160,6 +160,7 @@ pub fn run_with_terminals(args: &[OsString], io: &mut Io<'_>, terminals: Termina
 
 fn dispatch(
     matches: &ArgMatches,
+    action: Option<&'static ActionMeta>,
     env: &dyn Fn(&str) -> Option<String>,
     stdin: &mut dyn Read,
     stdout: &mut dyn Write,
@@ -171,93 +172,83 @@ fn dispatch(
             "name an action or a subcommand; see --help".to_owned(),
         ));
     };
-    match name {
-        COMPLETIONS => {
-            let shell = sub
-                .get_one::<String>("shell")
-                .map_or("bash", String::as_str);
+    match Command::read(name, sub, action)? {
+        Command::Completions(shell) => {
             let mut script = Vec::new();
             let mut command = root(ActionSelection::All);
-            let generator = match shell {
-                "zsh" => clap_complete::Shell::Zsh,
-                "fish" => clap_complete::Shell::Fish,
-                _ => clap_complete::Shell::Bash,
-            };
-            clap_complete::generate(generator, &mut command, "iotexplorer", &mut script);
+            clap_complete::generate(shell, &mut command, "iotexplorer", &mut script);
             output::write_out(stdout, &String::from_utf8_lossy(&script))?;
             Ok(0)
         }
-        SIGN => {
+        Command::Sign(settings) => {
             let mut out = String::new();
-            let mut source = sign_cmd::SecretSource {
-                env,
-                stdin,
-                secret_id_flag: sub.get_one::<String>("secretId").map(String::as_str),
-            };
-            let matched = sign_cmd::run(sub, &mut source, &mut out)?;
+            let mut source = sign_cmd::SecretSource { env, stdin };
+            let matched = sign_cmd::run(&settings, &mut source, &mut out)?;
             output::write_out(stdout, &out)?;
             Ok(if matched { 0 } else { failure::EXIT_API })
         }
-        rollout_cmd::ROLLOUT => rollout_cmd::run(sub, env, stdout, stderr),
-        search::SEARCH => search::run(sub, stdout),
-        EMULATOR => {
-            let flags =
-                <iotexplorer_emulator::cli::ServeFlags as clap::FromArgMatches>::from_arg_matches(
-                    sub,
-                )
-                .map_err(|err| Failure::Usage(err.to_string()))?;
-            let settings = flags
-                .to_settings()
-                .map_err(|err| Failure::Usage(err.to_string()))?;
+        Command::Rollout => rollout_cmd::run(sub, env, stdout, stderr),
+        Command::Search(settings) => search::run(&settings, stdout),
+        Command::Emulator(settings) => {
             let runtime = runtime()?;
             runtime
                 .block_on(iotexplorer_emulator::serve(&settings, stdout))
                 .map_err(Failure::Usage)?;
             Ok(0)
         }
-        action => {
-            let meta = iotexplorer_model::find_action(action).ok_or_else(|| {
-                search::unknown_action(action)
-                    .unwrap_or_else(|| Failure::Usage(format!("unknown action {action}")))
-            })?;
-            if let Some(language) = sub.get_one::<String>(generate_code::GENERATE_CODE) {
-                let body = checked_body(meta, sub)?;
-                return generate_code::run(meta, &body, language, sub, env, stdout);
-            }
-            let profile = tccli_config::TccliProfile::load(
-                sub.get_one::<String>("profile").map(String::as_str),
-                env,
-            )?;
-            let view = ResponseView::of(sub, &profile, env, terminals)?;
-            let response = call_action(meta, sub, env, stderr, &profile, view.waiter.as_ref())?;
-            let shown = if sub.get_flag(GENERATE_SKELETON) || sub.get_flag("dry-run") {
-                response
-            } else {
-                view.response(meta, &response, stderr)?
-            };
-            output::write_out(stdout, &output::render(&shown, view.format, view.width))?;
-            Ok(0)
-        }
+        Command::Action(call) => run_action(&call, env, stdout, stderr, terminals),
     }
+}
+
+/// `iotexplorer <Action> ...`: the call, its skeleton, or a program that makes it.
+fn run_action(
+    call: &ActionCall,
+    env: &dyn Fn(&str) -> Option<String>,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+    terminals: Terminals,
+) -> Result<u8, Failure> {
+    let meta = call.meta;
+    if let CallMode::GenerateCode { language, reveal } = &call.mode {
+        let body = checked_body(meta, &call.input)?;
+        let profile = tccli_config::TccliProfile::load(call.flags.profile.as_deref(), env)?;
+        let connection = Connection::resolve(&call.flags, profile, env)?;
+        return generate_code::run(meta, &body, language, *reveal, &connection, stdout);
+    }
+    let profile = tccli_config::TccliProfile::load(call.flags.profile.as_deref(), env)?;
+    let view = View::resolve(&call.flags, &profile, env, terminals.stdout)?;
+    if call.mode == CallMode::Skeleton {
+        let skeleton = meta.skeleton();
+        output::write_out(stdout, &output::render(&skeleton, view.format, view.width))?;
+        return Ok(0);
+    }
+    let connection = Connection::resolve(&call.flags, profile, env)?;
+    let settings = Settings::new(&call.flags, view, connection);
+    let response = call_action(meta, &call.input, &settings, stderr)?;
+    let shown = if settings.dry_run {
+        response
+    } else {
+        shown_response(&settings.view, meta, &response, stderr)?
+    };
+    output::write_out(
+        stdout,
+        &output::render(&shown, settings.view.format, settings.view.width),
+    )?;
+    Ok(0)
 }
 
 fn call_action(
     meta: &'static ActionMeta,
-    matches: &ArgMatches,
-    env: &dyn Fn(&str) -> Option<String>,
+    input: &RequestInput,
+    settings: &Settings,
     stderr: &mut dyn Write,
-    profile: &tccli_config::TccliProfile,
-    waiter: Option<&waiter::Waiter>,
 ) -> Result<serde_json::Value, Failure> {
-    if matches.get_flag(GENERATE_SKELETON) {
-        return Ok(meta.skeleton());
-    }
-    let body = checked_body(meta, matches)?;
+    let body = checked_body(meta, input)?;
     runtime()?.block_on(async {
-        let session = connect::Session::open_with(matches, env, profile).await?;
-        let outcome = match waiter {
-            Some(waiter) => wait_for(&session, meta, &body, matches, stderr, waiter).await,
-            None => exchange(&session, meta, &body, matches, stderr).await,
+        let session = connect::Session::open(&settings.connection).await?;
+        let outcome = match &settings.view.waiter {
+            Some(waiter) => wait_for(&session, meta, &body, settings, stderr, waiter).await,
+            None => exchange(&session, meta, &body, settings, stderr).await,
         };
         session.close().await;
         outcome
@@ -265,9 +256,13 @@ fn call_action(
 }
 
 /// The request body from the flags, checked against every documented rule of the action.
-fn checked_body(meta: &ActionMeta, matches: &ArgMatches) -> Result<serde_json::Value, Failure> {
-    let body = params::request_body(meta, matches).map_err(|bad| Failure::Usage(bad.0))?;
-    check_request_json(meta.name, &body).map_err(|problems| Failure::Usage(describe(&problems)))?;
+fn checked_body(
+    meta: &'static ActionMeta,
+    input: &RequestInput,
+) -> Result<serde_json::Value, Failure> {
+    let body = member_flags::request_body(input).map_err(|bad| Failure::Usage(bad.0))?;
+    meta.check_json(&body)
+        .map_err(|errors| Failure::Usage(describe(&errors)))?;
     Ok(body)
 }
 
@@ -276,11 +271,11 @@ async fn exchange(
     session: &connect::Session,
     meta: &'static ActionMeta,
     body: &serde_json::Value,
-    matches: &ArgMatches,
+    settings: &Settings,
     stderr: &mut dyn Write,
 ) -> Result<serde_json::Value, Failure> {
-    let dry_run = matches.get_flag("dry-run");
-    let debug = matches.get_flag("debug");
+    let dry_run = settings.dry_run;
+    let debug = settings.debug;
     if dry_run {
         let preview = session
             .client
@@ -338,13 +333,13 @@ async fn wait_for(
     session: &connect::Session,
     meta: &'static ActionMeta,
     body: &serde_json::Value,
-    matches: &ArgMatches,
+    settings: &Settings,
     stderr: &mut dyn Write,
     waiter: &waiter::Waiter,
 ) -> Result<serde_json::Value, Failure> {
     let started = std::time::Instant::now();
     loop {
-        let response = exchange(session, meta, body, matches, stderr).await?;
+        let response = exchange(session, meta, body, settings, stderr).await?;
         let shown = complete::complete(meta.output, &response, true, &mut Vec::new());
         let found = waiter.look(&shown)?;
         if waiter.reached(&found) {
@@ -368,131 +363,48 @@ async fn wait_for(
     }
 }
 
-/// How a response is shown: its format, `--filter`, `--warning`, the table's width.
-struct ResponseView {
-    format: Format,
-    filter: Option<filter::Filter>,
-    waiter: Option<waiter::Waiter>,
-    warning: bool,
-    width: usize,
-}
-
-impl ResponseView {
-    /// Reads the options (and the profile's defaults) before anything is sent, so that a
-    /// mistake in them costs no call.
-    fn of(
-        matches: &ArgMatches,
-        profile: &tccli_config::TccliProfile,
-        env: &dyn Fn(&str) -> Option<String>,
-        terminals: Terminals,
-    ) -> Result<Self, Failure> {
-        let configure = &profile.configure;
-        let format = match matches.get_one::<String>("output") {
-            Some(flag) => Format::from_flag(Some(flag)),
-            None => match configure.output.as_deref() {
-                None => Format::Json,
-                Some(name) => Format::from_name(name).ok_or_else(|| {
-                    Failure::Usage(format!(
-                        "profile {}: output {name:?} is not json, text or table",
-                        profile.name
-                    ))
-                })?,
-            },
-        };
-        let version = matches
-            .get_one::<String>(command::API_VERSION)
-            .or(configure.version.as_ref());
-        if let Some(version) = version
-            && version != iotexplorer_model::VERSION
-        {
-            return Err(Failure::Usage(format!(
-                "API version {version} is not available; this tool speaks {}",
-                iotexplorer_model::VERSION
-            )));
-        }
-        if let Some(client) = matches
-            .get_one::<String>(command::REQUEST_CLIENT)
-            .or(configure.request_client.as_ref())
-            && client.contains(['\r', '\n'])
-        {
-            return Err(Failure::Usage(
-                "--request-client must not contain CR or LF characters".to_owned(),
-            ));
-        }
-        let filter = matches
-            .get_one::<String>(command::FILTER)
-            .map(|text| filter::Filter::compile(text))
-            .transpose()?;
-        let waiter = matches
-            .get_one::<String>(command::WAITER)
-            .map(|text| waiter::Waiter::parse(text, configure))
-            .transpose()?;
-        // tccli's tables are 80 columns wide off a terminal, and as wide as it on one.
-        let width = if terminals.stdout {
-            env("COLUMNS")
-                .and_then(|columns| columns.trim().parse().ok())
-                .filter(|columns: &usize| *columns > 0)
-                .unwrap_or(80)
-        } else {
-            80
-        };
-        Ok(Self {
-            format,
-            filter,
-            waiter,
-            warning: matches.get_flag(command::WARNING) || configure.warning,
-            width,
-        })
+/// The response as printed: completed with the model's members (JSON keeps what the
+/// model does not know; text and table show the model only, as tccli does), then
+/// filtered.
+fn shown_response(
+    view: &View,
+    meta: &ActionMeta,
+    response: &serde_json::Value,
+    stderr: &mut dyn Write,
+) -> Result<serde_json::Value, Failure> {
+    let mut unknown = Vec::new();
+    let keep_unknown = view.format == Format::Json;
+    let shown = complete::complete(meta.output, response, keep_unknown, &mut unknown);
+    if view.warning && !unknown.is_empty() {
+        let _ = writeln!(
+            stderr,
+            "warning: {} answered members this version does not know: {}",
+            meta.name,
+            unknown.join(", ")
+        );
     }
-
-    /// The response as printed: completed with the model's members (JSON keeps what the
-    /// model does not know; text and table show the model only, as tccli does), then
-    /// filtered.
-    fn response(
-        &self,
-        meta: &ActionMeta,
-        response: &serde_json::Value,
-        stderr: &mut dyn Write,
-    ) -> Result<serde_json::Value, Failure> {
-        let mut unknown = Vec::new();
-        let keep_unknown = self.format == Format::Json;
-        let shown = complete::complete(meta.output, response, keep_unknown, &mut unknown);
-        if self.warning && !unknown.is_empty() {
-            let _ = writeln!(
-                stderr,
-                "warning: {} answered members this version does not know: {}",
-                meta.name,
-                unknown.join(", ")
-            );
-        }
-        match &self.filter {
-            Some(filter) => filter.apply(&shown),
-            None => Ok(shown),
-        }
+    match &view.filter {
+        Some(filter) => filter.apply(&shown),
+        None => Ok(shown),
     }
 }
 
 /// Every broken rule on a line of its own, naming the field and the value; past the
 /// model's limit on listed rules, a count of the rest.
-fn describe(problems: &RequestProblems) -> String {
-    match problems {
-        RequestProblems::Invalid(errors) => {
-            let mut text = format!(
-                "the request breaks {} rule{} (nothing was sent):",
-                errors.total(),
-                if errors.total() == 1 { "" } else { "s" }
-            );
-            for violation in errors.violations() {
-                text.push_str("\n  - ");
-                text.push_str(&violation.to_string());
-            }
-            if errors.unlisted() > 0 {
-                text.push_str(&format!("\n  - and {} more", errors.unlisted()));
-            }
-            text
-        }
-        other => other.to_string(),
+fn describe(errors: &ValidationErrors) -> String {
+    let mut text = format!(
+        "the request breaks {} rule{} (nothing was sent):",
+        errors.total(),
+        if errors.total() == 1 { "" } else { "s" }
+    );
+    for violation in errors.violations() {
+        text.push_str("\n  - ");
+        text.push_str(&violation.to_string());
     }
+    if errors.unlisted() > 0 {
+        text.push_str(&format!("\n  - and {} more", errors.unlisted()));
+    }
+    text
 }
 
 /// The async runtime of one run: two workers, the machine's size.

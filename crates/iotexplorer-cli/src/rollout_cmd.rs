@@ -19,6 +19,7 @@ use serde_json::json;
 
 use crate::connect::{Session, failure_of};
 use crate::failure::{EXIT_API, Failure};
+use crate::settings::Connection;
 
 /// The name of the subcommand.
 pub(crate) const ROLLOUT: &str = "rollout";
@@ -165,7 +166,8 @@ fn start(
     let devices = match listed {
         Some(devices) => devices,
         None => {
-            let opened = runtime.block_on(Session::open(matches, env))?;
+            let opened =
+                runtime.block_on(Session::open(&Connection::from_matches(matches, env)?))?;
             let devices = runtime
                 .block_on(devices_not_on(
                     &opened.client,
@@ -198,7 +200,7 @@ fn start(
     }
     let session = match session {
         Some(session) => session,
-        None => runtime.block_on(Session::open(matches, env))?,
+        None => runtime.block_on(Session::open(&Connection::from_matches(matches, env)?))?,
     };
     let settings = settings(env);
     let rollout = Opening::New(journal.clone(), Box::new(spec));
@@ -226,7 +228,7 @@ fn resume(
         return Ok(code);
     }
     let runtime = crate::runtime()?;
-    let session = runtime.block_on(Session::open(matches, env))?;
+    let session = runtime.block_on(Session::open(&Connection::from_matches(matches, env)?))?;
     drive(
         &runtime,
         session,

@@ -7,17 +7,18 @@ use std::cmp::Reverse;
 use std::fmt::Write as _;
 use std::io::Write;
 
-use clap::{Arg, ArgAction, ArgMatches, Command};
+use clap::{Arg, ArgAction, Command};
 use iotexplorer_model::{ActionMeta, ActionStatus, MemberMeta, actions};
 use serde_json::{Value, json};
 
 use crate::failure::Failure;
+use crate::settings::SearchSettings;
 
 /// The subcommand's name.
 pub(crate) const SEARCH: &str = "search";
 
 /// How many actions are listed unless `--limit` says otherwise.
-const DEFAULT_LIMIT: usize = 10;
+pub(crate) const DEFAULT_LIMIT: usize = 10;
 /// How many names "did you mean" offers at most.
 const MAX_SUGGESTIONS: usize = 3;
 /// Query words are cut to this many characters and queries to this many words, so that
@@ -254,28 +255,15 @@ fn is_cjk(c: char) -> bool {
 }
 
 /// `BatchUpdateFirmware` -> batch, update, firmware; `GetCOSURL` -> get, cosurl; words
-/// already in lower case stay whole. Only ASCII letters and digits are kept.
+/// already in lower case stay whole. Only ASCII letters and digits are kept. The words
+/// are those of the model's Rust names (`batch_update_firmware`), by the same rule.
 fn split_camel_case(text: &str) -> Vec<String> {
-    let chars: Vec<char> = text.chars().filter(char::is_ascii_alphanumeric).collect();
-    let mut words = Vec::new();
-    let mut current = String::new();
-    for (index, &c) in chars.iter().enumerate() {
-        if c.is_ascii_uppercase() && index > 0 {
-            let previous = chars[index - 1];
-            let next_is_lower = chars.get(index + 1).is_some_and(char::is_ascii_lowercase);
-            let starts_word = previous.is_ascii_lowercase()
-                || previous.is_ascii_digit()
-                || (previous.is_ascii_uppercase() && next_is_lower);
-            if starts_word && !current.is_empty() {
-                words.push(std::mem::take(&mut current));
-            }
-        }
-        current.push(c.to_ascii_lowercase());
-    }
-    if !current.is_empty() {
-        words.push(current);
-    }
-    words
+    let letters: String = text.chars().filter(char::is_ascii_alphanumeric).collect();
+    crate::naming::snake_case(&letters)
+        .split('_')
+        .filter(|word| !word.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 /// The edit distance (insertions, deletions, substitutions, swaps of neighbours) between
@@ -679,21 +667,10 @@ pub(crate) fn command() -> Command {
 }
 
 /// Runs `search`: prints the hits as a table, or as JSON with `--output json`.
-pub(crate) fn run(matches: &ArgMatches, stdout: &mut dyn Write) -> Result<u8, Failure> {
-    let words: Vec<&str> = matches
-        .get_many::<String>("words")
-        .map(|words| words.map(String::as_str).collect())
-        .unwrap_or_default();
-    let limit = if matches.get_flag("all") {
-        usize::MAX
-    } else {
-        matches
-            .get_one::<u16>("limit")
-            .map_or(DEFAULT_LIMIT, |n| usize::from(*n))
-    };
-    let hits: Vec<Hit> = search(&words).into_iter().take(limit).collect();
-    let json_output = matches.get_one::<String>("output").map(String::as_str) == Some("json");
-    let text = if json_output {
+pub(crate) fn run(settings: &SearchSettings, stdout: &mut dyn Write) -> Result<u8, Failure> {
+    let words: Vec<&str> = settings.words.iter().map(String::as_str).collect();
+    let hits: Vec<Hit> = search(&words).into_iter().take(settings.limit).collect();
+    let text = if settings.json {
         crate::output::json(&hits_json(&hits))
     } else if hits.is_empty() {
         format!(

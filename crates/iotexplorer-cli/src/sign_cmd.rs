@@ -3,39 +3,30 @@
 use std::fmt::Write as _;
 use std::io::Read;
 
-use clap::ArgMatches;
 use tc3_sign::{
     Credentials, ParsedAuthorization, Payload, SignableRequest, SignedHeaders, SigningOutput,
     SigningParams, SigningSettings, sign,
 };
 
 use crate::failure::Failure;
+use crate::settings::SignSettings;
 
 /// Where the secret comes from: the environment, or standard input.
 pub(crate) struct SecretSource<'a> {
     pub(crate) env: &'a dyn Fn(&str) -> Option<String>,
     pub(crate) stdin: &'a mut dyn Read,
-    pub(crate) secret_id_flag: Option<&'a str>,
 }
 
 /// Runs the debugger; `Ok(false)` when `--verify` found a difference.
 pub(crate) fn run(
-    matches: &ArgMatches,
+    settings: &SignSettings,
     source: &mut SecretSource<'_>,
     out: &mut String,
 ) -> Result<bool, Failure> {
-    let credentials = credentials(matches, source)?;
-    let text = |name: &str| matches.get_one::<String>(name).map(String::as_str);
-    let method = text("http-method").unwrap_or("POST");
-    let host = text("host").unwrap_or_default();
-    let service = text("service").unwrap_or_default();
-    let action = text("action").unwrap_or_default();
-    let timestamp = matches
-        .get_one::<i64>("timestamp")
-        .copied()
-        .unwrap_or_default();
+    let credentials = credentials(settings, source)?;
+    let method = settings.http_method.as_str();
     let (default_type, body, query) = if method == "GET" {
-        if text("body").is_some() {
+        if settings.body.is_some() {
             return Err(Failure::Usage(
                 "a GET request has no body; use --query".to_owned(),
             ));
@@ -43,45 +34,51 @@ pub(crate) fn run(
         (
             tc3_sign::CONTENT_TYPE_FORM,
             "",
-            text("query").unwrap_or_default(),
+            settings.query.as_deref().unwrap_or_default(),
         )
     } else {
-        if text("query").is_some() {
+        if settings.query.is_some() {
             return Err(Failure::Usage(
                 "a POST request is signed with an empty query string".to_owned(),
             ));
         }
         (
             tc3_sign::CONTENT_TYPE_JSON,
-            text("body").unwrap_or_default(),
+            settings.body.as_deref().unwrap_or_default(),
             "",
         )
     };
-    let content_type = text("content-type").unwrap_or(default_type);
+    let content_type = settings.content_type.as_deref().unwrap_or(default_type);
 
-    let verify = text("verify");
-    let parsed = verify
+    let parsed = settings
+        .verify
+        .as_deref()
         .map(ParsedAuthorization::parse)
         .transpose()
         .map_err(|err| Failure::Usage(format!("--verify: {}", err.detail())))?;
     // Sign with the header list the other side used, so the comparison goes on past it.
     let sign_action = match &parsed {
         Some(theirs) => theirs.signed_headers().any(|name| name == "x-tc-action"),
-        None => crate::connect::signed_headers(matches)?.signs_action(),
+        None => settings.flags.signed_headers()?.signs_action(),
     };
     let selection = if sign_action {
         SignedHeaders::AllGiven
     } else {
         SignedHeaders::ContentTypeAndHost
     };
-    let request = SignableRequest::new(method, host, content_type, Payload::Bytes(body.as_bytes()))
-        .with_query(query)
-        .with_header("X-TC-Action", action);
-    let params = SigningParams::new(&credentials, service, timestamp)
+    let request = SignableRequest::new(
+        method,
+        &settings.host,
+        content_type,
+        Payload::Bytes(body.as_bytes()),
+    )
+    .with_query(query)
+    .with_header("X-TC-Action", &settings.action);
+    let params = SigningParams::new(&credentials, &settings.service, settings.timestamp)
         .with_settings(SigningSettings::default().with_signed_headers(selection));
     let signed = sign(&request, &params).map_err(|err| Failure::Usage(err.to_string()))?;
 
-    print_stages(out, &signed, matches.get_flag("reveal-authorization"));
+    print_stages(out, &signed, settings.reveal_authorization);
     match parsed {
         Some(theirs) => Ok(compare(out, &signed, &theirs, &credentials)),
         None => Ok(true),
@@ -89,19 +86,20 @@ pub(crate) fn run(
 }
 
 fn credentials(
-    matches: &ArgMatches,
+    settings: &SignSettings,
     source: &mut SecretSource<'_>,
 ) -> Result<Credentials, Failure> {
-    let env_id = source
-        .secret_id_flag
-        .map(str::to_owned)
+    let env_id = settings
+        .flags
+        .secret_id
+        .clone()
         .or_else(|| (source.env)("TENCENTCLOUD_SECRET_ID"));
     let token = (source.env)("TENCENTCLOUD_SESSION_TOKEN");
     let with_token = |credentials: Credentials| match token {
         Some(token) => credentials.with_token(token),
         None => credentials,
     };
-    if matches.get_flag("secret-key-stdin") {
+    if settings.secret_key_stdin {
         let id = env_id.ok_or_else(|| {
             Failure::Transport(
                 "no SecretId: set TENCENTCLOUD_SECRET_ID or pass --secretId".to_owned(),
@@ -121,13 +119,13 @@ fn credentials(
     if let (Some(id), Some(key)) = (env_id, (source.env)("TENCENTCLOUD_SECRET_KEY")) {
         return Ok(with_token(Credentials::new(id, key)));
     }
-    profile_credentials(matches, source.env)
+    profile_credentials(settings.flags.profile.as_deref(), source.env)
 }
 
 /// The profile file, as the client reads it: `TENCENTCLOUD_CREDENTIALS_FILE`,
 /// `~/.tencentcloud/credentials`, then `/etc/tencentcloud/credentials`.
 fn profile_credentials(
-    matches: &ArgMatches,
+    profile: Option<&str>,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Credentials, Failure> {
     use iotexplorer_http::ProvideCredentials;
@@ -138,8 +136,8 @@ fn profile_credentials(
         .filter_map(|name| env(name).map(|value| ((*name).to_owned(), value)))
         .collect();
     let mut provider = ProfileCredentials::from_lookup(EnvLookup::from_pairs(pairs));
-    if let Some(profile) = matches.get_one::<String>("profile") {
-        provider = provider.with_profile(profile.clone());
+    if let Some(profile) = profile {
+        provider = provider.with_profile(profile);
     }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()

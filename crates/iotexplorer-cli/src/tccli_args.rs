@@ -18,8 +18,11 @@ use crate::failure::Failure;
 
 /// What the command line asks for once tccli's forms are read.
 pub(crate) enum Prepared {
-    /// Parse these arguments.
-    Args(Vec<String>),
+    /// Parse these arguments; `action` is the action they name, looked up once here.
+    Args {
+        args: Vec<String>,
+        action: Option<&'static ActionMeta>,
+    },
     /// Print the tool's version.
     PrintVersion,
 }
@@ -43,7 +46,7 @@ pub(crate) fn prepare(args: Vec<String>) -> Result<Prepared, Failure> {
         return Ok(Prepared::PrintVersion);
     }
     let Some(meta) = named_action(args.iter().map(String::as_str)) else {
-        return Ok(Prepared::Args(args));
+        return Ok(Prepared::Args { args, action: None });
     };
     let action_at = args
         .iter()
@@ -64,7 +67,10 @@ pub(crate) fn prepare(args: Vec<String>) -> Result<Prepared, Failure> {
     if args.contains(&unfold_flag) {
         args = unfold(meta, args, action_at)?;
     }
-    Ok(Prepared::Args(args))
+    Ok(Prepared::Args {
+        args,
+        action: Some(meta),
+    })
 }
 
 /// One member's values as given, before they are assembled.
@@ -202,7 +208,7 @@ fn single(value_type: ValueType, values: &[String], flag: &str) -> Result<Value,
 
 /// A value read as `value_type`; JSON for a structure given whole.
 fn typed(value_type: ValueType, text: &str, flag: &str) -> Result<Value, Failure> {
-    crate::params::scalar_value(value_type, text, flag).map_err(|bad| Failure::Usage(bad.0))
+    crate::member_flags::scalar_value(value_type, text, flag).map_err(|bad| Failure::Usage(bad.0))
 }
 
 /// Puts `leaf` at `path`, indices kept as keys until [`lists_from_indices`].
@@ -272,7 +278,7 @@ mod tests {
         let mut all = vec!["iotexplorer".to_owned()];
         all.extend(args.iter().map(|arg| (*arg).to_owned()));
         match prepare(all) {
-            Ok(Prepared::Args(args)) => args[1..].to_vec(),
+            Ok(Prepared::Args { args, .. }) => args[1..].to_vec(),
             Ok(Prepared::PrintVersion) => vec!["version".to_owned()],
             Err(err) => vec![format!("error: {err:?}")],
         }

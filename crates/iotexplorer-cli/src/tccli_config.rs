@@ -34,7 +34,7 @@ pub(crate) struct TccliProfile {
 }
 
 /// The credential file of a profile. Its secrets are never shown.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub(crate) struct CredentialFile {
     pub(crate) path: PathBuf,
     pub(crate) secret_id: Option<String>,

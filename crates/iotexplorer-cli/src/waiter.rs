@@ -56,7 +56,7 @@ impl Waiter {
         if timeout > limit {
             return Err(bad(format!("`timeout` is more than {limit} seconds")));
         }
-        let expression = jmespath::compile(&text)
+        let expression = crate::filter::compile(&text)
             .map_err(|err| bad(format!("`expr` is not a JMESPath expression: {err}")))?;
         Ok(Self {
             text,

@@ -457,9 +457,11 @@ fn help_groups_global_options_and_the_actions_members() {
 
 #[test]
 fn the_waiter_calls_until_the_task_is_done() {
+    // Slow enough that the task is still running when the second process starts, even
+    // on a busy machine; fast enough to finish within the wait.
     let emulator = TestEmulator::start_with(
         Fixture::demo(),
-        ProgressSettings::default().with_step_ms(20),
+        ProgressSettings::default().with_step_ms(150),
     );
     let globals = emulator.globals();
     let outcome = run(
@@ -547,22 +549,23 @@ fn the_waiter_calls_until_the_task_is_done() {
     );
 }
 
-/// A stand-in for STS on a free loopback port: answers every request with the role's
-/// temporary keys and keeps the head and body of each.
-struct TestSts {
+/// An HTTP/1.1 server on a free loopback port that answers each request (head and body,
+/// as text) with `answer`'s status and JSON body, keeps every request, and stops after
+/// `limit` connections.
+struct LoopbackServer {
     url: String,
     seen: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
-impl TestSts {
-    fn start(secret_id: &'static str, secret_key: &'static str, token: &'static str) -> Self {
+impl LoopbackServer {
+    fn start(limit: usize, answer: impl Fn(&str) -> (u16, String) + Send + 'static) -> Self {
         use std::io::{Read, Write};
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let url = format!("http://{}", listener.local_addr().expect("address"));
         let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let kept = std::sync::Arc::clone(&seen);
         std::thread::spawn(move || {
-            for stream in listener.incoming().take(8) {
+            for stream in listener.incoming().take(limit) {
                 let Ok(mut stream) = stream else { continue };
                 let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(5)));
                 let mut request = Vec::new();
@@ -592,20 +595,11 @@ impl TestSts {
                     }
                 };
                 let Some(text) = complete else { continue };
+                let (status, body) = answer(&text);
                 kept.lock().expect("lock").push(text);
-                let expires = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .expect("clock")
-                    .as_secs()
-                    + 3600;
-                let body = json!({"Response": {
-                    "Credentials": {"TmpSecretId": secret_id, "TmpSecretKey": secret_key, "Token": token},
-                    "ExpiredTime": expires, "Expiration": "2099-01-01T00:00:00Z",
-                    "RequestId": "sts-request"}})
-                .to_string();
                 let _ = write!(
                     stream,
-                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
                     body.len()
                 );
             }
@@ -616,6 +610,142 @@ impl TestSts {
     fn seen(&self) -> Vec<String> {
         self.seen.lock().expect("lock").clone()
     }
+}
+
+/// Unix seconds an hour from now.
+fn in_an_hour() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs()
+        + 3600
+}
+
+/// A stand-in for STS: answers every request with the role's temporary keys.
+struct TestSts;
+
+impl TestSts {
+    fn start(
+        secret_id: &'static str,
+        secret_key: &'static str,
+        token: &'static str,
+    ) -> LoopbackServer {
+        LoopbackServer::start(8, move |_| {
+            let body = json!({"Response": {
+                "Credentials": {"TmpSecretId": secret_id, "TmpSecretKey": secret_key, "Token": token},
+                "ExpiredTime": in_an_hour(), "Expiration": "2099-01-01T00:00:00Z",
+                "RequestId": "sts-request"}});
+            (200, body.to_string())
+        })
+    }
+}
+
+/// A stand-in for the CVM instance metadata service: the role `upgrader` and its
+/// temporary keys, at the paths the real service uses.
+fn test_metadata(
+    secret_id: &'static str,
+    secret_key: &'static str,
+    token: &'static str,
+) -> LoopbackServer {
+    const PATH: &str = "/latest/meta-data/cam/security-credentials/";
+    LoopbackServer::start(16, move |request| {
+        let path = request
+            .lines()
+            .next()
+            .and_then(|line| line.split(' ').nth(1))
+            .unwrap_or_default();
+        match path.strip_prefix(PATH) {
+            Some("") => (200, "upgrader".to_owned()),
+            Some("upgrader") => {
+                let body = json!({
+                    "TmpSecretId": secret_id, "TmpSecretKey": secret_key, "Token": token,
+                    "ExpiredTime": in_an_hour(), "Expiration": "2099-01-01T00:00:00Z",
+                    "Code": "Success"});
+                (200, body.to_string())
+            }
+            _ => (404, String::new()),
+        }
+    })
+}
+
+#[test]
+fn the_cvm_role_signs_the_call_with_the_metadata_services_keys() {
+    // The emulator knows only the role's temporary keys and token: the call succeeds only
+    // when it is signed with what the metadata service handed out.
+    let fixture = Fixture::demo().with_credentials(
+        CredentialFixture::new("AKIDcvmrole000000001", "cvm-role-key").with_token("cvm-token"),
+    );
+    let emulator = TestEmulator::start_with(fixture, ProgressSettings::default());
+    let metadata = test_metadata("AKIDcvmrole000000001", "cvm-role-key", "cvm-token");
+    let home = tccli_home("cvm-role", &[]);
+    let base = with(&endpoint(&emulator), &["--region", "ap-guangzhou"]);
+    let call = |extra: &[&str], env: &[(&str, &str)]| {
+        let mut args = with(&base, extra);
+        args.extend(LIST_TASKS.iter().map(|arg| (*arg).to_owned()));
+        let mut env = env.to_vec();
+        env.push(("HOME", home.as_str()));
+        run(&args, &env)
+    };
+    let variable = "TENCENTCLOUD_CVM_METADATA_ENDPOINT";
+
+    let outcome = call(&["--use-cvm-role"], &[(variable, metadata.url.as_str())]);
+    assert_eq!(outcome.code, 0, "{outcome:?}");
+    let paths: Vec<String> = metadata
+        .seen()
+        .iter()
+        .filter_map(|request| request.lines().next().map(str::to_owned))
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            "GET /latest/meta-data/cam/security-credentials/ HTTP/1.1",
+            "GET /latest/meta-data/cam/security-credentials/upgrader HTTP/1.1"
+        ]
+    );
+    assert!(
+        !outcome.stderr.contains("cvm-role-key") && !outcome.stderr.contains("cvm-token"),
+        "{outcome:?}"
+    );
+
+    // A profile whose credential file says `"type": "cvm-role"`, as tccli writes it.
+    let profile_home = tccli_home(
+        "cvm-role-profile",
+        &[("default.credential", json!({"type": "cvm-role"}))],
+    );
+    let mut args = base.clone();
+    args.extend(LIST_TASKS.iter().map(|arg| (*arg).to_owned()));
+    let outcome = run(
+        &args,
+        &[
+            (variable, metadata.url.as_str()),
+            ("HOME", profile_home.as_str()),
+        ],
+    );
+    assert_eq!(outcome.code, 0, "{outcome:?}");
+    assert_eq!(metadata.seen().len(), 4);
+
+    // Plain http:// to another host would carry the role's keys in the clear: refused
+    // before anything is sent, naming the variable's value.
+    let before = emulator.arrivals();
+    let outcome = call(&["--use-cvm-role"], &[(variable, "http://192.0.2.1:80")]);
+    assert_eq!(outcome.code, 2, "{outcome:?}");
+    assert!(outcome.stderr.contains("192.0.2.1"), "{outcome:?}");
+    assert!(outcome.stderr.contains("loopback"), "{outcome:?}");
+    assert_eq!(emulator.arrivals(), before);
+    assert_eq!(metadata.seen().len(), 4);
+
+    // The role's keys without its token are refused by the service: the token went too.
+    let outcome = call(
+        &[
+            "--secretId",
+            "AKIDcvmrole000000001",
+            "--secretKey",
+            "cvm-role-key",
+        ],
+        &[(variable, metadata.url.as_str())],
+    );
+    assert_eq!(outcome.code, 1, "{outcome:?}");
+    assert!(outcome.stderr.contains("AuthFailure"), "{outcome:?}");
 }
 
 #[test]

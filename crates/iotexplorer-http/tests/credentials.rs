@@ -12,8 +12,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use iotexplorer_http::credentials::{
     CredentialsErrorKind, CvmRoleCredentials, DefaultCredentialsChain, EnvLookup,
-    EnvironmentCredentials, ProfileCredentials, StsAssumeRole, TKE_VARIABLES,
-    TkeOidcRoleCredentials,
+    EnvironmentCredentials, METADATA_ENDPOINT_VARIABLE, ProfileCredentials, StsAssumeRole,
+    TKE_VARIABLES, TkeOidcRoleCredentials,
 };
 use iotexplorer_http::{Error, ProvideCredentials, Proxy, StaticCredentials};
 use iotexplorer_model::BatchUpdateFirmwareRequest;
@@ -73,6 +73,49 @@ async fn metadata_server(lifetime: u64) -> TestServer {
         _ => Reply::Status(404, "text/plain", Bytes::from_static(b"not found")),
     })
     .await
+}
+
+#[tokio::test]
+async fn the_default_chain_reads_the_cvm_role_where_the_variable_points() {
+    let metadata = TestServer::start(|_, arrival| match arrival.path.as_str() {
+        "/latest/meta-data/cam/security-credentials/" => {
+            Reply::Body(Bytes::from_static(b"demo-role"))
+        }
+        "/latest/meta-data/cam/security-credentials/demo-role" => Reply::Body(Bytes::from(
+            json!({
+                "TmpSecretId": "AKIDfromvariable",
+                "TmpSecretKey": SECRET_KEY,
+                "Token": "token",
+                "ExpiredTime": now() + 3600,
+                "Code": "Success"
+            })
+            .to_string(),
+        )),
+        _ => Reply::Status(404, "text/plain", Bytes::from_static(b"not found")),
+    })
+    .await;
+    let home = temp_dir("chain-cvm-variable");
+    let home = home.to_str().unwrap().to_owned();
+    let chain = |endpoint: &str| {
+        DefaultCredentialsChain::builder()
+            .env(EnvLookup::from_pairs([
+                ("HOME", home.clone()),
+                (METADATA_ENDPOINT_VARIABLE, endpoint.to_owned()),
+            ]))
+            .profile_fallback_path(temp_dir("chain-cvm-variable-none").join("missing"))
+            .build()
+    };
+    assert_eq!(secret_id(&chain(&metadata.url())).await, "AKIDfromvariable");
+    assert_eq!(metadata.count(), 2);
+
+    // An address the rule refuses stops the chain with the reason; nothing is asked.
+    let error = chain("http://192.0.2.1:80")
+        .provide_credentials()
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), CredentialsErrorKind::Invalid);
+    assert!(error.to_string().contains("loopback"), "{error}");
+    assert_eq!(metadata.count(), 2);
 }
 
 #[tokio::test]

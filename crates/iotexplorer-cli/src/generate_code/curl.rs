@@ -3,32 +3,25 @@
 //! accepts it for five minutes after its timestamp. The signature and any session token
 //! are masked unless `--reveal-authorization` is given.
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
 
-use clap::ArgMatches;
-use iotexplorer_http::credentials::{DefaultCredentialsChain, EnvLookup};
 use iotexplorer_http::{ProvideCredentials, RequestPreview};
 use tc3_sign::{Payload, SignableRequest, SignedHeaders, SigningParams, SigningSettings, sign};
 
+use super::Call;
 use super::literal::shell_word;
-use super::{Call, REVEAL_AUTHORIZATION};
-use crate::command::{ROLE_ARN, USE_CVM_ROLE};
-use crate::connect;
+use crate::connect::{self, Provider};
 use crate::failure::Failure;
-use crate::tccli_config::TccliProfile;
+use crate::settings::Connection;
 
 /// How long the service accepts a signed request after its timestamp.
 const VALID_SECS: i64 = 300;
 
-/// Environment variables the credentials chain may read for `--reveal-authorization`.
-const CREDENTIAL_ENVIRONMENT: &[&str] = &["TENCENTCLOUD_CREDENTIALS_FILE", "HOME"];
-
-/// The signed request as a `curl` command.
+/// The signed request as a `curl` command; with `reveal`, its real signature and token.
 pub(crate) fn command(
     call: &Call<'_>,
-    matches: &ArgMatches,
-    env: &dyn Fn(&str) -> Option<String>,
+    reveal: bool,
+    connection: &Connection,
 ) -> Result<String, Failure> {
     if call.emulator {
         return Err(Failure::Usage(
@@ -37,27 +30,29 @@ pub(crate) fn command(
                 .to_owned(),
         ));
     }
-    let reveal = matches.get_flag(REVEAL_AUTHORIZATION);
-    if reveal {
-        // Before anything is signed: a role's keys would be fetched only to be refused.
-        refuse_roles(matches, env)?;
+    // Before anything is signed: a role's keys would be fetched only to be refused.
+    if reveal && connection.credentials.signs_with_role() {
+        return Err(Failure::Usage(
+            "--reveal-authorization signs with keys only (--secretId and --secretKey, \
+             TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY, or the profile's), not \
+             with a role's temporary ones"
+                .to_owned(),
+        ));
     }
     let body = serde_json::Value::Object(call.body.clone());
     let (preview, secrets) = crate::runtime()?.block_on(async {
-        let session = connect::Session::open(matches, env).await?;
+        let session = connect::Session::open(connection).await?;
         let preview = session
             .client
             .preview_json(call.meta, &body)
             .await
             .map_err(connect::failure_of);
-        session.close().await;
-        let preview = preview?;
-        let secrets = if reveal {
-            Some(reveal_secrets(&preview, matches, env).await?)
-        } else {
-            None
+        let secrets = match (&preview, reveal) {
+            (Ok(preview), true) => Some(reveal_secrets(preview, &session.credentials).await),
+            _ => None,
         };
-        Ok::<_, Failure>((preview, secrets))
+        session.close().await;
+        Ok::<_, Failure>((preview?, secrets.transpose()?))
     })?;
     Ok(render(call, &preview, secrets.as_ref()))
 }
@@ -68,15 +63,15 @@ struct Secrets {
     token: Option<String>,
 }
 
-/// Signs the previewed request again with the same credentials and checks that the result
-/// is the request the client signed (same credential scope and signed headers), so that a
-/// revealed command is exactly the previewed one.
-async fn reveal_secrets(
-    preview: &RequestPreview,
-    matches: &ArgMatches,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> Result<Secrets, Failure> {
-    let credentials = credentials(matches, env).await?;
+/// Signs the previewed request again with the credentials the client signed it with and
+/// checks that the result is the request the client signed (same credential scope and
+/// signed headers), so that a revealed command is exactly the previewed one.
+async fn reveal_secrets(preview: &RequestPreview, provider: &Provider) -> Result<Secrets, Failure> {
+    let credentials = provider
+        .provide_credentials()
+        .await
+        .map(|provided| provided.credentials().clone())
+        .map_err(|err| Failure::Transport(format!("no credentials: {err}")))?;
     let header = |name: &str| {
         preview
             .headers
@@ -136,90 +131,6 @@ async fn reveal_secrets(
             .token()
             .map(|token| token.expose_secret().to_owned()),
     })
-}
-
-/// Refuses `--reveal-authorization` for a call that signs with a role (assumed, instance
-/// or TKE), as `connect` would choose one.
-fn refuse_roles(matches: &ArgMatches, env: &dyn Fn(&str) -> Option<String>) -> Result<(), Failure> {
-    let text = |name: &str| matches.get_one::<String>(name).cloned();
-    let profile = TccliProfile::load(text("profile").as_deref(), env)?;
-    let variable = |name: &str| {
-        (!profile.explicit)
-            .then(|| env(name).filter(|value| !value.is_empty()))
-            .flatten()
-    };
-    let file = profile.credential.as_ref();
-    let role = matches.get_flag(USE_CVM_ROLE)
-        || text(ROLE_ARN).is_some()
-        || variable("TENCENTCLOUD_ROLE_ARN").is_some()
-        || file.is_some_and(|file| file.role_arn.is_some() || file.is_cvm_role())
-        || (text("secretId").is_none() && connect::tke_configured(env));
-    if role {
-        return Err(Failure::Usage(
-            "--reveal-authorization signs with keys only (--secretId and --secretKey, \
-             TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY, or the profile's), not \
-             with a role's temporary ones"
-                .to_owned(),
-        ));
-    }
-    Ok(())
-}
-
-/// The keys the call's client signs with, taken as a call takes them: the flags, else the
-/// variables (when no profile was named), else the profile's credential file, else the SDKs'
-/// chain. Roles (assumed, instance, TKE) are not followed: their temporary keys are the
-/// service's to hand out, and a command that works for five minutes needs none of them.
-async fn credentials(
-    matches: &ArgMatches,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> Result<tc3_sign::Credentials, Failure> {
-    let text = |name: &str| matches.get_one::<String>(name).cloned();
-    let profile = TccliProfile::load(text("profile").as_deref(), env)?;
-    let variable = |name: &str| {
-        (!profile.explicit)
-            .then(|| env(name).filter(|value| !value.is_empty()))
-            .flatten()
-    };
-    let file = profile.credential.as_ref();
-    let with_token = |credentials: tc3_sign::Credentials, token: Option<String>| match token
-        .filter(|token| !token.is_empty())
-    {
-        Some(token) => credentials.with_token(token),
-        None => credentials,
-    };
-    if let (Some(id), Some(key)) = (text("secretId"), text("secretKey")) {
-        return Ok(with_token(
-            tc3_sign::Credentials::new(id, key),
-            text("token"),
-        ));
-    }
-    if let (Some(id), Some(key)) = (
-        variable("TENCENTCLOUD_SECRET_ID"),
-        variable("TENCENTCLOUD_SECRET_KEY"),
-    ) {
-        let token =
-            variable("TENCENTCLOUD_SESSION_TOKEN").or_else(|| variable("TENCENTCLOUD_TOKEN"));
-        return Ok(with_token(tc3_sign::Credentials::new(id, key), token));
-    }
-    if let Some((id, key, token)) = match file {
-        Some(file) => file.keys(&profile.name)?,
-        None => None,
-    } {
-        return Ok(with_token(tc3_sign::Credentials::new(id, key), token));
-    }
-    let snapshot: HashMap<String, String> = CREDENTIAL_ENVIRONMENT
-        .iter()
-        .filter_map(|name| env(name).map(|value| ((*name).to_owned(), value)))
-        .collect();
-    let chain = DefaultCredentialsChain::builder()
-        .env(EnvLookup::from_pairs(snapshot))
-        .profile(profile.name.clone())
-        .build();
-    chain
-        .provide_credentials()
-        .await
-        .map(|provided| provided.credentials().clone())
-        .map_err(|err| Failure::Transport(format!("no credentials: {err}")))
 }
 
 fn render(call: &Call<'_>, preview: &RequestPreview, secrets: Option<&Secrets>) -> String {

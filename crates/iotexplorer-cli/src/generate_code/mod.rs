@@ -16,13 +16,13 @@ mod sdk;
 
 use std::io::Write;
 
-use clap::{Arg, ArgAction, ArgMatches, builder::PossibleValuesParser};
+use clap::{Arg, ArgAction, builder::PossibleValuesParser};
+use iotexplorer_http::HttpMethod;
 use iotexplorer_model::ActionMeta;
 use serde_json::{Map, Value};
 
-use crate::connect::{self, EMULATOR_REGION};
 use crate::failure::Failure;
-use crate::tccli_config;
+use crate::settings::Connection;
 
 /// The option that asks for a program instead of a call.
 pub(crate) const GENERATE_CODE: &str = "generate-code";
@@ -125,14 +125,14 @@ pub(crate) fn run(
     meta: &'static ActionMeta,
     body: &Value,
     language: &str,
-    matches: &ArgMatches,
-    env: &dyn Fn(&str) -> Option<String>,
+    reveal: bool,
+    connection: &Connection,
     stdout: &mut dyn Write,
 ) -> Result<u8, Failure> {
     let empty = Map::new();
     let members = body.as_object().unwrap_or(&empty);
-    let call = call_of(meta, members, matches, env)?;
-    if matches.get_flag(REVEAL_AUTHORIZATION) && language != "curl" {
+    let call = call_of(meta, members, connection)?;
+    if reveal && language != "curl" {
         return Err(Failure::Usage(
             "--reveal-authorization goes with --generate-code curl only".to_owned(),
         ));
@@ -149,7 +149,7 @@ pub(crate) fn run(
         "node" => sdk::node(&call),
         "go" => sdk::go(&call),
         "java" => sdk::java(&call),
-        "curl" => curl::command(&call, matches, env)?,
+        "curl" => curl::command(&call, reveal, connection)?,
         other => {
             return Err(Failure::Usage(format!(
                 "--generate-code {other}: expected one of {}",
@@ -161,84 +161,44 @@ pub(crate) fn run(
     Ok(0)
 }
 
-/// The call's settings from the global options and the tccli profile, taken in the order a
-/// call takes them and checked by the client's own rules, so that a program is written only
-/// for settings a call would accept.
+/// The call's settings, checked by the client's own rules, so that a program is written
+/// only for settings a call would accept.
 fn call_of<'a>(
     meta: &'static ActionMeta,
     body: &'a Map<String, Value>,
-    matches: &ArgMatches,
-    env: &dyn Fn(&str) -> Option<String>,
+    connection: &Connection,
 ) -> Result<Call<'a>, Failure> {
-    let text = |name: &str| matches.get_one::<String>(name).cloned();
-    let emulator = matches.get_flag("emulator");
-    let profile = tccli_config::TccliProfile::load(text("profile").as_deref(), env)?;
-    let configure = &profile.configure;
-    // As for a call: a profile named with --profile is used as it is, without variables.
-    let variable = |name: &str| {
-        (!profile.explicit)
-            .then(|| env(name).filter(|value| !value.is_empty()))
-            .flatten()
-    };
-    let endpoint_url = text("endpoint")
-        .map(|url| tccli_config::endpoint_url(&url))
-        .or_else(|| {
-            (!emulator)
-                .then(|| {
-                    configure
-                        .endpoint
-                        .as_deref()
-                        .map(tccli_config::endpoint_url)
-                })
-                .flatten()
-        });
-    let region = text("region")
-        .or_else(|| variable("TENCENTCLOUD_REGION"))
-        .or_else(|| configure.region.clone())
-        .or_else(|| emulator.then(|| EMULATOR_REGION.to_owned()));
-    let language = text("language").or_else(|| configure.language.clone());
-    if let Some(other) = language
-        .as_deref()
-        .filter(|language| !matches!(*language, "zh-CN" | "en-US"))
-    {
-        return Err(Failure::Usage(format!(
-            "language {other:?} is not zh-CN or en-US"
-        )));
-    }
-    let signed_headers = connect::signed_headers(matches)?;
-    if text("secretId").is_some() != text("secretKey").is_some() {
-        return Err(Failure::Usage(
-            "--secretId and --secretKey go together".to_owned(),
-        ));
-    }
+    // The emulator's address is known only once it runs: a program starts its own.
+    let endpoint_url = connection.endpoint_url(None);
     // The same checks a call's client makes (endpoint URL and scheme, region), without
     // reading credentials or opening anything.
     let mut builder = iotexplorer_http::Client::builder().proxy(iotexplorer_http::Proxy::none());
     if let Some(url) = &endpoint_url {
         builder = builder.endpoint_url(url.clone());
     }
-    if let Some(region) = &region {
+    if let Some(region) = &connection.region {
         builder = builder.region(region.clone());
     }
     builder
-        .signed_headers(signed_headers)
+        .signed_headers(connection.signed_headers)
         .build()
         .map_err(|err| Failure::Usage(err.to_string()))?;
     let endpoint = endpoint_url.map(|url| parse_endpoint(&url)).transpose()?;
+    let profile = &connection.profile;
     Ok(Call {
         meta,
         body,
         endpoint,
-        region,
-        language,
-        timeout_secs: matches.get_one::<u64>("timeout").copied(),
-        attempt_timeout_secs: matches
-            .get_one::<u64>(crate::command::ATTEMPT_TIMEOUT)
-            .copied(),
-        sign_without_action: !signed_headers.signs_action(),
-        get: text("method").as_deref() == Some("GET"),
+        region: connection.region.clone(),
+        language: connection
+            .language
+            .map(|language| language.as_str().to_owned()),
+        timeout_secs: connection.call_timeout.map(|timeout| timeout.as_secs()),
+        attempt_timeout_secs: connection.attempt_timeout.map(|timeout| timeout.as_secs()),
+        sign_without_action: !connection.signed_headers.signs_action(),
+        get: connection.method == HttpMethod::Get,
         profile: profile.explicit.then(|| profile.name.clone()),
-        emulator,
+        emulator: connection.emulator,
     })
 }
 

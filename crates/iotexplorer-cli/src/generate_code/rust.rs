@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 use super::Call;
 use super::literal::rust_str;
 use crate::failure::Failure;
+use crate::naming::{identifier, snake_case};
 
 /// One level of indentation in the program.
 const INDENT: &str = "    ";
@@ -481,61 +482,4 @@ fn mismatch(member: &MemberMeta, value: &Value) -> Failure {
         member.name,
         member.type_description()
     ))
-}
-
-/// The model's Rust name for a wire name: `ProductID` -> `product_id`, `FirmWare` ->
-/// `firm_ware`, `COSURL` -> `cosurl` (the rule `cargo xtask codegen` names fields by).
-pub(crate) fn snake_case(name: &str) -> String {
-    let chars: Vec<char> = name.chars().collect();
-    let mut out = String::with_capacity(name.len() + 4);
-    for (index, &current) in chars.iter().enumerate() {
-        if current.is_ascii_uppercase() && index > 0 {
-            let previous = chars[index - 1];
-            let next_is_lower = chars.get(index + 1).is_some_and(char::is_ascii_lowercase);
-            let starts_word = previous.is_ascii_lowercase()
-                || previous.is_ascii_digit()
-                || (previous.is_ascii_uppercase() && next_is_lower);
-            if starts_word && !out.ends_with('_') {
-                out.push('_');
-            }
-        }
-        if current.is_ascii_alphanumeric() {
-            out.push(current.to_ascii_lowercase());
-        } else if !out.ends_with('_') {
-            out.push('_');
-        }
-    }
-    out
-}
-
-/// A field or method name, raw when it is a keyword (`type` -> `r#type`).
-fn identifier(snake: &str) -> String {
-    const KEYWORDS: &[&str] = &[
-        "abstract", "as", "async", "await", "become", "box", "break", "const", "continue", "do",
-        "dyn", "else", "enum", "extern", "false", "final", "fn", "for", "gen", "if", "impl", "in",
-        "let", "loop", "macro", "match", "mod", "move", "mut", "override", "priv", "pub", "ref",
-        "return", "static", "struct", "trait", "true", "try", "type", "typeof", "unsafe",
-        "unsized", "use", "virtual", "where", "while", "yield",
-    ];
-    if KEYWORDS.contains(&snake) {
-        format!("r#{snake}")
-    } else {
-        snake.to_owned()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_follow_the_model() {
-        assert_eq!(snake_case("ProductID"), "product_id");
-        assert_eq!(snake_case("FirmWare"), "firm_ware");
-        assert_eq!(snake_case("COSURL"), "cosurl");
-        assert_eq!(snake_case("HTTPServer"), "http_server");
-        assert_eq!(snake_case("FileMd5"), "file_md5");
-        assert_eq!(snake_case("TWeCallInfo"), "t_we_call_info");
-        assert_eq!(identifier("type"), "r#type");
-    }
 }

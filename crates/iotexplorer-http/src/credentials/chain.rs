@@ -16,6 +16,13 @@ use super::{
 /// (STS `AssumeRoleWithWebIdentity` with the pod's token), in that order, as the official
 /// SDKs do. The first source that has credentials is kept for later calls.
 ///
+/// The CVM role reads the instance's metadata service, or the one
+/// [`METADATA_ENDPOINT_VARIABLE`](super::METADATA_ENDPOINT_VARIABLE) names in the chain's
+/// environment (an address that breaks [`CvmRoleCredentialsBuilder::metadata_endpoint`]'s
+/// rule stops the chain there, with the reason).
+///
+/// [`CvmRoleCredentialsBuilder::metadata_endpoint`]: super::CvmRoleCredentialsBuilder::metadata_endpoint
+///
 /// A source that has nothing is skipped; one that has something broken (a SecretId
 /// without its SecretKey, say) stops the search, so a mistake is reported rather than
 /// hidden by a later source.
@@ -93,8 +100,8 @@ pub struct DefaultCredentialsChainBuilder {
 }
 
 impl DefaultCredentialsChainBuilder {
-    /// Reads variables (credentials, `TENCENTCLOUD_CREDENTIALS_FILE`, `HOME`, `TKE_*`)
-    /// through `env`.
+    /// Reads variables (credentials, `TENCENTCLOUD_CREDENTIALS_FILE`, `HOME`,
+    /// `TENCENTCLOUD_CVM_METADATA_ENDPOINT`, `TKE_*`) through `env`.
     pub fn env(mut self, env: EnvLookup) -> Self {
         self.env = env;
         self
@@ -118,7 +125,9 @@ impl DefaultCredentialsChainBuilder {
         self
     }
 
-    /// Reads the CVM role from this metadata URL instead of the real service.
+    /// Reads the CVM role from this metadata URL (ending in `/security-credentials/`)
+    /// instead of the one [`METADATA_ENDPOINT_VARIABLE`](super::METADATA_ENDPOINT_VARIABLE)
+    /// names, or else the real service.
     pub fn metadata_url(mut self, url: impl Into<String>) -> Self {
         self.metadata_url = Some(url.into());
         self
@@ -143,9 +152,13 @@ impl DefaultCredentialsChainBuilder {
         if let Some(path) = self.profile_fallback {
             profile = profile.with_fallback_path(path);
         }
-        let cvm = match self.metadata_url {
-            Some(url) => CvmRoleCredentials::with_metadata_url(url),
-            None => CvmRoleCredentials::new(),
+        let cvm: Arc<dyn ProvideCredentials> = match self.metadata_url {
+            Some(url) => Arc::new(CvmRoleCredentials::with_metadata_url(url)),
+            None => match CvmRoleCredentials::from_lookup(&self.env) {
+                Ok(cvm) => Arc::new(cvm),
+                // A wrong address stops the chain when it gets there, with the reason.
+                Err(error) => Arc::new(Misconfigured(error)),
+            },
         };
         let mut tke = TkeOidcRoleCredentials::from_lookup(self.env.clone());
         if let Some(url) = self.sts_endpoint_url {
@@ -155,10 +168,21 @@ impl DefaultCredentialsChainBuilder {
             providers: vec![
                 Arc::new(EnvironmentCredentials::from_lookup(self.env)),
                 Arc::new(profile),
-                Arc::new(cvm),
+                cvm,
                 Arc::new(tke),
             ],
             chosen: OnceCell::new(),
         }
+    }
+}
+
+/// A source whose settings are wrong: every request for credentials gets the reason.
+#[derive(Debug)]
+struct Misconfigured(CredentialsError);
+
+impl ProvideCredentials for Misconfigured {
+    fn provide_credentials(&self) -> CredentialsFuture<'_> {
+        let error = self.0.clone();
+        Box::pin(async move { Err(error) })
     }
 }

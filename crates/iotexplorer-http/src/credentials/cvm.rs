@@ -8,21 +8,56 @@ use http_body_util::Full;
 use serde::Deserialize;
 
 use super::{
-    CachedCredentials, CredentialsError, CredentialsFuture, ProvideCredentials,
+    CachedCredentials, CredentialsError, CredentialsFuture, EnvLookup, ProvideCredentials,
     ProvidedCredentials, from_parts,
 };
+use crate::endpoint::is_loopback_host;
 use crate::proxy::Proxy;
 use crate::transport::{Transport, TransportConfig, TransportError};
 
 const PROVIDER: &str = "the CVM role";
 
+// The literals are macros so that the full URL below is built from them at compile time.
+macro_rules! default_metadata_endpoint {
+    () => {
+        "http://metadata.tencentyun.com"
+    };
+}
+macro_rules! credentials_path {
+    () => {
+        "/latest/meta-data/cam/security-credentials/"
+    };
+}
+
+/// The environment variable that points the CVM role at another metadata service, e.g.
+/// `http://127.0.0.1:8080` for a local stand-in: the service's address, to which
+/// `/latest/meta-data/cam/security-credentials/` is appended. `https://` on any host,
+/// plain `http://` on loopback hosts only.
+pub const METADATA_ENDPOINT_VARIABLE: &str = "TENCENTCLOUD_CVM_METADATA_ENDPOINT";
+
+/// The address of the real instance metadata service (plain HTTP on the instance's own
+/// network).
+pub const DEFAULT_METADATA_ENDPOINT: &str = default_metadata_endpoint!();
+
 /// The metadata path of role credentials on a CVM instance.
-pub const DEFAULT_METADATA_URL: &str =
-    "http://metadata.tencentyun.com/latest/meta-data/cam/security-credentials/";
+pub const DEFAULT_METADATA_URL: &str = concat!(default_metadata_endpoint!(), credentials_path!());
 
 /// Temporary credentials of the CVM instance role: `GET <base>` names the role,
 /// `GET <base><role>` gives `TmpSecretId`, `TmpSecretKey`, `Token` and `ExpiredTime`.
 /// Cached and refreshed before they expire.
+///
+/// ```
+/// use iotexplorer_http::credentials::CvmRoleCredentials;
+///
+/// // A local stand-in for the metadata service, as in tests.
+/// let role = CvmRoleCredentials::builder()
+///     .metadata_endpoint("http://127.0.0.1:8080")
+///     .build()
+///     .unwrap();
+/// # drop(role);
+/// // Plain HTTP to another host would carry the role's keys in the clear.
+/// assert!(CvmRoleCredentials::builder().metadata_endpoint("http://10.0.0.1").build().is_err());
+/// ```
 #[derive(Debug)]
 pub struct CvmRoleCredentials {
     cache: CachedCredentials<RoleFetcher>,
@@ -40,8 +75,28 @@ impl CvmRoleCredentials {
         Self::with_metadata_url(DEFAULT_METADATA_URL)
     }
 
+    /// Settings: the metadata service's address, the role, the refresh margin.
+    pub fn builder() -> CvmRoleCredentialsBuilder {
+        CvmRoleCredentialsBuilder::default()
+    }
+
+    /// Reads the metadata service that [`METADATA_ENDPOINT_VARIABLE`] names in `env`, or
+    /// the real one when it is unset or blank. An address the builder refuses is an
+    /// error of kind [`Invalid`](super::CredentialsErrorKind::Invalid).
+    pub fn from_lookup(env: &EnvLookup) -> Result<Self, CredentialsError> {
+        let mut builder = Self::builder();
+        if let Some(endpoint) = env
+            .get(METADATA_ENDPOINT_VARIABLE)
+            .filter(|value| !value.trim().is_empty())
+        {
+            builder = builder.metadata_endpoint(endpoint);
+        }
+        builder.build()
+    }
+
     /// Reads the metadata service at `base` (ending in `/security-credentials/`), e.g. a
-    /// local test server.
+    /// local test server. Unlike [`CvmRoleCredentialsBuilder::metadata_endpoint`], the
+    /// URL is taken as it is.
     pub fn with_metadata_url(base: impl Into<String>) -> Self {
         let mut base = base.into();
         if !base.ends_with('/') {
@@ -83,6 +138,90 @@ impl CvmRoleCredentials {
         self.cache = self.cache.with_refresh_margin(margin);
         self
     }
+}
+
+/// Settings of [`CvmRoleCredentials`].
+#[derive(Debug, Default, Clone)]
+#[must_use]
+pub struct CvmRoleCredentialsBuilder {
+    endpoint: Option<String>,
+    role: Option<String>,
+    refresh_margin: Option<Duration>,
+}
+
+impl CvmRoleCredentialsBuilder {
+    /// Reads the metadata service at this address (`scheme://host[:port]`, no path)
+    /// instead of [`DEFAULT_METADATA_ENDPOINT`]: `https://` on any host, plain `http://`
+    /// on loopback hosts only, since the answer holds the role's keys.
+    pub fn metadata_endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.endpoint = Some(endpoint.into());
+        self
+    }
+
+    /// Uses this role instead of asking the metadata service for it.
+    pub fn role(mut self, role: impl Into<String>) -> Self {
+        self.role = Some(role.into());
+        self
+    }
+
+    /// Refreshes this long before expiry (default 5 minutes).
+    pub fn refresh_margin(mut self, margin: Duration) -> Self {
+        self.refresh_margin = Some(margin);
+        self
+    }
+
+    /// The provider; refuses an endpoint that is not an `http(s)://host[:port]` address
+    /// allowed by the rule of [`Self::metadata_endpoint`].
+    pub fn build(self) -> Result<CvmRoleCredentials, CredentialsError> {
+        let base = match &self.endpoint {
+            None => DEFAULT_METADATA_URL.to_owned(),
+            Some(endpoint) => credentials_url(endpoint)?,
+        };
+        let mut credentials = CvmRoleCredentials::with_metadata_url(base);
+        if let Some(role) = self.role {
+            credentials = credentials.with_role(role);
+        }
+        if let Some(margin) = self.refresh_margin {
+            credentials = credentials.with_refresh_margin(margin);
+        }
+        Ok(credentials)
+    }
+}
+
+/// The credentials URL of the metadata service at `endpoint`, or why it is refused.
+fn credentials_url(endpoint: &str) -> Result<String, CredentialsError> {
+    let refuse = |why: &str| {
+        CredentialsError::invalid(PROVIDER, format!("metadata endpoint {endpoint:?}: {why}"))
+    };
+    let uri: Uri = endpoint.trim().parse().map_err(|_| refuse("not a URL"))?;
+    let (Some(scheme), Some(authority)) = (uri.scheme_str(), uri.authority()) else {
+        return Err(refuse("expected http://HOST[:PORT] or https://HOST[:PORT]"));
+    };
+    if uri.query().is_some() || !matches!(uri.path(), "" | "/") {
+        return Err(refuse(
+            "give the address only; the credentials path is added to it",
+        ));
+    }
+    if authority.as_str().contains('@') {
+        return Err(refuse("user information is not allowed"));
+    }
+    match scheme.to_ascii_lowercase().as_str() {
+        "https" => {}
+        "http" if is_loopback_host(authority.host()) => {}
+        "http" => {
+            return Err(refuse(
+                "plain http:// only for loopback hosts (the answer holds the role's keys); \
+                 use https://",
+            ));
+        }
+        _ => return Err(refuse("expected http:// or https://")),
+    }
+    Ok(format!(
+        "{}://{}{}",
+        scheme.to_ascii_lowercase(),
+        authority.as_str(),
+        credentials_path!()
+    ))
 }
 
 impl ProvideCredentials for CvmRoleCredentials {
@@ -189,4 +328,64 @@ impl ProvideCredentials for RoleFetcher {
 pub(crate) fn unix_time(seconds: i64) -> Option<SystemTime> {
     let seconds = u64::try_from(seconds).ok()?;
     UNIX_EPOCH.checked_add(Duration::from_secs(seconds))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metadata_endpoints_follow_the_loopback_rule() {
+        let path = credentials_path!();
+        for (endpoint, url) in [
+            (
+                "http://127.0.0.1:8080",
+                format!("http://127.0.0.1:8080{path}"),
+            ),
+            ("http://localhost:9/", format!("http://localhost:9{path}")),
+            ("http://[::1]:80", format!("http://[::1]:80{path}")),
+            (
+                "HTTPS://metadata.example.com",
+                format!("https://metadata.example.com{path}"),
+            ),
+        ] {
+            assert_eq!(credentials_url(endpoint).unwrap(), url, "{endpoint}");
+        }
+        for refused in [
+            "http://10.0.0.1",
+            "http://metadata.tencentyun.com",
+            "ftp://127.0.0.1",
+            "127.0.0.1:8080",
+            "http://127.0.0.1/latest/",
+            "http://127.0.0.1/?x=1",
+            "http://user@127.0.0.1",
+            "",
+            "not a url",
+        ] {
+            let error = credentials_url(refused).unwrap_err();
+            assert_eq!(
+                error.kind(),
+                super::super::CredentialsErrorKind::Invalid,
+                "{refused}"
+            );
+        }
+        assert_eq!(
+            DEFAULT_METADATA_URL,
+            format!("{DEFAULT_METADATA_ENDPOINT}{path}")
+        );
+    }
+
+    #[test]
+    fn the_variable_is_honoured_and_checked() {
+        let env =
+            |value: &'static str| EnvLookup::from_pairs([(METADATA_ENDPOINT_VARIABLE, value)]);
+        assert!(CvmRoleCredentials::from_lookup(&env("http://127.0.0.1:1")).is_ok());
+        assert!(
+            CvmRoleCredentials::from_lookup(&env("  ")).is_ok(),
+            "blank is unset"
+        );
+        let error = CvmRoleCredentials::from_lookup(&env("http://192.0.2.1")).unwrap_err();
+        assert!(error.to_string().contains("loopback"), "{error}");
+    }
 }

@@ -19,7 +19,10 @@ mod tke;
 
 pub use cache::CachedCredentials;
 pub use chain::{DefaultCredentialsChain, DefaultCredentialsChainBuilder};
-pub use cvm::{CvmRoleCredentials, DEFAULT_METADATA_URL};
+pub use cvm::{
+    CvmRoleCredentials, CvmRoleCredentialsBuilder, DEFAULT_METADATA_ENDPOINT, DEFAULT_METADATA_URL,
+    METADATA_ENDPOINT_VARIABLE,
+};
 pub use env::{EnvLookup, EnvironmentCredentials};
 pub use profile::ProfileCredentials;
 pub use sts::{StsAssumeRole, StsAssumeRoleBuilder};

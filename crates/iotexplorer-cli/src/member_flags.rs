@@ -1,28 +1,25 @@
-//! Turning `--Member VALUE` flags and `--cli-input-json` into the request's JSON body,
-//! each value read according to the member's type in the model.
+//! The member flags of an action (`--Member VALUE`) and `--cli-input-json`, read into
+//! the request's JSON body, each value according to the member's type in the model.
 
 use std::fs;
 
-use clap::ArgMatches;
-use iotexplorer_model::{ActionMeta, MemberMeta, ValueType};
+use iotexplorer_model::{MemberMeta, ValueType};
 use serde_json::{Map, Value};
 
-use crate::command::CLI_INPUT_JSON;
+use crate::settings::RequestInput;
 
 /// A flag value that cannot be read as its member's type.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct BadValue(pub(crate) String);
 
 /// The request body: `--cli-input-json` first, then every member flag on top of it.
-pub(crate) fn request_body(meta: &ActionMeta, matches: &ArgMatches) -> Result<Value, BadValue> {
-    let mut body = match matches.get_one::<String>(CLI_INPUT_JSON) {
-        Some(input) => cli_input_json(input)?,
+pub(crate) fn request_body(input: &RequestInput) -> Result<Value, BadValue> {
+    let mut body = match &input.cli_input_json {
+        Some(text) => cli_input_json(text)?,
         None => Map::new(),
     };
-    for member in meta.input {
-        if let Some(text) = matches.get_one::<String>(member.name) {
-            body.insert(member.name.to_owned(), member_value(member, text)?);
-        }
+    for (member, text) in &input.members {
+        body.insert(member.name.to_owned(), member_value(member, text)?);
     }
     Ok(Value::Object(body))
 }
