@@ -76,10 +76,54 @@ enum Format {
     Text,
 }
 
-fn format_of(matches: &ArgMatches) -> Format {
-    match matches.get_one::<String>("output").map(String::as_str) {
-        Some("json") => Format::Json,
-        _ => Format::Text,
+impl Format {
+    fn read(matches: &ArgMatches) -> Self {
+        match matches.get_one::<String>("output").map(String::as_str) {
+            Some("json") => Format::Json,
+            _ => Format::Text,
+        }
+    }
+}
+
+/// What `iotexplorer rollout` was asked to do, read once from its flags; nothing below
+/// reads a flag by name.
+enum Invocation {
+    Start(Box<StartFlags>),
+    Resume { journal: PathBuf, format: Format },
+    Status { journal: PathBuf, format: Format },
+}
+
+/// The flags of a new rollout.
+struct StartFlags {
+    options: spec::Options,
+    journal: PathBuf,
+    devices_file: Option<String>,
+    dry_run: bool,
+    format: Format,
+}
+
+impl Invocation {
+    fn read(matches: &ArgMatches) -> Result<Self, Failure> {
+        Ok(match matches.subcommand() {
+            Some((STATUS, sub)) => Invocation::Status {
+                journal: journal_path(sub)?,
+                format: Format::read(sub),
+            },
+            Some((RESUME, sub)) => Invocation::Resume {
+                journal: journal_path(sub)?,
+                format: Format::read(sub),
+            },
+            _ => Invocation::Start(Box::new(StartFlags {
+                options: spec::options(matches)?,
+                journal: matches
+                    .get_one::<String>(spec::JOURNAL)
+                    .map(PathBuf::from)
+                    .ok_or_else(|| Failure::Usage("--journal is required".to_owned()))?,
+                devices_file: matches.get_one::<String>(spec::DEVICES).cloned(),
+                dry_run: matches.get_flag("dry-run"),
+                format: Format::read(matches),
+            })),
+        })
     }
 }
 
@@ -90,12 +134,21 @@ pub(crate) fn run(
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> Result<u8, Failure> {
-    match matches.subcommand() {
-        Some((STATUS, sub)) => status(sub, stdout),
-        Some((RESUME, sub)) => resume(sub, env, stdout, stderr),
-        _ => start(matches, env, stdout, stderr),
+    // The connection's flags are read only when a call is to be made, so a dry run from a
+    // device file, or `status`, never trips on them.
+    let connection = |sub: &ArgMatches| Connection::from_matches(sub, env);
+    match Invocation::read(matches)? {
+        Invocation::Status { journal, format } => status(&journal, format, stdout),
+        Invocation::Resume { journal, format } => {
+            let sub = matches.subcommand().map_or(matches, |(_, sub)| sub);
+            resume(&journal, format, &|| connection(sub), env, stdout, stderr)
+        }
+        Invocation::Start(flags) => start(*flags, &|| connection(matches), env, stdout, stderr),
     }
 }
+
+/// Reads the connection's flags into settings, when a call is to be made.
+type Connect<'a> = dyn Fn() -> Result<Connection, Failure> + 'a;
 
 /// A journal that is missing, corrupt, already there or in use by another process is the
 /// caller's to sort out (exit 2, nothing was sent); failing to read, write or lock an
@@ -116,10 +169,9 @@ fn read_state(path: &Path) -> Result<JournalState, Failure> {
 }
 
 /// `rollout status JOURNAL`.
-fn status(matches: &ArgMatches, stdout: &mut dyn Write) -> Result<u8, Failure> {
-    let path = journal_path(matches)?;
-    let report = Report::of(&read_state(&path)?);
-    let text = match format_of(matches) {
+fn status(path: &Path, format: Format, stdout: &mut dyn Write) -> Result<u8, Failure> {
+    let report = Report::of(&read_state(path)?);
+    let text = match format {
         Format::Json => crate::output::json(&json!(report)),
         Format::Text => format!("{}\n{}", report.summary_table(), report.device_table()),
     };
@@ -136,17 +188,19 @@ fn journal_path(matches: &ArgMatches) -> Result<PathBuf, Failure> {
 
 /// `rollout --ProductID .. --FirmwareVersion .. (--devices FILE | --all-devices) --journal FILE`.
 fn start(
-    matches: &ArgMatches,
+    flags: StartFlags,
+    connection: &Connect<'_>,
     env: &dyn Fn(&str) -> Option<String>,
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> Result<u8, Failure> {
-    let options = spec::options(matches)?;
-    let journal = matches
-        .get_one::<String>(spec::JOURNAL)
-        .map(PathBuf::from)
-        .ok_or_else(|| Failure::Usage("--journal is required".to_owned()))?;
-    let dry_run = matches.get_flag("dry-run");
+    let StartFlags {
+        options,
+        journal,
+        devices_file,
+        dry_run,
+        format,
+    } = flags;
     if !dry_run {
         // Refused at once when the journal is there, and named when it is in use; the
         // creation itself is exclusive too, for rollouts started at the same moment.
@@ -154,9 +208,9 @@ fn start(
     }
     let runtime = crate::runtime()?;
     // The device list from a file needs no connection, so a dry run with one sends nothing.
-    let listed = match matches.get_one::<String>(spec::DEVICES) {
+    let listed = match devices_file {
         Some(file) => {
-            let text = std::fs::read_to_string(file)
+            let text = std::fs::read_to_string(&file)
                 .map_err(|err| Failure::Usage(format!("cannot read --devices {file}: {err}")))?;
             Some(parse_device_list(&text).map_err(|err| Failure::Usage(err.to_string()))?)
         }
@@ -166,8 +220,7 @@ fn start(
     let devices = match listed {
         Some(devices) => devices,
         None => {
-            let opened =
-                runtime.block_on(Session::open(&Connection::from_matches(matches, env)?))?;
+            let opened = runtime.block_on(Session::open(&connection()?))?;
             let devices = runtime
                 .block_on(devices_not_on(
                     &opened.client,
@@ -188,7 +241,7 @@ fn start(
     };
     if dry_run {
         let preview = Preview::of(&spec);
-        let text = match format_of(matches) {
+        let text = match format {
             Format::Json => crate::output::json(&json!(preview)),
             Format::Text => preview.to_text(),
         };
@@ -200,42 +253,43 @@ fn start(
     }
     let session = match session {
         Some(session) => session,
-        None => runtime.block_on(Session::open(&Connection::from_matches(matches, env)?))?,
+        None => runtime.block_on(Session::open(&connection()?))?,
     };
     let settings = settings(env);
     let rollout = Opening::New(journal.clone(), Box::new(spec));
     drive(
-        &runtime, session, rollout, settings, &journal, matches, stdout, stderr,
+        &runtime, session, rollout, settings, &journal, format, stdout, stderr,
     )
 }
 
 /// `rollout resume JOURNAL`.
 fn resume(
-    matches: &ArgMatches,
+    path: &Path,
+    format: Format,
+    connection: &Connect<'_>,
     env: &dyn Fn(&str) -> Option<String>,
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> Result<u8, Failure> {
-    let path = journal_path(matches)?;
     // Taken before anything else, so a second process is refused at once.
-    let (journal, records) = Journal::open(&path).map_err(journal_failure)?;
-    let state = JournalState::replay(&records, &path).map_err(journal_failure)?;
+    let (journal, records) = Journal::open(path).map_err(journal_failure)?;
+    let state = JournalState::replay(&records, path).map_err(journal_failure)?;
     // A rollout that has ended is only reported: nothing is sent or written.
     if state.finished || state.aborted.is_some() {
         drop(journal);
         let code = if state.finished { 0 } else { EXIT_API };
-        print_report(&Report::of(&state), matches, stdout)?;
+        print_report(&Report::of(&state), format, stdout)?;
         return Ok(code);
     }
     let runtime = crate::runtime()?;
-    let session = runtime.block_on(Session::open(&Connection::from_matches(matches, env)?))?;
+    let session = runtime.block_on(Session::open(&connection()?))?;
     drive(
         &runtime,
         session,
         Opening::Resume(journal, Box::new(state)),
         settings(env),
-        &path,
-        matches,
+        path,
+        format,
         stdout,
         stderr,
     )
@@ -290,18 +344,17 @@ fn drive(
     opening: Opening,
     settings: Settings,
     journal: &Path,
-    matches: &ArgMatches,
+    format: Format,
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> Result<u8, Failure> {
     let (sender, receiver) = mpsc::channel::<Vec<u8>>();
     let writer = ChannelWriter(sender);
-    let observer: Box<dyn Observer> =
-        if std::io::stderr().is_terminal() && format_of(matches) == Format::Text {
-            Box::new(TerminalDisplay::new(writer))
-        } else {
-            Box::new(LineDisplay::new(writer))
-        };
+    let observer: Box<dyn Observer> = if std::io::stderr().is_terminal() && format == Format::Text {
+        Box::new(TerminalDisplay::new(writer))
+    } else {
+        Box::new(LineDisplay::new(writer))
+    };
     let client = session.client.clone();
     let task = runtime.spawn(async move {
         let mut rollout = match opening {
@@ -343,19 +396,15 @@ fn drive(
         }
     };
     let state = read_state(journal)?;
-    print_report(&Report::of(&state), matches, stdout)?;
+    print_report(&Report::of(&state), format, stdout)?;
     Ok(match outcome {
         Outcome::Aborted { .. } => EXIT_API,
         _ => 0,
     })
 }
 
-fn print_report(
-    report: &Report,
-    matches: &ArgMatches,
-    stdout: &mut dyn Write,
-) -> Result<(), Failure> {
-    let text = match format_of(matches) {
+fn print_report(report: &Report, format: Format, stdout: &mut dyn Write) -> Result<(), Failure> {
+    let text = match format {
         Format::Json => crate::output::json(&json!(report)),
         Format::Text => report.summary_table(),
     };
