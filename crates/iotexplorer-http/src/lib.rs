@@ -61,7 +61,7 @@ pub mod credentials;
 mod endpoint;
 mod error;
 mod generated;
-mod lenient;
+
 mod params;
 mod proxy;
 mod rate_limit;

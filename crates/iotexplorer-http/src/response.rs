@@ -11,9 +11,9 @@ use serde::de::{DeserializeOwned, DeserializeSeed, Deserializer, IgnoredAny, Map
 use serde_json::Value;
 
 use crate::error::{Error, TimeoutPhase, excerpt};
-use crate::lenient::Lenient;
 use crate::request::Call;
 use crate::transport::TransportError;
+use iotexplorer_model::Lenient;
 
 /// Characters of a body kept in error messages.
 const EXCERPT_CHARS: usize = 512;

@@ -56,7 +56,7 @@ pub use envelope::{
 pub use error_code::UnknownCode;
 pub use generated::catalog::{ALREADY_CURRENT_MESSAGE, CALLS_PER_SECOND, SERVICE, VERSION};
 pub use generated::*;
-pub use lenient::from_value_lenient;
+pub use lenient::{Lenient, from_slice_lenient, from_value_lenient};
 pub use meta::{
     ActionMeta, ActionStatus, Constraint, EnumMeta, EnumValueMeta, MemberMeta, OrderedPair,
     StructureMeta, StructureUsage, ValueType, WireCode, actions, find_action, find_structure,
