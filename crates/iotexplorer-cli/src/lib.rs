@@ -22,7 +22,7 @@ mod failure;
 mod filter;
 mod generate_code;
 mod member_flags;
-mod naming;
+
 mod output;
 mod rollout_cmd;
 mod search;

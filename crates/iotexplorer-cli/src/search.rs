@@ -259,7 +259,7 @@ fn is_cjk(c: char) -> bool {
 /// are those of the model's Rust names (`batch_update_firmware`), by the same rule.
 fn split_camel_case(text: &str) -> Vec<String> {
     let letters: String = text.chars().filter(char::is_ascii_alphanumeric).collect();
-    crate::naming::snake_case(&letters)
+    iotexplorer_model::naming::snake_case(&letters)
         .split('_')
         .filter(|word| !word.is_empty())
         .map(str::to_owned)

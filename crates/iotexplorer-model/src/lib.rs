@@ -46,6 +46,7 @@ mod error_code;
 mod generated;
 mod lenient;
 mod meta;
+pub mod naming;
 mod skeleton;
 mod validation;
 

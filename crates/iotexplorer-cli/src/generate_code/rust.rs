@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use super::Call;
 use super::literal::rust_str;
 use crate::failure::Failure;
-use crate::naming::{identifier, snake_case};
+use iotexplorer_model::naming::{identifier, snake_case};
 
 /// One level of indentation in the program.
 const INDENT: &str = "    ";

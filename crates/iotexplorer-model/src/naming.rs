@@ -1,11 +1,18 @@
-//! Rust names for wire names, by the rule `cargo xtask codegen` names the model's types,
-//! fields and methods with (`xtask/src/codegen/naming.rs`): the programs of
-//! `--generate-code rust` call those names, and `search` splits names into the same
-//! words. This is the CLI's one copy of the rule; the model's metadata does not carry the
-//! generated names.
+//! The Rust names of wire names: the rule the generated types, fields and methods are named
+//! by, so that tools that print Rust code or split names into words agree with the
+//! generated code. `cargo xtask codegen` compiles this very file, so the rule is written
+//! once.
 
-/// `ProductID` -> `product_id`, `FirmWare` -> `firm_ware`, `COSURL` -> `cosurl`.
-pub(crate) fn snake_case(name: &str) -> String {
+/// A wire name in snake case: `ProductID` -> `product_id`, `FirmWare` -> `firm_ware`,
+/// `COSURL` -> `cosurl`.
+///
+/// ```
+/// use iotexplorer_model::naming::snake_case;
+///
+/// assert_eq!(snake_case("FirmwareVersion"), "firmware_version");
+/// assert_eq!(snake_case("HTTPServer"), "http_server");
+/// ```
+pub fn snake_case(name: &str) -> String {
     let chars: Vec<char> = name.chars().collect();
     let mut out = String::with_capacity(name.len() + 4);
     for (index, &current) in chars.iter().enumerate() {
@@ -31,7 +38,14 @@ pub(crate) fn snake_case(name: &str) -> String {
 }
 
 /// A field or method identifier, raw when it is a keyword (`type` -> `r#type`).
-pub(crate) fn identifier(snake: &str) -> String {
+///
+/// ```
+/// use iotexplorer_model::naming::identifier;
+///
+/// assert_eq!(identifier("type"), "r#type");
+/// assert_eq!(identifier("task_id"), "task_id");
+/// ```
+pub fn identifier(snake: &str) -> String {
     const KEYWORDS: &[&str] = &[
         "abstract", "as", "async", "await", "become", "box", "break", "const", "continue", "do",
         "dyn", "else", "enum", "extern", "false", "final", "fn", "for", "gen", "if", "impl", "in",
@@ -51,15 +65,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn names_follow_the_model() {
+    fn snake_case_splits_words_and_acronyms() {
         assert_eq!(snake_case("ProductID"), "product_id");
         assert_eq!(snake_case("FirmWare"), "firm_ware");
         assert_eq!(snake_case("COSURL"), "cosurl");
         assert_eq!(snake_case("HTTPServer"), "http_server");
-        assert_eq!(snake_case("FileMd5"), "file_md5");
         assert_eq!(snake_case("Md5sum"), "md5sum");
+        assert_eq!(snake_case("FileMd5"), "file_md5");
         assert_eq!(snake_case("TWeCallInfo"), "t_we_call_info");
         assert_eq!(snake_case("Ipv4Address"), "ipv4_address");
+    }
+
+    #[test]
+    fn keywords_become_raw_identifiers() {
         assert_eq!(identifier("type"), "r#type");
         assert_eq!(identifier("task_id"), "task_id");
     }
