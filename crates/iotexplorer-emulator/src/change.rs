@@ -131,15 +131,7 @@ impl Change {
                         record.stopped_at = Some(stop.at);
                     }
                 }
-                if let Some(product) = state.products.get_mut(&task.product_id) {
-                    for name in task.devices.keys() {
-                        if let Some(device) = product.devices.get_mut(name) {
-                            device.tasks.push(task.id);
-                        }
-                    }
-                }
-                state.next_task_id = task.id.saturating_add(1);
-                state.tasks.insert(task.id, *task);
+                state.add_task(*task);
             }
             Self::TaskCancelled { task_id, at } => {
                 if let Some(task) = state.tasks.get_mut(&task_id) {

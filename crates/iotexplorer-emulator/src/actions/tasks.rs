@@ -157,23 +157,24 @@ impl Changes for BatchUpdateFirmwareRequest {
             );
         }
 
-        // Replacing: the older tasks stop for these devices where they are now.
+        // Replacing: the older task still under way stops for these devices where they are
+        // now. Only a device's last task can be under way: a task starts only once the
+        // older ones ended or stopped.
         let mut stops = Vec::new();
         for name in busy {
-            let task_ids = product.devices.get(name).map_or(&[][..], |d| &d.tasks[..]);
-            for &task_id in task_ids {
-                if let Some(task) = state.tasks.get(&task_id)
-                    && task
-                        .devices
-                        .get(name)
-                        .is_some_and(|r| r.stopped_at.is_none())
-                {
-                    stops.push(Stop {
-                        task_id,
-                        device: name.clone(),
-                        at: task.elapsed_steps(cx.now),
-                    });
-                }
+            let last = product.devices.get(name).and_then(|d| d.tasks.last());
+            if let Some(&task_id) = last
+                && let Some(task) = state.tasks.get(&task_id)
+                && task
+                    .devices
+                    .get(name)
+                    .is_some_and(|r| r.stopped_at.is_none())
+            {
+                stops.push(Stop {
+                    task_id,
+                    device: name.clone(),
+                    at: task.elapsed_steps(cx.now),
+                });
             }
         }
 
@@ -258,11 +259,12 @@ fn listed_tasks<'a>(
     fw_type: Option<&'a str>,
 ) -> Result<impl Iterator<Item = &'a Task>, ApiError> {
     let product = product(state, product_id)?;
-    Ok(state.tasks.values().rev().filter(move |t| {
-        t.product_id == product.id
-            && version.is_none_or(|v| v == t.version)
-            && fw_type.is_none_or(|f| f == t.fw_type)
-    }))
+    let ids = state.listings.ids(&product.id, version);
+    Ok(ids
+        .iter()
+        .rev()
+        .filter_map(|id| state.tasks.get(id))
+        .filter(move |t| fw_type.is_none_or(|f| f == t.fw_type)))
 }
 
 /// `Filters` of the task listings: `TaskId` and `Status` of the task, `DeviceName` of the
