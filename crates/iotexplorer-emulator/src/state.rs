@@ -9,7 +9,7 @@ use iotexplorer_model::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::device_clock::{Fate, Stage, Timeline, already_current, stage_at, stopped};
+use crate::device_clock::{Fate, Stage, Timeline, already_current, end_of, stage_at, stopped};
 use crate::fixture::{DeviceListFixture, Fixture, ProgressSettings};
 
 /// The first task ID handed out; Tencent's IDs are seven digits too.
@@ -107,6 +107,39 @@ pub(crate) struct Task {
     pub(crate) options: TaskOptions,
     pub(crate) cancelled: bool,
     pub(crate) devices: BTreeMap<String, TaskDevice>,
+    /// Index: when each device reaches its end, so the task's status needs no walk over
+    /// its devices; kept by [`Task::index_ends`] and [`Task::stop_device`].
+    #[serde(skip)]
+    pub(crate) ends: Ends,
+}
+
+/// A multiset of the stages at which the devices of a task reach their ends.
+#[derive(Default, Debug, PartialEq)]
+pub(crate) struct Ends(BTreeMap<u64, u32>);
+
+impl Ends {
+    // Ends are never negative nor NaN, and the bits of such floats sort as they do.
+    fn key(end: f64) -> u64 {
+        end.max(0.0).to_bits()
+    }
+
+    fn add(&mut self, end: f64) {
+        *self.0.entry(Self::key(end)).or_default() += 1;
+    }
+
+    fn remove(&mut self, end: f64) {
+        let key = Self::key(end);
+        if let Some(count) = self.0.get_mut(&key) {
+            *count -= 1;
+            if *count == 0 {
+                self.0.remove(&key);
+            }
+        }
+    }
+
+    fn last(&self) -> Option<f64> {
+        self.0.last_key_value().map(|(key, _)| f64::from_bits(*key))
+    }
 }
 
 impl Task {
@@ -147,20 +180,80 @@ impl Task {
         }
     }
 
-    /// The status of the task at `now`.
+    /// The status of the task at `now`: running until its last device reaches its end,
+    /// which the index of ends tells without a walk over the devices except within a
+    /// rounding error of that moment.
     pub(crate) fn status(&self, now: Instant) -> FirmwareTaskStatus {
         if self.cancelled {
             return FirmwareTaskStatus::Cancelled;
         }
-        let running = self
-            .devices
-            .values()
-            .any(|device| !self.device_stage(device, now).is_terminal());
+        let elapsed = self.elapsed_steps(now);
+        let running = match self.ends.last() {
+            None => false,
+            Some(last) => {
+                let margin = 1e-6 * last.abs().max(elapsed).max(1.0);
+                if elapsed >= last + margin {
+                    false
+                } else if elapsed + margin < last {
+                    true
+                } else {
+                    self.devices
+                        .values()
+                        .any(|device| !self.device_stage(device, now).is_terminal())
+                }
+            }
+        };
         if running {
             FirmwareTaskStatus::Running
         } else {
             FirmwareTaskStatus::Finished
         }
+    }
+
+    /// When `device` reaches its end, in stages since the task began.
+    fn end_of_device(&self, device: &TaskDevice) -> f64 {
+        if device.already_current {
+            return 0.0;
+        }
+        let end = end_of(device.fate, self.timeline());
+        device.stopped_at.map_or(end, |at| end.min(at))
+    }
+
+    /// Builds the index of ends from the devices.
+    pub(crate) fn index_ends(&mut self) {
+        let mut ends = Ends::default();
+        for device in self.devices.values() {
+            ends.add(self.end_of_device(device));
+        }
+        self.ends = ends;
+    }
+
+    /// Stops device `name` at `at` stages unless it was stopped before.
+    pub(crate) fn stop_device(&mut self, name: &str, at: f64) {
+        let Some(device) = self.devices.get(name) else {
+            return;
+        };
+        if device.stopped_at.is_some() {
+            return;
+        }
+        let before = self.end_of_device(device);
+        if let Some(device) = self.devices.get_mut(name) {
+            device.stopped_at = Some(at);
+        }
+        if let Some(device) = self.devices.get(name) {
+            let after = self.end_of_device(device);
+            self.ends.remove(before);
+            self.ends.add(after);
+        }
+    }
+
+    /// Cancels the task at `at` stages for the devices not stopped before.
+    pub(crate) fn cancel(&mut self, at: f64) {
+        self.cancelled = true;
+        for record in self.devices.values_mut() {
+            record.stopped_at.get_or_insert(at);
+        }
+        self.index_ends();
     }
 
     /// Unix seconds at which a device reached `stage`.
@@ -274,7 +367,8 @@ impl State {
 
     /// Adds a new task, the newest, and indexes it. The older tasks of its devices have
     /// ended for them (or were stopped just before).
-    pub(crate) fn add_task(&mut self, task: Task) {
+    pub(crate) fn add_task(&mut self, mut task: Task) {
+        task.index_ends();
         if let Some(product) = self.products.get_mut(&task.product_id) {
             for name in task.devices.keys() {
                 if let Some(device) = product.devices.get_mut(name) {
@@ -296,7 +390,8 @@ impl State {
     /// none of them.
     pub(crate) fn rebuild_indexes(&mut self) {
         let mut listings = TaskListings::default();
-        for task in self.tasks.values() {
+        for task in self.tasks.values_mut() {
+            task.index_ends();
             listings.add(task);
         }
         self.listings = listings;
@@ -535,6 +630,7 @@ mod tests {
                     options: options(*max_retry),
                     cancelled: false,
                     devices: records,
+                    ends: Ends::default(),
                 };
                 let change = Change::TaskCreated {
                     task: Box::new(task),
@@ -557,9 +653,9 @@ mod tests {
     }
 
     /// The indexes agree with a full scan: per device, and in the listings.
-    fn assert_indexes(state: &State, now: Instant) {
-        for later_ms in [0, 3, 50] {
-            let at = now + Duration::from_millis(later_ms);
+    fn assert_indexes(state: &State, now: Instant, probe_us: u64) {
+        for later_us in [0, 500, probe_us, 3_000, 50_000] {
+            let at = now + Duration::from_micros(later_us);
             for (name, device) in &product(state).devices {
                 assert_eq!(
                     state.current_version(name, device, at),
@@ -571,6 +667,18 @@ mod tests {
                     scanned_updating(state, name, device, at),
                     "updating of {name}"
                 );
+            }
+            for task in state.tasks.values() {
+                let running = task
+                    .devices
+                    .values()
+                    .any(|device| !task.device_stage(device, at).is_terminal());
+                let scanned = match (task.cancelled, running) {
+                    (true, _) => FirmwareTaskStatus::Cancelled,
+                    (false, true) => FirmwareTaskStatus::Running,
+                    (false, false) => FirmwareTaskStatus::Finished,
+                };
+                assert_eq!(task.status(at), scanned, "status of task {}", task.id);
             }
         }
         // What the index relies on: only a device's last task can be under way.
@@ -597,6 +705,9 @@ mod tests {
         let mut loaded: State = serde_json::from_slice(&bytes).expect("read back");
         loaded.rebuild_indexes();
         assert_eq!(loaded.listings, state.listings);
+        for (id, task) in &state.tasks {
+            assert_eq!(loaded.tasks[id].ends, task.ends, "ends of task {id}");
+        }
         for (name, device) in &product(state).devices {
             assert_eq!(
                 product(&loaded).devices[name].settled,
@@ -609,16 +720,19 @@ mod tests {
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(200))]
         #[test]
-        fn indexes_agree_with_a_full_scan(ops in proptest::collection::vec(op(), 1..40)) {
+        fn indexes_agree_with_a_full_scan(
+            ops in proptest::collection::vec((op(), 0..20_000u64), 1..40),
+        ) {
             let mut state = State::from_fixture(&crate::fixture::Fixture::demo());
             let origin = Instant::now();
             let mut clock_ms = 0;
-            for op in &ops {
+            for (op, probe_us) in &ops {
                 let (Op::Create { advance_ms, .. } | Op::Cancel { advance_ms, .. }) = op;
                 clock_ms += advance_ms;
                 let now = origin + Duration::from_millis(clock_ms);
                 run(&mut state, op, now, now);
-                assert_indexes(&state, now);
+                // Between whole stages too, where the ends are not.
+                assert_indexes(&state, now, *probe_us);
             }
         }
     }

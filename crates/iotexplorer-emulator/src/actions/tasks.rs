@@ -192,6 +192,7 @@ impl Changes for BatchUpdateFirmwareRequest {
             options,
             cancelled: false,
             devices,
+            ends: crate::state::Ends::default(),
         };
         let mut response = BatchUpdateFirmwareResponse::default();
         response.task_id = Some(id);
