@@ -723,7 +723,7 @@ mod tests {
         fn indexes_agree_with_a_full_scan(
             ops in proptest::collection::vec((op(), 0..20_000u64), 1..40),
         ) {
-            let mut state = State::from_fixture(&crate::fixture::Fixture::demo());
+            let mut state = State::from_fixture(&Fixture::demo());
             let origin = Instant::now();
             let mut clock_ms = 0;
             for (op, probe_us) in &ops {
