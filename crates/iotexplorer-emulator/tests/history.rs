@@ -139,6 +139,25 @@ async fn assert_history(client: &Client, first: u64, cancelled: u64) {
     assert_eq!(first_rows.len(), 1, "{first_rows:?}");
     assert_eq!(first_rows[0]["Status"], 6);
     assert_eq!(first_rows[0]["OriVersion"], "1.0.0");
+    // A TaskId filter names a task by the text of its ID, and only within the version.
+    for (version, named, total) in [
+        ("2.0.0", first.to_string(), 1),
+        ("2.0.0", format!("0{first}"), 0),
+        ("2.0.0", format!("+{first}"), 0),
+        ("1.0.0", first.to_string(), 0),
+    ] {
+        for action in ["DescribeFirmwareTasks", "DescribeFirmwareTaskDevices"] {
+            let reply = client
+                .post(
+                    action,
+                    &json!({"ProductID": PRODUCT, "FirmwareVersion": version, "Offset": 0,
+                            "Limit": 10, "Filters": [{"Key": "TaskId", "Value": named}]}),
+                )
+                .await
+                .ok();
+            assert_eq!(reply["Total"], total, "{action} {version} {named}");
+        }
+    }
     let stopped = rows_of(client, "1.0.0", cancelled).await;
     assert_eq!(stopped.len(), 1, "{stopped:?}");
     assert_eq!(stopped[0]["Status"], 5);

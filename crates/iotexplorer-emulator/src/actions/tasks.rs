@@ -252,20 +252,44 @@ impl Reads for DescribeFirmwareTaskRequest {
 }
 
 /// The tasks a listing of `DescribeFirmwareTasks` or `DescribeFirmwareTaskDevices` covers,
-/// newest first: those of the product, and of the version and module when given.
+/// newest first: those of the product, and of the version and module when given; only the
+/// one named when `keywords` hold a `TaskId`, found by its ID rather than among all.
 fn listed_tasks<'a>(
     state: &'a State,
     product_id: Option<&str>,
     version: Option<&'a str>,
     fw_type: Option<&'a str>,
-) -> Result<impl Iterator<Item = &'a Task>, ApiError> {
+    keywords: Option<&[SearchKeyword]>,
+) -> Result<Box<dyn Iterator<Item = &'a Task> + 'a>, ApiError> {
     let product = product(state, product_id)?;
-    let ids = state.listings.ids(&product.id, version);
-    Ok(ids
-        .iter()
-        .rev()
-        .filter_map(|id| state.tasks.get(id))
-        .filter(move |t| fw_type.is_none_or(|f| f == t.fw_type)))
+    let product_id = product.id.as_str();
+    let fits = move |t: &&'a Task| {
+        t.product_id == product_id
+            && version.is_none_or(|v| v == t.version)
+            && fw_type.is_none_or(|f| f == t.fw_type)
+    };
+    let named = keywords.unwrap_or_default().iter().find_map(|keyword| {
+        (keyword.key.as_deref() == Some("TaskId"))
+            .then_some(keyword.value.as_deref())
+            .flatten()
+    });
+    if let Some(named) = named {
+        // The filter compares the ID's text, so "007" names no task, as before.
+        let task = named
+            .parse::<u64>()
+            .ok()
+            .filter(|id| id.to_string() == named)
+            .and_then(|id| state.tasks.get(&id))
+            .filter(fits);
+        return Ok(Box::new(task.into_iter()));
+    }
+    let ids = state.listings.ids(product_id, version);
+    Ok(Box::new(
+        ids.iter()
+            .rev()
+            .filter_map(|id| state.tasks.get(id))
+            .filter(fits),
+    ))
 }
 
 /// `Filters` of the task listings: `TaskId` and `Status` of the task, `DeviceName` of the
@@ -296,6 +320,7 @@ impl Reads for DescribeFirmwareTasksRequest {
             request.product_id(),
             request.firmware_version(),
             request.fw_type(),
+            request.filters(),
         )?
         .map(|t| (t, t.status(cx.now)))
         .filter(|(t, status)| task_keywords_hold(request.filters(), t, status.code(), None))
@@ -337,6 +362,7 @@ impl Reads for DescribeFirmwareTaskDevicesRequest {
             request.product_id(),
             request.firmware_version(),
             request.fw_type(),
+            request.filters(),
         )?;
         for task in tasks {
             for (name, record) in &task.devices {
