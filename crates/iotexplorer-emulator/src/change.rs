@@ -121,32 +121,15 @@ impl Change {
         match self {
             Self::TaskCreated { task, stops } => {
                 for stop in stops {
-                    let record = state
-                        .tasks
-                        .get_mut(&stop.task_id)
-                        .and_then(|older| older.devices.get_mut(&stop.device));
-                    if let Some(record) = record
-                        && record.stopped_at.is_none()
-                    {
-                        record.stopped_at = Some(stop.at);
+                    if let Some(older) = state.tasks.get_mut(&stop.task_id) {
+                        older.stop_device(&stop.device, stop.at);
                     }
                 }
-                if let Some(product) = state.products.get_mut(&task.product_id) {
-                    for name in task.devices.keys() {
-                        if let Some(device) = product.devices.get_mut(name) {
-                            device.tasks.push(task.id);
-                        }
-                    }
-                }
-                state.next_task_id = task.id.saturating_add(1);
-                state.tasks.insert(task.id, *task);
+                state.add_task(*task);
             }
             Self::TaskCancelled { task_id, at } => {
                 if let Some(task) = state.tasks.get_mut(&task_id) {
-                    task.cancelled = true;
-                    for record in task.devices.values_mut() {
-                        record.stopped_at.get_or_insert(at);
-                    }
+                    task.cancel(at);
                 }
             }
             Self::FirmwareAdded {

@@ -188,6 +188,22 @@ pub(crate) fn stage_at(fate: Fate, timeline: Timeline, elapsed: f64) -> Stage {
     }
 }
 
+/// How many stages after its task began a device with `fate` reaches its end (done,
+/// failed or timed out), if nothing stops it: where [`stage_at`] turns terminal.
+pub(crate) fn end_of(fate: Fate, timeline: Timeline) -> f64 {
+    if fate.stalls {
+        return timeline.timeout_steps;
+    }
+    let mut start = 0.0;
+    for attempt in 0..fate.failed_attempts {
+        if attempt >= timeline.max_retry {
+            return start + FAILURE_STEPS;
+        }
+        start += FAILURE_STEPS + timeline.retry_steps;
+    }
+    start + SUCCESS_STEPS
+}
+
 /// Download percent after `t` of the two download stages.
 fn percent(t: f64) -> i64 {
     ((t / 2.0) * 100.0).clamp(0.0, 99.0) as i64

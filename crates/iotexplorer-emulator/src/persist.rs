@@ -401,12 +401,14 @@ fn read_snapshot(path: &Path) -> io::Result<Option<(State, u64)>> {
         Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(error) => return Err(error),
     };
-    let state = serde_json::from_slice(&bytes).map_err(|error| {
+    let mut state: State = serde_json::from_slice(&bytes).map_err(|error| {
         io::Error::new(
             io::ErrorKind::InvalidData,
             format!("{} is not a saved state: {error}", path.display()),
         )
     })?;
+    // The snapshot holds the data, not what is derived from it.
+    state.rebuild_indexes();
     Ok(Some((state, bytes.len() as u64)))
 }
 

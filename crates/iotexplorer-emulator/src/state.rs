@@ -1,6 +1,6 @@
 //! The emulated service's data: products, firmware, devices and tasks.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
 use iotexplorer_model::{
@@ -9,7 +9,7 @@ use iotexplorer_model::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::device_clock::{Fate, Stage, Timeline, already_current, stage_at, stopped};
+use crate::device_clock::{Fate, Stage, Timeline, already_current, end_of, stage_at, stopped};
 use crate::fixture::{DeviceListFixture, Fixture, ProgressSettings};
 
 /// The first task ID handed out; Tencent's IDs are seven digits too.
@@ -32,6 +32,12 @@ pub(crate) struct Device {
     pub(crate) base_version: String,
     /// The tasks that included it, oldest first.
     pub(crate) tasks: Vec<u64>,
+    /// Index: the newest of its tasks before the last one in which it ended done, which
+    /// decides its version while the last one has not made it done. Every task but a
+    /// device's last has ended for it (a new task starts only once the older ones ended or
+    /// were stopped), so this never changes until a newer task arrives; rebuilt on load.
+    #[serde(skip)]
+    pub(crate) settled: Option<u64>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -101,6 +107,39 @@ pub(crate) struct Task {
     pub(crate) options: TaskOptions,
     pub(crate) cancelled: bool,
     pub(crate) devices: BTreeMap<String, TaskDevice>,
+    /// Index: when each device reaches its end, so the task's status needs no walk over
+    /// its devices; kept by [`Task::index_ends`] and [`Task::stop_device`].
+    #[serde(skip)]
+    pub(crate) ends: Ends,
+}
+
+/// A multiset of the stages at which the devices of a task reach their ends.
+#[derive(Default, Debug, PartialEq)]
+pub(crate) struct Ends(BTreeMap<u64, u32>);
+
+impl Ends {
+    // Ends are never negative nor NaN, and the bits of such floats sort as they do.
+    fn key(end: f64) -> u64 {
+        end.max(0.0).to_bits()
+    }
+
+    fn add(&mut self, end: f64) {
+        *self.0.entry(Self::key(end)).or_default() += 1;
+    }
+
+    fn remove(&mut self, end: f64) {
+        let key = Self::key(end);
+        if let Some(count) = self.0.get_mut(&key) {
+            *count -= 1;
+            if *count == 0 {
+                self.0.remove(&key);
+            }
+        }
+    }
+
+    fn last(&self) -> Option<f64> {
+        self.0.last_key_value().map(|(key, _)| f64::from_bits(*key))
+    }
 }
 
 impl Task {
@@ -121,31 +160,100 @@ impl Task {
 
     /// Where `device` is at `now`.
     pub(crate) fn device_stage(&self, device: &TaskDevice, now: Instant) -> Stage {
+        self.device_stage_after(device, self.elapsed_steps(now))
+    }
+
+    /// Where `device` ends: the stage it stays in once it reached an end.
+    pub(crate) fn final_stage(&self, device: &TaskDevice) -> Stage {
+        self.device_stage_after(device, f64::INFINITY)
+    }
+
+    /// Where `device` is `elapsed` stages after the task began.
+    fn device_stage_after(&self, device: &TaskDevice, elapsed: f64) -> Stage {
         if device.already_current {
             return already_current();
         }
         let timeline = self.timeline();
-        let elapsed = self.elapsed_steps(now);
         match device.stopped_at {
             Some(at) if at <= elapsed => stopped(stage_at(device.fate, timeline, at), at),
             _ => stage_at(device.fate, timeline, elapsed),
         }
     }
 
-    /// The status of the task at `now`.
+    /// The status of the task at `now`: running until its last device reaches its end,
+    /// which the index of ends tells without a walk over the devices except within a
+    /// rounding error of that moment.
     pub(crate) fn status(&self, now: Instant) -> FirmwareTaskStatus {
         if self.cancelled {
             return FirmwareTaskStatus::Cancelled;
         }
-        let running = self
-            .devices
-            .values()
-            .any(|device| !self.device_stage(device, now).is_terminal());
+        let elapsed = self.elapsed_steps(now);
+        let running = match self.ends.last() {
+            None => false,
+            Some(last) => {
+                let margin = 1e-6 * last.abs().max(elapsed).max(1.0);
+                if elapsed >= last + margin {
+                    false
+                } else if elapsed + margin < last {
+                    true
+                } else {
+                    self.devices
+                        .values()
+                        .any(|device| !self.device_stage(device, now).is_terminal())
+                }
+            }
+        };
         if running {
             FirmwareTaskStatus::Running
         } else {
             FirmwareTaskStatus::Finished
         }
+    }
+
+    /// When `device` reaches its end, in stages since the task began.
+    fn end_of_device(&self, device: &TaskDevice) -> f64 {
+        if device.already_current {
+            return 0.0;
+        }
+        let end = end_of(device.fate, self.timeline());
+        device.stopped_at.map_or(end, |at| end.min(at))
+    }
+
+    /// Builds the index of ends from the devices.
+    pub(crate) fn index_ends(&mut self) {
+        let mut ends = Ends::default();
+        for device in self.devices.values() {
+            ends.add(self.end_of_device(device));
+        }
+        self.ends = ends;
+    }
+
+    /// Stops device `name` at `at` stages unless it was stopped before.
+    pub(crate) fn stop_device(&mut self, name: &str, at: f64) {
+        let Some(device) = self.devices.get(name) else {
+            return;
+        };
+        if device.stopped_at.is_some() {
+            return;
+        }
+        let before = self.end_of_device(device);
+        if let Some(device) = self.devices.get_mut(name) {
+            device.stopped_at = Some(at);
+        }
+        if let Some(device) = self.devices.get(name) {
+            let after = self.end_of_device(device);
+            self.ends.remove(before);
+            self.ends.add(after);
+        }
+    }
+
+    /// Cancels the task at `at` stages for the devices not stopped before.
+    pub(crate) fn cancel(&mut self, at: f64) {
+        self.cancelled = true;
+        for record in self.devices.values_mut() {
+            record.stopped_at.get_or_insert(at);
+        }
+        self.index_ends();
     }
 
     /// Unix seconds at which a device reached `stage`.
@@ -165,6 +273,41 @@ pub(crate) struct State {
     /// there was a log.
     #[serde(default)]
     pub(crate) log_seq: u64,
+    /// What the task listings look up; derived from `tasks`, rebuilt on load.
+    #[serde(skip)]
+    pub(crate) listings: TaskListings,
+}
+
+/// Index of the task listings: the IDs of each product's tasks and of each version's,
+/// oldest first (IDs only grow, so pushing keeps the order).
+#[derive(Default, Debug, PartialEq)]
+pub(crate) struct TaskListings {
+    by_product: HashMap<String, Vec<u64>>,
+    by_version: HashMap<(String, String), Vec<u64>>,
+}
+
+impl TaskListings {
+    fn add(&mut self, task: &Task) {
+        self.by_product
+            .entry(task.product_id.clone())
+            .or_default()
+            .push(task.id);
+        self.by_version
+            .entry((task.product_id.clone(), task.version.clone()))
+            .or_default()
+            .push(task.id);
+    }
+
+    /// The IDs of `product_id`'s tasks, of `version` when given, oldest first.
+    pub(crate) fn ids(&self, product_id: &str, version: Option<&str>) -> &[u64] {
+        let ids = match version {
+            Some(version) => self
+                .by_version
+                .get(&(product_id.to_owned(), version.to_owned())),
+            None => self.by_product.get(product_id),
+        };
+        ids.map_or(&[], Vec::as_slice)
+    }
 }
 
 impl State {
@@ -202,6 +345,7 @@ impl State {
                                 Device {
                                     base_version: d.firmware_version.clone(),
                                     tasks: Vec::new(),
+                                    settled: None,
                                 },
                             )
                         })
@@ -217,6 +361,49 @@ impl State {
             next_task_id: FIRST_TASK_ID,
             progress: fixture.progress.unwrap_or_default(),
             log_seq: 0,
+            listings: TaskListings::default(),
+        }
+    }
+
+    /// Adds a new task, the newest, and indexes it. The older tasks of its devices have
+    /// ended for them (or were stopped just before).
+    pub(crate) fn add_task(&mut self, mut task: Task) {
+        task.index_ends();
+        if let Some(product) = self.products.get_mut(&task.product_id) {
+            for name in task.devices.keys() {
+                if let Some(device) = product.devices.get_mut(name) {
+                    if let Some(&previous) = device.tasks.last()
+                        && ended_done(&self.tasks, previous, name)
+                    {
+                        device.settled = Some(previous);
+                    }
+                    device.tasks.push(task.id);
+                }
+            }
+        }
+        self.listings.add(&task);
+        self.next_task_id = task.id.saturating_add(1);
+        self.tasks.insert(task.id, task);
+    }
+
+    /// Builds the indexes again from the tasks: after loading a saved state, which holds
+    /// none of them.
+    pub(crate) fn rebuild_indexes(&mut self) {
+        let mut listings = TaskListings::default();
+        for task in self.tasks.values_mut() {
+            task.index_ends();
+            listings.add(task);
+        }
+        self.listings = listings;
+        for product in self.products.values_mut() {
+            for (name, device) in &mut product.devices {
+                let before_last = device.tasks.len().saturating_sub(1);
+                device.settled = device.tasks[..before_last]
+                    .iter()
+                    .rev()
+                    .copied()
+                    .find(|&id| ended_done(&self.tasks, id, name));
+            }
         }
     }
 
@@ -232,32 +419,44 @@ impl State {
     }
 
     /// The firmware device `name` runs at `now`: that of its latest finished update.
+    ///
+    /// Only its last task can still be under way; the older ones ended for it, and the
+    /// newest of them that ended done is indexed, so this costs the same however long the
+    /// device's history is.
     pub(crate) fn current_version(&self, name: &str, device: &Device, now: Instant) -> String {
-        device
-            .tasks
-            .iter()
-            .rev()
-            .filter_map(|id| self.tasks.get(id))
-            .find(|task| {
-                task.devices.get(name).is_some_and(|record| {
-                    task.device_stage(record, now).status == FirmwareUpdateStatus::Done
-                })
+        let last = device.tasks.last().and_then(|id| self.tasks.get(id));
+        let done_now = last.filter(|task| {
+            task.devices.get(name).is_some_and(|record| {
+                task.device_stage(record, now).status == FirmwareUpdateStatus::Done
             })
+        });
+        done_now
+            .or_else(|| device.settled.and_then(|id| self.tasks.get(&id)))
             .map_or_else(|| device.base_version.clone(), |task| task.version.clone())
     }
 
-    /// Whether device `name` is in a task that has not finished with it.
+    /// Whether device `name` is in a task that has not finished with it: only its last
+    /// task can be.
     pub(crate) fn is_updating(&self, name: &str, device: &Device, now: Instant) -> bool {
         device
             .tasks
-            .iter()
-            .filter_map(|id| self.tasks.get(id))
-            .any(|task| {
+            .last()
+            .and_then(|id| self.tasks.get(id))
+            .is_some_and(|task| {
                 task.devices
                     .get(name)
                     .is_some_and(|record| !task.device_stage(record, now).is_terminal())
             })
     }
+}
+
+/// Whether device `name` ended done in task `id`.
+fn ended_done(tasks: &BTreeMap<u64, Task>, id: u64, name: &str) -> bool {
+    tasks.get(&id).is_some_and(|task| {
+        task.devices
+            .get(name)
+            .is_some_and(|record| task.final_stage(record).status == FirmwareUpdateStatus::Done)
+    })
 }
 
 /// The wall clock in Unix milliseconds.
@@ -269,4 +468,272 @@ pub(crate) fn unix_now_ms() -> i64 {
 /// The wall clock in Unix seconds.
 pub(crate) fn unix_now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::change::{Change, Stop};
+    use crate::fixture::DEMO_PRODUCT_ID;
+    use proptest::prelude::*;
+
+    const DEVICES: [&str; 4] = ["dev001", "dev002", "dev003", "dev004"];
+    const VERSIONS: [&str; 3] = ["1.0.0", "2.0.0", "3.0.0"];
+
+    #[derive(Clone, Debug)]
+    enum Op {
+        Create {
+            devices: Vec<usize>,
+            version: usize,
+            replace: bool,
+            fates: Vec<(u64, bool)>,
+            max_retry: u64,
+            advance_ms: u64,
+        },
+        Cancel {
+            pick: usize,
+            advance_ms: u64,
+        },
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            4 => (
+                proptest::collection::vec(0..DEVICES.len(), 1..4),
+                0..VERSIONS.len(),
+                any::<bool>(),
+                proptest::collection::vec((0..3u64, proptest::bool::weighted(0.2)), DEVICES.len()),
+                0..3u64,
+                0..12u64,
+            )
+                .prop_map(|(devices, version, replace, fates, max_retry, advance_ms)| {
+                    Op::Create { devices, version, replace, fates, max_retry, advance_ms }
+                }),
+            1 => (any::<usize>(), 0..12u64)
+                .prop_map(|(pick, advance_ms)| Op::Cancel { pick, advance_ms }),
+        ]
+    }
+
+    fn options(max_retry: u64) -> TaskOptions {
+        TaskOptions {
+            upgrade_mode: UpgradeMode::DeviceNames,
+            ori_version: String::new(),
+            r#type: FirmwareTaskType::Static,
+            delay_time: 0,
+            timeout_interval: 300,
+            upgrade_method: UpgradeMethod::Silent,
+            max_retry,
+            retry_interval: 30,
+            override_mode: OverrideMode::KeepExisting,
+            user_define: String::new(),
+            rate_limit: 0,
+            start_time: 0,
+            end_time: 0,
+        }
+    }
+
+    /// The version by walking the device's whole history, as before the index.
+    fn scanned_version(state: &State, name: &str, device: &Device, now: Instant) -> String {
+        device
+            .tasks
+            .iter()
+            .rev()
+            .filter_map(|id| state.tasks.get(id))
+            .find(|task| {
+                task.devices.get(name).is_some_and(|record| {
+                    task.device_stage(record, now).status == FirmwareUpdateStatus::Done
+                })
+            })
+            .map_or_else(|| device.base_version.clone(), |task| task.version.clone())
+    }
+
+    /// Whether any task of the device is under way, by walking its whole history.
+    fn scanned_updating(state: &State, name: &str, device: &Device, now: Instant) -> bool {
+        device
+            .tasks
+            .iter()
+            .filter_map(|id| state.tasks.get(id))
+            .any(|task| {
+                task.devices
+                    .get(name)
+                    .is_some_and(|record| !task.device_stage(record, now).is_terminal())
+            })
+    }
+
+    fn product(state: &State) -> &Product {
+        &state.products[DEMO_PRODUCT_ID]
+    }
+
+    /// Applies `op` at `now` the way the actions plan it, with a full scan where the
+    /// actions use the index, and stopping every task of a replaced device.
+    fn run(state: &mut State, op: &Op, now: Instant, started: Instant) {
+        match op {
+            Op::Create {
+                devices,
+                version,
+                replace,
+                fates,
+                max_retry,
+                ..
+            } => {
+                let version = VERSIONS[*version];
+                let product = product(state);
+                let busy: Vec<&str> = devices
+                    .iter()
+                    .map(|&n| DEVICES[n])
+                    .filter(|name| scanned_updating(state, name, &product.devices[*name], now))
+                    .collect();
+                if !busy.is_empty() && !replace {
+                    return;
+                }
+                let mut stops = Vec::new();
+                for name in &busy {
+                    for &task_id in &product.devices[*name].tasks {
+                        let task = &state.tasks[&task_id];
+                        if task.devices[*name].stopped_at.is_none() {
+                            stops.push(Stop {
+                                task_id,
+                                device: (*name).to_owned(),
+                                at: task.elapsed_steps(now),
+                            });
+                        }
+                    }
+                }
+                let mut records = BTreeMap::new();
+                for &n in devices {
+                    let name = DEVICES[n];
+                    let ori_version = scanned_version(state, name, &product.devices[name], now);
+                    let (failed_attempts, stalls) = fates[n];
+                    records.insert(
+                        name.to_owned(),
+                        TaskDevice {
+                            already_current: ori_version == version,
+                            ori_version,
+                            fate: Fate {
+                                failed_attempts: failed_attempts.min(max_retry + 1),
+                                stalls,
+                            },
+                            stopped_at: None,
+                        },
+                    );
+                }
+                let task = Task {
+                    id: state.next_task_id,
+                    product_id: DEMO_PRODUCT_ID.to_owned(),
+                    version: version.to_owned(),
+                    fw_type: "mcu".to_owned(),
+                    create_time: 0,
+                    started,
+                    started_unix_ms: 0,
+                    step: Duration::from_millis(1),
+                    seconds_per_step: 30,
+                    options: options(*max_retry),
+                    cancelled: false,
+                    devices: records,
+                    ends: Ends::default(),
+                };
+                let change = Change::TaskCreated {
+                    task: Box::new(task),
+                    stops,
+                };
+                assert_eq!(change.check(state), Ok(()));
+                change.apply(state);
+            }
+            Op::Cancel { pick, .. } => {
+                let Some(task) = state.tasks.values().nth(pick % state.tasks.len().max(1)) else {
+                    return;
+                };
+                let change = Change::TaskCancelled {
+                    task_id: task.id,
+                    at: task.elapsed_steps(now),
+                };
+                change.apply(state);
+            }
+        }
+    }
+
+    /// The indexes agree with a full scan: per device, and in the listings.
+    fn assert_indexes(state: &State, now: Instant, probe_us: u64) {
+        for later_us in [0, 500, probe_us, 3_000, 50_000] {
+            let at = now + Duration::from_micros(later_us);
+            for (name, device) in &product(state).devices {
+                assert_eq!(
+                    state.current_version(name, device, at),
+                    scanned_version(state, name, device, at),
+                    "version of {name}"
+                );
+                assert_eq!(
+                    state.is_updating(name, device, at),
+                    scanned_updating(state, name, device, at),
+                    "updating of {name}"
+                );
+            }
+            for task in state.tasks.values() {
+                let running = task
+                    .devices
+                    .values()
+                    .any(|device| !task.device_stage(device, at).is_terminal());
+                let scanned = match (task.cancelled, running) {
+                    (true, _) => FirmwareTaskStatus::Cancelled,
+                    (false, true) => FirmwareTaskStatus::Running,
+                    (false, false) => FirmwareTaskStatus::Finished,
+                };
+                assert_eq!(task.status(at), scanned, "status of task {}", task.id);
+            }
+        }
+        // What the index relies on: only a device's last task can be under way.
+        for (name, device) in &product(state).devices {
+            let before_last = device.tasks.len().saturating_sub(1);
+            for id in &device.tasks[..before_last] {
+                let task = &state.tasks[id];
+                assert!(task.device_stage(&task.devices[name], now).is_terminal());
+            }
+        }
+        for version in [None, Some("1.0.0"), Some("2.0.0"), Some("3.0.0")] {
+            let scanned: Vec<u64> = state
+                .tasks
+                .values()
+                .filter(|t| {
+                    t.product_id == DEMO_PRODUCT_ID && version.is_none_or(|v| v == t.version)
+                })
+                .map(|t| t.id)
+                .collect();
+            assert_eq!(state.listings.ids(DEMO_PRODUCT_ID, version), scanned);
+        }
+        // A state read back from its file builds the same indexes.
+        let bytes = serde_json::to_vec(state).expect("serialise");
+        let mut loaded: State = serde_json::from_slice(&bytes).expect("read back");
+        loaded.rebuild_indexes();
+        assert_eq!(loaded.listings, state.listings);
+        for (id, task) in &state.tasks {
+            assert_eq!(loaded.tasks[id].ends, task.ends, "ends of task {id}");
+        }
+        for (name, device) in &product(state).devices {
+            assert_eq!(
+                product(&loaded).devices[name].settled,
+                device.settled,
+                "{name}"
+            );
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+        #[test]
+        fn indexes_agree_with_a_full_scan(
+            ops in proptest::collection::vec((op(), 0..20_000u64), 1..40),
+        ) {
+            let mut state = State::from_fixture(&Fixture::demo());
+            let origin = Instant::now();
+            let mut clock_ms = 0;
+            for (op, probe_us) in &ops {
+                let (Op::Create { advance_ms, .. } | Op::Cancel { advance_ms, .. }) = op;
+                clock_ms += advance_ms;
+                let now = origin + Duration::from_millis(clock_ms);
+                run(&mut state, op, now, now);
+                // Between whole stages too, where the ends are not.
+                assert_indexes(&state, now, *probe_us);
+            }
+        }
+    }
 }

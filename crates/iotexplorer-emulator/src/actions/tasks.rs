@@ -157,23 +157,24 @@ impl Changes for BatchUpdateFirmwareRequest {
             );
         }
 
-        // Replacing: the older tasks stop for these devices where they are now.
+        // Replacing: the older task still under way stops for these devices where they are
+        // now. Only a device's last task can be under way: a task starts only once the
+        // older ones ended or stopped.
         let mut stops = Vec::new();
         for name in busy {
-            let task_ids = product.devices.get(name).map_or(&[][..], |d| &d.tasks[..]);
-            for &task_id in task_ids {
-                if let Some(task) = state.tasks.get(&task_id)
-                    && task
-                        .devices
-                        .get(name)
-                        .is_some_and(|r| r.stopped_at.is_none())
-                {
-                    stops.push(Stop {
-                        task_id,
-                        device: name.clone(),
-                        at: task.elapsed_steps(cx.now),
-                    });
-                }
+            let last = product.devices.get(name).and_then(|d| d.tasks.last());
+            if let Some(&task_id) = last
+                && let Some(task) = state.tasks.get(&task_id)
+                && task
+                    .devices
+                    .get(name)
+                    .is_some_and(|r| r.stopped_at.is_none())
+            {
+                stops.push(Stop {
+                    task_id,
+                    device: name.clone(),
+                    at: task.elapsed_steps(cx.now),
+                });
             }
         }
 
@@ -191,6 +192,7 @@ impl Changes for BatchUpdateFirmwareRequest {
             options,
             cancelled: false,
             devices,
+            ends: crate::state::Ends::default(),
         };
         let mut response = BatchUpdateFirmwareResponse::default();
         response.task_id = Some(id);
@@ -250,19 +252,44 @@ impl Reads for DescribeFirmwareTaskRequest {
 }
 
 /// The tasks a listing of `DescribeFirmwareTasks` or `DescribeFirmwareTaskDevices` covers,
-/// newest first: those of the product, and of the version and module when given.
+/// newest first: those of the product, and of the version and module when given; only the
+/// one named when `keywords` hold a `TaskId`, found by its ID rather than among all.
 fn listed_tasks<'a>(
     state: &'a State,
     product_id: Option<&str>,
     version: Option<&'a str>,
     fw_type: Option<&'a str>,
-) -> Result<impl Iterator<Item = &'a Task>, ApiError> {
+    keywords: Option<&[SearchKeyword]>,
+) -> Result<Box<dyn Iterator<Item = &'a Task> + 'a>, ApiError> {
     let product = product(state, product_id)?;
-    Ok(state.tasks.values().rev().filter(move |t| {
-        t.product_id == product.id
+    let product_id = product.id.as_str();
+    let fits = move |t: &&'a Task| {
+        t.product_id == product_id
             && version.is_none_or(|v| v == t.version)
             && fw_type.is_none_or(|f| f == t.fw_type)
-    }))
+    };
+    let named = keywords.unwrap_or_default().iter().find_map(|keyword| {
+        (keyword.key.as_deref() == Some("TaskId"))
+            .then_some(keyword.value.as_deref())
+            .flatten()
+    });
+    if let Some(named) = named {
+        // The filter compares the ID's text, so "007" names no task, as before.
+        let task = named
+            .parse::<u64>()
+            .ok()
+            .filter(|id| id.to_string() == named)
+            .and_then(|id| state.tasks.get(&id))
+            .filter(fits);
+        return Ok(Box::new(task.into_iter()));
+    }
+    let ids = state.listings.ids(product_id, version);
+    Ok(Box::new(
+        ids.iter()
+            .rev()
+            .filter_map(|id| state.tasks.get(id))
+            .filter(fits),
+    ))
 }
 
 /// `Filters` of the task listings: `TaskId` and `Status` of the task, `DeviceName` of the
@@ -293,6 +320,7 @@ impl Reads for DescribeFirmwareTasksRequest {
             request.product_id(),
             request.firmware_version(),
             request.fw_type(),
+            request.filters(),
         )?
         .map(|t| (t, t.status(cx.now)))
         .filter(|(t, status)| task_keywords_hold(request.filters(), t, status.code(), None))
@@ -334,6 +362,7 @@ impl Reads for DescribeFirmwareTaskDevicesRequest {
             request.product_id(),
             request.firmware_version(),
             request.fw_type(),
+            request.filters(),
         )?;
         for task in tasks {
             for (name, record) in &task.devices {
