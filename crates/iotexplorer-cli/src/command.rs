@@ -420,15 +420,24 @@ fn sign_command() -> Command {
 }
 
 fn emulator_command() -> Command {
-    // The same flags as the `iotexplorer-emulator` binary, from the same definition.
-    <iotexplorer_emulator::cli::ServeFlags as clap::Args>::augment_args(
-        Command::new(EMULATOR).about("Run the local emulator of the service in the foreground"),
-    )
+    // The same flags as the `iotexplorer-emulator` binary, from the same definition. The
+    // description comes after them: the flags' own doc comment would replace it.
+    <iotexplorer_emulator::cli::ServeFlags as clap::Args>::augment_args(Command::new(EMULATOR))
+        .about("Run the local emulator of the service in the foreground")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_emulator_subcommand_says_what_it_does() {
+        let help = emulator_command().render_help().to_string();
+        assert!(
+            help.starts_with("Run the local emulator of the service in the foreground"),
+            "{help}"
+        );
+    }
 
     #[test]
     fn the_command_tree_is_consistent() {
