@@ -213,7 +213,7 @@ fn run_action(
         let body = checked_body(meta, &call.input)?;
         let profile = tccli_config::TccliProfile::load(call.flags.profile.as_deref(), env)?;
         let connection = Connection::resolve(&call.flags, profile, env)?;
-        return generate_code::run(meta, &body, language, *reveal, &connection, stdout);
+        return generate_code::run(meta, &body.0, language, *reveal, &connection, stdout);
     }
     let profile = tccli_config::TccliProfile::load(call.flags.profile.as_deref(), env)?;
     let view = View::resolve(&call.flags, &profile, env, terminals.stdout)?;
@@ -255,22 +255,23 @@ fn call_action(
     })
 }
 
+/// A request body that has passed every documented rule of its action; only
+/// [`checked_body`] makes one, so a call (or each poll of `--waiter`) checks it once.
+struct CheckedBody(serde_json::Value);
+
 /// The request body from the flags, checked against every documented rule of the action.
-fn checked_body(
-    meta: &'static ActionMeta,
-    input: &RequestInput,
-) -> Result<serde_json::Value, Failure> {
+fn checked_body(meta: &'static ActionMeta, input: &RequestInput) -> Result<CheckedBody, Failure> {
     let body = member_flags::request_body(input).map_err(|bad| Failure::Usage(bad.0))?;
     meta.check_json(&body)
         .map_err(|errors| Failure::Usage(describe(&errors)))?;
-    Ok(body)
+    Ok(CheckedBody(body))
 }
 
 /// Sends the call (or with `--dry-run` only shows it) and returns what to print.
 async fn exchange(
     session: &connect::Session,
     meta: &'static ActionMeta,
-    body: &serde_json::Value,
+    CheckedBody(body): &CheckedBody,
     settings: &Settings,
     stderr: &mut dyn Write,
 ) -> Result<serde_json::Value, Failure> {
@@ -297,7 +298,10 @@ async fn exchange(
     } else {
         session.client.clone()
     };
-    let response = client.send_json(meta, body).await;
+    // Checked once already, in `checked_body`.
+    let response = client
+        .send_json_unchecked(meta.name, meta.read_only, body)
+        .await;
     if debug {
         let sent = sent
             .lock()
@@ -332,7 +336,7 @@ fn shown_request(preview: &iotexplorer_http::RequestPreview) -> serde_json::Valu
 async fn wait_for(
     session: &connect::Session,
     meta: &'static ActionMeta,
-    body: &serde_json::Value,
+    body: &CheckedBody,
     settings: &Settings,
     stderr: &mut dyn Write,
     waiter: &waiter::Waiter,
