@@ -58,6 +58,7 @@ mod random;
 mod rate_limit;
 mod request;
 mod respond;
+mod schedule;
 mod serve;
 mod server;
 mod state;

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::device_clock::{Fate, Stage, Timeline, already_current, end_of, stage_at, stopped};
 use crate::fixture::{DeviceListFixture, Fixture, ProgressSettings};
+use crate::schedule::{Requested, Schedule};
 
 /// The first task ID handed out; Tencent's IDs are seven digits too.
 const FIRST_TASK_ID: u64 = 1_000_001;
@@ -66,6 +67,12 @@ pub(crate) struct TaskDevice {
     /// It already ran the task's version; Tencent fails such devices at once.
     #[serde(default)]
     pub(crate) already_current: bool,
+    /// Its place in the order the task sends the update in, which `RateLimit` spreads
+    /// over time; until its turn it is pending. Kept as a whole number, and the times
+    /// derived from the task's options, so that a state read back from its file computes
+    /// the very same timeline.
+    #[serde(default)]
+    pub(crate) dispatch_rank: u64,
 }
 
 /// What `BatchUpdateFirmware` asked for, kept to answer `DescribeFirmwareTask`.
@@ -89,6 +96,18 @@ pub(crate) struct TaskOptions {
     pub(crate) end_time: i64,
 }
 
+impl TaskOptions {
+    /// The members that shape the timeline.
+    pub(crate) fn timing(&self) -> Requested {
+        Requested {
+            delay_time: self.delay_time,
+            start_time: self.start_time,
+            end_time: self.end_time,
+            rate_limit: self.rate_limit,
+        }
+    }
+}
+
 #[derive(Serialize, Deserialize)]
 pub(crate) struct Task {
     pub(crate) id: u64,
@@ -107,6 +126,10 @@ pub(crate) struct Task {
     pub(crate) options: TaskOptions,
     pub(crate) cancelled: bool,
     pub(crate) devices: BTreeMap<String, TaskDevice>,
+    /// Its timeline (start, spacing of the dispatches, `EndTime`) in stages; derived from
+    /// `options` by [`Task::index_ends`], so rebuilt on load.
+    #[serde(skip)]
+    pub(crate) schedule: Schedule,
     /// Index: when each device reaches its end, so the task's status needs no walk over
     /// its devices; kept by [`Task::index_ends`] and [`Task::stop_device`].
     #[serde(skip)]
@@ -173,21 +196,55 @@ impl Task {
         if device.already_current {
             return already_current();
         }
-        let timeline = self.timeline();
-        match device.stopped_at {
-            Some(at) if at <= elapsed => stopped(stage_at(device.fate, timeline, at), at),
-            _ => stage_at(device.fate, timeline, elapsed),
+        match self.schedule.end_at {
+            Some(end) if end <= elapsed && end < self.uncut_end_of_device(device) => {
+                cut_off(self.uncut_stage_after(device, end), end)
+            }
+            _ => self.uncut_stage_after(device, elapsed),
         }
     }
 
-    /// The status of the task at `now`: running until its last device reaches its end,
-    /// which the index of ends tells without a walk over the devices except within a
-    /// rounding error of that moment.
+    /// Where `device` is `elapsed` stages after the task began, were there no `EndTime`.
+    fn uncut_stage_after(&self, device: &TaskDevice, elapsed: f64) -> Stage {
+        match device.stopped_at {
+            Some(at) if at <= elapsed => stopped(self.dispatched_stage(device, at), at),
+            _ => self.dispatched_stage(device, elapsed),
+        }
+    }
+
+    /// Where `device` is `elapsed` stages after the task began, on its own clock, which
+    /// starts when it is sent the update; pending since the task began until then.
+    fn dispatched_stage(&self, device: &TaskDevice, elapsed: f64) -> Stage {
+        let dispatch_at = self.dispatch_at(device);
+        let since_dispatch = elapsed - dispatch_at;
+        let reached = stage_at(device.fate, self.timeline(), since_dispatch.max(0.0));
+        if since_dispatch < 0.0 {
+            return Stage {
+                status: FirmwareUpdateStatus::Pending,
+                percent: 0,
+                retry_num: 0,
+                err_msg: "",
+                changed_at: 0.0,
+                ..reached
+            };
+        }
+        Stage {
+            changed_at: reached.changed_at + dispatch_at,
+            ..reached
+        }
+    }
+
+    /// The status of the task at `now`: waiting for its start, then running until its last
+    /// device reaches its end, which the index of ends tells without a walk over the
+    /// devices except within a rounding error of that moment.
     pub(crate) fn status(&self, now: Instant) -> FirmwareTaskStatus {
         if self.cancelled {
             return FirmwareTaskStatus::Cancelled;
         }
         let elapsed = self.elapsed_steps(now);
+        if elapsed < self.schedule.start_at {
+            return FirmwareTaskStatus::Waiting;
+        }
         let running = match self.ends.last() {
             None => false,
             Some(last) => {
@@ -215,12 +272,38 @@ impl Task {
         if device.already_current {
             return 0.0;
         }
-        let end = end_of(device.fate, self.timeline());
+        let end = self.uncut_end_of_device(device);
+        self.schedule.end_at.map_or(end, |cut| end.min(cut))
+    }
+
+    /// When `device` reaches its end, in stages since the task began, were there no
+    /// `EndTime`.
+    fn uncut_end_of_device(&self, device: &TaskDevice) -> f64 {
+        let end = self.dispatch_at(device) + end_of(device.fate, self.timeline());
         device.stopped_at.map_or(end, |at| end.min(at))
     }
 
-    /// Builds the index of ends from the devices.
+    /// When `device` is sent the update, in stages since the task began.
+    fn dispatch_at(&self, device: &TaskDevice) -> f64 {
+        let rank = usize::try_from(device.dispatch_rank).unwrap_or(usize::MAX);
+        self.schedule.dispatch_at(rank)
+    }
+
+    /// The timeline the task's options ask for. They were checked when it was created; a
+    /// task from a state saved before they were honoured that no longer passes the check
+    /// runs at once, as it did then.
+    fn planned_schedule(&self) -> Schedule {
+        Schedule::plan(
+            self.options.timing(),
+            self.create_time,
+            self.seconds_per_step,
+        )
+        .unwrap_or_default()
+    }
+
+    /// Builds the index of ends from the devices, and the timeline they follow.
     pub(crate) fn index_ends(&mut self) {
+        self.schedule = self.planned_schedule();
         let mut ends = Ends::default();
         for device in self.devices.values() {
             ends.add(self.end_of_device(device));
@@ -450,6 +533,22 @@ impl State {
     }
 }
 
+/// What `EndTime` tells of a device it finds not at an end: it timed out there.
+const CUT_OFF_MESSAGE: &str = "the task reached its EndTime";
+
+/// Where a device that `reached` a stage short of an end is once `EndTime` passes at `at`.
+fn cut_off(reached: Stage, at: f64) -> Stage {
+    if reached.is_terminal() {
+        return reached;
+    }
+    Stage {
+        status: FirmwareUpdateStatus::TimedOut,
+        err_msg: CUT_OFF_MESSAGE,
+        changed_at: at,
+        ..reached
+    }
+}
+
 /// Whether device `name` ended done in task `id`.
 fn ended_done(tasks: &BTreeMap<u64, Task>, id: u64, name: &str) -> bool {
     tasks.get(&id).is_some_and(|task| {
@@ -479,6 +578,8 @@ mod tests {
 
     const DEVICES: [&str; 4] = ["dev001", "dev002", "dev003", "dev004"];
     const VERSIONS: [&str; 3] = ["1.0.0", "2.0.0", "3.0.0"];
+    /// When the tasks are created, in Unix seconds.
+    const CREATE_TIME: i64 = 1_800_000_000;
 
     #[derive(Clone, Debug)]
     enum Op {
@@ -488,12 +589,35 @@ mod tests {
             replace: bool,
             fates: Vec<(u64, bool)>,
             max_retry: u64,
+            timing: Timing,
             advance_ms: u64,
         },
         Cancel {
             pick: usize,
             advance_ms: u64,
         },
+    }
+
+    /// `DelayTime`, `RateLimit` and `EndTime` of a task, in seconds (30 to a stage of
+    /// 1 ms); `EndTime` counted from the start.
+    #[derive(Clone, Debug)]
+    struct Timing {
+        delay_time: i64,
+        rate_limit: i64,
+        end_after: Option<i64>,
+    }
+
+    fn timing() -> impl Strategy<Value = Timing> {
+        (
+            prop_oneof![Just(0i64), Just(30), 0..180i64],
+            prop_oneof![Just(0i64), Just(60), 1..200i64],
+            proptest::option::weighted(0.3, 1..360i64),
+        )
+            .prop_map(|(delay_time, rate_limit, end_after)| Timing {
+                delay_time,
+                rate_limit,
+                end_after,
+            })
     }
 
     fn op() -> impl Strategy<Value = Op> {
@@ -504,10 +628,11 @@ mod tests {
                 any::<bool>(),
                 proptest::collection::vec((0..3u64, proptest::bool::weighted(0.2)), DEVICES.len()),
                 0..3u64,
+                timing(),
                 0..12u64,
             )
-                .prop_map(|(devices, version, replace, fates, max_retry, advance_ms)| {
-                    Op::Create { devices, version, replace, fates, max_retry, advance_ms }
+                .prop_map(|(devices, version, replace, fates, max_retry, timing, advance_ms)| {
+                    Op::Create { devices, version, replace, fates, max_retry, timing, advance_ms }
                 }),
             1 => (any::<usize>(), 0..12u64)
                 .prop_map(|(pick, advance_ms)| Op::Cancel { pick, advance_ms }),
@@ -574,6 +699,7 @@ mod tests {
                 replace,
                 fates,
                 max_retry,
+                timing,
                 ..
             } => {
                 let version = VERSIONS[*version];
@@ -600,14 +726,21 @@ mod tests {
                     }
                 }
                 let mut records = BTreeMap::new();
+                let mut rank = 0;
                 for &n in devices {
                     let name = DEVICES[n];
                     let ori_version = scanned_version(state, name, &product.devices[name], now);
                     let (failed_attempts, stalls) = fates[n];
+                    let already_current = ori_version == version;
+                    let dispatch_rank = rank;
+                    if !already_current {
+                        rank += 1;
+                    }
                     records.insert(
                         name.to_owned(),
                         TaskDevice {
-                            already_current: ori_version == version,
+                            already_current,
+                            dispatch_rank,
                             ori_version,
                             fate: Fate {
                                 failed_attempts: failed_attempts.min(max_retry + 1),
@@ -622,14 +755,22 @@ mod tests {
                     product_id: DEMO_PRODUCT_ID.to_owned(),
                     version: version.to_owned(),
                     fw_type: "mcu".to_owned(),
-                    create_time: 0,
+                    create_time: CREATE_TIME,
                     started,
                     started_unix_ms: 0,
                     step: Duration::from_millis(1),
                     seconds_per_step: 30,
-                    options: options(*max_retry),
+                    options: TaskOptions {
+                        delay_time: timing.delay_time,
+                        rate_limit: timing.rate_limit,
+                        end_time: timing
+                            .end_after
+                            .map_or(0, |after| CREATE_TIME + timing.delay_time + after),
+                        ..options(*max_retry)
+                    },
                     cancelled: false,
                     devices: records,
+                    schedule: Schedule::default(),
                     ends: Ends::default(),
                 };
                 let change = Change::TaskCreated {
@@ -673,10 +814,12 @@ mod tests {
                     .devices
                     .values()
                     .any(|device| !task.device_stage(device, at).is_terminal());
-                let scanned = match (task.cancelled, running) {
-                    (true, _) => FirmwareTaskStatus::Cancelled,
-                    (false, true) => FirmwareTaskStatus::Running,
-                    (false, false) => FirmwareTaskStatus::Finished,
+                let waiting = task.elapsed_steps(at) < task.schedule.start_at;
+                let scanned = match (task.cancelled, waiting, running) {
+                    (true, _, _) => FirmwareTaskStatus::Cancelled,
+                    (false, true, _) => FirmwareTaskStatus::Waiting,
+                    (false, false, true) => FirmwareTaskStatus::Running,
+                    (false, false, false) => FirmwareTaskStatus::Finished,
                 };
                 assert_eq!(task.status(at), scanned, "status of task {}", task.id);
             }

@@ -41,9 +41,15 @@ fn documented_update_statuses_have_their_variants() {
     assert_eq!(terminal, [5, 6, 10]);
     assert_eq!(FirmwareUpdateStatus::meta().values.len(), expected.len());
 
+    assert_eq!(FirmwareTaskStatus::Waiting.code(), 0);
     assert_eq!(FirmwareTaskStatus::Running.code(), 1);
-    assert_eq!(FirmwareTaskStatus::Finished.code(), 2);
+    assert_eq!(FirmwareTaskStatus::Finished.code(), 5);
     assert_eq!(FirmwareTaskStatus::Cancelled.code(), 6);
+    // A task's end: the statuses it keeps once reached.
+    let ended: Vec<i64> = (-1..=30)
+        .filter(|code| FirmwareTaskStatus::from(*code).is_terminal())
+        .collect();
+    assert_eq!(ended, [5, 6]);
     assert_eq!(UpgradeMethod::Silent.code(), 0);
     assert_eq!(UpgradeMethod::UserConfirmed.code(), 1);
     assert_eq!(OverrideMode::KeepExisting.code(), 0);

@@ -16,6 +16,7 @@ use super::lookup::{firmware, keywords_hold, page, page_size, product};
 use super::{Changes, Context, Planned, Reads, shown};
 use crate::change::{Change, Stop};
 use crate::device_clock::draw_fate;
+use crate::schedule::{Requested, Schedule};
 use crate::state::{State, Task, TaskDevice, TaskOptions};
 
 /// `TimeoutInterval` when the request gives none, in seconds.
@@ -46,6 +47,20 @@ impl Changes for BatchUpdateFirmwareRequest {
             request.fw_type(),
         )?;
         let version = firmware.version.as_str();
+        // The timing members are checked before the devices are chosen: a request that
+        // cannot be honoured is refused whatever the devices are doing.
+        let timing = Requested {
+            delay_time: request.delay_time().unwrap_or(0),
+            start_time: request.start_time().unwrap_or(0),
+            end_time: request.end_time().unwrap_or(0),
+            rate_limit: request.rate_limit().unwrap_or(0),
+        };
+        let schedule = Schedule::plan(
+            timing,
+            cx.unix_now,
+            state.progress.seconds_per_step,
+        )
+        .map_err(invalid)?;
 
         let names = request.device_names().filter(|names| !names.is_empty());
         let ori_version = request.firmware_ori_version();
@@ -126,7 +141,7 @@ impl Changes for BatchUpdateFirmwareRequest {
             upgrade_mode: mode,
             ori_version: ori_version.unwrap_or_default().to_owned(),
             r#type: request.r#type().unwrap_or(FirmwareTaskType::Static),
-            delay_time: request.delay_time().unwrap_or(0),
+            delay_time: timing.delay_time,
             timeout_interval: request
                 .timeout_interval()
                 .unwrap_or(DEFAULT_TIMEOUT_INTERVAL),
@@ -136,23 +151,32 @@ impl Changes for BatchUpdateFirmwareRequest {
             retry_interval: request.retry_interval().unwrap_or(0).saturating_mul(60),
             override_mode,
             user_define: request.task_user_define().unwrap_or_default().to_owned(),
-            rate_limit: request.rate_limit().unwrap_or(0),
-            start_time: request.start_time().unwrap_or(0),
-            end_time: request.end_time().unwrap_or(0),
+            rate_limit: timing.rate_limit,
+            start_time: timing.start_time,
+            end_time: timing.end_time,
         };
         let mut devices = BTreeMap::new();
+        // The devices are sent the update in the order they were chosen; one that already
+        // runs the version fails at once and takes no place under RateLimit.
+        let mut rank = 0;
         for name in &targets {
             let Some(device) = product.devices.get(name) else {
                 continue;
             };
             let ori_version = state.current_version(name, device, cx.now);
+            let already_current = ori_version == version;
+            let dispatch_rank = rank;
+            if !already_current && !devices.contains_key(name) {
+                rank += 1;
+            }
             devices.insert(
                 name.clone(),
                 TaskDevice {
-                    already_current: ori_version == version,
+                    already_current,
                     ori_version,
                     fate: draw_fate(&state.progress, cx.fates, options.max_retry),
                     stopped_at: None,
+                    dispatch_rank,
                 },
             );
         }
@@ -192,6 +216,7 @@ impl Changes for BatchUpdateFirmwareRequest {
             options,
             cancelled: false,
             devices,
+            schedule,
             ends: crate::state::Ends::default(),
         };
         let mut response = BatchUpdateFirmwareResponse::default();

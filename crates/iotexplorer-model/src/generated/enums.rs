@@ -144,17 +144,19 @@ pub(crate) static DEVICE_ONLINE_STATUS_ENUM: EnumMeta = EnumMeta {
     ],
 };
 
-/// The status of a firmware-update task.
+/// The status of a firmware-update task, as `DescribeFirmwareTask` and `DescribeFirmwareTasks` report it and `UpdateOtaTaskStatus` sets it.
 ///
-/// These are the values the project's emulator uses today; Tencent does not document the meaning of each number, and a later change settles it.
+/// Tencent lists no meanings for these numbers. 6 is the value `UpdateOtaTaskStatus` sets to cancel a task (its description and only example). 5 is what `DescribeFirmwareTasks` shows for tasks 1000696 to 1000698 of product I6KTCZ170U, whose devices all ended (`DescribeFirmwareTaskDevices` shows each failed with `firmware no need update.`): the one published case where a task's status can be matched with its devices. 1 (running) and 0 (waiting for its `StartTime` or `DelayTime`) are the project's own choices; Tencent's pages also show 2 and 3 as sample values without saying what they mean, so they stay unnamed.
 ///
 /// A value this version does not list is kept as [`FirmwareTaskStatus::Unknown`] and written back unchanged, so a newer service never makes a response undecodable.
 #[derive(Clone, Copy, Debug)]
 #[non_exhaustive]
 pub enum FirmwareTaskStatus {
-    /// `1`: The task is running.
+    /// `0`: The task waits for its start (`StartTime`, or `DelayTime` after creation); no device has been sent the update. The project's own value.
+    Waiting,
+    /// `1`: The task is running: some device has not reached an end.
     Running,
-    /// `2`: The task has finished.
+    /// `5`: The task has ended: every device reached an end (done, failed or timed out), or its `EndTime` passed.
     Finished,
     /// `6`: The task was cancelled.
     Cancelled,
@@ -166,8 +168,9 @@ impl FirmwareTaskStatus {
     /// The wire number.
     pub const fn code(&self) -> i64 {
         match self {
+            Self::Waiting => 0,
             Self::Running => 1,
-            Self::Finished => 2,
+            Self::Finished => 5,
             Self::Cancelled => 6,
             Self::Unknown(code) => *code,
         }
@@ -176,16 +179,18 @@ impl FirmwareTaskStatus {
     /// The variant for this wire number; [`Self::Unknown`] when it is not listed.
     pub const fn from_code(code: i64) -> Self {
         match code {
+            0 => Self::Waiting,
             1 => Self::Running,
-            2 => Self::Finished,
+            5 => Self::Finished,
             6 => Self::Cancelled,
             other => Self::Unknown(other),
         }
     }
 
-    /// The variant's name, e.g. `Running`; `Unknown` for a value not listed.
+    /// The variant's name, e.g. `Waiting`; `Unknown` for a value not listed.
     pub fn name(&self) -> &'static str {
         match self {
+            Self::Waiting => "Waiting",
             Self::Running => "Running",
             Self::Finished => "Finished",
             Self::Cancelled => "Cancelled",
@@ -196,8 +201,13 @@ impl FirmwareTaskStatus {
     /// English description of the value; empty for a value not listed.
     pub fn doc(&self) -> &'static str {
         match self {
-            Self::Running => "The task is running.",
-            Self::Finished => "The task has finished.",
+            Self::Waiting => {
+                "The task waits for its start (`StartTime`, or `DelayTime` after creation); no device has been sent the update. The project's own value."
+            }
+            Self::Running => "The task is running: some device has not reached an end.",
+            Self::Finished => {
+                "The task has ended: every device reached an end (done, failed or timed out), or its `EndTime` passed."
+            }
             Self::Cancelled => "The task was cancelled.",
             Self::Unknown(_) => "",
         }
@@ -206,6 +216,11 @@ impl FirmwareTaskStatus {
     /// The documented values of this type.
     pub fn meta() -> &'static EnumMeta {
         &FIRMWARE_TASK_STATUS_ENUM
+    }
+
+    /// Whether the value is terminal: [`FirmwareTaskStatus::Finished`], [`FirmwareTaskStatus::Cancelled`]. Other values, unknown ones included, are not.
+    pub fn is_terminal(&self) -> bool {
+        matches!(self.code(), 5 | 6)
     }
 }
 
@@ -256,11 +271,24 @@ impl<'de> Deserialize<'de> for FirmwareTaskStatus {
 
 pub(crate) static FIRMWARE_TASK_STATUS_ENUM: EnumMeta = EnumMeta {
     name: "FirmwareTaskStatus",
-    doc: "The status of a firmware-update task.\n\nThese are the values the project's emulator uses today; Tencent does not document the meaning of each number, and a later change settles it.",
+    doc: "The status of a firmware-update task, as `DescribeFirmwareTask` and `DescribeFirmwareTasks` report it and `UpdateOtaTaskStatus` sets it.\n\nTencent lists no meanings for these numbers. 6 is the value `UpdateOtaTaskStatus` sets to cancel a task (its description and only example). 5 is what `DescribeFirmwareTasks` shows for tasks 1000696 to 1000698 of product I6KTCZ170U, whose devices all ended (`DescribeFirmwareTaskDevices` shows each failed with `firmware no need update.`): the one published case where a task's status can be matched with its devices. 1 (running) and 0 (waiting for its `StartTime` or `DelayTime`) are the project's own choices; Tencent's pages also show 2 and 3 as sample values without saying what they mean, so they stay unnamed.",
     closed: false,
     values: &[
-        EnumValueMeta::new(WireCode::Number(1), "Running", "The task is running."),
-        EnumValueMeta::new(WireCode::Number(2), "Finished", "The task has finished."),
+        EnumValueMeta::new(
+            WireCode::Number(0),
+            "Waiting",
+            "The task waits for its start (`StartTime`, or `DelayTime` after creation); no device has been sent the update. The project's own value.",
+        ),
+        EnumValueMeta::new(
+            WireCode::Number(1),
+            "Running",
+            "The task is running: some device has not reached an end.",
+        ),
+        EnumValueMeta::new(
+            WireCode::Number(5),
+            "Finished",
+            "The task has ended: every device reached an end (done, failed or timed out), or its `EndTime` passed.",
+        ),
         EnumValueMeta::new(WireCode::Number(6), "Cancelled", "The task was cancelled."),
     ],
 };
