@@ -1,0 +1,385 @@
+//! Task timing over real HTTP: `DelayTime`, `StartTime`, `RateLimit` and `EndTime` of
+//! `BatchUpdateFirmware`, and the task statuses `DescribeFirmwareTask(s)` answer over a
+//! task's life.
+//!
+//! The emulator runs at `STEP_MS` real milliseconds per stage of 30 emulated seconds, so
+//! a request's seconds show up here as milliseconds: 30 s is one stage. The checks are lower
+//! bounds on when things happen (a busy machine only makes them later) and generous upper
+//! bounds.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use iotexplorer_emulator::{Emulator, Fixture, ProgressSettings, RunningEmulator};
+use serde_json::{Value, json};
+use support::{Client, now};
+
+/// Real milliseconds per stage of 30 emulated seconds.
+const STEP_MS: u64 = 50;
+/// Emulated seconds per stage (the default).
+const SECONDS_PER_STEP: i64 = 30;
+/// The longest any test here waits for something to happen.
+const PATIENCE: Duration = Duration::from_secs(10);
+
+/// Task statuses (see the README's "Task timing and status").
+const WAITING: i64 = 0;
+const RUNNING: i64 = 1;
+const FINISHED: i64 = 5;
+const CANCELLED: i64 = 6;
+/// Device statuses.
+const PENDING: i64 = 1;
+const FAILED: i64 = 5;
+const DONE: i64 = 6;
+const TIMED_OUT: i64 = 10;
+
+async fn start() -> RunningEmulator {
+    Emulator::builder()
+        .fixture(Fixture::demo())
+        .rate_limit(0)
+        .progress(ProgressSettings::default().with_step_ms(STEP_MS))
+        .start("127.0.0.1:0")
+        .await
+        .expect("start")
+}
+
+/// Milliseconds that `seconds` of emulated time take.
+fn real_ms(seconds: i64) -> u128 {
+    u128::try_from(seconds).expect("positive") * u128::from(STEP_MS)
+        / u128::try_from(SECONDS_PER_STEP).expect("positive")
+}
+
+fn batch(devices: &[&str], timing: Value) -> Value {
+    let mut body = json!({"ProductID": "ABCDE12345", "FirmwareVersion": "2.0.0",
+                          "DeviceNames": devices, "TimeoutInterval": 300});
+    if let (Some(body), Some(timing)) = (body.as_object_mut(), timing.as_object()) {
+        body.extend(timing.clone());
+    }
+    body
+}
+
+async fn create(client: &Client, devices: &[&str], timing: Value) -> u64 {
+    client
+        .post("BatchUpdateFirmware", &batch(devices, timing))
+        .await
+        .ok()["TaskId"]
+        .as_u64()
+        .expect("a TaskId")
+}
+
+async fn task_status(client: &Client, id: u64) -> i64 {
+    let task = client
+        .post(
+            "DescribeFirmwareTask",
+            &json!({"ProductID": "ABCDE12345", "FirmwareVersion": "2.0.0", "TaskId": id}),
+        )
+        .await
+        .ok();
+    task["Status"].as_i64().expect("a task Status")
+}
+
+/// The status `DescribeFirmwareTasks` lists for task `id`, which must agree with
+/// `DescribeFirmwareTask`'s; also found by filtering on that status.
+async fn listed_status(client: &Client, id: u64) -> i64 {
+    let listed = client
+        .post(
+            "DescribeFirmwareTasks",
+            &json!({"ProductID": "ABCDE12345", "FirmwareVersion": "2.0.0", "Offset": 0,
+                    "Limit": 100}),
+        )
+        .await
+        .ok();
+    let status = listed["TaskInfos"]
+        .as_array()
+        .and_then(|tasks| tasks.iter().find(|task| task["TaskId"] == id))
+        .and_then(|task| task["Status"].as_i64())
+        .expect("the task is listed with a Status");
+    let filtered = client
+        .post(
+            "DescribeFirmwareTasks",
+            &json!({"ProductID": "ABCDE12345", "FirmwareVersion": "2.0.0", "Offset": 0,
+                    "Limit": 100, "Filters": [{"Key": "Status", "Value": status.to_string()}]}),
+        )
+        .await
+        .ok();
+    let found = filtered["TaskInfos"]
+        .as_array()
+        .is_some_and(|tasks| tasks.iter().any(|task| task["TaskId"] == id));
+    // Unless the task moved on between the two calls.
+    assert!(
+        found || task_status(client, id).await != status,
+        "filtering on Status {status} finds task {id}: {filtered}"
+    );
+    status
+}
+
+/// The devices of task `id`, by name.
+async fn devices_of(client: &Client, id: u64) -> Vec<(String, Value)> {
+    let reply = client
+        .post(
+            "DescribeFirmwareTaskDevices",
+            &json!({"ProductID": "ABCDE12345", "FirmwareVersion": "2.0.0", "Limit": 100,
+                    "Filters": [{"Key": "TaskId", "Value": id.to_string()}]}),
+        )
+        .await
+        .ok();
+    let mut devices: Vec<(String, Value)> = reply["Devices"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|device| (device["DeviceName"].as_str().unwrap_or("").to_owned(), device))
+        .collect();
+    devices.sort_by(|a, b| a.0.cmp(&b.0));
+    devices
+}
+
+/// Polls until the task has status `wanted`, or `PATIENCE` runs out.
+async fn wait_for_status(client: &Client, id: u64, wanted: i64) {
+    let started = Instant::now();
+    loop {
+        let status = task_status(client, id).await;
+        if status == wanted {
+            return;
+        }
+        assert!(
+            started.elapsed() < PATIENCE,
+            "task {id} never reached status {wanted}; it is {status}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// For each device of task `id`, how long after `since` it was first seen out of pending.
+async fn times_leaving_pending(
+    client: &Client,
+    id: u64,
+    names: &[&str],
+    since: Instant,
+) -> Vec<u128> {
+    let mut left: Vec<Option<u128>> = vec![None; names.len()];
+    while left.iter().any(Option::is_none) {
+        assert!(since.elapsed() < PATIENCE, "devices stayed pending: {left:?}");
+        for (name, device) in devices_of(client, id).await {
+            if device["Status"] != PENDING
+                && let Some(slot) = names.iter().position(|n| *n == name)
+            {
+                left[slot].get_or_insert(since.elapsed().as_millis());
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(3)).await;
+    }
+    left.into_iter().flatten().collect()
+}
+
+#[tokio::test]
+async fn delay_time_holds_the_task_back_and_it_waits_meanwhile() {
+    let emulator = start().await;
+    let client = Client::demo(emulator.addr());
+    // 300 s: ten stages before the first device is sent the update.
+    let sent = Instant::now();
+    let id = create(&client, &["dev001"], json!({"DelayTime": 300})).await;
+    assert_eq!(task_status(&client, id).await, WAITING);
+    assert_eq!(listed_status(&client, id).await, WAITING);
+    let [(_, device)] = <[_; 1]>::try_from(devices_of(&client, id).await).expect("one");
+    assert_eq!(device["Status"], PENDING);
+
+    let left = times_leaving_pending(&client, id, &["dev001"], sent).await;
+    // Pending one stage after its dispatch, as every device is.
+    let earliest = real_ms(300) + u128::from(STEP_MS);
+    assert!(
+        left[0] >= earliest,
+        "dev001 left pending after {} ms, before {earliest} ms",
+        left[0]
+    );
+    wait_for_status(&client, id, FINISHED).await;
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn start_time_wins_over_delay_time() {
+    let emulator = start().await;
+    let client = Client::demo(emulator.addr());
+    let sent = Instant::now();
+    // StartTime 300 s ahead: ten stages, 500 ms. DelayTime alone would hold it 50 s.
+    let id = create(
+        &client,
+        &["dev001"],
+        json!({"StartTime": now() + 300, "DelayTime": 30_000}),
+    )
+    .await;
+    assert_eq!(task_status(&client, id).await, WAITING);
+    let left = times_leaving_pending(&client, id, &["dev001"], sent).await;
+    // The second StartTime counts in may have begun up to a second before creation.
+    let earliest = real_ms(299);
+    assert!(
+        left[0] >= earliest,
+        "left pending after {} ms, before {earliest} ms",
+        left[0]
+    );
+    assert!(
+        left[0] < PATIENCE.as_millis(),
+        "DelayTime did not take over"
+    );
+    let task = client
+        .post(
+            "DescribeFirmwareTask",
+            &json!({"ProductID": "ABCDE12345", "FirmwareVersion": "2.0.0", "TaskId": id}),
+        )
+        .await
+        .ok();
+    // Both are echoed as sent.
+    assert_eq!(task["DelayTime"], 30_000);
+    assert!(task["StartTime"].as_i64().is_some_and(|t| t > 0));
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn rate_limit_spreads_the_dispatch_in_the_order_asked() {
+    let emulator = start().await;
+    let client = Client::demo(emulator.addr());
+    // One device a minute: two stages, 100 ms, between dispatches. Asked in an order that
+    // is not the names' order.
+    let order = ["dev004", "dev002", "dev003", "dev001"];
+    let sent = Instant::now();
+    let id = create(&client, &order, json!({"RateLimit": 1})).await;
+    let left = times_leaving_pending(&client, id, &order, sent).await;
+    for (rank, (name, left_ms)) in order.iter().zip(&left).enumerate() {
+        let rank = i64::try_from(rank).expect("small");
+        let earliest = real_ms(rank * 60) + u128::from(STEP_MS);
+        assert!(
+            *left_ms >= earliest,
+            "{name} (sent {rank}th) left pending after {left_ms} ms, before {earliest} ms: {left:?}"
+        );
+    }
+    wait_for_status(&client, id, FINISHED).await;
+    for (name, device) in devices_of(&client, id).await {
+        assert_eq!(device["Status"], DONE, "{name}");
+    }
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn end_time_times_out_the_stragglers_and_ends_the_task() {
+    let emulator = start().await;
+    let client = Client::demo(emulator.addr());
+    // One device a minute (dispatches 100 ms apart) and an EndTime 150 s (250 ms) ahead:
+    // only the first finishes (after four stages, 200 ms); the second is burning, the third
+    // downloading and the fourth not yet sent the update when it passes.
+    let names = ["dev001", "dev002", "dev003", "dev004"];
+    let sent = Instant::now();
+    let id = create(
+        &client,
+        &names,
+        json!({"RateLimit": 1, "EndTime": now() + 150}),
+    )
+    .await;
+    assert_eq!(task_status(&client, id).await, RUNNING);
+    wait_for_status(&client, id, FINISHED).await;
+    let ended_ms = sent.elapsed().as_millis();
+    // EndTime counts from the second the task was created in, at most one before.
+    let earliest = real_ms(149);
+    assert!(ended_ms >= earliest, "ended after {ended_ms} ms, before {earliest} ms");
+    assert_eq!(listed_status(&client, id).await, FINISHED);
+    let devices = devices_of(&client, id).await;
+    let statuses: Vec<&Value> = devices.iter().map(|(_, d)| &d["Status"]).collect();
+    assert_eq!(statuses, [DONE, TIMED_OUT, TIMED_OUT, TIMED_OUT], "{devices:?}");
+    for (name, device) in &devices[1..] {
+        assert_eq!(device["ErrMsg"], "the task reached its EndTime", "{name}");
+    }
+    // It stays so, and the devices are free for a new task.
+    tokio::time::sleep(Duration::from_millis(STEP_MS * 6)).await;
+    assert_eq!(task_status(&client, id).await, FINISHED);
+    let again = create(&client, &names, json!({})).await;
+    assert_eq!(task_status(&client, again).await, RUNNING);
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn timing_that_cannot_be_honoured_is_refused() {
+    let emulator = start().await;
+    let client = Client::demo(emulator.addr());
+    let now = now();
+    let refused = [
+        ("negative DelayTime", json!({"DelayTime": -1})),
+        ("negative RateLimit", json!({"RateLimit": -5})),
+        ("negative StartTime", json!({"StartTime": -1})),
+        ("negative EndTime", json!({"EndTime": -1})),
+        ("StartTime in the past", json!({"StartTime": now - 3_600})),
+        (
+            "EndTime before StartTime",
+            json!({"StartTime": now + 600, "EndTime": now + 300}),
+        ),
+        (
+            "EndTime at StartTime",
+            json!({"StartTime": now + 600, "EndTime": now + 600}),
+        ),
+        ("EndTime in the past", json!({"EndTime": now - 60})),
+        (
+            "EndTime before the delayed start",
+            json!({"DelayTime": 600, "EndTime": now + 300}),
+        ),
+    ];
+    for (what, timing) in refused {
+        let reply = client
+            .post("BatchUpdateFirmware", &batch(&["dev001"], timing))
+            .await;
+        assert_eq!(
+            reply.code().as_deref(),
+            Some("InvalidParameterValue"),
+            "{what}: {}",
+            reply.json()
+        );
+    }
+    // None of them created a task or held a device.
+    let id = create(
+        &client,
+        &["dev001"],
+        json!({"StartTime": now + 600, "EndTime": now + 900, "RateLimit": 0, "DelayTime": 0}),
+    )
+    .await;
+    assert_eq!(id, 1_000_001);
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn task_statuses_over_a_life_and_a_cancel_before_the_start() {
+    let emulator = start().await;
+    let client = Client::demo(emulator.addr());
+    // Waits four stages (200 ms), then runs six: the second device is sent the update two
+    // stages after the first.
+    let id = create(
+        &client,
+        &["dev001", "dev002"],
+        json!({"DelayTime": 120, "RateLimit": 1}),
+    )
+    .await;
+    let mut seen = vec![task_status(&client, id).await];
+    let started = Instant::now();
+    while seen.last() != Some(&FINISHED) {
+        assert!(started.elapsed() < PATIENCE, "statuses {seen:?}");
+        let status = listed_status(&client, id).await;
+        if seen.last() != Some(&status) {
+            seen.push(status);
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(seen, [WAITING, RUNNING, FINISHED]);
+
+    // Cancelled while it waits: it never starts, and its devices fail at once.
+    let waiting = create(&client, &["dev003"], json!({"DelayTime": 3_000})).await;
+    assert_eq!(task_status(&client, waiting).await, WAITING);
+    client
+        .post(
+            "UpdateOtaTaskStatus",
+            &json!({"ProductId": "ABCDE12345", "TaskId": waiting, "Status": CANCELLED}),
+        )
+        .await
+        .ok();
+    assert_eq!(task_status(&client, waiting).await, CANCELLED);
+    assert_eq!(listed_status(&client, waiting).await, CANCELLED);
+    let [(_, device)] = <[_; 1]>::try_from(devices_of(&client, waiting).await).expect("one");
+    assert_eq!(device["Status"], FAILED);
+    assert_eq!(device["ErrMsg"], "task cancelled");
+    emulator.shutdown().await;
+}
