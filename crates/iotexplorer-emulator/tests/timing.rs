@@ -249,7 +249,7 @@ async fn rate_limit_spreads_the_dispatch_in_the_order_asked() {
         let earliest = real_ms(rank * 60) + u128::from(STEP_MS);
         assert!(
             *left_ms >= earliest,
-            "{name} (sent {rank}th) left pending after {left_ms} ms, before {earliest} ms: {left:?}"
+            "{name} (rank {rank}) left pending after {left_ms} ms, before {earliest} ms: {left:?}"
         );
     }
     wait_for_status(&client, id, FINISHED).await;
