@@ -219,14 +219,14 @@ impl Task {
         let since_dispatch = elapsed - dispatch_at;
         let reached = stage_at(device.fate, self.timeline(), since_dispatch.max(0.0));
         if since_dispatch < 0.0 {
-            return Stage {
-                status: FirmwareUpdateStatus::Pending,
-                percent: 0,
-                retry_num: 0,
-                err_msg: "",
-                changed_at: 0.0,
-                ..reached
-            };
+            // Pending since the task began, whatever the device's fate holds for later.
+            let mut pending = reached;
+            pending.status = FirmwareUpdateStatus::Pending;
+            pending.percent = 0;
+            pending.retry_num = 0;
+            pending.err_msg = "";
+            pending.changed_at = 0.0;
+            return pending;
         }
         Stage {
             changed_at: reached.changed_at + dispatch_at,

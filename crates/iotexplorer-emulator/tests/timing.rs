@@ -52,8 +52,8 @@ fn real_ms(seconds: i64) -> u128 {
 fn batch(devices: &[&str], timing: Value) -> Value {
     let mut body = json!({"ProductID": "ABCDE12345", "FirmwareVersion": "2.0.0",
                           "DeviceNames": devices, "TimeoutInterval": 300});
-    if let (Some(body), Some(timing)) = (body.as_object_mut(), timing.as_object()) {
-        body.extend(timing.clone());
+    if let (Some(body), Value::Object(timing)) = (body.as_object_mut(), timing) {
+        body.extend(timing);
     }
     body
 }
@@ -128,7 +128,12 @@ async fn devices_of(client: &Client, id: u64) -> Vec<(String, Value)> {
         .cloned()
         .unwrap_or_default()
         .into_iter()
-        .map(|device| (device["DeviceName"].as_str().unwrap_or("").to_owned(), device))
+        .map(|device| {
+            (
+                device["DeviceName"].as_str().unwrap_or("").to_owned(),
+                device,
+            )
+        })
         .collect();
     devices.sort_by(|a, b| a.0.cmp(&b.0));
     devices
@@ -159,7 +164,10 @@ async fn times_leaving_pending(
 ) -> Vec<u128> {
     let mut left: Vec<Option<u128>> = vec![None; names.len()];
     while left.iter().any(Option::is_none) {
-        assert!(since.elapsed() < PATIENCE, "devices stayed pending: {left:?}");
+        assert!(
+            since.elapsed() < PATIENCE,
+            "devices stayed pending: {left:?}"
+        );
         for (name, device) in devices_of(client, id).await {
             if device["Status"] != PENDING
                 && let Some(slot) = names.iter().position(|n| *n == name)
@@ -279,11 +287,18 @@ async fn end_time_times_out_the_stragglers_and_ends_the_task() {
     let ended_ms = sent.elapsed().as_millis();
     // EndTime counts from the second the task was created in, at most one before.
     let earliest = real_ms(149);
-    assert!(ended_ms >= earliest, "ended after {ended_ms} ms, before {earliest} ms");
+    assert!(
+        ended_ms >= earliest,
+        "ended after {ended_ms} ms, before {earliest} ms"
+    );
     assert_eq!(listed_status(&client, id).await, FINISHED);
     let devices = devices_of(&client, id).await;
     let statuses: Vec<&Value> = devices.iter().map(|(_, d)| &d["Status"]).collect();
-    assert_eq!(statuses, [DONE, TIMED_OUT, TIMED_OUT, TIMED_OUT], "{devices:?}");
+    assert_eq!(
+        statuses,
+        [DONE, TIMED_OUT, TIMED_OUT, TIMED_OUT],
+        "{devices:?}"
+    );
     for (name, device) in &devices[1..] {
         assert_eq!(device["ErrMsg"], "the task reached its EndTime", "{name}");
     }

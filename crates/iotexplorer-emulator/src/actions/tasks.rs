@@ -55,12 +55,8 @@ impl Changes for BatchUpdateFirmwareRequest {
             end_time: request.end_time().unwrap_or(0),
             rate_limit: request.rate_limit().unwrap_or(0),
         };
-        let schedule = Schedule::plan(
-            timing,
-            cx.unix_now,
-            state.progress.seconds_per_step,
-        )
-        .map_err(invalid)?;
+        let schedule = Schedule::plan(timing, cx.unix_now, state.progress.seconds_per_step)
+            .map_err(invalid)?;
 
         let names = request.device_names().filter(|names| !names.is_empty());
         let ori_version = request.firmware_ori_version();
