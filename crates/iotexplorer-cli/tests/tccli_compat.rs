@@ -502,7 +502,7 @@ fn the_waiter_calls_until_the_task_is_done() {
                 &describe[..],
                 &[
                     "--waiter",
-                    "{'expr':'Status','to':2,'timeout':20,'interval':0.05}",
+                    "{'expr':'Status','to':5,'timeout':20,'interval':0.05}",
                     "--filter",
                     "Status",
                     "--output",
@@ -514,7 +514,7 @@ fn the_waiter_calls_until_the_task_is_done() {
         &[],
     );
     assert_eq!(outcome.code, 0, "{outcome:?}");
-    assert_eq!(outcome.stdout, "2\n", "only the answer on stdout");
+    assert_eq!(outcome.stdout, "5\n", "only the answer on stdout");
     let calls = emulator.arrivals() - before;
     assert!(
         calls >= 2,
@@ -543,7 +543,7 @@ fn the_waiter_calls_until_the_task_is_done() {
     );
     assert_eq!(outcome.code, 3, "{outcome:?}");
     assert!(
-        outcome.stderr.contains("last value: 2"),
+        outcome.stderr.contains("last value: 5"),
         "{}",
         outcome.stderr
     );
