@@ -221,7 +221,7 @@ fn global_args() -> Vec<Arg> {
         global(
             WAITER,
             "Call again until an expression reaches a value: \
-             \"{'expr':'Status','to':2,'timeout':180,'interval':5}\" (progress on stderr)",
+             \"{'expr':'Status','to':5,'timeout':180,'interval':5}\" (progress on stderr)",
         )
         .value_name("SPEC"),
         global(

@@ -1,4 +1,4 @@
-//! `--waiter "{'expr':'Status','to':2,'timeout':600,'interval':5}"`: call the action
+//! `--waiter "{'expr':'Status','to':5,'timeout':600,'interval':5}"`: call the action
 //! again until the JMESPath expression `expr` gives `to`, as tccli does.
 //!
 //! tccli reads the specification with Python's `eval`, so users write it with single
@@ -30,7 +30,7 @@ impl Waiter {
         let value = PythonLiteral::new(spec).read().map_err(bad)?;
         let Value::Object(members) = value else {
             return Err(bad(
-                "expected a dictionary such as {'expr':'Status','to':2}".to_owned(),
+                "expected a dictionary such as {'expr':'Status','to':5}".to_owned(),
             ));
         };
         let text = match members.get("expr") {
