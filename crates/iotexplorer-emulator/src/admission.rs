@@ -9,9 +9,12 @@ use std::collections::HashMap;
 
 use iotexplorer_model::{ApiError, ErrorCode, VERSION, find_action};
 use serde_json::Value;
+use tc3_sign::CONTENT_TYPE_JSON;
 
 use crate::actions::{self, Prepared};
-use crate::auth::{Signed, V1_COMMON, authenticate, precheck};
+use crate::auth::{
+    CONTENT_TYPE_MULTIPART, Signed, V1_COMMON, authenticate, is, media_type, precheck,
+};
 use crate::fixture::CredentialFixture;
 use crate::rate_limit::RateLimiter;
 use crate::request::{Incoming, decode_pairs, unflatten};
@@ -104,6 +107,17 @@ impl Admission {
             }
             None if request.method == "GET" => {
                 unflatten(meta.input, &decode_pairs(&request.query))?
+            }
+            None if media_type(request).is_some_and(is(CONTENT_TYPE_MULTIPART)) => {
+                // Tencent takes multipart bodies for a few actions only, and those take
+                // nothing else; no action of this API is one of them.
+                return Err(error(
+                    ErrorCode::InvalidParameter,
+                    format!(
+                        "{} does not take {CONTENT_TYPE_MULTIPART} bodies; send {CONTENT_TYPE_JSON}",
+                        meta.name
+                    ),
+                ));
             }
             None => parse_json_body(&request.body)?,
         };

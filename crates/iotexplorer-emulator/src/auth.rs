@@ -9,13 +9,20 @@
 use std::collections::HashMap;
 
 use iotexplorer_model::{ApiError, ErrorCode};
-use tc3_sign::{AuthFailure, CONTENT_TYPE_FORM, ReceivedRequest, VerifyPolicy};
+use tc3_sign::{
+    AuthFailure, CONTENT_TYPE_FORM, CONTENT_TYPE_JSON, ParsedAuthorization, ReceivedRequest,
+    VerifyPolicy,
+};
 
+use crate::actions::shown;
 use crate::fixture::CredentialFixture;
 use crate::request::{Incoming, decode_pairs};
 
 /// The service name in the credential scope.
 pub(crate) const SERVICE: &str = "iotexplorer";
+
+/// The `Content-Type` of multipart bodies, which only TC3 may sign.
+pub(crate) const CONTENT_TYPE_MULTIPART: &str = "multipart/form-data";
 
 /// Common parameters of legacy v1 requests, which are not action members.
 pub(crate) const V1_COMMON: &[&str] = &[
@@ -112,6 +119,12 @@ fn verify(
         });
     }
 
+    // A missing or malformed Authorization is answered as such first, as before there
+    // was a Content-Type check; the type comes next, before the timestamp and the key.
+    let authorization = request.header("authorization");
+    if authorization.is_some_and(|header| ParsedAuthorization::parse(header).is_ok()) {
+        check_tc3_content_type(request)?;
+    }
     let headers: Vec<(&str, &str)> = request
         .headers
         .iter()
@@ -212,13 +225,66 @@ fn may_carry_v1_params(request: &Incoming) -> bool {
     if request.header("authorization").is_some() {
         return false;
     }
-    request.method == "GET"
-        || request.header("content-type").is_some_and(|value| {
-            value
-                .split(';')
-                .next()
-                .is_some_and(|kind| kind.trim().eq_ignore_ascii_case(CONTENT_TYPE_FORM))
-        })
+    request.method == "GET" || media_type(request).is_some_and(is(CONTENT_TYPE_FORM))
+}
+
+/// The media type of the request's `Content-Type`, without its parameters (`; charset=…`);
+/// `None` when the header is absent.
+pub(crate) fn media_type(request: &Incoming) -> Option<&str> {
+    request
+        .header("content-type")
+        .map(|value| value.split(';').next().unwrap_or_default().trim())
+}
+
+/// A test that a media type is `wanted`; media types compare without regard to case.
+pub(crate) fn is(wanted: &str) -> impl Fn(&str) -> bool + '_ {
+    move |kind| kind.eq_ignore_ascii_case(wanted)
+}
+
+/// Whether a request that is not legacy v1 (so TC3, or nothing) sends a `Content-Type`
+/// that Tencent's API 3.0 allows with TC3-HMAC-SHA256: `application/json` or
+/// `multipart/form-data` with POST, `application/x-www-form-urlencoded` with GET.
+///
+/// The service documents what each method and signature must send, not its answer
+/// otherwise; the codes are the emulator's choice: a form POST is a v1 request that is
+/// not signed as one, `AuthFailure.InvalidAuthorization`; any other type, or none, is a
+/// request in the wrong format, `InvalidParameter`.
+fn check_tc3_content_type(request: &Incoming) -> Result<(), ApiError> {
+    let sent = media_type(request);
+    let fits = if request.method == "GET" {
+        sent.is_some_and(is(CONTENT_TYPE_FORM))
+    } else {
+        sent.is_some_and(|kind| is(CONTENT_TYPE_JSON)(kind) || is(CONTENT_TYPE_MULTIPART)(kind))
+    };
+    if fits {
+        return Ok(());
+    }
+    if request.method != "GET" && sent.is_some_and(is(CONTENT_TYPE_FORM)) {
+        return Err(ApiError::new(
+            ErrorCode::AuthFailureInvalidAuthorization,
+            format!(
+                "a {CONTENT_TYPE_FORM} body must be signed with signature v1 (HmacSHA1 or \
+                 HmacSHA256, a Signature parameter in the body); TC3-HMAC-SHA256 requests \
+                 send {CONTENT_TYPE_JSON}"
+            ),
+        ));
+    }
+    let allowed = if request.method == "GET" {
+        format!("a GET sends {CONTENT_TYPE_FORM}")
+    } else {
+        format!(
+            "a POST sends {CONTENT_TYPE_JSON} or {CONTENT_TYPE_MULTIPART} signed with \
+             TC3-HMAC-SHA256, or {CONTENT_TYPE_FORM} signed with v1"
+        )
+    };
+    let problem = match sent {
+        None => "no Content-Type was sent".to_owned(),
+        Some(kind) => format!("the Content-Type `{}` is not supported", shown(kind)),
+    };
+    Err(ApiError::new(
+        ErrorCode::InvalidParameter,
+        format!("{problem}: {allowed}"),
+    ))
 }
 
 /// The parameters of a legacy v1 request, or `None` for a TC3 request.
