@@ -51,6 +51,7 @@ impl Admission {
     pub(crate) fn admit(&self, request: &Incoming, now: i64) -> Result<Admitted, ApiError> {
         let Signed {
             secret_id,
+            account,
             action,
             version,
             region,
@@ -124,7 +125,7 @@ impl Admission {
         meta.check_json(&params)
             .map_err(|problems| ApiError::new(problems.error_code(), problems.to_string()))?;
         let prepared = actions::handler(meta.name)
-            .map(|handler| handler.prepare(params))
+            .map(|handler| handler.prepare(params, account))
             .transpose()?;
         Ok(Admitted {
             action: meta.name,

@@ -42,6 +42,8 @@ pub(crate) const V1_COMMON: &[&str] = &[
 /// A request whose signature checked out, with its common parameters.
 pub(crate) struct Signed {
     pub(crate) secret_id: String,
+    /// The account of the SecretId; `None` for the default account.
+    pub(crate) account: Option<String>,
     pub(crate) action: Option<String>,
     pub(crate) version: Option<String>,
     pub(crate) region: Option<String>,
@@ -111,6 +113,7 @@ fn verify(
                 .map(|(_, v)| v.clone())
         };
         return Ok(Signed {
+            account: account_of(credentials, &verified.secret_id),
             secret_id: verified.secret_id,
             action: param("Action"),
             version: param("Version"),
@@ -148,12 +151,18 @@ fn verify(
     .map_err(refused)?;
     let header = |name: &str| request.header(name).map(str::to_owned);
     Ok(Signed {
+        account: account_of(credentials, &verified.secret_id),
         secret_id: verified.secret_id,
         action: header("x-tc-action"),
         version: header("x-tc-version"),
         region: header("x-tc-region"),
         v1_params: None,
     })
+}
+
+/// The account `secret_id` belongs to; `None` for the default account.
+fn account_of(credentials: &HashMap<String, CredentialFixture>, secret_id: &str) -> Option<String> {
+    credentials.get(secret_id)?.account.clone()
 }
 
 /// The one alternative to the `Host` as sent: the same request verified with its `Host`
