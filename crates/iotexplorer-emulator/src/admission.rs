@@ -1,9 +1,11 @@
 //! The checks every request passes before its action runs, each with Tencent's code.
 //!
-//! Order: declared size, then what the head alone decides of the signature (syntax,
-//! timestamp, SecretId, token), then size while reading the body, the signature itself
-//! (TC3, or legacy v1 when the request carries no `Authorization`), action, version,
-//! region, rate limit, JSON, members.
+//! Order: declared size, then what the head alone decides of the signature (syntax, the
+//! `Content-Type` a TC3 request may send with its method, timestamp, SecretId, token), then
+//! size while reading the body, the signature itself (TC3, or legacy v1 when the request
+//! carries no `Authorization`), action, version, region, rate limit, body kind (JSON; no
+//! multipart), members. The product an action names is checked against the sender's
+//! account by the action.
 
 use std::collections::HashMap;
 

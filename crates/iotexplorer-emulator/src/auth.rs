@@ -401,6 +401,55 @@ mod tests {
         body.into_bytes()
     }
 
+    /// A head of `method` with `content_type` (none when `None`).
+    fn typed(method: &str, content_type: Option<&str>) -> Incoming {
+        let mut headers = vec![("Host".to_owned(), "h".to_owned())];
+        if let Some(content_type) = content_type {
+            headers.push(("Content-Type".to_owned(), content_type.to_owned()));
+        }
+        Incoming {
+            method: method.to_owned(),
+            path: "/".to_owned(),
+            query: String::new(),
+            headers,
+            body: bytes::Bytes::new(),
+        }
+    }
+
+    #[test]
+    fn each_method_takes_its_documented_types_only() {
+        let cases: &[(&str, Option<&str>, Option<&str>)] = &[
+            ("POST", Some("application/json"), None),
+            ("POST", Some(" Application/Json ; charset=utf-8"), None),
+            ("POST", Some("multipart/form-data; boundary=x"), None),
+            (
+                "POST",
+                Some("application/x-www-form-urlencoded"),
+                Some("AuthFailure.InvalidAuthorization"),
+            ),
+            ("POST", Some("text/plain"), Some("InvalidParameter")),
+            ("POST", Some(""), Some("InvalidParameter")),
+            ("POST", None, Some("InvalidParameter")),
+            ("GET", Some("application/x-www-form-urlencoded"), None),
+            (
+                "GET",
+                Some("application/x-www-form-urlencoded; charset=utf-8"),
+                None,
+            ),
+            ("GET", Some("application/json"), Some("InvalidParameter")),
+            ("GET", Some("multipart/form-data"), Some("InvalidParameter")),
+            ("GET", None, Some("InvalidParameter")),
+        ];
+        for (method, content_type, refused) in cases {
+            let answer = check_tc3_content_type(&typed(method, *content_type));
+            assert_eq!(
+                answer.as_ref().err().map(|e| e.code.as_str()),
+                *refused,
+                "{method} {content_type:?}"
+            );
+        }
+    }
+
     #[test]
     fn only_a_decimal_port_after_a_whole_name_is_taken_off() {
         let cases = [
@@ -422,6 +471,16 @@ mod tests {
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn any_content_type_is_answered_and_the_message_stays_short(
+            method in prop_oneof![Just("POST"), Just("GET"), Just("PUT")],
+            content_type in ".{0,300}",
+        ) {
+            if let Err(error) = check_tc3_content_type(&typed(method, Some(&content_type))) {
+                prop_assert!(error.message.chars().count() < 400, "{}", error.message);
+            }
+        }
 
         #[test]
         fn a_port_taken_off_is_all_that_differs(host in "[a-z0-9.:\\[\\]-]{0,24}") {
