@@ -272,7 +272,7 @@ fn check_tc3_content_type(request: &Incoming) -> Result<(), ApiError> {
         return Err(ApiError::new(
             ErrorCode::AuthFailureInvalidAuthorization,
             format!(
-                "a {CONTENT_TYPE_FORM} body must be signed with signature v1 (HmacSHA1 or \
+                "a form body ({CONTENT_TYPE_FORM}) must be signed with signature v1 (HmacSHA1 or \
                  HmacSHA256, a Signature parameter in the body); TC3-HMAC-SHA256 requests \
                  send {CONTENT_TYPE_JSON}"
             ),
