@@ -1,17 +1,22 @@
 //! The checks every request passes before its action runs, each with Tencent's code.
 //!
-//! Order: declared size, then what the head alone decides of the signature (syntax,
-//! timestamp, SecretId, token), then size while reading the body, the signature itself
-//! (TC3, or legacy v1 when the request carries no `Authorization`), action, version,
-//! region, rate limit, JSON, members.
+//! Order: declared size, then what the head alone decides of the signature (syntax, the
+//! `Content-Type` a TC3 request may send with its method, timestamp, SecretId, token), then
+//! size while reading the body, the signature itself (TC3, or legacy v1 when the request
+//! carries no `Authorization`), action, version, region, rate limit, body kind (JSON; no
+//! multipart), members. The product an action names is checked against the sender's
+//! account by the action.
 
 use std::collections::HashMap;
 
 use iotexplorer_model::{ApiError, ErrorCode, VERSION, find_action};
 use serde_json::Value;
+use tc3_sign::CONTENT_TYPE_JSON;
 
 use crate::actions::{self, Prepared};
-use crate::auth::{Signed, V1_COMMON, authenticate, precheck};
+use crate::auth::{
+    CONTENT_TYPE_MULTIPART, Signed, V1_COMMON, authenticate, is, media_type, precheck,
+};
 use crate::fixture::CredentialFixture;
 use crate::rate_limit::RateLimiter;
 use crate::request::{Incoming, decode_pairs, unflatten};
@@ -48,6 +53,7 @@ impl Admission {
     pub(crate) fn admit(&self, request: &Incoming, now: i64) -> Result<Admitted, ApiError> {
         let Signed {
             secret_id,
+            account,
             action,
             version,
             region,
@@ -105,12 +111,23 @@ impl Admission {
             None if request.method == "GET" => {
                 unflatten(meta.input, &decode_pairs(&request.query))?
             }
+            None if media_type(request).is_some_and(is(CONTENT_TYPE_MULTIPART)) => {
+                // Tencent takes multipart bodies for a few actions only, and those take
+                // nothing else; no action of this API is one of them.
+                return Err(error(
+                    ErrorCode::InvalidParameter,
+                    format!(
+                        "{} does not take {CONTENT_TYPE_MULTIPART} bodies; send {CONTENT_TYPE_JSON}",
+                        meta.name
+                    ),
+                ));
+            }
             None => parse_json_body(&request.body)?,
         };
         meta.check_json(&params)
             .map_err(|problems| ApiError::new(problems.error_code(), problems.to_string()))?;
         let prepared = actions::handler(meta.name)
-            .map(|handler| handler.prepare(params))
+            .map(|handler| handler.prepare(params, account))
             .transpose()?;
         Ok(Admitted {
             action: meta.name,

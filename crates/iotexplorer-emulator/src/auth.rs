@@ -9,13 +9,20 @@
 use std::collections::HashMap;
 
 use iotexplorer_model::{ApiError, ErrorCode};
-use tc3_sign::{AuthFailure, CONTENT_TYPE_FORM, ReceivedRequest, VerifyPolicy};
+use tc3_sign::{
+    AuthFailure, CONTENT_TYPE_FORM, CONTENT_TYPE_JSON, ParsedAuthorization, ReceivedRequest,
+    VerifyPolicy,
+};
 
+use crate::actions::shown;
 use crate::fixture::CredentialFixture;
 use crate::request::{Incoming, decode_pairs};
 
 /// The service name in the credential scope.
 pub(crate) const SERVICE: &str = "iotexplorer";
+
+/// The `Content-Type` of multipart bodies, which only TC3 may sign.
+pub(crate) const CONTENT_TYPE_MULTIPART: &str = "multipart/form-data";
 
 /// Common parameters of legacy v1 requests, which are not action members.
 pub(crate) const V1_COMMON: &[&str] = &[
@@ -35,6 +42,8 @@ pub(crate) const V1_COMMON: &[&str] = &[
 /// A request whose signature checked out, with its common parameters.
 pub(crate) struct Signed {
     pub(crate) secret_id: String,
+    /// The account of the SecretId; `None` for the default account.
+    pub(crate) account: Option<String>,
     pub(crate) action: Option<String>,
     pub(crate) version: Option<String>,
     pub(crate) region: Option<String>,
@@ -104,6 +113,7 @@ fn verify(
                 .map(|(_, v)| v.clone())
         };
         return Ok(Signed {
+            account: account_of(credentials, &verified.secret_id),
             secret_id: verified.secret_id,
             action: param("Action"),
             version: param("Version"),
@@ -112,6 +122,12 @@ fn verify(
         });
     }
 
+    // A missing or malformed Authorization is answered as such first, as before there
+    // was a Content-Type check; the type comes next, before the timestamp and the key.
+    let authorization = request.header("authorization");
+    if authorization.is_some_and(|header| ParsedAuthorization::parse(header).is_ok()) {
+        check_tc3_content_type(request)?;
+    }
     let headers: Vec<(&str, &str)> = request
         .headers
         .iter()
@@ -135,12 +151,18 @@ fn verify(
     .map_err(refused)?;
     let header = |name: &str| request.header(name).map(str::to_owned);
     Ok(Signed {
+        account: account_of(credentials, &verified.secret_id),
         secret_id: verified.secret_id,
         action: header("x-tc-action"),
         version: header("x-tc-version"),
         region: header("x-tc-region"),
         v1_params: None,
     })
+}
+
+/// The account `secret_id` belongs to; `None` for the default account.
+fn account_of(credentials: &HashMap<String, CredentialFixture>, secret_id: &str) -> Option<String> {
+    credentials.get(secret_id)?.account.clone()
 }
 
 /// The one alternative to the `Host` as sent: the same request verified with its `Host`
@@ -212,13 +234,66 @@ fn may_carry_v1_params(request: &Incoming) -> bool {
     if request.header("authorization").is_some() {
         return false;
     }
-    request.method == "GET"
-        || request.header("content-type").is_some_and(|value| {
-            value
-                .split(';')
-                .next()
-                .is_some_and(|kind| kind.trim().eq_ignore_ascii_case(CONTENT_TYPE_FORM))
-        })
+    request.method == "GET" || media_type(request).is_some_and(is(CONTENT_TYPE_FORM))
+}
+
+/// The media type of the request's `Content-Type`, without its parameters (`; charset=…`);
+/// `None` when the header is absent.
+pub(crate) fn media_type(request: &Incoming) -> Option<&str> {
+    request
+        .header("content-type")
+        .map(|value| value.split(';').next().unwrap_or_default().trim())
+}
+
+/// A test that a media type is `wanted`; media types compare without regard to case.
+pub(crate) fn is(wanted: &str) -> impl Fn(&str) -> bool + '_ {
+    move |kind| kind.eq_ignore_ascii_case(wanted)
+}
+
+/// Whether a request that is not legacy v1 (so TC3, or nothing) sends a `Content-Type`
+/// that Tencent's API 3.0 allows with TC3-HMAC-SHA256: `application/json` or
+/// `multipart/form-data` with POST, `application/x-www-form-urlencoded` with GET.
+///
+/// The service documents what each method and signature must send, not its answer
+/// otherwise; the codes are the emulator's choice: a form POST is a v1 request that is
+/// not signed as one, `AuthFailure.InvalidAuthorization`; any other type, or none, is a
+/// request in the wrong format, `InvalidParameter`.
+fn check_tc3_content_type(request: &Incoming) -> Result<(), ApiError> {
+    let sent = media_type(request);
+    let fits = if request.method == "GET" {
+        sent.is_some_and(is(CONTENT_TYPE_FORM))
+    } else {
+        sent.is_some_and(|kind| is(CONTENT_TYPE_JSON)(kind) || is(CONTENT_TYPE_MULTIPART)(kind))
+    };
+    if fits {
+        return Ok(());
+    }
+    if request.method != "GET" && sent.is_some_and(is(CONTENT_TYPE_FORM)) {
+        return Err(ApiError::new(
+            ErrorCode::AuthFailureInvalidAuthorization,
+            format!(
+                "a form body ({CONTENT_TYPE_FORM}) must be signed with signature v1 (HmacSHA1 or \
+                 HmacSHA256, a Signature parameter in the body); TC3-HMAC-SHA256 requests \
+                 send {CONTENT_TYPE_JSON}"
+            ),
+        ));
+    }
+    let allowed = if request.method == "GET" {
+        format!("a GET sends {CONTENT_TYPE_FORM}")
+    } else {
+        format!(
+            "a POST sends {CONTENT_TYPE_JSON} or {CONTENT_TYPE_MULTIPART} signed with \
+             TC3-HMAC-SHA256, or {CONTENT_TYPE_FORM} signed with v1"
+        )
+    };
+    let problem = match sent {
+        None => "no Content-Type was sent".to_owned(),
+        Some(kind) => format!("the Content-Type `{}` is not supported", shown(kind)),
+    };
+    Err(ApiError::new(
+        ErrorCode::InvalidParameter,
+        format!("{problem}: {allowed}"),
+    ))
 }
 
 /// The parameters of a legacy v1 request, or `None` for a TC3 request.
@@ -326,6 +401,55 @@ mod tests {
         body.into_bytes()
     }
 
+    /// A head of `method` with `content_type` (none when `None`).
+    fn typed(method: &str, content_type: Option<&str>) -> Incoming {
+        let mut headers = vec![("Host".to_owned(), "h".to_owned())];
+        if let Some(content_type) = content_type {
+            headers.push(("Content-Type".to_owned(), content_type.to_owned()));
+        }
+        Incoming {
+            method: method.to_owned(),
+            path: "/".to_owned(),
+            query: String::new(),
+            headers,
+            body: bytes::Bytes::new(),
+        }
+    }
+
+    #[test]
+    fn each_method_takes_its_documented_types_only() {
+        let cases: &[(&str, Option<&str>, Option<&str>)] = &[
+            ("POST", Some("application/json"), None),
+            ("POST", Some(" Application/Json ; charset=utf-8"), None),
+            ("POST", Some("multipart/form-data; boundary=x"), None),
+            (
+                "POST",
+                Some("application/x-www-form-urlencoded"),
+                Some("AuthFailure.InvalidAuthorization"),
+            ),
+            ("POST", Some("text/plain"), Some("InvalidParameter")),
+            ("POST", Some(""), Some("InvalidParameter")),
+            ("POST", None, Some("InvalidParameter")),
+            ("GET", Some("application/x-www-form-urlencoded"), None),
+            (
+                "GET",
+                Some("application/x-www-form-urlencoded; charset=utf-8"),
+                None,
+            ),
+            ("GET", Some("application/json"), Some("InvalidParameter")),
+            ("GET", Some("multipart/form-data"), Some("InvalidParameter")),
+            ("GET", None, Some("InvalidParameter")),
+        ];
+        for (method, content_type, refused) in cases {
+            let answer = check_tc3_content_type(&typed(method, *content_type));
+            assert_eq!(
+                answer.as_ref().err().map(|e| e.code.as_str()),
+                *refused,
+                "{method} {content_type:?}"
+            );
+        }
+    }
+
     #[test]
     fn only_a_decimal_port_after_a_whole_name_is_taken_off() {
         let cases = [
@@ -347,6 +471,16 @@ mod tests {
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn any_content_type_is_answered_and_the_message_stays_short(
+            method in prop_oneof![Just("POST"), Just("GET"), Just("PUT")],
+            content_type in ".{0,300}",
+        ) {
+            if let Err(error) = check_tc3_content_type(&typed(method, Some(&content_type))) {
+                prop_assert!(error.message.chars().count() < 400, "{}", error.message);
+            }
+        }
 
         #[test]
         fn a_port_taken_off_is_all_that_differs(host in "[a-z0-9.:\\[\\]-]{0,24}") {

@@ -52,6 +52,10 @@ pub struct CredentialFixture {
     /// The session token of temporary credentials.
     #[serde(default)]
     pub token: Option<String>,
+    /// The account the key pair belongs to; absent for the one default account. A request
+    /// sees and changes only the products of its SecretId's account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
 }
 
 impl CredentialFixture {
@@ -61,7 +65,15 @@ impl CredentialFixture {
             secret_id: secret_id.into(),
             secret_key: secret_key.into(),
             token: None,
+            account: None,
         }
+    }
+
+    /// The same credentials, of `account` rather than the default account.
+    #[must_use]
+    pub fn with_account(mut self, account: impl Into<String>) -> Self {
+        self.account = Some(account.into());
+        self
     }
 
     /// The same credentials made temporary with `token`.
@@ -97,6 +109,7 @@ impl std::fmt::Debug for CredentialFixture {
             .field("secret_id", &self.secret_id)
             .field("secret_key", &"** redacted **")
             .field("token", &self.token.as_ref().map(|_| "** redacted **"))
+            .field("account", &self.account)
             .finish()
     }
 }
@@ -117,6 +130,10 @@ pub struct ProductFixture {
     /// Its devices.
     #[serde(default)]
     pub devices: Vec<DeviceFixture>,
+    /// The account that owns it; absent for the one default account. Only SecretIds of
+    /// that account see it, its firmware, devices and tasks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
 }
 
 /// A firmware version of a product.
@@ -299,6 +316,7 @@ impl Fixture {
                     })
                     .collect(),
                 devices,
+                account: None,
             }],
             device_lists: vec![DeviceListFixture::new(DEMO_PRODUCT_ID, "devices.txt", list)],
             progress: None,

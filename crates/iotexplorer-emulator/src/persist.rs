@@ -221,6 +221,8 @@ impl Store {
             fates: &self.fates,
             now: Instant::now(),
             unix_now: unix_now(),
+            // Each prepared request puts in its sender's account.
+            account: None,
         }
     }
 

@@ -47,6 +47,17 @@ pub(crate) struct Product {
     pub(crate) name: String,
     pub(crate) firmwares: Vec<Firmware>,
     pub(crate) devices: BTreeMap<String, Device>,
+    /// The account that owns it; `None` for the default account (and in a state saved
+    /// before products had owners, when there was only that one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) account: Option<String>,
+}
+
+impl Product {
+    /// Whether a SecretId of `account` may see and change it.
+    pub(crate) fn belongs_to(&self, account: Option<&str>) -> bool {
+        self.account.as_deref() == account
+    }
 }
 
 impl Product {
@@ -433,6 +444,7 @@ impl State {
                             )
                         })
                         .collect(),
+                    account: p.account.clone(),
                 };
                 (p.product_id.clone(), product)
             })

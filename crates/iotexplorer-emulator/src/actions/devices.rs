@@ -11,12 +11,13 @@ use super::lookup::{page, page_size, product};
 use super::{Context, Reads, shown};
 use crate::state::{Device, State};
 
-fn device<'a>(
+fn device<'a, A: Action>(
     state: &'a State,
+    cx: &Context<'_>,
     product_id: Option<&str>,
     name: Option<&str>,
 ) -> Result<(&'a str, &'a Device), ApiError> {
-    let product = product(state, product_id)?;
+    let product = product::<A>(state, cx, product_id)?;
     let name = name.unwrap_or_default();
     product
         .devices
@@ -37,7 +38,8 @@ impl Reads for DescribeFirmwareUpdateStatusRequest {
         request: &Self,
         cx: &Context<'_>,
     ) -> Result<DescribeFirmwareUpdateStatusResponse, ApiError> {
-        let (name, device) = device(state, request.product_id(), request.device_name())?;
+        let (name, device) =
+            device::<Self>(state, cx, request.product_id(), request.device_name())?;
         let latest = device
             .tasks
             .last()
@@ -79,7 +81,8 @@ impl Reads for DescribeDeviceFirmWareRequest {
         request: &Self,
         cx: &Context<'_>,
     ) -> Result<DescribeDeviceFirmWareResponse, ApiError> {
-        let (name, device) = device(state, request.product_id(), request.device_name())?;
+        let (name, device) =
+            device::<Self>(state, cx, request.product_id(), request.device_name())?;
         let version = state.current_version(name, device, cx.now);
         let data = serde_json::to_string(&ReportedFirmware {
             device_label: "{}",
@@ -109,7 +112,7 @@ impl Reads for GetDeviceListRequest {
         request: &Self,
         cx: &Context<'_>,
     ) -> Result<GetDeviceListResponse, ApiError> {
-        let product = product(state, request.product_id())?;
+        let product = product::<Self>(state, cx, request.product_id())?;
         let version = request.firmware_version();
         let name_part = request.device_name();
         let rows: Vec<DeviceInfo> = product

@@ -41,16 +41,17 @@ impl Reads for ListFirmwaresRequest {
     fn read(
         state: &State,
         request: &Self,
-        _cx: &Context<'_>,
+        cx: &Context<'_>,
     ) -> Result<ListFirmwaresResponse, ApiError> {
         let only = request.product_id();
         if only.is_some() {
-            product(state, only)?;
+            product::<Self>(state, cx, only)?;
         }
         let all: Vec<FirmwareInfo> = state
             .products
             .values()
-            .filter(|p| only.is_none_or(|id| id == p.id))
+            // Another account's products are not listed, as if they did not exist.
+            .filter(|p| p.belongs_to(cx.account) && only.is_none_or(|id| id == p.id))
             .flat_map(|p| p.firmwares.iter().map(move |f| (p, f)))
             .filter(|(p, f)| {
                 keywords_hold(request.filters(), |key, value| match key {
@@ -83,10 +84,11 @@ impl Reads for DescribeFirmwareRequest {
     fn read(
         state: &State,
         request: &Self,
-        _cx: &Context<'_>,
+        cx: &Context<'_>,
     ) -> Result<DescribeFirmwareResponse, ApiError> {
-        let (product, firmware) = firmware(
+        let (product, firmware) = firmware::<Self>(
             state,
+            cx,
             request.product_id(),
             request.firmware_version(),
             request.fw_type(),
@@ -112,7 +114,7 @@ impl Changes for UploadFirmwareRequest {
         request: &Self,
         cx: &Context<'_>,
     ) -> Result<Planned<UploadFirmwareResponse>, ApiError> {
-        let product = product(state, request.product_id())?;
+        let product = product::<Self>(state, cx, request.product_id())?;
         let version = request.firmware_version().unwrap_or_default().to_owned();
         let fw_type = request.fw_type().unwrap_or(DEFAULT_FW_TYPE).to_owned();
         if product.firmware(&version, Some(&fw_type)).is_some() {
@@ -153,7 +155,7 @@ impl Reads for GetCOSURLRequest {
         request: &Self,
         cx: &Context<'_>,
     ) -> Result<GetCOSURLResponse, ApiError> {
-        let product = product(state, request.product_id())?;
+        let product = product::<Self>(state, cx, request.product_id())?;
         // The emulator keeps no files; the URL only has the shape of a pre-signed one.
         let url = format!(
             "{}/cos/{}/{}?sign=emulator&size={}",

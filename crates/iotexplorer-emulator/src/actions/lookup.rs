@@ -1,33 +1,52 @@
 //! Finding what a request names in the state, or the not-found error Tencent answers with;
 //! and the paging and keyword filters several listings share.
 
-use iotexplorer_model::{ActionMeta, ApiError, ErrorCode, SearchKeyword};
+use iotexplorer_model::{Action, ActionMeta, ApiError, ErrorCode, SearchKeyword};
 
-use super::shown;
+use super::{Context, shown};
 use crate::state::{Firmware, Product, State};
 
-/// The product, or `ResourceNotFound.StudioProductNotExist`.
-pub(crate) fn product<'a>(state: &'a State, id: Option<&str>) -> Result<&'a Product, ApiError> {
-    id.and_then(|id| state.products.get(id)).ok_or_else(|| {
-        ApiError::new(
-            ErrorCode::ResourceNotFoundStudioProductNotExist,
+/// The product `id` of the caller's account, for action `A`.
+///
+/// An unknown product is `ResourceNotFound.StudioProductNotExist`. Another account's
+/// product is `UnauthorizedOperation.NoPermissionToStudioProduct` ("产品ACL错误", product
+/// ACL error) where Tencent documents that code for `A`; an action that does not document
+/// it answers as for an unknown product, so that nothing tells the caller it exists.
+pub(crate) fn product<'a, A: Action>(
+    state: &'a State,
+    cx: &Context<'_>,
+    id: Option<&str>,
+) -> Result<&'a Product, ApiError> {
+    let id = id.unwrap_or_default();
+    match state.products.get(id) {
+        Some(product) if product.belongs_to(cx.account) => Ok(product),
+        Some(_) if A::ERRORS.contains(&NO_PERMISSION.as_str()) => Err(ApiError::new(
+            NO_PERMISSION,
             format!(
-                "the product {} does not exist",
-                shown(id.unwrap_or_default())
+                "the product {} belongs to another account; this SecretId has no permission to it",
+                shown(id)
             ),
-        )
-    })
+        )),
+        _ => Err(ApiError::new(
+            ErrorCode::ResourceNotFoundStudioProductNotExist,
+            format!("the product {} does not exist", shown(id)),
+        )),
+    }
 }
 
-/// The product and its firmware `version` (of `fw_type` when given), or
-/// `ResourceNotFound.StudioProductNotExist` / `ResourceNotFound.FirmwareNotExist`.
-pub(crate) fn firmware<'a>(
+/// The code for another account's product, where an action documents it.
+const NO_PERMISSION: ErrorCode = ErrorCode::UnauthorizedOperationNoPermissionToStudioProduct;
+
+/// The product (of the caller's account, as [`product`] finds it) and its firmware
+/// `version` (of `fw_type` when given), or `ResourceNotFound.FirmwareNotExist`.
+pub(crate) fn firmware<'a, A: Action>(
     state: &'a State,
+    cx: &Context<'_>,
     product_id: Option<&str>,
     version: Option<&str>,
     fw_type: Option<&str>,
 ) -> Result<(&'a Product, &'a Firmware), ApiError> {
-    let product = product(state, product_id)?;
+    let product = product::<A>(state, cx, product_id)?;
     let version = version.unwrap_or_default();
     let firmware = product.firmware(version, fw_type).ok_or_else(|| {
         ApiError::new(

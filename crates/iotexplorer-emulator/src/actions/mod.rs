@@ -32,6 +32,7 @@ use crate::respond::success_body;
 use crate::state::State;
 
 /// What an action may need besides the state.
+#[derive(Clone, Copy)]
 pub(crate) struct Context<'a> {
     /// Where the emulator listens, e.g. `http://127.0.0.1:9555`.
     pub(crate) base_url: &'a str,
@@ -41,6 +42,10 @@ pub(crate) struct Context<'a> {
     pub(crate) fates: &'a Random,
     pub(crate) now: Instant,
     pub(crate) unix_now: i64,
+    /// The account of the SecretId that signed the request (`None`: the default account):
+    /// the products of other accounts are not its to see or change. A prepared request
+    /// sets it from its admission, whatever the context it is run with says.
+    pub(crate) account: Option<&'a str>,
 }
 
 /// How many characters of a value sent by the client an error message repeats.
@@ -94,7 +99,7 @@ pub(crate) enum Prepared {
 /// A modelled action: its name (from the model) and how its body is decoded.
 pub(crate) struct Handler {
     name: &'static str,
-    decode: fn(Value) -> Result<Prepared, serde_json::Error>,
+    decode: fn(Value, Option<String>) -> Result<Prepared, serde_json::Error>,
 }
 
 impl Handler {
@@ -120,9 +125,13 @@ impl Handler {
     }
 
     /// Decodes `params`, which passed the model's validation for this action, into its
-    /// request type.
-    pub(crate) fn prepare(&self, params: Value) -> Result<Prepared, ApiError> {
-        (self.decode)(params).map_err(|error| {
+    /// request type, to be run on behalf of `account` (`None`: the default account).
+    pub(crate) fn prepare(
+        &self,
+        params: Value,
+        account: Option<String>,
+    ) -> Result<Prepared, ApiError> {
+        (self.decode)(params, account).map_err(|error| {
             ApiError::new(
                 ErrorCode::InvalidParameter,
                 format!("{}: the parameters do not decode: {error}", self.name),
@@ -131,17 +140,31 @@ impl Handler {
     }
 }
 
-fn prepare_read<A: Reads>(params: Value) -> Result<Prepared, serde_json::Error> {
+fn prepare_read<A: Reads>(
+    params: Value,
+    account: Option<String>,
+) -> Result<Prepared, serde_json::Error> {
     let request: A = serde_json::from_value(params)?;
     Ok(Prepared::Read(Box::new(move |state, cx| {
+        let cx = &Context {
+            account: account.as_deref(),
+            ..*cx
+        };
         let response = A::read(state, &request, cx)?;
         success_body(&response, cx.request_id)
     })))
 }
 
-fn prepare_change<A: Changes>(params: Value) -> Result<Prepared, serde_json::Error> {
+fn prepare_change<A: Changes>(
+    params: Value,
+    account: Option<String>,
+) -> Result<Prepared, serde_json::Error> {
     let request: A = serde_json::from_value(params)?;
     Ok(Prepared::Change(Box::new(move |state, cx| {
+        let cx = &Context {
+            account: account.as_deref(),
+            ..*cx
+        };
         let planned = A::plan(state, &request, cx)?;
         Ok((
             planned.change,
@@ -198,7 +221,7 @@ mod tests {
     fn a_body_of_the_wrong_shape_is_refused_rather_than_run() {
         let refused = handler("DescribeFirmwareTask")
             .expect("modelled")
-            .prepare(serde_json::json!({"TaskId": "not a number"}));
+            .prepare(serde_json::json!({"TaskId": "not a number"}), None);
         assert!(
             refused.as_ref().err().is_some_and(|error| {
                 error.code == ErrorCode::InvalidParameter

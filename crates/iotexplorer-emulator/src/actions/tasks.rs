@@ -40,8 +40,9 @@ impl Changes for BatchUpdateFirmwareRequest {
         request: &Self,
         cx: &Context<'_>,
     ) -> Result<Planned<BatchUpdateFirmwareResponse>, ApiError> {
-        let (product, firmware) = firmware(
+        let (product, firmware) = firmware::<Self>(
             state,
+            cx,
             request.product_id(),
             request.firmware_version(),
             request.fw_type(),
@@ -242,7 +243,7 @@ impl Reads for DescribeFirmwareTaskRequest {
         request: &Self,
         cx: &Context<'_>,
     ) -> Result<DescribeFirmwareTaskResponse, ApiError> {
-        let product = product(state, request.product_id())?;
+        let product = product::<Self>(state, cx, request.product_id())?;
         let task = find_task(state, &product.id, request.task_id().unwrap_or_default())?;
         let o = &task.options;
         let mut response = DescribeFirmwareTaskResponse::default();
@@ -275,14 +276,15 @@ impl Reads for DescribeFirmwareTaskRequest {
 /// The tasks a listing of `DescribeFirmwareTasks` or `DescribeFirmwareTaskDevices` covers,
 /// newest first: those of the product, and of the version and module when given; only the
 /// one named when `keywords` hold a `TaskId`, found by its ID rather than among all.
-fn listed_tasks<'a>(
+fn listed_tasks<'a, A: Action>(
     state: &'a State,
+    cx: &Context<'_>,
     product_id: Option<&str>,
     version: Option<&'a str>,
     fw_type: Option<&'a str>,
     keywords: Option<&[SearchKeyword]>,
 ) -> Result<Box<dyn Iterator<Item = &'a Task> + 'a>, ApiError> {
-    let product = product(state, product_id)?;
+    let product = product::<A>(state, cx, product_id)?;
     let product_id = product.id.as_str();
     let fits = move |t: &&'a Task| {
         t.product_id == product_id
@@ -336,8 +338,9 @@ impl Reads for DescribeFirmwareTasksRequest {
         request: &Self,
         cx: &Context<'_>,
     ) -> Result<DescribeFirmwareTasksResponse, ApiError> {
-        let matching: Vec<FirmwareTaskInfo> = listed_tasks(
+        let matching: Vec<FirmwareTaskInfo> = listed_tasks::<Self>(
             state,
+            cx,
             request.product_id(),
             request.firmware_version(),
             request.fw_type(),
@@ -378,8 +381,9 @@ impl Reads for DescribeFirmwareTaskDevicesRequest {
         cx: &Context<'_>,
     ) -> Result<DescribeFirmwareTaskDevicesResponse, ApiError> {
         let mut rows = Vec::new();
-        let tasks = listed_tasks(
+        let tasks = listed_tasks::<Self>(
             state,
+            cx,
             request.product_id(),
             request.firmware_version(),
             request.fw_type(),
@@ -426,7 +430,7 @@ impl Changes for UpdateOtaTaskStatusRequest {
         request: &Self,
         cx: &Context<'_>,
     ) -> Result<Planned<UpdateOtaTaskStatusResponse>, ApiError> {
-        let product_id = &product(state, request.product_id())?.id;
+        let product_id = &product::<Self>(state, cx, request.product_id())?.id;
         // A negative TaskId names no task, like 0.
         let id = request
             .task_id()
