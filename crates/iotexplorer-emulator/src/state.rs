@@ -443,6 +443,20 @@ impl State {
             .map_or_else(|| device.base_version.clone(), |task| task.version.clone())
     }
 
+    /// Whether device `name` is offline at `now`: only its last task can say so, while
+    /// the device has not come online for it.
+    pub(crate) fn is_offline(&self, name: &str, device: &Device, now: Instant) -> bool {
+        device
+            .tasks
+            .last()
+            .and_then(|id| self.tasks.get(id))
+            .is_some_and(|task| {
+                task.devices.get(name).is_some_and(|record| {
+                    task.device_stage(record, now).status == FirmwareUpdateStatus::Offline
+                })
+            })
+    }
+
     /// Whether device `name` is in a task that has not finished with it: only its last
     /// task can be.
     pub(crate) fn is_updating(&self, name: &str, device: &Device, now: Instant) -> bool {
