@@ -22,19 +22,17 @@ fn fixture(devices: usize, progress: Value, first_device: Value) -> Fixture {
     let mut list: Vec<Value> = (1..=devices)
         .map(|n| json!({"name": format!("dev{n:03}"), "firmware_version": "1.0.0"}))
         .collect();
-    if let (Some(first), Some(extra)) = (list.first_mut(), first_device.as_object()) {
-        if let Some(first) = first.as_object_mut() {
-            first.extend(extra.clone());
-        }
+    if let (Some(Value::Object(first)), Value::Object(extra)) = (list.first_mut(), first_device) {
+        first.extend(extra);
     }
-    let text = json!({
+    let mut text = json!({
         "credentials": [{"secret_id": iotexplorer_emulator::DEMO_SECRET_ID,
                          "secret_key": iotexplorer_emulator::DEMO_SECRET_KEY}],
         "products": [{"product_id": PRODUCT,
                       "firmwares": [{"version": "1.0.0"}, {"version": "2.0.0"}],
                       "devices": list}],
-        "progress": progress,
     });
+    text["progress"] = progress;
     Fixture::from_json(&text.to_string()).expect("a valid fixture")
 }
 
