@@ -787,6 +787,24 @@ mod tests {
         }
     }
 
+    /// A device's stop time is any point between stages; read back from a state file it
+    /// must be the very same number, or the reloaded ends index disagrees with the saved
+    /// one (found by `indexes_agree_with_a_full_scan`).
+    #[test]
+    fn a_stop_time_reads_back_bit_for_bit() {
+        for bits in [4_636_948_397_587_169_279_u64, 4_611_686_018_427_387_905] {
+            let record = TaskDevice {
+                ori_version: String::new(),
+                fate: Fate::default(),
+                stopped_at: Some(f64::from_bits(bits)),
+                already_current: false,
+            };
+            let text = serde_json::to_string(&record).expect("serialise");
+            let read: TaskDevice = serde_json::from_str(&text).expect("read back");
+            assert_eq!(read.stopped_at.map(f64::to_bits), Some(bits), "{text}");
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(200))]
         #[test]
