@@ -572,3 +572,50 @@ fn a_flag_that_cannot_work_is_refused_at_start() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("offline_rate"), "{stderr}");
 }
+
+#[test]
+fn settings_at_their_defaults_are_written_as_before() {
+    let written =
+        serde_json::to_value(iotexplorer_emulator::ProgressSettings::default()).expect("serialise");
+    assert_eq!(
+        written,
+        json!({"step_ms": 1000, "seconds_per_step": 30, "failure_rate": 0.0, "timeout_rate": 0.0})
+    );
+}
+
+#[tokio::test]
+async fn the_behaviours_drawn_survive_a_restart_from_the_state_file() {
+    let dir = std::env::temp_dir().join(format!("emulator-behaviour-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create the directory");
+    let state = dir.join("state.json");
+    let fixture = fixture(
+        3,
+        json!({"step_ms": 20, "mismatch_rate": 1.0}),
+        json!({"offline": "never"}),
+    );
+    let started = |fixture: Fixture| {
+        Emulator::builder()
+            .fixture(fixture)
+            .rate_limit(0)
+            .seed(8)
+            .state_file(&state)
+            .start("127.0.0.1:0")
+    };
+    let emulator = started(fixture.clone()).await.expect("start");
+    let client = Client::demo(emulator.addr());
+    let id = create(&client, json!({"DeviceNames": ["dev001", "dev002"]})).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    emulator.shutdown().await;
+
+    let emulator = started(fixture).await.expect("restart");
+    let client = Client::demo(emulator.addr());
+    // dev001 still waits to come online, so the task runs; dev002 reported done and
+    // still runs its old version.
+    assert_eq!(update_status(&client, "dev001").await["Status"], 0);
+    assert_eq!(update_status(&client, "dev002").await["Status"], 6);
+    assert_eq!(reported_version(&client, "dev002").await, "1.0.0");
+    assert_eq!(task_status(&client, id).await, 1);
+    emulator.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
