@@ -619,3 +619,34 @@ async fn the_behaviours_drawn_survive_a_restart_from_the_state_file() {
     emulator.shutdown().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn a_stalled_device_times_out_counting_from_its_first_stage() {
+    // Offline one stage, then pending, message sent, one stage for the user; the
+    // TimeoutInterval of 120 s is four stages of 30 s from pending, not counting the
+    // stage offline nor the one waiting for the user: timed out after seven stages.
+    let emulator = start(
+        fixture(
+            2,
+            json!({"step_ms": 150, "seconds_per_step": 30, "timeout_rate": 1.0,
+                   "detailed_stages": true, "confirm_after_steps": 1}),
+            json!({"offline": {"for_steps": 1}}),
+        ),
+        10,
+    )
+    .await;
+    let client = Client::demo(emulator.addr());
+    let began = Instant::now();
+    let id = create(
+        &client,
+        json!({"DeviceNames": ["dev001"], "UpgradeMethod": 1, "TimeoutInterval": 120}),
+    )
+    .await;
+    let states = states_of(&client, "dev001", Duration::from_secs(10)).await;
+    let took = began.elapsed();
+    assert_eq!(states, [0, 1, 2, 8, 3, 10]);
+    assert!(took >= Duration::from_millis(7 * 150), "{took:?}");
+    let rows = task_devices(&client, id).await;
+    assert_eq!(rows[0]["ErrMsg"], "update timed out");
+    emulator.shutdown().await;
+}
