@@ -216,10 +216,12 @@ pub(crate) fn draw_fate(
     }
 }
 
-/// `steps` rounded down to a 1/1024 of a stage: the decimal text of such a number is
-/// short and reads back exactly, so a drawn delay survives a state file bit for bit.
+/// `steps` rounded down to a 1/1024 of a stage, so that sums of stages stay exact and the
+/// state file holds short numbers; a number too large for that stays as it is, since a
+/// state file cannot hold an infinite one.
 fn quantised(steps: f64) -> f64 {
-    (steps * 1024.0).floor() / 1024.0
+    let rounded = (steps * 1024.0).floor() / 1024.0;
+    if rounded.is_finite() { rounded } else { steps }
 }
 
 /// Where an attempt's stages end, in stages after it began.
@@ -571,6 +573,20 @@ mod tests {
             serde_json::to_string(&old).expect("writes"),
             r#"{"failed_attempts":1,"stalls":true}"#
         );
+    }
+
+    #[test]
+    fn delays_are_kept_to_whole_1024ths_and_stay_finite() {
+        assert_eq!(quantised(2.0009), 2.0);
+        assert_eq!(quantised(0.75), 0.75);
+        assert_eq!(quantised(f64::MAX), f64::MAX);
+        let progress = ProgressSettings::default().with_confirmation(f64::MAX, 0.0);
+        let random = Random::new(1, crate::random::Purpose::DeviceFates);
+        let fate = draw_fate(&progress, &random, 0, UpgradeMethod::UserConfirmed, None);
+        assert!(fate.confirm_steps.is_finite());
+        let text = serde_json::to_string(&fate).expect("writes");
+        let read: Fate = serde_json::from_str(&text).expect("reads back");
+        assert_eq!(read, fate);
     }
 
     #[test]
