@@ -11,10 +11,15 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use iotexplorer_emulator::{Emulator, Fixture, RunningEmulator};
+use iotexplorer_model::FirmwareTaskStatus;
 use serde_json::{Value, json};
 use support::Client;
 
 const PRODUCT: &str = "ABCDE12345";
+/// The task statuses, as the model states them.
+const RUNNING: i64 = FirmwareTaskStatus::Running.code();
+const FINISHED: i64 = FirmwareTaskStatus::Finished.code();
+const CANCELLED: i64 = FirmwareTaskStatus::Cancelled.code();
 
 /// A fixture of the demo's credentials and product, with `devices` devices on `1.0.0`,
 /// `progress` as given and `extra` merged into the first device.
@@ -165,7 +170,7 @@ async fn a_device_goes_through_every_documented_state_in_order() {
         listed["Devices"][0]["Status"], 0,
         "offline in the list: {listed}"
     );
-    assert_eq!(task_status(&client, id).await, 1);
+    assert_eq!(task_status(&client, id).await, RUNNING);
 
     let states = states_of(&client, "dev001", Duration::from_secs(15)).await;
     // offline, pending, message sent, waiting for the user, downloading, downloaded,
@@ -227,7 +232,7 @@ async fn a_late_failure_comes_after_the_download_and_burning() {
         assert_eq!(row["ErrMsg"], "burning failed", "{row}");
         assert_eq!(row["Percent"], 100, "{row}");
     }
-    assert_eq!(task_status(&client, id).await, 2);
+    assert_eq!(task_status(&client, id).await, FINISHED);
     assert_eq!(reported_version(&client, "dev001").await, "1.0.0");
     emulator.shutdown().await;
 }
@@ -247,7 +252,7 @@ async fn a_device_reports_done_on_a_mismatched_module_and_keeps_its_version() {
     let rows = task_devices(&client, id).await;
     assert_eq!(rows.len(), 4);
     assert!(rows.iter().all(|row| row["Status"] == 6), "{rows:?}");
-    assert_eq!(task_status(&client, id).await, 2);
+    assert_eq!(task_status(&client, id).await, FINISHED);
     let status = update_status(&client, "dev002").await;
     assert_eq!(
         (status["Status"].as_i64(), status["DstVersion"].as_str()),
@@ -297,8 +302,8 @@ async fn a_user_who_never_confirms_keeps_the_device_waiting_and_the_task_running
     tokio::time::sleep(Duration::from_millis(400)).await;
     assert_eq!(update_status(&client, "dev001").await["Status"], 8);
     assert_eq!(update_status(&client, "dev002").await["Status"], 6);
-    assert_eq!(task_status(&client, confirmed).await, 1);
-    assert_eq!(task_status(&client, silent).await, 2);
+    assert_eq!(task_status(&client, confirmed).await, RUNNING);
+    assert_eq!(task_status(&client, silent).await, FINISHED);
     // Still updating: a new task needs OverrideMode.
     let reply = client
         .post(
@@ -418,7 +423,7 @@ async fn the_offline_share_is_honoured_and_a_seed_replays_it() {
             .all(|row| row["Status"] == 0 || row["Status"] == 6),
         "{rows:?}"
     );
-    assert_eq!(task_status(&client, id).await, 1);
+    assert_eq!(task_status(&client, id).await, RUNNING);
     emulator.shutdown().await;
 
     let (again, emulator, ..) = offline_draw(11, 1.0).await;
@@ -436,7 +441,7 @@ async fn offline_devices_come_online_after_their_delay_and_finish() {
     // Ten stages of delay at most, then four: 280 ms.
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        if task_status(&client, id).await == 2 {
+        if task_status(&client, id).await == FINISHED {
             break;
         }
         assert!(Instant::now() < deadline, "the task never finished");
@@ -462,7 +467,7 @@ async fn a_device_offline_for_ever_in_the_fixture_stays_so_until_cancelled() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(update_status(&client, "dev001").await["Status"], 0);
     assert_eq!(update_status(&client, "dev002").await["Status"], 6);
-    assert_eq!(task_status(&client, id).await, 1);
+    assert_eq!(task_status(&client, id).await, RUNNING);
     client
         .post(
             "UpdateOtaTaskStatus",
@@ -471,7 +476,7 @@ async fn a_device_offline_for_ever_in_the_fixture_stays_so_until_cancelled() {
         .await
         .ok();
     assert_eq!(update_status(&client, "dev001").await["Status"], 5);
-    assert_eq!(task_status(&client, id).await, 6);
+    assert_eq!(task_status(&client, id).await, CANCELLED);
     emulator.shutdown().await;
 }
 
@@ -615,7 +620,7 @@ async fn the_behaviours_drawn_survive_a_restart_from_the_state_file() {
     assert_eq!(update_status(&client, "dev001").await["Status"], 0);
     assert_eq!(update_status(&client, "dev002").await["Status"], 6);
     assert_eq!(reported_version(&client, "dev002").await, "1.0.0");
-    assert_eq!(task_status(&client, id).await, 1);
+    assert_eq!(task_status(&client, id).await, RUNNING);
     emulator.shutdown().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
