@@ -61,6 +61,36 @@ pub struct ServeFlags {
     /// absent.
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
+    /// Devices report every state: message sent (2), downloaded (20) and processing (7)
+    /// too, one stage each (overrides the fixture).
+    #[arg(long)]
+    pub detailed_stages: bool,
+    /// Probability from 0 to 1 that a device is offline (0) when its task begins
+    /// (overrides the fixture).
+    #[arg(long, value_name = "P")]
+    pub offline_rate: Option<f64>,
+    /// An offline device comes online after a delay drawn evenly from 0 to this many
+    /// stages (overrides the fixture).
+    #[arg(long, value_name = "STAGES")]
+    pub online_after_steps: Option<f64>,
+    /// Probability that an offline device never comes online (overrides the fixture).
+    #[arg(long, value_name = "P")]
+    pub never_online_rate: Option<f64>,
+    /// Stages a device of a task with UpgradeMethod 1 waits for its user's confirmation
+    /// (8) (overrides the fixture).
+    #[arg(long, value_name = "STAGES")]
+    pub confirm_after_steps: Option<f64>,
+    /// Probability that a user never confirms a task with UpgradeMethod 1 (overrides the
+    /// fixture).
+    #[arg(long, value_name = "P")]
+    pub never_confirm_rate: Option<f64>,
+    /// Probability that a device reports done but keeps its old version (overrides the
+    /// fixture).
+    #[arg(long, value_name = "P")]
+    pub mismatch_rate: Option<f64>,
+    /// Probability that a device fails late, after burning (overrides the fixture).
+    #[arg(long, value_name = "P")]
+    pub late_failure_rate: Option<f64>,
 }
 
 impl ServeFlags {
@@ -80,6 +110,14 @@ impl ServeFlags {
             .body_timeout(Duration::from_secs(self.body_timeout))
             .max_connections(self.max_connections)
             .seed(self.seed)
+            .detailed_stages(self.detailed_stages)
+            .offline_rate(self.offline_rate)
+            .online_after_steps(self.online_after_steps)
+            .never_online_rate(self.never_online_rate)
+            .confirm_after_steps(self.confirm_after_steps)
+            .never_confirm_rate(self.never_confirm_rate)
+            .mismatch_rate(self.mismatch_rate)
+            .late_failure_rate(self.late_failure_rate)
             .build()
     }
 }

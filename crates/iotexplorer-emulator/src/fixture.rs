@@ -164,6 +164,22 @@ pub struct DeviceFixture {
     pub name: String,
     /// The firmware version it runs.
     pub firmware_version: String,
+    /// Whether it is offline (state 0) when a task begins, whatever the fleet's
+    /// `offline_rate` draws: for some stages, or for as long as the task lasts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offline: Option<DeviceOffline>,
+}
+
+/// How long a device stays offline when a task begins: `"never"` comes online, or
+/// `{"for_steps": N}` comes online after `N` stages.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+#[non_exhaustive]
+pub enum DeviceOffline {
+    /// It stays offline until the task ends.
+    Never,
+    /// It comes online after this many stages.
+    ForSteps(f64),
 }
 
 /// A device-list file, as if uploaded through the console: one device name per line.
@@ -213,6 +229,11 @@ impl DeviceListFixture {
 }
 
 /// How fast devices move through an update, and how often they fail.
+///
+/// Every behaviour past `timeout_rate` is off by default, which keeps the timeline the
+/// emulator always had; see the crate's README, "Device behaviour". Rates are
+/// probabilities in `[0, 1]`, drawn per device when a task is created; durations are in
+/// stages (`step_ms` each).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 #[non_exhaustive]
@@ -225,6 +246,49 @@ pub struct ProgressSettings {
     pub failure_rate: f64,
     /// Probability in `[0, 1]` that a device stalls while downloading and times out.
     pub timeout_rate: f64,
+    /// Devices report every state: message sent (2) after pending, downloaded (20) after
+    /// the download and processing (7) after burning, one stage each.
+    #[serde(skip_serializing_if = "is_false")]
+    pub detailed_stages: bool,
+    /// Probability that a device is offline (0) when its task begins.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub offline_rate: f64,
+    /// An offline device comes online after a delay drawn evenly from 0 to this many
+    /// stages.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub online_after_steps: f64,
+    /// Probability that an offline device never comes online: it stays 0 until its task
+    /// ends, and the task keeps running.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub never_online_rate: f64,
+    /// In a task with `UpgradeMethod` 1, stages a device waits for its user's
+    /// confirmation (8) after the message.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub confirm_after_steps: f64,
+    /// In a task with `UpgradeMethod` 1, probability that a user never confirms: the
+    /// device stays 8 until its task ends, and the task keeps running.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub never_confirm_rate: f64,
+    /// Probability that a device reports done but keeps its old version, as when the
+    /// firmware does not fit its module (`FwType`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub mismatch_rate: f64,
+    /// Probability that a device fails late: after downloading and burning, instead of
+    /// finishing.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub late_failure_rate: f64,
+}
+
+// Plain functions because serde's `skip_serializing_if` takes a path; a setting at its
+// default is left out, so a state file keeps the shape it had before the setting existed.
+#[allow(clippy::trivially_copy_pass_by_ref)]
+fn is_false(value: &bool) -> bool {
+    !*value
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)]
+fn is_zero(value: &f64) -> bool {
+    *value == 0.0
 }
 
 impl Default for ProgressSettings {
@@ -234,6 +298,14 @@ impl Default for ProgressSettings {
             seconds_per_step: 30,
             failure_rate: 0.0,
             timeout_rate: 0.0,
+            detailed_stages: false,
+            offline_rate: 0.0,
+            online_after_steps: 0.0,
+            never_online_rate: 0.0,
+            confirm_after_steps: 0.0,
+            never_confirm_rate: 0.0,
+            mismatch_rate: 0.0,
+            late_failure_rate: 0.0,
         }
     }
 }
@@ -259,6 +331,80 @@ impl ProgressSettings {
         self.timeout_rate = timeout_rate;
         self
     }
+
+    /// The settings with `detailed_stages` replaced.
+    #[must_use]
+    pub fn with_detailed_stages(mut self, detailed: bool) -> Self {
+        self.detailed_stages = detailed;
+        self
+    }
+
+    /// The settings with `offline_rate`, `online_after_steps` and `never_online_rate`
+    /// replaced.
+    #[must_use]
+    pub fn with_offline(
+        mut self,
+        rate: f64,
+        online_after_steps: f64,
+        never_online_rate: f64,
+    ) -> Self {
+        self.offline_rate = rate;
+        self.online_after_steps = online_after_steps;
+        self.never_online_rate = never_online_rate;
+        self
+    }
+
+    /// The settings with `confirm_after_steps` and `never_confirm_rate` replaced.
+    #[must_use]
+    pub fn with_confirmation(mut self, after_steps: f64, never_rate: f64) -> Self {
+        self.confirm_after_steps = after_steps;
+        self.never_confirm_rate = never_rate;
+        self
+    }
+
+    /// The settings with `mismatch_rate` replaced.
+    #[must_use]
+    pub fn with_mismatch_rate(mut self, mismatch_rate: f64) -> Self {
+        self.mismatch_rate = mismatch_rate;
+        self
+    }
+
+    /// The settings with `late_failure_rate` replaced.
+    #[must_use]
+    pub fn with_late_failure_rate(mut self, late_failure_rate: f64) -> Self {
+        self.late_failure_rate = late_failure_rate;
+        self
+    }
+
+    /// What is wrong with these settings, if anything: a rate outside `[0, 1]` or a
+    /// duration that is negative or not a number.
+    pub fn problem(&self) -> Option<String> {
+        let rates = [
+            ("failure_rate", self.failure_rate),
+            ("timeout_rate", self.timeout_rate),
+            ("offline_rate", self.offline_rate),
+            ("never_online_rate", self.never_online_rate),
+            ("never_confirm_rate", self.never_confirm_rate),
+            ("mismatch_rate", self.mismatch_rate),
+            ("late_failure_rate", self.late_failure_rate),
+        ];
+        let durations = [
+            ("online_after_steps", self.online_after_steps),
+            ("confirm_after_steps", self.confirm_after_steps),
+        ];
+        rates
+            .iter()
+            .find(|(_, rate)| !(0.0..=1.0).contains(rate))
+            .map(|(name, rate)| format!("{name} must be a probability from 0 to 1, not {rate}"))
+            .or_else(|| {
+                durations
+                    .iter()
+                    .find(|(_, steps)| !(steps.is_finite() && *steps >= 0.0))
+                    .map(|(name, steps)| {
+                        format!("{name} must be a number of stages, 0 or more, not {steps}")
+                    })
+            })
+    }
 }
 
 /// Why a fixture could not be read.
@@ -271,6 +417,9 @@ pub enum FixtureError {
     /// The JSON does not describe a fixture.
     #[error("the fixture is not valid: {0}")]
     Json(#[from] serde_json::Error),
+    /// A value in the fixture cannot work, e.g. a rate above 1.
+    #[error("the fixture is not valid: {0}")]
+    Value(String),
 }
 
 /// The SecretId of [`Fixture::demo`].
@@ -283,7 +432,33 @@ pub const DEMO_PRODUCT_ID: &str = "ABCDE12345";
 impl Fixture {
     /// Reads a fixture from JSON text.
     pub fn from_json(text: &str) -> Result<Self, FixtureError> {
-        Ok(serde_json::from_str(text)?)
+        let fixture: Self = serde_json::from_str(text)?;
+        match fixture.problem() {
+            Some(problem) => Err(FixtureError::Value(problem)),
+            None => Ok(fixture),
+        }
+    }
+
+    /// What is wrong with the fixture's values, if anything.
+    fn problem(&self) -> Option<String> {
+        let progress = self
+            .progress
+            .and_then(|progress| progress.problem())
+            .map(|problem| format!("progress: {problem}"));
+        progress.or_else(|| {
+            self.products
+                .iter()
+                .flat_map(|product| &product.devices)
+                .find_map(|device| match device.offline {
+                    Some(DeviceOffline::ForSteps(steps)) if !(steps.is_finite() && steps >= 0.0) => {
+                        Some(format!(
+                            "device {}: offline for_steps must be a number of stages, 0 or more, not {steps}",
+                            device.name
+                        ))
+                    }
+                    _ => None,
+                })
+        })
     }
 
     /// Reads a fixture file.
@@ -300,6 +475,7 @@ impl Fixture {
             .map(|n| DeviceFixture {
                 name: format!("dev{n:03}"),
                 firmware_version: "1.0.0".to_owned(),
+                offline: None,
             })
             .collect();
         let list = (1..=5).map(|n| format!("dev{n:03}")).collect();

@@ -67,7 +67,8 @@ pub use disk::StorageFaults;
 pub use faults::{FaultKind, FaultRule, Faults};
 pub use fixture::{
     CredentialFixture, DEMO_PRODUCT_ID, DEMO_SECRET_ID, DEMO_SECRET_KEY, DeviceFixture,
-    DeviceListFixture, FirmwareFixture, Fixture, FixtureError, ProductFixture, ProgressSettings,
+    DeviceListFixture, DeviceOffline, FirmwareFixture, Fixture, FixtureError, ProductFixture,
+    ProgressSettings,
 };
 pub use limits::{
     DEFAULT_BODY_TIMEOUT, DEFAULT_HEADER_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_BODY_BYTES,

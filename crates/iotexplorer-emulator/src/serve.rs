@@ -26,6 +26,43 @@ pub struct ServeSettings {
     step_ms: Option<u64>,
     limits: Limits,
     seed: Option<u64>,
+    device_behaviour: DeviceBehaviour,
+}
+
+/// The device behaviours the settings change over the fixture's `progress`; each `None`
+/// keeps the fixture's.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+struct DeviceBehaviour {
+    detailed_stages: Option<bool>,
+    offline_rate: Option<f64>,
+    online_after_steps: Option<f64>,
+    never_online_rate: Option<f64>,
+    confirm_after_steps: Option<f64>,
+    never_confirm_rate: Option<f64>,
+    mismatch_rate: Option<f64>,
+    late_failure_rate: Option<f64>,
+}
+
+impl DeviceBehaviour {
+    /// `progress` with these behaviours replaced.
+    fn apply(&self, mut progress: ProgressSettings) -> ProgressSettings {
+        let replace = |field: &mut f64, value: Option<f64>| {
+            if let Some(value) = value {
+                *field = value;
+            }
+        };
+        if let Some(detailed) = self.detailed_stages {
+            progress.detailed_stages = detailed;
+        }
+        replace(&mut progress.offline_rate, self.offline_rate);
+        replace(&mut progress.online_after_steps, self.online_after_steps);
+        replace(&mut progress.never_online_rate, self.never_online_rate);
+        replace(&mut progress.confirm_after_steps, self.confirm_after_steps);
+        replace(&mut progress.never_confirm_rate, self.never_confirm_rate);
+        replace(&mut progress.mismatch_rate, self.mismatch_rate);
+        replace(&mut progress.late_failure_rate, self.late_failure_rate);
+        progress
+    }
 }
 
 impl ServeSettings {
@@ -42,6 +79,7 @@ impl ServeSettings {
                 step_ms: None,
                 limits: Limits::default(),
                 seed: None,
+                device_behaviour: DeviceBehaviour::default(),
             },
         }
     }
@@ -149,9 +187,66 @@ impl ServeSettingsBuilder {
         self
     }
 
+    /// Devices report every state: message sent, downloaded and processing too; `false`
+    /// keeps the fixture's `detailed_stages`.
+    pub fn detailed_stages(mut self, detailed: bool) -> Self {
+        self.settings.device_behaviour.detailed_stages = detailed.then_some(true);
+        self
+    }
+
+    /// Probability that a device is offline when its task begins (overrides the fixture).
+    pub fn offline_rate(mut self, rate: Option<f64>) -> Self {
+        self.settings.device_behaviour.offline_rate = rate;
+        self
+    }
+
+    /// Longest delay, in stages, before an offline device comes online (overrides the
+    /// fixture).
+    pub fn online_after_steps(mut self, steps: Option<f64>) -> Self {
+        self.settings.device_behaviour.online_after_steps = steps;
+        self
+    }
+
+    /// Probability that an offline device never comes online (overrides the fixture).
+    pub fn never_online_rate(mut self, rate: Option<f64>) -> Self {
+        self.settings.device_behaviour.never_online_rate = rate;
+        self
+    }
+
+    /// Stages a device of a user-confirmed task waits for its user (overrides the
+    /// fixture).
+    pub fn confirm_after_steps(mut self, steps: Option<f64>) -> Self {
+        self.settings.device_behaviour.confirm_after_steps = steps;
+        self
+    }
+
+    /// Probability that a user never confirms (overrides the fixture).
+    pub fn never_confirm_rate(mut self, rate: Option<f64>) -> Self {
+        self.settings.device_behaviour.never_confirm_rate = rate;
+        self
+    }
+
+    /// Probability that a device reports done but keeps its old version (overrides the
+    /// fixture).
+    pub fn mismatch_rate(mut self, rate: Option<f64>) -> Self {
+        self.settings.device_behaviour.mismatch_rate = rate;
+        self
+    }
+
+    /// Probability that a device fails after burning (overrides the fixture).
+    pub fn late_failure_rate(mut self, rate: Option<f64>) -> Self {
+        self.settings.device_behaviour.late_failure_rate = rate;
+        self
+    }
+
     /// The settings, or why they cannot work.
     pub fn build(self) -> Result<ServeSettings, SettingsError> {
-        match self.settings.limits.problem() {
+        let behaviour = self
+            .settings
+            .device_behaviour
+            .apply(ProgressSettings::default())
+            .problem();
+        match self.settings.limits.problem().or(behaviour) {
             Some(reason) => Err(SettingsError { reason }),
             None => Ok(self.settings),
         }
@@ -176,11 +271,16 @@ pub async fn serve(settings: &ServeSettings, out: &mut dyn Write) -> Result<(), 
     if let Some(path) = &settings.state {
         builder = builder.state_file(path.clone());
     }
-    if let Some(step_ms) = settings.step_ms {
-        let progress = fixture.progress.unwrap_or_default().with_step_ms(step_ms);
-        builder = builder.progress(progress);
-    } else if fixture.progress.is_none() {
-        builder = builder.progress(ProgressSettings::default());
+    // Settings that change nothing leave the progress saved in a state file as it was.
+    let changes_progress = settings.step_ms.is_some()
+        || settings.device_behaviour != DeviceBehaviour::default()
+        || fixture.progress.is_none();
+    if changes_progress {
+        let mut progress = fixture.progress.unwrap_or_default();
+        if let Some(step_ms) = settings.step_ms {
+            progress = progress.with_step_ms(step_ms);
+        }
+        builder = builder.progress(settings.device_behaviour.apply(progress));
     }
     let running = builder
         .start(&settings.listen)
@@ -223,5 +323,58 @@ mod tests {
             .build()
             .expect("the defaults work");
         assert_eq!(built.listen(), "127.0.0.1:0");
+    }
+
+    #[test]
+    fn device_behaviours_that_cannot_work_are_refused_when_built() {
+        let refused = |builder: ServeSettingsBuilder| {
+            builder
+                .build()
+                .err()
+                .map(|error| error.to_string())
+                .unwrap_or_default()
+        };
+        assert!(refused(ServeSettings::builder().offline_rate(Some(1.5))).contains("offline_rate"));
+        assert!(
+            refused(ServeSettings::builder().confirm_after_steps(Some(-1.0)))
+                .contains("confirm_after_steps")
+        );
+        assert!(
+            refused(ServeSettings::builder().mismatch_rate(Some(f64::NAN)))
+                .contains("mismatch_rate")
+        );
+        let built = ServeSettings::builder()
+            .detailed_stages(true)
+            .offline_rate(Some(0.25))
+            .online_after_steps(Some(3.0))
+            .never_online_rate(Some(0.5))
+            .confirm_after_steps(Some(2.0))
+            .never_confirm_rate(Some(0.1))
+            .mismatch_rate(Some(1.0))
+            .late_failure_rate(Some(0.0))
+            .build()
+            .expect("valid behaviours");
+        let progress = built.device_behaviour.apply(ProgressSettings::default());
+        assert!(progress.detailed_stages);
+        assert_eq!(
+            (
+                progress.offline_rate,
+                progress.online_after_steps,
+                progress.never_online_rate
+            ),
+            (0.25, 3.0, 0.5)
+        );
+        assert_eq!(
+            (
+                progress.confirm_after_steps,
+                progress.never_confirm_rate,
+                progress.mismatch_rate
+            ),
+            (2.0, 0.1, 1.0)
+        );
+        // Nothing asked for: the fixture's progress stays as it is.
+        let unchanged = ServeSettings::builder().build().expect("defaults");
+        let fixture = ProgressSettings::default().with_mismatch_rate(0.3);
+        assert_eq!(unchanged.device_behaviour.apply(fixture), fixture);
     }
 }

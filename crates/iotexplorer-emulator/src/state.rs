@@ -10,7 +10,7 @@ use iotexplorer_model::{
 use serde::{Deserialize, Serialize};
 
 use crate::device_clock::{Fate, Stage, Timeline, already_current, end_of, stage_at, stopped};
-use crate::fixture::{DeviceListFixture, Fixture, ProgressSettings};
+use crate::fixture::{DeviceListFixture, DeviceOffline, Fixture, ProgressSettings};
 use crate::schedule::{Requested, Schedule};
 
 /// The first task ID handed out; Tencent's IDs are seven digits too.
@@ -33,6 +33,10 @@ pub(crate) struct Device {
     pub(crate) base_version: String,
     /// The tasks that included it, oldest first.
     pub(crate) tasks: Vec<u64>,
+    /// Whether it is offline when a task begins, from the fixture; wins over the fleet's
+    /// `offline_rate`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) offline: Option<DeviceOffline>,
     /// Index: the newest of its tasks before the last one in which it ended done, which
     /// decides its version while the last one has not made it done. Every task but a
     /// device's last has ended for it (a new task starts only once the older ones ended or
@@ -258,6 +262,9 @@ impl Task {
         }
         let running = match self.ends.last() {
             None => false,
+            // A device that never comes online or whose user never confirms keeps the
+            // task running until it is stopped.
+            Some(last) if last.is_infinite() => true,
             Some(last) => {
                 let margin = 1e-6 * last.abs().max(elapsed).max(1.0);
                 if elapsed >= last + margin {
@@ -439,6 +446,7 @@ impl State {
                                 Device {
                                     base_version: d.firmware_version.clone(),
                                     tasks: Vec::new(),
+                                    offline: d.offline,
                                     settled: None,
                                 },
                             )
@@ -521,13 +529,27 @@ impl State {
     pub(crate) fn current_version(&self, name: &str, device: &Device, now: Instant) -> String {
         let last = device.tasks.last().and_then(|id| self.tasks.get(id));
         let done_now = last.filter(|task| {
-            task.devices.get(name).is_some_and(|record| {
-                task.device_stage(record, now).status == FirmwareUpdateStatus::Done
-            })
+            task.devices
+                .get(name)
+                .is_some_and(|record| installed(record, &task.device_stage(record, now)))
         });
         done_now
             .or_else(|| device.settled.and_then(|id| self.tasks.get(&id)))
             .map_or_else(|| device.base_version.clone(), |task| task.version.clone())
+    }
+
+    /// Whether device `name` is offline at `now`: only its last task can say so, while
+    /// the device has not come online for it.
+    pub(crate) fn is_offline(&self, name: &str, device: &Device, now: Instant) -> bool {
+        device
+            .tasks
+            .last()
+            .and_then(|id| self.tasks.get(id))
+            .is_some_and(|task| {
+                task.devices.get(name).is_some_and(|record| {
+                    task.device_stage(record, now).status == FirmwareUpdateStatus::Offline
+                })
+            })
     }
 
     /// Whether device `name` is in a task that has not finished with it: only its last
@@ -561,13 +583,19 @@ fn cut_off(reached: Stage, at: f64) -> Stage {
     }
 }
 
-/// Whether device `name` ended done in task `id`.
+/// Whether device `name` ended done in task `id` and runs its version since.
 fn ended_done(tasks: &BTreeMap<u64, Task>, id: u64, name: &str) -> bool {
     tasks.get(&id).is_some_and(|task| {
         task.devices
             .get(name)
-            .is_some_and(|record| task.final_stage(record).status == FirmwareUpdateStatus::Done)
+            .is_some_and(|record| installed(record, &task.final_stage(record)))
     })
+}
+
+/// Whether a device at `stage` of a task runs the task's version: done, unless the
+/// firmware did not fit its module and it kept the old one while reporting done.
+fn installed(record: &TaskDevice, stage: &Stage) -> bool {
+    stage.status == FirmwareUpdateStatus::Done && !record.fate.keeps_version
 }
 
 /// The wall clock in Unix milliseconds.
@@ -599,7 +627,7 @@ mod tests {
             devices: Vec<usize>,
             version: usize,
             replace: bool,
-            fates: Vec<(u64, bool)>,
+            fates: Vec<Fate>,
             max_retry: u64,
             timing: Timing,
             advance_ms: u64,
@@ -638,7 +666,7 @@ mod tests {
                 proptest::collection::vec(0..DEVICES.len(), 1..4),
                 0..VERSIONS.len(),
                 any::<bool>(),
-                proptest::collection::vec((0..3u64, proptest::bool::weighted(0.2)), DEVICES.len()),
+                proptest::collection::vec(fate(), DEVICES.len()),
                 0..3u64,
                 timing(),
                 0..12u64,
@@ -649,6 +677,47 @@ mod tests {
             1 => (any::<usize>(), 0..12u64)
                 .prop_map(|(pick, advance_ms)| Op::Cancel { pick, advance_ms }),
         ]
+    }
+
+    /// A device's fate, with every behaviour: offline for a while or for ever, waiting
+    /// for its user for a while or for ever, reporting done on the old version, failing
+    /// late, reporting every state.
+    fn fate() -> impl Strategy<Value = Fate> {
+        (
+            (0..3u64, proptest::bool::weighted(0.2)),
+            (
+                // Multiples of 1/1024 of a stage, as drawn delays are.
+                prop_oneof![4 => Just(0.0), 1 => (0..3072u32).prop_map(|n| f64::from(n) / 1024.0)],
+                proptest::bool::weighted(0.1),
+            ),
+            (
+                prop_oneof![4 => Just(0.0), 1 => (0..3072u32).prop_map(|n| f64::from(n) / 1024.0)],
+                proptest::bool::weighted(0.1),
+            ),
+            (
+                proptest::bool::weighted(0.2),
+                proptest::bool::weighted(0.2),
+                any::<bool>(),
+            ),
+        )
+            .prop_map(
+                |(
+                    (failed_attempts, stalls),
+                    (offline_steps, never_online),
+                    (confirm_steps, never_confirms),
+                    (keeps_version, fails_late, detailed),
+                )| Fate {
+                    failed_attempts,
+                    stalls,
+                    offline_steps,
+                    never_online,
+                    confirm_steps,
+                    never_confirms,
+                    keeps_version,
+                    fails_late,
+                    detailed,
+                },
+            )
     }
 
     fn options(max_retry: u64) -> TaskOptions {
@@ -679,6 +748,7 @@ mod tests {
             .find(|task| {
                 task.devices.get(name).is_some_and(|record| {
                     task.device_stage(record, now).status == FirmwareUpdateStatus::Done
+                        && !record.fate.keeps_version
                 })
             })
             .map_or_else(|| device.base_version.clone(), |task| task.version.clone())
@@ -742,7 +812,7 @@ mod tests {
                 for &n in devices {
                     let name = DEVICES[n];
                     let ori_version = scanned_version(state, name, &product.devices[name], now);
-                    let (failed_attempts, stalls) = fates[n];
+                    let fate = fates[n];
                     let already_current = ori_version == version;
                     let dispatch_rank = rank;
                     if !already_current {
@@ -755,8 +825,8 @@ mod tests {
                             dispatch_rank,
                             ori_version,
                             fate: Fate {
-                                failed_attempts: failed_attempts.min(max_retry + 1),
-                                stalls,
+                                failed_attempts: fate.failed_attempts.min(max_retry + 1),
+                                ..fate
                             },
                             stopped_at: None,
                         },
@@ -869,6 +939,25 @@ mod tests {
                 device.settled,
                 "{name}"
             );
+        }
+    }
+
+    /// A device's stop time is any point between stages; read back from a state file it
+    /// must be the very same number, or the reloaded ends index disagrees with the saved
+    /// one (found by `indexes_agree_with_a_full_scan`).
+    #[test]
+    fn a_stop_time_reads_back_bit_for_bit() {
+        for bits in [4_636_948_397_587_169_279_u64, 4_611_686_018_427_387_905] {
+            let record = TaskDevice {
+                ori_version: String::new(),
+                fate: Fate::default(),
+                stopped_at: Some(f64::from_bits(bits)),
+                already_current: false,
+                dispatch_rank: 0,
+            };
+            let text = serde_json::to_string(&record).expect("serialise");
+            let read: TaskDevice = serde_json::from_str(&text).expect("read back");
+            assert_eq!(read.stopped_at.map(f64::to_bits), Some(bits), "{text}");
         }
     }
 

@@ -119,13 +119,17 @@ impl Reads for GetDeviceListRequest {
             .devices
             .iter()
             .filter(|(name, _)| name_part.is_none_or(|part| name.contains(part)))
-            .map(|(name, device)| (name, state.current_version(name, device, cx.now)))
-            .filter(|(_, current)| version.is_none_or(|v| v == current))
-            .map(|(name, current)| {
+            .map(|(name, device)| (name, device, state.current_version(name, device, cx.now)))
+            .filter(|(_, _, current)| version.is_none_or(|v| v == current))
+            .map(|(name, device, current)| {
                 let mut row = DeviceInfo::default();
                 row.device_name = Some(name.clone());
-                // Every device of the emulator is connected.
-                row.status = Some(DeviceOnlineStatus::Online);
+                // A device is connected unless its latest task says it is offline.
+                row.status = Some(if state.is_offline(name, device, cx.now) {
+                    DeviceOnlineStatus::Offline
+                } else {
+                    DeviceOnlineStatus::Online
+                });
                 row.version = Some(current);
                 row.create_time = Some(0);
                 row.first_online_time = Some(0);

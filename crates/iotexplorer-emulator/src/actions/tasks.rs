@@ -171,7 +171,13 @@ impl Changes for BatchUpdateFirmwareRequest {
                 TaskDevice {
                     already_current,
                     ori_version,
-                    fate: draw_fate(&state.progress, cx.fates, options.max_retry),
+                    fate: draw_fate(
+                        &state.progress,
+                        cx.fates,
+                        options.max_retry,
+                        options.upgrade_method,
+                        device.offline,
+                    ),
                     stopped_at: None,
                     dispatch_rank,
                 },
