@@ -19,10 +19,13 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 /// What the watchdog knows of a connection.
+///
+/// The phase changes only while the connection is being polled (bytes are read, hyper
+/// calls the service, the service's future ends), so [`watch`] reads it after each poll
+/// of the connection instead of being woken for each change.
 #[derive(Debug)]
 pub(crate) struct Activity {
     phase: Mutex<Phase>,
-    changed: Notify,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -47,7 +50,6 @@ impl Activity {
                 idle_since: Instant::now(),
                 head_started: None,
             }),
-            changed: Notify::new(),
         })
     }
 
@@ -63,23 +65,15 @@ impl Activity {
             phase.open_requests += 1;
             phase.head_started = None;
         }
-        self.changed.notify_one();
         RequestGuard {
             activity: Arc::clone(self),
         }
     }
 
     fn bytes_arrived(&self) {
-        let started = {
-            let mut phase = self.phase();
-            let starts_head = phase.open_requests == 0 && phase.head_started.is_none();
-            if starts_head {
-                phase.head_started = Some(Instant::now());
-            }
-            starts_head
-        };
-        if started {
-            self.changed.notify_one();
+        let mut phase = self.phase();
+        if phase.open_requests == 0 && phase.head_started.is_none() {
+            phase.head_started = Some(Instant::now());
         }
     }
 
@@ -114,15 +108,12 @@ pub(crate) struct RequestGuard {
 
 impl Drop for RequestGuard {
     fn drop(&mut self) {
-        {
-            let mut phase = self.activity.phase();
-            phase.open_requests = phase.open_requests.saturating_sub(1);
-            if phase.open_requests == 0 {
-                phase.idle_since = Instant::now();
-                phase.head_started = None;
-            }
+        let mut phase = self.activity.phase();
+        phase.open_requests = phase.open_requests.saturating_sub(1);
+        if phase.open_requests == 0 {
+            phase.idle_since = Instant::now();
+            phase.head_started = None;
         }
-        self.activity.changed.notify_one();
     }
 }
 
@@ -186,6 +177,10 @@ impl AsyncWrite for Watched {
 
 /// Drives `connection` until it ends, or drops it (closing the socket) when it expires
 /// or, while idle, when `pressure` asks for its slot.
+///
+/// One timer serves the connection's whole life: it is moved when the deadline moves,
+/// which is read after every poll of the connection (the only place the phase changes),
+/// so a request costs no extra wake-up of the task and no timer of its own.
 pub(crate) async fn watch<F>(
     connection: F,
     activity: &Activity,
@@ -196,29 +191,34 @@ pub(crate) async fn watch<F>(
     F: Future,
 {
     let mut connection = std::pin::pin!(connection);
-    loop {
-        let deadline = activity.deadline(header_timeout, idle_timeout);
-        let expires_at = deadline.map_or_else(Instant::now, |(at, _)| at);
-        tokio::select! {
-            _ = connection.as_mut() => return,
-            () = tokio::time::sleep_until(expires_at), if deadline.is_some() => {
-                // Expired only if nothing moved the deadline meanwhile.
-                let now = Instant::now();
-                if activity
-                    .deadline(header_timeout, idle_timeout)
-                    .is_some_and(|(at, _)| at <= now)
-                {
-                    return;
-                }
+    let mut pressed = std::pin::pin!(pressure.notified());
+    let mut timer = std::pin::pin!(tokio::time::sleep_until(Instant::now() + idle_timeout));
+    let mut armed_at: Option<Instant> = None;
+    std::future::poll_fn(|cx| {
+        if connection.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(());
+        }
+        if let Some((at, _)) = activity.deadline(header_timeout, idle_timeout) {
+            if armed_at != Some(at) {
+                timer.as_mut().reset(at);
+                armed_at = Some(at);
             }
-            () = activity.changed.notified() => {}
-            () = pressure.notified() => {
-                if activity.is_idle() {
-                    return;
-                }
+            // The deadline was read just now, so a timer that has fired means it passed.
+            if timer.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(());
             }
         }
-    }
+        while pressed.as_mut().poll(cx).is_ready() {
+            if activity.is_idle() {
+                return Poll::Ready(());
+            }
+            // Listens again; polled at once by the loop, so no request for room is missed
+            // from here on.
+            pressed.set(pressure.notified());
+        }
+        Poll::Pending
+    })
+    .await;
 }
 
 #[cfg(test)]

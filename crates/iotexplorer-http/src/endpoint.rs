@@ -31,6 +31,9 @@ pub(crate) struct ResolvedEndpoint {
     /// `Host` as sent and signed: the authority without a default port.
     pub(crate) host_header: String,
     pub(crate) path: String,
+    /// The request URI without a query (every POST's), built once: a clone shares its
+    /// bytes, where building it again would copy and parse them on every request.
+    bare_uri: Uri,
 }
 
 impl ResolvedEndpoint {
@@ -105,24 +108,36 @@ impl ResolvedEndpoint {
             "" => "/".to_owned(),
             path => path.to_owned(),
         };
+        let bare_uri = Self::build_uri(&scheme, &authority, path.clone())?;
         Ok(Self {
             scheme,
             authority,
             host_header,
             path,
+            bare_uri,
         })
     }
 
     /// The request URI, with `query` when not empty.
     pub(crate) fn uri(&self, query: &str) -> Result<Uri, Error> {
-        let path_and_query = if query.is_empty() {
-            self.path.clone()
-        } else {
-            format!("{}?{query}", self.path)
-        };
+        if query.is_empty() {
+            return Ok(self.bare_uri.clone());
+        }
+        Self::build_uri(
+            &self.scheme,
+            &self.authority,
+            format!("{}?{query}", self.path),
+        )
+    }
+
+    fn build_uri(
+        scheme: &Scheme,
+        authority: &Authority,
+        path_and_query: String,
+    ) -> Result<Uri, Error> {
         Uri::builder()
-            .scheme(self.scheme.clone())
-            .authority(self.authority.clone())
+            .scheme(scheme.clone())
+            .authority(authority.clone())
             .path_and_query(path_and_query)
             .build()
             .map_err(|err| Error::Config(format!("cannot build the request URI: {err}")))

@@ -170,7 +170,7 @@ pub(crate) fn build_request(
     let mut headers = wire.fixed_headers.clone();
     for (name, value) in signed.headers() {
         let sensitive = name == "Authorization" || name == "X-TC-Token";
-        let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| header_error(name))?;
+        let name = signed_header_name(name).map_err(|_| header_error(name))?;
         let mut value = HeaderValue::from_str(&value).map_err(|_| header_error(name.as_str()))?;
         // Kept out of any header dump hyper or a caller might make.
         value.set_sensitive(sensitive);
@@ -188,6 +188,18 @@ pub(crate) fn build_request(
     *request.uri_mut() = wire.endpoint.uri(query)?;
     *request.headers_mut() = headers;
     Ok(request)
+}
+
+/// The header named `name` (one of those `tc3_sign` asks for), without parsing the
+/// names it always uses.
+fn signed_header_name(name: &str) -> Result<HeaderName, http::header::InvalidHeaderName> {
+    Ok(match name {
+        "Authorization" => http::header::AUTHORIZATION,
+        "X-TC-Timestamp" => HeaderName::from_static("x-tc-timestamp"),
+        "X-TC-Token" => HeaderName::from_static("x-tc-token"),
+        "X-TC-Content-SHA256" => HeaderName::from_static("x-tc-content-sha256"),
+        other => HeaderName::from_bytes(other.as_bytes())?,
+    })
 }
 
 /// A signed request as it would be sent, with its secrets masked: for dry runs and
