@@ -172,6 +172,24 @@ impl Running {
         Ok(Self { child, host })
     }
 
+    /// Processor time the emulator has used so far (user and system, all its threads).
+    fn cpu_time(&self) -> Duration {
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
+        // The fields after the command name, which is in parentheses and may hold spaces.
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .map_or("", |(_, rest)| rest)
+            .split_whitespace()
+            .collect();
+        let ticks: u64 = [11, 12]
+            .iter()
+            .filter_map(|&at| fields.get(at).and_then(|v| v.parse::<u64>().ok()))
+            .sum();
+        // The kernel counts in USER_HZ, 100 per second on every Linux that matters here.
+        Duration::from_millis(ticks * 10)
+    }
+
     /// The emulator's resident memory, in MiB.
     fn rss_mib(&self) -> f64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
@@ -297,6 +315,11 @@ async fn calls(
     })
 }
 
+/// `cpu` spread over `calls`, in microseconds (10 ms resolution in all).
+fn per_call_micros(cpu: Duration, calls: usize) -> f64 {
+    cpu.as_secs_f64() * 1e6 / calls.max(1) as f64
+}
+
 /// The one-minute load average, since figures taken on a busy machine vary.
 fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
@@ -355,12 +378,14 @@ async fn case(settings: &Settings, storage: Storage, spread: Spread) -> Outcome<
     let sample_limit = settings.phase;
 
     let warmup = calls(&mut connection, &mut devices, settings.warmup, sample_limit).await?;
+    let cpu_before = running.cpu_time();
     let fresh = calls(&mut connection, &mut devices, settings.sample, sample_limit).await?;
     let fresh_rate = fresh.per_second();
     println!(
-        "  fresh: {:.0} calls/s ({} calls), RSS {:.0} MiB",
+        "  fresh: {:.0} calls/s ({} calls), {:.0} µs of emulator processor time per call, RSS {:.0} MiB",
         fresh_rate,
         fresh.calls,
+        per_call_micros(running.cpu_time().saturating_sub(cpu_before), fresh.calls),
         running.rss_mib()
     );
     // Tasks held, the samples' own included.
@@ -370,12 +395,15 @@ async fn case(settings: &Settings, storage: Storage, spread: Spread) -> Outcome<
         let fill = calls(&mut connection, &mut devices, wanted, settings.phase).await?;
         held += fill.calls;
         let cut_short = fill.calls < wanted;
+        let cpu_before = running.cpu_time();
         let sample = calls(&mut connection, &mut devices, settings.sample, sample_limit).await?;
+        let cpu = running.cpu_time().saturating_sub(cpu_before);
         let rate = sample.per_second();
         println!(
-            "  after {held} tasks: {rate:.0} calls/s ({:.2} of fresh); filling ran at {:.0} calls/s; \
-             RSS {:.0} MiB{}",
+            "  after {held} tasks: {rate:.0} calls/s ({:.2} of fresh), {:.0} µs of processor time per call; \
+             filling ran at {:.0} calls/s; RSS {:.0} MiB{}",
             rate / fresh_rate,
+            per_call_micros(cpu, sample.calls),
             fill.per_second(),
             running.rss_mib(),
             if storage == Storage::State {
