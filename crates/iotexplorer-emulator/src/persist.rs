@@ -579,13 +579,24 @@ fn replay(state: &mut State, path: &Path, records: Vec<journal::ReadRecord>) -> 
     Ok(last)
 }
 
+/// How much of a snapshot is written between two flushes.
+const SNAPSHOT_CHUNK: usize = 1 << 20;
+
 /// Writes the serialised state `bytes` to `path` so that a crash leaves the old file or the
 /// new one, whole; the size written.
 fn write_snapshot(path: &Path, bytes: &[u8], disk: &StorageFaults) -> io::Result<u64> {
     let temporary = temporary_path(path);
     let written = File::create(&temporary)
         .and_then(|mut file| {
-            disk.write_all(&mut file, bytes)?;
+            // Flushed as it goes: one flush of a large snapshot at the end would hold up
+            // the flushes of the log's records (which share the disk) for all of it.
+            let mut chunks = bytes.chunks(SNAPSHOT_CHUNK).peekable();
+            while let Some(chunk) = chunks.next() {
+                disk.write_all(&mut file, chunk)?;
+                if chunks.peek().is_some() {
+                    file.sync_data()?;
+                }
+            }
             disk.sync(&file)
         })
         .and_then(|()| std::fs::rename(&temporary, path));

@@ -518,9 +518,11 @@ async fn the_log_is_folded_into_the_state_file_and_stays_bounded() {
         )
         .expect("a task");
         acknowledged.insert(id);
+        // The log outgrows the snapshot only while a fold (of a sealed log) is running.
+        let folding = sealed_log_of(&state).exists();
         let log_len = size(&log);
         assert!(
-            log_len <= size(&state),
+            log_len <= size(&state) || folding,
             "after change {call}: a log of {log_len} bytes next to a state file of {}",
             size(&state)
         );
@@ -990,8 +992,8 @@ fn spawn_fold_child(state: &Path) -> (Child, SocketAddr) {
 #[tokio::test]
 #[allow(clippy::print_stdout, reason = "how much the rounds covered")]
 async fn kill_9_during_background_folds_loses_and_reuses_nothing() {
-    const FILES: usize = 3;
-    const KILLS: usize = 4;
+    const FILES: usize = 5;
+    const KILLS: usize = 6;
     let mut killed_mid_fold = 0;
     let mut total = 0;
     for files in 0..FILES {
