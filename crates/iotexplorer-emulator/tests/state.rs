@@ -881,7 +881,14 @@ async fn a_crash_at_any_step_of_a_background_fold_loses_and_repeats_nothing() {
     };
 
     // (case, snapshot, sealed log, log, a leftover temporary file)
-    let cases: [(&str, &[u8], Option<&[u8]>, &[u8], Option<&str>); 6] = [
+    type Files<'a> = (
+        &'a str,
+        &'a [u8],
+        Option<&'a [u8]>,
+        &'a [u8],
+        Option<&'a str>,
+    );
+    let cases: [Files<'_>; 6] = [
         (
             "the new log file made",
             &snapshot,
@@ -971,16 +978,24 @@ fn spawn_fold_child(state: &Path) -> (Child, SocketAddr) {
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn");
-    let mut reader = BufReader::new(child.stdout.take().expect("stdout"));
-    let mut line = String::new();
-    loop {
-        line.clear();
-        let read = reader.read_line(&mut line).expect("a line");
-        if let Some(address) = line.trim_end().strip_prefix("fold child listening on ") {
-            return (child, address.parse().expect("an address"));
+    let address = child.stdout.take().and_then(|stdout| {
+        let mut reader = BufReader::new(stdout);
+        let mut line = String::new();
+        loop {
+            line.clear();
+            if reader.read_line(&mut line).ok()? == 0 {
+                return None;
+            }
+            if let Some(address) = line.trim_end().strip_prefix("fold child listening on ") {
+                return address.parse::<SocketAddr>().ok();
+            }
         }
-        if read == 0 {
+    });
+    match address {
+        Some(address) => (child, address),
+        None => {
             let _ = child.kill();
+            let _ = child.wait();
             panic!("the child emulator did not start");
         }
     }
