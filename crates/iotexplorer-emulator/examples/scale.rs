@@ -288,11 +288,17 @@ impl Devices {
 struct Run {
     calls: usize,
     elapsed: Duration,
+    /// The longest call: a request that pays for something as large as the state shows here.
+    slowest: Duration,
 }
 
 impl Run {
     fn per_second(&self) -> f64 {
         self.calls as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    fn slowest_ms(&self) -> f64 {
+        self.slowest.as_secs_f64() * 1e3
     }
 }
 
@@ -305,13 +311,17 @@ async fn calls(
 ) -> Outcome<Run> {
     let began = Instant::now();
     let mut made = 0;
+    let mut slowest = Duration::ZERO;
     while made < calls && began.elapsed() < limit {
+        let call = Instant::now();
         connection.update(&devices.next()).await?;
+        slowest = slowest.max(call.elapsed());
         made += 1;
     }
     Ok(Run {
         calls: made,
         elapsed: began.elapsed(),
+        slowest,
     })
 }
 
@@ -382,9 +392,10 @@ async fn case(settings: &Settings, storage: Storage, spread: Spread) -> Outcome<
     let fresh = calls(&mut connection, &mut devices, settings.sample, sample_limit).await?;
     let fresh_rate = fresh.per_second();
     println!(
-        "  fresh: {:.0} calls/s ({} calls), {:.0} µs of emulator processor time per call, RSS {:.0} MiB",
+        "  fresh: {:.0} calls/s ({} calls, slowest {:.1} ms), {:.0} µs of emulator processor time per call, RSS {:.0} MiB",
         fresh_rate,
         fresh.calls,
+        fresh.slowest_ms(),
         per_call_micros(running.cpu_time().saturating_sub(cpu_before), fresh.calls),
         running.rss_mib()
     );
@@ -400,11 +411,13 @@ async fn case(settings: &Settings, storage: Storage, spread: Spread) -> Outcome<
         let cpu = running.cpu_time().saturating_sub(cpu_before);
         let rate = sample.per_second();
         println!(
-            "  after {held} tasks: {rate:.0} calls/s ({:.2} of fresh), {:.0} µs of processor time per call; \
-             filling ran at {:.0} calls/s; RSS {:.0} MiB{}",
+            "  after {held} tasks: {rate:.0} calls/s ({:.2} of fresh, slowest {:.1} ms), {:.0} µs of processor time per call; \
+             filling ran at {:.0} calls/s (slowest {:.1} ms); RSS {:.0} MiB{}",
             rate / fresh_rate,
+            sample.slowest_ms(),
             per_call_micros(cpu, sample.calls),
             fill.per_second(),
+            fill.slowest_ms(),
             running.rss_mib(),
             if storage == Storage::State {
                 format!(", {:.1} MB on disk", size_on_disk(&dir) as f64 / 1e6)
