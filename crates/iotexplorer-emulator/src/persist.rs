@@ -11,8 +11,8 @@
 //! the request path: the change that finds the log too long seals it as `FILE.log.old`
 //! (changes go on in a new `FILE.log`, see [`Journal::seal`]), and a thread of its own
 //! reads the snapshot, applies the sealed records, writes the result to `FILE.tmp`,
-//! flushes it, renames it over `FILE`, flushes the directory, and only then removes
-//! `FILE.log.old`. Nothing of it touches the state in memory, so neither reads nor changes
+//! flushes it, renames it over `FILE` and flushes the directory; only then does the next
+//! change remove `FILE.log.old`. Nothing of it touches the state in memory, so neither reads nor changes
 //! wait for it, and a change costs the same however large the state is. A crash between
 //! any two steps leaves the old snapshot and both logs, or the new snapshot, records it
 //! already holds (which the sequence numbers skip) and the new log; a start that finds
@@ -326,7 +326,7 @@ impl Store {
             state.log_seq = seq;
             state.progress
         };
-        kept.collect_fold();
+        kept.collect_fold(&self.disk);
         if kept.fold_is_due() {
             // The change is kept either way; a fold that fails is tried again later.
             if kept.start_fold(progress, &self.disk).is_err() {
@@ -341,7 +341,7 @@ impl Store {
     pub(crate) fn save(&self) -> io::Result<()> {
         self.with_writer(|kept| match kept {
             Some(kept) => {
-                kept.wait_for_fold();
+                kept.wait_for_fold(&self.disk);
                 if kept.journal.len() > 0 || kept.sealed {
                     fold_now(&self.read(), kept, &self.disk)
                 } else {
@@ -363,22 +363,29 @@ impl Kept {
     }
 
     /// Takes in the outcome of a background fold that has finished, if one has.
-    fn collect_fold(&mut self) {
+    fn collect_fold(&mut self, disk: &StorageFaults) {
         if self.folding.as_ref().is_some_and(JoinHandle::is_finished) {
-            self.wait_for_fold();
+            self.wait_for_fold(disk);
         }
     }
 
     /// Waits for the background fold, if one is running, and takes in its outcome.
-    fn wait_for_fold(&mut self) {
+    fn wait_for_fold(&mut self, disk: &StorageFaults) {
         let Some(folding) = self.folding.take() else {
             return;
         };
         match folding.join() {
             Ok(Ok(snapshot_len)) => {
                 self.snapshot_len = snapshot_len;
-                self.sealed = false;
-                self.retry_at = 0;
+                // Removed here rather than by the fold, so that the sealed log is there
+                // exactly until the fold is taken in; if it stays, it is folded again
+                // (its records are skipped) before another log is sealed.
+                if remove_sealed(&self.snapshot, disk).is_ok() {
+                    self.sealed = false;
+                    self.retry_at = 0;
+                } else {
+                    self.fold_failed();
+                }
             }
             // The sealed log stays, and is folded again on the next try.
             Ok(Err(_)) | Err(_) => self.fold_failed(),
@@ -427,7 +434,7 @@ fn fold_now(state: &State, kept: &mut Kept, disk: &StorageFaults) -> io::Result<
 }
 
 /// The background fold: the snapshot on the disk and the sealed log's records, written as
-/// the new snapshot; then the sealed log is removed. Its size.
+/// the new snapshot; its size. The sealed log is removed once the fold is taken in.
 ///
 /// It reads the files, not the state in memory, so nothing waits for it; the records are
 /// applied as at a start, by the same code. `progress` is the setting of the moment (not
@@ -448,9 +455,7 @@ fn fold_sealed(
     state.progress = progress;
     let bytes = serde_json::to_vec(&state)?;
     drop(state);
-    let snapshot_len = write_snapshot(snapshot, &bytes, disk)?;
-    remove_sealed(snapshot, disk)?;
-    Ok(snapshot_len)
+    write_snapshot(snapshot, &bytes, disk)
 }
 
 /// Removes `FILE.log.old`, whose records a snapshot holds now, for good.
