@@ -172,6 +172,24 @@ impl Running {
         Ok(Self { child, host })
     }
 
+    /// Processor time the emulator has used so far (user and system, all its threads).
+    fn cpu_time(&self) -> Duration {
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
+        // The fields after the command name, which is in parentheses and may hold spaces.
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .map_or("", |(_, rest)| rest)
+            .split_whitespace()
+            .collect();
+        let ticks: u64 = [11, 12]
+            .iter()
+            .filter_map(|&at| fields.get(at).and_then(|v| v.parse::<u64>().ok()))
+            .sum();
+        // The kernel counts in USER_HZ, 100 per second on every Linux that matters here.
+        Duration::from_millis(ticks * 10)
+    }
+
     /// The emulator's resident memory, in MiB.
     fn rss_mib(&self) -> f64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
@@ -270,11 +288,17 @@ impl Devices {
 struct Run {
     calls: usize,
     elapsed: Duration,
+    /// The longest call: a request that pays for something as large as the state shows here.
+    slowest: Duration,
 }
 
 impl Run {
     fn per_second(&self) -> f64 {
         self.calls as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    fn slowest_ms(&self) -> f64 {
+        self.slowest.as_secs_f64() * 1e3
     }
 }
 
@@ -287,14 +311,23 @@ async fn calls(
 ) -> Outcome<Run> {
     let began = Instant::now();
     let mut made = 0;
+    let mut slowest = Duration::ZERO;
     while made < calls && began.elapsed() < limit {
+        let call = Instant::now();
         connection.update(&devices.next()).await?;
+        slowest = slowest.max(call.elapsed());
         made += 1;
     }
     Ok(Run {
         calls: made,
         elapsed: began.elapsed(),
+        slowest,
     })
+}
+
+/// `cpu` spread over `calls`, in microseconds (10 ms resolution in all).
+fn per_call_micros(cpu: Duration, calls: usize) -> f64 {
+    cpu.as_secs_f64() * 1e6 / calls.max(1) as f64
 }
 
 /// The one-minute load average, since figures taken on a busy machine vary.
@@ -355,12 +388,15 @@ async fn case(settings: &Settings, storage: Storage, spread: Spread) -> Outcome<
     let sample_limit = settings.phase;
 
     let warmup = calls(&mut connection, &mut devices, settings.warmup, sample_limit).await?;
+    let cpu_before = running.cpu_time();
     let fresh = calls(&mut connection, &mut devices, settings.sample, sample_limit).await?;
     let fresh_rate = fresh.per_second();
     println!(
-        "  fresh: {:.0} calls/s ({} calls), RSS {:.0} MiB",
+        "  fresh: {:.0} calls/s ({} calls, slowest {:.1} ms), {:.0} µs of emulator processor time per call, RSS {:.0} MiB",
         fresh_rate,
         fresh.calls,
+        fresh.slowest_ms(),
+        per_call_micros(running.cpu_time().saturating_sub(cpu_before), fresh.calls),
         running.rss_mib()
     );
     // Tasks held, the samples' own included.
@@ -370,13 +406,18 @@ async fn case(settings: &Settings, storage: Storage, spread: Spread) -> Outcome<
         let fill = calls(&mut connection, &mut devices, wanted, settings.phase).await?;
         held += fill.calls;
         let cut_short = fill.calls < wanted;
+        let cpu_before = running.cpu_time();
         let sample = calls(&mut connection, &mut devices, settings.sample, sample_limit).await?;
+        let cpu = running.cpu_time().saturating_sub(cpu_before);
         let rate = sample.per_second();
         println!(
-            "  after {held} tasks: {rate:.0} calls/s ({:.2} of fresh); filling ran at {:.0} calls/s; \
-             RSS {:.0} MiB{}",
+            "  after {held} tasks: {rate:.0} calls/s ({:.2} of fresh, slowest {:.1} ms), {:.0} µs of processor time per call; \
+             filling ran at {:.0} calls/s (slowest {:.1} ms); RSS {:.0} MiB{}",
             rate / fresh_rate,
+            sample.slowest_ms(),
+            per_call_micros(cpu, sample.calls),
             fill.per_second(),
+            fill.slowest_ms(),
             running.rss_mib(),
             if storage == Storage::State {
                 format!(", {:.1} MB on disk", size_on_disk(&dir) as f64 / 1e6)

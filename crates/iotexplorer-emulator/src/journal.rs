@@ -95,6 +95,9 @@ pub(crate) struct Journal {
     dirty: bool,
     /// The `seq` of the last record written or replayed.
     last_seq: u64,
+    /// The log's file was replaced (see [`Journal::seal`]) and its directory not flushed
+    /// since: flushed before the next record, or the record could vanish with its name.
+    dir_unsynced: bool,
 }
 
 impl Journal {
@@ -127,6 +130,7 @@ impl Journal {
             len: complete_len,
             dirty: false,
             last_seq,
+            dir_unsynced: false,
         })
     }
 
@@ -154,6 +158,10 @@ impl Journal {
         if self.dirty {
             self.cut(disk)?;
         }
+        if self.dir_unsynced {
+            disk.sync_dir(parent_of(&self.path))?;
+            self.dir_unsynced = false;
+        }
         self.dirty = true;
         let written = self
             .file
@@ -175,6 +183,53 @@ impl Journal {
         }
     }
 
+    /// Hands the records written so far over to `sealed` (which must not exist) and goes on
+    /// in a new, empty file under the log's name, so a snapshot can take them in while
+    /// changes go on. A crash at any point leaves every record under the log's name, under
+    /// `sealed`, or under both (the same records twice, which loading skips); on an error
+    /// the log goes on as before.
+    ///
+    /// `sealed` is made a second name of the log's file first, and only then the new file
+    /// renamed over the log's name: there is no moment at which a record has no name.
+    pub(crate) fn seal(&mut self, sealed: &Path, disk: &StorageFaults) -> io::Result<()> {
+        // The sealed records must be exactly the acknowledged ones.
+        if self.dirty {
+            self.cut(disk)?;
+        }
+        let next = sibling_of(&self.path, ".next");
+        let _ = std::fs::remove_file(&next);
+        let fresh = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&next)
+            .and_then(|file| disk.sync(&file).map(|()| file));
+        let fresh = match fresh {
+            Ok(file) => file,
+            Err(error) => {
+                let _ = std::fs::remove_file(&next);
+                return Err(error);
+            }
+        };
+        if let Err(error) = std::fs::hard_link(&self.path, sealed) {
+            let _ = std::fs::remove_file(&next);
+            return Err(error);
+        }
+        if let Err(error) = std::fs::rename(&next, &self.path) {
+            // `sealed` is only a second name of the log; without it all stays as it was.
+            let _ = std::fs::remove_file(sealed);
+            let _ = std::fs::remove_file(&next);
+            return Err(error);
+        }
+        self.file = fresh;
+        self.len = 0;
+        self.dirty = false;
+        // Until the directory is flushed, the new names may not survive a power cut; the
+        // next record waits for it (`append`), so no record depends on them unflushed.
+        self.dir_unsynced = disk.sync_dir(parent_of(&self.path)).is_err();
+        Ok(())
+    }
+
     /// Empties the log once a snapshot holds all of it.
     pub(crate) fn clear(&mut self, disk: &StorageFaults) -> io::Result<()> {
         // Until the shorter length is flushed, the old records may still be there; they
@@ -194,6 +249,13 @@ impl Journal {
         self.dirty = false;
         Ok(())
     }
+}
+
+/// The file beside `path` named `path` + `suffix`.
+pub(crate) fn sibling_of(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
 }
 
 /// The directory `path` is in.

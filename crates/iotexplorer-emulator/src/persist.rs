@@ -7,10 +7,16 @@
 //! the disk refused answers `InternalError` and leaves nothing behind, and TaskIds, which
 //! come from the records, are never handed out twice.
 //!
-//! Once the log outgrows the snapshot (and a floor), the state is written to `FILE.tmp`,
-//! flushed, renamed over `FILE`, the directory flushed, and only then the log emptied. A
-//! crash between any two steps leaves either the old snapshot and the whole log, or the new
-//! snapshot and records it already holds, which the sequence numbers skip.
+//! Once the log outgrows the snapshot (and a floor), it is folded into a new snapshot off
+//! the request path: the change that finds the log too long seals it as `FILE.log.old`
+//! (changes go on in a new `FILE.log`, see [`Journal::seal`]), and a thread of its own
+//! reads the snapshot, applies the sealed records, writes the result to `FILE.tmp`,
+//! flushes it, renames it over `FILE` and flushes the directory; only then does the next
+//! change remove `FILE.log.old`. Nothing of it touches the state in memory, so neither reads nor changes
+//! wait for it, and a change costs the same however large the state is. A crash between
+//! any two steps leaves the old snapshot and both logs, or the new snapshot, records it
+//! already holds (which the sequence numbers skip) and the new log; a start that finds
+//! `FILE.log.old` finishes the fold before serving.
 //!
 //! One emulator at a time keeps a state: it holds an exclusive lock of the operating
 //! system on `FILE.lock` while it runs (gone with the process, however it ends), and
@@ -20,7 +26,8 @@
 use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::thread::JoinHandle;
 use std::time::Instant;
 
 use iotexplorer_model::{ApiError, ErrorCode};
@@ -29,7 +36,7 @@ use crate::actions::{self, Answer, Context, Prepared, PreparedChange};
 use crate::change::Change;
 use crate::disk::StorageFaults;
 use crate::fixture::{DeviceListFixture, Fixture, ProgressSettings};
-use crate::journal::{self, Journal, parent_of};
+use crate::journal::{self, Journal, parent_of, sibling_of};
 use crate::random::Random;
 use crate::state::{State, unix_now};
 
@@ -65,8 +72,14 @@ struct Kept {
     log_limit: u64,
     /// The log length at which to try folding it again after a failed attempt.
     retry_at: u64,
-    /// `FILE.lock`, locked while this emulator keeps the state.
-    _lock: File,
+    /// `FILE.log.old` holds records no snapshot holds yet: sealed for a fold that is
+    /// running or failed (and is tried again before another log is sealed).
+    sealed: bool,
+    /// The fold running in the background, if any.
+    folding: Option<JoinHandle<io::Result<u64>>>,
+    /// `FILE.lock`, locked while this emulator keeps the state; a fold still running
+    /// when the emulator is dropped keeps it locked until it is done.
+    lock: Arc<File>,
 }
 
 impl std::fmt::Debug for Store {
@@ -136,13 +149,17 @@ impl Store {
         // A temporary snapshot is a fold that did not finish; the files it would have
         // replaced are still whole.
         let _ = std::fs::remove_file(temporary_path(snapshot));
+        let _ = std::fs::remove_file(sibling_of(&log_path, ".next"));
+        let sealed_path = sealed_path(snapshot);
+        let sealed = journal::read(&sealed_path)?;
         let contents = journal::read(&log_path)?;
         let (mut state, snapshot_len, last_seq) = match read_snapshot(snapshot)? {
             Some((mut state, snapshot_len)) => {
+                replay(&mut state, &sealed_path, sealed.records)?;
                 let last_seq = replay(&mut state, &log_path, contents.records)?;
                 (state, snapshot_len, last_seq)
             }
-            None if contents.complete_len > 0 => {
+            None if contents.complete_len > 0 || sealed.complete_len > 0 => {
                 return Err(io::Error::new(
                     io::ErrorKind::InvalidData,
                     format!(
@@ -163,16 +180,27 @@ impl Store {
         state.rebuild_clocks();
         adjust(&mut state);
         let journal = Journal::open(&log_path, contents.complete_len, last_seq, &disk)?;
+        let mut kept = Kept {
+            snapshot: snapshot.to_owned(),
+            journal,
+            snapshot_len,
+            log_limit,
+            retry_at: 0,
+            sealed: sealed_path.exists(),
+            folding: None,
+            lock: Arc::new(lock),
+        };
+        if kept.sealed {
+            // A fold was cut short: finish it now. If the disk cannot take it (full), the
+            // state loads all the same, and the sealed log is folded again later, before
+            // another one is sealed.
+            if fold_now(&state, &mut kept, &disk).is_err() {
+                kept.fold_failed();
+            }
+        }
         Ok(Self {
             state: RwLock::new(state),
-            writer: Writer::Files(Mutex::new(Kept {
-                snapshot: snapshot.to_owned(),
-                journal,
-                snapshot_len,
-                log_limit,
-                retry_at: 0,
-                _lock: lock,
-            })),
+            writer: Writer::Files(Mutex::new(kept)),
             fates,
             disk,
         })
@@ -229,7 +257,7 @@ impl Store {
     /// Answers a request. A change waits for its record to be flushed, off the async
     /// threads.
     pub(crate) async fn run(
-        self: &std::sync::Arc<Self>,
+        self: &Arc<Self>,
         action: &'static str,
         prepared: Option<Prepared>,
         base_url: &str,
@@ -239,7 +267,7 @@ impl Store {
             None => Err(actions::unsupported(action)),
             Some(Prepared::Read(read)) => read(&self.read(), &self.context(base_url, request_id)),
             Some(Prepared::Change(plan)) if matches!(self.writer, Writer::Files(_)) => {
-                let store = std::sync::Arc::clone(self);
+                let store = Arc::clone(self);
                 let (base_url, request_id) = (base_url.to_owned(), request_id.to_owned());
                 tokio::task::spawn_blocking(move || {
                     store.change(action, plan, &base_url, &request_id)
@@ -294,60 +322,167 @@ impl Store {
                 kept.journal.path().display()
             )
         })?;
-        {
+        let progress = {
             let mut state = self.write();
             change.apply(&mut state);
             state.log_seq = seq;
-        }
+            state.progress
+        };
+        kept.collect_fold(&self.disk);
         if kept.fold_is_due() {
-            // The change is kept either way; a failed fold is tried again later.
-            if self.fold(kept).is_err() {
-                kept.retry_at = kept.journal.len().saturating_add(kept.log_limit);
+            // The change is kept either way; a fold that fails is tried again later.
+            if kept.start_fold(progress, &self.disk).is_err() {
+                kept.fold_failed();
             }
         }
         Ok(())
     }
 
-    /// Writes the whole state as the snapshot and empties the log; at shutdown.
+    /// Writes the whole state as the snapshot and empties the log; at shutdown. Waits for
+    /// a fold still running first.
     pub(crate) fn save(&self) -> io::Result<()> {
         self.with_writer(|kept| match kept {
-            Some(kept) if kept.journal.len() > 0 => self.fold(kept),
-            _ => Ok(()),
+            Some(kept) => {
+                kept.wait_for_fold(&self.disk);
+                if kept.journal.len() > 0 || kept.sealed {
+                    fold_now(&self.read(), kept, &self.disk)
+                } else {
+                    Ok(())
+                }
+            }
+            None => Ok(()),
         })
-    }
-
-    /// Folds the log into a new snapshot.
-    fn fold(&self, kept: &mut Kept) -> io::Result<()> {
-        // Changes wait (the writer lock is held); reads go on, also while it is serialised.
-        let bytes = {
-            let state = self.read();
-            debug_assert_eq!(state.log_seq, kept.journal.last_seq());
-            serde_json::to_vec(&*state)?
-        };
-        kept.snapshot_len = write_snapshot(&kept.snapshot, &bytes, &self.disk)?;
-        kept.journal.clear(&self.disk)?;
-        kept.retry_at = 0;
-        Ok(())
     }
 }
 
 impl Kept {
     fn fold_is_due(&self) -> bool {
         let len = self.journal.len();
-        len > self.log_limit && len > self.snapshot_len && len >= self.retry_at
+        self.folding.is_none()
+            && len > self.log_limit
+            && len > self.snapshot_len
+            && len >= self.retry_at
     }
+
+    /// Takes in the outcome of a background fold that has finished, if one has.
+    fn collect_fold(&mut self, disk: &StorageFaults) {
+        if self.folding.as_ref().is_some_and(JoinHandle::is_finished) {
+            self.wait_for_fold(disk);
+        }
+    }
+
+    /// Waits for the background fold, if one is running, and takes in its outcome.
+    fn wait_for_fold(&mut self, disk: &StorageFaults) {
+        let Some(folding) = self.folding.take() else {
+            return;
+        };
+        match folding.join() {
+            Ok(Ok(snapshot_len)) => {
+                self.snapshot_len = snapshot_len;
+                // Removed here rather than by the fold, so that the sealed log is there
+                // exactly until the fold is taken in; if it stays, it is folded again
+                // (its records are skipped) before another log is sealed.
+                if remove_sealed(&self.snapshot, disk).is_ok() {
+                    self.sealed = false;
+                    self.retry_at = 0;
+                } else {
+                    self.fold_failed();
+                }
+            }
+            // The sealed log stays, and is folded again on the next try.
+            Ok(Err(_)) | Err(_) => self.fold_failed(),
+        }
+    }
+
+    /// A fold failed: try again once the log has grown by the floor.
+    fn fold_failed(&mut self) {
+        self.retry_at = self.journal.len().saturating_add(self.log_limit);
+    }
+
+    /// Seals the log, unless a failed fold left one sealed, and folds it in the background.
+    fn start_fold(&mut self, progress: ProgressSettings, disk: &StorageFaults) -> io::Result<()> {
+        if !self.sealed {
+            self.journal.seal(&sealed_path(&self.snapshot), disk)?;
+            self.sealed = true;
+        }
+        let snapshot = self.snapshot.clone();
+        let disk = disk.clone();
+        let lock = Arc::clone(&self.lock);
+        let folding = std::thread::Builder::new()
+            .name("state-fold".to_owned())
+            .spawn(move || {
+                let folded = fold_sealed(&snapshot, progress, &disk);
+                drop(lock);
+                folded
+            })?;
+        self.folding = Some(folding);
+        Ok(())
+    }
+}
+
+/// Writes `state`, which holds every record of both logs, as the snapshot, then removes
+/// the sealed log and empties the log; at start and at shutdown, with no fold running.
+fn fold_now(state: &State, kept: &mut Kept, disk: &StorageFaults) -> io::Result<()> {
+    debug_assert_eq!(state.log_seq, kept.journal.last_seq());
+    let bytes = serde_json::to_vec(state)?;
+    kept.snapshot_len = write_snapshot(&kept.snapshot, &bytes, disk)?;
+    if kept.sealed {
+        remove_sealed(&kept.snapshot, disk)?;
+        kept.sealed = false;
+    }
+    kept.journal.clear(disk)?;
+    kept.retry_at = 0;
+    Ok(())
+}
+
+/// The background fold: the snapshot on the disk and the sealed log's records, written as
+/// the new snapshot; its size. The sealed log is removed once the fold is taken in.
+///
+/// It reads the files, not the state in memory, so nothing waits for it; the records are
+/// applied as at a start, by the same code. `progress` is the setting of the moment (not
+/// kept in the log).
+fn fold_sealed(
+    snapshot: &Path,
+    progress: ProgressSettings,
+    disk: &StorageFaults,
+) -> io::Result<u64> {
+    let sealed = sealed_path(snapshot);
+    let (mut state, _) = read_snapshot(snapshot)?.ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("{} is missing", snapshot.display()),
+        )
+    })?;
+    replay(&mut state, &sealed, journal::read(&sealed)?.records)?;
+    state.progress = progress;
+    let bytes = serde_json::to_vec(&state)?;
+    drop(state);
+    write_snapshot(snapshot, &bytes, disk)
+}
+
+/// Removes `FILE.log.old`, whose records a snapshot holds now, for good.
+fn remove_sealed(snapshot: &Path, disk: &StorageFaults) -> io::Result<()> {
+    match std::fs::remove_file(sealed_path(snapshot)) {
+        Ok(()) => {}
+        Err(error) if error.kind() == io::ErrorKind::NotFound => {}
+        Err(error) => return Err(error),
+    }
+    disk.sync_dir(parent_of(snapshot))
 }
 
 /// The file beside the snapshot `FILE` named `FILE` + `suffix`.
 fn sibling(snapshot: &Path, suffix: &str) -> PathBuf {
-    let mut path = snapshot.as_os_str().to_owned();
-    path.push(suffix);
-    PathBuf::from(path)
+    sibling_of(snapshot, suffix)
 }
 
 /// `FILE.log` for the snapshot `FILE`.
 fn log_path(snapshot: &Path) -> PathBuf {
     sibling(snapshot, ".log")
+}
+
+/// `FILE.log.old`: the log sealed for a fold.
+fn sealed_path(snapshot: &Path) -> PathBuf {
+    sibling(snapshot, ".log.old")
 }
 
 fn temporary_path(snapshot: &Path) -> PathBuf {
@@ -417,10 +552,20 @@ fn read_snapshot(path: &Path) -> io::Result<Option<(State, u64)>> {
 /// Applies the records the snapshot does not hold yet; the `seq` of the last one.
 fn replay(state: &mut State, path: &Path, records: Vec<journal::ReadRecord>) -> io::Result<u64> {
     let mut last = state.log_seq;
+    let mut previous_in_file = 0;
     for read in records {
         let seq = read.record.seq;
-        if seq <= state.log_seq {
-            // Left by a fold that stopped before emptying the log: the snapshot has it.
+        if seq <= previous_in_file {
+            return Err(journal::damaged(
+                path,
+                read.line,
+                format!("change {seq} follows change {previous_in_file}"),
+            ));
+        }
+        previous_in_file = seq;
+        if seq <= last {
+            // Left by a fold that stopped before emptying the log (the snapshot has it),
+            // or in both logs (a fold stopped while sealing one): applied already.
             continue;
         }
         if seq != last.saturating_add(1) {
@@ -441,13 +586,24 @@ fn replay(state: &mut State, path: &Path, records: Vec<journal::ReadRecord>) -> 
     Ok(last)
 }
 
+/// How much of a snapshot is written between two flushes.
+const SNAPSHOT_CHUNK: usize = 1 << 20;
+
 /// Writes the serialised state `bytes` to `path` so that a crash leaves the old file or the
 /// new one, whole; the size written.
 fn write_snapshot(path: &Path, bytes: &[u8], disk: &StorageFaults) -> io::Result<u64> {
     let temporary = temporary_path(path);
     let written = File::create(&temporary)
         .and_then(|mut file| {
-            disk.write_all(&mut file, bytes)?;
+            // Flushed as it goes: one flush of a large snapshot at the end would hold up
+            // the flushes of the log's records (which share the disk) for all of it.
+            let mut chunks = bytes.chunks(SNAPSHOT_CHUNK).peekable();
+            while let Some(chunk) = chunks.next() {
+                disk.write_all(&mut file, chunk)?;
+                if chunks.peek().is_some() {
+                    file.sync_data()?;
+                }
+            }
             disk.sync(&file)
         })
         .and_then(|()| std::fs::rename(&temporary, path));

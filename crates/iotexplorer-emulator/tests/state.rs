@@ -518,9 +518,11 @@ async fn the_log_is_folded_into_the_state_file_and_stays_bounded() {
         )
         .expect("a task");
         acknowledged.insert(id);
+        // The log outgrows the snapshot only while a fold (of a sealed log) is running.
+        let folding = sealed_log_of(&state).exists();
         let log_len = size(&log);
         assert!(
-            log_len <= size(&state),
+            log_len <= size(&state) || folding,
             "after change {call}: a log of {log_len} bytes next to a state file of {}",
             size(&state)
         );
@@ -819,4 +821,251 @@ async fn a_second_emulator_on_the_same_state_file_is_refused_at_once() {
         task_ids(&Client::demo(again.addr())).await,
         BTreeSet::from([created])
     );
+}
+
+fn sealed_log_of(state: &Path) -> PathBuf {
+    let mut path = state.as_os_str().to_owned();
+    path.push(".log.old");
+    PathBuf::from(path)
+}
+
+/// Starts on `state`, checks the three tasks and that the next TaskId follows them, and
+/// that a restart still has all four and no fold left to finish.
+async fn three_tasks_and_one_more(state: &Path, ids: &BTreeSet<u64>, case: &str) {
+    let emulator = start(state).await;
+    let client = Client::demo(emulator.addr());
+    assert_eq!(&task_ids(&client).await, ids, "{case}");
+    assert!(
+        !sealed_log_of(state).exists(),
+        "{case}: the fold was finished at start"
+    );
+    let fourth = outcome(
+        &client
+            .post("BatchUpdateFirmware", &batch(&["dev004"]))
+            .await,
+    )
+    .expect("a task");
+    assert_eq!(fourth, ids.last().expect("a task") + 1, "{case}");
+    drop(emulator);
+    let emulator = start(state).await;
+    let client = Client::demo(emulator.addr());
+    let mut all = ids.clone();
+    all.insert(fourth);
+    assert_eq!(task_ids(&client).await, all, "{case}");
+    emulator.shutdown().await;
+}
+
+/// The files as a crash at each step of a background fold leaves them: the log sealed as
+/// `FILE.log.old` (a second name of the log, or the log moved there and a new one begun),
+/// the new snapshot written or not, the sealed log removed or not.
+#[tokio::test]
+async fn a_crash_at_any_step_of_a_background_fold_loses_and_repeats_nothing() {
+    let dir = TempDir::new("fold-steps");
+    let pristine = dir.path().join("pristine");
+    std::fs::create_dir_all(&pristine).expect("dir");
+    let ids = three_tasks_in_the_log(&pristine.join("state.json")).await;
+    let snapshot = std::fs::read(pristine.join("state.json")).expect("the snapshot");
+    let records = std::fs::read(log_of(&pristine.join("state.json"))).expect("the log");
+    let text = String::from_utf8(records.clone()).expect("text");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 5, "three tasks, an upload and a cancel");
+    let split = lines[..3].join("\n") + "\n";
+    let rest = lines[3..].join("\n") + "\n";
+    // The snapshot with all five records in it, as a finished fold writes it.
+    let folded = {
+        let state = pristine.join("folded.json");
+        std::fs::write(&state, &snapshot).expect("copy");
+        std::fs::write(log_of(&state), &records).expect("copy");
+        start(&state).await.shutdown().await;
+        std::fs::read(&state).expect("the folded snapshot")
+    };
+
+    // (case, snapshot, sealed log, log, a leftover temporary file)
+    type Files<'a> = (
+        &'a str,
+        &'a [u8],
+        Option<&'a [u8]>,
+        &'a [u8],
+        Option<&'a str>,
+    );
+    let cases: [Files<'_>; 6] = [
+        (
+            "the new log file made",
+            &snapshot,
+            None,
+            &records,
+            Some(".log.next"),
+        ),
+        (
+            "the sealed name linked",
+            &snapshot,
+            Some(&records),
+            &records,
+            None,
+        ),
+        (
+            "the log moved to the sealed name",
+            &snapshot,
+            Some(&records),
+            b"",
+            None,
+        ),
+        (
+            "records after the sealed ones",
+            &snapshot,
+            Some(split.as_bytes()),
+            rest.as_bytes(),
+            None,
+        ),
+        (
+            "the new snapshot half written",
+            &snapshot,
+            Some(split.as_bytes()),
+            rest.as_bytes(),
+            Some(".tmp"),
+        ),
+        (
+            "the new snapshot in place",
+            &folded,
+            Some(&records),
+            b"",
+            None,
+        ),
+    ];
+    for (n, (case, snapshot, sealed, log, leftover)) in cases.into_iter().enumerate() {
+        let state = dir.path().join(format!("state-{n}.json"));
+        std::fs::write(&state, snapshot).expect("snapshot");
+        if let Some(sealed) = sealed {
+            std::fs::write(sealed_log_of(&state), sealed).expect("sealed log");
+        }
+        std::fs::write(log_of(&state), log).expect("log");
+        if let Some(suffix) = leftover {
+            let mut path = state.as_os_str().to_owned();
+            path.push(suffix);
+            std::fs::write(PathBuf::from(path), b"{\"half\":").expect("a leftover");
+        }
+        three_tasks_and_one_more(&state, &ids, case).await;
+    }
+}
+
+/// The environment variable that makes `fold_child` serve.
+const FOLD_CHILD_STATE: &str = "EMULATOR_FOLD_CHILD_STATE";
+
+/// Not a test: the emulator process of `kill_9_during_background_folds_loses_nothing`,
+/// started as this test binary running only this function. It folds as often as it can.
+#[tokio::test]
+#[ignore = "run by kill_9_during_background_folds_loses_nothing"]
+#[allow(clippy::print_stdout, reason = "the address, for the parent")]
+async fn fold_child() {
+    let Some(state) = std::env::var_os(FOLD_CHILD_STATE) else {
+        return;
+    };
+    let emulator = builder(Path::new(&state))
+        .state_log_limit(1)
+        .start("127.0.0.1:0")
+        .await
+        .expect("start");
+    println!("fold child listening on {}", emulator.addr());
+    std::future::pending::<()>().await;
+}
+
+/// The child emulator on `state`, and its address.
+fn spawn_fold_child(state: &Path) -> (Child, SocketAddr) {
+    let mut child = Command::new(std::env::current_exe().expect("the test binary"))
+        .args(["--exact", "fold_child", "--ignored", "--nocapture"])
+        .env(FOLD_CHILD_STATE, state)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let address = child.stdout.take().and_then(|stdout| {
+        let mut reader = BufReader::new(stdout);
+        let mut line = String::new();
+        loop {
+            line.clear();
+            if reader.read_line(&mut line).ok()? == 0 {
+                return None;
+            }
+            if let Some(address) = line.trim_end().strip_prefix("fold child listening on ") {
+                return address.parse::<SocketAddr>().ok();
+            }
+        }
+    });
+    match address {
+        Some(address) => (child, address),
+        None => {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the child emulator did not start");
+        }
+    }
+}
+
+/// kill -9 while a fold runs in the background (seen by its sealed log), at a random
+/// moment of it, again and again on the same files: every start loads, and has every
+/// task acknowledged before, and no TaskId comes twice.
+#[tokio::test]
+#[allow(clippy::print_stdout, reason = "how much the rounds covered")]
+async fn kill_9_during_background_folds_loses_and_reuses_nothing() {
+    const FILES: usize = 5;
+    const KILLS: usize = 6;
+    let mut killed_mid_fold = 0;
+    let mut total = 0;
+    for files in 0..FILES {
+        let dir = TempDir::new("fold-kill");
+        let state = dir.path().join("state.json");
+        let sealed = sealed_log_of(&state);
+        let mut acknowledged: Vec<u64> = Vec::new();
+        for round in 0..=KILLS {
+            let (mut child, addr) = spawn_fold_child(&state);
+            let client = Client::demo(addr);
+            let known = task_ids(&client).await;
+            let missing: Vec<_> = acknowledged
+                .iter()
+                .filter(|id| !known.contains(id))
+                .collect();
+            assert!(
+                missing.is_empty(),
+                "files {files}, round {round}: acknowledged, then lost: {missing:?}"
+            );
+            if round == KILLS {
+                let _ = child.kill();
+                let _ = child.wait();
+                break;
+            }
+            let answered = Arc::new(Mutex::new(Vec::new()));
+            let streams: Vec<_> = (0..3)
+                .map(|_| tokio::spawn(stream_of_tasks(client.clone(), Arc::clone(&answered))))
+                .collect();
+            // Wait for a fold to begin (up to 5 s), then kill at a random point of it.
+            let deadline = std::time::Instant::now() + Duration::from_secs(5);
+            while !sealed.exists() && std::time::Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_micros(200)).await;
+            }
+            std::thread::sleep(Duration::from_micros(random_below(3_000)));
+            child.kill().expect("kill -9");
+            let _ = child.wait();
+            if sealed.exists() {
+                killed_mid_fold += 1;
+            }
+            for stream in streams {
+                stream.await.expect("the stream");
+            }
+            let answered = answered.lock().expect("lock").clone();
+            for id in answered {
+                assert!(
+                    !acknowledged.contains(&id),
+                    "files {files}, round {round}: TaskId {id} handed out twice"
+                );
+                acknowledged.push(id);
+            }
+        }
+        total += acknowledged.len();
+    }
+    assert!(
+        killed_mid_fold >= FILES * KILLS / 4,
+        "only {killed_mid_fold} of {} kills came during a fold",
+        FILES * KILLS
+    );
+    println!("{total} tasks acknowledged; {killed_mid_fold} kills during a fold");
 }
