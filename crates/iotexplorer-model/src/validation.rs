@@ -581,7 +581,7 @@ fn check_member(member: &MemberMeta, value: &Value, path: &Path<'_>, out: &mut F
     let list = ListFacts {
         count: items.len(),
         duplicates: &duplicates,
-        items,
+        item: |index| items.get(index).map_or(Scalar::Null, Scalar::of),
     };
     check_list_rules(member, &list, path, out);
 }
@@ -602,34 +602,22 @@ pub(crate) fn not_a_list(
 }
 
 /// What the rules on a whole list need to know of it, gathered by a front end.
-pub(crate) struct ListFacts<'a, Item> {
+pub(crate) struct ListFacts<'a, Duplicate, Item> {
     /// How many items there are.
     pub(crate) count: usize,
     /// The items equal to an earlier one, with their index, in order; gathered only when
     /// the member's rules forbid duplicates.
-    pub(crate) duplicates: &'a [(usize, &'a Item)],
-    /// Every item, for the rules that look at each.
-    pub(crate) items: &'a [Item],
-}
-
-/// An item of a list, as the rules on whole lists see it.
-pub(crate) trait ListItem: Shown {
-    /// The item as a scalar (`Compound` for a list or an object).
-    fn scalar(&self) -> Scalar<'_>;
-}
-
-impl ListItem for Value {
-    fn scalar(&self) -> Scalar<'_> {
-        Scalar::of(self)
-    }
+    pub(crate) duplicates: &'a [(usize, Duplicate)],
+    /// The item at an index, for the rules that look at each.
+    pub(crate) item: Item,
 }
 
 /// Checks the rules on a whole list, after its items were checked one by one, in the
 /// order the member states them. The time taken grows with the list's length and no
 /// faster.
-pub(crate) fn check_list_rules<Item: ListItem>(
+pub(crate) fn check_list_rules<'v, Duplicate: Shown, Item: Fn(usize) -> Scalar<'v>>(
     member: &MemberMeta,
-    list: &ListFacts<'_, Item>,
+    list: &ListFacts<'_, Duplicate, Item>,
     path: &Path<'_>,
     out: &mut Findings,
 ) {
@@ -650,18 +638,20 @@ pub(crate) fn check_list_rules<Item: ListItem>(
                 for (index, item) in list.duplicates {
                     out.add(
                         &Path::Item(path, *index),
-                        Some(*item),
+                        Some(item),
                         constraint,
                         ViolationKind::InvalidValue,
                     );
                 }
             }
             Constraint::NonEmptyItems => {
-                for (index, item) in list.items.iter().enumerate() {
-                    if item.scalar().as_text().is_some_and(str::is_empty) {
+                for index in 0..list.count {
+                    let item = (list.item)(index);
+                    // An empty text reads the same from either front end.
+                    if item.as_text().is_some_and(str::is_empty) {
                         out.add(
                             &Path::Item(path, index),
-                            Some(item),
+                            Some(&item),
                             constraint,
                             ViolationKind::InvalidValue,
                         );

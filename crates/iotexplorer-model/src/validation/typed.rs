@@ -19,7 +19,7 @@ use serde::Serialize;
 use serde::ser::{self, Impossible, SerializeSeq, SerializeStruct};
 
 use super::{
-    Findings, ListFacts, ListItem, Path, Scalar, ValidationErrors, check_absent, check_groups,
+    Findings, ListFacts, Path, Scalar, ValidationErrors, check_absent, check_groups,
     check_list_rules, check_scalar, not_a_list,
 };
 use crate::meta::{ActionMeta, Constraint, MemberMeta, ValueType, find_structure};
@@ -57,6 +57,9 @@ impl ser::Error for Unsupported {
         Self
     }
 }
+
+/// Most items room is made for before they come: a length hint is trusted no further.
+const MAX_RESERVED_ITEMS: usize = 1 << 20;
 
 /// What a member of the body was, for the rules between members.
 #[derive(Clone, Copy, Default)]
@@ -257,7 +260,7 @@ impl<'a> ser::Serializer for Walker<'a> {
         Err(Unsupported)
     }
 
-    fn serialize_seq(self, _len: Option<usize>) -> Result<Items<'a>, Unsupported> {
+    fn serialize_seq(self, len: Option<usize>) -> Result<Items<'a>, Unsupported> {
         // Only a list member's value is walked as a list; anywhere else a list is the wrong
         // type, and the violation shows it, which only its JSON text can.
         let Place::Member { member, seen } = self.place else {
@@ -279,7 +282,8 @@ impl<'a> ser::Serializer for Walker<'a> {
             path: self.path,
             out: self.out,
             count: 0,
-            items: compares_items.then(ListItems::default),
+            items: compares_items
+                .then(|| ListItems::with_capacity(len.unwrap_or(0).min(MAX_RESERVED_ITEMS))),
         })
     }
 
@@ -472,15 +476,25 @@ impl SerializeStruct for Members<'_> {
 struct ListItems {
     texts: String,
     items: Vec<KeptItem>,
+    /// Whether every item is text, the common case, compared by its text alone.
+    all_text: bool,
 }
 
 /// A kept item; text as a range of [`ListItems::texts`].
 enum KeptItem {
-    Scalar(Scalar<'static>),
     Text(Range<usize>),
+    Other(Scalar<'static>),
 }
 
 impl ListItems {
+    fn with_capacity(count: usize) -> Self {
+        Self {
+            texts: String::new(),
+            items: Vec::with_capacity(count),
+            all_text: true,
+        }
+    }
+
     fn push(&mut self, value: Scalar<'_>) {
         let kept = match value {
             Scalar::Text(text) => {
@@ -488,32 +502,51 @@ impl ListItems {
                 self.texts.push_str(text);
                 KeptItem::Text(start..self.texts.len())
             }
-            Scalar::Null => KeptItem::Scalar(Scalar::Null),
-            Scalar::Bool(flag) => KeptItem::Scalar(Scalar::Bool(flag)),
-            Scalar::Integer(number) => KeptItem::Scalar(Scalar::Integer(number)),
-            Scalar::Float(number) => KeptItem::Scalar(Scalar::Float(number)),
-            Scalar::Compound => KeptItem::Scalar(Scalar::Compound),
+            Scalar::Null => KeptItem::Other(Scalar::Null),
+            Scalar::Bool(flag) => KeptItem::Other(Scalar::Bool(flag)),
+            Scalar::Integer(number) => KeptItem::Other(Scalar::Integer(number)),
+            Scalar::Float(number) => KeptItem::Other(Scalar::Float(number)),
+            Scalar::Compound => KeptItem::Other(Scalar::Compound),
         };
+        self.all_text &= matches!(kept, KeptItem::Text(_));
         self.items.push(kept);
     }
 
-    /// The kept items, as the rules see them.
-    fn scalars(&self) -> Vec<Scalar<'_>> {
-        self.items
-            .iter()
-            .map(|item| match item {
-                KeptItem::Scalar(scalar) => *scalar,
-                KeptItem::Text(range) => {
-                    Scalar::Text(self.texts.get(range.clone()).unwrap_or_default())
-                }
-            })
-            .collect()
+    /// The item at `index`, as the rules see it.
+    fn get(&self, index: usize) -> Scalar<'_> {
+        match self.items.get(index) {
+            Some(KeptItem::Other(scalar)) => *scalar,
+            Some(KeptItem::Text(range)) => {
+                Scalar::Text(self.texts.get(range.clone()).unwrap_or_default())
+            }
+            None => Scalar::Null,
+        }
     }
-}
 
-impl ListItem for Scalar<'_> {
-    fn scalar(&self) -> Scalar<'_> {
-        *self
+    /// The items equal to an earlier one, with their index, in order. The sets are
+    /// randomly keyed, so no chosen list makes the lookups collide.
+    fn duplicates(&self) -> Vec<(usize, Scalar<'_>)> {
+        let count = self.items.len();
+        let mut duplicates = Vec::new();
+        if self.all_text {
+            let mut seen: HashSet<&str> = HashSet::with_capacity(count);
+            for index in 0..count {
+                if let Scalar::Text(text) = self.get(index)
+                    && !seen.insert(text)
+                {
+                    duplicates.push((index, Scalar::Text(text)));
+                }
+            }
+        } else {
+            let mut seen = HashSet::with_capacity(count);
+            for index in 0..count {
+                let item = self.get(index);
+                if !seen.insert(SameAsJson(item)) {
+                    duplicates.push((index, item));
+                }
+            }
+        }
+        duplicates
     }
 }
 
@@ -581,27 +614,16 @@ impl SerializeSeq for Items<'_> {
     }
 
     fn end(self) -> Result<(), Unsupported> {
-        let scalars = self
-            .items
-            .as_ref()
-            .map(ListItems::scalars)
-            .unwrap_or_default();
-        let mut duplicates = Vec::new();
-        if self.member.constraints.contains(&Constraint::UniqueItems) {
-            // Randomly keyed, so no chosen list makes the lookups collide; an item is
-            // reported when an earlier one equals it, as the JSON front end does.
-            let mut seen = HashSet::with_capacity(scalars.len());
-            duplicates.extend(
-                scalars
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, item)| !seen.insert(SameAsJson(**item))),
-            );
-        }
+        let kept = self.items.unwrap_or_default();
+        let duplicates = if self.member.constraints.contains(&Constraint::UniqueItems) {
+            kept.duplicates()
+        } else {
+            Vec::new()
+        };
         let list = ListFacts {
             count: self.count,
             duplicates: &duplicates,
-            items: &scalars,
+            item: |index| kept.get(index),
         };
         check_list_rules(self.member, &list, self.path, self.out);
         Ok(())
