@@ -116,13 +116,16 @@ impl Client {
     /// be read) ends in [`Error::Ambiguous`]. The whole call, retries and waits included,
     /// ends by the [call deadline](ClientBuilder::call_timeout).
     ///
-    /// The request is encoded once, and the answer read from its bytes straight into
+    /// The request is serialized once: validation walks the typed value itself (no
+    /// `serde_json::Value` is built), then it is encoded to bytes once, and every attempt
+    /// signs and sends those bytes. The answer is read from its bytes straight into
     /// `A::Response`, with the model's lenient rules, the same as
     /// [`iotexplorer_model::decode_response`]: numbers sent as strings
     /// (`"TaskId":"1000696"`), `null` for absent values and unknown members are accepted. A
     /// success that still does not fit `A::Response` is an [`Error::Decode`] carrying the
     /// RequestId: the request ran, and is not resent.
     pub async fn send<A: Action>(&self, request: &A) -> Result<A::Response, Error> {
+        // A walk of the typed request: the JSON checker of `send_json` is for raw JSON.
         request.validate().map_err(|errors| Error::Validation {
             action: A::NAME.to_owned(),
             errors,

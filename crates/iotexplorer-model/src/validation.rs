@@ -1,13 +1,21 @@
 //! Checking requests against the documented rules.
 //!
-//! One rule engine serves both callers: typed requests are rendered to JSON and checked by
-//! the same code a server uses on raw JSON it received, so the two can never disagree.
+//! Two front ends read a request and one set of rule checks judges it: raw JSON a server
+//! received is read from its `serde_json::Value`, and a typed request is walked as it
+//! serializes ([`typed`]), without building a `Value`. Each front end reduces a value to a
+//! [`Scalar`] and hands it, with its place in the request, to the same checks
+//! ([`check_scalar`], [`check_list_rules`], [`check_groups`]), in the same order, so the two
+//! report the same violations with the same paths and texts.
 
 use std::collections::HashSet;
 use std::fmt::{self, Write as _};
 
 use serde::Serialize;
 use serde_json::{Map, Value};
+
+mod typed;
+#[cfg(test)]
+mod typed_agrees;
 
 use crate::ErrorCode;
 use crate::meta::{ActionMeta, Constraint, MemberMeta, ValueType, find_action, find_structure};
@@ -65,13 +73,13 @@ const CUT_MARK: &str = "...";
 impl Violation {
     fn new(
         field: &Path<'_>,
-        value: Option<&Value>,
+        value: Option<&dyn Shown>,
         rule: &dyn fmt::Display,
         kind: ViolationKind,
     ) -> Self {
         Self {
             field: field.to_string(),
-            value: value.map(render),
+            value: value.map(Shown::shown),
             rule: rule.to_string(),
             kind,
         }
@@ -111,7 +119,7 @@ impl fmt::Display for Violation {
 /// Where a value sits in the request, kept as borrowed pieces so that checking a list of
 /// valid items builds no text; it is written out only for a violation that is reported.
 #[derive(Clone, Copy)]
-enum Path<'a> {
+pub(crate) enum Path<'a> {
     /// The request body itself (members are named without a prefix).
     Body,
     /// A fixed name for something that is not a member, e.g. the whole body.
@@ -169,21 +177,127 @@ impl fmt::Write for Prefix {
     }
 }
 
-/// The value as JSON text, cut to [`MAX_RENDERED_VALUE`] characters.
-fn render(value: &Value) -> String {
-    // One character more than is kept tells whether the value was cut.
-    let mut prefix = Prefix {
-        text: String::new(),
-        chars_left: MAX_RENDERED_VALUE + 1,
-    };
-    // The only error is the prefix refusing more text, which stops the rendering early.
-    let _ = write!(prefix, "{value}");
-    let mut text = prefix.text;
-    if let Some((end, _)) = text.char_indices().nth(MAX_RENDERED_VALUE) {
-        text.truncate(end);
-        text.push_str(CUT_MARK);
+/// A value a violation names, written out only when the violation is listed: as compact
+/// JSON text (the `Display` of `Value` and of [`Scalar`]), cut to [`MAX_RENDERED_VALUE`]
+/// characters.
+pub(crate) trait Shown {
+    /// The value's text, cut.
+    fn shown(&self) -> String;
+}
+
+impl<T: fmt::Display> Shown for T {
+    fn shown(&self) -> String {
+        // One character more than is kept tells whether the value was cut.
+        let mut prefix = Prefix {
+            text: String::new(),
+            chars_left: MAX_RENDERED_VALUE + 1,
+        };
+        // The only error is the prefix refusing more text, which stops the rendering early.
+        let _ = write!(prefix, "{self}");
+        let mut text = prefix.text;
+        if let Some((end, _)) = text.char_indices().nth(MAX_RENDERED_VALUE) {
+            text.truncate(end);
+            text.push_str(CUT_MARK);
+        }
+        text
     }
-    text
+}
+
+/// One value as the rules see it, whichever front end read it. Lists and objects are only
+/// told apart from the rest: their contents are checked member by member, item by item.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Scalar<'a> {
+    /// `null`.
+    Null,
+    /// `true` or `false`.
+    Bool(bool),
+    /// A whole number, wide enough for both `i64` and `u64`.
+    Integer(i128),
+    /// A finite number with a fraction part or an exponent.
+    Float(f64),
+    /// Text.
+    Text(&'a str),
+    /// A list or an object.
+    Compound,
+}
+
+impl<'a> Scalar<'a> {
+    /// How the rules see a JSON value.
+    fn of(value: &'a Value) -> Self {
+        match value {
+            Value::Null => Self::Null,
+            Value::Bool(flag) => Self::Bool(*flag),
+            Value::Number(number) => number
+                .as_i64()
+                .map(|n| Self::Integer(i128::from(n)))
+                .or_else(|| number.as_u64().map(|n| Self::Integer(i128::from(n))))
+                .or_else(|| number.as_f64().map(Self::Float))
+                .unwrap_or(Self::Compound),
+            Value::String(text) => Self::Text(text),
+            Value::Array(_) | Value::Object(_) => Self::Compound,
+        }
+    }
+
+    fn as_integer(self) -> Option<i128> {
+        match self {
+            Self::Integer(number) => Some(number),
+            _ => None,
+        }
+    }
+
+    fn as_text(self) -> Option<&'a str> {
+        match self {
+            Self::Text(text) => Some(text),
+            _ => None,
+        }
+    }
+}
+
+/// Written exactly as `serde_json` writes the value it stands for (a compound value is
+/// never shown from a `Scalar`: the front end shows the value itself).
+impl fmt::Display for Scalar<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Self::Null | Self::Compound => f.write_str("null"),
+            Self::Bool(flag) => write!(f, "{flag}"),
+            Self::Integer(number) => write!(f, "{number}"),
+            Self::Float(number) => match serde_json::Number::from_f64(number) {
+                Some(number) => write!(f, "{number}"),
+                None => f.write_str("null"),
+            },
+            Self::Text(text) => write_json_string(f, text),
+        }
+    }
+}
+
+/// Writes `text` as a JSON string with `serde_json`'s escapes: the short ones for quote,
+/// backslash, backspace, form feed, line feed, carriage return and tab, `\u00xx` for the
+/// other control characters, every other character as it is.
+fn write_json_string(f: &mut fmt::Formatter<'_>, text: &str) -> fmt::Result {
+    f.write_char('"')?;
+    let mut plain_from = 0;
+    for (at, c) in text.char_indices() {
+        let escape = match c {
+            '"' => "\\\"",
+            '\\' => "\\\\",
+            '\u{8}' => "\\b",
+            '\u{c}' => "\\f",
+            '\n' => "\\n",
+            '\r' => "\\r",
+            '\t' => "\\t",
+            c if c < ' ' => "",
+            _ => continue,
+        };
+        f.write_str(&text[plain_from..at])?;
+        if escape.is_empty() {
+            write!(f, "\\u{:04x}", u32::from(c))?;
+        } else {
+            f.write_str(escape)?;
+        }
+        plain_from = at + c.len_utf8();
+    }
+    f.write_str(&text[plain_from..])?;
+    f.write_char('"')
 }
 
 /// Every rule a request breaks: the first [`MAX_REPORTED_VIOLATIONS`] by name, in member
@@ -243,14 +357,14 @@ impl fmt::Display for ValidationErrors {
 }
 
 /// What the checks found so far: the violations worth listing, and a count of all.
-struct Findings {
+pub(crate) struct Findings {
     listed: Vec<Violation>,
     total: usize,
     most_basic: Option<ViolationKind>,
 }
 
 impl Findings {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             listed: Vec::new(),
             total: 0,
@@ -259,10 +373,10 @@ impl Findings {
     }
 
     /// Notes one broken rule; its text is only made when it is among those listed.
-    fn add(
+    pub(crate) fn add(
         &mut self,
         field: &Path<'_>,
-        value: Option<&Value>,
+        value: Option<&dyn Shown>,
         rule: &dyn fmt::Display,
         kind: ViolationKind,
     ) {
@@ -273,7 +387,7 @@ impl Findings {
         }
     }
 
-    fn into_result(self) -> Result<(), ValidationErrors> {
+    pub(crate) fn into_result(self) -> Result<(), ValidationErrors> {
         match self.most_basic {
             None => Ok(()),
             Some(most_basic) => Err(ValidationErrors {
@@ -346,7 +460,21 @@ impl ActionMeta {
 }
 
 /// Checks a typed request; used by the generated `Validate` impls.
+///
+/// The request is walked as it serializes ([`typed::check`]); no JSON is built. Only a value
+/// whose shape no generated type has (a member out of the metadata's order, a map, a
+/// variant with data, a failing `Serialize` impl) is rendered to JSON and checked as raw
+/// JSON is, so the answer is the same either way.
 pub(crate) fn validate_typed(
+    meta: &ActionMeta,
+    request: &impl Serialize,
+) -> Result<(), ValidationErrors> {
+    typed::check(meta, request).unwrap_or_else(|| validate_as_json(meta, request))
+}
+
+/// Checks a typed request rendered to JSON: the reference the walk of [`typed::check`]
+/// agrees with.
+pub(crate) fn validate_as_json(
     meta: &ActionMeta,
     request: &impl Serialize,
 ) -> Result<(), ValidationErrors> {
@@ -369,7 +497,12 @@ fn check_action(meta: &ActionMeta, body: &Value) -> Result<(), ValidationErrors>
     let mut findings = Findings::new();
     if let Some(members) = body.as_object() {
         check_members(meta.input, members, &Path::Body, &mut findings);
-        check_groups(meta, members, &mut findings);
+        check_groups(
+            meta,
+            |name| set_member(members, name).is_some(),
+            |name| set_member(members, name).and_then(|v| Scalar::of(v).as_integer()),
+            &mut findings,
+        );
     } else {
         findings.add(
             &Path::Named(REQUEST_BODY),
@@ -405,12 +538,16 @@ fn check_members(
     for member in meta {
         let path = Path::Member(parent, member.name);
         match set_member(members, member.name) {
-            None if member.required => {
-                out.add(&path, None, &"required", ViolationKind::MissingMember);
-            }
-            None => {}
+            None => check_absent(member, &path, out),
             Some(value) => check_member(member, value, &path, out),
         }
+    }
+}
+
+/// The rule on a member that is absent or `null`.
+pub(crate) fn check_absent(member: &MemberMeta, path: &Path<'_>, out: &mut Findings) {
+    if member.required {
+        out.add(path, None, &"required", ViolationKind::MissingMember);
     }
 }
 
@@ -420,158 +557,226 @@ fn check_member(member: &MemberMeta, value: &Value, path: &Path<'_>, out: &mut F
         return;
     }
     let Some(items) = value.as_array() else {
-        out.add(
-            path,
-            Some(value),
-            &format_args!("a list of {}", member.value_type),
-            ViolationKind::WrongType,
-        );
+        not_a_list(member, value, path, out);
         return;
     };
     for (index, item) in items.iter().enumerate() {
         check_value(member, item, &Path::Item(path, index), out);
     }
-    for constraint in member.constraints.iter().filter(|c| c.applies_to_list()) {
-        check_list_rule(constraint, items, path, out);
+    let mut duplicates = Vec::new();
+    if member.constraints.contains(&Constraint::UniqueItems) {
+        // Items equal as JSON hash alike (`serde_json` keeps `Hash` in step with `==`,
+        // key order and `-0.0` included), and the set's hasher is randomly keyed, so no
+        // chosen list makes the lookups collide. An item is reported when an earlier
+        // one equals it: the same items, in the same order, as comparing each with all
+        // those before it.
+        let mut seen: HashSet<&Value> = HashSet::with_capacity(items.len());
+        duplicates.extend(
+            items
+                .iter()
+                .enumerate()
+                .filter(|(_, item)| !seen.insert(item)),
+        );
     }
+    let list = ListFacts {
+        count: items.len(),
+        duplicates: &duplicates,
+        item: |index| items.get(index).map_or(Scalar::Null, Scalar::of),
+    };
+    check_list_rules(member, &list, path, out);
 }
 
-/// Checks a rule on a whole list in one pass over it, so that the time taken grows with the
-/// list's length and no faster.
-fn check_list_rule(constraint: &Constraint, items: &[Value], path: &Path<'_>, out: &mut Findings) {
-    match constraint {
-        Constraint::ItemCount { min, max } => {
-            let count = items.len() as u64;
-            if min.is_some_and(|min| count < min) || max.is_some_and(|max| count > max) {
-                out.add(
-                    &Path::ItemCount(path),
-                    Some(&Value::from(count)),
-                    constraint,
-                    ViolationKind::InvalidValue,
-                );
-            }
-        }
-        Constraint::UniqueItems => {
-            // Items equal as JSON hash alike (`serde_json` keeps `Hash` in step with `==`,
-            // key order and `-0.0` included), and the set's hasher is randomly keyed, so no
-            // chosen list makes the lookups collide. An item is reported when an earlier
-            // one equals it: the same items, in the same order, as comparing each with all
-            // those before it.
-            let mut seen: HashSet<&Value> = HashSet::with_capacity(items.len());
-            for (index, item) in items.iter().enumerate() {
-                if !seen.insert(item) {
+/// The finding for a member that should be a list and is not.
+pub(crate) fn not_a_list(
+    member: &MemberMeta,
+    shown: &dyn Shown,
+    path: &Path<'_>,
+    out: &mut Findings,
+) {
+    out.add(
+        path,
+        Some(shown),
+        &format_args!("a list of {}", member.value_type),
+        ViolationKind::WrongType,
+    );
+}
+
+/// What the rules on a whole list need to know of it, gathered by a front end.
+pub(crate) struct ListFacts<'a, Duplicate, Item> {
+    /// How many items there are.
+    pub(crate) count: usize,
+    /// The items equal to an earlier one, with their index, in order; gathered only when
+    /// the member's rules forbid duplicates.
+    pub(crate) duplicates: &'a [(usize, Duplicate)],
+    /// The item at an index, for the rules that look at each.
+    pub(crate) item: Item,
+}
+
+/// Checks the rules on a whole list, after its items were checked one by one, in the
+/// order the member states them. The time taken grows with the list's length and no
+/// faster.
+pub(crate) fn check_list_rules<'v, Duplicate: Shown, Item: Fn(usize) -> Scalar<'v>>(
+    member: &MemberMeta,
+    list: &ListFacts<'_, Duplicate, Item>,
+    path: &Path<'_>,
+    out: &mut Findings,
+) {
+    for constraint in member.constraints.iter().filter(|c| c.applies_to_list()) {
+        match constraint {
+            Constraint::ItemCount { min, max } => {
+                let count = list.count as u64;
+                if min.is_some_and(|min| count < min) || max.is_some_and(|max| count > max) {
                     out.add(
-                        &Path::Item(path, index),
+                        &Path::ItemCount(path),
+                        Some(&count),
+                        constraint,
+                        ViolationKind::InvalidValue,
+                    );
+                }
+            }
+            Constraint::UniqueItems => {
+                for (index, item) in list.duplicates {
+                    out.add(
+                        &Path::Item(path, *index),
                         Some(item),
                         constraint,
                         ViolationKind::InvalidValue,
                     );
                 }
             }
-        }
-        Constraint::NonEmptyItems => {
-            for (index, item) in items.iter().enumerate() {
-                if item.as_str().is_some_and(str::is_empty) {
-                    out.add(
-                        &Path::Item(path, index),
-                        Some(item),
-                        constraint,
-                        ViolationKind::InvalidValue,
-                    );
+            Constraint::NonEmptyItems => {
+                for index in 0..list.count {
+                    let item = (list.item)(index);
+                    // An empty text reads the same from either front end.
+                    if item.as_text().is_some_and(str::is_empty) {
+                        out.add(
+                            &Path::Item(path, index),
+                            Some(&item),
+                            constraint,
+                            ViolationKind::InvalidValue,
+                        );
+                    }
                 }
             }
+            _ => {}
         }
-        _ => {}
     }
 }
 
 fn check_value(member: &MemberMeta, value: &Value, path: &Path<'_>, out: &mut Findings) {
-    let type_ok = match member.value_type {
-        ValueType::String | ValueType::Date | ValueType::DateTimeIso => value.is_string(),
-        ValueType::Int64 => value.is_i64(),
-        ValueType::UInt64 => value.is_u64(),
-        ValueType::Float => value.is_number(),
-        ValueType::Bool => value.is_boolean(),
-        ValueType::Object(name) => {
-            match (value.as_object(), find_structure(name)) {
-                (Some(fields), Some(structure)) => {
-                    check_members(structure.members, fields, path, out);
-                    true
-                }
-                // A structure missing from the tables would be a generator bug; accept the
-                // value rather than refuse every request that uses it.
-                (Some(_), None) => true,
-                (None, _) => false,
+    if let ValueType::Object(name) = member.value_type {
+        match (value.as_object(), find_structure(name)) {
+            (Some(fields), Some(structure)) => check_members(structure.members, fields, path, out),
+            // A structure missing from the tables would be a generator bug; accept the
+            // value rather than refuse every request that uses it.
+            (Some(_), None) => {}
+            (None, _) => {
+                wrong_type(member, value, path, out);
+                return;
             }
         }
-    };
-    if !type_ok {
-        out.add(
-            path,
-            Some(value),
-            &format_args!("a value of type {}", member.value_type),
-            ViolationKind::WrongType,
-        );
+    }
+    check_scalar(member, Scalar::of(value), value, path, out);
+}
+
+/// The finding for a value of the wrong type.
+pub(crate) fn wrong_type(
+    member: &MemberMeta,
+    shown: &dyn Shown,
+    path: &Path<'_>,
+    out: &mut Findings,
+) {
+    out.add(
+        path,
+        Some(shown),
+        &format_args!("a value of type {}", member.value_type),
+        ViolationKind::WrongType,
+    );
+}
+
+/// Whether a value of this kind has the member's type; an object passes for a structure,
+/// whose members are checked one by one.
+fn has_type(value_type: ValueType, value: Scalar<'_>) -> bool {
+    match value_type {
+        ValueType::String | ValueType::Date | ValueType::DateTimeIso => {
+            matches!(value, Scalar::Text(_))
+        }
+        ValueType::Int64 => value.as_integer().is_some_and(|n| i64::try_from(n).is_ok()),
+        ValueType::UInt64 => value.as_integer().is_some_and(|n| u64::try_from(n).is_ok()),
+        ValueType::Float => matches!(value, Scalar::Integer(_) | Scalar::Float(_)),
+        ValueType::Bool => matches!(value, Scalar::Bool(_)),
+        ValueType::Object(_) => matches!(value, Scalar::Compound),
+    }
+}
+
+/// Checks one value (a member's, or a list item's) against its type and the rules on
+/// single values. `shown` is the value as a violation names it. For a structure, the
+/// caller has checked its members already.
+pub(crate) fn check_scalar(
+    member: &MemberMeta,
+    value: Scalar<'_>,
+    shown: &dyn Shown,
+    path: &Path<'_>,
+    out: &mut Findings,
+) {
+    if !has_type(member.value_type, value) {
+        wrong_type(member, shown, path, out);
         return;
     }
-    if member.required && value.as_str().is_some_and(str::is_empty) {
-        out.add(path, Some(value), &"not empty", ViolationKind::InvalidValue);
+    if member.required && value.as_text().is_some_and(str::is_empty) {
+        out.add(path, Some(shown), &"not empty", ViolationKind::InvalidValue);
     }
     for constraint in member.constraints.iter().filter(|c| !c.applies_to_list()) {
         if !satisfies(*constraint, value) {
-            out.add(path, Some(value), constraint, ViolationKind::InvalidValue);
+            out.add(path, Some(shown), constraint, ViolationKind::InvalidValue);
         }
     }
 }
 
-/// The value as a whole number wide enough for both `i64` and `u64`.
-fn as_integer(value: &Value) -> Option<i128> {
-    value
-        .as_i64()
-        .map(i128::from)
-        .or_else(|| value.as_u64().map(i128::from))
-}
-
-fn satisfies(constraint: Constraint, value: &Value) -> bool {
+fn satisfies(constraint: Constraint, value: Scalar<'_>) -> bool {
     match constraint {
-        Constraint::Range { min, max } => match as_integer(value) {
-            Some(number) => {
+        Constraint::Range { min, max } => match value {
+            Scalar::Integer(number) => {
                 min.is_none_or(|min| number >= i128::from(min))
                     && max.is_none_or(|max| number <= i128::from(max))
             }
-            None => value.as_f64().is_some_and(|number| {
+            Scalar::Float(number) => {
                 min.is_none_or(|min| number >= min as f64)
                     && max.is_none_or(|max| number <= max as f64)
-            }),
+            }
+            _ => false,
         },
-        Constraint::OneOf(allowed) => {
-            as_integer(value).is_some_and(|number| allowed.iter().any(|a| i128::from(*a) == number))
-        }
+        Constraint::OneOf(allowed) => value
+            .as_integer()
+            .is_some_and(|number| allowed.iter().any(|a| i128::from(*a) == number)),
         Constraint::OneOfText(allowed) => {
-            value.as_str().is_some_and(|text| allowed.contains(&text))
+            value.as_text().is_some_and(|text| allowed.contains(&text))
         }
-        Constraint::Length { min, max } => value.as_str().is_some_and(|text| {
+        Constraint::Length { min, max } => value.as_text().is_some_and(|text| {
             let length = text.chars().count() as u64;
             min.is_none_or(|min| length >= min) && max.is_none_or(|max| length <= max)
         }),
         Constraint::HexDigits => value
-            .as_str()
+            .as_text()
             .is_some_and(|text| text.chars().all(|c| c.is_ascii_hexdigit())),
         Constraint::JsonText => value
-            .as_str()
+            .as_text()
             .is_some_and(|text| serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok()),
-        Constraint::NonEmpty => value.as_str().is_some_and(|text| !text.is_empty()),
+        Constraint::NonEmpty => value.as_text().is_some_and(|text| !text.is_empty()),
         Constraint::ItemCount { .. } | Constraint::UniqueItems | Constraint::NonEmptyItems => true,
     }
 }
 
-fn check_groups(meta: &ActionMeta, members: &Map<String, Value>, out: &mut Findings) {
+/// Checks the rules between members of the body: `is_set` tells whether a member is
+/// present and not `null`, `integer` its value when that is a whole number.
+pub(crate) fn check_groups(
+    meta: &ActionMeta,
+    is_set: impl Fn(&str) -> bool,
+    integer: impl Fn(&str) -> Option<i128>,
+    out: &mut Findings,
+) {
     for group in meta.together {
-        let set: Vec<&str> = group
-            .iter()
-            .copied()
-            .filter(|name| set_member(members, name).is_some())
-            .collect();
+        let set: Vec<&str> = group.iter().copied().filter(|name| is_set(name)).collect();
         if set.is_empty() || set.len() == group.len() {
             continue;
         }
@@ -586,17 +791,14 @@ fn check_groups(meta: &ActionMeta, members: &Map<String, Value>, out: &mut Findi
         }
     }
     for pair in meta.ordered {
-        let earlier = set_member(members, pair.earlier)
-            .and_then(as_integer)
-            .filter(|n| *n != 0);
-        let later_value = set_member(members, pair.later);
-        let later = later_value.and_then(as_integer).filter(|n| *n != 0);
+        let earlier = integer(pair.earlier).filter(|n| *n != 0);
+        let later = integer(pair.later).filter(|n| *n != 0);
         if let (Some(earlier), Some(later)) = (earlier, later)
             && earlier >= later
         {
             out.add(
                 &Path::Member(&Path::Body, pair.later),
-                later_value,
+                Some(&Scalar::Integer(later)),
                 &format_args!("greater than {} ({earlier})", pair.earlier),
                 ViolationKind::InvalidValue,
             );
