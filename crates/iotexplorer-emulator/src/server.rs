@@ -1,6 +1,5 @@
 //! The HTTP server: builder, accept loop, per-request pipeline, graceful shutdown.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -21,6 +20,7 @@ use tokio::sync::{Notify, Semaphore, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::admission::{Admission, Admitted};
+use crate::auth::Signers;
 use crate::body::{self, BodyError};
 use crate::budget::Budget;
 use crate::connection::{self, Activity, Watched};
@@ -261,14 +261,9 @@ impl EmulatorBuilder {
             path: self.state_file.clone().unwrap_or_default(),
             source,
         })?;
-        let credentials: HashMap<_, _> = fixture
-            .credentials
-            .iter()
-            .map(|c| (c.secret_id.clone(), c.clone()))
-            .collect();
         let shared = Arc::new(Shared {
             admission: Admission {
-                credentials,
+                signers: Signers::new(fixture.credentials.iter().cloned()),
                 max_skew: self.max_skew,
                 rate_limiter: RateLimiter::new(self.rate_limit),
             },
