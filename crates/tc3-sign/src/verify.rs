@@ -33,7 +33,7 @@ impl<'a> ReceivedRequest<'a> {
     fn header(&self, name: &str) -> Result<Option<&'a str>, VerifyError> {
         let mut found = None;
         for (candidate, value) in self.headers {
-            if candidate.trim().eq_ignore_ascii_case(name) {
+            if names_match(candidate, name) {
                 if found.is_some() {
                     return Err(VerifyError::new(
                         AuthFailure::InvalidAuthorization,
@@ -44,6 +44,21 @@ impl<'a> ReceivedRequest<'a> {
             }
         }
         Ok(found)
+    }
+}
+
+/// Whether the received header name `candidate`, trimmed, is `name` but for ASCII case.
+/// Trimming only shortens a name, so most candidates are settled by their length without
+/// being trimmed; received names rarely carry blanks at all.
+fn names_match(candidate: &str, name: &str) -> bool {
+    match candidate.len().cmp(&name.len()) {
+        std::cmp::Ordering::Less => false,
+        // Equal but for case, the two have the same blanks at their ends, if any; with
+        // any, the trimmed candidate is shorter than `name`.
+        std::cmp::Ordering::Equal => {
+            candidate.eq_ignore_ascii_case(name) && candidate.trim().len() == candidate.len()
+        }
+        std::cmp::Ordering::Greater => candidate.trim().eq_ignore_ascii_case(name),
     }
 }
 
@@ -126,14 +141,13 @@ pub struct Verified {
 /// assert_eq!(late.unwrap_err().code(), "AuthFailure.SignatureExpire");
 /// # Ok::<(), tc3_sign::SigningError>(())
 /// ```
-pub fn verify<F, C>(
+pub fn verify<F>(
     request: &ReceivedRequest<'_>,
     policy: &VerifyPolicy<'_>,
     lookup: F,
 ) -> Result<Verified, VerifyError>
 where
-    F: FnOnce(&str) -> Option<C>,
-    C: Borrow<Credentials>,
+    F: FnOnce(&str) -> Option<Credentials>,
 {
     verify_with_key(request, policy, lookup, |credentials, date, service| {
         SigningKey::derive(credentials.secret_key(), date, service)
@@ -392,4 +406,27 @@ pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     }
     let difference = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
     std::hint::black_box(difference) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::names_match;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2048))]
+
+        #[test]
+        fn a_name_matches_exactly_when_its_trimmed_form_does(
+            candidate in "[ \t\u{a0}\u{2003}]{0,2}[a-zA-Z\u{e9}-]{0,6}[ \t\u{a0}\u{2003}]{0,2}",
+            name in "[ \t\u{a0}]{0,1}[a-zA-Z\u{e9}-]{0,6}[ \t\u{a0}]{0,1}",
+        ) {
+            let trimmed = candidate.trim().eq_ignore_ascii_case(&name);
+            prop_assert_eq!(names_match(&candidate, &name), trimmed);
+            // The same name in another case, and with blanks added, is the same test.
+            let upper = candidate.to_ascii_uppercase();
+            prop_assert_eq!(names_match(&upper, &name), upper.trim().eq_ignore_ascii_case(&name));
+        }
+    }
 }
