@@ -196,11 +196,9 @@ fn refused(error: tc3_sign::VerifyError) -> ApiError {
 
 /// The request's headers as tc3-sign takes them.
 fn header_pairs(request: &Incoming) -> Vec<(&str, &str)> {
-    request
-        .headers
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect()
+    let mut pairs = Vec::with_capacity(request.headers.len());
+    pairs.extend(request.headers.iter());
+    pairs
 }
 
 fn received<'a>(request: &'a Incoming, headers: &'a [(&'a str, &'a str)]) -> ReceivedRequest<'a> {
@@ -448,6 +446,7 @@ mod tests {
     use tc3_sign::{Credentials, Payload, SignableRequest, SigningParams};
 
     use super::*;
+    use crate::request::Headers;
 
     const NOW: i64 = 1_700_000_000;
 
@@ -505,7 +504,7 @@ mod tests {
             method: method.to_owned(),
             path: "/".to_owned(),
             query: query.to_owned(),
-            headers,
+            headers: Headers::from_pairs(headers),
             body: bytes::Bytes::copy_from_slice(sent_body),
         }
     }
@@ -540,7 +539,7 @@ mod tests {
             method: method.to_owned(),
             path: "/".to_owned(),
             query: String::new(),
-            headers,
+            headers: Headers::from_pairs(headers),
             body: bytes::Bytes::new(),
         }
     }

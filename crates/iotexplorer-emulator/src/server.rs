@@ -31,7 +31,7 @@ use crate::limits::Limits;
 use crate::persist::{self, Store};
 use crate::random::{Purpose, Random};
 use crate::rate_limit::RateLimiter;
-use crate::request::Incoming;
+use crate::request::{Headers, Incoming};
 use crate::respond::{bad_gateway, closing, error_body, json_response, request_timeout};
 use crate::state::{State, unix_now};
 
@@ -576,16 +576,7 @@ async fn handle(
         method: parts.method.as_str().to_owned(),
         path: parts.uri.path().to_owned(),
         query: parts.uri.query().unwrap_or_default().to_owned(),
-        headers: parts
-            .headers
-            .iter()
-            .map(|(name, value)| {
-                (
-                    name.as_str().to_owned(),
-                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
-                )
-            })
-            .collect(),
+        headers: Headers::from_map(&parts.headers),
         body: Bytes::new(),
     };
     // Everything the head decides is decided before a byte of the body is read.
