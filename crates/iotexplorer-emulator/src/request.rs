@@ -57,7 +57,12 @@ impl Headers {
             ends: Vec::with_capacity(map.len()),
         };
         for (name, value) in map {
-            headers.push(name.as_str(), &String::from_utf8_lossy(value.as_bytes()));
+            // Visible ASCII, the common case, is checked faster than UTF-8 is decoded.
+            let text = value.to_str().map_or_else(
+                |_| String::from_utf8_lossy(value.as_bytes()),
+                std::borrow::Cow::Borrowed,
+            );
+            headers.push(name.as_str(), &text);
         }
         headers
     }
