@@ -177,7 +177,7 @@ pub(crate) fn authenticate(
         }
         first => first,
     }
-    .map_err(refused)?;
+    .map_err(|error| refused(&error))?;
     let header = |name: &str| request.header(name).map(str::to_owned);
     Ok(Signed {
         account: account_of(signers, &verified.secret_id),
@@ -190,7 +190,7 @@ pub(crate) fn authenticate(
 }
 
 /// The answer to a request tc3-sign refused.
-fn refused(error: tc3_sign::VerifyError) -> ApiError {
+fn refused(error: &tc3_sign::VerifyError) -> ApiError {
     ApiError::new(ErrorCode::from(error.code()), error.detail())
 }
 
@@ -243,7 +243,7 @@ fn verify_v1(
     };
     let verified =
         tc3_sign::v1::verify(&request.method, host, &request.path, &pairs, policy, lookup)
-            .map_err(refused)?;
+            .map_err(|error| refused(&error))?;
     let param = |name: &str| {
         params
             .iter()
@@ -346,7 +346,7 @@ pub(crate) fn precheck(
             tc3_sign::verify_head(&received(head, &headers), &policy, |id: &str| {
                 signers.credentials(id)
             })
-            .map_err(refused)
+            .map_err(|error| refused(&error))
         })
     };
     match checked {
