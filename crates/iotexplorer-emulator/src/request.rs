@@ -294,7 +294,7 @@ mod tests {
     fn headers_keep_their_order_duplicates_and_text() {
         let mut map = hyper::HeaderMap::new();
         map.append("host", "h:1".parse().expect("value"));
-        map.append("x-tc-action", "DescribeFirmware".parse().expect("value"));
+        map.append("x-tc-version", "2019-04-23".parse().expect("value"));
         map.append("x-dup", "one".parse().expect("value"));
         map.append("x-dup", "".parse().expect("value"));
         map.append(
@@ -307,7 +307,7 @@ mod tests {
             seen,
             [
                 ("host", "h:1"),
-                ("x-tc-action", "DescribeFirmware"),
+                ("x-tc-version", "2019-04-23"),
                 ("x-dup", "one"),
                 ("x-dup", ""),
                 ("x-bytes", "caf\u{e9} \u{fffd}"),
