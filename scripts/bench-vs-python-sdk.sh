@@ -7,8 +7,14 @@
 #   scripts/bench-vs-python-sdk.sh [SECONDS_PER_RUN] [ROUNDS]
 #
 # Installs tencentcloud-sdk-python-iotexplorer 3.1.194 (as .ci/run does) into a virtual
-# environment under the cargo target directory, and builds the emulator and the
-# `sequential_calls` example of iotexplorer-http in release mode.
+# environment under the cargo target directory, unless IOTEXPLORER_SDK_PYTHON names a
+# Python that has it already, and builds the emulator and the `sequential_calls` and
+# `round_trip_floor` examples of iotexplorer-http in release mode.
+#
+# Then it measures the floor this machine sets under any sequential caller: round trips
+# between two processes over 127.0.0.1 with (a) bare blocking TCP sockets and (b) a bare
+# hyper 1 client and server, no signing and no JSON, each with the ratio to the Python
+# SDK's calls per second. A target ratio above the floor's cannot be reached here.
 set -euo pipefail
 
 seconds="${1:-3}"
@@ -31,16 +37,22 @@ trap cleanup EXIT
 echo "building the emulator and the Rust caller (release)..." >&2
 (cd "$root" && cargo build --quiet --release --locked \
   -p iotexplorer-emulator --features iotexplorer-emulator/cli --bin iotexplorer-emulator \
-  -p iotexplorer-http --example sequential_calls)
+  -p iotexplorer-http --example sequential_calls --example round_trip_floor)
 emulator_bin="$target/release/iotexplorer-emulator"
 rust_bin="$target/release/examples/sequential_calls"
+floor_bin="$target/release/examples/round_trip_floor"
 
-if [ ! -x "$venv/bin/python" ]; then
-  echo "creating $venv..." >&2
-  python3 -m venv "$venv"
+if [ -n "${IOTEXPLORER_SDK_PYTHON:-}" ]; then
+  python="$IOTEXPLORER_SDK_PYTHON"
+else
+  if [ ! -x "$venv/bin/python" ]; then
+    echo "creating $venv..." >&2
+    python3 -m venv "$venv"
+  fi
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+    "tencentcloud-sdk-python-iotexplorer==3.1.194"
+  python="$venv/bin/python"
 fi
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
-  "tencentcloud-sdk-python-iotexplorer==3.1.194"
 
 cat >"$work/sequential_calls.py" <<'PY'
 """Sequential calls of one action with Tencent's official Python SDK: calls per second."""
@@ -127,7 +139,7 @@ measure() {
   before="$(cpu_ticks "$emulator_pid")"
   case "$caller" in
     rust) read -r rate cpu < <("$rust_bin" "$url" "$action" "$seconds") ;;
-    python) read -r rate cpu < <("$venv/bin/python" "$work/sequential_calls.py" "$url" "$action" "$seconds") ;;
+    python) read -r rate cpu < <("$python" "$work/sequential_calls.py" "$url" "$action" "$seconds") ;;
   esac
   after="$(cpu_ticks "$emulator_pid")"
   stop_emulator
@@ -143,9 +155,11 @@ median() {
 }
 
 echo "sequential calls over keep-alive, ${seconds} s per run, median of ${rounds} runs," \
-  "a fresh emulator per run, rate limiting off ($(nproc) cores)"
+  "a fresh emulator per run, rate limiting off ($(nproc) cores, load average" \
+  "$(cut -d' ' -f1-3 /proc/loadavg))"
 printf '%-20s %9s %9s %7s   %s\n' action "ours/s" "python/s" ratio \
   "processor time per call, us: ours | emulator under ours | python | emulator under python"
+python_rates=""
 for action in DescribeFirmware BatchUpdateFirmware; do
   : >"$work/rust.txt"
   : >"$work/python.txt"
@@ -155,8 +169,33 @@ for action in DescribeFirmware BatchUpdateFirmware; do
   done
   ours="$(median 1 <"$work/rust.txt")"
   theirs="$(median 1 <"$work/python.txt")"
+  python_rates="${python_rates:+$python_rates }$theirs"
   ratio="$(awk -v a="$ours" -v b="$theirs" 'BEGIN { printf "%.1fx", a / b }')"
   printf '%-20s %9s %9s %7s   %s | %s | %s | %s\n' "$action" "$ours" "$theirs" "$ratio" \
     "$(median 2 <"$work/rust.txt")" "$(median 3 <"$work/rust.txt")" \
     "$(median 2 <"$work/python.txt")" "$(median 3 <"$work/python.txt")"
 done
+
+# The floor: the same sequential round trips with nothing but the transport in the way.
+read -r python_read python_change <<<"$python_rates"
+echo
+echo "the floor: sequential round trips between two processes over 127.0.0.1, about the" \
+  "sizes of a call (550-byte request, 300-byte answer), median of ${rounds} runs"
+printf '%-20s %9s %17s   %s\n' transport "trips/s" "x python (r | c)" \
+  "processor time per round trip, us: client | server"
+for mode in tcp hyper; do
+  : >"$work/floor.txt"
+  for _ in $(seq 1 "$rounds"); do
+    "$floor_bin" "$mode" "$seconds" >>"$work/floor.txt"
+  done
+  rate="$(median 1 <"$work/floor.txt")"
+  ratios="$(awk -v a="$rate" -v r="$python_read" -v c="$python_change" \
+    'BEGIN { printf "%.1fx | %.1fx", a / r, a / c }')"
+  case "$mode" in
+    tcp) label="raw TCP (std)" ;;
+    hyper) label="bare hyper 1 HTTP" ;;
+  esac
+  printf '%-20s %9s %17s   %s | %s\n' "$label" "$rate" "$ratios" \
+    "$(median 2 <"$work/floor.txt")" "$(median 3 <"$work/floor.txt")"
+done
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

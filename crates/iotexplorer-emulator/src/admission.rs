@@ -7,24 +7,21 @@
 //! multipart), members. The product an action names is checked against the sender's
 //! account by the action.
 
-use std::collections::HashMap;
-
 use iotexplorer_model::{ApiError, ErrorCode, VERSION, find_action};
 use serde_json::Value;
 use tc3_sign::CONTENT_TYPE_JSON;
 
 use crate::actions::{self, Prepared};
 use crate::auth::{
-    CONTENT_TYPE_MULTIPART, Signed, V1_COMMON, authenticate, is, media_type, precheck,
+    CONTENT_TYPE_MULTIPART, Signed, Signers, V1_COMMON, authenticate, is, media_type, precheck,
 };
-use crate::fixture::CredentialFixture;
 use crate::rate_limit::RateLimiter;
 use crate::request::{Incoming, decode_pairs, unflatten};
 
 /// Admission: what the checks need to know.
 #[derive(Debug)]
 pub(crate) struct Admission {
-    pub(crate) credentials: HashMap<String, CredentialFixture>,
+    pub(crate) signers: Signers,
     pub(crate) max_skew: u64,
     pub(crate) rate_limiter: RateLimiter,
 }
@@ -46,7 +43,7 @@ impl Admission {
     /// answer the full checks would give; a request that passes may still be refused
     /// once its body is in.
     pub(crate) fn precheck(&self, head: &Incoming, now: i64) -> Result<(), ApiError> {
-        precheck(head, &self.credentials, self.max_skew, now)
+        precheck(head, &self.signers, self.max_skew, now)
     }
 
     /// Runs every common check; `Err` is the error to answer with.
@@ -58,7 +55,7 @@ impl Admission {
             version,
             region,
             v1_params,
-        } = authenticate(request, &self.credentials, self.max_skew, now)?;
+        } = authenticate(request, &self.signers, self.max_skew, now)?;
 
         let action = action.filter(|a| !a.is_empty()).ok_or_else(|| {
             error(

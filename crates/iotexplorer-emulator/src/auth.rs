@@ -7,11 +7,12 @@
 //! alone, so on any port but the default it could not be served otherwise.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use iotexplorer_model::{ApiError, ErrorCode};
 use tc3_sign::{
-    AuthFailure, CONTENT_TYPE_FORM, CONTENT_TYPE_JSON, ParsedAuthorization, ReceivedRequest,
-    VerifyPolicy,
+    AuthFailure, CONTENT_TYPE_FORM, CONTENT_TYPE_JSON, Credentials, ParsedAuthorization,
+    ReceivedRequest, SigningKey, UtcDate, VerifyPolicy,
 };
 
 use crate::actions::shown;
@@ -51,107 +52,135 @@ pub(crate) struct Signed {
     pub(crate) v1_params: Option<Vec<(String, String)>>,
 }
 
-/// How much of a request [`verify`] checks.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Depth {
-    /// Everything, the signature included.
-    Whole,
-    /// Everything before the signature: syntax, timestamp, SecretId, token. The signature
-    /// of a request whose body is not in yet cannot be checked, so no MAC is computed.
-    Head,
+/// The credentials requests may be signed with, and the signing keys derived from them.
+pub(crate) struct Signers {
+    known: HashMap<String, Known>,
+    /// The signing keys of recent UTC dates, per SecretId: deriving one costs four HMACs,
+    /// and a client signs every request of a day with the same.
+    kept: Mutex<HashMap<String, Vec<Arc<SigningKey>>>>,
+}
+
+/// One SecretId's credentials, as the fixture gives them and as tc3-sign takes them.
+struct Known {
+    fixture: CredentialFixture,
+    /// Built once, so that a request borrows them rather than copying the secret.
+    credentials: Credentials,
+}
+
+/// The most SecretIds whose keys are kept; past it, every kept key is let go. Only known
+/// SecretIds reach key derivation, so this bounds a fixture with many credentials only.
+const MAX_KEPT_SECRET_IDS: usize = 1024;
+/// Keys kept per SecretId: today's and yesterday's, as requests signed just before
+/// midnight UTC still arrive after it.
+const KEYS_PER_SECRET_ID: usize = 2;
+
+impl Signers {
+    pub(crate) fn new(fixtures: impl IntoIterator<Item = CredentialFixture>) -> Self {
+        let known = fixtures
+            .into_iter()
+            .map(|fixture| {
+                let known = Known {
+                    credentials: fixture.to_credentials(),
+                    fixture,
+                };
+                (known.fixture.secret_id.clone(), known)
+            })
+            .collect();
+        Self {
+            known,
+            kept: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn fixture(&self, secret_id: &str) -> Option<&CredentialFixture> {
+        self.known.get(secret_id).map(|known| &known.fixture)
+    }
+
+    fn credentials(&self, secret_id: &str) -> Option<&Credentials> {
+        self.known.get(secret_id).map(|known| &known.credentials)
+    }
+
+    /// The signing key of `credentials` for `date` and `service`: a kept one, or one
+    /// derived now and kept.
+    fn signing_key(
+        &self,
+        credentials: &Credentials,
+        date: UtcDate,
+        service: &str,
+    ) -> Result<Arc<SigningKey>, tc3_sign::SigningError> {
+        let id = credentials.secret_id();
+        let found = self.kept().get(id).and_then(|keys| {
+            keys.iter()
+                .find(|key| key.is_for(date, service))
+                .map(Arc::clone)
+        });
+        if let Some(key) = found {
+            return Ok(key);
+        }
+        // Derived without the lock held: two requests may both derive it, and both keys
+        // are the same.
+        let key = Arc::new(SigningKey::derive(credentials.secret_key(), date, service)?);
+        let mut kept = self.kept();
+        if kept.len() >= MAX_KEPT_SECRET_IDS && !kept.contains_key(id) {
+            kept.clear();
+        }
+        let keys = kept.entry(id.to_owned()).or_default();
+        keys.retain(|other| !other.is_for(date, service));
+        if keys.len() >= KEYS_PER_SECRET_ID {
+            keys.remove(0);
+        }
+        keys.push(Arc::clone(&key));
+        Ok(key)
+    }
+
+    fn kept(&self) -> std::sync::MutexGuard<'_, HashMap<String, Vec<Arc<SigningKey>>>> {
+        // Kept keys are only a shortcut; a map left by a panic is still a valid one.
+        self.kept.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// How many keys are kept, for all SecretIds together.
+    #[cfg(test)]
+    fn kept_keys(&self) -> usize {
+        self.kept().values().map(Vec::len).sum()
+    }
+}
+
+impl std::fmt::Debug for Signers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Signers")
+            .field("secret_ids", &self.known.len())
+            .finish_non_exhaustive()
+    }
 }
 
 /// Verifies the signature; `Err` carries the exact `AuthFailure.*` code.
 pub(crate) fn authenticate(
     request: &Incoming,
-    credentials: &HashMap<String, CredentialFixture>,
+    signers: &Signers,
     max_skew: u64,
     now: i64,
 ) -> Result<Signed, ApiError> {
-    verify(request, credentials, max_skew, now, Depth::Whole)
-}
-
-fn verify(
-    request: &Incoming,
-    credentials: &HashMap<String, CredentialFixture>,
-    max_skew: u64,
-    now: i64,
-    depth: Depth,
-) -> Result<Signed, ApiError> {
-    let lookup = |id: &str| {
-        let found = credentials.get(id)?;
-        Some(match depth {
-            Depth::Whole => found.to_credentials(),
-            // tc3-sign derives no TC3 key from an empty SecretKey: it answers
-            // SignatureFailure after every other check without computing a MAC (a legacy
-            // v1 request, whose head is the whole request, still costs one).
-            Depth::Head => found.without_secret_key(),
-        })
-    };
     let policy = VerifyPolicy::new(SERVICE, now).with_max_skew(max_skew);
-    let refused = |e: tc3_sign::VerifyError| ApiError::new(ErrorCode::from(e.code()), e.detail());
-
     if let Some(params) = v1_params(request) {
-        let pairs: Vec<(&str, &str)> = params
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        let host = request.header("host").unwrap_or_default();
-        let verified = tc3_sign::v1::verify(
-            &request.method,
-            host,
-            &request.path,
-            &pairs,
-            &policy,
-            lookup,
-        )
-        .map_err(refused)?;
-        let param = |name: &str| {
-            params
-                .iter()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.clone())
-        };
-        return Ok(Signed {
-            account: account_of(credentials, &verified.secret_id),
-            secret_id: verified.secret_id,
-            action: param("Action"),
-            version: param("Version"),
-            region: param("Region"),
-            v1_params: Some(params),
-        });
+        return verify_v1(request, params, signers, &policy, V1Key::Secret);
     }
-
-    // A missing or malformed Authorization is answered as such first, as before there
-    // was a Content-Type check; the type comes next, before the timestamp and the key.
-    let authorization = request.header("authorization");
-    if authorization.is_some_and(|header| ParsedAuthorization::parse(header).is_ok()) {
-        check_tc3_content_type(request)?;
-    }
-    let headers: Vec<(&str, &str)> = request
-        .headers
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    let received = ReceivedRequest {
-        method: &request.method,
-        path: &request.path,
-        query: &request.query,
-        headers: &headers,
-        body: &request.body,
+    check_tc3_head(request)?;
+    let headers = header_pairs(request);
+    let received = received(request, &headers);
+    let lookup = |id: &str| signers.credentials(id);
+    let keys = |credentials: &Credentials, date, service: &str| {
+        signers.signing_key(credentials, date, service)
     };
-    let verified = match tc3_sign::verify(&received, &policy, lookup) {
-        Err(mismatch)
-            if mismatch.failure() == AuthFailure::SignatureFailure && depth == Depth::Whole =>
-        {
-            verify_without_port(&received, &policy, lookup).ok_or(mismatch)
+    let verified = match tc3_sign::verify_with_key(&received, &policy, lookup, keys) {
+        Err(mismatch) if mismatch.failure() == AuthFailure::SignatureFailure => {
+            verify_without_port(&received, &policy, lookup, keys).ok_or(mismatch)
         }
         first => first,
     }
-    .map_err(refused)?;
+    .map_err(|error| refused(&error))?;
     let header = |name: &str| request.header(name).map(str::to_owned);
     Ok(Signed {
-        account: account_of(credentials, &verified.secret_id),
+        account: account_of(signers, &verified.secret_id),
         secret_id: verified.secret_id,
         action: header("x-tc-action"),
         version: header("x-tc-version"),
@@ -160,21 +189,109 @@ fn verify(
     })
 }
 
+/// The answer to a request tc3-sign refused.
+fn refused(error: &tc3_sign::VerifyError) -> ApiError {
+    ApiError::new(ErrorCode::from(error.code()), error.detail())
+}
+
+/// The request's headers as tc3-sign takes them.
+fn header_pairs(request: &Incoming) -> Vec<(&str, &str)> {
+    let mut pairs = Vec::with_capacity(request.headers.len());
+    pairs.extend(request.headers.iter());
+    pairs
+}
+
+fn received<'a>(request: &'a Incoming, headers: &'a [(&'a str, &'a str)]) -> ReceivedRequest<'a> {
+    ReceivedRequest {
+        method: &request.method,
+        path: &request.path,
+        query: &request.query,
+        headers,
+        body: &request.body,
+    }
+}
+
+/// Which key a v1 request is checked with.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum V1Key {
+    /// The SecretKey: the whole check.
+    Secret,
+    /// None: every check before the signature, which then fails.
+    Empty,
+}
+
+fn verify_v1(
+    request: &Incoming,
+    params: Vec<(String, String)>,
+    signers: &Signers,
+    policy: &VerifyPolicy<'_>,
+    key: V1Key,
+) -> Result<Signed, ApiError> {
+    let pairs: Vec<(&str, &str)> = params
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let host = request.header("host").unwrap_or_default();
+    let lookup = |id: &str| {
+        let found = signers.fixture(id)?;
+        Some(match key {
+            V1Key::Secret => found.to_credentials(),
+            // tc3-sign derives no key from an empty SecretKey: it answers
+            // SignatureFailure after every other check.
+            V1Key::Empty => found.without_secret_key(),
+        })
+    };
+    let verified =
+        tc3_sign::v1::verify(&request.method, host, &request.path, &pairs, policy, lookup)
+            .map_err(|error| refused(&error))?;
+    let param = |name: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    Ok(Signed {
+        account: account_of(signers, &verified.secret_id),
+        secret_id: verified.secret_id,
+        action: param("Action"),
+        version: param("Version"),
+        region: param("Region"),
+        v1_params: Some(params),
+    })
+}
+
+/// A missing or malformed Authorization is answered as such first, as before there was
+/// a Content-Type check; the type comes next, before the timestamp and the key. The
+/// Authorization is parsed here only when the type is wrong: otherwise tc3-sign parses it
+/// anyway, and nothing here depends on it.
+fn check_tc3_head(request: &Incoming) -> Result<(), ApiError> {
+    let Err(wrong_type) = check_tc3_content_type(request) else {
+        return Ok(());
+    };
+    let authorization = request.header("authorization");
+    if authorization.is_some_and(|header| ParsedAuthorization::parse(header).is_ok()) {
+        return Err(wrong_type);
+    }
+    Ok(())
+}
+
 /// The account `secret_id` belongs to; `None` for the default account.
-fn account_of(credentials: &HashMap<String, CredentialFixture>, secret_id: &str) -> Option<String> {
-    credentials.get(secret_id)?.account.clone()
+fn account_of(signers: &Signers, secret_id: &str) -> Option<String> {
+    signers.fixture(secret_id)?.account.clone()
 }
 
 /// The one alternative to the `Host` as sent: the same request verified with its `Host`
 /// stripped of the port. `None` when the `Host` has no port or that fails too, so that a
 /// refused request is answered with the error of the `Host` as sent.
-fn verify_without_port<F>(
+fn verify_without_port<'s, F, K>(
     received: &ReceivedRequest<'_>,
     policy: &VerifyPolicy<'_>,
     lookup: F,
+    keys: K,
 ) -> Option<tc3_sign::Verified>
 where
-    F: FnOnce(&str) -> Option<tc3_sign::Credentials>,
+    F: FnOnce(&str) -> Option<&'s Credentials>,
+    K: FnOnce(&Credentials, UtcDate, &str) -> Result<Arc<SigningKey>, tc3_sign::SigningError>,
 {
     let is_host = |name: &str| name.trim().eq_ignore_ascii_case("host");
     let (_, sent) = received.headers.iter().find(|(name, _)| is_host(name))?;
@@ -194,7 +311,7 @@ where
         headers: &headers,
         ..*received
     };
-    tc3_sign::verify(&received, policy, lookup).ok()
+    tc3_sign::verify_with_key(&received, policy, lookup, keys).ok()
 }
 
 /// `host` without its `:port` (decimal digits only), or `None` when it carries no port.
@@ -212,15 +329,28 @@ fn host_without_port(host: &str) -> Option<&str> {
 /// means the body decides: it is covered by the signature, or it may be a v1 form.
 pub(crate) fn precheck(
     head: &Incoming,
-    credentials: &HashMap<String, CredentialFixture>,
+    signers: &Signers,
     max_skew: u64,
     now: i64,
 ) -> Result<(), ApiError> {
     if may_carry_v1_params(head) && head.method != "GET" {
         return Ok(());
     }
-    match verify(head, credentials, max_skew, now, Depth::Head) {
-        Ok(_) => Ok(()),
+    let policy = VerifyPolicy::new(SERVICE, now).with_max_skew(max_skew);
+    let checked = if let Some(params) = v1_params(head) {
+        // A legacy v1 GET: the head is the whole request.
+        verify_v1(head, params, signers, &policy, V1Key::Empty).map(|_| ())
+    } else {
+        check_tc3_head(head).and_then(|()| {
+            let headers = header_pairs(head);
+            tc3_sign::verify_head(&received(head, &headers), &policy, |id: &str| {
+                signers.credentials(id)
+            })
+            .map_err(|error| refused(&error))
+        })
+    };
+    match checked {
+        Ok(()) => Ok(()),
         // Only the signature depends on the body (unless the payload is unsigned), and
         // every other check comes before it.
         Err(error) if error.code == ErrorCode::AuthFailureSignatureFailure => Ok(()),
@@ -316,17 +446,15 @@ mod tests {
     use tc3_sign::{Credentials, Payload, SignableRequest, SigningParams};
 
     use super::*;
+    use crate::request::Headers;
 
     const NOW: i64 = 1_700_000_000;
 
-    fn credentials() -> HashMap<String, CredentialFixture> {
-        [
+    fn credentials() -> Signers {
+        Signers::new([
             CredentialFixture::new("AKIDLONG", "long-key"),
             CredentialFixture::new("AKIDTEMP", "temp-key").with_token("session"),
-        ]
-        .into_iter()
-        .map(|c| (c.secret_id.clone(), c))
-        .collect()
+        ])
     }
 
     /// A request signed for `signed_body`, carrying `sent_body`, then spoiled as told.
@@ -376,7 +504,7 @@ mod tests {
             method: method.to_owned(),
             path: "/".to_owned(),
             query: query.to_owned(),
-            headers,
+            headers: Headers::from_pairs(headers),
             body: bytes::Bytes::copy_from_slice(sent_body),
         }
     }
@@ -411,7 +539,7 @@ mod tests {
             method: method.to_owned(),
             path: "/".to_owned(),
             query: String::new(),
-            headers,
+            headers: Headers::from_pairs(headers),
             body: bytes::Bytes::new(),
         }
     }
@@ -448,6 +576,120 @@ mod tests {
                 "{method} {content_type:?}"
             );
         }
+    }
+
+    /// A POST signed at `NOW + skew` by `signer`, as sent.
+    fn signed_post(signer: (&str, &str, Option<&str>), skew: i64) -> Incoming {
+        let body = b"{}";
+        request(
+            "POST",
+            signer,
+            skew,
+            false,
+            "application/json",
+            body,
+            body,
+            0,
+        )
+    }
+
+    fn code(answer: Result<Signed, ApiError>) -> Result<(), String> {
+        answer.map(|_| ()).map_err(|e| e.code.as_str().to_owned())
+    }
+
+    #[test]
+    fn a_kept_key_serves_its_day_and_no_other() {
+        let signers = credentials();
+        let good = ("AKIDLONG", "long-key", None);
+        for _ in 0..5 {
+            assert_eq!(
+                code(authenticate(&signed_post(good, 0), &signers, 300, NOW)),
+                Ok(())
+            );
+        }
+        assert_eq!(
+            signers.kept_keys(),
+            1,
+            "one key derived for five requests of a day"
+        );
+
+        // A wrong SecretKey is still refused with the right one kept.
+        let forged = signed_post(("AKIDLONG", "wrong-key", None), 0);
+        assert_eq!(
+            code(authenticate(&forged, &signers, 300, NOW)),
+            Err("AuthFailure.SignatureFailure".to_owned())
+        );
+
+        // The next days get their own keys; the two latest are kept.
+        for day in 1..=3 {
+            let skew = day * 86_400;
+            let request = signed_post(good, skew);
+            assert_eq!(
+                code(authenticate(&request, &signers, 300, NOW + skew)),
+                Ok(())
+            );
+            // The same request replayed against yesterday's clock has the wrong date for
+            // any kept key but its own, and its timestamp is too far off anyway.
+            assert_eq!(
+                code(authenticate(&request, &signers, 300, NOW + skew - 86_400)),
+                Err("AuthFailure.SignatureExpire".to_owned())
+            );
+        }
+        assert_eq!(signers.kept_keys(), KEYS_PER_SECRET_ID);
+        // A request of the day before still verifies: its key is derived again.
+        let yesterday = signed_post(good, 2 * 86_400);
+        assert_eq!(
+            code(authenticate(&yesterday, &signers, 300, NOW + 2 * 86_400)),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn a_request_signed_just_before_midnight_verifies_after_it() {
+        let signers = credentials();
+        let good = ("AKIDLONG", "long-key", None);
+        // NOW is 22:13:20 UTC; two hours later is the next day.
+        let before = signed_post(good, 6_000);
+        let after = signed_post(good, 6_500);
+        for _ in 0..3 {
+            assert_eq!(
+                code(authenticate(&before, &signers, 300, NOW + 6_300)),
+                Ok(())
+            );
+            assert_eq!(
+                code(authenticate(&after, &signers, 300, NOW + 6_300)),
+                Ok(())
+            );
+        }
+        assert_eq!(signers.kept_keys(), 2);
+    }
+
+    #[test]
+    fn kept_keys_are_bounded_however_many_secret_ids_sign() {
+        let count = MAX_KEPT_SECRET_IDS + 7;
+        let signers = Signers::new(
+            (0..count).map(|n| CredentialFixture::new(format!("AKID{n}"), format!("key-{n}"))),
+        );
+        for n in 0..count {
+            let (id, key) = (format!("AKID{n}"), format!("key-{n}"));
+            let request = signed_post((&id, &key, None), 0);
+            assert_eq!(
+                code(authenticate(&request, &signers, 300, NOW)),
+                Ok(()),
+                "{id}"
+            );
+            assert!(
+                signers.kept_keys() <= MAX_KEPT_SECRET_IDS,
+                "{}",
+                signers.kept_keys()
+            );
+        }
+        // An unknown SecretId never gets a key.
+        let stranger = signed_post(("AKIDNONE", "any", None), 0);
+        assert_eq!(
+            code(authenticate(&stranger, &signers, 300, NOW)),
+            Err("AuthFailure.SecretIdNotFound".to_owned())
+        );
     }
 
     #[test]

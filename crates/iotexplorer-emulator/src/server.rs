@@ -1,6 +1,5 @@
 //! The HTTP server: builder, accept loop, per-request pipeline, graceful shutdown.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -21,6 +20,7 @@ use tokio::sync::{Notify, Semaphore, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::admission::{Admission, Admitted};
+use crate::auth::Signers;
 use crate::body::{self, BodyError};
 use crate::budget::Budget;
 use crate::connection::{self, Activity, Watched};
@@ -31,7 +31,7 @@ use crate::limits::Limits;
 use crate::persist::{self, Store};
 use crate::random::{Purpose, Random};
 use crate::rate_limit::RateLimiter;
-use crate::request::Incoming;
+use crate::request::{Headers, Incoming};
 use crate::respond::{bad_gateway, closing, error_body, json_response, request_timeout};
 use crate::state::{State, unix_now};
 
@@ -261,14 +261,9 @@ impl EmulatorBuilder {
             path: self.state_file.clone().unwrap_or_default(),
             source,
         })?;
-        let credentials: HashMap<_, _> = fixture
-            .credentials
-            .iter()
-            .map(|c| (c.secret_id.clone(), c.clone()))
-            .collect();
         let shared = Arc::new(Shared {
             admission: Admission {
-                credentials,
+                signers: Signers::new(fixture.credentials.iter().cloned()),
                 max_skew: self.max_skew,
                 rate_limiter: RateLimiter::new(self.rate_limit),
             },
@@ -581,16 +576,7 @@ async fn handle(
         method: parts.method.as_str().to_owned(),
         path: parts.uri.path().to_owned(),
         query: parts.uri.query().unwrap_or_default().to_owned(),
-        headers: parts
-            .headers
-            .iter()
-            .map(|(name, value)| {
-                (
-                    name.as_str().to_owned(),
-                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
-                )
-            })
-            .collect(),
+        headers: Headers::from_map(&parts.headers),
         body: Bytes::new(),
     };
     // Everything the head decides is decided before a byte of the body is read.

@@ -1,5 +1,6 @@
 //! Reading an `Authorization` header back into its parts.
 
+use crate::canonical::trim_blanks;
 use crate::error::{AuthFailure, VerifyError};
 use crate::sign::ALGORITHM;
 
@@ -36,7 +37,7 @@ impl<'a> ParsedAuthorization<'a> {
     /// fields in any order, with any spaces around them. Any other shape is
     /// `AuthFailure.InvalidAuthorization`.
     pub fn parse(header: &'a str) -> Result<Self, VerifyError> {
-        let header = header.trim_matches([' ', '\t']);
+        let header = trim_blanks(header);
         let rest = header.strip_prefix(ALGORITHM).ok_or_else(|| {
             invalid("the Authorization header does not start with TC3-HMAC-SHA256")
         })?;
@@ -48,13 +49,13 @@ impl<'a> ParsedAuthorization<'a> {
             let (name, value) = field
                 .split_once('=')
                 .ok_or_else(|| invalid("each Authorization field must be Name=Value"))?;
-            let slot = match name.trim_matches([' ', '\t']) {
+            let slot = match trim_blanks(name) {
                 "Credential" => &mut credential,
                 "SignedHeaders" => &mut signed_headers,
                 "Signature" => &mut signature,
                 _ => return Err(invalid("unknown field in the Authorization header")),
             };
-            if slot.replace(value.trim_matches([' ', '\t'])).is_some() {
+            if slot.replace(trim_blanks(value)).is_some() {
                 return Err(invalid("a field appears twice in the Authorization header"));
             }
         }

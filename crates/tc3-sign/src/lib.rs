@@ -74,4 +74,4 @@ pub use sign::{
     SigningOutput, SigningParams, SigningSettings, UNSIGNED_PAYLOAD, sign,
 };
 pub use signer::Signer;
-pub use verify::{ReceivedRequest, Verified, VerifyPolicy, verify};
+pub use verify::{ReceivedRequest, Verified, VerifyPolicy, verify, verify_head, verify_with_key};

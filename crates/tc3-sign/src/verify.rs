@@ -1,13 +1,15 @@
 //! Verifying a signed request, as the server does.
 
+use std::borrow::Borrow;
+
 use hmac::Mac;
 
 use crate::authorization::ParsedAuthorization;
 use crate::canonical::{CanonicalInput, HeaderSet};
 use crate::date::UtcDate;
-use crate::error::{AuthFailure, VerifyError};
+use crate::error::{AuthFailure, SigningError, VerifyError};
 use crate::key::{SCOPE_TERMINATOR, SigningKey, credential_scope};
-use crate::prepared::{payload_hash, prepare};
+use crate::prepared::{Prepared, payload_hash, prepare};
 use crate::secret::Credentials;
 use crate::sign::{Payload, UNSIGNED_PAYLOAD};
 
@@ -31,7 +33,7 @@ impl<'a> ReceivedRequest<'a> {
     fn header(&self, name: &str) -> Result<Option<&'a str>, VerifyError> {
         let mut found = None;
         for (candidate, value) in self.headers {
-            if candidate.trim().eq_ignore_ascii_case(name) {
+            if names_match(candidate, name) {
                 if found.is_some() {
                     return Err(VerifyError::new(
                         AuthFailure::InvalidAuthorization,
@@ -42,6 +44,21 @@ impl<'a> ReceivedRequest<'a> {
             }
         }
         Ok(found)
+    }
+}
+
+/// Whether the received header name `candidate`, trimmed, is `name` but for ASCII case.
+/// Trimming only shortens a name, so most candidates are settled by their length without
+/// being trimmed; received names rarely carry blanks at all.
+fn names_match(candidate: &str, name: &str) -> bool {
+    match candidate.len().cmp(&name.len()) {
+        std::cmp::Ordering::Less => false,
+        // Equal but for case, the two have the same blanks at their ends, if any; with
+        // any, the trimmed candidate is shorter than `name`.
+        std::cmp::Ordering::Equal => {
+            candidate.eq_ignore_ascii_case(name) && candidate.trim().len() == candidate.len()
+        }
+        std::cmp::Ordering::Greater => candidate.trim().eq_ignore_ascii_case(name),
     }
 }
 
@@ -132,6 +149,133 @@ pub fn verify<F>(
 where
     F: FnOnce(&str) -> Option<Credentials>,
 {
+    verify_with_key(request, policy, lookup, |credentials, date, service| {
+        SigningKey::derive(credentials.secret_key(), date, service)
+    })
+}
+
+/// [`verify`], with the signing key of the request's SecretId, UTC date and service
+/// taken from `signing_key` instead of derived anew: a server that keeps the keys it
+/// derived checks each signature with one HMAC instead of five.
+///
+/// `signing_key` is called only once every check before the MAC has passed, with the
+/// credentials `lookup` found and the request's date and service; an `Err` from it is
+/// answered as `AuthFailure.SignatureFailure`. The key it gives must be the one
+/// [`SigningKey::derive`] gives for those, or signatures do not match.
+///
+/// ```
+/// use std::sync::Arc;
+/// use tc3_sign::{sign, verify_with_key, Credentials, ReceivedRequest, SignableRequest, SigningKey, SigningParams, VerifyPolicy};
+///
+/// let credentials = Credentials::new("AKIDEXAMPLE", "secret");
+/// let body = br#"{"ProductID":"P"}"#;
+/// let signed = sign(
+///     &SignableRequest::post_json("h", body),
+///     &SigningParams::new(&credentials, "iotexplorer", 1_700_000_000),
+/// )?;
+/// let headers = [
+///     ("Host", "h"),
+///     ("Content-Type", "application/json"),
+///     ("Authorization", signed.authorization()),
+///     ("X-TC-Timestamp", "1700000000"),
+/// ];
+/// let request = ReceivedRequest { method: "POST", path: "/", query: "", headers: &headers, body };
+/// let policy = VerifyPolicy::new("iotexplorer", 1_700_000_100);
+/// let kept = Arc::new(SigningKey::derive(credentials.secret_key(), signed.date(), "iotexplorer")?);
+/// let verified = verify_with_key(&request, &policy, |_| Some(&credentials), |_, date, service| {
+///     assert!(kept.is_for(date, service));
+///     Ok(Arc::clone(&kept))
+/// });
+/// assert_eq!(verified.unwrap().secret_id, "AKIDEXAMPLE");
+/// # Ok::<(), tc3_sign::SigningError>(())
+/// ```
+pub fn verify_with_key<F, C, K, S>(
+    request: &ReceivedRequest<'_>,
+    policy: &VerifyPolicy<'_>,
+    lookup: F,
+    signing_key: K,
+) -> Result<Verified, VerifyError>
+where
+    F: FnOnce(&str) -> Option<C>,
+    C: Borrow<Credentials>,
+    K: FnOnce(&Credentials, UtcDate, &str) -> Result<S, SigningError>,
+    S: Borrow<SigningKey>,
+{
+    let checked = check_before_mac(request, policy, lookup, Some(request.body))?;
+    let failure = |detail: &'static str| VerifyError::new(AuthFailure::SignatureFailure, detail);
+    let key = signing_key(checked.credentials.borrow(), checked.date, policy.service)
+        .map_err(|_| failure("no signing key can be derived for this SecretId"))?;
+    let Some(prepared) = &checked.prepared else {
+        return Err(failure("the string to sign was not written"));
+    };
+    let mut mac = key.borrow().mac();
+    mac.update(prepared.string_to_sign());
+    mac.verify_slice(&checked.signature)
+        .map_err(|_| failure("the signature does not match"))?;
+
+    Ok(Verified {
+        secret_id: checked.secret_id.to_owned(),
+        timestamp: checked.timestamp,
+        with_token: checked.credentials.borrow().token().is_some(),
+        unsigned_payload: checked.unsigned_payload,
+    })
+}
+
+/// Every check of [`verify`] but the signature itself, for a server that has the head of
+/// a request and not yet its body: a request refused here is refused by [`verify`] with
+/// the same error whatever its body, so it can be answered before the body is read.
+///
+/// `Ok` means only the signature is left to check. Nothing is hashed and no key is
+/// derived; the signed headers are checked to be signable, as [`verify`] does.
+///
+/// ```
+/// use tc3_sign::{verify_head, Credentials, ReceivedRequest, VerifyPolicy};
+///
+/// let headers = [("Host", "h"), ("Content-Type", "application/json"), ("X-TC-Timestamp", "1")];
+/// let head = ReceivedRequest { method: "POST", path: "/", query: "", headers: &headers, body: b"" };
+/// let refused = verify_head(&head, &VerifyPolicy::new("iotexplorer", 1), |_| None::<Credentials>);
+/// assert_eq!(refused.unwrap_err().code(), "AuthFailure.InvalidAuthorization");
+/// ```
+pub fn verify_head<F, C>(
+    head: &ReceivedRequest<'_>,
+    policy: &VerifyPolicy<'_>,
+    lookup: F,
+) -> Result<(), VerifyError>
+where
+    F: FnOnce(&str) -> Option<C>,
+    C: Borrow<Credentials>,
+{
+    check_before_mac(head, policy, lookup, None).map(|_| ())
+}
+
+/// A stand-in payload hash for the head check, which has no body to hash: it takes the
+/// place of the real one in the canonical request, which is then checked but never hashed.
+const HEAD_PAYLOAD_HASH: [u8; 64] = [b'0'; 64];
+
+/// What the checks before the MAC found: everything the MAC and the answer need.
+struct Checked<'r, C> {
+    secret_id: &'r str,
+    signature: [u8; 32],
+    timestamp: i64,
+    date: UtcDate,
+    credentials: C,
+    unsigned_payload: bool,
+    /// The string to sign; `None` after the head check, which writes none.
+    prepared: Option<Prepared>,
+}
+
+/// The checks of [`verify`] in its order, up to the MAC. Without a `body` (the head
+/// check), the canonical request is written, to check it can be, but nothing is hashed.
+fn check_before_mac<'r, F, C>(
+    request: &ReceivedRequest<'r>,
+    policy: &VerifyPolicy<'_>,
+    lookup: F,
+    body: Option<&[u8]>,
+) -> Result<Checked<'r, C>, VerifyError>
+where
+    F: FnOnce(&str) -> Option<C>,
+    C: Borrow<Credentials>,
+{
     let invalid =
         |detail: &'static str| VerifyError::new(AuthFailure::InvalidAuthorization, detail);
     let authorization = request
@@ -159,7 +303,7 @@ where
     let credentials = lookup(parsed.secret_id()).ok_or_else(|| {
         VerifyError::new(AuthFailure::SecretIdNotFound, "the SecretId is not known")
     })?;
-    check_token(request.header("x-tc-token")?, &credentials)?;
+    check_token(request.header("x-tc-token")?, credentials.borrow())?;
 
     let failure = |detail: &'static str| VerifyError::new(AuthFailure::SignatureFailure, detail);
     let date = UtcDate::from_timestamp(timestamp)
@@ -183,13 +327,12 @@ where
     let unsigned_payload = request
         .header("x-tc-content-sha256")?
         .is_some_and(|value| value.trim() == UNSIGNED_PAYLOAD);
-    let payload = if unsigned_payload {
-        Payload::Unsigned
-    } else {
-        Payload::Bytes(request.body)
-    };
-    let payload_hash =
-        payload_hash(payload).map_err(|_| failure("the payload cannot be hashed"))?;
+    let payload_hash = match body {
+        None => Ok(HEAD_PAYLOAD_HASH),
+        Some(_) if unsigned_payload => payload_hash(Payload::Unsigned),
+        Some(body) => payload_hash(Payload::Bytes(body)),
+    }
+    .map_err(|_| failure("the payload cannot be hashed"))?;
     let input = CanonicalInput {
         method: request.method,
         path: request.path,
@@ -197,21 +340,24 @@ where
         headers: HeaderSet::Listed(&signed),
         payload_hash: &payload_hash,
     };
-    let scope = credential_scope(date, policy.service);
-    let prepared = prepare(&input, timestamp, &scope, 0)
-        .map_err(|_| invalid("a signed header has a name or value that cannot be signed"))?;
-    let key = SigningKey::derive(credentials.secret_key(), date, policy.service)
-        .map_err(|_| failure("no signing key can be derived for this SecretId"))?;
-    let mut mac = key.mac();
-    mac.update(prepared.string_to_sign());
-    mac.verify_slice(parsed.signature())
-        .map_err(|_| failure("the signature does not match"))?;
-
-    Ok(Verified {
-        secret_id: parsed.secret_id().to_owned(),
+    let cannot_sign = |_| invalid("a signed header has a name or value that cannot be signed");
+    let prepared = if body.is_none() {
+        // Only whether the signed headers can be signed matters here; nothing is hashed.
+        let mut text = Vec::with_capacity(input.headers.max_len() + payload_hash.len());
+        input.write(&mut text).map_err(cannot_sign)?;
+        None
+    } else {
+        let scope = credential_scope(date, policy.service);
+        Some(prepare(&input, timestamp, &scope, 0).map_err(cannot_sign)?)
+    };
+    Ok(Checked {
+        secret_id: parsed.secret_id(),
+        signature: *parsed.signature(),
         timestamp,
-        with_token: credentials.token().is_some(),
+        date,
+        credentials,
         unsigned_payload,
+        prepared,
     })
 }
 
@@ -260,4 +406,27 @@ pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     }
     let difference = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
     std::hint::black_box(difference) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::names_match;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2048))]
+
+        #[test]
+        fn a_name_matches_exactly_when_its_trimmed_form_does(
+            candidate in "[ \t\u{a0}\u{2003}]{0,2}[a-zA-Z\u{e9}-]{0,6}[ \t\u{a0}\u{2003}]{0,2}",
+            name in "[ \t\u{a0}]{0,1}[a-zA-Z\u{e9}-]{0,6}[ \t\u{a0}]{0,1}",
+        ) {
+            let trimmed = candidate.trim().eq_ignore_ascii_case(&name);
+            prop_assert_eq!(names_match(&candidate, &name), trimmed);
+            // The same name in another case, and with blanks added, is the same test.
+            let upper = candidate.to_ascii_uppercase();
+            prop_assert_eq!(names_match(&upper, &name), upper.trim().eq_ignore_ascii_case(&name));
+        }
+    }
 }

@@ -4,7 +4,8 @@ use proptest::prelude::*;
 use tc3_sign::query::{Param, flatten, to_query_string};
 use tc3_sign::{
     Credentials, ParsedAuthorization, Payload, ReceivedRequest, SignableRequest, SignedHeaders,
-    SigningOutput, SigningParams, SigningSettings, VerifyPolicy, sign, verify,
+    SigningKey, SigningOutput, SigningParams, SigningSettings, UtcDate, VerifyPolicy, sign, verify,
+    verify_head, verify_with_key,
 };
 
 const SERVICE: &str = "iotexplorer";
@@ -72,6 +73,21 @@ impl Exchange {
         signed: &SigningOutput,
         stored: Credentials,
     ) -> Result<tc3_sign::Verified, tc3_sign::VerifyError> {
+        let policy = VerifyPolicy::new(SERVICE, self.timestamp);
+        let id = self.secret_id.clone();
+        self.received(signed, |request| {
+            verify(request, &policy, move |candidate| {
+                (candidate == id).then_some(stored)
+            })
+        })
+    }
+
+    /// `check` of `self` as received, signed as `signed`.
+    fn received<R>(
+        &self,
+        signed: &SigningOutput,
+        check: impl FnOnce(&ReceivedRequest<'_>) -> R,
+    ) -> R {
         let timestamp = self.timestamp.to_string();
         let mut headers = vec![
             ("Host", self.host.as_str()),
@@ -93,11 +109,7 @@ impl Exchange {
             headers: &headers,
             body: &self.body,
         };
-        let policy = VerifyPolicy::new(SERVICE, self.timestamp);
-        let id = self.secret_id.clone();
-        verify(&request, &policy, move |candidate| {
-            (candidate == id).then_some(stored)
-        })
+        check(&request)
     }
 }
 
@@ -285,8 +297,8 @@ proptest! {
     #[test]
     fn a_cached_key_signs_exactly_like_the_secret(exchange in exchange(), offset in 0i64..200_000) {
         let credentials = exchange.credentials();
-        let date = tc3_sign::UtcDate::from_timestamp(exchange.timestamp).expect("valid");
-        let key = tc3_sign::SigningKey::derive(credentials.secret_key(), date, SERVICE).expect("key");
+        let date = UtcDate::from_timestamp(exchange.timestamp).expect("valid");
+        let key = SigningKey::derive(credentials.secret_key(), date, SERVICE).expect("key");
         let fresh = exchange.sign();
         let request = SignableRequest::new(&exchange.method, &exchange.host, &exchange.content_type,
             if exchange.unsigned { Payload::Unsigned } else { Payload::Bytes(&exchange.body) })
@@ -302,6 +314,64 @@ proptest! {
         let later = exchange.timestamp + offset;
         let params = SigningParams::new(&credentials, SERVICE, later).with_settings(settings).with_signing_key(&key);
         prop_assert_eq!(sign(&request, &params).is_ok(), date.contains(later));
+    }
+
+    #[test]
+    fn the_head_check_refuses_exactly_what_verify_refuses_before_the_mac(
+        exchange in exchange(),
+        which in 0usize..10,
+        server_skew in prop_oneof![Just(0i64), Just(299), Just(-301), Just(86_400)],
+    ) {
+        let signed = exchange.sign();
+        let mut sent = exchange.clone();
+        match which {
+            0 => sent.body.push(b'x'),
+            1 => sent.timestamp += 1,
+            2 => sent.host.insert(0, 'a'),
+            3 => sent.secret_id.push('x'),
+            4 => sent.token = Some(format!("{}x", exchange.token.clone().unwrap_or_default())),
+            5 => sent.token = None,
+            6 => sent.content_type.push('\n'),
+            7 => sent.secret_key.push('x'),
+            _ => {}
+        }
+        let stored = exchange.credentials();
+        let policy = VerifyPolicy::new(SERVICE, exchange.timestamp + server_skew);
+        let lookup = |candidate: &str| (candidate == exchange.secret_id).then_some(&stored);
+        let (whole, head, kept) = sent.received(&signed, |request| {
+            let head_only = ReceivedRequest { body: b"", ..*request };
+            let kept = verify_with_key(request, &policy, lookup, |credentials, date, service| {
+                SigningKey::derive(credentials.secret_key(), date, service)
+            });
+            let owned = |candidate: &str| lookup(candidate).cloned();
+            (verify(request, &policy, owned), verify_head(&head_only, &policy, lookup), kept)
+        });
+        // A kept key gives the answer a fresh one gives.
+        prop_assert_eq!(whole.as_ref().map_err(|e| e.code()), kept.as_ref().map_err(|e| e.code()));
+        let signature_failure = tc3_sign::AuthFailure::SignatureFailure;
+        match (&whole, &head) {
+            (Err(whole), Err(head)) => prop_assert_eq!(whole.code(), head.code()),
+            (Err(whole), Ok(())) => prop_assert_eq!(whole.failure(), signature_failure),
+            (Ok(_), Err(head)) => prop_assert!(false, "the head check refused a good request: {}", head),
+            (Ok(_), Ok(())) => {}
+        }
+        if let Err(head) = &head {
+            // The head check's own refusals are never about the signature itself.
+            prop_assert!(head.failure() != signature_failure || head.detail() != "the signature does not match");
+        }
+    }
+
+    #[test]
+    fn a_key_for_another_date_is_never_taken_for_the_right_one(exchange in exchange(), days in 1i64..3) {
+        let signed = exchange.sign();
+        let stored = exchange.credentials();
+        let policy = VerifyPolicy::new(SERVICE, exchange.timestamp);
+        let other = UtcDate::from_timestamp(exchange.timestamp + days * 86_400).expect("valid");
+        let wrong = SigningKey::derive(stored.secret_key(), other, SERVICE).expect("key");
+        let result = exchange.received(&signed, |request| {
+            verify_with_key(request, &policy, |_| Some(&stored), |_, _, _| Ok::<_, tc3_sign::SigningError>(&wrong))
+        });
+        prop_assert_eq!(result.map_err(|e| e.code()), Err("AuthFailure.SignatureFailure"));
     }
 
     #[test]
