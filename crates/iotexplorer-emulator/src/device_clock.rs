@@ -81,6 +81,16 @@ fn steps(value: f64) -> f64 {
     }
 }
 
+/// The most retries of one device the timeline models. `MaxRetryNum` has no documented
+/// maximum; counting through a larger one would hold a request for as long, and no device
+/// lives through that many retries anyway.
+pub(crate) const MODELLED_RETRIES: u64 = 100;
+
+/// The retries of one device the timeline models for a task that asked for `requested`.
+pub(crate) fn modelled_retries(requested: u64) -> u64 {
+    requested.min(MODELLED_RETRIES)
+}
+
 /// The rules of the timeline for one task.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Timeline {

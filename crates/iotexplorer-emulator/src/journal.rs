@@ -215,6 +215,14 @@ impl Journal {
             let _ = std::fs::remove_file(&next);
             return Err(error);
         }
+        // The second name must be on disk before the first moves to the fresh file: a
+        // power cut could otherwise keep the rename and lose the link, leaving the
+        // acknowledged records without a name.
+        if let Err(error) = disk.sync_dir(parent_of(&self.path)) {
+            let _ = std::fs::remove_file(sealed);
+            let _ = std::fs::remove_file(&next);
+            return Err(error);
+        }
         if let Err(error) = std::fs::rename(&next, &self.path) {
             // `sealed` is only a second name of the log; without it all stays as it was.
             let _ = std::fs::remove_file(sealed);

@@ -9,7 +9,9 @@ use iotexplorer_model::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::device_clock::{Fate, Stage, Timeline, already_current, end_of, stage_at, stopped};
+use crate::device_clock::{
+    Fate, Stage, Timeline, already_current, end_of, modelled_retries, stage_at, stopped,
+};
 use crate::fixture::{DeviceListFixture, DeviceOffline, Fixture, ProgressSettings};
 use crate::schedule::{Requested, Schedule};
 
@@ -190,7 +192,7 @@ impl Task {
     fn timeline(&self) -> Timeline {
         let per_step = self.seconds_per_step.max(1) as f64;
         Timeline {
-            max_retry: self.options.max_retry,
+            max_retry: modelled_retries(self.options.max_retry),
             timeout_steps: (self.options.timeout_interval as f64 / per_step).max(1.0),
             retry_steps: self.options.retry_interval as f64 / per_step,
         }
@@ -232,11 +234,18 @@ impl Task {
     fn dispatched_stage(&self, device: &TaskDevice, elapsed: f64) -> Stage {
         let dispatch_at = self.dispatch_at(device);
         let since_dispatch = elapsed - dispatch_at;
-        let reached = stage_at(device.fate, self.timeline(), since_dispatch.max(0.0));
+        let fate = self.fate_from_dispatch(device);
+        let reached = stage_at(fate, self.timeline(), since_dispatch.max(0.0));
         if since_dispatch < 0.0 {
-            // Pending since the task began, whatever the device's fate holds for later.
+            // Until its turn: offline while it is, then pending, whatever the device's
+            // fate holds for later.
+            let offline = device.fate.never_online || elapsed < device.fate.offline_steps;
             let mut pending = reached;
-            pending.status = FirmwareUpdateStatus::Pending;
+            pending.status = if offline {
+                FirmwareUpdateStatus::Offline
+            } else {
+                FirmwareUpdateStatus::Pending
+            };
             pending.percent = 0;
             pending.retry_num = 0;
             pending.err_msg = "";
@@ -297,8 +306,19 @@ impl Task {
     /// When `device` reaches its end, in stages since the task began, were there no
     /// `EndTime`.
     fn uncut_end_of_device(&self, device: &TaskDevice) -> f64 {
-        let end = self.dispatch_at(device) + end_of(device.fate, self.timeline());
+        let end =
+            self.dispatch_at(device) + end_of(self.fate_from_dispatch(device), self.timeline());
         device.stopped_at.map_or(end, |at| end.min(at))
+    }
+
+    /// The device's fate on its own clock, which starts at its turn: a device is offline
+    /// from the start of the task, so what is left of that time at its turn.
+    fn fate_from_dispatch(&self, device: &TaskDevice) -> Fate {
+        let offline_steps = (device.fate.offline_steps - self.dispatch_at(device)).max(0.0);
+        Fate {
+            offline_steps,
+            ..device.fate
+        }
     }
 
     /// When `device` is sent the update, in stages since the task began.

@@ -655,3 +655,82 @@ async fn a_stalled_device_times_out_counting_from_its_first_stage() {
     assert_eq!(rows[0]["ErrMsg"], "update timed out");
     emulator.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_device_offline_from_the_start_shows_so_before_its_turn_and_never_goes_back() {
+    // Offline for the task's first two stages; the task holds every device back four
+    // stages (DelayTime 120 s at 30 s a stage). The device is offline, then online and
+    // waiting its turn, then updates: its state never goes back to offline.
+    let emulator = start(
+        fixture(
+            1,
+            json!({"step_ms": 100, "seconds_per_step": 30}),
+            json!({"offline": {"for_steps": 2}}),
+        ),
+        1,
+    )
+    .await;
+    let client = Client::demo(emulator.addr());
+    create(
+        &client,
+        json!({"DeviceNames": ["dev001"], "DelayTime": 120}),
+    )
+    .await;
+    let states = states_of(&client, "dev001", Duration::from_secs(15)).await;
+    assert_eq!(states, [0, 1, 3, 4, 6]);
+    emulator.shutdown().await;
+}
+
+#[test]
+fn a_huge_max_retry_num_is_answered_at_once() {
+    // Every attempt fails; a retry count no device could ever live through must not make
+    // the emulator count through it. The emulator runs on a thread of its own so that, were
+    // it stuck, this test would fail at its deadline instead of hanging with it.
+    let (started, addr) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        runtime.block_on(async {
+            let emulator = start(
+                fixture(2, json!({"step_ms": 20, "failure_rate": 1.0}), json!({})),
+                1,
+            )
+            .await;
+            let _ = started.send(emulator.addr());
+            std::future::pending::<()>().await;
+        });
+    });
+    let addr = addr
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the emulator started");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let answered = runtime.block_on(async {
+        tokio::time::timeout(Duration::from_secs(10), async {
+            let client = Client::demo(addr);
+            let id = create(
+            &client,
+            json!({"DeviceNames": ["dev001", "dev002"], "MaxRetryNum": 1_000_000_000_000_000_u64,
+                   "RetryInterval": 0}),
+        )
+        .await;
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            (
+                task_devices(&client, id).await,
+                task_status(&client, id).await,
+            )
+        })
+        .await
+    });
+    let (rows, status) = answered.expect("answered within 10 s");
+    assert_eq!(rows.len(), 2);
+    assert!(
+        rows.iter().all(|row| row["RetryNum"].as_u64() > Some(0)),
+        "{rows:?}"
+    );
+    assert_eq!(status, RUNNING);
+}

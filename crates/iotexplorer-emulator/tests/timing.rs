@@ -408,3 +408,46 @@ async fn task_statuses_over_a_life_and_a_cancel_before_the_start() {
     assert_eq!(device["ErrMsg"], "task cancelled");
     emulator.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_name_listed_twice_in_a_device_list_file_takes_one_turn() {
+    let list = iotexplorer_emulator::DeviceListFixture::new(
+        "ABCDE12345",
+        "twice.txt",
+        vec![
+            "dev001".to_owned(),
+            "dev001".to_owned(),
+            "dev002".to_owned(),
+        ],
+    );
+    let mut fixture = Fixture::demo();
+    fixture.device_lists.push(list.clone());
+    let emulator = Emulator::builder()
+        .fixture(fixture)
+        .rate_limit(0)
+        .progress(ProgressSettings::default().with_step_ms(STEP_MS))
+        .start("127.0.0.1:0")
+        .await
+        .expect("start");
+    let client = Client::demo(emulator.addr());
+    // One device a minute: dev001 is sent the update at once, dev002 two stages later.
+    let sent = Instant::now();
+    let id = client
+        .post(
+            "BatchUpdateFirmware",
+            &json!({"ProductID": "ABCDE12345", "FirmwareVersion": "2.0.0",
+                    "FileName": list.file_name, "FileMd5": list.md5_hex(),
+                    "FileSize": list.size(), "TimeoutInterval": 300, "RateLimit": 1}),
+        )
+        .await
+        .ok()["TaskId"]
+        .as_u64()
+        .expect("a TaskId");
+    let left = times_leaving_pending(&client, id, &["dev001", "dev002"], sent).await;
+    assert_eq!(devices_of(&client, id).await.len(), 2);
+    assert!(
+        left[0] < left[1] && left[1] >= real_ms(60) + u128::from(STEP_MS),
+        "dev001 first, dev002 a turn later: {left:?}"
+    );
+    emulator.shutdown().await;
+}

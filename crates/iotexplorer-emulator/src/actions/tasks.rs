@@ -15,7 +15,7 @@ use super::firmware::CREATOR_NICK_NAME;
 use super::lookup::{firmware, keywords_hold, page, page_size, product};
 use super::{Changes, Context, Planned, Reads, shown};
 use crate::change::{Change, Stop};
-use crate::device_clock::draw_fate;
+use crate::device_clock::{draw_fate, modelled_retries};
 use crate::schedule::{Requested, Schedule};
 use crate::state::{State, Task, TaskDevice, TaskOptions};
 
@@ -157,13 +157,17 @@ impl Changes for BatchUpdateFirmwareRequest {
         // runs the version fails at once and takes no place under RateLimit.
         let mut rank = 0;
         for name in &targets {
+            // A name listed twice (a device-list file may) is one device with one turn.
             let Some(device) = product.devices.get(name) else {
                 continue;
             };
+            if devices.contains_key(name) {
+                continue;
+            }
             let ori_version = state.current_version(name, device, cx.now);
             let already_current = ori_version == version;
             let dispatch_rank = rank;
-            if !already_current && !devices.contains_key(name) {
+            if !already_current {
                 rank += 1;
             }
             devices.insert(
@@ -174,7 +178,7 @@ impl Changes for BatchUpdateFirmwareRequest {
                     fate: draw_fate(
                         &state.progress,
                         cx.fates,
-                        options.max_retry,
+                        modelled_retries(options.max_retry),
                         options.upgrade_method,
                         device.offline,
                     ),
