@@ -262,13 +262,16 @@ impl Client {
         let started = Instant::now();
         let deadline = self.deadline(started);
         let mut attempts = 0u32;
+        // The failure of the attempt before, while a retry waits: if the deadline runs out
+        // before the retry is sent, that failure says more than a timeout would.
+        let mut failed_before: Option<Error> = None;
         loop {
             if let Some(limiter) = &inner.limiter
                 && tokio::time::timeout_at(deadline, limiter.acquire(call.action))
                     .await
                     .is_err()
             {
-                return Err(waiting_timeout(call, attempts));
+                return Err(failed_before.unwrap_or_else(|| waiting_timeout(call, attempts)));
             }
             attempts = attempts.saturating_add(1);
             #[cfg(feature = "tracing")]
@@ -283,6 +286,16 @@ impl Client {
                 Ok(done) => return Ok(done),
                 Err(error) => error,
             };
+            if let (
+                Error::Timeout {
+                    phase: TimeoutPhase::Waiting,
+                    ..
+                },
+                Some(before),
+            ) = (&error, failed_before.take())
+            {
+                return Err(before);
+            }
             if !error.is_retryable(call.read_only) {
                 return Err(error);
             }
@@ -298,6 +311,7 @@ impl Client {
                         .is_some_and(|resumed| resumed < deadline) =>
                 {
                     tokio::time::sleep(delay).await;
+                    failed_before = Some(error);
                 }
                 _ => return Err(error),
             }

@@ -364,3 +364,45 @@ async fn a_persistent_policy_never_resends_a_write_that_may_have_run() {
     client.send(&describe()).await.unwrap();
     assert_eq!(server.count(), 4);
 }
+
+/// Gives credentials at once the first time, then only after `later`.
+#[derive(Debug)]
+struct SlowAfterFirst {
+    asked: std::sync::atomic::AtomicU32,
+    later: Duration,
+}
+
+impl iotexplorer_http::ProvideCredentials for SlowAfterFirst {
+    fn provide_credentials(&self) -> iotexplorer_http::credentials::CredentialsFuture<'_> {
+        let first = self.asked.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0;
+        Box::pin(async move {
+            if !first {
+                tokio::time::sleep(self.later).await;
+            }
+            Ok(iotexplorer_http::credentials::ProvidedCredentials::new(
+                tc3_sign::Credentials::new(support::SECRET_ID, support::SECRET_KEY),
+            ))
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_deadline_that_runs_out_before_a_retry_is_sent_reports_the_failure_at_hand() {
+    // The first attempt is throttled; the retry cannot get under way before the call's
+    // deadline. What the caller learns is the throttling, not a bare timeout.
+    let server = TestServer::always(api_error("RequestLimitExceeded", "slow down")).await;
+    let client = builder(&server)
+        .credentials(SlowAfterFirst {
+            asked: std::sync::atomic::AtomicU32::new(0),
+            later: Duration::from_secs(5),
+        })
+        .call_timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let error = client.send(&upgrade()).await.unwrap_err();
+    assert!(
+        matches!(&error, Error::Api { code, .. } if code.is_throttling()),
+        "{error:?}"
+    );
+    assert_eq!(server.count(), 1);
+}
