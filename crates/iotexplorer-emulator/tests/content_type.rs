@@ -94,6 +94,12 @@ async fn send(emulator: &RunningEmulator, bytes: &[u8]) -> Reply {
     reply
 }
 
+/// `reply` is the refusal `code` and its message names `says`; `context` names the case.
+fn assert_refused(reply: &Reply, code: &str, says: &str, context: &str) {
+    assert_eq!(reply.code().as_deref(), Some(code), "{context}: {reply:?}");
+    assert!(message(reply).contains(says), "{context}: {reply:?}");
+}
+
 fn message(reply: &Reply) -> String {
     reply.response()["Error"]["Message"]
         .as_str()
@@ -138,12 +144,7 @@ async fn a_tc3_post_of_another_type_is_refused_even_with_a_json_body() {
             LIST_JSON.as_bytes(),
         );
         let reply = send(&emulator, &request).await;
-        assert_eq!(
-            reply.code().as_deref(),
-            Some("InvalidParameter"),
-            "{content_type}: {reply:?}"
-        );
-        assert!(message(&reply).contains("Content-Type"), "{reply:?}");
+        assert_refused(&reply, "InvalidParameter", "Content-Type", content_type);
     }
     emulator.shutdown().await;
 }
@@ -170,12 +171,7 @@ async fn a_request_without_content_type_is_refused_for_it() {
     );
     for request in [post, get] {
         let reply = send(&emulator, &request).await;
-        assert_eq!(
-            reply.code().as_deref(),
-            Some("InvalidParameter"),
-            "{reply:?}"
-        );
-        assert!(message(&reply).contains("Content-Type"), "{reply:?}");
+        assert_refused(&reply, "InvalidParameter", "Content-Type", "");
     }
     emulator.shutdown().await;
 }
@@ -191,12 +187,7 @@ async fn a_form_body_signed_with_tc3_is_refused_and_one_signed_with_v1_is_served
     );
     let request = tc3(&host, "POST", form, Some(form), "", body.as_bytes());
     let reply = send(&emulator, &request).await;
-    assert_eq!(
-        reply.code().as_deref(),
-        Some("AuthFailure.InvalidAuthorization"),
-        "{reply:?}"
-    );
-    assert!(message(&reply).contains("v1"), "{reply:?}");
+    assert_refused(&reply, "AuthFailure.InvalidAuthorization", "v1", "");
 
     // The same type with a legacy v1 signature in the body is what the service takes.
     let headers = vec![
@@ -226,12 +217,7 @@ async fn multipart_is_tc3_only_and_no_modelled_action_takes_it() {
         body.as_bytes(),
     );
     let reply = send(&emulator, &request).await;
-    assert_eq!(
-        reply.code().as_deref(),
-        Some("InvalidParameter"),
-        "{reply:?}"
-    );
-    assert!(message(&reply).contains("multipart/form-data"), "{reply:?}");
+    assert_refused(&reply, "InvalidParameter", "multipart/form-data", "");
 
     // A v1 signature cannot come in a multipart body: without Authorization it is refused.
     let headers = vec![
@@ -240,11 +226,7 @@ async fn multipart_is_tc3_only_and_no_modelled_action_takes_it() {
     ];
     let v1 = http_text("POST", "/", &headers, v1_form(&host).as_bytes());
     let reply = send(&emulator, &v1).await;
-    assert_eq!(
-        reply.code().as_deref(),
-        Some("AuthFailure.InvalidAuthorization"),
-        "{reply:?}"
-    );
+    assert_refused(&reply, "AuthFailure.InvalidAuthorization", "", "");
     emulator.shutdown().await;
 }
 
@@ -269,12 +251,7 @@ async fn a_tc3_get_takes_the_form_type_only() {
             b"",
         );
         let reply = send(&emulator, &request).await;
-        assert_eq!(
-            reply.code().as_deref(),
-            Some("InvalidParameter"),
-            "{content_type}: {reply:?}"
-        );
-        assert!(message(&reply).contains("Content-Type"), "{reply:?}");
+        assert_refused(&reply, "InvalidParameter", "Content-Type", content_type);
     }
     emulator.shutdown().await;
 }
