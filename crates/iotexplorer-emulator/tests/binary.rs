@@ -19,15 +19,7 @@ fn spawn_limited(limit: &str, args: &[&str]) -> (Child, SocketAddr) {
         .stdout(Stdio::piped())
         .spawn()
         .expect("spawn");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).expect("a line");
-    let address = line
-        .trim_end()
-        .strip_prefix("listening on http://")
-        .unwrap_or_else(|| panic!("{line}"))
-        .parse()
-        .expect("an address");
+    let address = support::listening_address(&mut child);
     (child, address)
 }
 

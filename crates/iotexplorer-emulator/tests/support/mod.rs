@@ -13,6 +13,21 @@ use tokio::net::TcpStream;
 
 pub const VERSION: &str = "2019-04-23";
 
+/// The address a started emulator binary prints as the first line of its standard output.
+pub fn listening_address(child: &mut std::process::Child) -> SocketAddr {
+    use std::io::BufRead;
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    std::io::BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("a line");
+    line.trim_end()
+        .strip_prefix("listening on http://")
+        .unwrap_or_else(|| panic!("{line}"))
+        .parse()
+        .expect("an address")
+}
+
 /// What came back.
 #[derive(Debug)]
 pub struct Reply {
