@@ -15,10 +15,20 @@
 # between two processes over 127.0.0.1 with (a) bare blocking TCP sockets and (b) a bare
 # hyper 1 client and server, no signing and no JSON, each with the ratio to the Python
 # SDK's calls per second. A target ratio above the floor's cannot be reached here.
+#
+# Everything is measured twice: as the scheduler places the processes, then with the
+# caller and the emulator pinned to the same core (`taskset -c 0`, both callers alike). A
+# sequential caller and its server take turns, so one core is enough for them; two cores
+# add a wake-up of the other core per message, which on virtual machines can cost more
+# than the call itself and then hides what the caller costs. Set PLACEMENTS to `free` or
+# `one-core` to measure one placement only.
 set -euo pipefail
 
 seconds="${1:-3}"
 rounds="${2:-3}"
+placements="${PLACEMENTS:-free one-core}"
+# The command that runs a process in the placement being measured.
+pin=()
 root="$(cd "$(dirname "$0")/.." && pwd)"
 target="${CARGO_TARGET_DIR:-$root/target}"
 venv="$target/sdk/python"
@@ -105,7 +115,8 @@ PY
 start_emulator() {
   # Gone first, so that the address read below is this emulator's, never the last one's.
   rm -f "$work/emulator.out"
-  "$emulator_bin" --listen 127.0.0.1:0 --rate-limit 0 --seed 1 >"$work/emulator.out" 2>&1 &
+  "${pin[@]}" "$emulator_bin" --listen 127.0.0.1:0 --rate-limit 0 --seed 1 \
+    >"$work/emulator.out" 2>&1 &
   emulator_pid=$!
   url=""
   for _ in $(seq 1 100); do
@@ -138,8 +149,11 @@ measure() {
   start_emulator
   before="$(cpu_ticks "$emulator_pid")"
   case "$caller" in
-    rust) read -r rate cpu < <("$rust_bin" "$url" "$action" "$seconds") ;;
-    python) read -r rate cpu < <("$python" "$work/sequential_calls.py" "$url" "$action" "$seconds") ;;
+    rust) read -r rate cpu < <("${pin[@]}" "$rust_bin" "$url" "$action" "$seconds") ;;
+    python)
+      read -r rate cpu < <("${pin[@]}" "$python" "$work/sequential_calls.py" \
+        "$url" "$action" "$seconds")
+      ;;
   esac
   after="$(cpu_ticks "$emulator_pid")"
   stop_emulator
@@ -154,48 +168,76 @@ median() {
   awk -v c="$1" '{ print $c }' | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
 }
 
-echo "sequential calls over keep-alive, ${seconds} s per run, median of ${rounds} runs," \
-  "a fresh emulator per run, rate limiting off ($(nproc) cores, load average" \
-  "$(cut -d' ' -f1-3 /proc/loadavg))"
-printf '%-20s %9s %9s %7s   %s\n' action "ours/s" "python/s" ratio \
-  "processor time per call, us: ours | emulator under ours | python | emulator under python"
-python_rates=""
-for action in DescribeFirmware BatchUpdateFirmware; do
-  : >"$work/rust.txt"
-  : >"$work/python.txt"
-  for _ in $(seq 1 "$rounds"); do
-    measure rust "$action" >>"$work/rust.txt"
-    measure python "$action" >>"$work/python.txt"
+# Measures both callers and the floor in the placement set in `pin`.
+measure_placement() {
+  local label="$1"
+  echo "sequential calls over keep-alive, ${seconds} s per run, median of ${rounds} runs," \
+    "a fresh emulator per run, rate limiting off, ${label} ($(nproc) cores, load average" \
+    "$(cut -d' ' -f1-3 /proc/loadavg))"
+  printf '%-20s %9s %9s %7s   %s\n' action "ours/s" "python/s" ratio \
+    "processor time per call, us: ours | emulator under ours | python | emulator under python"
+  local python_rates="" action ours theirs ratio
+  for action in DescribeFirmware BatchUpdateFirmware; do
+    : >"$work/rust.txt"
+    : >"$work/python.txt"
+    for _ in $(seq 1 "$rounds"); do
+      measure rust "$action" >>"$work/rust.txt"
+      measure python "$action" >>"$work/python.txt"
+    done
+    ours="$(median 1 <"$work/rust.txt")"
+    theirs="$(median 1 <"$work/python.txt")"
+    python_rates="${python_rates:+$python_rates }$theirs"
+    ratio="$(awk -v a="$ours" -v b="$theirs" 'BEGIN { printf "%.1fx", a / b }')"
+    printf '%-20s %9s %9s %7s   %s | %s | %s | %s\n' "$action" "$ours" "$theirs" "$ratio" \
+      "$(median 2 <"$work/rust.txt")" "$(median 3 <"$work/rust.txt")" \
+      "$(median 2 <"$work/python.txt")" "$(median 3 <"$work/python.txt")"
   done
-  ours="$(median 1 <"$work/rust.txt")"
-  theirs="$(median 1 <"$work/python.txt")"
-  python_rates="${python_rates:+$python_rates }$theirs"
-  ratio="$(awk -v a="$ours" -v b="$theirs" 'BEGIN { printf "%.1fx", a / b }')"
-  printf '%-20s %9s %9s %7s   %s | %s | %s | %s\n' "$action" "$ours" "$theirs" "$ratio" \
-    "$(median 2 <"$work/rust.txt")" "$(median 3 <"$work/rust.txt")" \
-    "$(median 2 <"$work/python.txt")" "$(median 3 <"$work/python.txt")"
-done
 
-# The floor: the same sequential round trips with nothing but the transport in the way.
-read -r python_read python_change <<<"$python_rates"
-echo
-echo "the floor: sequential round trips between two processes over 127.0.0.1, about the" \
-  "sizes of a call (550-byte request, 300-byte answer), median of ${rounds} runs"
-printf '%-20s %9s %17s   %s\n' transport "trips/s" "x python (r | c)" \
-  "processor time per round trip, us: client | server"
-for mode in tcp hyper; do
-  : >"$work/floor.txt"
-  for _ in $(seq 1 "$rounds"); do
-    "$floor_bin" "$mode" "$seconds" >>"$work/floor.txt"
+  # The floor: the same sequential round trips with nothing but the transport in the way.
+  local python_read python_change mode rate ratios transport
+  read -r python_read python_change <<<"$python_rates"
+  echo
+  echo "the floor, ${label}: sequential round trips between two processes over 127.0.0.1," \
+    "about the sizes of a call (550-byte request, 300-byte answer), median of ${rounds} runs"
+  printf '%-20s %9s %17s   %s\n' transport "trips/s" "x python (r | c)" \
+    "processor time per round trip, us: client | server"
+  for mode in tcp hyper; do
+    : >"$work/floor.txt"
+    for _ in $(seq 1 "$rounds"); do
+      # The floor's server is its own child: it inherits the placement.
+      "${pin[@]}" "$floor_bin" "$mode" "$seconds" >>"$work/floor.txt"
+    done
+    rate="$(median 1 <"$work/floor.txt")"
+    ratios="$(awk -v a="$rate" -v r="$python_read" -v c="$python_change" \
+      'BEGIN { printf "%.1fx | %.1fx", a / r, a / c }')"
+    case "$mode" in
+      tcp) transport="raw TCP (std)" ;;
+      hyper) transport="bare hyper 1 HTTP" ;;
+    esac
+    printf '%-20s %9s %17s   %s | %s\n' "$transport" "$rate" "$ratios" \
+      "$(median 2 <"$work/floor.txt")" "$(median 3 <"$work/floor.txt")"
   done
-  rate="$(median 1 <"$work/floor.txt")"
-  ratios="$(awk -v a="$rate" -v r="$python_read" -v c="$python_change" \
-    'BEGIN { printf "%.1fx | %.1fx", a / r, a / c }')"
-  case "$mode" in
-    tcp) label="raw TCP (std)" ;;
-    hyper) label="bare hyper 1 HTTP" ;;
+  echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+}
+
+for placement in $placements; do
+  case "$placement" in
+    free)
+      pin=()
+      measure_placement "placed by the scheduler"
+      ;;
+    one-core)
+      if ! command -v taskset >/dev/null 2>&1; then
+        echo "taskset is not installed: the one-core placement is skipped"
+        continue
+      fi
+      pin=(taskset -c 0)
+      measure_placement "caller and emulator pinned to core 0"
+      ;;
+    *)
+      echo "unknown placement '$placement' (free, one-core)" >&2
+      exit 2
+      ;;
   esac
-  printf '%-20s %9s %17s   %s | %s\n' "$label" "$rate" "$ratios" \
-    "$(median 2 <"$work/floor.txt")" "$(median 3 <"$work/floor.txt")"
+  echo
 done
-echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -528,7 +528,15 @@ impl ListItems {
     fn duplicates(&self) -> Vec<(usize, Scalar<'_>)> {
         let count = self.items.len();
         let mut duplicates = Vec::new();
-        if self.all_text {
+        if count <= COMPARED_IN_PAIRS {
+            // A short list, the common case, is compared item by item: cheaper than a set.
+            for index in 0..count {
+                let item = self.get(index);
+                if (0..index).any(|earlier| SameAsJson(self.get(earlier)) == SameAsJson(item)) {
+                    duplicates.push((index, item));
+                }
+            }
+        } else if self.all_text {
             let mut seen: HashSet<&str> = HashSet::with_capacity(count);
             for index in 0..count {
                 if let Scalar::Text(text) = self.get(index)
@@ -549,6 +557,11 @@ impl ListItems {
         duplicates
     }
 }
+
+/// Lists up to this long are searched for duplicates by comparing each pair of items; the
+/// number of comparisons stays small, and longer lists use a set, so that no list makes the
+/// search grow with the square of its length.
+const COMPARED_IN_PAIRS: usize = 16;
 
 /// A scalar compared as `serde_json` compares the value it stands for: numbers of
 /// different kinds differ, `0.0` equals `-0.0`.
