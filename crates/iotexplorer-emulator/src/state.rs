@@ -404,19 +404,30 @@ pub(crate) struct State {
 #[derive(Default, Debug, PartialEq)]
 pub(crate) struct TaskListings {
     by_product: HashMap<String, Vec<u64>>,
-    by_version: HashMap<(String, String), Vec<u64>>,
+    /// Per product, per version: nested so that both are looked up borrowed, and a task
+    /// added to a listing that exists copies no name.
+    by_version: HashMap<String, HashMap<String, Vec<u64>>>,
 }
 
 impl TaskListings {
     fn add(&mut self, task: &Task) {
-        self.by_product
-            .entry(task.product_id.clone())
-            .or_default()
-            .push(task.id);
-        self.by_version
-            .entry((task.product_id.clone(), task.version.clone()))
-            .or_default()
-            .push(task.id);
+        match self.by_product.get_mut(task.product_id.as_str()) {
+            Some(ids) => ids.push(task.id),
+            None => {
+                self.by_product
+                    .insert(task.product_id.clone(), vec![task.id]);
+            }
+        }
+        let versions = match self.by_version.get_mut(task.product_id.as_str()) {
+            Some(versions) => versions,
+            None => self.by_version.entry(task.product_id.clone()).or_default(),
+        };
+        match versions.get_mut(task.version.as_str()) {
+            Some(ids) => ids.push(task.id),
+            None => {
+                versions.insert(task.version.clone(), vec![task.id]);
+            }
+        }
     }
 
     /// The IDs of `product_id`'s tasks, of `version` when given, oldest first.
@@ -424,7 +435,8 @@ impl TaskListings {
         let ids = match version {
             Some(version) => self
                 .by_version
-                .get(&(product_id.to_owned(), version.to_owned())),
+                .get(product_id)
+                .and_then(|versions| versions.get(version)),
             None => self.by_product.get(product_id),
         };
         ids.map_or(&[], Vec::as_slice)
