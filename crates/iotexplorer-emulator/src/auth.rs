@@ -6,6 +6,7 @@
 //! without its port: the official Node.js SDK sends `Host: name:port` but signs `name`
 //! alone, so on any port but the default it could not be served otherwise.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -40,14 +41,15 @@ pub(crate) const V1_COMMON: &[&str] = &[
     "RequestClient",
 ];
 
-/// A request whose signature checked out, with its common parameters.
-pub(crate) struct Signed {
+/// A request whose signature checked out, with its common parameters (borrowed from the
+/// headers of a TC3 request).
+pub(crate) struct Signed<'a> {
     pub(crate) secret_id: String,
     /// The account of the SecretId; `None` for the default account.
     pub(crate) account: Option<String>,
-    pub(crate) action: Option<String>,
-    pub(crate) version: Option<String>,
-    pub(crate) region: Option<String>,
+    pub(crate) action: Option<Cow<'a, str>>,
+    pub(crate) version: Option<Cow<'a, str>>,
+    pub(crate) region: Option<Cow<'a, str>>,
     /// All parameters of a v1 request; `None` for TC3.
     pub(crate) v1_params: Option<Vec<(String, String)>>,
 }
@@ -162,13 +164,13 @@ pub(crate) type Tc3Head<'r, 's> = CheckedHead<'r, &'s Credentials>;
 /// `head` is what [`precheck_tc3`] kept of the same request's head, if anything: the body
 /// is then checked against it rather than the head read again. A request it does not
 /// verify goes through the whole check, so it is answered exactly as without it.
-pub(crate) fn authenticate(
-    request: &Incoming,
+pub(crate) fn authenticate<'r>(
+    request: &'r Incoming,
     signers: &Signers,
     max_skew: u64,
     now: i64,
     head: Option<Tc3Head<'_, '_>>,
-) -> Result<Signed, ApiError> {
+) -> Result<Signed<'r>, ApiError> {
     let policy = VerifyPolicy::new(SERVICE, now).with_max_skew(max_skew);
     let keys = |credentials: &Credentials, date, service: &str| {
         signers.signing_key(credentials, date, service)
@@ -199,8 +201,12 @@ pub(crate) fn authenticate(
 }
 
 /// A verified TC3 request with its common parameters, from its headers.
-fn tc3_signed(request: &Incoming, signers: &Signers, verified: tc3_sign::Verified) -> Signed {
-    let header = |name: &str| request.header(name).map(str::to_owned);
+fn tc3_signed<'r>(
+    request: &'r Incoming,
+    signers: &Signers,
+    verified: tc3_sign::Verified,
+) -> Signed<'r> {
+    let header = |name: &str| request.header(name).map(Cow::Borrowed);
     Signed {
         account: account_of(signers, &verified.secret_id),
         secret_id: verified.secret_id,
@@ -248,7 +254,7 @@ fn verify_v1(
     signers: &Signers,
     policy: &VerifyPolicy<'_>,
     key: V1Key,
-) -> Result<Signed, ApiError> {
+) -> Result<Signed<'static>, ApiError> {
     let pairs: Vec<(&str, &str)> = params
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
@@ -270,7 +276,7 @@ fn verify_v1(
         params
             .iter()
             .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
+            .map(|(_, v)| Cow::Owned(v.clone()))
     };
     Ok(Signed {
         account: account_of(signers, &verified.secret_id),
@@ -631,7 +637,7 @@ mod tests {
     /// Everything of an answer, to compare two.
     #[allow(clippy::type_complexity)]
     fn signed_parts(
-        answer: Result<Signed, ApiError>,
+        answer: Result<Signed<'_>, ApiError>,
     ) -> Result<
         (
             String,
@@ -645,19 +651,20 @@ mod tests {
     > {
         answer
             .map(|s| {
+                let owned = |text: Option<Cow<'_, str>>| text.map(Cow::into_owned);
                 (
                     s.secret_id,
                     s.account,
-                    s.action,
-                    s.version,
-                    s.region,
+                    owned(s.action),
+                    owned(s.version),
+                    owned(s.region),
                     s.v1_params.is_some(),
                 )
             })
             .map_err(|e| (e.code.as_str().to_owned(), e.message))
     }
 
-    fn code(answer: Result<Signed, ApiError>) -> Result<(), String> {
+    fn code(answer: Result<Signed<'_>, ApiError>) -> Result<(), String> {
         answer.map(|_| ()).map_err(|e| e.code.as_str().to_owned())
     }
 

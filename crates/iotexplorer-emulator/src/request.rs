@@ -27,10 +27,7 @@ pub(crate) struct Incoming {
 impl Incoming {
     /// The value of header `name` (case-insensitive), trimmed.
     pub(crate) fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(candidate, _)| candidate.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value.trim())
+        self.headers.get(name).map(str::trim)
     }
 }
 
@@ -96,6 +93,22 @@ impl Headers {
             start = value_end;
             (name, value)
         })
+    }
+
+    /// The value of the first header named `name`, but for ASCII case.
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
+        let mut start = 0;
+        for &(name_end, value_end) in &self.ends {
+            // Names of another length differ whatever their case, and are not sliced.
+            if name_end - start == name.len() {
+                let candidate = self.text.get(start..name_end).unwrap_or_default();
+                if candidate.eq_ignore_ascii_case(name) {
+                    return Some(self.text.get(name_end..value_end).unwrap_or_default());
+                }
+            }
+            start = value_end;
+        }
+        None
     }
 
     /// How many headers there are.
@@ -378,6 +391,21 @@ mod tests {
             any::<char>().prop_map(String::from),
         ];
         proptest::collection::vec(part, 0..28).prop_map(|parts| parts.join("."))
+    }
+
+    proptest! {
+        #[test]
+        fn a_header_is_found_as_the_first_of_its_name_in_any_case(
+            pairs in proptest::collection::vec(("[a-cA-C\u{e9}-]{0,3}", "[ a\u{e9}]{0,3}"), 0..6),
+            name in "[a-cA-C\u{e9}-]{0,3}",
+        ) {
+            let headers = Headers::from_pairs(pairs.iter().map(|(n, v)| (n.as_str(), v.as_str())));
+            let scanned = headers
+                .iter()
+                .find(|(candidate, _)| candidate.eq_ignore_ascii_case(&name))
+                .map(|(_, value)| value);
+            prop_assert_eq!(headers.get(&name), scanned);
+        }
     }
 
     proptest! {
