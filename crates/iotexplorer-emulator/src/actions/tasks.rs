@@ -68,7 +68,10 @@ impl Changes for BatchUpdateFirmwareRequest {
                     shown(missing)
                 )));
             }
-            (UpgradeMode::DeviceNames, names.to_vec())
+            (
+                UpgradeMode::DeviceNames,
+                names.iter().collect::<Vec<&String>>(),
+            )
         } else if let Some(file_name) = request.file_name() {
             let list = state
                 .device_lists
@@ -89,11 +92,10 @@ impl Changes for BatchUpdateFirmwareRequest {
                     shown(file_name)
                 )));
             }
-            let names: Vec<String> = list
+            let names: Vec<&String> = list
                 .devices
                 .iter()
                 .filter(|n| product.devices.contains_key(*n))
-                .cloned()
                 .collect();
             (UpgradeMode::FileName, names)
         } else if let Some(ori) = ori_version {
@@ -101,7 +103,7 @@ impl Changes for BatchUpdateFirmwareRequest {
                 .devices
                 .iter()
                 .filter(|(name, device)| state.current_version(name, device, cx.now) == ori)
-                .map(|(name, _)| name.clone())
+                .map(|(name, _)| name)
                 .collect();
             (UpgradeMode::OriginalVersion, names)
         } else {
@@ -115,6 +117,7 @@ impl Changes for BatchUpdateFirmwareRequest {
             .unwrap_or(OverrideMode::KeepExisting);
         let busy: Vec<&String> = targets
             .iter()
+            .copied()
             .filter(|name| {
                 product
                     .devices
@@ -156,7 +159,7 @@ impl Changes for BatchUpdateFirmwareRequest {
         // The devices are sent the update in the order they were chosen; one that already
         // runs the version fails at once and takes no place under RateLimit.
         let mut rank = 0;
-        for name in &targets {
+        for &name in &targets {
             // A name listed twice (a device-list file may) is one device with one turn.
             let Some(device) = product.devices.get(name) else {
                 continue;
