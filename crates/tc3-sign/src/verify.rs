@@ -61,7 +61,17 @@ fn names_match(candidate: &str, name: &str) -> bool {
         std::cmp::Ordering::Equal => {
             candidate.eq_ignore_ascii_case(name) && candidate.trim().len() == candidate.len()
         }
-        std::cmp::Ordering::Greater => candidate.trim().eq_ignore_ascii_case(name),
+        // A name that begins and ends in a visible ASCII character has no blanks to trim
+        // (any other character, blank or not, starts and ends in another byte), so it stays
+        // longer than `name`; only the rest are trimmed, which is slow.
+        std::cmp::Ordering::Greater => {
+            let visible = |byte: Option<&u8>| byte.is_some_and(u8::is_ascii_graphic);
+            let bytes = candidate.as_bytes();
+            if visible(bytes.first()) && visible(bytes.last()) {
+                return false;
+            }
+            candidate.trim().eq_ignore_ascii_case(name)
+        }
     }
 }
 
