@@ -142,7 +142,7 @@ pub(crate) struct Task {
     pub(crate) seconds_per_step: u64,
     pub(crate) options: TaskOptions,
     pub(crate) cancelled: bool,
-    pub(crate) devices: BTreeMap<String, TaskDevice>,
+    pub(crate) devices: BTreeMap<String, Box<TaskDevice>>,
     /// Its timeline (start, spacing of the dispatches, `EndTime`) in stages; derived from
     /// `options` by [`Task::index_ends`], so rebuilt on load.
     #[serde(skip)]
@@ -387,7 +387,7 @@ impl Task {
 pub(crate) struct State {
     pub(crate) products: BTreeMap<String, Product>,
     pub(crate) device_lists: Vec<DeviceListFixture>,
-    pub(crate) tasks: BTreeMap<u64, Task>,
+    pub(crate) tasks: BTreeMap<u64, Box<Task>>,
     pub(crate) next_task_id: u64,
     pub(crate) progress: ProgressSettings,
     /// The last record of the state log this state includes; 0 in a state saved before
@@ -502,7 +502,7 @@ impl State {
 
     /// Adds a new task, the newest, and indexes it. The older tasks of its devices have
     /// ended for them (or were stopped just before).
-    pub(crate) fn add_task(&mut self, mut task: Task) {
+    pub(crate) fn add_task(&mut self, mut task: Box<Task>) {
         task.index_ends();
         if let Some(product) = self.products.get_mut(&task.product_id) {
             for name in task.devices.keys() {
@@ -616,7 +616,7 @@ fn cut_off(reached: Stage, at: f64) -> Stage {
 }
 
 /// Whether device `name` ended done in task `id` and runs its version since.
-fn ended_done(tasks: &BTreeMap<u64, Task>, id: u64, name: &str) -> bool {
+fn ended_done(tasks: &BTreeMap<u64, Box<Task>>, id: u64, name: &str) -> bool {
     tasks.get(&id).is_some_and(|task| {
         task.devices
             .get(name)
@@ -852,7 +852,7 @@ mod tests {
                     }
                     records.insert(
                         name.to_owned(),
-                        TaskDevice {
+                        Box::new(TaskDevice {
                             already_current,
                             dispatch_rank,
                             ori_version,
@@ -861,7 +861,7 @@ mod tests {
                                 ..fate
                             },
                             stopped_at: None,
-                        },
+                        }),
                     );
                 }
                 let task = Task {

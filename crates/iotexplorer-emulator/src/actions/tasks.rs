@@ -175,7 +175,7 @@ impl Changes for BatchUpdateFirmwareRequest {
             }
             devices.insert(
                 name.clone(),
-                TaskDevice {
+                Box::new(TaskDevice {
                     already_current,
                     ori_version,
                     fate: draw_fate(
@@ -187,7 +187,7 @@ impl Changes for BatchUpdateFirmwareRequest {
                     ),
                     stopped_at: None,
                     dispatch_rank,
-                },
+                }),
             );
         }
 
@@ -245,6 +245,7 @@ fn find_task<'a>(state: &'a State, product_id: &str, id: u64) -> Result<&'a Task
     state
         .tasks
         .get(&id)
+        .map(Box::as_ref)
         .filter(|task| task.product_id == product_id)
         .ok_or_else(|| task_not_found(id))
 }
@@ -316,6 +317,7 @@ fn listed_tasks<'a, A: Action>(
             .ok()
             .filter(|id| id.to_string() == named)
             .and_then(|id| state.tasks.get(&id))
+            .map(Box::as_ref)
             .filter(fits);
         return Ok(Box::new(task.into_iter()));
     }
@@ -323,7 +325,7 @@ fn listed_tasks<'a, A: Action>(
     Ok(Box::new(
         ids.iter()
             .rev()
-            .filter_map(|id| state.tasks.get(id))
+            .filter_map(|id| state.tasks.get(id).map(Box::as_ref))
             .filter(fits),
     ))
 }
