@@ -376,11 +376,12 @@ pub(crate) fn precheck_tc3<'r, 's>(
     max_skew: u64,
     now: i64,
 ) -> Result<Option<Tc3Head<'r, 's>>, ApiError> {
-    if may_carry_v1_params(head) && head.method != "GET" {
+    let may_be_v1 = may_carry_v1_params(head);
+    if may_be_v1 && head.method != "GET" {
         return Ok(None);
     }
     let policy = VerifyPolicy::new(SERVICE, now).with_max_skew(max_skew);
-    let checked = if let Some(params) = v1_params(head) {
+    let checked = if let Some(params) = v1_params_if(head, may_be_v1) {
         // A legacy v1 GET: the head is the whole request.
         verify_v1(head, params, signers, &policy, V1Key::Empty).map(|_| None)
     } else {
@@ -469,7 +470,12 @@ fn check_tc3_content_type(request: &Incoming) -> Result<(), ApiError> {
 
 /// The parameters of a legacy v1 request, or `None` for a TC3 request.
 fn v1_params(request: &Incoming) -> Option<Vec<(String, String)>> {
-    if !may_carry_v1_params(request) {
+    v1_params_if(request, may_carry_v1_params(request))
+}
+
+/// [`v1_params`], told whether the request may carry them ([`may_carry_v1_params`]).
+fn v1_params_if(request: &Incoming, may_be_v1: bool) -> Option<Vec<(String, String)>> {
+    if !may_be_v1 {
         return None;
     }
     let text = if request.method == "GET" {
