@@ -630,20 +630,71 @@ fn installed(record: &TaskDevice, stage: &Stage) -> bool {
     stage.status == FirmwareUpdateStatus::Done && !record.fate.keeps_version
 }
 
-/// The wall clock in Unix milliseconds.
+/// The wall clock in Unix milliseconds (toward zero before 1970).
 pub(crate) fn unix_now_ms() -> i64 {
-    let nanos = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
-    i64::try_from(nanos).unwrap_or(i64::MAX)
+    unix_ms(std::time::SystemTime::now())
 }
 
-/// The wall clock in Unix seconds.
+/// The wall clock in Unix seconds (rounded down).
+///
+/// Read from `SystemTime` directly: a request reads the clock several times, and the date
+/// a calendar type works out along with it is not needed.
 pub(crate) fn unix_now() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
+    unix_seconds(std::time::SystemTime::now())
+}
+
+/// `at` in whole Unix seconds, rounded down, as `OffsetDateTime::unix_timestamp` gives it.
+fn unix_seconds(at: std::time::SystemTime) -> i64 {
+    let whole = |seconds: u64| i64::try_from(seconds).unwrap_or(i64::MAX);
+    match at.duration_since(std::time::UNIX_EPOCH) {
+        Ok(since) => whole(since.as_secs()),
+        Err(before) => {
+            let before = before.duration();
+            let part = i64::from(before.subsec_nanos() > 0);
+            whole(before.as_secs())
+                .saturating_add(part)
+                .saturating_neg()
+        }
+    }
+}
+
+/// `at` in Unix milliseconds, toward zero, as `OffsetDateTime::unix_timestamp_nanos`
+/// divided by a million gives it.
+fn unix_ms(at: std::time::SystemTime) -> i64 {
+    let whole = |millis: u128| i64::try_from(millis).unwrap_or(i64::MAX);
+    match at.duration_since(std::time::UNIX_EPOCH) {
+        Ok(since) => whole(since.as_millis()),
+        Err(before) => whole(before.duration().as_millis()).saturating_neg(),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unix_times_are_the_calendar_ones() {
+        use std::time::{Duration, UNIX_EPOCH};
+        let offsets = [
+            0,
+            1,
+            999_999,
+            1_000_000,
+            1_000_000_000,
+            1_500_000_001,
+            1_700_000_000_123_456_789,
+            4_102_444_800_999_999_999,
+        ];
+        for nanos in offsets {
+            let step = Duration::from_nanos(nanos);
+            for at in [UNIX_EPOCH + step, UNIX_EPOCH - step] {
+                let calendar = time::OffsetDateTime::from(at);
+                assert_eq!(unix_seconds(at), calendar.unix_timestamp(), "{at:?}");
+                let millis = i64::try_from(calendar.unix_timestamp_nanos() / 1_000_000);
+                assert_eq!(Ok(unix_ms(at)), millis, "{at:?}");
+            }
+        }
+    }
     use crate::change::{Change, Stop};
     use crate::fixture::DEMO_PRODUCT_ID;
     use proptest::prelude::*;
