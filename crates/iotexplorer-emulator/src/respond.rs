@@ -38,12 +38,12 @@ pub(crate) fn success_body<R: Serialize>(
         body.push(b',');
     }
     body.extend_from_slice(b"\"RequestId\":");
-    serde_json::to_writer(&mut body, request_id).map_err(unwritten)?;
+    serde_json::to_writer(&mut body, request_id).map_err(|error| unwritten(&error))?;
     body.extend_from_slice(b"}}");
     Ok(body)
 }
 
-fn unwritten(error: serde_json::Error) -> ApiError {
+fn unwritten(error: &serde_json::Error) -> ApiError {
     ApiError::new(
         ErrorCode::InternalError,
         format!("the answer could not be written: {error}"),
@@ -74,7 +74,7 @@ fn flattened_success_body<R: Serialize>(
             request_id,
         },
     })
-    .map_err(unwritten)
+    .map_err(|error| unwritten(&error))
 }
 
 /// The error envelope.
