@@ -76,12 +76,17 @@ impl Admission {
                 "the Action parameter is required",
             )
         })?;
-        let meta = find_action(&action).ok_or_else(|| {
-            error(
-                ErrorCode::InvalidAction,
-                format!("the action `{action}` does not exist"),
-            )
-        })?;
+        // A modelled action's handler names its metadata; the others are looked up.
+        let handler = actions::handler(&action);
+        let meta = handler
+            .map(actions::Handler::meta)
+            .or_else(|| find_action(&action))
+            .ok_or_else(|| {
+                error(
+                    ErrorCode::InvalidAction,
+                    format!("the action `{action}` does not exist"),
+                )
+            })?;
         let version = version.filter(|v| !v.is_empty()).ok_or_else(|| {
             error(
                 ErrorCode::MissingParameter,
@@ -136,7 +141,7 @@ impl Admission {
         };
         meta.check_json(&params)
             .map_err(|problems| ApiError::new(problems.error_code(), problems.to_string()))?;
-        let prepared = actions::handler(meta.name)
+        let prepared = handler
             .map(|handler| handler.prepare(params, account))
             .transpose()?;
         Ok(Admitted {
