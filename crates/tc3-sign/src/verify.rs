@@ -252,7 +252,6 @@ where
 /// `verify_body` answers exactly as [`verify_with_key`] does for the whole request.
 ///
 /// ```
-/// use std::sync::Arc;
 /// use tc3_sign::{check_head, sign, Credentials, ReceivedRequest, SignableRequest, SigningKey, SigningParams, VerifyPolicy};
 ///
 /// let credentials = Credentials::new("AKIDEXAMPLE", "secret");
@@ -311,8 +310,8 @@ where
     })
 }
 
-/// The credential scope's length beside its service: a date, two slashes and
-/// `/tc3_request`.
+/// The credential scope's length beside its service: the date, the slashes on either side
+/// of the service and `tc3_request`.
 const SCOPE_LEN_BEYOND_SERVICE: usize = 10 + 2 + SCOPE_TERMINATOR.len();
 
 /// A stand-in payload hash for the head check, which has no body to hash: it takes the
