@@ -13,7 +13,8 @@ use tc3_sign::CONTENT_TYPE_JSON;
 
 use crate::actions::{self, Prepared};
 use crate::auth::{
-    CONTENT_TYPE_MULTIPART, Signed, Signers, V1_COMMON, authenticate, is, media_type, precheck,
+    CONTENT_TYPE_MULTIPART, Signed, Signers, Tc3Head, V1_COMMON, authenticate, is, media_type,
+    precheck_tc3,
 };
 use crate::rate_limit::RateLimiter;
 use crate::request::{Incoming, decode_pairs, unflatten};
@@ -41,13 +42,25 @@ fn error(code: ErrorCode, message: impl Into<String>) -> ApiError {
 impl Admission {
     /// The checks that need only the head, run before the body is read. `Err` is the
     /// answer the full checks would give; a request that passes may still be refused
-    /// once its body is in.
-    pub(crate) fn precheck(&self, head: &Incoming, now: i64) -> Result<(), ApiError> {
-        precheck(head, &self.signers, self.max_skew, now)
+    /// once its body is in. `received` is `head` as tc3-sign takes it; a TC3 head that
+    /// passed is kept, for [`admit`](Self::admit) to check the body against.
+    pub(crate) fn precheck<'r>(
+        &self,
+        head: &Incoming,
+        received: &tc3_sign::ReceivedRequest<'r>,
+        now: i64,
+    ) -> Result<Option<Tc3Head<'r, '_>>, ApiError> {
+        precheck_tc3(head, received, &self.signers, self.max_skew, now)
     }
 
-    /// Runs every common check; `Err` is the error to answer with.
-    pub(crate) fn admit(&self, request: &Incoming, now: i64) -> Result<Admitted, ApiError> {
+    /// Runs every common check; `Err` is the error to answer with. `head` is what
+    /// [`precheck`](Self::precheck) kept of the request's head, if anything.
+    pub(crate) fn admit(
+        &self,
+        request: &Incoming,
+        head: Option<Tc3Head<'_, '_>>,
+        now: i64,
+    ) -> Result<Admitted, ApiError> {
         let Signed {
             secret_id,
             account,
@@ -55,7 +68,7 @@ impl Admission {
             version,
             region,
             v1_params,
-        } = authenticate(request, &self.signers, self.max_skew, now)?;
+        } = authenticate(request, &self.signers, self.max_skew, now, head)?;
 
         let action = action.filter(|a| !a.is_empty()).ok_or_else(|| {
             error(
@@ -63,12 +76,17 @@ impl Admission {
                 "the Action parameter is required",
             )
         })?;
-        let meta = find_action(&action).ok_or_else(|| {
-            error(
-                ErrorCode::InvalidAction,
-                format!("the action `{action}` does not exist"),
-            )
-        })?;
+        // A modelled action's handler names its metadata; the others are looked up.
+        let handler = actions::handler(&action);
+        let meta = handler
+            .map(actions::Handler::meta)
+            .or_else(|| find_action(&action))
+            .ok_or_else(|| {
+                error(
+                    ErrorCode::InvalidAction,
+                    format!("the action `{action}` does not exist"),
+                )
+            })?;
         let version = version.filter(|v| !v.is_empty()).ok_or_else(|| {
             error(
                 ErrorCode::MissingParameter,
@@ -123,7 +141,7 @@ impl Admission {
         };
         meta.check_json(&params)
             .map_err(|problems| ApiError::new(problems.error_code(), problems.to_string()))?;
-        let prepared = actions::handler(meta.name)
+        let prepared = handler
             .map(|handler| handler.prepare(params, account))
             .transpose()?;
         Ok(Admitted {

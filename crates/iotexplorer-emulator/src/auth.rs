@@ -6,13 +6,14 @@
 //! without its port: the official Node.js SDK sends `Host: name:port` but signs `name`
 //! alone, so on any port but the default it could not be served otherwise.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use iotexplorer_model::{ApiError, ErrorCode};
 use tc3_sign::{
-    AuthFailure, CONTENT_TYPE_FORM, CONTENT_TYPE_JSON, Credentials, ParsedAuthorization,
-    ReceivedRequest, SigningKey, UtcDate, VerifyPolicy,
+    AuthFailure, CONTENT_TYPE_FORM, CONTENT_TYPE_JSON, CheckedHead, Credentials,
+    ParsedAuthorization, ReceivedRequest, SigningKey, UtcDate, VerifyPolicy,
 };
 
 use crate::actions::shown;
@@ -40,14 +41,15 @@ pub(crate) const V1_COMMON: &[&str] = &[
     "RequestClient",
 ];
 
-/// A request whose signature checked out, with its common parameters.
-pub(crate) struct Signed {
+/// A request whose signature checked out, with its common parameters (borrowed from the
+/// headers of a TC3 request).
+pub(crate) struct Signed<'a> {
     pub(crate) secret_id: String,
     /// The account of the SecretId; `None` for the default account.
     pub(crate) account: Option<String>,
-    pub(crate) action: Option<String>,
-    pub(crate) version: Option<String>,
-    pub(crate) region: Option<String>,
+    pub(crate) action: Option<Cow<'a, str>>,
+    pub(crate) version: Option<Cow<'a, str>>,
+    pub(crate) region: Option<Cow<'a, str>>,
     /// All parameters of a v1 request; `None` for TC3.
     pub(crate) v1_params: Option<Vec<(String, String)>>,
 }
@@ -153,14 +155,34 @@ impl std::fmt::Debug for Signers {
     }
 }
 
+/// A TC3 head that passed [`precheck`], as tc3-sign keeps it: only the signature over
+/// the body is left to check.
+pub(crate) type Tc3Head<'r, 's> = CheckedHead<'r, &'s Credentials>;
+
 /// Verifies the signature; `Err` carries the exact `AuthFailure.*` code.
-pub(crate) fn authenticate(
-    request: &Incoming,
+///
+/// `head` is what [`precheck_tc3`] kept of the same request's head, if anything: the body
+/// is then checked against it rather than the head read again. A request it does not
+/// verify goes through the whole check, so it is answered exactly as without it.
+pub(crate) fn authenticate<'r>(
+    request: &'r Incoming,
     signers: &Signers,
     max_skew: u64,
     now: i64,
-) -> Result<Signed, ApiError> {
+    head: Option<Tc3Head<'_, '_>>,
+) -> Result<Signed<'r>, ApiError> {
     let policy = VerifyPolicy::new(SERVICE, now).with_max_skew(max_skew);
+    let keys = |credentials: &Credentials, date, service: &str| {
+        signers.signing_key(credentials, date, service)
+    };
+    // A kept head is a TC3 request whose head passed every check but the signature
+    // (which no check of the head depends on the body for), so the whole check would
+    // come to the same MAC.
+    if let Some(verified) =
+        head.and_then(|head| head.verify_body(&request.body, &policy, keys).ok())
+    {
+        return Ok(tc3_signed(request, signers, verified));
+    }
     if let Some(params) = v1_params(request) {
         return verify_v1(request, params, signers, &policy, V1Key::Secret);
     }
@@ -168,9 +190,6 @@ pub(crate) fn authenticate(
     let headers = header_pairs(request);
     let received = received(request, &headers);
     let lookup = |id: &str| signers.credentials(id);
-    let keys = |credentials: &Credentials, date, service: &str| {
-        signers.signing_key(credentials, date, service)
-    };
     let verified = match tc3_sign::verify_with_key(&received, &policy, lookup, keys) {
         Err(mismatch) if mismatch.failure() == AuthFailure::SignatureFailure => {
             verify_without_port(&received, &policy, lookup, keys).ok_or(mismatch)
@@ -178,15 +197,24 @@ pub(crate) fn authenticate(
         first => first,
     }
     .map_err(|error| refused(&error))?;
-    let header = |name: &str| request.header(name).map(str::to_owned);
-    Ok(Signed {
+    Ok(tc3_signed(request, signers, verified))
+}
+
+/// A verified TC3 request with its common parameters, from its headers.
+fn tc3_signed<'r>(
+    request: &'r Incoming,
+    signers: &Signers,
+    verified: tc3_sign::Verified,
+) -> Signed<'r> {
+    let header = |name: &str| request.header(name).map(Cow::Borrowed);
+    Signed {
         account: account_of(signers, &verified.secret_id),
         secret_id: verified.secret_id,
         action: header("x-tc-action"),
         version: header("x-tc-version"),
         region: header("x-tc-region"),
         v1_params: None,
-    })
+    }
 }
 
 /// The answer to a request tc3-sign refused.
@@ -195,7 +223,7 @@ fn refused(error: &tc3_sign::VerifyError) -> ApiError {
 }
 
 /// The request's headers as tc3-sign takes them.
-fn header_pairs(request: &Incoming) -> Vec<(&str, &str)> {
+pub(crate) fn header_pairs(request: &Incoming) -> Vec<(&str, &str)> {
     let mut pairs = Vec::with_capacity(request.headers.len());
     pairs.extend(request.headers.iter());
     pairs
@@ -226,7 +254,7 @@ fn verify_v1(
     signers: &Signers,
     policy: &VerifyPolicy<'_>,
     key: V1Key,
-) -> Result<Signed, ApiError> {
+) -> Result<Signed<'static>, ApiError> {
     let pairs: Vec<(&str, &str)> = params
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
@@ -248,7 +276,7 @@ fn verify_v1(
         params
             .iter()
             .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
+            .map(|(_, v)| Cow::Owned(v.clone()))
     };
     Ok(Signed {
         account: account_of(signers, &verified.secret_id),
@@ -327,33 +355,47 @@ fn host_without_port(host: &str) -> Option<&str> {
 /// What the head alone says of the sender, so a refused request is answered before its
 /// body is read. `Err` is the answer [`authenticate`] gives for the whole request; `Ok`
 /// means the body decides: it is covered by the signature, or it may be a v1 form.
+#[cfg(test)]
 pub(crate) fn precheck(
     head: &Incoming,
     signers: &Signers,
     max_skew: u64,
     now: i64,
 ) -> Result<(), ApiError> {
-    if may_carry_v1_params(head) && head.method != "GET" {
-        return Ok(());
+    let headers = header_pairs(head);
+    precheck_tc3(head, &received(head, &headers), signers, max_skew, now).map(|_| ())
+}
+
+/// [`precheck`], keeping what tc3-sign found of a TC3 head that passed every check but
+/// the signature, for [`authenticate`] to check the body against. `received` is `head`
+/// as tc3-sign takes it ([`header_pairs`]).
+pub(crate) fn precheck_tc3<'r, 's>(
+    head: &Incoming,
+    received: &ReceivedRequest<'r>,
+    signers: &'s Signers,
+    max_skew: u64,
+    now: i64,
+) -> Result<Option<Tc3Head<'r, 's>>, ApiError> {
+    let may_be_v1 = may_carry_v1_params(head);
+    if may_be_v1 && head.method != "GET" {
+        return Ok(None);
     }
     let policy = VerifyPolicy::new(SERVICE, now).with_max_skew(max_skew);
-    let checked = if let Some(params) = v1_params(head) {
+    let checked = if let Some(params) = v1_params_if(head, may_be_v1) {
         // A legacy v1 GET: the head is the whole request.
-        verify_v1(head, params, signers, &policy, V1Key::Empty).map(|_| ())
+        verify_v1(head, params, signers, &policy, V1Key::Empty).map(|_| None)
     } else {
         check_tc3_head(head).and_then(|()| {
-            let headers = header_pairs(head);
-            tc3_sign::verify_head(&received(head, &headers), &policy, |id: &str| {
-                signers.credentials(id)
-            })
-            .map_err(|error| refused(&error))
+            tc3_sign::check_head(received, &policy, |id: &str| signers.credentials(id))
+                .map(Some)
+                .map_err(|error| refused(&error))
         })
     };
     match checked {
-        Ok(()) => Ok(()),
+        Ok(kept) => Ok(kept),
         // Only the signature depends on the body (unless the payload is unsigned), and
         // every other check comes before it.
-        Err(error) if error.code == ErrorCode::AuthFailureSignatureFailure => Ok(()),
+        Err(error) if error.code == ErrorCode::AuthFailureSignatureFailure => Ok(None),
         Err(error) => Err(error),
     }
 }
@@ -428,7 +470,12 @@ fn check_tc3_content_type(request: &Incoming) -> Result<(), ApiError> {
 
 /// The parameters of a legacy v1 request, or `None` for a TC3 request.
 fn v1_params(request: &Incoming) -> Option<Vec<(String, String)>> {
-    if !may_carry_v1_params(request) {
+    v1_params_if(request, may_carry_v1_params(request))
+}
+
+/// [`v1_params`], told whether the request may carry them ([`may_carry_v1_params`]).
+fn v1_params_if(request: &Incoming, may_be_v1: bool) -> Option<Vec<(String, String)>> {
+    if !may_be_v1 {
         return None;
     }
     let text = if request.method == "GET" {
@@ -593,7 +640,37 @@ mod tests {
         )
     }
 
-    fn code(answer: Result<Signed, ApiError>) -> Result<(), String> {
+    /// Everything of an answer, to compare two.
+    #[allow(clippy::type_complexity)]
+    fn signed_parts(
+        answer: Result<Signed<'_>, ApiError>,
+    ) -> Result<
+        (
+            String,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            bool,
+        ),
+        (String, String),
+    > {
+        answer
+            .map(|s| {
+                let owned = |text: Option<Cow<'_, str>>| text.map(Cow::into_owned);
+                (
+                    s.secret_id,
+                    s.account,
+                    owned(s.action),
+                    owned(s.version),
+                    owned(s.region),
+                    s.v1_params.is_some(),
+                )
+            })
+            .map_err(|e| (e.code.as_str().to_owned(), e.message))
+    }
+
+    fn code(answer: Result<Signed<'_>, ApiError>) -> Result<(), String> {
         answer.map(|_| ()).map_err(|e| e.code.as_str().to_owned())
     }
 
@@ -603,7 +680,13 @@ mod tests {
         let good = ("AKIDLONG", "long-key", None);
         for _ in 0..5 {
             assert_eq!(
-                code(authenticate(&signed_post(good, 0), &signers, 300, NOW)),
+                code(authenticate(
+                    &signed_post(good, 0),
+                    &signers,
+                    300,
+                    NOW,
+                    None
+                )),
                 Ok(())
             );
         }
@@ -616,7 +699,7 @@ mod tests {
         // A wrong SecretKey is still refused with the right one kept.
         let forged = signed_post(("AKIDLONG", "wrong-key", None), 0);
         assert_eq!(
-            code(authenticate(&forged, &signers, 300, NOW)),
+            code(authenticate(&forged, &signers, 300, NOW, None)),
             Err("AuthFailure.SignatureFailure".to_owned())
         );
 
@@ -625,13 +708,19 @@ mod tests {
             let skew = day * 86_400;
             let request = signed_post(good, skew);
             assert_eq!(
-                code(authenticate(&request, &signers, 300, NOW + skew)),
+                code(authenticate(&request, &signers, 300, NOW + skew, None)),
                 Ok(())
             );
             // The same request replayed against yesterday's clock has the wrong date for
             // any kept key but its own, and its timestamp is too far off anyway.
             assert_eq!(
-                code(authenticate(&request, &signers, 300, NOW + skew - 86_400)),
+                code(authenticate(
+                    &request,
+                    &signers,
+                    300,
+                    NOW + skew - 86_400,
+                    None
+                )),
                 Err("AuthFailure.SignatureExpire".to_owned())
             );
         }
@@ -639,7 +728,13 @@ mod tests {
         // A request of the day before still verifies: its key is derived again.
         let yesterday = signed_post(good, 2 * 86_400);
         assert_eq!(
-            code(authenticate(&yesterday, &signers, 300, NOW + 2 * 86_400)),
+            code(authenticate(
+                &yesterday,
+                &signers,
+                300,
+                NOW + 2 * 86_400,
+                None
+            )),
             Ok(())
         );
     }
@@ -653,11 +748,11 @@ mod tests {
         let after = signed_post(good, 6_500);
         for _ in 0..3 {
             assert_eq!(
-                code(authenticate(&before, &signers, 300, NOW + 6_300)),
+                code(authenticate(&before, &signers, 300, NOW + 6_300, None)),
                 Ok(())
             );
             assert_eq!(
-                code(authenticate(&after, &signers, 300, NOW + 6_300)),
+                code(authenticate(&after, &signers, 300, NOW + 6_300, None)),
                 Ok(())
             );
         }
@@ -674,7 +769,7 @@ mod tests {
             let (id, key) = (format!("AKID{n}"), format!("key-{n}"));
             let request = signed_post((&id, &key, None), 0);
             assert_eq!(
-                code(authenticate(&request, &signers, 300, NOW)),
+                code(authenticate(&request, &signers, 300, NOW, None)),
                 Ok(()),
                 "{id}"
             );
@@ -687,7 +782,7 @@ mod tests {
         // An unknown SecretId never gets a key.
         let stranger = signed_post(("AKIDNONE", "any", None), 0);
         assert_eq!(
-            code(authenticate(&stranger, &signers, 300, NOW)),
+            code(authenticate(&stranger, &signers, 300, NOW, None)),
             Err("AuthFailure.SecretIdNotFound".to_owned())
         );
     }
@@ -772,10 +867,22 @@ mod tests {
             let full = request(method, signer, skew, unsigned, content_type, &signed_body, &sent_body, spoil);
             let head = Incoming { body: bytes::Bytes::new(), ..request(method, signer, skew, unsigned, content_type, &signed_body, &sent_body, spoil) };
             let early = precheck(&head, &credentials(), 300, NOW);
-            let late = authenticate(&full, &credentials(), 300, NOW);
+            let late = authenticate(&full, &credentials(), 300, NOW, None);
             if let Err(early) = early {
-                let late = late.err().map(|e| e.code);
+                let late = late.as_ref().err().map(|e| e.code.clone());
                 prop_assert_eq!(Some(early.code), late);
+            }
+            // With what the head check kept, and the body checked a little later, the whole
+            // request is answered as it is without.
+            let signers = credentials();
+            let pairs = header_pairs(&head);
+            for later in [NOW, NOW + 1, NOW + 302] {
+                let kept = precheck_tc3(&head, &received(&head, &pairs), &signers, 300, NOW);
+                if let Ok(kept) = kept {
+                    let with = authenticate(&full, &signers, 300, later, kept);
+                    let without = authenticate(&full, &credentials(), 300, later, None);
+                    prop_assert_eq!(signed_parts(with), signed_parts(without));
+                }
             }
         }
     }

@@ -85,10 +85,19 @@ impl Budget {
         while remaining > 0 {
             // The semaphore counts at most u32::MAX permits per acquisition.
             let step = u32::try_from(remaining).unwrap_or(u32::MAX);
-            let acquire = Arc::clone(&self.inner.room).acquire_many_owned(step);
-            // Otherwise timed out, or the semaphore closed (it never is).
-            let Ok(Ok(permit)) = tokio::time::timeout_at(deadline, acquire).await else {
-                return Err(NoRoom);
+            // Room that is free now is taken without a wait or a timer: the semaphore
+            // hands given-back room to those waiting first, so none is free while anyone
+            // waits, and this takes nobody's turn.
+            let permit = match Arc::clone(&self.inner.room).try_acquire_many_owned(step) {
+                Ok(permit) => permit,
+                Err(_) => {
+                    let acquire = Arc::clone(&self.inner.room).acquire_many_owned(step);
+                    // Otherwise timed out, or the semaphore closed (it never is).
+                    let Ok(Ok(permit)) = tokio::time::timeout_at(deadline, acquire).await else {
+                        return Err(NoRoom);
+                    };
+                    permit
+                }
             };
             match &mut reservation.permit {
                 Some(held) => held.merge(permit),
@@ -163,5 +172,34 @@ mod tests {
         drop(second);
         assert_eq!(budget.held(), 0);
         assert_eq!(budget.peak(), 100);
+    }
+
+    #[tokio::test]
+    async fn room_goes_to_those_waiting_first() {
+        let budget = Budget::new(10);
+        let later = Instant::now() + Duration::from_secs(5);
+        let mut held = budget.empty();
+        budget.grow(&mut held, 6, later).await.expect("room");
+        // A request waits for more than is free; one that would fit in what is free
+        // comes after it, and waits its turn.
+        let waiting = tokio::spawn({
+            let budget = budget.clone();
+            async move {
+                let mut reservation = budget.empty();
+                budget
+                    .grow(&mut reservation, 8, later)
+                    .await
+                    .map(|()| reservation)
+            }
+        });
+        tokio::task::yield_now().await;
+        let mut small = budget.empty();
+        let soon = Instant::now() + Duration::from_millis(50);
+        assert!(budget.grow(&mut small, 2, soon).await.is_err());
+        drop(held);
+        let waiting = waiting.await.expect("joined").expect("room");
+        assert_eq!(waiting.bytes(), 8);
+        budget.grow(&mut small, 2, later).await.expect("room");
+        assert_eq!(budget.held(), 10);
     }
 }

@@ -125,7 +125,7 @@ impl Change {
                         older.stop_device(&stop.device, stop.at);
                     }
                 }
-                state.add_task(*task);
+                state.add_task(task);
             }
             Self::TaskCancelled { task_id, at } => {
                 if let Some(task) = state.tasks.get_mut(&task_id) {

@@ -27,15 +27,13 @@ pub(crate) struct Incoming {
 impl Incoming {
     /// The value of header `name` (case-insensitive), trimmed.
     pub(crate) fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(candidate, _)| candidate.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value.trim())
+        self.headers.get(name).map(str::trim)
     }
 }
 
 /// Header names and values as received, in order, all in one buffer: a request costs two
-/// allocations for its headers rather than two per header.
+/// allocations for its headers rather than two per header. Names are kept in lower case,
+/// as hyper gives them.
 #[derive(Debug, Default)]
 pub(crate) struct Headers {
     text: String,
@@ -74,7 +72,7 @@ impl Headers {
     ) -> Self {
         let mut headers = Self::default();
         for (name, value) in pairs {
-            headers.push(name.as_ref(), value.as_ref());
+            headers.push(&name.as_ref().to_ascii_lowercase(), value.as_ref());
         }
         headers
     }
@@ -96,6 +94,29 @@ impl Headers {
             start = value_end;
             (name, value)
         })
+    }
+
+    /// The value of the first header named `name`, but for ASCII case.
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
+        // The names kept are in lower case: one in lower case too is compared as it is.
+        let lower = !name.bytes().any(|b| b.is_ascii_uppercase());
+        let mut start = 0;
+        for &(name_end, value_end) in &self.ends {
+            // Names of another length differ whatever their case, and are not sliced.
+            if name_end - start == name.len() {
+                let candidate = self.text.get(start..name_end).unwrap_or_default();
+                let same = if lower {
+                    candidate == name
+                } else {
+                    candidate.eq_ignore_ascii_case(name)
+                };
+                if same {
+                    return Some(self.text.get(name_end..value_end).unwrap_or_default());
+                }
+            }
+            start = value_end;
+        }
+        None
     }
 
     /// How many headers there are.
@@ -378,6 +399,21 @@ mod tests {
             any::<char>().prop_map(String::from),
         ];
         proptest::collection::vec(part, 0..28).prop_map(|parts| parts.join("."))
+    }
+
+    proptest! {
+        #[test]
+        fn a_header_is_found_as_the_first_of_its_name_in_any_case(
+            pairs in proptest::collection::vec(("[a-cA-C\u{e9}-]{0,3}", "[ a\u{e9}]{0,3}"), 0..6),
+            name in "[a-cA-C\u{e9}-]{0,3}",
+        ) {
+            let headers = Headers::from_pairs(pairs.iter().map(|(n, v)| (n.as_str(), v.as_str())));
+            let scanned = pairs
+                .iter()
+                .find(|(candidate, _)| candidate.eq_ignore_ascii_case(&name))
+                .map(|(_, value)| value.as_str());
+            prop_assert_eq!(headers.get(&name), scanned);
+        }
     }
 
     proptest! {

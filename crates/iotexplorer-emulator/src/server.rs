@@ -15,6 +15,7 @@ use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use iotexplorer_model::{ApiError, ErrorCode};
+use tc3_sign::ReceivedRequest;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, Semaphore, oneshot};
 use tokio::task::JoinHandle;
@@ -520,13 +521,16 @@ fn serve_connection(
     }
 }
 
-/// Runs the common checks: in place for small requests, on the blocking pool (one large
-/// request per spare core) for large ones, so parsing and validating megabytes does not
-/// hold up an async worker that other connections need.
-async fn admit(shared: &Arc<Shared>, incoming: Incoming) -> Result<Admitted, ApiError> {
-    if incoming.body.len() + incoming.query.len() <= INLINE_CHECK_BYTES {
-        return shared.admission.admit(&incoming, unix_now());
-    }
+/// Whether a request is small enough to be checked in place on the async worker; larger
+/// ones are checked by [`admit_on_pool`].
+fn checks_inline(incoming: &Incoming) -> bool {
+    incoming.body.len() + incoming.query.len() <= INLINE_CHECK_BYTES
+}
+
+/// Runs the common checks of a large request on the blocking pool (one large request per
+/// spare core), so parsing and validating megabytes does not hold up an async worker that
+/// other connections need. It is checked in full, without what the head check kept.
+async fn admit_on_pool(shared: &Arc<Shared>, incoming: Incoming) -> Result<Admitted, ApiError> {
     let internal = || ApiError::new(ErrorCode::InternalError, "the request could not be checked");
     // The semaphore is never closed; an error would mean the server is going away.
     let _turn = shared
@@ -535,7 +539,7 @@ async fn admit(shared: &Arc<Shared>, incoming: Incoming) -> Result<Admitted, Api
         .await
         .map_err(|_| internal())?;
     let checker = Arc::clone(shared);
-    tokio::task::spawn_blocking(move || checker.admission.admit(&incoming, unix_now()))
+    tokio::task::spawn_blocking(move || checker.admission.admit(&incoming, None, unix_now()))
         .await
         .unwrap_or_else(|_| Err(internal()))
 }
@@ -579,10 +583,22 @@ async fn handle(
         headers: Headers::from_map(&parts.headers),
         body: Bytes::new(),
     };
-    // Everything the head decides is decided before a byte of the body is read.
-    if let Err(error) = shared.admission.precheck(&incoming, unix_now()) {
-        return refuse(error);
-    }
+    // The head as tc3-sign takes it, borrowed field by field so that the body can be put
+    // in beside it.
+    let pairs: Vec<(&str, &str)> = incoming.headers.iter().collect();
+    let received = ReceivedRequest {
+        method: &incoming.method,
+        path: &incoming.path,
+        query: &incoming.query,
+        headers: &pairs,
+        body: b"",
+    };
+    // Everything the head decides is decided before a byte of the body is read; what
+    // the signature check found of it is kept for the body.
+    let head = match shared.admission.precheck(&incoming, &received, unix_now()) {
+        Ok(head) => head,
+        Err(error) => return refuse(error),
+    };
     let deadline = tokio::time::Instant::now() + shared.limits.body_timeout;
     let read = body::read(body, declared, max_body_bytes, &shared.budget, deadline).await;
     // Held until the answer is built: the body's bytes count against the budget as long
@@ -603,7 +619,12 @@ async fn handle(
         Err(BodyError::Broken) => return Err(Dropped),
     };
 
-    let admitted = match admit(shared, incoming).await {
+    let admitted = if checks_inline(&incoming) {
+        shared.admission.admit(&incoming, head, unix_now())
+    } else {
+        admit_on_pool(shared, incoming).await
+    };
+    let admitted = match admitted {
         Ok(admitted) => admitted,
         Err(error) => return Ok(json_response(error_body(error, &request_id))),
     };

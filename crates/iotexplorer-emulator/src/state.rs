@@ -142,7 +142,7 @@ pub(crate) struct Task {
     pub(crate) seconds_per_step: u64,
     pub(crate) options: TaskOptions,
     pub(crate) cancelled: bool,
-    pub(crate) devices: BTreeMap<String, TaskDevice>,
+    pub(crate) devices: BTreeMap<String, Box<TaskDevice>>,
     /// Its timeline (start, spacing of the dispatches, `EndTime`) in stages; derived from
     /// `options` by [`Task::index_ends`], so rebuilt on load.
     #[serde(skip)]
@@ -387,7 +387,7 @@ impl Task {
 pub(crate) struct State {
     pub(crate) products: BTreeMap<String, Product>,
     pub(crate) device_lists: Vec<DeviceListFixture>,
-    pub(crate) tasks: BTreeMap<u64, Task>,
+    pub(crate) tasks: BTreeMap<u64, Box<Task>>,
     pub(crate) next_task_id: u64,
     pub(crate) progress: ProgressSettings,
     /// The last record of the state log this state includes; 0 in a state saved before
@@ -404,19 +404,30 @@ pub(crate) struct State {
 #[derive(Default, Debug, PartialEq)]
 pub(crate) struct TaskListings {
     by_product: HashMap<String, Vec<u64>>,
-    by_version: HashMap<(String, String), Vec<u64>>,
+    /// Per product, per version: nested so that both are looked up borrowed, and a task
+    /// added to a listing that exists copies no name.
+    by_version: HashMap<String, HashMap<String, Vec<u64>>>,
 }
 
 impl TaskListings {
     fn add(&mut self, task: &Task) {
-        self.by_product
-            .entry(task.product_id.clone())
-            .or_default()
-            .push(task.id);
-        self.by_version
-            .entry((task.product_id.clone(), task.version.clone()))
-            .or_default()
-            .push(task.id);
+        match self.by_product.get_mut(task.product_id.as_str()) {
+            Some(ids) => ids.push(task.id),
+            None => {
+                self.by_product
+                    .insert(task.product_id.clone(), vec![task.id]);
+            }
+        }
+        let versions = match self.by_version.get_mut(task.product_id.as_str()) {
+            Some(versions) => versions,
+            None => self.by_version.entry(task.product_id.clone()).or_default(),
+        };
+        match versions.get_mut(task.version.as_str()) {
+            Some(ids) => ids.push(task.id),
+            None => {
+                versions.insert(task.version.clone(), vec![task.id]);
+            }
+        }
     }
 
     /// The IDs of `product_id`'s tasks, of `version` when given, oldest first.
@@ -424,7 +435,8 @@ impl TaskListings {
         let ids = match version {
             Some(version) => self
                 .by_version
-                .get(&(product_id.to_owned(), version.to_owned())),
+                .get(product_id)
+                .and_then(|versions| versions.get(version)),
             None => self.by_product.get(product_id),
         };
         ids.map_or(&[], Vec::as_slice)
@@ -490,7 +502,7 @@ impl State {
 
     /// Adds a new task, the newest, and indexes it. The older tasks of its devices have
     /// ended for them (or were stopped just before).
-    pub(crate) fn add_task(&mut self, mut task: Task) {
+    pub(crate) fn add_task(&mut self, mut task: Box<Task>) {
         task.index_ends();
         if let Some(product) = self.products.get_mut(&task.product_id) {
             for name in task.devices.keys() {
@@ -604,7 +616,7 @@ fn cut_off(reached: Stage, at: f64) -> Stage {
 }
 
 /// Whether device `name` ended done in task `id` and runs its version since.
-fn ended_done(tasks: &BTreeMap<u64, Task>, id: u64, name: &str) -> bool {
+fn ended_done(tasks: &BTreeMap<u64, Box<Task>>, id: u64, name: &str) -> bool {
     tasks.get(&id).is_some_and(|task| {
         task.devices
             .get(name)
@@ -618,20 +630,71 @@ fn installed(record: &TaskDevice, stage: &Stage) -> bool {
     stage.status == FirmwareUpdateStatus::Done && !record.fate.keeps_version
 }
 
-/// The wall clock in Unix milliseconds.
+/// The wall clock in Unix milliseconds (toward zero before 1970).
 pub(crate) fn unix_now_ms() -> i64 {
-    let nanos = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
-    i64::try_from(nanos).unwrap_or(i64::MAX)
+    unix_ms(std::time::SystemTime::now())
 }
 
-/// The wall clock in Unix seconds.
+/// The wall clock in Unix seconds (rounded down).
+///
+/// Read from `SystemTime` directly: a request reads the clock several times, and the date
+/// a calendar type works out along with it is not needed.
 pub(crate) fn unix_now() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
+    unix_seconds(std::time::SystemTime::now())
+}
+
+/// `at` in whole Unix seconds, rounded down, as `OffsetDateTime::unix_timestamp` gives it.
+fn unix_seconds(at: std::time::SystemTime) -> i64 {
+    let whole = |seconds: u64| i64::try_from(seconds).unwrap_or(i64::MAX);
+    match at.duration_since(std::time::UNIX_EPOCH) {
+        Ok(since) => whole(since.as_secs()),
+        Err(before) => {
+            let before = before.duration();
+            let part = i64::from(before.subsec_nanos() > 0);
+            whole(before.as_secs())
+                .saturating_add(part)
+                .saturating_neg()
+        }
+    }
+}
+
+/// `at` in Unix milliseconds, toward zero, as `OffsetDateTime::unix_timestamp_nanos`
+/// divided by a million gives it.
+fn unix_ms(at: std::time::SystemTime) -> i64 {
+    let whole = |millis: u128| i64::try_from(millis).unwrap_or(i64::MAX);
+    match at.duration_since(std::time::UNIX_EPOCH) {
+        Ok(since) => whole(since.as_millis()),
+        Err(before) => whole(before.duration().as_millis()).saturating_neg(),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unix_times_are_the_calendar_ones() {
+        use std::time::{Duration, UNIX_EPOCH};
+        let offsets = [
+            0,
+            1,
+            999_999,
+            1_000_000,
+            1_000_000_000,
+            1_500_000_001,
+            1_700_000_000_123_456_789,
+            4_102_444_800_999_999_999,
+        ];
+        for nanos in offsets {
+            let step = Duration::from_nanos(nanos);
+            for at in [UNIX_EPOCH + step, UNIX_EPOCH - step] {
+                let calendar = time::OffsetDateTime::from(at);
+                assert_eq!(unix_seconds(at), calendar.unix_timestamp(), "{at:?}");
+                let millis = i64::try_from(calendar.unix_timestamp_nanos() / 1_000_000);
+                assert_eq!(Ok(unix_ms(at)), millis, "{at:?}");
+            }
+        }
+    }
     use crate::change::{Change, Stop};
     use crate::fixture::DEMO_PRODUCT_ID;
     use proptest::prelude::*;
@@ -840,7 +903,7 @@ mod tests {
                     }
                     records.insert(
                         name.to_owned(),
-                        TaskDevice {
+                        Box::new(TaskDevice {
                             already_current,
                             dispatch_rank,
                             ori_version,
@@ -849,7 +912,7 @@ mod tests {
                                 ..fate
                             },
                             stopped_at: None,
-                        },
+                        }),
                     );
                 }
                 let task = Task {

@@ -74,4 +74,7 @@ pub use sign::{
     SigningOutput, SigningParams, SigningSettings, UNSIGNED_PAYLOAD, sign,
 };
 pub use signer::Signer;
-pub use verify::{ReceivedRequest, Verified, VerifyPolicy, verify, verify_head, verify_with_key};
+pub use verify::{
+    CheckedHead, ReceivedRequest, Verified, VerifyPolicy, check_head, verify, verify_head,
+    verify_with_key,
+};

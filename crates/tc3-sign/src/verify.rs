@@ -1,6 +1,7 @@
 //! Verifying a signed request, as the server does.
 
 use std::borrow::Borrow;
+use std::ops::Range;
 
 use hmac::Mac;
 
@@ -9,7 +10,9 @@ use crate::canonical::{CanonicalInput, HeaderSet};
 use crate::date::UtcDate;
 use crate::error::{AuthFailure, SigningError, VerifyError};
 use crate::key::{SCOPE_TERMINATOR, SigningKey, credential_scope};
-use crate::prepared::{Prepared, payload_hash, prepare};
+use crate::prepared::{
+    Prepared, STRING_TO_SIGN_FIXED, append_string_to_sign, payload_hash, prepare,
+};
 use crate::secret::Credentials;
 use crate::sign::{Payload, UNSIGNED_PAYLOAD};
 
@@ -58,7 +61,17 @@ fn names_match(candidate: &str, name: &str) -> bool {
         std::cmp::Ordering::Equal => {
             candidate.eq_ignore_ascii_case(name) && candidate.trim().len() == candidate.len()
         }
-        std::cmp::Ordering::Greater => candidate.trim().eq_ignore_ascii_case(name),
+        // A name that begins and ends in a visible ASCII character has no blanks to trim
+        // (any other character, blank or not, starts and ends in another byte), so it stays
+        // longer than `name`; only the rest are trimmed, which is slow.
+        std::cmp::Ordering::Greater => {
+            let visible = |byte: Option<&u8>| byte.is_some_and(u8::is_ascii_graphic);
+            let bytes = candidate.as_bytes();
+            if visible(bytes.first()) && visible(bytes.last()) {
+                return false;
+            }
+            candidate.trim().eq_ignore_ascii_case(name)
+        }
     }
 }
 
@@ -201,24 +214,8 @@ where
     K: FnOnce(&Credentials, UtcDate, &str) -> Result<S, SigningError>,
     S: Borrow<SigningKey>,
 {
-    let checked = check_before_mac(request, policy, lookup, Some(request.body))?;
-    let failure = |detail: &'static str| VerifyError::new(AuthFailure::SignatureFailure, detail);
-    let key = signing_key(checked.credentials.borrow(), checked.date, policy.service)
-        .map_err(|_| failure("no signing key can be derived for this SecretId"))?;
-    let Some(prepared) = &checked.prepared else {
-        return Err(failure("the string to sign was not written"));
-    };
-    let mut mac = key.borrow().mac();
-    mac.update(prepared.string_to_sign());
-    mac.verify_slice(&checked.signature)
-        .map_err(|_| failure("the signature does not match"))?;
-
-    Ok(Verified {
-        secret_id: checked.secret_id.to_owned(),
-        timestamp: checked.timestamp,
-        with_token: checked.credentials.borrow().token().is_some(),
-        unsigned_payload: checked.unsigned_payload,
-    })
+    let head = check_head_fields(request, policy, lookup)?;
+    head.prepare_and_check_mac(request.body, policy.service, signing_key)
 }
 
 /// Every check of [`verify`] but the signature itself, for a server that has the head of
@@ -245,39 +242,260 @@ where
     F: FnOnce(&str) -> Option<C>,
     C: Borrow<Credentials>,
 {
-    check_before_mac(head, policy, lookup, None).map(|_| ())
+    check_head(head, policy, lookup).map(|_| ())
 }
+
+/// [`verify_head`], keeping what it found, so that the signature can be checked once the
+/// body is in ([`CheckedHead::verify_body`]) without reading the head again.
+///
+/// It refuses exactly what [`verify_head`] refuses; and for a request it lets through,
+/// `verify_body` answers exactly as [`verify_with_key`] does for the whole request.
+///
+/// ```
+/// use tc3_sign::{check_head, sign, Credentials, ReceivedRequest, SignableRequest, SigningKey, SigningParams, VerifyPolicy};
+///
+/// let credentials = Credentials::new("AKIDEXAMPLE", "secret");
+/// let body = br#"{"ProductID":"P"}"#;
+/// let signed = sign(
+///     &SignableRequest::post_json("h", body),
+///     &SigningParams::new(&credentials, "iotexplorer", 1_700_000_000),
+/// )?;
+/// let headers = [
+///     ("Host", "h"),
+///     ("Content-Type", "application/json"),
+///     ("Authorization", signed.authorization()),
+///     ("X-TC-Timestamp", "1700000000"),
+/// ];
+/// let head = ReceivedRequest { method: "POST", path: "/", query: "", headers: &headers, body: b"" };
+/// let policy = VerifyPolicy::new("iotexplorer", 1_700_000_100);
+/// let checked = check_head(&head, &policy, |_| Some(&credentials)).unwrap();
+/// assert_eq!(checked.secret_id(), "AKIDEXAMPLE");
+/// // The body arrives later; the clock has moved on.
+/// let later = VerifyPolicy::new("iotexplorer", 1_700_000_101);
+/// let derive = |c: &Credentials, date, service: &str| SigningKey::derive(c.secret_key(), date, service);
+/// assert_eq!(checked.verify_body(body, &later, derive).unwrap().secret_id, "AKIDEXAMPLE");
+/// let checked = check_head(&head, &policy, |_| Some(&credentials)).unwrap();
+/// let tampered = checked.verify_body(b"{}", &later, derive);
+/// assert_eq!(tampered.unwrap_err().code(), "AuthFailure.SignatureFailure");
+/// # Ok::<(), tc3_sign::SigningError>(())
+/// ```
+pub fn check_head<'r, F, C>(
+    head: &ReceivedRequest<'r>,
+    policy: &VerifyPolicy<'_>,
+    lookup: F,
+) -> Result<CheckedHead<'r, C>, VerifyError>
+where
+    F: FnOnce(&str) -> Option<C>,
+    C: Borrow<Credentials>,
+{
+    let fields = check_head_fields(head, policy, lookup)?;
+    // Written with a stand-in payload hash, which the body's replaces; nothing is hashed
+    // yet. Room is left for the string to sign, which follows it in the same buffer.
+    let input = fields.canonical_input(&HEAD_PAYLOAD_HASH);
+    let capacity = input.method.len()
+        + input.path.len()
+        + input.query.len()
+        + input.headers.max_len()
+        + 5
+        + HEAD_PAYLOAD_HASH.len()
+        + STRING_TO_SIGN_FIXED
+        + SCOPE_LEN_BEYOND_SERVICE
+        + policy.service.len();
+    let mut canonical = Vec::with_capacity(capacity);
+    let signed_headers = input.write(&mut canonical).map_err(cannot_sign)?;
+    Ok(CheckedHead {
+        fields,
+        canonical,
+        signed_headers,
+    })
+}
+
+/// The credential scope's length beside its service: the date, the slashes on either side
+/// of the service and `tc3_request`.
+const SCOPE_LEN_BEYOND_SERVICE: usize = 10 + 2 + SCOPE_TERMINATOR.len();
 
 /// A stand-in payload hash for the head check, which has no body to hash: it takes the
 /// place of the real one in the canonical request, which is then checked but never hashed.
 const HEAD_PAYLOAD_HASH: [u8; 64] = [b'0'; 64];
 
+fn invalid(detail: &'static str) -> VerifyError {
+    VerifyError::new(AuthFailure::InvalidAuthorization, detail)
+}
+
+fn signature_failure(detail: &'static str) -> VerifyError {
+    VerifyError::new(AuthFailure::SignatureFailure, detail)
+}
+
+fn cannot_sign(_: SigningError) -> VerifyError {
+    invalid("a signed header has a name or value that cannot be signed")
+}
+
+/// A request head that passed every check of [`verify`] before the MAC
+/// ([`check_head`]): what the MAC needs of the head, its canonical request written but
+/// for the payload hash.
+pub struct CheckedHead<'r, C> {
+    fields: HeadFields<'r, C>,
+    /// The canonical request, ending in a stand-in payload hash.
+    canonical: Vec<u8>,
+    /// Where its signed-header list is.
+    signed_headers: Range<usize>,
+}
+
+impl<C> std::fmt::Debug for CheckedHead<'_, C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The credentials and the signature stay out of it.
+        f.debug_struct("CheckedHead")
+            .field("secret_id", &self.fields.secret_id)
+            .field("timestamp", &self.fields.timestamp)
+            .field("unsigned_payload", &self.fields.unsigned_payload)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'r, C: Borrow<Credentials>> CheckedHead<'r, C> {
+    /// The SecretId that signed the request.
+    pub fn secret_id(&self) -> &'r str {
+        self.fields.secret_id
+    }
+
+    /// Checks the signature over `body` under `policy`, with the key `signing_key` gives
+    /// (as [`verify_with_key`] takes it): the answer [`verify_with_key`] gives for the
+    /// whole request under `policy`, provided the head's `lookup` would find the same
+    /// credentials again. The checks that depend on `policy` are made again, so a body
+    /// that arrives after the timestamp expired is refused as such.
+    pub fn verify_body<K, S>(
+        self,
+        body: &[u8],
+        policy: &VerifyPolicy<'_>,
+        signing_key: K,
+    ) -> Result<Verified, VerifyError>
+    where
+        K: FnOnce(&Credentials, UtcDate, &str) -> Result<S, SigningError>,
+        S: Borrow<SigningKey>,
+    {
+        let Self {
+            fields,
+            mut canonical,
+            signed_headers,
+        } = self;
+        // In the order `verify` makes them; those before (syntax, SecretId, token) do
+        // not depend on the policy.
+        check_skew(fields.timestamp, policy)?;
+        if fields.service != policy.service {
+            return Err(signature_failure(
+                "the credential scope names another service",
+            ));
+        }
+        let payload_hash = fields.payload_hash(body)?;
+        // The canonical request ends in its payload hash.
+        let Some(start) = canonical.len().checked_sub(payload_hash.len()) else {
+            return Err(signature_failure("the string to sign was not written"));
+        };
+        canonical.truncate(start);
+        canonical.extend_from_slice(&payload_hash);
+        let scope = credential_scope(fields.date, policy.service);
+        let prepared = append_string_to_sign(canonical, signed_headers, fields.timestamp, &scope);
+        fields.check_mac(&prepared, policy.service, signing_key)
+    }
+}
+
 /// What the checks before the MAC found: everything the MAC and the answer need.
-struct Checked<'r, C> {
+struct HeadFields<'r, C> {
+    method: &'r str,
+    path: &'r str,
+    query: &'r str,
     secret_id: &'r str,
+    service: &'r str,
     signature: [u8; 32],
     timestamp: i64,
     date: UtcDate,
     credentials: C,
     unsigned_payload: bool,
-    /// The string to sign; `None` after the head check, which writes none.
-    prepared: Option<Prepared>,
+    /// The headers `SignedHeaders` names, in its order: (name as listed, value as sent).
+    signed: Vec<(&'r str, &'r str)>,
 }
 
-/// The checks of [`verify`] in its order, up to the MAC. Without a `body` (the head
-/// check), the canonical request is written, to check it can be, but nothing is hashed.
-fn check_before_mac<'r, F, C>(
+impl<C: Borrow<Credentials>> HeadFields<'_, C> {
+    fn canonical_input<'a>(&'a self, payload_hash: &'a [u8; 64]) -> CanonicalInput<'a, 'a> {
+        CanonicalInput {
+            method: self.method,
+            path: self.path,
+            query: self.query,
+            headers: HeaderSet::Listed(&self.signed),
+            payload_hash,
+        }
+    }
+
+    fn payload_hash(&self, body: &[u8]) -> Result<[u8; 64], VerifyError> {
+        let payload = if self.unsigned_payload {
+            Payload::Unsigned
+        } else {
+            Payload::Bytes(body)
+        };
+        payload_hash(payload).map_err(|_| signature_failure("the payload cannot be hashed"))
+    }
+
+    /// The string to sign over `body`, then the MAC, as `verify` ends.
+    fn prepare_and_check_mac<K, S>(
+        &self,
+        body: &[u8],
+        service: &str,
+        signing_key: K,
+    ) -> Result<Verified, VerifyError>
+    where
+        K: FnOnce(&Credentials, UtcDate, &str) -> Result<S, SigningError>,
+        S: Borrow<SigningKey>,
+    {
+        let payload_hash = self.payload_hash(body)?;
+        let scope = credential_scope(self.date, service);
+        let prepared = prepare(
+            &self.canonical_input(&payload_hash),
+            self.timestamp,
+            &scope,
+            0,
+        )
+        .map_err(cannot_sign)?;
+        self.check_mac(&prepared, service, signing_key)
+    }
+
+    /// The MAC of `prepared`'s string to sign, against the signature sent.
+    fn check_mac<K, S>(
+        &self,
+        prepared: &Prepared,
+        service: &str,
+        signing_key: K,
+    ) -> Result<Verified, VerifyError>
+    where
+        K: FnOnce(&Credentials, UtcDate, &str) -> Result<S, SigningError>,
+        S: Borrow<SigningKey>,
+    {
+        let key = signing_key(self.credentials.borrow(), self.date, service)
+            .map_err(|_| signature_failure("no signing key can be derived for this SecretId"))?;
+        let mut mac = key.borrow().mac();
+        mac.update(prepared.string_to_sign());
+        mac.verify_slice(&self.signature)
+            .map_err(|_| signature_failure("the signature does not match"))?;
+
+        Ok(Verified {
+            secret_id: self.secret_id.to_owned(),
+            timestamp: self.timestamp,
+            with_token: self.credentials.borrow().token().is_some(),
+            unsigned_payload: self.unsigned_payload,
+        })
+    }
+}
+
+/// The checks of [`verify`] in its order, up to the canonical request: what they found,
+/// with nothing written or hashed.
+fn check_head_fields<'r, F, C>(
     request: &ReceivedRequest<'r>,
     policy: &VerifyPolicy<'_>,
     lookup: F,
-    body: Option<&[u8]>,
-) -> Result<Checked<'r, C>, VerifyError>
+) -> Result<HeadFields<'r, C>, VerifyError>
 where
     F: FnOnce(&str) -> Option<C>,
     C: Borrow<Credentials>,
 {
-    let invalid =
-        |detail: &'static str| VerifyError::new(AuthFailure::InvalidAuthorization, detail);
     let authorization = request
         .header("authorization")?
         .ok_or_else(|| invalid("the Authorization header is missing"))?;
@@ -305,59 +523,41 @@ where
     })?;
     check_token(request.header("x-tc-token")?, credentials.borrow())?;
 
-    let failure = |detail: &'static str| VerifyError::new(AuthFailure::SignatureFailure, detail);
     let date = UtcDate::from_timestamp(timestamp)
-        .map_err(|_| failure("the timestamp has no valid UTC date"))?;
+        .map_err(|_| signature_failure("the timestamp has no valid UTC date"))?;
     if parsed.date() != date.as_str() {
-        return Err(failure(
+        return Err(signature_failure(
             "the credential date is not the UTC date of X-TC-Timestamp",
         ));
     }
     if parsed.service() != policy.service {
-        return Err(failure("the credential scope names another service"));
+        return Err(signature_failure(
+            "the credential scope names another service",
+        ));
     }
 
     let mut signed = Vec::with_capacity(names.len());
-    for name in &names {
+    for name in names {
         let value = request
             .header(name)?
             .ok_or_else(|| invalid("a header named in SignedHeaders is missing"))?;
-        signed.push((*name, value));
+        signed.push((name, value));
     }
     let unsigned_payload = request
         .header("x-tc-content-sha256")?
         .is_some_and(|value| value.trim() == UNSIGNED_PAYLOAD);
-    let payload_hash = match body {
-        None => Ok(HEAD_PAYLOAD_HASH),
-        Some(_) if unsigned_payload => payload_hash(Payload::Unsigned),
-        Some(body) => payload_hash(Payload::Bytes(body)),
-    }
-    .map_err(|_| failure("the payload cannot be hashed"))?;
-    let input = CanonicalInput {
+    Ok(HeadFields {
         method: request.method,
         path: request.path,
         query: request.query,
-        headers: HeaderSet::Listed(&signed),
-        payload_hash: &payload_hash,
-    };
-    let cannot_sign = |_| invalid("a signed header has a name or value that cannot be signed");
-    let prepared = if body.is_none() {
-        // Only whether the signed headers can be signed matters here; nothing is hashed.
-        let mut text = Vec::with_capacity(input.headers.max_len() + payload_hash.len());
-        input.write(&mut text).map_err(cannot_sign)?;
-        None
-    } else {
-        let scope = credential_scope(date, policy.service);
-        Some(prepare(&input, timestamp, &scope, 0).map_err(cannot_sign)?)
-    };
-    Ok(Checked {
         secret_id: parsed.secret_id(),
+        service: parsed.service(),
         signature: *parsed.signature(),
         timestamp,
         date,
         credentials,
         unsigned_payload,
-        prepared,
+        signed,
     })
 }
 

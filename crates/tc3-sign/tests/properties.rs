@@ -4,8 +4,8 @@ use proptest::prelude::*;
 use tc3_sign::query::{Param, flatten, to_query_string};
 use tc3_sign::{
     Credentials, ParsedAuthorization, Payload, ReceivedRequest, SignableRequest, SignedHeaders,
-    SigningKey, SigningOutput, SigningParams, SigningSettings, UtcDate, VerifyPolicy, sign, verify,
-    verify_head, verify_with_key,
+    SigningKey, SigningOutput, SigningParams, SigningSettings, UtcDate, VerifyPolicy, check_head,
+    sign, verify, verify_head, verify_with_key,
 };
 
 const SERVICE: &str = "iotexplorer";
@@ -358,6 +358,57 @@ proptest! {
         if let Err(head) = &head {
             // The head check's own refusals are never about the signature itself.
             prop_assert!(head.failure() != signature_failure || head.detail() != "the signature does not match");
+        }
+    }
+
+    #[test]
+    fn a_kept_head_then_its_body_answer_as_the_whole_request_does(
+        exchange in exchange(),
+        which in 0usize..10,
+        server_skew in prop_oneof![Just(0i64), Just(299), Just(-301), Just(86_400)],
+        body_delay in prop_oneof![Just(0i64), Just(1), Just(2), Just(400)],
+        other_service in any::<bool>(),
+    ) {
+        let signed = exchange.sign();
+        let mut sent = exchange.clone();
+        match which {
+            0 => sent.body.push(b'x'),
+            1 => sent.timestamp += 1,
+            2 => sent.host.insert(0, 'a'),
+            3 => sent.secret_id.push('x'),
+            4 => sent.token = Some(format!("{}x", exchange.token.clone().unwrap_or_default())),
+            5 => sent.token = None,
+            6 => sent.content_type.push('\n'),
+            7 => sent.secret_key.push('x'),
+            _ => {}
+        }
+        let stored = exchange.credentials();
+        let head_policy = VerifyPolicy::new(SERVICE, exchange.timestamp + server_skew);
+        // The body comes in later, and is checked with the clock of then; a policy for
+        // another service as well, which the head did not see.
+        let body_policy = VerifyPolicy::new(
+            if other_service { "cvm" } else { SERVICE },
+            exchange.timestamp + server_skew + body_delay,
+        );
+        let lookup = |candidate: &str| (candidate == exchange.secret_id).then_some(&stored);
+        let derive = |credentials: &Credentials, date, service: &str| {
+            SigningKey::derive(credentials.secret_key(), date, service)
+        };
+        let (head, split, whole) = sent.received(&signed, |request| {
+            let head_only = ReceivedRequest { body: b"", ..*request };
+            let head = verify_head(&head_only, &head_policy, lookup);
+            let split = check_head(&head_only, &head_policy, lookup)
+                .map(|checked| checked.verify_body(request.body, &body_policy, derive));
+            (head, split, verify_with_key(request, &body_policy, lookup, derive))
+        });
+        // The kept head refuses what the head check refuses.
+        prop_assert_eq!(
+            head.as_ref().err().map(tc3_sign::VerifyError::code),
+            split.as_ref().err().map(tc3_sign::VerifyError::code)
+        );
+        if let Ok(split) = split {
+            // What it lets through is then answered as the whole request is answered.
+            prop_assert_eq!(split.map_err(|e| e.code()), whole.map_err(|e| e.code()));
         }
     }
 

@@ -18,7 +18,7 @@ mod tasks;
 use std::time::Instant;
 
 use iotexplorer_model::{
-    Action, ApiError, BatchUpdateFirmwareRequest, DescribeDeviceFirmWareRequest,
+    Action, ActionMeta, ApiError, BatchUpdateFirmwareRequest, DescribeDeviceFirmWareRequest,
     DescribeFirmwareRequest, DescribeFirmwareTaskDevicesRequest, DescribeFirmwareTaskRequest,
     DescribeFirmwareTasksRequest, DescribeFirmwareUpdateStatusRequest, ErrorCode, GetCOSURLRequest,
     GetDeviceListRequest, ListFirmwaresRequest, UpdateOtaTaskStatusRequest, UploadFirmwareRequest,
@@ -99,6 +99,8 @@ pub(crate) enum Prepared {
 /// A modelled action: its name (from the model) and how its body is decoded.
 pub(crate) struct Handler {
     name: &'static str,
+    /// The action's metadata, as `find_action` gives it for `name`.
+    meta: fn() -> &'static ActionMeta,
     decode: fn(Value, Option<String>) -> Result<Prepared, serde_json::Error>,
 }
 
@@ -108,6 +110,7 @@ impl Handler {
         assert!(A::READ_ONLY, "a read-only action of the model is a read");
         Self {
             name: A::NAME,
+            meta: A::meta,
             decode: prepare_read::<A>,
         }
     }
@@ -120,8 +123,14 @@ impl Handler {
         );
         Self {
             name: A::NAME,
+            meta: A::meta,
             decode: prepare_change::<A>,
         }
+    }
+
+    /// The action's metadata.
+    pub(crate) fn meta(&self) -> &'static ActionMeta {
+        (self.meta)()
     }
 
     /// Decodes `params`, which passed the model's validation for this action, into its
@@ -212,6 +221,8 @@ mod tests {
             let meta = iotexplorer_model::find_action(modelled.name).expect("a model action");
             let found = handler(meta.name).expect("a handler");
             assert!(std::ptr::eq(found, modelled), "{}", meta.name);
+            // Its metadata is the one looked up by its name.
+            assert!(std::ptr::eq(found.meta(), meta), "{}", meta.name);
         }
         assert!(handler("DescribeDevice").is_none());
         assert!(handler("").is_none());

@@ -68,7 +68,10 @@ impl Changes for BatchUpdateFirmwareRequest {
                     shown(missing)
                 )));
             }
-            (UpgradeMode::DeviceNames, names.to_vec())
+            (
+                UpgradeMode::DeviceNames,
+                names.iter().collect::<Vec<&String>>(),
+            )
         } else if let Some(file_name) = request.file_name() {
             let list = state
                 .device_lists
@@ -89,11 +92,10 @@ impl Changes for BatchUpdateFirmwareRequest {
                     shown(file_name)
                 )));
             }
-            let names: Vec<String> = list
+            let names: Vec<&String> = list
                 .devices
                 .iter()
                 .filter(|n| product.devices.contains_key(*n))
-                .cloned()
                 .collect();
             (UpgradeMode::FileName, names)
         } else if let Some(ori) = ori_version {
@@ -101,7 +103,7 @@ impl Changes for BatchUpdateFirmwareRequest {
                 .devices
                 .iter()
                 .filter(|(name, device)| state.current_version(name, device, cx.now) == ori)
-                .map(|(name, _)| name.clone())
+                .map(|(name, _)| name)
                 .collect();
             (UpgradeMode::OriginalVersion, names)
         } else {
@@ -115,6 +117,7 @@ impl Changes for BatchUpdateFirmwareRequest {
             .unwrap_or(OverrideMode::KeepExisting);
         let busy: Vec<&String> = targets
             .iter()
+            .copied()
             .filter(|name| {
                 product
                     .devices
@@ -156,7 +159,7 @@ impl Changes for BatchUpdateFirmwareRequest {
         // The devices are sent the update in the order they were chosen; one that already
         // runs the version fails at once and takes no place under RateLimit.
         let mut rank = 0;
-        for name in &targets {
+        for &name in &targets {
             // A name listed twice (a device-list file may) is one device with one turn.
             let Some(device) = product.devices.get(name) else {
                 continue;
@@ -172,7 +175,7 @@ impl Changes for BatchUpdateFirmwareRequest {
             }
             devices.insert(
                 name.clone(),
-                TaskDevice {
+                Box::new(TaskDevice {
                     already_current,
                     ori_version,
                     fate: draw_fate(
@@ -184,7 +187,7 @@ impl Changes for BatchUpdateFirmwareRequest {
                     ),
                     stopped_at: None,
                     dispatch_rank,
-                },
+                }),
             );
         }
 
@@ -242,6 +245,7 @@ fn find_task<'a>(state: &'a State, product_id: &str, id: u64) -> Result<&'a Task
     state
         .tasks
         .get(&id)
+        .map(Box::as_ref)
         .filter(|task| task.product_id == product_id)
         .ok_or_else(|| task_not_found(id))
 }
@@ -313,6 +317,7 @@ fn listed_tasks<'a, A: Action>(
             .ok()
             .filter(|id| id.to_string() == named)
             .and_then(|id| state.tasks.get(&id))
+            .map(Box::as_ref)
             .filter(fits);
         return Ok(Box::new(task.into_iter()));
     }
@@ -320,7 +325,7 @@ fn listed_tasks<'a, A: Action>(
     Ok(Box::new(
         ids.iter()
             .rev()
-            .filter_map(|id| state.tasks.get(id))
+            .filter_map(|id| state.tasks.get(id).map(Box::as_ref))
             .filter(fits),
     ))
 }
