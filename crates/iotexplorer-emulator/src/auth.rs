@@ -177,11 +177,16 @@ pub(crate) fn authenticate<'r>(
     };
     // A kept head is a TC3 request whose head passed every check but the signature
     // (which no check of the head depends on the body for), so the whole check would
-    // come to the same MAC.
-    if let Some(verified) =
-        head.and_then(|head| head.verify_body(&request.body, &policy, keys).ok())
-    {
-        return Ok(tc3_signed(request, signers, verified));
+    // come to the same MAC, and to the same refusal when the signature does not match:
+    // that one is kept, so that only the signature over the host without its port is
+    // left to try, as the official Node.js SDK signs.
+    let mut mismatch = None;
+    match head.map(|head| head.verify_body(&request.body, &policy, keys)) {
+        Some(Ok(verified)) => return Ok(tc3_signed(request, signers, verified)),
+        Some(Err(error)) if error.failure() == AuthFailure::SignatureFailure => {
+            mismatch = Some(error);
+        }
+        _ => {}
     }
     if let Some(params) = v1_params(request) {
         return verify_v1(request, params, signers, &policy, V1Key::Secret);
@@ -190,7 +195,11 @@ pub(crate) fn authenticate<'r>(
     let headers = header_pairs(request);
     let received = received(request, &headers);
     let lookup = |id: &str| signers.credentials(id);
-    let verified = match tc3_sign::verify_with_key(&received, &policy, lookup, keys) {
+    let whole = match mismatch {
+        Some(mismatch) => Err(mismatch),
+        None => tc3_sign::verify_with_key(&received, &policy, lookup, keys),
+    };
+    let verified = match whole {
         Err(mismatch) if mismatch.failure() == AuthFailure::SignatureFailure => {
             verify_without_port(&received, &policy, lookup, keys).ok_or(mismatch)
         }
