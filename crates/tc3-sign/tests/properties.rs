@@ -166,6 +166,24 @@ fn exchange() -> impl Strategy<Value = Exchange> {
         )
 }
 
+/// `exchange` with one thing about it changed after signing, chosen by `which` (from 8 on,
+/// nothing).
+fn spoiled(exchange: &Exchange, which: usize) -> Exchange {
+    let mut sent = exchange.clone();
+    match which {
+        0 => sent.body.push(b'x'),
+        1 => sent.timestamp += 1,
+        2 => sent.host.insert(0, 'a'),
+        3 => sent.secret_id.push('x'),
+        4 => sent.token = Some(format!("{}x", exchange.token.clone().unwrap_or_default())),
+        5 => sent.token = None,
+        6 => sent.content_type.push('\n'),
+        7 => sent.secret_key.push('x'),
+        _ => {}
+    }
+    sent
+}
+
 /// Text that is often, but not always, acceptable: printable ASCII with an occasional tab,
 /// line break, percent sign or non-ASCII letter, so that both the accepting and the
 /// refusing paths of the signer are exercised.
@@ -323,18 +341,7 @@ proptest! {
         server_skew in prop_oneof![Just(0i64), Just(299), Just(-301), Just(86_400)],
     ) {
         let signed = exchange.sign();
-        let mut sent = exchange.clone();
-        match which {
-            0 => sent.body.push(b'x'),
-            1 => sent.timestamp += 1,
-            2 => sent.host.insert(0, 'a'),
-            3 => sent.secret_id.push('x'),
-            4 => sent.token = Some(format!("{}x", exchange.token.clone().unwrap_or_default())),
-            5 => sent.token = None,
-            6 => sent.content_type.push('\n'),
-            7 => sent.secret_key.push('x'),
-            _ => {}
-        }
+        let sent = spoiled(&exchange, which);
         let stored = exchange.credentials();
         let policy = VerifyPolicy::new(SERVICE, exchange.timestamp + server_skew);
         let lookup = |candidate: &str| (candidate == exchange.secret_id).then_some(&stored);
@@ -370,18 +377,7 @@ proptest! {
         other_service in any::<bool>(),
     ) {
         let signed = exchange.sign();
-        let mut sent = exchange.clone();
-        match which {
-            0 => sent.body.push(b'x'),
-            1 => sent.timestamp += 1,
-            2 => sent.host.insert(0, 'a'),
-            3 => sent.secret_id.push('x'),
-            4 => sent.token = Some(format!("{}x", exchange.token.clone().unwrap_or_default())),
-            5 => sent.token = None,
-            6 => sent.content_type.push('\n'),
-            7 => sent.secret_key.push('x'),
-            _ => {}
-        }
+        let sent = spoiled(&exchange, which);
         let stored = exchange.credentials();
         let head_policy = VerifyPolicy::new(SERVICE, exchange.timestamp + server_skew);
         // The body comes in later, and is checked with the clock of then; a policy for
