@@ -389,6 +389,54 @@ fn random_below(bound: u64) -> u64 {
     RandomState::new().hash_one(NEXT.fetch_add(1, Ordering::SeqCst)) % bound
 }
 
+/// The TaskIds acknowledged so far over the restarts of one state file.
+#[derive(Default)]
+struct Acknowledged(Vec<u64>);
+
+impl Acknowledged {
+    /// Asserts that the server behind `client` still has every acknowledged task.
+    async fn assert_kept(&self, client: &Client, at: &str) {
+        let known = task_ids(client).await;
+        let missing: Vec<_> = self.0.iter().filter(|id| !known.contains(id)).collect();
+        assert!(
+            missing.is_empty(),
+            "{at}: acknowledged, then lost: {missing:?}"
+        );
+    }
+
+    /// Adds the TaskIds of one round, asserting that none was handed out before.
+    fn add(&mut self, answered: Vec<u64>, at: &str) {
+        for id in answered {
+            assert!(!self.0.contains(&id), "{at}: TaskId {id} handed out twice");
+            self.0.push(id);
+        }
+    }
+}
+
+/// Three streams of tasks against `client`, and what they get answers for.
+struct Streams {
+    handles: Vec<tokio::task::JoinHandle<()>>,
+    answered: Arc<Mutex<Vec<u64>>>,
+}
+
+impl Streams {
+    fn start(client: &Client) -> Self {
+        let answered = Arc::new(Mutex::new(Vec::new()));
+        let handles = (0..3)
+            .map(|_| tokio::spawn(stream_of_tasks(client.clone(), Arc::clone(&answered))))
+            .collect();
+        Self { handles, answered }
+    }
+
+    /// Waits for the streams to stop (the server is gone); the TaskIds they got.
+    async fn finish(self) -> Vec<u64> {
+        for handle in self.handles {
+            handle.await.expect("the stream");
+        }
+        self.answered.lock().expect("lock").clone()
+    }
+}
+
 /// Sends `BatchUpdateFirmware` until the server is gone; the TaskIds it got answers for.
 async fn stream_of_tasks(client: Client, acknowledged: Arc<Mutex<Vec<u64>>>) {
     let devices = [
@@ -434,46 +482,27 @@ async fn kill_9_during_a_stream_of_tasks_loses_and_reuses_nothing() {
     const ROUNDS: usize = 10;
     let dir = TempDir::new("kill");
     let state = dir.path().join("state.json");
-    let mut acknowledged: Vec<u64> = Vec::new();
+    let mut acknowledged = Acknowledged::default();
     let mut killed_with_calls_in_flight = 0;
     for round in 0..=ROUNDS {
+        let at = format!("round {round}");
         let (mut child, addr) = spawn_binary(&state);
         let client = Client::demo(addr);
-        let known = task_ids(&client).await;
-        let missing: Vec<_> = acknowledged
-            .iter()
-            .filter(|id| !known.contains(id))
-            .collect();
-        assert!(
-            missing.is_empty(),
-            "round {round}: acknowledged, then lost: {missing:?}"
-        );
+        acknowledged.assert_kept(&client, &at).await;
         if round == ROUNDS {
             let _ = child.kill();
             let _ = child.wait();
             break;
         }
-        let answered = Arc::new(Mutex::new(Vec::new()));
-        let streams: Vec<_> = (0..3)
-            .map(|_| tokio::spawn(stream_of_tasks(client.clone(), Arc::clone(&answered))))
-            .collect();
+        let streams = Streams::start(&client);
         tokio::time::sleep(Duration::from_millis(30 + random_below(270))).await;
         child.kill().expect("kill -9");
         let _ = child.wait();
-        for stream in streams {
-            stream.await.expect("the stream");
-        }
-        let answered = answered.lock().expect("lock").clone();
+        let answered = streams.finish().await;
         if !answered.is_empty() {
             killed_with_calls_in_flight += 1;
         }
-        for id in answered {
-            assert!(
-                !acknowledged.contains(&id),
-                "round {round}: TaskId {id} handed out twice"
-            );
-            acknowledged.push(id);
-        }
+        acknowledged.add(answered, &at);
     }
     assert!(
         killed_with_calls_in_flight >= ROUNDS / 2,
@@ -481,7 +510,7 @@ async fn kill_9_during_a_stream_of_tasks_loses_and_reuses_nothing() {
     );
     println!(
         "{} tasks acknowledged in {ROUNDS} rounds",
-        acknowledged.len()
+        acknowledged.0.len()
     );
 }
 
@@ -1015,28 +1044,18 @@ async fn kill_9_during_background_folds_loses_and_reuses_nothing() {
         let dir = TempDir::new("fold-kill");
         let state = dir.path().join("state.json");
         let sealed = sealed_log_of(&state);
-        let mut acknowledged: Vec<u64> = Vec::new();
+        let mut acknowledged = Acknowledged::default();
         for round in 0..=KILLS {
+            let at = format!("files {files}, round {round}");
             let (mut child, addr) = spawn_fold_child(&state);
             let client = Client::demo(addr);
-            let known = task_ids(&client).await;
-            let missing: Vec<_> = acknowledged
-                .iter()
-                .filter(|id| !known.contains(id))
-                .collect();
-            assert!(
-                missing.is_empty(),
-                "files {files}, round {round}: acknowledged, then lost: {missing:?}"
-            );
+            acknowledged.assert_kept(&client, &at).await;
             if round == KILLS {
                 let _ = child.kill();
                 let _ = child.wait();
                 break;
             }
-            let answered = Arc::new(Mutex::new(Vec::new()));
-            let streams: Vec<_> = (0..3)
-                .map(|_| tokio::spawn(stream_of_tasks(client.clone(), Arc::clone(&answered))))
-                .collect();
+            let streams = Streams::start(&client);
             // Wait for a fold to begin (up to 5 s), then kill at a random point of it.
             let deadline = std::time::Instant::now() + Duration::from_secs(5);
             while !sealed.exists() && std::time::Instant::now() < deadline {
@@ -1048,19 +1067,9 @@ async fn kill_9_during_background_folds_loses_and_reuses_nothing() {
             if sealed.exists() {
                 killed_mid_fold += 1;
             }
-            for stream in streams {
-                stream.await.expect("the stream");
-            }
-            let answered = answered.lock().expect("lock").clone();
-            for id in answered {
-                assert!(
-                    !acknowledged.contains(&id),
-                    "files {files}, round {round}: TaskId {id} handed out twice"
-                );
-                acknowledged.push(id);
-            }
+            acknowledged.add(streams.finish().await, &at);
         }
-        total += acknowledged.len();
+        total += acknowledged.0.len();
     }
     assert!(
         killed_mid_fold >= FILES * KILLS / 4,
