@@ -18,7 +18,7 @@ use tc3_sign::{
 
 use crate::actions::shown;
 use crate::fixture::CredentialFixture;
-use crate::request::{Incoming, decode_pairs};
+use crate::request::{Headers, Incoming, decode_pairs};
 
 /// The service name in the credential scope.
 pub(crate) const SERVICE: &str = "iotexplorer";
@@ -155,7 +155,7 @@ impl std::fmt::Debug for Signers {
     }
 }
 
-/// A TC3 head that passed [`precheck`], as tc3-sign keeps it: only the signature over
+/// A TC3 head that passed [`precheck_tc3`], as tc3-sign keeps it: only the signature over
 /// the body is left to check.
 pub(crate) type Tc3Head<'r, 's> = CheckedHead<'r, &'s Credentials>;
 
@@ -192,7 +192,7 @@ pub(crate) fn authenticate<'r>(
         return verify_v1(request, params, signers, &policy, V1Key::Secret);
     }
     check_tc3_head(request)?;
-    let headers = header_pairs(request);
+    let headers = header_pairs(&request.headers);
     let received = received(request, &headers);
     let lookup = |id: &str| signers.credentials(id);
     let whole = match mismatch {
@@ -232,9 +232,9 @@ fn refused(error: &tc3_sign::VerifyError) -> ApiError {
 }
 
 /// The request's headers as tc3-sign takes them.
-pub(crate) fn header_pairs(request: &Incoming) -> Vec<(&str, &str)> {
-    let mut pairs = Vec::with_capacity(request.headers.len());
-    pairs.extend(request.headers.iter());
+pub(crate) fn header_pairs(headers: &Headers) -> Vec<(&str, &str)> {
+    let mut pairs = Vec::with_capacity(headers.len());
+    pairs.extend(headers.iter());
     pairs
 }
 
@@ -363,21 +363,10 @@ fn host_without_port(host: &str) -> Option<&str> {
 
 /// What the head alone says of the sender, so a refused request is answered before its
 /// body is read. `Err` is the answer [`authenticate`] gives for the whole request; `Ok`
-/// means the body decides: it is covered by the signature, or it may be a v1 form.
-#[cfg(test)]
-pub(crate) fn precheck(
-    head: &Incoming,
-    signers: &Signers,
-    max_skew: u64,
-    now: i64,
-) -> Result<(), ApiError> {
-    let headers = header_pairs(head);
-    precheck_tc3(head, &received(head, &headers), signers, max_skew, now).map(|_| ())
-}
-
-/// [`precheck`], keeping what tc3-sign found of a TC3 head that passed every check but
-/// the signature, for [`authenticate`] to check the body against. `received` is `head`
-/// as tc3-sign takes it ([`header_pairs`]).
+/// means the body decides: it is covered by the signature, or it may be a v1 form. Keeps
+/// what tc3-sign found of a TC3 head that passed every check but the signature, for
+/// [`authenticate`] to check the body against. `received` is `head` as tc3-sign takes it
+/// ([`header_pairs`]).
 pub(crate) fn precheck_tc3<'r, 's>(
     head: &Incoming,
     received: &ReceivedRequest<'r>,
@@ -875,7 +864,9 @@ mod tests {
             };
             let full = request(method, signer, skew, unsigned, content_type, &signed_body, &sent_body, spoil);
             let head = Incoming { body: bytes::Bytes::new(), ..request(method, signer, skew, unsigned, content_type, &signed_body, &sent_body, spoil) };
-            let early = precheck(&head, &credentials(), 300, NOW);
+            let head_pairs = header_pairs(&head.headers);
+            let early = precheck_tc3(&head, &received(&head, &head_pairs), &credentials(), 300, NOW)
+                .map(|_| ());
             let late = authenticate(&full, &credentials(), 300, NOW, None);
             if let Err(early) = early {
                 let late = late.as_ref().err().map(|e| e.code.clone());
@@ -884,7 +875,7 @@ mod tests {
             // With what the head check kept, and the body checked a little later, the whole
             // request is answered as it is without.
             let signers = credentials();
-            let pairs = header_pairs(&head);
+            let pairs = header_pairs(&head.headers);
             for later in [NOW, NOW + 1, NOW + 302] {
                 let kept = precheck_tc3(&head, &received(&head, &pairs), &signers, 300, NOW);
                 if let Ok(kept) = kept {

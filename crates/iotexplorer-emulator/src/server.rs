@@ -21,7 +21,7 @@ use tokio::sync::{Notify, Semaphore, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::admission::{Admission, Admitted};
-use crate::auth::Signers;
+use crate::auth::{self, Signers};
 use crate::body::{self, BodyError};
 use crate::budget::Budget;
 use crate::connection::{self, Activity, Watched};
@@ -585,7 +585,7 @@ async fn handle(
     };
     // The head as tc3-sign takes it, borrowed field by field so that the body can be put
     // in beside it.
-    let pairs: Vec<(&str, &str)> = incoming.headers.iter().collect();
+    let pairs = auth::header_pairs(&incoming.headers);
     let received = ReceivedRequest {
         method: &incoming.method,
         path: &incoming.path,
