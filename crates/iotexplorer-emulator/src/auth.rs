@@ -638,6 +638,67 @@ mod tests {
         )
     }
 
+    /// `request` as its head arrives: the same head, no body yet.
+    fn head_of(request: &Incoming) -> Incoming {
+        Incoming {
+            method: request.method.clone(),
+            path: request.path.clone(),
+            query: request.query.clone(),
+            headers: Headers::from_pairs(request.headers.iter()),
+            body: bytes::Bytes::new(),
+        }
+    }
+
+    /// `request` sent with `Host: host` instead of the host it was signed for.
+    fn with_host(request: Incoming, host: &str) -> Incoming {
+        let headers = Headers::from_pairs(
+            request
+                .headers
+                .iter()
+                .map(|(name, value)| (name, if name == "host" { host } else { value })),
+        );
+        Incoming { headers, ..request }
+    }
+
+    /// A request whose head was kept is checked against it: the head is kept, a body it
+    /// was signed for verifies, another body is refused, and a Host with a port signed
+    /// without it (as the official Node.js SDK signs) verifies after the mismatch.
+    #[test]
+    fn a_kept_head_verifies_the_body_it_was_signed_for_and_no_other() {
+        let signers = credentials();
+        let answer = |full: &Incoming| {
+            let head = head_of(full);
+            let pairs = header_pairs(&head.headers);
+            let kept = precheck_tc3(&head, &received(&head, &pairs), &signers, 300, NOW)
+                .expect("the head passes");
+            assert!(kept.is_some(), "a TC3 head that passes is kept");
+            authenticate(full, &signers, 300, NOW, kept)
+                .map(|signed| signed.secret_id)
+                .map_err(|error| error.code.as_str().to_owned())
+        };
+        let signer = ("AKIDLONG", "long-key", None);
+        let forged = || {
+            request(
+                "POST",
+                signer,
+                0,
+                false,
+                "application/json",
+                b"{}",
+                b"{\"x\":1}",
+                0,
+            )
+        };
+        let refused = Err("AuthFailure.SignatureFailure".to_owned());
+        assert_eq!(answer(&signed_post(signer, 0)), Ok("AKIDLONG".to_owned()));
+        assert_eq!(answer(&forged()), refused);
+        assert_eq!(
+            answer(&with_host(signed_post(signer, 0), "h:8080")),
+            Ok("AKIDLONG".to_owned())
+        );
+        assert_eq!(answer(&with_host(forged(), "h:8080")), refused);
+    }
+
     /// Everything of an answer, to compare two.
     #[allow(clippy::type_complexity)]
     fn signed_parts(
