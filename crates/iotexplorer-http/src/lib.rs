@@ -26,7 +26,7 @@
 //! # }
 //! ```
 //!
-//! - **Transport**: a pooled hyper client (HTTP/1.1 keep-alive under the service's 60 s
+//! - **Transport**: hyper 1 connections kept for reuse (HTTP/1.1 keep-alive under the service's 60 s
 //!   idle limit, HTTP/2 when the server offers it), rustls with the ring provider and the
 //!   bundled web roots (the system's too with the `native-roots` feature). `https` only,
 //!   except loopback hosts such as the local emulator, or with
@@ -63,6 +63,7 @@ mod error;
 mod generated;
 
 mod params;
+mod pool;
 mod proxy;
 mod rate_limit;
 mod request;

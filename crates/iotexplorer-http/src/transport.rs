@@ -1,24 +1,24 @@
-//! The wire: a pooled hyper client over rustls (ring), through a proxy when configured,
-//! with a connect deadline, a whole-request deadline and a cap on response size.
+//! The wire: hyper 1 connections over rustls (ring), kept in [`Pool`], through a proxy when
+//! configured, with a connect deadline, a whole-request deadline and a cap on response
+//! size.
 
 use std::error::Error as StdError;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{Request, Response, StatusCode, Uri};
+use http::{Request, StatusCode, Uri};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use hyper::client::conn::{http1, http2};
 use hyper::rt::{Read, ReadBufCursor, Write};
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
-use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::client::legacy::connect::proxy::Tunnel;
-use hyper_util::client::legacy::connect::{
-    Connected, Connection, HttpConnector, capture_connection,
-};
+use hyper_util::client::legacy::connect::{Connected, Connection, HttpConnector};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use rustls::RootCertStore;
 use rustls::pki_types::CertificateDer;
@@ -26,10 +26,8 @@ use tokio::net::TcpStream;
 use tower_service::Service;
 
 use crate::error::{BoxError, Error};
+use crate::pool::{Lease, Origin, Pool, Sender};
 use crate::proxy::{Proxy, ProxyMatcher};
-
-/// Idle pooled connections are closed after this, safely before the service's 60 s.
-const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(50);
 
 /// What the transport is built from.
 #[derive(Clone, Debug)]
@@ -40,10 +38,15 @@ pub(crate) struct TransportConfig {
     pub(crate) extra_roots: Vec<CertificateDer<'static>>,
 }
 
-/// A pooled client, cheap to clone.
+/// What makes a connection: TCP (through a proxy when one applies), then TLS for https,
+/// all within the connect deadline.
+type Connector = TimeoutConnector<HttpsConnector<ProxyConnector>>;
+
+/// Pooled connections and the means to make more, cheap to clone.
 #[derive(Clone, Debug)]
 pub(crate) struct Transport {
-    client: HyperClient<TimeoutConnector<HttpsConnector<ProxyConnector>>, Full<Bytes>>,
+    connector: Connector,
+    pool: Arc<Pool>,
     proxy: Option<ProxyMatcher>,
 }
 
@@ -88,12 +91,11 @@ impl Transport {
             inner: https,
             timeout: config.connect_timeout,
         };
-        let client = HyperClient::builder(TokioExecutor::new())
-            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
-            .pool_timer(TokioTimer::new())
-            .timer(TokioTimer::new())
-            .build(connector);
-        Ok(Self { client, proxy })
+        Ok(Self {
+            connector,
+            pool: Arc::default(),
+            proxy,
+        })
     }
 
     /// The `Proxy-Authorization` a plain-http request to `target` must carry, if any.
@@ -107,16 +109,16 @@ impl Transport {
     /// `max_body` bytes of body.
     pub(crate) async fn exchange(
         &self,
-        mut request: Request<Full<Bytes>>,
+        request: Request<Full<Bytes>>,
         timeout: Duration,
         max_body: usize,
     ) -> Result<(StatusCode, http::HeaderMap, Bytes), TransportError> {
         // Tells, when the deadline runs out, whether a connection was ever handed to the
         // request: without one, nothing was sent.
-        let captured = capture_connection(&mut request);
-        match tokio::time::timeout(timeout, self.exchange_inner(request, max_body)).await {
+        let handed = AtomicBool::new(false);
+        match tokio::time::timeout(timeout, self.exchange_inner(request, max_body, &handed)).await {
             Ok(result) => result,
-            Err(_) if captured.connection_metadata().is_none() => Err(TransportError::Connect {
+            Err(_) if !handed.load(Ordering::Relaxed) => Err(TransportError::Connect {
                 timed_out: true,
                 message: format!("no connection within {timeout:?}"),
                 source: Box::new(ConnectTimeout(timeout)),
@@ -131,26 +133,52 @@ impl Transport {
 
     async fn exchange_inner(
         &self,
-        request: Request<Full<Bytes>>,
+        mut request: Request<Full<Bytes>>,
         max_body: usize,
+        handed: &AtomicBool,
     ) -> Result<(StatusCode, http::HeaderMap, Bytes), TransportError> {
-        let response: Response<hyper::body::Incoming> =
-            self.client.request(request).await.map_err(|err| {
-                let message = chain_message(&err);
-                if err.is_connect() {
-                    TransportError::Connect {
-                        timed_out: has_source::<ConnectTimeout>(&err),
-                        message,
-                        source: Box::new(err),
+        let target = request.uri().clone();
+        let origin = Origin::of(&target).ok_or_else(|| TransportError::Connect {
+            timed_out: false,
+            message: format!("{target} is not an absolute URL"),
+            source: format!("{target} is not an absolute URL").into(),
+        })?;
+        let mut lease = match self.pool.checkout(&origin) {
+            Some(lease) => lease,
+            None => Box::pin(self.connect(&origin, &target)).await?,
+        };
+        handed.store(true, Ordering::Relaxed);
+        let response = loop {
+            let sent = match &mut lease.sender {
+                Sender::Http1(sender) => {
+                    if !lease.forwarding {
+                        origin_form(request.uri_mut());
                     }
-                } else {
-                    TransportError::AfterSend {
-                        timed_out: false,
-                        message,
-                        source: Some(Box::new(err)),
-                    }
+                    sender.try_send_request(request).await
                 }
-            })?;
+                Sender::Http2(sender) => sender.try_send_request(request).await,
+            };
+            match sent {
+                Ok(response) => break response,
+                Err(mut failed) => match failed.take_message() {
+                    // The connection closed while it sat in the pool, before the request
+                    // was written: nothing was sent, so it goes on a new connection.
+                    Some(unsent) if lease.reused => {
+                        request = unsent;
+                        *request.uri_mut() = target.clone();
+                        lease = Box::pin(self.connect(&origin, &target)).await?;
+                    }
+                    _ => {
+                        let error = failed.into_error();
+                        return Err(TransportError::AfterSend {
+                            timed_out: false,
+                            message: chain_message(&error),
+                            source: Some(Box::new(error)),
+                        });
+                    }
+                },
+            }
+        };
         let (parts, body) = response.into_parts();
         let body = Limited::new(body, max_body)
             .collect()
@@ -167,8 +195,60 @@ impl Transport {
                 }
             })?
             .to_bytes();
+        // The answer is read whole: the connection is free for the next exchange.
+        if let Sender::Http1(_) = lease.sender {
+            self.pool.check_in(origin, lease.sender, lease.forwarding);
+        }
         Ok((parts.status, parts.headers, body))
     }
+
+    /// Opens a new connection to `origin` for `target`; an HTTP/2 one is shared at once.
+    /// Called boxed: its future is large and seldom needed.
+    async fn connect(&self, origin: &Origin, target: &Uri) -> Result<Lease, TransportError> {
+        let failed = |err: BoxError| TransportError::Connect {
+            timed_out: has_source::<ConnectTimeout>(&*err),
+            message: chain_message(&*err),
+            source: err,
+        };
+        let mut connector = self.connector.clone();
+        std::future::poll_fn(|cx| connector.poll_ready(cx))
+            .await
+            .map_err(failed)?;
+        let io = connector.call(target.clone()).await.map_err(failed)?;
+        let connected = io.connected();
+        let forwarding = connected.is_proxied();
+        if connected.is_negotiated_h2() {
+            let (sender, connection) = http2::Builder::new(TokioExecutor::new())
+                .timer(TokioTimer::new())
+                .handshake(io)
+                .await
+                .map_err(|err| failed(Box::new(err)))?;
+            tokio::spawn(connection);
+            self.pool
+                .check_in(origin.clone(), Sender::Http2(sender.clone()), forwarding);
+            return Ok(Lease {
+                sender: Sender::Http2(sender),
+                forwarding,
+                reused: false,
+            });
+        }
+        let (sender, connection) = http1::handshake(io)
+            .await
+            .map_err(|err| failed(Box::new(err)))?;
+        tokio::spawn(connection);
+        Ok(Lease {
+            sender: Sender::Http1(sender),
+            forwarding,
+            reused: false,
+        })
+    }
+}
+
+/// Leaves only the path and query of `uri`, as a request straight to the server has it.
+fn origin_form(uri: &mut Uri) {
+    *uri = uri
+        .path_and_query()
+        .map_or_else(|| Uri::from_static("/"), |path| Uri::from(path.clone()));
 }
 
 fn tls_config(config: &TransportConfig) -> Result<rustls::ClientConfig, Error> {

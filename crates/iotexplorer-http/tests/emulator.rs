@@ -128,6 +128,45 @@ async fn a_write_that_may_have_run_arrives_exactly_once() {
     emulator.shutdown().await;
 }
 
+/// The emulator closes connections left idle for 15 ms; the calls come 0 to 30 ms apart,
+/// so a kept connection is often closed around the time the next call wants it. The
+/// client takes another; no write is sent twice.
+#[tokio::test]
+async fn connections_closed_while_kept_never_send_a_write_twice() {
+    let emulator = Emulator::builder()
+        .fixture(Fixture::demo())
+        .rate_limit(0)
+        .idle_timeout(std::time::Duration::from_millis(15))
+        .start("127.0.0.1:0")
+        .await
+        .unwrap();
+    let client = client_for(&emulator).build().unwrap();
+    let calls = 40u64;
+    let mut created = 0u64;
+    for call in 0..calls {
+        // Gaps of 0 to 30 ms, in 2 ms steps, in a scrambled order.
+        let gap = (call * 7) % 16 * 2;
+        tokio::time::sleep(std::time::Duration::from_millis(gap)).await;
+        match client.send(&upgrade()).await {
+            Ok(answer) => {
+                assert!(answer.task_id.is_some());
+                created += 1;
+            }
+            // The connection closed after the request was written: it may have run.
+            Err(Error::Ambiguous { .. }) => {}
+            Err(error) => panic!("call {call}: {error:?}"),
+        }
+    }
+    let arrivals = emulator.arrivals();
+    assert!(
+        arrivals <= calls && arrivals >= created,
+        "{calls} calls, {created} answered, {arrivals} arrived"
+    );
+    // Closed connections are nearly always noticed before they are used again.
+    assert!(created >= calls - 5, "{created} of {calls} answered");
+    emulator.shutdown().await;
+}
+
 #[tokio::test]
 async fn a_read_that_failed_after_sending_is_retried() {
     let emulator = emulator(20).await;

@@ -301,6 +301,79 @@ async fn connections_are_kept_alive_and_reused() {
     assert_eq!(server.connections(), 1);
 }
 
+/// Reads one request's head and body from `stream`; `false` once the client has gone.
+fn read_request(stream: &mut std::io::BufReader<std::net::TcpStream>) -> bool {
+    use std::io::{BufRead, Read};
+    let mut length = 0;
+    loop {
+        let mut line = String::new();
+        match stream.read_line(&mut line) {
+            Ok(0) | Err(_) => return false,
+            Ok(_) => {}
+        }
+        if line == "\r\n" {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':')
+            && name.eq_ignore_ascii_case("content-length")
+        {
+            length = value.trim().parse().unwrap();
+        }
+    }
+    let mut body = vec![0; length];
+    stream.read_exact(&mut body).is_ok()
+}
+
+/// A server that answers each request and at once closes the connection, without saying
+/// so: the client often learns it only after it took the connection for its next call.
+/// The request then comes back unsent and goes on a new connection: no write is sent
+/// twice, and one fails only when it was written before the close arrived.
+#[tokio::test]
+async fn a_request_a_closed_connection_gave_back_unsent_goes_on_a_new_one() {
+    use std::io::Write;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let requests = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&requests);
+    std::thread::spawn(move || {
+        let body = r#"{"Response":{"TaskId":1000696,"RequestId":"req-ok"}}"#;
+        let answer = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { return };
+            let mut reader = std::io::BufReader::new(stream);
+            if read_request(&mut reader) {
+                counted.fetch_add(1, Ordering::SeqCst);
+                let _ = reader.get_mut().write_all(answer.as_bytes());
+            }
+        }
+    });
+    let client = iotexplorer_http::Client::builder()
+        .endpoint_url(format!("http://{addr}"))
+        .static_credentials("AKIDEXAMPLE", SECRET_KEY)
+        .proxy(iotexplorer_http::Proxy::none())
+        .rate_limit(None)
+        .build()
+        .unwrap();
+    let calls = 100;
+    let mut answered = 0;
+    for call in 0..calls {
+        match client.send(&upgrade()).await {
+            Ok(_) => answered += 1,
+            // Now and then the request is written before the close arrives: it may have
+            // run, and is not sent again.
+            Err(Error::Ambiguous { .. }) => {}
+            Err(error) => panic!("call {call}: {error:?}"),
+        }
+    }
+    assert!(answered >= calls - 5, "{answered} of {calls} answered");
+    assert_eq!(requests.load(Ordering::SeqCst), answered);
+}
+
 #[tokio::test]
 async fn plain_http_elsewhere_than_loopback_needs_consent() {
     let refused = iotexplorer_http::Client::builder()
