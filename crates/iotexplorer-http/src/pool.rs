@@ -2,9 +2,10 @@
 //! time and comes back once its answer is read; an HTTP/2 connection (when TLS negotiates
 //! it) is shared by every exchange with its origin.
 //!
-//! A connection is taken from the pool only while it is open and has been idle for less
-//! than [`IDLE_TIMEOUT`]; the rest are dropped, which closes them, when the pool is next
-//! looked at.
+//! A connection is taken from the pool only while it is open and was last handed out or
+//! given back less than [`IDLE_TIMEOUT`] ago; the rest are dropped, which closes them,
+//! when the pool is next looked at (no timer runs for it: a connection left idle stays
+//! open until then, or until the server closes it).
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -94,7 +95,7 @@ impl Pool {
         let now = Instant::now();
         let mut idle = self.idle();
         idle.http1
-            .retain(|kept| kept.fresh(now) && !kept.sender.is_closed());
+            .retain(|kept| kept.fresh(now) && kept.sender.is_ready());
         idle.http2
             .retain(|kept| kept.fresh(now) && !kept.sender.is_closed());
         // The most recently returned connection: the likeliest to be open still.
@@ -132,9 +133,11 @@ impl Pool {
                     });
                 }
             }
-            // One shared connection per origin is enough; a second one made meanwhile
-            // closes once its exchanges end.
+            // One shared connection per origin is enough: calls that found none and
+            // connected at once keep theirs only until their exchanges end.
             Sender::Http2(sender) => {
+                idle.http2
+                    .retain(|kept| kept.origin != origin || !kept.sender.is_closed());
                 if !idle.http2.iter().any(|k| k.origin == origin) && !sender.is_closed() {
                     idle.http2.push(Kept {
                         origin,

@@ -164,11 +164,22 @@ impl Transport {
                     // The connection closed while it sat in the pool, before the request
                     // was written: nothing was sent, so it goes on a new connection.
                     Some(unsent) if lease.reused => {
+                        handed.store(false, Ordering::Relaxed);
                         request = unsent;
                         *request.uri_mut() = target.clone();
                         lease = Box::pin(self.connect(&origin, &target)).await?;
+                        handed.store(true, Ordering::Relaxed);
                     }
-                    _ => {
+                    // A new connection that gives the request back never wrote it either.
+                    Some(_) => {
+                        let error = failed.into_error();
+                        return Err(TransportError::Connect {
+                            timed_out: false,
+                            message: chain_message(&error),
+                            source: Box::new(error),
+                        });
+                    }
+                    None => {
                         let error = failed.into_error();
                         return Err(TransportError::AfterSend {
                             timed_out: false,
@@ -196,8 +207,21 @@ impl Transport {
             })?
             .to_bytes();
         // The answer is read whole: the connection is free for the next exchange.
-        if let Sender::Http1(_) = lease.sender {
-            self.pool.check_in(origin, lease.sender, lease.forwarding);
+        if let Sender::Http1(mut sender) = lease.sender {
+            let forwarding = lease.forwarding;
+            if sender.is_ready() || sender.is_closed() {
+                self.pool
+                    .check_in(origin, Sender::Http1(sender), forwarding);
+            } else {
+                // On a runtime with several threads the answer's end can reach the caller
+                // just before the connection's task makes it ready for a next request.
+                let pool = Arc::clone(&self.pool);
+                tokio::spawn(async move {
+                    if let Ok(Ok(())) = tokio::time::timeout(READY_WAIT, sender.ready()).await {
+                        pool.check_in(origin, Sender::Http1(sender), forwarding);
+                    }
+                });
+            }
         }
         Ok((parts.status, parts.headers, body))
     }
@@ -223,7 +247,7 @@ impl Transport {
                 .handshake(io)
                 .await
                 .map_err(|err| failed(Box::new(err)))?;
-            tokio::spawn(connection);
+            drive(connection);
             self.pool
                 .check_in(origin.clone(), Sender::Http2(sender.clone()), forwarding);
             return Ok(Lease {
@@ -235,13 +259,32 @@ impl Transport {
         let (sender, connection) = http1::handshake(io)
             .await
             .map_err(|err| failed(Box::new(err)))?;
-        tokio::spawn(connection);
+        drive(connection);
         Ok(Lease {
             sender: Sender::Http1(sender),
             forwarding,
             reused: false,
         })
     }
+}
+
+/// How long a connection whose answer was read may take to be ready for the next request
+/// before it is closed instead of kept.
+const READY_WAIT: Duration = Duration::from_secs(1);
+
+/// Runs a connection's task until the connection closes.
+fn drive<F>(connection: F)
+where
+    F: Future<Output = Result<(), hyper::Error>> + Send + 'static,
+{
+    tokio::spawn(async move {
+        // The exchange on it, if any, gets the error itself.
+        #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
+        if let Err(error) = connection.await {
+            #[cfg(feature = "tracing")]
+            tracing::debug!(%error, "a connection to the service ended with an error");
+        }
+    });
 }
 
 /// Leaves only the path and query of `uri`, as a request straight to the server has it.

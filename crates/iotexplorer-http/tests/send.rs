@@ -374,6 +374,29 @@ async fn a_request_a_closed_connection_gave_back_unsent_goes_on_a_new_one() {
     assert_eq!(requests.load(Ordering::SeqCst), answered);
 }
 
+/// On a runtime with several threads the connection's task and the caller run apart; the
+/// connections are kept all the same (now and then the end of an answer reaches the
+/// caller before its connection is ready again, and one more is opened meanwhile).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sequential_calls_on_several_threads_share_few_connections() {
+    let server = TestServer::always(task_created()).await;
+    server.count_only();
+    let client = builder(&server).build().unwrap();
+    let calls = 300;
+    for _ in 0..calls {
+        client
+            .send(&describe())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    assert_eq!(server.count(), calls);
+    assert!(
+        server.connections() <= 3,
+        "{} connections",
+        server.connections()
+    );
+}
+
 #[tokio::test]
 async fn plain_http_elsewhere_than_loopback_needs_consent() {
     let refused = iotexplorer_http::Client::builder()
