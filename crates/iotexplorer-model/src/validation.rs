@@ -525,19 +525,27 @@ fn check_members(
     parent: &Path<'_>,
     out: &mut Findings,
 ) {
+    // One pass over the members sent finds each one's place in `meta` (or reports it
+    // unknown), so that the members of `meta` are then taken by place, not looked up.
+    let mut sent: Vec<Option<&Value>> = vec![None; meta.len()];
     for (name, value) in members {
-        if !meta.iter().any(|member| member.name == name) {
-            out.add(
+        match meta.iter().position(|member| member.name == name) {
+            Some(index) => {
+                if let Some(slot) = sent.get_mut(index) {
+                    *slot = Some(value).filter(|value| !value.is_null());
+                }
+            }
+            None => out.add(
                 &Path::Member(parent, name),
                 Some(value),
                 &"a defined member",
                 ViolationKind::UnknownMember,
-            );
+            ),
         }
     }
-    for member in meta {
+    for (member, value) in meta.iter().zip(sent) {
         let path = Path::Member(parent, member.name);
-        match set_member(members, member.name) {
+        match value {
             None => check_absent(member, &path, out),
             Some(value) => check_member(member, value, &path, out),
         }
@@ -565,18 +573,27 @@ fn check_member(member: &MemberMeta, value: &Value, path: &Path<'_>, out: &mut F
     }
     let mut duplicates = Vec::new();
     if member.constraints.contains(&Constraint::UniqueItems) {
-        // Items equal as JSON hash alike (`serde_json` keeps `Hash` in step with `==`,
-        // key order and `-0.0` included), and the set's hasher is randomly keyed, so no
-        // chosen list makes the lookups collide. An item is reported when an earlier
-        // one equals it: the same items, in the same order, as comparing each with all
-        // those before it.
-        let mut seen: HashSet<&Value> = HashSet::with_capacity(items.len());
-        duplicates.extend(
-            items
-                .iter()
-                .enumerate()
-                .filter(|(_, item)| !seen.insert(item)),
-        );
+        if items.len() <= COMPARED_IN_PAIRS {
+            // An item is reported when an earlier one equals it.
+            duplicates.extend(
+                items
+                    .iter()
+                    .enumerate()
+                    .filter(|&(index, item)| items[..index].contains(item)),
+            );
+        } else {
+            // Items equal as JSON hash alike (`serde_json` keeps `Hash` in step with
+            // `==`, key order and `-0.0` included), and the set's hasher is randomly
+            // keyed, so no chosen list makes the lookups collide: the same items, in the
+            // same order, as comparing each with all those before it.
+            let mut seen: HashSet<&Value> = HashSet::with_capacity(items.len());
+            duplicates.extend(
+                items
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, item)| !seen.insert(item)),
+            );
+        }
     }
     let list = ListFacts {
         count: items.len(),
@@ -585,6 +602,11 @@ fn check_member(member: &MemberMeta, value: &Value, path: &Path<'_>, out: &mut F
     };
     check_list_rules(member, &list, path, out);
 }
+
+/// Lists up to this long are searched for duplicates by comparing each pair of items; the
+/// number of comparisons stays small, and longer lists use a set, so that no list makes the
+/// search grow with the square of its length.
+pub(crate) const COMPARED_IN_PAIRS: usize = 16;
 
 /// The finding for a member that should be a list and is not.
 pub(crate) fn not_a_list(

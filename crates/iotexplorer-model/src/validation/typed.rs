@@ -19,8 +19,8 @@ use serde::Serialize;
 use serde::ser::{self, Impossible, SerializeSeq, SerializeStruct};
 
 use super::{
-    Findings, ListFacts, Path, Scalar, ValidationErrors, check_absent, check_groups,
-    check_list_rules, check_scalar, not_a_list,
+    COMPARED_IN_PAIRS, Findings, ListFacts, Path, Scalar, ValidationErrors, check_absent,
+    check_groups, check_list_rules, check_scalar, not_a_list,
 };
 use crate::meta::{ActionMeta, Constraint, MemberMeta, ValueType, find_structure};
 
@@ -557,11 +557,6 @@ impl ListItems {
         duplicates
     }
 }
-
-/// Lists up to this long are searched for duplicates by comparing each pair of items; the
-/// number of comparisons stays small, and longer lists use a set, so that no list makes the
-/// search grow with the square of its length.
-const COMPARED_IN_PAIRS: usize = 16;
 
 /// A scalar compared as `serde_json` compares the value it stands for: numbers of
 /// different kinds differ, `0.0` equals `-0.0`.
