@@ -5,6 +5,8 @@
 
 mod support;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -324,17 +326,13 @@ fn read_request(stream: &mut std::io::BufReader<std::net::TcpStream>) -> bool {
     stream.read_exact(&mut body).is_ok()
 }
 
-/// A server that answers each request and at once closes the connection, without saying
-/// so: the client often learns it only after it took the connection for its next call.
-/// The request then comes back unsent and goes on a new connection: no write is sent
-/// twice, and one fails only when it was written before the close arrived.
-#[tokio::test]
-async fn a_request_a_closed_connection_gave_back_unsent_goes_on_a_new_one() {
+/// A server on its own thread that answers the first request of each connection, then,
+/// after `pause`, closes it without saying so (no `Connection: close`). Counts the
+/// requests it read.
+fn answering_once_per_connection(pause: Duration) -> (String, Arc<AtomicUsize>) {
     use std::io::Write;
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicUsize, Ordering};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
     let requests = Arc::new(AtomicUsize::new(0));
     let counted = Arc::clone(&requests);
     std::thread::spawn(move || {
@@ -349,16 +347,50 @@ async fn a_request_a_closed_connection_gave_back_unsent_goes_on_a_new_one() {
             if read_request(&mut reader) {
                 counted.fetch_add(1, Ordering::SeqCst);
                 let _ = reader.get_mut().write_all(answer.as_bytes());
+                std::thread::sleep(pause);
             }
         }
     });
-    let client = iotexplorer_http::Client::builder()
-        .endpoint_url(format!("http://{addr}"))
+    (url, requests)
+}
+
+/// A client that never retries a call: what happens to a request is the transport's doing.
+fn client_of(url: String) -> iotexplorer_http::Client {
+    iotexplorer_http::Client::builder()
+        .endpoint_url(url)
         .static_credentials("AKIDEXAMPLE", SECRET_KEY)
         .proxy(iotexplorer_http::Proxy::none())
         .rate_limit(None)
+        .retry_policy(iotexplorer_http::RetryPolicy::none())
         .build()
-        .unwrap();
+        .unwrap()
+}
+
+/// The server closes each connection once it has answered on it. The close arrives while
+/// the client's only thread is held, so nothing has read it when the next call takes the
+/// kept connection: the write goes out on a closed connection. It may have run, so it is
+/// not sent again; the next call opens a new connection.
+#[tokio::test]
+async fn a_write_on_a_connection_closed_unseen_is_ambiguous_and_not_resent() {
+    let (url, requests) = answering_once_per_connection(Duration::from_millis(20));
+    let client = client_of(url);
+    client.send(&upgrade()).await.unwrap();
+    // Holds the runtime's only thread: the connection's task cannot see the close.
+    std::thread::sleep(Duration::from_millis(150));
+    let error = client.send(&upgrade()).await.unwrap_err();
+    assert!(matches!(error, Error::Ambiguous { .. }), "{error:?}");
+    client.send(&upgrade()).await.unwrap();
+    assert_eq!(requests.load(Ordering::SeqCst), 2);
+}
+
+/// The server closes each connection right after answering, so the close often reaches
+/// the connection's task as the next call hands it its request: the request comes back
+/// unsent and goes on a new connection. No write is sent twice, and one fails only when
+/// it was written before the close arrived.
+#[tokio::test]
+async fn closes_racing_the_next_call_never_send_a_write_twice() {
+    let (url, requests) = answering_once_per_connection(Duration::ZERO);
+    let client = client_of(url);
     let calls = 100;
     let mut answered = 0;
     for call in 0..calls {
