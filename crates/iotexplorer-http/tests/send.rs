@@ -556,8 +556,8 @@ async fn an_observer_sees_each_attempt_exactly_as_sent() {
         }
     })
     .await;
-    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let log = std::sync::Arc::clone(&seen);
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = Arc::clone(&seen);
     let client = builder(&server)
         .credentials(
             StaticCredentials::new(support::SECRET_ID, SECRET_KEY).with_token("tok-secret"),
