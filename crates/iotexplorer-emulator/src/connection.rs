@@ -178,12 +178,9 @@ impl AsyncWrite for Watched {
 /// Drives `connection` until it ends, or drops it (closing the socket) when it expires
 /// or, while idle, when `pressure` asks for its slot.
 ///
-/// One timer serves the connection's whole life. The deadline is read after every poll of
-/// the connection (the only place the phase changes); the timer is moved only when the
-/// deadline comes earlier than it is set for. A deadline that moved later (each answer
-/// moves the idle one) is found when the timer fires, and the timer is set again for it:
-/// so a request costs no extra wake-up of the task, no timer of its own and, mostly, no
-/// move of the timer.
+/// One timer serves the connection's whole life: it is moved when the deadline moves,
+/// which is read after every poll of the connection (the only place the phase changes),
+/// so a request costs no extra wake-up of the task and no timer of its own.
 pub(crate) async fn watch<F>(
     connection: F,
     activity: &Activity,
@@ -202,18 +199,13 @@ pub(crate) async fn watch<F>(
             return Poll::Ready(());
         }
         if let Some((at, _)) = activity.deadline(header_timeout, idle_timeout) {
-            if armed_at.is_none_or(|armed| at < armed) {
+            if armed_at != Some(at) {
                 timer.as_mut().reset(at);
                 armed_at = Some(at);
             }
-            // A timer set earlier than the deadline fires first: set again for it, and
-            // polled again so that it wakes the task then.
-            while timer.as_mut().poll(cx).is_ready() {
-                if armed_at.is_none_or(|armed| armed >= at) {
-                    return Poll::Ready(());
-                }
-                timer.as_mut().reset(at);
-                armed_at = Some(at);
+            // The deadline was read just now, so a timer that has fired means it passed.
+            if timer.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(());
             }
         }
         while pressed.as_mut().poll(cx).is_ready() {

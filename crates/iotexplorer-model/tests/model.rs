@@ -73,6 +73,28 @@ fn there_are_268_actions_sorted_and_reachable_by_name() {
     assert!(find_structure("SearchKeyword").is_some());
 }
 
+/// The checks take a member's place in its list by its name: no list names one twice.
+#[test]
+fn no_member_list_names_a_member_twice() {
+    let lists = iotexplorer_model::actions()
+        .iter()
+        .flat_map(|action| [(action.name, action.input), (action.name, action.output)])
+        .chain(
+            iotexplorer_model::structures()
+                .iter()
+                .map(|structure| (structure.name, structure.members)),
+        );
+    let mut checked = 0;
+    for (owner, members) in lists {
+        let mut names: Vec<&str> = members.iter().map(|member| member.name).collect();
+        names.sort_unstable();
+        let twice = names.windows(2).find(|pair| pair[0] == pair[1]);
+        assert!(twice.is_none(), "{owner} names {twice:?} twice");
+        checked += 1;
+    }
+    assert!(checked > 2 * 268, "{checked} lists");
+}
+
 #[test]
 fn action_impls_agree_with_metadata() {
     let impls = action_impls();
