@@ -62,6 +62,7 @@ mod schedule;
 mod serve;
 mod server;
 mod state;
+mod task_devices;
 
 pub use disk::StorageFaults;
 pub use faults::{FaultKind, FaultRule, Faults};

@@ -14,6 +14,7 @@ use crate::device_clock::{
 };
 use crate::fixture::{DeviceListFixture, DeviceOffline, Fixture, ProgressSettings};
 use crate::schedule::{Requested, Schedule};
+use crate::task_devices::TaskDevices;
 
 /// The first task ID handed out; Tencent's IDs are seven digits too.
 const FIRST_TASK_ID: u64 = 1_000_001;
@@ -142,7 +143,7 @@ pub(crate) struct Task {
     pub(crate) seconds_per_step: u64,
     pub(crate) options: TaskOptions,
     pub(crate) cancelled: bool,
-    pub(crate) devices: BTreeMap<String, Box<TaskDevice>>,
+    pub(crate) devices: TaskDevices,
     /// Its timeline (start, spacing of the dispatches, `EndTime`) in stages; derived from
     /// `options` by [`Task::index_ends`], so rebuilt on load.
     #[serde(skip)]
@@ -903,7 +904,7 @@ mod tests {
                     }
                     records.insert(
                         name.to_owned(),
-                        Box::new(TaskDevice {
+                        TaskDevice {
                             already_current,
                             dispatch_rank,
                             ori_version,
@@ -912,9 +913,10 @@ mod tests {
                                 ..fate
                             },
                             stopped_at: None,
-                        }),
+                        },
                     );
                 }
+                let records = TaskDevices::from_chosen(records.into_iter().collect());
                 let task = Task {
                     id: state.next_task_id,
                     product_id: DEMO_PRODUCT_ID.to_owned(),

@@ -1,6 +1,6 @@
 //! Creating, watching and cancelling firmware-update tasks.
 
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 
 use iotexplorer_model::{
     Action, ApiError, BatchUpdateFirmwareRequest, BatchUpdateFirmwareResponse,
@@ -18,6 +18,7 @@ use crate::change::{Change, Stop};
 use crate::device_clock::{draw_fate, modelled_retries};
 use crate::schedule::{Requested, Schedule};
 use crate::state::{State, Task, TaskDevice, TaskOptions};
+use crate::task_devices::TaskDevices;
 
 /// `TimeoutInterval` when the request gives none, in seconds.
 const DEFAULT_TIMEOUT_INTERVAL: u64 = 300;
@@ -155,16 +156,17 @@ impl Changes for BatchUpdateFirmwareRequest {
             start_time: timing.start_time,
             end_time: timing.end_time,
         };
-        let mut devices = BTreeMap::new();
+        let mut chosen = Vec::with_capacity(targets.len());
+        let mut seen = BTreeSet::new();
         // The devices are sent the update in the order they were chosen; one that already
         // runs the version fails at once and takes no place under RateLimit.
         let mut rank = 0;
         for &name in &targets {
-            // A name listed twice (a device-list file may) is one device with one turn.
             let Some(device) = product.devices.get(name) else {
                 continue;
             };
-            if devices.contains_key(name) {
+            // A name listed twice (a device-list file may) is one device with one turn.
+            if !seen.insert(name.as_str()) {
                 continue;
             }
             let ori_version = state.current_version(name, device, cx.now);
@@ -173,9 +175,9 @@ impl Changes for BatchUpdateFirmwareRequest {
             if !already_current {
                 rank += 1;
             }
-            devices.insert(
+            chosen.push((
                 name.clone(),
-                Box::new(TaskDevice {
+                TaskDevice {
                     already_current,
                     ori_version,
                     fate: draw_fate(
@@ -187,9 +189,10 @@ impl Changes for BatchUpdateFirmwareRequest {
                     ),
                     stopped_at: None,
                     dispatch_rank,
-                }),
-            );
+                },
+            ));
         }
+        let devices = TaskDevices::from_chosen(chosen);
 
         // Replacing: the older task still under way stops for these devices where they are
         // now. Only a device's last task can be under way: a task starts only once the
