@@ -177,6 +177,33 @@ async fn idle_connections_are_closed_after_the_idle_timeout() {
     emulator.shutdown().await;
 }
 
+/// A request that takes longer than the idle timeout keeps its connection: the idle
+/// time counts from its answer, not from the one before it.
+#[tokio::test]
+async fn a_request_longer_than_the_idle_timeout_keeps_its_connection() {
+    let timeout = Duration::from_millis(400);
+    let emulator = start(builder().idle_timeout(timeout)).await;
+    emulator.faults().push(
+        iotexplorer_emulator::FaultRule::new(iotexplorer_emulator::FaultKind::Delay { ms: 700 })
+            .for_action("ListFirmwares")
+            .times(1),
+    );
+    let client = Client::demo(emulator.addr());
+    let mut kept = connect(emulator.addr()).await;
+    for _ in 0..2 {
+        let headers = client.headers("POST", "ListFirmwares", "", LIST.as_bytes());
+        let mut request = head("POST", &headers, LIST.len());
+        request.extend_from_slice(LIST.as_bytes());
+        kept.write_all(&request).await.expect("write");
+        // The first answer comes after 700 ms, past the idle timeout.
+        let reply = read_reply(&mut kept).await.expect("an answer");
+        reply.ok();
+    }
+    let waited = closed_after(&mut kept).await;
+    assert!(waited >= timeout / 2, "closed too early: {waited:?}");
+    emulator.shutdown().await;
+}
+
 #[tokio::test]
 async fn a_stalled_body_gets_408_and_the_connection_closes() {
     let timeout = Duration::from_millis(400);
