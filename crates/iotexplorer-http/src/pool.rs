@@ -7,7 +7,7 @@
 //! when the pool is next looked at (no timer runs for it: a connection left idle stays
 //! open until then, or until the server closes it).
 
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -19,6 +19,10 @@ use tokio::time::Instant;
 
 /// Idle connections are not used after this, safely before the service's 60 s.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(50);
+
+/// How long a connection whose answer was read may take to be ready for the next request
+/// before it is closed instead of kept.
+const READY_WAIT: Duration = Duration::from_secs(1);
 
 /// Idle HTTP/1.1 connections kept per origin; one that comes back beyond this is closed.
 const MAX_IDLE_PER_ORIGIN: usize = 64;
@@ -116,9 +120,27 @@ impl Pool {
         })
     }
 
-    /// Takes back a connection whose exchange is over, or shares a new HTTP/2 one; an
-    /// HTTP/1.1 connection that is not ready for a next request is dropped instead.
-    pub(crate) fn check_in(&self, origin: Origin, sender: Sender, forwarding: bool) {
+    /// Takes back a connection whose exchange is over, or shares a new HTTP/2 one (one
+    /// already shared is left as it is). An HTTP/1.1 connection is kept once it is ready
+    /// for a next request: on a runtime with several threads the answer's end can reach
+    /// the caller just before the connection's task gets there, so one still open is
+    /// waited for, up to [`READY_WAIT`], off the caller's path. One that closed, or is not
+    /// ready by then, is dropped.
+    pub(crate) fn check_in(self: &Arc<Self>, origin: Origin, sender: Sender, forwarding: bool) {
+        match sender {
+            Sender::Http1(mut sender) if !sender.is_ready() && !sender.is_closed() => {
+                let pool = Arc::clone(self);
+                tokio::spawn(async move {
+                    if let Ok(Ok(())) = tokio::time::timeout(READY_WAIT, sender.ready()).await {
+                        pool.keep(origin, Sender::Http1(sender), forwarding);
+                    }
+                });
+            }
+            sender => self.keep(origin, sender, forwarding),
+        }
+    }
+
+    fn keep(&self, origin: Origin, sender: Sender, forwarding: bool) {
         let since = Instant::now();
         let mut idle = self.idle();
         match sender {
@@ -175,7 +197,7 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let origin = Origin::of(&Uri::from_static("http://127.0.0.1:9")).unwrap();
         let other = Origin::of(&Uri::from_static("https://127.0.0.1:9")).unwrap();
-        let pool = Pool::default();
+        let pool = Arc::new(Pool::default());
         for _ in 0..MAX_IDLE_PER_ORIGIN + 3 {
             let sender = ready_sender(&listener).await;
             pool.check_in(origin.clone(), Sender::Http1(sender), false);

@@ -12,8 +12,9 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{Request, StatusCode, Uri};
+use http::{Request, Response, StatusCode, Uri};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use hyper::body::Incoming;
 use hyper::client::conn::{http1, http2};
 use hyper::rt::{Read, ReadBufCursor, Write};
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
@@ -133,62 +134,38 @@ impl Transport {
 
     async fn exchange_inner(
         &self,
-        mut request: Request<Full<Bytes>>,
+        request: Request<Full<Bytes>>,
         max_body: usize,
         handed: &AtomicBool,
     ) -> Result<(StatusCode, http::HeaderMap, Bytes), TransportError> {
         let target = request.uri().clone();
-        let origin = Origin::of(&target).ok_or_else(|| TransportError::Connect {
-            timed_out: false,
-            message: format!("{target} is not an absolute URL"),
-            source: format!("{target} is not an absolute URL").into(),
+        let origin = Origin::of(&target).ok_or_else(|| {
+            let message = format!("{target} is not an absolute URL");
+            TransportError::Connect {
+                timed_out: false,
+                source: message.clone().into(),
+                message,
+            }
         })?;
         let mut lease = match self.pool.checkout(&origin) {
             Some(lease) => lease,
             None => Box::pin(self.connect(&origin, &target)).await?,
         };
         handed.store(true, Ordering::Relaxed);
-        let response = loop {
-            let sent = match &mut lease.sender {
-                Sender::Http1(sender) => {
-                    if !lease.forwarding {
-                        origin_form(request.uri_mut());
-                    }
-                    sender.try_send_request(request).await
-                }
-                Sender::Http2(sender) => sender.try_send_request(request).await,
-            };
-            match sent {
-                Ok(response) => break response,
-                Err(mut failed) => match failed.take_message() {
-                    // The connection closed while it sat in the pool, before the request
-                    // was written: nothing was sent, so it goes on a new connection.
-                    Some(unsent) if lease.reused => {
-                        handed.store(false, Ordering::Relaxed);
-                        request = unsent;
-                        *request.uri_mut() = target.clone();
-                        lease = Box::pin(self.connect(&origin, &target)).await?;
-                        handed.store(true, Ordering::Relaxed);
-                    }
-                    // A new connection that gives the request back never wrote it either.
-                    Some(_) => {
-                        let error = failed.into_error();
-                        return Err(TransportError::Connect {
-                            timed_out: false,
-                            message: chain_message(&error),
-                            source: Box::new(error),
-                        });
-                    }
-                    None => {
-                        let error = failed.into_error();
-                        return Err(TransportError::AfterSend {
-                            timed_out: false,
-                            message: chain_message(&error),
-                            source: Some(Box::new(error)),
-                        });
-                    }
-                },
+        let response = match send(&mut lease, request).await {
+            Ok(response) => response,
+            // The connection closed while it sat in the pool, before the request was
+            // written: nothing was sent, so it goes on a new connection.
+            Err(Failed::Unsent(mut request, _)) if lease.reused => {
+                handed.store(false, Ordering::Relaxed);
+                *request.uri_mut() = target.clone();
+                lease = Box::pin(self.connect(&origin, &target)).await?;
+                handed.store(true, Ordering::Relaxed);
+                send(&mut lease, *request)
+                    .await
+                    .map_err(Failed::into_error)?
             }
+            Err(failed) => return Err(failed.into_error()),
         };
         let (parts, body) = response.into_parts();
         let body = Limited::new(body, max_body)
@@ -207,22 +184,7 @@ impl Transport {
             })?
             .to_bytes();
         // The answer is read whole: the connection is free for the next exchange.
-        if let Sender::Http1(mut sender) = lease.sender {
-            let forwarding = lease.forwarding;
-            if sender.is_ready() || sender.is_closed() {
-                self.pool
-                    .check_in(origin, Sender::Http1(sender), forwarding);
-            } else {
-                // On a runtime with several threads the answer's end can reach the caller
-                // just before the connection's task makes it ready for a next request.
-                let pool = Arc::clone(&self.pool);
-                tokio::spawn(async move {
-                    if let Ok(Ok(())) = tokio::time::timeout(READY_WAIT, sender.ready()).await {
-                        pool.check_in(origin, Sender::Http1(sender), forwarding);
-                    }
-                });
-            }
-        }
+        self.pool.check_in(origin, lease.sender, lease.forwarding);
         Ok((parts.status, parts.headers, body))
     }
 
@@ -268,9 +230,50 @@ impl Transport {
     }
 }
 
-/// How long a connection whose answer was read may take to be ready for the next request
-/// before it is closed instead of kept.
-const READY_WAIT: Duration = Duration::from_secs(1);
+/// Why a request did not get its answer's head on a connection.
+enum Failed {
+    /// The connection gave it back unwritten: nothing was sent.
+    Unsent(Box<Request<Full<Bytes>>>, hyper::Error),
+    /// It may have been written.
+    Sent(hyper::Error),
+}
+
+impl Failed {
+    fn into_error(self) -> TransportError {
+        match self {
+            Self::Unsent(_, error) => TransportError::Connect {
+                timed_out: false,
+                message: chain_message(&error),
+                source: Box::new(error),
+            },
+            Self::Sent(error) => TransportError::AfterSend {
+                timed_out: false,
+                message: chain_message(&error),
+                source: Some(Box::new(error)),
+            },
+        }
+    }
+}
+
+/// Sends `request` on the connection `lease` holds, in the form that connection takes.
+async fn send(
+    lease: &mut Lease,
+    mut request: Request<Full<Bytes>>,
+) -> Result<Response<Incoming>, Failed> {
+    let sent = match &mut lease.sender {
+        Sender::Http1(sender) => {
+            if !lease.forwarding {
+                origin_form(request.uri_mut());
+            }
+            sender.try_send_request(request).await
+        }
+        Sender::Http2(sender) => sender.try_send_request(request).await,
+    };
+    sent.map_err(|mut failed| match failed.take_message() {
+        Some(unsent) => Failed::Unsent(Box::new(unsent), failed.into_error()),
+        None => Failed::Sent(failed.into_error()),
+    })
+}
 
 /// Runs a connection's task until the connection closes.
 fn drive<F>(connection: F)
