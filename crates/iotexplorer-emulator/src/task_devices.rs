@@ -7,6 +7,7 @@
 //! created, only their records.
 
 use std::collections::BTreeMap;
+#[cfg(test)]
 use std::ops::Index;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -18,7 +19,8 @@ use crate::state::TaskDevice;
 pub(crate) struct TaskDevices(Vec<(String, TaskDevice)>);
 
 impl TaskDevices {
-    /// The records in `chosen`, where a name given more than once keeps its first record.
+    /// The records in `chosen`. Callers choose each device once; should a name come
+    /// twice all the same, it keeps its first record, so that lookups stay sound.
     pub(crate) fn from_chosen(mut chosen: Vec<(String, TaskDevice)>) -> Self {
         // Stable: among equal names the first chosen comes first and is the one kept.
         chosen.sort_by(|a, b| a.0.cmp(&b.0));
@@ -67,7 +69,7 @@ impl TaskDevices {
 
     /// Names and records, in name order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&String, &TaskDevice)> {
-        self.0.iter().map(|(name, record)| (name, record))
+        self.into_iter()
     }
 }
 
@@ -83,10 +85,11 @@ impl<'a> IntoIterator for &'a TaskDevices {
     }
 }
 
+#[cfg(test)]
 impl Index<&str> for TaskDevices {
     type Output = TaskDevice;
 
-    /// The record of device `name`; panics when the task has none, as a map's index does.
+    /// The record of device `name`, for tests; panics when the task has none.
     fn index(&self, name: &str) -> &TaskDevice {
         match self.get(name) {
             Some(record) => record,

@@ -148,6 +148,15 @@ async fn heads_that_never_end_are_closed_after_the_header_timeout() {
     emulator.shutdown().await;
 }
 
+/// A signed `ListFirmwares` on `stream`, answered with success.
+async fn list_firmwares_on(client: &Client, stream: &mut TcpStream) {
+    let headers = client.headers("POST", "ListFirmwares", "", LIST.as_bytes());
+    let mut request = head("POST", &headers, LIST.len());
+    request.extend_from_slice(LIST.as_bytes());
+    stream.write_all(&request).await.expect("write");
+    read_reply(stream).await.expect("an answer").ok();
+}
+
 #[tokio::test]
 async fn idle_connections_are_closed_after_the_idle_timeout() {
     let timeout = Duration::from_millis(400);
@@ -163,12 +172,7 @@ async fn idle_connections_are_closed_after_the_idle_timeout() {
     // Kept alive after an answer, then idle.
     let mut kept = connect(addr).await;
     for _ in 0..3 {
-        let headers = client.headers("POST", "ListFirmwares", "", LIST.as_bytes());
-        let mut request = head("POST", &headers, LIST.len());
-        request.extend_from_slice(LIST.as_bytes());
-        kept.write_all(&request).await.expect("write");
-        let reply = read_reply(&mut kept).await.expect("an answer");
-        reply.ok();
+        list_firmwares_on(&client, &mut kept).await;
         // Shorter pauses than the timeout keep the connection.
         tokio::time::sleep(timeout / 4).await;
     }
@@ -191,13 +195,8 @@ async fn a_request_longer_than_the_idle_timeout_keeps_its_connection() {
     let client = Client::demo(emulator.addr());
     let mut kept = connect(emulator.addr()).await;
     for _ in 0..2 {
-        let headers = client.headers("POST", "ListFirmwares", "", LIST.as_bytes());
-        let mut request = head("POST", &headers, LIST.len());
-        request.extend_from_slice(LIST.as_bytes());
-        kept.write_all(&request).await.expect("write");
         // The first answer comes after 700 ms, past the idle timeout.
-        let reply = read_reply(&mut kept).await.expect("an answer");
-        reply.ok();
+        list_firmwares_on(&client, &mut kept).await;
     }
     let waited = closed_after(&mut kept).await;
     assert!(waited >= timeout / 2, "closed too early: {waited:?}");

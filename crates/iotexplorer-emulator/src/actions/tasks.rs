@@ -93,10 +93,14 @@ impl Changes for BatchUpdateFirmwareRequest {
                     shown(file_name)
                 )));
             }
+            // A name listed twice in the file is one device with one turn; `DeviceNames`
+            // cannot repeat one (the model's checks refuse it) and a product's devices
+            // are named once.
+            let mut listed = BTreeSet::new();
             let names: Vec<&String> = list
                 .devices
                 .iter()
-                .filter(|n| product.devices.contains_key(*n))
+                .filter(|n| product.devices.contains_key(*n) && listed.insert(n.as_str()))
                 .collect();
             (UpgradeMode::FileName, names)
         } else if let Some(ori) = ori_version {
@@ -157,7 +161,6 @@ impl Changes for BatchUpdateFirmwareRequest {
             end_time: timing.end_time,
         };
         let mut chosen = Vec::with_capacity(targets.len());
-        let mut seen = BTreeSet::new();
         // The devices are sent the update in the order they were chosen; one that already
         // runs the version fails at once and takes no place under RateLimit.
         let mut rank = 0;
@@ -165,10 +168,6 @@ impl Changes for BatchUpdateFirmwareRequest {
             let Some(device) = product.devices.get(name) else {
                 continue;
             };
-            // A name listed twice (a device-list file may) is one device with one turn.
-            if !seen.insert(name.as_str()) {
-                continue;
-            }
             let ori_version = state.current_version(name, device, cx.now);
             let already_current = ori_version == version;
             let dispatch_rank = rank;
