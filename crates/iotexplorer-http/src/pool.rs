@@ -3,11 +3,12 @@
 //! it) is shared by every exchange with its origin.
 //!
 //! A connection is taken from the pool only while it is open and was last handed out or
-//! given back less than [`IDLE_TIMEOUT`] ago; the rest are dropped, which closes them,
-//! when the pool is next looked at (no timer runs for it: a connection left idle stays
-//! open until then, or until the server closes it).
+//! given back less than [`IDLE_TIMEOUT`] ago. The rest are dropped, which closes them:
+//! when the pool is next looked at, and by a task that runs while connections are kept
+//! and wakes when the oldest of them expires, so that a client left idle closes its
+//! connections itself instead of waiting for the server (or a proxy that never does).
 
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -71,6 +72,25 @@ pub(crate) struct Pool {
 struct Idle {
     http1: Vec<Kept<http1::SendRequest<Full<Bytes>>>>,
     http2: Vec<Kept<http2::SendRequest<Full<Bytes>>>>,
+    /// A task closing expired connections runs: see [`close_expired`].
+    closer_running: bool,
+}
+
+impl Idle {
+    /// Drops the connections that expired or closed.
+    fn prune(&mut self, now: Instant) {
+        self.http1
+            .retain(|kept| kept.fresh(now) && kept.sender.is_ready());
+        self.http2
+            .retain(|kept| kept.fresh(now) && !kept.sender.is_closed());
+    }
+
+    /// When the connection kept longest expires, if any is kept.
+    fn next_expiry(&self) -> Option<Instant> {
+        let http1 = self.http1.iter().map(|kept| kept.since);
+        let http2 = self.http2.iter().map(|kept| kept.since);
+        http1.chain(http2).min().map(|since| since + IDLE_TIMEOUT)
+    }
 }
 
 #[derive(Debug)]
@@ -98,10 +118,7 @@ impl Pool {
     pub(crate) fn checkout(&self, origin: &Origin) -> Option<Lease> {
         let now = Instant::now();
         let mut idle = self.idle();
-        idle.http1
-            .retain(|kept| kept.fresh(now) && kept.sender.is_ready());
-        idle.http2
-            .retain(|kept| kept.fresh(now) && !kept.sender.is_closed());
+        idle.prune(now);
         // The most recently returned connection: the likeliest to be open still.
         if let Some(index) = idle.http1.iter().rposition(|kept| kept.origin == *origin) {
             let kept = idle.http1.swap_remove(index);
@@ -140,9 +157,16 @@ impl Pool {
         }
     }
 
-    fn keep(&self, origin: Origin, sender: Sender, forwarding: bool) {
+    fn keep(self: &Arc<Self>, origin: Origin, sender: Sender, forwarding: bool) {
         let since = Instant::now();
         let mut idle = self.idle();
+        if !idle.closer_running {
+            idle.closer_running = true;
+            tokio::spawn(close_expired(ClosingTask {
+                pool: Arc::downgrade(self),
+                finished: false,
+            }));
+        }
         match sender {
             Sender::Http1(sender) => {
                 let kept = idle.http1.iter().filter(|k| k.origin == origin).count();
@@ -169,6 +193,54 @@ impl Pool {
                     });
                 }
             }
+        }
+    }
+}
+
+/// Closes kept connections as they expire, until none is kept or the pool is gone; the
+/// next connection kept starts it again. Holding the pool only weakly, it never keeps a
+/// dropped client's connections open.
+/// It is handed its state made already, so that dropped before its first poll it still
+/// clears the pool's mark.
+async fn close_expired(mut task: ClosingTask) {
+    while let Some(next) = task.prune() {
+        tokio::time::sleep_until(next).await;
+    }
+}
+
+/// The state of the task that closes expired connections.
+struct ClosingTask {
+    pool: Weak<Pool>,
+    /// It cleared the pool's mark itself as it finished.
+    finished: bool,
+}
+
+impl ClosingTask {
+    /// Drops what expired; when to look again, or `None` once nothing is kept (the mark
+    /// is cleared under the same lock, so a connection kept after that starts a new
+    /// task) or the pool is gone.
+    fn prune(&mut self) -> Option<Instant> {
+        let pool = self.pool.upgrade()?;
+        let mut idle = pool.idle();
+        idle.prune(Instant::now());
+        let next = idle.next_expiry();
+        if next.is_none() {
+            idle.closer_running = false;
+            self.finished = true;
+        }
+        next
+    }
+}
+
+impl Drop for ClosingTask {
+    // Dropped before it finished (its runtime shut down, maybe before it ever ran), it
+    // lets the next connection kept start another.
+    fn drop(&mut self) {
+        if self.finished {
+            return;
+        }
+        if let Some(pool) = self.pool.upgrade() {
+            pool.idle().closer_running = false;
         }
     }
 }
@@ -221,5 +293,106 @@ mod tests {
         assert!(pool.checkout(&origin).is_some());
         assert!(pool.checkout(&origin).is_none());
         assert!(pool.idle().http1.is_empty());
+    }
+
+    /// Whether the peer of `stream` closed it, looking until `within` of real time passed;
+    /// `false` while it stays open.
+    async fn closed_by_peer(stream: &TcpStream, within: Duration) -> bool {
+        let started = std::time::Instant::now();
+        let mut buf = [0u8; 64];
+        loop {
+            match stream.try_read(&mut buf) {
+                Ok(0) => return true,
+                Ok(_) => panic!("the client wrote on an idle connection"),
+                Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(_) => return true,
+            }
+            if started.elapsed() >= within {
+                return false;
+            }
+            tokio::task::yield_now().await;
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_kept_connection_is_closed_when_it_expires_though_the_pool_is_left_alone() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let origin = Origin::of(&Uri::from_static("http://127.0.0.1:9")).unwrap();
+        let pool = Arc::new(Pool::default());
+        let sender = ready_sender(&listener).await;
+        let (server_side, _) = listener.accept().await.unwrap();
+        pool.check_in(origin.clone(), Sender::Http1(sender), false);
+
+        tokio::time::advance(IDLE_TIMEOUT - Duration::from_millis(1)).await;
+        let short = Duration::from_millis(50);
+        assert!(
+            !closed_by_peer(&server_side, short).await,
+            "closed before it expired"
+        );
+        tokio::time::advance(Duration::from_millis(1)).await;
+        let long = Duration::from_secs(5);
+        assert!(closed_by_peer(&server_side, long).await, "still open");
+        assert!(pool.idle().http1.is_empty());
+        // With nothing left to close, the task ended and let the next keep start another.
+        assert!(!pool.idle().closer_running);
+
+        let sender = ready_sender(&listener).await;
+        let (server_side, _) = listener.accept().await.unwrap();
+        pool.check_in(origin, Sender::Http1(sender), false);
+        assert!(pool.idle().closer_running);
+        tokio::time::advance(IDLE_TIMEOUT).await;
+        assert!(
+            closed_by_peer(&server_side, long).await,
+            "the second is still open"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_dropped_pool_closes_its_connections_and_its_task_ends() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let origin = Origin::of(&Uri::from_static("http://127.0.0.1:9")).unwrap();
+        let metrics = tokio::runtime::Handle::current().metrics();
+        let tasks_before = metrics.num_alive_tasks();
+        let pool = Arc::new(Pool::default());
+        let sender = ready_sender(&listener).await;
+        let (server_side, _) = listener.accept().await.unwrap();
+        pool.check_in(origin, Sender::Http1(sender), false);
+        // The connection's task and the closing task.
+        assert_eq!(metrics.num_alive_tasks(), tasks_before + 2);
+
+        drop(pool);
+        let long = Duration::from_secs(5);
+        assert!(closed_by_peer(&server_side, long).await, "still open");
+        // The closing task wakes at the expiry it slept towards, finds no pool and ends.
+        tokio::time::advance(IDLE_TIMEOUT).await;
+        let started = std::time::Instant::now();
+        while metrics.num_alive_tasks() > tasks_before && started.elapsed() < long {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(metrics.num_alive_tasks(), tasks_before);
+    }
+
+    #[test]
+    fn a_closing_task_ended_with_its_runtime_lets_the_next_runtime_start_one() {
+        let pool = Arc::new(Pool::default());
+        let origin = Origin::of(&Uri::from_static("http://127.0.0.1:9")).unwrap();
+        let keep_one = |pool: &Arc<Pool>| {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+                let sender = ready_sender(&listener).await;
+                pool.check_in(origin.clone(), Sender::Http1(sender), false);
+            });
+            assert!(pool.idle().closer_running);
+            runtime
+        };
+        // Its closing task was never polled: the runtime's end drops it all the same.
+        drop(keep_one(&pool));
+        assert!(!pool.idle().closer_running);
+        drop(keep_one(&pool));
+        assert!(!pool.idle().closer_running);
     }
 }
