@@ -62,15 +62,18 @@ impl<'a> ParsedAuthorization<'a> {
         let signed_headers = signed_headers.ok_or_else(|| invalid("SignedHeaders is missing"))?;
         let signature = signature.ok_or_else(|| invalid("Signature is missing"))?;
 
+        let malformed = || invalid("Credential must be SecretId/Date/Service/tc3_request");
         let mut parts = split_ascii(credential, b'/');
-        let mut next = || parts.next().filter(|part| !part.is_empty());
-        let (Some(secret_id), Some(date), Some(service), Some(terminator), None) =
-            (next(), next(), next(), next(), next())
+        let mut part = || parts.next().filter(|part| !part.is_empty());
+        let (Some(secret_id), Some(date), Some(service), Some(terminator)) =
+            (part(), part(), part(), part())
         else {
-            return Err(invalid(
-                "Credential must be SecretId/Date/Service/tc3_request",
-            ));
+            return Err(malformed());
         };
+        // A fifth part, even an empty one after a trailing '/', is one too many.
+        if parts.next().is_some() {
+            return Err(malformed());
+        }
 
         if signed_headers.is_empty() || split_ascii(signed_headers, b';').any(str::is_empty) {
             return Err(invalid(
@@ -214,6 +217,9 @@ mod tests {
             format!("TC3-HMAC-SHA256 Credential=AK/2019-02-25/cvm, {good_tail}"),
             format!("TC3-HMAC-SHA256 Credential=AK/2019-02-25/cvm/tc3_request/x, {good_tail}"),
             format!("TC3-HMAC-SHA256 Credential=AK//cvm/tc3_request, {good_tail}"),
+            // An empty fifth part is a fifth part all the same.
+            format!("TC3-HMAC-SHA256 Credential=AK/2019-02-25/cvm/tc3_request/, {good_tail}"),
+            format!("TC3-HMAC-SHA256 Credential=AK/2019-02-25/cvm/tc3_request//x, {good_tail}"),
             format!("TC3-HMAC-SHA256 Credential=AK/2019-02-25/cvm/tc3_request, Credential=x, {good_tail}"),
             format!("TC3-HMAC-SHA256 Credential=AK/2019-02-25/cvm/tc3_request, Other=1, {good_tail}"),
             "TC3-HMAC-SHA256 Credential=AK/2019-02-25/cvm/tc3_request, SignedHeaders=content-type;host, Signature=zz".to_owned(),
