@@ -203,6 +203,36 @@ async fn a_request_longer_than_the_idle_timeout_keeps_its_connection() {
     emulator.shutdown().await;
 }
 
+/// A head begun shortly before the idle timeout runs out has the whole header timeout to
+/// end: once its first byte is in, the connection is no longer idle.
+#[tokio::test]
+async fn a_head_begun_as_the_idle_time_runs_out_gets_the_whole_header_timeout() {
+    let idle = Duration::from_millis(600);
+    let emulator = start(
+        builder()
+            .idle_timeout(idle)
+            .header_timeout(Duration::from_secs(3)),
+    )
+    .await;
+    let client = Client::demo(emulator.addr());
+    let headers = client.headers("POST", "ListFirmwares", "", LIST.as_bytes());
+    let mut request = head("POST", &headers, LIST.len());
+    request.extend_from_slice(LIST.as_bytes());
+    let (first, rest) = request.split_at(10);
+
+    let mut stream = connect(emulator.addr()).await;
+    tokio::time::sleep(idle / 2).await;
+    stream.write_all(first).await.expect("write");
+    // The rest comes after the idle timeout would have run out, within the header one.
+    tokio::time::sleep(idle).await;
+    stream.write_all(rest).await.expect("write");
+    read_reply(&mut stream)
+        .await
+        .expect("an answer on the same connection")
+        .ok();
+    emulator.shutdown().await;
+}
+
 #[tokio::test]
 async fn a_stalled_body_gets_408_and_the_connection_closes() {
     let timeout = Duration::from_millis(400);
