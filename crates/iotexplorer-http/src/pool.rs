@@ -7,6 +7,8 @@
 //! when the pool is next looked at, and by a task that runs while connections are kept
 //! and wakes when the oldest of them expires, so that a client left idle closes its
 //! connections itself instead of waiting for the server (or a proxy that never does).
+//! That task runs on the runtime of the call that started it; a client shared between
+//! runtimes has one such task at a time, and none while started outside a runtime.
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::Duration;
@@ -160,17 +162,11 @@ impl Pool {
     fn keep(self: &Arc<Self>, origin: Origin, sender: Sender, forwarding: bool) {
         let since = Instant::now();
         let mut idle = self.idle();
-        if !idle.closer_running {
-            idle.closer_running = true;
-            tokio::spawn(close_expired(ClosingTask {
-                pool: Arc::downgrade(self),
-                finished: false,
-            }));
-        }
-        match sender {
+        let kept = match sender {
             Sender::Http1(sender) => {
                 let kept = idle.http1.iter().filter(|k| k.origin == origin).count();
-                if sender.is_ready() && kept < MAX_IDLE_PER_ORIGIN {
+                let keep = sender.is_ready() && kept < MAX_IDLE_PER_ORIGIN;
+                if keep {
                     idle.http1.push(Kept {
                         origin,
                         sender,
@@ -178,13 +174,15 @@ impl Pool {
                         since,
                     });
                 }
+                keep
             }
             // One shared connection per origin is enough: calls that found none and
             // connected at once keep theirs only until their exchanges end.
             Sender::Http2(sender) => {
                 idle.http2
                     .retain(|kept| kept.origin != origin || !kept.sender.is_closed());
-                if !idle.http2.iter().any(|k| k.origin == origin) && !sender.is_closed() {
+                let keep = !idle.http2.iter().any(|k| k.origin == origin) && !sender.is_closed();
+                if keep {
                     idle.http2.push(Kept {
                         origin,
                         sender,
@@ -192,7 +190,32 @@ impl Pool {
                         since,
                     });
                 }
+                keep
             }
+        };
+        let start_closing = kept && !idle.closer_running;
+        if start_closing {
+            idle.closer_running = true;
+        }
+        // Unlocked first: a task the runtime refuses (it is shutting down) is dropped at
+        // once, and its drop takes the lock.
+        drop(idle);
+        if start_closing {
+            self.start_closing();
+        }
+    }
+
+    /// Starts the task that closes kept connections as they expire, on the runtime at
+    /// hand; with none, connections are only dropped when the pool is next looked at.
+    fn start_closing(self: &Arc<Self>) {
+        let task = ClosingTask {
+            pool: Arc::downgrade(self),
+            finished: false,
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => drop(runtime.spawn(close_expired(task))),
+            // Dropped unfinished, the task state clears the mark.
+            Err(_) => drop(task),
         }
     }
 }
@@ -270,8 +293,13 @@ mod tests {
         let origin = Origin::of(&Uri::from_static("http://127.0.0.1:9")).unwrap();
         let other = Origin::of(&Uri::from_static("https://127.0.0.1:9")).unwrap();
         let pool = Arc::new(Pool::default());
+        // Connected before any is kept: once one is, the closing task's timer is pending,
+        // and paused time would leap to it while a connect waited on real I/O.
+        let mut senders = Vec::new();
         for _ in 0..MAX_IDLE_PER_ORIGIN + 3 {
-            let sender = ready_sender(&listener).await;
+            senders.push(ready_sender(&listener).await);
+        }
+        for sender in senders {
             pool.check_in(origin.clone(), Sender::Http1(sender), false);
         }
         assert_eq!(pool.idle().http1.len(), MAX_IDLE_PER_ORIGIN);
@@ -357,8 +385,10 @@ mod tests {
         let sender = ready_sender(&listener).await;
         let (server_side, _) = listener.accept().await.unwrap();
         pool.check_in(origin, Sender::Http1(sender), false);
-        // The connection's task and the closing task.
+        // The connection's task and the closing task, which runs to its first wait
+        // before the pool is dropped: asleep, it must not hold the pool.
         assert_eq!(metrics.num_alive_tasks(), tasks_before + 2);
+        tokio::task::yield_now().await;
 
         drop(pool);
         let long = Duration::from_secs(5);
@@ -394,5 +424,32 @@ mod tests {
         assert!(!pool.idle().closer_running);
         drop(keep_one(&pool));
         assert!(!pool.idle().closer_running);
+    }
+
+    #[test]
+    fn a_connection_kept_outside_a_runtime_is_kept_without_a_closing_task() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let (sender, _listener) = runtime.block_on(async {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            (ready_sender(&listener).await, listener)
+        });
+        let pool = Arc::new(Pool::default());
+        let origin = Origin::of(&Uri::from_static("http://127.0.0.1:9")).unwrap();
+        let (done, finished) = std::sync::mpsc::channel();
+        let kept_by = Arc::clone(&pool);
+        // On its own thread, so that a hang fails the test instead of stalling it.
+        std::thread::spawn(move || {
+            kept_by.check_in(origin, Sender::Http1(sender), false);
+            done.send(()).unwrap();
+        });
+        finished
+            .recv_timeout(Duration::from_secs(5))
+            .expect("check_in returns");
+        let idle = pool.idle();
+        assert_eq!(idle.http1.len(), 1);
+        assert!(!idle.closer_running);
     }
 }
