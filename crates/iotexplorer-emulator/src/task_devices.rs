@@ -120,13 +120,13 @@ mod tests {
     use super::*;
 
     fn record(rank: u64) -> TaskDevice {
-        serde_json::from_value(serde_json::json!({
-            "ori_version": "1.0.0",
-            "fate": serde_json::to_value(crate::device_clock::Fate::default()).unwrap(),
-            "stopped_at": null,
-            "dispatch_rank": rank,
-        }))
-        .unwrap()
+        TaskDevice {
+            ori_version: "1.0.0".to_owned(),
+            fate: crate::device_clock::Fate::default(),
+            stopped_at: None,
+            already_current: false,
+            dispatch_rank: rank,
+        }
     }
 
     #[test]

@@ -148,13 +148,27 @@ async fn heads_that_never_end_are_closed_after_the_header_timeout() {
     emulator.shutdown().await;
 }
 
-/// A signed `ListFirmwares` on `stream`, answered with success.
-async fn list_firmwares_on(client: &Client, stream: &mut TcpStream) {
+/// A signed `ListFirmwares`, head and body, as sent on a kept connection.
+fn signed_list_firmwares(client: &Client) -> Vec<u8> {
     let headers = client.headers("POST", "ListFirmwares", "", LIST.as_bytes());
     let mut request = head("POST", &headers, LIST.len());
     request.extend_from_slice(LIST.as_bytes());
-    stream.write_all(&request).await.expect("write");
+    request
+}
+
+/// A signed `ListFirmwares` on `stream`, answered with success.
+async fn list_firmwares_on(client: &Client, stream: &mut TcpStream) {
+    stream
+        .write_all(&signed_list_firmwares(client))
+        .await
+        .expect("write");
     read_reply(stream).await.expect("an answer").ok();
+}
+
+/// Waits until the server closes `stream`, which must not come sooner than `at_least`.
+async fn closed_no_sooner_than(stream: &mut TcpStream, at_least: Duration) {
+    let waited = closed_after(stream).await;
+    assert!(waited >= at_least, "closed too early: {waited:?}");
 }
 
 #[tokio::test]
@@ -166,8 +180,7 @@ async fn idle_connections_are_closed_after_the_idle_timeout() {
 
     // Never sends a byte.
     let mut silent = connect(addr).await;
-    let waited = closed_after(&mut silent).await;
-    assert!(waited >= timeout / 2, "closed too early: {waited:?}");
+    closed_no_sooner_than(&mut silent, timeout / 2).await;
 
     // Kept alive after an answer, then idle.
     let mut kept = connect(addr).await;
@@ -176,8 +189,7 @@ async fn idle_connections_are_closed_after_the_idle_timeout() {
         // Shorter pauses than the timeout keep the connection.
         tokio::time::sleep(timeout / 4).await;
     }
-    let waited = closed_after(&mut kept).await;
-    assert!(waited >= timeout / 2, "closed too early: {waited:?}");
+    closed_no_sooner_than(&mut kept, timeout / 2).await;
     emulator.shutdown().await;
 }
 
@@ -198,8 +210,7 @@ async fn a_request_longer_than_the_idle_timeout_keeps_its_connection() {
         // The first answer comes after 700 ms, past the idle timeout.
         list_firmwares_on(&client, &mut kept).await;
     }
-    let waited = closed_after(&mut kept).await;
-    assert!(waited >= timeout / 2, "closed too early: {waited:?}");
+    closed_no_sooner_than(&mut kept, timeout / 2).await;
     emulator.shutdown().await;
 }
 
@@ -210,10 +221,7 @@ async fn a_head_begun_as_the_idle_time_runs_out_gets_the_whole_header_timeout() 
     let idle = Duration::from_millis(800);
     let header = Duration::from_millis(1_300);
     let emulator = start(builder().idle_timeout(idle).header_timeout(header)).await;
-    let client = Client::demo(emulator.addr());
-    let headers = client.headers("POST", "ListFirmwares", "", LIST.as_bytes());
-    let mut request = head("POST", &headers, LIST.len());
-    request.extend_from_slice(LIST.as_bytes());
+    let request = signed_list_firmwares(&Client::demo(emulator.addr()));
     let (first, rest) = request.split_at(10);
 
     let mut stream = connect(emulator.addr()).await;

@@ -27,9 +27,9 @@
 //! ```
 //!
 //! - **Transport**: hyper 1 connections kept for reuse (HTTP/1.1 keep-alive under the
-//!   service's 60 s idle limit, HTTP/2 when the server offers it), rustls with the ring provider and the
-//!   bundled web roots (the system's too with the `native-roots` feature). `https` only,
-//!   except loopback hosts such as the local emulator, or with
+//!   service's 60 s idle limit, HTTP/2 when the server offers it), rustls with the ring
+//!   provider and the bundled web roots (the system's too with the `native-roots`
+//!   feature). `https` only, except loopback hosts such as the local emulator, or with
 //!   [`ClientBuilder::allow_insecure_http`]. Proxies from `HTTPS_PROXY`/`HTTP_PROXY`/
 //!   `NO_PROXY` or [`Proxy`].
 //! - **Retries** ([`RetryPolicy`]): exponential backoff with full jitter. Throttling and

@@ -355,12 +355,8 @@ fn answering_once_per_connection(pause: Duration) -> (String, Arc<AtomicUsize>) 
 }
 
 /// A client that never retries a call: what happens to a request is the transport's doing.
-fn client_of(url: String) -> iotexplorer_http::Client {
-    iotexplorer_http::Client::builder()
-        .endpoint_url(url)
-        .static_credentials("AKIDEXAMPLE", SECRET_KEY)
-        .proxy(iotexplorer_http::Proxy::none())
-        .rate_limit(None)
+fn client_of(url: &str) -> iotexplorer_http::Client {
+    support::builder_at(url)
         .retry_policy(iotexplorer_http::RetryPolicy::none())
         .build()
         .unwrap()
@@ -373,7 +369,7 @@ fn client_of(url: String) -> iotexplorer_http::Client {
 #[tokio::test]
 async fn a_write_on_a_connection_closed_unseen_is_ambiguous_and_not_resent() {
     let (url, requests) = answering_once_per_connection(Duration::from_millis(20));
-    let client = client_of(url);
+    let client = client_of(&url);
     client.send(&upgrade()).await.unwrap();
     // Holds the runtime's only thread: the connection's task cannot see the close.
     std::thread::sleep(Duration::from_millis(150));
@@ -390,7 +386,7 @@ async fn a_write_on_a_connection_closed_unseen_is_ambiguous_and_not_resent() {
 #[tokio::test]
 async fn closes_racing_the_next_call_never_send_a_write_twice() {
     let (url, requests) = answering_once_per_connection(Duration::ZERO);
-    let client = client_of(url);
+    let client = client_of(&url);
     let calls = 100;
     let mut answered = 0;
     for call in 0..calls {

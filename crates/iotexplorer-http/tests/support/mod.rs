@@ -497,8 +497,13 @@ async fn proxy_connection(
 /// A client builder aimed at `server`, with test credentials, fast retries, no proxy and
 /// no rate limit.
 pub fn builder(server: &TestServer) -> iotexplorer_http::ClientBuilder {
+    builder_at(&server.url())
+}
+
+/// A client builder aimed at `url`, as [`builder`] makes it.
+pub fn builder_at(url: &str) -> iotexplorer_http::ClientBuilder {
     iotexplorer_http::Client::builder()
-        .endpoint_url(server.url())
+        .endpoint_url(url)
         .static_credentials(SECRET_ID, SECRET_KEY)
         .proxy(iotexplorer_http::Proxy::none())
         .rate_limit(None)
