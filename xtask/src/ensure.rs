@@ -67,9 +67,8 @@ mod tests {
 
     #[test]
     fn crlf_checkouts_are_not_stale_but_other_differences_are() {
-        let dir = std::env::temp_dir().join(format!("xtask-ensure-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("create temp dir");
-        let path = dir.join("file.rs");
+        let dir = crate::tests::TempDir::new("ensure");
+        let path = dir.0.join("file.rs");
         std::fs::write(&path, "a\r\nb\r\n").expect("write");
         assert_eq!(ensure_file(&path, "a\nb\n", Mode::Check, "cmd"), Ok(false));
         let error = ensure_file(&path, "a\nc\n", Mode::Check, "cmd").expect_err("stale");
@@ -81,6 +80,5 @@ mod tests {
         assert_eq!(std::fs::read_to_string(&path).expect("read"), "a\nc\n");
         assert_eq!(ensure_absent(&path, Mode::Write, "cmd"), Ok(true));
         assert_eq!(ensure_absent(&path, Mode::Check, "cmd"), Ok(false));
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -5,7 +5,7 @@ mod support;
 
 use iotexplorer_emulator::DEMO_SECRET_KEY;
 use serde_json::Value;
-use support::{Outcome, TestEmulator, run_binary};
+use support::{Outcome, TestEmulator, run_binary, temp_dir};
 
 fn call(emulator: &TestEmulator, args: &[&str], env: &[(&str, &str)]) -> Outcome {
     let globals = emulator.globals();
@@ -167,9 +167,8 @@ fn cli_input_json_is_the_same_as_flags() {
     let emulator = TestEmulator::start();
     let input =
         r#"{"ProductID":"ABCDE12345","FirmwareVersion":"2.0.0","DeviceNames":["dev001","dev002"]}"#;
-    let dir = std::env::temp_dir().join(format!("iotexplorer-cli-input-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let file = dir.join("input.json");
+    let dir = temp_dir("input");
+    let file = dir.path().join("input.json");
     std::fs::write(&file, input).expect("input file");
     let file_arg = format!("file://{}", file.display());
 
@@ -199,7 +198,6 @@ fn cli_input_json_is_the_same_as_flags() {
         json(overridden.as_str().expect("body"))["FirmwareVersion"],
         "3.0.0"
     );
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
@@ -287,8 +285,8 @@ fn the_main_job_runs_against_the_embedded_emulator() {
 fn credentials_come_from_the_environment() {
     let emulator = TestEmulator::start();
     let url = emulator.url();
-    let home = std::env::temp_dir().join(format!("iotexplorer-cli-home-{}", std::process::id()));
-    let home = home.to_string_lossy().into_owned();
+    let home = temp_dir("home");
+    let home = home.path().to_string_lossy().into_owned();
     let outcome = run_binary(
         &[
             &["--endpoint", url.as_str(), "--region", "ap-guangzhou"],

@@ -22,7 +22,7 @@ use std::thread;
 use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
-use support::{TestEmulator, run_in_process};
+use support::{TestEmulator, run_in_process, temp_dir};
 
 const DEMO_ID: &str = iotexplorer_emulator::DEMO_SECRET_ID;
 const DEMO_KEY: &str = iotexplorer_emulator::DEMO_SECRET_KEY;
@@ -462,13 +462,9 @@ fn sdk_node_modules() -> Option<PathBuf> {
     }
 }
 
-fn write_temp(name: &str, text: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "iotexplorer-generate-code-{}-{name}",
-        std::process::id()
-    ));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let path = dir.join(name);
+/// Writes `text` to the file `name` in `dir`, and gives its path.
+fn write_temp(dir: &tempfile::TempDir, name: &str, text: &str) -> PathBuf {
+    let path = dir.path().join(name);
     std::fs::write(&path, text).expect("write the program");
     path
 }
@@ -476,6 +472,7 @@ fn write_temp(name: &str, text: &str) -> PathBuf {
 #[test]
 fn python_programs_run_against_the_emulator() {
     let Some(python) = sdk_python() else { return };
+    let scratch = temp_dir("generate-code-python");
     let emulator = TestEmulator::start();
     let url = emulator.url();
     let demo = [
@@ -504,7 +501,7 @@ fn python_programs_run_against_the_emulator() {
     );
     let before = emulator.arrivals();
     let output = run(
-        Command::new(&python).arg(write_temp("batch_update_firmware.py", &write)),
+        Command::new(&python).arg(write_temp(&scratch, "batch_update_firmware.py", &write)),
         &demo,
     );
     let created = stdout_json(&output);
@@ -537,7 +534,7 @@ fn python_programs_run_against_the_emulator() {
         &[],
     );
     let output = run(
-        Command::new(&python).arg(write_temp("describe_firmware_tasks.py", &read)),
+        Command::new(&python).arg(write_temp(&scratch, "describe_firmware_tasks.py", &read)),
         &demo,
     );
     let found = stdout_json(&output);
@@ -546,7 +543,7 @@ fn python_programs_run_against_the_emulator() {
 
     // An API error comes back as the program's exit status 1 with the code.
     let output = run(
-        Command::new(&python).arg(write_temp("batch_update_firmware.py", &write)),
+        Command::new(&python).arg(write_temp(&scratch, "batch_update_firmware.py", &write)),
         &[
             ("TENCENTCLOUD_SECRET_ID", DEMO_ID),
             ("TENCENTCLOUD_SECRET_KEY", "wrong-key"),
@@ -618,6 +615,7 @@ fn node_programs_run_against_the_emulator() {
     let Some(modules) = sdk_node_modules() else {
         return;
     };
+    let scratch = temp_dir("generate-code-node");
     let emulator = TestEmulator::start();
     let target = emulator.url().trim_start_matches("http://").to_owned();
     let proxy = tunnel_to(target);
@@ -648,7 +646,7 @@ fn node_programs_run_against_the_emulator() {
     ];
     let before = emulator.arrivals();
     let output = run(
-        Command::new("node").arg(write_temp("batch_update_firmware.js", &program)),
+        Command::new("node").arg(write_temp(&scratch, "batch_update_firmware.js", &program)),
         &env,
     );
     let created = stdout_json(&output);
@@ -678,7 +676,7 @@ fn node_programs_run_against_the_emulator() {
         &[],
     );
     let output = run(
-        Command::new("node").arg(write_temp("describe_firmware_tasks.js", &read)),
+        Command::new("node").arg(write_temp(&scratch, "describe_firmware_tasks.js", &read)),
         &env,
     );
     let found = stdout_json(&output);
@@ -776,15 +774,18 @@ fn java_programs_parse() {
         eprintln!("skipped: no java here");
         return;
     }
-    let checker = write_temp("SyntaxCheck.java", JAVA_SYNTAX_CHECK);
+    let scratch = temp_dir("generate-code-java");
+    let checker = write_temp(&scratch, "SyntaxCheck.java", JAVA_SYNTAX_CHECK);
+    let home = scratch.path().to_string_lossy().into_owned();
     let check = |path: &Path| {
         run(
             Command::new("java").arg(&checker).arg(path),
-            &[("HOME", "/tmp")],
+            &[("HOME", home.as_str())],
         )
     };
     // The checker itself must catch a broken program.
     let broken = write_temp(
+        &scratch,
         "Broken.java",
         "public class Broken { void f() { int x = ; } }",
     );
@@ -797,7 +798,7 @@ fn java_programs_parse() {
             .iter()
             .find(|arg| iotexplorer_model::find_action(arg).is_some())
             .expect("action");
-        let path = write_temp(&format!("{action}.java"), &program);
+        let path = write_temp(&scratch, &format!("{action}.java"), &program);
         let output = check(&path);
         assert!(
             output.status.success(),
@@ -814,12 +815,17 @@ fn go_programs_parse() {
         eprintln!("skipped: no gofmt here (install Go to check the Go programs)");
         return;
     }
-    let broken = write_temp("broken.go", "package main\nfunc main() { x := }\n");
+    let scratch = temp_dir("generate-code-go");
+    let broken = write_temp(
+        &scratch,
+        "broken.go",
+        "package main\nfunc main() { x := }\n",
+    );
     let status = run(Command::new("gofmt").arg("-e").arg(&broken), &[]).status;
     assert!(!status.success());
     for (index, args) in sample_calls().iter().enumerate() {
         let program = generate(&with_language(args, "go"), &[]);
-        let path = write_temp(&format!("main{index}.go"), &program);
+        let path = write_temp(&scratch, &format!("main{index}.go"), &program);
         let output = run(Command::new("gofmt").arg("-e").arg("-d").arg(&path), &[]);
         assert!(
             output.status.success(),
@@ -1155,11 +1161,8 @@ fn sample_body(meta: &iotexplorer_model::ActionMeta) -> String {
 #[test]
 #[allow(clippy::print_stderr)]
 fn every_program_of_every_action_parses() {
-    let dir = std::env::temp_dir().join(format!(
-        "iotexplorer-generate-code-{}-every-action",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
+    let scratch = temp_dir("generate-code-every-action");
+    let dir = scratch.path();
     let languages = ["rust", "python", "node", "go", "java"];
     for language in languages {
         std::fs::create_dir_all(dir.join(language)).expect("temp dir");
@@ -1301,7 +1304,7 @@ fn every_program_of_every_action_parses() {
 
     // Java: javac's parser over every file, in one process.
     if tool_runs("java", "-version") {
-        let checker = write_temp("SyntaxCheck.java", JAVA_SYNTAX_CHECK);
+        let checker = write_temp(&scratch, "SyntaxCheck.java", JAVA_SYNTAX_CHECK);
         let bad = broken("java", "public class Broken { void f() { int x = ; } }");
         let output = Command::new("java")
             .arg(&checker)
@@ -1335,7 +1338,6 @@ fn every_program_of_every_action_parses() {
     } else {
         eprintln!("skipped: no gofmt here (install Go to check the Go programs)");
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -1408,18 +1410,15 @@ fn reveal_decides_on_the_tke_role_as_a_call_does() {
 
 #[test]
 fn settings_come_from_the_tccli_profile_as_for_a_call() {
-    let home = std::env::temp_dir().join(format!(
-        "iotexplorer-generate-code-{}-home",
-        std::process::id()
-    ));
-    std::fs::create_dir_all(home.join(".tccli")).expect("tccli dir");
+    let home = temp_dir("generate-code-home");
+    std::fs::create_dir_all(home.path().join(".tccli")).expect("tccli dir");
     std::fs::write(
-        home.join(".tccli/fleet.configure"),
+        home.path().join(".tccli/fleet.configure"),
         r#"{"_sys_param": {"region": "ap-shanghai", "language": "en-US"},
             "iotexplorer": {"endpoint": "iotexplorer.ap-shanghai.tencentcloudapi.com"}}"#,
     )
     .expect("configure file");
-    let home_text = home.to_string_lossy().into_owned();
+    let home_text = home.path().to_string_lossy().into_owned();
     let program = generate(
         &[
             "--profile",
@@ -1434,7 +1433,6 @@ fn settings_come_from_the_tccli_profile_as_for_a_call() {
         ],
         &[("HOME", home_text.as_str())],
     );
-    let _ = std::fs::remove_dir_all(&home);
     assert!(program.contains(".region(\"ap-shanghai\")"), "{program}");
     assert!(program.contains(".language(Language::EnUs)"), "{program}");
     assert!(

@@ -3,7 +3,7 @@
 
 mod support;
 
-use support::{run_binary, run_in_process};
+use support::{run_binary, run_in_process, temp_dir};
 
 const SECRET_ID: &str = "AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE";
 const SECRET_KEY: &str = "Gu5t9xGARNpq86cd98joQYCN3EXAMPLE";
@@ -196,17 +196,17 @@ fn action_help_lists_members_with_types_and_rules() {
 
 #[test]
 fn the_signature_debugger_reads_a_profile_file() {
-    let home = std::env::temp_dir().join(format!("iotexplorer-sign-home-{}", std::process::id()));
-    std::fs::create_dir_all(home.join(".tencentcloud")).expect("home");
+    let home = temp_dir("sign-home");
+    std::fs::create_dir_all(home.path().join(".tencentcloud")).expect("home");
     std::fs::write(
-        home.join(".tencentcloud/credentials"),
+        home.path().join(".tencentcloud/credentials"),
         format!(
             "[default]\nsecret_id = AKIDother\nsecret_key = other\n\n\
              [ops]\nsecret_id = {SECRET_ID}\nsecret_key = {SECRET_KEY}\n"
         ),
     )
     .expect("profile file");
-    let home_text = home.to_string_lossy().into_owned();
+    let home_text = home.path().to_string_lossy().into_owned();
     let authorization = published_authorization(PUBLISHED_SIGNATURE);
     let outcome = run_in_process(
         &[&["--profile", "ops"], &sign_args(&authorization)[..]].concat(),
@@ -216,5 +216,4 @@ fn the_signature_debugger_reads_a_profile_file() {
     assert_eq!(outcome.code, 0, "{outcome:?}");
     assert!(outcome.stdout.contains("MATCH"));
     assert!(!outcome.stdout.contains(SECRET_KEY));
-    let _ = std::fs::remove_dir_all(home);
 }

@@ -22,14 +22,30 @@ const LIST_TASKS: &[&str] = &[
     "10",
 ];
 
-/// A home directory holding `~/.tccli/<profile>.credential` and `.configure`.
-fn tccli_home(name: &str, files: &[(&str, Value)]) -> String {
-    let home = temp_dir(name);
-    std::fs::create_dir_all(home.join(".tccli")).expect("~/.tccli");
-    for (file, content) in files {
-        std::fs::write(home.join(".tccli").join(file), content.to_string()).expect("profile file");
+/// A home directory, removed when dropped.
+struct Home {
+    dir: tempfile::TempDir,
+}
+
+impl Home {
+    /// The directory as `HOME` gives it.
+    fn as_str(&self) -> &str {
+        self.dir
+            .path()
+            .to_str()
+            .expect("a UTF-8 temporary directory")
     }
-    home.to_string_lossy().into_owned()
+}
+
+/// A home directory holding `~/.tccli/<profile>.credential` and `.configure`.
+fn tccli_home(name: &str, files: &[(&str, Value)]) -> Home {
+    let dir = temp_dir(name);
+    let tccli = dir.path().join(".tccli");
+    std::fs::create_dir_all(&tccli).expect("~/.tccli");
+    for (file, content) in files {
+        std::fs::write(tccli.join(file), content.to_string()).expect("profile file");
+    }
+    Home { dir }
 }
 
 fn demo_credential() -> Value {

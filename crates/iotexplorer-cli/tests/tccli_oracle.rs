@@ -132,11 +132,12 @@ fn run_case(case: &Value) -> (Outcome, Vec<Arrival>) {
     let name = case["name"].as_str().expect("name");
     let server = AnswerServer::start(case["answers"].as_array().expect("answers").clone());
     let home = temp_dir(&format!("oracle-{name}"));
-    std::fs::create_dir_all(home.join(".tccli")).expect("~/.tccli");
+    let tccli = home.path().join(".tccli");
+    std::fs::create_dir_all(&tccli).expect("~/.tccli");
     for (file, content) in case["files"].as_object().expect("files") {
-        std::fs::write(home.join(".tccli").join(file), content.to_string()).expect("file");
+        std::fs::write(tccli.join(file), content.to_string()).expect("file");
     }
-    let home_text = home.to_string_lossy().into_owned();
+    let home_text = home.path().to_string_lossy().into_owned();
     let mut env: Vec<(String, String)> = vec![("HOME".to_owned(), home_text)];
     if let Some(vars) = case["env"].as_object() {
         for (key, value) in vars {
@@ -154,7 +155,6 @@ fn run_case(case: &Value) -> (Outcome, Vec<Arrival>) {
     );
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let outcome = run_binary(&args, &env, "");
-    let _ = std::fs::remove_dir_all(&home);
     (outcome, server.arrivals())
 }
 

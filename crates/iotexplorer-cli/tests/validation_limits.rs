@@ -2,13 +2,12 @@
 
 mod support;
 
-use support::run_binary;
+use support::{run_binary, temp_dir};
 
 #[test]
 fn a_huge_refused_request_lists_the_first_rules_and_counts_the_rest() {
-    let dir = std::env::temp_dir().join(format!("iotexplorer-cli-limits-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let input = dir.join("input.json");
+    let dir = temp_dir("limits");
+    let input = dir.path().join("input.json");
     let body = serde_json::json!({
         "ProductID": "ABCDE12345",
         "FirmwareVersion": "2.0.0",
@@ -21,7 +20,6 @@ fn a_huge_refused_request_lists_the_first_rules_and_counts_the_rest() {
         &[],
         "",
     );
-    let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(outcome.code, 2, "{} bytes of stderr", outcome.stderr.len());
     assert!(
         outcome.stderr.len() < 4096,

@@ -356,10 +356,8 @@ fn md5_hex(text: &str) -> String {
 
 #[tokio::test]
 async fn ownership_is_kept_in_the_state_file() {
-    let dir = std::env::temp_dir().join(format!("iotexplorer-accounts-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("dir");
-    let state = dir.join("state.json");
-    let _ = std::fs::remove_file(&state);
+    let dir = support::temp_dir("accounts");
+    let state = dir.path().join("state.json");
     let emulator = builder()
         .state_file(&state)
         .start("127.0.0.1:0")
@@ -397,5 +395,4 @@ async fn ownership_is_kept_in_the_state_file() {
         .await
         .ok();
     emulator.shutdown().await;
-    let _ = std::fs::remove_dir_all(&dir);
 }

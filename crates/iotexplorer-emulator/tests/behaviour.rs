@@ -581,10 +581,8 @@ fn settings_at_their_defaults_are_written_as_before() {
 
 #[tokio::test]
 async fn the_behaviours_drawn_survive_a_restart_from_the_state_file() {
-    let dir = std::env::temp_dir().join(format!("emulator-behaviour-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("create the directory");
-    let state = dir.join("state.json");
+    let dir = support::temp_dir("behaviour");
+    let state = dir.path().join("state.json");
     let fixture = fixture(
         3,
         json!({"step_ms": 20, "mismatch_rate": 1.0}),
@@ -613,7 +611,6 @@ async fn the_behaviours_drawn_survive_a_restart_from_the_state_file() {
     assert_eq!(reported_version(&client, "dev002").await, "1.0.0");
     assert_eq!(task_status(&client, id).await, RUNNING);
     emulator.shutdown().await;
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test]

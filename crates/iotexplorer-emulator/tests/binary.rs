@@ -52,14 +52,14 @@ fn the_first_line_names_the_address() {
 
 #[test]
 fn a_broken_fixture_is_refused() {
-    let path = std::env::temp_dir().join(format!("emulator-broken-{}.json", std::process::id()));
+    let dir = support::temp_dir("broken-fixture");
+    let path = dir.path().join("fixture.json");
     std::fs::write(&path, "{\"credentials\": 1}").expect("write");
     let output = Command::new(env!("CARGO_BIN_EXE_iotexplorer-emulator"))
         .args(["--listen", "127.0.0.1:0", "--fixture"])
         .arg(&path)
         .output()
         .expect("run");
-    let _ = std::fs::remove_file(&path);
     assert!(!output.status.success());
     assert!(output.stdout.is_empty());
 }

@@ -171,10 +171,8 @@ async fn assert_history(client: &Client, first: u64, cancelled: u64) {
 
 #[tokio::test]
 async fn a_long_history_answers_like_a_short_one() {
-    let dir = std::env::temp_dir().join(format!("emulator-history-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("create the directory");
-    let state: PathBuf = dir.join("state.json");
+    let dir = support::temp_dir("history");
+    let state: PathBuf = dir.path().join("state.json");
 
     let emulator = start(&state, 1).await;
     let client = Client::demo(emulator.addr());
@@ -231,5 +229,4 @@ async fn a_long_history_answers_like_a_short_one() {
     let again = create(&client, &update("2.0.0", "dev001", 0)).await;
     assert!(again > accepted);
     emulator.shutdown().await;
-    let _ = std::fs::remove_dir_all(&dir);
 }

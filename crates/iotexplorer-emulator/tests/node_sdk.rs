@@ -99,9 +99,11 @@ async fn the_official_node_sdk_is_served_on_any_port() {
     };
     let emulator = start().await;
     let port = emulator.addr().port();
-    let dir = std::env::temp_dir().join(format!("iotexplorer-node-sdk-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let program = dir.join("list_firmwares.js");
+    let dir = tempfile::Builder::new()
+        .prefix("iotexplorer-node-sdk-")
+        .tempdir()
+        .expect("temp dir");
+    let program = dir.path().join("list_firmwares.js");
     std::fs::write(&program, PROGRAM).expect("write the program");
 
     let long_term = [
@@ -152,6 +154,5 @@ async fn the_official_node_sdk_is_served_on_any_port() {
             assert!(stderr.contains(code), "{method}: {stderr}");
         }
     }
-    let _ = std::fs::remove_dir_all(&dir);
     emulator.shutdown().await;
 }

@@ -360,10 +360,8 @@ async fn firmware_can_be_listed_described_and_uploaded() {
 
 #[tokio::test]
 async fn state_survives_a_restart_with_a_state_file() {
-    let path = std::env::temp_dir().join(format!("emulator-state-{}.json", std::process::id()));
-    let log = path.with_extension("json.log");
-    let _ = std::fs::remove_file(&path);
-    let _ = std::fs::remove_file(&log);
+    let dir = support::temp_dir("state");
+    let path = dir.path().join("state.json");
     let start_with_state = || async {
         Emulator::builder()
             .rate_limit(0)
@@ -401,8 +399,6 @@ async fn state_survives_a_restart_with_a_state_file() {
     );
     assert_eq!(second, first + 1);
     emulator.shutdown().await;
-    let _ = std::fs::remove_file(&path);
-    let _ = std::fs::remove_file(&log);
 }
 
 #[tokio::test]

@@ -17,34 +17,7 @@ use iotexplorer_emulator::{
     DeviceListFixture, Emulator, EmulatorBuilder, Fixture, ProgressSettings, RunningEmulator,
 };
 use serde_json::{Value, json};
-use support::{Client, Reply};
-
-/// A directory of its own under the system's temporary directory, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(label: &str) -> Self {
-        static NEXT: AtomicU64 = AtomicU64::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "emulator-state-{label}-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::SeqCst)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("create the directory");
-        Self(dir)
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use support::{Client, Reply, temp_dir};
 
 fn builder(state: &Path) -> EmulatorBuilder {
     Emulator::builder()
@@ -120,7 +93,7 @@ async fn task_status(client: &Client, id: u64) -> i64 {
 
 #[tokio::test]
 async fn a_failed_write_answers_internal_error_and_keeps_nothing() {
-    let dir = TempDir::new("write");
+    let dir = temp_dir("write");
     let state = dir.path().join("state.json");
     let emulator = start(&state).await;
     let client = Client::demo(emulator.addr());
@@ -203,7 +176,7 @@ async fn a_failed_write_answers_internal_error_and_keeps_nothing() {
 
 #[tokio::test]
 async fn a_failed_flush_answers_internal_error_and_keeps_nothing() {
-    let dir = TempDir::new("sync");
+    let dir = temp_dir("sync");
     let state = dir.path().join("state.json");
     let emulator = start(&state).await;
     let client = Client::demo(emulator.addr());
@@ -255,12 +228,12 @@ async fn a_failed_flush_answers_internal_error_and_keeps_nothing() {
 }
 
 /// A small tmpfs, mounted for the test and unmounted on drop.
-struct Mounted(TempDir);
+struct Mounted(tempfile::TempDir);
 
 impl Mounted {
     /// `None` when this machine does not let the test mount (not root, no tmpfs).
     fn tmpfs(size: &str) -> Option<Self> {
-        let dir = TempDir::new("tmpfs");
+        let dir = temp_dir("tmpfs");
         let mounted = Command::new("mount")
             .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
             .arg(dir.path())
@@ -480,7 +453,7 @@ async fn try_send(addr: SocketAddr, bytes: &[u8]) -> Option<Reply> {
 #[allow(clippy::print_stdout, reason = "how much the rounds covered")]
 async fn kill_9_during_a_stream_of_tasks_loses_and_reuses_nothing() {
     const ROUNDS: usize = 10;
-    let dir = TempDir::new("kill");
+    let dir = temp_dir("kill");
     let state = dir.path().join("state.json");
     let mut acknowledged = Acknowledged::default();
     let mut killed_with_calls_in_flight = 0;
@@ -526,7 +499,7 @@ fn size(path: &Path) -> u64 {
 
 #[tokio::test]
 async fn the_log_is_folded_into_the_state_file_and_stays_bounded() {
-    let dir = TempDir::new("fold");
+    let dir = temp_dir("fold");
     let state = dir.path().join("state.json");
     let log = log_of(&state);
     let emulator = builder(&state)
@@ -618,7 +591,7 @@ async fn assert_three_tasks(client: &Client, ids: &BTreeSet<u64>) {
 
 #[tokio::test]
 async fn a_torn_last_record_is_dropped_and_cut_off() {
-    let dir = TempDir::new("torn");
+    let dir = temp_dir("torn");
     let state = dir.path().join("state.json");
     let ids = three_tasks_in_the_log(&state).await;
     let log = log_of(&state);
@@ -652,7 +625,7 @@ async fn a_torn_last_record_is_dropped_and_cut_off() {
 
 #[tokio::test]
 async fn a_damaged_complete_record_is_refused_with_its_line() {
-    let dir = TempDir::new("damaged");
+    let dir = temp_dir("damaged");
     let state = dir.path().join("state.json");
     three_tasks_in_the_log(&state).await;
     let log = log_of(&state);
@@ -706,7 +679,7 @@ async fn a_damaged_complete_record_is_refused_with_its_line() {
 
 #[tokio::test]
 async fn a_fold_cut_short_before_the_log_was_emptied_applies_nothing_twice() {
-    let dir = TempDir::new("fold-crash");
+    let dir = temp_dir("fold-crash");
     let state = dir.path().join("state.json");
     let ids = three_tasks_in_the_log(&state).await;
     let log = log_of(&state);
@@ -737,7 +710,7 @@ async fn a_fold_cut_short_before_the_log_was_emptied_applies_nothing_twice() {
 
 #[tokio::test]
 async fn a_state_file_of_the_earlier_format_loads() {
-    let dir = TempDir::new("earlier");
+    let dir = temp_dir("earlier");
     let state = dir.path().join("state.json");
     let saved = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/state-before-log.json");
     std::fs::copy(&saved, &state).expect("copy");
@@ -772,7 +745,7 @@ async fn a_state_file_of_the_earlier_format_loads() {
 
 #[tokio::test]
 async fn a_log_without_its_state_file_is_refused() {
-    let dir = TempDir::new("orphan");
+    let dir = temp_dir("orphan");
     let state = dir.path().join("state.json");
     three_tasks_in_the_log(&state).await;
     std::fs::remove_file(&state).expect("remove the state file");
@@ -786,7 +759,7 @@ async fn a_log_without_its_state_file_is_refused() {
 
 #[tokio::test]
 async fn a_device_list_is_kept_only_when_written() {
-    let dir = TempDir::new("lists");
+    let dir = temp_dir("lists");
     let state = dir.path().join("state.json");
     let emulator = start(&state).await;
     let kept = DeviceListFixture::new("ABCDE12345", "kept.txt", vec!["dev007".to_owned()]);
@@ -813,7 +786,7 @@ async fn a_device_list_is_kept_only_when_written() {
 
 #[tokio::test]
 async fn a_second_emulator_on_the_same_state_file_is_refused_at_once() {
-    let dir = TempDir::new("shared");
+    let dir = temp_dir("shared");
     let state = dir.path().join("state.json");
     let first = start(&state).await;
     let client = Client::demo(first.addr());
@@ -889,7 +862,7 @@ async fn three_tasks_and_one_more(state: &Path, ids: &BTreeSet<u64>, case: &str)
 /// the new snapshot written or not, the sealed log removed or not.
 #[tokio::test]
 async fn a_crash_at_any_step_of_a_background_fold_loses_and_repeats_nothing() {
-    let dir = TempDir::new("fold-steps");
+    let dir = temp_dir("fold-steps");
     let pristine = dir.path().join("pristine");
     std::fs::create_dir_all(&pristine).expect("dir");
     let ids = three_tasks_in_the_log(&pristine.join("state.json")).await;
@@ -1041,7 +1014,7 @@ async fn kill_9_during_background_folds_loses_and_reuses_nothing() {
     let mut killed_mid_fold = 0;
     let mut total = 0;
     for files in 0..FILES {
-        let dir = TempDir::new("fold-kill");
+        let dir = temp_dir("fold-kill");
         let state = dir.path().join("state.json");
         let sealed = sealed_log_of(&state);
         let mut acknowledged = Acknowledged::default();

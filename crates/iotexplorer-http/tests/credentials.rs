@@ -94,15 +94,15 @@ async fn the_default_chain_reads_the_cvm_role_where_the_variable_points() {
         _ => Reply::Status(404, "text/plain", Bytes::from_static(b"not found")),
     })
     .await;
-    let home = temp_dir("chain-cvm-variable");
-    let home = home.to_str().unwrap().to_owned();
+    let home_dir = temp_dir("chain-cvm-variable");
+    let home = home_dir.path().to_str().unwrap().to_owned();
     let chain = |endpoint: &str| {
         DefaultCredentialsChain::builder()
             .env(EnvLookup::from_pairs([
                 ("HOME", home.clone()),
                 (METADATA_ENDPOINT_VARIABLE, endpoint.to_owned()),
             ]))
-            .profile_fallback_path(temp_dir("chain-cvm-variable-none").join("missing"))
+            .profile_fallback_path(home_dir.path().join("missing"))
             .build()
     };
     assert_eq!(secret_id(&chain(&metadata.url())).await, "AKIDfromvariable");
@@ -146,9 +146,9 @@ async fn the_environment_gives_id_key_and_token() {
 #[tokio::test]
 async fn profile_files_are_found_in_order_and_sections_chosen() {
     let home = temp_dir("home");
-    std::fs::create_dir_all(home.join(".tencentcloud")).unwrap();
-    std::fs::write(home.join(".tencentcloud/credentials"), PROFILE).unwrap();
-    let env = EnvLookup::from_pairs([("HOME", home.to_str().unwrap())]);
+    std::fs::create_dir_all(home.path().join(".tencentcloud")).unwrap();
+    std::fs::write(home.path().join(".tencentcloud/credentials"), PROFILE).unwrap();
+    let env = EnvLookup::from_pairs([("HOME", home.path().to_str().unwrap())]);
 
     let default = ProfileCredentials::from_lookup(env.clone());
     assert_eq!(secret_id(&default).await, "AKIDprofile");
@@ -162,10 +162,11 @@ async fn profile_files_are_found_in_order_and_sections_chosen() {
     );
 
     // The override wins over HOME.
-    let other = temp_dir("override").join("creds.ini");
+    let other_dir = temp_dir("override");
+    let other = other_dir.path().join("creds.ini");
     std::fs::write(&other, "[default]\nsecret_id=AKIDother\nsecret_key=k\n").unwrap();
     let env = EnvLookup::from_pairs([
-        ("HOME", home.to_str().unwrap()),
+        ("HOME", home.path().to_str().unwrap()),
         ("TENCENTCLOUD_CREDENTIALS_FILE", other.to_str().unwrap()),
     ]);
     assert_eq!(
@@ -175,11 +176,11 @@ async fn profile_files_are_found_in_order_and_sections_chosen() {
 
     // No file in HOME: the fallback path.
     let empty_home = temp_dir("empty-home");
-    let env = EnvLookup::from_pairs([("HOME", empty_home.to_str().unwrap())]);
+    let env = EnvLookup::from_pairs([("HOME", empty_home.path().to_str().unwrap())]);
     let fallback = ProfileCredentials::from_lookup(env.clone()).with_fallback_path(&other);
     assert_eq!(secret_id(&fallback).await, "AKIDother");
     let nothing =
-        ProfileCredentials::from_lookup(env).with_fallback_path(empty_home.join("missing"));
+        ProfileCredentials::from_lookup(env).with_fallback_path(empty_home.path().join("missing"));
     let error = nothing.provide_credentials().await.unwrap_err();
     assert_eq!(error.kind(), CredentialsErrorKind::NotFound);
 }
@@ -187,10 +188,10 @@ async fn profile_files_are_found_in_order_and_sections_chosen() {
 #[tokio::test]
 async fn the_default_chain_prefers_environment_then_profile_then_cvm_role() {
     let home = temp_dir("chain-home");
-    std::fs::create_dir_all(home.join(".tencentcloud")).unwrap();
-    std::fs::write(home.join(".tencentcloud/credentials"), PROFILE).unwrap();
+    std::fs::create_dir_all(home.path().join(".tencentcloud")).unwrap();
+    std::fs::write(home.path().join(".tencentcloud/credentials"), PROFILE).unwrap();
     let empty_home = temp_dir("chain-empty");
-    let no_fallback = empty_home.join("missing");
+    let no_fallback = empty_home.path().join("missing");
     let metadata = metadata_server(3600).await;
     let metadata_url = format!("{}/meta/", metadata.url());
 
@@ -201,8 +202,8 @@ async fn the_default_chain_prefers_environment_then_profile_then_cvm_role() {
             .metadata_url(metadata_url.clone())
             .build()
     };
-    let home_str = home.to_str().unwrap();
-    let empty_str = empty_home.to_str().unwrap();
+    let home_str = home.path().to_str().unwrap();
+    let empty_str = empty_home.path().to_str().unwrap();
 
     let all = chain(vec![
         ("TENCENTCLOUD_SECRET_ID", "AKIDenv"),
@@ -416,7 +417,7 @@ fn tke_env(token_file: &std::path::Path) -> Vec<(&'static str, String)> {
 async fn a_tke_pod_exchanges_its_oidc_token_for_role_credentials() {
     let sts = web_identity_server(7200).await;
     let dir = temp_dir("tke");
-    let token_file = dir.join("token");
+    let token_file = dir.path().join("token");
     std::fs::write(&token_file, "oidc-token\n").unwrap();
     let role = TkeOidcRoleCredentials::from_lookup(EnvLookup::from_pairs(tke_env(&token_file)))
         .with_endpoint_url(sts.url())
@@ -452,12 +453,13 @@ async fn a_tke_pod_exchanges_its_oidc_token_for_role_credentials() {
         assert!(error.to_string().contains(missing), "{error}");
     }
     // A token file that cannot be read is an error, not "nothing here".
-    let error =
-        TkeOidcRoleCredentials::from_lookup(EnvLookup::from_pairs(tke_env(&dir.join("missing"))))
-            .with_endpoint_url(sts.url())
-            .provide_credentials()
-            .await
-            .unwrap_err();
+    let error = TkeOidcRoleCredentials::from_lookup(EnvLookup::from_pairs(tke_env(
+        &dir.path().join("missing"),
+    )))
+    .with_endpoint_url(sts.url())
+    .provide_credentials()
+    .await
+    .unwrap_err();
     assert_eq!(error.kind(), CredentialsErrorKind::Unavailable);
     // STS's refusal comes through with its code, and never the token.
     std::fs::write(&token_file, "stolen-token").unwrap();
@@ -482,7 +484,7 @@ async fn a_tke_answer_with_numbers_as_strings_is_read() {
     })))
     .await;
     let dir = temp_dir("tke-text");
-    let token_file = dir.join("token");
+    let token_file = dir.path().join("token");
     std::fs::write(&token_file, "oidc-token\n").unwrap();
     let role = TkeOidcRoleCredentials::from_lookup(EnvLookup::from_pairs(tke_env(&token_file)))
         .with_endpoint_url(sts.url())
@@ -508,15 +510,15 @@ async fn a_tke_answer_with_numbers_as_strings_is_read() {
 async fn the_default_chain_ends_with_the_tke_oidc_role() {
     let sts = web_identity_server(7200).await;
     let dir = temp_dir("tke-chain");
-    let token_file = dir.join("token");
+    let token_file = dir.path().join("token");
     std::fs::write(&token_file, "oidc-token").unwrap();
     let metadata = metadata_server(3600).await;
     let mut env = tke_env(&token_file);
-    env.push(("HOME", dir.to_str().unwrap().to_owned()));
+    env.push(("HOME", dir.path().to_str().unwrap().to_owned()));
     let chain = |env: Vec<(&'static str, String)>, metadata_path: &str| {
         DefaultCredentialsChain::builder()
             .env(EnvLookup::from_pairs(env))
-            .profile_fallback_path(dir.join("no-profile"))
+            .profile_fallback_path(dir.path().join("no-profile"))
             .metadata_url(format!("{}{metadata_path}", metadata.url()))
             .sts_endpoint_url(sts.url())
             .build()

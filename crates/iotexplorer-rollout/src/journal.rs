@@ -666,17 +666,12 @@ mod tests {
 
     const GOOD: &str = "{\"record\":\"finished\"}\n";
 
-    /// A fresh directory for one test's files.
-    fn scratch_dir(name: &str) -> PathBuf {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
-        let dir = std::env::temp_dir().join(format!(
-            "rollout-journal-{name}-{}-{nanos}",
-            std::process::id()
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        dir
+    /// A fresh directory for one test's files, removed when dropped.
+    fn scratch_dir(name: &str) -> tempfile::TempDir {
+        tempfile::Builder::new()
+            .prefix(&format!("rollout-journal-{name}-"))
+            .tempdir()
+            .unwrap()
     }
 
     fn corrupt_line(result: &Result<Parsed, JournalError>) -> Option<usize> {
@@ -724,7 +719,7 @@ mod tests {
         // record decoded, and the torn tail's offset came out two bytes too far, so the
         // next record was glued to what was left of the tail.
         let dir = scratch_dir("utf8");
-        let path = dir.join("j");
+        let path = dir.path().join("j");
         let mut bytes = GOOD.as_bytes().to_vec();
         bytes.extend_from_slice(b"{\"record\":\"refused\",\"batch\":\"1-1\",\"code\":\"X\",");
         bytes.extend_from_slice(b"\"message\":\"caf\xff\"}\n");
@@ -735,13 +730,12 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert_eq!(std::fs::read(&path).unwrap(), bytes, "left as it was");
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
     fn a_torn_last_line_is_cut_off_before_the_next_record() {
         let dir = scratch_dir("torn");
-        let path = dir.join("j");
+        let path = dir.path().join("j");
         std::fs::write(&path, format!("{GOOD}{GOOD}{{\"record\":\"paus")).unwrap();
         let (mut journal, records) = Journal::open(&path).unwrap();
         assert_eq!(records.len(), 2);
@@ -753,13 +747,12 @@ mod tests {
             format!("{GOOD}{GOOD}{{\"record\":\"paused\",\"wave\":3}}\n")
         );
         assert_eq!(Journal::read(&path).unwrap().len(), 3);
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
     fn a_held_journal_is_refused_naming_its_holder_and_free_once_dropped() {
         let dir = scratch_dir("held");
-        let path = dir.join("j");
+        let path = dir.path().join("j");
         let journal = Journal::create(&path, &Record::Finished).unwrap();
         let holder = Holder::this_process();
         for refusal in [
@@ -804,15 +797,14 @@ mod tests {
             Err(JournalError::Exists(_))
         ));
         assert_eq!(std::fs::read(&path).unwrap(), before);
-        let left: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(left.len(), 1, "only the journal is left: {left:?}");
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
     fn a_holder_file_left_by_a_dead_process_names_nobody() {
         let dir = scratch_dir("stale");
-        let path = dir.join("j");
+        let path = dir.path().join("j");
         std::fs::write(&path, GOOD).unwrap();
         // What a process killed while holding the journal leaves: its description,
         // no longer locked by anyone.
@@ -835,6 +827,5 @@ mod tests {
         let (journal, _) = Journal::open(&path).unwrap();
         assert_eq!(live_holder(&path).unwrap().pid, std::process::id());
         drop(journal);
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

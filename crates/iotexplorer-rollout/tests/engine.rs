@@ -76,10 +76,11 @@ async fn lost_answers_are_reconciled_and_nothing_is_submitted_twice() {
         pause_after_wave: false,
         plan,
     };
-    let dir = std::env::temp_dir().join(format!("rollout-engine-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let journal = dir.join("engine.journal");
-    let _ = std::fs::remove_file(&journal);
+    let dir = tempfile::Builder::new()
+        .prefix("rollout-engine-")
+        .tempdir()
+        .unwrap();
+    let journal = dir.path().join("engine.journal");
     let settings = Settings {
         reconcile_delay: Duration::from_millis(50),
         wave_check: WaveCheckTiming {
@@ -164,5 +165,4 @@ async fn lost_answers_are_reconciled_and_nothing_is_submitted_twice() {
     assert_eq!(std::fs::read(&journal).unwrap(), before);
     assert_eq!(emulator.arrivals(), arrivals);
     emulator.shutdown().await;
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 use std::convert::Infallible;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -120,11 +120,27 @@ fn spec() -> RolloutSpec {
     }
 }
 
-fn journal(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("rollout-retrying-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join("journal")
+/// A journal's path, in a directory of its own that is removed when this is dropped.
+struct JournalPath {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+}
+
+impl std::ops::Deref for JournalPath {
+    type Target = Path;
+
+    fn deref(&self) -> &Path {
+        &self.path
+    }
+}
+
+fn journal(name: &str) -> JournalPath {
+    let dir = tempfile::Builder::new()
+        .prefix(&format!("rollout-retrying-{name}-"))
+        .tempdir()
+        .unwrap();
+    let path = dir.path().join("journal");
+    JournalPath { _dir: dir, path }
 }
 
 /// A quick policy of `attempts` attempts.
@@ -213,8 +229,9 @@ async fn a_read_throttled_n_times_is_sent_n_plus_one_times_and_never_past_the_bo
         _ => updated(),
     })
     .await;
+    let path = journal("read");
     let mut rollout = Rollout::create(
-        &journal("read"),
+        &path,
         spec(),
         &server.client(),
         settings(5),
@@ -229,8 +246,9 @@ async fn a_read_throttled_n_times_is_sent_n_plus_one_times_and_never_past_the_bo
         _ => throttled(),
     })
     .await;
+    let path = journal("read-forever");
     let mut rollout = Rollout::create(
-        &journal("read-forever"),
+        &path,
         spec(),
         &server.client(),
         settings(4),
@@ -295,7 +313,7 @@ async fn an_answer_without_a_task_id_is_told_as_an_unknown_outcome() {
         rollout.state().batches.get("1-1"),
         Some(&BatchState::Uncertain)
     );
-    let journal = std::fs::read_to_string(&path).unwrap();
+    let journal = std::fs::read_to_string(&*path).unwrap();
     assert!(journal.contains("\"record\":\"unknown\""), "{journal}");
 }
 
@@ -312,8 +330,9 @@ async fn a_write_answered_by_a_transient_server_failure_is_looked_up_before_it_i
             _ => updated(),
         })
         .await;
+        let path = journal(&format!("transient-{code}"));
         let mut rollout = Rollout::create(
-            &journal(&format!("transient-{code}")),
+            &path,
             spec(),
             &server.client(),
             settings(3),

@@ -41,12 +41,13 @@ pub(crate) fn run_in_process(args: &[&str], env: &[(&str, &str)], stdin: &str) -
     }
 }
 
-/// A directory of its own under the system's temporary directory, empty.
-pub(crate) fn temp_dir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("iotexplorer-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temporary directory");
-    dir
+/// A directory of its own under the system's temporary directory, empty, and removed with
+/// everything in it when dropped.
+pub(crate) fn temp_dir(name: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("iotexplorer-cli-{name}-"))
+        .tempdir()
+        .expect("temporary directory")
 }
 
 /// Runs the real binary with a clean environment plus `env`.

@@ -13,6 +13,15 @@ use tokio::net::TcpStream;
 
 pub const VERSION: &str = "2019-04-23";
 
+/// A directory of its own under the system's temporary directory, removed with everything
+/// in it when dropped.
+pub fn temp_dir(label: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("emulator-{label}-"))
+        .tempdir()
+        .expect("create a temporary directory")
+}
+
 /// The address a started emulator binary prints as the first line of its standard output.
 pub fn listening_address(child: &mut std::process::Child) -> SocketAddr {
     use std::io::BufRead;

@@ -517,17 +517,13 @@ pub fn fast_retries(attempts: u32) -> iotexplorer_http::RetryPolicy {
         .with_max_delay(Duration::from_millis(20))
 }
 
-/// A fresh, empty directory under the system's temporary directory.
-pub fn temp_dir(name: &str) -> std::path::PathBuf {
-    static COUNTER: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "iotexplorer-http-{name}-{}-{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::SeqCst)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A fresh, empty directory under the system's temporary directory, removed with
+/// everything in it when dropped.
+pub fn temp_dir(name: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("iotexplorer-http-{name}-"))
+        .tempdir()
+        .unwrap()
 }
 
 /// A listener that accepts connections and never says a word; counts them.
