@@ -132,7 +132,8 @@ fn parse_hundredths(text: &str) -> Option<u32> {
 
 /// Reads a device list: one name per line; blank lines and lines starting with `#` are
 /// ignored, surrounding spaces trimmed. A name listed twice is refused, since it usually
-/// means the list was assembled wrongly.
+/// means the list was assembled wrongly; so is one with white space or a control
+/// character inside, which is not text naming a device (a binary file, a terminal escape).
 pub fn parse_device_list(text: &str) -> Result<Vec<String>, PlanError> {
     let mut seen = HashSet::new();
     let mut names = Vec::new();
@@ -145,6 +146,17 @@ pub fn parse_device_list(text: &str) -> Result<Vec<String>, PlanError> {
             return Err(PlanError::BadName {
                 line: index + 1,
                 reason: format!("`{name}` contains white space"),
+            });
+        }
+        if let Some(control) = name.chars().find(|c| c.is_control()) {
+            // Shown escaped: printed as it is, it could be a terminal's escape sequence.
+            return Err(PlanError::BadName {
+                line: index + 1,
+                reason: format!(
+                    "`{}` contains the control character U+{:04X}",
+                    name.escape_debug(),
+                    u32::from(control)
+                ),
             });
         }
         if !seen.insert(name.to_owned()) {
@@ -314,6 +326,14 @@ mod tests {
             }
         );
         assert!(parse_device_list("a b\n").is_err());
+        for bad in ["dev\u{0}1", "\u{1b}[2Jdev", "dev\u{7f}"] {
+            let refused = parse_device_list(&format!("ok\n{bad}\n")).unwrap_err();
+            let PlanError::BadName { line: 2, reason } = &refused else {
+                panic!("{refused:?}");
+            };
+            assert!(reason.contains("control character"), "{reason}");
+            assert!(!reason.chars().any(char::is_control), "{reason:?}");
+        }
         assert!(Plan::build(&[], &[], 10).is_err());
         assert!(Plan::build(&names(3), &[], 101).is_err());
     }
