@@ -110,6 +110,9 @@ pub(crate) struct ServiceOverlay {
     /// The `ErrMsg` a device's update ends with when it already runs the target version.
     #[serde(default)]
     pub(crate) already_current_message: Option<String>,
+    /// The largest request body the service accepts, in bytes.
+    #[serde(default)]
+    pub(crate) max_request_body_bytes: Option<u64>,
 }
 
 /// A type whose values are a closed list of codes on the wire.

@@ -15,6 +15,7 @@
 //! request may have been processed, as after a timeout or an unreadable answer to a write,
 //! the message says so).
 
+mod bounded_read;
 mod command;
 mod complete;
 mod connect;

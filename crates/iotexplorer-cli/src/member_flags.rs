@@ -1,11 +1,10 @@
 //! The member flags of an action (`--Member VALUE`) and `--cli-input-json`, read into
 //! the request's JSON body, each value according to the member's type in the model.
 
-use std::fs;
-
-use iotexplorer_model::{MemberMeta, ValueType};
+use iotexplorer_model::{MAX_REQUEST_BODY_BYTES, MemberMeta, ValueType};
 use serde_json::{Map, Value};
 
+use crate::bounded_read;
 use crate::settings::RequestInput;
 
 /// A flag value that cannot be read as its member's type.
@@ -27,7 +26,8 @@ pub(crate) fn request_body(input: &RequestInput) -> Result<Value, BadValue> {
 /// Reads `--cli-input-json`: JSON text, or `file://PATH` holding it.
 pub(crate) fn cli_input_json(input: &str) -> Result<Map<String, Value>, BadValue> {
     let text = match input.strip_prefix("file://") {
-        Some(path) => fs::read_to_string(path)
+        // The input is a request body, so what the service would refuse is not read.
+        Some(path) => bounded_read::read_file(path, MAX_REQUEST_BODY_BYTES as u64)
             .map_err(|err| BadValue(format!("--cli-input-json: cannot read {path}: {err}")))?,
         None => input.to_owned(),
     };

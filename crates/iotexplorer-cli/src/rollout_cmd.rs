@@ -17,6 +17,7 @@ use iotexplorer_rollout::{
 };
 use serde_json::json;
 
+use crate::bounded_read;
 use crate::connect::{Session, failure_of};
 use crate::failure::{EXIT_API, Failure};
 use crate::settings::Connection;
@@ -29,6 +30,9 @@ const JOURNAL_ARG: &str = "JOURNAL";
 
 /// Environment variable: milliseconds to wait before looking up a call of unknown outcome.
 const RECONCILE_DELAY_ENV: &str = "IOTEXPLORER_ROLLOUT_RECONCILE_MS";
+/// A `--devices` file larger than this (room for over a million names) is not a list of
+/// devices.
+const MAX_DEVICE_LIST_BYTES: u64 = 64 * 1024 * 1024;
 
 /// The `rollout` subcommand and its flags.
 pub(crate) fn command() -> Command {
@@ -210,7 +214,7 @@ fn start(
     // The device list from a file needs no connection, so a dry run with one sends nothing.
     let listed = match devices_file {
         Some(file) => {
-            let text = std::fs::read_to_string(&file)
+            let text = bounded_read::read_file(&file, MAX_DEVICE_LIST_BYTES)
                 .map_err(|err| Failure::Usage(format!("cannot read --devices {file}: {err}")))?;
             Some(parse_device_list(&text).map_err(|err| Failure::Usage(err.to_string()))?)
         }

@@ -8,8 +8,12 @@ use tc3_sign::{
     SigningParams, SigningSettings, sign,
 };
 
+use crate::bounded_read;
 use crate::failure::Failure;
 use crate::settings::SignSettings;
+
+/// Standard input holding more than this is not a SecretKey.
+const MAX_SECRET_KEY_BYTES: u64 = 4096;
 
 /// Where the secret comes from: the environment, or standard input.
 pub(crate) struct SecretSource<'a> {
@@ -105,12 +109,12 @@ fn credentials(
                 "no SecretId: set TENCENTCLOUD_SECRET_ID or pass --secretId".to_owned(),
             )
         })?;
-        let mut key = String::new();
-        source.stdin.read_to_string(&mut key).map_err(|err| {
-            Failure::Transport(format!(
-                "cannot read the SecretKey from standard input: {err}"
-            ))
-        })?;
+        let key =
+            bounded_read::read_text(&mut *source.stdin, MAX_SECRET_KEY_BYTES).map_err(|err| {
+                Failure::Transport(format!(
+                    "cannot read the SecretKey from standard input: {err}"
+                ))
+            })?;
         return Ok(with_token(Credentials::new(
             id,
             key.trim_end_matches(['\r', '\n']),

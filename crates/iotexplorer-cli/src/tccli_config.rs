@@ -13,6 +13,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value};
 
+use crate::bounded_read;
+
 use crate::failure::Failure;
 
 /// The service's section in a `.configure` file.
@@ -130,19 +132,11 @@ impl TccliProfile {
 type JsonFile = (PathBuf, Map<String, Value>);
 
 fn read_json(path: &Path) -> Result<Option<JsonFile>, String> {
-    use std::io::Read as _;
-    let file = match std::fs::File::open(path) {
-        Ok(file) => file,
+    let text = match bounded_read::read_file(path, MAX_FILE_BYTES) {
+        Ok(text) => text,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(err) => return Err(format!("cannot read {}: {err}", path.display())),
     };
-    let mut text = String::new();
-    file.take(MAX_FILE_BYTES + 1)
-        .read_to_string(&mut text)
-        .map_err(|err| format!("cannot read {}: {err}", path.display()))?;
-    if text.len() as u64 > MAX_FILE_BYTES {
-        return Err(format!("{} is too large", path.display()));
-    }
     // The parser's message is not shown: it may quote a secret.
     match serde_json::from_str::<Value>(&text) {
         Ok(Value::Object(object)) => Ok(Some((path.to_owned(), object))),

@@ -217,3 +217,24 @@ fn the_signature_debugger_reads_a_profile_file() {
     assert!(outcome.stdout.contains("MATCH"));
     assert!(!outcome.stdout.contains(SECRET_KEY));
 }
+
+#[test]
+fn a_secret_key_on_standard_input_is_read_up_to_a_bound() {
+    let env = [("TENCENTCLOUD_SECRET_ID", SECRET_ID)];
+    let authorization = published_authorization(PUBLISHED_SIGNATURE);
+    let args = [&sign_args(&authorization)[..], &["--secret-key-stdin"]].concat();
+    let padded = format!("{SECRET_KEY}\n{}", "\n".repeat(4096 - SECRET_KEY.len() - 1));
+    assert_eq!(padded.len(), 4096);
+    let outcome = run_binary(&args, &env, &padded);
+    assert_eq!(outcome.code, 0, "the largest input is read: {outcome:?}");
+    assert!(outcome.stdout.contains("MATCH"), "{}", outcome.stdout);
+    let outcome = run_binary(&args, &env, &format!("{padded}\n"));
+    assert_eq!(outcome.code, 3, "{outcome:?}");
+    assert!(
+        outcome.stderr.contains("standard input")
+            && outcome.stderr.contains("more than 4096 bytes"),
+        "{}",
+        outcome.stderr
+    );
+    assert!(!outcome.stderr.contains(SECRET_KEY));
+}

@@ -422,6 +422,9 @@ pub enum FixtureError {
     Value(String),
 }
 
+/// The largest fixture file [`Fixture::from_file`] reads: room for millions of devices.
+pub const MAX_FIXTURE_BYTES: u64 = 256 * 1024 * 1024;
+
 /// The SecretId of [`Fixture::demo`].
 pub const DEMO_SECRET_ID: &str = "AKIDEMULATOREXAMPLE";
 /// The SecretKey of [`Fixture::demo`]; it protects nothing but the local emulator.
@@ -461,9 +464,20 @@ impl Fixture {
         })
     }
 
-    /// Reads a fixture file.
+    /// Reads a fixture file, refusing one larger than [`MAX_FIXTURE_BYTES`] unread (a
+    /// wrong path such as `/dev/zero` would otherwise fill memory).
     pub fn from_file(path: impl AsRef<std::path::Path>) -> Result<Self, FixtureError> {
-        let text = std::fs::read_to_string(path)?;
+        use std::io::Read as _;
+        let mut text = String::new();
+        std::fs::File::open(path)?
+            .take(MAX_FIXTURE_BYTES + 1)
+            .read_to_string(&mut text)?;
+        if text.len() as u64 > MAX_FIXTURE_BYTES {
+            return Err(FixtureError::Io(std::io::Error::new(
+                std::io::ErrorKind::FileTooLarge,
+                format!("more than {MAX_FIXTURE_BYTES} bytes"),
+            )));
+        }
         Self::from_json(&text)
     }
 

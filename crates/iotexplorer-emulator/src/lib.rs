@@ -68,8 +68,8 @@ pub use disk::StorageFaults;
 pub use faults::{FaultKind, FaultRule, Faults};
 pub use fixture::{
     CredentialFixture, DEMO_PRODUCT_ID, DEMO_SECRET_ID, DEMO_SECRET_KEY, DeviceFixture,
-    DeviceListFixture, DeviceOffline, FirmwareFixture, Fixture, FixtureError, ProductFixture,
-    ProgressSettings,
+    DeviceListFixture, DeviceOffline, FirmwareFixture, Fixture, FixtureError, MAX_FIXTURE_BYTES,
+    ProductFixture, ProgressSettings,
 };
 pub use limits::{
     DEFAULT_BODY_TIMEOUT, DEFAULT_HEADER_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_BODY_BYTES,

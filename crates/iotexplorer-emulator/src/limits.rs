@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
-/// Tencent refuses API 3.0 bodies over 10 MB.
-pub const DEFAULT_MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
+/// The service's own limit: Tencent refuses API 3.0 bodies over 10 MB.
+pub const DEFAULT_MAX_BODY_BYTES: usize = iotexplorer_model::MAX_REQUEST_BODY_BYTES;
 
 /// How long a request head (request line and headers) may take to arrive, counted from
 /// the connection's first byte after it was accepted or went idle.

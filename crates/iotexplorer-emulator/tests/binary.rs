@@ -51,6 +51,42 @@ fn the_first_line_names_the_address() {
 }
 
 #[test]
+fn a_fixture_file_larger_than_any_fixture_is_refused_unread() {
+    let dir = support::temp_dir("oversized-fixture");
+    let oversized = dir.path().join("fixture.json");
+    std::fs::File::create(&oversized)
+        .and_then(|file| file.set_len(iotexplorer_emulator::MAX_FIXTURE_BYTES + 1))
+        .expect("a sparse file");
+    let mut paths = vec![oversized];
+    if std::path::Path::new("/dev/zero").exists() {
+        paths.push("/dev/zero".into());
+    }
+    for path in paths {
+        let output = Command::new(env!("CARGO_BIN_EXE_iotexplorer-emulator"))
+            .args(["--listen", "127.0.0.1:0", "--fixture"])
+            .arg(&path)
+            .output()
+            .expect("run");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{}: {stderr}",
+            path.display()
+        );
+        assert!(
+            stderr.contains(&format!(
+                "more than {} bytes",
+                iotexplorer_emulator::MAX_FIXTURE_BYTES
+            )),
+            "{}: {stderr}",
+            path.display()
+        );
+        assert!(output.stdout.is_empty());
+    }
+}
+
+#[test]
 fn a_broken_fixture_is_refused() {
     let dir = support::temp_dir("broken-fixture");
     let path = dir.path().join("fixture.json");

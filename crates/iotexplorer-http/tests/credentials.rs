@@ -185,6 +185,47 @@ async fn profile_files_are_found_in_order_and_sections_chosen() {
     assert_eq!(error.kind(), CredentialsErrorKind::NotFound);
 }
 
+/// A sparse file of `bytes` zero bytes (no disk is used for them).
+fn zeros(path: &std::path::Path, bytes: u64) {
+    std::fs::File::create(path)
+        .and_then(|file| file.set_len(bytes))
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_credentials_file_larger_than_a_person_writes_is_refused_unread() {
+    let dir = temp_dir("oversized-profile");
+    // At the bound it is read (and holds no section).
+    let largest = dir.path().join("largest");
+    zeros(&largest, 1024 * 1024);
+    let env = EnvLookup::from_pairs([("TENCENTCLOUD_CREDENTIALS_FILE", largest.to_str().unwrap())]);
+    let error = ProfileCredentials::from_lookup(env)
+        .provide_credentials()
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), CredentialsErrorKind::NotFound, "{error}");
+    // One byte more, or `/dev/zero`, is refused without being read whole.
+    let oversized = dir.path().join("oversized");
+    zeros(&oversized, 1024 * 1024 + 1);
+    let mut paths = vec![oversized.to_str().unwrap().to_owned()];
+    if std::path::Path::new("/dev/zero").exists() {
+        paths.push("/dev/zero".to_owned());
+    }
+    for path in paths {
+        let env = EnvLookup::from_pairs([("TENCENTCLOUD_CREDENTIALS_FILE", path.as_str())]);
+        let error = ProfileCredentials::from_lookup(env)
+            .provide_credentials()
+            .await
+            .unwrap_err();
+        assert_eq!(error.kind(), CredentialsErrorKind::Invalid, "{error}");
+        let text = error.to_string();
+        assert!(
+            text.contains(&path) && text.contains("more than 1048576 bytes"),
+            "{text}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn the_default_chain_prefers_environment_then_profile_then_cvm_role() {
     let home = temp_dir("chain-home");
@@ -461,6 +502,18 @@ async fn a_tke_pod_exchanges_its_oidc_token_for_role_credentials() {
     .await
     .unwrap_err();
     assert_eq!(error.kind(), CredentialsErrorKind::Unavailable);
+    // A token file larger than any token is refused, unread and unsent.
+    zeros(&token_file, 64 * 1024 + 1);
+    let error = TkeOidcRoleCredentials::from_lookup(EnvLookup::from_pairs(tke_env(&token_file)))
+        .with_endpoint_url(sts.url())
+        .provide_credentials()
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), CredentialsErrorKind::Invalid, "{error}");
+    assert!(
+        error.to_string().contains("more than 65536 bytes"),
+        "{error}"
+    );
     // STS's refusal comes through with its code, and never the token.
     std::fs::write(&token_file, "stolen-token").unwrap();
     let error = TkeOidcRoleCredentials::from_lookup(EnvLookup::from_pairs(tke_env(&token_file)))

@@ -55,7 +55,9 @@ pub use envelope::{
     ApiError, DecodeError, decode_response, decode_response_value, encode_response,
 };
 pub use error_code::UnknownCode;
-pub use generated::catalog::{ALREADY_CURRENT_MESSAGE, CALLS_PER_SECOND, SERVICE, VERSION};
+pub use generated::catalog::{
+    ALREADY_CURRENT_MESSAGE, CALLS_PER_SECOND, MAX_REQUEST_BODY_BYTES, SERVICE, VERSION,
+};
 pub use generated::*;
 pub use lenient::{Lenient, from_slice_lenient, from_value_lenient};
 pub use meta::{

@@ -443,11 +443,8 @@ impl Journal {
             path: path.to_owned(),
             source,
         };
-        let file = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .open(path)
-            .map_err(io_error)?;
+        let file =
+            open_regular(path, OpenOptions::new().read(true).append(true)).map_err(io_error)?;
         lock_or_refuse(&file, path)?;
         // Held from here on: an error below drops `journal`, which lets it go again.
         let mut journal = Self {
@@ -472,7 +469,13 @@ impl Journal {
     /// drives it, since records are only ever appended whole and a torn last line is
     /// dropped.
     pub fn read(path: &Path) -> Result<Vec<Record>, JournalError> {
-        let bytes = std::fs::read(path).map_err(|source| JournalError::Io {
+        let read = || -> io::Result<Vec<u8>> {
+            let mut file = open_regular(path, OpenOptions::new().read(true))?;
+            let mut bytes = Vec::new();
+            file.read_to_end(&mut bytes)?;
+            Ok(bytes)
+        };
+        let bytes = read().map_err(|source| JournalError::Io {
             path: path.to_owned(),
             source,
         })?;
@@ -659,6 +662,22 @@ impl JournalState {
     }
 }
 
+/// Opens `path`, refusing anything but a regular file: a device such as `/dev/zero`
+/// would be read without end, opening a FIFO waits for a writer (hence the look before
+/// opening), and a journal must be a file that can be locked, cut and synced.
+fn open_regular(path: &Path, options: &OpenOptions) -> io::Result<File> {
+    let not_regular = || io::Error::new(io::ErrorKind::InvalidInput, "not a regular file");
+    if !std::fs::metadata(path)?.is_file() {
+        return Err(not_regular());
+    }
+    let file = options.open(path)?;
+    // Replaced between the look and the opening.
+    if !file.metadata()?.is_file() {
+        return Err(not_regular());
+    }
+    Ok(file)
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -747,6 +766,36 @@ mod tests {
             format!("{GOOD}{GOOD}{{\"record\":\"paused\",\"wave\":3}}\n")
         );
         assert_eq!(Journal::read(&path).unwrap().len(), 3);
+    }
+
+    #[test]
+    fn only_a_regular_file_is_opened_or_read_as_a_journal() {
+        let dir = scratch_dir("not-regular");
+        let fifo = dir.path().join("fifo");
+        let mut paths = vec![dir.path().to_owned()];
+        // Opening a FIFO for reading would wait for a writer: it must be refused first.
+        if std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .is_ok_and(|status| status.success())
+        {
+            paths.push(fifo);
+        }
+        if Path::new("/dev/zero").exists() {
+            paths.push(PathBuf::from("/dev/zero"));
+        }
+        for path in &paths {
+            for refused in [
+                Journal::open(path).map(|_| ()),
+                Journal::read(path).map(|_| ()),
+            ] {
+                match refused {
+                    Err(JournalError::Io { source, .. })
+                        if source.kind() == io::ErrorKind::InvalidInput => {}
+                    other => panic!("{}: {other:?}", path.display()),
+                }
+            }
+        }
     }
 
     #[test]

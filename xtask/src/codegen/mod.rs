@@ -294,24 +294,24 @@ fn generate(
             ),
         ),
     );
-    let calls_per_second = overlay
-        .service
-        .calls_per_second
-        .ok_or("the overlay's `service` gives no `calls_per_second`")?;
-    let already_current = overlay
-        .service
-        .already_current_message
-        .as_deref()
-        .ok_or("the overlay's `service` gives no `already_current_message`")?;
+    let constants = ServiceConstants {
+        calls_per_second: overlay
+            .service
+            .calls_per_second
+            .ok_or("the overlay's `service` gives no `calls_per_second`")?,
+        already_current: overlay
+            .service
+            .already_current_message
+            .as_deref()
+            .ok_or("the overlay's `service` gives no `already_current_message`")?,
+        max_request_body_bytes: overlay
+            .service
+            .max_request_body_bytes
+            .ok_or("the overlay's `service` gives no `max_request_body_bytes`")?,
+    };
     files.insert(
         "catalog.rs".to_owned(),
-        catalog(
-            structural,
-            calls_per_second,
-            already_current,
-            &action_statics,
-            &structure_statics,
-        ),
+        catalog(structural, &constants, &action_statics, &structure_statics),
     );
     let mut enum_source = String::from(
         "use serde::{Deserialize, Serialize};\n\nuse crate::meta::{EnumMeta, EnumValueMeta, WireCode};\n\n",
@@ -401,10 +401,16 @@ fn check_enum_references(context: &Context<'_>) -> Result<(), String> {
     Ok(())
 }
 
+/// The service-wide facts the catalog states, from the overlay's `service`.
+struct ServiceConstants<'a> {
+    calls_per_second: u32,
+    already_current: &'a str,
+    max_request_body_bytes: u64,
+}
+
 fn catalog(
     structural: &StructuralSpec,
-    calls_per_second: u32,
-    already_current: &str,
+    constants: &ServiceConstants<'_>,
     actions: &[(String, String)],
     structures: &[(String, String)],
 ) -> String {
@@ -413,6 +419,11 @@ fn catalog(
     actions.sort();
     let mut structures = structures.to_vec();
     structures.sort();
+    let ServiceConstants {
+        calls_per_second,
+        already_current,
+        max_request_body_bytes,
+    } = constants;
     let mut body = format!(
         "use crate::meta::{{ActionMeta, StructureMeta}};\n\n\
          /// The service's short name.\npub const SERVICE: &str = {:?};\n\
@@ -423,6 +434,8 @@ fn catalog(
          /// The `ErrMsg` the service gives a device whose update ends because it already \
          runs the target version.\n\
          pub const ALREADY_CURRENT_MESSAGE: &str = {already_current:?};\n\n\
+         /// The largest request body the service accepts, in bytes; it refuses larger ones.\n\
+         pub const MAX_REQUEST_BODY_BYTES: usize = {max_request_body_bytes};\n\n\
          pub(crate) static ACTIONS: [&ActionMeta; {}] = [\n",
         structural.service,
         structural.version,

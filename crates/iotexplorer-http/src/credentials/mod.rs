@@ -179,6 +179,24 @@ impl ProvideCredentials for StaticCredentials {
     }
 }
 
+/// The file at `path` as UTF-8 text, or an error of kind
+/// [`std::io::ErrorKind::FileTooLarge`] when it holds more than `limit` bytes (no more
+/// than `limit + 1` are read): a variable naming `/dev/zero` or a log must not fill memory.
+pub(crate) fn read_bounded(path: &std::path::Path, limit: u64) -> std::io::Result<String> {
+    use std::io::Read as _;
+    let mut text = String::new();
+    std::fs::File::open(path)?
+        .take(limit.saturating_add(1))
+        .read_to_string(&mut text)?;
+    if text.len() as u64 > limit {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::FileTooLarge,
+            format!("more than {limit} bytes"),
+        ));
+    }
+    Ok(text)
+}
+
 /// Builds credentials from the three values every source has, refusing empty ones.
 pub(crate) fn from_parts(
     provider: &'static str,

@@ -7,10 +7,12 @@ use tokio::sync::OnceCell;
 
 use super::{
     CredentialsError, CredentialsFuture, EnvLookup, ProvideCredentials, ProvidedCredentials,
-    from_parts,
+    from_parts, read_bounded,
 };
 
 const PROVIDER: &str = "the profile file";
+/// A profile file larger than this holds no credentials a person wrote.
+const MAX_FILE_BYTES: u64 = 1024 * 1024;
 
 /// Credentials from the first profile file found, read once.
 ///
@@ -93,13 +95,25 @@ impl ProfileCredentials {
 
     async fn load(&self) -> Result<ProvidedCredentials, CredentialsError> {
         for path in self.candidates() {
-            let text = match tokio::fs::read_to_string(&path).await {
-                Ok(text) => text,
-                Err(err) if err.kind() == std::io::ErrorKind::NotFound => continue,
+            let read = {
+                let path = path.clone();
+                tokio::task::spawn_blocking(move || read_bounded(&path, MAX_FILE_BYTES)).await
+            };
+            let text = match read {
+                Ok(Ok(text)) => text,
+                Ok(Err(err)) if err.kind() == std::io::ErrorKind::NotFound => continue,
+                Ok(Err(err)) => {
+                    let message = format!("cannot read {}: {err}", path.display());
+                    return Err(if err.kind() == std::io::ErrorKind::FileTooLarge {
+                        CredentialsError::invalid(PROVIDER, message)
+                    } else {
+                        CredentialsError::unavailable(PROVIDER, message)
+                    });
+                }
                 Err(err) => {
                     return Err(CredentialsError::unavailable(
                         PROVIDER,
-                        format!("cannot read {}: {err}", path.display()),
+                        format!("reading {} ended early: {err}", path.display()),
                     ));
                 }
             };

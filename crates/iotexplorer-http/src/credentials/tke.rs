@@ -3,6 +3,7 @@
 //! do when `TKE_REGION`, `TKE_PROVIDER_ID`, `TKE_WEB_IDENTITY_TOKEN_FILE` and
 //! `TKE_ROLE_ARN` are set.
 
+use std::path::Path;
 use std::sync::OnceLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -16,7 +17,7 @@ use serde_json::json;
 use super::sts::{AssumeRoleResponse, issued};
 use super::{
     CachedCredentials, CredentialsError, CredentialsFuture, EnvLookup, ProvideCredentials,
-    ProvidedCredentials,
+    ProvidedCredentials, read_bounded,
 };
 use crate::endpoint::{Endpoint, ResolvedEndpoint};
 use crate::proxy::Proxy;
@@ -274,24 +275,14 @@ impl WebIdentity {
 
 /// The token file's contents, trimmed; bounded, since it is read at every refresh.
 fn read_token(path: &str) -> Result<String, CredentialsError> {
-    use std::io::Read as _;
-    let unreadable = |err: std::io::Error| {
-        CredentialsError::unavailable(
-            PROVIDER,
-            format!("cannot read TKE_WEB_IDENTITY_TOKEN_FILE {path}: {err}"),
-        )
-    };
-    let file = std::fs::File::open(path).map_err(unreadable)?;
-    let mut text = String::new();
-    file.take(MAX_TOKEN_BYTES + 1)
-        .read_to_string(&mut text)
-        .map_err(unreadable)?;
-    if text.len() as u64 > MAX_TOKEN_BYTES {
-        return Err(CredentialsError::invalid(
-            PROVIDER,
-            format!("TKE_WEB_IDENTITY_TOKEN_FILE {path} is larger than {MAX_TOKEN_BYTES} bytes"),
-        ));
-    }
+    let text = read_bounded(Path::new(path), MAX_TOKEN_BYTES).map_err(|err| {
+        let message = format!("cannot read TKE_WEB_IDENTITY_TOKEN_FILE {path}: {err}");
+        if err.kind() == std::io::ErrorKind::FileTooLarge {
+            CredentialsError::invalid(PROVIDER, message)
+        } else {
+            CredentialsError::unavailable(PROVIDER, message)
+        }
+    })?;
     let token = text.trim();
     if token.is_empty() {
         return Err(CredentialsError::invalid(

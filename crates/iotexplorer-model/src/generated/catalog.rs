@@ -14,6 +14,9 @@ pub const CALLS_PER_SECOND: u32 = 20;
 /// The `ErrMsg` the service gives a device whose update ends because it already runs the target version.
 pub const ALREADY_CURRENT_MESSAGE: &str = "firmware no need update.";
 
+/// The largest request body the service accepts, in bytes; it refuses larger ones.
+pub const MAX_REQUEST_BODY_BYTES: usize = 10485760;
+
 pub(crate) static ACTIONS: [&ActionMeta; 268] = [
     &super::other_a_to_i::ACTIVATE_T_WE_CALL_LICENSE_ACTION,
     &super::other_a_to_i::ACTIVATE_T_WE_TALK_ACTION,
