@@ -29,28 +29,74 @@ use serde_json::{Map, Value};
 
 use crate::failure::Failure;
 
-/// A compiled `--filter` expression.
+/// A `--filter` expression, checked.
 pub(crate) struct Filter {
-    expression: Expression<'static>,
+    text: String,
 }
 
 impl Filter {
-    /// Compiles `text`; a malformed expression is a usage error.
+    /// Checks `text`; a malformed expression is a usage error.
     pub(crate) fn compile(text: &str) -> Result<Self, Failure> {
-        compile(text)
-            .map(|expression| Self { expression })
-            .map_err(|err| Failure::Usage(format!("--filter {text:?}: {err}")))
+        check(text)
+            .map(|()| Self {
+                text: text.to_owned(),
+            })
+            .map_err(|err| Failure::Usage(format!("--filter {:?}: {err}", shortened(text))))
     }
 
     /// The expression's result on `value`.
     pub(crate) fn apply(&self, value: &Value) -> Result<Value, Failure> {
-        search(&self.expression, value).map_err(|err| Failure::Usage(format!("--filter: {err}")))
+        evaluate(&self.text, value).map_err(|err| Failure::Usage(format!("--filter: {err}")))
     }
 }
 
-/// Compiles `text` for [`search`] (also used by `--waiter`).
-pub(crate) fn compile(text: &str) -> Result<Expression<'static>, jmespath::JmespathError> {
-    let parsed = RUNTIME.compile(text)?;
+/// The stack the parser and the interpreter run on: the deepest expression allowed needs a
+/// few MiB in a debug build, more than a test thread or a caller's thread may have.
+const STACK_BYTES: usize = 64 * 1024 * 1024;
+
+/// Runs `work` on a thread of its own with [`STACK_BYTES`] of stack; a panic in it is an
+/// error here, not the process's end.
+fn on_large_stack<T: Send>(work: impl FnOnce() -> Result<T, String> + Send) -> Result<T, String> {
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("jmespath".to_owned())
+            .stack_size(STACK_BYTES)
+            .spawn_scoped(scope, work)
+            .map_err(|err| format!("cannot start a thread to run the expression: {err}"))?
+            .join()
+            .map_err(|_| "the expression stopped unexpectedly".to_owned())?
+    })
+}
+
+/// Checks that `text` compiles (also used by `--waiter`).
+pub(crate) fn check(text: &str) -> Result<(), String> {
+    on_large_stack(|| compile(text).map(drop))
+}
+
+/// The value of the expression `text` on `value`, objects in tccli's order (also used by
+/// `--waiter`).
+pub(crate) fn evaluate(text: &str, value: &Value) -> Result<Value, String> {
+    on_large_stack(|| search(&compile(text)?, value))
+}
+
+/// How many operators and brackets an expression may hold. The parser, the interpreter
+/// and the tree's drop recurse once per level of nesting, and every level takes at least
+/// one of them, so this bounds the stack an expression can take: in a debug build, the
+/// deepest allowed one of the costliest kind (filters within filters) needs about 5 MiB
+/// of [`STACK_BYTES`]. A two-character operator (`==`, `&&`, `||`) counts once; a filter a
+/// person writes holds a few dozen.
+pub(crate) const MAX_OPERATORS: usize = 256;
+
+/// Compiles `text` for [`search`]; an expression nested so deeply that it could exhaust
+/// the stack is refused before it is parsed.
+fn compile(text: &str) -> Result<Expression<'static>, String> {
+    let operators = operators_outside_literals(text);
+    if operators > MAX_OPERATORS {
+        return Err(format!(
+            "too deeply nested: {operators} operators and brackets, at most {MAX_OPERATORS}"
+        ));
+    }
+    let parsed = RUNTIME.compile(text).map_err(|err| err.to_string())?;
     Ok(Expression::new(
         text,
         in_order(parsed.as_ast(), text),
@@ -58,8 +104,49 @@ pub(crate) fn compile(text: &str) -> Result<Expression<'static>, jmespath::Jmesp
     ))
 }
 
+/// Counts the characters that can open a level of nesting (`.`, `|`, `&`, `!`, `=`, `<`,
+/// `>`, `[`, `(`, `{`), outside quoted identifiers, raw strings and JSON literals, whose
+/// insides nest nothing (a JSON literal's own depth is bounded by its parser).
+fn operators_outside_literals(text: &str) -> usize {
+    let mut count = 0;
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    // The operator character just counted, so that the second of `==` is not.
+    let mut counted: Option<char> = None;
+    for c in text.chars() {
+        let mut now_counted = None;
+        match quote {
+            Some(_) if escaped => escaped = false,
+            Some(_) if c == '\\' => escaped = true,
+            Some(open) if c == open => quote = None,
+            Some(_) => {}
+            None if matches!(c, '"' | '\'' | '`') => quote = Some(c),
+            None if matches!(
+                (counted, c),
+                (Some('=' | '!' | '<' | '>'), '=') | (Some('&'), '&') | (Some('|'), '|')
+            ) => {}
+            None if matches!(c, '.' | '|' | '&' | '!' | '=' | '<' | '>' | '[' | '(' | '{') => {
+                count += 1;
+                now_counted = Some(c);
+            }
+            None => {}
+        }
+        counted = now_counted;
+    }
+    count
+}
+
+/// The start of `text`, for an error message that repeats it.
+fn shortened(text: &str) -> String {
+    const SHOWN: usize = 80;
+    match text.char_indices().nth(SHOWN) {
+        Some((end, _)) => format!("{}...", &text[..end]),
+        None => text.to_owned(),
+    }
+}
+
 /// Evaluates an expression of [`compile`] on `value`, objects in tccli's order.
-pub(crate) fn search(expression: &Expression<'_>, value: &Value) -> Result<Value, String> {
+fn search(expression: &Expression<'_>, value: &Value) -> Result<Value, String> {
     let mut orders = HashMap::new();
     let data = variable(value, &mut orders);
     // The noted orders are the runtime's while the expression runs, then taken back.
@@ -580,6 +667,68 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn operators_are_counted_outside_literals_only() {
+        for (text, count) in [
+            ("TaskId", 0),
+            ("a.b", 1),
+            ("a[?b=='c.d'].e", 3),
+            ("'a.b|c'", 0),
+            ("\"x\\\".(\"", 0),
+            ("`{\"a\": [[1]]}`", 0),
+            ("`\\``.a", 1),
+            ("a || !b && c <= d", 4),
+            ("a|b", 1),
+            ("!!a", 2),
+        ] {
+            assert_eq!(operators_outside_literals(text), count, "{text}");
+        }
+    }
+
+    /// Each way of nesting an expression, `depth` levels deep.
+    fn nested(depth: usize) -> Vec<String> {
+        vec![
+            format!("{}a", "!".repeat(depth)),
+            format!("a{}", ".a".repeat(depth)),
+            format!("{}a{}", "(".repeat(depth), ")".repeat(depth)),
+            format!("a{}", "[0]".repeat(depth)),
+            format!("a{}", "|@".repeat(depth)),
+            format!("{}a{}", "[".repeat(depth), "]".repeat(depth)),
+            format!("{}a{}", "{a:".repeat(depth), "}".repeat(depth)),
+            format!("a{}", "&&a".repeat(depth)),
+            format!("a{}", "||a".repeat(depth)),
+            format!("a{}", "==a".repeat(depth)),
+            format!("{}a{}", "abs(".repeat(depth), ")".repeat(depth)),
+            format!("a{}", "[*]".repeat(depth)),
+            format!("a{}", "[]".repeat(depth)),
+            format!("{}a{}", "a[?".repeat(depth), "]".repeat(depth)),
+            format!("a{}", ".*".repeat(depth)),
+        ]
+    }
+
+    #[test]
+    fn the_deepest_allowed_expressions_run_whatever_the_callers_stack() {
+        let data = json!({"a": [[{"a": 1}]]});
+        // On a thread with a stack far smaller than a test thread's 2 MiB.
+        let run = move || {
+            for text in nested(MAX_OPERATORS) {
+                check(&text).unwrap_or_else(|err| panic!("{err}"));
+                // A type error (`abs` of a list) is an answer too; a crash would not be.
+                let _answer = evaluate(&text, &data);
+            }
+        };
+        let small = std::thread::Builder::new().stack_size(256 * 1024);
+        small
+            .spawn(run)
+            .expect("a thread with a small stack")
+            .join()
+            .expect("every expression ran");
+        for text in nested(MAX_OPERATORS + 1) {
+            let refused = check(&text).err().unwrap_or_default();
+            assert!(refused.contains("too deeply nested"), "{refused}");
+        }
+    }
+
+    #[test]
     fn selects_filters_and_projects() {
         let response = json!({
             "TaskId": 1000696,
@@ -796,12 +945,46 @@ mod properties {
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(256))]
 
+        /// Any text, however it nests, ends in a value or an error: never in a crash.
+        #[test]
+        fn any_expression_ends_in_an_answer_or_an_error(
+            text in "[ab.|&!=<>()\\[\\]{}*@?:, '`\"0-9-]{0,700}"
+        ) {
+            if check(&text).is_ok() {
+                let _answer = evaluate(&text, &serde_json::json!({"a": [1, {"b": [2]}], "b": "x"}));
+            }
+        }
+
+        /// Valid expressions nested up to four times the bound: refused past it, run
+        /// below it, and never a crash.
+        #[test]
+        fn deeply_nested_expressions_are_run_or_refused(
+            nots in 0..300usize,
+            parts in proptest::collection::vec(
+                proptest::sample::select(vec![".a", "[0]", "|@", "&&a", "||a", "==a", "[*]", "[]", ".*"]),
+                0..1000,
+            ),
+        ) {
+            let text = format!("{}a{}", "!".repeat(nots), parts.concat());
+            let operators = operators_outside_literals(&text);
+            match check(&text) {
+                Ok(()) => {
+                    prop_assert!(operators <= MAX_OPERATORS);
+                    let _answer = evaluate(&text, &serde_json::json!({"a": [[{"a": 1}]]}));
+                }
+                Err(err) if operators > MAX_OPERATORS => {
+                    prop_assert!(err.contains("too deeply nested"), "{}", err);
+                }
+                Err(err) => prop_assert!(false, "{}: {}", text, err),
+            }
+        }
+
         /// The runtime gives the crate's values (or its errors), only in tccli's order; a
         /// part of the input keeps the input's order.
         #[test]
         fn same_values_as_the_crate_in_tcclis_order(data in json_value(), pick in 0..EXPRESSIONS.len()) {
             let (text, unordered) = EXPRESSIONS[pick];
-            let ours = compile(text).map_err(|e| e.to_string()).and_then(|e| search(&e, &data));
+            let ours = compile(text).and_then(|e| search(&e, &data));
             let theirs = jmespath::compile(text)
                 .and_then(|e| e.search(&data))
                 .map_err(|e| e.to_string())

@@ -17,7 +17,6 @@ use crate::tccli_config::ConfigureFile;
 /// A parsed `--waiter`.
 pub(crate) struct Waiter {
     pub(crate) text: String,
-    expression: jmespath::Expression<'static>,
     pub(crate) to: Value,
     pub(crate) timeout: Duration,
     pub(crate) interval: Duration,
@@ -56,11 +55,10 @@ impl Waiter {
         if timeout > limit {
             return Err(bad(format!("`timeout` is more than {limit} seconds")));
         }
-        let expression = crate::filter::compile(&text)
+        crate::filter::check(&text)
             .map_err(|err| bad(format!("`expr` is not a JMESPath expression: {err}")))?;
         Ok(Self {
             text,
-            expression,
             to,
             timeout: Duration::from_secs_f64(timeout),
             interval: Duration::from_secs_f64(interval),
@@ -69,7 +67,7 @@ impl Waiter {
 
     /// The expression's value on `response`.
     pub(crate) fn look(&self, response: &Value) -> Result<Value, Failure> {
-        crate::filter::search(&self.expression, response)
+        crate::filter::evaluate(&self.text, response)
             .map_err(|err| Failure::Usage(format!("--waiter: {err}")))
     }
 

@@ -317,6 +317,65 @@ fn filter_selects_from_the_answer_before_printing() {
     assert_eq!(emulator.arrivals(), before);
 }
 
+/// The most operators and brackets a `--filter` may hold (`filter::MAX_OPERATORS`).
+const MAX_FILTER_OPERATORS: usize = 256;
+
+/// Each way of nesting a JMESPath expression, `depth` levels deep.
+fn nested_filters(depth: usize) -> Vec<String> {
+    vec![
+        format!("{}FirmwareVersion", "!".repeat(depth)),
+        format!("FirmwareVersion{}", ".a".repeat(depth)),
+        format!("{}FirmwareVersion{}", "(".repeat(depth), ")".repeat(depth)),
+        format!("FirmwareVersion{}", "[0]".repeat(depth)),
+        format!("FirmwareVersion{}", "|@".repeat(depth)),
+        format!("{}FirmwareVersion{}", "[".repeat(depth), "]".repeat(depth)),
+        format!(
+            "{}FirmwareVersion{}",
+            "{a:".repeat(depth),
+            "}".repeat(depth)
+        ),
+    ]
+}
+
+#[test]
+fn a_filter_nested_deeper_than_a_person_writes_is_refused_not_a_crash() {
+    let emulator = TestEmulator::start();
+    let globals = emulator.globals();
+    let describe = [
+        "DescribeFirmware",
+        "--ProductID",
+        "ABCDE12345",
+        "--FirmwareVersion",
+        "2.0.0",
+    ];
+    // As deep as allowed: parsed, run on the answer and printed, on the main thread's
+    // stack of this (debug) build. The waiter compiles its expression the same way.
+    for filter in nested_filters(MAX_FILTER_OPERATORS) {
+        let outcome = run(
+            &with(&globals, &[&describe[..], &["--filter", &filter]].concat()),
+            &[],
+        );
+        assert_eq!(outcome.code, 0, "{}: {outcome:?}", &filter[..40]);
+    }
+    // Far deeper: refused before anything is sent, where the parser once overflowed the
+    // stack and aborted the process.
+    let before = emulator.arrivals();
+    for filter in nested_filters(20_000) {
+        let outcome = run(
+            &with(&globals, &[&describe[..], &["--filter", &filter]].concat()),
+            &[],
+        );
+        assert_eq!(outcome.code, 2, "{}: {outcome:?}", &filter[..40]);
+        assert!(
+            outcome.stderr.contains("too deeply nested"),
+            "{}",
+            outcome.stderr
+        );
+        assert!(outcome.stderr.len() < 1000, "{}", outcome.stderr);
+    }
+    assert_eq!(emulator.arrivals(), before);
+}
+
 #[test]
 fn unfolded_arguments_and_tcclis_other_globals_are_accepted() {
     let emulator = TestEmulator::start();
