@@ -41,12 +41,20 @@ impl Waiter {
             .get("to")
             .cloned()
             .ok_or_else(|| bad("`to` in `--waiter` must be defined".to_owned()))?;
-        let seconds = |key: &str, configured: Option<f64>, default: f64| match members.get(key) {
-            None => Ok(configured.unwrap_or(default)),
-            Some(value) => value
-                .as_f64()
+        // The flag's value, else the profile's, else the default; the profile's is checked
+        // as the flag's is, since a negative or NaN one cannot be a wait.
+        let seconds = |key: &str, configured: Option<f64>, default: f64| {
+            let (given, source) = match (members.get(key), configured) {
+                (Some(value), _) => (value.as_f64(), format!("`{key}`")),
+                (None, Some(seconds)) => (
+                    Some(seconds),
+                    format!("`waiter.{key}` of the profile's .configure file"),
+                ),
+                (None, None) => return Ok(default),
+            };
+            given
                 .filter(|seconds| seconds.is_finite() && *seconds >= 0.0)
-                .ok_or_else(|| bad(format!("`{key}` must be a number of seconds"))),
+                .ok_or_else(|| bad(format!("{source} must be a number of seconds")))
         };
         let timeout = seconds("timeout", configure.waiter_timeout, 180.0)?;
         let interval = seconds("interval", configure.waiter_interval, 5.0)?.min(timeout);

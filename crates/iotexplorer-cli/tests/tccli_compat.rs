@@ -531,6 +531,41 @@ fn help_groups_global_options_and_the_actions_members() {
 }
 
 #[test]
+fn a_profiles_waiter_setting_that_is_no_wait_is_refused_before_anything_is_sent() {
+    let emulator = TestEmulator::start();
+    let globals = emulator.globals();
+    let describe = [
+        "DescribeFirmwareTask",
+        "--ProductID",
+        "ABCDE12345",
+        "--FirmwareVersion",
+        "2.0.0",
+        "--TaskId",
+        "1",
+        "--waiter",
+        "{'expr':'Status','to':2}",
+    ];
+    for (name, waiter) in [
+        ("waiter-negative", json!({"timeout": -5})),
+        ("waiter-nan", json!({"timeout": "NaN"})),
+        ("waiter-interval", json!({"interval": -1})),
+    ] {
+        let home = tccli_home(name, &[("default.configure", json!({"waiter": waiter}))]);
+        let before = emulator.arrivals();
+        let outcome = run(&with(&globals, &describe), &[("HOME", home.as_str())]);
+        assert_eq!(outcome.code, 2, "{waiter}: {outcome:?}");
+        assert!(
+            outcome
+                .stderr
+                .contains("of the profile's .configure file must be a number of seconds"),
+            "{}",
+            outcome.stderr
+        );
+        assert_eq!(emulator.arrivals(), before, "{waiter}");
+    }
+}
+
+#[test]
 fn the_waiter_calls_until_the_task_is_done() {
     // Slow enough that the task is still running when the second process starts, even
     // on a busy machine; fast enough to finish within the wait.

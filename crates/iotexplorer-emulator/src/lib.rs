@@ -73,7 +73,7 @@ pub use fixture::{
 };
 pub use limits::{
     DEFAULT_BODY_TIMEOUT, DEFAULT_HEADER_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_BODY_BYTES,
-    DEFAULT_MAX_BUFFERED_BYTES, DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_BUFFERED_BYTES, DEFAULT_MAX_CONNECTIONS, MAX_TIMEOUT,
 };
 pub use serve::{DEFAULT_LISTEN, ServeSettings, ServeSettingsBuilder, SettingsError, serve};
 pub use server::{

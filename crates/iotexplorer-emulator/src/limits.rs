@@ -5,6 +5,9 @@
 
 use std::time::Duration;
 
+/// The longest each timeout may be: a day is more than any test waits for a client.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(24 * 60 * 60);
+
 /// The service's own limit: Tencent refuses API 3.0 bodies over 10 MB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = iotexplorer_model::MAX_REQUEST_BODY_BYTES;
 
@@ -81,6 +84,13 @@ impl Limits {
         ] {
             if value.is_zero() {
                 return Some(format!("{name} must be longer than zero"));
+            }
+            // A deadline is the time now plus the timeout; one of ages would not fit.
+            if value > MAX_TIMEOUT {
+                return Some(format!(
+                    "{name} must be at most {} seconds (a day)",
+                    MAX_TIMEOUT.as_secs()
+                ));
             }
         }
         None

@@ -378,9 +378,12 @@ impl Task {
         self.index_ends();
     }
 
-    /// Unix seconds at which a device reached `stage`.
+    /// Unix seconds at which a device reached `stage`. Saturating: a fixture's
+    /// `seconds_per_step` or a state file's `create_time` may be as large as its type.
     pub(crate) fn unix_time_of(&self, stage: &Stage) -> i64 {
-        self.create_time + (stage.changed_at * self.seconds_per_step as f64) as i64
+        // `as` saturates a float too large for i64 (and reads NaN as 0).
+        let since_creation = (stage.changed_at * self.seconds_per_step as f64) as i64;
+        self.create_time.saturating_add(since_creation)
     }
 }
 

@@ -5,7 +5,7 @@ mod support;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use support::Client;
 
@@ -83,6 +83,37 @@ fn a_fixture_file_larger_than_any_fixture_is_refused_unread() {
             path.display()
         );
         assert!(output.stdout.is_empty());
+    }
+}
+
+#[test]
+fn a_timeout_longer_than_a_day_is_refused_at_start() {
+    for flag in ["--header-timeout", "--idle-timeout", "--body-timeout"] {
+        for seconds in [
+            (iotexplorer_emulator::MAX_TIMEOUT.as_secs() + 1).to_string(),
+            u64::MAX.to_string(),
+        ] {
+            let mut child = Command::new(env!("CARGO_BIN_EXE_iotexplorer-emulator"))
+                .args(["--listen", "127.0.0.1:0", flag, &seconds])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("run");
+            // Started anyway, it would serve until stopped: the wait is bounded.
+            let began = Instant::now();
+            while child.try_wait().expect("wait").is_none() {
+                if began.elapsed() > Duration::from_secs(20) {
+                    let _ = child.kill();
+                    panic!("{flag} {seconds}: the emulator started");
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let output = child.wait_with_output().expect("output");
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert_eq!(output.status.code(), Some(2), "{flag} {seconds}: {stderr}");
+            assert!(stderr.contains("must be at most 86400 seconds"), "{stderr}");
+            assert!(output.stdout.is_empty(), "{flag} {seconds}: it listened");
+        }
     }
 }
 

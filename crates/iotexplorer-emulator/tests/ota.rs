@@ -515,3 +515,36 @@ async fn an_error_names_a_huge_value_by_its_beginning_only() {
         assert!(raw.contains("devxxxx"), "{action}: {raw}");
     }
 }
+
+#[tokio::test]
+async fn a_stage_time_past_the_end_of_its_type_saturates_and_the_request_is_answered() {
+    // A stage stands for u64::MAX emulated seconds: the devices' times cannot be written
+    // as i64 Unix seconds, and once overflowed the addition that makes them.
+    let fixture = Fixture::from_json(
+        r#"{"credentials": [{"secret_id": "AKIDEMULATOREXAMPLE",
+                             "secret_key": "emulator-demo-secret-key-not-for-production"}],
+            "products": [{"product_id": "ABCDE12345",
+                          "firmwares": [{"version": "2.0.0", "fw_type": "mcu"}],
+                          "devices": [{"name": "dev001", "firmware_version": "1.0.0"}]}],
+            "progress": {"step_ms": 1, "seconds_per_step": 18446744073709551615}}"#,
+    )
+    .expect("fixture");
+    let emulator = Emulator::builder()
+        .fixture(fixture)
+        .rate_limit(0)
+        .start("127.0.0.1:0")
+        .await
+        .expect("start");
+    let client = Client::demo(emulator.addr());
+    let task = task_id(
+        &client
+            .post("BatchUpdateFirmware", &batch(&["dev001"]))
+            .await
+            .ok(),
+    );
+    // Stages of a millisecond: the device is well past its first one.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let devices = devices_of(&client, task).await;
+    assert_eq!(devices.len(), 1, "{devices:?}");
+    emulator.shutdown().await;
+}

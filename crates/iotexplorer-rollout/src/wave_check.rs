@@ -110,6 +110,13 @@ pub struct WaveProgress {
     pub failed: usize,
 }
 
+/// When a wait of `timeout` from `now` ends. A timeout longer than a century (a flag's or
+/// a journal's `u64::MAX` seconds) waits a century: the clock cannot count further.
+fn deadline_after(now: Instant, timeout: Duration) -> Instant {
+    const CENTURY: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
+    now.checked_add(timeout.min(CENTURY)).unwrap_or(now)
+}
+
 /// Watches `wave` whose batches have the tasks `tasks` (batch → task) until every device
 /// settles, the failures already exceed the threshold, or the wave timeout runs out.
 pub async fn watch(
@@ -120,7 +127,7 @@ pub async fn watch(
     timing: WaveCheckTiming,
     progress: &mut (dyn FnMut(WaveProgress) + Send),
 ) -> Result<WaveVerdict, Error> {
-    let deadline = Instant::now() + Duration::from_secs(spec.wave_timeout_secs);
+    let deadline = deadline_after(Instant::now(), Duration::from_secs(spec.wave_timeout_secs));
     let total = wave.device_count();
     // Which task each device of the wave belongs to.
     let mut task_of: BTreeMap<&str, u64> = BTreeMap::new();
@@ -272,6 +279,17 @@ async fn task_devices(
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_wave_timeout_of_ages_waits_a_century_instead_of_overflowing_the_clock() {
+        let now = Instant::now();
+        let far = deadline_after(now, Duration::from_secs(u64::MAX));
+        assert!(far.duration_since(now) >= Duration::from_secs(99 * 365 * 24 * 60 * 60));
+        assert_eq!(
+            deadline_after(now, Duration::from_secs(600)),
+            now + Duration::from_secs(600)
+        );
+    }
 
     #[test]
     fn standings_follow_the_statuses() {
