@@ -238,3 +238,29 @@ fn a_secret_key_on_standard_input_is_read_up_to_a_bound() {
     );
     assert!(!outcome.stderr.contains(SECRET_KEY));
 }
+
+#[test]
+fn a_credentials_file_given_as_the_request_is_refused_without_showing_its_keys() {
+    let dir = temp_dir("wrong-input");
+    let file = dir.path().join("default.credential");
+    std::fs::write(
+        &file,
+        r#"{"secretId": "AKIDSENTINEL", "secretKey": "SECRETSENTINEL123", "token": "TOKENSENTINEL456"}"#,
+    )
+    .expect("credential file");
+    let outcome = run_binary(
+        &[
+            "BatchUpdateFirmware",
+            "--cli-input-json",
+            &format!("file://{}", file.display()),
+        ],
+        &[],
+        "",
+    );
+    assert_eq!(outcome.code, 2, "{outcome:?}");
+    assert!(outcome.stderr.contains("secretKey"), "{}", outcome.stderr);
+    for secret in ["SECRETSENTINEL123", "TOKENSENTINEL456"] {
+        assert!(!outcome.stderr.contains(secret), "{}", outcome.stderr);
+        assert!(!outcome.stdout.contains(secret), "{}", outcome.stdout);
+    }
+}

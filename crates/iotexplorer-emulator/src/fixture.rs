@@ -415,11 +415,33 @@ pub enum FixtureError {
     #[error("cannot read the fixture file: {0}")]
     Io(#[from] std::io::Error),
     /// The JSON does not describe a fixture.
-    #[error("the fixture is not valid: {0}")]
+    #[error("the fixture is not valid: {}", without_value(.0))]
     Json(#[from] serde_json::Error),
     /// A value in the fixture cannot work, e.g. a rate above 1.
     #[error("the fixture is not valid: {0}")]
     Value(String),
+}
+
+/// serde_json's message without the value it quotes (`invalid type: string "AKID:key",
+/// expected ...` becomes `invalid type: string, expected ...`): a fixture's values include
+/// its secrets. Field names, the expectation and the position stay.
+fn without_value(err: &serde_json::Error) -> String {
+    let message = err.to_string();
+    for prefix in ["invalid type: ", "invalid value: "] {
+        let Some(rest) = message.strip_prefix(prefix) else {
+            continue;
+        };
+        // The last one: the quoted value may hold the same words.
+        if let Some(expected) = rest.rfind(", expected ") {
+            let kind = rest[..expected]
+                .split(['"', '`'])
+                .next()
+                .unwrap_or_default()
+                .trim();
+            return format!("{prefix}{kind}{}", &rest[expected..]);
+        }
+    }
+    message
 }
 
 /// The largest fixture file [`Fixture::from_file`] reads: room for millions of devices.

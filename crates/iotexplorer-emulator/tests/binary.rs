@@ -118,6 +118,34 @@ fn a_timeout_longer_than_a_day_is_refused_at_start() {
 }
 
 #[test]
+fn a_fixture_refused_for_a_value_does_not_show_the_value() {
+    let dir = support::temp_dir("secret-fixture");
+    for (name, credentials) in [
+        ("string", r#"["AKIDFX:SECRETSENTINEL123"]"#),
+        (
+            "number",
+            r#"[{"secret_id": "AKIDFX", "secret_key": 1234567890123}]"#,
+        ),
+    ] {
+        let path = dir.path().join(format!("{name}.json"));
+        std::fs::write(&path, format!(r#"{{"credentials": {credentials}}}"#)).expect("write");
+        let output = Command::new(env!("CARGO_BIN_EXE_iotexplorer-emulator"))
+            .args(["--listen", "127.0.0.1:0", "--fixture"])
+            .arg(&path)
+            .output()
+            .expect("run");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains("invalid type"), "{name}: {stderr}");
+        assert!(stderr.contains("line 1"), "{name}: {stderr}");
+        assert!(
+            !stderr.contains("SECRETSENTINEL123") && !stderr.contains("1234567890123"),
+            "{name}: {stderr}"
+        );
+    }
+}
+
+#[test]
 fn a_broken_fixture_is_refused() {
     let dir = support::temp_dir("broken-fixture");
     let path = dir.path().join("fixture.json");

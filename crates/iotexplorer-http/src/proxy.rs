@@ -133,11 +133,12 @@ fn check_url(url: &str) -> Result<(), Error> {
     }
 }
 
-/// The URL with any `user:password@` replaced.
-fn redact_url(url: &str) -> String {
+/// The URL with any `user:password@` replaced. Everything up to the last `@` goes, not
+/// only the authority as a URL parser would find it: a password may hold a `/` that
+/// would end the authority early.
+pub(crate) fn redact_url(url: &str) -> String {
     let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    match rest[..authority_end].rfind('@') {
+    match rest.rfind('@') {
         Some(at) => {
             let prefix = if scheme.is_empty() {
                 String::new()
@@ -207,6 +208,26 @@ mod tests {
         assert!(shown.contains("127.0.0.1:3128"));
         let refused = Proxy::all("socks5://user:s3cr3t@127.0.0.1:1080");
         assert!(matches!(&refused, Err(Error::Config(m)) if !m.contains("s3cr3t")));
+        // A password with a slash, or a space, in it: the URL is malformed or refused,
+        // and the message still hides the password.
+        for url in [
+            "https://user:pa/s3cr3t@proxy:3128",
+            "ftp://user:s3/cr3t@proxy:21",
+            "http://user:s3cr3t/x y@proxy:3128",
+            "user:s3/cr3t@proxy:3128",
+        ] {
+            match Proxy::all(url) {
+                Err(Error::Config(message)) => {
+                    assert!(!message.contains("cr3t"), "{message}");
+                    assert!(message.contains("proxy"), "{message}");
+                }
+                Ok(proxy) => {
+                    let shown = format!("{proxy:?}");
+                    assert!(!shown.contains("cr3t"), "{shown}");
+                }
+                Err(other) => panic!("{url}: {other}"),
+            }
+        }
     }
 
     #[test]

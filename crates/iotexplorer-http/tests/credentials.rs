@@ -75,6 +75,74 @@ async fn metadata_server(lifetime: u64) -> TestServer {
     .await
 }
 
+/// What a credentials error must never show.
+const SENTINELS: [&str; 3] = ["SECRETSENTINEL123", "TOKENSENTINEL456", "1234567890123"];
+
+fn assert_shows_no_secret(error: &impl std::fmt::Display) {
+    let text = error.to_string();
+    for sentinel in SENTINELS {
+        assert!(!text.contains(sentinel), "{text}");
+    }
+}
+
+#[tokio::test]
+async fn answers_holding_keys_that_cannot_be_read_are_refused_without_quoting_them() {
+    // The credentials as a JSON string inside the JSON, and a key as a number: serde_json's
+    // own message would quote either.
+    let inner = json!({"TmpSecretId": "AKIDtmp", "TmpSecretKey": "SECRETSENTINEL123",
+                       "Token": "TOKENSENTINEL456", "ExpiredTime": now() + 3600})
+    .to_string();
+    for answer in [
+        json!(inner.clone()),
+        json!({"TmpSecretId": "AKIDtmp", "TmpSecretKey": 1234567890123u64,
+               "Token": "TOKENSENTINEL456", "ExpiredTime": now() + 3600}),
+    ] {
+        let metadata = TestServer::start(move |_, arrival| match arrival.path.as_str() {
+            "/meta/" => Reply::Body(Bytes::from_static(b"demo-role")),
+            _ => Reply::Body(Bytes::from(answer.to_string())),
+        })
+        .await;
+        let role = CvmRoleCredentials::with_metadata_url(format!("{}/meta/", metadata.url()));
+        let error = role.provide_credentials().await.unwrap_err();
+        assert_eq!(error.kind(), CredentialsErrorKind::Invalid, "{error}");
+        assert!(
+            error.to_string().contains("unreadable role credentials"),
+            "{error}"
+        );
+        assert_shows_no_secret(&error);
+    }
+
+    let sts = TestServer::always(ok(
+        json!({"Credentials": inner, "ExpiredTime": now() + 7200}),
+    ))
+    .await;
+    let role = StsAssumeRole::builder(
+        StaticCredentials::new(SECRET_ID, SECRET_KEY),
+        "qcs::cam::uin/1:roleName/ota",
+        "rollout",
+    )
+    .endpoint_url(sts.url())
+    .proxy(Proxy::none())
+    .build()
+    .unwrap();
+    let error = role.provide_credentials().await.unwrap_err();
+    assert!(error.to_string().contains("unreadable answer"), "{error}");
+    assert_shows_no_secret(&error);
+
+    // A metadata address with a password in it is refused without showing it.
+    let error = DefaultCredentialsChain::builder()
+        .env(EnvLookup::from_pairs([(
+            METADATA_ENDPOINT_VARIABLE,
+            "http://admin:SECRETSENTINEL123@127.0.0.1:8080",
+        )]))
+        .build()
+        .provide_credentials()
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("user information"), "{error}");
+    assert_shows_no_secret(&error);
+}
+
 #[tokio::test]
 async fn the_default_chain_reads_the_cvm_role_where_the_variable_points() {
     let metadata = TestServer::start(|_, arrival| match arrival.path.as_str() {
@@ -502,6 +570,18 @@ async fn a_tke_pod_exchanges_its_oidc_token_for_role_credentials() {
     .await
     .unwrap_err();
     assert_eq!(error.kind(), CredentialsErrorKind::Unavailable);
+    // The token itself set where its file's path belongs is not shown back.
+    let token = format!("eyJhbGciOiJSUzI1NiJ9.{}.sig", "TOKENSENTINEL456".repeat(20));
+    let mut env = tke_env(&token_file);
+    env.retain(|(name, _)| *name != "TKE_WEB_IDENTITY_TOKEN_FILE");
+    env.push(("TKE_WEB_IDENTITY_TOKEN_FILE", token));
+    let error = TkeOidcRoleCredentials::from_lookup(EnvLookup::from_pairs(env))
+        .with_endpoint_url(sts.url())
+        .provide_credentials()
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("not shown"), "{error}");
+    assert_shows_no_secret(&error);
     // A token file larger than any token is refused, unread and unsent.
     zeros(&token_file, 64 * 1024 + 1);
     let error = TkeOidcRoleCredentials::from_lookup(EnvLookup::from_pairs(tke_env(&token_file)))

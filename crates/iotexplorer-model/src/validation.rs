@@ -535,9 +535,12 @@ fn check_members(
                     *slot = Some(value).filter(|value| !value.is_null());
                 }
             }
+            // The value is not shown: a member the action does not have is most often a
+            // wrong file given as the request (a credentials file, say), and its values
+            // are then better kept out of the terminal and the logs.
             None => out.add(
                 &Path::Member(parent, name),
-                Some(value),
+                None,
                 &"a defined member",
                 ViolationKind::UnknownMember,
             ),

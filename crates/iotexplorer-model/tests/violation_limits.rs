@@ -102,7 +102,8 @@ fn long_values_and_names_are_cut_to_eighty_characters() {
     let errors = refused(&body);
     let violations = errors.violations();
     assert_eq!(violations[0].field(), format!("{}...", "N".repeat(80)));
-    assert_eq!(violations[0].value(), Some("1"));
+    // An unknown member's value is never shown (it may be a secret of a wrong file).
+    assert_eq!(violations[0].value(), None);
     assert_eq!(violations[1].field(), "FwType");
     let cut = violations[2].value().expect("a value");
     assert_eq!(cut, format!("\"{}...", "é".repeat(79)));

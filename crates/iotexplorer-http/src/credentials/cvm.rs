@@ -9,10 +9,10 @@ use serde::Deserialize;
 
 use super::{
     CachedCredentials, CredentialsError, CredentialsFuture, EnvLookup, ProvideCredentials,
-    ProvidedCredentials, from_parts,
+    ProvidedCredentials, from_parts, unreadable,
 };
 use crate::endpoint::is_loopback_host;
-use crate::proxy::Proxy;
+use crate::proxy::{Proxy, redact_url};
 use crate::transport::{Transport, TransportConfig, TransportError};
 
 const PROVIDER: &str = "the CVM role";
@@ -190,8 +190,12 @@ impl CvmRoleCredentialsBuilder {
 
 /// The credentials URL of the metadata service at `endpoint`, or why it is refused.
 fn credentials_url(endpoint: &str) -> Result<String, CredentialsError> {
+    // Quoted without any user information, which is refused below and may be a password.
     let refuse = |why: &str| {
-        CredentialsError::invalid(PROVIDER, format!("metadata endpoint {endpoint:?}: {why}"))
+        CredentialsError::invalid(
+            PROVIDER,
+            format!("metadata endpoint {:?}: {why}", redact_url(endpoint)),
+        )
     };
     let uri: Uri = endpoint.trim().parse().map_err(|_| refuse("not a URL"))?;
     let (Some(scheme), Some(authority)) = (uri.scheme_str(), uri.authority()) else {
@@ -303,7 +307,7 @@ impl RoleFetcher {
         }
         let body = self.get(&format!("{}{role}", self.base)).await?;
         let parsed: RoleCredentials = serde_json::from_slice(&body).map_err(|err| {
-            CredentialsError::invalid(PROVIDER, format!("unreadable role credentials: {err}"))
+            CredentialsError::invalid(PROVIDER, unreadable("role credentials", &err))
         })?;
         let credentials = from_parts(
             PROVIDER,

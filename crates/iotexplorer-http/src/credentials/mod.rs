@@ -197,6 +197,27 @@ pub(crate) fn read_bounded(path: &std::path::Path, limit: u64) -> std::io::Resul
     Ok(text)
 }
 
+/// Why an answer holding credentials could not be read, without serde_json's own message:
+/// that quotes the value it stumbled on, which may be a key or a token.
+pub(crate) fn unreadable(what: &str, err: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let why = match err.classify() {
+        Category::Syntax => "not JSON",
+        Category::Data => "not the expected members and types",
+        Category::Eof | Category::Io => "cut short",
+    };
+    // A value decoded from a parsed tree has no position.
+    if err.line() == 0 {
+        format!("unreadable {what}: {why}")
+    } else {
+        format!(
+            "unreadable {what}: {why} (line {}, column {})",
+            err.line(),
+            err.column()
+        )
+    }
+}
+
 /// Builds credentials from the three values every source has, refusing empty ones.
 pub(crate) fn from_parts(
     provider: &'static str,

@@ -10,7 +10,7 @@ use serde_json::json;
 use super::cvm::unix_time;
 use super::{
     CachedCredentials, CredentialsError, CredentialsFuture, ProvideCredentials,
-    ProvidedCredentials, from_parts,
+    ProvidedCredentials, from_parts, unreadable,
 };
 use crate::client::Client;
 use crate::config::ClientBuilder;
@@ -169,9 +169,8 @@ impl AssumeRole {
             .await
             .map_err(|err| CredentialsError::unavailable(PROVIDER, err.to_string()))?;
         // The same lenient rules as every typed answer: STS sends numbers as strings too.
-        let parsed: AssumeRoleResponse = from_value_lenient(response).map_err(|err| {
-            CredentialsError::invalid(PROVIDER, format!("unreadable answer: {err}"))
-        })?;
+        let parsed: AssumeRoleResponse = from_value_lenient(response)
+            .map_err(|err| CredentialsError::invalid(PROVIDER, unreadable("answer", &err)))?;
         issued(PROVIDER, parsed, "no Credentials in the answer")
     }
 }

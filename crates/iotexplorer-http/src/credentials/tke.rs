@@ -273,10 +273,27 @@ impl WebIdentity {
     }
 }
 
+/// `TKE_WEB_IDENTITY_TOKEN_FILE`'s value as an error message shows it: a path as it is,
+/// but not a value too long for one, which is likely the token itself set there by mistake.
+fn shown_token_path(path: &str) -> String {
+    const LONGEST_SHOWN: usize = 200;
+    if path.chars().count() <= LONGEST_SHOWN {
+        path.to_owned()
+    } else {
+        format!(
+            "(a value of {} characters, not shown: it should name the token's file, not hold the token)",
+            path.chars().count()
+        )
+    }
+}
+
 /// The token file's contents, trimmed; bounded, since it is read at every refresh.
 fn read_token(path: &str) -> Result<String, CredentialsError> {
     let text = read_bounded(Path::new(path), MAX_TOKEN_BYTES).map_err(|err| {
-        let message = format!("cannot read TKE_WEB_IDENTITY_TOKEN_FILE {path}: {err}");
+        let message = format!(
+            "cannot read TKE_WEB_IDENTITY_TOKEN_FILE {}: {err}",
+            shown_token_path(path)
+        );
         if err.kind() == std::io::ErrorKind::FileTooLarge {
             CredentialsError::invalid(PROVIDER, message)
         } else {
@@ -287,7 +304,10 @@ fn read_token(path: &str) -> Result<String, CredentialsError> {
     if token.is_empty() {
         return Err(CredentialsError::invalid(
             PROVIDER,
-            format!("TKE_WEB_IDENTITY_TOKEN_FILE {path} is empty"),
+            format!(
+                "TKE_WEB_IDENTITY_TOKEN_FILE {} is empty",
+                shown_token_path(path)
+            ),
         ));
     }
     Ok(token.to_owned())
