@@ -4,7 +4,8 @@ mod support;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use support::Client;
@@ -21,6 +22,37 @@ fn spawn_limited(limit: &str, args: &[&str]) -> (Child, SocketAddr) {
         .expect("spawn");
     let address = support::listening_address(&mut child);
     (child, address)
+}
+
+/// `child`'s output once it exits; killed, and the test failed, if it runs past `limit`
+/// (a binary that should have refused its settings would otherwise serve for ever).
+fn exited_within(mut child: Child, limit: Duration, what: &str) -> Output {
+    let began = Instant::now();
+    while child.try_wait().expect("wait").is_none() {
+        if began.elapsed() > limit {
+            let _ = child.kill();
+            panic!("{what}: still running after {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().expect("output")
+}
+
+/// The binary's output on `args`, which it must refuse.
+fn refusing(args: &[&std::ffi::OsStr]) -> Output {
+    let child = Command::new(env!("CARGO_BIN_EXE_iotexplorer-emulator"))
+        .args(["--listen", "127.0.0.1:0"])
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run");
+    exited_within(child, Duration::from_secs(20), &format!("{args:?}"))
+}
+
+/// The binary's output on the fixture at `path`, which it must refuse.
+fn refusing_fixture(path: &Path) -> Output {
+    refusing(&["--fixture".as_ref(), path.as_os_str()])
 }
 
 #[test]
@@ -58,15 +90,11 @@ fn a_fixture_file_larger_than_any_fixture_is_refused_unread() {
         .and_then(|file| file.set_len(iotexplorer_emulator::MAX_FIXTURE_BYTES + 1))
         .expect("a sparse file");
     let mut paths = vec![oversized];
-    if std::path::Path::new("/dev/zero").exists() {
+    if Path::new("/dev/zero").exists() {
         paths.push("/dev/zero".into());
     }
     for path in paths {
-        let output = Command::new(env!("CARGO_BIN_EXE_iotexplorer-emulator"))
-            .args(["--listen", "127.0.0.1:0", "--fixture"])
-            .arg(&path)
-            .output()
-            .expect("run");
+        let output = refusing_fixture(&path);
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(
             output.status.code(),
@@ -93,22 +121,7 @@ fn a_timeout_longer_than_a_day_is_refused_at_start() {
             (iotexplorer_emulator::MAX_TIMEOUT.as_secs() + 1).to_string(),
             u64::MAX.to_string(),
         ] {
-            let mut child = Command::new(env!("CARGO_BIN_EXE_iotexplorer-emulator"))
-                .args(["--listen", "127.0.0.1:0", flag, &seconds])
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .expect("run");
-            // Started anyway, it would serve until stopped: the wait is bounded.
-            let began = Instant::now();
-            while child.try_wait().expect("wait").is_none() {
-                if began.elapsed() > Duration::from_secs(20) {
-                    let _ = child.kill();
-                    panic!("{flag} {seconds}: the emulator started");
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            let output = child.wait_with_output().expect("output");
+            let output = refusing(&[flag.as_ref(), seconds.as_ref()]);
             let stderr = String::from_utf8_lossy(&output.stderr);
             assert_eq!(output.status.code(), Some(2), "{flag} {seconds}: {stderr}");
             assert!(stderr.contains("must be at most 86400 seconds"), "{stderr}");
@@ -129,11 +142,7 @@ fn a_fixture_refused_for_a_value_does_not_show_the_value() {
     ] {
         let path = dir.path().join(format!("{name}.json"));
         std::fs::write(&path, format!(r#"{{"credentials": {credentials}}}"#)).expect("write");
-        let output = Command::new(env!("CARGO_BIN_EXE_iotexplorer-emulator"))
-            .args(["--listen", "127.0.0.1:0", "--fixture"])
-            .arg(&path)
-            .output()
-            .expect("run");
+        let output = refusing_fixture(&path);
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(2), "{stderr}");
         assert!(stderr.contains("invalid type"), "{name}: {stderr}");
@@ -150,11 +159,7 @@ fn a_broken_fixture_is_refused() {
     let dir = support::temp_dir("broken-fixture");
     let path = dir.path().join("fixture.json");
     std::fs::write(&path, "{\"credentials\": 1}").expect("write");
-    let output = Command::new(env!("CARGO_BIN_EXE_iotexplorer-emulator"))
-        .args(["--listen", "127.0.0.1:0", "--fixture"])
-        .arg(&path)
-        .output()
-        .expect("run");
+    let output = refusing_fixture(&path);
     assert!(!output.status.success());
     assert!(output.stdout.is_empty());
 }

@@ -75,6 +75,19 @@ async fn metadata_server(lifetime: u64) -> TestServer {
     .await
 }
 
+/// The role `ota` assumed through the STS stand-in `sts`, with the test's keys.
+fn ota_role(sts: &TestServer) -> StsAssumeRole {
+    StsAssumeRole::builder(
+        StaticCredentials::new(SECRET_ID, SECRET_KEY),
+        "qcs::cam::uin/1:roleName/ota",
+        "rollout",
+    )
+    .endpoint_url(sts.url())
+    .proxy(Proxy::none())
+    .build()
+    .unwrap()
+}
+
 /// What a credentials error must never show.
 const SENTINELS: [&str; 3] = ["SECRETSENTINEL123", "TOKENSENTINEL456", "1234567890123"];
 
@@ -116,15 +129,7 @@ async fn answers_holding_keys_that_cannot_be_read_are_refused_without_quoting_th
         json!({"Credentials": inner, "ExpiredTime": now() + 7200}),
     ))
     .await;
-    let role = StsAssumeRole::builder(
-        StaticCredentials::new(SECRET_ID, SECRET_KEY),
-        "qcs::cam::uin/1:roleName/ota",
-        "rollout",
-    )
-    .endpoint_url(sts.url())
-    .proxy(Proxy::none())
-    .build()
-    .unwrap();
+    let role = ota_role(&sts);
     let error = role.provide_credentials().await.unwrap_err();
     assert!(error.to_string().contains("unreadable answer"), "{error}");
     assert_shows_no_secret(&error);
@@ -420,15 +425,7 @@ async fn sts_assume_role_is_a_signed_call_and_its_credentials_are_used() {
         }))
     })
     .await;
-    let role = StsAssumeRole::builder(
-        StaticCredentials::new(SECRET_ID, SECRET_KEY),
-        "qcs::cam::uin/1:roleName/ota",
-        "rollout",
-    )
-    .endpoint_url(sts.url())
-    .proxy(Proxy::none())
-    .build()
-    .unwrap();
+    let role = ota_role(&sts);
 
     let server = TestServer::always(task_created()).await;
     let client = builder(&server).credentials(role).build().unwrap();
