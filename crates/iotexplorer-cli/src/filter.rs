@@ -82,10 +82,11 @@ pub(crate) fn evaluate(text: &str, value: &Value) -> Result<Value, String> {
 /// How many operators and brackets an expression may hold. The parser, the interpreter
 /// and the tree's drop recurse once per level of nesting, and every level takes at least
 /// one of them, so this bounds the stack an expression can take: in a debug build, the
-/// deepest allowed one of the costliest kind (filters within filters) needs about 5 MiB
-/// of [`STACK_BYTES`]. A two-character operator (`==`, `&&`, `||`) counts once; a filter a
-/// person writes holds a few dozen.
-pub(crate) const MAX_OPERATORS: usize = 256;
+/// deepest allowed one of the costliest kind (filters within filters) needs about a third
+/// of [`STACK_BYTES`]. Flat expressions count too (a `||` chain is a nested tree), so the
+/// bound leaves room for long generated ones: 200 alternatives take 400. A two-character
+/// operator (`==`, `&&`, `||`) counts once.
+pub(crate) const MAX_OPERATORS: usize = 1024;
 
 /// Compiles `text` for [`search`]; an expression nested so deeply that it could exhaust
 /// the stack is refused before it is parsed.
@@ -96,7 +97,7 @@ fn compile(text: &str) -> Result<Expression<'static>, String> {
             "too deeply nested: {operators} operators and brackets, at most {MAX_OPERATORS}"
         ));
     }
-    let parsed = RUNTIME.compile(text).map_err(|err| err.to_string())?;
+    let parsed = RUNTIME.compile(text).map_err(|err| described(&err))?;
     Ok(Expression::new(
         text,
         in_order(parsed.as_ast(), text),
@@ -136,10 +137,27 @@ fn operators_outside_literals(text: &str) -> usize {
     count
 }
 
+/// The crate's error: with the expression and a caret under the fault when the
+/// expression is short, by its position when it is too long to repeat.
+fn described(err: &jmespath::JmespathError) -> String {
+    if err.expression.chars().count() <= SHOWN_CHARACTERS {
+        err.to_string()
+    } else {
+        format!(
+            "{} (line {}, column {})",
+            err.reason,
+            err.line + 1,
+            err.column + 1
+        )
+    }
+}
+
+/// How much of an expression an error message repeats.
+const SHOWN_CHARACTERS: usize = 80;
+
 /// The start of `text`, for an error message that repeats it.
-fn shortened(text: &str) -> String {
-    const SHOWN: usize = 80;
-    match text.char_indices().nth(SHOWN) {
+pub(crate) fn shortened(text: &str) -> String {
+    match text.char_indices().nth(SHOWN_CHARACTERS) {
         Some((end, _)) => format!("{}...", &text[..end]),
         None => text.to_owned(),
     }
@@ -154,7 +172,7 @@ fn search(expression: &Expression<'_>, value: &Value) -> Result<Value, String> {
     let mut context = Context::new(expression.as_str(), &RUNTIME);
     let result = jmespath::interpret(&data, expression.as_ast(), &mut context);
     let orders = ORDERS.with(|noted| std::mem::take(&mut *noted.borrow_mut()));
-    let result = result.map_err(|err| err.to_string())?;
+    let result = result.map_err(|err| described(&err))?;
     Ok(json(&result, &orders))
 }
 

@@ -25,7 +25,12 @@ pub(crate) struct Waiter {
 impl Waiter {
     /// Reads `--waiter`, with defaults from the profile's configuration.
     pub(crate) fn parse(spec: &str, configure: &ConfigureFile) -> Result<Self, Failure> {
-        let bad = |why: String| Failure::Usage(format!("--waiter {spec:?}: {why}"));
+        let bad = |why: String| {
+            Failure::Usage(format!(
+                "--waiter {:?}: {why}",
+                crate::filter::shortened(spec)
+            ))
+        };
         let value = PythonLiteral::new(spec).read().map_err(bad)?;
         let Value::Object(members) = value else {
             return Err(bad(
@@ -41,8 +46,9 @@ impl Waiter {
             .get("to")
             .cloned()
             .ok_or_else(|| bad("`to` in `--waiter` must be defined".to_owned()))?;
-        // The flag's value, else the profile's, else the default; the profile's is checked
-        // as the flag's is, since a negative or NaN one cannot be a wait.
+        // The flag's value, else the profile's, else the default, with where it came
+        // from; the profile's is checked as the flag's is, since a negative or NaN one
+        // cannot be a wait.
         let seconds = |key: &str, configured: Option<f64>, default: f64| {
             let (given, source) = match (members.get(key), configured) {
                 (Some(value), _) => (value.as_f64(), format!("`{key}`")),
@@ -50,18 +56,23 @@ impl Waiter {
                     Some(seconds),
                     format!("`waiter.{key}` of the profile's .configure file"),
                 ),
-                (None, None) => return Ok(default),
+                (None, None) => (Some(default), format!("`{key}`")),
             };
             given
                 .filter(|seconds| seconds.is_finite() && *seconds >= 0.0)
+                .map(|seconds| (seconds, source.clone()))
                 .ok_or_else(|| bad(format!("{source} must be a number of seconds")))
         };
-        let timeout = seconds("timeout", configure.waiter_timeout, 180.0)?;
-        let interval = seconds("interval", configure.waiter_interval, 5.0)?.min(timeout);
+        let (timeout, timeout_source) = seconds("timeout", configure.waiter_timeout, 180.0)?;
+        let interval = seconds("interval", configure.waiter_interval, 5.0)?
+            .0
+            .min(timeout);
         // A week is more than any task takes; beyond it is a mistake, not a wait.
         let limit = 7.0 * 24.0 * 3600.0;
         if timeout > limit {
-            return Err(bad(format!("`timeout` is more than {limit} seconds")));
+            return Err(bad(format!(
+                "{timeout_source} is more than {limit} seconds"
+            )));
         }
         crate::filter::check(&text)
             .map_err(|err| bad(format!("`expr` is not a JMESPath expression: {err}")))?;

@@ -270,7 +270,7 @@ fn racing_new_rollouts_on_one_journal_path_one_starts() {
         journals.push(journal);
     }
     // No file other than the journals, their logs and device lists is left behind.
-    let mut left: Vec<String> = std::fs::read_dir(&lab.dir)
+    let mut left: Vec<String> = std::fs::read_dir(lab.dir.path())
         .expect("dir")
         .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
         .filter(|name| {

@@ -7,6 +7,20 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+/// The whole of the state file or its log at `path`, which must be a regular file: the
+/// emulator writes them by renaming and appending, while a device such as `/dev/zero`
+/// would be read without end and a FIFO would wait for a writer. A missing file is
+/// [`io::ErrorKind::NotFound`], as from [`std::fs::read`].
+pub(crate) fn read_regular(path: &Path) -> io::Result<Vec<u8>> {
+    if !std::fs::metadata(path)?.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{}: not a regular file", path.display()),
+        ));
+    }
+    std::fs::read(path)
+}
+
 /// Storage failures of the `--state` file, injected on purpose; every handle from
 /// [`RunningEmulator::storage_faults`](crate::RunningEmulator::storage_faults) shares them.
 ///

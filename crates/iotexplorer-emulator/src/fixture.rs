@@ -486,20 +486,30 @@ impl Fixture {
         })
     }
 
-    /// Reads a fixture file, refusing one larger than [`MAX_FIXTURE_BYTES`] unread (a
-    /// wrong path such as `/dev/zero` would otherwise fill memory).
+    /// Reads a fixture file, refusing one larger than [`MAX_FIXTURE_BYTES`] (a wrong path
+    /// such as `/dev/zero` would otherwise fill memory): a regular file by its length,
+    /// unread; a pipe or a device once it has given one byte more.
     pub fn from_file(path: impl AsRef<std::path::Path>) -> Result<Self, FixtureError> {
-        use std::io::Read as _;
-        let mut text = String::new();
-        std::fs::File::open(path)?
-            .take(MAX_FIXTURE_BYTES + 1)
-            .read_to_string(&mut text)?;
-        if text.len() as u64 > MAX_FIXTURE_BYTES {
-            return Err(FixtureError::Io(std::io::Error::new(
-                std::io::ErrorKind::FileTooLarge,
+        use std::io::{Error, ErrorKind, Read as _};
+        let too_large = || {
+            FixtureError::Io(Error::new(
+                ErrorKind::FileTooLarge,
                 format!("more than {MAX_FIXTURE_BYTES} bytes"),
-            )));
+            ))
+        };
+        let file = std::fs::File::open(path)?;
+        let metadata = file.metadata()?;
+        // A regular file by its length, unread; a pipe or device no further than the bound.
+        if metadata.is_file() && metadata.len() > MAX_FIXTURE_BYTES {
+            return Err(too_large());
         }
+        let mut bytes = Vec::new();
+        file.take(MAX_FIXTURE_BYTES + 1).read_to_end(&mut bytes)?;
+        if bytes.len() as u64 > MAX_FIXTURE_BYTES {
+            return Err(too_large());
+        }
+        let text = String::from_utf8(bytes)
+            .map_err(|_| FixtureError::Io(Error::new(ErrorKind::InvalidData, "not UTF-8 text")))?;
         Self::from_json(&text)
     }
 

@@ -53,7 +53,7 @@ pub(crate) fn damaged(path: &Path, line: usize, reason: impl std::fmt::Display) 
 
 /// Reads the log at `path`; an absent log is an empty one.
 pub(crate) fn read(path: &Path) -> io::Result<Contents> {
-    let bytes = match std::fs::read(path) {
+    let bytes = match crate::disk::read_regular(path) {
         Ok(bytes) => bytes,
         Err(error) if error.kind() == io::ErrorKind::NotFound => Vec::new(),
         Err(error) => return Err(error),

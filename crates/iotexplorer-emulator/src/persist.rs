@@ -498,6 +498,13 @@ const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
 /// removing it would let a third emulator lock a new file while the second still holds
 /// the old one.
 fn lock_state(snapshot: &Path) -> io::Result<File> {
+    // Refused before a lock file appears beside it (beside `/dev/zero`, say).
+    if snapshot.exists() && !snapshot.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{}: not a regular file", snapshot.display()),
+        ));
+    }
     let path = sibling(snapshot, ".lock");
     let file = File::options()
         .create(true)
@@ -533,7 +540,7 @@ fn lock_state(snapshot: &Path) -> io::Result<File> {
 
 /// Reads the snapshot and its size; `Ok(None)` when it does not exist yet.
 fn read_snapshot(path: &Path) -> io::Result<Option<(State, u64)>> {
-    let bytes = match std::fs::read(path) {
+    let bytes = match crate::disk::read_regular(path) {
         Ok(bytes) => bytes,
         Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(error) => return Err(error),

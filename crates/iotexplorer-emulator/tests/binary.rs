@@ -155,6 +155,36 @@ fn a_fixture_refused_for_a_value_does_not_show_the_value() {
 }
 
 #[test]
+fn a_state_file_that_is_not_a_regular_file_is_refused_before_any_lock_file_appears() {
+    let dir = support::temp_dir("state-not-regular");
+    let fifo = dir.path().join("fifo");
+    let mut paths = vec![dir.path().join("a-directory")];
+    std::fs::create_dir(&paths[0]).expect("a directory");
+    // Read, a FIFO would wait for a writer; a device like /dev/zero would never end.
+    if Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .is_ok_and(|status| status.success())
+    {
+        paths.push(fifo);
+    }
+    for path in &paths {
+        let output = refusing(&["--state".as_ref(), path.as_os_str()]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{}: {stderr}",
+            path.display()
+        );
+        assert!(stderr.contains("not a regular file"), "{stderr}");
+        let mut lock = path.as_os_str().to_owned();
+        lock.push(".lock");
+        assert!(!Path::new(&lock).exists(), "{}", path.display());
+    }
+}
+
+#[test]
 fn a_broken_fixture_is_refused() {
     let dir = support::temp_dir("broken-fixture");
     let path = dir.path().join("fixture.json");

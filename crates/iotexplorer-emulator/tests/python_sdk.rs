@@ -115,26 +115,19 @@ async fn start() -> RunningEmulator {
 
 /// The program, written once per test into its own temporary directory.
 struct Program {
-    dir: PathBuf,
+    _dir: tempfile::TempDir,
     path: PathBuf,
 }
 
 impl Program {
     fn write(test: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!(
-            "iotexplorer-python-sdk-{}-{test}",
-            std::process::id()
-        ));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        let path = dir.join("calls.py");
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("iotexplorer-python-sdk-{test}-"))
+            .tempdir()
+            .expect("temp dir");
+        let path = dir.path().join("calls.py");
         std::fs::write(&path, PROGRAM).expect("write the program");
-        Self { dir, path }
-    }
-}
-
-impl Drop for Program {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
+        Self { _dir: dir, path }
     }
 }
 

@@ -40,7 +40,8 @@ pub fn fixture(count: usize) -> Fixture {
 pub struct Lab {
     pub runtime: tokio::runtime::Runtime,
     pub emulator: Option<RunningEmulator>,
-    pub dir: PathBuf,
+    /// The lab's files, removed with it.
+    pub dir: tempfile::TempDir,
 }
 
 impl Lab {
@@ -59,14 +60,10 @@ impl Lab {
                     .start("127.0.0.1:0"),
             )
             .expect("emulator");
-        let dir = std::env::temp_dir().join(format!(
-            "iotexplorer-rollout-{name}-{}-{}",
-            std::process::id(),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos())
-        ));
-        std::fs::create_dir_all(&dir).expect("scratch dir");
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("iotexplorer-rollout-{name}-"))
+            .tempdir()
+            .expect("scratch dir");
         Self {
             runtime,
             emulator: Some(emulator),
@@ -79,7 +76,7 @@ impl Lab {
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
-        self.dir.join(name)
+        self.dir.path().join(name)
     }
 
     /// Writes a device list file.
@@ -218,7 +215,6 @@ impl Drop for Lab {
         if let Some(emulator) = self.emulator.take() {
             self.runtime.block_on(emulator.shutdown());
         }
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 

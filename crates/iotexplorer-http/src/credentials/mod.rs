@@ -180,21 +180,24 @@ impl ProvideCredentials for StaticCredentials {
 }
 
 /// The file at `path` as UTF-8 text, or an error of kind
-/// [`std::io::ErrorKind::FileTooLarge`] when it holds more than `limit` bytes (no more
-/// than `limit + 1` are read): a variable naming `/dev/zero` or a log must not fill memory.
+/// [`std::io::ErrorKind::FileTooLarge`] when it holds more than `limit` bytes: a variable
+/// naming `/dev/zero` or a log must not fill memory. A regular file is refused by its
+/// length, unread; anything else is read no further than `limit + 1` bytes, and its size
+/// is judged before its text, so a cut inside a character still counts as too large.
 pub(crate) fn read_bounded(path: &std::path::Path, limit: u64) -> std::io::Result<String> {
-    use std::io::Read as _;
-    let mut text = String::new();
-    std::fs::File::open(path)?
-        .take(limit.saturating_add(1))
-        .read_to_string(&mut text)?;
-    if text.len() as u64 > limit {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::FileTooLarge,
-            format!("more than {limit} bytes"),
-        ));
+    use std::io::{Error, ErrorKind, Read as _};
+    let too_large = || Error::new(ErrorKind::FileTooLarge, format!("more than {limit} bytes"));
+    let file = std::fs::File::open(path)?;
+    let metadata = file.metadata()?;
+    if metadata.is_file() && metadata.len() > limit {
+        return Err(too_large());
     }
-    Ok(text)
+    let mut bytes = Vec::new();
+    file.take(limit.saturating_add(1)).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(too_large());
+    }
+    String::from_utf8(bytes).map_err(|_| Error::new(ErrorKind::InvalidData, "not UTF-8 text"))
 }
 
 /// Why an answer holding credentials could not be read, without serde_json's own message:
