@@ -38,8 +38,9 @@ fn exited_within(mut child: Child, limit: Duration, what: &str) -> Output {
     child.wait_with_output().expect("output")
 }
 
-/// The binary's output on `args`, which it must refuse.
-fn refusing(args: &[&std::ffi::OsStr]) -> Output {
+/// What the binary says on stderr refusing `args`: it must exit with 2 before it
+/// listens.
+fn refusing(args: &[&std::ffi::OsStr]) -> String {
     let child = Command::new(env!("CARGO_BIN_EXE_iotexplorer-emulator"))
         .args(["--listen", "127.0.0.1:0"])
         .args(args)
@@ -47,11 +48,15 @@ fn refusing(args: &[&std::ffi::OsStr]) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("run");
-    exited_within(child, Duration::from_secs(20), &format!("{args:?}"))
+    let output = exited_within(child, Duration::from_secs(20), &format!("{args:?}"));
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+    assert!(output.stdout.is_empty(), "{args:?}: it listened");
+    stderr
 }
 
-/// The binary's output on the fixture at `path`, which it must refuse.
-fn refusing_fixture(path: &Path) -> Output {
+/// What the binary says refusing the fixture at `path`.
+fn refusing_fixture(path: &Path) -> String {
     refusing(&["--fixture".as_ref(), path.as_os_str()])
 }
 
@@ -94,14 +99,7 @@ fn a_fixture_file_larger_than_any_fixture_is_refused_unread() {
         paths.push("/dev/zero".into());
     }
     for path in paths {
-        let output = refusing_fixture(&path);
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(
-            output.status.code(),
-            Some(2),
-            "{}: {stderr}",
-            path.display()
-        );
+        let stderr = refusing_fixture(&path);
         assert!(
             stderr.contains(&format!(
                 "more than {} bytes",
@@ -110,7 +108,6 @@ fn a_fixture_file_larger_than_any_fixture_is_refused_unread() {
             "{}: {stderr}",
             path.display()
         );
-        assert!(output.stdout.is_empty());
     }
 }
 
@@ -121,11 +118,8 @@ fn a_timeout_longer_than_a_day_is_refused_at_start() {
             (iotexplorer_emulator::MAX_TIMEOUT.as_secs() + 1).to_string(),
             u64::MAX.to_string(),
         ] {
-            let output = refusing(&[flag.as_ref(), seconds.as_ref()]);
-            let stderr = String::from_utf8_lossy(&output.stderr);
-            assert_eq!(output.status.code(), Some(2), "{flag} {seconds}: {stderr}");
+            let stderr = refusing(&[flag.as_ref(), seconds.as_ref()]);
             assert!(stderr.contains("must be at most 86400 seconds"), "{stderr}");
-            assert!(output.stdout.is_empty(), "{flag} {seconds}: it listened");
         }
     }
 }
@@ -142,9 +136,7 @@ fn a_fixture_refused_for_a_value_does_not_show_the_value() {
     ] {
         let path = dir.path().join(format!("{name}.json"));
         std::fs::write(&path, format!(r#"{{"credentials": {credentials}}}"#)).expect("write");
-        let output = refusing_fixture(&path);
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        let stderr = refusing_fixture(&path);
         assert!(stderr.contains("invalid type"), "{name}: {stderr}");
         assert!(stderr.contains("line 1"), "{name}: {stderr}");
         assert!(
@@ -169,14 +161,7 @@ fn a_state_file_that_is_not_a_regular_file_is_refused_before_any_lock_file_appea
         paths.push(fifo);
     }
     for path in &paths {
-        let output = refusing(&["--state".as_ref(), path.as_os_str()]);
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(
-            output.status.code(),
-            Some(2),
-            "{}: {stderr}",
-            path.display()
-        );
+        let stderr = refusing(&["--state".as_ref(), path.as_os_str()]);
         assert!(stderr.contains("not a regular file"), "{stderr}");
         let mut lock = path.as_os_str().to_owned();
         lock.push(".lock");
@@ -189,9 +174,8 @@ fn a_broken_fixture_is_refused() {
     let dir = support::temp_dir("broken-fixture");
     let path = dir.path().join("fixture.json");
     std::fs::write(&path, "{\"credentials\": 1}").expect("write");
-    let output = refusing_fixture(&path);
-    assert!(!output.status.success());
-    assert!(output.stdout.is_empty());
+    let stderr = refusing_fixture(&path);
+    assert!(stderr.contains("the fixture is not valid"), "{stderr}");
 }
 
 #[test]
