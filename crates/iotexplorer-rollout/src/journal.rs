@@ -662,18 +662,32 @@ impl JournalState {
     }
 }
 
-/// Opens `path`, refusing anything but a regular file: a device such as `/dev/zero`
-/// would be read without end, opening a FIFO waits for a writer (hence the look before
-/// opening), and a journal must be a file that can be locked, cut and synced.
+/// The largest journal read: a rollout of a million devices writes a few hundred MB at
+/// most, so a larger file is not a journal (a disk image given by mistake, say) and would
+/// only fill memory.
+pub const MAX_JOURNAL_BYTES: u64 = 1024 * 1024 * 1024;
+
+/// Opens `path`, refusing anything but a regular file of at most [`MAX_JOURNAL_BYTES`]: a
+/// device such as `/dev/zero` would be read without end, opening a FIFO waits for a
+/// writer (hence the look before opening), and a journal must be a file that can be
+/// locked, cut and synced.
 fn open_regular(path: &Path, options: &OpenOptions) -> io::Result<File> {
-    let not_regular = || io::Error::new(io::ErrorKind::InvalidInput, "not a regular file");
+    let refuse = |why: String| io::Error::new(io::ErrorKind::InvalidInput, why);
+    let not_regular = || refuse("not a regular file".to_owned());
     if !std::fs::metadata(path)?.is_file() {
         return Err(not_regular());
     }
     let file = options.open(path)?;
     // Replaced between the look and the opening.
-    if !file.metadata()?.is_file() {
+    let metadata = file.metadata()?;
+    if !metadata.is_file() {
         return Err(not_regular());
+    }
+    if metadata.len() > MAX_JOURNAL_BYTES {
+        return Err(refuse(format!(
+            "{} bytes, more than a journal's {MAX_JOURNAL_BYTES}",
+            metadata.len()
+        )));
     }
     Ok(file)
 }
@@ -766,6 +780,27 @@ mod tests {
             format!("{GOOD}{GOOD}{{\"record\":\"paused\",\"wave\":3}}\n")
         );
         assert_eq!(Journal::read(&path).unwrap().len(), 3);
+    }
+
+    #[test]
+    fn a_file_larger_than_any_journal_is_refused_unread() {
+        let dir = scratch_dir("huge");
+        let path = dir.path().join("j");
+        // Sparse: no disk is used for it.
+        File::create(&path)
+            .and_then(|file| file.set_len(MAX_JOURNAL_BYTES + 1))
+            .unwrap();
+        for refused in [
+            Journal::open(&path).map(|_| ()),
+            Journal::read(&path).map(|_| ()),
+        ] {
+            match refused {
+                Err(JournalError::Io { source, .. })
+                    if source.kind() == io::ErrorKind::InvalidInput
+                        && source.to_string().contains("more than a journal's") => {}
+                other => panic!("{other:?}"),
+            }
+        }
     }
 
     #[test]

@@ -87,7 +87,10 @@ pub use execute::{Outcome, Rollout, RolloutError, Settings, batch_request, new_r
 pub use fleet::devices_not_on;
 
 pub use display::{LineDisplay, TerminalDisplay, line_of};
-pub use journal::{BatchState, Holder, Journal, JournalError, JournalState, Parsed, Record, parse};
+pub use journal::{
+    BatchState, Holder, Journal, JournalError, JournalState, MAX_JOURNAL_BYTES, Parsed, Record,
+    parse,
+};
 pub use plan::{
     Batch, MAX_BATCH_SIZE, Plan, PlanError, Wave, WaveSpec, parse_device_list, parse_waves,
 };
