@@ -200,6 +200,21 @@ pub(crate) fn read_bounded(path: &std::path::Path, limit: u64) -> std::io::Resul
     String::from_utf8(bytes).map_err(|_| Error::new(ErrorKind::InvalidData, "not UTF-8 text"))
 }
 
+/// The error for a credentials file [`read_bounded`] failed on, described by `what`: one
+/// too large is invalid (waiting will not mend it), any other failure unavailable.
+pub(crate) fn unreadable_file(
+    provider: &'static str,
+    what: &str,
+    err: &std::io::Error,
+) -> CredentialsError {
+    let message = format!("cannot read {what}: {err}");
+    if err.kind() == std::io::ErrorKind::FileTooLarge {
+        CredentialsError::invalid(provider, message)
+    } else {
+        CredentialsError::unavailable(provider, message)
+    }
+}
+
 /// Why an answer holding credentials could not be read, without serde_json's own message:
 /// that quotes the value it stumbled on, which may be a key or a token.
 pub(crate) fn unreadable(what: &str, err: &serde_json::Error) -> String {

@@ -7,7 +7,7 @@ use tokio::sync::OnceCell;
 
 use super::{
     CredentialsError, CredentialsFuture, EnvLookup, ProvideCredentials, ProvidedCredentials,
-    from_parts, read_bounded,
+    from_parts, read_bounded, unreadable_file,
 };
 
 const PROVIDER: &str = "the profile file";
@@ -103,12 +103,7 @@ impl ProfileCredentials {
                 Ok(Ok(text)) => text,
                 Ok(Err(err)) if err.kind() == std::io::ErrorKind::NotFound => continue,
                 Ok(Err(err)) => {
-                    let message = format!("cannot read {}: {err}", path.display());
-                    return Err(if err.kind() == std::io::ErrorKind::FileTooLarge {
-                        CredentialsError::invalid(PROVIDER, message)
-                    } else {
-                        CredentialsError::unavailable(PROVIDER, message)
-                    });
+                    return Err(unreadable_file(PROVIDER, &path.display().to_string(), &err));
                 }
                 Err(err) => {
                     return Err(CredentialsError::unavailable(

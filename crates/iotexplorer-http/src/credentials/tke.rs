@@ -17,7 +17,7 @@ use serde_json::json;
 use super::sts::{AssumeRoleResponse, issued};
 use super::{
     CachedCredentials, CredentialsError, CredentialsFuture, EnvLookup, ProvideCredentials,
-    ProvidedCredentials, read_bounded,
+    ProvidedCredentials, read_bounded, unreadable_file,
 };
 use crate::endpoint::{Endpoint, ResolvedEndpoint};
 use crate::proxy::Proxy;
@@ -290,15 +290,8 @@ fn shown_token_path(path: &str) -> String {
 /// The token file's contents, trimmed; bounded, since it is read at every refresh.
 fn read_token(path: &str) -> Result<String, CredentialsError> {
     let text = read_bounded(Path::new(path), MAX_TOKEN_BYTES).map_err(|err| {
-        let message = format!(
-            "cannot read TKE_WEB_IDENTITY_TOKEN_FILE {}: {err}",
-            shown_token_path(path)
-        );
-        if err.kind() == std::io::ErrorKind::FileTooLarge {
-            CredentialsError::invalid(PROVIDER, message)
-        } else {
-            CredentialsError::unavailable(PROVIDER, message)
-        }
+        let what = format!("TKE_WEB_IDENTITY_TOKEN_FILE {}", shown_token_path(path));
+        unreadable_file(PROVIDER, &what, &err)
     })?;
     let token = text.trim();
     if token.is_empty() {
