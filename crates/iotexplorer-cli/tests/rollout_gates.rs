@@ -340,3 +340,43 @@ fn an_unreachable_endpoint_exits_3() {
     assert_eq!(code(&output), 3, "{}", text(&output.stderr));
     assert!(!text(&output.stderr).contains(rollout_common::SECRET_KEY));
 }
+
+#[test]
+fn the_services_words_reach_the_terminal_escaped() {
+    use iotexplorer_emulator::{FaultKind, FaultRule};
+    // A refusal whose message would clear the screen and retitle the terminal.
+    const HOSTILE: &str = "no\u{1b}[2J\u{1b}]0;owned\u{7}\r\u{1b}[1Aroom";
+    let lab = Lab::start("escapes", 5, ProgressSettings::default());
+    lab.emulator().faults().push(
+        FaultRule::new(FaultKind::Error {
+            code: "FailedOperation".to_owned(),
+            message: Some(HOSTILE.to_owned()),
+        })
+        .for_action("BatchUpdateFirmware"),
+    );
+    let devices = lab.devices_file(&device_names(5));
+    let journal = lab.path("escapes.journal");
+    let (devices, journal) = (devices.display().to_string(), journal.display().to_string());
+    let started = run(&lab, &start_args(&devices, &journal));
+    assert_eq!(code(&started), 1, "{}", text(&started.stderr));
+    let status = run(&lab, &["rollout", "status", &journal]);
+    for (what, bytes) in [
+        ("stdout", &started.stdout),
+        ("stderr", &started.stderr),
+        ("status", &status.stdout),
+    ] {
+        let shown = text(bytes);
+        assert!(
+            !shown.contains(['\u{1b}', '\u{7}', '\r']),
+            "{what} holds the service's control characters: {shown:?}"
+        );
+    }
+    // The refusal is still told, its control characters written out.
+    let told = format!("{}{}", text(&started.stdout), text(&started.stderr));
+    assert!(told.contains(r"no\u{1b}[2J"), "{told}");
+    assert!(
+        text(&status.stdout).contains(r"no\u{1b}[2J"),
+        "{}",
+        text(&status.stdout)
+    );
+}

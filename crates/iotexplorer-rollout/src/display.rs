@@ -1,6 +1,7 @@
 //! Showing a rollout as it runs: one line per event for logs and pipes, or a status line
 //! redrawn in place on a terminal.
 
+use std::borrow::Cow;
 use std::io::Write;
 use std::time::Instant;
 
@@ -30,8 +31,35 @@ impl<W: Write + Send> LineDisplay<W> {
     }
 }
 
-/// The line for an event; `None` for events only a terminal shows.
+/// The line for an event; `None` for events only a terminal shows. Its control
+/// characters are written out (see [`printable`]).
 pub fn line_of(event: &Event) -> Option<String> {
+    let line = unescaped_line_of(event)?;
+    Some(match printable(&line) {
+        Cow::Borrowed(_) => line,
+        Cow::Owned(escaped) => escaped,
+    })
+}
+
+/// `text` with each control character written out as Rust writes it (`\u{1b}`, `\r`):
+/// the service's words (a refusal's message, a device's name) reach a terminal, where an
+/// escape sequence would act instead of being read.
+pub(crate) fn printable(text: &str) -> Cow<'_, str> {
+    if !text.contains(char::is_control) {
+        return Cow::Borrowed(text);
+    }
+    let mut escaped = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_control() {
+            escaped.extend(c.escape_debug());
+        } else {
+            escaped.push(c);
+        }
+    }
+    Cow::Owned(escaped)
+}
+
+fn unescaped_line_of(event: &Event) -> Option<String> {
     Some(match event {
         Event::Started {
             rollout,
@@ -306,6 +334,27 @@ mod tests {
             String::from_utf8_lossy(&out),
             "wave 2: batch 2-3 (100 devices) is task 1000004 (found by reconciliation)\n\
              wave 2: 0 succeeded, 0 failed, 1 updating of 1\n"
+        );
+    }
+
+    #[test]
+    fn control_characters_are_written_out_and_other_text_kept() {
+        assert!(matches!(
+            printable("固件 dev-01 ✓"),
+            Cow::Borrowed("固件 dev-01 ✓")
+        ));
+        assert_eq!(
+            printable("a\u{1b}[2J\u{9b}31m\r\n\t\u{7}\u{0}b"),
+            r"a\u{1b}[2J\u{9b}31m\r\n\t\u{7}\0b"
+        );
+        let refused = Event::Recorded(Record::Refused {
+            batch: "1-1".to_owned(),
+            code: "FailedOperation\u{1b}]0;t\u{7}".to_owned(),
+            message: "已满\u{1b}[1A".to_owned(),
+        });
+        assert_eq!(
+            line_of(&refused).as_deref(),
+            Some(r"batch 1-1: refused: FailedOperation\u{1b}]0;t\u{7}: 已满\u{1b}[1A")
         );
     }
 }

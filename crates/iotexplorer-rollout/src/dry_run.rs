@@ -7,6 +7,7 @@ use iotexplorer_model::{Action, BatchUpdateFirmwareRequest};
 use serde::Serialize;
 
 use crate::config::RolloutSpec;
+use crate::display::printable;
 
 /// Calls per second the service accepts of `BatchUpdateFirmware`, as the spec states it.
 fn calls_per_second() -> f64 {
@@ -93,8 +94,8 @@ impl Preview {
             out,
             "dry run: {} devices of {} to {} in {} waves, {} calls of up to {} devices",
             self.devices,
-            self.product_id,
-            self.firmware_version,
+            printable(&self.product_id),
+            printable(&self.firmware_version),
             self.waves.len(),
             self.calls,
             self.batch_size
@@ -108,7 +109,11 @@ impl Preview {
             let _ = writeln!(
                 out,
                 "{:>4}  {:>8}  {:>6}  {} .. {}",
-                wave.wave, wave.devices, wave.calls, wave.first_device, wave.last_device
+                wave.wave,
+                wave.devices,
+                wave.calls,
+                printable(&wave.first_device),
+                printable(&wave.last_device)
             );
         }
         let _ = writeln!(
@@ -122,5 +127,34 @@ impl Preview {
         );
         let _ = writeln!(out, "nothing was sent");
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn device_names_from_the_service_are_shown_escaped() {
+        let preview = Preview {
+            product_id: "ABCDE12345".to_owned(),
+            firmware_version: "2.0.0".to_owned(),
+            devices: 2,
+            batch_size: 100,
+            waves: vec![WavePreview {
+                wave: 1,
+                devices: 2,
+                calls: 1,
+                first_device: "dev\u{1b}[2J".to_owned(),
+                last_device: "dev\u{7}".to_owned(),
+            }],
+            calls: 1,
+            expected_submission_secs: 0.05,
+            max_failure_rate: 0.0,
+            wave_timeout_secs: 60,
+        };
+        let text = preview.to_text();
+        assert!(!text.contains(['\u{1b}', '\u{7}']), "{text:?}");
+        assert!(text.contains(r"dev\u{1b}[2J .. dev\u{7}"), "{text}");
     }
 }

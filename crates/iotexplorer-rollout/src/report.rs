@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use crate::display::printable;
 use crate::journal::{BatchState, JournalState};
 
 /// Where the rollout as a whole stands.
@@ -196,10 +197,12 @@ impl Report {
         let _ = writeln!(
             out,
             "rollout {} of {} to {}: {state}",
-            self.rollout, self.product_id, self.firmware_version
+            printable(&self.rollout),
+            printable(&self.product_id),
+            printable(&self.firmware_version)
         );
         if let Some(reason) = &self.abort_reason {
-            let _ = writeln!(out, "aborted: {reason}");
+            let _ = writeln!(out, "aborted: {}", printable(reason));
         }
         let _ = writeln!(
             out,
@@ -239,14 +242,14 @@ impl Report {
             let _ = write!(
                 out,
                 "{:<24}  {:>4}  {:<8}  {:>10}  {}",
-                device.device,
+                printable(&device.device),
                 device.wave,
                 device.batch,
                 task,
                 device.result.replace('_', " ")
             );
             if !device.message.is_empty() {
-                let _ = write!(out, " ({})", device.message);
+                let _ = write!(out, " ({})", printable(&device.message));
             }
             out.push('\n');
         }
