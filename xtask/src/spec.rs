@@ -113,6 +113,9 @@ pub(crate) struct ServiceOverlay {
     /// The largest request body the service accepts, in bytes.
     #[serde(default)]
     pub(crate) max_request_body_bytes: Option<u64>,
+    /// How far from the service's clock a request's `X-TC-Timestamp` may be, in seconds.
+    #[serde(default)]
+    pub(crate) signature_max_age_secs: Option<u64>,
 }
 
 /// A type whose values are a closed list of codes on the wire.

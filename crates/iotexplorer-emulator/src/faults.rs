@@ -21,6 +21,13 @@ pub enum FaultKind {
     /// Processes the request, then closes the connection without answering, so the
     /// client cannot know the outcome (a task may have been created).
     DropAfter,
+    /// Closes the connection without answering, then processes the request this long
+    /// after: a gateway that gave up on a request its backend still runs. A client that
+    /// looks for the outcome too early finds nothing, then the task appears.
+    LandLate {
+        /// Milliseconds between the close and the processing.
+        ms: u64,
+    },
     /// Answers HTTP 502 with an HTML page, as a proxy would, without processing.
     BadGateway,
     /// Processes the request, then sends only the first half of the JSON answer.

@@ -55,7 +55,7 @@ pub const DEFAULT_RATE_LIMIT: u32 = iotexplorer_model::CALLS_PER_SECOND;
 
 /// Seconds a request's timestamp may be from the server clock when none is set, as the
 /// service allows.
-pub const DEFAULT_MAX_SKEW: u64 = 300;
+pub const DEFAULT_MAX_SKEW: u64 = iotexplorer_model::SIGNATURE_MAX_AGE_SECS;
 
 /// The entry point: `Emulator::builder()`.
 #[derive(Debug)]
@@ -630,6 +630,17 @@ async fn handle(
     };
 
     let fault = shared.faults.take(admitted.action);
+    if let Some(FaultKind::LandLate { ms }) = fault {
+        let store = Arc::clone(&shared.store);
+        let base_url = shared.base_url.clone();
+        let (action, prepared) = (admitted.action, admitted.prepared);
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            // Nobody waits for this answer any more.
+            let _ = store.run(action, prepared, &base_url, &request_id).await;
+        });
+        return Err(Dropped);
+    }
     match &fault {
         Some(FaultKind::Delay { ms }) => tokio::time::sleep(Duration::from_millis(*ms)).await,
         Some(FaultKind::DropBefore) => return Err(Dropped),

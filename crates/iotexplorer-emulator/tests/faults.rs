@@ -78,6 +78,47 @@ async fn a_dropped_answer_still_creates_the_task() {
 }
 
 #[tokio::test]
+async fn a_request_that_lands_late_makes_its_task_after_the_close() {
+    let emulator = start(Fixture::demo()).await;
+    let client = Client::demo(emulator.addr());
+    emulator.faults().push(
+        FaultRule::new(FaultKind::LandLate { ms: 400 })
+            .for_action("BatchUpdateFirmware")
+            .times(1),
+    );
+    let tasks = || async {
+        client
+            .post("DescribeFirmwareTasks", &json!({"ProductID": "ABCDE12345", "FirmwareVersion": "2.0.0", "Offset": 0, "Limit": 10}))
+            .await
+            .ok()["Total"]
+            .clone()
+    };
+    let closed = Instant::now();
+    let lost = send_raw(
+        emulator.addr(),
+        &client.post_bytes(
+            "BatchUpdateFirmware",
+            batch("dev001").to_string().as_bytes(),
+        ),
+    )
+    .await;
+    assert!(lost.is_none(), "{lost:?}");
+    // Looked at before it lands, there is no task yet …
+    if closed.elapsed() < Duration::from_millis(300) {
+        assert_eq!(tasks().await, 0);
+    }
+    // … then it appears, once.
+    let deadline = closed + Duration::from_secs(10);
+    while tasks().await != 1 {
+        assert!(Instant::now() < deadline, "the late task never appeared");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(tasks().await, 1);
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
 async fn a_connection_dropped_before_processing_changes_nothing() {
     let emulator = start(Fixture::demo()).await;
     let client = Client::demo(emulator.addr());

@@ -56,7 +56,8 @@ pub use envelope::{
 };
 pub use error_code::UnknownCode;
 pub use generated::catalog::{
-    ALREADY_CURRENT_MESSAGE, CALLS_PER_SECOND, MAX_REQUEST_BODY_BYTES, SERVICE, VERSION,
+    ALREADY_CURRENT_MESSAGE, CALLS_PER_SECOND, MAX_REQUEST_BODY_BYTES, SERVICE,
+    SIGNATURE_MAX_AGE_SECS, VERSION,
 };
 pub use generated::*;
 pub use lenient::{Lenient, from_slice_lenient, from_value_lenient};

@@ -308,6 +308,10 @@ fn generate(
             .service
             .max_request_body_bytes
             .ok_or("the overlay's `service` gives no `max_request_body_bytes`")?,
+        signature_max_age_secs: overlay
+            .service
+            .signature_max_age_secs
+            .ok_or("the overlay's `service` gives no `signature_max_age_secs`")?,
     };
     files.insert(
         "catalog.rs".to_owned(),
@@ -406,6 +410,7 @@ struct ServiceConstants<'a> {
     calls_per_second: u32,
     already_current: &'a str,
     max_request_body_bytes: u64,
+    signature_max_age_secs: u64,
 }
 
 fn catalog(
@@ -423,6 +428,7 @@ fn catalog(
         calls_per_second,
         already_current,
         max_request_body_bytes,
+        signature_max_age_secs,
     } = constants;
     let mut body = format!(
         "use crate::meta::{{ActionMeta, StructureMeta}};\n\n\
@@ -436,6 +442,11 @@ fn catalog(
          pub const ALREADY_CURRENT_MESSAGE: &str = {already_current:?};\n\n\
          /// The largest request body the service accepts, in bytes; it refuses larger ones.\n\
          pub const MAX_REQUEST_BODY_BYTES: usize = {max_request_body_bytes};\n\n\
+         /// How far a request's `X-TC-Timestamp` may be from the service's clock, in \
+         seconds: the service refuses a request signed longer ago than this \
+         (`AuthFailure.SignatureExpire`), so a request cannot take effect later than this \
+         after it was signed.\n\
+         pub const SIGNATURE_MAX_AGE_SECS: u64 = {signature_max_age_secs};\n\n\
          pub(crate) static ACTIONS: [&ActionMeta; {}] = [\n",
         structural.service,
         structural.version,

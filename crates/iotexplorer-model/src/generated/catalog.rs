@@ -17,6 +17,9 @@ pub const ALREADY_CURRENT_MESSAGE: &str = "firmware no need update.";
 /// The largest request body the service accepts, in bytes; it refuses larger ones.
 pub const MAX_REQUEST_BODY_BYTES: usize = 10485760;
 
+/// How far a request's `X-TC-Timestamp` may be from the service's clock, in seconds: the service refuses a request signed longer ago than this (`AuthFailure.SignatureExpire`), so a request cannot take effect later than this after it was signed.
+pub const SIGNATURE_MAX_AGE_SECS: u64 = 300;
+
 pub(crate) static ACTIONS: [&ActionMeta; 268] = [
     &super::other_a_to_i::ACTIVATE_T_WE_CALL_LICENSE_ACTION,
     &super::other_a_to_i::ACTIVATE_T_WE_TALK_ACTION,
