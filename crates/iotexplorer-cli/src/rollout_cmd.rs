@@ -30,6 +30,9 @@ const JOURNAL_ARG: &str = "JOURNAL";
 
 /// Environment variable: milliseconds to wait before looking up a call of unknown outcome.
 const RECONCILE_DELAY_ENV: &str = "IOTEXPLORER_ROLLOUT_RECONCILE_MS";
+/// Environment variable: milliseconds after a call of unknown outcome before its batch may
+/// be sent again.
+const RESEND_AFTER_ENV: &str = "IOTEXPLORER_ROLLOUT_RESEND_AFTER_MS";
 /// A `--devices` file larger than this (room for over a million names) is not a list of
 /// devices.
 const MAX_DEVICE_LIST_BYTES: u64 = 64 * 1024 * 1024;
@@ -56,7 +59,10 @@ pub(crate) fn command() -> Command {
              the process that held it, however it ended. `rollout status` only reads and \
              works at any time.\n\
              A call whose outcome is unknown is looked up by its marker after a short wait \
-             (IOTEXPLORER_ROLLOUT_RECONCILE_MS, default 2000) before it is ever sent again.",
+             (IOTEXPLORER_ROLLOUT_RECONCILE_MS, default 2000), then again and again; its \
+             batch is sent again only when no task has appeared once the call can no longer \
+             make one, as the service refuses a request signed over 300 s ago \
+             (IOTEXPLORER_ROLLOUT_RESEND_AFTER_MS, default 360000).",
         )
         .args_conflicts_with_subcommands(true)
         .subcommand_negates_reqs(true)
@@ -303,6 +309,9 @@ fn settings(env: &dyn Fn(&str) -> Option<String>) -> Settings {
     let mut settings = Settings::default();
     if let Some(ms) = env(RECONCILE_DELAY_ENV).and_then(|text| text.trim().parse::<u64>().ok()) {
         settings.reconcile_delay = Duration::from_millis(ms);
+    }
+    if let Some(ms) = env(RESEND_AFTER_ENV).and_then(|text| text.trim().parse::<u64>().ok()) {
+        settings.resend_after = Duration::from_millis(ms);
     }
     settings
 }

@@ -32,7 +32,8 @@ impl<W: Write + Send> LineDisplay<W> {
 }
 
 /// The line for an event; `None` for events only a terminal shows. Its control
-/// characters are written out (see [`printable`]).
+/// characters are written out as Rust writes them (`\u{1b}`), so that text the service
+/// wrote cannot act on a terminal.
 pub fn line_of(event: &Event) -> Option<String> {
     let line = unescaped_line_of(event)?;
     Some(match printable(&line) {
@@ -102,7 +103,9 @@ fn unescaped_line_of(event: &Event) -> Option<String> {
 fn record_line(record: &Record) -> Option<String> {
     Some(match record {
         Record::Unknown { batch, error } => {
-            format!("batch {batch}: outcome unknown, reconciling: {error}")
+            format!(
+                "batch {batch}: outcome unknown, looking for its task before any new call: {error}"
+            )
         }
         Record::Refused {
             batch,

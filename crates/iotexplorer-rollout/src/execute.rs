@@ -8,7 +8,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use iotexplorer_http::{Client, Error, RetryPolicy};
 use iotexplorer_model::{
-    BatchUpdateFirmwareRequest, ErrorCode, FirmwareTaskStatus, UpdateOtaTaskStatusRequest,
+    BatchUpdateFirmwareRequest, ErrorCode, FirmwareTaskStatus, SIGNATURE_MAX_AGE_SECS,
+    UpdateOtaTaskStatusRequest,
 };
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -94,11 +95,28 @@ pub struct Settings {
     /// How long after a call of unknown outcome to wait before looking for its task, so
     /// that a request still being processed has landed.
     pub reconcile_delay: Duration,
+    /// How long after a call of unknown outcome its batch may be sent again, when no task
+    /// has been found by then; until then its task is looked for, more and more rarely.
+    /// [`DEFAULT_RESEND_AFTER`] by default: a call sent again earlier could find no task
+    /// only because the first is still on its way, and then both would make one.
+    pub resend_after: Duration,
     /// Attempts per batch within one run before giving up.
     pub max_attempts: u32,
     /// How often a wave's check looks at its devices.
     pub wave_check: WaveCheckTiming,
 }
+
+/// When a call of unknown outcome can no longer make a task: the service refuses a request
+/// signed longer ago than [`SIGNATURE_MAX_AGE_SECS`], and the minute beyond covers one it
+/// admitted just in time and is still running, and a clock here that is a little behind
+/// the service's.
+pub const DEFAULT_RESEND_AFTER: Duration = Duration::from_secs(SIGNATURE_MAX_AGE_SECS + 60);
+
+/// The longest pause between two looks for the task of a call of unknown outcome.
+const MAX_LOOKUP_PAUSE: Duration = Duration::from_secs(30);
+
+/// The shortest pause between two looks, whatever the settings say.
+const MIN_LOOKUP_PAUSE: Duration = Duration::from_millis(20);
 
 impl Default for Settings {
     fn default() -> Self {
@@ -106,6 +124,7 @@ impl Default for Settings {
             concurrency: 8,
             retry: rollout_retry_policy(),
             reconcile_delay: Duration::from_secs(2),
+            resend_after: DEFAULT_RESEND_AFTER,
             max_attempts: 5,
             wave_check: WaveCheckTiming::default(),
         }
@@ -461,8 +480,9 @@ impl Rollout {
                     break;
                 };
                 let shared = Arc::clone(&self.shared);
+                let unknown_since = self.state.unknown_since_ms(&batch.id);
                 running.spawn(async move {
-                    let result = submit_batch(&shared, wave, &batch).await;
+                    let result = submit_batch(&shared, wave, &batch, unknown_since).await;
                     drop(permit);
                     result
                 });
@@ -529,9 +549,16 @@ fn certainly_not_created(error: &Error) -> bool {
     }
 }
 
-/// Submits one batch: intent, call, outcome; after an unknown outcome, looks for the
-/// task by marker and only sends again when the service has none.
-async fn submit_batch(shared: &Shared, wave: usize, batch: &Batch) -> Submission {
+/// Submits one batch: intent, call, outcome. After a call of unknown outcome (in this run,
+/// or from `unknown_since`, the Unix milliseconds of the batch's latest call in the
+/// journal), looks for its task by marker, and sends again only once that call can no
+/// longer make one ([`Settings::resend_after`]) and no task has appeared.
+async fn submit_batch(
+    shared: &Shared,
+    wave: usize,
+    batch: &Batch,
+    unknown_since: Option<i64>,
+) -> Submission {
     let mut written = Vec::new();
     let marker = Marker {
         rollout: shared.rollout.clone(),
@@ -564,15 +591,46 @@ async fn submit_batch(shared: &Shared, wave: usize, batch: &Batch) -> Submission
         }
         Ok::<(), RolloutError>(())
     };
-    let mut unknown_before = false;
+    if unknown_since.is_some() {
+        // Written before anything is sent, so that whatever this run hears next (a
+        // refusal), the journal keeps that an earlier call may still have made a task.
+        let unknown = Record::Unknown {
+            batch: batch.id.clone(),
+            error: "an earlier call has no known outcome and its task was not found".to_owned(),
+        };
+        if let Err(err) = write_and_tell(unknown, &mut written) {
+            return Err(Box::new((written, err)));
+        }
+    }
+    let mut unknown_since = unknown_since;
+    let mut last_error = None;
     let mut attempt = 0;
-    while attempt < shared.settings.max_attempts {
+    loop {
+        if let Some(since) = unknown_since {
+            // With no attempt left, one look; a resume waits out the rest.
+            let patient = attempt < shared.settings.max_attempts;
+            match await_task(shared, &batch.id, since, patient).await {
+                Ok(Some(task_id)) => return finish(shared, wave, batch, task_id, true, written),
+                Ok(None) => {}
+                Err(err) => return Err(Box::new((written, err))),
+            }
+        }
+        if attempt == shared.settings.max_attempts {
+            let err = match last_error {
+                Some(error) => RolloutError::call(Some(&batch.id), error),
+                None => {
+                    RolloutError::Inconsistent(format!("batch {}: no attempt was made", batch.id))
+                }
+            };
+            return Err(Box::new((written, err)));
+        }
         attempt += 1;
+        let sent_at = unix_ms();
         let intent = Record::Intent {
             batch: batch.id.clone(),
             devices: batch.devices.clone(),
             marker: marker.clone(),
-            at_ms: unix_ms(),
+            at_ms: sent_at,
         };
         if let Err(err) = write(intent, &mut written) {
             return Err(Box::new((written, err)));
@@ -599,8 +657,9 @@ async fn submit_batch(shared: &Shared, wave: usize, batch: &Batch) -> Submission
             }
             Err(error) => error,
         };
+        // Busy after a call of unknown outcome: maybe with that call's own task.
         let busy = error.code() == Some(&ErrorCode::FailedOperationDeviceIsUpdating);
-        if certainly_not_created(&error) && !(busy && unknown_before) {
+        if certainly_not_created(&error) && !(busy && unknown_since.is_some()) {
             if let Error::Api { code, message, .. } = &error {
                 let refused = Record::Refused {
                     batch: batch.id.clone(),
@@ -616,9 +675,7 @@ async fn submit_batch(shared: &Shared, wave: usize, batch: &Batch) -> Submission
                 RolloutError::call(Some(&batch.id), error),
             )));
         }
-        // The call may have created the task (or, busy after an unknown outcome, the
-        // devices may be busy with our own task): look before sending again.
-        unknown_before = true;
+        // The call may have created the task: look before sending again.
         let unknown = Record::Unknown {
             batch: batch.id.clone(),
             error: error.to_string(),
@@ -626,9 +683,30 @@ async fn submit_batch(shared: &Shared, wave: usize, batch: &Batch) -> Submission
         if let Err(err) = write_and_tell(unknown, &mut written) {
             return Err(Box::new((written, err)));
         }
-        tokio::time::sleep(shared.settings.reconcile_delay).await;
-        let wanted = BTreeSet::from([batch.id.clone()]);
-        let found = match shared
+        unknown_since = Some(sent_at);
+        last_error = Some(error);
+    }
+}
+
+/// Looks for the task of `batch`, whose call made at `since_ms` (Unix milliseconds) has
+/// an unknown outcome: first once the service has had time to process it, then, when
+/// `patient`, again and again until the call can no longer make a task. `Some` with the
+/// task once found; `None` when not found by a look that began after that.
+async fn await_task(
+    shared: &Shared,
+    batch: &str,
+    since_ms: i64,
+    patient: bool,
+) -> Result<Option<u64>, RolloutError> {
+    let settings = &shared.settings;
+    let first_look = since_ms.saturating_add(millis(settings.reconcile_delay));
+    let resend_at = since_ms.saturating_add(millis(settings.resend_after));
+    tokio::time::sleep(until(first_look)).await;
+    let wanted = BTreeSet::from([batch.to_owned()]);
+    let mut pause = settings.reconcile_delay;
+    loop {
+        let looked_at = unix_ms();
+        let found = shared
             .reconciler
             .find(
                 &shared.client,
@@ -638,27 +716,29 @@ async fn submit_batch(shared: &Shared, wave: usize, batch: &Batch) -> Submission
                 &wanted,
             )
             .await
-        {
-            Ok(found) => found,
-            Err(err) => return Err(Box::new((written, RolloutError::call(None, err)))),
-        };
-        if let Some(tasks) = found.get(&batch.id) {
-            return match single_task(&batch.id, tasks) {
-                Ok(task_id) => finish(shared, wave, batch, task_id, true, written),
-                Err(err) => Err(Box::new((written, err))),
-            };
+            .map_err(|err| RolloutError::call(None, err))?;
+        if let Some(tasks) = found.get(batch) {
+            return single_task(batch, tasks).map(Some);
         }
-        if attempt == shared.settings.max_attempts {
-            return Err(Box::new((
-                written,
-                RolloutError::call(Some(&batch.id), error),
-            )));
+        if !patient || looked_at >= resend_at {
+            return Ok(None);
         }
+        pause = pause
+            .saturating_mul(2)
+            .clamp(MIN_LOOKUP_PAUSE, MAX_LOOKUP_PAUSE);
+        // The last look begins once the call can no longer make a task.
+        tokio::time::sleep(pause.min(until(resend_at))).await;
     }
-    Err(Box::new((
-        written,
-        RolloutError::Inconsistent(format!("batch {}: no attempt was made", batch.id)),
-    )))
+}
+
+/// `duration` in milliseconds, saturated.
+fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// The time from now until `at_ms` (Unix milliseconds); zero once it has passed.
+fn until(at_ms: i64) -> Duration {
+    Duration::from_millis(u64::try_from(at_ms.saturating_sub(unix_ms())).unwrap_or(0))
 }
 
 fn finish(

@@ -524,7 +524,9 @@ pub enum BatchState {
     Planned,
     /// A call was (maybe) sent and its outcome is not known: reconcile before sending.
     Uncertain,
-    /// The service refused the last call: no task exists; it may be sent again.
+    /// The service refused the last call, and no earlier call of the batch may have made
+    /// a task: no task exists; it may be sent again. A refusal after a call of unknown
+    /// outcome leaves the batch [`Uncertain`](Self::Uncertain).
     Refused {
         /// The error code.
         code: String,
@@ -563,6 +565,20 @@ pub struct JournalState {
     /// Unix milliseconds of the last intent (0 when none): a call of unknown outcome is
     /// looked up only once the service has had time to process it.
     pub last_intent_ms: i64,
+    /// What the journal tells of each batch's calls.
+    calls: BTreeMap<String, Calls>,
+}
+
+/// What the journal tells of one batch's calls.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Calls {
+    /// Unix milliseconds of the latest intent; 0 before the first.
+    latest_intent_ms: i64,
+    /// Whether a call of unknown outcome may have made a task that was not found: set by
+    /// [`Record::Unknown`], cleared only by [`Record::Submitted`]. (A run that ends
+    /// during a call leaves an intent without outcome; the next run writes the unknown
+    /// outcome before it calls again.)
+    in_doubt: bool,
 }
 
 impl JournalState {
@@ -591,6 +607,7 @@ impl JournalState {
             aborted: None,
             finished: false,
             last_intent_ms: 0,
+            calls: BTreeMap::new(),
         };
         for record in &records[1..] {
             state.apply(record);
@@ -604,10 +621,16 @@ impl JournalState {
             Record::Start { .. } => {}
             Record::Intent { batch, at_ms, .. } => {
                 self.last_intent_ms = self.last_intent_ms.max(*at_ms);
+                let calls = self.calls.entry(batch.clone()).or_default();
+                calls.latest_intent_ms = calls.latest_intent_ms.max(*at_ms);
                 self.uncertain(batch);
             }
-            Record::Unknown { batch, .. } => self.uncertain(batch),
+            Record::Unknown { batch, .. } => {
+                self.calls.entry(batch.clone()).or_default().in_doubt = true;
+                self.uncertain(batch);
+            }
             Record::Submitted { batch, task_id, .. } => {
+                self.calls.entry(batch.clone()).or_default().in_doubt = false;
                 if let Some(state) = self.batches.get_mut(batch) {
                     *state = BatchState::Submitted { task_id: *task_id };
                 }
@@ -617,7 +640,15 @@ impl JournalState {
                 code,
                 message,
             } => {
-                if let Some(state) = self.batches.get_mut(batch)
+                if self
+                    .calls
+                    .get(batch.as_str())
+                    .is_some_and(|calls| calls.in_doubt)
+                {
+                    // This call made no task, but an earlier one may have: the batch
+                    // is looked up again before anything more is sent.
+                    self.uncertain(batch);
+                } else if let Some(state) = self.batches.get_mut(batch)
                     && !matches!(state, BatchState::Submitted { .. })
                 {
                     *state = BatchState::Refused {
@@ -637,6 +668,16 @@ impl JournalState {
                 self.aborted.get_or_insert_with(|| (*wave, reason.clone()));
             }
             Record::Finished => self.finished = true,
+        }
+    }
+
+    /// For a batch of unknown outcome, the Unix milliseconds of its latest call: until
+    /// that call can no longer take effect, a lookup that finds no task does not prove
+    /// there will be none. `None` for any other batch.
+    pub fn unknown_since_ms(&self, batch: &str) -> Option<i64> {
+        match self.batches.get(batch) {
+            Some(BatchState::Uncertain) => self.calls.get(batch).map(|c| c.latest_intent_ms),
+            _ => None,
         }
     }
 

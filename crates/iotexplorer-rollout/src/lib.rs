@@ -7,7 +7,8 @@
 //! ([`WaveVerdict`]). Every step goes to an fsync'd [`Journal`] before it is acted on, and
 //! every call carries an idempotency [`Marker`] in `TaskUserDefine`; a rollout killed at
 //! any moment is resumed from the journal alone, and a call whose outcome is unknown is
-//! looked up on the service ([`Reconciler`]) before it is ever sent again.
+//! looked up on the service ([`Reconciler`]) until it can no longer take effect
+//! ([`Settings::resend_after`]) before it is ever sent again.
 //!
 //! Every call is one of the client's generated typed methods, with a request built by the
 //! model's builder (so checked before it is sent) and a typed answer. Retrying is the
@@ -19,8 +20,8 @@
 //! - every device is in exactly one batch of exactly one wave (`plan`);
 //! - a record is on disk before the rollout acts on it, replaying is a pure fold, and one
 //!   process drives a journal at a time (`journal`);
-//! - a batch gets at most one task: an unknown outcome is reconciled by marker before
-//!   anything is resent (`execute`, `reconcile`);
+//! - a batch gets at most one task: an unknown outcome is reconciled by marker, until the
+//!   call can no longer take effect, before anything is resent (`execute`, `reconcile`);
 //! - a request breaking a documented rule is never sent (`config`, the model's builders);
 //! - the attempts of one call are bounded by the one retry policy (`calls`);
 //! - an event that tells of the journal carries the record written, after it was
@@ -83,7 +84,9 @@ pub use calls::rollout_retry_policy;
 pub use config::{Marker, RESERVED_MEMBERS, RequestError, RolloutSpec};
 pub use dry_run::{Preview, WavePreview};
 pub use event::{Event, Observer, Silent};
-pub use execute::{Outcome, Rollout, RolloutError, Settings, batch_request, new_rollout_id};
+pub use execute::{
+    DEFAULT_RESEND_AFTER, Outcome, Rollout, RolloutError, Settings, batch_request, new_rollout_id,
+};
 pub use fleet::devices_not_on;
 
 pub use display::{LineDisplay, TerminalDisplay, line_of};

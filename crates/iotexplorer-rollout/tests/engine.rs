@@ -83,6 +83,7 @@ async fn lost_answers_are_reconciled_and_nothing_is_submitted_twice() {
     let journal = dir.path().join("engine.journal");
     let settings = Settings {
         reconcile_delay: Duration::from_millis(50),
+        resend_after: Duration::from_millis(400),
         wave_check: WaveCheckTiming {
             first_poll: Duration::from_millis(20),
             max_poll: Duration::from_millis(200),
@@ -164,5 +165,168 @@ async fn lost_answers_are_reconciled_and_nothing_is_submitted_twice() {
     assert_eq!(again.run().await.unwrap(), Outcome::Finished);
     assert_eq!(std::fs::read(&journal).unwrap(), before);
     assert_eq!(emulator.arrivals(), arrivals);
+    emulator.shutdown().await;
+}
+
+/// A client of `emulator` with the fixture's credentials.
+fn client_of(emulator: &iotexplorer_emulator::RunningEmulator) -> Client {
+    Client::builder()
+        .endpoint_url(emulator.url())
+        .region("ap-guangzhou")
+        .static_credentials(SECRET_ID, SECRET_KEY)
+        .build()
+        .unwrap()
+}
+
+/// How many tasks the service holds for the product's 2.0.0.
+async fn service_tasks(client: &Client) -> u64 {
+    let request = iotexplorer_model::DescribeFirmwareTasksRequest::builder()
+        .product_id("ENGINE0001")
+        .firmware_version("2.0.0")
+        .offset(0)
+        .limit(100)
+        .build()
+        .unwrap();
+    let page = client.describe_firmware_tasks(&request).await.unwrap();
+    page.total.unwrap()
+}
+
+/// A two-batch rollout of `devices` devices with fast lookups, and a journal in `dir`.
+fn small_rollout(devices: usize, dir: &tempfile::TempDir) -> (RolloutSpec, std::path::PathBuf) {
+    let names: Vec<String> = (0..devices).map(|n| format!("dev{n:03}")).collect();
+    let waves = parse_waves("100%").unwrap();
+    let plan = Plan::build(&names, &waves, devices.div_ceil(2)).unwrap();
+    let spec = RolloutSpec {
+        product_id: "ENGINE0001".to_owned(),
+        firmware_version: "2.0.0".to_owned(),
+        fw_type: Some("mcu".to_owned()),
+        task_options: serde_json::Map::new(),
+        waves,
+        batch_size: devices.div_ceil(2),
+        max_failure_rate: 0.0,
+        wave_timeout_secs: 30,
+        cancel_on_abort: false,
+        pause_after_wave: false,
+        plan,
+    };
+    (spec, dir.path().join("rollout.journal"))
+}
+
+fn quick(resend_after: Duration) -> Settings {
+    Settings {
+        reconcile_delay: Duration::from_millis(50),
+        resend_after,
+        wave_check: WaveCheckTiming {
+            first_poll: Duration::from_millis(20),
+            max_poll: Duration::from_millis(200),
+        },
+        ..Settings::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_that_lands_late_is_found_and_never_sent_again() {
+    // The first call's answer is lost and its task is made 600 ms later, after the
+    // first look found nothing; the devices finish at once, so nothing on the service
+    // would refuse a second call for them.
+    let emulator = Emulator::builder()
+        .fixture(fixture(4))
+        .rate_limit(0)
+        .progress(ProgressSettings::default().with_step_ms(5))
+        .start("127.0.0.1:0")
+        .await
+        .unwrap();
+    emulator.faults().push(
+        FaultRule::new(FaultKind::LandLate { ms: 600 })
+            .for_action("BatchUpdateFirmware")
+            .times(1),
+    );
+    let client = client_of(&emulator);
+    let dir = tempfile::Builder::new()
+        .prefix("rollout-late-")
+        .tempdir()
+        .unwrap();
+    let (spec, journal) = small_rollout(4, &dir);
+    let mut rollout = Rollout::create(
+        &journal,
+        spec,
+        &client,
+        quick(Duration::from_millis(2500)),
+        Box::new(iotexplorer_rollout::Silent),
+    )
+    .unwrap();
+    assert_eq!(rollout.run().await.unwrap(), Outcome::Finished);
+    // Counted once the late call has surely landed.
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert_eq!(service_tasks(&client).await, 2, "one task per batch");
+    let submitted = rollout
+        .state()
+        .batches
+        .values()
+        .filter(|b| matches!(b, BatchState::Submitted { .. }))
+        .count();
+    assert_eq!(submitted, 2);
+    emulator.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refusal_after_an_unknown_outcome_leaves_the_batch_to_be_looked_up() {
+    // The first call lands later than this run waits for it; the call sent again is
+    // refused. The first may still make a task, so the journal keeps the batch of
+    // unknown outcome, and the resume looks it up instead of sending.
+    let emulator = Emulator::builder()
+        .fixture(fixture(4))
+        .rate_limit(0)
+        .progress(ProgressSettings::default().with_step_ms(5))
+        .start("127.0.0.1:0")
+        .await
+        .unwrap();
+    emulator.faults().push(
+        FaultRule::new(FaultKind::LandLate { ms: 800 })
+            .for_action("BatchUpdateFirmware")
+            .times(1),
+    );
+    emulator.faults().push(
+        FaultRule::new(FaultKind::Error {
+            code: "AuthFailure.SignatureExpire".to_owned(),
+            message: None,
+        })
+        .for_action("BatchUpdateFirmware")
+        .times(1),
+    );
+    let client = client_of(&emulator);
+    let dir = tempfile::Builder::new()
+        .prefix("rollout-refused-")
+        .tempdir()
+        .unwrap();
+    let (spec, journal) = small_rollout(4, &dir);
+    let mut settings = quick(Duration::from_millis(200));
+    settings.concurrency = 1;
+    let mut rollout = Rollout::create(
+        &journal,
+        spec,
+        &client,
+        settings,
+        Box::new(iotexplorer_rollout::Silent),
+    )
+    .unwrap();
+    assert!(rollout.run().await.is_err(), "the refusal stops the run");
+    assert_eq!(
+        rollout.state().batches.get("1-1"),
+        Some(&BatchState::Uncertain)
+    );
+    drop(rollout);
+    // The first call has landed by now.
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert_eq!(service_tasks(&client).await, 1);
+    let mut resumed = Rollout::resume(
+        &journal,
+        &client,
+        settings,
+        Box::new(iotexplorer_rollout::Silent),
+    )
+    .unwrap();
+    assert_eq!(resumed.run().await.unwrap(), Outcome::Finished);
+    assert_eq!(service_tasks(&client).await, 2, "one task per batch");
     emulator.shutdown().await;
 }

@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use iotexplorer_rollout::{JournalState, Plan, Record, RolloutSpec, WaveSpec, WaveVerdict, parse};
+use iotexplorer_rollout::{
+    BatchState, JournalState, Plan, Record, RolloutSpec, WaveSpec, WaveVerdict, parse,
+};
 use proptest::prelude::*;
 
 fn names(count: usize) -> Vec<String> {
@@ -111,7 +113,7 @@ proptest! {
         for (pick, kind, task) in steps {
             let batch = batches[pick % batches.len()].clone();
             records.push(match kind {
-                0 => Record::Intent { batch, devices: vec![], marker: String::new(), at_ms: 0 },
+                0 => Record::Intent { batch, devices: vec![], marker: String::new(), at_ms: task as i64 },
                 1 => Record::Submitted { batch, task_id: task, reconciled: task % 2 == 0 },
                 2 => Record::Unknown { batch, error: "lost".to_owned() },
                 3 => Record::Refused { batch, code: "X".to_owned(), message: String::new() },
@@ -170,4 +172,55 @@ proptest! {
         prop_assert_eq!(parsed.valid_len, text.len() - last.len());
         prop_assert_eq!(&parsed.records[..], &records[..records.len() - 1]);
     }
+}
+
+/// Replays one batch's records after the start of a one-batch rollout.
+fn replayed(records: &[Record]) -> JournalState {
+    let plan = Plan::build(&names(1), &[WaveSpec::Percent(10_000)], 1).unwrap();
+    let mut all = vec![Record::Start {
+        rollout: "r1".to_owned(),
+        created: 0,
+        spec: spec_for(plan),
+    }];
+    all.extend_from_slice(records);
+    JournalState::replay(&all, Path::new("journal")).unwrap()
+}
+
+#[test]
+fn a_refusal_after_an_unknown_outcome_leaves_the_batch_uncertain() {
+    let intent = |at_ms| Record::Intent {
+        batch: "1-1".to_owned(),
+        devices: vec!["d0".to_owned()],
+        marker: "m".to_owned(),
+        at_ms,
+    };
+    let unknown = || Record::Unknown {
+        batch: "1-1".to_owned(),
+        error: "lost".to_owned(),
+    };
+    let refused = || Record::Refused {
+        batch: "1-1".to_owned(),
+        code: "FailedOperation.DeviceIsUpdating".to_owned(),
+        message: String::new(),
+    };
+    let submitted = || Record::Submitted {
+        batch: "1-1".to_owned(),
+        task_id: 7,
+        reconciled: true,
+    };
+    // A plain refusal: no task, it may be sent again.
+    let plain = replayed(&[intent(10), refused()]);
+    assert!(matches!(plain.batches["1-1"], BatchState::Refused { .. }));
+    assert_eq!(plain.unknown_since_ms("1-1"), None);
+    // Refused after a call of unknown outcome: that call may still make its task.
+    let doubted = replayed(&[intent(10), unknown(), intent(20), refused()]);
+    assert_eq!(doubted.batches["1-1"], BatchState::Uncertain);
+    assert_eq!(doubted.unknown_since_ms("1-1"), Some(20));
+    // Found, the doubt ends; a later refusal would be a plain one.
+    let found = replayed(&[intent(10), unknown(), submitted()]);
+    assert_eq!(found.batches["1-1"], BatchState::Submitted { task_id: 7 });
+    assert_eq!(found.unknown_since_ms("1-1"), None);
+    // A run that ended during its call: the batch is of unknown outcome since that call.
+    let cut = replayed(&[intent(10)]);
+    assert_eq!(cut.unknown_since_ms("1-1"), Some(10));
 }

@@ -106,6 +106,7 @@ impl Lab {
                 SECRET_KEY,
             ])
             .env("IOTEXPLORER_ROLLOUT_RECONCILE_MS", "300")
+            .env("IOTEXPLORER_ROLLOUT_RESEND_AFTER_MS", "1000")
             .env_remove("TENCENTCLOUD_SECRET_ID")
             .env_remove("TENCENTCLOUD_SECRET_KEY")
             .stdin(Stdio::null());
