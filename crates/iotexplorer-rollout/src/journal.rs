@@ -138,6 +138,18 @@ pub enum JournalError {
         /// The cause.
         source: io::Error,
     },
+    /// An earlier append failed, so this one wrote nothing: after a failure the journal
+    /// is not written again in this run (see [`Journal::append`]).
+    #[error(
+        "journal {path}: not written, as an earlier record could not be ({first}); \
+         resume from it once that is fixed"
+    )]
+    Poisoned {
+        /// The journal file.
+        path: PathBuf,
+        /// The first failure, as it was reported.
+        first: String,
+    },
 }
 
 /// The process that drives a journal, as it describes itself in the journal's holder
@@ -341,6 +353,8 @@ pub struct Journal {
     path: PathBuf,
     /// The holder file, kept open and locked while the journal is held.
     holder: Option<File>,
+    /// The first failure of an append: once one failed, none writes again.
+    poisoned: Option<String>,
     /// Declared last: it is closed last, after the holder file has been removed, so
     /// the next holder's description cannot be removed by this one.
     file: File,
@@ -431,6 +445,7 @@ impl Journal {
         Ok(Self {
             path: path.to_owned(),
             holder: publish_holder(path),
+            poisoned: None,
             file,
         })
     }
@@ -450,6 +465,7 @@ impl Journal {
         let mut journal = Self {
             path: path.to_owned(),
             holder: publish_holder(path),
+            poisoned: None,
             file,
         };
         let mut bytes = Vec::new();
@@ -483,20 +499,51 @@ impl Journal {
     }
 
     /// Appends one record and waits until it is on disk.
+    ///
+    /// A record that could not be written whole and synced is cut off again, and every
+    /// later append fails at once with [`JournalError::Poisoned`], writing nothing:
+    /// submissions still in flight would otherwise append after a fragment (a full
+    /// disk's partial write), gluing their records into one line that no resume can
+    /// read.
     pub fn append(&mut self, record: &Record) -> Result<(), JournalError> {
-        let mut line = serde_json::to_string(record).map_err(|err| JournalError::Io {
-            path: self.path.clone(),
-            source: io::Error::other(err),
-        })?;
-        line.push('\n');
+        if let Some(first) = &self.poisoned {
+            return Err(JournalError::Poisoned {
+                path: self.path.clone(),
+                first: first.clone(),
+            });
+        }
+        let appended = self.append_once(record);
+        if let Err(error) = &appended {
+            self.poisoned = Some(error.to_string());
+        }
+        appended
+    }
+
+    fn append_once(&mut self, record: &Record) -> Result<(), JournalError> {
         let io_error = |source| JournalError::Io {
             path: self.path.clone(),
             source,
         };
+        let mut line =
+            serde_json::to_string(record).map_err(|err| io_error(io::Error::other(err)))?;
+        line.push('\n');
+        let held = self.file.metadata().map_err(io_error)?;
         // One write call per record keeps concurrent readers from seeing half lines
         // in practice; `parse` copes with them anyway.
-        self.file.write_all(line.as_bytes()).map_err(io_error)?;
-        self.file.sync_data().map_err(io_error)
+        let written = self
+            .file
+            .write_all(line.as_bytes())
+            .and_then(|()| self.file.sync_data());
+        if let Err(source) = written {
+            // Back to the last whole record. Should this fail too, the fragment stays
+            // the last line, since nothing more is written, and `open` cuts it off.
+            let _ = self
+                .file
+                .set_len(held.len())
+                .and_then(|()| self.file.sync_data());
+            return Err(io_error(source));
+        }
+        Ok(())
     }
 
     /// The file.
