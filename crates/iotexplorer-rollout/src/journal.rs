@@ -138,6 +138,17 @@ pub enum JournalError {
         /// The cause.
         source: io::Error,
     },
+    /// The path no longer names the file this run holds (`sed -i` or an editor wrote a
+    /// new file and renamed it over the journal): nothing more is written, since a
+    /// record in the old file would be lost to a `rollout resume` of the path.
+    #[error(
+        "the journal at {path} was replaced while this run held it; stop, and resume \
+         from {path}"
+    )]
+    Replaced {
+        /// The journal file.
+        path: PathBuf,
+    },
     /// An earlier append failed, so this one wrote nothing: after a failure the journal
     /// is not written again in this run (see [`Journal::append`]).
     #[error(
@@ -238,6 +249,70 @@ fn live_holder(path: &Path) -> Option<Holder> {
         }
         _ => None,
     }
+}
+
+/// What tells a file apart whatever its name: its device and inode. Unix only: std has
+/// no stable file index elsewhere, so there it is `None` and the checks that a path still
+/// names a held file always pass (a replaced journal is then not noticed).
+#[cfg(unix)]
+fn file_id(metadata: &std::fs::Metadata) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    Some((metadata.dev(), metadata.ino()))
+}
+
+#[cfg(not(unix))]
+fn file_id(_metadata: &std::fs::Metadata) -> Option<(u64, u64)> {
+    None
+}
+
+/// Whether `path` names the file whose metadata is `held` (false when nothing is there).
+fn still_names(path: &Path, held: &std::fs::Metadata) -> io::Result<bool> {
+    match std::fs::metadata(path) {
+        Ok(now) => Ok(file_id(&now) == file_id(held)),
+        Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(err) => Err(err),
+    }
+}
+
+/// Opens the journal at `path` for appending and takes it, or tells who holds it.
+///
+/// The lock is on the file, not the name, so once locked the file must still be the one
+/// at `path`: one replaced in between is opened again (once; twice in those few
+/// microseconds is no accident). And a process holding a replaced copy of this journal
+/// is still its holder until it stops at its next append (see [`Journal::append`]): its
+/// holder file, at the same name, is live, and the journal is refused while it is.
+///
+/// Why not lock a side file (`JOURNAL.lock`) that nobody renames: it would have to stay
+/// on disk for good or be removed under this same check; a `mv` of the journal, whose
+/// lock goes with it here, would escape it; and the first holder would still need the
+/// check before each append not to write into a replaced file. The holder file, whose
+/// name nobody edits, gives that refusal while the first holder lives (as long as it
+/// could be written: it is best effort).
+fn open_held(path: &Path) -> Result<File, JournalError> {
+    let io_error = |source| JournalError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    for _ in 0..2 {
+        let file =
+            open_regular(path, OpenOptions::new().read(true).append(true)).map_err(io_error)?;
+        lock_or_refuse(&file, path)?;
+        let held = file.metadata().map_err(io_error)?;
+        if !still_names(path, &held).map_err(io_error)? {
+            continue;
+        }
+        if let Some(holder) = live_holder(path) {
+            return Err(JournalError::InUse {
+                path: path.to_owned(),
+                holder: Some(holder),
+            });
+        }
+        return Ok(file);
+    }
+    Err(JournalError::Lock {
+        path: path.to_owned(),
+        source: io::Error::other("the file was replaced twice while it was being locked"),
+    })
 }
 
 /// Takes the exclusive lock on the open journal `file`, or tells who holds it. The lock
@@ -348,6 +423,11 @@ fn parse_bytes(bytes: &[u8], path: &Path) -> Result<Parsed, JournalError> {
 /// (pid, host) in a side file named after the journal with `.holder` appended, which is
 /// only informative and removed when the journal is dropped. Reading a journal
 /// ([`Journal::read`]) takes no lock, so a rollout can be watched while it runs.
+///
+/// The lock is on the file, so a journal replaced while held (`sed -i` renames a new
+/// file over it) is not locked by anyone: this holder notices at its next append, which
+/// fails and writes nothing, and until it has let go a second process is refused,
+/// named by the holder file (on Unix; see `open_held`).
 #[derive(Debug)]
 pub struct Journal {
     path: PathBuf,
@@ -362,8 +442,17 @@ pub struct Journal {
 
 impl Drop for Journal {
     fn drop(&mut self) {
-        if self.holder.is_some() {
-            let _ = std::fs::remove_file(holder_path(&self.path));
+        if let Some(holder) = &self.holder {
+            // Only our own description: after the journal was replaced or moved, the
+            // name may describe the next holder.
+            let target = holder_path(&self.path);
+            if holder
+                .metadata()
+                .and_then(|held| still_names(&target, &held))
+                .unwrap_or(false)
+            {
+                let _ = std::fs::remove_file(target);
+            }
         }
     }
 }
@@ -458,9 +547,7 @@ impl Journal {
             path: path.to_owned(),
             source,
         };
-        let file =
-            open_regular(path, OpenOptions::new().read(true).append(true)).map_err(io_error)?;
-        lock_or_refuse(&file, path)?;
+        let file = open_held(path)?;
         // Held from here on: an error below drops `journal`, which lets it go again.
         let mut journal = Self {
             path: path.to_owned(),
@@ -504,7 +591,8 @@ impl Journal {
     /// later append fails at once with [`JournalError::Poisoned`], writing nothing:
     /// submissions still in flight would otherwise append after a fragment (a full
     /// disk's partial write), gluing their records into one line that no resume can
-    /// read.
+    /// read. An append also fails, with [`JournalError::Replaced`], once the path no
+    /// longer names the file this journal holds.
     pub fn append(&mut self, record: &Record) -> Result<(), JournalError> {
         if let Some(first) = &self.poisoned {
             return Err(JournalError::Poisoned {
@@ -528,6 +616,13 @@ impl Journal {
             serde_json::to_string(record).map_err(|err| io_error(io::Error::other(err)))?;
         line.push('\n');
         let held = self.file.metadata().map_err(io_error)?;
+        // Records written into a file no longer at the path would be lost to a resume,
+        // which would then send their batches again.
+        if !still_names(&self.path, &held).map_err(io_error)? {
+            return Err(JournalError::Replaced {
+                path: self.path.clone(),
+            });
+        }
         // One write call per record keeps concurrent readers from seeing half lines
         // in practice; `parse` copes with them anyway.
         let written = self

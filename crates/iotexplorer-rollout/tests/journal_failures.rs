@@ -1,6 +1,6 @@
-//! A journal whose disk fills while a run holds it, on a real (tiny) file system: the
+//! A journal whose disk fills or whose file is replaced while a run holds it: the
 //! failed record is cut off, so the journal stays readable, and the run writes nothing
-//! more.
+//! more. Real files, on a real (tiny) file system for the full disk.
 
 // A test that cannot run here says so on stderr.
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
@@ -132,4 +132,97 @@ fn a_record_the_full_disk_cut_short_is_removed_and_nothing_more_is_written() {
     next.append(&long_intent()).unwrap();
     drop(next);
     assert_eq!(Journal::read(&path).unwrap().len(), 3);
+}
+
+/// The names in `dir`.
+fn entries(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn a_journal_replaced_while_held_is_written_no_more_and_taken_only_once_let_go() {
+    let dir = scratch_dir("replaced");
+    let path = dir.path().join("j");
+    let mut first = Journal::create(&path, &Record::Finished).unwrap();
+    first.append(&Record::Paused { wave: 1 }).unwrap();
+    let replaced = std::fs::File::open(&path).unwrap();
+
+    // What `sed -i` does: the same text in a new file, renamed over the journal.
+    let copy = dir.path().join("j.sed");
+    std::fs::copy(&path, &copy).unwrap();
+    std::fs::rename(&copy, &path).unwrap();
+    let before = text(&path);
+
+    // Nobody locks the new file, but the first holder still runs: a second one would
+    // drive the rollout beside it.
+    match Journal::open(&path) {
+        Err(JournalError::InUse {
+            holder: Some(holder),
+            ..
+        }) => assert_eq!(holder.pid, std::process::id()),
+        other => panic!("{other:?}"),
+    }
+
+    // The first holder stops at its next record, which goes nowhere: not into the file
+    // at the path, nor into the replaced one, which no resume would read.
+    match first.append(&Record::Paused { wave: 2 }) {
+        Err(error @ JournalError::Replaced { .. }) => {
+            let message = error.to_string();
+            assert!(message.contains(&path.display().to_string()), "{message}");
+            assert!(message.contains("was replaced"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        first.append(&Record::Paused { wave: 3 }),
+        Err(JournalError::Poisoned { .. })
+    ));
+    assert_eq!(text(&path), before);
+    assert_eq!(
+        replaced.metadata().unwrap().len(),
+        before.len() as u64,
+        "nothing written into the replaced file"
+    );
+    drop(replaced);
+    drop(first);
+
+    // Let go: the journal at the path is free, and goes on from what it holds.
+    let (mut second, records) = Journal::open(&path).unwrap();
+    assert_eq!(records, [Record::Finished, Record::Paused { wave: 1 }]);
+    second.append(&Record::Paused { wave: 2 }).unwrap();
+    drop(second);
+    assert_eq!(Journal::read(&path).unwrap().len(), 3);
+    assert_eq!(entries(dir.path()), ["j"], "nothing else left");
+}
+
+#[test]
+fn a_journal_moved_while_held_is_written_no_more_and_still_held_under_its_new_name() {
+    let dir = scratch_dir("moved");
+    let path = dir.path().join("j");
+    let moved = dir.path().join("moved");
+    let mut first = Journal::create(&path, &Record::Finished).unwrap();
+    std::fs::rename(&path, &moved).unwrap();
+
+    // The lock went with the file.
+    assert!(matches!(
+        Journal::open(&moved),
+        Err(JournalError::InUse { .. })
+    ));
+    // The first holder's records would be lost to a resume of the path it was given.
+    assert!(matches!(
+        first.append(&Record::Paused { wave: 1 }),
+        Err(JournalError::Replaced { .. })
+    ));
+    assert_eq!(Journal::read(&moved).unwrap(), [Record::Finished]);
+    drop(first);
+
+    let (second, records) = Journal::open(&moved).unwrap();
+    assert_eq!(records, [Record::Finished]);
+    drop(second);
+    assert_eq!(entries(dir.path()), ["moved"], "nothing else left");
 }
