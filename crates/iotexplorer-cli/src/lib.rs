@@ -223,6 +223,16 @@ fn run_action(
         output::write_out(stdout, &output::render(&skeleton, view.format, view.width))?;
         return Ok(0);
     }
+    if view.waiter.is_some() && !meta.read_only {
+        // Each poll is the call itself: a waiter on a write would repeat the write.
+        return Err(Failure::Usage(format!(
+            "--waiter cannot be used with {name}: each poll calls the action again, and \
+             {name} changes the service (it is not read-only), so every poll would repeat \
+             the change (nothing was sent); call it once, then wait with a read-only action \
+             (for a task, DescribeFirmwareTask)",
+            name = meta.name
+        )));
+    }
     let connection = Connection::resolve(&call.flags, profile, env)?;
     let settings = Settings::new(&call.flags, view, connection);
     let response = call_action(meta, &call.input, &settings, stderr)?;

@@ -583,6 +583,49 @@ fn a_profiles_waiter_setting_that_is_no_wait_is_refused_before_anything_is_sent(
 }
 
 #[test]
+fn a_waiter_on_an_action_that_changes_the_service_is_refused_before_anything_is_sent() {
+    let emulator = TestEmulator::start();
+    let globals = emulator.globals();
+    let upgrade = [
+        "BatchUpdateFirmware",
+        "--ProductID",
+        "ABCDE12345",
+        "--FirmwareVersion",
+        "2.0.0",
+        "--DeviceNames",
+        r#"["dev001"]"#,
+    ];
+    // Each poll would have created a task.
+    let waiter = [
+        "--waiter",
+        "{'expr':'TaskId','to':'x','timeout':4,'interval':1}",
+    ];
+    let outcome = run(&with(&globals, &[&upgrade[..], &waiter[..]].concat()), &[]);
+    assert_eq!(outcome.code, 2, "{outcome:?}");
+    assert!(
+        outcome
+            .stderr
+            .contains("--waiter cannot be used with BatchUpdateFirmware")
+            && outcome.stderr.contains("not read-only"),
+        "{}",
+        outcome.stderr
+    );
+    assert!(outcome.stdout.is_empty(), "{}", outcome.stdout);
+    assert_eq!(emulator.arrivals(), 0);
+    // A profile's waiter defaults are no waiter: the write is sent once.
+    let home = tccli_home(
+        "waiter-defaults",
+        &[(
+            "default.configure",
+            json!({"waiter": {"timeout": 4, "interval": 1}}),
+        )],
+    );
+    let outcome = run(&with(&globals, &upgrade), &[("HOME", home.as_str())]);
+    assert_eq!(outcome.code, 0, "{outcome:?}");
+    assert_eq!(emulator.arrivals(), 1);
+}
+
+#[test]
 fn the_waiter_calls_until_the_task_is_done() {
     // Slow enough that the task is still running when the second process starts, even
     // on a busy machine; fast enough to finish within the wait.
