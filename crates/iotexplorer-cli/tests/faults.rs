@@ -187,3 +187,18 @@ fn a_write_with_an_unreadable_answer_may_have_been_processed() {
         assert_eq!(count.load(Ordering::SeqCst), 1, "{case}: sent once");
     }
 }
+
+#[test]
+fn an_error_member_that_is_null_is_no_error() {
+    let (addr, count) = answering_server(
+        "200 OK",
+        "application/json",
+        br#"{"Response":{"TaskId":7,"Error":null,"RequestId":"r1"}}"#.to_vec(),
+    );
+    let (outcome, _) = call(addr, &[], UPGRADE);
+    assert_eq!(outcome.code, 0, "{outcome:?}");
+    let shown: serde_json::Value = serde_json::from_str(&outcome.stdout).expect("JSON");
+    assert_eq!(shown["TaskId"], 7, "{}", outcome.stdout);
+    assert_eq!(shown["RequestId"], "r1", "{}", outcome.stdout);
+    assert_eq!(count.load(Ordering::SeqCst), 1);
+}

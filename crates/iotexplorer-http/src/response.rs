@@ -235,7 +235,8 @@ impl<'de, R: DeserializeOwned> Visitor<'de> for ResponseSeed<R> {
 }
 
 /// The members of a `Response` object as the typed response sees them: `Error` refuses the
-/// answer (it is read again as the error it is), `RequestId` is noted on the way.
+/// answer (it is read again as the error it is) unless it is `null`, which is skipped,
+/// `RequestId` is noted on the way.
 struct ResponseMembers<A> {
     map: A,
     request_id: Option<String>,
@@ -249,12 +250,18 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for ResponseMembers<A> {
         &mut self,
         seed: K,
     ) -> Result<Option<K::Value>, A::Error> {
-        let Some(name) = member_name(&mut self.map)? else {
-            return Ok(None);
+        let name = loop {
+            let Some(name) = member_name(&mut self.map)? else {
+                return Ok(None);
+            };
+            if name != "Error" {
+                break name;
+            }
+            // `null` stands for an absent value (design §4): `"Error": null` is no error.
+            if !self.map.next_value::<Value>()?.is_null() {
+                return Err(serde::de::Error::custom("the service answered an error"));
+            }
         };
-        if name == "Error" {
-            return Err(serde::de::Error::custom("the service answered an error"));
-        }
         self.reading_request_id = name == "RequestId";
         seed.deserialize(CowStrDeserializer::new(name)).map(Some)
     }

@@ -406,3 +406,28 @@ async fn every_firmware_family_action_reads_every_number_sent_as_a_string() {
     assert_eq!(server.count(), family.len());
     assert!(numbers >= 50, "only {numbers} numeric members checked");
 }
+
+#[tokio::test]
+async fn an_error_member_that_is_null_is_absent_on_the_typed_and_the_json_path() {
+    // `null` for an optional value, here `Error` in a success: the task was created.
+    let server = TestServer::always(support::Reply::Body(bytes::Bytes::from_static(
+        br#"{"Response":{"TaskId":7,"Error":null,"RequestId":"r1"}}"#,
+    )))
+    .await;
+    let client = builder(&server).build().unwrap();
+    let upgrade = BatchUpdateFirmwareRequest::builder()
+        .product_id("ABCDE12345")
+        .firmware_version("2.0.0")
+        .device_names("dev001")
+        .build()
+        .unwrap();
+    let created = client.batch_update_firmware(&upgrade).await.unwrap();
+    assert_eq!(created.task_id, Some(7));
+    assert_eq!(created.request_id.as_deref(), Some("r1"));
+    let meta = find_action("BatchUpdateFirmware").unwrap();
+    let body =
+        json!({"ProductID": "ABCDE12345", "FirmwareVersion": "2.0.0", "DeviceNames": ["dev001"]});
+    let response = client.send_json(meta, &body).await.unwrap();
+    assert_eq!(response, json!({"TaskId": 7, "RequestId": "r1"}));
+    assert_eq!(server.count(), 2, "each call sent once");
+}

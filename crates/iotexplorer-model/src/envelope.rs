@@ -110,9 +110,14 @@ pub fn decode_response_value(body: &[u8]) -> Result<Value, DecodeError> {
     let Value::Object(mut outer) = envelope else {
         return Err(malformed("not a JSON object", None));
     };
-    let Some(response @ Value::Object(_)) = outer.remove("Response") else {
+    let Some(Value::Object(mut members)) = outer.remove("Response") else {
         return Err(malformed("no `Response` object", None));
     };
+    // `null` stands for an absent value (design §4): a success may carry `"Error": null`.
+    if members.get("Error").is_some_and(Value::is_null) {
+        members.remove("Error");
+    }
+    let response = Value::Object(members);
     let request_id = request_id_of(&response);
     match response.get("Error") {
         None => Ok(response),
