@@ -46,7 +46,7 @@ impl Failure {
                     "Error": {"Code": code, "Message": message},
                     "RequestId": request_id.as_deref().map_or(Value::Null, Value::from),
                 });
-                crate::output::json(&envelope)
+                crate::output::printable_json(&envelope)
             }
             Self::Usage(message) => format!("usage error: {message}\n"),
             Self::Transport(message) => format!("error: {message}\n"),

@@ -327,7 +327,7 @@ async fn exchange(
     }
     let response = response.map_err(connect::failure_of)?;
     if debug {
-        let _ = write!(stderr, "response:\n{}", output::json(&response));
+        let _ = write!(stderr, "response:\n{}", output::printable_json(&response));
     }
     Ok(response)
 }
@@ -366,13 +366,13 @@ async fn wait_for(
                 waiter.text,
                 waiter::python_display(&waiter.to),
                 waiter.timeout.as_secs_f64(),
-                waiter::python_display(&found)
+                output::printable(&waiter::python_display(&found))
             )));
         }
         let _ = writeln!(
             stderr,
             "Inquiry result is {}.",
-            waiter::python_display(&found)
+            output::printable(&waiter::python_display(&found))
         );
         tokio::time::sleep(waiter.interval).await;
     }
@@ -395,7 +395,7 @@ fn shown_response(
             stderr,
             "warning: {} answered members this version does not know: {}",
             meta.name,
-            unknown.join(", ")
+            output::printable(&unknown.join(", "))
         );
     }
     match &view.filter {

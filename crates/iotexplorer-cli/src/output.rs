@@ -59,6 +59,34 @@ pub(crate) fn render(value: &Value, format: Format, width: usize) -> String {
     }
 }
 
+/// `text` with each control character (C0, DEL, C1) written out as Rust writes it
+/// (`\u{1b}`): what the service wrote (a RequestId, a message, a member name, a value a
+/// waiter looks at) goes to stderr, a terminal, where an escape sequence would act instead
+/// of being read. Only stderr's lines: stdout's output stays tccli's, byte for byte.
+pub(crate) fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains(char::is_control) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut escaped = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_control() {
+            escaped.extend(c.escape_debug());
+        } else {
+            escaped.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(escaped)
+}
+
+/// A document for stderr, as [`json`] writes it with each line made [`printable`]: JSON
+/// escapes C0 characters but not DEL or C1 ones, and a line break there is layout.
+pub(crate) fn printable_json(value: &Value) -> String {
+    json(value)
+        .lines()
+        .map(|line| format!("{}\n", printable(line)))
+        .collect()
+}
+
 /// Writes `text` to an output stream; a stream that cannot take it is a transport failure.
 pub(crate) fn write_out(
     out: &mut dyn io::Write,

@@ -202,3 +202,45 @@ fn an_error_member_that_is_null_is_no_error() {
     assert_eq!(shown["RequestId"], "r1", "{}", outcome.stdout);
     assert_eq!(count.load(Ordering::SeqCst), 1);
 }
+
+/// Whether `text` holds a character a terminal may act on (ESC, BEL, C1's CSI, ...);
+/// a line break between lines is layout.
+fn holds_a_control_character(text: &str) -> bool {
+    text.chars().any(|c| c.is_control() && c != '\n')
+}
+
+#[test]
+fn text_the_server_wrote_reaches_stderr_with_its_control_characters_written_out() {
+    let hostile = "r\u{1b}]0;PWNED\u{7}\u{1b}[2J\u{9b}31m";
+    let error = serde_json::json!({"Response": {
+        "Error": {"Code": "FailedOperation.X", "Message": format!("m{hostile}")},
+        "RequestId": hostile,
+    }})
+    .to_string();
+    let success = serde_json::json!({"Response": {
+        "Status": 1, format!("New{hostile}"): 1, "RequestId": hostile,
+    }})
+    .to_string();
+    let waiter = "{'expr':'RequestId','to':'never','timeout':0.3,'interval':0.1}";
+    let cases: [(&str, &str, String, &[&str]); 5] = [
+        ("an HTTP 400", "400 Bad Request", error.clone(), &[]),
+        ("an API error", "200 OK", error, &[]),
+        (
+            "an unknown member",
+            "200 OK",
+            success.clone(),
+            &["--warning"],
+        ),
+        ("a waiter", "200 OK", success.clone(), &["--waiter", waiter]),
+        ("a debug", "200 OK", success, &["--debug"]),
+    ];
+    for (case, status, body, extra) in cases {
+        let (addr, _) = answering_server(status, "application/json", body.into_bytes());
+        let (outcome, _) = call(addr, extra, DESCRIBE);
+        assert!(
+            !holds_a_control_character(&outcome.stderr),
+            "{case}: {outcome:?}"
+        );
+        assert!(outcome.stderr.contains("PWNED"), "{case}: {outcome:?}");
+    }
+}

@@ -1,6 +1,7 @@
 //! The one error type of the client: what went wrong, for which action, and whether the
 //! service may have run the request.
 
+use std::borrow::Cow;
 use std::error::Error as StdError;
 use std::fmt;
 
@@ -42,7 +43,12 @@ impl fmt::Display for TimeoutPhase {
 #[non_exhaustive]
 pub enum Error {
     /// The service answered with an error (HTTP 200 with `Response.Error`).
-    #[error("{action}: {code}: {message}{}", rid(request_id.as_deref()))]
+    #[error(
+        "{action}: {}: {}{}",
+        printable(code.as_str()),
+        printable(message),
+        rid(request_id.as_deref())
+    )]
     Api {
         /// The action called.
         action: String,
@@ -131,7 +137,7 @@ pub enum Error {
     },
     /// The answer was not HTTP 200 (a gateway error, an HTML page from a proxy, …), for a
     /// read-only action (for others, the source of an [`Error::Ambiguous`]).
-    #[error("{action}: HTTP {status}{}: {excerpt:?}", rid(request_id.as_deref()))]
+    #[error("{action}: HTTP {status}{}: {excerpt}", rid(request_id.as_deref()))]
     HttpStatus {
         /// The action called.
         action: String,
@@ -150,7 +156,11 @@ pub enum Error {
     /// members are all accepted): **the request ran** (a write took effect, a task was
     /// created) and must not be resent. `request_id` and `excerpt` keep what is needed to
     /// find its result, for example with a describe call.
-    #[error("{action}: malformed response{}: {reason}", rid(request_id.as_deref()))]
+    #[error(
+        "{action}: malformed response{}: {}",
+        rid(request_id.as_deref()),
+        printable(reason)
+    )]
     Decode {
         /// The action called.
         action: String,
@@ -176,7 +186,7 @@ pub enum Error {
 }
 
 fn rid(request_id: Option<&str>) -> String {
-    request_id.map_or_else(String::new, |id| format!(" (RequestId {id})"))
+    request_id.map_or_else(String::new, |id| format!(" (RequestId {})", printable(id)))
 }
 
 impl Error {
@@ -263,23 +273,33 @@ impl Error {
     }
 }
 
-/// The beginning of a body, at most `limit` characters, with control characters replaced,
-/// so that it can be shown in a message or a log line.
+/// The beginning of a body, at most `limit` characters of it, made [`printable`], so that
+/// it can be shown in a message or a log line.
 pub(crate) fn excerpt(body: &[u8], limit: usize) -> String {
     let text = String::from_utf8_lossy(body);
-    let mut out = String::with_capacity(limit.min(text.len()) + 3);
-    for (count, ch) in text.chars().enumerate() {
-        if count == limit {
-            out.push('…');
-            break;
-        }
-        out.push(if ch.is_control() && ch != ' ' {
-            ' '
-        } else {
-            ch
-        });
+    let mut kept: String = text.chars().take(limit).collect();
+    if kept.len() < text.len() {
+        kept.push('…');
     }
-    out
+    printable(&kept).into_owned()
+}
+
+/// `text` with each control character (C0, DEL, C1) written out as Rust writes it
+/// (`\u{1b}`, `\n`): the service's words (a RequestId, a message, a body) reach terminals
+/// in messages, where an escape sequence would act instead of being read.
+pub(crate) fn printable(text: &str) -> Cow<'_, str> {
+    if !text.contains(char::is_control) {
+        return Cow::Borrowed(text);
+    }
+    let mut escaped = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_control() {
+            escaped.extend(c.escape_debug());
+        } else {
+            escaped.push(c);
+        }
+    }
+    Cow::Owned(escaped)
 }
 
 #[cfg(test)]
@@ -291,9 +311,10 @@ mod tests {
     fn excerpts_are_bounded_and_printable() {
         let body = "<html>\r\n<body>bad gateway</body></html>".repeat(100);
         let shown = excerpt(body.as_bytes(), 20);
-        assert_eq!(shown.chars().count(), 21);
+        assert_eq!(shown, r"<html>\r\n<body>bad ga…");
         assert!(!shown.contains('\n'));
         assert_eq!(excerpt(b"\xff\xfeok", 10), "\u{fffd}\u{fffd}ok");
+        assert_eq!(excerpt(b"\x1b[2J\xc2\x9b", 10), r"\u{1b}[2J\u{9b}");
     }
 
     #[test]

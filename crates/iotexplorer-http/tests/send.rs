@@ -599,3 +599,37 @@ async fn an_observer_sees_each_attempt_exactly_as_sent() {
         assert!(!format!("{shown:?}").contains("tok-secret"));
     }
 }
+
+/// Whether `text` holds a character a terminal may act on (ESC, BEL, C1's CSI, ...);
+/// a line break between lines is layout.
+fn holds_a_control_character(text: &str) -> bool {
+    text.chars().any(|c| c.is_control() && c != '\n')
+}
+
+#[tokio::test]
+async fn text_the_server_wrote_reaches_messages_with_its_control_characters_written_out() {
+    let hostile = "r\u{1b}]0;PWNED\u{7}\u{1b}[2J\u{9b}31m";
+    let envelope = json!({"Response": {
+        "Error": {"Code": format!("X{hostile}"), "Message": format!("m{hostile}")},
+        "RequestId": hostile,
+    }});
+    let body = Bytes::from(envelope.to_string());
+    for reply in [
+        Reply::Status(400, "application/json", body.clone()),
+        Reply::Body(body),
+        Reply::Body(Bytes::from(
+            json!({"Response": {"TaskId": {"nested": hostile}, "RequestId": hostile}}).to_string(),
+        )),
+    ] {
+        let server = TestServer::always(reply.clone()).await;
+        let client = builder(&server).build().unwrap();
+        for error in [
+            client.send(&describe()).await.unwrap_err(),
+            client.send(&upgrade()).await.unwrap_err(),
+        ] {
+            let shown = error.to_string();
+            assert!(!holds_a_control_character(&shown), "{reply:?}: {shown:?}");
+            assert!(shown.contains(r"\u{1b}]0;PWNED\u{7}"), "{reply:?}: {shown}");
+        }
+    }
+}

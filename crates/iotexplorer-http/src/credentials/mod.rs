@@ -86,9 +86,10 @@ impl<P: ProvideCredentials + ?Sized> ProvideCredentials for Box<P> {
     }
 }
 
-/// Why no credentials could be had. Messages never contain a secret.
+/// Why no credentials could be had. Messages never contain a secret, and what a service
+/// wrote in them (an STS refusal's message) has its control characters written out.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("credentials from {provider}: {message}")]
+#[error("credentials from {provider}: {}", crate::error::printable(message))]
 pub struct CredentialsError {
     provider: &'static str,
     kind: CredentialsErrorKind,
