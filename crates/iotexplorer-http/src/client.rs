@@ -274,7 +274,6 @@ impl Client {
                 return Err(failed_before.unwrap_or_else(|| waiting_timeout(call, attempts)));
             }
             attempts = attempts.saturating_add(1);
-            #[cfg(feature = "tracing")]
             let attempt_started = Instant::now();
             let result = self
                 .attempt(call, encoded, attempts, deadline)
@@ -299,6 +298,19 @@ impl Client {
             if !error.is_retryable(call.read_only) {
                 return Err(error);
             }
+            // A write resent with too little time left would be cut off after it was sent,
+            // turning a clean refusal into an unknown outcome. The attempt just made is the
+            // best measure of how long the service takes to answer now, so a retry needs at
+            // least that long; and at least `WRITE_RETRY_FLOOR` (or the attempt timeout,
+            // if shorter), since an answer that came quickly says little about the next.
+            let needed = if call.read_only {
+                Duration::ZERO
+            } else {
+                let floor = inner
+                    .attempt_timeout
+                    .map_or(WRITE_RETRY_FLOOR, |own| own.min(WRITE_RETRY_FLOOR));
+                attempt_started.elapsed().max(floor)
+            };
             match self
                 .retry
                 .next_delay(attempts, started.elapsed(), &inner.jitter)
@@ -308,6 +320,7 @@ impl Client {
                 Some(delay)
                     if Instant::now()
                         .checked_add(delay)
+                        .and_then(|resumed| resumed.checked_add(needed))
                         .is_some_and(|resumed| resumed < deadline) =>
                 {
                     tokio::time::sleep(delay).await;
@@ -365,6 +378,9 @@ impl Client {
         Ok((status, body))
     }
 }
+
+/// The least time a write's retry must have left before the deadline (see `retry_loop`).
+const WRITE_RETRY_FLOOR: Duration = Duration::from_millis(250);
 
 /// The call's deadline ran out before its request was sent (again).
 fn waiting_timeout(call: &Call<'_>, attempts: u32) -> Error {

@@ -11,7 +11,11 @@ use crate::error::{Error, TimeoutPhase};
 /// each wait is drawn uniformly from zero to that bound, so that many clients refused at
 /// once do not come back at once. No retry starts after `total_deadline` has passed since
 /// the call began; the client's [call deadline](crate::ClientBuilder::call_timeout)
-/// bounds the whole call besides, and no retry starts that could not end before it.
+/// bounds the whole call besides, and no retry starts that could not end before it. An
+/// action that is not read-only is retried only with at least as long left as its last
+/// attempt took (and at least 250 ms, or the attempt timeout if shorter): sent with less,
+/// it would be cut off after it was sent, its outcome unknown, where the refusal at hand
+/// is certain.
 ///
 /// Which failures are retried does not depend on the policy: see [`Error::is_retryable`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -406,3 +406,37 @@ async fn a_deadline_that_runs_out_before_a_retry_is_sent_reports_the_failure_at_
     );
     assert_eq!(server.count(), 1);
 }
+
+#[tokio::test]
+async fn a_throttled_write_is_not_resent_with_too_little_time_left_to_be_answered() {
+    // The refusal takes 1.5 s to come; a retry would have about 0.5 s of the 2 s left and
+    // be cut off after it was sent, its outcome unknown. The refusal is the answer.
+    let server = TestServer::always(Reply::Delay(
+        Duration::from_millis(1500),
+        Box::new(api_error("RequestLimitExceeded", "slow down")),
+    ))
+    .await;
+    let client = builder(&server)
+        .call_timeout(Duration::from_secs(2))
+        .build()
+        .unwrap();
+    let error = client.send(&upgrade()).await.unwrap_err();
+    assert!(
+        matches!(&error, Error::Api { code, .. } if code.is_throttling()),
+        "{error:?}"
+    );
+    assert_eq!(server.count(), 1, "BatchUpdateFirmware sent once");
+    // A read is still retried however little time is left: it cannot take effect twice.
+    let server = TestServer::always(Reply::Delay(
+        Duration::from_millis(1500),
+        Box::new(api_error("RequestLimitExceeded", "slow down")),
+    ))
+    .await;
+    let client = builder(&server)
+        .call_timeout(Duration::from_secs(2))
+        .build()
+        .unwrap();
+    let error = client.send(&describe()).await.unwrap_err();
+    assert!(matches!(&error, Error::Timeout { .. }), "{error:?}");
+    assert_eq!(server.count(), 2);
+}
