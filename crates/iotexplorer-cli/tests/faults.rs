@@ -188,6 +188,36 @@ fn a_write_with_an_unreadable_answer_may_have_been_processed() {
     }
 }
 
+/// Reads each request and closes the connection without a word; counts requests.
+fn closing_server() -> (SocketAddr, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let count = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&count);
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+            let mut seen = Vec::new();
+            let mut buffer = [0u8; 4096];
+            // The head is enough: the body of a small request comes with it.
+            while !seen.windows(4).any(|window| window == b"\r\n\r\n") {
+                match stream.read(&mut buffer) {
+                    Ok(0) | Err(_) => break,
+                    Ok(read) => seen.extend_from_slice(&buffer[..read]),
+                }
+            }
+            counter.fetch_add(1, Ordering::SeqCst);
+        }
+    });
+    (addr, count)
+}
+
+/// Whether `text` holds a character a terminal may act on (ESC, BEL, C1's CSI, ...);
+/// a line break between lines is layout.
+fn holds_a_control_character(text: &str) -> bool {
+    text.chars().any(|c| c.is_control() && c != '\n')
+}
+
 #[test]
 fn an_error_member_that_is_null_is_no_error() {
     let (addr, count) = answering_server(
@@ -201,12 +231,6 @@ fn an_error_member_that_is_null_is_no_error() {
     assert_eq!(shown["TaskId"], 7, "{}", outcome.stdout);
     assert_eq!(shown["RequestId"], "r1", "{}", outcome.stdout);
     assert_eq!(count.load(Ordering::SeqCst), 1);
-}
-
-/// Whether `text` holds a character a terminal may act on (ESC, BEL, C1's CSI, ...);
-/// a line break between lines is layout.
-fn holds_a_control_character(text: &str) -> bool {
-    text.chars().any(|c| c.is_control() && c != '\n')
 }
 
 #[test]
@@ -243,4 +267,28 @@ fn text_the_server_wrote_reaches_stderr_with_its_control_characters_written_out(
         );
         assert!(outcome.stderr.contains("PWNED"), "{case}: {outcome:?}");
     }
+}
+
+#[test]
+fn a_read_whose_connection_breaks_is_not_told_to_look_for_a_task() {
+    let (addr, count) = closing_server();
+    let (outcome, _) = call(addr, &[], DESCRIBE);
+    assert_eq!(outcome.code, 3, "{outcome:?}");
+    assert!(
+        !outcome.stderr.contains("may have been processed")
+            && !outcome.stderr.contains("BatchUpdateFirmware"),
+        "{}",
+        outcome.stderr
+    );
+    assert!(count.load(Ordering::SeqCst) >= 1);
+    // A write still is.
+    let (addr, count) = closing_server();
+    let (outcome, _) = call(addr, &[], UPGRADE);
+    assert_eq!(outcome.code, 3, "{outcome:?}");
+    assert!(
+        outcome.stderr.contains("may have been processed"),
+        "{}",
+        outcome.stderr
+    );
+    assert_eq!(count.load(Ordering::SeqCst), 1);
 }

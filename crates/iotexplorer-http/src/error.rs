@@ -114,6 +114,20 @@ pub enum Error {
         #[source]
         source: Option<BoxError>,
     },
+    /// The connection broke after the request of a read-only action was sent, before its
+    /// answer was read (reset, closed). The request may have run, which for a read does no
+    /// harm: it may be sent again. An action that is not read-only gets
+    /// [`Error::Ambiguous`] instead.
+    #[error("{action}: the connection failed after the request was sent: {message}")]
+    Transport {
+        /// The action called.
+        action: String,
+        /// What happened.
+        message: String,
+        /// The underlying error.
+        #[source]
+        source: Option<BoxError>,
+    },
     /// The request of an action that is not read-only may have been processed: the
     /// connection broke or a deadline ran out after it was sent, or the answer could not
     /// be read (not HTTP 200, such as a gateway's HTML 502; not JSON; truncated; too
@@ -225,6 +239,7 @@ impl Error {
             | Self::Timeout { action, .. }
             | Self::Connect { action, .. }
             | Self::Ambiguous { action, .. }
+            | Self::Transport { action, .. }
             | Self::HttpStatus { action, .. }
             | Self::Decode { action, .. }
             | Self::ResponseTooLarge { action, .. } => Some(action),

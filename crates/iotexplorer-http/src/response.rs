@@ -48,6 +48,16 @@ pub(crate) fn transport_error(
             phase: TimeoutPhase::Request,
             attempts,
         },
+        // Nor does a read whose connection broke: it is no unknown outcome.
+        TransportError::AfterSend {
+            timed_out: false,
+            message,
+            source,
+        } if call.read_only => Error::Transport {
+            action,
+            message,
+            source,
+        },
         TransportError::AfterSend {
             timed_out,
             message,

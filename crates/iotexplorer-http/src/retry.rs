@@ -153,7 +153,7 @@ pub(crate) fn is_retryable(error: &Error, read_only: bool) -> bool {
         Error::Connect { .. } => true,
         Error::Timeout { phase, .. } => *phase != TimeoutPhase::Request || read_only,
         // The request may have run: only actions that merely read may be repeated.
-        Error::Ambiguous { .. } => read_only,
+        Error::Ambiguous { .. } | Error::Transport { .. } => read_only,
         Error::HttpStatus { status, .. } => read_only && (*status >= 500 || *status == 429),
         Error::Decode { .. } => read_only,
         // The same request would fail the same way.

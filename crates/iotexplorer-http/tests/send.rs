@@ -633,3 +633,20 @@ async fn text_the_server_wrote_reaches_messages_with_its_control_characters_writ
         }
     }
 }
+
+#[tokio::test]
+async fn a_read_whose_connection_breaks_after_sending_is_no_unknown_outcome() {
+    let server = TestServer::always(Reply::Drop).await;
+    let client = builder(&server).build().unwrap();
+    let error = client.send(&describe()).await.unwrap_err();
+    // A read that may have run did no harm: the outcome of a write is what is unknown.
+    assert!(!error.is_ambiguous(), "{error:?}");
+    assert!(
+        matches!(&error, Error::Transport { action, .. } if action == "DescribeFirmwareTask"),
+        "{error:?}"
+    );
+    assert!(!error.to_string().contains("outcome unknown"), "{error}");
+    assert!(!error.was_not_sent());
+    assert!(error.is_retryable(true));
+    assert_eq!(server.count(), 4, "retried as a read is");
+}
