@@ -236,16 +236,44 @@ fn run_action(
     let connection = Connection::resolve(&call.flags, profile, env)?;
     let settings = Settings::new(&call.flags, view, connection);
     let response = call_action(meta, &call.input, &settings, stderr)?;
-    let shown = if settings.dry_run {
-        response
-    } else {
-        shown_response(&settings.view, meta, &response, stderr)?
-    };
+    if settings.dry_run {
+        output::write_out(
+            stdout,
+            &output::render(&response, settings.view.format, settings.view.width),
+        )?;
+        return Ok(0);
+    }
+    let shown = shown_response(&settings.view, meta, &response, stderr)?;
     output::write_out(
         stdout,
         &output::render(&shown, settings.view.format, settings.view.width),
-    )?;
+    )
+    .map_err(|failure| succeeded_unseen(meta, &response, &failure))?;
     Ok(0)
+}
+
+/// A call that succeeded but whose answer could not be shown: still a failure (a script
+/// must not take output it never got), but one that says the call took effect, so that
+/// no one sends a write again on the exit code alone.
+fn succeeded_unseen(meta: &ActionMeta, response: &serde_json::Value, failure: &Failure) -> Failure {
+    let request_id = response
+        .get("RequestId")
+        .and_then(serde_json::Value::as_str)
+        .map_or_else(String::new, |id| {
+            format!(" (RequestId {})", output::printable(id))
+        });
+    let mut message = format!(
+        "{} succeeded{request_id}, but its answer could not be shown: {}",
+        meta.name,
+        match failure {
+            Failure::Transport(why) | Failure::Usage(why) => why.as_str(),
+            Failure::Api { .. } => "",
+        }
+    );
+    if !meta.read_only {
+        message.push_str("\nIt took effect: do not send it again.");
+    }
+    Failure::Transport(message)
 }
 
 fn call_action(

@@ -305,3 +305,34 @@ fn credentials_come_from_the_environment() {
     );
     assert_eq!(outcome.code, 0, "{outcome:?}");
 }
+
+#[test]
+fn output_that_cannot_be_written_after_a_write_says_the_call_succeeded() {
+    let emulator = TestEmulator::start();
+    let globals = emulator.globals();
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .expect("/dev/full");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_iotexplorer"))
+        .args(
+            globals
+                .iter()
+                .map(String::as_str)
+                .chain(UPGRADE.iter().copied()),
+        )
+        .env_clear()
+        .stdin(std::process::Stdio::null())
+        .stdout(full)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .expect("the binary runs");
+    let stderr = String::from_utf8(output.stderr).expect("UTF-8 stderr");
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    assert_eq!(emulator.arrivals(), 1);
+    assert!(
+        stderr.contains("BatchUpdateFirmware succeeded") && stderr.contains("RequestId "),
+        "{stderr}"
+    );
+    assert!(stderr.contains("do not send it again"), "{stderr}");
+}

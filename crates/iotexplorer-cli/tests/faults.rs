@@ -292,3 +292,25 @@ fn a_read_whose_connection_breaks_is_not_told_to_look_for_a_task() {
     );
     assert_eq!(count.load(Ordering::SeqCst), 1);
 }
+
+#[test]
+fn a_malformed_answer_is_shown_by_a_bounded_excerpt() {
+    let truncated = format!(
+        r#"{{"Response": {{"TaskId": 10, "Pad": "{}"#,
+        "x".repeat(4000)
+    );
+    for action in [DESCRIBE, UPGRADE] {
+        let (addr, _) =
+            answering_server("200 OK", "application/json", truncated.clone().into_bytes());
+        let (outcome, _) = call(addr, &[], action);
+        assert_eq!(outcome.code, 3, "{outcome:?}");
+        assert!(
+            outcome
+                .stderr
+                .contains(r#"{"Response": {"TaskId": 10, "Pad": "xxx"#),
+            "{}",
+            outcome.stderr
+        );
+        assert!(outcome.stderr.len() < 1500, "{}", outcome.stderr);
+    }
+}

@@ -171,7 +171,7 @@ pub enum Error {
     /// created) and must not be resent. `request_id` and `excerpt` keep what is needed to
     /// find its result, for example with a describe call.
     #[error(
-        "{action}: malformed response{}: {}",
+        "{action}: malformed response{}: {}; the answer began: {excerpt}",
         rid(request_id.as_deref()),
         printable(reason)
     )]
