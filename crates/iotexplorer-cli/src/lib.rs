@@ -260,7 +260,7 @@ fn succeeded_unseen(meta: &ActionMeta, response: &serde_json::Value, failure: &F
         .get("RequestId")
         .and_then(serde_json::Value::as_str)
         .map_or_else(String::new, |id| {
-            format!(" (RequestId {})", output::printable(id))
+            format!(" (RequestId {})", iotexplorer_http::printable(id))
         });
     let mut message = format!(
         "{} succeeded{request_id}, but its answer could not be shown: {}",
@@ -394,13 +394,13 @@ async fn wait_for(
                 waiter.text,
                 waiter::python_display(&waiter.to),
                 waiter.timeout.as_secs_f64(),
-                output::printable(&waiter::python_display(&found))
+                iotexplorer_http::printable(&waiter::python_display(&found))
             )));
         }
         let _ = writeln!(
             stderr,
             "Inquiry result is {}.",
-            output::printable(&waiter::python_display(&found))
+            iotexplorer_http::printable(&waiter::python_display(&found))
         );
         tokio::time::sleep(waiter.interval).await;
     }
@@ -423,7 +423,7 @@ fn shown_response(
             stderr,
             "warning: {} answered members this version does not know: {}",
             meta.name,
-            output::printable(&unknown.join(", "))
+            iotexplorer_http::printable(&unknown.join(", "))
         );
     }
     match &view.filter {

@@ -59,32 +59,24 @@ pub(crate) fn render(value: &Value, format: Format, width: usize) -> String {
     }
 }
 
-/// `text` with each control character (C0, DEL, C1) written out as Rust writes it
-/// (`\u{1b}`): what the service wrote (a RequestId, a message, a member name, a value a
-/// waiter looks at) goes to stderr, a terminal, where an escape sequence would act instead
-/// of being read. Only stderr's lines: stdout's output stays tccli's, byte for byte.
-pub(crate) fn printable(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text.contains(char::is_control) {
-        return std::borrow::Cow::Borrowed(text);
+/// A document for stderr, as [`json`] writes it with every DEL and C1 character escaped
+/// as JSON escapes it (`\u009b`): JSON escapes C0 characters but not those, and either
+/// kind on a terminal is an escape sequence's start. It stays valid JSON, for scripts
+/// that read the error envelope; a raw control character can only stand in a string.
+pub(crate) fn printable_json(value: &Value) -> String {
+    let text = json(value);
+    if !text.contains(|c: char| c.is_control() && c != '\n') {
+        return text;
     }
-    let mut escaped = String::with_capacity(text.len() + 8);
+    let mut escaped = String::with_capacity(text.len() + 16);
     for c in text.chars() {
-        if c.is_control() {
-            escaped.extend(c.escape_debug());
+        if c.is_control() && c != '\n' {
+            escaped.push_str(&format!("\\u{:04x}", u32::from(c)));
         } else {
             escaped.push(c);
         }
     }
-    std::borrow::Cow::Owned(escaped)
-}
-
-/// A document for stderr, as [`json`] writes it with each line made [`printable`]: JSON
-/// escapes C0 characters but not DEL or C1 ones, and a line break there is layout.
-pub(crate) fn printable_json(value: &Value) -> String {
-    json(value)
-        .lines()
-        .map(|line| format!("{}\n", printable(line)))
-        .collect()
+    escaped
 }
 
 /// Writes `text` to an output stream; a stream that cannot take it is a transport failure.

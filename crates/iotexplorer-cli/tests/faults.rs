@@ -266,6 +266,13 @@ fn text_the_server_wrote_reaches_stderr_with_its_control_characters_written_out(
             "{case}: {outcome:?}"
         );
         assert!(outcome.stderr.contains("PWNED"), "{case}: {outcome:?}");
+        if case == "an API error" {
+            // Still JSON, for the scripts that read it, and the same text once read.
+            let envelope: serde_json::Value =
+                serde_json::from_str(&outcome.stderr).expect("the error envelope is JSON");
+            assert_eq!(envelope["Error"]["Message"], format!("m{hostile}"));
+            assert_eq!(envelope["RequestId"], hostile);
+        }
     }
 }
 

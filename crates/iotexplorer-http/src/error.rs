@@ -300,9 +300,15 @@ pub(crate) fn excerpt(body: &[u8], limit: usize) -> String {
 }
 
 /// `text` with each control character (C0, DEL, C1) written out as Rust writes it
-/// (`\u{1b}`, `\n`): the service's words (a RequestId, a message, a body) reach terminals
-/// in messages, where an escape sequence would act instead of being read.
-pub(crate) fn printable(text: &str) -> Cow<'_, str> {
+/// (`\u{1b}`, `\n`), everything else kept: the service's words (a RequestId, a message,
+/// a body, a device's name) reach terminals in messages and displays, where an escape
+/// sequence would act instead of being read.
+///
+/// ```
+/// assert_eq!(iotexplorer_http::printable("ok"), "ok");
+/// assert_eq!(iotexplorer_http::printable("固件\u{1b}[2J"), r"固件\u{1b}[2J");
+/// ```
+pub fn printable(text: &str) -> Cow<'_, str> {
     if !text.contains(char::is_control) {
         return Cow::Borrowed(text);
     }

@@ -76,7 +76,7 @@ pub use client::{Client, RequestObserver};
 pub use config::{ClientBuilder, HttpMethod, Language, MAX_REQUEST_CLIENT_LEN, SignedHeaderSet};
 pub use credentials::{ProvideCredentials, StaticCredentials};
 pub use endpoint::{DEFAULT_HOST, Endpoint};
-pub use error::{BoxError, Error, TimeoutPhase};
+pub use error::{BoxError, Error, TimeoutPhase, printable};
 pub use proxy::Proxy;
 pub use rate_limit::RateLimit;
 pub use request::{REQUEST_CLIENT, RequestPreview};

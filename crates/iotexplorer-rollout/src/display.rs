@@ -3,6 +3,8 @@
 
 use std::borrow::Cow;
 use std::io::Write;
+
+use iotexplorer_http::printable;
 use std::time::Instant;
 
 use crate::event::{Event, Observer};
@@ -40,24 +42,6 @@ pub fn line_of(event: &Event) -> Option<String> {
         Cow::Borrowed(_) => line,
         Cow::Owned(escaped) => escaped,
     })
-}
-
-/// `text` with each control character written out as Rust writes it (`\u{1b}`, `\r`):
-/// the service's words (a refusal's message, a device's name) reach a terminal, where an
-/// escape sequence would act instead of being read.
-pub(crate) fn printable(text: &str) -> Cow<'_, str> {
-    if !text.contains(char::is_control) {
-        return Cow::Borrowed(text);
-    }
-    let mut escaped = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        if c.is_control() {
-            escaped.extend(c.escape_debug());
-        } else {
-            escaped.push(c);
-        }
-    }
-    Cow::Owned(escaped)
 }
 
 fn unescaped_line_of(event: &Event) -> Option<String> {

@@ -7,7 +7,7 @@ use iotexplorer_model::{Action, BatchUpdateFirmwareRequest};
 use serde::Serialize;
 
 use crate::config::RolloutSpec;
-use crate::display::printable;
+use iotexplorer_http::printable;
 
 /// Calls per second the service accepts of `BatchUpdateFirmware`, as the spec states it.
 fn calls_per_second() -> f64 {

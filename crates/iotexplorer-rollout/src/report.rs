@@ -5,8 +5,8 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::display::printable;
 use crate::journal::{BatchState, JournalState};
+use iotexplorer_http::printable;
 
 /// Where the rollout as a whole stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
