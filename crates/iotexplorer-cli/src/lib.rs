@@ -451,10 +451,40 @@ fn describe(errors: &ValidationErrors) -> String {
 }
 
 /// The async runtime of one run: two workers, the machine's size.
-pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+pub(crate) fn runtime() -> Result<RunRuntime, Failure> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
+        .map(|runtime| RunRuntime {
+            runtime: Some(runtime),
+        })
         .map_err(|err| Failure::Transport(format!("cannot start the async runtime: {err}")))
+}
+
+/// A run's runtime, which lets its blocking threads go when it goes instead of waiting
+/// for them: the system's name lookup runs on one and cannot be stopped, so a lookup
+/// that never answered held the process for the resolver's own timeout (8 s against a
+/// `--timeout` of 2 s) after the call had ended.
+pub(crate) struct RunRuntime {
+    /// `None` only while it is being dropped.
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl std::ops::Deref for RunRuntime {
+    type Target = tokio::runtime::Runtime;
+
+    fn deref(&self) -> &Self::Target {
+        self.runtime
+            .as_ref()
+            .unwrap_or_else(|| unreachable!("the runtime is taken only when it is dropped"))
+    }
+}
+
+impl Drop for RunRuntime {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
 }

@@ -146,8 +146,10 @@ fn profile_credentials(
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .map_err(|err| Failure::Transport(format!("cannot start the async runtime: {err}")))?;
-    runtime
-        .block_on(provider.provide_credentials())
+    let provided = runtime.block_on(provider.provide_credentials());
+    // Not waiting for a name lookup that never answers (see `RunRuntime`).
+    runtime.shutdown_background();
+    provided
         .map(|provided| provided.credentials().clone())
         .map_err(|err| {
             Failure::Transport(format!(

@@ -321,3 +321,77 @@ fn a_malformed_answer_is_shown_by_a_bounded_excerpt() {
         assert!(outcome.stderr.len() < 1500, "{}", outcome.stderr);
     }
 }
+
+/// The script run in a network and mount namespace of its own: loopback up, the
+/// resolver pointed at `$1`'s name server on 127.0.0.1, which takes queries and never
+/// answers; then the command given after, and the name server is stopped.
+const SILENT_RESOLVER: &str = r#"ip link set lo up || exit 90
+mount --bind "$1" /etc/resolv.conf || exit 90
+python3 -c 'import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 53))
+time.sleep(30)' &
+resolver=$!
+sleep 0.3
+shift
+"$@"
+code=$?
+kill "$resolver" 2>/dev/null
+exit "$code""#;
+
+#[test]
+#[allow(clippy::print_stderr)]
+fn the_timeout_bounds_a_call_whose_name_lookup_never_answers() {
+    let available = |program: &str| {
+        std::process::Command::new(program)
+            .arg("--version")
+            .output()
+            .is_ok_and(|output| output.status.success())
+    };
+    if !cfg!(target_os = "linux") || !available("unshare") || !available("python3") {
+        eprintln!("skipped: needs Linux, unshare and python3");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("scratch dir");
+    let resolv = dir.path().join("resolv.conf");
+    // The resolver's own wait, far longer than the call's timeout.
+    std::fs::write(
+        &resolv,
+        "nameserver 127.0.0.1\noptions timeout:10 attempts:1\n",
+    )
+    .expect("resolv.conf");
+    let started = Instant::now();
+    let output = std::process::Command::new("unshare")
+        .args(["--mount", "--net", "sh", "-c", SILENT_RESOLVER, "sh"])
+        .arg(&resolv)
+        .arg(env!("CARGO_BIN_EXE_iotexplorer"))
+        .args([
+            "--endpoint",
+            "https://iotexplorer.lookup-never-answers.test",
+        ])
+        .args([
+            "--secretId",
+            "AKIDLOOKUPTEST",
+            "--secretKey",
+            "lookup-test-key",
+        ])
+        .args(["--timeout", "2", "--region", "ap-guangzhou"])
+        .args(["DescribeFirmware", "--ProductID", "ABCDE12345"])
+        .args(["--FirmwareVersion", "1.0.0"])
+        .env_remove("TENCENTCLOUD_SECRET_ID")
+        .env_remove("TENCENTCLOUD_SECRET_KEY")
+        .output()
+        .expect("run unshare");
+    let took = started.elapsed();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if output.status.code() == Some(90) || stderr.contains("unshare:") {
+        eprintln!("skipped: no namespace could be made here ({stderr})");
+        return;
+    }
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("timeout"), "{stderr}");
+    assert!(
+        took < Duration::from_secs(6),
+        "a 2 s timeout took {took:?}: {stderr}"
+    );
+}
