@@ -211,6 +211,12 @@ pub(crate) fn failure_of(error: iotexplorer_http::Error) -> Failure {
         E::Validation { .. } | E::UnknownAction { .. } => Failure::Usage(error.to_string()),
         other => {
             let mut message = other.to_string();
+            // The answers of this service's actions: a credentials answer, whose excerpt
+            // would show secrets, never reaches here.
+            if let Some(excerpt) = other.unreadable_excerpt() {
+                message.push_str("; the answer began: ");
+                message.push_str(excerpt);
+            }
             if other.is_ambiguous() {
                 message.push_str(
                     "\nCheck its effect before sending it again (for BatchUpdateFirmware, look \

@@ -169,9 +169,11 @@ pub enum Error {
     /// model's lenient rules (numbers sent as strings, `null` for absent values, unknown
     /// members are all accepted): **the request ran** (a write took effect, a task was
     /// created) and must not be resent. `request_id` and `excerpt` keep what is needed to
-    /// find its result, for example with a describe call.
+    /// find its result, for example with a describe call. The message leaves the excerpt
+    /// out (see [`Error::unreadable_excerpt`]): the credential providers pass messages on,
+    /// and their answers hold secrets.
     #[error(
-        "{action}: malformed response{}: {}; the answer began: {excerpt}",
+        "{action}: malformed response{}: {}",
         rid(request_id.as_deref()),
         printable(reason)
     )]
@@ -204,6 +206,22 @@ fn rid(request_id: Option<&str>) -> String {
 }
 
 impl Error {
+    /// The beginning of an answer that could not be read (bounded, made printable), of a
+    /// [`Error::Decode`] or of the one that caused an [`Error::Ambiguous`]. It is not in
+    /// their messages: show it where the answer cannot hold a secret.
+    pub fn unreadable_excerpt(&self) -> Option<&str> {
+        match self {
+            Self::Decode { excerpt, .. } => Some(excerpt),
+            Self::Ambiguous {
+                source: Some(source),
+                ..
+            } => source
+                .downcast_ref::<Error>()
+                .and_then(Error::unreadable_excerpt),
+            _ => None,
+        }
+    }
+
     /// The service's RequestId, when the answer carried one.
     pub fn request_id(&self) -> Option<&str> {
         match self {

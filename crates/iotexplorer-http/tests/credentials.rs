@@ -134,6 +134,18 @@ async fn answers_holding_keys_that_cannot_be_read_are_refused_without_quoting_th
     assert!(error.to_string().contains("unreadable answer"), "{error}");
     assert_shows_no_secret(&error);
 
+    // An STS answer cut short: not JSON, and its beginning holds the keys.
+    let whole = json!({"Response": {"Credentials": {"TmpSecretId": "AKIDtmp",
+        "TmpSecretKey": "SECRETSENTINEL123", "Token": "TOKENSENTINEL456"},
+        "ExpiredTime": now() + 7200, "RequestId": "r1"}})
+    .to_string();
+    let cut = Bytes::from(whole[..whole.len() - 20].to_owned());
+    let sts = TestServer::always(Reply::Body(cut)).await;
+    let role = ota_role(&sts);
+    let error = role.provide_credentials().await.unwrap_err();
+    assert!(error.to_string().contains("malformed"), "{error}");
+    assert_shows_no_secret(&error);
+
     // A metadata address with a password in it is refused without showing it.
     let error = DefaultCredentialsChain::builder()
         .env(EnvLookup::from_pairs([(
