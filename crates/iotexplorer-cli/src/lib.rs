@@ -243,7 +243,14 @@ fn run_action(
         )?;
         return Ok(0);
     }
-    let shown = shown_response(&settings.view, meta, &response, stderr)?;
+    // A --filter that fails on this answer fails after a write took effect.
+    let shown = shown_response(&settings.view, meta, &response, stderr).map_err(|failure| {
+        if meta.read_only {
+            failure
+        } else {
+            succeeded_unseen(meta, &response, &failure)
+        }
+    })?;
     output::write_out(
         stdout,
         &output::render(&shown, settings.view.format, settings.view.width),

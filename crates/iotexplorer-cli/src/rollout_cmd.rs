@@ -168,10 +168,11 @@ fn journal_failure(error: JournalError) -> Failure {
         JournalError::Io { ref source, .. } if source.kind() != std::io::ErrorKind::NotFound => {
             Failure::Transport(error.to_string())
         }
-        // A record after a failed write: as a rule the disk is full or failing.
-        JournalError::Lock { .. } | JournalError::Poisoned { .. } => {
-            Failure::Transport(error.to_string())
-        }
+        // A record after a failed write: as a rule the disk is full or failing. A journal
+        // replaced under a run: calls were made, so it is no usage error.
+        JournalError::Lock { .. }
+        | JournalError::Poisoned { .. }
+        | JournalError::Replaced { .. } => Failure::Transport(error.to_string()),
         other => Failure::Usage(other.to_string()),
     }
 }

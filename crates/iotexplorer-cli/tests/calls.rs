@@ -307,6 +307,27 @@ fn credentials_come_from_the_environment() {
 }
 
 #[test]
+fn a_filter_that_fails_on_a_writes_answer_says_the_call_succeeded() {
+    let emulator = TestEmulator::start();
+    let globals = emulator.globals();
+    // Valid, so checked and let through before the call; it fails only on the answer.
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_iotexplorer"))
+        .args(globals.iter().map(String::as_str))
+        .args(["--filter", "abs(RequestId)"])
+        .args(UPGRADE)
+        .env_clear()
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("the binary runs");
+    let stderr = String::from_utf8(output.stderr).expect("UTF-8 stderr");
+    assert_eq!(emulator.arrivals(), 1);
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("BatchUpdateFirmware succeeded"), "{stderr}");
+    assert!(stderr.contains("do not send it again"), "{stderr}");
+}
+
+#[cfg(target_os = "linux")]
+#[test]
 fn output_that_cannot_be_written_after_a_write_says_the_call_succeeded() {
     let emulator = TestEmulator::start();
     let globals = emulator.globals();
