@@ -657,6 +657,9 @@ async fn submit_batch(
             }
             Err(error) => error,
         };
+        // The client may sign and send the call again inside it (throttling), so what it
+        // sent last is no older than its return.
+        let returned_at = unix_ms();
         // Busy after a call of unknown outcome: maybe with that call's own task.
         let busy = error.code() == Some(&ErrorCode::FailedOperationDeviceIsUpdating);
         if certainly_not_created(&error) && !(busy && unknown_since.is_some()) {
@@ -683,7 +686,11 @@ async fn submit_batch(
         if let Err(err) = write_and_tell(unknown, &mut written) {
             return Err(Box::new((written, err)));
         }
-        unknown_since = Some(sent_at);
+        // A busy refusal made no task: the doubt stays where it was.
+        unknown_since = Some(match unknown_since {
+            Some(earlier) if busy => earlier,
+            _ => returned_at,
+        });
         last_error = Some(error);
     }
 }
@@ -699,6 +706,15 @@ async fn await_task(
     patient: bool,
 ) -> Result<Option<u64>, RolloutError> {
     let settings = &shared.settings;
+    // A time that cannot be the call's (before the rollout began, or ahead of this clock,
+    // which was then wrong or is now) counts from now: from it the wait could end before
+    // the call can no longer land, or not for hours.
+    let now = unix_ms();
+    let since_ms = if since_ms < shared.created.saturating_mul(1000) || since_ms > now {
+        now
+    } else {
+        since_ms
+    };
     let first_look = since_ms.saturating_add(millis(settings.reconcile_delay));
     let resend_at = since_ms.saturating_add(millis(settings.resend_after));
     tokio::time::sleep(until(first_look)).await;
@@ -706,7 +722,8 @@ async fn await_task(
     let mut pause = settings.reconcile_delay;
     loop {
         let looked_at = unix_ms();
-        let found = shared
+        let last_look = !patient || looked_at >= resend_at;
+        let found = match shared
             .reconciler
             .find(
                 &shared.client,
@@ -716,11 +733,16 @@ async fn await_task(
                 &wanted,
             )
             .await
-            .map_err(|err| RolloutError::call(None, err))?;
+        {
+            Ok(found) => found,
+            // A look that failed before the last proves nothing either way: look again.
+            Err(_) if !last_look => BTreeMap::new(),
+            Err(err) => return Err(RolloutError::call(None, err)),
+        };
         if let Some(tasks) = found.get(batch) {
             return single_task(batch, tasks).map(Some);
         }
-        if !patient || looked_at >= resend_at {
+        if last_look {
             return Ok(None);
         }
         pause = pause

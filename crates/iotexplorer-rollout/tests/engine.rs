@@ -9,8 +9,8 @@ use std::time::Duration;
 use iotexplorer_emulator::{Emulator, FaultKind, FaultRule, Fixture, ProgressSettings};
 use iotexplorer_http::Client;
 use iotexplorer_rollout::{
-    BatchState, Event, Outcome, Plan, Record, Report, Rollout, RolloutSpec, RolloutState, Settings,
-    WaveCheckTiming, parse_waves,
+    BatchState, Event, Journal, Outcome, Plan, Record, Report, Rollout, RolloutSpec, RolloutState,
+    Settings, WaveCheckTiming, parse_waves,
 };
 use serde_json::json;
 
@@ -282,7 +282,7 @@ async fn a_refusal_after_an_unknown_outcome_leaves_the_batch_to_be_looked_up() {
         .await
         .unwrap();
     emulator.faults().push(
-        FaultRule::new(FaultKind::LandLate { ms: 800 })
+        FaultRule::new(FaultKind::LandLate { ms: 3000 })
             .for_action("BatchUpdateFirmware")
             .times(1),
     );
@@ -317,7 +317,7 @@ async fn a_refusal_after_an_unknown_outcome_leaves_the_batch_to_be_looked_up() {
     );
     drop(rollout);
     // The first call has landed by now.
-    tokio::time::sleep(Duration::from_millis(1000)).await;
+    tokio::time::sleep(Duration::from_millis(3300)).await;
     assert_eq!(service_tasks(&client).await, 1);
     let mut resumed = Rollout::resume(
         &journal,
@@ -329,4 +329,69 @@ async fn a_refusal_after_an_unknown_outcome_leaves_the_batch_to_be_looked_up() {
     assert_eq!(resumed.run().await.unwrap(), Outcome::Finished);
     assert_eq!(service_tasks(&client).await, 2, "one task per batch");
     emulator.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_dated_by_a_wrong_clock_is_waited_for_from_now() {
+    // Intents dated 1970 (a clock before the epoch) and an hour ahead (a clock since set
+    // back): the first would be sent again at once, the second waited for an hour.
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    for at_ms in [0, now_ms + 3_600_000] {
+        let emulator = Emulator::builder()
+            .fixture(fixture(4))
+            .rate_limit(0)
+            .progress(ProgressSettings::default().with_step_ms(5))
+            .start("127.0.0.1:0")
+            .await
+            .unwrap();
+        let client = client_of(&emulator);
+        let dir = tempfile::Builder::new()
+            .prefix("rollout-clock-")
+            .tempdir()
+            .unwrap();
+        let (spec, journal) = small_rollout(4, &dir);
+        let devices = spec.plan.batches().next().unwrap().devices.clone();
+        let rollout = Rollout::create(
+            &journal,
+            spec,
+            &client,
+            quick(Duration::from_millis(600)),
+            Box::new(iotexplorer_rollout::Silent),
+        )
+        .unwrap();
+        let marker = rollout.state().rollout.clone();
+        drop(rollout);
+        // The run ended during its first call.
+        let (mut held, _) = Journal::open(&journal).unwrap();
+        held.append(&Record::Intent {
+            batch: "1-1".to_owned(),
+            devices,
+            marker,
+            at_ms,
+        })
+        .unwrap();
+        drop(held);
+        let started = std::time::Instant::now();
+        let mut resumed = Rollout::resume(
+            &journal,
+            &client,
+            quick(Duration::from_millis(600)),
+            Box::new(iotexplorer_rollout::Silent),
+        )
+        .unwrap();
+        let outcome = tokio::time::timeout(Duration::from_secs(30), resumed.run())
+            .await
+            .expect("the resume ends");
+        assert!(outcome.is_ok(), "{at_ms}: {outcome:?}");
+        let took = started.elapsed();
+        // Sent again only once the call could no longer land, counted from the resume …
+        assert!(took >= Duration::from_millis(600), "{at_ms}: {took:?}");
+        // … and not an hour later.
+        assert!(took < Duration::from_secs(20), "{at_ms}: {took:?}");
+        assert_eq!(service_tasks(&client).await, 2, "{at_ms}");
+        emulator.shutdown().await;
+    }
 }
