@@ -91,6 +91,7 @@ fn record_line(record: &Record) -> Option<String> {
                 "batch {batch}: outcome unknown, looking for its task before any new call: {error}"
             )
         }
+        Record::NotSent { batch, error } => format!("batch {batch}: not sent: {error}"),
         Record::Refused {
             batch,
             code,

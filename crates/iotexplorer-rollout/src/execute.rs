@@ -663,15 +663,21 @@ async fn submit_batch(
         // Busy after a call of unknown outcome: maybe with that call's own task.
         let busy = error.code() == Some(&ErrorCode::FailedOperationDeviceIsUpdating);
         if certainly_not_created(&error) && !(busy && unknown_since.is_some()) {
-            if let Error::Api { code, message, .. } = &error {
-                let refused = Record::Refused {
+            // Written, so that a resume knows this call made no task and need not wait
+            // for it as for one of unknown outcome.
+            let outcome = match &error {
+                Error::Api { code, message, .. } => Record::Refused {
                     batch: batch.id.clone(),
                     code: code.as_str().to_owned(),
                     message: message.clone(),
-                };
-                if let Err(err) = write_and_tell(refused, &mut written) {
-                    return Err(Box::new((written, err)));
-                }
+                },
+                other => Record::NotSent {
+                    batch: batch.id.clone(),
+                    error: other.to_string(),
+                },
+            };
+            if let Err(err) = write_and_tell(outcome, &mut written) {
+                return Err(Box::new((written, err)));
             }
             return Err(Box::new((
                 written,

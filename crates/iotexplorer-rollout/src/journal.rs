@@ -56,6 +56,14 @@ pub enum Record {
         /// The error message.
         message: String,
     },
+    /// The call never left this machine (no connection could be made): no task exists
+    /// for it, and the batch may be sent again at once.
+    NotSent {
+        /// The batch.
+        batch: String,
+        /// Why.
+        error: String,
+    },
     /// The outcome of a call is unknown (connection lost after sending, 5xx, …).
     Unknown {
         /// The batch.
@@ -754,7 +762,41 @@ impl JournalState {
         for record in &records[1..] {
             state.apply(record);
         }
+        state.doubt_unanswered_calls(&records[1..]);
         Ok(state)
+    }
+
+    /// Journals written before a resume wrote the unknown outcome of a call its run left
+    /// unanswered show such a call only as an intent followed by another: that call may
+    /// have made the batch's task, so a refusal after it (as a rule the service's
+    /// `DeviceIsUpdating`, busy with that very task) leaves the batch of unknown outcome,
+    /// as the [`Record::Unknown`] a resume now writes does.
+    fn doubt_unanswered_calls(&mut self, records: &[Record]) {
+        // Batch → the intent with no outcome after it yet, and whether one was followed
+        // by another. The same intent twice is one call.
+        let mut calls: BTreeMap<&str, (Option<i64>, bool)> = BTreeMap::new();
+        for record in records {
+            match record {
+                Record::Intent { batch, at_ms, .. } => {
+                    let (open, unanswered) = calls.entry(batch.as_str()).or_default();
+                    *unanswered |= open.is_some_and(|open| open != *at_ms);
+                    *open = Some(*at_ms);
+                }
+                Record::Unknown { batch, .. }
+                | Record::Refused { batch, .. }
+                | Record::NotSent { batch, .. }
+                | Record::Submitted { batch, .. } => {
+                    calls.entry(batch.as_str()).or_default().0 = None;
+                }
+                _ => {}
+            }
+        }
+        for (batch, (_, unanswered)) in calls {
+            if unanswered && matches!(self.batches.get(batch), Some(BatchState::Refused { .. })) {
+                self.calls.entry(batch.to_owned()).or_default().in_doubt = true;
+                self.uncertain(batch);
+            }
+        }
     }
 
     /// Applies one record.
@@ -775,6 +817,16 @@ impl JournalState {
                 self.calls.entry(batch.clone()).or_default().in_doubt = false;
                 if let Some(state) = self.batches.get_mut(batch) {
                     *state = BatchState::Submitted { task_id: *task_id };
+                }
+            }
+            Record::NotSent { batch, .. } => {
+                // Like a refusal: this call made no task; an earlier one still may have.
+                let in_doubt = self.calls.get(batch.as_str()).is_some_and(|c| c.in_doubt);
+                if !in_doubt
+                    && let Some(state) = self.batches.get_mut(batch)
+                    && matches!(state, BatchState::Uncertain)
+                {
+                    *state = BatchState::Planned;
                 }
             }
             Record::Refused {

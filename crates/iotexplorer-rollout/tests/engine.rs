@@ -395,3 +395,64 @@ async fn a_call_dated_by_a_wrong_clock_is_waited_for_from_now() {
         emulator.shutdown().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_that_never_left_is_sent_again_at_once_on_resume() {
+    let emulator = Emulator::builder()
+        .fixture(fixture(4))
+        .rate_limit(0)
+        .progress(ProgressSettings::default().with_step_ms(5))
+        .start("127.0.0.1:0")
+        .await
+        .unwrap();
+    // Nothing listens there: no call can leave.
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap()
+    };
+    let unreachable = Client::builder()
+        .endpoint_url(format!("http://{closed}"))
+        .region("ap-guangzhou")
+        .static_credentials(SECRET_ID, SECRET_KEY)
+        .call_timeout(Duration::from_secs(2))
+        .build()
+        .unwrap();
+    let dir = tempfile::Builder::new()
+        .prefix("rollout-unsent-")
+        .tempdir()
+        .unwrap();
+    let (spec, journal) = small_rollout(4, &dir);
+    let mut settings = quick(Duration::from_secs(30));
+    settings.concurrency = 1;
+    let mut rollout = Rollout::create(
+        &journal,
+        spec,
+        &unreachable,
+        settings,
+        Box::new(iotexplorer_rollout::Silent),
+    )
+    .unwrap();
+    assert!(rollout.run().await.is_err());
+    assert_eq!(
+        rollout.state().batches.get("1-1"),
+        Some(&BatchState::Planned),
+        "a call that never left leaves the batch as it was"
+    );
+    drop(rollout);
+    let started = std::time::Instant::now();
+    let mut resumed = Rollout::resume(
+        &journal,
+        &client_of(&emulator),
+        settings,
+        Box::new(iotexplorer_rollout::Silent),
+    )
+    .unwrap();
+    assert_eq!(resumed.run().await.unwrap(), Outcome::Finished);
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "waited {:?} as for a call of unknown outcome",
+        started.elapsed()
+    );
+    assert_eq!(service_tasks(&client_of(&emulator)).await, 2);
+    emulator.shutdown().await;
+}

@@ -223,4 +223,12 @@ fn a_refusal_after_an_unknown_outcome_leaves_the_batch_uncertain() {
     // A run that ended during its call: the batch is of unknown outcome since that call.
     let cut = replayed(&[intent(10)]);
     assert_eq!(cut.unknown_since_ms("1-1"), Some(10));
+    // Written before a resume wrote that outcome: the call left unanswered shows only as
+    // an intent followed by another, and the busy refusal after it keeps the doubt.
+    let legacy = replayed(&[intent(10), intent(20), refused()]);
+    assert_eq!(legacy.batches["1-1"], BatchState::Uncertain);
+    assert_eq!(legacy.unknown_since_ms("1-1"), Some(20));
+    // The same intent written twice is one call, plainly refused.
+    let retried = replayed(&[intent(10), intent(10), refused()]);
+    assert!(matches!(retried.batches["1-1"], BatchState::Refused { .. }));
 }
