@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -11,7 +12,7 @@ use iotexplorer_model::{
     BatchUpdateFirmwareRequest, ErrorCode, FirmwareTaskStatus, SIGNATURE_MAX_AGE_SECS,
     UpdateOtaTaskStatusRequest,
 };
-use tokio::sync::Semaphore;
+use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinSet;
 
 use crate::calls::{built, rollout_retry_policy};
@@ -72,6 +73,12 @@ pub enum RolloutError {
     /// The service holds a state the rollout cannot explain, e.g. a batch with two tasks.
     #[error("{0}")]
     Inconsistent(String),
+    /// A batch of unknown outcome was left to a resume, unsent, as another batch failed.
+    #[error("batch {batch}: left of unknown outcome, as another batch failed")]
+    Stopped {
+        /// The batch.
+        batch: String,
+    },
 }
 
 impl RolloutError {
@@ -141,6 +148,11 @@ struct Shared {
     journal: Mutex<Journal>,
     observer: Mutex<Box<dyn Observer>>,
     reconciler: Reconciler,
+    /// Set when a submission failed: the others waiting out a call of unknown outcome
+    /// stop waiting, and send nothing more.
+    stopping: AtomicBool,
+    /// Wakes those waits when `stopping` is set.
+    stop: Notify,
 }
 
 impl Shared {
@@ -149,6 +161,24 @@ impl Shared {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .append(record)
+    }
+
+    /// Tells the submissions that one failed: see [`Shared::pause`].
+    fn stop_waiting(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+        self.stop.notify_waiters();
+    }
+
+    /// Waits `duration`; `false`, at once, when a submission failed meanwhile.
+    async fn pause(&self, duration: Duration) -> bool {
+        let mut stopped = std::pin::pin!(self.stop.notified());
+        // Listening before the flag is read: a failure in between still wakes it.
+        stopped.as_mut().enable();
+        if self.stopping.load(Ordering::SeqCst) {
+            return false;
+        }
+        // Woken before the time is up: stopped.
+        tokio::time::timeout(duration, stopped).await.is_err()
     }
 
     fn emit(&self, event: &Event) {
@@ -261,6 +291,8 @@ impl Rollout {
             journal: Mutex::new(journal),
             observer: Mutex::new(observer),
             reconciler,
+            stopping: AtomicBool::new(false),
+            stop: Notify::new(),
         });
         Self {
             shared,
@@ -495,6 +527,7 @@ impl Rollout {
                 Ok(Err(failed)) => {
                     let (records, err) = *failed;
                     failure.get_or_insert(err);
+                    self.shared.stop_waiting();
                     records
                 }
                 Err(err) => {
@@ -610,8 +643,16 @@ async fn submit_batch(
             // With no attempt left, one look; a resume waits out the rest.
             let patient = attempt < shared.settings.max_attempts;
             match await_task(shared, &batch.id, since, patient).await {
-                Ok(Some(task_id)) => return finish(shared, wave, batch, task_id, true, written),
-                Ok(None) => {}
+                Ok(Looked::Found(task_id)) => {
+                    return finish(shared, wave, batch, task_id, true, written);
+                }
+                Ok(Looked::Absent) => {}
+                Ok(Looked::Stopped) => {
+                    let err = RolloutError::Stopped {
+                        batch: batch.id.clone(),
+                    };
+                    return Err(Box::new((written, err)));
+                }
                 Err(err) => return Err(Box::new((written, err))),
             }
         }
@@ -621,6 +662,12 @@ async fn submit_batch(
                 None => {
                     RolloutError::Inconsistent(format!("batch {}: no attempt was made", batch.id))
                 }
+            };
+            return Err(Box::new((written, err)));
+        }
+        if unknown_since.is_some() && shared.stopping.load(Ordering::SeqCst) {
+            let err = RolloutError::Stopped {
+                batch: batch.id.clone(),
             };
             return Err(Box::new((written, err)));
         }
@@ -703,14 +750,13 @@ async fn submit_batch(
 
 /// Looks for the task of `batch`, whose call made at `since_ms` (Unix milliseconds) has
 /// an unknown outcome: first once the service has had time to process it, then, when
-/// `patient`, again and again until the call can no longer make a task. `Some` with the
-/// task once found; `None` when not found by a look that began after that.
+/// `patient`, again and again until the call can no longer make a task (see [`Looked`]).
 async fn await_task(
     shared: &Shared,
     batch: &str,
     since_ms: i64,
     patient: bool,
-) -> Result<Option<u64>, RolloutError> {
+) -> Result<Looked, RolloutError> {
     let settings = &shared.settings;
     // A time that cannot be the call's (before the rollout began, or ahead of this clock,
     // which was then wrong or is now) counts from now: from it the wait could end before
@@ -723,7 +769,9 @@ async fn await_task(
     };
     let first_look = since_ms.saturating_add(millis(settings.reconcile_delay));
     let resend_at = since_ms.saturating_add(millis(settings.resend_after));
-    tokio::time::sleep(until(first_look)).await;
+    if !shared.pause(until(first_look)).await {
+        return Ok(Looked::Stopped);
+    }
     let wanted = BTreeSet::from([batch.to_owned()]);
     let mut pause = settings.reconcile_delay;
     loop {
@@ -746,17 +794,29 @@ async fn await_task(
             Err(err) => return Err(RolloutError::call(None, err)),
         };
         if let Some(tasks) = found.get(batch) {
-            return single_task(batch, tasks).map(Some);
+            return single_task(batch, tasks).map(Looked::Found);
         }
         if last_look {
-            return Ok(None);
+            return Ok(Looked::Absent);
         }
         pause = pause
             .saturating_mul(2)
             .clamp(MIN_LOOKUP_PAUSE, MAX_LOOKUP_PAUSE);
         // The last look begins once the call can no longer make a task.
-        tokio::time::sleep(pause.min(until(resend_at))).await;
+        if !shared.pause(pause.min(until(resend_at))).await {
+            return Ok(Looked::Stopped);
+        }
     }
+}
+
+/// What a look for the task of a call of unknown outcome came to.
+enum Looked {
+    /// The task.
+    Found(u64),
+    /// None, by a look begun once the call could no longer make one.
+    Absent,
+    /// Another submission failed: nothing more is sent in this run.
+    Stopped,
 }
 
 /// `duration` in milliseconds, saturated.

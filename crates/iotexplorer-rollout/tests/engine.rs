@@ -456,3 +456,63 @@ async fn a_call_that_never_left_is_sent_again_at_once_on_resume() {
     assert_eq!(service_tasks(&client_of(&emulator)).await, 2);
     emulator.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_batch_ends_the_waits_of_the_others() {
+    // Batch 1-1's call lands a minute late, so it waits; batch 1-2 is refused for good.
+    let emulator = Emulator::builder()
+        .fixture(fixture(4))
+        .rate_limit(0)
+        .start("127.0.0.1:0")
+        .await
+        .unwrap();
+    emulator.faults().push(
+        FaultRule::new(FaultKind::LandLate { ms: 60_000 })
+            .for_action("BatchUpdateFirmware")
+            .times(1),
+    );
+    emulator.faults().push(
+        FaultRule::new(FaultKind::Error {
+            code: "InvalidParameterValue".to_owned(),
+            message: None,
+        })
+        .for_action("BatchUpdateFirmware")
+        .times(1),
+    );
+    let dir = tempfile::Builder::new()
+        .prefix("rollout-stop-")
+        .tempdir()
+        .unwrap();
+    let (spec, journal) = small_rollout(4, &dir);
+    let mut settings = quick(Duration::from_secs(30));
+    settings.concurrency = 2;
+    let mut rollout = Rollout::create(
+        &journal,
+        spec,
+        &client_of(&emulator),
+        settings,
+        Box::new(iotexplorer_rollout::Silent),
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let result = tokio::time::timeout(Duration::from_secs(60), rollout.run())
+        .await
+        .expect("the run ends");
+    assert!(
+        matches!(&result, Err(iotexplorer_rollout::RolloutError::Call { .. })),
+        "the refusal is what is told: {result:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "waited {:?} for a batch after another failed",
+        started.elapsed()
+    );
+    drop(rollout);
+    let intents = Journal::read(&journal)
+        .unwrap()
+        .iter()
+        .filter(|r| matches!(r, Record::Intent { .. }))
+        .count();
+    assert_eq!(intents, 2, "nothing sent again");
+    emulator.shutdown().await;
+}
