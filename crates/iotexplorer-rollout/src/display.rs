@@ -78,9 +78,27 @@ fn unescaped_line_of(event: &Event) -> Option<String> {
                 ""
             }
         ),
+        Event::AwaitingTask {
+            batch,
+            resend_at_ms,
+        } => format!(
+            "batch {batch}: no task found yet; sent again at {} UTC if none appears by then",
+            clock_time(*resend_at_ms)
+        ),
         Event::Recorded(record) => return record_line(record),
         Event::Submitted { .. } | Event::Watching(_) => return None,
     })
+}
+
+/// The time of day of `unix_ms`, `HH:MM:SS`, in UTC.
+fn clock_time(unix_ms: i64) -> String {
+    let seconds = unix_ms.div_euclid(1000).rem_euclid(86_400);
+    format!(
+        "{:02}:{:02}:{:02}",
+        seconds / 3600,
+        seconds % 3600 / 60,
+        seconds % 60
+    )
 }
 
 /// The line for a record as it is written; `None` for those told of otherwise.
@@ -343,6 +361,20 @@ mod tests {
         assert_eq!(
             line_of(&refused).as_deref(),
             Some(r"batch 1-1: refused: FailedOperation\u{1b}]0;t\u{7}: 已满\u{1b}[1A")
+        );
+    }
+
+    #[test]
+    fn a_wait_for_a_task_tells_when_the_batch_may_be_sent_again() {
+        let waiting = Event::AwaitingTask {
+            batch: "2-7".to_owned(),
+            resend_at_ms: 1_764_547_323_456,
+        };
+        assert_eq!(
+            line_of(&waiting).as_deref(),
+            Some(
+                "batch 2-7: no task found yet; sent again at 00:02:03 UTC if none appears by then"
+            )
         );
     }
 }

@@ -45,6 +45,14 @@ pub enum Event {
     },
     /// A wave's check looked at its devices.
     Watching(WaveProgress),
+    /// A batch of unknown outcome is waited for: its task was not found yet, and it is
+    /// sent again only if none has appeared by `resend_at_ms` (Unix milliseconds).
+    AwaitingTask {
+        /// The batch.
+        batch: String,
+        /// When it may be sent again.
+        resend_at_ms: i64,
+    },
     /// Any other record just written to the journal, other than the start and the intent
     /// before each call: a refusal, an unknown outcome, a wave's verdict, cancelled tasks,
     /// a pause, an abort, the end.

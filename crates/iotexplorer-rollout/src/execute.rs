@@ -769,6 +769,7 @@ async fn await_task(
     };
     let first_look = since_ms.saturating_add(millis(settings.reconcile_delay));
     let resend_at = since_ms.saturating_add(millis(settings.resend_after));
+    let mut told = !patient;
     if !shared.pause(until(first_look)).await {
         return Ok(Looked::Stopped);
     }
@@ -798,6 +799,14 @@ async fn await_task(
         }
         if last_look {
             return Ok(Looked::Absent);
+        }
+        if !told {
+            // Said once: the wait may be minutes long.
+            told = true;
+            shared.emit(&Event::AwaitingTask {
+                batch: batch.to_owned(),
+                resend_at_ms: resend_at,
+            });
         }
         pause = pause
             .saturating_mul(2)

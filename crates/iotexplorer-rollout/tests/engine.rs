@@ -247,15 +247,25 @@ async fn a_call_that_lands_late_is_found_and_never_sent_again() {
         .tempdir()
         .unwrap();
     let (spec, journal) = small_rollout(4, &dir);
+    let (sender, receiver) = std::sync::mpsc::channel();
+    let observer = move |event: &Event| {
+        let _ = sender.send(event.clone());
+    };
     let mut rollout = Rollout::create(
         &journal,
         spec,
         &client,
         quick(Duration::from_millis(2500)),
-        Box::new(iotexplorer_rollout::Silent),
+        Box::new(observer),
     )
     .unwrap();
     assert_eq!(rollout.run().await.unwrap(), Outcome::Finished);
+    assert!(
+        receiver
+            .try_iter()
+            .any(|event| matches!(event, Event::AwaitingTask { .. })),
+        "the wait is told"
+    );
     // Counted once the late call has surely landed.
     tokio::time::sleep(Duration::from_millis(1000)).await;
     assert_eq!(service_tasks(&client).await, 2, "one task per batch");
