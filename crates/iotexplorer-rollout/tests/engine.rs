@@ -168,6 +168,35 @@ async fn lost_answers_are_reconciled_and_nothing_is_submitted_twice() {
     emulator.shutdown().await;
 }
 
+/// An emulator of four devices that update in a few milliseconds, without a rate limit.
+async fn fast_emulator() -> iotexplorer_emulator::RunningEmulator {
+    Emulator::builder()
+        .fixture(fixture(4))
+        .rate_limit(0)
+        .progress(ProgressSettings::default().with_step_ms(5))
+        .start("127.0.0.1:0")
+        .await
+        .unwrap()
+}
+
+/// The first `BatchUpdateFirmware` is answered by nothing and takes effect `ms` later;
+/// the second is refused with `code`.
+fn land_late_then_refuse(emulator: &iotexplorer_emulator::RunningEmulator, ms: u64, code: &str) {
+    emulator.faults().push(
+        FaultRule::new(FaultKind::LandLate { ms })
+            .for_action("BatchUpdateFirmware")
+            .times(1),
+    );
+    emulator.faults().push(
+        FaultRule::new(FaultKind::Error {
+            code: code.to_owned(),
+            message: None,
+        })
+        .for_action("BatchUpdateFirmware")
+        .times(1),
+    );
+}
+
 /// A client of `emulator` with the fixture's credentials.
 fn client_of(emulator: &iotexplorer_emulator::RunningEmulator) -> Client {
     Client::builder()
@@ -229,13 +258,7 @@ async fn a_call_that_lands_late_is_found_and_never_sent_again() {
     // The first call's answer is lost and its task is made 600 ms later, after the
     // first look found nothing; the devices finish at once, so nothing on the service
     // would refuse a second call for them.
-    let emulator = Emulator::builder()
-        .fixture(fixture(4))
-        .rate_limit(0)
-        .progress(ProgressSettings::default().with_step_ms(5))
-        .start("127.0.0.1:0")
-        .await
-        .unwrap();
+    let emulator = fast_emulator().await;
     emulator.faults().push(
         FaultRule::new(FaultKind::LandLate { ms: 600 })
             .for_action("BatchUpdateFirmware")
@@ -284,26 +307,8 @@ async fn a_refusal_after_an_unknown_outcome_leaves_the_batch_to_be_looked_up() {
     // The first call lands later than this run waits for it; the call sent again is
     // refused. The first may still make a task, so the journal keeps the batch of
     // unknown outcome, and the resume looks it up instead of sending.
-    let emulator = Emulator::builder()
-        .fixture(fixture(4))
-        .rate_limit(0)
-        .progress(ProgressSettings::default().with_step_ms(5))
-        .start("127.0.0.1:0")
-        .await
-        .unwrap();
-    emulator.faults().push(
-        FaultRule::new(FaultKind::LandLate { ms: 3000 })
-            .for_action("BatchUpdateFirmware")
-            .times(1),
-    );
-    emulator.faults().push(
-        FaultRule::new(FaultKind::Error {
-            code: "AuthFailure.SignatureExpire".to_owned(),
-            message: None,
-        })
-        .for_action("BatchUpdateFirmware")
-        .times(1),
-    );
+    let emulator = fast_emulator().await;
+    land_late_then_refuse(&emulator, 3000, "AuthFailure.SignatureExpire");
     let client = client_of(&emulator);
     let dir = tempfile::Builder::new()
         .prefix("rollout-refused-")
@@ -350,13 +355,7 @@ async fn a_call_dated_by_a_wrong_clock_is_waited_for_from_now() {
         .unwrap()
         .as_millis() as i64;
     for at_ms in [0, now_ms + 3_600_000] {
-        let emulator = Emulator::builder()
-            .fixture(fixture(4))
-            .rate_limit(0)
-            .progress(ProgressSettings::default().with_step_ms(5))
-            .start("127.0.0.1:0")
-            .await
-            .unwrap();
+        let emulator = fast_emulator().await;
         let client = client_of(&emulator);
         let dir = tempfile::Builder::new()
             .prefix("rollout-clock-")
@@ -408,13 +407,7 @@ async fn a_call_dated_by_a_wrong_clock_is_waited_for_from_now() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_call_that_never_left_is_sent_again_at_once_on_resume() {
-    let emulator = Emulator::builder()
-        .fixture(fixture(4))
-        .rate_limit(0)
-        .progress(ProgressSettings::default().with_step_ms(5))
-        .start("127.0.0.1:0")
-        .await
-        .unwrap();
+    let emulator = fast_emulator().await;
     // Nothing listens there: no call can leave.
     let closed = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -470,25 +463,8 @@ async fn a_call_that_never_left_is_sent_again_at_once_on_resume() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_batch_ends_the_waits_of_the_others() {
     // Batch 1-1's call lands a minute late, so it waits; batch 1-2 is refused for good.
-    let emulator = Emulator::builder()
-        .fixture(fixture(4))
-        .rate_limit(0)
-        .start("127.0.0.1:0")
-        .await
-        .unwrap();
-    emulator.faults().push(
-        FaultRule::new(FaultKind::LandLate { ms: 60_000 })
-            .for_action("BatchUpdateFirmware")
-            .times(1),
-    );
-    emulator.faults().push(
-        FaultRule::new(FaultKind::Error {
-            code: "InvalidParameterValue".to_owned(),
-            message: None,
-        })
-        .for_action("BatchUpdateFirmware")
-        .times(1),
-    );
+    let emulator = fast_emulator().await;
+    land_late_then_refuse(&emulator, 60_000, "InvalidParameterValue");
     let dir = tempfile::Builder::new()
         .prefix("rollout-stop-")
         .tempdir()
