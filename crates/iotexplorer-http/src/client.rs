@@ -265,6 +265,8 @@ impl Client {
         // The failure of the attempt before, while a retry waits: if the deadline runs out
         // before the retry is sent, that failure says more than a timeout would.
         let mut failed_before: Option<Error> = None;
+        // What a write's retry needs left before the deadline (see below).
+        let mut retry_needs = Duration::ZERO;
         loop {
             if let Some(limiter) = &inner.limiter
                 && tokio::time::timeout_at(deadline, limiter.acquire(call.action))
@@ -272,6 +274,14 @@ impl Client {
                     .is_err()
             {
                 return Err(failed_before.unwrap_or_else(|| waiting_timeout(call, attempts)));
+            }
+            // The limiter's wait may have taken what the retry of a write needs.
+            if let Some(before) = failed_before.take_if(|_| {
+                Instant::now()
+                    .checked_add(retry_needs)
+                    .is_none_or(|ready| ready >= deadline)
+            }) {
+                return Err(before);
             }
             attempts = attempts.saturating_add(1);
             let attempt_started = Instant::now();
@@ -325,6 +335,7 @@ impl Client {
                 {
                     tokio::time::sleep(delay).await;
                     failed_before = Some(error);
+                    retry_needs = needed;
                 }
                 _ => return Err(error),
             }

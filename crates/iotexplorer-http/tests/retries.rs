@@ -440,3 +440,26 @@ async fn a_throttled_write_is_not_resent_with_too_little_time_left_to_be_answere
     assert!(matches!(&error, Error::Timeout { .. }), "{error:?}");
     assert_eq!(server.count(), 2);
 }
+
+#[tokio::test]
+async fn a_throttled_write_is_not_resent_when_the_rate_limiter_took_the_time_left() {
+    // Refused at once; the client's own limit (one call a second) then holds the retry
+    // until 1 s, leaving 0.2 s of the 1.2 s: too little for a write whose answer takes
+    // 0.6 s. The refusal is the answer, not an outcome cut off after sending.
+    let server = TestServer::start(|n, _| match n {
+        0 => api_error("RequestLimitExceeded", "slow down"),
+        _ => Reply::Delay(Duration::from_millis(600), Box::new(task_created())),
+    })
+    .await;
+    let client = builder(&server)
+        .rate_limit(Some(iotexplorer_http::RateLimit::per_second(1)))
+        .call_timeout(Duration::from_millis(1200))
+        .build()
+        .unwrap();
+    let error = client.send(&upgrade()).await.unwrap_err();
+    assert!(
+        matches!(&error, Error::Api { code, .. } if code.is_throttling()),
+        "{error:?}"
+    );
+    assert_eq!(server.count(), 1, "BatchUpdateFirmware sent once");
+}
