@@ -411,32 +411,28 @@ async fn a_deadline_that_runs_out_before_a_retry_is_sent_reports_the_failure_at_
 async fn a_throttled_write_is_not_resent_with_too_little_time_left_to_be_answered() {
     // The refusal takes 1.5 s to come; a retry would have about 0.5 s of the 2 s left and
     // be cut off after it was sent, its outcome unknown. The refusal is the answer.
-    let server = TestServer::always(Reply::Delay(
-        Duration::from_millis(1500),
-        Box::new(api_error("RequestLimitExceeded", "slow down")),
-    ))
-    .await;
-    let client = builder(&server)
-        .call_timeout(Duration::from_secs(2))
-        .build()
-        .unwrap();
-    let error = client.send(&upgrade()).await.unwrap_err();
+    let slow_refusals = || {
+        TestServer::always(Reply::Delay(
+            Duration::from_millis(1500),
+            Box::new(api_error("RequestLimitExceeded", "slow down")),
+        ))
+    };
+    let within_2_s = |server: &TestServer| {
+        builder(server)
+            .call_timeout(Duration::from_secs(2))
+            .build()
+            .unwrap()
+    };
+    let server = slow_refusals().await;
+    let error = within_2_s(&server).send(&upgrade()).await.unwrap_err();
     assert!(
         matches!(&error, Error::Api { code, .. } if code.is_throttling()),
         "{error:?}"
     );
     assert_eq!(server.count(), 1, "BatchUpdateFirmware sent once");
     // A read is still retried however little time is left: it cannot take effect twice.
-    let server = TestServer::always(Reply::Delay(
-        Duration::from_millis(1500),
-        Box::new(api_error("RequestLimitExceeded", "slow down")),
-    ))
-    .await;
-    let client = builder(&server)
-        .call_timeout(Duration::from_secs(2))
-        .build()
-        .unwrap();
-    let error = client.send(&describe()).await.unwrap_err();
+    let server = slow_refusals().await;
+    let error = within_2_s(&server).send(&describe()).await.unwrap_err();
     assert!(matches!(&error, Error::Timeout { .. }), "{error:?}");
     assert_eq!(server.count(), 2);
 }

@@ -220,25 +220,28 @@ async fn service_tasks(client: &Client) -> u64 {
     page.total.unwrap()
 }
 
-/// A two-batch rollout of `devices` devices with fast lookups, and a journal in `dir`.
-fn small_rollout(devices: usize, dir: &tempfile::TempDir) -> (RolloutSpec, std::path::PathBuf) {
-    let names: Vec<String> = (0..devices).map(|n| format!("dev{n:03}")).collect();
+/// A one-wave rollout of the four devices of [`fast_emulator`] in two batches, and where
+/// its journal goes: in a scratch directory named with `prefix`, removed when dropped.
+fn small_rollout(prefix: &str) -> (tempfile::TempDir, RolloutSpec, std::path::PathBuf) {
+    let dir = tempfile::Builder::new().prefix(prefix).tempdir().unwrap();
+    let names: Vec<String> = (0..4).map(|n| format!("dev{n:03}")).collect();
     let waves = parse_waves("100%").unwrap();
-    let plan = Plan::build(&names, &waves, devices.div_ceil(2)).unwrap();
+    let plan = Plan::build(&names, &waves, 2).unwrap();
     let spec = RolloutSpec {
         product_id: "ENGINE0001".to_owned(),
         firmware_version: "2.0.0".to_owned(),
         fw_type: Some("mcu".to_owned()),
         task_options: serde_json::Map::new(),
         waves,
-        batch_size: devices.div_ceil(2),
+        batch_size: 2,
         max_failure_rate: 0.0,
         wave_timeout_secs: 30,
         cancel_on_abort: false,
         pause_after_wave: false,
         plan,
     };
-    (spec, dir.path().join("rollout.journal"))
+    let journal = dir.path().join("rollout.journal");
+    (dir, spec, journal)
 }
 
 fn quick(resend_after: Duration) -> Settings {
@@ -265,11 +268,7 @@ async fn a_call_that_lands_late_is_found_and_never_sent_again() {
             .times(1),
     );
     let client = client_of(&emulator);
-    let dir = tempfile::Builder::new()
-        .prefix("rollout-late-")
-        .tempdir()
-        .unwrap();
-    let (spec, journal) = small_rollout(4, &dir);
+    let (_dir, spec, journal) = small_rollout("rollout-late-");
     let (sender, receiver) = std::sync::mpsc::channel();
     let observer = move |event: &Event| {
         let _ = sender.send(event.clone());
@@ -310,11 +309,7 @@ async fn a_refusal_after_an_unknown_outcome_leaves_the_batch_to_be_looked_up() {
     let emulator = fast_emulator().await;
     land_late_then_refuse(&emulator, 3000, "AuthFailure.SignatureExpire");
     let client = client_of(&emulator);
-    let dir = tempfile::Builder::new()
-        .prefix("rollout-refused-")
-        .tempdir()
-        .unwrap();
-    let (spec, journal) = small_rollout(4, &dir);
+    let (_dir, spec, journal) = small_rollout("rollout-refused-");
     let mut settings = quick(Duration::from_millis(200));
     settings.concurrency = 1;
     let mut rollout = Rollout::create(
@@ -357,11 +352,7 @@ async fn a_call_dated_by_a_wrong_clock_is_waited_for_from_now() {
     for at_ms in [0, now_ms + 3_600_000] {
         let emulator = fast_emulator().await;
         let client = client_of(&emulator);
-        let dir = tempfile::Builder::new()
-            .prefix("rollout-clock-")
-            .tempdir()
-            .unwrap();
-        let (spec, journal) = small_rollout(4, &dir);
+        let (_dir, spec, journal) = small_rollout("rollout-clock-");
         let devices = spec.plan.batches().next().unwrap().devices.clone();
         let rollout = Rollout::create(
             &journal,
@@ -420,11 +411,7 @@ async fn a_call_that_never_left_is_sent_again_at_once_on_resume() {
         .call_timeout(Duration::from_secs(2))
         .build()
         .unwrap();
-    let dir = tempfile::Builder::new()
-        .prefix("rollout-unsent-")
-        .tempdir()
-        .unwrap();
-    let (spec, journal) = small_rollout(4, &dir);
+    let (_dir, spec, journal) = small_rollout("rollout-unsent-");
     let mut settings = quick(Duration::from_secs(30));
     settings.concurrency = 1;
     let mut rollout = Rollout::create(
@@ -465,11 +452,7 @@ async fn a_failed_batch_ends_the_waits_of_the_others() {
     // Batch 1-1's call lands a minute late, so it waits; batch 1-2 is refused for good.
     let emulator = fast_emulator().await;
     land_late_then_refuse(&emulator, 60_000, "InvalidParameterValue");
-    let dir = tempfile::Builder::new()
-        .prefix("rollout-stop-")
-        .tempdir()
-        .unwrap();
-    let (spec, journal) = small_rollout(4, &dir);
+    let (_dir, spec, journal) = small_rollout("rollout-stop-");
     let mut settings = quick(Duration::from_secs(30));
     settings.concurrency = 2;
     let mut rollout = Rollout::create(
