@@ -114,6 +114,20 @@ pub enum Error {
         #[source]
         source: Option<BoxError>,
     },
+    /// The server refused the request before processing it: an HTTP/2 server reset its
+    /// stream with `REFUSED_STREAM`, or was closing the connection (`GOAWAY`) and left
+    /// the stream out. It did not run, so it may be sent again whatever the action; the
+    /// client's retries do so, on a new connection after a `GOAWAY`.
+    #[error("{action}: the server refused the request before processing it: {message}")]
+    Unprocessed {
+        /// The action called.
+        action: String,
+        /// What the server said.
+        message: String,
+        /// The underlying error.
+        #[source]
+        source: Option<BoxError>,
+    },
     /// The connection broke after the request of a read-only action was sent, before its
     /// answer was read (reset, closed). The request may have run, which for a read does no
     /// harm: it may be sent again. An action that is not read-only gets
@@ -256,6 +270,7 @@ impl Error {
             | Self::Signing { action, .. }
             | Self::Timeout { action, .. }
             | Self::Connect { action, .. }
+            | Self::Unprocessed { action, .. }
             | Self::Ambiguous { action, .. }
             | Self::Transport { action, .. }
             | Self::HttpStatus { action, .. }
@@ -274,6 +289,7 @@ impl Error {
             | Self::Credentials { .. }
             | Self::Signing { .. }
             | Self::Connect { .. }
+            | Self::Unprocessed { .. }
             | Self::Config(_) => true,
             Self::Timeout { phase, .. } => *phase != TimeoutPhase::Request,
             Self::Api { code, .. } => code.is_throttling(),

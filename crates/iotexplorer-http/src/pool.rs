@@ -159,6 +159,12 @@ impl Pool {
         }
     }
 
+    /// Stops sharing the HTTP/2 connection to `origin`: its server is closing it. Calls
+    /// that hold it already keep it for their exchanges.
+    pub(crate) fn forget_http2(&self, origin: &Origin) {
+        self.idle().http2.retain(|kept| kept.origin != *origin);
+    }
+
     fn keep(self: &Arc<Self>, origin: Origin, sender: Sender, forwarding: bool) {
         let since = Instant::now();
         let mut idle = self.idle();

@@ -40,6 +40,11 @@ pub(crate) fn transport_error(
             message,
             source: Some(source),
         },
+        TransportError::Unprocessed { message, source } => Error::Unprocessed {
+            action,
+            message,
+            source: Some(source),
+        },
         // A read-only action may have run without harm: report the plain timeout.
         TransportError::AfterSend {
             timed_out: true, ..

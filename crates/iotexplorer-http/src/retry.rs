@@ -149,8 +149,8 @@ pub(crate) fn is_retryable(error: &Error, read_only: bool) -> bool {
         // Refused, not run: safe for every action. Other service errors follow the model's
         // rule (transient server failures only for read-only actions).
         Error::Api { code, .. } => code.is_retryable_for(read_only),
-        // Nothing left the machine.
-        Error::Connect { .. } => true,
+        // Nothing left the machine, or the server refused it unprocessed.
+        Error::Connect { .. } | Error::Unprocessed { .. } => true,
         Error::Timeout { phase, .. } => *phase != TimeoutPhase::Request || read_only,
         // The request may have run: only actions that merely read may be repeated.
         Error::Ambiguous { .. } | Error::Transport { .. } => read_only,
@@ -288,6 +288,7 @@ mod tests {
                 Error::HttpStatus { action: "A".into(), status, excerpt: String::new(), request_id: None },
                 Error::Decode { action: "A".into(), reason: String::new(), request_id: None, excerpt: String::new() },
                 Error::Timeout { action: "A".into(), phase: TimeoutPhase::Request, attempts: 1 },
+                Error::Unprocessed { action: "A".into(), message: String::new(), source: None },
             ];
             for error in &errors {
                 if is_retryable(error, false) {

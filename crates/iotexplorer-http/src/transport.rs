@@ -60,6 +60,9 @@ pub(crate) enum TransportError {
         message: String,
         source: BoxError,
     },
+    /// An HTTP/2 server refused the request before processing it (RFC 9113, 8.7): sent
+    /// perhaps, but certainly not run.
+    Unprocessed { message: String, source: BoxError },
     /// The request may have been sent.
     AfterSend {
         timed_out: bool,
@@ -165,7 +168,13 @@ impl Transport {
                     .await
                     .map_err(Failed::into_error)?
             }
-            Err(failed) => return Err(failed.into_error()),
+            Err(failed) => {
+                if failed.refusal() == Some(Refusal::Connection) {
+                    // The server is closing it: the next call must not be handed it.
+                    self.pool.forget_http2(&origin);
+                }
+                return Err(failed.into_error());
+            }
         };
         let (parts, body) = response.into_parts();
         let body = Limited::new(body, max_body)
@@ -238,11 +247,44 @@ enum Failed {
     Sent(hyper::Error),
 }
 
+/// How an HTTP/2 server said it did not process a stream (RFC 9113, 8.7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refusal {
+    /// `RST_STREAM` with `REFUSED_STREAM`: this stream only; the connection stays usable.
+    Stream,
+    /// A `GOAWAY` whose last processed stream is below this one, or that came before it
+    /// was opened: the connection is closing.
+    Connection,
+}
+
 impl Failed {
+    /// The server's refusal of a request it did not process, if that is what this is.
+    fn refusal(&self) -> Option<Refusal> {
+        let Self::Sent(error) = self else {
+            return None;
+        };
+        // h2 gives a stream the peer's GOAWAY only when the stream is above the GOAWAY's
+        // last stream (or was opened after it); a stream the server may have processed
+        // gets a broken pipe when the connection ends.
+        let h2 = find_source::<h2::Error>(error)?;
+        if !h2.is_remote() {
+            None
+        } else if h2.is_go_away() {
+            Some(Refusal::Connection)
+        } else {
+            (h2.reason() == Some(h2::Reason::REFUSED_STREAM)).then_some(Refusal::Stream)
+        }
+    }
+
     fn into_error(self) -> TransportError {
+        let refused = self.refusal().is_some();
         match self {
             Self::Unsent(_, error) => TransportError::Connect {
                 timed_out: false,
+                message: chain_message(&error),
+                source: Box::new(error),
+            },
+            Self::Sent(error) if refused => TransportError::Unprocessed {
                 message: chain_message(&error),
                 source: Box::new(error),
             },
@@ -342,14 +384,19 @@ pub(crate) fn chain_message(err: &(dyn StdError + 'static)) -> String {
 }
 
 fn has_source<T: StdError + 'static>(err: &(dyn StdError + 'static)) -> bool {
+    find_source::<T>(err).is_some()
+}
+
+/// The first error of type `T` in `err`'s chain, `err` included.
+fn find_source<'a, T: StdError + 'static>(err: &'a (dyn StdError + 'static)) -> Option<&'a T> {
     let mut current = Some(err);
     while let Some(err) = current {
-        if err.is::<T>() {
-            return true;
+        if let Some(found) = err.downcast_ref::<T>() {
+            return Some(found);
         }
         current = err.source();
     }
-    false
+    None
 }
 
 /// The connect deadline ran out (TCP, proxy tunnel and TLS handshake together).

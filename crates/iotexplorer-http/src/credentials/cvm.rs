@@ -269,7 +269,8 @@ impl RoleFetcher {
                 TransportError::Connect { message, .. } => {
                     CredentialsError::not_found(PROVIDER, format!("no metadata service: {message}"))
                 }
-                TransportError::AfterSend { message, .. } => {
+                TransportError::Unprocessed { message, .. }
+                | TransportError::AfterSend { message, .. } => {
                     CredentialsError::unavailable(PROVIDER, message)
                 }
                 TransportError::TooLarge => {

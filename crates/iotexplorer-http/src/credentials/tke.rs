@@ -237,6 +237,7 @@ impl WebIdentity {
             .map_err(|err| {
                 let message = match err {
                     TransportError::Connect { message, .. }
+                    | TransportError::Unprocessed { message, .. }
                     | TransportError::AfterSend { message, .. } => message,
                     TransportError::TooLarge => "the STS answer is too large".to_owned(),
                 };
