@@ -12,8 +12,9 @@ use std::time::Duration;
 
 use clap::{Arg, ArgMatches, Command};
 use iotexplorer_rollout::{
-    Journal, JournalError, JournalState, LineDisplay, Observer, Outcome, Preview, Report, Rollout,
-    RolloutError, RolloutSpec, Settings, TerminalDisplay, devices_not_on, parse_device_list,
+    DEFAULT_RESEND_AFTER, Journal, JournalError, JournalState, LineDisplay, Observer, Outcome,
+    Preview, Report, Rollout, RolloutError, RolloutSpec, Settings, TerminalDisplay, devices_not_on,
+    parse_device_list,
 };
 use serde_json::json;
 
@@ -62,7 +63,8 @@ pub(crate) fn command() -> Command {
              (IOTEXPLORER_ROLLOUT_RECONCILE_MS, default 2000), then again and again; its \
              batch is sent again only when no task has appeared once the call can no longer \
              make one, as the service refuses a request signed over 300 s ago \
-             (IOTEXPLORER_ROLLOUT_RESEND_AFTER_MS, default 360000).",
+             (IOTEXPLORER_ROLLOUT_RESEND_AFTER_MS, default 360000; a shorter wait is \
+             warned of, as it gives that up).",
         )
         .args_conflicts_with_subcommands(true)
         .subcommand_negates_reqs(true)
@@ -215,6 +217,7 @@ fn start(
         dry_run,
         format,
     } = flags;
+    let settings = settings(env, stderr)?;
     if !dry_run {
         // Refused at once when the journal is there, and named when it is in use; the
         // creation itself is exclusive too, for rollouts started at the same moment.
@@ -269,7 +272,6 @@ fn start(
         Some(session) => session,
         None => runtime.block_on(Session::open(&connection()?))?,
     };
-    let settings = settings(env);
     let rollout = Opening::New(journal.clone(), Box::new(spec));
     drive(
         &runtime, session, rollout, settings, &journal, format, stdout, stderr,
@@ -285,6 +287,7 @@ fn resume(
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> Result<u8, Failure> {
+    let settings = settings(env, stderr)?;
     // Taken before anything else, so a second process is refused at once.
     let (journal, records) = Journal::open(path).map_err(journal_failure)?;
     let state = JournalState::replay(&records, path).map_err(journal_failure)?;
@@ -301,7 +304,7 @@ fn resume(
         &runtime,
         session,
         Opening::Resume(journal, Box::new(state)),
-        settings(env),
+        settings,
         path,
         format,
         stdout,
@@ -309,15 +312,50 @@ fn resume(
     )
 }
 
-fn settings(env: &dyn Fn(&str) -> Option<String>) -> Settings {
+/// The rollout's waits from the environment, read before anything is sent. A value that
+/// is no whole number of milliseconds is refused; a resend wait shorter than the default
+/// is allowed (tests need one) but said on `stderr`, since it gives up the guarantee.
+fn settings(
+    env: &dyn Fn(&str) -> Option<String>,
+    stderr: &mut dyn Write,
+) -> Result<Settings, Failure> {
     let mut settings = Settings::default();
-    if let Some(ms) = env(RECONCILE_DELAY_ENV).and_then(|text| text.trim().parse::<u64>().ok()) {
-        settings.reconcile_delay = Duration::from_millis(ms);
+    if let Some(wait) = env_millis(env, RECONCILE_DELAY_ENV)? {
+        settings.reconcile_delay = wait;
     }
-    if let Some(ms) = env(RESEND_AFTER_ENV).and_then(|text| text.trim().parse::<u64>().ok()) {
-        settings.resend_after = Duration::from_millis(ms);
+    if let Some(wait) = env_millis(env, RESEND_AFTER_ENV)? {
+        settings.resend_after = wait;
+        if wait < DEFAULT_RESEND_AFTER {
+            let _ = writeln!(
+                stderr,
+                "warning: {RESEND_AFTER_ENV}={} is below {} (the service's 300 s limit on a \
+                 signature's age, and a minute): a batch whose call's outcome is unknown may \
+                 be sent again while that call can still create a task, and its devices then \
+                 get two",
+                wait.as_millis(),
+                DEFAULT_RESEND_AFTER.as_millis()
+            );
+        }
     }
-    settings
+    Ok(settings)
+}
+
+/// The milliseconds environment variable `name` gives, if set.
+fn env_millis(
+    env: &dyn Fn(&str) -> Option<String>,
+    name: &str,
+) -> Result<Option<Duration>, Failure> {
+    let Some(text) = env(name) else {
+        return Ok(None);
+    };
+    text.trim()
+        .parse::<u64>()
+        .map(|ms| Some(Duration::from_millis(ms)))
+        .map_err(|_| {
+            Failure::Usage(format!(
+                "{name} must be a whole number of milliseconds, not {text:?}"
+            ))
+        })
 }
 
 fn close_then(

@@ -380,3 +380,59 @@ fn the_services_words_reach_the_terminal_escaped() {
         text(&status.stdout)
     );
 }
+
+#[test]
+fn the_waits_for_unknown_outcomes_are_read_strictly_and_a_short_resend_wait_is_warned_of() {
+    let lab = Lab::start("waits", 5, ProgressSettings::default());
+    let devices = lab.devices_file(&device_names(5));
+    let journal = lab.path("waits.journal");
+    let (devices, journal_text) = (devices.display().to_string(), journal.display().to_string());
+    let args = start_args(&devices, &journal_text);
+    let dry_run = [args.clone(), vec!["--dry-run"]].concat();
+
+    // A value that is no whole number of milliseconds is refused, not ignored.
+    for (name, value) in [
+        ("IOTEXPLORER_ROLLOUT_RESEND_AFTER_MS", "6min"),
+        ("IOTEXPLORER_ROLLOUT_RECONCILE_MS", "-1"),
+    ] {
+        for args in [&args, &dry_run] {
+            let output = lab
+                .command()
+                .env(name, value)
+                .args(args)
+                .output()
+                .expect("run");
+            assert_eq!(code(&output), 2, "{name}={value}: {}", text(&output.stderr));
+            let stderr = text(&output.stderr);
+            assert!(stderr.contains(name) && stderr.contains(value), "{stderr}");
+        }
+    }
+    assert_eq!(lab.emulator().arrivals(), 0);
+    assert!(!journal.exists());
+
+    // The lab's 1 s is far below the service's limit: said once, before anything is sent.
+    let output = run(&lab, &dry_run);
+    assert_eq!(code(&output), 0, "{}", text(&output.stderr));
+    let stderr = text(&output.stderr);
+    assert_eq!(stderr.matches("warning:").count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("IOTEXPLORER_ROLLOUT_RESEND_AFTER_MS=1000") && stderr.contains("360000"),
+        "{stderr}"
+    );
+
+    // At or above the default, or unset, nothing is said.
+    for value in [Some("360000"), Some(" 900000 "), None] {
+        let mut command = lab.command();
+        match value {
+            Some(value) => command.env("IOTEXPLORER_ROLLOUT_RESEND_AFTER_MS", value),
+            None => command.env_remove("IOTEXPLORER_ROLLOUT_RESEND_AFTER_MS"),
+        };
+        let output = command.args(&dry_run).output().expect("run");
+        assert_eq!(code(&output), 0, "{value:?}: {}", text(&output.stderr));
+        assert!(
+            !text(&output.stderr).contains("warning"),
+            "{value:?}: {}",
+            text(&output.stderr)
+        );
+    }
+}
