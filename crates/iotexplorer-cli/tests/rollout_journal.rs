@@ -13,7 +13,7 @@ use std::process::{Child, Output, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use iotexplorer_emulator::ProgressSettings;
-use iotexplorer_rollout::{Journal, Plan, Record, RolloutSpec, new_rollout_id, parse_waves};
+use iotexplorer_rollout::{Journal, Record, RolloutSpec, new_rollout_id, parse_waves};
 use rollout_common::{Lab, PRODUCT, device_names, journal_tasks};
 
 /// Processes racing in each round.
@@ -24,20 +24,11 @@ const ROUND_DEVICES: usize = 30;
 /// A rollout of `devices` in one wave of batches of five, as `rollout` would plan it.
 fn spec_for(devices: &[String]) -> RolloutSpec {
     let waves = parse_waves("100%").expect("waves");
-    let plan = Plan::build(devices, &waves, 5).expect("plan");
-    RolloutSpec {
-        product_id: PRODUCT.to_owned(),
-        firmware_version: "2.0.0".to_owned(),
-        fw_type: Some("mcu".to_owned()),
-        task_options: serde_json::Map::new(),
-        waves,
-        batch_size: 5,
-        max_failure_rate: 1.0,
-        wave_timeout_secs: 30,
-        cancel_on_abort: false,
-        pause_after_wave: false,
-        plan,
-    }
+    let mut spec = RolloutSpec::new(PRODUCT, "2.0.0", devices, waves, 5).expect("plan");
+    spec.fw_type = Some("mcu".to_owned());
+    spec.max_failure_rate = 1.0;
+    spec.wave_timeout_secs = 30;
+    spec
 }
 
 fn start_record(devices: &[String]) -> Record {

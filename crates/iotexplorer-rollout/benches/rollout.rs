@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use iotexplorer_emulator::{Emulator, Fixture, ProgressSettings};
 use iotexplorer_http::Client;
-use iotexplorer_rollout::{Event, Plan, Rollout, RolloutSpec, Settings, parse_waves};
+use iotexplorer_rollout::{Event, Rollout, RolloutSpec, Settings, parse_waves};
 use serde_json::json;
 
 const DEVICES: usize = 10_000;
@@ -57,21 +57,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .static_credentials(SECRET_ID, SECRET_KEY)
             .build()?;
         let waves = parse_waves("100%")?;
-        let plan = Plan::build(&names, &waves, BATCH)?;
-        let calls = plan.batch_count();
-        let spec = RolloutSpec {
-            product_id: "BENCH00001".to_owned(),
-            firmware_version: "2.0.0".to_owned(),
-            fw_type: None,
-            task_options: serde_json::Map::new(),
-            waves,
-            batch_size: BATCH,
-            max_failure_rate: 1.0,
-            wave_timeout_secs: 0,
-            cancel_on_abort: false,
-            pause_after_wave: false,
-            plan,
-        };
+        let mut spec = RolloutSpec::new("BENCH00001", "2.0.0", &names, waves, BATCH)?;
+        spec.max_failure_rate = 1.0;
+        spec.wave_timeout_secs = 0;
+        let calls = spec.plan.batch_count();
         let dir = std::env::temp_dir().join(format!("iotexplorer-rollout-bench-{}", std::process::id()));
         std::fs::create_dir_all(&dir)?;
         let journal = dir.join("bench.journal");

@@ -4,7 +4,7 @@ use iotexplorer_model::{BatchUpdateFirmwareRequest, ValidationErrors, from_value
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::plan::{Plan, WaveSpec};
+use crate::plan::{Plan, PlanError, WaveSpec};
 
 /// Members of `BatchUpdateFirmware` the rollout sets itself, so they cannot be task options.
 pub const RESERVED_MEMBERS: &[&str] = &[
@@ -21,6 +21,7 @@ pub const RESERVED_MEMBERS: &[&str] = &[
 
 /// The options and the plan of one rollout. Everything `rollout resume` needs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct RolloutSpec {
     /// The product.
     pub product_id: String,
@@ -48,7 +49,41 @@ pub struct RolloutSpec {
     pub plan: Plan,
 }
 
+/// The share of failed devices a wave may have, unless set otherwise.
+pub const DEFAULT_MAX_FAILURE_RATE: f64 = 0.05;
+
+/// Seconds a gate waits for a wave to settle, unless set otherwise.
+pub const DEFAULT_WAVE_TIMEOUT_SECS: u64 = 3600;
+
 impl RolloutSpec {
+    /// The rollout of `firmware_version` of `product_id` to `devices`, in `waves` of calls
+    /// of `batch_size` devices each; fails when they cannot be planned. The other options
+    /// start as the defaults (no module, no task options,
+    /// [`DEFAULT_MAX_FAILURE_RATE`], [`DEFAULT_WAVE_TIMEOUT_SECS`], no cancelling, no
+    /// pauses) and may be set on the result.
+    pub fn new(
+        product_id: impl Into<String>,
+        firmware_version: impl Into<String>,
+        devices: &[String],
+        waves: Vec<WaveSpec>,
+        batch_size: usize,
+    ) -> Result<Self, PlanError> {
+        let plan = Plan::build(devices, &waves, batch_size)?;
+        Ok(Self {
+            product_id: product_id.into(),
+            firmware_version: firmware_version.into(),
+            fw_type: None,
+            task_options: Map::new(),
+            waves,
+            batch_size,
+            max_failure_rate: DEFAULT_MAX_FAILURE_RATE,
+            wave_timeout_secs: DEFAULT_WAVE_TIMEOUT_SECS,
+            cancel_on_abort: false,
+            pause_after_wave: false,
+            plan,
+        })
+    }
+
     /// The `BatchUpdateFirmware` request for `devices`, carrying `marker`: the task
     /// options, then the members the rollout sets itself. Building it checks every
     /// documented rule, so a request that would be refused is never sent.
@@ -97,6 +132,7 @@ pub enum RequestError {
 
 /// The idempotency marker of one batch, sent as `TaskUserDefine`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Marker {
     /// The rollout's identity.
     pub rollout: String,

@@ -16,6 +16,7 @@ fn calls_per_second() -> f64 {
 
 /// One wave of the preview.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct WavePreview {
     /// The wave.
     pub wave: usize,
@@ -31,6 +32,7 @@ pub struct WavePreview {
 
 /// The preview of a rollout.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct Preview {
     /// The product.
     pub product_id: String,

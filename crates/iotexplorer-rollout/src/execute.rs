@@ -92,6 +92,7 @@ impl RolloutError {
 
 /// Tuning of a run; the defaults suit the real service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Settings {
     /// Calls in flight at once (the client's rate limiter paces them).
     pub concurrency: usize,

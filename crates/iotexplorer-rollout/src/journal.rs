@@ -382,6 +382,7 @@ fn publish_holder(path: &Path) -> Option<File> {
 /// complete line must be a record (or blank); one that is not is corruption, refused
 /// with its line number.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Parsed {
     /// The complete records, in order.
     pub records: Vec<Record>,
@@ -669,6 +670,7 @@ fn sync_parent(path: &Path) {
 /// Where one batch stands according to the journal.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum BatchState {
     /// Never attempted.
     Planned,
@@ -693,6 +695,7 @@ pub enum BatchState {
 /// The state a journal describes. Replaying is a pure fold: a record applied twice
 /// leaves the same state as applied once.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct JournalState {
     /// The rollout's identity.
     pub rollout: String,

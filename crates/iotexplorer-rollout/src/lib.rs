@@ -38,19 +38,10 @@
 //! assert_eq!(plan.waves[0].batches[0].devices, ["dev001"]);
 //! assert_eq!(plan.waves[1].batches[1].id, "2-2");
 //!
-//! let spec = RolloutSpec {
-//!     product_id: "ABCDE12345".to_owned(),
-//!     firmware_version: "2.0.0".to_owned(),
-//!     fw_type: Some("mcu".to_owned()),
-//!     task_options: serde_json::Map::new(),
-//!     waves,
-//!     batch_size: 2,
-//!     max_failure_rate: 0.05,
-//!     wave_timeout_secs: 600,
-//!     cancel_on_abort: false,
-//!     pause_after_wave: false,
-//!     plan,
-//! };
+//! let mut spec = RolloutSpec::new("ABCDE12345", "2.0.0", &devices, waves, 2)?;
+//! spec.fw_type = Some("mcu".to_owned());
+//! spec.wave_timeout_secs = 600;
+//! assert_eq!(spec.plan, plan);
 //! let preview = Preview::of(&spec);
 //! assert_eq!(preview.calls, 3);
 //! assert!((preview.expected_submission_secs - 0.15).abs() < 1e-9);
@@ -81,7 +72,10 @@ mod report;
 mod wave_check;
 
 pub use calls::rollout_retry_policy;
-pub use config::{Marker, RESERVED_MEMBERS, RequestError, RolloutSpec};
+pub use config::{
+    DEFAULT_MAX_FAILURE_RATE, DEFAULT_WAVE_TIMEOUT_SECS, Marker, RESERVED_MEMBERS, RequestError,
+    RolloutSpec,
+};
 pub use dry_run::{Preview, WavePreview};
 pub use event::{Event, Observer, Silent};
 pub use execute::{

@@ -172,6 +172,7 @@ pub fn parse_device_list(text: &str) -> Result<Vec<String>, PlanError> {
 
 /// One `BatchUpdateFirmware` call.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Batch {
     /// `<wave>-<n>`, both 1-based: the batch's name in the journal and its marker.
     pub id: String,
@@ -181,6 +182,7 @@ pub struct Batch {
 
 /// One wave: batches submitted together, then a gate.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Wave {
     /// 1-based.
     pub number: usize,
@@ -204,6 +206,7 @@ impl Wave {
 
 /// Every device in exactly one batch of exactly one wave.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Plan {
     /// The waves, in order.
     pub waves: Vec<Wave>,

@@ -11,6 +11,7 @@ use iotexplorer_http::printable;
 /// Where the rollout as a whole stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum RolloutState {
     /// Every wave passed.
     Finished,
@@ -24,6 +25,7 @@ pub enum RolloutState {
 
 /// One wave in the report.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct WaveReport {
     /// The wave.
     pub wave: usize,
@@ -48,6 +50,7 @@ pub struct WaveReport {
 
 /// One device in the report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct DeviceReport {
     /// The device.
     pub device: String,
@@ -67,6 +70,7 @@ pub struct DeviceReport {
 
 /// The whole report.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct Report {
     /// The rollout's identity.
     pub rollout: String,

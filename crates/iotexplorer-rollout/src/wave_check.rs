@@ -18,6 +18,7 @@ use iotexplorer_model::ALREADY_CURRENT_MESSAGE as ALREADY_CURRENT;
 
 /// A device that did not update.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct DeviceFailure {
     /// The device.
     pub device: String,
@@ -60,11 +61,23 @@ pub struct WaveVerdict {
 
 /// How often and how long a gate looks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct WaveCheckTiming {
     /// The first pause between two looks.
     pub first_poll: Duration,
     /// The longest pause between two looks (pauses grow by half each time).
     pub max_poll: Duration,
+}
+
+impl WaveCheckTiming {
+    /// Looks `first_poll` after the wave's calls, then with pauses growing up to
+    /// `max_poll`.
+    pub fn new(first_poll: Duration, max_poll: Duration) -> Self {
+        Self {
+            first_poll,
+            max_poll,
+        }
+    }
 }
 
 impl Default for WaveCheckTiming {
@@ -99,6 +112,7 @@ fn standing(status: Option<FirmwareUpdateStatus>, message: &str) -> Standing {
 
 /// Progress of a gate, for display.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct WaveProgress {
     /// The wave.
     pub wave: usize,

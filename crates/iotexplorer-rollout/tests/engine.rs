@@ -9,8 +9,8 @@ use std::time::Duration;
 use iotexplorer_emulator::{Emulator, FaultKind, FaultRule, Fixture, ProgressSettings};
 use iotexplorer_http::Client;
 use iotexplorer_rollout::{
-    BatchState, Event, Journal, Outcome, Plan, Record, Report, Rollout, RolloutSpec, RolloutState,
-    Settings, WaveCheckTiming, parse_waves,
+    BatchState, Event, Journal, Outcome, Record, Report, Rollout, RolloutSpec, RolloutState,
+    Settings, WaveCheckTiming, WaveSpec, parse_waves,
 };
 use serde_json::json;
 
@@ -61,35 +61,14 @@ async fn lost_answers_are_reconciled_and_nothing_is_submitted_twice() {
         .unwrap();
     let devices: Vec<String> = (0..30).map(|n| format!("dev{n:03}")).collect();
     let waves = parse_waves("20%,100%").unwrap();
-    let plan = Plan::build(&devices, &waves, 4).unwrap();
-    let batches = plan.batch_count();
-    let spec = RolloutSpec {
-        product_id: "ENGINE0001".to_owned(),
-        firmware_version: "2.0.0".to_owned(),
-        fw_type: Some("mcu".to_owned()),
-        task_options: serde_json::Map::new(),
-        waves,
-        batch_size: 4,
-        max_failure_rate: 0.0,
-        wave_timeout_secs: 30,
-        cancel_on_abort: false,
-        pause_after_wave: false,
-        plan,
-    };
+    let spec = engine_spec(&devices, waves, 4);
+    let batches = spec.plan.batch_count();
     let dir = tempfile::Builder::new()
         .prefix("rollout-engine-")
         .tempdir()
         .unwrap();
     let journal = dir.path().join("engine.journal");
-    let settings = Settings {
-        reconcile_delay: Duration::from_millis(50),
-        resend_after: Duration::from_millis(400),
-        wave_check: WaveCheckTiming {
-            first_poll: Duration::from_millis(20),
-            max_poll: Duration::from_millis(200),
-        },
-        ..Settings::default()
-    };
+    let settings = quick(Duration::from_millis(400));
     let (sender, receiver) = std::sync::mpsc::channel();
     let observer = move |event: &Event| {
         let _ = sender.send(event.clone());
@@ -220,40 +199,33 @@ async fn service_tasks(client: &Client) -> u64 {
     page.total.unwrap()
 }
 
+/// The engine tests' rollout of `devices`: module `mcu`, no failure tolerated, 30 s gates.
+fn engine_spec(devices: &[String], waves: Vec<WaveSpec>, batch_size: usize) -> RolloutSpec {
+    let mut spec = RolloutSpec::new("ENGINE0001", "2.0.0", devices, waves, batch_size).unwrap();
+    spec.fw_type = Some("mcu".to_owned());
+    spec.max_failure_rate = 0.0;
+    spec.wave_timeout_secs = 30;
+    spec
+}
+
 /// A one-wave rollout of the four devices of [`fast_emulator`] in two batches, and where
 /// its journal goes: in a scratch directory named with `prefix`, removed when dropped.
 fn small_rollout(prefix: &str) -> (tempfile::TempDir, RolloutSpec, std::path::PathBuf) {
     let dir = tempfile::Builder::new().prefix(prefix).tempdir().unwrap();
     let names: Vec<String> = (0..4).map(|n| format!("dev{n:03}")).collect();
     let waves = parse_waves("100%").unwrap();
-    let plan = Plan::build(&names, &waves, 2).unwrap();
-    let spec = RolloutSpec {
-        product_id: "ENGINE0001".to_owned(),
-        firmware_version: "2.0.0".to_owned(),
-        fw_type: Some("mcu".to_owned()),
-        task_options: serde_json::Map::new(),
-        waves,
-        batch_size: 2,
-        max_failure_rate: 0.0,
-        wave_timeout_secs: 30,
-        cancel_on_abort: false,
-        pause_after_wave: false,
-        plan,
-    };
+    let spec = engine_spec(&names, waves, 2);
     let journal = dir.path().join("rollout.journal");
     (dir, spec, journal)
 }
 
 fn quick(resend_after: Duration) -> Settings {
-    Settings {
-        reconcile_delay: Duration::from_millis(50),
-        resend_after,
-        wave_check: WaveCheckTiming {
-            first_poll: Duration::from_millis(20),
-            max_poll: Duration::from_millis(200),
-        },
-        ..Settings::default()
-    }
+    let mut settings = Settings::default();
+    settings.reconcile_delay = Duration::from_millis(50);
+    settings.resend_after = resend_after;
+    settings.wave_check =
+        WaveCheckTiming::new(Duration::from_millis(20), Duration::from_millis(200));
+    settings
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -15,19 +15,14 @@ fn names(count: usize) -> Vec<String> {
 }
 
 fn spec_for(plan: Plan) -> RolloutSpec {
-    RolloutSpec {
-        product_id: "P".to_owned(),
-        firmware_version: "2.0.0".to_owned(),
-        fw_type: None,
-        task_options: serde_json::Map::new(),
-        waves: Vec::new(),
-        batch_size: 100,
-        max_failure_rate: 0.1,
-        wave_timeout_secs: 60,
-        cancel_on_abort: false,
-        pause_after_wave: false,
-        plan,
-    }
+    // Planned for one device, then given `plan` as it is.
+    let mut spec =
+        RolloutSpec::new("P", "2.0.0", &names(1), vec![WaveSpec::Count(1)], 100).unwrap();
+    spec.max_failure_rate = 0.1;
+    spec.wave_timeout_secs = 60;
+    spec.waves = Vec::new();
+    spec.plan = plan;
+    spec
 }
 
 /// Strictly increasing percentages in hundredths, from sorted distinct picks.

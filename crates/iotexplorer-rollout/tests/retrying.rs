@@ -17,7 +17,7 @@ use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response};
 use iotexplorer_http::{Client, RetryPolicy};
 use iotexplorer_rollout::{
-    BatchState, Event, Outcome, Plan, Record, Rollout, RolloutError, RolloutSpec, Settings,
+    BatchState, Event, Outcome, Record, Rollout, RolloutError, RolloutSpec, Settings,
     WaveCheckTiming, parse_waves,
 };
 use serde_json::{Value, json};
@@ -104,20 +104,10 @@ fn updated() -> Value {
 fn spec() -> RolloutSpec {
     let devices = vec!["dev000".to_owned()];
     let waves = parse_waves("100%").unwrap();
-    let plan = Plan::build(&devices, &waves, 1).unwrap();
-    RolloutSpec {
-        product_id: "RETRY00001".to_owned(),
-        firmware_version: "2.0.0".to_owned(),
-        fw_type: None,
-        task_options: serde_json::Map::new(),
-        waves,
-        batch_size: 1,
-        max_failure_rate: 0.0,
-        wave_timeout_secs: 10,
-        cancel_on_abort: false,
-        pause_after_wave: false,
-        plan,
-    }
+    let mut spec = RolloutSpec::new("RETRY00001", "2.0.0", &devices, waves, 1).unwrap();
+    spec.max_failure_rate = 0.0;
+    spec.wave_timeout_secs = 10;
+    spec
 }
 
 /// A journal's path, in a directory of its own that is removed when this is dropped.
@@ -145,19 +135,15 @@ fn journal(name: &str) -> JournalPath {
 
 /// A quick policy of `attempts` attempts.
 fn settings(attempts: u32) -> Settings {
-    Settings {
-        retry: RetryPolicy::default()
-            .with_max_attempts(attempts)
-            .with_base_delay(Duration::from_millis(1))
-            .with_max_delay(Duration::from_millis(5)),
-        reconcile_delay: Duration::from_millis(10),
-        resend_after: Duration::from_millis(100),
-        wave_check: WaveCheckTiming {
-            first_poll: Duration::from_millis(5),
-            max_poll: Duration::from_millis(20),
-        },
-        ..Settings::default()
-    }
+    let mut settings = Settings::default();
+    settings.retry = RetryPolicy::default()
+        .with_max_attempts(attempts)
+        .with_base_delay(Duration::from_millis(1))
+        .with_max_delay(Duration::from_millis(5));
+    settings.reconcile_delay = Duration::from_millis(10);
+    settings.resend_after = Duration::from_millis(100);
+    settings.wave_check = WaveCheckTiming::new(Duration::from_millis(5), Duration::from_millis(20));
+    settings
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

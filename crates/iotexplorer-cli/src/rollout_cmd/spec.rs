@@ -2,7 +2,7 @@
 
 use clap::{Arg, ArgAction, ArgMatches};
 use iotexplorer_model::{Action, BatchUpdateFirmwareRequest, MemberMeta, ValueType};
-use iotexplorer_rollout::{Plan, RESERVED_MEMBERS, RolloutSpec, WaveSpec, parse_waves};
+use iotexplorer_rollout::{RESERVED_MEMBERS, RolloutSpec, WaveSpec, parse_waves};
 use serde_json::{Map, Value};
 
 use crate::failure::Failure;
@@ -161,7 +161,7 @@ pub(super) fn options(matches: &ArgMatches) -> Result<Options, Failure> {
     let max_failure_rate = matches
         .get_one::<f64>(MAX_FAILURE_RATE)
         .copied()
-        .unwrap_or(0.05);
+        .unwrap_or(iotexplorer_rollout::DEFAULT_MAX_FAILURE_RATE);
     if !(0.0..=1.0).contains(&max_failure_rate) {
         return Err(Failure::Usage(format!(
             "--max-failure-rate must be between 0 and 1, not {max_failure_rate}"
@@ -184,7 +184,7 @@ pub(super) fn options(matches: &ArgMatches) -> Result<Options, Failure> {
         wave_timeout_secs: matches
             .get_one::<u64>(WAVE_TIMEOUT)
             .copied()
-            .unwrap_or(3600),
+            .unwrap_or(iotexplorer_rollout::DEFAULT_WAVE_TIMEOUT_SECS),
         cancel_on_abort: matches.get_flag(CANCEL_ON_ABORT),
         pause_after_wave: matches.get_flag(PAUSE_AFTER_WAVE),
     })
@@ -192,21 +192,20 @@ pub(super) fn options(matches: &ArgMatches) -> Result<Options, Failure> {
 
 /// Plans the rollout of `devices` and checks that its calls are valid requests.
 pub(super) fn spec(options: Options, devices: &[String]) -> Result<RolloutSpec, Failure> {
-    let plan = Plan::build(devices, &options.waves, options.batch_size)
-        .map_err(|err| Failure::Usage(err.to_string()))?;
-    let spec = RolloutSpec {
-        product_id: options.product_id,
-        firmware_version: options.firmware_version,
-        fw_type: options.fw_type,
-        task_options: options.task_options,
-        waves: options.waves,
-        batch_size: options.batch_size,
-        max_failure_rate: options.max_failure_rate,
-        wave_timeout_secs: options.wave_timeout_secs,
-        cancel_on_abort: options.cancel_on_abort,
-        pause_after_wave: options.pause_after_wave,
-        plan,
-    };
+    let mut spec = RolloutSpec::new(
+        options.product_id,
+        options.firmware_version,
+        devices,
+        options.waves,
+        options.batch_size,
+    )
+    .map_err(|err| Failure::Usage(err.to_string()))?;
+    spec.fw_type = options.fw_type;
+    spec.task_options = options.task_options;
+    spec.max_failure_rate = options.max_failure_rate;
+    spec.wave_timeout_secs = options.wave_timeout_secs;
+    spec.cancel_on_abort = options.cancel_on_abort;
+    spec.pause_after_wave = options.pause_after_wave;
     // Built (and so checked) here, exactly as the rollout will build them, so that a
     // rollout never stops half way on a request the model would refuse.
     for batch in spec.plan.batches() {
@@ -214,4 +213,36 @@ pub(super) fn spec(options: Options, devices: &[String]) -> Result<RolloutSpec, 
             .map_err(|problem| Failure::Usage(format!("batch {}: {problem}", batch.id)))?;
     }
     Ok(spec)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_flags_defaults_are_the_rollouts() {
+        let matches = clap::Command::new("rollout")
+            .args(args())
+            .try_get_matches_from([
+                "rollout",
+                "--ProductID",
+                "ABCDE12345",
+                "--FirmwareVersion",
+                "2.0.0",
+                "--journal",
+                "j",
+                "--devices",
+                "d",
+            ])
+            .expect("flags");
+        let options = options(&matches).expect("options");
+        assert_eq!(
+            options.max_failure_rate,
+            iotexplorer_rollout::DEFAULT_MAX_FAILURE_RATE
+        );
+        assert_eq!(
+            options.wave_timeout_secs,
+            iotexplorer_rollout::DEFAULT_WAVE_TIMEOUT_SECS
+        );
+    }
 }
