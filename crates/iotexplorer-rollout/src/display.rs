@@ -85,6 +85,10 @@ fn unescaped_line_of(event: &Event) -> Option<String> {
             "batch {batch}: no task found yet; sent again at {} UTC if none appears by then",
             clock_time(*resend_at_ms)
         ),
+        Event::StillInDoubt { batch } => format!(
+            "batch {batch}: an earlier call of unknown outcome may still have made its task; \
+             it is looked for before the batch is sent again (`rollout resume`)"
+        ),
         Event::Recorded(record) => return record_line(record),
         Event::Submitted { .. } | Event::Watching(_) => return None,
     })

@@ -53,6 +53,14 @@ pub enum Event {
         /// When it may be sent again.
         resend_at_ms: i64,
     },
+    /// A batch whose earlier call's outcome is unknown was refused, or not sent, on a
+    /// later call: told right after that call's record. The later call made no task, but
+    /// the earlier one may have, so the batch stays of unknown outcome and its task is
+    /// looked for before anything more is sent.
+    StillInDoubt {
+        /// The batch.
+        batch: String,
+    },
     /// Any other record just written to the journal, other than the start and the intent
     /// before each call: a refusal, an unknown outcome, a wave's verdict, cancelled tasks,
     /// a pause, an abort, the end.

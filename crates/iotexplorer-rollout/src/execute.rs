@@ -727,6 +727,11 @@ async fn submit_batch(
             if let Err(err) = write_and_tell(outcome, &mut written) {
                 return Err(Box::new((written, err)));
             }
+            if unknown_since.is_some() {
+                shared.emit(&Event::StillInDoubt {
+                    batch: batch.id.clone(),
+                });
+            }
             return Err(Box::new((
                 written,
                 RolloutError::call(Some(&batch.id), error),

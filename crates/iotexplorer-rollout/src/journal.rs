@@ -723,7 +723,7 @@ pub struct JournalState {
 }
 
 /// What the journal tells of one batch's calls.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 struct Calls {
     /// Unix milliseconds of the latest intent; 0 before the first.
     latest_intent_ms: i64,
@@ -732,6 +732,9 @@ struct Calls {
     /// during a call leaves an intent without outcome; the next run writes the unknown
     /// outcome before it calls again.)
     in_doubt: bool,
+    /// The code and message of a refusal that came while `in_doubt`, since the latest
+    /// unknown outcome: why the batch was not sent again.
+    refused_in_doubt: Option<(String, String)>,
 }
 
 impl JournalState {
@@ -795,8 +798,12 @@ impl JournalState {
             }
         }
         for (batch, (_, unanswered)) in calls {
-            if unanswered && matches!(self.batches.get(batch), Some(BatchState::Refused { .. })) {
-                self.calls.entry(batch.to_owned()).or_default().in_doubt = true;
+            if unanswered
+                && let Some(BatchState::Refused { code, message }) = self.batches.get(batch)
+            {
+                let calls = self.calls.entry(batch.to_owned()).or_default();
+                calls.in_doubt = true;
+                calls.refused_in_doubt = Some((code.clone(), message.clone()));
                 self.uncertain(batch);
             }
         }
@@ -813,11 +820,15 @@ impl JournalState {
                 self.uncertain(batch);
             }
             Record::Unknown { batch, .. } => {
-                self.calls.entry(batch.clone()).or_default().in_doubt = true;
+                let calls = self.calls.entry(batch.clone()).or_default();
+                calls.in_doubt = true;
+                calls.refused_in_doubt = None;
                 self.uncertain(batch);
             }
             Record::Submitted { batch, task_id, .. } => {
-                self.calls.entry(batch.clone()).or_default().in_doubt = false;
+                let calls = self.calls.entry(batch.clone()).or_default();
+                calls.in_doubt = false;
+                calls.refused_in_doubt = None;
                 if let Some(state) = self.batches.get_mut(batch) {
                     *state = BatchState::Submitted { task_id: *task_id };
                 }
@@ -837,13 +848,14 @@ impl JournalState {
                 code,
                 message,
             } => {
-                if self
+                if let Some(calls) = self
                     .calls
-                    .get(batch.as_str())
-                    .is_some_and(|calls| calls.in_doubt)
+                    .get_mut(batch.as_str())
+                    .filter(|calls| calls.in_doubt)
                 {
                     // This call made no task, but an earlier one may have: the batch
                     // is looked up again before anything more is sent.
+                    calls.refused_in_doubt = Some((code.clone(), message.clone()));
                     self.uncertain(batch);
                 } else if let Some(state) = self.batches.get_mut(batch)
                     && !matches!(state, BatchState::Submitted { .. })
@@ -886,6 +898,15 @@ impl JournalState {
         {
             *state = BatchState::Uncertain;
         }
+    }
+
+    /// The code and message of the refusal that left `batch` of unknown outcome: a later
+    /// call was refused, but an earlier one of unknown outcome may have made its task.
+    pub(crate) fn refused_in_doubt(&self, batch: &str) -> Option<(&str, &str)> {
+        self.calls
+            .get(batch)
+            .and_then(|calls| calls.refused_in_doubt.as_ref())
+            .map(|(code, message)| (code.as_str(), message.as_str()))
     }
 
     /// The task of each submitted batch.

@@ -9,8 +9,8 @@ use std::time::Duration;
 use iotexplorer_emulator::{Emulator, FaultKind, FaultRule, Fixture, ProgressSettings};
 use iotexplorer_http::Client;
 use iotexplorer_rollout::{
-    BatchState, Event, Journal, Outcome, Record, Report, Rollout, RolloutSpec, RolloutState,
-    Settings, WaveCheckTiming, WaveSpec, parse_waves,
+    BatchState, Event, Journal, JournalState, Outcome, Record, Report, Rollout, RolloutSpec,
+    RolloutState, Settings, WaveCheckTiming, WaveSpec, parse_waves,
 };
 use serde_json::json;
 
@@ -284,20 +284,46 @@ async fn a_refusal_after_an_unknown_outcome_leaves_the_batch_to_be_looked_up() {
     let (_dir, spec, journal) = small_rollout("rollout-refused-");
     let mut settings = quick(Duration::from_millis(200));
     settings.concurrency = 1;
-    let mut rollout = Rollout::create(
-        &journal,
-        spec,
-        &client,
-        settings,
-        Box::new(iotexplorer_rollout::Silent),
-    )
-    .unwrap();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    let observer = move |event: &Event| {
+        if let Some(line) = iotexplorer_rollout::line_of(event) {
+            let _ = sender.send(line);
+        }
+    };
+    let mut rollout =
+        Rollout::create(&journal, spec, &client, settings, Box::new(observer)).unwrap();
     assert!(rollout.run().await.is_err(), "the refusal stops the run");
     assert_eq!(
         rollout.state().batches.get("1-1"),
         Some(&BatchState::Uncertain)
     );
     drop(rollout);
+    // The refusal is told as it is, and so is the doubt it leaves.
+    let lines: Vec<String> = receiver.try_iter().collect();
+    let refused = lines
+        .iter()
+        .position(|l| l.starts_with("batch 1-1: refused: AuthFailure.SignatureExpire"))
+        .unwrap_or_else(|| panic!("{lines:#?}"));
+    assert!(
+        lines.get(refused + 1).is_some_and(|line| line.starts_with(
+            "batch 1-1: an earlier call of unknown outcome may still have made its task"
+        )),
+        "{lines:#?}"
+    );
+    // And `rollout status` says why the batch is uncertain.
+    let report =
+        Report::of(&JournalState::replay(&Journal::read(&journal).unwrap(), &journal).unwrap());
+    let device = report
+        .devices
+        .iter()
+        .find(|device| device.batch == "1-1")
+        .unwrap();
+    assert_eq!(device.result, "uncertain");
+    assert!(
+        device.message.contains("AuthFailure.SignatureExpire")
+            && device.message.contains("unknown outcome"),
+        "{device:?}"
+    );
     // The first call has landed by now.
     tokio::time::sleep(Duration::from_millis(3300)).await;
     assert_eq!(service_tasks(&client).await, 1);

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use iotexplorer_rollout::{
-    BatchState, JournalState, Plan, Record, RolloutSpec, WaveSpec, WaveVerdict, parse,
+    BatchState, JournalState, Plan, Record, Report, RolloutSpec, WaveSpec, WaveVerdict, parse,
 };
 use proptest::prelude::*;
 
@@ -226,4 +226,27 @@ fn a_refusal_after_an_unknown_outcome_leaves_the_batch_uncertain() {
     // The same intent written twice is one call, plainly refused.
     let retried = replayed(&[intent(10), intent(10), refused()]);
     assert!(matches!(retried.batches["1-1"], BatchState::Refused { .. }));
+
+    // The report says why a batch stays uncertain: the refusal, while it is the latest
+    // word on it, in journals of either age.
+    let message = |state: &JournalState| Report::of(state).devices[0].message.clone();
+    for state in [&doubted, &legacy] {
+        assert!(
+            message(state).starts_with(
+                "refused: FailedOperation.DeviceIsUpdating: , after a call of unknown outcome"
+            ),
+            "{}",
+            message(state)
+        );
+    }
+    let lost_again = replayed(&[
+        intent(10),
+        unknown(),
+        intent(20),
+        refused(),
+        intent(30),
+        unknown(),
+    ]);
+    assert_eq!(lost_again.batches["1-1"], BatchState::Uncertain);
+    assert_eq!(message(&lost_again), "");
 }
