@@ -449,7 +449,7 @@ impl Rollout {
             .collect();
         // After a crash, calls of unknown outcome are looked up before anything is sent.
         if !uncertain.is_empty() {
-            let since = unix_ms().saturating_sub(self.state.last_intent_ms);
+            let since = unix_ms().saturating_sub(self.state.last_intent_ms());
             let delay = self.shared.settings.reconcile_delay;
             let waited = Duration::from_millis(u64::try_from(since).unwrap_or(0));
             if waited < delay {

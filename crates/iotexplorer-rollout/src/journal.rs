@@ -715,9 +715,6 @@ pub struct JournalState {
     pub aborted: Option<(usize, String)>,
     /// Whether the rollout finished.
     pub finished: bool,
-    /// Unix milliseconds of the last intent (0 when none): a call of unknown outcome is
-    /// looked up only once the service has had time to process it.
-    pub last_intent_ms: i64,
     /// What the journal tells of each batch's calls.
     calls: BTreeMap<String, Calls>,
 }
@@ -762,7 +759,6 @@ impl JournalState {
             cancelled: BTreeSet::new(),
             aborted: None,
             finished: false,
-            last_intent_ms: 0,
             calls: BTreeMap::new(),
         };
         for record in &records[1..] {
@@ -814,7 +810,6 @@ impl JournalState {
         match record {
             Record::Start { .. } => {}
             Record::Intent { batch, at_ms, .. } => {
-                self.last_intent_ms = self.last_intent_ms.max(*at_ms);
                 let calls = self.calls.entry(batch.clone()).or_default();
                 calls.latest_intent_ms = calls.latest_intent_ms.max(*at_ms);
                 self.uncertain(batch);
@@ -907,6 +902,16 @@ impl JournalState {
             .get(batch)
             .and_then(|calls| calls.refused_in_doubt.as_ref())
             .map(|(code, message)| (code.as_str(), message.as_str()))
+    }
+
+    /// Unix milliseconds of the latest intent of any batch (0 when none): a call of unknown
+    /// outcome is looked up only once the service has had time to process it.
+    pub fn last_intent_ms(&self) -> i64 {
+        self.calls
+            .values()
+            .map(|calls| calls.latest_intent_ms)
+            .max()
+            .unwrap_or(0)
     }
 
     /// The task of each submitted batch.
