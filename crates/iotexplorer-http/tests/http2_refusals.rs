@@ -14,9 +14,8 @@ use bytes::Bytes;
 use h2::Reason;
 use iotexplorer_http::Error;
 use iotexplorer_model::BatchUpdateFirmwareRequest;
+use support::raw_h2::{RawH2Server, TASK_CREATED, answer};
 use support::{TestCa, builder_at};
-use tokio::net::TcpListener;
-use tokio_rustls::TlsAcceptor;
 
 /// What the server does with a connection, by its index (from 0).
 #[derive(Clone, Copy, Debug)]
@@ -32,59 +31,35 @@ enum Plan {
 }
 
 struct RefusingServer {
-    url: String,
+    server: RawH2Server,
     /// Requests the server took (stream heads read), refused or not.
     taken: Arc<AtomicUsize>,
     /// Requests answered with a created task.
     answered: Arc<AtomicUsize>,
-    connections: Arc<AtomicUsize>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for RefusingServer {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
 }
 
 impl RefusingServer {
     async fn start(ca: &TestCa, plans: &'static [Plan]) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("https://{}", listener.local_addr().unwrap());
-        let acceptor = TlsAcceptor::from(ca.server_config.clone());
         let taken = Arc::new(AtomicUsize::new(0));
         let answered = Arc::new(AtomicUsize::new(0));
-        let connections = Arc::new(AtomicUsize::new(0));
-        let task = {
-            let (taken, answered, connections) =
-                (taken.clone(), answered.clone(), connections.clone());
-            tokio::spawn(async move {
-                loop {
-                    let Ok((tcp, _)) = listener.accept().await else {
-                        continue;
+        let server = {
+            let (taken, answered) = (taken.clone(), answered.clone());
+            RawH2Server::start(ca, move |index, tls| {
+                let plan = plans.get(index).copied().unwrap_or(Plan::Answer);
+                let (taken, answered) = (taken.clone(), answered.clone());
+                async move {
+                    let Ok(connection) = h2::server::handshake(tls).await else {
+                        return;
                     };
-                    let index = connections.fetch_add(1, Ordering::SeqCst);
-                    let plan = plans.get(index).copied().unwrap_or(Plan::Answer);
-                    let (acceptor, taken, answered) =
-                        (acceptor.clone(), taken.clone(), answered.clone());
-                    tokio::spawn(async move {
-                        let Ok(tls) = acceptor.accept(tcp).await else {
-                            return;
-                        };
-                        let Ok(connection) = h2::server::handshake(tls).await else {
-                            return;
-                        };
-                        serve(connection, plan, &taken, &answered).await;
-                    });
+                    serve(connection, plan, &taken, &answered).await;
                 }
             })
+            .await
         };
         Self {
-            url,
+            server,
             taken,
             answered,
-            connections,
-            task,
         }
     }
 
@@ -97,7 +72,7 @@ impl RefusingServer {
     }
 
     fn connections(&self) -> usize {
-        self.connections.load(Ordering::SeqCst)
+        self.server.connections()
     }
 }
 
@@ -131,15 +106,7 @@ async fn serve<T>(
                 respond.send_reset(Reason::REFUSED_STREAM);
             }
             _ => {
-                let mut body = request.into_body();
-                while let Some(Ok(_)) = body.data().await {}
-                let head = http::Response::builder()
-                    .header("content-type", "application/json")
-                    .body(())
-                    .unwrap();
-                let answer = br#"{"Response":{"TaskId":1000696,"RequestId":"r-1"}}"#;
-                let mut stream = respond.send_response(head, false).unwrap();
-                stream.send_data(Bytes::from_static(answer), true).unwrap();
+                answer(request, respond, TASK_CREATED).await;
                 answered.fetch_add(1, Ordering::SeqCst);
             }
         }
@@ -156,7 +123,7 @@ fn upgrade() -> BatchUpdateFirmwareRequest {
 }
 
 fn client(server: &RefusingServer, ca: &TestCa) -> iotexplorer_http::Client {
-    builder_at(&server.url)
+    builder_at(&server.server.url)
         .add_root_certificates_pem(ca.ca_pem.as_bytes())
         .unwrap()
         .build()
