@@ -1,6 +1,7 @@
 //! Connections kept open between calls. An HTTP/1.1 connection carries one exchange at a
 //! time and comes back once its answer is read; an HTTP/2 connection (when TLS negotiates
-//! it) is shared by every exchange with its origin.
+//! it) is shared by the exchanges with its origin, as many at once as its server allows
+//! streams (beyond that, an exchange opens a connection of its own).
 //!
 //! A connection is taken from the pool only while it is open and was last handed out or
 //! given back less than [`IDLE_TIMEOUT`] ago. The rest are dropped, which closes them:
@@ -10,6 +11,8 @@
 //! That task runs on the runtime of the call that started it; a client shared between
 //! runtimes has one such task at a time, and none while started outside a runtime.
 
+use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::Duration;
 
@@ -51,7 +54,73 @@ impl Origin {
 #[derive(Debug)]
 pub(crate) enum Sender {
     Http1(http1::SendRequest<Full<Bytes>>),
-    Http2(http2::SendRequest<Full<Bytes>>),
+    Http2(Http2Sender),
+}
+
+/// How requests are sent on an HTTP/2 connection, and the count of its streams.
+#[derive(Clone, Debug)]
+pub(crate) struct Http2Sender {
+    pub(crate) sender: http2::SendRequest<Full<Bytes>>,
+    pub(crate) streams: Arc<Streams>,
+}
+
+impl Http2Sender {
+    fn is_closed(&self) -> bool {
+        self.sender.is_closed()
+    }
+}
+
+/// The streams of one HTTP/2 connection: how many its server lets the client keep open
+/// at once (its `SETTINGS_MAX_CONCURRENT_STREAMS`, which it may change at any time), and
+/// how many exchanges hold one.
+pub(crate) struct Streams {
+    /// Asks the connection how many streams its server allows now.
+    allowed: Box<dyn Fn() -> usize + Send + Sync>,
+    open: AtomicUsize,
+}
+
+impl fmt::Debug for Streams {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Streams")
+            .field("open", &self.open)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Streams {
+    pub(crate) fn new(allowed: impl Fn() -> usize + Send + Sync + 'static) -> Arc<Self> {
+        Arc::new(Self {
+            allowed: Box::new(allowed),
+            open: AtomicUsize::new(0),
+        })
+    }
+
+    /// A stream for one exchange, if the server allows one more.
+    fn try_open(self: &Arc<Self>) -> Option<Stream> {
+        let allowed = (self.allowed)();
+        self.open
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |open| {
+                (open < allowed).then_some(open + 1)
+            })
+            .ok()
+            .map(|_| Stream(Arc::clone(self)))
+    }
+
+    /// A stream for the exchange that opened the connection, which has no other.
+    pub(crate) fn open(self: &Arc<Self>) -> Stream {
+        self.open.fetch_add(1, Ordering::AcqRel);
+        Stream(Arc::clone(self))
+    }
+}
+
+/// One exchange's hold on a stream of an HTTP/2 connection, let go when dropped.
+#[derive(Debug)]
+pub(crate) struct Stream(Arc<Streams>);
+
+impl Drop for Stream {
+    fn drop(&mut self) {
+        self.0.open.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 /// A connection handed to one exchange.
@@ -62,6 +131,10 @@ pub(crate) struct Lease {
     pub(crate) forwarding: bool,
     /// It carried an exchange before: a request it returns unsent may go on a new one.
     pub(crate) reused: bool,
+    /// The stream the exchange holds on an HTTP/2 connection: never read, it is let go
+    /// when the lease is dropped, once the answer was read or given up.
+    #[allow(dead_code)]
+    pub(crate) stream: Option<Stream>,
 }
 
 /// The idle connections of one client and its clones.
@@ -73,7 +146,7 @@ pub(crate) struct Pool {
 #[derive(Debug, Default)]
 struct Idle {
     http1: Vec<Kept<http1::SendRequest<Full<Bytes>>>>,
-    http2: Vec<Kept<http2::SendRequest<Full<Bytes>>>>,
+    http2: Vec<Kept<Http2Sender>>,
     /// A task closing expired connections runs: see [`close_expired`].
     closer_running: bool,
 }
@@ -128,14 +201,21 @@ impl Pool {
                 sender: Sender::Http1(kept.sender),
                 forwarding: kept.forwarding,
                 reused: true,
+                stream: None,
             });
         }
         let kept = idle.http2.iter_mut().find(|kept| kept.origin == *origin)?;
+        // Beyond the streams its server allows, h2 would hold the request, unsent, until
+        // another stream ends: a write whose attempt timed out there would be of unknown
+        // outcome though it never left. A new connection takes it instead, as Go's
+        // net/http does by default.
+        let stream = kept.sender.streams.try_open()?;
         kept.since = now;
         Some(Lease {
             sender: Sender::Http2(kept.sender.clone()),
             forwarding: kept.forwarding,
             reused: true,
+            stream: Some(stream),
         })
     }
 
@@ -182,8 +262,9 @@ impl Pool {
                 }
                 keep
             }
-            // One shared connection per origin is enough: calls that found none and
-            // connected at once keep theirs only until their exchanges end.
+            // One shared connection per origin is enough: calls that found none, or found
+            // it at its server's limit of streams, keep theirs only until their exchanges
+            // end.
             Sender::Http2(sender) => {
                 idle.http2
                     .retain(|kept| kept.origin != origin || !kept.sender.is_closed());

@@ -6,8 +6,8 @@ use std::error::Error as StdError;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -27,7 +27,7 @@ use tokio::net::TcpStream;
 use tower_service::Service;
 
 use crate::error::{BoxError, Error};
-use crate::pool::{Lease, Origin, Pool, Sender};
+use crate::pool::{Http2Sender, Lease, Origin, Pool, Sender, Streams};
 use crate::proxy::{Proxy, ProxyMatcher};
 
 /// What the transport is built from.
@@ -218,13 +218,27 @@ impl Transport {
                 .handshake(io)
                 .await
                 .map_err(|err| failed(Box::new(err)))?;
-            drive(connection);
+            // Its task polls it; the pool asks it, before sharing it with another
+            // exchange, how many streams its server allows now.
+            let connection = Arc::new(Mutex::new(Box::pin(connection)));
+            let asked = Arc::downgrade(&connection);
+            drive(std::future::poll_fn(move |cx| {
+                lock(&connection).as_mut().poll(cx)
+            }));
+            let streams = Streams::new(move || {
+                asked
+                    .upgrade()
+                    .map_or(0, |connection| lock(&connection).current_max_send_streams())
+            });
+            let shared = Http2Sender { sender, streams };
+            let stream = shared.streams.open();
             self.pool
-                .check_in(origin.clone(), Sender::Http2(sender.clone()), forwarding);
+                .check_in(origin.clone(), Sender::Http2(shared.clone()), forwarding);
             return Ok(Lease {
-                sender: Sender::Http2(sender),
+                sender: Sender::Http2(shared),
                 forwarding,
                 reused: false,
+                stream: Some(stream),
             });
         }
         let (sender, connection) = http1::handshake(io)
@@ -235,6 +249,7 @@ impl Transport {
             sender: Sender::Http1(sender),
             forwarding,
             reused: false,
+            stream: None,
         })
     }
 }
@@ -309,7 +324,7 @@ async fn send(
             }
             sender.try_send_request(request).await
         }
-        Sender::Http2(sender) => sender.try_send_request(request).await,
+        Sender::Http2(shared) => shared.sender.try_send_request(request).await,
     };
     sent.map_err(|mut failed| match failed.take_message() {
         Some(unsent) => Failed::Unsent(Box::new(unsent), failed.into_error()),
@@ -330,6 +345,12 @@ where
             tracing::debug!(%error, "a connection to the service ended with an error");
         }
     });
+}
+
+/// Locks `mutex`. A panic while it is held (an HTTP/2 connection's poll) ends that
+/// connection's task, and the pool only reads through it: it is safe to use after one.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Leaves only the path and query of `uri`, as a request straight to the server has it.

@@ -1,0 +1,216 @@
+//! HTTP/2 servers that limit, reset or close streams: a request left waiting unsent is
+//! not one of unknown outcome, a reset after the server took the request is, and a
+//! connection that closed while kept does not fail the next call.
+
+#![allow(clippy::unwrap_used, missing_docs)]
+
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use h2::Reason;
+use iotexplorer_http::{Client, RetryPolicy};
+use iotexplorer_model::{BatchUpdateFirmwareRequest, DescribeFirmwareTaskRequest};
+use support::raw_h2::{RawH2Server, RawTls, TASK_CREATED, answer};
+use support::{TestCa, builder_at};
+use tokio::sync::Notify;
+
+fn upgrade() -> BatchUpdateFirmwareRequest {
+    BatchUpdateFirmwareRequest::builder()
+        .product_id("ABCDE12345")
+        .firmware_version("2.0.0")
+        .device_names("dev001")
+        .build()
+        .unwrap()
+}
+
+fn describe() -> DescribeFirmwareTaskRequest {
+    DescribeFirmwareTaskRequest::builder()
+        .product_id("ABCDE12345")
+        .firmware_version("2.0.0")
+        .task_id(1u64)
+        .build()
+        .unwrap()
+}
+
+/// A client of `server` whose attempts end within 400 ms and calls within 2 s.
+fn client(server: &RawH2Server, ca: &TestCa) -> Client {
+    builder_at(&server.url)
+        .add_root_certificates_pem(ca.ca_pem.as_bytes())
+        .unwrap()
+        .request_timeout(Duration::from_millis(400))
+        .call_timeout(Duration::from_secs(2))
+        .build()
+        .unwrap()
+}
+
+async fn handshake(tls: RawTls) -> h2::server::Connection<RawTls, Bytes> {
+    h2::server::handshake(tls).await.unwrap()
+}
+
+/// Answers every request, each after `delay`.
+async fn answer_after(mut connection: h2::server::Connection<RawTls, Bytes>, delay: Duration) {
+    while let Some(Ok((request, respond))) = connection.accept().await {
+        tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            answer(request, respond, TASK_CREATED).await;
+        });
+    }
+}
+
+#[tokio::test]
+async fn writes_beyond_the_servers_stream_limit_are_not_left_waiting_unsent() {
+    let ca = TestCa::new();
+    let server = RawH2Server::start(&ca, |_, tls| async move {
+        let connection = h2::server::Builder::new()
+            .max_concurrent_streams(1)
+            .handshake::<_, Bytes>(tls)
+            .await
+            .unwrap();
+        answer_after(connection, Duration::from_millis(150)).await;
+    })
+    .await;
+    let client = client(&server, &ca);
+    // The connection the next calls find shared, its server's settings read.
+    client.send(&upgrade()).await.unwrap();
+    let calls: Vec<_> = (0..4)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move { client.send(&upgrade()).await })
+        })
+        .collect();
+    for call in calls {
+        // Queued behind the others' streams, three of them would wait unsent until
+        // their attempts timed out, each then of unknown outcome.
+        let created = call.await.unwrap().unwrap();
+        assert_eq!(created.task_id, Some(1000696));
+    }
+}
+
+/// Sends the answer's head and part of its body, then resets the stream with `reason`.
+async fn reset_mid_answer(tls: RawTls, reason: Reason) {
+    let mut connection = handshake(tls).await;
+    while let Some(Ok((request, mut respond))) = connection.accept().await {
+        drop(request);
+        let head = http::Response::builder().body(()).unwrap();
+        let mut stream = respond.send_response(head, false).unwrap();
+        stream
+            .send_data(Bytes::from_static(b"{\"Response\":{"), false)
+            .unwrap();
+        stream.send_reset(reason);
+    }
+}
+
+#[tokio::test]
+async fn a_stream_reset_after_the_server_took_it_leaves_a_write_of_unknown_outcome() {
+    for reason in [Reason::CANCEL, Reason::INTERNAL_ERROR] {
+        let ca = TestCa::new();
+        let server = RawH2Server::start(&ca, move |index, tls| async move {
+            if index == 0 {
+                reset_mid_answer(tls, reason).await;
+            } else {
+                answer_after(handshake(tls).await, Duration::ZERO).await;
+            }
+        })
+        .await;
+        let error = client(&server, &ca).send(&upgrade()).await.unwrap_err();
+        assert!(
+            error.is_ambiguous() && !error.is_timeout(),
+            "{reason:?}: {error:?}"
+        );
+        // A read is sent again, here on a connection that answers.
+        client(&server, &ca).send(&describe()).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_write_whose_body_the_server_never_lets_in_ends_by_its_deadline() {
+    let ca = TestCa::new();
+    let server = RawH2Server::start(&ca, |_, tls| async move {
+        let mut connection = h2::server::Builder::new()
+            .initial_window_size(0)
+            .handshake::<_, Bytes>(tls)
+            .await
+            .unwrap();
+        let mut held = Vec::new();
+        while let Some(Ok(stream)) = connection.accept().await {
+            held.push(stream);
+        }
+    })
+    .await;
+    let started = tokio::time::Instant::now();
+    let error = client(&server, &ca).send(&upgrade()).await.unwrap_err();
+    // Its head was sent: the server may act on it.
+    assert!(error.is_ambiguous() && error.is_timeout(), "{error:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+/// How a server ends a connection once it answered its first request.
+#[derive(Clone, Copy, Debug)]
+enum Ending {
+    /// Closes it, without a word.
+    Close,
+    /// Sends `GOAWAY` and waits for the client to close it.
+    GoAwayGracefully,
+    /// Sends `GOAWAY` and closes it.
+    GoAwayAndClose,
+}
+
+/// Answers the first request, then ends the connection as `ending` says and tells `ended`.
+async fn answer_then_end(tls: RawTls, ending: Ending, ended: Arc<Notify>) {
+    let mut connection = handshake(tls).await;
+    let Some(Ok((request, respond))) = connection.accept().await else {
+        return;
+    };
+    tokio::spawn(answer(request, respond, TASK_CREATED));
+    // Drives the connection while the answer is read and sent; the client sends nothing
+    // more until told the connection ended.
+    let flush = Duration::from_millis(50);
+    let more = tokio::time::timeout(flush, connection.accept()).await;
+    assert!(matches!(more, Err(_) | Ok(None)), "a request came early");
+    match ending {
+        Ending::Close => {
+            drop(connection);
+            ended.notify_one();
+            return;
+        }
+        Ending::GoAwayGracefully => connection.graceful_shutdown(),
+        Ending::GoAwayAndClose => connection.abrupt_shutdown(Reason::NO_ERROR),
+    }
+    ended.notify_one();
+    answer_after(connection, Duration::ZERO).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_the_server_ended_while_kept_is_not_used_again() {
+    let endings = [
+        Ending::Close,
+        Ending::GoAwayGracefully,
+        Ending::GoAwayAndClose,
+    ];
+    for ending in endings {
+        let ca = TestCa::new();
+        let ended = Arc::new(Notify::new());
+        let told = ended.clone();
+        let server = RawH2Server::start(&ca, move |_, tls| {
+            answer_then_end(tls, ending, told.clone())
+        })
+        .await;
+        // Made once: the write must not need a retry.
+        let client = client(&server, &ca).with_retry_policy(RetryPolicy::none());
+        client.send(&upgrade()).await.unwrap();
+        ended.notified().await;
+        // The client's side of the connection reads the end (a write sent before it did
+        // is in a race no client can settle: its outcome stays unknown).
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let created = client.send(&upgrade()).await;
+        assert!(created.is_ok(), "{ending:?}: {created:?}");
+        assert_eq!(server.connections(), 2);
+    }
+}
