@@ -281,7 +281,8 @@ impl Error {
     }
 
     /// Whether the request certainly did not run: it was refused before or at the door
-    /// (validation, credentials, connection, throttling).
+    /// (validation, credentials, connection, throttling), or its HTTP/2 server refused it
+    /// before processing it ([`Error::Unprocessed`]: sent, perhaps, but not run).
     pub fn was_not_sent(&self) -> bool {
         match self {
             Self::Validation { .. }

@@ -133,8 +133,7 @@ pub(crate) struct Lease {
     pub(crate) reused: bool,
     /// The stream the exchange holds on an HTTP/2 connection: never read, it is let go
     /// when the lease is dropped, once the answer was read or given up.
-    #[allow(dead_code)]
-    pub(crate) stream: Option<Stream>,
+    pub(crate) _stream: Option<Stream>,
 }
 
 /// The idle connections of one client and its clones.
@@ -201,7 +200,7 @@ impl Pool {
                 sender: Sender::Http1(kept.sender),
                 forwarding: kept.forwarding,
                 reused: true,
-                stream: None,
+                _stream: None,
             });
         }
         let kept = idle.http2.iter_mut().find(|kept| kept.origin == *origin)?;
@@ -215,7 +214,7 @@ impl Pool {
             sender: Sender::Http2(kept.sender.clone()),
             forwarding: kept.forwarding,
             reused: true,
-            stream: Some(stream),
+            _stream: Some(stream),
         })
     }
 
@@ -239,10 +238,13 @@ impl Pool {
         }
     }
 
-    /// Stops sharing the HTTP/2 connection to `origin`: its server is closing it. Calls
-    /// that hold it already keep it for their exchanges.
-    pub(crate) fn forget_http2(&self, origin: &Origin) {
-        self.idle().http2.retain(|kept| kept.origin != *origin);
+    /// Stops sharing the HTTP/2 connection to `origin` whose streams are `streams`: its
+    /// server is closing it. Calls that hold it already keep it for their exchanges; a
+    /// newer connection kept meanwhile stays.
+    pub(crate) fn forget_http2(&self, origin: &Origin, streams: &Arc<Streams>) {
+        self.idle()
+            .http2
+            .retain(|kept| kept.origin != *origin || !Arc::ptr_eq(&kept.sender.streams, streams));
     }
 
     fn keep(self: &Arc<Self>, origin: Origin, sender: Sender, forwarding: bool) {

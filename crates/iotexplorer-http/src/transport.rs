@@ -166,15 +166,9 @@ impl Transport {
                 handed.store(true, Ordering::Relaxed);
                 send(&mut lease, *request)
                     .await
-                    .map_err(Failed::into_error)?
+                    .map_err(|failed| self.failed(&origin, &lease, failed))?
             }
-            Err(failed) => {
-                if failed.refusal() == Some(Refusal::Connection) {
-                    // The server is closing it: the next call must not be handed it.
-                    self.pool.forget_http2(&origin);
-                }
-                return Err(failed.into_error());
-            }
+            Err(failed) => return Err(self.failed(&origin, &lease, failed)),
         };
         let (parts, body) = response.into_parts();
         let body = Limited::new(body, max_body)
@@ -195,6 +189,17 @@ impl Transport {
         // The answer is read whole: the connection is free for the next exchange.
         self.pool.check_in(origin, lease.sender, lease.forwarding);
         Ok((parts.status, parts.headers, body))
+    }
+
+    /// The error of an exchange that got no answer on `lease`. A connection whose server
+    /// is closing it (a `GOAWAY` that left the request out) is not handed to another call.
+    fn failed(&self, origin: &Origin, lease: &Lease, failed: Failed) -> TransportError {
+        if failed.refusal() == Some(Refusal::Connection)
+            && let Sender::Http2(shared) = &lease.sender
+        {
+            self.pool.forget_http2(origin, &shared.streams);
+        }
+        failed.into_error()
     }
 
     /// Opens a new connection to `origin` for `target`; an HTTP/2 one is shared at once.
@@ -219,7 +224,8 @@ impl Transport {
                 .await
                 .map_err(|err| failed(Box::new(err)))?;
             // Its task polls it; the pool asks it, before sharing it with another
-            // exchange, how many streams its server allows now.
+            // exchange, how many streams its server allows now. (hyper runs the h2
+            // connection in a task of its own, so only a live question is up to date.)
             let connection = Arc::new(Mutex::new(Box::pin(connection)));
             let asked = Arc::downgrade(&connection);
             drive(std::future::poll_fn(move |cx| {
@@ -238,7 +244,7 @@ impl Transport {
                 sender: Sender::Http2(shared),
                 forwarding,
                 reused: false,
-                stream: Some(stream),
+                _stream: Some(stream),
             });
         }
         let (sender, connection) = http1::handshake(io)
@@ -249,7 +255,7 @@ impl Transport {
             sender: Sender::Http1(sender),
             forwarding,
             reused: false,
-            stream: None,
+            _stream: None,
         })
     }
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use h2::Reason;
-use iotexplorer_http::{Client, RetryPolicy};
+use iotexplorer_http::{Client, Error, RetryPolicy};
 use iotexplorer_model::{BatchUpdateFirmwareRequest, DescribeFirmwareTaskRequest};
 use support::raw_h2::{RawH2Server, RawTls, TASK_CREATED, answer};
 use support::{TestCa, builder_at};
@@ -82,7 +82,7 @@ async fn writes_beyond_the_servers_stream_limit_are_not_left_waiting_unsent() {
         })
         .collect();
     for call in calls {
-        // Queued behind the others' streams, three of them would wait unsent until
+        // Queued behind the others' streams, the last of them would wait unsent until
         // their attempts timed out, each then of unknown outcome.
         let created = call.await.unwrap().unwrap();
         assert_eq!(created.task_id, Some(1000696));
@@ -205,12 +205,73 @@ async fn a_connection_the_server_ended_while_kept_is_not_used_again() {
         // Made once: the write must not need a retry.
         let client = client(&server, &ca).with_retry_policy(RetryPolicy::none());
         client.send(&upgrade()).await.unwrap();
-        ended.notified().await;
+        // Bounded: a server task that failed its own check never tells.
+        tokio::time::timeout(Duration::from_secs(5), ended.notified())
+            .await
+            .expect("the server ended the connection");
         // The client's side of the connection reads the end (a write sent before it did
-        // is in a race no client can settle: its outcome stays unknown).
+        // is refused unprocessed after a GOAWAY, but after a plain close its outcome
+        // stays unknown).
         tokio::time::sleep(Duration::from_millis(50)).await;
         let created = client.send(&upgrade()).await;
         assert!(created.is_ok(), "{ending:?}: {created:?}");
         assert_eq!(server.connections(), 2);
     }
+}
+
+/// A client of `server` whose attempts end within 1 s, with no retries.
+fn patient_client_without_retries(server: &RawH2Server, ca: &TestCa) -> Client {
+    builder_at(&server.url)
+        .add_root_certificates_pem(ca.ca_pem.as_bytes())
+        .unwrap()
+        .request_timeout(Duration::from_secs(1))
+        .call_timeout(Duration::from_secs(3))
+        .build()
+        .unwrap()
+        .with_retry_policy(RetryPolicy::none())
+}
+
+#[tokio::test]
+async fn calls_after_a_goaway_go_on_a_new_connection_while_the_old_one_finishes() {
+    // The first connection takes one request, says GOAWAY at once (gracefully: streams
+    // it took go on), and answers that request only 400 ms later, so it stays open
+    // meanwhile; later connections answer at once.
+    let ca = TestCa::new();
+    let server = RawH2Server::start(&ca, |index, tls| async move {
+        let mut connection = handshake(tls).await;
+        if index > 0 {
+            return answer_after(connection, Duration::ZERO).await;
+        }
+        let Some(Ok((request, respond))) = connection.accept().await else {
+            return;
+        };
+        connection.graceful_shutdown();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(400)).await;
+            answer(request, respond, TASK_CREATED).await;
+        });
+        // Drives the connection until that answer is sent and it closes.
+        let _ = std::future::poll_fn(|cx| connection.poll_closed(cx)).await;
+    })
+    .await;
+    let client = patient_client_without_retries(&server, &ca);
+    let first = {
+        let client = client.clone();
+        tokio::spawn(async move { client.send(&upgrade()).await })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // The first connection is still open (its first request unanswered), but said
+    // GOAWAY: the next calls are not sent there, or are refused there unrun.
+    let second = client.send(&upgrade()).await;
+    assert!(
+        second
+            .as_ref()
+            .is_ok_and(|created| created.task_id == Some(1000696))
+            || second.as_ref().is_err_and(Error::was_not_sent),
+        "{second:?}"
+    );
+    let third = client.send(&upgrade()).await;
+    assert!(third.is_ok(), "{third:?}");
+    let first = first.await.unwrap();
+    assert!(first.is_ok(), "{first:?}");
 }

@@ -45,8 +45,9 @@ impl RawH2Server {
             let connections = connections.clone();
             tokio::spawn(async move {
                 loop {
+                    // An error here (out of descriptors, say) would repeat at once.
                     let Ok((tcp, _)) = listener.accept().await else {
-                        continue;
+                        return;
                     };
                     let index = connections.fetch_add(1, Ordering::SeqCst);
                     let (acceptor, serve) = (acceptor.clone(), serve.clone());
