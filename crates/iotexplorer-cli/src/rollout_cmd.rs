@@ -345,7 +345,8 @@ fn env_millis(
     env: &dyn Fn(&str) -> Option<String>,
     name: &str,
 ) -> Result<Option<Duration>, Failure> {
-    let Some(text) = env(name) else {
+    // Set but empty is as good as unset, as shells make it easy to export one so.
+    let Some(text) = env(name).filter(|text| !text.trim().is_empty()) else {
         return Ok(None);
     };
     text.trim()

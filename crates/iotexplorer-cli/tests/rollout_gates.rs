@@ -420,8 +420,8 @@ fn the_waits_for_unknown_outcomes_are_read_strictly_and_a_short_resend_wait_is_w
         "{stderr}"
     );
 
-    // At or above the default, or unset, nothing is said.
-    for value in [Some("360000"), Some(" 900000 "), None] {
+    // At or above the default, or unset (or empty), nothing is said.
+    for value in [Some("360000"), Some(" 900000 "), Some(""), None] {
         let mut command = lab.command();
         match value {
             Some(value) => command.env("IOTEXPLORER_ROLLOUT_RESEND_AFTER_MS", value),

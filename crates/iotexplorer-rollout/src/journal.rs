@@ -729,9 +729,9 @@ struct Calls {
     /// during a call leaves an intent without outcome; the next run writes the unknown
     /// outcome before it calls again.)
     in_doubt: bool,
-    /// The code and message of a refusal that came while `in_doubt`, since the latest
-    /// unknown outcome: why the batch was not sent again.
-    refused_in_doubt: Option<(String, String)>,
+    /// How the latest call, made while `in_doubt`, ended without a task (refused, or not
+    /// sent): why the batch was not sent again. Gone once a newer call is made.
+    ended_in_doubt: Option<String>,
 }
 
 impl JournalState {
@@ -799,7 +799,7 @@ impl JournalState {
             {
                 let calls = self.calls.entry(batch.to_owned()).or_default();
                 calls.in_doubt = true;
-                calls.refused_in_doubt = Some((code.clone(), message.clone()));
+                calls.ended_in_doubt = Some(refusal_text(code, message));
                 self.uncertain(batch);
             }
         }
@@ -812,25 +812,32 @@ impl JournalState {
             Record::Intent { batch, at_ms, .. } => {
                 let calls = self.calls.entry(batch.clone()).or_default();
                 calls.latest_intent_ms = calls.latest_intent_ms.max(*at_ms);
+                calls.ended_in_doubt = None;
                 self.uncertain(batch);
             }
             Record::Unknown { batch, .. } => {
                 let calls = self.calls.entry(batch.clone()).or_default();
                 calls.in_doubt = true;
-                calls.refused_in_doubt = None;
+                calls.ended_in_doubt = None;
                 self.uncertain(batch);
             }
             Record::Submitted { batch, task_id, .. } => {
                 let calls = self.calls.entry(batch.clone()).or_default();
                 calls.in_doubt = false;
-                calls.refused_in_doubt = None;
+                calls.ended_in_doubt = None;
                 if let Some(state) = self.batches.get_mut(batch) {
                     *state = BatchState::Submitted { task_id: *task_id };
                 }
             }
-            Record::NotSent { batch, .. } => {
+            Record::NotSent { batch, error } => {
                 // Like a refusal: this call made no task; an earlier one still may have.
-                let in_doubt = self.calls.get(batch.as_str()).is_some_and(|c| c.in_doubt);
+                let in_doubt = match self.calls.get_mut(batch.as_str()) {
+                    Some(calls) if calls.in_doubt => {
+                        calls.ended_in_doubt = Some(format!("not sent: {error}"));
+                        true
+                    }
+                    _ => false,
+                };
                 if !in_doubt
                     && let Some(state) = self.batches.get_mut(batch)
                     && matches!(state, BatchState::Uncertain)
@@ -850,7 +857,7 @@ impl JournalState {
                 {
                     // This call made no task, but an earlier one may have: the batch
                     // is looked up again before anything more is sent.
-                    calls.refused_in_doubt = Some((code.clone(), message.clone()));
+                    calls.ended_in_doubt = Some(refusal_text(code, message));
                     self.uncertain(batch);
                 } else if let Some(state) = self.batches.get_mut(batch)
                     && !matches!(state, BatchState::Submitted { .. })
@@ -895,13 +902,12 @@ impl JournalState {
         }
     }
 
-    /// The code and message of the refusal that left `batch` of unknown outcome: a later
-    /// call was refused, but an earlier one of unknown outcome may have made its task.
-    pub(crate) fn refused_in_doubt(&self, batch: &str) -> Option<(&str, &str)> {
+    /// How the latest call of `batch` ended without a task (`refused: ..`, `not sent: ..`)
+    /// while an earlier one of unknown outcome may have made it; `None` otherwise.
+    pub(crate) fn ended_in_doubt(&self, batch: &str) -> Option<&str> {
         self.calls
             .get(batch)
-            .and_then(|calls| calls.refused_in_doubt.as_ref())
-            .map(|(code, message)| (code.as_str(), message.as_str()))
+            .and_then(|calls| calls.ended_in_doubt.as_deref())
     }
 
     /// Unix milliseconds of the latest intent of any batch (0 when none): a call of unknown
@@ -954,6 +960,16 @@ fn open_regular(path: &Path, options: &OpenOptions) -> io::Result<File> {
         )));
     }
     Ok(file)
+}
+
+/// A refusal as `rollout status` tells it: `refused: CODE: message`, without an empty
+/// message.
+fn refusal_text(code: &str, message: &str) -> String {
+    if message.is_empty() {
+        format!("refused: {code}")
+    } else {
+        format!("refused: {code}: {message}")
+    }
 }
 
 #[cfg(test)]

@@ -136,15 +136,14 @@ impl Report {
                         (Some(BatchState::Submitted { .. }), None) => ("submitted", String::new()),
                         (Some(BatchState::Uncertain), _) => (
                             "uncertain",
-                            state.refused_in_doubt(&batch.id).map_or_else(
-                                String::new,
-                                |(code, message)| {
+                            state
+                                .ended_in_doubt(&batch.id)
+                                .map_or_else(String::new, |ended| {
                                     format!(
-                                        "refused: {code}: {message}, after a call of unknown \
-                                         outcome that may have made its task"
+                                        "{ended}, after a call of unknown outcome that may have \
+                                     made its task"
                                     )
-                                },
-                            ),
+                                }),
                         ),
                         (Some(BatchState::Refused { code, message }), _) => {
                             ("refused", format!("{code}: {message}"))

@@ -227,18 +227,26 @@ fn a_refusal_after_an_unknown_outcome_leaves_the_batch_uncertain() {
     let retried = replayed(&[intent(10), intent(10), refused()]);
     assert!(matches!(retried.batches["1-1"], BatchState::Refused { .. }));
 
-    // The report says why a batch stays uncertain: the refusal, while it is the latest
-    // word on it, in journals of either age.
+    // The report says why a batch stays uncertain: how its latest call ended, while that
+    // call is the latest word on it, in journals of either age.
     let message = |state: &JournalState| Report::of(state).devices[0].message.clone();
+    let after = ", after a call of unknown outcome that may have made its task";
     for state in [&doubted, &legacy] {
-        assert!(
-            message(state).starts_with(
-                "refused: FailedOperation.DeviceIsUpdating: , after a call of unknown outcome"
-            ),
-            "{}",
-            message(state)
+        assert_eq!(
+            message(state),
+            format!("refused: FailedOperation.DeviceIsUpdating{after}")
         );
     }
+    let not_sent = Record::NotSent {
+        batch: "1-1".to_owned(),
+        error: "no route".to_owned(),
+    };
+    let unsent = replayed(&[intent(10), unknown(), intent(20), not_sent]);
+    assert_eq!(unsent.batches["1-1"], BatchState::Uncertain);
+    assert_eq!(message(&unsent), format!("not sent: no route{after}"));
+    // A newer call, or a newer unknown outcome, makes that word old.
+    let calling_again = replayed(&[intent(10), unknown(), intent(20), refused(), intent(30)]);
+    assert_eq!(message(&calling_again), "");
     let lost_again = replayed(&[
         intent(10),
         unknown(),
