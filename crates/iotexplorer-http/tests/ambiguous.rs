@@ -9,17 +9,8 @@ use std::error::Error as _;
 
 use bytes::Bytes;
 use iotexplorer_http::Error;
-use iotexplorer_model::{BatchUpdateFirmwareRequest, DescribeFirmwareTaskRequest};
-use support::{Reply, TestServer, builder, task_created};
-
-fn upgrade() -> BatchUpdateFirmwareRequest {
-    BatchUpdateFirmwareRequest::builder()
-        .product_id("ABCDE12345")
-        .firmware_version("2.0.0")
-        .device_names("dev001")
-        .build()
-        .unwrap()
-}
+use iotexplorer_model::DescribeFirmwareTaskRequest;
+use support::{Reply, TestServer, builder, task_created, upgrade};
 
 fn describe() -> DescribeFirmwareTaskRequest {
     DescribeFirmwareTaskRequest::builder()

@@ -9,18 +9,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use iotexplorer_http::{Error, RateLimit, RetryPolicy, TimeoutPhase};
-use iotexplorer_model::{BatchUpdateFirmwareRequest, DescribeFirmwareTaskRequest};
-use support::{Reply, SilentServer, TestServer, task_created};
+use iotexplorer_model::DescribeFirmwareTaskRequest;
+use support::{Reply, SilentServer, TestServer, task_created, upgrade};
 use tokio::time::Instant;
-
-fn upgrade() -> BatchUpdateFirmwareRequest {
-    BatchUpdateFirmwareRequest::builder()
-        .product_id("ABCDE12345")
-        .firmware_version("2.0.0")
-        .device_names("dev001")
-        .build()
-        .unwrap()
-}
 
 fn describe() -> DescribeFirmwareTaskRequest {
     DescribeFirmwareTaskRequest::builder()

@@ -13,9 +13,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use bytes::Bytes;
 use h2::Reason;
 use iotexplorer_http::Error;
-use iotexplorer_model::BatchUpdateFirmwareRequest;
 use support::raw_h2::{RawH2Server, TASK_CREATED, answer};
-use support::{TestCa, builder_at};
+use support::{TestCa, builder_at, upgrade};
 
 /// What the server does with a connection, by its index (from 0).
 #[derive(Clone, Copy, Debug)]
@@ -111,15 +110,6 @@ async fn serve<T>(
             }
         }
     }
-}
-
-fn upgrade() -> BatchUpdateFirmwareRequest {
-    BatchUpdateFirmwareRequest::builder()
-        .product_id("ABCDE12345")
-        .firmware_version("2.0.0")
-        .device_names("dev001")
-        .build()
-        .unwrap()
 }
 
 fn client(server: &RefusingServer, ca: &TestCa) -> iotexplorer_http::Client {

@@ -12,19 +12,10 @@ use std::time::Duration;
 use bytes::Bytes;
 use h2::Reason;
 use iotexplorer_http::{Client, Error, RetryPolicy};
-use iotexplorer_model::{BatchUpdateFirmwareRequest, DescribeFirmwareTaskRequest};
+use iotexplorer_model::DescribeFirmwareTaskRequest;
 use support::raw_h2::{RawH2Server, RawTls, TASK_CREATED, answer};
-use support::{TestCa, builder_at};
+use support::{TestCa, builder_at, upgrade};
 use tokio::sync::Notify;
-
-fn upgrade() -> BatchUpdateFirmwareRequest {
-    BatchUpdateFirmwareRequest::builder()
-        .product_id("ABCDE12345")
-        .firmware_version("2.0.0")
-        .device_names("dev001")
-        .build()
-        .unwrap()
-}
 
 fn describe() -> DescribeFirmwareTaskRequest {
     DescribeFirmwareTaskRequest::builder()

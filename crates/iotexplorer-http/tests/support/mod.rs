@@ -512,6 +512,16 @@ pub fn builder_at(url: &str) -> iotexplorer_http::ClientBuilder {
         .retry_policy(fast_retries(4))
 }
 
+/// `BatchUpdateFirmware` of `dev001` to 2.0.0: the write most tests send.
+pub fn upgrade() -> iotexplorer_model::BatchUpdateFirmwareRequest {
+    iotexplorer_model::BatchUpdateFirmwareRequest::builder()
+        .product_id("ABCDE12345")
+        .firmware_version("2.0.0")
+        .device_names("dev001")
+        .build()
+        .unwrap()
+}
+
 pub fn fast_retries(attempts: u32) -> iotexplorer_http::RetryPolicy {
     iotexplorer_http::RetryPolicy::default()
         .with_max_attempts(attempts)
