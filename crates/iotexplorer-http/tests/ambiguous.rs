@@ -9,17 +9,7 @@ use std::error::Error as _;
 
 use bytes::Bytes;
 use iotexplorer_http::Error;
-use iotexplorer_model::DescribeFirmwareTaskRequest;
-use support::{Reply, TestServer, builder, task_created, upgrade};
-
-fn describe() -> DescribeFirmwareTaskRequest {
-    DescribeFirmwareTaskRequest::builder()
-        .product_id("ABCDE12345")
-        .firmware_version("2.0.0")
-        .task_id(1u64)
-        .build()
-        .unwrap()
-}
+use support::{Reply, TestServer, builder, describe, task_created, upgrade};
 
 /// Answers a client cannot read, each with a name, and the response size limit to use.
 fn unreadable_answers() -> Vec<(&'static str, Reply, usize)> {

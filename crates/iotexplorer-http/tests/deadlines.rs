@@ -9,18 +9,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use iotexplorer_http::{Error, RateLimit, RetryPolicy, TimeoutPhase};
-use iotexplorer_model::DescribeFirmwareTaskRequest;
-use support::{Reply, SilentServer, TestServer, task_created, upgrade};
+use support::{Reply, SilentServer, TestServer, describe, task_created, upgrade};
 use tokio::time::Instant;
-
-fn describe() -> DescribeFirmwareTaskRequest {
-    DescribeFirmwareTaskRequest::builder()
-        .product_id("ABCDE12345")
-        .firmware_version("2.0.0")
-        .task_id(1u64)
-        .build()
-        .unwrap()
-}
 
 /// A client of a server that accepts connections and never answers, with the default
 /// retry policy (several attempts).

@@ -12,29 +12,29 @@ use std::time::Duration;
 use bytes::Bytes;
 use h2::Reason;
 use iotexplorer_http::{Client, Error, RetryPolicy};
-use iotexplorer_model::DescribeFirmwareTaskRequest;
 use support::raw_h2::{RawH2Server, RawTls, TASK_CREATED, answer};
-use support::{TestCa, builder_at, upgrade};
+use support::{TestCa, builder_at, describe, upgrade};
 use tokio::sync::Notify;
 
-fn describe() -> DescribeFirmwareTaskRequest {
-    DescribeFirmwareTaskRequest::builder()
-        .product_id("ABCDE12345")
-        .firmware_version("2.0.0")
-        .task_id(1u64)
+/// A client of `server` whose attempts end within `attempt` and calls within `call`.
+fn client_timed(server: &RawH2Server, ca: &TestCa, attempt: Duration, call: Duration) -> Client {
+    builder_at(&server.url)
+        .add_root_certificates_pem(ca.ca_pem.as_bytes())
+        .unwrap()
+        .request_timeout(attempt)
+        .call_timeout(call)
         .build()
         .unwrap()
 }
 
 /// A client of `server` whose attempts end within 400 ms and calls within 2 s.
 fn client(server: &RawH2Server, ca: &TestCa) -> Client {
-    builder_at(&server.url)
-        .add_root_certificates_pem(ca.ca_pem.as_bytes())
-        .unwrap()
-        .request_timeout(Duration::from_millis(400))
-        .call_timeout(Duration::from_secs(2))
-        .build()
-        .unwrap()
+    client_timed(
+        server,
+        ca,
+        Duration::from_millis(400),
+        Duration::from_secs(2),
+    )
 }
 
 async fn handshake(tls: RawTls) -> h2::server::Connection<RawTls, Bytes> {
@@ -212,13 +212,7 @@ async fn a_connection_the_server_ended_while_kept_is_not_used_again() {
 
 /// A client of `server` whose attempts end within 1 s, with no retries.
 fn patient_client_without_retries(server: &RawH2Server, ca: &TestCa) -> Client {
-    builder_at(&server.url)
-        .add_root_certificates_pem(ca.ca_pem.as_bytes())
-        .unwrap()
-        .request_timeout(Duration::from_secs(1))
-        .call_timeout(Duration::from_secs(3))
-        .build()
-        .unwrap()
+    client_timed(server, ca, Duration::from_secs(1), Duration::from_secs(3))
         .with_retry_policy(RetryPolicy::none())
 }
 

@@ -9,20 +9,11 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use iotexplorer_http::{Error, RetryPolicy, TimeoutPhase};
-use iotexplorer_model::DescribeFirmwareTaskRequest;
 use support::{
-    Reply, SilentServer, TestServer, api_error, builder, fast_retries, task_created, upgrade,
+    Reply, SilentServer, TestServer, api_error, builder, describe, fast_retries, task_created,
+    upgrade,
 };
 use tokio::time::Instant;
-
-fn describe() -> DescribeFirmwareTaskRequest {
-    DescribeFirmwareTaskRequest::builder()
-        .product_id("ABCDE12345")
-        .firmware_version("2.0.0")
-        .task_id(1u64)
-        .build()
-        .unwrap()
-}
 
 /// Fails `failures` times with `failure`, then succeeds.
 async fn flaky(failures: usize, failure: Reply) -> TestServer {

@@ -522,6 +522,16 @@ pub fn upgrade() -> iotexplorer_model::BatchUpdateFirmwareRequest {
         .unwrap()
 }
 
+/// `DescribeFirmwareTask` of task 1: the read most tests send.
+pub fn describe() -> iotexplorer_model::DescribeFirmwareTaskRequest {
+    iotexplorer_model::DescribeFirmwareTaskRequest::builder()
+        .product_id("ABCDE12345")
+        .firmware_version("2.0.0")
+        .task_id(1u64)
+        .build()
+        .unwrap()
+}
+
 pub fn fast_retries(attempts: u32) -> iotexplorer_http::RetryPolicy {
     iotexplorer_http::RetryPolicy::default()
         .with_max_attempts(attempts)
