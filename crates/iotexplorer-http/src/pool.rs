@@ -1,7 +1,8 @@
 //! Connections kept open between calls. An HTTP/1.1 connection carries one exchange at a
 //! time and comes back once its answer is read; an HTTP/2 connection (when TLS negotiates
 //! it) is shared by the exchanges with its origin, as many at once as its server allows
-//! streams (beyond that, an exchange opens a connection of its own).
+//! streams (beyond that, an exchange opens a connection of its own), from when its first
+//! answer was read, and with it the server's limit.
 //!
 //! A connection is taken from the pool only while it is open and was last handed out or
 //! given back less than [`IDLE_TIMEOUT`] ago. The rest are dropped, which closes them:

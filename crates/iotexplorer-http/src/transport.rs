@@ -152,7 +152,7 @@ impl Transport {
         })?;
         let mut lease = match self.pool.checkout(&origin) {
             Some(lease) => lease,
-            None => Box::pin(self.connect(&origin, &target)).await?,
+            None => Box::pin(self.connect(&target)).await?,
         };
         handed.store(true, Ordering::Relaxed);
         let response = match send(&mut lease, request).await {
@@ -162,7 +162,7 @@ impl Transport {
             Err(Failed::Unsent(mut request, _)) if lease.reused => {
                 handed.store(false, Ordering::Relaxed);
                 *request.uri_mut() = target.clone();
-                lease = Box::pin(self.connect(&origin, &target)).await?;
+                lease = Box::pin(self.connect(&target)).await?;
                 handed.store(true, Ordering::Relaxed);
                 send(&mut lease, *request)
                     .await
@@ -192,19 +192,29 @@ impl Transport {
     }
 
     /// The error of an exchange that got no answer on `lease`. A connection whose server
-    /// is closing it (a `GOAWAY` that left the request out) is not handed to another call.
+    /// is closing it (a `GOAWAY` that left the request out) is not handed to another call;
+    /// one whose server refused only this stream is, as after an answer.
     fn failed(&self, origin: &Origin, lease: &Lease, failed: Failed) -> TransportError {
-        if failed.refusal() == Some(Refusal::Connection)
-            && let Sender::Http2(shared) = &lease.sender
-        {
-            self.pool.forget_http2(origin, &shared.streams);
+        if let Sender::Http2(shared) = &lease.sender {
+            match failed.refusal() {
+                Some(Refusal::Connection) => self.pool.forget_http2(origin, &shared.streams),
+                Some(Refusal::Stream) => self.pool.check_in(
+                    origin.clone(),
+                    Sender::Http2(shared.clone()),
+                    lease.forwarding,
+                ),
+                None => {}
+            }
         }
         failed.into_error()
     }
 
-    /// Opens a new connection to `origin` for `target`; an HTTP/2 one is shared at once.
-    /// Called boxed: its future is large and seldom needed.
-    async fn connect(&self, origin: &Origin, target: &Uri) -> Result<Lease, TransportError> {
+    /// Opens a new connection to `origin` for `target`. An HTTP/2 one is shared once its
+    /// first answer is read (see [`Transport::exchange`]): by then its server's SETTINGS,
+    /// which come before any answer, were read, and with them its limit of streams, which
+    /// h2 would otherwise take to be 100. Called boxed: its future is large and seldom
+    /// needed.
+    async fn connect(&self, target: &Uri) -> Result<Lease, TransportError> {
         let failed = |err: BoxError| TransportError::Connect {
             timed_out: has_source::<ConnectTimeout>(&*err),
             message: chain_message(&*err),
@@ -238,8 +248,6 @@ impl Transport {
             });
             let shared = Http2Sender { sender, streams };
             let stream = shared.streams.open();
-            self.pool
-                .check_in(origin.clone(), Sender::Http2(shared.clone()), forwarding);
             return Ok(Lease {
                 sender: Sender::Http2(shared),
                 forwarding,

@@ -260,3 +260,39 @@ async fn calls_after_a_goaway_go_on_a_new_connection_while_the_old_one_finishes(
     let first = first.await.unwrap();
     assert!(first.is_ok(), "{first:?}");
 }
+
+#[tokio::test]
+async fn a_new_connection_is_shared_only_once_its_servers_stream_limit_is_known() {
+    // The server's SETTINGS (one stream at a time) come 200 ms after the TLS handshake.
+    // Calls made meanwhile must not be sent on that connection beyond its limit, where
+    // the server would refuse them (or, as the RFC allows too, reset them as a protocol
+    // error, which would leave a write of unknown outcome).
+    let ca = TestCa::new();
+    let server = RawH2Server::start(&ca, |_, tls| async move {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let connection = h2::server::Builder::new()
+            .max_concurrent_streams(1)
+            .handshake::<_, Bytes>(tls)
+            .await
+            .unwrap();
+        answer_after(connection, Duration::from_millis(100)).await;
+    })
+    .await;
+    let client = patient_client_without_retries(&server, &ca);
+    let first = {
+        let client = client.clone();
+        tokio::spawn(async move { client.send(&upgrade()).await })
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let later: Vec<_> = (0..3)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move { client.send(&upgrade()).await })
+        })
+        .collect();
+    for call in std::iter::once(first).chain(later) {
+        let created = call.await.unwrap();
+        assert!(created.is_ok(), "{created:?}");
+    }
+    assert_eq!(server.connections(), 4);
+}
