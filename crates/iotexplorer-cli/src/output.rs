@@ -10,6 +10,12 @@
 //!   terminal): a wider table is turned into key/value rows as tccli does.
 //!
 //! Scalars print as Python's `str()` does (`True`, `None`, `1.0`), as tccli prints them.
+//!
+//! Unlike tccli, nothing the service wrote reaches the terminal as a control character:
+//! `json` escapes DEL and C1 characters as JSON escapes (JSON itself escapes the rest,
+//! and the document reads back the same), and `text` and `table` write the control
+//! characters of names and values out (`\u{1b}`, `\r`) but for tabs and line breaks,
+//! which they print as tccli does.
 
 use std::fmt::Write as _;
 use std::io;
@@ -52,26 +58,59 @@ pub(crate) fn render(value: &Value, format: Format, width: usize) -> String {
         Format::Json => tccli_json(value),
         Format::Text => {
             let mut out = String::new();
-            text::value(&mut out, value, None, None);
+            text::value(&mut out, &printable_value(value), None, None);
             out
         }
-        Format::Table => table::render(value, width),
+        Format::Table => table::render(&printable_value(value), width),
     }
 }
 
-/// A document for stderr, as [`json`] writes it with every DEL and C1 character escaped
-/// as JSON escapes it (`\u009b`): JSON escapes C0 characters but not those, and either
-/// kind on a terminal is an escape sequence's start. It stays valid JSON, for scripts
-/// that read the error envelope; a raw control character can only stand in a string.
+/// `value` with the control characters of its strings and member names written out, but
+/// for tabs and line breaks, which tccli's layouts print as they are and terminals do not
+/// act on beyond moving on.
+fn printable_value(value: &Value) -> Value {
+    match value {
+        Value::String(text) => Value::String(printable_in_layout(text)),
+        Value::Array(items) => Value::Array(items.iter().map(printable_value).collect()),
+        Value::Object(members) => Value::Object(
+            members
+                .iter()
+                .map(|(name, member)| (printable_in_layout(name), printable_value(member)))
+                .collect(),
+        ),
+        scalar => scalar.clone(),
+    }
+}
+
+fn printable_in_layout(text: &str) -> String {
+    let mut shown = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() && c != '\t' && c != '\n' {
+            shown.extend(c.escape_debug());
+        } else {
+            shown.push(c);
+        }
+    }
+    shown
+}
+
+/// A document for stderr, as [`json`] writes it, escaped as [`escape_controls`] does.
 pub(crate) fn printable_json(value: &Value) -> String {
-    let text = json(value);
+    escape_controls(json(value))
+}
+
+/// A JSON document with every DEL and C1 character escaped as JSON escapes it
+/// (`\u009b`): JSON escapes C0 characters but not those, and either kind on a terminal
+/// is an escape sequence's start. It stays valid JSON that reads back the same, for
+/// scripts; a raw control character can only stand in a string.
+fn escape_controls(text: String) -> String {
     if !text.contains(|c: char| c.is_control() && c != '\n') {
         return text;
     }
     let mut escaped = String::with_capacity(text.len() + 16);
     for c in text.chars() {
         if c.is_control() && c != '\n' {
-            escaped.push_str(&format!("\\u{:04x}", u32::from(c)));
+            let _ = write!(escaped, "\\u{:04x}", u32::from(c));
         } else {
             escaped.push(c);
         }
@@ -96,18 +135,19 @@ pub(crate) fn json(value: &Value) -> String {
     text
 }
 
-/// A response as tccli prints it: four spaces of indentation, non-ASCII as is.
+/// A response as tccli prints it: four spaces of indentation, non-ASCII as is (but for
+/// the control characters [`escape_controls`] escapes).
 pub(crate) fn tccli_json(value: &Value) -> String {
     use serde::Serialize as _;
     let mut bytes = Vec::new();
     let formatter = serde_json::ser::PrettyFormatter::with_indent(b"    ");
     let mut serializer = serde_json::Serializer::with_formatter(&mut bytes, formatter);
     if value.serialize(&mut serializer).is_err() {
-        return json(value);
+        return printable_json(value);
     }
     let mut text = String::from_utf8(bytes).unwrap_or_else(|_| value.to_string());
     text.push('\n');
-    text
+    escape_controls(text)
 }
 
 /// A scalar as Python's `str()` shows the value `json.loads` made of it.

@@ -277,6 +277,50 @@ fn text_the_server_wrote_reaches_stderr_with_its_control_characters_written_out(
 }
 
 #[test]
+fn text_the_server_wrote_reaches_stdout_with_its_control_characters_written_out() {
+    // A device's name, a task's text or a RequestId is the service's to choose; on a
+    // terminal its ESC, BEL or C1 CSI would start an escape sequence of the service's.
+    let hostile = "r\u{1b}]0;PWNED\u{7}\u{1b}[2J\u{9b}31m\u{7f}\rover";
+    let body = serde_json::json!({"Response": {
+        "Status": 1,
+        "Percent": 20,
+        "Type": hostile,
+        "RequestId": hostile,
+    }})
+    .to_string();
+    for format in ["json", "text", "table"] {
+        let (addr, _) = answering_server("200 OK", "application/json", body.clone().into_bytes());
+        let (outcome, _) = call(addr, &["--output", format], DESCRIBE);
+        assert_eq!(outcome.code, 0, "{format}: {outcome:?}");
+        // Tabs and line breaks are the text and table layouts' own.
+        assert!(
+            !outcome
+                .stdout
+                .chars()
+                .any(|c| c.is_control() && c != '\n' && c != '\t'),
+            "{format}: {:?}",
+            outcome.stdout
+        );
+        assert!(outcome.stdout.contains("PWNED"), "{format}: {outcome:?}");
+        if format == "json" {
+            // Still JSON, and the same text once read.
+            let shown: serde_json::Value =
+                serde_json::from_str(&outcome.stdout).expect("the answer is JSON");
+            assert_eq!(shown["Type"], hostile);
+            assert_eq!(shown["RequestId"], hostile);
+        } else {
+            assert!(
+                outcome
+                    .stdout
+                    .contains(r"r\u{1b}]0;PWNED\u{7}\u{1b}[2J\u{9b}31m\u{7f}\rover"),
+                "{format}: {}",
+                outcome.stdout
+            );
+        }
+    }
+}
+
+#[test]
 fn a_read_whose_connection_breaks_is_not_told_to_look_for_a_task() {
     let (addr, count) = closing_server();
     let (outcome, _) = call(addr, &[], DESCRIBE);
