@@ -52,9 +52,7 @@ fn a_wave_over_the_failure_threshold_stops_the_rollout() {
             .with_failure_rate(1.0),
     );
     let names = device_names(40);
-    let devices = lab.devices_file(&names);
-    let journal = lab.path("abort.journal");
-    let (devices, journal_text) = (devices.display().to_string(), journal.display().to_string());
+    let (devices, journal_text, journal) = lab.rollout_paths(&names, "abort.journal");
     let mut args = start_args(&devices, &journal_text);
     args.extend([
         "--waves",
@@ -119,9 +117,7 @@ fn an_abort_cancels_unfinished_tasks_when_asked() {
             .with_failure_rate(0.5)
             .with_timeout_rate(0.5),
     );
-    let devices = lab.devices_file(&device_names(20));
-    let journal = lab.path("cancel.journal");
-    let (devices, journal_text) = (devices.display().to_string(), journal.display().to_string());
+    let (devices, journal_text, journal) = lab.rollout_paths(&device_names(20), "cancel.journal");
     let mut args = start_args(&devices, &journal_text);
     args.extend([
         "--waves",
@@ -161,9 +157,7 @@ fn an_abort_cancels_unfinished_tasks_when_asked() {
 #[test]
 fn a_dry_run_prints_the_plan_and_sends_nothing() {
     let lab = Lab::start("dry", 10, ProgressSettings::default());
-    let devices = lab.devices_file(&device_names(10));
-    let journal = lab.path("dry.journal");
-    let (devices, journal_text) = (devices.display().to_string(), journal.display().to_string());
+    let (devices, journal_text, journal) = lab.rollout_paths(&device_names(10), "dry.journal");
     let mut args = start_args(&devices, &journal_text);
     args.extend(["--waves", "10%,50%,100%", "--dry-run", "--output", "json"]);
     let output = run(&lab, &args);
@@ -191,9 +185,7 @@ fn a_dry_run_prints_the_plan_and_sends_nothing() {
 #[test]
 fn a_paused_rollout_waits_for_resume_and_status_reports_each_device() {
     let lab = Lab::start("pause", 12, ProgressSettings::default().with_step_ms(20));
-    let devices = lab.devices_file(&device_names(12));
-    let journal = lab.path("pause.journal");
-    let (devices, journal_text) = (devices.display().to_string(), journal.display().to_string());
+    let (devices, journal_text, _) = lab.rollout_paths(&device_names(12), "pause.journal");
     let mut args = start_args(&devices, &journal_text);
     args.extend(["--waves", "4", "--pause-after-wave"]);
     let output = run(&lab, &args);
@@ -384,9 +376,7 @@ fn the_services_words_reach_the_terminal_escaped() {
 #[test]
 fn the_waits_for_unknown_outcomes_are_read_strictly_and_a_short_resend_wait_is_warned_of() {
     let lab = Lab::start("waits", 5, ProgressSettings::default());
-    let devices = lab.devices_file(&device_names(5));
-    let journal = lab.path("waits.journal");
-    let (devices, journal_text) = (devices.display().to_string(), journal.display().to_string());
+    let (devices, journal_text, journal) = lab.rollout_paths(&device_names(5), "waits.journal");
     let args = start_args(&devices, &journal_text);
     let dry_run = [args.clone(), vec!["--dry-run"]].concat();
 

@@ -51,18 +51,29 @@ async fn answer_after(mut connection: h2::server::Connection<RawTls, Bytes>, del
     }
 }
 
-#[tokio::test]
-async fn writes_beyond_the_servers_stream_limit_are_not_left_waiting_unsent() {
-    let ca = TestCa::new();
-    let server = RawH2Server::start(&ca, |_, tls| async move {
+/// A server that allows one stream at a time, sends its SETTINGS `settings_delay` after
+/// the TLS handshake and answers each request `answer_delay` after it arrived.
+async fn one_stream_at_a_time(
+    ca: &TestCa,
+    settings_delay: Duration,
+    answer_delay: Duration,
+) -> RawH2Server {
+    RawH2Server::start(ca, move |_, tls| async move {
+        tokio::time::sleep(settings_delay).await;
         let connection = h2::server::Builder::new()
             .max_concurrent_streams(1)
             .handshake::<_, Bytes>(tls)
             .await
             .unwrap();
-        answer_after(connection, Duration::from_millis(150)).await;
+        answer_after(connection, answer_delay).await;
     })
-    .await;
+    .await
+}
+
+#[tokio::test]
+async fn writes_beyond_the_servers_stream_limit_are_not_left_waiting_unsent() {
+    let ca = TestCa::new();
+    let server = one_stream_at_a_time(&ca, Duration::ZERO, Duration::from_millis(150)).await;
     let client = client(&server, &ca);
     // The connection the next calls find shared, its server's settings read.
     client.send(&upgrade()).await.unwrap();
@@ -268,16 +279,8 @@ async fn a_new_connection_is_shared_only_once_its_servers_stream_limit_is_known(
     // the server would refuse them (or, as the RFC allows too, reset them as a protocol
     // error, which would leave a write of unknown outcome).
     let ca = TestCa::new();
-    let server = RawH2Server::start(&ca, |_, tls| async move {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        let connection = h2::server::Builder::new()
-            .max_concurrent_streams(1)
-            .handshake::<_, Bytes>(tls)
-            .await
-            .unwrap();
-        answer_after(connection, Duration::from_millis(100)).await;
-    })
-    .await;
+    let server =
+        one_stream_at_a_time(&ca, Duration::from_millis(200), Duration::from_millis(100)).await;
     let client = patient_client_without_retries(&server, &ca);
     let first = {
         let client = client.clone();

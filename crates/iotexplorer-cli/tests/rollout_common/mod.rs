@@ -91,6 +91,14 @@ impl Lab {
         path
     }
 
+    /// A devices file of `names` and the path of a journal named `journal`, as the
+    /// command line takes them (devices, journal), and the journal's path.
+    pub fn rollout_paths(&self, names: &[String], journal: &str) -> (String, String, PathBuf) {
+        let devices = self.devices_file(names).display().to_string();
+        let journal = self.path(journal);
+        (devices, journal.display().to_string(), journal)
+    }
+
     /// The real binary with the global options that reach the emulator.
     pub fn command(&self) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_iotexplorer"));
