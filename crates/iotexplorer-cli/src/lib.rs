@@ -46,7 +46,8 @@ use settings::{ActionCall, CallMode, Command, Connection, RequestInput, Settings
 
 /// The process's surroundings, passed in so that every path can be tested.
 pub struct Io<'a> {
-    /// Reads an environment variable.
+    /// Reads an environment variable: `None` only when it is unset (the binary reads a
+    /// value that is not UTF-8 with U+FFFD for its stray bytes).
     pub env: &'a dyn Fn(&str) -> Option<String>,
     /// Standard input.
     pub stdin: &'a mut dyn Read,

@@ -4,7 +4,9 @@ use std::io::{self, IsTerminal};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let env = |name: &str| std::env::var(name).ok();
+    // A variable that is set is never taken as unset: one that is not UTF-8 is read with
+    // its stray bytes as U+FFFD, so that the check of its value refuses it, naming it.
+    let env = |name: &str| std::env::var_os(name).map(|value| value.to_string_lossy().into_owned());
     let mut io = iotexplorer_cli::Io {
         env: &env,
         stdin: &mut io::stdin().lock(),

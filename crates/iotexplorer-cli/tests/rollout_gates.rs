@@ -4,6 +4,7 @@
 mod rollout_common;
 
 use std::collections::BTreeSet;
+use std::os::unix::ffi::OsStringExt as _;
 use std::process::Output;
 
 use iotexplorer_emulator::ProgressSettings;
@@ -397,6 +398,20 @@ fn the_waits_for_unknown_outcomes_are_read_strictly_and_a_short_resend_wait_is_w
             assert!(stderr.contains(name) && stderr.contains(value), "{stderr}");
         }
     }
+    // Nor is one that is not UTF-8 taken as unset.
+    let not_utf8 = std::ffi::OsString::from_vec(b"36\xff0000".to_vec());
+    let output = lab
+        .command()
+        .env("IOTEXPLORER_ROLLOUT_RESEND_AFTER_MS", &not_utf8)
+        .args(&dry_run)
+        .output()
+        .expect("run");
+    assert_eq!(code(&output), 2, "{}", text(&output.stderr));
+    assert!(
+        text(&output.stderr).contains("IOTEXPLORER_ROLLOUT_RESEND_AFTER_MS"),
+        "{}",
+        text(&output.stderr)
+    );
     assert_eq!(lab.emulator().arrivals(), 0);
     assert!(!journal.exists());
 
