@@ -22,6 +22,9 @@ pub struct Proxy {
     https: String,
     no_proxy: String,
     from_env: bool,
+    /// The environment variables `http` and `https` were read from, to name in a refusal.
+    http_from: &'static str,
+    https_from: &'static str,
 }
 
 impl Proxy {
@@ -38,27 +41,45 @@ impl Proxy {
         Self::from_lookup(&EnvLookup::process())
     }
 
-    /// Like [`Proxy::from_env`], reading variables through `env`.
+    /// Like [`Proxy::from_env`], reading variables through `env`. A proxy URL found this
+    /// way that cannot be used (not `[http://][user:password@]host:port`) makes the
+    /// client's `build()` fail naming its variable, rather than be passed over for a
+    /// direct connection.
     pub fn from_lookup(env: &EnvLookup) -> Self {
-        let first = |names: &[&str]| {
+        // The first of `names` that is set and not empty, and its name.
+        let first = |names: &[&'static str]| {
             names
                 .iter()
-                .find_map(|name| env.get(name).filter(|value| !value.is_empty()))
+                .find_map(|name| {
+                    env.get(name)
+                        .filter(|value| !value.is_empty())
+                        .map(|value| (value, *name))
+                })
                 .unwrap_or_default()
         };
         let all = first(&["ALL_PROXY", "all_proxy"]);
-        let or_all = |value: String| if value.is_empty() { all.clone() } else { value };
+        let or_all = |found: (String, &'static str)| {
+            if found.0.is_empty() {
+                all.clone()
+            } else {
+                found
+            }
+        };
         // Under CGI, HTTP_PROXY can be set by a request header (httpoxy): ignore it there.
         let http = if env.get("REQUEST_METHOD").is_some() {
-            String::new()
+            Default::default()
         } else {
             first(&["HTTP_PROXY", "http_proxy"])
         };
+        let (http, http_from) = or_all(http);
+        let (https, https_from) = or_all(first(&["HTTPS_PROXY", "https_proxy"]));
         Self {
-            http: or_all(http),
-            https: or_all(first(&["HTTPS_PROXY", "https_proxy"])),
-            no_proxy: first(&["NO_PROXY", "no_proxy"]),
+            http,
+            https,
+            no_proxy: first(&["NO_PROXY", "no_proxy"]).0,
             from_env: true,
+            http_from,
+            https_from,
         }
     }
 
@@ -68,8 +89,7 @@ impl Proxy {
         Ok(Self {
             http: url.to_owned(),
             https: url.to_owned(),
-            no_proxy: String::new(),
-            from_env: false,
+            ..Self::none()
         })
     }
 
@@ -104,19 +124,45 @@ impl Proxy {
         !self.http.is_empty() || !self.https.is_empty()
     }
 
-    pub(crate) fn matcher(&self) -> Option<ProxyMatcher> {
+    /// What the connector consults, or why a proxy from the environment cannot be used.
+    pub(crate) fn matcher(&self) -> Result<Option<ProxyMatcher>, Error> {
         if !self.is_enabled() {
-            return None;
+            return Ok(None);
+        }
+        if self.from_env {
+            usable_from_env(&self.http, self.http_from)?;
+            usable_from_env(&self.https, self.https_from)?;
         }
         let matcher = Matcher::builder()
             .http(self.http.clone())
             .https(self.https.clone())
             .no(self.no_proxy.clone())
             .build();
-        Some(ProxyMatcher {
+        Ok(Some(ProxyMatcher {
             matcher: Arc::new(matcher),
             bypass_loopback: self.from_env,
-        })
+        }))
+    }
+}
+
+/// Whether the proxy URL `value` of environment variable `name` can be used: the matcher
+/// drops one it cannot read (and then connects directly), and the tunnel speaks only
+/// HTTP to its proxy. An empty one is no proxy.
+fn usable_from_env(value: &str, name: &str) -> Result<(), Error> {
+    if value.is_empty() {
+        return Ok(());
+    }
+    let alone = Matcher::builder()
+        .http(value.to_owned())
+        .https(value.to_owned())
+        .build();
+    let probe = Uri::from_static("https://iotexplorer.tencentcloudapi.com/");
+    match alone.intercept(&probe) {
+        Some(intercept) if intercept.uri().scheme_str() == Some("http") => Ok(()),
+        _ => Err(Error::Config(format!(
+            "{name}={} is not a proxy URL this client can use ([http://][user:password@]host:port)",
+            redact_url(value)
+        ))),
     }
 }
 
@@ -237,7 +283,7 @@ mod tests {
             ("NO_PROXY", "internal.example"),
         ]);
         let matcher = Proxy::from_lookup(&env).matcher();
-        let Some(matcher) = matcher else {
+        let Ok(Some(matcher)) = matcher else {
             panic!("a proxy was configured");
         };
         let remote: Uri = "https://iotexplorer.tencentcloudapi.com/"

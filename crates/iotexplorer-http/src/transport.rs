@@ -80,7 +80,7 @@ impl Transport {
         // The https layer above hands https URIs down to this connector.
         http.enforce_http(false);
         http.set_nodelay(true);
-        let proxy = config.proxy.matcher();
+        let proxy = config.proxy.matcher()?;
         let proxied = ProxyConnector {
             direct: http,
             proxy: proxy.clone(),

@@ -152,3 +152,31 @@ async fn no_proxy_and_environment_rules_are_honoured() {
     assert_eq!(proxy.seen().len(), 0);
     assert_eq!(server.count(), 2);
 }
+
+#[tokio::test]
+async fn a_proxy_from_the_environment_that_cannot_be_used_is_refused_not_passed_over() {
+    // Passed over, the calls would leave the machine directly, around the proxy the
+    // operator set.
+    let server = TestServer::always(task_created()).await;
+    for (name, value) in [
+        ("HTTPS_PROXY", "not a url"),
+        ("https_proxy", "http://user:s3cr3t@pro xy:3128"),
+        ("HTTP_PROXY", "ftp://proxy.internal:21"),
+        ("ALL_PROXY", "http://proxy.internal:3128\u{fffd}"),
+    ] {
+        let env = EnvLookup::from_pairs([(name, value)]);
+        let built = builder(&server).proxy(Proxy::from_lookup(&env)).build();
+        let Err(Error::Config(message)) = built else {
+            panic!("{name}={value}: {built:?}");
+        };
+        assert!(message.contains(name), "{message}");
+        assert!(!message.contains("s3cr3t"), "{message}");
+    }
+    // A host and port without a scheme is taken as http://, as curl takes it.
+    let env = EnvLookup::from_pairs([("HTTPS_PROXY", "proxy.internal:3128")]);
+    builder(&server)
+        .proxy(Proxy::from_lookup(&env))
+        .build()
+        .unwrap();
+    assert_eq!(server.count(), 0);
+}
