@@ -4,9 +4,9 @@ use std::io::{self, IsTerminal};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    // A variable that is set is never taken as unset: one that is not UTF-8 is read with
-    // its stray bytes as U+FFFD, so that the check of its value refuses it, naming it.
-    let env = |name: &str| std::env::var_os(name).map(|value| value.to_string_lossy().into_owned());
+    // As the client reads it: a variable set but not UTF-8 is refused where it is checked.
+    let process = iotexplorer_http::credentials::EnvLookup::process();
+    let env = |name: &str| process.get(name);
     let mut io = iotexplorer_cli::Io {
         env: &env,
         stdin: &mut io::stdin().lock(),

@@ -180,3 +180,34 @@ async fn a_proxy_from_the_environment_that_cannot_be_used_is_refused_not_passed_
         .unwrap();
     assert_eq!(server.count(), 0);
 }
+
+#[test]
+fn a_proxy_variable_that_is_not_utf8_is_refused_not_passed_over() {
+    // The process environment is read in a child process of this test binary: setting
+    // it here would race the other tests' threads.
+    const CHILD: &str = "IOTEXPLORER_HTTP_TEST_PROXY_CHILD";
+    const NAME: &str = "a_proxy_variable_that_is_not_utf8_is_refused_not_passed_over";
+    if std::env::var_os(CHILD).is_some() {
+        let built = support::builder_at("https://iotexplorer.tencentcloudapi.com")
+            .proxy(Proxy::from_env())
+            .build();
+        let Err(Error::Config(message)) = built else {
+            panic!("{built:?}");
+        };
+        assert!(message.contains("HTTPS_PROXY"), "{message}");
+        return;
+    }
+    use std::os::unix::ffi::OsStringExt as _;
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", NAME, "--test-threads=1"])
+        .env(CHILD, "1")
+        .env(
+            "HTTPS_PROXY",
+            std::ffi::OsString::from_vec(b"http://proxy.internal:31\xff28".to_vec()),
+        )
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(stdout.contains("1 passed"), "{stdout}");
+}

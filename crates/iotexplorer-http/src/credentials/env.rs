@@ -16,9 +16,13 @@ pub struct EnvLookup(Arc<LookupFn>);
 type LookupFn = dyn Fn(&str) -> Option<String> + Send + Sync;
 
 impl EnvLookup {
-    /// The process environment.
+    /// The process environment. A variable that is set is never taken as unset: one that
+    /// is not UTF-8 reads with U+FFFD for its stray bytes, so that the check of its value
+    /// refuses it (a garbled proxy or SecretId is then an error, not passed over).
     pub fn process() -> Self {
-        Self(Arc::new(|name| std::env::var(name).ok()))
+        Self(Arc::new(|name| {
+            std::env::var_os(name).map(|value| value.to_string_lossy().into_owned())
+        }))
     }
 
     /// Any function from a name to a value.
