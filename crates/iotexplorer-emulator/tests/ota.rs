@@ -282,6 +282,47 @@ async fn a_cancelled_task_stops_its_devices() {
     emulator.shutdown().await;
 }
 
+/// Tencent: a task may be set to cancelled while it is "not in the all-succeeded state"
+/// (UpdateOtaTaskStatus); one whose every device updated stays as it ended.
+#[tokio::test]
+async fn a_task_whose_every_device_updated_cannot_be_cancelled() {
+    let emulator = start(10).await;
+    let client = Client::demo(emulator.addr());
+    let id = task_id(
+        &client
+            .post("BatchUpdateFirmware", &batch(&["dev001", "dev002"]))
+            .await
+            .ok(),
+    );
+    let describe = json!({"ProductID": "ABCDE12345", "FirmwareVersion": "2.0.0", "TaskId": id});
+    let mut status = Value::Null;
+    for _ in 0..200 {
+        status = client.post("DescribeFirmwareTask", &describe).await.ok()["Status"].clone();
+        if status == 5 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(status, 5, "the task ended");
+    assert!(
+        devices_of(&client, id)
+            .await
+            .iter()
+            .all(|d| d["Status"] == 6)
+    );
+
+    let reply = client
+        .post(
+            "UpdateOtaTaskStatus",
+            &json!({"ProductId": "ABCDE12345", "TaskId": id, "Status": 6}),
+        )
+        .await;
+    assert_eq!(reply.code().as_deref(), Some("InvalidParameterValue"));
+    let task = client.post("DescribeFirmwareTask", &describe).await.ok();
+    assert_eq!(task["Status"], 5, "the task stays ended");
+    emulator.shutdown().await;
+}
+
 #[tokio::test]
 async fn a_failure_rate_of_one_fails_every_device_after_its_retries() {
     let emulator = start(10).await;

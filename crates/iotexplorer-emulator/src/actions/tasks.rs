@@ -7,8 +7,8 @@ use iotexplorer_model::{
     DescribeFirmwareTaskDevicesRequest, DescribeFirmwareTaskDevicesResponse,
     DescribeFirmwareTaskRequest, DescribeFirmwareTaskResponse, DescribeFirmwareTasksRequest,
     DescribeFirmwareTasksResponse, DeviceUpdateStatus, ErrorCode, FirmwareTaskInfo,
-    FirmwareTaskStatus, FirmwareTaskType, OverrideMode, SearchKeyword, UpdateOtaTaskStatusRequest,
-    UpdateOtaTaskStatusResponse, UpgradeMethod, UpgradeMode,
+    FirmwareTaskStatus, FirmwareTaskType, FirmwareUpdateStatus, OverrideMode, SearchKeyword,
+    UpdateOtaTaskStatusRequest, UpdateOtaTaskStatusResponse, UpgradeMethod, UpgradeMode,
 };
 
 use super::firmware::CREATOR_NICK_NAME;
@@ -464,6 +464,17 @@ impl Changes for UpdateOtaTaskStatusRequest {
                     FirmwareTaskStatus::Cancelled
                 )));
             }
+        }
+        // Tencent cancels a task "not in the all-succeeded state": one whose every device
+        // updated has nothing left to cancel, and stays as it ended.
+        let all_done = task.devices.values().next().is_some()
+            && task.devices.values().all(|record| {
+                task.device_stage(record, cx.now).status == FirmwareUpdateStatus::Done
+            });
+        if all_done {
+            return Err(invalid(format!(
+                "the task {id} updated every device; only a task not all done can be cancelled"
+            )));
         }
         Ok(Planned {
             change: Change::TaskCancelled {
