@@ -323,6 +323,42 @@ async fn a_task_whose_every_device_updated_cannot_be_cancelled() {
     emulator.shutdown().await;
 }
 
+/// `DescribeFirmwareTask` names a task by product, firmware version and ID; a task of
+/// another version of the product is not the one asked for.
+#[tokio::test]
+async fn a_task_is_described_only_under_its_own_firmware_version() {
+    let emulator = start(10_000).await;
+    let client = Client::demo(emulator.addr());
+    let id = task_id(
+        &client
+            .post("BatchUpdateFirmware", &batch(&["dev001"]))
+            .await
+            .ok(),
+    );
+    for version in ["1.0.0", "9.9.9"] {
+        let reply = client
+            .post(
+                "DescribeFirmwareTask",
+                &json!({"ProductID": "ABCDE12345", "FirmwareVersion": version, "TaskId": id}),
+            )
+            .await;
+        assert_eq!(
+            reply.code().as_deref(),
+            Some("ResourceNotFound.FirmwareTaskNotExist"),
+            "version {version}"
+        );
+    }
+    let task = client
+        .post(
+            "DescribeFirmwareTask",
+            &json!({"ProductID": "ABCDE12345", "FirmwareVersion": "2.0.0", "TaskId": id}),
+        )
+        .await
+        .ok();
+    assert_eq!(task["TaskId"], id);
+    emulator.shutdown().await;
+}
+
 #[tokio::test]
 async fn a_failure_rate_of_one_fails_every_device_after_its_retries() {
     let emulator = start(10).await;

@@ -260,7 +260,13 @@ impl Reads for DescribeFirmwareTaskRequest {
         cx: &Context<'_>,
     ) -> Result<DescribeFirmwareTaskResponse, ApiError> {
         let product = product::<Self>(state, cx, request.product_id())?;
-        let task = find_task(state, &product.id, request.task_id().unwrap_or_default())?;
+        let id = request.task_id().unwrap_or_default();
+        // The request names the task's firmware version too: a task of another version of
+        // the product is not the one asked for.
+        let task = find_task(state, &product.id, id)?;
+        if request.firmware_version() != Some(task.version.as_str()) {
+            return Err(task_not_found(id));
+        }
         let o = &task.options;
         let mut response = DescribeFirmwareTaskResponse::default();
         response.task_id = Some(task.id);
