@@ -553,6 +553,11 @@ fn read_snapshot(path: &Path) -> io::Result<Option<(State, u64)>> {
     })?;
     // The snapshot holds the data, not what is derived from it.
     state.rebuild_indexes();
+    // A snapshot edited by hand may count behind its own tasks: a TaskId it holds is never
+    // handed out again (the new task would replace the old one).
+    if let Some(&last) = state.tasks.keys().next_back() {
+        state.next_task_id = state.next_task_id.max(last.saturating_add(1));
+    }
     Ok(Some((state, bytes.len() as u64)))
 }
 

@@ -743,6 +743,42 @@ async fn a_state_file_of_the_earlier_format_loads() {
     emulator.shutdown().await;
 }
 
+/// A state file whose `next_task_id` lags behind its tasks (edited by hand, or damaged)
+/// hands out no TaskId it already holds: the new task would replace an old one, and the
+/// log would then refuse the next start.
+#[tokio::test]
+async fn a_state_file_whose_next_task_id_lags_reuses_no_task_id() {
+    let dir = temp_dir("lagging");
+    let state = dir.path().join("state.json");
+    let saved = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/state-before-log.json");
+    let mut saved: Value =
+        serde_json::from_slice(&std::fs::read(saved).expect("read")).expect("JSON");
+    saved["next_task_id"] = json!(1_000_001);
+    std::fs::write(&state, saved.to_string()).expect("write");
+    let emulator = start(&state).await;
+    let client = Client::demo(emulator.addr());
+    let next = outcome(
+        &client
+            .post("BatchUpdateFirmware", &batch(&["dev004"]))
+            .await,
+    )
+    .expect("a task");
+    assert_eq!(next, 1_000_003);
+    assert_eq!(
+        task_status(&client, 1_000_001).await,
+        6,
+        "the old task stays"
+    );
+    drop(emulator);
+    let emulator = start(&state).await;
+    let client = Client::demo(emulator.addr());
+    assert_eq!(
+        task_ids(&client).await,
+        BTreeSet::from([1_000_001, 1_000_002, 1_000_003])
+    );
+    emulator.shutdown().await;
+}
+
 #[tokio::test]
 async fn a_log_without_its_state_file_is_refused() {
     let dir = temp_dir("orphan");
