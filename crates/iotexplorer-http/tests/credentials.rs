@@ -161,6 +161,26 @@ async fn answers_holding_keys_that_cannot_be_read_are_refused_without_quoting_th
 }
 
 #[tokio::test]
+async fn an_sts_answer_that_is_not_http_200_is_reported_without_its_body() {
+    // A gateway that passes the service's answer on under another status: the body may
+    // hold the keys just issued.
+    let whole = json!({"Response": {"Credentials": {"TmpSecretId": "AKIDtmp",
+        "TmpSecretKey": "SECRETSENTINEL123", "Token": "TOKENSENTINEL456"},
+        "ExpiredTime": now() + 7200, "RequestId": "r1"}})
+    .to_string();
+    let sts = TestServer::always(Reply::Status(502, "application/json", Bytes::from(whole))).await;
+    let role = ota_role(&sts);
+    let error = tokio::time::timeout(Duration::from_secs(30), role.provide_credentials())
+        .await
+        .expect("the provider answers")
+        .unwrap_err();
+    assert_eq!(error.kind(), CredentialsErrorKind::Unavailable, "{error}");
+    assert!(error.to_string().contains("HTTP 502"), "{error}");
+    assert_shows_no_secret(&error);
+    assert_shows_no_secret(&format!("{error:?}"));
+}
+
+#[tokio::test]
 async fn the_default_chain_reads_the_cvm_role_where_the_variable_points() {
     let metadata = TestServer::start(|_, arrival| match arrival.path.as_str() {
         "/latest/meta-data/cam/security-credentials/" => {

@@ -167,11 +167,33 @@ impl AssumeRole {
             .client
             .send_raw(&call, &params)
             .await
-            .map_err(|err| CredentialsError::unavailable(PROVIDER, err.to_string()))?;
+            .map_err(|err| CredentialsError::unavailable(PROVIDER, failure(&err)))?;
         // The same lenient rules as every typed answer: STS sends numbers as strings too.
         let parsed: AssumeRoleResponse = from_value_lenient(response)
             .map_err(|err| CredentialsError::invalid(PROVIDER, unreadable("answer", &err)))?;
         issued(PROVIDER, parsed, "no Credentials in the answer")
+    }
+}
+
+/// What a failed STS call is told as. An answer that is not HTTP 200 is told by its
+/// status and RequestId only, without the excerpt of its body that [`Error::HttpStatus`]
+/// shows: a gateway may pass the service's answer on under another status, and that
+/// answer holds the keys just issued.
+fn failure(err: &Error) -> String {
+    match err {
+        Error::HttpStatus {
+            action,
+            status,
+            request_id: Some(id),
+            ..
+        } => format!("{action}: HTTP {status} (RequestId {id})"),
+        Error::HttpStatus {
+            action,
+            status,
+            request_id: None,
+            ..
+        } => format!("{action}: HTTP {status}"),
+        other => other.to_string(),
     }
 }
 
