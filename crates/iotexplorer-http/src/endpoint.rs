@@ -64,6 +64,14 @@ impl ResolvedEndpoint {
     }
 
     fn parse(url: &str, allow_insecure_http: bool) -> Result<Self, Error> {
+        // Looked for in the whole text, before it is parsed or quoted: a password holding
+        // a `/` or a space ends the authority early or breaks the URL, and would then be
+        // quoted in the error, or taken for a host, port and path.
+        if url.contains('@') {
+            return Err(Error::Config(
+                "endpoint URLs cannot carry credentials".to_owned(),
+            ));
+        }
         let uri: Uri = url
             .parse()
             .map_err(|_| Error::Config(format!("invalid endpoint URL {url:?}")))?;
@@ -75,11 +83,6 @@ impl ResolvedEndpoint {
             .authority()
             .cloned()
             .ok_or_else(|| Error::Config(format!("endpoint {url:?} has no host")))?;
-        if authority.as_str().contains('@') {
-            return Err(Error::Config(
-                "endpoint URLs cannot carry credentials".to_owned(),
-            ));
-        }
         if uri.query().is_some() {
             return Err(Error::Config(format!(
                 "endpoint {url:?} cannot have a query"

@@ -131,3 +131,24 @@ async fn errors_never_show_secrets() {
         &format!("{as_client_error:?} / {as_client_error}"),
     );
 }
+
+#[test]
+fn endpoint_urls_with_a_password_are_refused_without_showing_it() {
+    // A password with a character that ends the authority early, or that no URL holds:
+    // the URL does not parse, and the message must still hide the password.
+    for url in [
+        format!("https://user:{PROXY_PASSWORD}/x@127.0.0.1:9"),
+        format!("https://user:{PROXY_PASSWORD} x@127.0.0.1:9"),
+        format!("user:{PROXY_PASSWORD}@127.0.0.1:9"),
+        format!("https://user:{PROXY_PASSWORD}@127.0.0.1:9"),
+    ] {
+        let error = Client::builder()
+            .credentials(StaticCredentials::new("AKIDx", KEY))
+            .proxy(Proxy::none())
+            .endpoint_url(url.clone())
+            .build()
+            .unwrap_err();
+        assert!(matches!(error, Error::Config(_)), "{url}: {error}");
+        assert_clean("endpoint error", &format!("{error:?} / {error}"));
+    }
+}
