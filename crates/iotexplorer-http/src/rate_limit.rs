@@ -36,11 +36,13 @@ impl RateLimit {
         Self::new(max, Duration::from_secs(1))
     }
 
-    /// At most `max` calls of every action in any `window` (0 is taken as 1).
+    /// At most `max` calls of every action in any `window` (0 is taken as 1; a window
+    /// longer than a year is taken as a year, so that a start time computed from it is
+    /// always one the clock can hold).
     pub fn new(max: u32, window: Duration) -> Self {
         Self {
             max: max.max(1),
-            window,
+            window: window.min(crate::config::LONGEST_TIMEOUT),
             per_action: false,
         }
     }
@@ -68,7 +70,8 @@ impl RateLimit {
 
 /// One limiter per action, shared by every clone of a client.
 ///
-/// Each action keeps the start times of its last `max` calls. A new call starts once the
+/// Each action keeps the start times of its last `max` calls that are less than a window
+/// old (or still to come). A new call starts once the
 /// oldest of them is a whole window old, so no window of that length ever holds more than
 /// `max` starts, whatever the arrival pattern. Starts are also spaced at least
 /// `window / max` apart: the service counts calls in fixed windows as they arrive, and a
@@ -106,7 +109,9 @@ impl Limiter {
                     let max = self.limit.max_for(action);
                     let slots = Arc::new(Slots {
                         max,
-                        starts: Mutex::new(VecDeque::with_capacity(max as usize)),
+                        // Not made ready for `max` starts: a limit meant as none
+                        // (`u32::MAX`) would ask for gigabytes at once.
+                        starts: Mutex::new(VecDeque::new()),
                     });
                     actions.insert(action.to_owned(), Arc::clone(&slots));
                     slots
@@ -114,6 +119,14 @@ impl Limiter {
             }
         };
         let mut starts = slots.starts.lock().unwrap_or_else(PoisonError::into_inner);
+        // Starts a whole window old bind no later call: forgotten, they leave the queue
+        // as long as the calls of one window, not as long as `max`, however large.
+        while starts
+            .front()
+            .is_some_and(|oldest| *oldest + self.limit.window <= now)
+        {
+            starts.pop_front();
+        }
         let start = if starts.len() < slots.max as usize {
             now
         } else {

@@ -131,3 +131,30 @@ async fn clones_under_another_retry_policy_share_the_limiter() {
     let arrivals = server.arrivals();
     assert!(arrivals[1].at.duration_since(arrivals[0].at) >= Duration::from_millis(550));
 }
+
+#[tokio::test]
+async fn a_limit_of_any_size_or_window_is_kept_without_a_panic() {
+    let server = TestServer::always(task_created()).await;
+    // "As good as no limit": every call goes at once, and nothing is made ready for
+    // calls that never come.
+    let unbounded = builder(&server)
+        .rate_limit(Some(RateLimit::per_second(u32::MAX)))
+        .build()
+        .unwrap();
+    for _ in 0..3 {
+        unbounded.send(&upgrade()).await.unwrap();
+    }
+    // "Once, ever": the second call waits out its deadline, unsent.
+    let once = builder(&server)
+        .rate_limit(Some(RateLimit::new(1, Duration::MAX)))
+        .call_timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    once.send(&upgrade()).await.unwrap();
+    let refused = tokio::time::timeout(Duration::from_secs(10), once.send(&upgrade()))
+        .await
+        .expect("the call ends by its deadline")
+        .unwrap_err();
+    assert!(refused.is_timeout() && refused.was_not_sent(), "{refused}");
+    assert_eq!(server.count(), 4);
+}
