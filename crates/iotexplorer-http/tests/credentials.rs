@@ -696,3 +696,45 @@ async fn the_default_chain_ends_with_the_tke_oidc_role() {
     assert_eq!(secret_id(&chain(with_keys, "/none/")).await, "AKIDenv");
     assert_eq!(sts.count(), 1);
 }
+
+#[test]
+fn a_tke_token_file_that_never_ends_cannot_hold_a_call_past_its_deadline() {
+    // A named pipe no one writes to: opening it waits for a writer, without end.
+    let dir = temp_dir("tke-fifo");
+    let token_file = dir.path().join("token");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&token_file)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let env = tke_env(&token_file);
+    let (done, finished) = std::sync::mpsc::channel();
+    // On its own thread and one-threaded runtime, so that a read blocking the runtime
+    // fails the test instead of stalling it.
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let outcome = runtime.block_on(async {
+            let server = TestServer::always(task_created()).await;
+            let role = TkeOidcRoleCredentials::from_lookup(EnvLookup::from_pairs(env))
+                .with_proxy(Proxy::none());
+            let client = builder(&server)
+                .credentials(role)
+                .call_timeout(Duration::from_millis(500))
+                .build()
+                .unwrap();
+            let outcome = client.send(&upgrade()).await;
+            (outcome.map(|_| ()), server.count())
+        });
+        done.send(outcome).unwrap();
+    });
+    let outcome = finished.recv_timeout(Duration::from_secs(10));
+    // Lets the blocked open go, whatever the outcome, so the reader's thread ends.
+    drop(std::fs::OpenOptions::new().write(true).open(&token_file));
+    let (outcome, sent) = outcome.expect("the call ends by its deadline");
+    let error = outcome.unwrap_err();
+    assert!(error.is_timeout() && error.was_not_sent(), "{error}");
+    assert_eq!(sent, 0);
+}

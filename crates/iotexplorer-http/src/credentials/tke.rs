@@ -151,7 +151,7 @@ struct Settings {
 }
 
 impl WebIdentity {
-    fn settings(&self) -> Result<Settings, CredentialsError> {
+    async fn settings(&self) -> Result<Settings, CredentialsError> {
         let mut values = TKE_VARIABLES
             .iter()
             .map(|name| self.env.get(name).filter(|value| !value.trim().is_empty()));
@@ -168,7 +168,16 @@ impl WebIdentity {
                 format!("{} not set", missing.join(", ")),
             ));
         };
-        let token = read_token(&path)?;
+        // Read off the runtime's threads: a path naming a pipe or a terminal can block
+        // without end, and would then hold every task of the runtime past its deadline.
+        let token = tokio::task::spawn_blocking(move || read_token(&path))
+            .await
+            .map_err(|err| {
+                CredentialsError::unavailable(
+                    PROVIDER,
+                    format!("reading TKE_WEB_IDENTITY_TOKEN_FILE ended early: {err}"),
+                )
+            })??;
         Ok(Settings {
             region: region.trim().to_owned(),
             provider_id: provider_id.trim().to_owned(),
@@ -193,7 +202,7 @@ impl WebIdentity {
     }
 
     async fn fetch(&self) -> Result<ProvidedCredentials, CredentialsError> {
-        let settings = self.settings()?;
+        let settings = self.settings().await?;
         let endpoint = ResolvedEndpoint::resolve(&self.endpoint, SERVICE, None, false)
             .map_err(|err| CredentialsError::invalid(PROVIDER, err.to_string()))?;
         let uri = endpoint
