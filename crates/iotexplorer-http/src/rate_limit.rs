@@ -70,14 +70,13 @@ impl RateLimit {
 
 /// One limiter per action, shared by every clone of a client.
 ///
-/// Each action keeps the start times of its last `max` calls that are less than a window
-/// old (or still to come). A new call starts once the
-/// oldest of them is a whole window old, so no window of that length ever holds more than
-/// `max` starts, whatever the arrival pattern. Starts are also spaced at least
+/// Each action keeps the start times of its calls that are less than a window old or still
+/// to come. A new call starts a whole window after the `max`-th latest of them, so no
+/// window of that length ever holds more than `max` starts, whatever the arrival pattern. Starts are also spaced at least
 /// `window / max` apart: the service counts calls in fixed windows as they arrive, and a
 /// burst of `max` calls, delayed unevenly on the way, could straddle one of its windows and
 /// be refused in part. Start times are reserved before waiting, so concurrent callers queue
-/// in order and never overshoot.
+/// in order and never overshoot; a caller that gives up waiting gives its start back.
 #[derive(Debug)]
 pub(crate) struct Limiter {
     limit: RateLimit,
@@ -100,7 +99,13 @@ impl Limiter {
     }
 
     /// Reserves the next start time for `action` and returns it.
-    pub(crate) fn reserve(&self, action: &str, now: Instant) -> Instant {
+    #[cfg(test)]
+    fn reserve(&self, action: &str, now: Instant) -> Instant {
+        self.reserve_in(action, now).1
+    }
+
+    /// Reserves the next start time for `action`: the action's starts, and the time.
+    fn reserve_in(&self, action: &str, now: Instant) -> (Arc<Slots>, Instant) {
         let slots = {
             let mut actions = self.actions.lock().unwrap_or_else(PoisonError::into_inner);
             match actions.get(action) {
@@ -127,11 +132,12 @@ impl Limiter {
         {
             starts.pop_front();
         }
-        let start = if starts.len() < slots.max as usize {
-            now
-        } else {
-            let oldest = starts.pop_front().unwrap_or(now);
-            now.max(oldest + self.limit.window)
+        // The new start comes a whole window after the `max`-th latest start, so that no
+        // window holds more than `max`; with fewer, it is now.
+        let max = slots.max as usize;
+        let start = match starts.len().checked_sub(max).and_then(|at| starts.get(at)) {
+            Some(bound) => now.max(*bound + self.limit.window),
+            None => now,
         };
         // Reservations only ever grow, so the queue stays sorted.
         let spacing = self.limit.window / slots.max;
@@ -139,13 +145,48 @@ impl Limiter {
             .back()
             .map_or(start, |last| start.max(*last + spacing));
         starts.push_back(start);
-        start
+        drop(starts);
+        (slots, start)
     }
 
-    /// Waits until a call of `action` may start.
+    /// Waits until a call of `action` may start. A caller that stops waiting first (its
+    /// deadline ran out) gives its start back, for a later call to take.
     pub(crate) async fn acquire(&self, action: &str) {
-        let start = self.reserve(action, Instant::now());
+        let (slots, start) = self.reserve_in(action, Instant::now());
+        let mut turn = Turn {
+            slots: &slots,
+            start,
+            taken: false,
+        };
         tokio::time::sleep_until(start).await;
+        turn.taken = true;
+    }
+}
+
+/// A start reserved by a caller that is waiting for it.
+struct Turn<'a> {
+    slots: &'a Slots,
+    start: Instant,
+    taken: bool,
+}
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        if !self.taken {
+            self.slots.give_back(self.start);
+        }
+    }
+}
+
+impl Slots {
+    /// Forgets the reserved `start` of a caller that no longer waits for it. Fewer starts
+    /// leave fewer in every window and the rest in order, so the limit still holds.
+    fn give_back(&self, start: Instant) {
+        let mut starts = self.starts.lock().unwrap_or_else(PoisonError::into_inner);
+        // The latest starts are the likeliest to be given back.
+        if let Some(index) = starts.iter().rposition(|kept| *kept == start) {
+            starts.remove(index);
+        }
     }
 }
 
@@ -179,6 +220,47 @@ mod tests {
                 }
                 if let Some(next) = starts.get(index + 1) {
                     prop_assert!(*next - *start >= spacing);
+                }
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn no_window_ever_holds_more_than_max_when_starts_are_given_back(
+            max in 1u32..10,
+            window_ms in 1u64..1_000,
+            steps in proptest::collection::vec((0u64..150, any::<bool>(), any::<u16>()), 1..200),
+        ) {
+            let limiter = Limiter::new(RateLimit::new(max, Duration::from_millis(window_ms)));
+            let mut now = Instant::now();
+            // Starts whose callers still wait, and the starts that were or will be taken.
+            let mut waiting: Vec<(Arc<Slots>, Instant)> = Vec::new();
+            let mut taken: Vec<Instant> = Vec::new();
+            for (gap, give_back, pick) in steps {
+                now += Duration::from_millis(gap);
+                // Callers whose start came took it.
+                waiting.retain(|(_, start)| {
+                    let came = *start <= now;
+                    if came {
+                        taken.push(*start);
+                    }
+                    !came
+                });
+                if give_back && !waiting.is_empty() {
+                    let (slots, start) = waiting.swap_remove(usize::from(pick) % waiting.len());
+                    slots.give_back(start);
+                } else {
+                    let (slots, start) = limiter.reserve_in("A", now);
+                    prop_assert!(start >= now);
+                    waiting.push((slots, start));
+                }
+            }
+            taken.extend(waiting.iter().map(|(_, start)| *start));
+            taken.sort();
+            for (index, start) in taken.iter().enumerate() {
+                if let Some(later) = taken.get(index + max as usize) {
+                    prop_assert!(*later - *start >= Duration::from_millis(window_ms));
                 }
             }
         }

@@ -158,3 +158,34 @@ async fn a_limit_of_any_size_or_window_is_kept_without_a_panic() {
     assert!(refused.is_timeout() && refused.was_not_sent(), "{refused}");
     assert_eq!(server.count(), 4);
 }
+
+#[tokio::test]
+async fn calls_that_give_up_waiting_give_their_turns_back() {
+    // Calls that time out waiting for their turn must not keep it: at a steady overload,
+    // every later call would find the turns taken up to past its own deadline, and none
+    // would ever be sent.
+    let server = TestServer::always(task_created()).await;
+    let client = builder(&server)
+        .rate_limit(Some(RateLimit::per_second(2)))
+        .retry_policy(RetryPolicy::none())
+        .call_timeout(Duration::from_millis(400))
+        .build()
+        .unwrap();
+    let burst: Vec<_> = (0..10)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move { client.send(&upgrade()).await })
+        })
+        .collect();
+    let mut sent = 0;
+    for call in burst {
+        if call.await.unwrap().is_ok() {
+            sent += 1;
+        }
+    }
+    assert_eq!(sent, 1, "one turn in the first 400 ms at 2 per second");
+    // The next turn (half a second after the first) is free again.
+    let next = client.send(&upgrade()).await;
+    assert!(next.is_ok(), "{next:?}");
+    assert_eq!(server.count(), 2);
+}
