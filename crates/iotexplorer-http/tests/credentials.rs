@@ -738,3 +738,15 @@ fn a_tke_token_file_that_never_ends_cannot_hold_a_call_past_its_deadline() {
     assert!(error.is_timeout() && error.was_not_sent(), "{error}");
     assert_eq!(sent, 0);
 }
+
+#[tokio::test]
+async fn a_metadata_url_that_does_not_parse_is_reported_without_its_password() {
+    // A password holding a space makes the URL unreadable; the error must not quote it.
+    let role = CvmRoleCredentials::with_metadata_url("http://user:s3cr3t pass@169.254.0.23/meta/");
+    let Err(error) = role.provide_credentials().await else {
+        panic!("the URL cannot be read");
+    };
+    let shown = format!("{error} {error:?}");
+    assert!(!shown.contains("s3cr3t"), "{shown}");
+    assert!(shown.contains("metadata URL"), "{shown}");
+}

@@ -257,7 +257,8 @@ impl RoleFetcher {
             return Err(CredentialsError::unavailable(PROVIDER, "no HTTP transport"));
         };
         let uri: Uri = url.parse().map_err(|_| {
-            CredentialsError::invalid(PROVIDER, format!("invalid metadata URL {url:?}"))
+            let shown = redact_url(url);
+            CredentialsError::invalid(PROVIDER, format!("invalid metadata URL {shown:?}"))
         })?;
         let request = Request::get(uri)
             .body(Full::new(Bytes::new()))
