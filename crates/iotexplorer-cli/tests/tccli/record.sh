@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the pinned tccli into a virtual environment under the target directory and
-# records (or with --check, compares) its behaviour for every case of cases.json.
+# records (or with --check, compares) its behaviour for every case of cases.json; with
+# --prepare, only installs it (.ci/run does that early, while other steps run).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../../../.." && pwd)"
@@ -19,5 +20,8 @@ if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import tccli, sys; sy
     echo "tccli oracle: skipped, tccli $tccli_version could not be installed (no network?)" >&2
     exit 0
   fi
+fi
+if [ "${1:-}" = "--prepare" ]; then
+  exit 0
 fi
 exec "$venv/bin/python" "$here/record.py" --tccli "$venv/bin/python" "$@"
