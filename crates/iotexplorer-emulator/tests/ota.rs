@@ -43,22 +43,32 @@ fn task_id(reply: &Value) -> u64 {
     reply["TaskId"].as_u64().expect("a TaskId")
 }
 
+/// The TaskId of a new task updating `devices` to 2.0.0.
+async fn create_task(client: &Client, devices: &[&str]) -> u64 {
+    task_id(
+        &client
+            .post("BatchUpdateFirmware", &batch(devices))
+            .await
+            .ok(),
+    )
+}
+
+/// `DescribeFirmwareTask` of task `id`, named under firmware `version`.
+async fn describe_task(client: &Client, version: &str, id: u64) -> support::Reply {
+    client
+        .post(
+            "DescribeFirmwareTask",
+            &json!({"ProductID": "ABCDE12345", "FirmwareVersion": version, "TaskId": id}),
+        )
+        .await
+}
+
 #[tokio::test]
 async fn task_ids_increase_and_errors_name_what_is_missing() {
     let emulator = start(10_000).await;
     let client = Client::demo(emulator.addr());
-    let first = task_id(
-        &client
-            .post("BatchUpdateFirmware", &batch(&["dev001"]))
-            .await
-            .ok(),
-    );
-    let second = task_id(
-        &client
-            .post("BatchUpdateFirmware", &batch(&["dev002"]))
-            .await
-            .ok(),
-    );
+    let first = create_task(&client, &["dev001"]).await;
+    let second = create_task(&client, &["dev002"]).await;
     assert!(second > first);
 
     let mut body = batch(&["dev003"]);
@@ -83,12 +93,7 @@ async fn task_ids_increase_and_errors_name_what_is_missing() {
 async fn a_device_in_an_unfinished_task_is_updating_unless_overridden() {
     let emulator = start(10_000).await;
     let client = Client::demo(emulator.addr());
-    let first = task_id(
-        &client
-            .post("BatchUpdateFirmware", &batch(&["dev001", "dev002"]))
-            .await
-            .ok(),
-    );
+    let first = create_task(&client, &["dev001", "dev002"]).await;
     let reply = client
         .post("BatchUpdateFirmware", &batch(&["dev002"]))
         .await;
@@ -140,13 +145,7 @@ async fn devices_are_chosen_by_original_version_and_by_list_file() {
         .map(|d| d["DeviceName"].clone())
         .collect();
     assert_eq!(names, [json!("dev004"), json!("dev005")]);
-    let task = client
-        .post(
-            "DescribeFirmwareTask",
-            &json!({"ProductID": "ABCDE12345", "FirmwareVersion": "2.0.0", "TaskId": id}),
-        )
-        .await
-        .ok();
+    let task = describe_task(&client, "2.0.0", id).await.ok();
     assert_eq!(task["UpgradeMode"], "filename");
 
     let mut wrong = by_file.clone();
@@ -176,15 +175,7 @@ async fn devices_are_chosen_by_original_version_and_by_list_file() {
 async fn devices_progress_to_completion_on_a_fast_clock() {
     let emulator = start(20).await;
     let client = Client::demo(emulator.addr());
-    let id = task_id(
-        &client
-            .post(
-                "BatchUpdateFirmware",
-                &batch(&["dev001", "dev002", "dev003"]),
-            )
-            .await
-            .ok(),
-    );
+    let id = create_task(&client, &["dev001", "dev002", "dev003"]).await;
     let status = client
         .post(
             "DescribeFirmwareUpdateStatus",
@@ -208,13 +199,7 @@ async fn devices_progress_to_completion_on_a_fast_clock() {
     }
     assert!(seen.contains(&6), "{seen:?}");
     assert!(seen.contains(&3), "downloading was seen: {seen:?}");
-    let task = client
-        .post(
-            "DescribeFirmwareTask",
-            &json!({"ProductID": "ABCDE12345", "FirmwareVersion": "2.0.0", "TaskId": id}),
-        )
-        .await
-        .ok();
+    let task = describe_task(&client, "2.0.0", id).await.ok();
     assert_eq!(task["Status"], 5, "every device ended");
     let firmware = client
         .post(
@@ -239,12 +224,7 @@ async fn devices_progress_to_completion_on_a_fast_clock() {
 async fn a_cancelled_task_stops_its_devices() {
     let emulator = start(10_000).await;
     let client = Client::demo(emulator.addr());
-    let id = task_id(
-        &client
-            .post("BatchUpdateFirmware", &batch(&["dev001", "dev002"]))
-            .await
-            .ok(),
-    );
+    let id = create_task(&client, &["dev001", "dev002"]).await;
     client
         .post(
             "UpdateOtaTaskStatus",
@@ -252,13 +232,7 @@ async fn a_cancelled_task_stops_its_devices() {
         )
         .await
         .ok();
-    let task = client
-        .post(
-            "DescribeFirmwareTask",
-            &json!({"ProductID": "ABCDE12345", "FirmwareVersion": "2.0.0", "TaskId": id}),
-        )
-        .await
-        .ok();
+    let task = describe_task(&client, "2.0.0", id).await.ok();
     assert_eq!(task["Status"], 6);
     for device in devices_of(&client, id).await {
         assert_eq!(device["Status"], 5);
@@ -288,16 +262,10 @@ async fn a_cancelled_task_stops_its_devices() {
 async fn a_task_whose_every_device_updated_cannot_be_cancelled() {
     let emulator = start(10).await;
     let client = Client::demo(emulator.addr());
-    let id = task_id(
-        &client
-            .post("BatchUpdateFirmware", &batch(&["dev001", "dev002"]))
-            .await
-            .ok(),
-    );
-    let describe = json!({"ProductID": "ABCDE12345", "FirmwareVersion": "2.0.0", "TaskId": id});
+    let id = create_task(&client, &["dev001", "dev002"]).await;
     let mut status = Value::Null;
     for _ in 0..200 {
-        status = client.post("DescribeFirmwareTask", &describe).await.ok()["Status"].clone();
+        status = describe_task(&client, "2.0.0", id).await.ok()["Status"].clone();
         if status == 5 {
             break;
         }
@@ -318,7 +286,7 @@ async fn a_task_whose_every_device_updated_cannot_be_cancelled() {
         )
         .await;
     assert_eq!(reply.code().as_deref(), Some("InvalidParameterValue"));
-    let task = client.post("DescribeFirmwareTask", &describe).await.ok();
+    let task = describe_task(&client, "2.0.0", id).await.ok();
     assert_eq!(task["Status"], 5, "the task stays ended");
     emulator.shutdown().await;
 }
@@ -329,32 +297,16 @@ async fn a_task_whose_every_device_updated_cannot_be_cancelled() {
 async fn a_task_is_described_only_under_its_own_firmware_version() {
     let emulator = start(10_000).await;
     let client = Client::demo(emulator.addr());
-    let id = task_id(
-        &client
-            .post("BatchUpdateFirmware", &batch(&["dev001"]))
-            .await
-            .ok(),
-    );
+    let id = create_task(&client, &["dev001"]).await;
     for version in ["1.0.0", "9.9.9"] {
-        let reply = client
-            .post(
-                "DescribeFirmwareTask",
-                &json!({"ProductID": "ABCDE12345", "FirmwareVersion": version, "TaskId": id}),
-            )
-            .await;
+        let reply = describe_task(&client, version, id).await;
         assert_eq!(
             reply.code().as_deref(),
             Some("ResourceNotFound.FirmwareTaskNotExist"),
             "version {version}"
         );
     }
-    let task = client
-        .post(
-            "DescribeFirmwareTask",
-            &json!({"ProductID": "ABCDE12345", "FirmwareVersion": "2.0.0", "TaskId": id}),
-        )
-        .await
-        .ok();
+    let task = describe_task(&client, "2.0.0", id).await.ok();
     assert_eq!(task["TaskId"], id);
     emulator.shutdown().await;
 }
@@ -450,12 +402,7 @@ async fn state_survives_a_restart_with_a_state_file() {
     };
     let emulator = start_with_state().await;
     let client = Client::demo(emulator.addr());
-    let first = task_id(
-        &client
-            .post("BatchUpdateFirmware", &batch(&["dev001"]))
-            .await
-            .ok(),
-    );
+    let first = create_task(&client, &["dev001"]).await;
     emulator.shutdown().await;
 
     let emulator = start_with_state().await;
@@ -468,12 +415,7 @@ async fn state_survives_a_restart_with_a_state_file() {
         reply.code().as_deref(),
         Some("FailedOperation.DeviceIsUpdating")
     );
-    let second = task_id(
-        &client
-            .post("BatchUpdateFirmware", &batch(&["dev002"]))
-            .await
-            .ok(),
-    );
+    let second = create_task(&client, &["dev002"]).await;
     assert_eq!(second, first + 1);
     emulator.shutdown().await;
 }
@@ -482,12 +424,7 @@ async fn state_survives_a_restart_with_a_state_file() {
 async fn a_device_already_on_the_version_needs_no_update() {
     let emulator = start(10).await;
     let client = Client::demo(emulator.addr());
-    let first = task_id(
-        &client
-            .post("BatchUpdateFirmware", &batch(&["dev001"]))
-            .await
-            .ok(),
-    );
+    let first = create_task(&client, &["dev001"]).await;
     for _ in 0..200 {
         if devices_of(&client, first)
             .await
@@ -498,12 +435,7 @@ async fn a_device_already_on_the_version_needs_no_update() {
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    let again = task_id(
-        &client
-            .post("BatchUpdateFirmware", &batch(&["dev001"]))
-            .await
-            .ok(),
-    );
+    let again = create_task(&client, &["dev001"]).await;
     let devices = devices_of(&client, again).await;
     assert_eq!(devices[0]["Status"], 5);
     assert_eq!(devices[0]["ErrMsg"], "firmware no need update.");
@@ -613,12 +545,7 @@ async fn a_stage_time_past_the_end_of_its_type_saturates_and_the_request_is_answ
         .await
         .expect("start");
     let client = Client::demo(emulator.addr());
-    let task = task_id(
-        &client
-            .post("BatchUpdateFirmware", &batch(&["dev001"]))
-            .await
-            .ok(),
-    );
+    let task = create_task(&client, &["dev001"]).await;
     // Stages of a millisecond: once past its first one, the device's time is as late as
     // the answer's type can say. Polled, since a busy machine may take a while.
     let saturated = i64::MAX as u64;
