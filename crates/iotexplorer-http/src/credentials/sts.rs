@@ -184,15 +184,12 @@ fn failure(err: &Error) -> String {
         Error::HttpStatus {
             action,
             status,
-            request_id: Some(id),
+            request_id,
             ..
-        } => format!("{action}: HTTP {status} (RequestId {id})"),
-        Error::HttpStatus {
-            action,
-            status,
-            request_id: None,
-            ..
-        } => format!("{action}: HTTP {status}"),
+        } => match request_id {
+            Some(id) => format!("{action}: HTTP {status} (RequestId {id})"),
+            None => format!("{action}: HTTP {status}"),
+        },
         other => other.to_string(),
     }
 }
