@@ -63,6 +63,11 @@ fn outcome(reply: &Reply) -> Result<u64, String> {
     }
 }
 
+/// The TaskId of a new task updating `devices`, which the test expects to be created.
+async fn create_task(client: &Client, devices: &[&str]) -> u64 {
+    outcome(&client.post("BatchUpdateFirmware", &batch(devices)).await).expect("a task")
+}
+
 async fn firmware_versions(client: &Client) -> Vec<String> {
     let listed = client
         .post(
@@ -98,14 +103,7 @@ async fn a_failed_write_answers_internal_error_and_keeps_nothing() {
     let emulator = start(&state).await;
     let client = Client::demo(emulator.addr());
     let mut acknowledged = BTreeSet::new();
-    acknowledged.insert(
-        outcome(
-            &client
-                .post("BatchUpdateFirmware", &batch(&["dev001"]))
-                .await,
-        )
-        .expect("a task"),
-    );
+    acknowledged.insert(create_task(&client, &["dev001"]).await);
 
     // A full disk refuses the next three writes, then has room again.
     emulator.storage_faults().fail_writes(3);
@@ -160,12 +158,7 @@ async fn a_failed_write_answers_internal_error_and_keeps_nothing() {
             .await
             .contains(&"3.0.0".to_owned())
     );
-    let next = outcome(
-        &client
-            .post("BatchUpdateFirmware", &batch(&["dev003"]))
-            .await,
-    )
-    .expect("a task");
+    let next = create_task(&client, &["dev003"]).await;
     assert!(
         !acknowledged.contains(&next),
         "TaskId {next} reused after a restart"
@@ -180,35 +173,20 @@ async fn a_failed_flush_answers_internal_error_and_keeps_nothing() {
     let state = dir.path().join("state.json");
     let emulator = start(&state).await;
     let client = Client::demo(emulator.addr());
-    let first = outcome(
-        &client
-            .post("BatchUpdateFirmware", &batch(&["dev001"]))
-            .await,
-    )
-    .expect("a task");
+    let first = create_task(&client, &["dev001"]).await;
     emulator.storage_faults().fail_syncs(1);
     let reply = client
         .post("BatchUpdateFirmware", &batch(&["dev002"]))
         .await;
     assert_eq!(reply.code().as_deref(), Some("InternalError"));
     assert_eq!(task_ids(&client).await, BTreeSet::from([first]));
-    let second = outcome(
-        &client
-            .post("BatchUpdateFirmware", &batch(&["dev003"]))
-            .await,
-    )
-    .expect("a task");
+    let second = create_task(&client, &["dev003"]).await;
     drop(emulator);
 
     let emulator = start(&state).await;
     let client = Client::demo(emulator.addr());
     assert_eq!(task_ids(&client).await, BTreeSet::from([first, second]));
-    let third = outcome(
-        &client
-            .post("BatchUpdateFirmware", &batch(&["dev004"]))
-            .await,
-    )
-    .expect("a task");
+    let third = create_task(&client, &["dev004"]).await;
     assert!(third > second);
     // The last word before a crash is a failed flush: its record must not come back.
     emulator.storage_faults().fail_syncs(1);
@@ -539,12 +517,7 @@ async fn the_log_is_folded_into_the_state_file_and_stays_bounded() {
     let emulator = start(&state).await;
     let client = Client::demo(emulator.addr());
     assert_eq!(task_ids(&client).await, acknowledged);
-    let next = outcome(
-        &client
-            .post("BatchUpdateFirmware", &batch(&["dev005"]))
-            .await,
-    )
-    .expect("a task");
+    let next = create_task(&client, &["dev005"]).await;
     assert_eq!(next, acknowledged.last().expect("a task") + 1);
     emulator.shutdown().await;
     assert_eq!(size(&log), 0, "shutdown folds the log");
@@ -603,12 +576,7 @@ async fn a_torn_last_record_is_dropped_and_cut_off() {
     let emulator = start(&state).await;
     let client = Client::demo(emulator.addr());
     assert_three_tasks(&client, &ids).await;
-    let fourth = outcome(
-        &client
-            .post("BatchUpdateFirmware", &batch(&["dev004"]))
-            .await,
-    )
-    .expect("a task");
+    let fourth = create_task(&client, &["dev004"]).await;
     assert!(fourth > *ids.last().expect("a task"));
     drop(emulator);
 
@@ -694,12 +662,7 @@ async fn a_fold_cut_short_before_the_log_was_emptied_applies_nothing_twice() {
     let emulator = start(&state).await;
     let client = Client::demo(emulator.addr());
     assert_three_tasks(&client, &ids).await;
-    let fourth = outcome(
-        &client
-            .post("BatchUpdateFirmware", &batch(&["dev004"]))
-            .await,
-    )
-    .expect("a task");
+    let fourth = create_task(&client, &["dev004"]).await;
     assert_eq!(fourth, ids.last().expect("a task") + 1);
     drop(emulator);
     let emulator = start(&state).await;
@@ -726,12 +689,7 @@ async fn a_state_file_of_the_earlier_format_loads() {
             .await
             .contains(&"3.0.0".to_owned())
     );
-    let next = outcome(
-        &client
-            .post("BatchUpdateFirmware", &batch(&["dev004"]))
-            .await,
-    )
-    .expect("a task");
+    let next = create_task(&client, &["dev004"]).await;
     assert_eq!(next, 1_000_003);
     drop(emulator);
     let emulator = start(&state).await;
@@ -757,12 +715,7 @@ async fn a_state_file_whose_next_task_id_lags_reuses_no_task_id() {
     std::fs::write(&state, saved.to_string()).expect("write");
     let emulator = start(&state).await;
     let client = Client::demo(emulator.addr());
-    let next = outcome(
-        &client
-            .post("BatchUpdateFirmware", &batch(&["dev004"]))
-            .await,
-    )
-    .expect("a task");
+    let next = create_task(&client, &["dev004"]).await;
     assert_eq!(next, 1_000_003);
     assert_eq!(
         task_status(&client, 1_000_001).await,
@@ -826,12 +779,7 @@ async fn a_second_emulator_on_the_same_state_file_is_refused_at_once() {
     let state = dir.path().join("state.json");
     let first = start(&state).await;
     let client = Client::demo(first.addr());
-    let created = outcome(
-        &client
-            .post("BatchUpdateFirmware", &batch(&["dev001"]))
-            .await,
-    )
-    .expect("a task");
+    let created = create_task(&client, &["dev001"]).await;
 
     // In this process and in another one: both must refuse, naming the cause.
     let error = builder(&state)
@@ -877,12 +825,7 @@ async fn three_tasks_and_one_more(state: &Path, ids: &BTreeSet<u64>, case: &str)
         !sealed_log_of(state).exists(),
         "{case}: the fold was finished at start"
     );
-    let fourth = outcome(
-        &client
-            .post("BatchUpdateFirmware", &batch(&["dev004"]))
-            .await,
-    )
-    .expect("a task");
+    let fourth = create_task(&client, &["dev004"]).await;
     assert_eq!(fourth, ids.last().expect("a task") + 1, "{case}");
     drop(emulator);
     let emulator = start(state).await;
