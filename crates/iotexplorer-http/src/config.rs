@@ -312,7 +312,8 @@ impl ClientBuilder {
     }
 
     /// Whether the bundled web roots (and, with the `native-roots` feature, the system's)
-    /// are trusted (default `true`). Turn off to trust only the added certificates.
+    /// are trusted (default `true`). Turn off to trust only the added certificates. The
+    /// system's are read by the first client built and kept for the process's life.
     pub fn builtin_roots(mut self, enabled: bool) -> Self {
         self.builtin_roots = enabled;
         self

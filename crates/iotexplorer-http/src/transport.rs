@@ -379,11 +379,8 @@ fn tls_config(config: &TransportConfig) -> Result<rustls::ClientConfig, Error> {
     if config.builtin_roots {
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
         #[cfg(feature = "native-roots")]
-        {
-            // Unreadable system certificates are skipped: the bundled roots remain.
-            for cert in rustls_native_certs::load_native_certs().certs {
-                let _ = roots.add(cert);
-            }
+        for cert in system_roots() {
+            let _ = roots.add(cert.clone());
         }
     }
     for cert in &config.extra_roots {
@@ -401,6 +398,15 @@ fn tls_config(config: &TransportConfig) -> Result<rustls::ClientConfig, Error> {
         .map_err(|err| Error::Config(format!("TLS: {err}")))?
         .with_root_certificates(roots)
         .with_no_client_auth())
+}
+
+/// The system's root certificates, read once per process: reading them parses every
+/// certificate file of the system's store (hundreds), which each client built would
+/// otherwise do again. Unreadable ones are skipped; the bundled roots remain.
+#[cfg(feature = "native-roots")]
+fn system_roots() -> &'static [CertificateDer<'static>] {
+    static ROOTS: std::sync::OnceLock<Vec<CertificateDer<'static>>> = std::sync::OnceLock::new();
+    ROOTS.get_or_init(|| rustls_native_certs::load_native_certs().certs)
 }
 
 /// An error and its causes, joined, for a message.
@@ -588,5 +594,15 @@ impl Write for ProxyStream {
         bufs: &[std::io::IoSlice<'_>],
     ) -> Poll<std::io::Result<usize>> {
         Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
+    }
+}
+
+#[cfg(all(test, feature = "native-roots"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_system_roots_are_read_once_per_process() {
+        assert!(std::ptr::eq(system_roots(), system_roots()));
     }
 }
