@@ -11,7 +11,9 @@ use std::future::Future;
 use std::time::Duration;
 
 use iotexplorer_http::{Error, RetryPolicy};
-use iotexplorer_model::{Action, ValidationErrors};
+use iotexplorer_model::{Action, DescribeFirmwareTaskRequest, ValidationErrors};
+
+use crate::config::RolloutSpec;
 
 /// Pages a listing may have before the rollout stops reading it: far more than any real
 /// listing, so only a server that never ends one reaches it.
@@ -68,6 +70,21 @@ pub(crate) fn built<A: Action>(built: Result<A, ValidationErrors>) -> Result<A, 
         action: A::NAME.to_owned(),
         errors,
     })
+}
+
+/// `DescribeFirmwareTask` for task `task` of the rollout's product and firmware version.
+pub(crate) fn describe_task(
+    spec: &RolloutSpec,
+    task: u64,
+) -> Result<DescribeFirmwareTaskRequest, Error> {
+    // This action takes no FwType.
+    built(
+        DescribeFirmwareTaskRequest::builder()
+            .product_id(spec.product_id.as_str())
+            .firmware_version(spec.firmware_version.as_str())
+            .task_id(task)
+            .build(),
+    )
 }
 
 /// The policy a rollout needs from the client. A rollout runs for hours and shares the

@@ -15,7 +15,7 @@ use iotexplorer_model::{
 use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinSet;
 
-use crate::calls::{built, rollout_retry_policy};
+use crate::calls::{built, describe_task, rollout_retry_policy};
 use crate::config::{Marker, RequestError, RolloutSpec};
 use crate::event::{Event, Observer};
 use crate::journal::{BatchState, Journal, JournalError, JournalState, Record};
@@ -399,14 +399,23 @@ impl Rollout {
         );
         if self.shared.spec.cancel_on_abort && !result.unsettled_tasks.is_empty() {
             let mut cancelled = Vec::new();
+            let mut finished = Vec::new();
             let mut failures = Vec::new();
             for task in &result.unsettled_tasks {
                 if self.state.cancelled.contains(task) {
                     continue;
                 }
-                match self.cancel(*task).await {
-                    Ok(_) => cancelled.push(*task),
-                    Err(err) => failures.push(format!("task {task}: {err}")),
+                let Err(err) = self.cancel(*task).await else {
+                    cancelled.push(*task);
+                    continue;
+                };
+                // A task may end between the gate's look and the cancel, and the service
+                // refuses to cancel a task whose every device updated: the task's own
+                // status tells that from a cancel that failed.
+                match self.task_status(*task).await {
+                    Ok(Some(FirmwareTaskStatus::Cancelled)) => cancelled.push(*task),
+                    Ok(Some(FirmwareTaskStatus::Finished)) => finished.push(*task),
+                    _ => failures.push(format!("task {task}: {err}")),
                 }
             }
             if !cancelled.is_empty() {
@@ -414,6 +423,11 @@ impl Rollout {
                     wave,
                     task_ids: cancelled,
                 })?;
+            }
+            for task in finished {
+                reason.push_str(&format!(
+                    "; task {task} finished before it could be cancelled"
+                ));
             }
             if !failures.is_empty() {
                 reason.push_str("; could not cancel ");
@@ -438,6 +452,17 @@ impl Rollout {
         )?;
         self.shared.client.update_ota_task_status(&request).await?;
         Ok(())
+    }
+
+    /// The status the service reports for task `task`.
+    async fn task_status(&self, task: u64) -> Result<Option<FirmwareTaskStatus>, Error> {
+        let request = describe_task(&self.shared.spec, task)?;
+        Ok(self
+            .shared
+            .client
+            .describe_firmware_task(&request)
+            .await?
+            .status)
     }
 
     /// Gives every batch of the wave its task, exactly once.

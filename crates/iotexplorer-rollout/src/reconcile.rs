@@ -5,9 +5,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Mutex, PoisonError};
 
 use iotexplorer_http::{Client, Error};
-use iotexplorer_model::{DescribeFirmwareTaskRequest, DescribeFirmwareTasksRequest};
+use iotexplorer_model::DescribeFirmwareTasksRequest;
 
-use crate::calls::{Page, built, every_page, page_size};
+use crate::calls::{Page, built, describe_task, every_page, page_size};
 use crate::config::{Marker, RolloutSpec};
 /// Tasks created this long before the rollout cannot be ours; the margin covers clocks
 /// that disagree.
@@ -98,15 +98,9 @@ impl Reconciler {
         {
             return Ok(known.clone());
         }
-        // This action takes no FwType.
-        let request = built(
-            DescribeFirmwareTaskRequest::builder()
-                .product_id(spec.product_id.as_str())
-                .firmware_version(spec.firmware_version.as_str())
-                .task_id(task)
-                .build(),
-        )?;
-        let response = client.describe_firmware_task(&request).await?;
+        let response = client
+            .describe_firmware_task(&describe_task(spec, task)?)
+            .await?;
         let batch = response
             .task_user_define
             .as_deref()

@@ -483,3 +483,85 @@ async fn a_failed_batch_ends_the_waits_of_the_others() {
     assert_eq!(intents, 2, "nothing sent again");
     emulator.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_that_finished_before_its_cancel_is_told_as_finished_not_as_a_failure() {
+    // dev001 is offline for 12 stages of 100 ms, so the one-second gate times out with its
+    // task unsettled; the cancel is held 2 s, by which time the device came online and
+    // updated, and the service refuses to cancel a task whose every device updated.
+    let fixture = Fixture::from_json(
+        &json!({
+            "credentials": [{"secret_id": SECRET_ID, "secret_key": SECRET_KEY}],
+            "products": [{"product_id": "ENGINE0001",
+                          "firmwares": [{"version": "2.0.0", "fw_type": "mcu"}],
+                          "devices": [
+                              {"name": "dev000", "firmware_version": "1.0.0"},
+                              {"name": "dev001", "firmware_version": "1.0.0",
+                               "offline": {"for_steps": 12}},
+                          ]}],
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let emulator = Emulator::builder()
+        .fixture(fixture)
+        .rate_limit(0)
+        .progress(ProgressSettings::default().with_step_ms(100))
+        .start("127.0.0.1:0")
+        .await
+        .unwrap();
+    emulator.faults().push(
+        FaultRule::new(FaultKind::Delay { ms: 2_000 })
+            .for_action("UpdateOtaTaskStatus")
+            .times(1),
+    );
+    let dir = tempfile::Builder::new()
+        .prefix("rollout-finished-")
+        .tempdir()
+        .unwrap();
+    let names = ["dev000".to_owned(), "dev001".to_owned()];
+    let mut spec = engine_spec(&names, parse_waves("100%").unwrap(), 1);
+    spec.wave_timeout_secs = 1;
+    spec.cancel_on_abort = true;
+    let journal = dir.path().join("rollout.journal");
+    let client = client_of(&emulator);
+    let mut rollout = Rollout::create(
+        &journal,
+        spec,
+        &client,
+        quick(Duration::from_secs(30)),
+        Box::new(iotexplorer_rollout::Silent),
+    )
+    .unwrap();
+    let outcome = tokio::time::timeout(Duration::from_secs(30), rollout.run())
+        .await
+        .expect("the run ends")
+        .unwrap();
+    let Outcome::Aborted { reason, .. } = outcome else {
+        panic!("the gate times out: {outcome:?}");
+    };
+    let records = Journal::read(&journal).unwrap();
+    let unsettled: Vec<u64> = records
+        .iter()
+        .filter_map(|r| match r {
+            Record::Verdict(verdict) => Some(verdict.unsettled_tasks.clone()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    let [task] = unsettled[..] else {
+        panic!("one task is unsettled when the gate times out: {unsettled:?}");
+    };
+    assert!(!reason.contains("could not cancel"), "{reason}");
+    assert!(
+        reason.contains(&format!(
+            "task {task} finished before it could be cancelled"
+        )),
+        "{reason}"
+    );
+    let cancelled = records
+        .iter()
+        .any(|r| matches!(r, Record::Cancelled { .. }));
+    assert!(!cancelled, "a finished task is not recorded as cancelled");
+    emulator.shutdown().await;
+}
