@@ -282,6 +282,29 @@ fn the_main_job_runs_against_the_embedded_emulator() {
 }
 
 #[test]
+fn a_proxy_variable_that_cannot_be_used_does_not_stop_the_embedded_emulator() {
+    // Calls to a loopback host never go through a proxy from the environment.
+    let outcome = run_binary(
+        &[&["--emulator"], UPGRADE].concat(),
+        &[("HTTPS_PROXY", "not a url")],
+        "",
+    );
+    assert_eq!(outcome.code, 0, "{outcome:?}");
+    // The same variable with the service's own host is refused, naming it.
+    let outcome = run_binary(
+        &[&["--region", "ap-guangzhou"], UPGRADE].concat(),
+        &[
+            ("HTTPS_PROXY", "not a url"),
+            ("TENCENTCLOUD_SECRET_ID", "AKIDEXAMPLE"),
+            ("TENCENTCLOUD_SECRET_KEY", "example-key"),
+        ],
+        "",
+    );
+    assert_ne!(outcome.code, 0, "{outcome:?}");
+    assert!(outcome.stderr.contains("HTTPS_PROXY"), "{outcome:?}");
+}
+
+#[test]
 fn credentials_come_from_the_environment() {
     let emulator = TestEmulator::start();
     let url = emulator.url();

@@ -355,7 +355,7 @@ impl ClientBuilder {
         }
         let transport = Transport::new(&TransportConfig {
             connect_timeout: self.connect_timeout,
-            proxy: self.proxy,
+            proxy: self.proxy.for_service_at(endpoint.authority.host()),
             builtin_roots: self.builtin_roots,
             extra_roots: self.extra_roots,
         })?;

@@ -36,7 +36,9 @@ impl Proxy {
     /// The process environment: `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY`,
     /// upper- or lower-case (`HTTP_PROXY` is ignored under CGI, where a request can set
     /// it). Loopback targets (the emulator) never go through a proxy found this way. This
-    /// is the default.
+    /// is the default. A variable that is set but holds no proxy URL the client can use
+    /// makes [`ClientBuilder::build`](crate::ClientBuilder::build) fail, naming it, unless
+    /// the service is on a loopback host.
     pub fn from_env() -> Self {
         Self::from_lookup(&EnvLookup::process())
     }
@@ -117,6 +119,17 @@ impl Proxy {
     pub fn with_no_proxy(mut self, list: &str) -> Self {
         self.no_proxy = list.to_owned();
         self
+    }
+
+    /// What a client of a service at `host` keeps: nothing of a proxy from the
+    /// environment when `host` is loopback, since such a proxy never carries a call to a
+    /// loopback host, and so a variable it cannot use is no reason to refuse the client.
+    pub(crate) fn for_service_at(self, host: &str) -> Self {
+        if self.from_env && is_loopback_host(host) {
+            Self::none()
+        } else {
+            self
+        }
     }
 
     /// Whether any proxy is configured.
