@@ -313,7 +313,9 @@ impl ClientBuilder {
 
     /// Whether the bundled web roots (and, with the `native-roots` feature, the system's)
     /// are trusted (default `true`). Turn off to trust only the added certificates. The
-    /// system's are read by the first client built and kept for the process's life.
+    /// system's are read once per process, when the first client that trusts them is
+    /// built: a later change to the system's store, `SSL_CERT_FILE` or `SSL_CERT_DIR` is
+    /// seen by the next process, and certificates that could not be read then stay unread.
     pub fn builtin_roots(mut self, enabled: bool) -> Self {
         self.builtin_roots = enabled;
         self

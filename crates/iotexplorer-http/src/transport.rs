@@ -406,7 +406,11 @@ fn tls_config(config: &TransportConfig) -> Result<rustls::ClientConfig, Error> {
 #[cfg(feature = "native-roots")]
 fn system_roots() -> &'static [CertificateDer<'static>] {
     static ROOTS: std::sync::OnceLock<Vec<CertificateDer<'static>>> = std::sync::OnceLock::new();
-    ROOTS.get_or_init(|| rustls_native_certs::load_native_certs().certs)
+    ROOTS.get_or_init(|| {
+        #[cfg(test)]
+        tests::SYSTEM_ROOT_READS.fetch_add(1, Ordering::SeqCst);
+        rustls_native_certs::load_native_certs().certs
+    })
 }
 
 /// An error and its causes, joined, for a message.
@@ -601,8 +605,22 @@ impl Write for ProxyStream {
 mod tests {
     use super::*;
 
+    use std::sync::atomic::AtomicUsize;
+
+    /// How often the system's store was read.
+    pub(super) static SYSTEM_ROOT_READS: AtomicUsize = AtomicUsize::new(0);
+
     #[test]
     fn the_system_roots_are_read_once_per_process() {
-        assert!(std::ptr::eq(system_roots(), system_roots()));
+        let config = TransportConfig {
+            connect_timeout: Duration::from_secs(1),
+            proxy: Proxy::none(),
+            builtin_roots: true,
+            extra_roots: Vec::new(),
+        };
+        for _ in 0..3 {
+            Transport::new(&config).expect("a transport");
+        }
+        assert_eq!(SYSTEM_ROOT_READS.load(Ordering::SeqCst), 1);
     }
 }
