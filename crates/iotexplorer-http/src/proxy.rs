@@ -46,7 +46,8 @@ impl Proxy {
     /// Like [`Proxy::from_env`], reading variables through `env`. A proxy URL found this
     /// way that cannot be used (not `[http://][user:password@]host:port`) makes the
     /// client's `build()` fail naming its variable, rather than be passed over for a
-    /// direct connection.
+    /// direct connection; for a service on a loopback host, which such a proxy never
+    /// carries calls to, it is left aside.
     pub fn from_lookup(env: &EnvLookup) -> Self {
         // The first of `names` that is set and not empty, and its name.
         let first = |names: &[&'static str]| {
@@ -287,6 +288,24 @@ mod tests {
                 Err(other) => panic!("{url}: {other}"),
             }
         }
+    }
+
+    #[test]
+    fn a_proxy_from_the_environment_is_left_aside_only_for_a_loopback_service() {
+        let env = EnvLookup::from_pairs([("HTTPS_PROXY", "not a url")]);
+        for host in ["127.0.0.1", "localhost", "[::1]", "::1", "api.localhost"] {
+            let kept = Proxy::from_lookup(&env).for_service_at(host);
+            assert!(!kept.is_enabled(), "{host}");
+        }
+        let kept = Proxy::from_lookup(&env).for_service_at("iotexplorer.tencentcloudapi.com");
+        assert!(
+            kept.matcher().is_err(),
+            "still refused for a remote service"
+        );
+        // One set in the program is kept, loopback or not: it was asked for.
+        let explicit = Proxy::all("http://proxy.internal:3128").unwrap_or_default();
+        assert!(explicit.clone().for_service_at("127.0.0.1").is_enabled());
+        assert!(explicit.for_service_at("[::1]").is_enabled());
     }
 
     #[test]

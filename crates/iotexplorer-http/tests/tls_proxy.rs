@@ -183,7 +183,7 @@ async fn a_proxy_from_the_environment_that_cannot_be_used_is_refused_not_passed_
     }
     // A host and port without a scheme is taken as http://, as curl takes it.
     let env = EnvLookup::from_pairs([("HTTPS_PROXY", "proxy.internal:3128")]);
-    builder(&server)
+    support::builder_at("https://iotexplorer.tencentcloudapi.com")
         .proxy(Proxy::from_lookup(&env))
         .build()
         .unwrap();
