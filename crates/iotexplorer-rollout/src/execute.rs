@@ -415,7 +415,14 @@ impl Rollout {
                 match self.task_status(*task).await {
                     Ok(Some(FirmwareTaskStatus::Cancelled)) => cancelled.push(*task),
                     Ok(Some(FirmwareTaskStatus::Finished)) => finished.push(*task),
-                    _ => failures.push(format!("task {task}: {err}")),
+                    Ok(Some(status)) => failures.push(format!(
+                        "task {task}: {err} (its status is {status} ({}))",
+                        status.name()
+                    )),
+                    Ok(None) => failures.push(format!("task {task}: {err}")),
+                    Err(lookup) => failures.push(format!(
+                        "task {task}: {err} (its status could not be read: {lookup})"
+                    )),
                 }
             }
             if !cancelled.is_empty() {

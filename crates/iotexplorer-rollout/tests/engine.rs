@@ -484,11 +484,14 @@ async fn a_failed_batch_ends_the_waits_of_the_others() {
     emulator.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_task_that_finished_before_its_cancel_is_told_as_finished_not_as_a_failure() {
-    // dev001 is offline for 12 stages of 100 ms, so the one-second gate times out with its
-    // task unsettled; the cancel is held 2 s, by which time the device came online and
-    // updated, and the service refuses to cancel a task whose every device updated.
+/// What an aborted one-wave rollout of `dev000` (online) and `dev001` (`offline` as the
+/// fixture says) with `--cancel-on-abort` left: the abort's reason, the one task still
+/// unsettled when the one-second gate timed out, and the journal. `fault` is done to the
+/// first `UpdateOtaTaskStatus`.
+async fn aborted_with_cancel(
+    offline: serde_json::Value,
+    fault: FaultKind,
+) -> (String, u64, Vec<Record>) {
     let fixture = Fixture::from_json(
         &json!({
             "credentials": [{"secret_id": SECRET_ID, "secret_key": SECRET_KEY}],
@@ -497,7 +500,7 @@ async fn a_task_that_finished_before_its_cancel_is_told_as_finished_not_as_a_fai
                           "devices": [
                               {"name": "dev000", "firmware_version": "1.0.0"},
                               {"name": "dev001", "firmware_version": "1.0.0",
-                               "offline": {"for_steps": 12}},
+                               "offline": offline},
                           ]}],
         })
         .to_string(),
@@ -511,12 +514,12 @@ async fn a_task_that_finished_before_its_cancel_is_told_as_finished_not_as_a_fai
         .await
         .unwrap();
     emulator.faults().push(
-        FaultRule::new(FaultKind::Delay { ms: 2_000 })
+        FaultRule::new(fault)
             .for_action("UpdateOtaTaskStatus")
             .times(1),
     );
     let dir = tempfile::Builder::new()
-        .prefix("rollout-finished-")
+        .prefix("rollout-cancel-")
         .tempdir()
         .unwrap();
     let names = ["dev000".to_owned(), "dev001".to_owned()];
@@ -552,6 +555,29 @@ async fn a_task_that_finished_before_its_cancel_is_told_as_finished_not_as_a_fai
     let [task] = unsettled[..] else {
         panic!("one task is unsettled when the gate times out: {unsettled:?}");
     };
+    emulator.shutdown().await;
+    (reason, task, records)
+}
+
+/// The tasks the journal records as cancelled.
+fn cancelled_tasks(records: &[Record]) -> Vec<u64> {
+    records
+        .iter()
+        .filter_map(|r| match r {
+            Record::Cancelled { task_ids, .. } => Some(task_ids.clone()),
+            _ => None,
+        })
+        .flatten()
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_that_finished_before_its_cancel_is_told_as_finished_not_as_a_failure() {
+    // dev001 is offline for 20 stages of 100 ms, so the one-second gate times out with its
+    // task unsettled; the cancel is held 3.5 s, by which time the device came online and
+    // updated, and the service refuses to cancel a task whose every device updated.
+    let (reason, task, records) =
+        aborted_with_cancel(json!({"for_steps": 20}), FaultKind::Delay { ms: 3_500 }).await;
     assert!(!reason.contains("could not cancel"), "{reason}");
     assert!(
         reason.contains(&format!(
@@ -559,9 +585,35 @@ async fn a_task_that_finished_before_its_cancel_is_told_as_finished_not_as_a_fai
         )),
         "{reason}"
     );
-    let cancelled = records
-        .iter()
-        .any(|r| matches!(r, Record::Cancelled { .. }));
-    assert!(!cancelled, "a finished task is not recorded as cancelled");
-    emulator.shutdown().await;
+    assert!(
+        cancelled_tasks(&records).is_empty(),
+        "a finished task is not recorded as cancelled"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancel_whose_answer_was_lost_is_found_to_have_cancelled() {
+    // dev001 never comes online; the cancel is made but its answer is lost, so its outcome
+    // is unknown until the task is looked up.
+    let (reason, task, records) = aborted_with_cancel(json!("never"), FaultKind::DropAfter).await;
+    assert!(!reason.contains("could not cancel"), "{reason}");
+    assert_eq!(cancelled_tasks(&records), [task]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancel_refused_for_a_running_task_is_a_failure_that_names_its_status() {
+    let (reason, task, records) = aborted_with_cancel(
+        json!("never"),
+        FaultKind::Error {
+            code: "FailedOperation".to_owned(),
+            message: None,
+        },
+    )
+    .await;
+    assert!(
+        reason.contains(&format!("could not cancel task {task}: ")),
+        "{reason}"
+    );
+    assert!(reason.contains("its status is 1 (Running)"), "{reason}");
+    assert!(cancelled_tasks(&records).is_empty());
 }
