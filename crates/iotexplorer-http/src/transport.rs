@@ -379,9 +379,7 @@ fn tls_config(config: &TransportConfig) -> Result<rustls::ClientConfig, Error> {
     if config.builtin_roots {
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
         #[cfg(feature = "native-roots")]
-        for cert in system_roots() {
-            let _ = roots.add(cert.clone());
-        }
+        roots.extend(system_roots().roots.iter().cloned());
     }
     for cert in &config.extra_roots {
         roots
@@ -400,16 +398,18 @@ fn tls_config(config: &TransportConfig) -> Result<rustls::ClientConfig, Error> {
         .with_no_client_auth())
 }
 
-/// The system's root certificates, read once per process: reading them parses every
-/// certificate file of the system's store (hundreds), which each client built would
-/// otherwise do again. Unreadable ones are skipped; the bundled roots remain.
+/// The system's root certificates, read and parsed once per process: reading them parses
+/// every certificate file of the system's store (hundreds), which each client built would
+/// otherwise do again. Unreadable or unusable ones are skipped; the bundled roots remain.
 #[cfg(feature = "native-roots")]
-fn system_roots() -> &'static [CertificateDer<'static>] {
-    static ROOTS: std::sync::OnceLock<Vec<CertificateDer<'static>>> = std::sync::OnceLock::new();
+fn system_roots() -> &'static RootCertStore {
+    static ROOTS: std::sync::OnceLock<RootCertStore> = std::sync::OnceLock::new();
     ROOTS.get_or_init(|| {
         #[cfg(test)]
         tests::SYSTEM_ROOT_READS.fetch_add(1, Ordering::SeqCst);
-        rustls_native_certs::load_native_certs().certs
+        let mut roots = RootCertStore::empty();
+        roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+        roots
     })
 }
 
