@@ -412,18 +412,20 @@ impl Rollout {
                 // A task may end between the gate's look and the cancel, and the service
                 // refuses to cancel a task whose every device updated: the task's own
                 // status tells that from a cancel that failed.
-                match self.task_status(*task).await {
-                    Ok(Some(FirmwareTaskStatus::Cancelled)) => cancelled.push(*task),
-                    Ok(Some(FirmwareTaskStatus::Finished)) => finished.push(*task),
-                    Ok(Some(status)) => failures.push(format!(
-                        "task {task}: {err} (its status is {status} ({}))",
-                        status.name()
-                    )),
-                    Ok(None) => failures.push(format!("task {task}: {err}")),
-                    Err(lookup) => failures.push(format!(
-                        "task {task}: {err} (its status could not be read: {lookup})"
-                    )),
-                }
+                let seen = match self.task_status(*task).await {
+                    Ok(Some(FirmwareTaskStatus::Cancelled)) => {
+                        cancelled.push(*task);
+                        continue;
+                    }
+                    Ok(Some(FirmwareTaskStatus::Finished)) => {
+                        finished.push(*task);
+                        continue;
+                    }
+                    Ok(Some(status)) => format!(" (its status is {status} ({}))", status.name()),
+                    Ok(None) => String::new(),
+                    Err(lookup) => format!(" (its status could not be read: {lookup})"),
+                };
+                failures.push(format!("task {task}: {err}{seen}"));
             }
             if !cancelled.is_empty() {
                 self.record_and_tell(&Record::Cancelled {

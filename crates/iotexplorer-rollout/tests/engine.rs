@@ -21,6 +21,11 @@ fn fixture(count: usize) -> Fixture {
     let devices: Vec<_> = (0..count)
         .map(|n| json!({"name": format!("dev{n:03}"), "firmware_version": "1.0.0"}))
         .collect();
+    fixture_of(&devices)
+}
+
+/// The engine tests' account and product, with `devices` as the fixture writes them.
+fn fixture_of(devices: &[serde_json::Value]) -> Fixture {
     Fixture::from_json(
         &json!({
             "credentials": [{"secret_id": SECRET_ID, "secret_key": SECRET_KEY}],
@@ -492,20 +497,10 @@ async fn aborted_with_cancel(
     offline: serde_json::Value,
     fault: FaultKind,
 ) -> (String, u64, Vec<Record>) {
-    let fixture = Fixture::from_json(
-        &json!({
-            "credentials": [{"secret_id": SECRET_ID, "secret_key": SECRET_KEY}],
-            "products": [{"product_id": "ENGINE0001",
-                          "firmwares": [{"version": "2.0.0", "fw_type": "mcu"}],
-                          "devices": [
-                              {"name": "dev000", "firmware_version": "1.0.0"},
-                              {"name": "dev001", "firmware_version": "1.0.0",
-                               "offline": offline},
-                          ]}],
-        })
-        .to_string(),
-    )
-    .unwrap();
+    let fixture = fixture_of(&[
+        json!({"name": "dev000", "firmware_version": "1.0.0"}),
+        json!({"name": "dev001", "firmware_version": "1.0.0", "offline": offline}),
+    ]);
     let emulator = Emulator::builder()
         .fixture(fixture)
         .rate_limit(0)
