@@ -6,6 +6,9 @@
 #
 #   scripts/bench-vs-python-sdk.sh [SECONDS_PER_RUN] [ROUNDS]
 #
+# The ratio is of the medians; beside it, the lowest and highest ratio of a single round
+# (both callers measured back to back).
+#
 # Installs tencentcloud-sdk-python-iotexplorer 3.1.194 (as .ci/run does) into a virtual
 # environment under the cargo target directory, unless IOTEXPLORER_SDK_PYTHON names a
 # Python that has it already, and builds the emulator and the `sequential_calls` and
@@ -174,9 +177,9 @@ measure_placement() {
   echo "sequential calls over keep-alive, ${seconds} s per run, median of ${rounds} runs," \
     "a fresh emulator per run, rate limiting off, ${label} ($(nproc) cores, load average" \
     "$(cut -d' ' -f1-3 /proc/loadavg))"
-  printf '%-20s %9s %9s %7s   %s\n' action "ours/s" "python/s" ratio \
+  printf '%-20s %9s %9s %7s %13s   %s\n' action "ours/s" "python/s" ratio "round ratios" \
     "processor time per call, us: ours | emulator under ours | python | emulator under python"
-  local python_rates="" action ours theirs ratio
+  local python_rates="" action ours theirs ratio spread
   for action in DescribeFirmware BatchUpdateFirmware; do
     : >"$work/rust.txt"
     : >"$work/python.txt"
@@ -188,7 +191,13 @@ measure_placement() {
     theirs="$(median 1 <"$work/python.txt")"
     python_rates="${python_rates:+$python_rates }$theirs"
     ratio="$(awk -v a="$ours" -v b="$theirs" 'BEGIN { printf "%.1fx", a / b }')"
-    printf '%-20s %9s %9s %7s   %s | %s | %s | %s\n' "$action" "$ours" "$theirs" "$ratio" \
+    # Each round measures both callers back to back, so its ratio is the least touched by
+    # the machine's speed drifting between rounds; their range shows how far one run
+    # can be trusted.
+    spread="$(paste "$work/rust.txt" "$work/python.txt" |
+      awk '{ r = $1 / $4; if (NR == 1 || r < lo) lo = r; if (NR == 1 || r > hi) hi = r }
+        END { printf "%.1f-%.1fx", lo, hi }')"
+    printf '%-20s %9s %9s %7s %13s   %s | %s | %s | %s\n' "$action" "$ours" "$theirs" "$ratio" "$spread" \
       "$(median 2 <"$work/rust.txt")" "$(median 3 <"$work/rust.txt")" \
       "$(median 2 <"$work/python.txt")" "$(median 3 <"$work/python.txt")"
   done
