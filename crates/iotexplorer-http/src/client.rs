@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use http::StatusCode;
-use iotexplorer_model::{Action, ActionMeta};
+use iotexplorer_model::{Action, ActionMeta, Success};
 use serde_json::Value;
 use tokio::time::Instant;
 
@@ -14,7 +14,7 @@ use crate::credentials::{ProvideCredentials, ProvidedCredentials};
 use crate::error::{Error, TimeoutPhase};
 use crate::rate_limit::Limiter;
 use crate::request::{Call, Encoded, RequestPreview, WireSettings, body_of, build_request, encode};
-use crate::response::{Success, decode, decode_typed, transport_error};
+use crate::response::{decode, decode_typed, transport_error};
 use crate::retry::{Jitter, RetryPolicy};
 use crate::transport::Transport;
 

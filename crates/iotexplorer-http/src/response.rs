@@ -1,19 +1,13 @@
 //! Reading an answer, or the lack of one, into the client's [`Error`].
 
-use std::borrow::Cow;
-use std::fmt;
-use std::marker::PhantomData;
-
 use http::StatusCode;
-use iotexplorer_model::{DecodeError, decode_response_value};
-use serde::de::value::{CowStrDeserializer, MapAccessDeserializer};
-use serde::de::{DeserializeOwned, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+use iotexplorer_model::{DecodeError, Success, decode_response_value};
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::error::{Error, TimeoutPhase, excerpt};
 use crate::request::Call;
 use crate::transport::TransportError;
-use iotexplorer_model::Lenient;
 
 /// Characters of a body kept in error messages.
 const EXCERPT_CHARS: usize = 512;
@@ -114,9 +108,9 @@ pub(crate) fn decode(call: &Call<'_>, status: StatusCode, body: &[u8]) -> Result
 }
 
 /// A successful answer read straight from its bytes into the action's typed response, in
-/// one pass, with the model's lenient rules (numbers sent as strings, `null` for absent
-/// values, unknown members ignored), the same rules as
-/// [`iotexplorer_model::decode_response`].
+/// one pass, by the model's reader of successes ([`iotexplorer_model::read_success`], which
+/// [`iotexplorer_model::decode_response`] reads with too): numbers sent as strings, `null`
+/// for absent values and unknown members are accepted.
 ///
 /// The outer `Err` is a failure of the exchange (retried or made ambiguous by the usual
 /// rules). The inner `Err` is a success that does not fit the typed response: an
@@ -130,7 +124,7 @@ pub(crate) fn decode_typed<R: DeserializeOwned>(
 ) -> Result<Typed<R>, Error> {
     let mut misfit = None;
     if status == StatusCode::OK {
-        match read_success::<R>(body) {
+        match iotexplorer_model::read_success::<R>(body) {
             Ok(typed) => return Ok(Ok(typed)),
             Err(err) => misfit = Some(err),
         }
@@ -150,151 +144,6 @@ pub(crate) fn decode_typed<R: DeserializeOwned>(
 /// The typed response of a success, or the error that the service answered success with
 /// something that does not fit it.
 pub(crate) type Typed<R> = Result<Success<R>, Error>;
-
-/// A typed response and the RequestId it came with.
-#[derive(Debug)]
-pub(crate) struct Success<R> {
-    pub(crate) response: R,
-    pub(crate) request_id: Option<String>,
-}
-
-/// Reads `{"Response": {...}}` into `R` when it is a success; any error, missing
-/// `Response`, or member that does not fit is an `Err`.
-fn read_success<R: DeserializeOwned>(body: &[u8]) -> Result<Success<R>, serde_json::Error> {
-    let mut deserializer = serde_json::Deserializer::from_slice(body);
-    let success = deserializer.deserialize_map(EnvelopeVisitor(PhantomData))?;
-    deserializer.end()?;
-    Ok(success)
-}
-
-/// Member names the envelope reader looks for.
-fn member_name<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Option<Cow<'de, str>>, A::Error> {
-    struct Name;
-    impl<'de> Visitor<'de> for Name {
-        type Value = Cow<'de, str>;
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a member name")
-        }
-        fn visit_borrowed_str<E>(self, name: &'de str) -> Result<Self::Value, E> {
-            Ok(Cow::Borrowed(name))
-        }
-        fn visit_str<E>(self, name: &str) -> Result<Self::Value, E> {
-            Ok(Cow::Owned(name.to_owned()))
-        }
-    }
-    struct NameSeed;
-    impl<'de> DeserializeSeed<'de> for NameSeed {
-        type Value = Cow<'de, str>;
-        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-            d.deserialize_str(Name)
-        }
-    }
-    map.next_key_seed(NameSeed)
-}
-
-struct EnvelopeVisitor<R>(PhantomData<R>);
-
-impl<'de, R: DeserializeOwned> Visitor<'de> for EnvelopeVisitor<R> {
-    type Value = Success<R>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an object with a `Response` member")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Success<R>, A::Error> {
-        let mut found = None;
-        while let Some(name) = member_name(&mut map)? {
-            if name == "Response" {
-                if found.is_some() {
-                    return Err(serde::de::Error::duplicate_field("Response"));
-                }
-                found = Some(map.next_value_seed(ResponseSeed(PhantomData))?);
-            } else {
-                map.next_value::<IgnoredAny>()?;
-            }
-        }
-        found.ok_or_else(|| serde::de::Error::missing_field("Response"))
-    }
-}
-
-struct ResponseSeed<R>(PhantomData<R>);
-
-impl<'de, R: DeserializeOwned> DeserializeSeed<'de> for ResponseSeed<R> {
-    type Value = Success<R>;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Success<R>, D::Error> {
-        deserializer.deserialize_map(self)
-    }
-}
-
-impl<'de, R: DeserializeOwned> Visitor<'de> for ResponseSeed<R> {
-    type Value = Success<R>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a `Response` object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Success<R>, A::Error> {
-        let mut members = ResponseMembers {
-            map,
-            request_id: None,
-            reading_request_id: false,
-        };
-        let response = R::deserialize(Lenient(MapAccessDeserializer::new(&mut members)))?;
-        // The typed response saw every member but `Error`; an error answer is no success.
-        Ok(Success {
-            response,
-            request_id: members.request_id,
-        })
-    }
-}
-
-/// The members of a `Response` object as the typed response sees them: `Error` refuses the
-/// answer (it is read again as the error it is) unless it is `null`, which is skipped,
-/// `RequestId` is noted on the way.
-struct ResponseMembers<A> {
-    map: A,
-    request_id: Option<String>,
-    reading_request_id: bool,
-}
-
-impl<'de, A: MapAccess<'de>> MapAccess<'de> for ResponseMembers<A> {
-    type Error = A::Error;
-
-    fn next_key_seed<K: DeserializeSeed<'de>>(
-        &mut self,
-        seed: K,
-    ) -> Result<Option<K::Value>, A::Error> {
-        let name = loop {
-            let Some(name) = member_name(&mut self.map)? else {
-                return Ok(None);
-            };
-            if name != "Error" {
-                break name;
-            }
-            // `null` stands for an absent value (design §4): `"Error": null` is no error.
-            if !self.map.next_value::<Value>()?.is_null() {
-                return Err(serde::de::Error::custom("the service answered an error"));
-            }
-        };
-        self.reading_request_id = name == "RequestId";
-        seed.deserialize(CowStrDeserializer::new(name)).map(Some)
-    }
-
-    fn next_value_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<T::Value, A::Error> {
-        if std::mem::take(&mut self.reading_request_id) {
-            let value: Value = self.map.next_value()?;
-            self.request_id = value.as_str().map(str::to_owned);
-            // The typed response reads it leniently: `Lenient` wraps this map.
-            return seed.deserialize(value).map_err(serde::de::Error::custom);
-        }
-        self.map.next_value_seed(seed)
-    }
-
-    fn size_hint(&self) -> Option<usize> {
-        self.map.size_hint()
-    }
-}
 
 fn decode_answer(call: &Call<'_>, status: StatusCode, body: &[u8]) -> Result<Value, Error> {
     let action = call.action.to_owned();

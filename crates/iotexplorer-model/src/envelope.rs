@@ -72,8 +72,9 @@ impl DecodeError {
     }
 }
 
-/// Decodes a response body for action `A`: the typed response, the service's error, or
-/// a description of what is malformed. Never panics, whatever the bytes.
+/// Decodes a response body for action `A`: the typed response (read by
+/// [`read_success`](crate::read_success)), the service's error, or a description of what
+/// is malformed. Never panics, whatever the bytes.
 ///
 /// ```
 /// use iotexplorer_model::{BatchUpdateFirmwareRequest, DecodeError, decode_response};
@@ -90,11 +91,15 @@ impl DecodeError {
 /// # Ok::<(), DecodeError>(())
 /// ```
 pub fn decode_response<A: Action>(body: &[u8]) -> Result<A::Response, DecodeError> {
+    // A success is read in one pass; anything else is read again, as what it is.
+    let misfit = match crate::read_success::<A::Response>(body) {
+        Ok(success) => return Ok(success.response),
+        Err(misfit) => misfit,
+    };
     let response = decode_response_value(body)?;
-    let request_id = request_id_of(&response);
-    crate::lenient::from_value_lenient(response).map_err(|err| DecodeError::Malformed {
-        reason: format!("unexpected members: {err}"),
-        request_id,
+    Err(DecodeError::Malformed {
+        reason: format!("unexpected members: {misfit}"),
+        request_id: request_id_of(&response),
     })
 }
 

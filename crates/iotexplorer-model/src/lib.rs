@@ -48,6 +48,7 @@ mod lenient;
 mod meta;
 pub mod naming;
 mod skeleton;
+mod success;
 mod validation;
 
 pub use action::{Action, Validate};
@@ -66,6 +67,7 @@ pub use meta::{
     StructureMeta, StructureUsage, ValueType, WireCode, actions, find_action, find_structure,
     structures,
 };
+pub use success::{Success, read_success};
 pub use validation::{
     MAX_REPORTED_VIOLATIONS, RequestProblems, ValidationErrors, Violation, ViolationKind,
     check_request_json,
