@@ -51,7 +51,6 @@ mod device_clock;
 mod disk;
 mod faults;
 mod fixture;
-mod journal;
 mod limits;
 mod persist;
 mod random;
@@ -62,6 +61,7 @@ mod schedule;
 mod serve;
 mod server;
 mod state;
+mod state_log;
 mod task_devices;
 
 pub use disk::StorageFaults;

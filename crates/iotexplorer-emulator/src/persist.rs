@@ -2,14 +2,14 @@
 //!
 //! `FILE` is a snapshot: the whole state as JSON (the format of earlier versions, which
 //! load as they are). `FILE.log` holds the changes since, one flushed record each (see
-//! [`crate::journal`]), so a change costs one short append and one flush however large the
+//! [`crate::state_log`]), so a change costs one short append and one flush however large the
 //! state is. A change is applied in memory only after its record is on the disk: a change
 //! the disk refused answers `InternalError` and leaves nothing behind, and TaskIds, which
 //! come from the records, are never handed out twice.
 //!
 //! Once the log outgrows the snapshot (and a floor), it is folded into a new snapshot off
 //! the request path: the change that finds the log too long seals it as `FILE.log.old`
-//! (changes go on in a new `FILE.log`, see [`Journal::seal`]), and a thread of its own
+//! (changes go on in a new `FILE.log`, see [`StateLog::seal`]), and a thread of its own
 //! reads the snapshot, applies the sealed records, writes the result to `FILE.tmp`,
 //! flushes it, renames it over `FILE` and flushes the directory; only then does the next
 //! change remove `FILE.log.old`. Nothing of it touches the state in memory, so neither reads nor changes
@@ -36,9 +36,9 @@ use crate::actions::{self, Answer, Context, Prepared, PreparedChange};
 use crate::change::Change;
 use crate::disk::StorageFaults;
 use crate::fixture::{DeviceListFixture, Fixture, ProgressSettings};
-use crate::journal::{self, Journal, parent_of, sibling_of};
 use crate::random::Random;
 use crate::state::{State, unix_now};
+use crate::state_log::{self, StateLog, parent_of, sibling_of};
 
 /// The log is folded into the snapshot once it is larger than the snapshot and than this.
 pub(crate) const DEFAULT_LOG_LIMIT: u64 = 64 * 1024;
@@ -66,7 +66,7 @@ enum Writer {
 #[derive(Debug)]
 struct Kept {
     snapshot: PathBuf,
-    journal: Journal,
+    log: StateLog,
     /// Size of the snapshot last written or read.
     snapshot_len: u64,
     log_limit: u64,
@@ -151,8 +151,8 @@ impl Store {
         let _ = std::fs::remove_file(temporary_path(snapshot));
         let _ = std::fs::remove_file(sibling_of(&log_path, ".next"));
         let sealed_path = sealed_path(snapshot);
-        let sealed = journal::read(&sealed_path)?;
-        let contents = journal::read(&log_path)?;
+        let sealed = state_log::read(&sealed_path)?;
+        let contents = state_log::read(&log_path)?;
         let (mut state, snapshot_len, last_seq) = match read_snapshot(snapshot)? {
             Some((mut state, snapshot_len)) => {
                 replay(&mut state, &sealed_path, sealed.records)?;
@@ -179,10 +179,10 @@ impl Store {
         };
         state.rebuild_clocks();
         adjust(&mut state);
-        let journal = Journal::open(&log_path, contents.complete_len, last_seq, &disk)?;
+        let log = StateLog::open(&log_path, contents.complete_len, last_seq, &disk)?;
         let mut kept = Kept {
             snapshot: snapshot.to_owned(),
-            journal,
+            log,
             snapshot_len,
             log_limit,
             retry_at: 0,
@@ -316,10 +316,10 @@ impl Store {
             change.apply(&mut self.write());
             return Ok(());
         };
-        let seq = kept.journal.append(&change, &self.disk).map_err(|error| {
+        let seq = kept.log.append(&change, &self.disk).map_err(|error| {
             format!(
                 "the change could not be saved to {}, so it was not made: {error}",
-                kept.journal.path().display()
+                kept.log.path().display()
             )
         })?;
         let progress = {
@@ -344,7 +344,7 @@ impl Store {
         self.with_writer(|kept| match kept {
             Some(kept) => {
                 kept.wait_for_fold(&self.disk);
-                if kept.journal.len() > 0 || kept.sealed {
+                if kept.log.len() > 0 || kept.sealed {
                     fold_now(&self.read(), kept, &self.disk)
                 } else {
                     Ok(())
@@ -357,7 +357,7 @@ impl Store {
 
 impl Kept {
     fn fold_is_due(&self) -> bool {
-        let len = self.journal.len();
+        let len = self.log.len();
         self.folding.is_none()
             && len > self.log_limit
             && len > self.snapshot_len
@@ -396,13 +396,13 @@ impl Kept {
 
     /// A fold failed: try again once the log has grown by the floor.
     fn fold_failed(&mut self) {
-        self.retry_at = self.journal.len().saturating_add(self.log_limit);
+        self.retry_at = self.log.len().saturating_add(self.log_limit);
     }
 
     /// Seals the log, unless a failed fold left one sealed, and folds it in the background.
     fn start_fold(&mut self, progress: ProgressSettings, disk: &StorageFaults) -> io::Result<()> {
         if !self.sealed {
-            self.journal.seal(&sealed_path(&self.snapshot), disk)?;
+            self.log.seal(&sealed_path(&self.snapshot), disk)?;
             self.sealed = true;
         }
         let snapshot = self.snapshot.clone();
@@ -423,14 +423,14 @@ impl Kept {
 /// Writes `state`, which holds every record of both logs, as the snapshot, then removes
 /// the sealed log and empties the log; at start and at shutdown, with no fold running.
 fn fold_now(state: &State, kept: &mut Kept, disk: &StorageFaults) -> io::Result<()> {
-    debug_assert_eq!(state.log_seq, kept.journal.last_seq());
+    debug_assert_eq!(state.log_seq, kept.log.last_seq());
     let bytes = serde_json::to_vec(state)?;
     kept.snapshot_len = write_snapshot(&kept.snapshot, &bytes, disk)?;
     if kept.sealed {
         remove_sealed(&kept.snapshot, disk)?;
         kept.sealed = false;
     }
-    kept.journal.clear(disk)?;
+    kept.log.clear(disk)?;
     kept.retry_at = 0;
     Ok(())
 }
@@ -453,7 +453,7 @@ fn fold_sealed(
             format!("{} is missing", snapshot.display()),
         )
     })?;
-    replay(&mut state, &sealed, journal::read(&sealed)?.records)?;
+    replay(&mut state, &sealed, state_log::read(&sealed)?.records)?;
     state.progress = progress;
     let bytes = serde_json::to_vec(&state)?;
     drop(state);
@@ -562,13 +562,13 @@ fn read_snapshot(path: &Path) -> io::Result<Option<(State, u64)>> {
 }
 
 /// Applies the records the snapshot does not hold yet; the `seq` of the last one.
-fn replay(state: &mut State, path: &Path, records: Vec<journal::ReadRecord>) -> io::Result<u64> {
+fn replay(state: &mut State, path: &Path, records: Vec<state_log::ReadEntry>) -> io::Result<u64> {
     let mut last = state.log_seq;
     let mut previous_in_file = 0;
     for read in records {
         let seq = read.record.seq;
         if seq <= previous_in_file {
-            return Err(journal::damaged(
+            return Err(state_log::damaged(
                 path,
                 read.line,
                 format!("change {seq} follows change {previous_in_file}"),
@@ -581,7 +581,7 @@ fn replay(state: &mut State, path: &Path, records: Vec<journal::ReadRecord>) -> 
             continue;
         }
         if seq != last.saturating_add(1) {
-            return Err(journal::damaged(
+            return Err(state_log::damaged(
                 path,
                 read.line,
                 format!("change {seq} follows change {last}: changes are missing"),
@@ -590,7 +590,7 @@ fn replay(state: &mut State, path: &Path, records: Vec<journal::ReadRecord>) -> 
         read.record
             .change
             .check(state)
-            .map_err(|reason| journal::damaged(path, read.line, reason))?;
+            .map_err(|reason| state_log::damaged(path, read.line, reason))?;
         read.record.change.apply(state);
         last = seq;
     }

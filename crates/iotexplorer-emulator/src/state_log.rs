@@ -17,28 +17,28 @@ use crate::disk::StorageFaults;
 
 /// One line of the log.
 #[derive(Deserialize)]
-pub(crate) struct Record {
+pub(crate) struct Entry {
     pub(crate) seq: u64,
     pub(crate) change: Change,
 }
 
 /// One line of the log, to write.
 #[derive(Serialize)]
-struct RecordToWrite<'a> {
+struct EntryToWrite<'a> {
     seq: u64,
     change: &'a Change,
 }
 
 /// A record and the line it was read from.
-pub(crate) struct ReadRecord {
+pub(crate) struct ReadEntry {
     pub(crate) line: usize,
-    pub(crate) record: Record,
+    pub(crate) record: Entry,
 }
 
 /// The log as found on the disk.
 pub(crate) struct Contents {
     /// Every complete record, in order.
-    pub(crate) records: Vec<ReadRecord>,
+    pub(crate) records: Vec<ReadEntry>,
     /// The length of the complete lines; anything after is a torn write.
     pub(crate) complete_len: u64,
 }
@@ -69,9 +69,9 @@ fn parse(path: &Path, bytes: &[u8]) -> io::Result<Contents> {
             // The last line, cut short: its record was never acknowledged.
             break;
         };
-        let record: Record = serde_json::from_slice(text)
+        let record: Entry = serde_json::from_slice(text)
             .map_err(|error| damaged(path, index + 1, format!("not a change record: {error}")))?;
-        records.push(ReadRecord {
+        records.push(ReadEntry {
             line: index + 1,
             record,
         });
@@ -85,7 +85,7 @@ fn parse(path: &Path, bytes: &[u8]) -> io::Result<Contents> {
 
 /// The log, open for appending.
 #[derive(Debug)]
-pub(crate) struct Journal {
+pub(crate) struct StateLog {
     path: PathBuf,
     file: File,
     /// Every byte before this is a complete, flushed record.
@@ -95,12 +95,12 @@ pub(crate) struct Journal {
     dirty: bool,
     /// The `seq` of the last record written or replayed.
     last_seq: u64,
-    /// The log's file was replaced (see [`Journal::seal`]) and its directory not flushed
+    /// The log's file was replaced (see [`StateLog::seal`]) and its directory not flushed
     /// since: flushed before the next record, or the record could vanish with its name.
     dir_unsynced: bool,
 }
 
-impl Journal {
+impl StateLog {
     /// Opens the log at `path` for appending after its first `complete_len` bytes, cutting
     /// off a torn last line. Creating it also flushes its directory, so it stays.
     pub(crate) fn open(
@@ -153,7 +153,7 @@ impl Journal {
     /// in the log: a partly written or unflushed record is cut off again.
     pub(crate) fn append(&mut self, change: &Change, disk: &StorageFaults) -> io::Result<u64> {
         let seq = self.last_seq.saturating_add(1);
-        let mut line = serde_json::to_vec(&RecordToWrite { seq, change })?;
+        let mut line = serde_json::to_vec(&EntryToWrite { seq, change })?;
         line.push(b'\n');
         if self.dirty {
             self.cut(disk)?;
