@@ -189,7 +189,7 @@ fn dispatch(
             output::write_out(stdout, &out)?;
             Ok(if matched { 0 } else { failure::EXIT_API })
         }
-        Command::Rollout => rollout_cmd::run(sub, env, stdout, stderr),
+        Command::Rollout(invocation) => rollout_cmd::run(*invocation, env, stdout, stderr),
         Command::Search(settings) => search::run(&settings, stdout),
         Command::Emulator(settings) => {
             let runtime = runtime()?;

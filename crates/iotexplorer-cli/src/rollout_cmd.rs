@@ -21,7 +21,7 @@ use serde_json::json;
 use crate::bounded_read;
 use crate::connect::{Session, failure_of};
 use crate::failure::{EXIT_API, Failure};
-use crate::settings::Connection;
+use crate::settings::{Connection, GlobalFlags};
 
 /// The name of the subcommand.
 pub(crate) const ROLLOUT: &str = "rollout";
@@ -83,7 +83,7 @@ pub(crate) fn command() -> Command {
 
 /// How results are printed.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Format {
+pub(crate) enum Format {
     Json,
     Text,
 }
@@ -97,25 +97,34 @@ impl Format {
     }
 }
 
-/// What `iotexplorer rollout` was asked to do, read once from its flags; nothing below
-/// reads a flag by name.
-enum Invocation {
+/// What `iotexplorer rollout` was asked to do, read once from its flags with the rest of
+/// the command line (`settings::Command::read`); nothing after reads a flag by name.
+pub(crate) enum Invocation {
     Start(Box<StartFlags>),
-    Resume { journal: PathBuf, format: Format },
-    Status { journal: PathBuf, format: Format },
+    Resume {
+        journal: PathBuf,
+        format: Format,
+        connection: Box<GlobalFlags>,
+    },
+    Status {
+        journal: PathBuf,
+        format: Format,
+    },
 }
 
 /// The flags of a new rollout.
-struct StartFlags {
+pub(crate) struct StartFlags {
     options: spec::Options,
     journal: PathBuf,
     devices_file: Option<String>,
     dry_run: bool,
     format: Format,
+    connection: GlobalFlags,
 }
 
 impl Invocation {
-    fn read(matches: &ArgMatches) -> Result<Self, Failure> {
+    /// The subcommand's flags in `matches`, the matches of `rollout`.
+    pub(crate) fn read(matches: &ArgMatches) -> Result<Self, Failure> {
         Ok(match matches.subcommand() {
             Some((STATUS, sub)) => Invocation::Status {
                 journal: journal_path(sub)?,
@@ -124,6 +133,7 @@ impl Invocation {
             Some((RESUME, sub)) => Invocation::Resume {
                 journal: journal_path(sub)?,
                 format: Format::read(sub),
+                connection: Box::new(GlobalFlags::read(sub)),
             },
             _ => Invocation::Start(Box::new(StartFlags {
                 options: spec::options(matches)?,
@@ -134,6 +144,7 @@ impl Invocation {
                 devices_file: matches.get_one::<String>(spec::DEVICES).cloned(),
                 dry_run: matches.get_flag("dry-run"),
                 format: Format::read(matches),
+                connection: GlobalFlags::read(matches),
             })),
         })
     }
@@ -141,25 +152,41 @@ impl Invocation {
 
 /// Runs `iotexplorer rollout ...`; returns the exit code.
 pub(crate) fn run(
-    matches: &ArgMatches,
+    invocation: Invocation,
     env: &dyn Fn(&str) -> Option<String>,
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> Result<u8, Failure> {
-    // The connection's flags are read only when a call is to be made, so a dry run from a
-    // device file, or `status`, never trips on them.
-    let connection = |sub: &ArgMatches| Connection::from_matches(sub, env);
-    match Invocation::read(matches)? {
+    // The connection is completed (profile, environment) and checked only when a call is
+    // to be made, so a dry run from a device file, or `status`, never trips on it.
+    match invocation {
         Invocation::Status { journal, format } => status(&journal, format, stdout),
-        Invocation::Resume { journal, format } => {
-            let sub = matches.subcommand().map_or(matches, |(_, sub)| sub);
-            resume(&journal, format, &|| connection(sub), env, stdout, stderr)
+        Invocation::Resume {
+            journal,
+            format,
+            connection,
+        } => resume(
+            &journal,
+            format,
+            &|| Connection::from_flags(&connection, env),
+            env,
+            stdout,
+            stderr,
+        ),
+        Invocation::Start(flags) => {
+            let connection = flags.connection.clone();
+            start(
+                *flags,
+                &|| Connection::from_flags(&connection, env),
+                env,
+                stdout,
+                stderr,
+            )
         }
-        Invocation::Start(flags) => start(*flags, &|| connection(matches), env, stdout, stderr),
     }
 }
 
-/// Reads the connection's flags into settings, when a call is to be made.
+/// Completes the connection's flags into settings, when a call is to be made.
 type Connect<'a> = dyn Fn() -> Result<Connection, Failure> + 'a;
 
 /// A journal that is missing, corrupt, already there or in use by another process is the
@@ -216,6 +243,7 @@ fn start(
         devices_file,
         dry_run,
         format,
+        connection: _,
     } = flags;
     let settings = settings(env, stderr)?;
     if !dry_run {

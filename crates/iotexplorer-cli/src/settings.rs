@@ -1,5 +1,7 @@
-//! The command line read once into typed settings: this is the only module that looks an
-//! option up by name in clap's matches. Everything else takes the values made here.
+//! The command line read once into typed settings: [`Command::read`] turns clap's matches
+//! into the values everything else takes (the `rollout` subcommand's own flags through
+//! `rollout_cmd::Invocation::read`, which it calls); nothing after it looks an option up by
+//! name.
 //!
 //! Reading goes in two steps, as a call needs them:
 //!
@@ -67,8 +69,8 @@ pub(crate) enum Command {
     Search(SearchSettings),
     /// `emulator ...`, with the emulator's own options.
     Emulator(iotexplorer_emulator::ServeSettings),
-    /// `rollout ...`, whose options the rollout module reads.
-    Rollout,
+    /// `rollout ...`, with its own flags and those of its connection.
+    Rollout(Box<crate::rollout_cmd::Invocation>),
     /// `<Action> [--<Member> VALUE]...`.
     Action(ActionCall),
 }
@@ -89,7 +91,9 @@ impl Command {
             }),
             SIGN => Self::Sign(SignSettings::read(sub)),
             crate::search::SEARCH => Self::Search(SearchSettings::read(sub)),
-            crate::rollout_cmd::ROLLOUT => Self::Rollout,
+            crate::rollout_cmd::ROLLOUT => {
+                Self::Rollout(Box::new(crate::rollout_cmd::Invocation::read(sub)?))
+            }
             EMULATOR => Self::Emulator(
                 <iotexplorer_emulator::cli::ServeFlags as clap::FromArgMatches>::from_arg_matches(
                     sub,
@@ -238,14 +242,13 @@ pub(crate) struct Connection {
 }
 
 impl Connection {
-    /// The connection the global options in `matches` describe, with their tccli profile.
-    pub(crate) fn from_matches(
-        matches: &ArgMatches,
+    /// The connection `flags` describe, with the tccli profile they name.
+    pub(crate) fn from_flags(
+        flags: &GlobalFlags,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Self, Failure> {
-        let flags = GlobalFlags::read(matches);
         let profile = TccliProfile::load(flags.profile.as_deref(), env)?;
-        Self::resolve(&flags, profile, env)
+        Self::resolve(flags, profile, env)
     }
 
     /// The flags completed with `profile` and the environment, and checked.

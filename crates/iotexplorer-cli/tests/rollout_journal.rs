@@ -37,7 +37,7 @@ fn start_record(devices: &[String]) -> Record {
         created: SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs() as i64),
-        spec: spec_for(devices),
+        spec: Box::new(spec_for(devices)),
     }
 }
 

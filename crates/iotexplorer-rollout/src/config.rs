@@ -1,8 +1,9 @@
 //! What a rollout is asked to do, as recorded in the journal's first record.
 
-use iotexplorer_model::{BatchUpdateFirmwareRequest, ValidationErrors, from_value_lenient};
+use iotexplorer_model::{
+    BatchUpdateFirmwareRequest, FirmwareTaskType, OverrideMode, UpgradeMethod, ValidationErrors,
+};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
 
 use crate::plan::{Plan, PlanError, WaveSpec};
 
@@ -32,7 +33,7 @@ pub struct RolloutSpec {
     pub fw_type: Option<String>,
     /// Further members of every `BatchUpdateFirmware` call (`UpgradeMethod`, `TimeoutInterval`, …).
     #[serde(default)]
-    pub task_options: Map<String, Value>,
+    pub task_options: TaskOptions,
     /// The waves as asked (the plan holds the result).
     pub waves: Vec<WaveSpec>,
     /// Devices per call.
@@ -73,7 +74,7 @@ impl RolloutSpec {
             product_id: product_id.into(),
             firmware_version: firmware_version.into(),
             fw_type: None,
-            task_options: Map::new(),
+            task_options: TaskOptions::default(),
             waves,
             batch_size,
             max_failure_rate: DEFAULT_MAX_FAILURE_RATE,
@@ -92,22 +93,18 @@ impl RolloutSpec {
         devices: &[String],
         marker: &str,
     ) -> Result<BatchUpdateFirmwareRequest, RequestError> {
-        // The options are read into the request type itself, by their wire names, so
-        // that each keeps the model's type and rules.
-        let options: BatchUpdateFirmwareRequest =
-            from_value_lenient(Value::Object(self.task_options.clone()))
-                .map_err(|err| RequestError::TaskOptions(err.to_string()))?;
+        let options = &self.task_options;
         BatchUpdateFirmwareRequest::builder()
-            .set_upgrade_method(options.upgrade_method())
-            .set_timeout_interval(options.timeout_interval())
-            .set_type(options.r#type())
-            .set_delay_time(options.delay_time())
-            .set_override_mode(options.override_mode())
-            .set_max_retry_num(options.max_retry_num())
-            .set_retry_interval(options.retry_interval())
-            .set_rate_limit(options.rate_limit())
-            .set_end_time(options.end_time())
-            .set_start_time(options.start_time())
+            .set_upgrade_method(options.upgrade_method)
+            .set_timeout_interval(options.timeout_interval)
+            .set_type(options.r#type)
+            .set_delay_time(options.delay_time)
+            .set_override_mode(options.override_mode)
+            .set_max_retry_num(options.max_retry_num)
+            .set_retry_interval(options.retry_interval)
+            .set_rate_limit(options.rate_limit)
+            .set_end_time(options.end_time)
+            .set_start_time(options.start_time)
             .product_id(self.product_id.as_str())
             .firmware_version(self.firmware_version.as_str())
             .set_fw_type(self.fw_type.clone())
@@ -118,13 +115,70 @@ impl RolloutSpec {
     }
 }
 
+/// The members of `BatchUpdateFirmware` a rollout passes on to every call as they were
+/// given: all but [`RESERVED_MEMBERS`], each of its member's type in the model. The
+/// journal keeps them by their wire names; one this version does not know is refused when
+/// the journal is read rather than dropped, since the rollout could not honour it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct TaskOptions {
+    /// `UpgradeMethod`: silently, or once the device's user confirms.
+    #[serde(
+        rename = "UpgradeMethod",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub upgrade_method: Option<UpgradeMethod>,
+    /// `TimeoutInterval`, in seconds.
+    #[serde(
+        rename = "TimeoutInterval",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub timeout_interval: Option<u64>,
+    /// `Type`: a static or a dynamic task.
+    #[serde(rename = "Type", default, skip_serializing_if = "Option::is_none")]
+    pub r#type: Option<FirmwareTaskType>,
+    /// `DelayTime`, in seconds.
+    #[serde(rename = "DelayTime", default, skip_serializing_if = "Option::is_none")]
+    pub delay_time: Option<i64>,
+    /// `OverrideMode`: whether a device's task under way is replaced.
+    #[serde(
+        rename = "OverrideMode",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub override_mode: Option<OverrideMode>,
+    /// `MaxRetryNum`.
+    #[serde(
+        rename = "MaxRetryNum",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub max_retry_num: Option<u64>,
+    /// `RetryInterval`, in minutes.
+    #[serde(
+        rename = "RetryInterval",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub retry_interval: Option<u64>,
+    /// `RateLimit`: devices sent the update per minute.
+    #[serde(rename = "RateLimit", default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<i64>,
+    /// `EndTime`, in Unix seconds.
+    #[serde(rename = "EndTime", default, skip_serializing_if = "Option::is_none")]
+    pub end_time: Option<i64>,
+    /// `StartTime`, in Unix seconds.
+    #[serde(rename = "StartTime", default, skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<i64>,
+}
+
 /// Why a batch's `BatchUpdateFirmware` request could not be built; nothing was sent.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum RequestError {
-    /// A task option does not have its member's type.
-    #[error("BatchUpdateFirmware: task options: {0}")]
-    TaskOptions(String),
     /// The request breaks a documented rule.
     #[error("BatchUpdateFirmware: invalid request: {0}")]
     Invalid(ValidationErrors),
@@ -156,11 +210,12 @@ impl Marker {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use iotexplorer_model::Action;
+    use serde_json::{Map, Value};
 
     use super::*;
     use crate::plan::{Plan, parse_waves};
 
-    fn spec(task_options: Map<String, Value>) -> RolloutSpec {
+    fn spec(task_options: TaskOptions) -> RolloutSpec {
         let devices = ["d1".to_owned(), "d2".to_owned()];
         let waves = parse_waves("100%").unwrap();
         RolloutSpec {
@@ -178,10 +233,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn every_task_option_of_the_catalogue_reaches_the_request() {
-        // Every member the CLI offers as a task option, so that one added to the spec
-        // cannot be accepted on the command line and then dropped.
+    /// Every member of the catalogue's `BatchUpdateFirmware` that is not reserved, set.
+    fn every_option() -> Map<String, Value> {
         let mut options = Map::new();
         for member in BatchUpdateFirmwareRequest::meta().input {
             if !RESERVED_MEMBERS.contains(&member.name) {
@@ -194,8 +247,22 @@ mod tests {
                 options.insert(member.name.to_owned(), Value::from(value));
             }
         }
+        options
+    }
+
+    #[test]
+    fn every_task_option_of_the_catalogue_reaches_the_request() {
+        // Every member the CLI offers as a task option is one of the options, by its wire
+        // name, and is sent: one added to the spec cannot be accepted on the command line
+        // and then dropped.
+        let options = every_option();
         assert!(options.len() >= 10, "{options:?}");
-        let request = spec(options.clone())
+        let typed: TaskOptions = serde_json::from_value(Value::Object(options.clone())).unwrap();
+        assert_eq!(
+            serde_json::to_value(typed).unwrap(),
+            Value::Object(options.clone())
+        );
+        let request = spec(typed)
             .batch_request(&["d1".to_owned()], "{\"rollout\":\"r\",\"batch\":\"1-1\"}")
             .unwrap();
         let Value::Object(sent) = serde_json::to_value(&request).unwrap() else {
@@ -213,18 +280,25 @@ mod tests {
     }
 
     #[test]
-    fn an_option_breaking_a_rule_or_its_type_builds_no_request() {
-        let mut options = Map::new();
-        options.insert("UpgradeMethod".to_owned(), Value::from(2));
+    fn a_task_option_this_version_does_not_know_is_refused_not_dropped() {
+        // A journal naming a member the rollout cannot send is not resumed as if it did not.
+        for member in RESERVED_MEMBERS.iter().chain(&["Unheard"]) {
+            let mut options = Map::new();
+            options.insert((*member).to_owned(), Value::from(1));
+            let read = serde_json::from_value::<TaskOptions>(Value::Object(options));
+            assert!(read.is_err(), "{member}");
+        }
+    }
+
+    #[test]
+    fn an_option_breaking_a_rule_builds_no_request() {
+        let options = TaskOptions {
+            upgrade_method: Some(UpgradeMethod::from_code(2)),
+            ..TaskOptions::default()
+        };
         assert!(matches!(
             spec(options).batch_request(&["d1".to_owned()], "{}"),
             Err(RequestError::Invalid(_))
-        ));
-        let mut options = Map::new();
-        options.insert("TimeoutInterval".to_owned(), Value::from("soon"));
-        assert!(matches!(
-            spec(options).batch_request(&["d1".to_owned()], "{}"),
-            Err(RequestError::TaskOptions(_))
         ));
     }
 }

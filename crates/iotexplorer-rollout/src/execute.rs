@@ -98,7 +98,10 @@ pub struct Settings {
     pub concurrency: usize,
     /// The client's retry policy for the rollout's calls, which replaces the one the
     /// client was built with: the only retrying of throttled or transiently failed calls
-    /// there is. [`rollout_retry_policy`] by default.
+    /// there is. [`rollout_retry_policy`] by default. (Waiting on a call of unknown
+    /// outcome looks for its task on a schedule of its own, until the call can no longer
+    /// land; a look that fails before the last is a look that found nothing yet, not a
+    /// call retried.)
     pub retry: RetryPolicy,
     /// How long after a call of unknown outcome to wait before looking for its task, so
     /// that a request still being processed has landed.
@@ -234,7 +237,7 @@ impl Rollout {
         let start = Record::Start {
             rollout: new_rollout_id(),
             created: unix_ms() / 1000,
-            spec,
+            spec: Box::new(spec),
         };
         let journal = Journal::create(path, &start)?;
         let state = JournalState::replay(std::slice::from_ref(&start), path)?;

@@ -24,8 +24,8 @@ pub enum Record {
         rollout: String,
         /// Unix seconds when the rollout was created.
         created: i64,
-        /// Options and plan.
-        spec: RolloutSpec,
+        /// Options and plan (boxed: it is many times the size of any other record).
+        spec: Box<RolloutSpec>,
     },
     /// Written and synced before a `BatchUpdateFirmware` call.
     Intent {
@@ -753,7 +753,7 @@ impl JournalState {
                 .batches()
                 .map(|batch| (batch.id.clone(), BatchState::Planned))
                 .collect(),
-            spec: spec.clone(),
+            spec: RolloutSpec::clone(spec),
             verdicts: BTreeMap::new(),
             paused: BTreeSet::new(),
             cancelled: BTreeSet::new(),

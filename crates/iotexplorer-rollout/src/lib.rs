@@ -74,7 +74,7 @@ mod wave_check;
 pub use calls::rollout_retry_policy;
 pub use config::{
     DEFAULT_MAX_FAILURE_RATE, DEFAULT_WAVE_TIMEOUT_SECS, Marker, RESERVED_MEMBERS, RequestError,
-    RolloutSpec,
+    RolloutSpec, TaskOptions,
 };
 pub use dry_run::{Preview, WavePreview};
 pub use event::{Event, Observer, Silent};
@@ -89,7 +89,8 @@ pub use journal::{
     parse,
 };
 pub use plan::{
-    Batch, MAX_BATCH_SIZE, Plan, PlanError, Wave, WaveSpec, parse_device_list, parse_waves,
+    Batch, MAX_BATCH_SIZE, Plan, PlanError, Wave, WaveSpec, check_batch_size, parse_device_list,
+    parse_waves,
 };
 pub use reconcile::Reconciler;
 pub use report::{DeviceReport, Report, RolloutState, WaveReport};

@@ -5,8 +5,17 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-/// The most devices one `BatchUpdateFirmware` call takes (the API's list size).
+/// The most devices a rollout puts in one `BatchUpdateFirmware` call: the rollout's own
+/// bound (Tencent documents none for `DeviceNames`).
 pub const MAX_BATCH_SIZE: usize = 100;
+
+/// Checks a number of devices per call: 1 to [`MAX_BATCH_SIZE`].
+pub fn check_batch_size(batch_size: usize) -> Result<(), PlanError> {
+    if batch_size == 0 || batch_size > MAX_BATCH_SIZE {
+        return Err(PlanError::BatchSize(batch_size));
+    }
+    Ok(())
+}
 
 /// Why a plan could not be made.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -221,9 +230,7 @@ impl Plan {
         waves: &[WaveSpec],
         batch_size: usize,
     ) -> Result<Self, PlanError> {
-        if batch_size == 0 || batch_size > MAX_BATCH_SIZE {
-            return Err(PlanError::BatchSize(batch_size));
-        }
+        check_batch_size(batch_size)?;
         if devices.is_empty() {
             return Err(PlanError::Empty);
         }

@@ -103,7 +103,7 @@ proptest! {
         let mut records = vec![Record::Start {
             rollout: "r1".to_owned(),
             created: 0,
-            spec: spec_for(plan),
+            spec: Box::new(spec_for(plan)),
         }];
         for (pick, kind, task) in steps {
             let batch = batches[pick % batches.len()].clone();
@@ -175,7 +175,7 @@ fn replayed(records: &[Record]) -> JournalState {
     let mut all = vec![Record::Start {
         rollout: "r1".to_owned(),
         created: 0,
-        spec: spec_for(plan),
+        spec: Box::new(spec_for(plan)),
     }];
     all.extend_from_slice(records);
     JournalState::replay(&all, Path::new("journal")).unwrap()

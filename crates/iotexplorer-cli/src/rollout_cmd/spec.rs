@@ -1,11 +1,15 @@
 //! From the `rollout` flags to a validated rollout spec.
 
 use clap::{Arg, ArgAction, ArgMatches};
-use iotexplorer_model::{Action, BatchUpdateFirmwareRequest, MemberMeta, ValueType};
-use iotexplorer_rollout::{RESERVED_MEMBERS, RolloutSpec, WaveSpec, parse_waves};
+use iotexplorer_model::{Action, BatchUpdateFirmwareRequest, MemberMeta};
+use iotexplorer_rollout::{
+    DEFAULT_MAX_FAILURE_RATE, DEFAULT_WAVE_TIMEOUT_SECS, MAX_BATCH_SIZE, RESERVED_MEMBERS,
+    RolloutSpec, TaskOptions, WaveSpec, check_batch_size, parse_waves,
+};
 use serde_json::{Map, Value};
 
 use crate::failure::Failure;
+use crate::member_flags::member_value;
 
 pub(super) const PRODUCT: &str = "ProductID";
 pub(super) const VERSION: &str = "FirmwareVersion";
@@ -68,19 +72,21 @@ pub(super) fn args() -> Vec<Arg> {
         Arg::new(BATCH_SIZE)
             .long(BATCH_SIZE)
             .value_name("N")
-            .default_value("100")
+            .default_value(MAX_BATCH_SIZE.to_string())
             .value_parser(clap::value_parser!(usize))
-            .help("Devices per BatchUpdateFirmware call, 1 to 100"),
+            .help(format!(
+                "Devices per BatchUpdateFirmware call, 1 to {MAX_BATCH_SIZE}"
+            )),
         Arg::new(MAX_FAILURE_RATE)
             .long(MAX_FAILURE_RATE)
             .value_name("RATE")
-            .default_value("0.05")
+            .default_value(DEFAULT_MAX_FAILURE_RATE.to_string())
             .value_parser(clap::value_parser!(f64))
             .help("Abort when a wave's share of failed devices exceeds this (0 to 1)"),
         Arg::new(WAVE_TIMEOUT)
             .long(WAVE_TIMEOUT)
             .value_name("SECS")
-            .default_value("3600")
+            .default_value(DEFAULT_WAVE_TIMEOUT_SECS.to_string())
             .value_parser(clap::value_parser!(u64))
             .help("How long a gate waits for a wave to settle; devices still updating then count as failed"),
         Arg::new(CANCEL_ON_ABORT)
@@ -114,33 +120,12 @@ pub(super) fn args() -> Vec<Arg> {
     args
 }
 
-/// The value of a task option as the JSON the API wants.
-fn member_value(member: &MemberMeta, text: &str) -> Result<Value, Failure> {
-    let bad = || {
-        Failure::Usage(format!(
-            "--{}: `{text}` is not a valid {}",
-            member.name,
-            member.value_type.as_str()
-        ))
-    };
-    if member.list || matches!(member.value_type, ValueType::Object(_)) {
-        return serde_json::from_str(text).map_err(|_| bad());
-    }
-    Ok(match member.value_type {
-        ValueType::Int64 => Value::from(text.trim().parse::<i64>().map_err(|_| bad())?),
-        ValueType::UInt64 => Value::from(text.trim().parse::<u64>().map_err(|_| bad())?),
-        ValueType::Float => Value::from(text.trim().parse::<f64>().map_err(|_| bad())?),
-        ValueType::Bool => Value::from(text.trim().parse::<bool>().map_err(|_| bad())?),
-        _ => Value::from(text),
-    })
-}
-
 /// The spec without its plan (the devices may still have to be listed).
 pub(super) struct Options {
     pub(super) product_id: String,
     pub(super) firmware_version: String,
     pub(super) fw_type: Option<String>,
-    pub(super) task_options: Map<String, Value>,
+    pub(super) task_options: TaskOptions,
     pub(super) waves: Vec<WaveSpec>,
     pub(super) batch_size: usize,
     pub(super) max_failure_rate: f64,
@@ -154,25 +139,22 @@ pub(super) fn options(matches: &ArgMatches) -> Result<Options, Failure> {
     let text = |name: &str| matches.get_one::<String>(name).cloned();
     let usage = |err: iotexplorer_rollout::PlanError| Failure::Usage(err.to_string());
     let waves = parse_waves(&text(WAVES).unwrap_or_default()).map_err(usage)?;
-    let batch_size = matches.get_one::<usize>(BATCH_SIZE).copied().unwrap_or(100);
-    if batch_size == 0 || batch_size > iotexplorer_rollout::MAX_BATCH_SIZE {
-        return Err(usage(iotexplorer_rollout::PlanError::BatchSize(batch_size)));
-    }
+    let batch_size = matches
+        .get_one::<usize>(BATCH_SIZE)
+        .copied()
+        .unwrap_or(MAX_BATCH_SIZE);
+    // Before any device is listed: a wrong size costs no call.
+    check_batch_size(batch_size).map_err(usage)?;
     let max_failure_rate = matches
         .get_one::<f64>(MAX_FAILURE_RATE)
         .copied()
-        .unwrap_or(iotexplorer_rollout::DEFAULT_MAX_FAILURE_RATE);
+        .unwrap_or(DEFAULT_MAX_FAILURE_RATE);
     if !(0.0..=1.0).contains(&max_failure_rate) {
         return Err(Failure::Usage(format!(
             "--max-failure-rate must be between 0 and 1, not {max_failure_rate}"
         )));
     }
-    let mut task_options = Map::new();
-    for member in task_members() {
-        if let Some(value) = matches.get_one::<String>(member.name) {
-            task_options.insert(member.name.to_owned(), member_value(member, value)?);
-        }
-    }
+    let task_options = task_options(matches)?;
     Ok(Options {
         product_id: text(PRODUCT).unwrap_or_default(),
         firmware_version: text(VERSION).unwrap_or_default(),
@@ -184,10 +166,23 @@ pub(super) fn options(matches: &ArgMatches) -> Result<Options, Failure> {
         wave_timeout_secs: matches
             .get_one::<u64>(WAVE_TIMEOUT)
             .copied()
-            .unwrap_or(iotexplorer_rollout::DEFAULT_WAVE_TIMEOUT_SECS),
+            .unwrap_or(DEFAULT_WAVE_TIMEOUT_SECS),
         cancel_on_abort: matches.get_flag(CANCEL_ON_ABORT),
         pause_after_wave: matches.get_flag(PAUSE_AFTER_WAVE),
     })
+}
+
+/// The task options given, each read as `iotexplorer BatchUpdateFirmware` reads its flag.
+fn task_options(matches: &ArgMatches) -> Result<TaskOptions, Failure> {
+    let mut given = Map::new();
+    for member in task_members() {
+        if let Some(text) = matches.get_one::<String>(member.name) {
+            let value = member_value(member, text).map_err(|bad| Failure::Usage(bad.0))?;
+            given.insert(member.name.to_owned(), value);
+        }
+    }
+    serde_json::from_value(Value::Object(given))
+        .map_err(|err| Failure::Usage(format!("task options: {err}")))
 }
 
 /// Plans the rollout of `devices` and checks that its calls are valid requests.
@@ -217,32 +212,78 @@ pub(super) fn spec(options: Options, devices: &[String]) -> Result<RolloutSpec, 
 
 #[cfg(test)]
 mod tests {
+    use iotexplorer_model::{OverrideMode, UpgradeMethod};
+
     use super::*;
+
+    fn read(extra: &[&str]) -> Result<Options, Failure> {
+        let mut line = vec![
+            "rollout",
+            "--ProductID",
+            "ABCDE12345",
+            "--FirmwareVersion",
+            "2.0.0",
+            "--journal",
+            "j",
+            "--devices",
+            "d",
+        ];
+        line.extend_from_slice(extra);
+        let matches = clap::Command::new("rollout")
+            .args(args())
+            .try_get_matches_from(line)
+            .expect("flags");
+        options(&matches)
+    }
+
+    #[test]
+    fn task_options_are_read_once_into_their_types() {
+        let options = read(&[
+            "--UpgradeMethod",
+            "1",
+            "--TimeoutInterval",
+            " 300",
+            "--OverrideMode",
+            "1",
+            "--DelayTime",
+            "-5",
+        ])
+        .expect("options");
+        let mut expected = TaskOptions::default();
+        expected.upgrade_method = Some(UpgradeMethod::from_code(1));
+        expected.timeout_interval = Some(300);
+        expected.override_mode = Some(OverrideMode::Override);
+        expected.delay_time = Some(-5);
+        assert_eq!(options.task_options, expected);
+    }
+
+    #[test]
+    fn a_task_option_is_refused_as_the_action_s_own_flag_is() {
+        // The same member flag, the same reading and the same words, whether it is given
+        // to `iotexplorer BatchUpdateFirmware` or to `iotexplorer rollout`.
+        let meta = BatchUpdateFirmwareRequest::meta();
+        for (name, text) in [
+            ("UpgradeMethod", "soon"),
+            ("TimeoutInterval", "-1"),
+            ("DelayTime", "1.5"),
+        ] {
+            let member = meta.input_member(name).expect("member");
+            let expected = member_value(member, text).expect_err("not a value").0;
+            let flag = format!("--{name}");
+            match read(&[flag.as_str(), text]) {
+                Err(Failure::Usage(message)) => assert_eq!(message, expected),
+                Err(other) => panic!("{name} {text}: {other:?}"),
+                Ok(_) => panic!("{name} {text}: accepted"),
+            }
+        }
+    }
 
     #[test]
     fn the_flags_defaults_are_the_rollouts() {
-        let matches = clap::Command::new("rollout")
-            .args(args())
-            .try_get_matches_from([
-                "rollout",
-                "--ProductID",
-                "ABCDE12345",
-                "--FirmwareVersion",
-                "2.0.0",
-                "--journal",
-                "j",
-                "--devices",
-                "d",
-            ])
-            .expect("flags");
-        let options = options(&matches).expect("options");
-        assert_eq!(
-            options.max_failure_rate,
-            iotexplorer_rollout::DEFAULT_MAX_FAILURE_RATE
-        );
-        assert_eq!(
-            options.wave_timeout_secs,
-            iotexplorer_rollout::DEFAULT_WAVE_TIMEOUT_SECS
-        );
+        let options = read(&[]).expect("options");
+        assert_eq!(options.max_failure_rate, DEFAULT_MAX_FAILURE_RATE);
+        assert_eq!(options.wave_timeout_secs, DEFAULT_WAVE_TIMEOUT_SECS);
+        assert_eq!(options.batch_size, MAX_BATCH_SIZE);
+        assert_eq!(options.task_options, TaskOptions::default());
     }
 }
