@@ -3,7 +3,7 @@
 //! The engine is `iotexplorer-rollout`; this module reads the flags, picks the display,
 //! and turns outcomes into output and exit codes.
 
-mod spec;
+mod flags;
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -68,7 +68,7 @@ pub(crate) fn command() -> Command {
         )
         .args_conflicts_with_subcommands(true)
         .subcommand_negates_reqs(true)
-        .args(spec::args())
+        .args(flags::args())
         .subcommand(
             Command::new(RESUME)
                 .about("Continue a rollout from its journal")
@@ -114,7 +114,7 @@ pub(crate) enum Invocation {
 
 /// The flags of a new rollout.
 pub(crate) struct StartFlags {
-    options: spec::Options,
+    options: flags::Options,
     journal: PathBuf,
     devices_file: Option<String>,
     dry_run: bool,
@@ -136,12 +136,12 @@ impl Invocation {
                 connection: Box::new(GlobalFlags::read(sub)),
             },
             _ => Invocation::Start(Box::new(StartFlags {
-                options: spec::options(matches)?,
+                options: flags::options(matches)?,
                 journal: matches
-                    .get_one::<String>(spec::JOURNAL)
+                    .get_one::<String>(flags::JOURNAL)
                     .map(PathBuf::from)
                     .ok_or_else(|| Failure::Usage("--journal is required".to_owned()))?,
-                devices_file: matches.get_one::<String>(spec::DEVICES).cloned(),
+                devices_file: matches.get_one::<String>(flags::DEVICES).cloned(),
                 dry_run: matches.get_flag("dry-run"),
                 format: Format::read(matches),
                 connection: GlobalFlags::read(matches),
@@ -173,10 +173,10 @@ pub(crate) fn run(
             stdout,
             stderr,
         ),
-        Invocation::Start(flags) => {
-            let connection = flags.connection.clone();
+        Invocation::Start(asked) => {
+            let connection = asked.connection.clone();
             start(
-                *flags,
+                *asked,
                 &|| Connection::from_flags(&connection, env),
                 env,
                 stdout,
@@ -231,7 +231,7 @@ fn journal_path(matches: &ArgMatches) -> Result<PathBuf, Failure> {
 
 /// `rollout --ProductID .. --FirmwareVersion .. (--devices FILE | --all-devices) --journal FILE`.
 fn start(
-    flags: StartFlags,
+    asked: StartFlags,
     connection: &Connect<'_>,
     env: &dyn Fn(&str) -> Option<String>,
     stdout: &mut dyn Write,
@@ -244,7 +244,7 @@ fn start(
         dry_run,
         format,
         connection: _,
-    } = flags;
+    } = asked;
     let settings = settings(env, stderr)?;
     if !dry_run {
         // Refused at once when the journal is there, and named when it is in use; the
@@ -280,7 +280,7 @@ fn start(
             }
         }
     };
-    let spec = match spec::spec(options, &devices) {
+    let spec = match flags::spec(options, &devices) {
         Ok(spec) => spec,
         Err(failure) => return Err(close_then(&runtime, session, failure)),
     };

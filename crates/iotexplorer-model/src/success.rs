@@ -206,7 +206,15 @@ mod tests {
         let error = br#"{"Response": {"Error": {"Code": "InternalError", "Message": "m"}, "RequestId": "r-2"}}"#;
         let misfit = br#"{"Response": {"TaskId": "soon", "RequestId": "r-3"}}"#;
         let twice = br#"{"Response": {"TaskId": 1}, "Response": {"TaskId": 2}}"#;
-        for body in [&error[..], misfit, twice, b"{}", b"[]", b"{\"Response\": 1}", b"{"] {
+        for body in [
+            &error[..],
+            misfit,
+            twice,
+            b"{}",
+            b"[]",
+            b"{\"Response\": 1}",
+            b"{",
+        ] {
             assert!(read_success::<Created>(body).is_err(), "{body:?}");
         }
         match decode_response::<BatchUpdateFirmwareRequest>(error) {

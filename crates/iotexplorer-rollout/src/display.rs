@@ -359,7 +359,7 @@ mod tests {
         );
         let refused = Event::Recorded(Record::Refused {
             batch: "1-1".to_owned(),
-            code: "FailedOperation\u{1b}]0;t\u{7}".to_owned(),
+            code: "FailedOperation\u{1b}]0;t\u{7}".into(),
             message: "已满\u{1b}[1A".to_owned(),
         });
         assert_eq!(

@@ -753,7 +753,7 @@ async fn submit_batch(
             let outcome = match &error {
                 Error::Api { code, message, .. } => Record::Refused {
                     batch: batch.id.clone(),
-                    code: code.as_str().to_owned(),
+                    code: code.clone(),
                     message: message.clone(),
                 },
                 other => Record::NotSent {

@@ -8,6 +8,7 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use iotexplorer_model::ErrorCode;
 use serde::{Deserialize, Serialize};
 
 use crate::config::RolloutSpec;
@@ -52,7 +53,7 @@ pub enum Record {
         /// The batch.
         batch: String,
         /// The error code.
-        code: String,
+        code: ErrorCode,
         /// The error message.
         message: String,
     },
@@ -681,7 +682,7 @@ pub enum BatchState {
     /// outcome leaves the batch [`Uncertain`](Self::Uncertain).
     Refused {
         /// The error code.
-        code: String,
+        code: ErrorCode,
         /// The message.
         message: String,
     },
@@ -964,7 +965,7 @@ fn open_regular(path: &Path, options: &OpenOptions) -> io::Result<File> {
 
 /// A refusal as `rollout status` tells it: `refused: CODE: message`, without an empty
 /// message.
-fn refusal_text(code: &str, message: &str) -> String {
+fn refusal_text(code: &ErrorCode, message: &str) -> String {
     if message.is_empty() {
         format!("refused: {code}")
     } else {

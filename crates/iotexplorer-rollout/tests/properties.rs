@@ -111,7 +111,7 @@ proptest! {
                 0 => Record::Intent { batch, devices: vec![], marker: String::new(), at_ms: task as i64 },
                 1 => Record::Submitted { batch, task_id: task, reconciled: task % 2 == 0 },
                 2 => Record::Unknown { batch, error: "lost".to_owned() },
-                3 => Record::Refused { batch, code: "X".to_owned(), message: String::new() },
+                3 => Record::Refused { batch, code: "X".into(), message: String::new() },
                 _ => Record::Verdict(WaveVerdict {
                     wave: pick % waves + 1,
                     total: 1,
@@ -195,7 +195,7 @@ fn a_refusal_after_an_unknown_outcome_leaves_the_batch_uncertain() {
     };
     let refused = || Record::Refused {
         batch: "1-1".to_owned(),
-        code: "FailedOperation.DeviceIsUpdating".to_owned(),
+        code: "FailedOperation.DeviceIsUpdating".into(),
         message: String::new(),
     };
     let submitted = || Record::Submitted {

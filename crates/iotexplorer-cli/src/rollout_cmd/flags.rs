@@ -1,4 +1,4 @@
-//! From the `rollout` flags to a validated rollout spec.
+//! The `rollout` flags, read into a validated rollout spec.
 
 use clap::{Arg, ArgAction, ArgMatches};
 use iotexplorer_model::{Action, BatchUpdateFirmwareRequest, MemberMeta};
