@@ -280,6 +280,22 @@ mod tests {
     }
 
     #[test]
+    fn task_options_are_kept_in_the_journal_as_before() {
+        // The text a journal's start record has always held for its task options: the
+        // wire names and values of the members given, nothing for the others.
+        let written = r#"{"UpgradeMethod":1,"TimeoutInterval":300,"OverrideMode":1}"#;
+        let read: TaskOptions = serde_json::from_str(written).unwrap();
+        assert_eq!(read.upgrade_method, Some(UpgradeMethod::from_code(1)));
+        assert_eq!(read.timeout_interval, Some(300));
+        assert_eq!(read.override_mode, Some(OverrideMode::Override));
+        assert_eq!(serde_json::to_string(&read).unwrap(), written);
+        assert_eq!(
+            serde_json::to_string(&TaskOptions::default()).unwrap(),
+            "{}"
+        );
+    }
+
+    #[test]
     fn a_task_option_this_version_does_not_know_is_refused_not_dropped() {
         // A journal naming a member the rollout cannot send is not resumed as if it did not.
         for member in RESERVED_MEMBERS.iter().chain(&["Unheard"]) {
