@@ -174,9 +174,10 @@ pub(crate) fn run(
             stderr,
         ),
         Invocation::Start(asked) => {
-            let connection = asked.connection.clone();
+            let mut asked = *asked;
+            let connection = std::mem::take(&mut asked.connection);
             start(
-                *asked,
+                asked,
                 &|| Connection::from_flags(&connection, env),
                 env,
                 stdout,

@@ -1,20 +1,20 @@
 //! The state and, with `--state FILE`, keeping it across restarts.
 //!
 //! `FILE` is a snapshot: the whole state as JSON (the format of earlier versions, which
-//! load as they are). `FILE.log` holds the changes since, one flushed record each (see
+//! load as they are). `FILE.log` holds the changes since, one flushed entry each (see
 //! [`crate::state_log`]), so a change costs one short append and one flush however large the
-//! state is. A change is applied in memory only after its record is on the disk: a change
+//! state is. A change is applied in memory only after its entry is on the disk: a change
 //! the disk refused answers `InternalError` and leaves nothing behind, and TaskIds, which
-//! come from the records, are never handed out twice.
+//! come from the entries, are never handed out twice.
 //!
 //! Once the log outgrows the snapshot (and a floor), it is folded into a new snapshot off
 //! the request path: the change that finds the log too long seals it as `FILE.log.old`
 //! (changes go on in a new `FILE.log`, see [`StateLog::seal`]), and a thread of its own
-//! reads the snapshot, applies the sealed records, writes the result to `FILE.tmp`,
+//! reads the snapshot, applies the sealed entries, writes the result to `FILE.tmp`,
 //! flushes it, renames it over `FILE` and flushes the directory; only then does the next
 //! change remove `FILE.log.old`. Nothing of it touches the state in memory, so neither reads nor changes
 //! wait for it, and a change costs the same however large the state is. A crash between
-//! any two steps leaves the old snapshot and both logs, or the new snapshot, records it
+//! any two steps leaves the old snapshot and both logs, or the new snapshot, entries it
 //! already holds (which the sequence numbers skip) and the new log; a start that finds
 //! `FILE.log.old` finishes the fold before serving.
 //!
@@ -72,7 +72,7 @@ struct Kept {
     log_limit: u64,
     /// The log length at which to try folding it again after a failed attempt.
     retry_at: u64,
-    /// `FILE.log.old` holds records no snapshot holds yet: sealed for a fold that is
+    /// `FILE.log.old` holds entries no snapshot holds yet: sealed for a fold that is
     /// running or failed (and is tried again before another log is sealed).
     sealed: bool,
     /// The fold running in the background, if any.
@@ -155,8 +155,8 @@ impl Store {
         let contents = state_log::read(&log_path)?;
         let (mut state, snapshot_len, last_seq) = match read_snapshot(snapshot)? {
             Some((mut state, snapshot_len)) => {
-                replay(&mut state, &sealed_path, sealed.records)?;
-                let last_seq = replay(&mut state, &log_path, contents.records)?;
+                replay(&mut state, &sealed_path, sealed.entries)?;
+                let last_seq = replay(&mut state, &log_path, contents.entries)?;
                 (state, snapshot_len, last_seq)
             }
             None if contents.complete_len > 0 || sealed.complete_len > 0 => {
@@ -223,7 +223,7 @@ impl Store {
     /// Runs `change` holding the writer lock: with the files the state is kept in, if any.
     fn with_writer<T>(&self, change: impl FnOnce(Option<&mut Kept>) -> T) -> T {
         // A panic while a change was being written is a bug; the files stay consistent,
-        // since a record is cut off again unless it was flushed whole.
+        // since an entry is cut off again unless it was flushed whole.
         match &self.writer {
             Writer::Memory(lock) => {
                 let _turn = lock.lock().unwrap_or_else(PoisonError::into_inner);
@@ -254,7 +254,7 @@ impl Store {
         }
     }
 
-    /// Answers a request. A change waits for its record to be flushed, off the async
+    /// Answers a request. A change waits for its entry to be flushed, off the async
     /// threads.
     pub(crate) async fn run(
         self: &Arc<Self>,
@@ -381,7 +381,7 @@ impl Kept {
                 self.snapshot_len = snapshot_len;
                 // Removed here rather than by the fold, so that the sealed log is there
                 // exactly until the fold is taken in; if it stays, it is folded again
-                // (its records are skipped) before another log is sealed.
+                // (its entries are skipped) before another log is sealed.
                 if remove_sealed(&self.snapshot, disk).is_ok() {
                     self.sealed = false;
                     self.retry_at = 0;
@@ -420,7 +420,7 @@ impl Kept {
     }
 }
 
-/// Writes `state`, which holds every record of both logs, as the snapshot, then removes
+/// Writes `state`, which holds every entry of both logs, as the snapshot, then removes
 /// the sealed log and empties the log; at start and at shutdown, with no fold running.
 fn fold_now(state: &State, kept: &mut Kept, disk: &StorageFaults) -> io::Result<()> {
     debug_assert_eq!(state.log_seq, kept.log.last_seq());
@@ -435,10 +435,10 @@ fn fold_now(state: &State, kept: &mut Kept, disk: &StorageFaults) -> io::Result<
     Ok(())
 }
 
-/// The background fold: the snapshot on the disk and the sealed log's records, written as
+/// The background fold: the snapshot on the disk and the sealed log's entries, written as
 /// the new snapshot; its size. The sealed log is removed once the fold is taken in.
 ///
-/// It reads the files, not the state in memory, so nothing waits for it; the records are
+/// It reads the files, not the state in memory, so nothing waits for it; the entries are
 /// applied as at a start, by the same code. `progress` is the setting of the moment (not
 /// kept in the log).
 fn fold_sealed(
@@ -453,14 +453,14 @@ fn fold_sealed(
             format!("{} is missing", snapshot.display()),
         )
     })?;
-    replay(&mut state, &sealed, state_log::read(&sealed)?.records)?;
+    replay(&mut state, &sealed, state_log::read(&sealed)?.entries)?;
     state.progress = progress;
     let bytes = serde_json::to_vec(&state)?;
     drop(state);
     write_snapshot(snapshot, &bytes, disk)
 }
 
-/// Removes `FILE.log.old`, whose records a snapshot holds now, for good.
+/// Removes `FILE.log.old`, whose entries a snapshot holds now, for good.
 fn remove_sealed(snapshot: &Path, disk: &StorageFaults) -> io::Result<()> {
     match std::fs::remove_file(sealed_path(snapshot)) {
         Ok(()) => {}
@@ -561,12 +561,12 @@ fn read_snapshot(path: &Path) -> io::Result<Option<(State, u64)>> {
     Ok(Some((state, bytes.len() as u64)))
 }
 
-/// Applies the records the snapshot does not hold yet; the `seq` of the last one.
-fn replay(state: &mut State, path: &Path, records: Vec<state_log::ReadEntry>) -> io::Result<u64> {
+/// Applies the entries the snapshot does not hold yet; the `seq` of the last one.
+fn replay(state: &mut State, path: &Path, entries: Vec<state_log::ReadEntry>) -> io::Result<u64> {
     let mut last = state.log_seq;
     let mut previous_in_file = 0;
-    for read in records {
-        let seq = read.record.seq;
+    for read in entries {
+        let seq = read.entry.seq;
         if seq <= previous_in_file {
             return Err(state_log::damaged(
                 path,
@@ -587,11 +587,11 @@ fn replay(state: &mut State, path: &Path, records: Vec<state_log::ReadEntry>) ->
                 format!("change {seq} follows change {last}: changes are missing"),
             ));
         }
-        read.record
+        read.entry
             .change
             .check(state)
             .map_err(|reason| state_log::damaged(path, read.line, reason))?;
-        read.record.change.apply(state);
+        read.entry.change.apply(state);
         last = seq;
     }
     state.log_seq = last;
@@ -608,7 +608,7 @@ fn write_snapshot(path: &Path, bytes: &[u8], disk: &StorageFaults) -> io::Result
     let written = File::create(&temporary)
         .and_then(|mut file| {
             // Flushed as it goes: one flush of a large snapshot at the end would hold up
-            // the flushes of the log's records (which share the disk) for all of it.
+            // the flushes of the log's entries (which share the disk) for all of it.
             let mut chunks = bytes.chunks(SNAPSHOT_CHUNK).peekable();
             while let Some(chunk) = chunks.next() {
                 disk.write_all(&mut file, chunk)?;

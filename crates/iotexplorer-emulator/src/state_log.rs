@@ -3,7 +3,7 @@
 //!
 //! A line is `{"seq":N,"change":{...}}\n`, with `seq` counting up by one. A last line
 //! without its newline is a write cut short by a crash and is dropped; any complete line
-//! that is not a record refuses the whole log, with its line number, since something other
+//! that is not an entry refuses the whole log, with its line number, since something other
 //! than a crash damaged it.
 
 use std::fs::{File, OpenOptions};
@@ -29,16 +29,16 @@ struct EntryToWrite<'a> {
     change: &'a Change,
 }
 
-/// A record and the line it was read from.
+/// An entry and the line it was read from.
 pub(crate) struct ReadEntry {
     pub(crate) line: usize,
-    pub(crate) record: Entry,
+    pub(crate) entry: Entry,
 }
 
 /// The log as found on the disk.
 pub(crate) struct Contents {
-    /// Every complete record, in order.
-    pub(crate) records: Vec<ReadEntry>,
+    /// Every complete entry, in order.
+    pub(crate) entries: Vec<ReadEntry>,
     /// The length of the complete lines; anything after is a torn write.
     pub(crate) complete_len: u64,
 }
@@ -62,23 +62,23 @@ pub(crate) fn read(path: &Path) -> io::Result<Contents> {
 }
 
 fn parse(path: &Path, bytes: &[u8]) -> io::Result<Contents> {
-    let mut records = Vec::new();
+    let mut entries = Vec::new();
     let mut complete_len = 0;
     for (index, line) in bytes.split_inclusive(|&b| b == b'\n').enumerate() {
         let Some(text) = line.strip_suffix(b"\n") else {
-            // The last line, cut short: its record was never acknowledged.
+            // The last line, cut short: its entry was never acknowledged.
             break;
         };
-        let record: Entry = serde_json::from_slice(text)
-            .map_err(|error| damaged(path, index + 1, format!("not a change record: {error}")))?;
-        records.push(ReadEntry {
+        let entry: Entry = serde_json::from_slice(text)
+            .map_err(|error| damaged(path, index + 1, format!("not a change entry: {error}")))?;
+        entries.push(ReadEntry {
             line: index + 1,
-            record,
+            entry,
         });
         complete_len += line.len() as u64;
     }
     Ok(Contents {
-        records,
+        entries,
         complete_len,
     })
 }
@@ -88,15 +88,15 @@ fn parse(path: &Path, bytes: &[u8]) -> io::Result<Contents> {
 pub(crate) struct StateLog {
     path: PathBuf,
     file: File,
-    /// Every byte before this is a complete, flushed record.
+    /// Every byte before this is a complete, flushed entry.
     len: u64,
     /// Bytes after `len` may have reached the disk (a write or flush failed, and cutting
-    /// them off failed too); they are cut off before the next record.
+    /// them off failed too); they are cut off before the next entry.
     dirty: bool,
-    /// The `seq` of the last record written or replayed.
+    /// The `seq` of the last entry written or replayed.
     last_seq: u64,
     /// The log's file was replaced (see [`StateLog::seal`]) and its directory not flushed
-    /// since: flushed before the next record, or the record could vanish with its name.
+    /// since: flushed before the next entry, or the entry could vanish with its name.
     dir_unsynced: bool,
 }
 
@@ -139,18 +139,18 @@ impl StateLog {
         &self.path
     }
 
-    /// Its length in bytes, all of them complete, flushed records.
+    /// Its length in bytes, all of them complete, flushed entries.
     pub(crate) fn len(&self) -> u64 {
         self.len
     }
 
-    /// The `seq` of the last record.
+    /// The `seq` of the last entry.
     pub(crate) fn last_seq(&self) -> u64 {
         self.last_seq
     }
 
-    /// Writes `change` as the next record and flushes it. On an error nothing of it stays
-    /// in the log: a partly written or unflushed record is cut off again.
+    /// Writes `change` as the next entry and flushes it. On an error nothing of it stays
+    /// in the log: a partly written or unflushed entry is cut off again.
     pub(crate) fn append(&mut self, change: &Change, disk: &StorageFaults) -> io::Result<u64> {
         let seq = self.last_seq.saturating_add(1);
         let mut line = serde_json::to_vec(&EntryToWrite { seq, change })?;
@@ -183,16 +183,16 @@ impl StateLog {
         }
     }
 
-    /// Hands the records written so far over to `sealed` (which must not exist) and goes on
+    /// Hands the entries written so far over to `sealed` (which must not exist) and goes on
     /// in a new, empty file under the log's name, so a snapshot can take them in while
-    /// changes go on. A crash at any point leaves every record under the log's name, under
-    /// `sealed`, or under both (the same records twice, which loading skips); on an error
+    /// changes go on. A crash at any point leaves every entry under the log's name, under
+    /// `sealed`, or under both (the same entries twice, which loading skips); on an error
     /// the log goes on as before.
     ///
     /// `sealed` is made a second name of the log's file first, and only then the new file
-    /// renamed over the log's name: there is no moment at which a record has no name.
+    /// renamed over the log's name: there is no moment at which an entry has no name.
     pub(crate) fn seal(&mut self, sealed: &Path, disk: &StorageFaults) -> io::Result<()> {
-        // The sealed records must be exactly the acknowledged ones.
+        // The sealed entries must be exactly the acknowledged ones.
         if self.dirty {
             self.cut(disk)?;
         }
@@ -217,7 +217,7 @@ impl StateLog {
         }
         // The second name must be on disk before the first moves to the fresh file: a
         // power cut could otherwise keep the rename and lose the link, leaving the
-        // acknowledged records without a name.
+        // acknowledged entries without a name.
         if let Err(error) = disk.sync_dir(parent_of(&self.path)) {
             let _ = std::fs::remove_file(sealed);
             let _ = std::fs::remove_file(&next);
@@ -233,14 +233,14 @@ impl StateLog {
         self.len = 0;
         self.dirty = false;
         // Until the directory is flushed, the new names may not survive a power cut; the
-        // next record waits for it (`append`), so no record depends on them unflushed.
+        // next entry waits for it (`append`), so no entry depends on them unflushed.
         self.dir_unsynced = disk.sync_dir(parent_of(&self.path)).is_err();
         Ok(())
     }
 
     /// Empties the log once a snapshot holds all of it.
     pub(crate) fn clear(&mut self, disk: &StorageFaults) -> io::Result<()> {
-        // Until the shorter length is flushed, the old records may still be there; they
+        // Until the shorter length is flushed, the old entries may still be there; they
         // are harmless (the snapshot says it holds them), but must not be appended to.
         self.dirty = true;
         self.file.set_len(0)?;
@@ -250,7 +250,7 @@ impl StateLog {
         Ok(())
     }
 
-    /// Cuts the file back to its complete records.
+    /// Cuts the file back to its complete entries.
     fn cut(&mut self, disk: &StorageFaults) -> io::Result<()> {
         self.file.set_len(self.len)?;
         disk.sync(&self.file)?;
@@ -281,18 +281,18 @@ mod tests {
     #[test]
     fn a_torn_last_line_is_dropped_and_a_bad_complete_one_refused() {
         let path = Path::new("state.json.log");
-        let record = r#"{"seq":1,"change":{"task_cancelled":{"task_id":7,"at":1.5}}}"#;
-        let torn = format!("{record}\n{}", &record[..20]);
+        let entry = r#"{"seq":1,"change":{"task_cancelled":{"task_id":7,"at":1.5}}}"#;
+        let torn = format!("{entry}\n{}", &entry[..20]);
         let contents = parse(path, torn.as_bytes()).expect("a torn tail is fine");
-        assert_eq!(contents.records.len(), 1);
-        assert_eq!(contents.complete_len, record.len() as u64 + 1);
+        assert_eq!(contents.entries.len(), 1);
+        assert_eq!(contents.complete_len, entry.len() as u64 + 1);
 
-        let bad_last = format!("{record}\n{}\n", &record[..20]);
+        let bad_last = format!("{entry}\n{}\n", &entry[..20]);
         let error = parse(path, bad_last.as_bytes())
             .err()
             .expect("a bad complete line is refused");
         assert!(error.to_string().contains("line 2"), "{error}");
-        let bad_middle = format!("{record}\nnot json\n{record}\n");
+        let bad_middle = format!("{entry}\nnot json\n{entry}\n");
         let error = parse(path, bad_middle.as_bytes())
             .err()
             .expect("a bad middle line is refused");

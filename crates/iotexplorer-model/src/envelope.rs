@@ -74,7 +74,8 @@ impl DecodeError {
 
 /// Decodes a response body for action `A`: the typed response (read by
 /// [`read_success`](crate::read_success)), the service's error, or a description of what
-/// is malformed. Never panics, whatever the bytes.
+/// is malformed (a member given twice, `Response` or one inside it, is malformed too: no
+/// one can say which of the two the service meant). Never panics, whatever the bytes.
 ///
 /// ```
 /// use iotexplorer_model::{BatchUpdateFirmwareRequest, DecodeError, decode_response};

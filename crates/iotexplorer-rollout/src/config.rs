@@ -119,7 +119,7 @@ impl RolloutSpec {
 /// given: all but [`RESERVED_MEMBERS`], each of its member's type in the model. The
 /// journal keeps them by their wire names; one this version does not know is refused when
 /// the journal is read rather than dropped, since the rollout could not honour it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct TaskOptions {
@@ -238,10 +238,17 @@ mod tests {
         let mut options = Map::new();
         for member in BatchUpdateFirmwareRequest::meta().input {
             if !RESERVED_MEMBERS.contains(&member.name) {
+                // A value of its own for each, so that two members of one type swapped
+                // on the way to the request show; each within the member's rules.
                 let value = match member.name {
                     "TimeoutInterval" => 120,
+                    "MaxRetryNum" => 2,
+                    "RetryInterval" => 3,
+                    "DelayTime" => 4,
+                    "RateLimit" => 5,
+                    "StartTime" => 6,
                     // Later than StartTime.
-                    "EndTime" => 2,
+                    "EndTime" => 7,
                     _ => 1,
                 };
                 options.insert(member.name.to_owned(), Value::from(value));
@@ -259,7 +266,7 @@ mod tests {
         assert!(options.len() >= 10, "{options:?}");
         let typed: TaskOptions = serde_json::from_value(Value::Object(options.clone())).unwrap();
         assert_eq!(
-            serde_json::to_value(typed).unwrap(),
+            serde_json::to_value(&typed).unwrap(),
             Value::Object(options.clone())
         );
         let request = spec(typed)

@@ -996,6 +996,24 @@ mod tests {
     }
 
     #[test]
+    fn a_refusal_is_kept_as_its_code_s_text_as_before() {
+        // The line a journal has always held for a refusal, a known code and an unknown.
+        for code in [
+            "FailedOperation.DeviceIsUpdating",
+            "FailedOperation.Unheard",
+        ] {
+            let line =
+                format!(r#"{{"record":"refused","batch":"1-1","code":"{code}","message":"busy"}}"#);
+            let record: Record = serde_json::from_str(&line).unwrap();
+            let Record::Refused { code: read, .. } = &record else {
+                panic!("{record:?}");
+            };
+            assert_eq!(read.as_str(), code);
+            assert_eq!(serde_json::to_string(&record).unwrap(), line);
+        }
+    }
+
+    #[test]
     fn torn_last_line_is_dropped_and_middle_corruption_refused() {
         let path = Path::new("j");
         let parsed = parse(&format!("{GOOD}{GOOD}{{\"reco"), path).unwrap();

@@ -178,7 +178,12 @@ fn task_options(matches: &ArgMatches) -> Result<TaskOptions, Failure> {
     for member in task_members() {
         if let Some(text) = matches.get_one::<String>(member.name) {
             let value = member_value(member, text).map_err(|bad| Failure::Usage(bad.0))?;
-            given.insert(member.name.to_owned(), value);
+            // Read alone first, so that a value its type cannot hold (a code past the
+            // type's range) is refused naming its flag.
+            let alone = Map::from_iter([(member.name.to_owned(), value)]);
+            serde_json::from_value::<TaskOptions>(Value::Object(alone.clone()))
+                .map_err(|err| Failure::Usage(format!("--{} {text:?}: {err}", member.name)))?;
+            given.extend(alone);
         }
     }
     serde_json::from_value(Value::Object(given))
@@ -275,6 +280,19 @@ mod tests {
                 Err(other) => panic!("{name} {text}: {other:?}"),
                 Ok(_) => panic!("{name} {text}: accepted"),
             }
+        }
+    }
+
+    #[test]
+    fn a_task_option_its_type_cannot_hold_is_refused_naming_its_flag() {
+        // A whole number, so the flag's reader takes it; past the code type's range.
+        let text = (i64::MAX as u64 + 1).to_string();
+        match read(&["--UpgradeMethod", text.as_str()]) {
+            Err(Failure::Usage(message)) => {
+                assert!(message.starts_with("--UpgradeMethod "), "{message}");
+            }
+            Err(other) => panic!("{other:?}"),
+            Ok(_) => panic!("accepted"),
         }
     }
 
