@@ -213,8 +213,7 @@ fn run_action(
     let meta = call.meta;
     if let CallMode::GenerateCode { language, reveal } = &call.mode {
         let body = checked_body(meta, &call.input)?;
-        let profile = tccli_config::TccliProfile::load(call.flags.profile.as_deref(), env)?;
-        let connection = Connection::resolve(&call.flags, profile, env)?;
+        let connection = Connection::from_flags(&call.flags, env)?;
         return generate_code::run(meta, &body.0, language, *reveal, &connection, stdout);
     }
     let profile = tccli_config::TccliProfile::load(call.flags.profile.as_deref(), env)?;

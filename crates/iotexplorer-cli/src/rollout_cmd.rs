@@ -99,53 +99,53 @@ impl Format {
 
 /// What `iotexplorer rollout` was asked to do, read once from its flags with the rest of
 /// the command line (`settings::Command::read`); nothing after reads a flag by name.
-pub(crate) enum Invocation {
+pub(crate) struct Invocation {
+    task: Task,
+    format: Format,
+    /// The connection's flags as given; completed (profile, environment) and checked only
+    /// when a call is to be made, so a dry run from a device file, or `status`, never
+    /// trips on them.
+    connection: GlobalFlags,
+}
+
+/// Which of the three: start, resume or report.
+enum Task {
     Start(Box<StartFlags>),
-    Resume {
-        journal: PathBuf,
-        format: Format,
-        connection: Box<GlobalFlags>,
-    },
-    Status {
-        journal: PathBuf,
-        format: Format,
-    },
+    Resume(PathBuf),
+    Status(PathBuf),
 }
 
 /// The flags of a new rollout.
-pub(crate) struct StartFlags {
+struct StartFlags {
     options: flags::Options,
     journal: PathBuf,
     devices_file: Option<String>,
     dry_run: bool,
-    format: Format,
-    connection: GlobalFlags,
 }
 
 impl Invocation {
     /// The subcommand's flags in `matches`, the matches of `rollout`.
     pub(crate) fn read(matches: &ArgMatches) -> Result<Self, Failure> {
-        Ok(match matches.subcommand() {
-            Some((STATUS, sub)) => Invocation::Status {
-                journal: journal_path(sub)?,
-                format: Format::read(sub),
-            },
-            Some((RESUME, sub)) => Invocation::Resume {
-                journal: journal_path(sub)?,
-                format: Format::read(sub),
-                connection: Box::new(GlobalFlags::read(sub)),
-            },
-            _ => Invocation::Start(Box::new(StartFlags {
-                options: flags::options(matches)?,
-                journal: matches
-                    .get_one::<String>(flags::JOURNAL)
-                    .map(PathBuf::from)
-                    .ok_or_else(|| Failure::Usage("--journal is required".to_owned()))?,
-                devices_file: matches.get_one::<String>(flags::DEVICES).cloned(),
-                dry_run: matches.get_flag("dry-run"),
-                format: Format::read(matches),
-                connection: GlobalFlags::read(matches),
-            })),
+        let (task, flags_of) = match matches.subcommand() {
+            Some((STATUS, sub)) => (Task::Status(journal_path(sub)?), sub),
+            Some((RESUME, sub)) => (Task::Resume(journal_path(sub)?), sub),
+            _ => (
+                Task::Start(Box::new(StartFlags {
+                    options: flags::options(matches)?,
+                    journal: matches
+                        .get_one::<String>(flags::JOURNAL)
+                        .map(PathBuf::from)
+                        .ok_or_else(|| Failure::Usage("--journal is required".to_owned()))?,
+                    devices_file: matches.get_one::<String>(flags::DEVICES).cloned(),
+                    dry_run: matches.get_flag("dry-run"),
+                })),
+                matches,
+            ),
+        };
+        Ok(Self {
+            task,
+            format: Format::read(flags_of),
+            connection: GlobalFlags::read(flags_of),
         })
     }
 }
@@ -157,33 +157,16 @@ pub(crate) fn run(
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> Result<u8, Failure> {
-    // The connection is completed (profile, environment) and checked only when a call is
-    // to be made, so a dry run from a device file, or `status`, never trips on it.
-    match invocation {
-        Invocation::Status { journal, format } => status(&journal, format, stdout),
-        Invocation::Resume {
-            journal,
-            format,
-            connection,
-        } => resume(
-            &journal,
-            format,
-            &|| Connection::from_flags(&connection, env),
-            env,
-            stdout,
-            stderr,
-        ),
-        Invocation::Start(asked) => {
-            let mut asked = *asked;
-            let connection = std::mem::take(&mut asked.connection);
-            start(
-                asked,
-                &|| Connection::from_flags(&connection, env),
-                env,
-                stdout,
-                stderr,
-            )
-        }
+    let Invocation {
+        task,
+        format,
+        connection,
+    } = invocation;
+    let connect = || Connection::from_flags(&connection, env);
+    match task {
+        Task::Status(journal) => status(&journal, format, stdout),
+        Task::Resume(journal) => resume(&journal, format, &connect, env, stdout, stderr),
+        Task::Start(asked) => start(*asked, format, &connect, env, stdout, stderr),
     }
 }
 
@@ -233,6 +216,7 @@ fn journal_path(matches: &ArgMatches) -> Result<PathBuf, Failure> {
 /// `rollout --ProductID .. --FirmwareVersion .. (--devices FILE | --all-devices) --journal FILE`.
 fn start(
     asked: StartFlags,
+    format: Format,
     connection: &Connect<'_>,
     env: &dyn Fn(&str) -> Option<String>,
     stdout: &mut dyn Write,
@@ -243,8 +227,6 @@ fn start(
         journal,
         devices_file,
         dry_run,
-        format,
-        connection: _,
     } = asked;
     let settings = settings(env, stderr)?;
     if !dry_run {
