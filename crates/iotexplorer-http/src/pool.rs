@@ -7,7 +7,7 @@
 //! A connection is taken from the pool only while it is open and was last handed out or
 //! given back less than [`IDLE_TIMEOUT`] ago. The rest are dropped, which closes them:
 //! when the pool is next looked at, and by a task that runs while connections are kept
-//! and wakes when the oldest of them expires, so that a client left idle closes its
+//! (and an idle timeout beyond the last one's return) and wakes when the oldest expires, so that a client left idle closes its
 //! connections itself instead of waiting for the server (or a proxy that never does).
 //! That task runs on the runtime of the call that started it; a client shared between
 //! runtimes has one such task at a time, and none while started outside a runtime.
@@ -149,6 +149,12 @@ struct Idle {
     http2: Vec<Kept<Http2Sender>>,
     /// A task closing expired connections runs: see [`close_expired`].
     closer_running: bool,
+    /// Connections kept so far (wrapping): tells the closing task whether any came back
+    /// since it last looked.
+    keeps: u64,
+    /// How many such tasks were started.
+    #[cfg(test)]
+    closers_started: usize,
 }
 
 impl Idle {
@@ -283,9 +289,16 @@ impl Pool {
                 keep
             }
         };
+        if kept {
+            idle.keeps = idle.keeps.wrapping_add(1);
+        }
         let start_closing = kept && !idle.closer_running;
         if start_closing {
             idle.closer_running = true;
+            #[cfg(test)]
+            {
+                idle.closers_started += 1;
+            }
         }
         // Unlocked first: a task the runtime refuses (it is shutting down) is dropped at
         // once, and its drop takes the lock.
@@ -300,6 +313,7 @@ impl Pool {
     fn start_closing(self: &Arc<Self>) {
         let task = ClosingTask {
             pool: Arc::downgrade(self),
+            keeps_seen: None,
             finished: false,
         };
         match tokio::runtime::Handle::try_current() {
@@ -310,9 +324,12 @@ impl Pool {
     }
 }
 
-/// Closes kept connections as they expire, until none is kept or the pool is gone; the
-/// next connection kept starts it again. Holding the pool only weakly, it never keeps a
-/// dropped client's connections open.
+/// Closes kept connections as they expire, until the pool is gone or none was kept since
+/// it last looked and none is kept now; the next connection kept starts it again. A look
+/// that finds none kept while some came back since the look before (a connection out for
+/// the next call of a busy client) looks again an idle timeout later, so that such a client
+/// keeps one task instead of starting one per call. Holding the pool only weakly, it never
+/// keeps a dropped client's connections open.
 /// It is handed its state made already, so that dropped before its first poll it still
 /// clears the pool's mark.
 async fn close_expired(mut task: ClosingTask) {
@@ -324,24 +341,31 @@ async fn close_expired(mut task: ClosingTask) {
 /// The state of the task that closes expired connections.
 struct ClosingTask {
     pool: Weak<Pool>,
+    /// The pool's count of connections kept at the last look.
+    keeps_seen: Option<u64>,
     /// It cleared the pool's mark itself as it finished.
     finished: bool,
 }
 
 impl ClosingTask {
-    /// Drops what expired; when to look again, or `None` once nothing is kept (the mark
-    /// is cleared under the same lock, so a connection kept after that starts a new
-    /// task) or the pool is gone.
+    /// Drops what expired; when to look again, or `None` once nothing is kept nor was
+    /// since the last look (the mark is cleared under the same lock, so a connection kept
+    /// after that starts a new task) or the pool is gone.
     fn prune(&mut self) -> Option<Instant> {
         let pool = self.pool.upgrade()?;
         let mut idle = pool.idle();
-        idle.prune(Instant::now());
-        let next = idle.next_expiry();
-        if next.is_none() {
-            idle.closer_running = false;
-            self.finished = true;
+        let now = Instant::now();
+        idle.prune(now);
+        let kept_since = self.keeps_seen.replace(idle.keeps) != Some(idle.keeps);
+        match idle.next_expiry() {
+            Some(next) => Some(next),
+            None if kept_since => Some(now + IDLE_TIMEOUT),
+            None => {
+                idle.closer_running = false;
+                self.finished = true;
+                None
+            }
         }
-        next
     }
 }
 
@@ -463,6 +487,43 @@ mod tests {
             closed_by_peer(&server_side, long).await,
             "the second is still open"
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn calls_one_after_another_keep_one_closing_task_instead_of_starting_one_each() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let origin = Origin::of(&Uri::from_static("http://127.0.0.1:9")).unwrap();
+        let pool = Arc::new(Pool::default());
+        let mut sender = Some(ready_sender(&listener).await);
+        let (_server_side, _) = listener.accept().await.unwrap();
+        // As a sequential caller does: the connection comes back after each call and is
+        // taken out again for the next, while the closing task's looks find it out.
+        for call in 0..200u32 {
+            pool.check_in(origin.clone(), Sender::Http1(sender.take().unwrap()), false);
+            let Some(Lease {
+                sender: Sender::Http1(taken),
+                ..
+            }) = pool.checkout(&origin)
+            else {
+                panic!("call {call}: the connection was not kept");
+            };
+            sender = Some(taken);
+            tokio::task::yield_now().await;
+            if call % 50 == 49 {
+                // Past an idle timeout, with the connection out at the look.
+                tokio::time::advance(IDLE_TIMEOUT).await;
+                tokio::task::yield_now().await;
+            }
+        }
+        assert_eq!(pool.idle().closers_started, 1);
+        assert!(pool.idle().closer_running);
+        // Left alone with nothing kept, the task ends after one more idle timeout.
+        tokio::time::advance(IDLE_TIMEOUT).await;
+        let started = std::time::Instant::now();
+        while pool.idle().closer_running && started.elapsed() < Duration::from_secs(5) {
+            tokio::task::yield_now().await;
+        }
+        assert!(!pool.idle().closer_running);
     }
 
     #[tokio::test(start_paused = true)]

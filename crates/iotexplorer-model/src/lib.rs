@@ -40,6 +40,7 @@
 //! ```
 
 mod action;
+mod checked;
 mod code_value;
 mod envelope;
 mod error_code;

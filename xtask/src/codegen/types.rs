@@ -127,7 +127,7 @@ pub(crate) fn request(context: &Context<'_>, action: &str) -> Result<String, Str
         out.push_str(&serde_attribute(field));
         out.push_str(&format!("{}: Option<{}>,\n", field.ident, field.rust_type));
     }
-    out.push_str("}\n\n");
+    out.push_str("#[serde(skip)]\nchecked: crate::checked::Checked,\n}\n\n");
 
     out.push_str(&format!("impl {name} {{\n"));
     out.push_str(&format!(
@@ -165,11 +165,14 @@ pub(crate) fn request(context: &Context<'_>, action: &str) -> Result<String, Str
     out.push_str(&format!(
         "/// Finishes the request, checking every documented rule and reporting all violations \
          at once.\npub fn build(self) -> Result<{name}, ValidationErrors> {{\n\
-         let request = {name} {{\n{assignments}}};\nrequest.validate()?;\nOk(request)\n}}\n}}\n\n"
+         let request = {name} {{\n{assignments}checked: crate::checked::Checked::default(),\n}};\n\
+         request.validate()?;\nOk({name} {{\nchecked: crate::checked::Checked::HELD,\n..request\n}})\n}}\n}}\n\n"
     ));
 
     out.push_str(&format!(
         "impl Validate for {name} {{\nfn validate(&self) -> Result<(), ValidationErrors> {{\n\
+         // Checked by `build()`, and nothing changes a request after.\n\
+         if self.checked.held() {{\nreturn Ok(());\n}}\n\
          crate::validation::validate_typed(&{meta}, self)\n}}\n}}\n\n"
     ));
     let errors: String = shape

@@ -18,6 +18,8 @@ use crate::validation::ValidationErrors;
 pub struct BatchCreateTWeSeeRecognitionTaskRequest {
     #[serde(rename = "Inputs", default, skip_serializing_if = "Option::is_none")]
     inputs: Option<Vec<CreateVisionRecognitionTaskInput>>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl BatchCreateTWeSeeRecognitionTaskRequest {
@@ -56,14 +58,22 @@ impl BatchCreateTWeSeeRecognitionTaskRequestBuilder {
     pub fn build(self) -> Result<BatchCreateTWeSeeRecognitionTaskRequest, ValidationErrors> {
         let request = BatchCreateTWeSeeRecognitionTaskRequest {
             inputs: self.inputs,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(BatchCreateTWeSeeRecognitionTaskRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for BatchCreateTWeSeeRecognitionTaskRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&BATCH_CREATE_T_WE_SEE_RECOGNITION_TASK_ACTION, self)
     }
 }
@@ -129,6 +139,8 @@ pub(crate) static BATCH_CREATE_T_WE_SEE_RECOGNITION_TASK_ACTION: ActionMeta = Ac
 pub struct BatchCreateTWeSeeSubscriptionRequest {
     #[serde(rename = "Entries", default, skip_serializing_if = "Option::is_none")]
     entries: Option<Vec<SeeCreateSubscriptionEntry>>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl BatchCreateTWeSeeSubscriptionRequest {
@@ -167,14 +179,22 @@ impl BatchCreateTWeSeeSubscriptionRequestBuilder {
     pub fn build(self) -> Result<BatchCreateTWeSeeSubscriptionRequest, ValidationErrors> {
         let request = BatchCreateTWeSeeSubscriptionRequest {
             entries: self.entries,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(BatchCreateTWeSeeSubscriptionRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for BatchCreateTWeSeeSubscriptionRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&BATCH_CREATE_T_WE_SEE_SUBSCRIPTION_ACTION, self)
     }
 }
@@ -235,6 +255,8 @@ pub(crate) static BATCH_CREATE_T_WE_SEE_SUBSCRIPTION_ACTION: ActionMeta = Action
 pub struct BatchDescribeTWeSeeOrdersRequest {
     #[serde(rename = "Entries", default, skip_serializing_if = "Option::is_none")]
     entries: Option<Vec<BatchDescribeTWeSeeOrdersEntry>>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl BatchDescribeTWeSeeOrdersRequest {
@@ -273,14 +295,22 @@ impl BatchDescribeTWeSeeOrdersRequestBuilder {
     pub fn build(self) -> Result<BatchDescribeTWeSeeOrdersRequest, ValidationErrors> {
         let request = BatchDescribeTWeSeeOrdersRequest {
             entries: self.entries,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(BatchDescribeTWeSeeOrdersRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for BatchDescribeTWeSeeOrdersRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&BATCH_DESCRIBE_T_WE_SEE_ORDERS_ACTION, self)
     }
 }
@@ -345,6 +375,8 @@ pub(crate) static BATCH_DESCRIBE_T_WE_SEE_ORDERS_ACTION: ActionMeta = ActionMeta
 pub struct BatchInvokeTWeSeeRecognitionTaskRequest {
     #[serde(rename = "Inputs", default, skip_serializing_if = "Option::is_none")]
     inputs: Option<Vec<CreateVisionRecognitionTaskInput>>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl BatchInvokeTWeSeeRecognitionTaskRequest {
@@ -383,14 +415,22 @@ impl BatchInvokeTWeSeeRecognitionTaskRequestBuilder {
     pub fn build(self) -> Result<BatchInvokeTWeSeeRecognitionTaskRequest, ValidationErrors> {
         let request = BatchInvokeTWeSeeRecognitionTaskRequest {
             inputs: self.inputs,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(BatchInvokeTWeSeeRecognitionTaskRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for BatchInvokeTWeSeeRecognitionTaskRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&BATCH_INVOKE_T_WE_SEE_RECOGNITION_TASK_ACTION, self)
     }
 }
@@ -474,6 +514,8 @@ pub struct BatchPublishMessageRequest {
         skip_serializing_if = "Option::is_none"
     )]
     payload_encoding: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl BatchPublishMessageRequest {
@@ -614,14 +656,22 @@ impl BatchPublishMessageRequestBuilder {
             payload: self.payload,
             qos: self.qos,
             payload_encoding: self.payload_encoding,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(BatchPublishMessageRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for BatchPublishMessageRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&BATCH_PUBLISH_MESSAGE_ACTION, self)
     }
 }
@@ -705,6 +755,8 @@ pub(crate) static BATCH_PUBLISH_MESSAGE_ACTION: ActionMeta = ActionMeta {
 pub struct BatchRenewTWeSeeSubscriptionRequest {
     #[serde(rename = "Entries", default, skip_serializing_if = "Option::is_none")]
     entries: Option<Vec<SeeRenewSubscriptionEntry>>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl BatchRenewTWeSeeSubscriptionRequest {
@@ -743,14 +795,22 @@ impl BatchRenewTWeSeeSubscriptionRequestBuilder {
     pub fn build(self) -> Result<BatchRenewTWeSeeSubscriptionRequest, ValidationErrors> {
         let request = BatchRenewTWeSeeSubscriptionRequest {
             entries: self.entries,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(BatchRenewTWeSeeSubscriptionRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for BatchRenewTWeSeeSubscriptionRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&BATCH_RENEW_T_WE_SEE_SUBSCRIPTION_ACTION, self)
     }
 }

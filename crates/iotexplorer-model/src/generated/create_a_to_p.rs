@@ -34,6 +34,8 @@ pub struct CreateAISearchTaskAsyncRequest {
     summary_lang: Option<String>,
     #[serde(rename = "ChannelId", default, skip_serializing_if = "Option::is_none")]
     channel_id: Option<u64>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl CreateAISearchTaskAsyncRequest {
@@ -152,14 +154,22 @@ impl CreateAISearchTaskAsyncRequestBuilder {
             query: self.query,
             summary_lang: self.summary_lang,
             channel_id: self.channel_id,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(CreateAISearchTaskAsyncRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for CreateAISearchTaskAsyncRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&CREATE_AI_SEARCH_TASK_ASYNC_ACTION, self)
     }
 }
@@ -295,6 +305,8 @@ pub struct CreateBatchProductionRequest {
         skip_serializing_if = "Option::is_none"
     )]
     generation_qr_code: Option<i64>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl CreateBatchProductionRequest {
@@ -453,14 +465,22 @@ impl CreateBatchProductionRequestBuilder {
             upload_url: self.upload_url,
             batch_cnt: self.batch_cnt,
             generation_qr_code: self.generation_qr_code,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(CreateBatchProductionRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for CreateBatchProductionRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&CREATE_BATCH_PRODUCTION_ACTION, self)
     }
 }
@@ -598,6 +618,8 @@ pub struct CreateCloudStorageAIServiceRequest {
     channel_id: Option<u64>,
     #[serde(rename = "OrderId", default, skip_serializing_if = "Option::is_none")]
     order_id: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl CreateCloudStorageAIServiceRequest {
@@ -716,14 +738,22 @@ impl CreateCloudStorageAIServiceRequestBuilder {
             package_id: self.package_id,
             channel_id: self.channel_id,
             order_id: self.order_id,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(CreateCloudStorageAIServiceRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for CreateCloudStorageAIServiceRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&CREATE_CLOUD_STORAGE_AI_SERVICE_ACTION, self)
     }
 }
@@ -849,6 +879,8 @@ pub struct CreateCloudStorageAIServiceTaskRequest {
     video_ur_ls: Option<Vec<String>>,
     #[serde(rename = "CustomId", default, skip_serializing_if = "Option::is_none")]
     custom_id: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl CreateCloudStorageAIServiceTaskRequest {
@@ -1069,14 +1101,22 @@ impl CreateCloudStorageAIServiceTaskRequestBuilder {
             roi: self.roi,
             video_ur_ls: self.video_ur_ls,
             custom_id: self.custom_id,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(CreateCloudStorageAIServiceTaskRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for CreateCloudStorageAIServiceTaskRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&CREATE_CLOUD_STORAGE_AI_SERVICE_TASK_ACTION, self)
     }
 }
@@ -1197,6 +1237,8 @@ pub struct CreateDeviceRequest {
     defined_psk: Option<String>,
     #[serde(rename = "TlsCrt", default, skip_serializing_if = "Option::is_none")]
     tls_crt: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl CreateDeviceRequest {
@@ -1395,14 +1437,22 @@ impl CreateDeviceRequestBuilder {
             nwk_s_key: self.nwk_s_key,
             defined_psk: self.defined_psk,
             tls_crt: self.tls_crt,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(CreateDeviceRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for CreateDeviceRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&CREATE_DEVICE_ACTION, self)
     }
 }
@@ -1522,6 +1572,8 @@ pub struct CreateDeviceChannelRequest {
     device_name: Option<String>,
     #[serde(rename = "ChannelId", default, skip_serializing_if = "Option::is_none")]
     channel_id: Option<u64>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl CreateDeviceChannelRequest {
@@ -1600,14 +1652,22 @@ impl CreateDeviceChannelRequestBuilder {
             product_id: self.product_id,
             device_name: self.device_name,
             channel_id: self.channel_id,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(CreateDeviceChannelRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for CreateDeviceChannelRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&CREATE_DEVICE_CHANNEL_ACTION, self)
     }
 }
@@ -1674,6 +1734,8 @@ pub struct CreateDevicePublishSDPAnswerRequest {
     device_name: Option<String>,
     #[serde(rename = "SDPOffer", default, skip_serializing_if = "Option::is_none")]
     sdp_offer: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl CreateDevicePublishSDPAnswerRequest {
@@ -1752,14 +1814,22 @@ impl CreateDevicePublishSDPAnswerRequestBuilder {
             product_id: self.product_id,
             device_name: self.device_name,
             sdp_offer: self.sdp_offer,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(CreateDevicePublishSDPAnswerRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for CreateDevicePublishSDPAnswerRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&CREATE_DEVICE_PUBLISH_SDP_ANSWER_ACTION, self)
     }
 }
@@ -1844,6 +1914,8 @@ pub struct CreateDeviceSDPAnswerRequest {
         skip_serializing_if = "Option::is_none"
     )]
     enable_sub_pub: Option<u64>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl CreateDeviceSDPAnswerRequest {
@@ -1962,14 +2034,22 @@ impl CreateDeviceSDPAnswerRequestBuilder {
             sdp_offer: self.sdp_offer,
             requester_tag: self.requester_tag,
             enable_sub_pub: self.enable_sub_pub,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(CreateDeviceSDPAnswerRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for CreateDeviceSDPAnswerRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&CREATE_DEVICE_SDP_ANSWER_ACTION, self)
     }
 }
@@ -2050,6 +2130,8 @@ pub struct CreateExternalSourceAIServiceTaskRequest {
     config: Option<String>,
     #[serde(rename = "ROI", default, skip_serializing_if = "Option::is_none")]
     roi: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl CreateExternalSourceAIServiceTaskRequest {
@@ -2190,14 +2272,22 @@ impl CreateExternalSourceAIServiceTaskRequestBuilder {
             custom_id: self.custom_id,
             config: self.config,
             roi: self.roi,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(CreateExternalSourceAIServiceTaskRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for CreateExternalSourceAIServiceTaskRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&CREATE_EXTERNAL_SOURCE_AI_SERVICE_TASK_ACTION, self)
     }
 }
@@ -2287,6 +2377,8 @@ pub struct CreateFenceBindRequest {
     fence_id: Option<i64>,
     #[serde(rename = "Items", default, skip_serializing_if = "Option::is_none")]
     items: Option<Vec<FenceBindProductItem>>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl CreateFenceBindRequest {
@@ -2345,14 +2437,22 @@ impl CreateFenceBindRequestBuilder {
         let request = CreateFenceBindRequest {
             fence_id: self.fence_id,
             items: self.items,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(CreateFenceBindRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for CreateFenceBindRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&CREATE_FENCE_BIND_ACTION, self)
     }
 }
@@ -2448,6 +2548,8 @@ pub struct CreateFreeCloudStorageRequest {
         skip_serializing_if = "Option::is_none"
     )]
     storage_region: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl CreateFreeCloudStorageRequest {
@@ -2626,14 +2728,22 @@ impl CreateFreeCloudStorageRequestBuilder {
             order_id: self.order_id,
             channel_id: self.channel_id,
             storage_region: self.storage_region,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(CreateFreeCloudStorageRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for CreateFreeCloudStorageRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&CREATE_FREE_CLOUD_STORAGE_ACTION, self)
     }
 }
@@ -2733,6 +2843,8 @@ pub struct CreateIotVideoCloudStorageRequest {
         skip_serializing_if = "Option::is_none"
     )]
     storage_region: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl CreateIotVideoCloudStorageRequest {
@@ -2911,14 +3023,22 @@ impl CreateIotVideoCloudStorageRequestBuilder {
             order_id: self.order_id,
             channel_id: self.channel_id,
             storage_region: self.storage_region,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(CreateIotVideoCloudStorageRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for CreateIotVideoCloudStorageRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&CREATE_IOT_VIDEO_CLOUD_STORAGE_ACTION, self)
     }
 }
@@ -3034,6 +3154,8 @@ pub struct CreateLoRaFrequencyRequest {
         skip_serializing_if = "Option::is_none"
     )]
     description: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl CreateLoRaFrequencyRequest {
@@ -3224,14 +3346,22 @@ impl CreateLoRaFrequencyRequestBuilder {
             channels_join_rx1: self.channels_join_rx1,
             channels_join_rx2: self.channels_join_rx2,
             description: self.description,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(CreateLoRaFrequencyRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for CreateLoRaFrequencyRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&CREATE_LO_RA_FREQUENCY_ACTION, self)
     }
 }
@@ -3340,6 +3470,8 @@ pub struct CreateLoRaGatewayRequest {
         skip_serializing_if = "Option::is_none"
     )]
     frequency_id: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl CreateLoRaGatewayRequest {
@@ -3518,14 +3650,22 @@ impl CreateLoRaGatewayRequestBuilder {
             position_details: self.position_details,
             is_public: self.is_public,
             frequency_id: self.frequency_id,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(CreateLoRaGatewayRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for CreateLoRaGatewayRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&CREATE_LO_RA_GATEWAY_ACTION, self)
     }
 }
@@ -3614,6 +3754,8 @@ pub struct CreatePositionFenceRequest {
     fence_area: Option<String>,
     #[serde(rename = "FenceDesc", default, skip_serializing_if = "Option::is_none")]
     fence_desc: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl CreatePositionFenceRequest {
@@ -3712,14 +3854,22 @@ impl CreatePositionFenceRequestBuilder {
             fence_name: self.fence_name,
             fence_area: self.fence_area,
             fence_desc: self.fence_desc,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(CreatePositionFenceRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for CreatePositionFenceRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&CREATE_POSITION_FENCE_ACTION, self)
     }
 }
@@ -3816,6 +3966,8 @@ pub struct CreatePositionSpaceRequest {
     description: Option<String>,
     #[serde(rename = "Icon", default, skip_serializing_if = "Option::is_none")]
     icon: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl CreatePositionSpaceRequest {
@@ -3956,14 +4108,22 @@ impl CreatePositionSpaceRequestBuilder {
             product_id_list: self.product_id_list,
             description: self.description,
             icon: self.icon,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(CreatePositionSpaceRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for CreatePositionSpaceRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&CREATE_POSITION_SPACE_ACTION, self)
     }
 }
@@ -4057,6 +4217,8 @@ pub struct CreatePrivateCARequest {
         skip_serializing_if = "Option::is_none"
     )]
     verify_cert_text: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl CreatePrivateCARequest {
@@ -4135,14 +4297,22 @@ impl CreatePrivateCARequestBuilder {
             cert_name: self.cert_name,
             cert_text: self.cert_text,
             verify_cert_text: self.verify_cert_text,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(CreatePrivateCARequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for CreatePrivateCARequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&CREATE_PRIVATE_CA_ACTION, self)
     }
 }

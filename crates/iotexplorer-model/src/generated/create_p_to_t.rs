@@ -34,6 +34,8 @@ pub struct CreateProjectRequest {
         skip_serializing_if = "Option::is_none"
     )]
     instance_id: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl CreateProjectRequest {
@@ -112,14 +114,22 @@ impl CreateProjectRequestBuilder {
             project_name: self.project_name,
             project_desc: self.project_desc,
             instance_id: self.instance_id,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(CreateProjectRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for CreateProjectRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&CREATE_PROJECT_ACTION, self)
     }
 }
@@ -275,6 +285,8 @@ pub struct CreateStudioProductRequest {
         skip_serializing_if = "Option::is_none"
     )]
     private_ca_name: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl CreateStudioProductRequest {
@@ -513,14 +525,22 @@ impl CreateStudioProductRequestBuilder {
             rate: self.rate,
             period: self.period,
             private_ca_name: self.private_ca_name,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(CreateStudioProductRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for CreateStudioProductRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&CREATE_STUDIO_PRODUCT_ACTION, self)
     }
 }
@@ -666,6 +686,8 @@ pub struct CreateTRTCSignaturesWithRoomIdRequest {
     trtc_user_ids: Option<Vec<String>>,
     #[serde(rename = "RoomId", default, skip_serializing_if = "Option::is_none")]
     room_id: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl CreateTRTCSignaturesWithRoomIdRequest {
@@ -726,14 +748,22 @@ impl CreateTRTCSignaturesWithRoomIdRequestBuilder {
         let request = CreateTRTCSignaturesWithRoomIdRequest {
             trtc_user_ids: self.trtc_user_ids,
             room_id: self.room_id,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(CreateTRTCSignaturesWithRoomIdRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for CreateTRTCSignaturesWithRoomIdRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&CREATE_TRTC_SIGNATURES_WITH_ROOM_ID_ACTION, self)
     }
 }
@@ -829,6 +859,8 @@ pub struct CreateTWeSeeCallbackRequest {
     callback_c_kafka: Option<SeeCallbackCKafkaConfig>,
     #[serde(rename = "ProductId", default, skip_serializing_if = "Option::is_none")]
     product_id: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl CreateTWeSeeCallbackRequest {
@@ -947,14 +979,22 @@ impl CreateTWeSeeCallbackRequestBuilder {
             callback_token: self.callback_token,
             callback_c_kafka: self.callback_c_kafka,
             product_id: self.product_id,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(CreateTWeSeeCallbackRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for CreateTWeSeeCallbackRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&CREATE_T_WE_SEE_CALLBACK_ACTION, self)
     }
 }
@@ -1096,6 +1136,8 @@ pub struct CreateTWeSeeDirectUploadCredentialRequest {
         skip_serializing_if = "Option::is_none"
     )]
     upload_target: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl CreateTWeSeeDirectUploadCredentialRequest {
@@ -1354,14 +1396,22 @@ impl CreateTWeSeeDirectUploadCredentialRequestBuilder {
             storage_region: self.storage_region,
             upload_method: self.upload_method,
             upload_target: self.upload_target,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(CreateTWeSeeDirectUploadCredentialRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for CreateTWeSeeDirectUploadCredentialRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&CREATE_T_WE_SEE_DIRECT_UPLOAD_CREDENTIAL_ACTION, self)
     }
 }
@@ -1510,6 +1560,8 @@ pub struct CreateTWeSeePersonRequest {
     face_ids: Option<Vec<String>>,
     #[serde(rename = "ChannelId", default, skip_serializing_if = "Option::is_none")]
     channel_id: Option<u64>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl CreateTWeSeePersonRequest {
@@ -1630,14 +1682,22 @@ impl CreateTWeSeePersonRequestBuilder {
             name: self.name,
             face_ids: self.face_ids,
             channel_id: self.channel_id,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(CreateTWeSeePersonRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for CreateTWeSeePersonRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&CREATE_T_WE_SEE_PERSON_ACTION, self)
     }
 }
@@ -1709,6 +1769,8 @@ pub struct CreateTWeSeePostPaidServiceRequest {
         skip_serializing_if = "Option::is_none"
     )]
     service_type: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl CreateTWeSeePostPaidServiceRequest {
@@ -1747,14 +1809,22 @@ impl CreateTWeSeePostPaidServiceRequestBuilder {
     pub fn build(self) -> Result<CreateTWeSeePostPaidServiceRequest, ValidationErrors> {
         let request = CreateTWeSeePostPaidServiceRequest {
             service_type: self.service_type,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(CreateTWeSeePostPaidServiceRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for CreateTWeSeePostPaidServiceRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&CREATE_T_WE_SEE_POST_PAID_SERVICE_ACTION, self)
     }
 }
@@ -1912,6 +1982,8 @@ pub struct CreateTWeSeeRecognitionTaskRequest {
         skip_serializing_if = "Option::is_none"
     )]
     object_detect_config: Option<VisionObjectDetectConfig>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl CreateTWeSeeRecognitionTaskRequest {
@@ -2230,14 +2302,22 @@ impl CreateTWeSeeRecognitionTaskRequestBuilder {
             summary_config: self.summary_config,
             service_type: self.service_type,
             object_detect_config: self.object_detect_config,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(CreateTWeSeeRecognitionTaskRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for CreateTWeSeeRecognitionTaskRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&CREATE_T_WE_SEE_RECOGNITION_TASK_ACTION, self)
     }
 }
@@ -2398,6 +2478,8 @@ pub struct CreateTWeSeeRecognitionTaskWithFileRequest {
         skip_serializing_if = "Option::is_none"
     )]
     object_detect_config: Option<VisionObjectDetectConfig>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl CreateTWeSeeRecognitionTaskWithFileRequest {
@@ -2716,14 +2798,22 @@ impl CreateTWeSeeRecognitionTaskWithFileRequestBuilder {
             summary_config: self.summary_config,
             service_type: self.service_type,
             object_detect_config: self.object_detect_config,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(CreateTWeSeeRecognitionTaskWithFileRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for CreateTWeSeeRecognitionTaskWithFileRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&CREATE_T_WE_SEE_RECOGNITION_TASK_WITH_FILE_ACTION, self)
     }
 }
@@ -2820,6 +2910,8 @@ pub(crate) static CREATE_T_WE_SEE_RECOGNITION_TASK_WITH_FILE_ACTION: ActionMeta 
 pub struct CreateTWeSeeServiceRequest {
     #[serde(rename = "Service", default, skip_serializing_if = "Option::is_none")]
     service: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl CreateTWeSeeServiceRequest {
@@ -2858,14 +2950,22 @@ impl CreateTWeSeeServiceRequestBuilder {
     pub fn build(self) -> Result<CreateTWeSeeServiceRequest, ValidationErrors> {
         let request = CreateTWeSeeServiceRequest {
             service: self.service,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(CreateTWeSeeServiceRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for CreateTWeSeeServiceRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&CREATE_T_WE_SEE_SERVICE_ACTION, self)
     }
 }
@@ -2946,6 +3046,8 @@ pub struct CreateTWeSeeSubscriptionRequest {
     custom_order_id: Option<String>,
     #[serde(rename = "RenewFlag", default, skip_serializing_if = "Option::is_none")]
     renew_flag: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl CreateTWeSeeSubscriptionRequest {
@@ -3124,14 +3226,22 @@ impl CreateTWeSeeSubscriptionRequestBuilder {
             channel_id: self.channel_id,
             custom_order_id: self.custom_order_id,
             renew_flag: self.renew_flag,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(CreateTWeSeeSubscriptionRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for CreateTWeSeeSubscriptionRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&CREATE_T_WE_SEE_SUBSCRIPTION_ACTION, self)
     }
 }
@@ -3326,6 +3436,8 @@ pub struct CreateTWeTalkAgentRequest {
         skip_serializing_if = "Option::is_none"
     )]
     event_callback_config: Option<TalkEventCallbackConfig>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl CreateTWeTalkAgentRequest {
@@ -3588,14 +3700,22 @@ impl CreateTWeTalkAgentRequestBuilder {
             webhook_tools: self.webhook_tools,
             metadata: self.metadata,
             event_callback_config: self.event_callback_config,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(CreateTWeTalkAgentRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for CreateTWeTalkAgentRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&CREATE_T_WE_TALK_AGENT_ACTION, self)
     }
 }
@@ -3722,6 +3842,8 @@ pub struct CreateTWeTalkProductConfigRequest {
         skip_serializing_if = "Option::is_none"
     )]
     target_language: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl CreateTWeTalkProductConfigRequest {
@@ -3860,14 +3982,22 @@ impl CreateTWeTalkProductConfigRequestBuilder {
             voice_type: self.voice_type,
             fast_voice_type: self.fast_voice_type,
             target_language: self.target_language,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(CreateTWeTalkProductConfigRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for CreateTWeTalkProductConfigRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&CREATE_T_WE_TALK_PRODUCT_CONFIG_ACTION, self)
     }
 }
@@ -3980,6 +4110,8 @@ pub struct CreateTWeTalkProductConfigV2Request {
         skip_serializing_if = "Option::is_none"
     )]
     conversation_config: Option<TalkConversationConfigInfo>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl CreateTWeTalkProductConfigV2Request {
@@ -4178,14 +4310,22 @@ impl CreateTWeTalkProductConfigV2RequestBuilder {
             llm_config: self.llm_config,
             tts_config: self.tts_config,
             conversation_config: self.conversation_config,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(CreateTWeTalkProductConfigV2Request {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for CreateTWeTalkProductConfigV2Request {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&CREATE_T_WE_TALK_PRODUCT_CONFIG_V2_ACTION, self)
     }
 }
@@ -4270,6 +4410,8 @@ pub struct CreateTopicPolicyRequest {
     topic_name: Option<String>,
     #[serde(rename = "Privilege", default, skip_serializing_if = "Option::is_none")]
     privilege: Option<u64>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl CreateTopicPolicyRequest {
@@ -4348,14 +4490,22 @@ impl CreateTopicPolicyRequestBuilder {
             product_id: self.product_id,
             topic_name: self.topic_name,
             privilege: self.privilege,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(CreateTopicPolicyRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for CreateTopicPolicyRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&CREATE_TOPIC_POLICY_ACTION, self)
     }
 }
@@ -4435,6 +4585,8 @@ pub struct CreateTopicRuleRequest {
         skip_serializing_if = "Option::is_none"
     )]
     topic_rule_payload: Option<TopicRulePayload>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl CreateTopicRuleRequest {
@@ -4493,14 +4645,22 @@ impl CreateTopicRuleRequestBuilder {
         let request = CreateTopicRuleRequest {
             rule_name: self.rule_name,
             topic_rule_payload: self.topic_rule_payload,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(CreateTopicRuleRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for CreateTopicRuleRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&CREATE_TOPIC_RULE_ACTION, self)
     }
 }

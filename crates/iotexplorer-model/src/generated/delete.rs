@@ -34,6 +34,8 @@ pub struct DeleteCloudStorageEventRequest {
     user_id: Option<String>,
     #[serde(rename = "ChannelId", default, skip_serializing_if = "Option::is_none")]
     channel_id: Option<u64>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DeleteCloudStorageEventRequest {
@@ -192,14 +194,22 @@ impl DeleteCloudStorageEventRequestBuilder {
             end_time: self.end_time,
             user_id: self.user_id,
             channel_id: self.channel_id,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DeleteCloudStorageEventRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DeleteCloudStorageEventRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DELETE_CLOUD_STORAGE_EVENT_ACTION, self)
     }
 }
@@ -278,6 +288,8 @@ pub struct DeleteDeviceRequest {
         skip_serializing_if = "Option::is_none"
     )]
     force_delete: Option<bool>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DeleteDeviceRequest {
@@ -356,14 +368,22 @@ impl DeleteDeviceRequestBuilder {
             product_id: self.product_id,
             device_name: self.device_name,
             force_delete: self.force_delete,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DeleteDeviceRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DeleteDeviceRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DELETE_DEVICE_ACTION, self)
     }
 }
@@ -473,6 +493,8 @@ pub struct DeleteDeviceSDPRequest {
         skip_serializing_if = "Option::is_none"
     )]
     device_name: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DeleteDeviceSDPRequest {
@@ -531,14 +553,22 @@ impl DeleteDeviceSDPRequestBuilder {
         let request = DeleteDeviceSDPRequest {
             product_id: self.product_id,
             device_name: self.device_name,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DeleteDeviceSDPRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DeleteDeviceSDPRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DELETE_DEVICE_SDP_ACTION, self)
     }
 }
@@ -598,6 +628,8 @@ pub struct DeleteDevicesRequest {
         skip_serializing_if = "Option::is_none"
     )]
     devices_items: Option<Vec<DevicesItem>>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DeleteDevicesRequest {
@@ -638,14 +670,22 @@ impl DeleteDevicesRequestBuilder {
     pub fn build(self) -> Result<DeleteDevicesRequest, ValidationErrors> {
         let request = DeleteDevicesRequest {
             devices_items: self.devices_items,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DeleteDevicesRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DeleteDevicesRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DELETE_DEVICES_ACTION, self)
     }
 }
@@ -748,6 +788,8 @@ pub struct DeleteFenceBindRequest {
     fence_id: Option<i64>,
     #[serde(rename = "Items", default, skip_serializing_if = "Option::is_none")]
     items: Option<Vec<FenceBindProductItem>>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DeleteFenceBindRequest {
@@ -806,14 +848,22 @@ impl DeleteFenceBindRequestBuilder {
         let request = DeleteFenceBindRequest {
             fence_id: self.fence_id,
             items: self.items,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DeleteFenceBindRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DeleteFenceBindRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DELETE_FENCE_BIND_ACTION, self)
     }
 }
@@ -883,6 +933,8 @@ pub(crate) static DELETE_FENCE_BIND_ACTION: ActionMeta = ActionMeta {
 pub struct DeleteLoRaFrequencyRequest {
     #[serde(rename = "FreqId", default, skip_serializing_if = "Option::is_none")]
     freq_id: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DeleteLoRaFrequencyRequest {
@@ -921,14 +973,22 @@ impl DeleteLoRaFrequencyRequestBuilder {
     pub fn build(self) -> Result<DeleteLoRaFrequencyRequest, ValidationErrors> {
         let request = DeleteLoRaFrequencyRequest {
             freq_id: self.freq_id,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DeleteLoRaFrequencyRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DeleteLoRaFrequencyRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DELETE_LO_RA_FREQUENCY_ACTION, self)
     }
 }
@@ -988,6 +1048,8 @@ pub(crate) static DELETE_LO_RA_FREQUENCY_ACTION: ActionMeta = ActionMeta {
 pub struct DeleteLoRaGatewayRequest {
     #[serde(rename = "GatewayId", default, skip_serializing_if = "Option::is_none")]
     gateway_id: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DeleteLoRaGatewayRequest {
@@ -1026,14 +1088,22 @@ impl DeleteLoRaGatewayRequestBuilder {
     pub fn build(self) -> Result<DeleteLoRaGatewayRequest, ValidationErrors> {
         let request = DeleteLoRaGatewayRequest {
             gateway_id: self.gateway_id,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DeleteLoRaGatewayRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DeleteLoRaGatewayRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DELETE_LO_RA_GATEWAY_ACTION, self)
     }
 }
@@ -1099,6 +1169,8 @@ pub struct DeletePositionFenceRequest {
     space_id: Option<String>,
     #[serde(rename = "FenceId", default, skip_serializing_if = "Option::is_none")]
     fence_id: Option<i64>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DeletePositionFenceRequest {
@@ -1157,14 +1229,22 @@ impl DeletePositionFenceRequestBuilder {
         let request = DeletePositionFenceRequest {
             space_id: self.space_id,
             fence_id: self.fence_id,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DeletePositionFenceRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DeletePositionFenceRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DELETE_POSITION_FENCE_ACTION, self)
     }
 }
@@ -1237,6 +1317,8 @@ pub(crate) static DELETE_POSITION_FENCE_ACTION: ActionMeta = ActionMeta {
 pub struct DeletePositionSpaceRequest {
     #[serde(rename = "SpaceId", default, skip_serializing_if = "Option::is_none")]
     space_id: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DeletePositionSpaceRequest {
@@ -1275,14 +1357,22 @@ impl DeletePositionSpaceRequestBuilder {
     pub fn build(self) -> Result<DeletePositionSpaceRequest, ValidationErrors> {
         let request = DeletePositionSpaceRequest {
             space_id: self.space_id,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DeletePositionSpaceRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DeletePositionSpaceRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DELETE_POSITION_SPACE_ACTION, self)
     }
 }
@@ -1346,6 +1436,8 @@ pub(crate) static DELETE_POSITION_SPACE_ACTION: ActionMeta = ActionMeta {
 pub struct DeletePrivateCARequest {
     #[serde(rename = "CertName", default, skip_serializing_if = "Option::is_none")]
     cert_name: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DeletePrivateCARequest {
@@ -1384,14 +1476,22 @@ impl DeletePrivateCARequestBuilder {
     pub fn build(self) -> Result<DeletePrivateCARequest, ValidationErrors> {
         let request = DeletePrivateCARequest {
             cert_name: self.cert_name,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DeletePrivateCARequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DeletePrivateCARequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DELETE_PRIVATE_CA_ACTION, self)
     }
 }
@@ -1441,6 +1541,8 @@ pub(crate) static DELETE_PRIVATE_CA_ACTION: ActionMeta = ActionMeta {
 pub struct DeleteProductPrivateCARequest {
     #[serde(rename = "ProductId", default, skip_serializing_if = "Option::is_none")]
     product_id: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DeleteProductPrivateCARequest {
@@ -1479,14 +1581,22 @@ impl DeleteProductPrivateCARequestBuilder {
     pub fn build(self) -> Result<DeleteProductPrivateCARequest, ValidationErrors> {
         let request = DeleteProductPrivateCARequest {
             product_id: self.product_id,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DeleteProductPrivateCARequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DeleteProductPrivateCARequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DELETE_PRODUCT_PRIVATE_CA_ACTION, self)
     }
 }
@@ -1536,6 +1646,8 @@ pub(crate) static DELETE_PRODUCT_PRIVATE_CA_ACTION: ActionMeta = ActionMeta {
 pub struct DeleteProjectRequest {
     #[serde(rename = "ProjectId", default, skip_serializing_if = "Option::is_none")]
     project_id: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DeleteProjectRequest {
@@ -1574,14 +1686,22 @@ impl DeleteProjectRequestBuilder {
     pub fn build(self) -> Result<DeleteProjectRequest, ValidationErrors> {
         let request = DeleteProjectRequest {
             project_id: self.project_id,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DeleteProjectRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DeleteProjectRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DELETE_PROJECT_ACTION, self)
     }
 }
@@ -1645,6 +1765,8 @@ pub(crate) static DELETE_PROJECT_ACTION: ActionMeta = ActionMeta {
 pub struct DeleteStudioProductRequest {
     #[serde(rename = "ProductId", default, skip_serializing_if = "Option::is_none")]
     product_id: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DeleteStudioProductRequest {
@@ -1683,14 +1805,22 @@ impl DeleteStudioProductRequestBuilder {
     pub fn build(self) -> Result<DeleteStudioProductRequest, ValidationErrors> {
         let request = DeleteStudioProductRequest {
             product_id: self.product_id,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DeleteStudioProductRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DeleteStudioProductRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DELETE_STUDIO_PRODUCT_ACTION, self)
     }
 }
@@ -1770,6 +1900,8 @@ pub struct DeleteTWeSeeCallbackRequest {
         skip_serializing_if = "Option::is_none"
     )]
     callback_id: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DeleteTWeSeeCallbackRequest {
@@ -1808,14 +1940,22 @@ impl DeleteTWeSeeCallbackRequestBuilder {
     pub fn build(self) -> Result<DeleteTWeSeeCallbackRequest, ValidationErrors> {
         let request = DeleteTWeSeeCallbackRequest {
             callback_id: self.callback_id,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DeleteTWeSeeCallbackRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DeleteTWeSeeCallbackRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DELETE_T_WE_SEE_CALLBACK_ACTION, self)
     }
 }
@@ -1885,6 +2025,8 @@ pub struct DeleteTWeSeeFaceRequest {
     face_id: Option<String>,
     #[serde(rename = "ChannelId", default, skip_serializing_if = "Option::is_none")]
     channel_id: Option<u64>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DeleteTWeSeeFaceRequest {
@@ -1983,14 +2125,22 @@ impl DeleteTWeSeeFaceRequestBuilder {
             device_name: self.device_name,
             face_id: self.face_id,
             channel_id: self.channel_id,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DeleteTWeSeeFaceRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DeleteTWeSeeFaceRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DELETE_T_WE_SEE_FACE_ACTION, self)
     }
 }
@@ -2065,6 +2215,8 @@ pub struct DeleteTWeSeePersonRequest {
         skip_serializing_if = "Option::is_none"
     )]
     delete_faces: Option<bool>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DeleteTWeSeePersonRequest {
@@ -2183,14 +2335,22 @@ impl DeleteTWeSeePersonRequestBuilder {
             person_id: self.person_id,
             channel_id: self.channel_id,
             delete_faces: self.delete_faces,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DeleteTWeSeePersonRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DeleteTWeSeePersonRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DELETE_T_WE_SEE_PERSON_ACTION, self)
     }
 }
@@ -2270,6 +2430,8 @@ pub struct DeleteTWeSeeTasksByConditionRequest {
     conditions: Option<Vec<SeeDeleteTaskCondition>>,
     #[serde(rename = "ChannelId", default, skip_serializing_if = "Option::is_none")]
     channel_id: Option<u64>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DeleteTWeSeeTasksByConditionRequest {
@@ -2390,14 +2552,22 @@ impl DeleteTWeSeeTasksByConditionRequestBuilder {
             service_category: self.service_category,
             conditions: self.conditions,
             channel_id: self.channel_id,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DeleteTWeSeeTasksByConditionRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DeleteTWeSeeTasksByConditionRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DELETE_T_WE_SEE_TASKS_BY_CONDITION_ACTION, self)
     }
 }
@@ -2480,6 +2650,8 @@ pub(crate) static DELETE_T_WE_SEE_TASKS_BY_CONDITION_ACTION: ActionMeta = Action
 pub struct DeleteTWeTalkAgentRequest {
     #[serde(rename = "AgentId", default, skip_serializing_if = "Option::is_none")]
     agent_id: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DeleteTWeTalkAgentRequest {
@@ -2518,14 +2690,22 @@ impl DeleteTWeTalkAgentRequestBuilder {
     pub fn build(self) -> Result<DeleteTWeTalkAgentRequest, ValidationErrors> {
         let request = DeleteTWeTalkAgentRequest {
             agent_id: self.agent_id,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DeleteTWeTalkAgentRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DeleteTWeTalkAgentRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DELETE_T_WE_TALK_AGENT_ACTION, self)
     }
 }
@@ -2603,6 +2783,8 @@ pub struct DeleteTWeTalkProductConfigV2Request {
         skip_serializing_if = "Option::is_none"
     )]
     target_language: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DeleteTWeTalkProductConfigV2Request {
@@ -2681,14 +2863,22 @@ impl DeleteTWeTalkProductConfigV2RequestBuilder {
             product_id: self.product_id,
             device_name: self.device_name,
             target_language: self.target_language,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DeleteTWeTalkProductConfigV2Request {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DeleteTWeTalkProductConfigV2Request {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DELETE_T_WE_TALK_PRODUCT_CONFIG_V2_ACTION, self)
     }
 }
@@ -2760,6 +2950,8 @@ pub struct DeleteTopicPolicyRequest {
     product_id: Option<String>,
     #[serde(rename = "TopicName", default, skip_serializing_if = "Option::is_none")]
     topic_name: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DeleteTopicPolicyRequest {
@@ -2818,14 +3010,22 @@ impl DeleteTopicPolicyRequestBuilder {
         let request = DeleteTopicPolicyRequest {
             product_id: self.product_id,
             topic_name: self.topic_name,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DeleteTopicPolicyRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DeleteTopicPolicyRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DELETE_TOPIC_POLICY_ACTION, self)
     }
 }
@@ -2892,6 +3092,8 @@ pub(crate) static DELETE_TOPIC_POLICY_ACTION: ActionMeta = ActionMeta {
 pub struct DeleteTopicRuleRequest {
     #[serde(rename = "RuleName", default, skip_serializing_if = "Option::is_none")]
     rule_name: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DeleteTopicRuleRequest {
@@ -2930,14 +3132,22 @@ impl DeleteTopicRuleRequestBuilder {
     pub fn build(self) -> Result<DeleteTopicRuleRequest, ValidationErrors> {
         let request = DeleteTopicRuleRequest {
             rule_name: self.rule_name,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DeleteTopicRuleRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DeleteTopicRuleRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DELETE_TOPIC_RULE_ACTION, self)
     }
 }

@@ -18,6 +18,8 @@ use crate::validation::ValidationErrors;
 pub struct DescribeAISearchTaskAsyncRequest {
     #[serde(rename = "TaskId", default, skip_serializing_if = "Option::is_none")]
     task_id: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DescribeAISearchTaskAsyncRequest {
@@ -56,14 +58,22 @@ impl DescribeAISearchTaskAsyncRequestBuilder {
     pub fn build(self) -> Result<DescribeAISearchTaskAsyncRequest, ValidationErrors> {
         let request = DescribeAISearchTaskAsyncRequest {
             task_id: self.task_id,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DescribeAISearchTaskAsyncRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DescribeAISearchTaskAsyncRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DESCRIBE_AI_SEARCH_TASK_ASYNC_ACTION, self)
     }
 }
@@ -139,6 +149,8 @@ pub struct DescribeActivateDeviceRequest {
         skip_serializing_if = "Option::is_none"
     )]
     instance_id: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DescribeActivateDeviceRequest {
@@ -177,14 +189,22 @@ impl DescribeActivateDeviceRequestBuilder {
     pub fn build(self) -> Result<DescribeActivateDeviceRequest, ValidationErrors> {
         let request = DescribeActivateDeviceRequest {
             instance_id: self.instance_id,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DescribeActivateDeviceRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DescribeActivateDeviceRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DESCRIBE_ACTIVATE_DEVICE_ACTION, self)
     }
 }
@@ -270,6 +290,8 @@ pub struct DescribeActivateLicenseServiceRequest {
         skip_serializing_if = "Option::is_none"
     )]
     license_type: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DescribeActivateLicenseServiceRequest {
@@ -328,14 +350,22 @@ impl DescribeActivateLicenseServiceRequestBuilder {
         let request = DescribeActivateLicenseServiceRequest {
             instance_id: self.instance_id,
             license_type: self.license_type,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DescribeActivateLicenseServiceRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DescribeActivateLicenseServiceRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DESCRIBE_ACTIVATE_LICENSE_SERVICE_ACTION, self)
     }
 }
@@ -422,6 +452,8 @@ pub struct DescribeBatchProductionRequest {
         skip_serializing_if = "Option::is_none"
     )]
     batch_production_id: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DescribeBatchProductionRequest {
@@ -480,14 +512,22 @@ impl DescribeBatchProductionRequestBuilder {
         let request = DescribeBatchProductionRequest {
             product_id: self.product_id,
             batch_production_id: self.batch_production_id,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DescribeBatchProductionRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DescribeBatchProductionRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DESCRIBE_BATCH_PRODUCTION_ACTION, self)
     }
 }
@@ -638,6 +678,8 @@ pub struct DescribeBindedProductsRequest {
         skip_serializing_if = "Option::is_none"
     )]
     product_source: Option<i64>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DescribeBindedProductsRequest {
@@ -736,14 +778,22 @@ impl DescribeBindedProductsRequestBuilder {
             offset: self.offset,
             limit: self.limit,
             product_source: self.product_source,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DescribeBindedProductsRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DescribeBindedProductsRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DESCRIBE_BINDED_PRODUCTS_ACTION, self)
     }
 }
@@ -842,6 +892,8 @@ pub struct DescribeCloudStorageRequest {
     user_id: Option<String>,
     #[serde(rename = "ChannelId", default, skip_serializing_if = "Option::is_none")]
     channel_id: Option<u64>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DescribeCloudStorageRequest {
@@ -940,14 +992,22 @@ impl DescribeCloudStorageRequestBuilder {
             device_name: self.device_name,
             user_id: self.user_id,
             channel_id: self.channel_id,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DescribeCloudStorageRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DescribeCloudStorageRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DESCRIBE_CLOUD_STORAGE_ACTION, self)
     }
 }
@@ -1050,6 +1110,8 @@ pub struct DescribeCloudStorageAIServiceRequest {
     channel_id: Option<u64>,
     #[serde(rename = "UserId", default, skip_serializing_if = "Option::is_none")]
     user_id: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DescribeCloudStorageAIServiceRequest {
@@ -1168,14 +1230,22 @@ impl DescribeCloudStorageAIServiceRequestBuilder {
             service_type: self.service_type,
             channel_id: self.channel_id,
             user_id: self.user_id,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DescribeCloudStorageAIServiceRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DescribeCloudStorageAIServiceRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DESCRIBE_CLOUD_STORAGE_AI_SERVICE_ACTION, self)
     }
 }
@@ -1283,6 +1353,8 @@ pub(crate) static DESCRIBE_CLOUD_STORAGE_AI_SERVICE_ACTION: ActionMeta = ActionM
 pub struct DescribeCloudStorageAIServiceCallbackRequest {
     #[serde(rename = "ProductId", default, skip_serializing_if = "Option::is_none")]
     product_id: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DescribeCloudStorageAIServiceCallbackRequest {
@@ -1321,14 +1393,22 @@ impl DescribeCloudStorageAIServiceCallbackRequestBuilder {
     pub fn build(self) -> Result<DescribeCloudStorageAIServiceCallbackRequest, ValidationErrors> {
         let request = DescribeCloudStorageAIServiceCallbackRequest {
             product_id: self.product_id,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DescribeCloudStorageAIServiceCallbackRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DescribeCloudStorageAIServiceCallbackRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DESCRIBE_CLOUD_STORAGE_AI_SERVICE_CALLBACK_ACTION, self)
     }
 }
@@ -1418,6 +1498,8 @@ pub struct DescribeCloudStorageAIServiceTaskRequest {
         skip_serializing_if = "Option::is_none"
     )]
     file_url_expire_time: Option<i64>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DescribeCloudStorageAIServiceTaskRequest {
@@ -1476,14 +1558,22 @@ impl DescribeCloudStorageAIServiceTaskRequestBuilder {
         let request = DescribeCloudStorageAIServiceTaskRequest {
             task_id: self.task_id,
             file_url_expire_time: self.file_url_expire_time,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DescribeCloudStorageAIServiceTaskRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DescribeCloudStorageAIServiceTaskRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DESCRIBE_CLOUD_STORAGE_AI_SERVICE_TASK_ACTION, self)
     }
 }
@@ -1590,6 +1680,8 @@ pub struct DescribeCloudStorageAIServiceTasksRequest {
         skip_serializing_if = "Option::is_none"
     )]
     file_url_expire_time: Option<i64>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DescribeCloudStorageAIServiceTasksRequest {
@@ -1850,14 +1942,22 @@ impl DescribeCloudStorageAIServiceTasksRequestBuilder {
             start_time: self.start_time,
             end_time: self.end_time,
             file_url_expire_time: self.file_url_expire_time,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DescribeCloudStorageAIServiceTasksRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DescribeCloudStorageAIServiceTasksRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DESCRIBE_CLOUD_STORAGE_AI_SERVICE_TASKS_ACTION, self)
     }
 }
@@ -1960,6 +2060,8 @@ pub struct DescribeCloudStorageDateRequest {
     user_id: Option<String>,
     #[serde(rename = "ChannelId", default, skip_serializing_if = "Option::is_none")]
     channel_id: Option<u64>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DescribeCloudStorageDateRequest {
@@ -2058,14 +2160,22 @@ impl DescribeCloudStorageDateRequestBuilder {
             device_name: self.device_name,
             user_id: self.user_id,
             channel_id: self.channel_id,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DescribeCloudStorageDateRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DescribeCloudStorageDateRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DESCRIBE_CLOUD_STORAGE_DATE_ACTION, self)
     }
 }
@@ -2151,6 +2261,8 @@ pub struct DescribeCloudStorageEventsRequest {
     user_id: Option<String>,
     #[serde(rename = "ChannelId", default, skip_serializing_if = "Option::is_none")]
     channel_id: Option<u64>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DescribeCloudStorageEventsRequest {
@@ -2349,14 +2461,22 @@ impl DescribeCloudStorageEventsRequestBuilder {
             event_id: self.event_id,
             user_id: self.user_id,
             channel_id: self.channel_id,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DescribeCloudStorageEventsRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DescribeCloudStorageEventsRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DESCRIBE_CLOUD_STORAGE_EVENTS_ACTION, self)
     }
 }
@@ -2461,6 +2581,8 @@ pub struct DescribeCloudStorageEventsByTWeSeePersonRequest {
     end_time: Option<i64>,
     #[serde(rename = "ChannelId", default, skip_serializing_if = "Option::is_none")]
     channel_id: Option<u64>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DescribeCloudStorageEventsByTWeSeePersonRequest {
@@ -2641,14 +2763,22 @@ impl DescribeCloudStorageEventsByTWeSeePersonRequestBuilder {
             start_time: self.start_time,
             end_time: self.end_time,
             channel_id: self.channel_id,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DescribeCloudStorageEventsByTWeSeePersonRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DescribeCloudStorageEventsByTWeSeePersonRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(
             &DESCRIBE_CLOUD_STORAGE_EVENTS_BY_T_WE_SEE_PERSON_ACTION,
             self,
@@ -2759,6 +2889,8 @@ pub struct DescribeCloudStorageEventsWithAITasksRequest {
     user_id: Option<String>,
     #[serde(rename = "ChannelId", default, skip_serializing_if = "Option::is_none")]
     channel_id: Option<u64>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DescribeCloudStorageEventsWithAITasksRequest {
@@ -2979,14 +3111,22 @@ impl DescribeCloudStorageEventsWithAITasksRequestBuilder {
             event_id: self.event_id,
             user_id: self.user_id,
             channel_id: self.channel_id,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DescribeCloudStorageEventsWithAITasksRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DescribeCloudStorageEventsWithAITasksRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DESCRIBE_CLOUD_STORAGE_EVENTS_WITH_AI_TASKS_ACTION, self)
     }
 }
@@ -3089,6 +3229,8 @@ pub struct DescribeCloudStorageMultiThumbnailRequest {
         skip_serializing_if = "Option::is_none"
     )]
     multi_thumbnail: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DescribeCloudStorageMultiThumbnailRequest {
@@ -3167,14 +3309,22 @@ impl DescribeCloudStorageMultiThumbnailRequestBuilder {
             product_id: self.product_id,
             device_name: self.device_name,
             multi_thumbnail: self.multi_thumbnail,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DescribeCloudStorageMultiThumbnailRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DescribeCloudStorageMultiThumbnailRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DESCRIBE_CLOUD_STORAGE_MULTI_THUMBNAIL_ACTION, self)
     }
 }
@@ -3248,6 +3398,8 @@ pub(crate) static DESCRIBE_CLOUD_STORAGE_MULTI_THUMBNAIL_ACTION: ActionMeta = Ac
 pub struct DescribeCloudStorageOrderRequest {
     #[serde(rename = "OrderId", default, skip_serializing_if = "Option::is_none")]
     order_id: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DescribeCloudStorageOrderRequest {
@@ -3286,14 +3438,22 @@ impl DescribeCloudStorageOrderRequestBuilder {
     pub fn build(self) -> Result<DescribeCloudStorageOrderRequest, ValidationErrors> {
         let request = DescribeCloudStorageOrderRequest {
             order_id: self.order_id,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DescribeCloudStorageOrderRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DescribeCloudStorageOrderRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DESCRIBE_CLOUD_STORAGE_ORDER_ACTION, self)
     }
 }
@@ -3379,6 +3539,8 @@ pub struct DescribeCloudStoragePackageConsumeDetailsRequest {
     start_date: Option<String>,
     #[serde(rename = "EndDate", default, skip_serializing_if = "Option::is_none")]
     end_date: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DescribeCloudStoragePackageConsumeDetailsRequest {
@@ -3439,14 +3601,22 @@ impl DescribeCloudStoragePackageConsumeDetailsRequestBuilder {
         let request = DescribeCloudStoragePackageConsumeDetailsRequest {
             start_date: self.start_date,
             end_date: self.end_date,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DescribeCloudStoragePackageConsumeDetailsRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DescribeCloudStoragePackageConsumeDetailsRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(
             &DESCRIBE_CLOUD_STORAGE_PACKAGE_CONSUME_DETAILS_ACTION,
             self,
@@ -3518,6 +3688,8 @@ pub struct DescribeCloudStoragePackageConsumeStatsRequest {
     start_date: Option<String>,
     #[serde(rename = "EndDate", default, skip_serializing_if = "Option::is_none")]
     end_date: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DescribeCloudStoragePackageConsumeStatsRequest {
@@ -3576,14 +3748,22 @@ impl DescribeCloudStoragePackageConsumeStatsRequestBuilder {
         let request = DescribeCloudStoragePackageConsumeStatsRequest {
             start_date: self.start_date,
             end_date: self.end_date,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DescribeCloudStoragePackageConsumeStatsRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DescribeCloudStoragePackageConsumeStatsRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(
             &DESCRIBE_CLOUD_STORAGE_PACKAGE_CONSUME_STATS_ACTION,
             self,
@@ -3669,6 +3849,8 @@ pub struct DescribeCloudStorageStreamDataRequest {
     device_name: Option<String>,
     #[serde(rename = "StartTime", default, skip_serializing_if = "Option::is_none")]
     start_time: Option<u64>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DescribeCloudStorageStreamDataRequest {
@@ -3747,14 +3929,22 @@ impl DescribeCloudStorageStreamDataRequestBuilder {
             product_id: self.product_id,
             device_name: self.device_name,
             start_time: self.start_time,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DescribeCloudStorageStreamDataRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DescribeCloudStorageStreamDataRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DESCRIBE_CLOUD_STORAGE_STREAM_DATA_ACTION, self)
     }
 }
@@ -3839,6 +4029,8 @@ pub struct DescribeCloudStorageThumbnailRequest {
     device_name: Option<String>,
     #[serde(rename = "Thumbnail", default, skip_serializing_if = "Option::is_none")]
     thumbnail: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DescribeCloudStorageThumbnailRequest {
@@ -3917,14 +4109,22 @@ impl DescribeCloudStorageThumbnailRequestBuilder {
             product_id: self.product_id,
             device_name: self.device_name,
             thumbnail: self.thumbnail,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DescribeCloudStorageThumbnailRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DescribeCloudStorageThumbnailRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DESCRIBE_CLOUD_STORAGE_THUMBNAIL_ACTION, self)
     }
 }
@@ -4013,6 +4213,8 @@ pub struct DescribeCloudStorageThumbnailListRequest {
         skip_serializing_if = "Option::is_none"
     )]
     thumbnail_list: Option<Vec<String>>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DescribeCloudStorageThumbnailListRequest {
@@ -4093,14 +4295,22 @@ impl DescribeCloudStorageThumbnailListRequestBuilder {
             product_id: self.product_id,
             device_name: self.device_name,
             thumbnail_list: self.thumbnail_list,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DescribeCloudStorageThumbnailListRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DescribeCloudStorageThumbnailListRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DESCRIBE_CLOUD_STORAGE_THUMBNAIL_LIST_ACTION, self)
     }
 }
@@ -4191,6 +4401,8 @@ pub struct DescribeCloudStorageTimeRequest {
     user_id: Option<String>,
     #[serde(rename = "ChannelId", default, skip_serializing_if = "Option::is_none")]
     channel_id: Option<u64>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DescribeCloudStorageTimeRequest {
@@ -4349,14 +4561,22 @@ impl DescribeCloudStorageTimeRequestBuilder {
             end_time: self.end_time,
             user_id: self.user_id,
             channel_id: self.channel_id,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DescribeCloudStorageTimeRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DescribeCloudStorageTimeRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DESCRIBE_CLOUD_STORAGE_TIME_ACTION, self)
     }
 }
@@ -4435,6 +4655,8 @@ pub struct DescribeCloudStorageUsersRequest {
     limit: Option<u64>,
     #[serde(rename = "Offset", default, skip_serializing_if = "Option::is_none")]
     offset: Option<u64>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DescribeCloudStorageUsersRequest {
@@ -4533,14 +4755,22 @@ impl DescribeCloudStorageUsersRequestBuilder {
             device_name: self.device_name,
             limit: self.limit,
             offset: self.offset,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DescribeCloudStorageUsersRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DescribeCloudStorageUsersRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DESCRIBE_CLOUD_STORAGE_USERS_ACTION, self)
     }
 }
@@ -4630,6 +4860,8 @@ pub struct DescribeCsReportCountDataInfoRequest {
     end_time: Option<u64>,
     #[serde(rename = "ChannelId", default, skip_serializing_if = "Option::is_none")]
     channel_id: Option<u64>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DescribeCsReportCountDataInfoRequest {
@@ -4748,14 +4980,22 @@ impl DescribeCsReportCountDataInfoRequestBuilder {
             start_time: self.start_time,
             end_time: self.end_time,
             channel_id: self.channel_id,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DescribeCsReportCountDataInfoRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DescribeCsReportCountDataInfoRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DESCRIBE_CS_REPORT_COUNT_DATA_INFO_ACTION, self)
     }
 }
@@ -4832,6 +5072,8 @@ pub struct DescribeDeviceRequest {
     device_name: Option<String>,
     #[serde(rename = "DeviceId", default, skip_serializing_if = "Option::is_none")]
     device_id: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DescribeDeviceRequest {
@@ -4910,14 +5152,22 @@ impl DescribeDeviceRequestBuilder {
             product_id: self.product_id,
             device_name: self.device_name,
             device_id: self.device_id,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DescribeDeviceRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DescribeDeviceRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DESCRIBE_DEVICE_ACTION, self)
     }
 }

@@ -24,6 +24,8 @@ pub struct DescribeDeviceBindGatewayRequest {
         skip_serializing_if = "Option::is_none"
     )]
     device_name: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DescribeDeviceBindGatewayRequest {
@@ -82,14 +84,22 @@ impl DescribeDeviceBindGatewayRequestBuilder {
         let request = DescribeDeviceBindGatewayRequest {
             product_id: self.product_id,
             device_name: self.device_name,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DescribeDeviceBindGatewayRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DescribeDeviceBindGatewayRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DESCRIBE_DEVICE_BIND_GATEWAY_ACTION, self)
     }
 }
@@ -222,6 +232,8 @@ pub struct DescribeDeviceDataRequest {
     device_name: Option<String>,
     #[serde(rename = "DeviceId", default, skip_serializing_if = "Option::is_none")]
     device_id: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DescribeDeviceDataRequest {
@@ -300,14 +312,22 @@ impl DescribeDeviceDataRequestBuilder {
             product_id: self.product_id,
             device_name: self.device_name,
             device_id: self.device_id,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DescribeDeviceDataRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DescribeDeviceDataRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DESCRIBE_DEVICE_DATA_ACTION, self)
     }
 }
@@ -411,6 +431,8 @@ pub struct DescribeDeviceDataHistoryRequest {
     limit: Option<i64>,
     #[serde(rename = "Context", default, skip_serializing_if = "Option::is_none")]
     context: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DescribeDeviceDataHistoryRequest {
@@ -569,14 +591,22 @@ impl DescribeDeviceDataHistoryRequestBuilder {
             field_name: self.field_name,
             limit: self.limit,
             context: self.context,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DescribeDeviceDataHistoryRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DescribeDeviceDataHistoryRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DESCRIBE_DEVICE_DATA_HISTORY_ACTION, self)
     }
 }
@@ -700,6 +730,8 @@ pub struct DescribeDevicePackagesRequest {
     cs_user_id: Option<String>,
     #[serde(rename = "ChannelId", default, skip_serializing_if = "Option::is_none")]
     channel_id: Option<u64>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DescribeDevicePackagesRequest {
@@ -838,14 +870,22 @@ impl DescribeDevicePackagesRequestBuilder {
             offset: self.offset,
             cs_user_id: self.cs_user_id,
             channel_id: self.channel_id,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DescribeDevicePackagesRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DescribeDevicePackagesRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DESCRIBE_DEVICE_PACKAGES_ACTION, self)
     }
 }
@@ -940,6 +980,8 @@ pub struct DescribeDevicePositionListRequest {
     offset: Option<i64>,
     #[serde(rename = "Limit", default, skip_serializing_if = "Option::is_none")]
     limit: Option<i64>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DescribeDevicePositionListRequest {
@@ -1040,14 +1082,22 @@ impl DescribeDevicePositionListRequestBuilder {
             coordinate_type: self.coordinate_type,
             offset: self.offset,
             limit: self.limit,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DescribeDevicePositionListRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DescribeDevicePositionListRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DESCRIBE_DEVICE_POSITION_LIST_ACTION, self)
     }
 }
@@ -1125,6 +1175,8 @@ pub struct DescribeFenceBindListRequest {
     offset: Option<i64>,
     #[serde(rename = "Limit", default, skip_serializing_if = "Option::is_none")]
     limit: Option<i64>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DescribeFenceBindListRequest {
@@ -1203,14 +1255,22 @@ impl DescribeFenceBindListRequestBuilder {
             fence_id: self.fence_id,
             offset: self.offset,
             limit: self.limit,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DescribeFenceBindListRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DescribeFenceBindListRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DESCRIBE_FENCE_BIND_LIST_ACTION, self)
     }
 }
@@ -1306,6 +1366,8 @@ pub struct DescribeFenceEventListRequest {
         skip_serializing_if = "Option::is_none"
     )]
     device_name: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DescribeFenceEventListRequest {
@@ -1464,14 +1526,22 @@ impl DescribeFenceEventListRequestBuilder {
             limit: self.limit,
             product_id: self.product_id,
             device_name: self.device_name,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DescribeFenceEventListRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DescribeFenceEventListRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DESCRIBE_FENCE_EVENT_LIST_ACTION, self)
     }
 }
@@ -1562,7 +1632,10 @@ pub(crate) static DESCRIBE_FENCE_EVENT_LIST_ACTION: ActionMeta = ActionMeta {
 /// Build one with [`DescribeFreeCloudStorageNumRequest::builder`]; `build()` checks every documented rule.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
-pub struct DescribeFreeCloudStorageNumRequest {}
+pub struct DescribeFreeCloudStorageNumRequest {
+    #[serde(skip)]
+    checked: crate::checked::Checked,
+}
 
 impl DescribeFreeCloudStorageNumRequest {
     /// Starts building a request.
@@ -1578,14 +1651,23 @@ pub struct DescribeFreeCloudStorageNumRequestBuilder {}
 impl DescribeFreeCloudStorageNumRequestBuilder {
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DescribeFreeCloudStorageNumRequest, ValidationErrors> {
-        let request = DescribeFreeCloudStorageNumRequest {};
+        let request = DescribeFreeCloudStorageNumRequest {
+            checked: crate::checked::Checked::default(),
+        };
         request.validate()?;
-        Ok(request)
+        Ok(DescribeFreeCloudStorageNumRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DescribeFreeCloudStorageNumRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DESCRIBE_FREE_CLOUD_STORAGE_NUM_ACTION, self)
     }
 }
@@ -1662,6 +1744,8 @@ pub struct DescribeGatewayBindDevicesRequest {
     offset: Option<i64>,
     #[serde(rename = "Limit", default, skip_serializing_if = "Option::is_none")]
     limit: Option<i64>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DescribeGatewayBindDevicesRequest {
@@ -1780,14 +1864,22 @@ impl DescribeGatewayBindDevicesRequestBuilder {
             product_id: self.product_id,
             offset: self.offset,
             limit: self.limit,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DescribeGatewayBindDevicesRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DescribeGatewayBindDevicesRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DESCRIBE_GATEWAY_BIND_DEVICES_ACTION, self)
     }
 }
@@ -1903,6 +1995,8 @@ pub struct DescribeGatewaySubDeviceListRequest {
     offset: Option<u64>,
     #[serde(rename = "Limit", default, skip_serializing_if = "Option::is_none")]
     limit: Option<u64>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DescribeGatewaySubDeviceListRequest {
@@ -2001,14 +2095,22 @@ impl DescribeGatewaySubDeviceListRequestBuilder {
             gateway_device_name: self.gateway_device_name,
             offset: self.offset,
             limit: self.limit,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DescribeGatewaySubDeviceListRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DescribeGatewaySubDeviceListRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DESCRIBE_GATEWAY_SUB_DEVICE_LIST_ACTION, self)
     }
 }
@@ -2117,6 +2219,8 @@ pub struct DescribeGatewaySubProductsRequest {
         skip_serializing_if = "Option::is_none"
     )]
     product_source: Option<i64>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DescribeGatewaySubProductsRequest {
@@ -2235,14 +2339,22 @@ impl DescribeGatewaySubProductsRequestBuilder {
             limit: self.limit,
             project_id: self.project_id,
             product_source: self.product_source,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DescribeGatewaySubProductsRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DescribeGatewaySubProductsRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DESCRIBE_GATEWAY_SUB_PRODUCTS_ACTION, self)
     }
 }
@@ -2338,6 +2450,8 @@ pub struct DescribeInstanceRequest {
     project_id: Option<String>,
     #[serde(rename = "ProductId", default, skip_serializing_if = "Option::is_none")]
     product_id: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DescribeInstanceRequest {
@@ -2436,14 +2550,22 @@ impl DescribeInstanceRequestBuilder {
             include: self.include,
             project_id: self.project_id,
             product_id: self.product_id,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DescribeInstanceRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DescribeInstanceRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DESCRIBE_INSTANCE_ACTION, self)
     }
 }
@@ -2532,6 +2654,8 @@ pub struct DescribeLicenseOverviewRequest {
         skip_serializing_if = "Option::is_none"
     )]
     instance_id: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DescribeLicenseOverviewRequest {
@@ -2570,14 +2694,22 @@ impl DescribeLicenseOverviewRequestBuilder {
     pub fn build(self) -> Result<DescribeLicenseOverviewRequest, ValidationErrors> {
         let request = DescribeLicenseOverviewRequest {
             instance_id: self.instance_id,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DescribeLicenseOverviewRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DescribeLicenseOverviewRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DESCRIBE_LICENSE_OVERVIEW_ACTION, self)
     }
 }
@@ -2656,6 +2788,8 @@ pub(crate) static DESCRIBE_LICENSE_OVERVIEW_ACTION: ActionMeta = ActionMeta {
 pub struct DescribeLoRaFrequencyRequest {
     #[serde(rename = "FreqId", default, skip_serializing_if = "Option::is_none")]
     freq_id: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DescribeLoRaFrequencyRequest {
@@ -2694,14 +2828,22 @@ impl DescribeLoRaFrequencyRequestBuilder {
     pub fn build(self) -> Result<DescribeLoRaFrequencyRequest, ValidationErrors> {
         let request = DescribeLoRaFrequencyRequest {
             freq_id: self.freq_id,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DescribeLoRaFrequencyRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DescribeLoRaFrequencyRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DESCRIBE_LO_RA_FREQUENCY_ACTION, self)
     }
 }
@@ -2763,6 +2905,8 @@ pub(crate) static DESCRIBE_LO_RA_FREQUENCY_ACTION: ActionMeta = ActionMeta {
 pub struct DescribeModelDefinitionRequest {
     #[serde(rename = "ProductId", default, skip_serializing_if = "Option::is_none")]
     product_id: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DescribeModelDefinitionRequest {
@@ -2801,14 +2945,22 @@ impl DescribeModelDefinitionRequestBuilder {
     pub fn build(self) -> Result<DescribeModelDefinitionRequest, ValidationErrors> {
         let request = DescribeModelDefinitionRequest {
             product_id: self.product_id,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DescribeModelDefinitionRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DescribeModelDefinitionRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DESCRIBE_MODEL_DEFINITION_ACTION, self)
     }
 }
@@ -2930,6 +3082,8 @@ pub struct DescribeP2PRouteRequest {
         skip_serializing_if = "Option::is_none"
     )]
     device_name: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DescribeP2PRouteRequest {
@@ -2988,14 +3142,22 @@ impl DescribeP2PRouteRequestBuilder {
         let request = DescribeP2PRouteRequest {
             product_id: self.product_id,
             device_name: self.device_name,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DescribeP2PRouteRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DescribeP2PRouteRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DESCRIBE_P2_P_ROUTE_ACTION, self)
     }
 }
@@ -3057,6 +3219,8 @@ pub(crate) static DESCRIBE_P2_P_ROUTE_ACTION: ActionMeta = ActionMeta {
 pub struct DescribePackageConsumeTaskRequest {
     #[serde(rename = "TaskId", default, skip_serializing_if = "Option::is_none")]
     task_id: Option<i64>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DescribePackageConsumeTaskRequest {
@@ -3095,14 +3259,22 @@ impl DescribePackageConsumeTaskRequestBuilder {
     pub fn build(self) -> Result<DescribePackageConsumeTaskRequest, ValidationErrors> {
         let request = DescribePackageConsumeTaskRequest {
             task_id: self.task_id,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DescribePackageConsumeTaskRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DescribePackageConsumeTaskRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DESCRIBE_PACKAGE_CONSUME_TASK_ACTION, self)
     }
 }
@@ -3170,6 +3342,8 @@ pub struct DescribePackageConsumeTasksRequest {
     limit: Option<u64>,
     #[serde(rename = "Offset", default, skip_serializing_if = "Option::is_none")]
     offset: Option<u64>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DescribePackageConsumeTasksRequest {
@@ -3228,14 +3402,22 @@ impl DescribePackageConsumeTasksRequestBuilder {
         let request = DescribePackageConsumeTasksRequest {
             limit: self.limit,
             offset: self.offset,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DescribePackageConsumeTasksRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DescribePackageConsumeTasksRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DESCRIBE_PACKAGE_CONSUME_TASKS_ACTION, self)
     }
 }
@@ -3320,6 +3502,8 @@ pub struct DescribePositionFenceListRequest {
     offset: Option<i64>,
     #[serde(rename = "Limit", default, skip_serializing_if = "Option::is_none")]
     limit: Option<i64>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DescribePositionFenceListRequest {
@@ -3398,14 +3582,22 @@ impl DescribePositionFenceListRequestBuilder {
             space_id: self.space_id,
             offset: self.offset,
             limit: self.limit,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DescribePositionFenceListRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DescribePositionFenceListRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DESCRIBE_POSITION_FENCE_LIST_ACTION, self)
     }
 }
@@ -3487,6 +3679,8 @@ pub(crate) static DESCRIBE_POSITION_FENCE_LIST_ACTION: ActionMeta = ActionMeta {
 pub struct DescribePrivateCARequest {
     #[serde(rename = "CertName", default, skip_serializing_if = "Option::is_none")]
     cert_name: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DescribePrivateCARequest {
@@ -3525,14 +3719,22 @@ impl DescribePrivateCARequestBuilder {
     pub fn build(self) -> Result<DescribePrivateCARequest, ValidationErrors> {
         let request = DescribePrivateCARequest {
             cert_name: self.cert_name,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DescribePrivateCARequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DescribePrivateCARequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DESCRIBE_PRIVATE_CA_ACTION, self)
     }
 }
@@ -3592,6 +3794,8 @@ pub struct DescribePrivateCABindedProductsRequest {
     offset: Option<u64>,
     #[serde(rename = "Limit", default, skip_serializing_if = "Option::is_none")]
     limit: Option<u64>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DescribePrivateCABindedProductsRequest {
@@ -3670,14 +3874,22 @@ impl DescribePrivateCABindedProductsRequestBuilder {
             cert_name: self.cert_name,
             offset: self.offset,
             limit: self.limit,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DescribePrivateCABindedProductsRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DescribePrivateCABindedProductsRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DESCRIBE_PRIVATE_CA_BINDED_PRODUCTS_ACTION, self)
     }
 }
@@ -3740,7 +3952,10 @@ pub(crate) static DESCRIBE_PRIVATE_CA_BINDED_PRODUCTS_ACTION: ActionMeta = Actio
 /// Build one with [`DescribePrivateCAsRequest::builder`]; `build()` checks every documented rule.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
-pub struct DescribePrivateCAsRequest {}
+pub struct DescribePrivateCAsRequest {
+    #[serde(skip)]
+    checked: crate::checked::Checked,
+}
 
 impl DescribePrivateCAsRequest {
     /// Starts building a request.
@@ -3756,14 +3971,23 @@ pub struct DescribePrivateCAsRequestBuilder {}
 impl DescribePrivateCAsRequestBuilder {
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DescribePrivateCAsRequest, ValidationErrors> {
-        let request = DescribePrivateCAsRequest {};
+        let request = DescribePrivateCAsRequest {
+            checked: crate::checked::Checked::default(),
+        };
         request.validate()?;
-        Ok(request)
+        Ok(DescribePrivateCAsRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DescribePrivateCAsRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DESCRIBE_PRIVATE_C_AS_ACTION, self)
     }
 }
@@ -3819,6 +4043,8 @@ pub(crate) static DESCRIBE_PRIVATE_C_AS_ACTION: ActionMeta = ActionMeta {
 pub struct DescribeProductCARequest {
     #[serde(rename = "ProductId", default, skip_serializing_if = "Option::is_none")]
     product_id: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DescribeProductCARequest {
@@ -3857,14 +4083,22 @@ impl DescribeProductCARequestBuilder {
     pub fn build(self) -> Result<DescribeProductCARequest, ValidationErrors> {
         let request = DescribeProductCARequest {
             product_id: self.product_id,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DescribeProductCARequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DescribeProductCARequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DESCRIBE_PRODUCT_CA_ACTION, self)
     }
 }
@@ -3922,6 +4156,8 @@ pub(crate) static DESCRIBE_PRODUCT_CA_ACTION: ActionMeta = ActionMeta {
 pub struct DescribeProductCloudStorageAIServiceRequest {
     #[serde(rename = "ProductId", default, skip_serializing_if = "Option::is_none")]
     product_id: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DescribeProductCloudStorageAIServiceRequest {
@@ -3960,14 +4196,22 @@ impl DescribeProductCloudStorageAIServiceRequestBuilder {
     pub fn build(self) -> Result<DescribeProductCloudStorageAIServiceRequest, ValidationErrors> {
         let request = DescribeProductCloudStorageAIServiceRequest {
             product_id: self.product_id,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DescribeProductCloudStorageAIServiceRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DescribeProductCloudStorageAIServiceRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DESCRIBE_PRODUCT_CLOUD_STORAGE_AI_SERVICE_ACTION, self)
     }
 }
@@ -4028,6 +4272,8 @@ pub(crate) static DESCRIBE_PRODUCT_CLOUD_STORAGE_AI_SERVICE_ACTION: ActionMeta =
 pub struct DescribeProductDynamicRegisterRequest {
     #[serde(rename = "ProductId", default, skip_serializing_if = "Option::is_none")]
     product_id: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DescribeProductDynamicRegisterRequest {
@@ -4066,14 +4312,22 @@ impl DescribeProductDynamicRegisterRequestBuilder {
     pub fn build(self) -> Result<DescribeProductDynamicRegisterRequest, ValidationErrors> {
         let request = DescribeProductDynamicRegisterRequest {
             product_id: self.product_id,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DescribeProductDynamicRegisterRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DescribeProductDynamicRegisterRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DESCRIBE_PRODUCT_DYNAMIC_REGISTER_ACTION, self)
     }
 }

@@ -18,6 +18,8 @@ use crate::validation::ValidationErrors;
 pub struct DescribeProjectRequest {
     #[serde(rename = "ProjectId", default, skip_serializing_if = "Option::is_none")]
     project_id: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DescribeProjectRequest {
@@ -56,14 +58,22 @@ impl DescribeProjectRequestBuilder {
     pub fn build(self) -> Result<DescribeProjectRequest, ValidationErrors> {
         let request = DescribeProjectRequest {
             project_id: self.project_id,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DescribeProjectRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DescribeProjectRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DESCRIBE_PROJECT_ACTION, self)
     }
 }
@@ -139,6 +149,8 @@ pub struct DescribeSpaceFenceEventListRequest {
     offset: Option<i64>,
     #[serde(rename = "Limit", default, skip_serializing_if = "Option::is_none")]
     limit: Option<i64>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DescribeSpaceFenceEventListRequest {
@@ -257,14 +269,22 @@ impl DescribeSpaceFenceEventListRequestBuilder {
             end_time: self.end_time,
             offset: self.offset,
             limit: self.limit,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DescribeSpaceFenceEventListRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DescribeSpaceFenceEventListRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DESCRIBE_SPACE_FENCE_EVENT_LIST_ACTION, self)
     }
 }
@@ -353,6 +373,8 @@ pub(crate) static DESCRIBE_SPACE_FENCE_EVENT_LIST_ACTION: ActionMeta = ActionMet
 pub struct DescribeStudioProductRequest {
     #[serde(rename = "ProductId", default, skip_serializing_if = "Option::is_none")]
     product_id: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DescribeStudioProductRequest {
@@ -391,14 +413,22 @@ impl DescribeStudioProductRequestBuilder {
     pub fn build(self) -> Result<DescribeStudioProductRequest, ValidationErrors> {
         let request = DescribeStudioProductRequest {
             product_id: self.product_id,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DescribeStudioProductRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DescribeStudioProductRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DESCRIBE_STUDIO_PRODUCT_ACTION, self)
     }
 }
@@ -472,6 +502,8 @@ pub struct DescribeSubscribedTopicPolicyRequest {
         skip_serializing_if = "Option::is_none"
     )]
     device_name: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DescribeSubscribedTopicPolicyRequest {
@@ -530,14 +562,22 @@ impl DescribeSubscribedTopicPolicyRequestBuilder {
         let request = DescribeSubscribedTopicPolicyRequest {
             product_id: self.product_id,
             device_name: self.device_name,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DescribeSubscribedTopicPolicyRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DescribeSubscribedTopicPolicyRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DESCRIBE_SUBSCRIBED_TOPIC_POLICY_ACTION, self)
     }
 }
@@ -614,6 +654,8 @@ pub struct DescribeTWeSeeCallbackRequest {
         skip_serializing_if = "Option::is_none"
     )]
     callback_id: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DescribeTWeSeeCallbackRequest {
@@ -652,14 +694,22 @@ impl DescribeTWeSeeCallbackRequestBuilder {
     pub fn build(self) -> Result<DescribeTWeSeeCallbackRequest, ValidationErrors> {
         let request = DescribeTWeSeeCallbackRequest {
             callback_id: self.callback_id,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DescribeTWeSeeCallbackRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DescribeTWeSeeCallbackRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DESCRIBE_T_WE_SEE_CALLBACK_ACTION, self)
     }
 }
@@ -741,6 +791,8 @@ pub struct DescribeTWeSeeConfigRequest {
     user_id: Option<String>,
     #[serde(rename = "ChannelId", default, skip_serializing_if = "Option::is_none")]
     channel_id: Option<u64>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DescribeTWeSeeConfigRequest {
@@ -839,14 +891,22 @@ impl DescribeTWeSeeConfigRequestBuilder {
             device_name: self.device_name,
             user_id: self.user_id,
             channel_id: self.channel_id,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DescribeTWeSeeConfigRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DescribeTWeSeeConfigRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DESCRIBE_T_WE_SEE_CONFIG_ACTION, self)
     }
 }
@@ -990,6 +1050,8 @@ pub struct DescribeTWeSeeDirectUploadInfoRequest {
     upload_target: Option<String>,
     #[serde(rename = "ChannelId", default, skip_serializing_if = "Option::is_none")]
     channel_id: Option<u64>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DescribeTWeSeeDirectUploadInfoRequest {
@@ -1128,14 +1190,22 @@ impl DescribeTWeSeeDirectUploadInfoRequestBuilder {
             upload_method: self.upload_method,
             upload_target: self.upload_target,
             channel_id: self.channel_id,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DescribeTWeSeeDirectUploadInfoRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DescribeTWeSeeDirectUploadInfoRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DESCRIBE_T_WE_SEE_DIRECT_UPLOAD_INFO_ACTION, self)
     }
 }
@@ -1236,6 +1306,8 @@ pub struct DescribeTWeSeeFaceRequest {
     face_id: Option<String>,
     #[serde(rename = "ChannelId", default, skip_serializing_if = "Option::is_none")]
     channel_id: Option<u64>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DescribeTWeSeeFaceRequest {
@@ -1334,14 +1406,22 @@ impl DescribeTWeSeeFaceRequestBuilder {
             device_name: self.device_name,
             face_id: self.face_id,
             channel_id: self.channel_id,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DescribeTWeSeeFaceRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DescribeTWeSeeFaceRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DESCRIBE_T_WE_SEE_FACE_ACTION, self)
     }
 }
@@ -1418,6 +1498,8 @@ pub struct DescribeTWeSeePersonRequest {
     channel_id: Option<u64>,
     #[serde(rename = "FaceLimit", default, skip_serializing_if = "Option::is_none")]
     face_limit: Option<u64>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DescribeTWeSeePersonRequest {
@@ -1536,14 +1618,22 @@ impl DescribeTWeSeePersonRequestBuilder {
             product_id: self.product_id,
             channel_id: self.channel_id,
             face_limit: self.face_limit,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DescribeTWeSeePersonRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DescribeTWeSeePersonRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DESCRIBE_T_WE_SEE_PERSON_ACTION, self)
     }
 }
@@ -1613,6 +1703,8 @@ pub struct DescribeTWeSeePostPaidServiceRequest {
         skip_serializing_if = "Option::is_none"
     )]
     service_type: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DescribeTWeSeePostPaidServiceRequest {
@@ -1651,14 +1743,22 @@ impl DescribeTWeSeePostPaidServiceRequestBuilder {
     pub fn build(self) -> Result<DescribeTWeSeePostPaidServiceRequest, ValidationErrors> {
         let request = DescribeTWeSeePostPaidServiceRequest {
             service_type: self.service_type,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DescribeTWeSeePostPaidServiceRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DescribeTWeSeePostPaidServiceRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DESCRIBE_T_WE_SEE_POST_PAID_SERVICE_ACTION, self)
     }
 }
@@ -1740,6 +1840,8 @@ pub struct DescribeTWeSeeRecognitionTaskRequest {
         skip_serializing_if = "Option::is_none"
     )]
     file_url_expire_time: Option<i64>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DescribeTWeSeeRecognitionTaskRequest {
@@ -1798,14 +1900,22 @@ impl DescribeTWeSeeRecognitionTaskRequestBuilder {
         let request = DescribeTWeSeeRecognitionTaskRequest {
             task_id: self.task_id,
             file_url_expire_time: self.file_url_expire_time,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DescribeTWeSeeRecognitionTaskRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DescribeTWeSeeRecognitionTaskRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DESCRIBE_T_WE_SEE_RECOGNITION_TASK_ACTION, self)
     }
 }
@@ -1888,6 +1998,8 @@ pub struct DescribeTWeSeeSubscriptionRequest {
     service_type: Option<String>,
     #[serde(rename = "ChannelId", default, skip_serializing_if = "Option::is_none")]
     channel_id: Option<u64>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DescribeTWeSeeSubscriptionRequest {
@@ -1986,14 +2098,22 @@ impl DescribeTWeSeeSubscriptionRequestBuilder {
             device_name: self.device_name,
             service_type: self.service_type,
             channel_id: self.channel_id,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DescribeTWeSeeSubscriptionRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DescribeTWeSeeSubscriptionRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DESCRIBE_T_WE_SEE_SUBSCRIPTION_ACTION, self)
     }
 }
@@ -2209,6 +2329,8 @@ pub struct DescribeTWeSeeTaskRequest {
         skip_serializing_if = "Option::is_none"
     )]
     file_url_expire_time: Option<i64>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DescribeTWeSeeTaskRequest {
@@ -2267,14 +2389,22 @@ impl DescribeTWeSeeTaskRequestBuilder {
         let request = DescribeTWeSeeTaskRequest {
             task_id: self.task_id,
             file_url_expire_time: self.file_url_expire_time,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DescribeTWeSeeTaskRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DescribeTWeSeeTaskRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DESCRIBE_T_WE_SEE_TASK_ACTION, self)
     }
 }
@@ -2359,6 +2489,8 @@ pub struct DescribeTWeSeeTaskStatisticsRequest {
     end_time: Option<i64>,
     #[serde(rename = "Interval", default, skip_serializing_if = "Option::is_none")]
     interval: Option<i64>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DescribeTWeSeeTaskStatisticsRequest {
@@ -2477,14 +2609,22 @@ impl DescribeTWeSeeTaskStatisticsRequestBuilder {
             start_time: self.start_time,
             end_time: self.end_time,
             interval: self.interval,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DescribeTWeSeeTaskStatisticsRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DescribeTWeSeeTaskStatisticsRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DESCRIBE_T_WE_SEE_TASK_STATISTICS_ACTION, self)
     }
 }
@@ -2558,6 +2698,8 @@ pub(crate) static DESCRIBE_T_WE_SEE_TASK_STATISTICS_ACTION: ActionMeta = ActionM
 pub struct DescribeTWeTalkAgentRequest {
     #[serde(rename = "AgentId", default, skip_serializing_if = "Option::is_none")]
     agent_id: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DescribeTWeTalkAgentRequest {
@@ -2596,14 +2738,22 @@ impl DescribeTWeTalkAgentRequestBuilder {
     pub fn build(self) -> Result<DescribeTWeTalkAgentRequest, ValidationErrors> {
         let request = DescribeTWeTalkAgentRequest {
             agent_id: self.agent_id,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DescribeTWeTalkAgentRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DescribeTWeTalkAgentRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DESCRIBE_T_WE_TALK_AGENT_ACTION, self)
     }
 }
@@ -2693,6 +2843,8 @@ pub struct DescribeTWeTalkAgentBindingRequest {
     offset: Option<u64>,
     #[serde(rename = "Limit", default, skip_serializing_if = "Option::is_none")]
     limit: Option<u64>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DescribeTWeTalkAgentBindingRequest {
@@ -2831,14 +2983,22 @@ impl DescribeTWeTalkAgentBindingRequestBuilder {
             agent_id: self.agent_id,
             offset: self.offset,
             limit: self.limit,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DescribeTWeTalkAgentBindingRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DescribeTWeTalkAgentBindingRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DESCRIBE_T_WE_TALK_AGENT_BINDING_ACTION, self)
     }
 }
@@ -2951,6 +3111,8 @@ pub struct DescribeTWeTalkAgentListRequest {
     offset: Option<u64>,
     #[serde(rename = "Limit", default, skip_serializing_if = "Option::is_none")]
     limit: Option<u64>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DescribeTWeTalkAgentListRequest {
@@ -3129,14 +3291,22 @@ impl DescribeTWeTalkAgentListRequestBuilder {
             name: self.name,
             offset: self.offset,
             limit: self.limit,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DescribeTWeTalkAgentListRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DescribeTWeTalkAgentListRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DESCRIBE_T_WE_TALK_AGENT_LIST_ACTION, self)
     }
 }
@@ -3231,6 +3401,8 @@ pub struct DescribeTWeTalkProductConfigRequest {
         skip_serializing_if = "Option::is_none"
     )]
     target_language: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DescribeTWeTalkProductConfigRequest {
@@ -3289,14 +3461,22 @@ impl DescribeTWeTalkProductConfigRequestBuilder {
         let request = DescribeTWeTalkProductConfigRequest {
             product_id: self.product_id,
             target_language: self.target_language,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DescribeTWeTalkProductConfigRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DescribeTWeTalkProductConfigRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DESCRIBE_T_WE_TALK_PRODUCT_CONFIG_ACTION, self)
     }
 }
@@ -3389,6 +3569,8 @@ pub struct DescribeTWeTalkProductConfigV2Request {
         skip_serializing_if = "Option::is_none"
     )]
     include_credentials: Option<bool>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DescribeTWeTalkProductConfigV2Request {
@@ -3487,14 +3669,22 @@ impl DescribeTWeTalkProductConfigV2RequestBuilder {
             device_name: self.device_name,
             target_language: self.target_language,
             include_credentials: self.include_credentials,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DescribeTWeTalkProductConfigV2Request {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DescribeTWeTalkProductConfigV2Request {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DESCRIBE_T_WE_TALK_PRODUCT_CONFIG_V2_ACTION, self)
     }
 }
@@ -3573,6 +3763,8 @@ pub struct DescribeTopicPolicyRequest {
     product_id: Option<String>,
     #[serde(rename = "TopicName", default, skip_serializing_if = "Option::is_none")]
     topic_name: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DescribeTopicPolicyRequest {
@@ -3631,14 +3823,22 @@ impl DescribeTopicPolicyRequestBuilder {
         let request = DescribeTopicPolicyRequest {
             product_id: self.product_id,
             topic_name: self.topic_name,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DescribeTopicPolicyRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DescribeTopicPolicyRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DESCRIBE_TOPIC_POLICY_ACTION, self)
     }
 }
@@ -3719,6 +3919,8 @@ pub(crate) static DESCRIBE_TOPIC_POLICY_ACTION: ActionMeta = ActionMeta {
 pub struct DescribeTopicRuleRequest {
     #[serde(rename = "RuleName", default, skip_serializing_if = "Option::is_none")]
     rule_name: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DescribeTopicRuleRequest {
@@ -3757,14 +3959,22 @@ impl DescribeTopicRuleRequestBuilder {
     pub fn build(self) -> Result<DescribeTopicRuleRequest, ValidationErrors> {
         let request = DescribeTopicRuleRequest {
             rule_name: self.rule_name,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DescribeTopicRuleRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DescribeTopicRuleRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DESCRIBE_TOPIC_RULE_ACTION, self)
     }
 }
@@ -3848,6 +4058,8 @@ pub struct DescribeUnbindedDevicesRequest {
     offset: Option<i64>,
     #[serde(rename = "Limit", default, skip_serializing_if = "Option::is_none")]
     limit: Option<i64>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DescribeUnbindedDevicesRequest {
@@ -3926,14 +4138,22 @@ impl DescribeUnbindedDevicesRequestBuilder {
             product_id: self.product_id,
             offset: self.offset,
             limit: self.limit,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DescribeUnbindedDevicesRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DescribeUnbindedDevicesRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DESCRIBE_UNBINDED_DEVICES_ACTION, self)
     }
 }
@@ -4031,6 +4251,8 @@ pub struct DescribeVideoLicenseRequest {
         skip_serializing_if = "Option::is_none"
     )]
     instance_id: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DescribeVideoLicenseRequest {
@@ -4069,14 +4291,22 @@ impl DescribeVideoLicenseRequestBuilder {
     pub fn build(self) -> Result<DescribeVideoLicenseRequest, ValidationErrors> {
         let request = DescribeVideoLicenseRequest {
             instance_id: self.instance_id,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DescribeVideoLicenseRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DescribeVideoLicenseRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DESCRIBE_VIDEO_LICENSE_ACTION, self)
     }
 }
@@ -4164,6 +4394,8 @@ pub struct DescribeVodCloudStorageDateRequest {
     user_id: Option<String>,
     #[serde(rename = "TimeZone", default, skip_serializing_if = "Option::is_none")]
     time_zone: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DescribeVodCloudStorageDateRequest {
@@ -4282,14 +4514,22 @@ impl DescribeVodCloudStorageDateRequestBuilder {
             channel_id: self.channel_id,
             user_id: self.user_id,
             time_zone: self.time_zone,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DescribeVodCloudStorageDateRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DescribeVodCloudStorageDateRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DESCRIBE_VOD_CLOUD_STORAGE_DATE_ACTION, self)
     }
 }

@@ -94,6 +94,8 @@ pub struct BatchUpdateFirmwareRequest {
     end_time: Option<i64>,
     #[serde(rename = "StartTime", default, skip_serializing_if = "Option::is_none")]
     start_time: Option<i64>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl BatchUpdateFirmwareRequest {
@@ -570,14 +572,22 @@ impl BatchUpdateFirmwareRequestBuilder {
             rate_limit: self.rate_limit,
             end_time: self.end_time,
             start_time: self.start_time,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(BatchUpdateFirmwareRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for BatchUpdateFirmwareRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&BATCH_UPDATE_FIRMWARE_ACTION, self)
     }
 }
@@ -673,6 +683,8 @@ pub struct CheckFirmwareUpdateRequest {
         skip_serializing_if = "Option::is_none"
     )]
     device_name: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl CheckFirmwareUpdateRequest {
@@ -735,14 +747,22 @@ impl CheckFirmwareUpdateRequestBuilder {
         let request = CheckFirmwareUpdateRequest {
             product_id: self.product_id,
             device_name: self.device_name,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(CheckFirmwareUpdateRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for CheckFirmwareUpdateRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&CHECK_FIRMWARE_UPDATE_ACTION, self)
     }
 }
@@ -845,6 +865,8 @@ pub struct CreateOtaModuleRequest {
     name: Option<String>,
     #[serde(rename = "Remark", default, skip_serializing_if = "Option::is_none")]
     remark: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl CreateOtaModuleRequest {
@@ -953,14 +975,22 @@ impl CreateOtaModuleRequestBuilder {
             fw_type: self.fw_type,
             name: self.name,
             remark: self.remark,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(CreateOtaModuleRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for CreateOtaModuleRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&CREATE_OTA_MODULE_ACTION, self)
     }
 }
@@ -1048,6 +1078,8 @@ pub struct DeleteOtaModuleRequest {
     product_id: Option<String>,
     #[serde(rename = "FwType", default, skip_serializing_if = "Option::is_none")]
     fw_type: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DeleteOtaModuleRequest {
@@ -1110,14 +1142,22 @@ impl DeleteOtaModuleRequestBuilder {
         let request = DeleteOtaModuleRequest {
             product_id: self.product_id,
             fw_type: self.fw_type,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DeleteOtaModuleRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DeleteOtaModuleRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DELETE_OTA_MODULE_ACTION, self)
     }
 }
@@ -1202,6 +1242,8 @@ pub struct DescribeDeviceFirmWareRequest {
         skip_serializing_if = "Option::is_none"
     )]
     device_name: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DescribeDeviceFirmWareRequest {
@@ -1264,14 +1306,22 @@ impl DescribeDeviceFirmWareRequestBuilder {
         let request = DescribeDeviceFirmWareRequest {
             product_id: self.product_id,
             device_name: self.device_name,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DescribeDeviceFirmWareRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DescribeDeviceFirmWareRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DESCRIBE_DEVICE_FIRM_WARE_ACTION, self)
     }
 }
@@ -1371,6 +1421,8 @@ pub struct DescribeDeviceFirmwaresRequest {
         skip_serializing_if = "Option::is_none"
     )]
     device_name: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DescribeDeviceFirmwaresRequest {
@@ -1433,14 +1485,22 @@ impl DescribeDeviceFirmwaresRequestBuilder {
         let request = DescribeDeviceFirmwaresRequest {
             product_id: self.product_id,
             device_name: self.device_name,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DescribeDeviceFirmwaresRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DescribeDeviceFirmwaresRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DESCRIBE_DEVICE_FIRMWARES_ACTION, self)
     }
 }
@@ -1536,6 +1596,8 @@ pub struct DescribeFirmwareRequest {
     firmware_version: Option<String>,
     #[serde(rename = "FwType", default, skip_serializing_if = "Option::is_none")]
     fw_type: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DescribeFirmwareRequest {
@@ -1622,14 +1684,22 @@ impl DescribeFirmwareRequestBuilder {
             product_id: self.product_id,
             firmware_version: self.firmware_version,
             fw_type: self.fw_type,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DescribeFirmwareRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DescribeFirmwareRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DESCRIBE_FIRMWARE_ACTION, self)
     }
 }
@@ -1782,6 +1852,8 @@ pub struct DescribeFirmwareTaskRequest {
     firmware_version: Option<String>,
     #[serde(rename = "TaskId", default, skip_serializing_if = "Option::is_none")]
     task_id: Option<u64>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DescribeFirmwareTaskRequest {
@@ -1868,14 +1940,22 @@ impl DescribeFirmwareTaskRequestBuilder {
             product_id: self.product_id,
             firmware_version: self.firmware_version,
             task_id: self.task_id,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DescribeFirmwareTaskRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DescribeFirmwareTaskRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DESCRIBE_FIRMWARE_TASK_ACTION, self)
     }
 }
@@ -2143,6 +2223,8 @@ pub struct DescribeFirmwareTaskDevicesRequest {
     limit: Option<u64>,
     #[serde(rename = "FwType", default, skip_serializing_if = "Option::is_none")]
     fw_type: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DescribeFirmwareTaskDevicesRequest {
@@ -2301,14 +2383,22 @@ impl DescribeFirmwareTaskDevicesRequestBuilder {
             offset: self.offset,
             limit: self.limit,
             fw_type: self.fw_type,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DescribeFirmwareTaskDevicesRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DescribeFirmwareTaskDevicesRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DESCRIBE_FIRMWARE_TASK_DEVICES_ACTION, self)
     }
 }
@@ -2438,6 +2528,8 @@ pub struct DescribeFirmwareTasksRequest {
     filters: Option<Vec<SearchKeyword>>,
     #[serde(rename = "FwType", default, skip_serializing_if = "Option::is_none")]
     fw_type: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DescribeFirmwareTasksRequest {
@@ -2596,14 +2688,22 @@ impl DescribeFirmwareTasksRequestBuilder {
             limit: self.limit,
             filters: self.filters,
             fw_type: self.fw_type,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DescribeFirmwareTasksRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DescribeFirmwareTasksRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DESCRIBE_FIRMWARE_TASKS_ACTION, self)
     }
 }
@@ -2727,6 +2827,8 @@ pub struct DescribeFirmwareUpdateStatusRequest {
         skip_serializing_if = "Option::is_none"
     )]
     device_name: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DescribeFirmwareUpdateStatusRequest {
@@ -2789,14 +2891,22 @@ impl DescribeFirmwareUpdateStatusRequestBuilder {
         let request = DescribeFirmwareUpdateStatusRequest {
             product_id: self.product_id,
             device_name: self.device_name,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DescribeFirmwareUpdateStatusRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DescribeFirmwareUpdateStatusRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DESCRIBE_FIRMWARE_UPDATE_STATUS_ACTION, self)
     }
 }
@@ -2901,6 +3011,8 @@ pub struct GetCOSURLRequest {
     file_size: Option<u64>,
     #[serde(rename = "FwType", default, skip_serializing_if = "Option::is_none")]
     fw_type: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl GetCOSURLRequest {
@@ -3009,14 +3121,22 @@ impl GetCOSURLRequestBuilder {
             firmware_version: self.firmware_version,
             file_size: self.file_size,
             fw_type: self.fw_type,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(GetCOSURLRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for GetCOSURLRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&GET_COSURL_ACTION, self)
     }
 }
@@ -3110,6 +3230,8 @@ pub struct ListFirmwaresRequest {
     product_id: Option<String>,
     #[serde(rename = "Filters", default, skip_serializing_if = "Option::is_none")]
     filters: Option<Vec<SearchKeyword>>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl ListFirmwaresRequest {
@@ -3222,14 +3344,22 @@ impl ListFirmwaresRequestBuilder {
             page_size: self.page_size,
             product_id: self.product_id,
             filters: self.filters,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(ListFirmwaresRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for ListFirmwaresRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&LIST_FIRMWARES_ACTION, self)
     }
 }
@@ -3349,6 +3479,8 @@ pub struct ListOtaModulesRequest {
     page_size: Option<u64>,
     #[serde(rename = "Filters", default, skip_serializing_if = "Option::is_none")]
     filters: Option<Vec<SearchKeyword>>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl ListOtaModulesRequest {
@@ -3437,14 +3569,22 @@ impl ListOtaModulesRequestBuilder {
             page_num: self.page_num,
             page_size: self.page_size,
             filters: self.filters,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(ListOtaModulesRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for ListOtaModulesRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&LIST_OTA_MODULES_ACTION, self)
     }
 }
@@ -3549,6 +3689,8 @@ pub(crate) static LIST_OTA_MODULES_ACTION: ActionMeta = ActionMeta {
 pub struct ListProductOtaModulesRequest {
     #[serde(rename = "ProductID", default, skip_serializing_if = "Option::is_none")]
     product_id: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl ListProductOtaModulesRequest {
@@ -3589,14 +3731,22 @@ impl ListProductOtaModulesRequestBuilder {
     pub fn build(self) -> Result<ListProductOtaModulesRequest, ValidationErrors> {
         let request = ListProductOtaModulesRequest {
             product_id: self.product_id,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(ListProductOtaModulesRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for ListProductOtaModulesRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&LIST_PRODUCT_OTA_MODULES_ACTION, self)
     }
 }
@@ -3683,6 +3833,8 @@ pub struct PublishFirmwareUpdateMessageRequest {
     device_name: Option<String>,
     #[serde(rename = "FwType", default, skip_serializing_if = "Option::is_none")]
     fw_type: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl PublishFirmwareUpdateMessageRequest {
@@ -3771,14 +3923,22 @@ impl PublishFirmwareUpdateMessageRequestBuilder {
             product_id: self.product_id,
             device_name: self.device_name,
             fw_type: self.fw_type,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(PublishFirmwareUpdateMessageRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for PublishFirmwareUpdateMessageRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&PUBLISH_FIRMWARE_UPDATE_MESSAGE_ACTION, self)
     }
 }
@@ -3893,6 +4053,8 @@ pub struct UpdateFirmwareRequest {
         skip_serializing_if = "Option::is_none"
     )]
     upgrade_method: Option<UpgradeMethod>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl UpdateFirmwareRequest {
@@ -4025,14 +4187,22 @@ impl UpdateFirmwareRequestBuilder {
             firmware_version: self.firmware_version,
             firmware_ori_version: self.firmware_ori_version,
             upgrade_method: self.upgrade_method,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(UpdateFirmwareRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for UpdateFirmwareRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&UPDATE_FIRMWARE_ACTION, self)
     }
 }
@@ -4140,6 +4310,8 @@ pub struct UpdateOtaModuleRequest {
     name: Option<String>,
     #[serde(rename = "Remark", default, skip_serializing_if = "Option::is_none")]
     remark: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl UpdateOtaModuleRequest {
@@ -4248,14 +4420,22 @@ impl UpdateOtaModuleRequestBuilder {
             fw_type: self.fw_type,
             name: self.name,
             remark: self.remark,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(UpdateOtaModuleRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for UpdateOtaModuleRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&UPDATE_OTA_MODULE_ACTION, self)
     }
 }
@@ -4345,6 +4525,8 @@ pub struct UpdateOtaTaskStatusRequest {
     task_id: Option<i64>,
     #[serde(rename = "Status", default, skip_serializing_if = "Option::is_none")]
     status: Option<FirmwareTaskStatus>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl UpdateOtaTaskStatusRequest {
@@ -4435,14 +4617,22 @@ impl UpdateOtaTaskStatusRequestBuilder {
             product_id: self.product_id,
             task_id: self.task_id,
             status: self.status,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(UpdateOtaTaskStatusRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for UpdateOtaTaskStatusRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&UPDATE_OTA_TASK_STATUS_ACTION, self)
     }
 }
@@ -4562,6 +4752,8 @@ pub struct UploadFirmwareRequest {
         skip_serializing_if = "Option::is_none"
     )]
     firmware_user_defined: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl UploadFirmwareRequest {
@@ -4766,14 +4958,22 @@ impl UploadFirmwareRequestBuilder {
             firmware_description: self.firmware_description,
             fw_type: self.fw_type,
             firmware_user_defined: self.firmware_user_defined,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(UploadFirmwareRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for UploadFirmwareRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&UPLOAD_FIRMWARE_ACTION, self)
     }
 }

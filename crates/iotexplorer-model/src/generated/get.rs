@@ -26,6 +26,8 @@ pub struct GetAuthMiniProgramAppListRequest {
     offset: Option<i64>,
     #[serde(rename = "Limit", default, skip_serializing_if = "Option::is_none")]
     limit: Option<i64>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl GetAuthMiniProgramAppListRequest {
@@ -104,14 +106,22 @@ impl GetAuthMiniProgramAppListRequestBuilder {
             mini_program_app_id: self.mini_program_app_id,
             offset: self.offset,
             limit: self.limit,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(GetAuthMiniProgramAppListRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for GetAuthMiniProgramAppListRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&GET_AUTH_MINI_PROGRAM_APP_LIST_ACTION, self)
     }
 }
@@ -187,6 +197,8 @@ pub struct GetBatchProductionsListRequest {
     offset: Option<i64>,
     #[serde(rename = "Limit", default, skip_serializing_if = "Option::is_none")]
     limit: Option<i64>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl GetBatchProductionsListRequest {
@@ -265,14 +277,22 @@ impl GetBatchProductionsListRequestBuilder {
             project_id: self.project_id,
             offset: self.offset,
             limit: self.limit,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(GetBatchProductionsListRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for GetBatchProductionsListRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&GET_BATCH_PRODUCTIONS_LIST_ACTION, self)
     }
 }
@@ -382,6 +402,8 @@ pub struct GetDeviceListRequest {
     project_id: Option<String>,
     #[serde(rename = "Filters", default, skip_serializing_if = "Option::is_none")]
     filters: Option<Vec<Filter>>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl GetDeviceListRequest {
@@ -566,14 +588,22 @@ impl GetDeviceListRequestBuilder {
             device_name: self.device_name,
             project_id: self.project_id,
             filters: self.filters,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(GetDeviceListRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for GetDeviceListRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&GET_DEVICE_LIST_ACTION, self)
     }
 }
@@ -696,6 +726,8 @@ pub struct GetDeviceLocationHistoryRequest {
         skip_serializing_if = "Option::is_none"
     )]
     coordinate_type: Option<i64>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl GetDeviceLocationHistoryRequest {
@@ -814,14 +846,22 @@ impl GetDeviceLocationHistoryRequestBuilder {
             start_time: self.start_time,
             end_time: self.end_time,
             coordinate_type: self.coordinate_type,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(GetDeviceLocationHistoryRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for GetDeviceLocationHistoryRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&GET_DEVICE_LOCATION_HISTORY_ACTION, self)
     }
 }
@@ -919,6 +959,8 @@ pub struct GetDeviceSumStatisticsRequest {
         skip_serializing_if = "Option::is_none"
     )]
     product_ids: Option<Vec<String>>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl GetDeviceSumStatisticsRequest {
@@ -979,14 +1021,22 @@ impl GetDeviceSumStatisticsRequestBuilder {
         let request = GetDeviceSumStatisticsRequest {
             project_id: self.project_id,
             product_ids: self.product_ids,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(GetDeviceSumStatisticsRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for GetDeviceSumStatisticsRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&GET_DEVICE_SUM_STATISTICS_ACTION, self)
     }
 }
@@ -1123,6 +1173,8 @@ pub struct GetFamilyDeviceUserListRequest {
         skip_serializing_if = "Option::is_none"
     )]
     device_name: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl GetFamilyDeviceUserListRequest {
@@ -1181,14 +1233,22 @@ impl GetFamilyDeviceUserListRequestBuilder {
         let request = GetFamilyDeviceUserListRequest {
             product_id: self.product_id,
             device_name: self.device_name,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(GetFamilyDeviceUserListRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for GetFamilyDeviceUserListRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&GET_FAMILY_DEVICE_USER_LIST_ACTION, self)
     }
 }
@@ -1285,6 +1345,8 @@ pub struct GetGatewaySubDeviceListRequest {
     offset: Option<u64>,
     #[serde(rename = "Limit", default, skip_serializing_if = "Option::is_none")]
     limit: Option<u64>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl GetGatewaySubDeviceListRequest {
@@ -1383,14 +1445,22 @@ impl GetGatewaySubDeviceListRequestBuilder {
             gateway_device_name: self.gateway_device_name,
             offset: self.offset,
             limit: self.limit,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(GetGatewaySubDeviceListRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for GetGatewaySubDeviceListRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&GET_GATEWAY_SUB_DEVICE_LIST_ACTION, self)
     }
 }
@@ -1489,6 +1559,8 @@ pub struct GetLoRaGatewayListRequest {
     offset: Option<u64>,
     #[serde(rename = "Limit", default, skip_serializing_if = "Option::is_none")]
     limit: Option<u64>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl GetLoRaGatewayListRequest {
@@ -1567,14 +1639,22 @@ impl GetLoRaGatewayListRequestBuilder {
             is_community: self.is_community,
             offset: self.offset,
             limit: self.limit,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(GetLoRaGatewayListRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for GetLoRaGatewayListRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&GET_LO_RA_GATEWAY_LIST_ACTION, self)
     }
 }
@@ -1658,6 +1738,8 @@ pub struct GetPositionSpaceListRequest {
     offset: Option<i64>,
     #[serde(rename = "Limit", default, skip_serializing_if = "Option::is_none")]
     limit: Option<i64>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl GetPositionSpaceListRequest {
@@ -1736,14 +1818,22 @@ impl GetPositionSpaceListRequestBuilder {
             project_id: self.project_id,
             offset: self.offset,
             limit: self.limit,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(GetPositionSpaceListRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for GetPositionSpaceListRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&GET_POSITION_SPACE_LIST_ACTION, self)
     }
 }
@@ -1845,6 +1935,8 @@ pub struct GetProjectListRequest {
         skip_serializing_if = "Option::is_none"
     )]
     project_name: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl GetProjectListRequest {
@@ -2005,14 +2097,22 @@ impl GetProjectListRequestBuilder {
             product_id: self.product_id,
             includes: self.includes,
             project_name: self.project_name,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(GetProjectListRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for GetProjectListRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&GET_PROJECT_LIST_ACTION, self)
     }
 }
@@ -2108,6 +2208,8 @@ pub struct GetStudioProductListRequest {
     offset: Option<u64>,
     #[serde(rename = "Limit", default, skip_serializing_if = "Option::is_none")]
     limit: Option<u64>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl GetStudioProductListRequest {
@@ -2206,14 +2308,22 @@ impl GetStudioProductListRequestBuilder {
             dev_status: self.dev_status,
             offset: self.offset,
             limit: self.limit,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(GetStudioProductListRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for GetStudioProductListRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&GET_STUDIO_PRODUCT_LIST_ACTION, self)
     }
 }
@@ -2296,6 +2406,8 @@ pub struct GetTWeCallActiveStatusRequest {
         skip_serializing_if = "Option::is_none"
     )]
     device_list: Option<Vec<TWeCallInfo>>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl GetTWeCallActiveStatusRequest {
@@ -2356,14 +2468,22 @@ impl GetTWeCallActiveStatusRequestBuilder {
         let request = GetTWeCallActiveStatusRequest {
             mini_program_app_id: self.mini_program_app_id,
             device_list: self.device_list,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(GetTWeCallActiveStatusRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for GetTWeCallActiveStatusRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&GET_T_WE_CALL_ACTIVE_STATUS_ACTION, self)
     }
 }
@@ -2451,6 +2571,8 @@ pub struct GetTWeTalkActiveRecordListRequest {
         skip_serializing_if = "Option::is_none"
     )]
     service_type: Option<Vec<i64>>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl GetTWeTalkActiveRecordListRequest {
@@ -2611,14 +2733,22 @@ impl GetTWeTalkActiveRecordListRequestBuilder {
             product_id: self.product_id,
             device_name: self.device_name,
             service_type: self.service_type,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(GetTWeTalkActiveRecordListRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for GetTWeTalkActiveRecordListRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&GET_T_WE_TALK_ACTIVE_RECORD_LIST_ACTION, self)
     }
 }
@@ -2703,6 +2833,8 @@ pub(crate) static GET_T_WE_TALK_ACTIVE_RECORD_LIST_ACTION: ActionMeta = ActionMe
 pub struct GetTWeTalkActiveStatusRequest {
     #[serde(rename = "DeviceIds", default, skip_serializing_if = "Option::is_none")]
     device_ids: Option<Vec<String>>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl GetTWeTalkActiveStatusRequest {
@@ -2743,14 +2875,22 @@ impl GetTWeTalkActiveStatusRequestBuilder {
     pub fn build(self) -> Result<GetTWeTalkActiveStatusRequest, ValidationErrors> {
         let request = GetTWeTalkActiveStatusRequest {
             device_ids: self.device_ids,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(GetTWeTalkActiveStatusRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for GetTWeTalkActiveStatusRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&GET_T_WE_TALK_ACTIVE_STATUS_ACTION, self)
     }
 }
@@ -2826,6 +2966,8 @@ pub struct GetTWeTalkProductConfigListRequest {
     offset: Option<u64>,
     #[serde(rename = "Limit", default, skip_serializing_if = "Option::is_none")]
     limit: Option<u64>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl GetTWeTalkProductConfigListRequest {
@@ -2924,14 +3066,22 @@ impl GetTWeTalkProductConfigListRequestBuilder {
             target_language: self.target_language,
             offset: self.offset,
             limit: self.limit,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(GetTWeTalkProductConfigListRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for GetTWeTalkProductConfigListRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&GET_T_WE_TALK_PRODUCT_CONFIG_LIST_ACTION, self)
     }
 }
@@ -3034,6 +3184,8 @@ pub struct GetTWeTalkProductConfigListV2Request {
     offset: Option<u64>,
     #[serde(rename = "Limit", default, skip_serializing_if = "Option::is_none")]
     limit: Option<u64>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl GetTWeTalkProductConfigListV2Request {
@@ -3172,14 +3324,22 @@ impl GetTWeTalkProductConfigListV2RequestBuilder {
             include_credentials: self.include_credentials,
             offset: self.offset,
             limit: self.limit,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(GetTWeTalkProductConfigListV2Request {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for GetTWeTalkProductConfigListV2Request {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&GET_T_WE_TALK_PRODUCT_CONFIG_LIST_V2_ACTION, self)
     }
 }
@@ -3266,6 +3426,8 @@ pub struct GetTopicRuleListRequest {
     page_num: Option<i64>,
     #[serde(rename = "PageSize", default, skip_serializing_if = "Option::is_none")]
     page_size: Option<i64>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl GetTopicRuleListRequest {
@@ -3324,14 +3486,22 @@ impl GetTopicRuleListRequestBuilder {
         let request = GetTopicRuleListRequest {
             page_num: self.page_num,
             page_size: self.page_size,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(GetTopicRuleListRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for GetTopicRuleListRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&GET_TOPIC_RULE_LIST_ACTION, self)
     }
 }
@@ -3432,6 +3602,8 @@ pub struct GetVodCloudStorageEventListRequest {
     expire_sec: Option<u64>,
     #[serde(rename = "Platform", default, skip_serializing_if = "Option::is_none")]
     platform: Option<u64>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl GetVodCloudStorageEventListRequest {
@@ -3650,14 +3822,22 @@ impl GetVodCloudStorageEventListRequestBuilder {
             time_zone: self.time_zone,
             expire_sec: self.expire_sec,
             platform: self.platform,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(GetVodCloudStorageEventListRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for GetVodCloudStorageEventListRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&GET_VOD_CLOUD_STORAGE_EVENT_LIST_ACTION, self)
     }
 }
@@ -3766,6 +3946,8 @@ pub struct GetVodCloudStorageVideoListRequest {
     context: Option<String>,
     #[serde(rename = "Size", default, skip_serializing_if = "Option::is_none")]
     size: Option<u64>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl GetVodCloudStorageVideoListRequest {
@@ -4024,14 +4206,22 @@ impl GetVodCloudStorageVideoListRequestBuilder {
             platform: self.platform,
             context: self.context,
             size: self.size,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(GetVodCloudStorageVideoListRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for GetVodCloudStorageVideoListRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&GET_VOD_CLOUD_STORAGE_VIDEO_LIST_ACTION, self)
     }
 }
@@ -4138,6 +4328,8 @@ pub struct GetWechatDeviceTicketRequest {
         skip_serializing_if = "Option::is_none"
     )]
     mini_program_app_id: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl GetWechatDeviceTicketRequest {
@@ -4256,14 +4448,22 @@ impl GetWechatDeviceTicketRequestBuilder {
             is_third_app: self.is_third_app,
             model_id: self.model_id,
             mini_program_app_id: self.mini_program_app_id,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(GetWechatDeviceTicketRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for GetWechatDeviceTicketRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&GET_WECHAT_DEVICE_TICKET_ACTION, self)
     }
 }

@@ -78,6 +78,8 @@ pub struct InvokeAISearchServiceRequest {
         skip_serializing_if = "Option::is_none"
     )]
     with_task_info: Option<bool>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl InvokeAISearchServiceRequest {
@@ -396,14 +398,22 @@ impl InvokeAISearchServiceRequestBuilder {
             vector_search_top_k: self.vector_search_top_k,
             order: self.order,
             with_task_info: self.with_task_info,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(InvokeAISearchServiceRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for InvokeAISearchServiceRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&INVOKE_AI_SEARCH_SERVICE_ACTION, self)
     }
 }
@@ -516,6 +526,8 @@ pub struct InvokeCloudStorageAIServiceTaskRequest {
     video_ur_ls: Option<Vec<String>>,
     #[serde(rename = "CustomId", default, skip_serializing_if = "Option::is_none")]
     custom_id: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl InvokeCloudStorageAIServiceTaskRequest {
@@ -736,14 +748,22 @@ impl InvokeCloudStorageAIServiceTaskRequestBuilder {
             roi: self.roi,
             video_ur_ls: self.video_ur_ls,
             custom_id: self.custom_id,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(InvokeCloudStorageAIServiceTaskRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for InvokeCloudStorageAIServiceTaskRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&INVOKE_CLOUD_STORAGE_AI_SERVICE_TASK_ACTION, self)
     }
 }
@@ -862,6 +882,8 @@ pub struct InvokeExternalSourceAIServiceTaskRequest {
     config: Option<String>,
     #[serde(rename = "ROI", default, skip_serializing_if = "Option::is_none")]
     roi: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl InvokeExternalSourceAIServiceTaskRequest {
@@ -1002,14 +1024,22 @@ impl InvokeExternalSourceAIServiceTaskRequestBuilder {
             custom_id: self.custom_id,
             config: self.config,
             roi: self.roi,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(InvokeExternalSourceAIServiceTaskRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for InvokeExternalSourceAIServiceTaskRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&INVOKE_EXTERNAL_SOURCE_AI_SERVICE_TASK_ACTION, self)
     }
 }
@@ -1137,6 +1167,8 @@ pub struct InvokeTWeSeeComprehensionRequest {
         skip_serializing_if = "Option::is_none"
     )]
     callback_id: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl InvokeTWeSeeComprehensionRequest {
@@ -1297,14 +1329,22 @@ impl InvokeTWeSeeComprehensionRequestBuilder {
             wait_result_timeout: self.wait_result_timeout,
             wait_result_fields: self.wait_result_fields,
             callback_id: self.callback_id,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(InvokeTWeSeeComprehensionRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for InvokeTWeSeeComprehensionRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&INVOKE_T_WE_SEE_COMPREHENSION_ACTION, self)
     }
 }
@@ -1496,6 +1536,8 @@ pub struct InvokeTWeSeeRecognitionTaskRequest {
         skip_serializing_if = "Option::is_none"
     )]
     object_detect_config: Option<VisionObjectDetectConfig>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl InvokeTWeSeeRecognitionTaskRequest {
@@ -1794,14 +1836,22 @@ impl InvokeTWeSeeRecognitionTaskRequestBuilder {
             summary_config: self.summary_config,
             service_type: self.service_type,
             object_detect_config: self.object_detect_config,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(InvokeTWeSeeRecognitionTaskRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for InvokeTWeSeeRecognitionTaskRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&INVOKE_T_WE_SEE_RECOGNITION_TASK_ACTION, self)
     }
 }
@@ -1970,6 +2020,8 @@ pub struct InvokeTWeSeeRecognitionTaskWithFileRequest {
         skip_serializing_if = "Option::is_none"
     )]
     object_detect_config: Option<VisionObjectDetectConfig>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl InvokeTWeSeeRecognitionTaskWithFileRequest {
@@ -2288,14 +2340,22 @@ impl InvokeTWeSeeRecognitionTaskWithFileRequestBuilder {
             summary_config: self.summary_config,
             service_type: self.service_type,
             object_detect_config: self.object_detect_config,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(InvokeTWeSeeRecognitionTaskWithFileRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for InvokeTWeSeeRecognitionTaskWithFileRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&INVOKE_T_WE_SEE_RECOGNITION_TASK_WITH_FILE_ACTION, self)
     }
 }
@@ -2427,6 +2487,8 @@ pub struct InvokeVideosKeywordsAnalyzerRequest {
         skip_serializing_if = "Option::is_none"
     )]
     keywords_lang: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl InvokeVideosKeywordsAnalyzerRequest {
@@ -2565,14 +2627,22 @@ impl InvokeVideosKeywordsAnalyzerRequestBuilder {
             end_time_ms: self.end_time_ms,
             keywords_max_num: self.keywords_max_num,
             keywords_lang: self.keywords_lang,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(InvokeVideosKeywordsAnalyzerRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for InvokeVideosKeywordsAnalyzerRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&INVOKE_VIDEOS_KEYWORDS_ANALYZER_ACTION, self)
     }
 }

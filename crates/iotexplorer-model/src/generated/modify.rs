@@ -94,6 +94,8 @@ pub struct ModifyApplicationRequest {
         skip_serializing_if = "Option::is_none"
     )]
     turn_key_switch: Option<i64>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl ModifyApplicationRequest {
@@ -412,14 +414,22 @@ impl ModifyApplicationRequestBuilder {
             tpn_si_os_region: self.tpn_si_os_region,
             tpns_android_region: self.tpns_android_region,
             turn_key_switch: self.turn_key_switch,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(ModifyApplicationRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for ModifyApplicationRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&MODIFY_APPLICATION_ACTION, self)
     }
 }
@@ -552,6 +562,8 @@ pub struct ModifyCloudStorageAIServiceRequest {
     config: Option<String>,
     #[serde(rename = "SHLConfig", default, skip_serializing_if = "Option::is_none")]
     shl_config: Option<DiarySHLConfig>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl ModifyCloudStorageAIServiceRequest {
@@ -710,14 +722,22 @@ impl ModifyCloudStorageAIServiceRequestBuilder {
             roi: self.roi,
             config: self.config,
             shl_config: self.shl_config,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(ModifyCloudStorageAIServiceRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for ModifyCloudStorageAIServiceRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&MODIFY_CLOUD_STORAGE_AI_SERVICE_ACTION, self)
     }
 }
@@ -806,6 +826,8 @@ pub struct ModifyCloudStorageAIServiceCallbackRequest {
         skip_serializing_if = "Option::is_none"
     )]
     callback_token: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl ModifyCloudStorageAIServiceCallbackRequest {
@@ -904,14 +926,22 @@ impl ModifyCloudStorageAIServiceCallbackRequestBuilder {
             r#type: self.r#type,
             callback_url: self.callback_url,
             callback_token: self.callback_token,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(ModifyCloudStorageAIServiceCallbackRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for ModifyCloudStorageAIServiceCallbackRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&MODIFY_CLOUD_STORAGE_AI_SERVICE_CALLBACK_ACTION, self)
     }
 }
@@ -986,6 +1016,8 @@ pub struct ModifyFenceBindRequest {
     fence_id: Option<i64>,
     #[serde(rename = "Items", default, skip_serializing_if = "Option::is_none")]
     items: Option<Vec<FenceBindProductItem>>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl ModifyFenceBindRequest {
@@ -1044,14 +1076,22 @@ impl ModifyFenceBindRequestBuilder {
         let request = ModifyFenceBindRequest {
             fence_id: self.fence_id,
             items: self.items,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(ModifyFenceBindRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for ModifyFenceBindRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&MODIFY_FENCE_BIND_ACTION, self)
     }
 }
@@ -1165,6 +1205,8 @@ pub struct ModifyLoRaFrequencyRequest {
         skip_serializing_if = "Option::is_none"
     )]
     channels_join_rx2: Option<Vec<u64>>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl ModifyLoRaFrequencyRequest {
@@ -1375,14 +1417,22 @@ impl ModifyLoRaFrequencyRequestBuilder {
             channels_join_up: self.channels_join_up,
             channels_join_rx1: self.channels_join_rx1,
             channels_join_rx2: self.channels_join_rx2,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(ModifyLoRaFrequencyRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for ModifyLoRaFrequencyRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&MODIFY_LO_RA_FREQUENCY_ACTION, self)
     }
 }
@@ -1502,6 +1552,8 @@ pub struct ModifyLoRaGatewayRequest {
         skip_serializing_if = "Option::is_none"
     )]
     frequency_id: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl ModifyLoRaGatewayRequest {
@@ -1680,14 +1732,22 @@ impl ModifyLoRaGatewayRequestBuilder {
             position: self.position,
             position_details: self.position_details,
             frequency_id: self.frequency_id,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(ModifyLoRaGatewayRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for ModifyLoRaGatewayRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&MODIFY_LO_RA_GATEWAY_ACTION, self)
     }
 }
@@ -1780,6 +1840,8 @@ pub struct ModifyModelDefinitionRequest {
         skip_serializing_if = "Option::is_none"
     )]
     model_schema: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl ModifyModelDefinitionRequest {
@@ -1838,14 +1900,22 @@ impl ModifyModelDefinitionRequestBuilder {
         let request = ModifyModelDefinitionRequest {
             product_id: self.product_id,
             model_schema: self.model_schema,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(ModifyModelDefinitionRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for ModifyModelDefinitionRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&MODIFY_MODEL_DEFINITION_ACTION, self)
     }
 }
@@ -1999,7 +2069,10 @@ pub(crate) static MODIFY_MODEL_DEFINITION_ACTION: ActionMeta = ActionMeta {
 /// Build one with [`ModifyPositionFenceRequest::builder`]; `build()` checks every documented rule.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
-pub struct ModifyPositionFenceRequest {}
+pub struct ModifyPositionFenceRequest {
+    #[serde(skip)]
+    checked: crate::checked::Checked,
+}
 
 impl ModifyPositionFenceRequest {
     /// Starts building a request.
@@ -2015,14 +2088,23 @@ pub struct ModifyPositionFenceRequestBuilder {}
 impl ModifyPositionFenceRequestBuilder {
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<ModifyPositionFenceRequest, ValidationErrors> {
-        let request = ModifyPositionFenceRequest {};
+        let request = ModifyPositionFenceRequest {
+            checked: crate::checked::Checked::default(),
+        };
         request.validate()?;
-        Ok(request)
+        Ok(ModifyPositionFenceRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for ModifyPositionFenceRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&MODIFY_POSITION_FENCE_ACTION, self)
     }
 }
@@ -2106,6 +2188,8 @@ pub struct ModifyPositionSpaceRequest {
     description: Option<String>,
     #[serde(rename = "Icon", default, skip_serializing_if = "Option::is_none")]
     icon: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl ModifyPositionSpaceRequest {
@@ -2246,14 +2330,22 @@ impl ModifyPositionSpaceRequestBuilder {
             product_id_list: self.product_id_list,
             description: self.description,
             icon: self.icon,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(ModifyPositionSpaceRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for ModifyPositionSpaceRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&MODIFY_POSITION_SPACE_ACTION, self)
     }
 }
@@ -2333,6 +2425,8 @@ pub struct ModifyProductCloudStorageAIServiceRequest {
     product_id: Option<String>,
     #[serde(rename = "Enabled", default, skip_serializing_if = "Option::is_none")]
     enabled: Option<bool>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl ModifyProductCloudStorageAIServiceRequest {
@@ -2391,14 +2485,22 @@ impl ModifyProductCloudStorageAIServiceRequestBuilder {
         let request = ModifyProductCloudStorageAIServiceRequest {
             product_id: self.product_id,
             enabled: self.enabled,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(ModifyProductCloudStorageAIServiceRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for ModifyProductCloudStorageAIServiceRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&MODIFY_PRODUCT_CLOUD_STORAGE_AI_SERVICE_ACTION, self)
     }
 }
@@ -2473,6 +2575,8 @@ pub struct ModifyProductDynamicRegisterRequest {
         skip_serializing_if = "Option::is_none"
     )]
     register_limit: Option<u64>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl ModifyProductDynamicRegisterRequest {
@@ -2551,14 +2655,22 @@ impl ModifyProductDynamicRegisterRequestBuilder {
             product_id: self.product_id,
             register_type: self.register_type,
             register_limit: self.register_limit,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(ModifyProductDynamicRegisterRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for ModifyProductDynamicRegisterRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&MODIFY_PRODUCT_DYNAMIC_REGISTER_ACTION, self)
     }
 }
@@ -2680,6 +2792,8 @@ pub struct ModifyProjectRequest {
         skip_serializing_if = "Option::is_none"
     )]
     project_desc: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl ModifyProjectRequest {
@@ -2758,14 +2872,22 @@ impl ModifyProjectRequestBuilder {
             project_id: self.project_id,
             project_name: self.project_name,
             project_desc: self.project_desc,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(ModifyProjectRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for ModifyProjectRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&MODIFY_PROJECT_ACTION, self)
     }
 }
@@ -2851,6 +2973,8 @@ pub struct ModifySpacePropertyRequest {
     product_id: Option<String>,
     #[serde(rename = "Data", default, skip_serializing_if = "Option::is_none")]
     data: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl ModifySpacePropertyRequest {
@@ -2929,14 +3053,22 @@ impl ModifySpacePropertyRequestBuilder {
             space_id: self.space_id,
             product_id: self.product_id,
             data: self.data,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(ModifySpacePropertyRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for ModifySpacePropertyRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&MODIFY_SPACE_PROPERTY_ACTION, self)
     }
 }
@@ -3034,6 +3166,8 @@ pub struct ModifyStudioProductRequest {
         skip_serializing_if = "Option::is_none"
     )]
     bind_strategy: Option<u64>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl ModifyStudioProductRequest {
@@ -3172,14 +3306,22 @@ impl ModifyStudioProductRequestBuilder {
             module_id: self.module_id,
             enable_product_script: self.enable_product_script,
             bind_strategy: self.bind_strategy,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(ModifyStudioProductRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for ModifyStudioProductRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&MODIFY_STUDIO_PRODUCT_ACTION, self)
     }
 }
@@ -3314,6 +3456,8 @@ pub struct ModifyTWeSeeCallbackRequest {
         skip_serializing_if = "Option::is_none"
     )]
     callback_c_kafka: Option<SeeCallbackCKafkaConfig>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl ModifyTWeSeeCallbackRequest {
@@ -3432,14 +3576,22 @@ impl ModifyTWeSeeCallbackRequestBuilder {
             callback_url: self.callback_url,
             callback_token: self.callback_token,
             callback_c_kafka: self.callback_c_kafka,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(ModifyTWeSeeCallbackRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for ModifyTWeSeeCallbackRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&MODIFY_T_WE_SEE_CALLBACK_ACTION, self)
     }
 }
@@ -3553,6 +3705,8 @@ pub struct ModifyTWeSeeConfigRequest {
         skip_serializing_if = "Option::is_none"
     )]
     event_id_filter_config: Option<SeeEventIdFilterConfig>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl ModifyTWeSeeConfigRequest {
@@ -3751,14 +3905,22 @@ impl ModifyTWeSeeConfigRequestBuilder {
             config: self.config,
             summary_config: self.summary_config,
             event_id_filter_config: self.event_id_filter_config,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(ModifyTWeSeeConfigRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for ModifyTWeSeeConfigRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&MODIFY_T_WE_SEE_CONFIG_ACTION, self)
     }
 }
@@ -3863,6 +4025,8 @@ pub struct ModifyTWeSeeFaceRequest {
         skip_serializing_if = "Option::is_none"
     )]
     is_prototype: Option<bool>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl ModifyTWeSeeFaceRequest {
@@ -4001,14 +4165,22 @@ impl ModifyTWeSeeFaceRequestBuilder {
             face_id: self.face_id,
             channel_id: self.channel_id,
             is_prototype: self.is_prototype,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(ModifyTWeSeeFaceRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for ModifyTWeSeeFaceRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&MODIFY_T_WE_SEE_FACE_ACTION, self)
     }
 }
@@ -4095,6 +4267,8 @@ pub struct ModifyTWeSeePersonRequest {
     is_remembered: Option<bool>,
     #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
     name: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl ModifyTWeSeePersonRequest {
@@ -4233,14 +4407,22 @@ impl ModifyTWeSeePersonRequestBuilder {
             channel_id: self.channel_id,
             is_remembered: self.is_remembered,
             name: self.name,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(ModifyTWeSeePersonRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for ModifyTWeSeePersonRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&MODIFY_T_WE_SEE_PERSON_ACTION, self)
     }
 }
@@ -4341,6 +4523,8 @@ pub struct ModifyTWeSeeSubscriptionRequest {
     channel_id: Option<u64>,
     #[serde(rename = "Enabled", default, skip_serializing_if = "Option::is_none")]
     enabled: Option<bool>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl ModifyTWeSeeSubscriptionRequest {
@@ -4539,14 +4723,22 @@ impl ModifyTWeSeeSubscriptionRequestBuilder {
             event_id_filter_config: self.event_id_filter_config,
             channel_id: self.channel_id,
             enabled: self.enabled,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(ModifyTWeSeeSubscriptionRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for ModifyTWeSeeSubscriptionRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&MODIFY_T_WE_SEE_SUBSCRIPTION_ACTION, self)
     }
 }
@@ -4659,6 +4851,8 @@ pub struct ModifyTWeSeeSubscriptionRenewFlagRequest {
     renew_flag: Option<String>,
     #[serde(rename = "ChannelId", default, skip_serializing_if = "Option::is_none")]
     channel_id: Option<u64>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl ModifyTWeSeeSubscriptionRenewFlagRequest {
@@ -4777,14 +4971,22 @@ impl ModifyTWeSeeSubscriptionRenewFlagRequestBuilder {
             service_type: self.service_type,
             renew_flag: self.renew_flag,
             channel_id: self.channel_id,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(ModifyTWeSeeSubscriptionRenewFlagRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for ModifyTWeSeeSubscriptionRenewFlagRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&MODIFY_T_WE_SEE_SUBSCRIPTION_RENEW_FLAG_ACTION, self)
     }
 }
@@ -4914,6 +5116,8 @@ pub struct ModifyTWeTalkAgentRequest {
         skip_serializing_if = "Option::is_none"
     )]
     event_callback_config: Option<TalkEventCallbackConfig>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl ModifyTWeTalkAgentRequest {
@@ -5176,14 +5380,22 @@ impl ModifyTWeTalkAgentRequestBuilder {
             webhook_tools: self.webhook_tools,
             metadata: self.metadata,
             event_callback_config: self.event_callback_config,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(ModifyTWeTalkAgentRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for ModifyTWeTalkAgentRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&MODIFY_T_WE_TALK_AGENT_ACTION, self)
     }
 }
@@ -5300,6 +5512,8 @@ pub struct ModifyTWeTalkProductConfigRequest {
         skip_serializing_if = "Option::is_none"
     )]
     target_language: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl ModifyTWeTalkProductConfigRequest {
@@ -5438,14 +5652,22 @@ impl ModifyTWeTalkProductConfigRequestBuilder {
             voice_type: self.voice_type,
             fast_voice_type: self.fast_voice_type,
             target_language: self.target_language,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(ModifyTWeTalkProductConfigRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for ModifyTWeTalkProductConfigRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&MODIFY_T_WE_TALK_PRODUCT_CONFIG_ACTION, self)
     }
 }
@@ -5554,6 +5776,8 @@ pub struct ModifyTWeTalkProductConfigV2Request {
         skip_serializing_if = "Option::is_none"
     )]
     conversation_config: Option<TalkConversationConfigInfo>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl ModifyTWeTalkProductConfigV2Request {
@@ -5752,14 +5976,22 @@ impl ModifyTWeTalkProductConfigV2RequestBuilder {
             llm_config: self.llm_config,
             tts_config: self.tts_config,
             conversation_config: self.conversation_config,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(ModifyTWeTalkProductConfigV2Request {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for ModifyTWeTalkProductConfigV2Request {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&MODIFY_T_WE_TALK_PRODUCT_CONFIG_V2_ACTION, self)
     }
 }
@@ -5850,6 +6082,8 @@ pub struct ModifyTopicPolicyRequest {
     new_topic_name: Option<String>,
     #[serde(rename = "Privilege", default, skip_serializing_if = "Option::is_none")]
     privilege: Option<u64>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl ModifyTopicPolicyRequest {
@@ -5948,14 +6182,22 @@ impl ModifyTopicPolicyRequestBuilder {
             topic_name: self.topic_name,
             new_topic_name: self.new_topic_name,
             privilege: self.privilege,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(ModifyTopicPolicyRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for ModifyTopicPolicyRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&MODIFY_TOPIC_POLICY_ACTION, self)
     }
 }
@@ -6038,6 +6280,8 @@ pub struct ModifyTopicRuleRequest {
         skip_serializing_if = "Option::is_none"
     )]
     topic_rule_payload: Option<TopicRulePayload>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl ModifyTopicRuleRequest {
@@ -6096,14 +6340,22 @@ impl ModifyTopicRuleRequestBuilder {
         let request = ModifyTopicRuleRequest {
             rule_name: self.rule_name,
             topic_rule_payload: self.topic_rule_payload,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(ModifyTopicRuleRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for ModifyTopicRuleRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&MODIFY_TOPIC_RULE_ACTION, self)
     }
 }

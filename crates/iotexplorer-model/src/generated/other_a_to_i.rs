@@ -30,6 +30,8 @@ pub struct ActivateTWeCallLicenseRequest {
         skip_serializing_if = "Option::is_none"
     )]
     device_list: Option<Vec<TWeCallInfo>>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl ActivateTWeCallLicenseRequest {
@@ -110,14 +112,22 @@ impl ActivateTWeCallLicenseRequestBuilder {
             pkg_type: self.pkg_type,
             mini_program_app_id: self.mini_program_app_id,
             device_list: self.device_list,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(ActivateTWeCallLicenseRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for ActivateTWeCallLicenseRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&ACTIVATE_T_WE_CALL_LICENSE_ACTION, self)
     }
 }
@@ -215,6 +225,8 @@ pub struct ActivateTWeTalkRequest {
     service_type: Option<i64>,
     #[serde(rename = "DeviceIds", default, skip_serializing_if = "Option::is_none")]
     device_ids: Option<Vec<String>>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl ActivateTWeTalkRequest {
@@ -275,14 +287,22 @@ impl ActivateTWeTalkRequestBuilder {
         let request = ActivateTWeTalkRequest {
             service_type: self.service_type,
             device_ids: self.device_ids,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(ActivateTWeTalkRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for ActivateTWeTalkRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&ACTIVATE_T_WE_TALK_ACTION, self)
     }
 }
@@ -368,6 +388,8 @@ pub struct BindCloudStorageUserRequest {
     device_name: Option<String>,
     #[serde(rename = "UserId", default, skip_serializing_if = "Option::is_none")]
     user_id: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl BindCloudStorageUserRequest {
@@ -446,14 +468,22 @@ impl BindCloudStorageUserRequestBuilder {
             product_id: self.product_id,
             device_name: self.device_name,
             user_id: self.user_id,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(BindCloudStorageUserRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for BindCloudStorageUserRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&BIND_CLOUD_STORAGE_USER_ACTION, self)
     }
 }
@@ -530,6 +560,8 @@ pub struct BindDevicesRequest {
         skip_serializing_if = "Option::is_none"
     )]
     device_names: Option<Vec<String>>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl BindDevicesRequest {
@@ -630,14 +662,22 @@ impl BindDevicesRequestBuilder {
             gateway_device_name: self.gateway_device_name,
             product_id: self.product_id,
             device_names: self.device_names,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(BindDevicesRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for BindDevicesRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&BIND_DEVICES_ACTION, self)
     }
 }
@@ -729,6 +769,8 @@ pub struct BindProductsRequest {
         skip_serializing_if = "Option::is_none"
     )]
     product_ids: Option<Vec<String>>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl BindProductsRequest {
@@ -789,14 +831,22 @@ impl BindProductsRequestBuilder {
         let request = BindProductsRequest {
             gateway_product_id: self.gateway_product_id,
             product_ids: self.product_ids,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(BindProductsRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for BindProductsRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&BIND_PRODUCTS_ACTION, self)
     }
 }
@@ -894,6 +944,8 @@ pub struct BindTWeTalkAgentRequest {
     device_name: Option<String>,
     #[serde(rename = "Priority", default, skip_serializing_if = "Option::is_none")]
     priority: Option<i64>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl BindTWeTalkAgentRequest {
@@ -1012,14 +1064,22 @@ impl BindTWeTalkAgentRequestBuilder {
             binding_scope: self.binding_scope,
             device_name: self.device_name,
             priority: self.priority,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(BindTWeTalkAgentRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for BindTWeTalkAgentRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&BIND_T_WE_TALK_AGENT_ACTION, self)
     }
 }
@@ -1115,6 +1175,8 @@ pub struct BindUserDeviceRequest {
     room_id: Option<String>,
     #[serde(rename = "NickName", default, skip_serializing_if = "Option::is_none")]
     nick_name: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl BindUserDeviceRequest {
@@ -1273,14 +1335,22 @@ impl BindUserDeviceRequestBuilder {
             family_name: self.family_name,
             room_id: self.room_id,
             nick_name: self.nick_name,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(BindUserDeviceRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for BindUserDeviceRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&BIND_USER_DEVICE_ACTION, self)
     }
 }
@@ -1386,6 +1456,8 @@ pub struct CallDeviceActionAsyncRequest {
         skip_serializing_if = "Option::is_none"
     )]
     input_params: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl CallDeviceActionAsyncRequest {
@@ -1484,14 +1556,22 @@ impl CallDeviceActionAsyncRequestBuilder {
             device_name: self.device_name,
             action_id: self.action_id,
             input_params: self.input_params,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(CallDeviceActionAsyncRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for CallDeviceActionAsyncRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&CALL_DEVICE_ACTION_ASYNC_ACTION, self)
     }
 }
@@ -1606,6 +1686,8 @@ pub struct CallDeviceActionSyncRequest {
         skip_serializing_if = "Option::is_none"
     )]
     input_params: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl CallDeviceActionSyncRequest {
@@ -1704,14 +1786,22 @@ impl CallDeviceActionSyncRequestBuilder {
             device_name: self.device_name,
             action_id: self.action_id,
             input_params: self.input_params,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(CallDeviceActionSyncRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for CallDeviceActionSyncRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&CALL_DEVICE_ACTION_SYNC_ACTION, self)
     }
 }
@@ -1844,6 +1934,8 @@ pub struct CallDeviceRRPCSyncRequest {
         skip_serializing_if = "Option::is_none"
     )]
     reply_topic: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl CallDeviceRRPCSyncRequest {
@@ -1982,14 +2074,22 @@ impl CallDeviceRRPCSyncRequestBuilder {
             encoding: self.encoding,
             topic: self.topic,
             reply_topic: self.reply_topic,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(CallDeviceRRPCSyncRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for CallDeviceRRPCSyncRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&CALL_DEVICE_RRPC_SYNC_ACTION, self)
     }
 }
@@ -2106,6 +2206,8 @@ pub struct ChangeP2PRouteRequest {
     device_name: Option<String>,
     #[serde(rename = "RouteId", default, skip_serializing_if = "Option::is_none")]
     route_id: Option<u64>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl ChangeP2PRouteRequest {
@@ -2184,14 +2286,22 @@ impl ChangeP2PRouteRequestBuilder {
             product_id: self.product_id,
             device_name: self.device_name,
             route_id: self.route_id,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(ChangeP2PRouteRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for ChangeP2PRouteRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&CHANGE_P2_P_ROUTE_ACTION, self)
     }
 }
@@ -2268,6 +2378,8 @@ pub struct ControlDeviceDataRequest {
         skip_serializing_if = "Option::is_none"
     )]
     data_timestamp: Option<i64>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl ControlDeviceDataRequest {
@@ -2406,14 +2518,22 @@ impl ControlDeviceDataRequestBuilder {
             method: self.method,
             device_id: self.device_id,
             data_timestamp: self.data_timestamp,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(ControlDeviceDataRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for ControlDeviceDataRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&CONTROL_DEVICE_DATA_ACTION, self)
     }
 }
@@ -2544,6 +2664,8 @@ pub struct DestroyTWeSeeSubscriptionRequest {
     service_type: Option<String>,
     #[serde(rename = "ChannelId", default, skip_serializing_if = "Option::is_none")]
     channel_id: Option<u64>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DestroyTWeSeeSubscriptionRequest {
@@ -2642,14 +2764,22 @@ impl DestroyTWeSeeSubscriptionRequestBuilder {
             device_name: self.device_name,
             service_type: self.service_type,
             channel_id: self.channel_id,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DestroyTWeSeeSubscriptionRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DestroyTWeSeeSubscriptionRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DESTROY_T_WE_SEE_SUBSCRIPTION_ACTION, self)
     }
 }
@@ -2746,6 +2876,8 @@ pub struct DirectBindDeviceInFamilyRequest {
     device_name: Option<String>,
     #[serde(rename = "RoomId", default, skip_serializing_if = "Option::is_none")]
     room_id: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DirectBindDeviceInFamilyRequest {
@@ -2884,14 +3016,22 @@ impl DirectBindDeviceInFamilyRequestBuilder {
             product_id: self.product_id,
             device_name: self.device_name,
             room_id: self.room_id,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DirectBindDeviceInFamilyRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DirectBindDeviceInFamilyRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DIRECT_BIND_DEVICE_IN_FAMILY_ACTION, self)
     }
 }
@@ -2998,6 +3138,8 @@ pub(crate) static DIRECT_BIND_DEVICE_IN_FAMILY_ACTION: ActionMeta = ActionMeta {
 pub struct DisableTopicRuleRequest {
     #[serde(rename = "RuleName", default, skip_serializing_if = "Option::is_none")]
     rule_name: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DisableTopicRuleRequest {
@@ -3036,14 +3178,22 @@ impl DisableTopicRuleRequestBuilder {
     pub fn build(self) -> Result<DisableTopicRuleRequest, ValidationErrors> {
         let request = DisableTopicRuleRequest {
             rule_name: self.rule_name,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DisableTopicRuleRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DisableTopicRuleRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DISABLE_TOPIC_RULE_ACTION, self)
     }
 }
@@ -3111,6 +3261,8 @@ pub(crate) static DISABLE_TOPIC_RULE_ACTION: ActionMeta = ActionMeta {
 pub struct DismissRoomByStrRoomIdFromTRTCRequest {
     #[serde(rename = "RoomId", default, skip_serializing_if = "Option::is_none")]
     room_id: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl DismissRoomByStrRoomIdFromTRTCRequest {
@@ -3149,14 +3301,22 @@ impl DismissRoomByStrRoomIdFromTRTCRequestBuilder {
     pub fn build(self) -> Result<DismissRoomByStrRoomIdFromTRTCRequest, ValidationErrors> {
         let request = DismissRoomByStrRoomIdFromTRTCRequest {
             room_id: self.room_id,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(DismissRoomByStrRoomIdFromTRTCRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for DismissRoomByStrRoomIdFromTRTCRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&DISMISS_ROOM_BY_STR_ROOM_ID_FROM_TRTC_ACTION, self)
     }
 }
@@ -3218,6 +3378,8 @@ pub(crate) static DISMISS_ROOM_BY_STR_ROOM_ID_FROM_TRTC_ACTION: ActionMeta = Act
 pub struct EnableTopicRuleRequest {
     #[serde(rename = "RuleName", default, skip_serializing_if = "Option::is_none")]
     rule_name: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl EnableTopicRuleRequest {
@@ -3256,14 +3418,22 @@ impl EnableTopicRuleRequestBuilder {
     pub fn build(self) -> Result<EnableTopicRuleRequest, ValidationErrors> {
         let request = EnableTopicRuleRequest {
             rule_name: self.rule_name,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(EnableTopicRuleRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for EnableTopicRuleRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&ENABLE_TOPIC_RULE_ACTION, self)
     }
 }
@@ -3349,6 +3519,8 @@ pub struct GenSingleDeviceSignatureOfPublicRequest {
     device_name: Option<String>,
     #[serde(rename = "Expire", default, skip_serializing_if = "Option::is_none")]
     expire: Option<i64>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl GenSingleDeviceSignatureOfPublicRequest {
@@ -3427,14 +3599,22 @@ impl GenSingleDeviceSignatureOfPublicRequestBuilder {
             product_id: self.product_id,
             device_name: self.device_name,
             expire: self.expire,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(GenSingleDeviceSignatureOfPublicRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for GenSingleDeviceSignatureOfPublicRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&GEN_SINGLE_DEVICE_SIGNATURE_OF_PUBLIC_ACTION, self)
     }
 }
@@ -3538,6 +3718,8 @@ pub struct GenerateCloudStorageAIServiceTaskFileURLRequest {
         skip_serializing_if = "Option::is_none"
     )]
     expire_time: Option<u64>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl GenerateCloudStorageAIServiceTaskFileURLRequest {
@@ -3618,14 +3800,22 @@ impl GenerateCloudStorageAIServiceTaskFileURLRequestBuilder {
             task_id: self.task_id,
             file_name: self.file_name,
             expire_time: self.expire_time,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(GenerateCloudStorageAIServiceTaskFileURLRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for GenerateCloudStorageAIServiceTaskFileURLRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(
             &GENERATE_CLOUD_STORAGE_AI_SERVICE_TASK_FILE_URL_ACTION,
             self,
@@ -3718,6 +3908,8 @@ pub struct GenerateSignedVideoURLRequest {
     expire_time: Option<u64>,
     #[serde(rename = "ChannelId", default, skip_serializing_if = "Option::is_none")]
     channel_id: Option<u64>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl GenerateSignedVideoURLRequest {
@@ -3796,14 +3988,22 @@ impl GenerateSignedVideoURLRequestBuilder {
             video_url: self.video_url,
             expire_time: self.expire_time,
             channel_id: self.channel_id,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(GenerateSignedVideoURLRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for GenerateSignedVideoURLRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&GENERATE_SIGNED_VIDEO_URL_ACTION, self)
     }
 }
@@ -3880,6 +4080,8 @@ pub struct ImportTWeSeeFacesRequest {
     image_url: Option<String>,
     #[serde(rename = "ChannelId", default, skip_serializing_if = "Option::is_none")]
     channel_id: Option<u64>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl ImportTWeSeeFacesRequest {
@@ -3978,14 +4180,22 @@ impl ImportTWeSeeFacesRequestBuilder {
             device_name: self.device_name,
             image_url: self.image_url,
             channel_id: self.channel_id,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(ImportTWeSeeFacesRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for ImportTWeSeeFacesRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&IMPORT_T_WE_SEE_FACES_ACTION, self)
     }
 }

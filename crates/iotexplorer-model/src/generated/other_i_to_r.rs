@@ -28,6 +28,8 @@ pub struct InheritCloudStorageUserRequest {
     user_id: Option<String>,
     #[serde(rename = "ToUserId", default, skip_serializing_if = "Option::is_none")]
     to_user_id: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl InheritCloudStorageUserRequest {
@@ -126,14 +128,22 @@ impl InheritCloudStorageUserRequestBuilder {
             device_name: self.device_name,
             user_id: self.user_id,
             to_user_id: self.to_user_id,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(InheritCloudStorageUserRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for InheritCloudStorageUserRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&INHERIT_CLOUD_STORAGE_USER_ACTION, self)
     }
 }
@@ -207,6 +217,8 @@ pub struct InquireTWeSeeSubscriptionCreatePriceRequest {
     service_tier: Option<String>,
     #[serde(rename = "Period", default, skip_serializing_if = "Option::is_none")]
     period: Option<i64>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl InquireTWeSeeSubscriptionCreatePriceRequest {
@@ -285,14 +297,22 @@ impl InquireTWeSeeSubscriptionCreatePriceRequestBuilder {
             service_type: self.service_type,
             service_tier: self.service_tier,
             period: self.period,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(InquireTWeSeeSubscriptionCreatePriceRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for InquireTWeSeeSubscriptionCreatePriceRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&INQUIRE_T_WE_SEE_SUBSCRIPTION_CREATE_PRICE_ACTION, self)
     }
 }
@@ -398,6 +418,8 @@ pub struct InquireTWeSeeSubscriptionRenewPriceRequest {
     period: Option<i64>,
     #[serde(rename = "ChannelId", default, skip_serializing_if = "Option::is_none")]
     channel_id: Option<u64>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl InquireTWeSeeSubscriptionRenewPriceRequest {
@@ -516,14 +538,22 @@ impl InquireTWeSeeSubscriptionRenewPriceRequestBuilder {
             service_type: self.service_type,
             period: self.period,
             channel_id: self.channel_id,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(InquireTWeSeeSubscriptionRenewPriceRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for InquireTWeSeeSubscriptionRenewPriceRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&INQUIRE_T_WE_SEE_SUBSCRIPTION_RENEW_PRICE_ACTION, self)
     }
 }
@@ -645,6 +675,8 @@ pub struct ListEventHistoryRequest {
     size: Option<i64>,
     #[serde(rename = "EventId", default, skip_serializing_if = "Option::is_none")]
     event_id: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl ListEventHistoryRequest {
@@ -823,14 +855,22 @@ impl ListEventHistoryRequestBuilder {
             context: self.context,
             size: self.size,
             event_id: self.event_id,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(ListEventHistoryRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for ListEventHistoryRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&LIST_EVENT_HISTORY_ACTION, self)
     }
 }
@@ -953,6 +993,8 @@ pub struct ListTWeSeeCallbackRequest {
     limit: Option<u64>,
     #[serde(rename = "Offset", default, skip_serializing_if = "Option::is_none")]
     offset: Option<u64>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl ListTWeSeeCallbackRequest {
@@ -1011,14 +1053,22 @@ impl ListTWeSeeCallbackRequestBuilder {
         let request = ListTWeSeeCallbackRequest {
             limit: self.limit,
             offset: self.offset,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(ListTWeSeeCallbackRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for ListTWeSeeCallbackRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&LIST_T_WE_SEE_CALLBACK_ACTION, self)
     }
 }
@@ -1113,6 +1163,8 @@ pub struct ListTWeSeePersonsRequest {
         skip_serializing_if = "Option::is_none"
     )]
     is_remembered: Option<bool>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl ListTWeSeePersonsRequest {
@@ -1271,14 +1323,22 @@ impl ListTWeSeePersonsRequestBuilder {
             channel_id: self.channel_id,
             face_limit: self.face_limit,
             is_remembered: self.is_remembered,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(ListTWeSeePersonsRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for ListTWeSeePersonsRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&LIST_T_WE_SEE_PERSONS_ACTION, self)
     }
 }
@@ -1406,6 +1466,8 @@ pub struct ListTWeSeeTasksRequest {
     start_time_ms: Option<i64>,
     #[serde(rename = "Status", default, skip_serializing_if = "Option::is_none")]
     status: Option<i64>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl ListTWeSeeTasksRequest {
@@ -1666,14 +1728,22 @@ impl ListTWeSeeTasksRequestBuilder {
             service_types: self.service_types,
             start_time_ms: self.start_time_ms,
             status: self.status,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(ListTWeSeeTasksRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for ListTWeSeeTasksRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&LIST_T_WE_SEE_TASKS_ACTION, self)
     }
 }
@@ -1776,6 +1846,8 @@ pub(crate) static LIST_T_WE_SEE_TASKS_ACTION: ActionMeta = ActionMeta {
 pub struct ListTopicPolicyRequest {
     #[serde(rename = "ProductId", default, skip_serializing_if = "Option::is_none")]
     product_id: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl ListTopicPolicyRequest {
@@ -1814,14 +1886,22 @@ impl ListTopicPolicyRequestBuilder {
     pub fn build(self) -> Result<ListTopicPolicyRequest, ValidationErrors> {
         let request = ListTopicPolicyRequest {
             product_id: self.product_id,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(ListTopicPolicyRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for ListTopicPolicyRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&LIST_TOPIC_POLICY_ACTION, self)
     }
 }
@@ -1899,6 +1979,8 @@ pub struct OperateTWeSeeDirectUploadObjectRequest {
         skip_serializing_if = "Option::is_none"
     )]
     list_options: Option<SeeObjectListOptions>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl OperateTWeSeeDirectUploadObjectRequest {
@@ -1977,14 +2059,22 @@ impl OperateTWeSeeDirectUploadObjectRequestBuilder {
             cosuri: self.cosuri,
             operation: self.operation,
             list_options: self.list_options,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(OperateTWeSeeDirectUploadObjectRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for OperateTWeSeeDirectUploadObjectRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&OPERATE_T_WE_SEE_DIRECT_UPLOAD_OBJECT_ACTION, self)
     }
 }
@@ -2068,6 +2158,8 @@ pub struct PauseTWeCallDeviceRequest {
         skip_serializing_if = "Option::is_none"
     )]
     device_list: Option<Vec<TWeCallInfo>>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl PauseTWeCallDeviceRequest {
@@ -2108,14 +2200,22 @@ impl PauseTWeCallDeviceRequestBuilder {
     pub fn build(self) -> Result<PauseTWeCallDeviceRequest, ValidationErrors> {
         let request = PauseTWeCallDeviceRequest {
             device_list: self.device_list,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(PauseTWeCallDeviceRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for PauseTWeCallDeviceRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&PAUSE_T_WE_CALL_DEVICE_ACTION, self)
     }
 }
@@ -2180,6 +2280,8 @@ pub struct PublishBroadcastMessageRequest {
         skip_serializing_if = "Option::is_none"
     )]
     payload_encoding: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl PublishBroadcastMessageRequest {
@@ -2278,14 +2380,22 @@ impl PublishBroadcastMessageRequestBuilder {
             payload: self.payload,
             qos: self.qos,
             payload_encoding: self.payload_encoding,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(PublishBroadcastMessageRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for PublishBroadcastMessageRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&PUBLISH_BROADCAST_MESSAGE_ACTION, self)
     }
 }
@@ -2384,6 +2494,8 @@ pub struct PublishMessageRequest {
         skip_serializing_if = "Option::is_none"
     )]
     payload_encoding: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl PublishMessageRequest {
@@ -2522,14 +2634,22 @@ impl PublishMessageRequestBuilder {
             payload: self.payload,
             qos: self.qos,
             payload_encoding: self.payload_encoding,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(PublishMessageRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for PublishMessageRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&PUBLISH_MESSAGE_ACTION, self)
     }
 }
@@ -2636,6 +2756,8 @@ pub struct PublishRRPCMessageRequest {
     device_name: Option<String>,
     #[serde(rename = "Payload", default, skip_serializing_if = "Option::is_none")]
     payload: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl PublishRRPCMessageRequest {
@@ -2714,14 +2836,22 @@ impl PublishRRPCMessageRequestBuilder {
             product_id: self.product_id,
             device_name: self.device_name,
             payload: self.payload,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(PublishRRPCMessageRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for PublishRRPCMessageRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&PUBLISH_RRPC_MESSAGE_ACTION, self)
     }
 }
@@ -2861,6 +2991,8 @@ pub struct PurchaseImagePackageRequest {
     r#override: Option<u64>,
     #[serde(rename = "OrderId", default, skip_serializing_if = "Option::is_none")]
     order_id: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl PurchaseImagePackageRequest {
@@ -3079,14 +3211,22 @@ impl PurchaseImagePackageRequestBuilder {
             package_queue: self.package_queue,
             r#override: self.r#override,
             order_id: self.order_id,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(PurchaseImagePackageRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for PurchaseImagePackageRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&PURCHASE_IMAGE_PACKAGE_ACTION, self)
     }
 }
@@ -3201,6 +3341,8 @@ pub struct PurchaseVideoPackageRequest {
     r#override: Option<u64>,
     #[serde(rename = "OrderId", default, skip_serializing_if = "Option::is_none")]
     order_id: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl PurchaseVideoPackageRequest {
@@ -3459,14 +3601,22 @@ impl PurchaseVideoPackageRequestBuilder {
             package_queue: self.package_queue,
             r#override: self.r#override,
             order_id: self.order_id,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(PurchaseVideoPackageRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for PurchaseVideoPackageRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&PURCHASE_VIDEO_PACKAGE_ACTION, self)
     }
 }
@@ -3541,6 +3691,8 @@ pub struct ReleaseStudioProductRequest {
     product_id: Option<String>,
     #[serde(rename = "DevStatus", default, skip_serializing_if = "Option::is_none")]
     dev_status: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl ReleaseStudioProductRequest {
@@ -3599,14 +3751,22 @@ impl ReleaseStudioProductRequestBuilder {
         let request = ReleaseStudioProductRequest {
             product_id: self.product_id,
             dev_status: self.dev_status,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(ReleaseStudioProductRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for ReleaseStudioProductRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&RELEASE_STUDIO_PRODUCT_ACTION, self)
     }
 }
@@ -3683,6 +3843,8 @@ pub struct RemoveUserByRoomIdFromTRTCRequest {
         skip_serializing_if = "Option::is_none"
     )]
     trtc_user_ids: Option<Vec<String>>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl RemoveUserByRoomIdFromTRTCRequest {
@@ -3743,14 +3905,22 @@ impl RemoveUserByRoomIdFromTRTCRequestBuilder {
         let request = RemoveUserByRoomIdFromTRTCRequest {
             room_id: self.room_id,
             trtc_user_ids: self.trtc_user_ids,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(RemoveUserByRoomIdFromTRTCRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for RemoveUserByRoomIdFromTRTCRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&REMOVE_USER_BY_ROOM_ID_FROM_TRTC_ACTION, self)
     }
 }
@@ -3838,6 +4008,8 @@ pub struct RenewTWeSeeSubscriptionRequest {
         skip_serializing_if = "Option::is_none"
     )]
     custom_order_id: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl RenewTWeSeeSubscriptionRequest {
@@ -3976,14 +4148,22 @@ impl RenewTWeSeeSubscriptionRequestBuilder {
             period: self.period,
             channel_id: self.channel_id,
             custom_order_id: self.custom_order_id,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(RenewTWeSeeSubscriptionRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for RenewTWeSeeSubscriptionRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&RENEW_T_WE_SEE_SUBSCRIPTION_ACTION, self)
     }
 }
@@ -4136,6 +4316,8 @@ pub struct ResetCloudStorageRequest {
     user_id: Option<String>,
     #[serde(rename = "OrderId", default, skip_serializing_if = "Option::is_none")]
     order_id: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl ResetCloudStorageRequest {
@@ -4254,14 +4436,22 @@ impl ResetCloudStorageRequestBuilder {
             channel_id: self.channel_id,
             user_id: self.user_id,
             order_id: self.order_id,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(ResetCloudStorageRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for ResetCloudStorageRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&RESET_CLOUD_STORAGE_ACTION, self)
     }
 }
@@ -4336,6 +4526,8 @@ pub struct ResetCloudStorageAIServiceRequest {
     channel_id: Option<u64>,
     #[serde(rename = "UserId", default, skip_serializing_if = "Option::is_none")]
     user_id: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl ResetCloudStorageAIServiceRequest {
@@ -4454,14 +4646,22 @@ impl ResetCloudStorageAIServiceRequestBuilder {
             service_type: self.service_type,
             channel_id: self.channel_id,
             user_id: self.user_id,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(ResetCloudStorageAIServiceRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for ResetCloudStorageAIServiceRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&RESET_CLOUD_STORAGE_AI_SERVICE_ACTION, self)
     }
 }
@@ -4541,6 +4741,8 @@ pub struct ResetCloudStorageEventRequest {
     user_id: Option<String>,
     #[serde(rename = "ChannelId", default, skip_serializing_if = "Option::is_none")]
     channel_id: Option<u64>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl ResetCloudStorageEventRequest {
@@ -4639,14 +4841,22 @@ impl ResetCloudStorageEventRequestBuilder {
             device_name: self.device_name,
             user_id: self.user_id,
             channel_id: self.channel_id,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(ResetCloudStorageEventRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for ResetCloudStorageEventRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&RESET_CLOUD_STORAGE_EVENT_ACTION, self)
     }
 }

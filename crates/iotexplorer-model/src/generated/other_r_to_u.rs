@@ -22,6 +22,8 @@ pub struct ResetTWeCallDeviceRequest {
         skip_serializing_if = "Option::is_none"
     )]
     device_list: Option<Vec<TWeCallInfo>>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl ResetTWeCallDeviceRequest {
@@ -62,14 +64,22 @@ impl ResetTWeCallDeviceRequestBuilder {
     pub fn build(self) -> Result<ResetTWeCallDeviceRequest, ValidationErrors> {
         let request = ResetTWeCallDeviceRequest {
             device_list: self.device_list,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(ResetTWeCallDeviceRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for ResetTWeCallDeviceRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&RESET_T_WE_CALL_DEVICE_ACTION, self)
     }
 }
@@ -126,6 +136,8 @@ pub struct ResumeWeCallDeviceRequest {
         skip_serializing_if = "Option::is_none"
     )]
     device_list: Option<Vec<TWeCallInfo>>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl ResumeWeCallDeviceRequest {
@@ -166,14 +178,22 @@ impl ResumeWeCallDeviceRequestBuilder {
     pub fn build(self) -> Result<ResumeWeCallDeviceRequest, ValidationErrors> {
         let request = ResumeWeCallDeviceRequest {
             device_list: self.device_list,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(ResumeWeCallDeviceRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for ResumeWeCallDeviceRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&RESUME_WE_CALL_DEVICE_ACTION, self)
     }
 }
@@ -242,6 +262,8 @@ pub struct RevokeBindUserDeviceRequest {
         skip_serializing_if = "Option::is_none"
     )]
     family_name: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl RevokeBindUserDeviceRequest {
@@ -360,14 +382,22 @@ impl RevokeBindUserDeviceRequestBuilder {
             device_name: self.device_name,
             open_id: self.open_id,
             family_name: self.family_name,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(RevokeBindUserDeviceRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for RevokeBindUserDeviceRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&REVOKE_BIND_USER_DEVICE_ACTION, self)
     }
 }
@@ -461,6 +491,8 @@ pub struct RevokeShareDeviceFromUserRequest {
     owner_open_id: Option<String>,
     #[serde(rename = "ToOpenID", default, skip_serializing_if = "Option::is_none")]
     to_open_id: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl RevokeShareDeviceFromUserRequest {
@@ -579,14 +611,22 @@ impl RevokeShareDeviceFromUserRequestBuilder {
             device_name: self.device_name,
             owner_open_id: self.owner_open_id,
             to_open_id: self.to_open_id,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(RevokeShareDeviceFromUserRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for RevokeShareDeviceFromUserRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&REVOKE_SHARE_DEVICE_FROM_USER_ACTION, self)
     }
 }
@@ -676,6 +716,8 @@ pub struct SearchPositionSpaceRequest {
     offset: Option<i64>,
     #[serde(rename = "Limit", default, skip_serializing_if = "Option::is_none")]
     limit: Option<i64>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl SearchPositionSpaceRequest {
@@ -774,14 +816,22 @@ impl SearchPositionSpaceRequestBuilder {
             space_name: self.space_name,
             offset: self.offset,
             limit: self.limit,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(SearchPositionSpaceRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for SearchPositionSpaceRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&SEARCH_POSITION_SPACE_ACTION, self)
     }
 }
@@ -884,6 +934,8 @@ pub struct SearchStudioProductRequest {
     product_id: Option<String>,
     #[serde(rename = "Filters", default, skip_serializing_if = "Option::is_none")]
     filters: Option<Vec<Filter>>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl SearchStudioProductRequest {
@@ -1042,14 +1094,22 @@ impl SearchStudioProductRequestBuilder {
             dev_status: self.dev_status,
             product_id: self.product_id,
             filters: self.filters,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(SearchStudioProductRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for SearchStudioProductRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&SEARCH_STUDIO_PRODUCT_ACTION, self)
     }
 }
@@ -1131,6 +1191,8 @@ pub(crate) static SEARCH_STUDIO_PRODUCT_ACTION: ActionMeta = ActionMeta {
 pub struct SearchTopicRuleRequest {
     #[serde(rename = "RuleName", default, skip_serializing_if = "Option::is_none")]
     rule_name: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl SearchTopicRuleRequest {
@@ -1169,14 +1231,22 @@ impl SearchTopicRuleRequestBuilder {
     pub fn build(self) -> Result<SearchTopicRuleRequest, ValidationErrors> {
         let request = SearchTopicRuleRequest {
             rule_name: self.rule_name,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(SearchTopicRuleRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for SearchTopicRuleRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&SEARCH_TOPIC_RULE_ACTION, self)
     }
 }
@@ -1270,6 +1340,8 @@ pub struct ShareDeviceToUserRequest {
         skip_serializing_if = "Option::is_none"
     )]
     to_nick_name: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl ShareDeviceToUserRequest {
@@ -1408,14 +1480,22 @@ impl ShareDeviceToUserRequestBuilder {
             owner_open_id: self.owner_open_id,
             to_open_id: self.to_open_id,
             to_nick_name: self.to_nick_name,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(ShareDeviceToUserRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for ShareDeviceToUserRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&SHARE_DEVICE_TO_USER_ACTION, self)
     }
 }
@@ -1534,6 +1614,8 @@ pub struct StartPackageUsageReportRequest {
     operator: Option<String>,
     #[serde(rename = "Remark", default, skip_serializing_if = "Option::is_none")]
     remark: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl StartPackageUsageReportRequest {
@@ -1672,14 +1754,22 @@ impl StartPackageUsageReportRequestBuilder {
             channel_id: self.channel_id,
             operator: self.operator,
             remark: self.remark,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(StartPackageUsageReportRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for StartPackageUsageReportRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&START_PACKAGE_USAGE_REPORT_ACTION, self)
     }
 }
@@ -1760,6 +1850,8 @@ pub struct StopPackageUsageReportRequest {
     operator: Option<String>,
     #[serde(rename = "Remark", default, skip_serializing_if = "Option::is_none")]
     remark: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl StopPackageUsageReportRequest {
@@ -1898,14 +1990,22 @@ impl StopPackageUsageReportRequestBuilder {
             channel_id: self.channel_id,
             operator: self.operator,
             remark: self.remark,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(StopPackageUsageReportRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for StopPackageUsageReportRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&STOP_PACKAGE_USAGE_REPORT_ACTION, self)
     }
 }
@@ -1986,6 +2086,8 @@ pub struct TerminateTWeSeeSubscriptionRequest {
     service_type: Option<String>,
     #[serde(rename = "ChannelId", default, skip_serializing_if = "Option::is_none")]
     channel_id: Option<u64>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl TerminateTWeSeeSubscriptionRequest {
@@ -2084,14 +2186,22 @@ impl TerminateTWeSeeSubscriptionRequestBuilder {
             device_name: self.device_name,
             service_type: self.service_type,
             channel_id: self.channel_id,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(TerminateTWeSeeSubscriptionRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for TerminateTWeSeeSubscriptionRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&TERMINATE_T_WE_SEE_SUBSCRIPTION_ACTION, self)
     }
 }
@@ -2220,6 +2330,8 @@ pub struct TransferCloudStorageRequest {
         skip_serializing_if = "Option::is_none"
     )]
     to_channel_id: Option<u64>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl TransferCloudStorageRequest {
@@ -2358,14 +2470,22 @@ impl TransferCloudStorageRequestBuilder {
             to_product_id: self.to_product_id,
             channel_id: self.channel_id,
             to_channel_id: self.to_channel_id,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(TransferCloudStorageRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for TransferCloudStorageRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&TRANSFER_CLOUD_STORAGE_ACTION, self)
     }
 }
@@ -2446,6 +2566,8 @@ pub struct TransferTWeCallDeviceRequest {
         skip_serializing_if = "Option::is_none"
     )]
     transfer_out_device: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl TransferTWeCallDeviceRequest {
@@ -2504,14 +2626,22 @@ impl TransferTWeCallDeviceRequestBuilder {
         let request = TransferTWeCallDeviceRequest {
             transfer_in_device: self.transfer_in_device,
             transfer_out_device: self.transfer_out_device,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(TransferTWeCallDeviceRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for TransferTWeCallDeviceRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&TRANSFER_T_WE_CALL_DEVICE_ACTION, self)
     }
 }
@@ -2581,6 +2711,8 @@ pub struct UnbindDevicesRequest {
         skip_serializing_if = "Option::is_none"
     )]
     device_names: Option<Vec<String>>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl UnbindDevicesRequest {
@@ -2681,14 +2813,22 @@ impl UnbindDevicesRequestBuilder {
             gateway_device_name: self.gateway_device_name,
             product_id: self.product_id,
             device_names: self.device_names,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(UnbindDevicesRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for UnbindDevicesRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&UNBIND_DEVICES_ACTION, self)
     }
 }
@@ -2776,6 +2916,8 @@ pub struct UnbindProductsRequest {
         skip_serializing_if = "Option::is_none"
     )]
     product_ids: Option<Vec<String>>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl UnbindProductsRequest {
@@ -2836,14 +2978,22 @@ impl UnbindProductsRequestBuilder {
         let request = UnbindProductsRequest {
             gateway_product_id: self.gateway_product_id,
             product_ids: self.product_ids,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(UnbindProductsRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for UnbindProductsRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&UNBIND_PRODUCTS_ACTION, self)
     }
 }
@@ -2941,6 +3091,8 @@ pub struct UnbindTWeTalkAgentRequest {
         skip_serializing_if = "Option::is_none"
     )]
     binding_scope: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl UnbindTWeTalkAgentRequest {
@@ -3039,14 +3191,22 @@ impl UnbindTWeTalkAgentRequestBuilder {
             agent_id: self.agent_id,
             device_name: self.device_name,
             binding_scope: self.binding_scope,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(UnbindTWeTalkAgentRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for UnbindTWeTalkAgentRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&UNBIND_T_WE_TALK_AGENT_ACTION, self)
     }
 }
@@ -3133,6 +3293,8 @@ pub struct UpdateDeviceTWeCallAuthorizeStatusRequest {
         skip_serializing_if = "Option::is_none"
     )]
     wechat_open_id: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl UpdateDeviceTWeCallAuthorizeStatusRequest {
@@ -3231,14 +3393,22 @@ impl UpdateDeviceTWeCallAuthorizeStatusRequestBuilder {
             product_id: self.product_id,
             device_name: self.device_name,
             wechat_open_id: self.wechat_open_id,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(UpdateDeviceTWeCallAuthorizeStatusRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for UpdateDeviceTWeCallAuthorizeStatusRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&UPDATE_DEVICE_T_WE_CALL_AUTHORIZE_STATUS_ACTION, self)
     }
 }
@@ -3307,6 +3477,8 @@ pub struct UpdateDevicesEnableStateRequest {
     devices_items: Option<Vec<DevicesItem>>,
     #[serde(rename = "Status", default, skip_serializing_if = "Option::is_none")]
     status: Option<i64>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl UpdateDevicesEnableStateRequest {
@@ -3367,14 +3539,22 @@ impl UpdateDevicesEnableStateRequestBuilder {
         let request = UpdateDevicesEnableStateRequest {
             devices_items: self.devices_items,
             status: self.status,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(UpdateDevicesEnableStateRequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for UpdateDevicesEnableStateRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&UPDATE_DEVICES_ENABLE_STATE_ACTION, self)
     }
 }
@@ -3476,6 +3656,8 @@ pub struct UpdatePrivateCARequest {
         skip_serializing_if = "Option::is_none"
     )]
     verify_cert_text: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl UpdatePrivateCARequest {
@@ -3554,14 +3736,22 @@ impl UpdatePrivateCARequestBuilder {
             cert_name: self.cert_name,
             cert_text: self.cert_text,
             verify_cert_text: self.verify_cert_text,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(UpdatePrivateCARequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for UpdatePrivateCARequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&UPDATE_PRIVATE_CA_ACTION, self)
     }
 }
@@ -3621,6 +3811,8 @@ pub struct UpdateProductPrivateCARequest {
     product_id: Option<String>,
     #[serde(rename = "CertName", default, skip_serializing_if = "Option::is_none")]
     cert_name: Option<String>,
+    #[serde(skip)]
+    checked: crate::checked::Checked,
 }
 
 impl UpdateProductPrivateCARequest {
@@ -3679,14 +3871,22 @@ impl UpdateProductPrivateCARequestBuilder {
         let request = UpdateProductPrivateCARequest {
             product_id: self.product_id,
             cert_name: self.cert_name,
+            checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(request)
+        Ok(UpdateProductPrivateCARequest {
+            checked: crate::checked::Checked::HELD,
+            ..request
+        })
     }
 }
 
 impl Validate for UpdateProductPrivateCARequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
+        // Checked by `build()`, and nothing changes a request after.
+        if self.checked.held() {
+            return Ok(());
+        }
         crate::validation::validate_typed(&UPDATE_PRODUCT_PRIVATE_CA_ACTION, self)
     }
 }
