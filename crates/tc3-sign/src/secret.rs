@@ -1,9 +1,12 @@
 //! Credentials and the secret values inside them.
 //!
 //! Secrets never print: `Debug` shows a placeholder, and the memory holding them is wiped
-//! when they are dropped.
+//! when they are dropped. Clones share one copy of each secret (wiped when the last clone
+//! goes), so that handing credentials to every call neither copies the secrets around
+//! memory nor allocates.
 
 use std::fmt;
+use std::sync::Arc;
 
 use zeroize::Zeroizing;
 
@@ -13,12 +16,12 @@ const REDACTED: &str = "** redacted **";
 
 /// A SecretKey: the half of a credential pair that must never be shown.
 #[derive(Clone)]
-pub struct SecretKey(Zeroizing<String>);
+pub struct SecretKey(Arc<Zeroizing<String>>);
 
 impl SecretKey {
     /// Wraps a secret key.
     pub fn new(key: impl Into<String>) -> Self {
-        Self(Zeroizing::new(key.into()))
+        Self(Arc::new(Zeroizing::new(key.into())))
     }
 
     /// The key itself. Call this only to feed it to a MAC.
@@ -35,12 +38,12 @@ impl fmt::Debug for SecretKey {
 
 /// The session token that comes with temporary credentials (sent as `X-TC-Token`).
 #[derive(Clone)]
-pub struct SessionToken(Zeroizing<String>);
+pub struct SessionToken(Arc<Zeroizing<String>>);
 
 impl SessionToken {
     /// Wraps a session token.
     pub fn new(token: impl Into<String>) -> Self {
-        Self(Zeroizing::new(token.into()))
+        Self(Arc::new(Zeroizing::new(token.into())))
     }
 
     /// The token itself, for the `X-TC-Token` header.
@@ -67,7 +70,7 @@ impl fmt::Debug for SessionToken {
 /// ```
 #[derive(Clone)]
 pub struct Credentials {
-    secret_id: String,
+    secret_id: Arc<str>,
     secret_key: SecretKey,
     token: Option<SessionToken>,
     /// Whether the SecretId and SecretKey can sign: found once here, as credentials do
@@ -78,7 +81,7 @@ pub struct Credentials {
 impl Credentials {
     /// Long-term credentials: a SecretId and its SecretKey.
     pub fn new(secret_id: impl Into<String>, secret_key: impl Into<String>) -> Self {
-        let secret_id = secret_id.into();
+        let secret_id: Arc<str> = secret_id.into().into();
         let secret_key = SecretKey::new(secret_key);
         let can_sign = is_secret_id(&secret_id) && !secret_key.expose_secret().is_empty();
         Self {
@@ -134,5 +137,29 @@ impl fmt::Debug for Credentials {
             .field("secret_key", &self.secret_key)
             .field("token", &self.token)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Credentials;
+
+    #[test]
+    fn clones_share_one_copy_of_each_secret() {
+        let original = Credentials::new("AKIDEXAMPLE", "secret").with_token("token");
+        let clone = original.clone();
+        assert_eq!(
+            clone.secret_key().expose_secret().as_ptr(),
+            original.secret_key().expose_secret().as_ptr()
+        );
+        let token = |c: &Credentials| c.token().map(|t| t.expose_secret().as_ptr());
+        assert!(token(&clone).is_some());
+        assert_eq!(token(&clone), token(&original));
+        assert_eq!(clone.secret_id().as_ptr(), original.secret_id().as_ptr());
+        drop(original);
+        // The copy left holds the secrets whole.
+        assert_eq!(clone.secret_key().expose_secret(), "secret");
+        assert_eq!(clone.token().map(|t| t.expose_secret()), Some("token"));
+        assert_eq!(clone.secret_id(), "AKIDEXAMPLE");
     }
 }
