@@ -117,7 +117,8 @@ impl Client {
     /// ends by the [call deadline](ClientBuilder::call_timeout).
     ///
     /// The request is serialized once: validation walks the typed value itself (no
-    /// `serde_json::Value` is built), then it is encoded to bytes once, and every attempt
+    /// `serde_json::Value` is built; a request from its builder was checked there and is
+    /// not walked again), then it is encoded to bytes once, and every attempt
     /// signs and sends those bytes. The answer is read from its bytes straight into
     /// `A::Response`, with the model's lenient rules, the same as
     /// [`iotexplorer_model::decode_response`]: numbers sent as strings

@@ -7,8 +7,10 @@
 //! A connection is taken from the pool only while it is open and was last handed out or
 //! given back less than [`IDLE_TIMEOUT`] ago. The rest are dropped, which closes them:
 //! when the pool is next looked at, and by a task that runs while connections are kept
-//! (and an idle timeout beyond the last one's return) and wakes when the oldest expires, so that a client left idle closes its
-//! connections itself instead of waiting for the server (or a proxy that never does).
+//! and wakes when the oldest of them expires (it stays one or two idle timeouts past the
+//! last return of a connection that is out when it looks), so that a client left idle
+//! closes its connections itself instead of waiting for the server (or a proxy that never
+//! does).
 //! That task runs on the runtime of the call that started it; a client shared between
 //! runtimes has one such task at a time, and none while started outside a runtime.
 

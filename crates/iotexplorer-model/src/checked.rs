@@ -7,10 +7,14 @@
 
 use std::fmt;
 
+use serde::de::IgnoredAny;
+use serde::{Deserialize, Deserializer};
+
 /// Whether the request's rules were checked, and held, when it was built.
 ///
 /// It is no part of the request's value: every mark equals every other (two requests with
-/// the same members are equal however they were made), and it is never serialized.
+/// the same members are equal however they were made), it is never serialized, and reading
+/// a request never sets it.
 #[derive(Clone, Copy, Default)]
 pub(crate) struct Checked(bool);
 
@@ -27,6 +31,16 @@ impl Checked {
 impl PartialEq for Checked {
     fn eq(&self, _: &Self) -> bool {
         true
+    }
+}
+
+/// Whatever a request's text holds, reading it never marks it: only `build()` does. Read
+/// rather than skipped, so that serde reading members into a built request in place (a
+/// hidden serde feature another crate of a build may turn on) resets the mark with them.
+impl<'de> Deserialize<'de> for Checked {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        IgnoredAny::deserialize(deserializer)?;
+        Ok(Self::default())
     }
 }
 
@@ -63,6 +77,23 @@ mod tests {
         assert_eq!(read, request);
         assert!(format!("{request:?}").contains("checked: held"));
         assert!(format!("{read:?}").contains("checked: not yet"));
+    }
+
+    #[test]
+    fn members_read_into_a_built_request_in_place_are_checked_in_full() {
+        use serde::Deserialize as _;
+        for text in [
+            r#"{"ProductID":"","DeviceNames":["dev001","dev001"]}"#,
+            r#"{"ProductID":"","DeviceNames":["dev001","dev001"],"checked":true}"#,
+        ] {
+            let mut request = built();
+            let mut reader = serde_json::Deserializer::from_str(text);
+            BatchUpdateFirmwareRequest::deserialize_in_place(&mut reader, &mut request).unwrap();
+            assert_eq!(request.product_id(), Some(""));
+            let errors = request.validate().unwrap_err().to_string();
+            assert!(errors.contains("ProductID"), "{text}: {errors}");
+            assert!(errors.contains("DeviceNames"), "{text}: {errors}");
+        }
     }
 
     #[test]

@@ -103,6 +103,12 @@ fn doc_lines(text: &str) -> String {
 pub(crate) fn request(context: &Context<'_>, action: &str) -> Result<String, String> {
     let shape = context.action(action)?;
     let fields = fields(context, action, Side::Input, &shape.input)?;
+    if let Some(clash) = fields.iter().find(|field| field.snake == "checked") {
+        return Err(format!(
+            "member `{}` of {action} clashes with the field that marks a built request",
+            clash.shape.name
+        ));
+    }
     let name = format!("{action}Request");
     let builder = format!("{name}Builder");
     let meta = super::meta::action_static(action);
@@ -127,7 +133,9 @@ pub(crate) fn request(context: &Context<'_>, action: &str) -> Result<String, Str
         out.push_str(&serde_attribute(field));
         out.push_str(&format!("{}: Option<{}>,\n", field.ident, field.rust_type));
     }
-    out.push_str("#[serde(skip)]\nchecked: crate::checked::Checked,\n}\n\n");
+    // Never written, and read as no mark whatever is sent: `skip` would leave a built
+    // request's mark in place when serde reads new members into it in place.
+    out.push_str("#[serde(skip_serializing, default)]\nchecked: crate::checked::Checked,\n}\n\n");
 
     out.push_str(&format!("impl {name} {{\n"));
     out.push_str(&format!(

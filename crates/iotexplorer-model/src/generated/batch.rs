@@ -18,7 +18,7 @@ use crate::validation::ValidationErrors;
 pub struct BatchCreateTWeSeeRecognitionTaskRequest {
     #[serde(rename = "Inputs", default, skip_serializing_if = "Option::is_none")]
     inputs: Option<Vec<CreateVisionRecognitionTaskInput>>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -139,7 +139,7 @@ pub(crate) static BATCH_CREATE_T_WE_SEE_RECOGNITION_TASK_ACTION: ActionMeta = Ac
 pub struct BatchCreateTWeSeeSubscriptionRequest {
     #[serde(rename = "Entries", default, skip_serializing_if = "Option::is_none")]
     entries: Option<Vec<SeeCreateSubscriptionEntry>>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -255,7 +255,7 @@ pub(crate) static BATCH_CREATE_T_WE_SEE_SUBSCRIPTION_ACTION: ActionMeta = Action
 pub struct BatchDescribeTWeSeeOrdersRequest {
     #[serde(rename = "Entries", default, skip_serializing_if = "Option::is_none")]
     entries: Option<Vec<BatchDescribeTWeSeeOrdersEntry>>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -375,7 +375,7 @@ pub(crate) static BATCH_DESCRIBE_T_WE_SEE_ORDERS_ACTION: ActionMeta = ActionMeta
 pub struct BatchInvokeTWeSeeRecognitionTaskRequest {
     #[serde(rename = "Inputs", default, skip_serializing_if = "Option::is_none")]
     inputs: Option<Vec<CreateVisionRecognitionTaskInput>>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -514,7 +514,7 @@ pub struct BatchPublishMessageRequest {
         skip_serializing_if = "Option::is_none"
     )]
     payload_encoding: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -755,7 +755,7 @@ pub(crate) static BATCH_PUBLISH_MESSAGE_ACTION: ActionMeta = ActionMeta {
 pub struct BatchRenewTWeSeeSubscriptionRequest {
     #[serde(rename = "Entries", default, skip_serializing_if = "Option::is_none")]
     entries: Option<Vec<SeeRenewSubscriptionEntry>>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 

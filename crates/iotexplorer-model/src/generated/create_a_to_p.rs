@@ -34,7 +34,7 @@ pub struct CreateAISearchTaskAsyncRequest {
     summary_lang: Option<String>,
     #[serde(rename = "ChannelId", default, skip_serializing_if = "Option::is_none")]
     channel_id: Option<u64>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -305,7 +305,7 @@ pub struct CreateBatchProductionRequest {
         skip_serializing_if = "Option::is_none"
     )]
     generation_qr_code: Option<i64>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -618,7 +618,7 @@ pub struct CreateCloudStorageAIServiceRequest {
     channel_id: Option<u64>,
     #[serde(rename = "OrderId", default, skip_serializing_if = "Option::is_none")]
     order_id: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -879,7 +879,7 @@ pub struct CreateCloudStorageAIServiceTaskRequest {
     video_ur_ls: Option<Vec<String>>,
     #[serde(rename = "CustomId", default, skip_serializing_if = "Option::is_none")]
     custom_id: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -1237,7 +1237,7 @@ pub struct CreateDeviceRequest {
     defined_psk: Option<String>,
     #[serde(rename = "TlsCrt", default, skip_serializing_if = "Option::is_none")]
     tls_crt: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -1572,7 +1572,7 @@ pub struct CreateDeviceChannelRequest {
     device_name: Option<String>,
     #[serde(rename = "ChannelId", default, skip_serializing_if = "Option::is_none")]
     channel_id: Option<u64>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -1734,7 +1734,7 @@ pub struct CreateDevicePublishSDPAnswerRequest {
     device_name: Option<String>,
     #[serde(rename = "SDPOffer", default, skip_serializing_if = "Option::is_none")]
     sdp_offer: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -1914,7 +1914,7 @@ pub struct CreateDeviceSDPAnswerRequest {
         skip_serializing_if = "Option::is_none"
     )]
     enable_sub_pub: Option<u64>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -2130,7 +2130,7 @@ pub struct CreateExternalSourceAIServiceTaskRequest {
     config: Option<String>,
     #[serde(rename = "ROI", default, skip_serializing_if = "Option::is_none")]
     roi: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -2377,7 +2377,7 @@ pub struct CreateFenceBindRequest {
     fence_id: Option<i64>,
     #[serde(rename = "Items", default, skip_serializing_if = "Option::is_none")]
     items: Option<Vec<FenceBindProductItem>>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -2548,7 +2548,7 @@ pub struct CreateFreeCloudStorageRequest {
         skip_serializing_if = "Option::is_none"
     )]
     storage_region: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -2843,7 +2843,7 @@ pub struct CreateIotVideoCloudStorageRequest {
         skip_serializing_if = "Option::is_none"
     )]
     storage_region: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -3154,7 +3154,7 @@ pub struct CreateLoRaFrequencyRequest {
         skip_serializing_if = "Option::is_none"
     )]
     description: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -3470,7 +3470,7 @@ pub struct CreateLoRaGatewayRequest {
         skip_serializing_if = "Option::is_none"
     )]
     frequency_id: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -3754,7 +3754,7 @@ pub struct CreatePositionFenceRequest {
     fence_area: Option<String>,
     #[serde(rename = "FenceDesc", default, skip_serializing_if = "Option::is_none")]
     fence_desc: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -3966,7 +3966,7 @@ pub struct CreatePositionSpaceRequest {
     description: Option<String>,
     #[serde(rename = "Icon", default, skip_serializing_if = "Option::is_none")]
     icon: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -4217,7 +4217,7 @@ pub struct CreatePrivateCARequest {
         skip_serializing_if = "Option::is_none"
     )]
     verify_cert_text: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 

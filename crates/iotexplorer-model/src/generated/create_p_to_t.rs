@@ -34,7 +34,7 @@ pub struct CreateProjectRequest {
         skip_serializing_if = "Option::is_none"
     )]
     instance_id: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -285,7 +285,7 @@ pub struct CreateStudioProductRequest {
         skip_serializing_if = "Option::is_none"
     )]
     private_ca_name: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -686,7 +686,7 @@ pub struct CreateTRTCSignaturesWithRoomIdRequest {
     trtc_user_ids: Option<Vec<String>>,
     #[serde(rename = "RoomId", default, skip_serializing_if = "Option::is_none")]
     room_id: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -859,7 +859,7 @@ pub struct CreateTWeSeeCallbackRequest {
     callback_c_kafka: Option<SeeCallbackCKafkaConfig>,
     #[serde(rename = "ProductId", default, skip_serializing_if = "Option::is_none")]
     product_id: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -1136,7 +1136,7 @@ pub struct CreateTWeSeeDirectUploadCredentialRequest {
         skip_serializing_if = "Option::is_none"
     )]
     upload_target: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -1560,7 +1560,7 @@ pub struct CreateTWeSeePersonRequest {
     face_ids: Option<Vec<String>>,
     #[serde(rename = "ChannelId", default, skip_serializing_if = "Option::is_none")]
     channel_id: Option<u64>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -1769,7 +1769,7 @@ pub struct CreateTWeSeePostPaidServiceRequest {
         skip_serializing_if = "Option::is_none"
     )]
     service_type: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -1982,7 +1982,7 @@ pub struct CreateTWeSeeRecognitionTaskRequest {
         skip_serializing_if = "Option::is_none"
     )]
     object_detect_config: Option<VisionObjectDetectConfig>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -2478,7 +2478,7 @@ pub struct CreateTWeSeeRecognitionTaskWithFileRequest {
         skip_serializing_if = "Option::is_none"
     )]
     object_detect_config: Option<VisionObjectDetectConfig>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -2910,7 +2910,7 @@ pub(crate) static CREATE_T_WE_SEE_RECOGNITION_TASK_WITH_FILE_ACTION: ActionMeta 
 pub struct CreateTWeSeeServiceRequest {
     #[serde(rename = "Service", default, skip_serializing_if = "Option::is_none")]
     service: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -3046,7 +3046,7 @@ pub struct CreateTWeSeeSubscriptionRequest {
     custom_order_id: Option<String>,
     #[serde(rename = "RenewFlag", default, skip_serializing_if = "Option::is_none")]
     renew_flag: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -3436,7 +3436,7 @@ pub struct CreateTWeTalkAgentRequest {
         skip_serializing_if = "Option::is_none"
     )]
     event_callback_config: Option<TalkEventCallbackConfig>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -3842,7 +3842,7 @@ pub struct CreateTWeTalkProductConfigRequest {
         skip_serializing_if = "Option::is_none"
     )]
     target_language: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -4110,7 +4110,7 @@ pub struct CreateTWeTalkProductConfigV2Request {
         skip_serializing_if = "Option::is_none"
     )]
     conversation_config: Option<TalkConversationConfigInfo>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -4410,7 +4410,7 @@ pub struct CreateTopicPolicyRequest {
     topic_name: Option<String>,
     #[serde(rename = "Privilege", default, skip_serializing_if = "Option::is_none")]
     privilege: Option<u64>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -4585,7 +4585,7 @@ pub struct CreateTopicRuleRequest {
         skip_serializing_if = "Option::is_none"
     )]
     topic_rule_payload: Option<TopicRulePayload>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 

@@ -34,7 +34,7 @@ pub struct DeleteCloudStorageEventRequest {
     user_id: Option<String>,
     #[serde(rename = "ChannelId", default, skip_serializing_if = "Option::is_none")]
     channel_id: Option<u64>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -288,7 +288,7 @@ pub struct DeleteDeviceRequest {
         skip_serializing_if = "Option::is_none"
     )]
     force_delete: Option<bool>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -493,7 +493,7 @@ pub struct DeleteDeviceSDPRequest {
         skip_serializing_if = "Option::is_none"
     )]
     device_name: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -628,7 +628,7 @@ pub struct DeleteDevicesRequest {
         skip_serializing_if = "Option::is_none"
     )]
     devices_items: Option<Vec<DevicesItem>>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -788,7 +788,7 @@ pub struct DeleteFenceBindRequest {
     fence_id: Option<i64>,
     #[serde(rename = "Items", default, skip_serializing_if = "Option::is_none")]
     items: Option<Vec<FenceBindProductItem>>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -933,7 +933,7 @@ pub(crate) static DELETE_FENCE_BIND_ACTION: ActionMeta = ActionMeta {
 pub struct DeleteLoRaFrequencyRequest {
     #[serde(rename = "FreqId", default, skip_serializing_if = "Option::is_none")]
     freq_id: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -1048,7 +1048,7 @@ pub(crate) static DELETE_LO_RA_FREQUENCY_ACTION: ActionMeta = ActionMeta {
 pub struct DeleteLoRaGatewayRequest {
     #[serde(rename = "GatewayId", default, skip_serializing_if = "Option::is_none")]
     gateway_id: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -1169,7 +1169,7 @@ pub struct DeletePositionFenceRequest {
     space_id: Option<String>,
     #[serde(rename = "FenceId", default, skip_serializing_if = "Option::is_none")]
     fence_id: Option<i64>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -1317,7 +1317,7 @@ pub(crate) static DELETE_POSITION_FENCE_ACTION: ActionMeta = ActionMeta {
 pub struct DeletePositionSpaceRequest {
     #[serde(rename = "SpaceId", default, skip_serializing_if = "Option::is_none")]
     space_id: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -1436,7 +1436,7 @@ pub(crate) static DELETE_POSITION_SPACE_ACTION: ActionMeta = ActionMeta {
 pub struct DeletePrivateCARequest {
     #[serde(rename = "CertName", default, skip_serializing_if = "Option::is_none")]
     cert_name: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -1541,7 +1541,7 @@ pub(crate) static DELETE_PRIVATE_CA_ACTION: ActionMeta = ActionMeta {
 pub struct DeleteProductPrivateCARequest {
     #[serde(rename = "ProductId", default, skip_serializing_if = "Option::is_none")]
     product_id: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -1646,7 +1646,7 @@ pub(crate) static DELETE_PRODUCT_PRIVATE_CA_ACTION: ActionMeta = ActionMeta {
 pub struct DeleteProjectRequest {
     #[serde(rename = "ProjectId", default, skip_serializing_if = "Option::is_none")]
     project_id: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -1765,7 +1765,7 @@ pub(crate) static DELETE_PROJECT_ACTION: ActionMeta = ActionMeta {
 pub struct DeleteStudioProductRequest {
     #[serde(rename = "ProductId", default, skip_serializing_if = "Option::is_none")]
     product_id: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -1900,7 +1900,7 @@ pub struct DeleteTWeSeeCallbackRequest {
         skip_serializing_if = "Option::is_none"
     )]
     callback_id: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -2025,7 +2025,7 @@ pub struct DeleteTWeSeeFaceRequest {
     face_id: Option<String>,
     #[serde(rename = "ChannelId", default, skip_serializing_if = "Option::is_none")]
     channel_id: Option<u64>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -2215,7 +2215,7 @@ pub struct DeleteTWeSeePersonRequest {
         skip_serializing_if = "Option::is_none"
     )]
     delete_faces: Option<bool>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -2430,7 +2430,7 @@ pub struct DeleteTWeSeeTasksByConditionRequest {
     conditions: Option<Vec<SeeDeleteTaskCondition>>,
     #[serde(rename = "ChannelId", default, skip_serializing_if = "Option::is_none")]
     channel_id: Option<u64>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -2650,7 +2650,7 @@ pub(crate) static DELETE_T_WE_SEE_TASKS_BY_CONDITION_ACTION: ActionMeta = Action
 pub struct DeleteTWeTalkAgentRequest {
     #[serde(rename = "AgentId", default, skip_serializing_if = "Option::is_none")]
     agent_id: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -2783,7 +2783,7 @@ pub struct DeleteTWeTalkProductConfigV2Request {
         skip_serializing_if = "Option::is_none"
     )]
     target_language: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -2950,7 +2950,7 @@ pub struct DeleteTopicPolicyRequest {
     product_id: Option<String>,
     #[serde(rename = "TopicName", default, skip_serializing_if = "Option::is_none")]
     topic_name: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -3092,7 +3092,7 @@ pub(crate) static DELETE_TOPIC_POLICY_ACTION: ActionMeta = ActionMeta {
 pub struct DeleteTopicRuleRequest {
     #[serde(rename = "RuleName", default, skip_serializing_if = "Option::is_none")]
     rule_name: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 

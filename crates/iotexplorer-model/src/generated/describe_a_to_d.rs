@@ -18,7 +18,7 @@ use crate::validation::ValidationErrors;
 pub struct DescribeAISearchTaskAsyncRequest {
     #[serde(rename = "TaskId", default, skip_serializing_if = "Option::is_none")]
     task_id: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -149,7 +149,7 @@ pub struct DescribeActivateDeviceRequest {
         skip_serializing_if = "Option::is_none"
     )]
     instance_id: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -290,7 +290,7 @@ pub struct DescribeActivateLicenseServiceRequest {
         skip_serializing_if = "Option::is_none"
     )]
     license_type: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -452,7 +452,7 @@ pub struct DescribeBatchProductionRequest {
         skip_serializing_if = "Option::is_none"
     )]
     batch_production_id: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -678,7 +678,7 @@ pub struct DescribeBindedProductsRequest {
         skip_serializing_if = "Option::is_none"
     )]
     product_source: Option<i64>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -892,7 +892,7 @@ pub struct DescribeCloudStorageRequest {
     user_id: Option<String>,
     #[serde(rename = "ChannelId", default, skip_serializing_if = "Option::is_none")]
     channel_id: Option<u64>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -1110,7 +1110,7 @@ pub struct DescribeCloudStorageAIServiceRequest {
     channel_id: Option<u64>,
     #[serde(rename = "UserId", default, skip_serializing_if = "Option::is_none")]
     user_id: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -1353,7 +1353,7 @@ pub(crate) static DESCRIBE_CLOUD_STORAGE_AI_SERVICE_ACTION: ActionMeta = ActionM
 pub struct DescribeCloudStorageAIServiceCallbackRequest {
     #[serde(rename = "ProductId", default, skip_serializing_if = "Option::is_none")]
     product_id: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -1498,7 +1498,7 @@ pub struct DescribeCloudStorageAIServiceTaskRequest {
         skip_serializing_if = "Option::is_none"
     )]
     file_url_expire_time: Option<i64>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -1680,7 +1680,7 @@ pub struct DescribeCloudStorageAIServiceTasksRequest {
         skip_serializing_if = "Option::is_none"
     )]
     file_url_expire_time: Option<i64>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -2060,7 +2060,7 @@ pub struct DescribeCloudStorageDateRequest {
     user_id: Option<String>,
     #[serde(rename = "ChannelId", default, skip_serializing_if = "Option::is_none")]
     channel_id: Option<u64>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -2261,7 +2261,7 @@ pub struct DescribeCloudStorageEventsRequest {
     user_id: Option<String>,
     #[serde(rename = "ChannelId", default, skip_serializing_if = "Option::is_none")]
     channel_id: Option<u64>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -2581,7 +2581,7 @@ pub struct DescribeCloudStorageEventsByTWeSeePersonRequest {
     end_time: Option<i64>,
     #[serde(rename = "ChannelId", default, skip_serializing_if = "Option::is_none")]
     channel_id: Option<u64>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -2889,7 +2889,7 @@ pub struct DescribeCloudStorageEventsWithAITasksRequest {
     user_id: Option<String>,
     #[serde(rename = "ChannelId", default, skip_serializing_if = "Option::is_none")]
     channel_id: Option<u64>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -3229,7 +3229,7 @@ pub struct DescribeCloudStorageMultiThumbnailRequest {
         skip_serializing_if = "Option::is_none"
     )]
     multi_thumbnail: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -3398,7 +3398,7 @@ pub(crate) static DESCRIBE_CLOUD_STORAGE_MULTI_THUMBNAIL_ACTION: ActionMeta = Ac
 pub struct DescribeCloudStorageOrderRequest {
     #[serde(rename = "OrderId", default, skip_serializing_if = "Option::is_none")]
     order_id: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -3539,7 +3539,7 @@ pub struct DescribeCloudStoragePackageConsumeDetailsRequest {
     start_date: Option<String>,
     #[serde(rename = "EndDate", default, skip_serializing_if = "Option::is_none")]
     end_date: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -3688,7 +3688,7 @@ pub struct DescribeCloudStoragePackageConsumeStatsRequest {
     start_date: Option<String>,
     #[serde(rename = "EndDate", default, skip_serializing_if = "Option::is_none")]
     end_date: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -3849,7 +3849,7 @@ pub struct DescribeCloudStorageStreamDataRequest {
     device_name: Option<String>,
     #[serde(rename = "StartTime", default, skip_serializing_if = "Option::is_none")]
     start_time: Option<u64>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -4029,7 +4029,7 @@ pub struct DescribeCloudStorageThumbnailRequest {
     device_name: Option<String>,
     #[serde(rename = "Thumbnail", default, skip_serializing_if = "Option::is_none")]
     thumbnail: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -4213,7 +4213,7 @@ pub struct DescribeCloudStorageThumbnailListRequest {
         skip_serializing_if = "Option::is_none"
     )]
     thumbnail_list: Option<Vec<String>>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -4401,7 +4401,7 @@ pub struct DescribeCloudStorageTimeRequest {
     user_id: Option<String>,
     #[serde(rename = "ChannelId", default, skip_serializing_if = "Option::is_none")]
     channel_id: Option<u64>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -4655,7 +4655,7 @@ pub struct DescribeCloudStorageUsersRequest {
     limit: Option<u64>,
     #[serde(rename = "Offset", default, skip_serializing_if = "Option::is_none")]
     offset: Option<u64>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -4860,7 +4860,7 @@ pub struct DescribeCsReportCountDataInfoRequest {
     end_time: Option<u64>,
     #[serde(rename = "ChannelId", default, skip_serializing_if = "Option::is_none")]
     channel_id: Option<u64>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -5072,7 +5072,7 @@ pub struct DescribeDeviceRequest {
     device_name: Option<String>,
     #[serde(rename = "DeviceId", default, skip_serializing_if = "Option::is_none")]
     device_id: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 

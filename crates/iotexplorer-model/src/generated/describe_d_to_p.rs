@@ -24,7 +24,7 @@ pub struct DescribeDeviceBindGatewayRequest {
         skip_serializing_if = "Option::is_none"
     )]
     device_name: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -232,7 +232,7 @@ pub struct DescribeDeviceDataRequest {
     device_name: Option<String>,
     #[serde(rename = "DeviceId", default, skip_serializing_if = "Option::is_none")]
     device_id: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -431,7 +431,7 @@ pub struct DescribeDeviceDataHistoryRequest {
     limit: Option<i64>,
     #[serde(rename = "Context", default, skip_serializing_if = "Option::is_none")]
     context: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -730,7 +730,7 @@ pub struct DescribeDevicePackagesRequest {
     cs_user_id: Option<String>,
     #[serde(rename = "ChannelId", default, skip_serializing_if = "Option::is_none")]
     channel_id: Option<u64>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -980,7 +980,7 @@ pub struct DescribeDevicePositionListRequest {
     offset: Option<i64>,
     #[serde(rename = "Limit", default, skip_serializing_if = "Option::is_none")]
     limit: Option<i64>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -1175,7 +1175,7 @@ pub struct DescribeFenceBindListRequest {
     offset: Option<i64>,
     #[serde(rename = "Limit", default, skip_serializing_if = "Option::is_none")]
     limit: Option<i64>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -1366,7 +1366,7 @@ pub struct DescribeFenceEventListRequest {
         skip_serializing_if = "Option::is_none"
     )]
     device_name: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -1633,7 +1633,7 @@ pub(crate) static DESCRIBE_FENCE_EVENT_LIST_ACTION: ActionMeta = ActionMeta {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct DescribeFreeCloudStorageNumRequest {
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -1744,7 +1744,7 @@ pub struct DescribeGatewayBindDevicesRequest {
     offset: Option<i64>,
     #[serde(rename = "Limit", default, skip_serializing_if = "Option::is_none")]
     limit: Option<i64>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -1995,7 +1995,7 @@ pub struct DescribeGatewaySubDeviceListRequest {
     offset: Option<u64>,
     #[serde(rename = "Limit", default, skip_serializing_if = "Option::is_none")]
     limit: Option<u64>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -2219,7 +2219,7 @@ pub struct DescribeGatewaySubProductsRequest {
         skip_serializing_if = "Option::is_none"
     )]
     product_source: Option<i64>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -2450,7 +2450,7 @@ pub struct DescribeInstanceRequest {
     project_id: Option<String>,
     #[serde(rename = "ProductId", default, skip_serializing_if = "Option::is_none")]
     product_id: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -2654,7 +2654,7 @@ pub struct DescribeLicenseOverviewRequest {
         skip_serializing_if = "Option::is_none"
     )]
     instance_id: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -2788,7 +2788,7 @@ pub(crate) static DESCRIBE_LICENSE_OVERVIEW_ACTION: ActionMeta = ActionMeta {
 pub struct DescribeLoRaFrequencyRequest {
     #[serde(rename = "FreqId", default, skip_serializing_if = "Option::is_none")]
     freq_id: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -2905,7 +2905,7 @@ pub(crate) static DESCRIBE_LO_RA_FREQUENCY_ACTION: ActionMeta = ActionMeta {
 pub struct DescribeModelDefinitionRequest {
     #[serde(rename = "ProductId", default, skip_serializing_if = "Option::is_none")]
     product_id: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -3082,7 +3082,7 @@ pub struct DescribeP2PRouteRequest {
         skip_serializing_if = "Option::is_none"
     )]
     device_name: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -3219,7 +3219,7 @@ pub(crate) static DESCRIBE_P2_P_ROUTE_ACTION: ActionMeta = ActionMeta {
 pub struct DescribePackageConsumeTaskRequest {
     #[serde(rename = "TaskId", default, skip_serializing_if = "Option::is_none")]
     task_id: Option<i64>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -3342,7 +3342,7 @@ pub struct DescribePackageConsumeTasksRequest {
     limit: Option<u64>,
     #[serde(rename = "Offset", default, skip_serializing_if = "Option::is_none")]
     offset: Option<u64>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -3502,7 +3502,7 @@ pub struct DescribePositionFenceListRequest {
     offset: Option<i64>,
     #[serde(rename = "Limit", default, skip_serializing_if = "Option::is_none")]
     limit: Option<i64>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -3679,7 +3679,7 @@ pub(crate) static DESCRIBE_POSITION_FENCE_LIST_ACTION: ActionMeta = ActionMeta {
 pub struct DescribePrivateCARequest {
     #[serde(rename = "CertName", default, skip_serializing_if = "Option::is_none")]
     cert_name: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -3794,7 +3794,7 @@ pub struct DescribePrivateCABindedProductsRequest {
     offset: Option<u64>,
     #[serde(rename = "Limit", default, skip_serializing_if = "Option::is_none")]
     limit: Option<u64>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -3953,7 +3953,7 @@ pub(crate) static DESCRIBE_PRIVATE_CA_BINDED_PRODUCTS_ACTION: ActionMeta = Actio
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct DescribePrivateCAsRequest {
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -4043,7 +4043,7 @@ pub(crate) static DESCRIBE_PRIVATE_C_AS_ACTION: ActionMeta = ActionMeta {
 pub struct DescribeProductCARequest {
     #[serde(rename = "ProductId", default, skip_serializing_if = "Option::is_none")]
     product_id: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -4156,7 +4156,7 @@ pub(crate) static DESCRIBE_PRODUCT_CA_ACTION: ActionMeta = ActionMeta {
 pub struct DescribeProductCloudStorageAIServiceRequest {
     #[serde(rename = "ProductId", default, skip_serializing_if = "Option::is_none")]
     product_id: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -4272,7 +4272,7 @@ pub(crate) static DESCRIBE_PRODUCT_CLOUD_STORAGE_AI_SERVICE_ACTION: ActionMeta =
 pub struct DescribeProductDynamicRegisterRequest {
     #[serde(rename = "ProductId", default, skip_serializing_if = "Option::is_none")]
     product_id: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 

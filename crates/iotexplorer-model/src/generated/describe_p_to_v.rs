@@ -18,7 +18,7 @@ use crate::validation::ValidationErrors;
 pub struct DescribeProjectRequest {
     #[serde(rename = "ProjectId", default, skip_serializing_if = "Option::is_none")]
     project_id: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -149,7 +149,7 @@ pub struct DescribeSpaceFenceEventListRequest {
     offset: Option<i64>,
     #[serde(rename = "Limit", default, skip_serializing_if = "Option::is_none")]
     limit: Option<i64>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -373,7 +373,7 @@ pub(crate) static DESCRIBE_SPACE_FENCE_EVENT_LIST_ACTION: ActionMeta = ActionMet
 pub struct DescribeStudioProductRequest {
     #[serde(rename = "ProductId", default, skip_serializing_if = "Option::is_none")]
     product_id: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -502,7 +502,7 @@ pub struct DescribeSubscribedTopicPolicyRequest {
         skip_serializing_if = "Option::is_none"
     )]
     device_name: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -654,7 +654,7 @@ pub struct DescribeTWeSeeCallbackRequest {
         skip_serializing_if = "Option::is_none"
     )]
     callback_id: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -791,7 +791,7 @@ pub struct DescribeTWeSeeConfigRequest {
     user_id: Option<String>,
     #[serde(rename = "ChannelId", default, skip_serializing_if = "Option::is_none")]
     channel_id: Option<u64>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -1050,7 +1050,7 @@ pub struct DescribeTWeSeeDirectUploadInfoRequest {
     upload_target: Option<String>,
     #[serde(rename = "ChannelId", default, skip_serializing_if = "Option::is_none")]
     channel_id: Option<u64>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -1306,7 +1306,7 @@ pub struct DescribeTWeSeeFaceRequest {
     face_id: Option<String>,
     #[serde(rename = "ChannelId", default, skip_serializing_if = "Option::is_none")]
     channel_id: Option<u64>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -1498,7 +1498,7 @@ pub struct DescribeTWeSeePersonRequest {
     channel_id: Option<u64>,
     #[serde(rename = "FaceLimit", default, skip_serializing_if = "Option::is_none")]
     face_limit: Option<u64>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -1703,7 +1703,7 @@ pub struct DescribeTWeSeePostPaidServiceRequest {
         skip_serializing_if = "Option::is_none"
     )]
     service_type: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -1840,7 +1840,7 @@ pub struct DescribeTWeSeeRecognitionTaskRequest {
         skip_serializing_if = "Option::is_none"
     )]
     file_url_expire_time: Option<i64>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -1998,7 +1998,7 @@ pub struct DescribeTWeSeeSubscriptionRequest {
     service_type: Option<String>,
     #[serde(rename = "ChannelId", default, skip_serializing_if = "Option::is_none")]
     channel_id: Option<u64>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -2329,7 +2329,7 @@ pub struct DescribeTWeSeeTaskRequest {
         skip_serializing_if = "Option::is_none"
     )]
     file_url_expire_time: Option<i64>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -2489,7 +2489,7 @@ pub struct DescribeTWeSeeTaskStatisticsRequest {
     end_time: Option<i64>,
     #[serde(rename = "Interval", default, skip_serializing_if = "Option::is_none")]
     interval: Option<i64>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -2698,7 +2698,7 @@ pub(crate) static DESCRIBE_T_WE_SEE_TASK_STATISTICS_ACTION: ActionMeta = ActionM
 pub struct DescribeTWeTalkAgentRequest {
     #[serde(rename = "AgentId", default, skip_serializing_if = "Option::is_none")]
     agent_id: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -2843,7 +2843,7 @@ pub struct DescribeTWeTalkAgentBindingRequest {
     offset: Option<u64>,
     #[serde(rename = "Limit", default, skip_serializing_if = "Option::is_none")]
     limit: Option<u64>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -3111,7 +3111,7 @@ pub struct DescribeTWeTalkAgentListRequest {
     offset: Option<u64>,
     #[serde(rename = "Limit", default, skip_serializing_if = "Option::is_none")]
     limit: Option<u64>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -3401,7 +3401,7 @@ pub struct DescribeTWeTalkProductConfigRequest {
         skip_serializing_if = "Option::is_none"
     )]
     target_language: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -3569,7 +3569,7 @@ pub struct DescribeTWeTalkProductConfigV2Request {
         skip_serializing_if = "Option::is_none"
     )]
     include_credentials: Option<bool>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -3763,7 +3763,7 @@ pub struct DescribeTopicPolicyRequest {
     product_id: Option<String>,
     #[serde(rename = "TopicName", default, skip_serializing_if = "Option::is_none")]
     topic_name: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -3919,7 +3919,7 @@ pub(crate) static DESCRIBE_TOPIC_POLICY_ACTION: ActionMeta = ActionMeta {
 pub struct DescribeTopicRuleRequest {
     #[serde(rename = "RuleName", default, skip_serializing_if = "Option::is_none")]
     rule_name: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -4058,7 +4058,7 @@ pub struct DescribeUnbindedDevicesRequest {
     offset: Option<i64>,
     #[serde(rename = "Limit", default, skip_serializing_if = "Option::is_none")]
     limit: Option<i64>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -4251,7 +4251,7 @@ pub struct DescribeVideoLicenseRequest {
         skip_serializing_if = "Option::is_none"
     )]
     instance_id: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -4394,7 +4394,7 @@ pub struct DescribeVodCloudStorageDateRequest {
     user_id: Option<String>,
     #[serde(rename = "TimeZone", default, skip_serializing_if = "Option::is_none")]
     time_zone: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 

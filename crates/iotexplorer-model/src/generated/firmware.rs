@@ -94,7 +94,7 @@ pub struct BatchUpdateFirmwareRequest {
     end_time: Option<i64>,
     #[serde(rename = "StartTime", default, skip_serializing_if = "Option::is_none")]
     start_time: Option<i64>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -683,7 +683,7 @@ pub struct CheckFirmwareUpdateRequest {
         skip_serializing_if = "Option::is_none"
     )]
     device_name: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -865,7 +865,7 @@ pub struct CreateOtaModuleRequest {
     name: Option<String>,
     #[serde(rename = "Remark", default, skip_serializing_if = "Option::is_none")]
     remark: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -1078,7 +1078,7 @@ pub struct DeleteOtaModuleRequest {
     product_id: Option<String>,
     #[serde(rename = "FwType", default, skip_serializing_if = "Option::is_none")]
     fw_type: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -1242,7 +1242,7 @@ pub struct DescribeDeviceFirmWareRequest {
         skip_serializing_if = "Option::is_none"
     )]
     device_name: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -1421,7 +1421,7 @@ pub struct DescribeDeviceFirmwaresRequest {
         skip_serializing_if = "Option::is_none"
     )]
     device_name: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -1596,7 +1596,7 @@ pub struct DescribeFirmwareRequest {
     firmware_version: Option<String>,
     #[serde(rename = "FwType", default, skip_serializing_if = "Option::is_none")]
     fw_type: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -1852,7 +1852,7 @@ pub struct DescribeFirmwareTaskRequest {
     firmware_version: Option<String>,
     #[serde(rename = "TaskId", default, skip_serializing_if = "Option::is_none")]
     task_id: Option<u64>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -2223,7 +2223,7 @@ pub struct DescribeFirmwareTaskDevicesRequest {
     limit: Option<u64>,
     #[serde(rename = "FwType", default, skip_serializing_if = "Option::is_none")]
     fw_type: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -2528,7 +2528,7 @@ pub struct DescribeFirmwareTasksRequest {
     filters: Option<Vec<SearchKeyword>>,
     #[serde(rename = "FwType", default, skip_serializing_if = "Option::is_none")]
     fw_type: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -2827,7 +2827,7 @@ pub struct DescribeFirmwareUpdateStatusRequest {
         skip_serializing_if = "Option::is_none"
     )]
     device_name: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -3011,7 +3011,7 @@ pub struct GetCOSURLRequest {
     file_size: Option<u64>,
     #[serde(rename = "FwType", default, skip_serializing_if = "Option::is_none")]
     fw_type: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -3230,7 +3230,7 @@ pub struct ListFirmwaresRequest {
     product_id: Option<String>,
     #[serde(rename = "Filters", default, skip_serializing_if = "Option::is_none")]
     filters: Option<Vec<SearchKeyword>>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -3479,7 +3479,7 @@ pub struct ListOtaModulesRequest {
     page_size: Option<u64>,
     #[serde(rename = "Filters", default, skip_serializing_if = "Option::is_none")]
     filters: Option<Vec<SearchKeyword>>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -3689,7 +3689,7 @@ pub(crate) static LIST_OTA_MODULES_ACTION: ActionMeta = ActionMeta {
 pub struct ListProductOtaModulesRequest {
     #[serde(rename = "ProductID", default, skip_serializing_if = "Option::is_none")]
     product_id: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -3833,7 +3833,7 @@ pub struct PublishFirmwareUpdateMessageRequest {
     device_name: Option<String>,
     #[serde(rename = "FwType", default, skip_serializing_if = "Option::is_none")]
     fw_type: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -4053,7 +4053,7 @@ pub struct UpdateFirmwareRequest {
         skip_serializing_if = "Option::is_none"
     )]
     upgrade_method: Option<UpgradeMethod>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -4310,7 +4310,7 @@ pub struct UpdateOtaModuleRequest {
     name: Option<String>,
     #[serde(rename = "Remark", default, skip_serializing_if = "Option::is_none")]
     remark: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -4525,7 +4525,7 @@ pub struct UpdateOtaTaskStatusRequest {
     task_id: Option<i64>,
     #[serde(rename = "Status", default, skip_serializing_if = "Option::is_none")]
     status: Option<FirmwareTaskStatus>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -4752,7 +4752,7 @@ pub struct UploadFirmwareRequest {
         skip_serializing_if = "Option::is_none"
     )]
     firmware_user_defined: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 

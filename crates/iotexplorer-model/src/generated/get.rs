@@ -26,7 +26,7 @@ pub struct GetAuthMiniProgramAppListRequest {
     offset: Option<i64>,
     #[serde(rename = "Limit", default, skip_serializing_if = "Option::is_none")]
     limit: Option<i64>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -197,7 +197,7 @@ pub struct GetBatchProductionsListRequest {
     offset: Option<i64>,
     #[serde(rename = "Limit", default, skip_serializing_if = "Option::is_none")]
     limit: Option<i64>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -402,7 +402,7 @@ pub struct GetDeviceListRequest {
     project_id: Option<String>,
     #[serde(rename = "Filters", default, skip_serializing_if = "Option::is_none")]
     filters: Option<Vec<Filter>>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -726,7 +726,7 @@ pub struct GetDeviceLocationHistoryRequest {
         skip_serializing_if = "Option::is_none"
     )]
     coordinate_type: Option<i64>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -959,7 +959,7 @@ pub struct GetDeviceSumStatisticsRequest {
         skip_serializing_if = "Option::is_none"
     )]
     product_ids: Option<Vec<String>>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -1173,7 +1173,7 @@ pub struct GetFamilyDeviceUserListRequest {
         skip_serializing_if = "Option::is_none"
     )]
     device_name: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -1345,7 +1345,7 @@ pub struct GetGatewaySubDeviceListRequest {
     offset: Option<u64>,
     #[serde(rename = "Limit", default, skip_serializing_if = "Option::is_none")]
     limit: Option<u64>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -1559,7 +1559,7 @@ pub struct GetLoRaGatewayListRequest {
     offset: Option<u64>,
     #[serde(rename = "Limit", default, skip_serializing_if = "Option::is_none")]
     limit: Option<u64>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -1738,7 +1738,7 @@ pub struct GetPositionSpaceListRequest {
     offset: Option<i64>,
     #[serde(rename = "Limit", default, skip_serializing_if = "Option::is_none")]
     limit: Option<i64>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -1935,7 +1935,7 @@ pub struct GetProjectListRequest {
         skip_serializing_if = "Option::is_none"
     )]
     project_name: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -2208,7 +2208,7 @@ pub struct GetStudioProductListRequest {
     offset: Option<u64>,
     #[serde(rename = "Limit", default, skip_serializing_if = "Option::is_none")]
     limit: Option<u64>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -2406,7 +2406,7 @@ pub struct GetTWeCallActiveStatusRequest {
         skip_serializing_if = "Option::is_none"
     )]
     device_list: Option<Vec<TWeCallInfo>>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -2571,7 +2571,7 @@ pub struct GetTWeTalkActiveRecordListRequest {
         skip_serializing_if = "Option::is_none"
     )]
     service_type: Option<Vec<i64>>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -2833,7 +2833,7 @@ pub(crate) static GET_T_WE_TALK_ACTIVE_RECORD_LIST_ACTION: ActionMeta = ActionMe
 pub struct GetTWeTalkActiveStatusRequest {
     #[serde(rename = "DeviceIds", default, skip_serializing_if = "Option::is_none")]
     device_ids: Option<Vec<String>>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -2966,7 +2966,7 @@ pub struct GetTWeTalkProductConfigListRequest {
     offset: Option<u64>,
     #[serde(rename = "Limit", default, skip_serializing_if = "Option::is_none")]
     limit: Option<u64>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -3184,7 +3184,7 @@ pub struct GetTWeTalkProductConfigListV2Request {
     offset: Option<u64>,
     #[serde(rename = "Limit", default, skip_serializing_if = "Option::is_none")]
     limit: Option<u64>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -3426,7 +3426,7 @@ pub struct GetTopicRuleListRequest {
     page_num: Option<i64>,
     #[serde(rename = "PageSize", default, skip_serializing_if = "Option::is_none")]
     page_size: Option<i64>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -3602,7 +3602,7 @@ pub struct GetVodCloudStorageEventListRequest {
     expire_sec: Option<u64>,
     #[serde(rename = "Platform", default, skip_serializing_if = "Option::is_none")]
     platform: Option<u64>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -3946,7 +3946,7 @@ pub struct GetVodCloudStorageVideoListRequest {
     context: Option<String>,
     #[serde(rename = "Size", default, skip_serializing_if = "Option::is_none")]
     size: Option<u64>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -4328,7 +4328,7 @@ pub struct GetWechatDeviceTicketRequest {
         skip_serializing_if = "Option::is_none"
     )]
     mini_program_app_id: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 

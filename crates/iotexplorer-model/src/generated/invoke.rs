@@ -78,7 +78,7 @@ pub struct InvokeAISearchServiceRequest {
         skip_serializing_if = "Option::is_none"
     )]
     with_task_info: Option<bool>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -526,7 +526,7 @@ pub struct InvokeCloudStorageAIServiceTaskRequest {
     video_ur_ls: Option<Vec<String>>,
     #[serde(rename = "CustomId", default, skip_serializing_if = "Option::is_none")]
     custom_id: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -882,7 +882,7 @@ pub struct InvokeExternalSourceAIServiceTaskRequest {
     config: Option<String>,
     #[serde(rename = "ROI", default, skip_serializing_if = "Option::is_none")]
     roi: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -1167,7 +1167,7 @@ pub struct InvokeTWeSeeComprehensionRequest {
         skip_serializing_if = "Option::is_none"
     )]
     callback_id: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -1536,7 +1536,7 @@ pub struct InvokeTWeSeeRecognitionTaskRequest {
         skip_serializing_if = "Option::is_none"
     )]
     object_detect_config: Option<VisionObjectDetectConfig>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -2020,7 +2020,7 @@ pub struct InvokeTWeSeeRecognitionTaskWithFileRequest {
         skip_serializing_if = "Option::is_none"
     )]
     object_detect_config: Option<VisionObjectDetectConfig>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -2487,7 +2487,7 @@ pub struct InvokeVideosKeywordsAnalyzerRequest {
         skip_serializing_if = "Option::is_none"
     )]
     keywords_lang: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 

@@ -94,7 +94,7 @@ pub struct ModifyApplicationRequest {
         skip_serializing_if = "Option::is_none"
     )]
     turn_key_switch: Option<i64>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -562,7 +562,7 @@ pub struct ModifyCloudStorageAIServiceRequest {
     config: Option<String>,
     #[serde(rename = "SHLConfig", default, skip_serializing_if = "Option::is_none")]
     shl_config: Option<DiarySHLConfig>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -826,7 +826,7 @@ pub struct ModifyCloudStorageAIServiceCallbackRequest {
         skip_serializing_if = "Option::is_none"
     )]
     callback_token: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -1016,7 +1016,7 @@ pub struct ModifyFenceBindRequest {
     fence_id: Option<i64>,
     #[serde(rename = "Items", default, skip_serializing_if = "Option::is_none")]
     items: Option<Vec<FenceBindProductItem>>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -1205,7 +1205,7 @@ pub struct ModifyLoRaFrequencyRequest {
         skip_serializing_if = "Option::is_none"
     )]
     channels_join_rx2: Option<Vec<u64>>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -1552,7 +1552,7 @@ pub struct ModifyLoRaGatewayRequest {
         skip_serializing_if = "Option::is_none"
     )]
     frequency_id: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -1840,7 +1840,7 @@ pub struct ModifyModelDefinitionRequest {
         skip_serializing_if = "Option::is_none"
     )]
     model_schema: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -2070,7 +2070,7 @@ pub(crate) static MODIFY_MODEL_DEFINITION_ACTION: ActionMeta = ActionMeta {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ModifyPositionFenceRequest {
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -2188,7 +2188,7 @@ pub struct ModifyPositionSpaceRequest {
     description: Option<String>,
     #[serde(rename = "Icon", default, skip_serializing_if = "Option::is_none")]
     icon: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -2425,7 +2425,7 @@ pub struct ModifyProductCloudStorageAIServiceRequest {
     product_id: Option<String>,
     #[serde(rename = "Enabled", default, skip_serializing_if = "Option::is_none")]
     enabled: Option<bool>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -2575,7 +2575,7 @@ pub struct ModifyProductDynamicRegisterRequest {
         skip_serializing_if = "Option::is_none"
     )]
     register_limit: Option<u64>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -2792,7 +2792,7 @@ pub struct ModifyProjectRequest {
         skip_serializing_if = "Option::is_none"
     )]
     project_desc: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -2973,7 +2973,7 @@ pub struct ModifySpacePropertyRequest {
     product_id: Option<String>,
     #[serde(rename = "Data", default, skip_serializing_if = "Option::is_none")]
     data: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -3166,7 +3166,7 @@ pub struct ModifyStudioProductRequest {
         skip_serializing_if = "Option::is_none"
     )]
     bind_strategy: Option<u64>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -3456,7 +3456,7 @@ pub struct ModifyTWeSeeCallbackRequest {
         skip_serializing_if = "Option::is_none"
     )]
     callback_c_kafka: Option<SeeCallbackCKafkaConfig>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -3705,7 +3705,7 @@ pub struct ModifyTWeSeeConfigRequest {
         skip_serializing_if = "Option::is_none"
     )]
     event_id_filter_config: Option<SeeEventIdFilterConfig>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -4025,7 +4025,7 @@ pub struct ModifyTWeSeeFaceRequest {
         skip_serializing_if = "Option::is_none"
     )]
     is_prototype: Option<bool>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -4267,7 +4267,7 @@ pub struct ModifyTWeSeePersonRequest {
     is_remembered: Option<bool>,
     #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
     name: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -4523,7 +4523,7 @@ pub struct ModifyTWeSeeSubscriptionRequest {
     channel_id: Option<u64>,
     #[serde(rename = "Enabled", default, skip_serializing_if = "Option::is_none")]
     enabled: Option<bool>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -4851,7 +4851,7 @@ pub struct ModifyTWeSeeSubscriptionRenewFlagRequest {
     renew_flag: Option<String>,
     #[serde(rename = "ChannelId", default, skip_serializing_if = "Option::is_none")]
     channel_id: Option<u64>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -5116,7 +5116,7 @@ pub struct ModifyTWeTalkAgentRequest {
         skip_serializing_if = "Option::is_none"
     )]
     event_callback_config: Option<TalkEventCallbackConfig>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -5512,7 +5512,7 @@ pub struct ModifyTWeTalkProductConfigRequest {
         skip_serializing_if = "Option::is_none"
     )]
     target_language: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -5776,7 +5776,7 @@ pub struct ModifyTWeTalkProductConfigV2Request {
         skip_serializing_if = "Option::is_none"
     )]
     conversation_config: Option<TalkConversationConfigInfo>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -6082,7 +6082,7 @@ pub struct ModifyTopicPolicyRequest {
     new_topic_name: Option<String>,
     #[serde(rename = "Privilege", default, skip_serializing_if = "Option::is_none")]
     privilege: Option<u64>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -6280,7 +6280,7 @@ pub struct ModifyTopicRuleRequest {
         skip_serializing_if = "Option::is_none"
     )]
     topic_rule_payload: Option<TopicRulePayload>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 

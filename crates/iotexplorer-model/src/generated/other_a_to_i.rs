@@ -30,7 +30,7 @@ pub struct ActivateTWeCallLicenseRequest {
         skip_serializing_if = "Option::is_none"
     )]
     device_list: Option<Vec<TWeCallInfo>>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -225,7 +225,7 @@ pub struct ActivateTWeTalkRequest {
     service_type: Option<i64>,
     #[serde(rename = "DeviceIds", default, skip_serializing_if = "Option::is_none")]
     device_ids: Option<Vec<String>>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -388,7 +388,7 @@ pub struct BindCloudStorageUserRequest {
     device_name: Option<String>,
     #[serde(rename = "UserId", default, skip_serializing_if = "Option::is_none")]
     user_id: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -560,7 +560,7 @@ pub struct BindDevicesRequest {
         skip_serializing_if = "Option::is_none"
     )]
     device_names: Option<Vec<String>>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -769,7 +769,7 @@ pub struct BindProductsRequest {
         skip_serializing_if = "Option::is_none"
     )]
     product_ids: Option<Vec<String>>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -944,7 +944,7 @@ pub struct BindTWeTalkAgentRequest {
     device_name: Option<String>,
     #[serde(rename = "Priority", default, skip_serializing_if = "Option::is_none")]
     priority: Option<i64>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -1175,7 +1175,7 @@ pub struct BindUserDeviceRequest {
     room_id: Option<String>,
     #[serde(rename = "NickName", default, skip_serializing_if = "Option::is_none")]
     nick_name: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -1456,7 +1456,7 @@ pub struct CallDeviceActionAsyncRequest {
         skip_serializing_if = "Option::is_none"
     )]
     input_params: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -1686,7 +1686,7 @@ pub struct CallDeviceActionSyncRequest {
         skip_serializing_if = "Option::is_none"
     )]
     input_params: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -1934,7 +1934,7 @@ pub struct CallDeviceRRPCSyncRequest {
         skip_serializing_if = "Option::is_none"
     )]
     reply_topic: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -2206,7 +2206,7 @@ pub struct ChangeP2PRouteRequest {
     device_name: Option<String>,
     #[serde(rename = "RouteId", default, skip_serializing_if = "Option::is_none")]
     route_id: Option<u64>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -2378,7 +2378,7 @@ pub struct ControlDeviceDataRequest {
         skip_serializing_if = "Option::is_none"
     )]
     data_timestamp: Option<i64>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -2664,7 +2664,7 @@ pub struct DestroyTWeSeeSubscriptionRequest {
     service_type: Option<String>,
     #[serde(rename = "ChannelId", default, skip_serializing_if = "Option::is_none")]
     channel_id: Option<u64>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -2876,7 +2876,7 @@ pub struct DirectBindDeviceInFamilyRequest {
     device_name: Option<String>,
     #[serde(rename = "RoomId", default, skip_serializing_if = "Option::is_none")]
     room_id: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -3138,7 +3138,7 @@ pub(crate) static DIRECT_BIND_DEVICE_IN_FAMILY_ACTION: ActionMeta = ActionMeta {
 pub struct DisableTopicRuleRequest {
     #[serde(rename = "RuleName", default, skip_serializing_if = "Option::is_none")]
     rule_name: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -3261,7 +3261,7 @@ pub(crate) static DISABLE_TOPIC_RULE_ACTION: ActionMeta = ActionMeta {
 pub struct DismissRoomByStrRoomIdFromTRTCRequest {
     #[serde(rename = "RoomId", default, skip_serializing_if = "Option::is_none")]
     room_id: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -3378,7 +3378,7 @@ pub(crate) static DISMISS_ROOM_BY_STR_ROOM_ID_FROM_TRTC_ACTION: ActionMeta = Act
 pub struct EnableTopicRuleRequest {
     #[serde(rename = "RuleName", default, skip_serializing_if = "Option::is_none")]
     rule_name: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -3519,7 +3519,7 @@ pub struct GenSingleDeviceSignatureOfPublicRequest {
     device_name: Option<String>,
     #[serde(rename = "Expire", default, skip_serializing_if = "Option::is_none")]
     expire: Option<i64>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -3718,7 +3718,7 @@ pub struct GenerateCloudStorageAIServiceTaskFileURLRequest {
         skip_serializing_if = "Option::is_none"
     )]
     expire_time: Option<u64>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -3908,7 +3908,7 @@ pub struct GenerateSignedVideoURLRequest {
     expire_time: Option<u64>,
     #[serde(rename = "ChannelId", default, skip_serializing_if = "Option::is_none")]
     channel_id: Option<u64>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -4080,7 +4080,7 @@ pub struct ImportTWeSeeFacesRequest {
     image_url: Option<String>,
     #[serde(rename = "ChannelId", default, skip_serializing_if = "Option::is_none")]
     channel_id: Option<u64>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 

@@ -28,7 +28,7 @@ pub struct InheritCloudStorageUserRequest {
     user_id: Option<String>,
     #[serde(rename = "ToUserId", default, skip_serializing_if = "Option::is_none")]
     to_user_id: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -217,7 +217,7 @@ pub struct InquireTWeSeeSubscriptionCreatePriceRequest {
     service_tier: Option<String>,
     #[serde(rename = "Period", default, skip_serializing_if = "Option::is_none")]
     period: Option<i64>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -418,7 +418,7 @@ pub struct InquireTWeSeeSubscriptionRenewPriceRequest {
     period: Option<i64>,
     #[serde(rename = "ChannelId", default, skip_serializing_if = "Option::is_none")]
     channel_id: Option<u64>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -675,7 +675,7 @@ pub struct ListEventHistoryRequest {
     size: Option<i64>,
     #[serde(rename = "EventId", default, skip_serializing_if = "Option::is_none")]
     event_id: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -993,7 +993,7 @@ pub struct ListTWeSeeCallbackRequest {
     limit: Option<u64>,
     #[serde(rename = "Offset", default, skip_serializing_if = "Option::is_none")]
     offset: Option<u64>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -1163,7 +1163,7 @@ pub struct ListTWeSeePersonsRequest {
         skip_serializing_if = "Option::is_none"
     )]
     is_remembered: Option<bool>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -1466,7 +1466,7 @@ pub struct ListTWeSeeTasksRequest {
     start_time_ms: Option<i64>,
     #[serde(rename = "Status", default, skip_serializing_if = "Option::is_none")]
     status: Option<i64>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -1846,7 +1846,7 @@ pub(crate) static LIST_T_WE_SEE_TASKS_ACTION: ActionMeta = ActionMeta {
 pub struct ListTopicPolicyRequest {
     #[serde(rename = "ProductId", default, skip_serializing_if = "Option::is_none")]
     product_id: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -1979,7 +1979,7 @@ pub struct OperateTWeSeeDirectUploadObjectRequest {
         skip_serializing_if = "Option::is_none"
     )]
     list_options: Option<SeeObjectListOptions>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -2158,7 +2158,7 @@ pub struct PauseTWeCallDeviceRequest {
         skip_serializing_if = "Option::is_none"
     )]
     device_list: Option<Vec<TWeCallInfo>>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -2280,7 +2280,7 @@ pub struct PublishBroadcastMessageRequest {
         skip_serializing_if = "Option::is_none"
     )]
     payload_encoding: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -2494,7 +2494,7 @@ pub struct PublishMessageRequest {
         skip_serializing_if = "Option::is_none"
     )]
     payload_encoding: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -2756,7 +2756,7 @@ pub struct PublishRRPCMessageRequest {
     device_name: Option<String>,
     #[serde(rename = "Payload", default, skip_serializing_if = "Option::is_none")]
     payload: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -2991,7 +2991,7 @@ pub struct PurchaseImagePackageRequest {
     r#override: Option<u64>,
     #[serde(rename = "OrderId", default, skip_serializing_if = "Option::is_none")]
     order_id: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -3341,7 +3341,7 @@ pub struct PurchaseVideoPackageRequest {
     r#override: Option<u64>,
     #[serde(rename = "OrderId", default, skip_serializing_if = "Option::is_none")]
     order_id: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -3691,7 +3691,7 @@ pub struct ReleaseStudioProductRequest {
     product_id: Option<String>,
     #[serde(rename = "DevStatus", default, skip_serializing_if = "Option::is_none")]
     dev_status: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -3843,7 +3843,7 @@ pub struct RemoveUserByRoomIdFromTRTCRequest {
         skip_serializing_if = "Option::is_none"
     )]
     trtc_user_ids: Option<Vec<String>>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -4008,7 +4008,7 @@ pub struct RenewTWeSeeSubscriptionRequest {
         skip_serializing_if = "Option::is_none"
     )]
     custom_order_id: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -4316,7 +4316,7 @@ pub struct ResetCloudStorageRequest {
     user_id: Option<String>,
     #[serde(rename = "OrderId", default, skip_serializing_if = "Option::is_none")]
     order_id: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -4526,7 +4526,7 @@ pub struct ResetCloudStorageAIServiceRequest {
     channel_id: Option<u64>,
     #[serde(rename = "UserId", default, skip_serializing_if = "Option::is_none")]
     user_id: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -4741,7 +4741,7 @@ pub struct ResetCloudStorageEventRequest {
     user_id: Option<String>,
     #[serde(rename = "ChannelId", default, skip_serializing_if = "Option::is_none")]
     channel_id: Option<u64>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 

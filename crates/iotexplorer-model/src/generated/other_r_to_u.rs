@@ -22,7 +22,7 @@ pub struct ResetTWeCallDeviceRequest {
         skip_serializing_if = "Option::is_none"
     )]
     device_list: Option<Vec<TWeCallInfo>>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -136,7 +136,7 @@ pub struct ResumeWeCallDeviceRequest {
         skip_serializing_if = "Option::is_none"
     )]
     device_list: Option<Vec<TWeCallInfo>>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -262,7 +262,7 @@ pub struct RevokeBindUserDeviceRequest {
         skip_serializing_if = "Option::is_none"
     )]
     family_name: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -491,7 +491,7 @@ pub struct RevokeShareDeviceFromUserRequest {
     owner_open_id: Option<String>,
     #[serde(rename = "ToOpenID", default, skip_serializing_if = "Option::is_none")]
     to_open_id: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -716,7 +716,7 @@ pub struct SearchPositionSpaceRequest {
     offset: Option<i64>,
     #[serde(rename = "Limit", default, skip_serializing_if = "Option::is_none")]
     limit: Option<i64>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -934,7 +934,7 @@ pub struct SearchStudioProductRequest {
     product_id: Option<String>,
     #[serde(rename = "Filters", default, skip_serializing_if = "Option::is_none")]
     filters: Option<Vec<Filter>>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -1191,7 +1191,7 @@ pub(crate) static SEARCH_STUDIO_PRODUCT_ACTION: ActionMeta = ActionMeta {
 pub struct SearchTopicRuleRequest {
     #[serde(rename = "RuleName", default, skip_serializing_if = "Option::is_none")]
     rule_name: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -1340,7 +1340,7 @@ pub struct ShareDeviceToUserRequest {
         skip_serializing_if = "Option::is_none"
     )]
     to_nick_name: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -1614,7 +1614,7 @@ pub struct StartPackageUsageReportRequest {
     operator: Option<String>,
     #[serde(rename = "Remark", default, skip_serializing_if = "Option::is_none")]
     remark: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -1850,7 +1850,7 @@ pub struct StopPackageUsageReportRequest {
     operator: Option<String>,
     #[serde(rename = "Remark", default, skip_serializing_if = "Option::is_none")]
     remark: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -2086,7 +2086,7 @@ pub struct TerminateTWeSeeSubscriptionRequest {
     service_type: Option<String>,
     #[serde(rename = "ChannelId", default, skip_serializing_if = "Option::is_none")]
     channel_id: Option<u64>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -2330,7 +2330,7 @@ pub struct TransferCloudStorageRequest {
         skip_serializing_if = "Option::is_none"
     )]
     to_channel_id: Option<u64>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -2566,7 +2566,7 @@ pub struct TransferTWeCallDeviceRequest {
         skip_serializing_if = "Option::is_none"
     )]
     transfer_out_device: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -2711,7 +2711,7 @@ pub struct UnbindDevicesRequest {
         skip_serializing_if = "Option::is_none"
     )]
     device_names: Option<Vec<String>>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -2916,7 +2916,7 @@ pub struct UnbindProductsRequest {
         skip_serializing_if = "Option::is_none"
     )]
     product_ids: Option<Vec<String>>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -3091,7 +3091,7 @@ pub struct UnbindTWeTalkAgentRequest {
         skip_serializing_if = "Option::is_none"
     )]
     binding_scope: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -3293,7 +3293,7 @@ pub struct UpdateDeviceTWeCallAuthorizeStatusRequest {
         skip_serializing_if = "Option::is_none"
     )]
     wechat_open_id: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -3477,7 +3477,7 @@ pub struct UpdateDevicesEnableStateRequest {
     devices_items: Option<Vec<DevicesItem>>,
     #[serde(rename = "Status", default, skip_serializing_if = "Option::is_none")]
     status: Option<i64>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -3656,7 +3656,7 @@ pub struct UpdatePrivateCARequest {
         skip_serializing_if = "Option::is_none"
     )]
     verify_cert_text: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
@@ -3811,7 +3811,7 @@ pub struct UpdateProductPrivateCARequest {
     product_id: Option<String>,
     #[serde(rename = "CertName", default, skip_serializing_if = "Option::is_none")]
     cert_name: Option<String>,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     checked: crate::checked::Checked,
 }
 
