@@ -83,7 +83,7 @@ pub(crate) fn command() -> Command {
 
 /// How results are printed.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Format {
+enum Format {
     Json,
     Text,
 }
