@@ -8,6 +8,7 @@ use std::os::unix::ffi::OsStringExt as _;
 use std::process::Output;
 
 use iotexplorer_emulator::ProgressSettings;
+use iotexplorer_model::{DescribeFirmwareTaskRequest, FirmwareTaskStatus};
 use rollout_common::{Lab, PRODUCT, device_names, journal_tasks, planned_batches};
 use serde_json::Value;
 
@@ -108,16 +109,18 @@ fn a_wave_over_the_failure_threshold_stops_the_rollout() {
 
 #[test]
 fn an_abort_cancels_unfinished_tasks_when_asked() {
-    // Half the devices fail quickly, half stall until a long timeout: the first failure
-    // aborts (threshold 0) while stalled devices are still updating.
-    let lab = Lab::start(
-        "cancel",
-        20,
-        ProgressSettings::default()
-            .with_step_ms(100)
-            .with_failure_rate(0.5)
-            .with_timeout_rate(0.5),
-    );
+    // Half the devices stall until a long timeout, the others all fail quickly: the first
+    // failure aborts (threshold 0) while stalled devices are still updating. Every device
+    // that does not stall fails, so that both kinds are there whatever the emulator's
+    // seed (with half of those failing too, one run in a few hundred had none); the
+    // stalls last 90 stages (9 s), far beyond the 0.3 s a quick failure takes and any
+    // gap between two looks at the wave.
+    let mut progress = ProgressSettings::default()
+        .with_step_ms(100)
+        .with_failure_rate(1.0)
+        .with_timeout_rate(0.5);
+    progress.seconds_per_step = 10;
+    let lab = Lab::start("cancel", 20, progress);
     let (devices, journal_text, journal) = lab.rollout_paths(&device_names(20), "cancel.journal");
     let mut args = start_args(&devices, &journal_text);
     args.extend([
@@ -143,15 +146,18 @@ fn an_abort_cancels_unfinished_tasks_when_asked() {
     assert!(!cancelled.is_empty(), "{}", text(&output.stderr));
     let client = lab.client();
     for task in cancelled {
-        let status = lab
-            .runtime
-            .block_on(client.send_json_unchecked(
-                "DescribeFirmwareTask",
-                true,
-                &serde_json::json!({"ProductID": PRODUCT, "FirmwareVersion": "2.0.0", "TaskId": task}),
-            ))
-            .expect("task");
-        assert_eq!(status["Status"], 6, "task {task} is cancelled");
+        let request = DescribeFirmwareTaskRequest::builder()
+            .product_id(PRODUCT)
+            .firmware_version("2.0.0")
+            .task_id(task)
+            .build()
+            .expect("request");
+        let described = lab.runtime.block_on(client.send(&request)).expect("task");
+        assert_eq!(
+            described.status,
+            Some(FirmwareTaskStatus::Cancelled),
+            "task {task} is cancelled"
+        );
     }
 }
 
