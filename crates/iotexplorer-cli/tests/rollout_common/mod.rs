@@ -9,6 +9,10 @@ use std::process::{Command, Stdio};
 
 use iotexplorer_emulator::{Emulator, Fixture, ProgressSettings, RunningEmulator};
 use iotexplorer_http::{Client, RateLimit};
+use iotexplorer_model::{
+    Action, DescribeFirmwareTaskDevicesRequest, DescribeFirmwareTaskRequest,
+    DescribeFirmwareTasksRequest,
+};
 use serde_json::{Value, json};
 
 pub const PRODUCT: &str = "ROLLOUT001";
@@ -140,32 +144,31 @@ impl Lab {
         std::thread::sleep(std::time::Duration::from_millis(1100));
         self.runtime.block_on(async {
             let mut tasks = BTreeMap::new();
+            let page_size = largest_page::<DescribeFirmwareTasksRequest>();
             let mut offset = 0;
             loop {
-                let page = client
-                    .send_json_unchecked(
-                        "DescribeFirmwareTasks",
-                        true,
-                        &json!({"ProductID": PRODUCT, "FirmwareVersion": "2.0.0", "Offset": offset, "Limit": 100}),
-                    )
-                    .await
-                    .expect("tasks");
-                let infos = page["TaskInfos"].as_array().cloned().unwrap_or_default();
+                let request = DescribeFirmwareTasksRequest::builder()
+                    .product_id(PRODUCT)
+                    .firmware_version("2.0.0")
+                    .offset(offset)
+                    .limit(page_size)
+                    .build()
+                    .expect("a valid request");
+                let page = client.send(&request).await.expect("tasks");
+                let infos = page.task_infos.unwrap_or_default();
                 for info in &infos {
-                    let id = info["TaskId"].as_u64().expect("task id");
-                    let task = client
-                        .send_json_unchecked(
-                            "DescribeFirmwareTask",
-                            true,
-                            &json!({"ProductID": PRODUCT, "FirmwareVersion": "2.0.0", "TaskId": id}),
-                        )
-                        .await
-                        .expect("task");
-                    let marker = task["TaskUserDefine"].as_str().unwrap_or_default().to_owned();
-                    tasks.insert(id, (marker, Vec::new()));
+                    let id = info.task_id.expect("task id");
+                    let request = DescribeFirmwareTaskRequest::builder()
+                        .product_id(PRODUCT)
+                        .firmware_version("2.0.0")
+                        .task_id(id)
+                        .build()
+                        .expect("a valid request");
+                    let task = client.send(&request).await.expect("task");
+                    tasks.insert(id, (task.task_user_define.unwrap_or_default(), Vec::new()));
                 }
-                offset += infos.len();
-                if infos.is_empty() || offset as u64 >= page["Total"].as_u64().unwrap_or(0) {
+                offset += infos.len() as u64;
+                if infos.is_empty() || offset >= page.total.unwrap_or(0) {
                     break;
                 }
             }
@@ -176,7 +179,7 @@ impl Lab {
         })
     }
 
-    /// Every device in a task of the product's 2.0.0, and its tasks, from one listing.
+    /// Every device in a task of the product's 2.0.0, and its tasks.
     pub fn device_tasks(&self) -> BTreeMap<String, Vec<u64>> {
         let client = self.client();
         let mut devices: BTreeMap<String, Vec<u64>> = BTreeMap::new();
@@ -196,27 +199,38 @@ impl Lab {
     }
 }
 
-/// (device, task) of every device of every task of the product's 2.0.0, in one call.
+/// The largest page the service serves for `A`.
+fn largest_page<A: Action>() -> u64 {
+    A::meta().max_page_size().expect("a paged action")
+}
+
+/// (device, task) of every device of every task of the product's 2.0.0, page by page.
 async fn listing(client: &Client) -> Vec<(String, u64)> {
-    let devices = client
-        .send_json_unchecked(
-            "DescribeFirmwareTaskDevices",
-            true,
-            &json!({"ProductID": PRODUCT, "FirmwareVersion": "2.0.0", "Limit": 1_000_000}),
-        )
-        .await
-        .expect("devices");
-    devices["Devices"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|row| {
+    let page_size = largest_page::<DescribeFirmwareTaskDevicesRequest>();
+    let mut rows = Vec::new();
+    let mut offset = 0;
+    loop {
+        let request = DescribeFirmwareTaskDevicesRequest::builder()
+            .product_id(PRODUCT)
+            .firmware_version("2.0.0")
+            .offset(offset)
+            .limit(page_size)
+            .build()
+            .expect("a valid request");
+        let page = client.send(&request).await.expect("devices");
+        let devices = page.devices.unwrap_or_default();
+        offset += devices.len() as u64;
+        let done = devices.is_empty() || offset >= page.total.unwrap_or(0);
+        rows.extend(devices.into_iter().map(|row| {
             (
-                row["DeviceName"].as_str().expect("device").to_owned(),
-                row["TaskId"].as_u64().expect("task id"),
+                row.device_name.expect("device"),
+                row.task_id.expect("task id"),
             )
-        })
-        .collect()
+        }));
+        if done {
+            return rows;
+        }
+    }
 }
 
 impl Drop for Lab {
