@@ -203,7 +203,9 @@ fn global_args() -> Vec<Arg> {
         .action(ArgAction::SetTrue),
         global(
             "emulator",
-            "Start the embedded emulator with its demo fixture and send there",
+            "Start the embedded emulator with its demo fixture and send there, signed with \
+             its demo keys unless --secretId and --secretKey are given (the variables and \
+             profiles hold the real service's)",
         )
         .action(ArgAction::SetTrue),
         global(

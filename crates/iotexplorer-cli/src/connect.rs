@@ -18,6 +18,15 @@ use crate::settings::{Connection, CredentialSources};
 /// A source of credentials, shared by the client and whoever else must sign as it does.
 pub(crate) type Provider = Arc<dyn ProvideCredentials>;
 
+/// Keys given outright, with their token when there is one.
+fn static_keys(id: String, key: String, token: Option<String>) -> Provider {
+    let credentials = StaticCredentials::new(id, key);
+    Arc::new(match token.filter(|token| !token.is_empty()) {
+        Some(token) => credentials.with_token(token),
+        None => credentials,
+    })
+}
+
 /// A client, the credentials it signs with, and the emulator it talks to when
 /// `--emulator` was given.
 pub(crate) struct Session {
@@ -47,12 +56,19 @@ impl Session {
         if let Some(region) = &connection.region {
             builder = builder.region(region.clone());
         }
-        let credentials: Provider = match connection.credentials.provider(connection)? {
-            Some(provider) => provider,
-            None if emulator.is_some() => {
-                Arc::new(StaticCredentials::new(DEMO_SECRET_ID, DEMO_SECRET_KEY))
+        let credentials: Provider = if emulator.is_some() {
+            // The variables, a profile and the roles hold credentials of the real service,
+            // which the emulator does not know: only keys given outright are the caller's
+            // choice for it.
+            match connection.credentials.given_keys() {
+                Some(keys) => keys,
+                None => Arc::new(StaticCredentials::new(DEMO_SECRET_ID, DEMO_SECRET_KEY)),
             }
-            None => Arc::new(connection.credentials.chain()),
+        } else {
+            match connection.credentials.provider(connection)? {
+                Some(provider) => provider,
+                None => Arc::new(connection.credentials.chain()),
+            }
         };
         builder = builder.credentials(Arc::clone(&credentials));
         if let Some(language) = connection.language {
@@ -93,7 +109,8 @@ impl CredentialSources {
     /// assume (`--role-arn` and `--role-session-name`, their variables, or the profile's);
     /// the TKE OIDC role when its variables are set; then the keys of `--secretId` and
     /// `--secretKey`, the variables, or the profile's credential file (or its CVM role).
-    /// `None` when none of these is there: the SDKs' chain, or the emulator's demo keys.
+    /// `None` when none of these is there: the SDKs' chain then. (With `--emulator` only
+    /// the keys given outright count, see [`Self::given_keys`].)
     pub(crate) fn provider(&self, connection: &Connection) -> Result<Option<Provider>, Failure> {
         let keys = self.keys()?;
         if self.use_cvm_role {
@@ -141,19 +158,8 @@ impl CredentialSources {
     /// Keys given outright: the flags, else the variables (when no profile was named),
     /// else the profile's credential file.
     pub(crate) fn keys(&self) -> Result<Option<Provider>, Failure> {
-        let static_keys = |id: String, key: String, token: Option<String>| -> Provider {
-            let credentials = StaticCredentials::new(id, key);
-            Arc::new(match token.filter(|token| !token.is_empty()) {
-                Some(token) => credentials.with_token(token),
-                None => credentials,
-            })
-        };
-        if let Some(given) = &self.given {
-            return Ok(Some(static_keys(
-                given.secret_id.clone(),
-                given.secret_key.clone(),
-                given.token.clone(),
-            )));
+        if let Some(given) = self.given_keys() {
+            return Ok(Some(given));
         }
         if self.variables {
             return Ok(Some(Arc::new(EnvironmentCredentials::from_lookup(
@@ -166,6 +172,16 @@ impl CredentialSources {
         Ok(file
             .keys(&self.profile_name)?
             .map(|(id, key, token)| static_keys(id, key, token)))
+    }
+
+    /// The keys of `--secretId` and `--secretKey` (with `--token`), when given.
+    pub(crate) fn given_keys(&self) -> Option<Provider> {
+        let given = self.given.as_ref()?;
+        Some(static_keys(
+            given.secret_id.clone(),
+            given.secret_key.clone(),
+            given.token.clone(),
+        ))
     }
 
     /// The CVM instance role, from `TENCENTCLOUD_CVM_METADATA_ENDPOINT` when it is set.

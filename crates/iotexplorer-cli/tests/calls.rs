@@ -282,6 +282,58 @@ fn the_main_job_runs_against_the_embedded_emulator() {
 }
 
 #[test]
+fn the_embedded_emulator_is_signed_for_with_its_demo_keys_whatever_the_environment_holds() {
+    // Keys for the real service, in the variables and in a profile, are not the
+    // emulator's: the main job still runs, and signs with the demo keys.
+    let home = tempfile::tempdir().expect("home");
+    let tccli = home.path().join(".tccli");
+    std::fs::create_dir_all(&tccli).expect("profile folder");
+    std::fs::write(
+        tccli.join("default.credential"),
+        r#"{"secretId": "AKIDPROFILEEXAMPLE", "secretKey": "profile-key"}"#,
+    )
+    .expect("profile");
+    let home = home.path().to_str().expect("UTF-8 path");
+    for env in [
+        &[
+            ("TENCENTCLOUD_SECRET_ID", "AKIDREALSERVICEEXAMPLE"),
+            ("TENCENTCLOUD_SECRET_KEY", "real-service-key"),
+        ][..],
+        &[("HOME", home)][..],
+    ] {
+        let outcome = run_binary(&[&["--emulator", "--debug"], UPGRADE].concat(), env, "");
+        assert_eq!(outcome.code, 0, "{env:?}: {outcome:?}");
+        assert!(
+            outcome.stderr.contains(&format!(
+                "Credential={}/",
+                iotexplorer_emulator::DEMO_SECRET_ID
+            )),
+            "{env:?}: {}",
+            outcome.stderr
+        );
+    }
+    // Keys given on the command line are the caller's choice: they are used, and the
+    // emulator refuses the ones it does not know.
+    let outcome = run_binary(
+        &[
+            &[
+                "--emulator",
+                "--secretId",
+                "AKIDUNKNOWNEXAMPLE",
+                "--secretKey",
+                "k",
+            ],
+            UPGRADE,
+        ]
+        .concat(),
+        &[],
+        "",
+    );
+    assert_eq!(outcome.code, 1, "{outcome:?}");
+    assert!(outcome.stderr.contains("AuthFailure"), "{outcome:?}");
+}
+
+#[test]
 fn a_proxy_variable_that_cannot_be_used_does_not_stop_the_embedded_emulator() {
     // Calls to a loopback host never go through a proxy from the environment.
     let outcome = run_binary(
