@@ -400,8 +400,8 @@ fn sign_command() -> Command {
                 .allow_hyphen_values(true)
                 .value_parser(clap::value_parser!(i64)),
         )
-        .arg(arg("host", "Host header").default_value("iotexplorer.tencentcloudapi.com"))
-        .arg(arg("service", "Service of the credential scope").default_value("iotexplorer"))
+        .arg(arg("host", "Host header").default_value(iotexplorer_http::DEFAULT_HOST))
+        .arg(arg("service", "Service of the credential scope").default_value(iotexplorer_model::SERVICE))
         .arg(
             arg("http-method", "HTTP method")
                 .value_parser(PossibleValuesParser::new(["POST", "GET"]))

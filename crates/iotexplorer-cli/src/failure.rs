@@ -23,13 +23,17 @@ pub(crate) enum Failure {
     /// No answer: credentials, network, TLS, timeout, a response that is not the API's.
     /// When the request may have been processed, the message says so.
     Transport(String),
+    /// A rollout stopped of its own accord, with no error from the service: it found a
+    /// state it cannot explain (a batch with two tasks), or left a batch of unknown
+    /// outcome to a resume. Exits as an aborted rollout does.
+    Stopped(String),
 }
 
 impl Failure {
     pub(crate) fn exit_code(&self) -> u8 {
         match self {
             Self::Usage(_) => EXIT_USAGE,
-            Self::Api { .. } => EXIT_API,
+            Self::Api { .. } | Self::Stopped(_) => EXIT_API,
             Self::Transport(_) => EXIT_TRANSPORT,
         }
     }
@@ -49,7 +53,7 @@ impl Failure {
                 crate::output::printable_json(&envelope)
             }
             Self::Usage(message) => format!("usage error: {message}\n"),
-            Self::Transport(message) => format!("error: {message}\n"),
+            Self::Transport(message) | Self::Stopped(message) => format!("error: {message}\n"),
         }
     }
 }

@@ -273,7 +273,7 @@ fn succeeded_unseen(meta: &ActionMeta, response: &serde_json::Value, failure: &F
         "{} succeeded{request_id}, but its answer could not be shown: {}",
         meta.name,
         match failure {
-            Failure::Transport(why) | Failure::Usage(why) => why.as_str(),
+            Failure::Transport(why) | Failure::Usage(why) | Failure::Stopped(why) => why.as_str(),
             Failure::Api { .. } => "",
         }
     );
@@ -368,7 +368,7 @@ async fn exchange(
 }
 
 /// A request as `--dry-run` and `--debug` show it.
-fn shown_request(preview: &iotexplorer_http::RequestPreview) -> serde_json::Value {
+pub(crate) fn shown_request(preview: &iotexplorer_http::RequestPreview) -> serde_json::Value {
     serde_json::json!({
         "Method": preview.method,
         "Url": preview.url,

@@ -11,6 +11,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use clap::{Arg, ArgMatches, Command};
+use iotexplorer_model::SIGNATURE_MAX_AGE_SECS;
 use iotexplorer_rollout::{
     DEFAULT_RESEND_AFTER, Journal, JournalError, JournalState, LineDisplay, Observer, Outcome,
     Preview, Report, Rollout, RolloutError, RolloutSpec, Settings, TerminalDisplay, devices_not_on,
@@ -48,7 +49,7 @@ pub(crate) fn command() -> Command {
     };
     Command::new(ROLLOUT)
         .about("Staged, resumable firmware rollout of a whole fleet")
-        .long_about(
+        .long_about(format!(
             "Updates a fleet in waves of BatchUpdateFirmware calls, gating each wave on its \
              failure rate, with a journal that lets a killed rollout resume without updating \
              any device twice.\n\
@@ -60,12 +61,14 @@ pub(crate) fn command() -> Command {
              the process that held it, however it ended. `rollout status` only reads and \
              works at any time.\n\
              A call whose outcome is unknown is looked up by its marker after a short wait \
-             (IOTEXPLORER_ROLLOUT_RECONCILE_MS, default 2000), then again and again; its \
-             batch is sent again only when no task has appeared once the call can no longer \
-             make one, as the service refuses a request signed over 300 s ago \
-             (IOTEXPLORER_ROLLOUT_RESEND_AFTER_MS, default 360000; a shorter wait is \
-             warned of, as it gives that up).",
-        )
+             ({RECONCILE_DELAY_ENV}, default {}), then again and again; its batch is sent \
+             again only when no task has appeared once the call can no longer make one, as \
+             the service refuses a request signed over {SIGNATURE_MAX_AGE_SECS} s ago \
+             ({RESEND_AFTER_ENV}, default {}; a shorter wait is warned of, as it gives that \
+             up). --debug prints each request as it is sent.",
+            Settings::default().reconcile_delay.as_millis(),
+            DEFAULT_RESEND_AFTER.as_millis(),
+        ))
         .args_conflicts_with_subcommands(true)
         .subcommand_negates_reqs(true)
         .args(flags::args())
@@ -81,27 +84,37 @@ pub(crate) fn command() -> Command {
         )
 }
 
-/// How results are printed.
+/// How the rollout's reports (plan, summary, status) are printed.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Format {
+enum ReportFormat {
     Json,
     Text,
 }
 
-impl Format {
-    fn read(matches: &ArgMatches) -> Self {
-        match matches.get_one::<String>("output").map(String::as_str) {
-            Some("json") => Format::Json,
-            _ => Format::Text,
+impl ReportFormat {
+    /// `--output json` asks for JSON; anything else, or nothing, for text (a report's
+    /// tables are its text).
+    fn of(output: Option<crate::output::Format>) -> Self {
+        match output {
+            Some(crate::output::Format::Json) => ReportFormat::Json,
+            _ => ReportFormat::Text,
         }
     }
+}
+
+/// What a run shows besides its journal: the reports' format, and with `--debug` every
+/// request as it is sent.
+#[derive(Clone, Copy)]
+struct Shown {
+    format: ReportFormat,
+    debug: bool,
 }
 
 /// What `iotexplorer rollout` was asked to do, read once from its flags with the rest of
 /// the command line (`settings::Command::read`); nothing after reads a flag by name.
 pub(crate) struct Invocation {
     task: Task,
-    format: Format,
+    shown: Shown,
     /// The connection's flags as given; completed (profile, environment) and checked only
     /// when a call is to be made, so a dry run from a device file, or `status`, never
     /// trips on them.
@@ -126,26 +139,31 @@ struct StartFlags {
 impl Invocation {
     /// The subcommand's flags in `matches`, the matches of `rollout`.
     pub(crate) fn read(matches: &ArgMatches) -> Result<Self, Failure> {
-        let (task, flags_of) = match matches.subcommand() {
-            Some((STATUS, sub)) => (Task::Status(journal_path(sub)?), sub),
-            Some((RESUME, sub)) => (Task::Resume(journal_path(sub)?), sub),
-            _ => (
-                Task::Start(Box::new(StartFlags {
-                    options: flags::options(matches)?,
-                    journal: matches
-                        .get_one::<String>(flags::JOURNAL)
-                        .map(PathBuf::from)
-                        .ok_or_else(|| Failure::Usage("--journal is required".to_owned()))?,
-                    devices_file: matches.get_one::<String>(flags::DEVICES).cloned(),
-                    dry_run: matches.get_flag("dry-run"),
-                })),
-                matches,
-            ),
+        let flags_of = match matches.subcommand() {
+            Some((STATUS | RESUME, sub)) => sub,
+            _ => matches,
+        };
+        let connection = GlobalFlags::read(flags_of);
+        let task = match matches.subcommand() {
+            Some((STATUS, sub)) => Task::Status(journal_path(sub)?),
+            Some((RESUME, sub)) => Task::Resume(journal_path(sub)?),
+            _ => Task::Start(Box::new(StartFlags {
+                options: flags::options(matches)?,
+                journal: matches
+                    .get_one::<String>(flags::JOURNAL)
+                    .map(PathBuf::from)
+                    .ok_or_else(|| Failure::Usage("--journal is required".to_owned()))?,
+                devices_file: matches.get_one::<String>(flags::DEVICES).cloned(),
+                dry_run: connection.dry_run,
+            })),
         };
         Ok(Self {
             task,
-            format: Format::read(flags_of),
-            connection: GlobalFlags::read(flags_of),
+            shown: Shown {
+                format: ReportFormat::of(connection.output),
+                debug: connection.debug,
+            },
+            connection,
         })
     }
 }
@@ -159,14 +177,14 @@ pub(crate) fn run(
 ) -> Result<u8, Failure> {
     let Invocation {
         task,
-        format,
+        shown,
         connection,
     } = invocation;
     let connect = || Connection::from_flags(&connection, env);
     match task {
-        Task::Status(journal) => status(&journal, format, stdout),
-        Task::Resume(journal) => resume(&journal, format, &connect, env, stdout, stderr),
-        Task::Start(asked) => start(*asked, format, &connect, env, stdout, stderr),
+        Task::Status(journal) => status(&journal, shown.format, stdout),
+        Task::Resume(journal) => resume(&journal, shown, &connect, env, stdout, stderr),
+        Task::Start(asked) => start(*asked, shown, &connect, env, stdout, stderr),
     }
 }
 
@@ -196,11 +214,11 @@ fn read_state(path: &Path) -> Result<JournalState, Failure> {
 }
 
 /// `rollout status JOURNAL`.
-fn status(path: &Path, format: Format, stdout: &mut dyn Write) -> Result<u8, Failure> {
+fn status(path: &Path, format: ReportFormat, stdout: &mut dyn Write) -> Result<u8, Failure> {
     let report = Report::of(&read_state(path)?);
     let text = match format {
-        Format::Json => crate::output::json(&json!(report)),
-        Format::Text => format!("{}\n{}", report.summary_table(), report.device_table()),
+        ReportFormat::Json => crate::output::json(&json!(report)),
+        ReportFormat::Text => format!("{}\n{}", report.summary_table(), report.device_table()),
     };
     crate::output::write_out(stdout, &text)?;
     Ok(0)
@@ -216,7 +234,7 @@ fn journal_path(matches: &ArgMatches) -> Result<PathBuf, Failure> {
 /// `rollout --ProductID .. --FirmwareVersion .. (--devices FILE | --all-devices) --journal FILE`.
 fn start(
     asked: StartFlags,
-    format: Format,
+    shown: Shown,
     connection: &Connect<'_>,
     env: &dyn Fn(&str) -> Option<String>,
     stdout: &mut dyn Write,
@@ -269,9 +287,9 @@ fn start(
     };
     if dry_run {
         let preview = Preview::of(&spec);
-        let text = match format {
-            Format::Json => crate::output::json(&json!(preview)),
-            Format::Text => preview.to_text(),
+        let text = match shown.format {
+            ReportFormat::Json => crate::output::json(&json!(preview)),
+            ReportFormat::Text => preview.to_text(),
         };
         if let Some(session) = session {
             runtime.block_on(session.close());
@@ -285,14 +303,14 @@ fn start(
     };
     let rollout = Opening::New(journal.clone(), Box::new(spec));
     drive(
-        &runtime, session, rollout, settings, &journal, format, stdout, stderr,
+        &runtime, session, rollout, settings, &journal, shown, stdout, stderr,
     )
 }
 
 /// `rollout resume JOURNAL`.
 fn resume(
     path: &Path,
-    format: Format,
+    shown: Shown,
     connection: &Connect<'_>,
     env: &dyn Fn(&str) -> Option<String>,
     stdout: &mut dyn Write,
@@ -306,7 +324,7 @@ fn resume(
     if state.finished || state.aborted.is_some() {
         drop(journal);
         let code = if state.finished { 0 } else { EXIT_API };
-        print_report(&Report::of(&state), format, stdout)?;
+        print_report(&Report::of(&state), shown.format, stdout)?;
         return Ok(code);
     }
     let runtime = crate::runtime()?;
@@ -317,7 +335,7 @@ fn resume(
         Opening::Resume(journal, Box::new(state)),
         settings,
         path,
-        format,
+        shown,
         stdout,
         stderr,
     )
@@ -339,10 +357,10 @@ fn settings(
         if wait < DEFAULT_RESEND_AFTER {
             let _ = writeln!(
                 stderr,
-                "warning: {RESEND_AFTER_ENV}={} is below {} (the service's 300 s limit on a \
-                 signature's age, and a minute): a batch whose call's outcome is unknown may \
-                 be sent again while that call can still create a task, and its devices then \
-                 get two",
+                "warning: {RESEND_AFTER_ENV}={} is below {} (the service's \
+                 {SIGNATURE_MAX_AGE_SECS} s limit on a signature's age, and a minute): a batch \
+                 whose call's outcome is unknown may be sent again while that call can still \
+                 create a task, and its devices then get two",
                 wait.as_millis(),
                 DEFAULT_RESEND_AFTER.as_millis()
             );
@@ -411,18 +429,32 @@ fn drive(
     opening: Opening,
     settings: Settings,
     journal: &Path,
-    format: Format,
+    shown: Shown,
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> Result<u8, Failure> {
+    let Shown { format, debug } = shown;
     let (sender, receiver) = mpsc::channel::<Vec<u8>>();
-    let writer = ChannelWriter(sender);
-    let observer: Box<dyn Observer> = if std::io::stderr().is_terminal() && format == Format::Text {
-        Box::new(TerminalDisplay::new(writer))
+    // `--debug`: each request as the client sent it, between the display's lines.
+    let client = if debug {
+        let requests = sender.clone();
+        session.client.with_request_observer(move |request| {
+            let shown = format!(
+                "request:\n{}",
+                crate::output::json(&crate::shown_request(request))
+            );
+            let _ = requests.send(shown.into_bytes());
+        })
     } else {
-        Box::new(LineDisplay::new(writer))
+        session.client.clone()
     };
-    let client = session.client.clone();
+    let writer = ChannelWriter(sender);
+    let observer: Box<dyn Observer> =
+        if std::io::stderr().is_terminal() && format == ReportFormat::Text {
+            Box::new(TerminalDisplay::new(writer))
+        } else {
+            Box::new(LineDisplay::new(writer))
+        };
     let task = runtime.spawn(async move {
         let mut rollout = match opening {
             Opening::New(path, spec) => Rollout::create(&path, *spec, &client, settings, observer)?,
@@ -470,10 +502,14 @@ fn drive(
     })
 }
 
-fn print_report(report: &Report, format: Format, stdout: &mut dyn Write) -> Result<(), Failure> {
+fn print_report(
+    report: &Report,
+    format: ReportFormat,
+    stdout: &mut dyn Write,
+) -> Result<(), Failure> {
     let text = match format {
-        Format::Json => crate::output::json(&json!(report)),
-        Format::Text => report.summary_table(),
+        ReportFormat::Json => crate::output::json(&json!(report)),
+        ReportFormat::Text => report.summary_table(),
     };
     crate::output::write_out(stdout, &text)
 }
@@ -499,10 +535,29 @@ fn rollout_failure(error: RolloutError) -> Failure {
         // Nothing was sent for the batch: the options asked for an invalid request.
         error @ RolloutError::Request { .. } => Failure::Usage(error.to_string()),
         RolloutError::Journal(err) => journal_failure(err),
-        other => Failure::Api {
-            code: "FailedOperation.RolloutInconsistent".to_owned(),
-            message: other.to_string(),
-            request_id: None,
-        },
+        // The rollout's own verdicts (a state it cannot explain, a batch left to a
+        // resume), not answers of the service: no error code is made up for them.
+        other => Failure::Stopped(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rollouts_own_verdicts_are_not_shown_as_the_services_errors() {
+        for error in [
+            RolloutError::Inconsistent("batch b-1 has two tasks".to_owned()),
+            RolloutError::Stopped {
+                batch: "b-2".to_owned(),
+            },
+        ] {
+            let failure = rollout_failure(error);
+            assert_eq!(failure.exit_code(), EXIT_API, "{failure:?}");
+            let shown = failure.render();
+            assert!(shown.starts_with("error: batch b-"), "{shown}");
+            assert!(!shown.contains("Code"), "{shown}");
+        }
     }
 }

@@ -892,7 +892,8 @@ fn curl_commands_make_the_call_when_revealed_and_are_masked_otherwise() {
     };
     let masked = generate(&args(false), &demo);
     assert!(masked.contains("Signature=** redacted **"), "{masked}");
-    assert!(masked.contains("five minutes"), "{masked}");
+    let limit = format!("({} s)", iotexplorer_model::SIGNATURE_MAX_AGE_SECS);
+    assert!(masked.contains(&limit), "{masked}");
     assert!(!masked.contains(DEMO_KEY));
     let before = emulator.arrivals();
     assert_eq!(emulator.arrivals(), before, "generating sends nothing");

@@ -275,6 +275,41 @@ fn all_devices_takes_those_not_yet_on_the_version() {
 }
 
 #[test]
+fn debug_shows_each_request_as_it_was_sent() {
+    let lab = Lab::start("debug", 3, ProgressSettings::default().with_step_ms(20));
+    let (devices, journal_text, _) = lab.rollout_paths(&device_names(3), "debug.journal");
+    let mut args = vec!["--debug"];
+    args.extend(start_args(&devices, &journal_text));
+    args.extend(["--waves", "100%"]);
+    let output = run(&lab, &args);
+    let stderr = text(&output.stderr);
+    assert_eq!(code(&output), 0, "{stderr}");
+    // Each request the client sent, as it sent it, the signature masked.
+    let sent = stderr.matches("request:\n").count();
+    let actions: Vec<&str> = stderr
+        .lines()
+        .filter_map(|line| line.trim().strip_prefix("\"x-tc-action\": "))
+        .collect();
+    assert_eq!(sent, actions.len(), "{stderr}");
+    assert_eq!(
+        actions
+            .iter()
+            .filter(|action| action.contains("BatchUpdateFirmware"))
+            .count(),
+        1,
+        "{stderr}"
+    );
+    assert_eq!(sent as u64, lab.emulator().arrivals(), "{stderr}");
+    assert!(stderr.contains("Signature=** redacted **"), "{stderr}");
+    assert!(!stderr.contains(rollout_common::SECRET_KEY), "{stderr}");
+
+    // Without `--debug`, no request is shown.
+    let (devices, journal_text, _) = lab.rollout_paths(&device_names(3), "quiet.journal");
+    let output = run(&lab, &start_args(&devices, &journal_text));
+    assert!(!text(&output.stderr).contains("request:"));
+}
+
+#[test]
 fn usage_errors_exit_2_and_send_nothing() {
     let lab = Lab::start("usage", 5, ProgressSettings::default());
     let devices = lab.devices_file(&device_names(5));

@@ -6,6 +6,7 @@
 use std::fmt::Write as _;
 
 use iotexplorer_http::{ProvideCredentials, RequestPreview};
+use iotexplorer_model::SIGNATURE_MAX_AGE_SECS;
 use tc3_sign::{Payload, SignableRequest, SignedHeaders, SigningParams, SigningSettings, sign};
 
 use super::Call;
@@ -13,9 +14,6 @@ use super::literal::shell_word;
 use crate::connect::{self, Provider};
 use crate::failure::Failure;
 use crate::settings::Connection;
-
-/// How long the service accepts a signed request after its timestamp.
-const VALID_SECS: i64 = 300;
 
 /// The signed request as a `curl` command; with `reveal`, its real signature and token.
 pub(crate) fn command(
@@ -148,9 +146,9 @@ fn render(call: &Call<'_>, preview: &RequestPreview, secrets: Option<&Secrets>) 
     if let Some(timestamp) = timestamp {
         let _ = writeln!(
             out,
-            "# Signed at {}; the service accepts it until {} (five minutes).",
+            "# Signed at {}; the service accepts it until {} ({SIGNATURE_MAX_AGE_SECS} s).",
             utc_time(timestamp),
-            utc_time(timestamp + VALID_SECS)
+            utc_time(timestamp.saturating_add_unsigned(SIGNATURE_MAX_AGE_SECS))
         );
     }
     if secrets.is_some() {
