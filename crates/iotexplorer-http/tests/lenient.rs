@@ -431,3 +431,33 @@ async fn an_error_member_that_is_null_is_absent_on_the_typed_and_the_json_path()
     assert_eq!(response, json!({"TaskId": 7, "RequestId": "r1"}));
     assert_eq!(server.count(), 2, "each call sent once");
 }
+
+#[tokio::test]
+async fn a_member_given_twice_is_read_alike_on_the_typed_and_the_json_path() {
+    // Which `TaskId` did the service mean? Neither path picks one: the write's outcome is
+    // unknown on both, and it is not sent again.
+    let server = TestServer::always(support::Reply::Body(bytes::Bytes::from_static(
+        br#"{"Response":{"TaskId":7,"TaskId":8,"RequestId":"r1"}}"#,
+    )))
+    .await;
+    let client = builder(&server).build().unwrap();
+    let upgrade = BatchUpdateFirmwareRequest::builder()
+        .product_id("ABCDE12345")
+        .firmware_version("2.0.0")
+        .device_names("dev001")
+        .build()
+        .unwrap();
+    let typed = client.batch_update_firmware(&upgrade).await.unwrap_err();
+    let meta = find_action("BatchUpdateFirmware").unwrap();
+    let body =
+        json!({"ProductID": "ABCDE12345", "FirmwareVersion": "2.0.0", "DeviceNames": ["dev001"]});
+    let untyped = client.send_json(meta, &body).await.unwrap_err();
+    for error in [&typed, &untyped] {
+        assert!(matches!(error, Error::Ambiguous { .. }), "{error:?}");
+        assert!(
+            error.to_string().contains("`TaskId` is given twice"),
+            "{error}"
+        );
+    }
+    assert_eq!(server.count(), 2, "each call sent once");
+}

@@ -105,14 +105,24 @@ pub fn decode_response<A: Action>(body: &[u8]) -> Result<A::Response, DecodeErro
 }
 
 /// Decodes a response body without knowing its action: the inner `Response` object, or the
-/// service's error. Useful for generic front ends.
+/// service's error. Useful for generic front ends. Values are kept as sent (a number sent
+/// as a string stays a string); a member given twice, at any depth, makes the body
+/// malformed, as it does for [`decode_response`].
 pub fn decode_response_value(body: &[u8]) -> Result<Value, DecodeError> {
     let malformed = |reason: &str, request_id: Option<String>| DecodeError::Malformed {
         reason: reason.to_owned(),
         request_id,
     };
-    let envelope: Value =
-        serde_json::from_slice(body).map_err(|err| malformed(&format!("not JSON: {err}"), None))?;
+    // A member given twice, at any depth, is refused, as the typed path refuses it: no
+    // one can say which of the two the service meant.
+    let envelope = crate::unambiguous::from_slice(body).map_err(|err| {
+        let kind = if err.is_data() {
+            "ambiguous"
+        } else {
+            "not JSON"
+        };
+        malformed(&format!("{kind}: {err}"), None)
+    })?;
     let Value::Object(mut outer) = envelope else {
         return Err(malformed("not a JSON object", None));
     };

@@ -50,6 +50,7 @@ mod meta;
 pub mod naming;
 mod skeleton;
 mod success;
+mod unambiguous;
 mod validation;
 
 pub use action::{Action, Validate};
