@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use iotexplorer_model::FirmwareTaskStatus;
 use support::{Outcome, run_binary};
 
 /// Accepts connections and never says a word, holding them open.
@@ -242,7 +243,7 @@ fn text_the_server_wrote_reaches_stderr_with_its_control_characters_written_out(
     }})
     .to_string();
     let success = serde_json::json!({"Response": {
-        "Status": 1, format!("New{hostile}"): 1, "RequestId": hostile,
+        "Status": FirmwareTaskStatus::Running, format!("New{hostile}"): 1, "RequestId": hostile,
     }})
     .to_string();
     let waiter = "{'expr':'RequestId','to':'never','timeout':0.3,'interval':0.1}";
@@ -282,7 +283,7 @@ fn text_the_server_wrote_reaches_stdout_with_its_control_characters_written_out(
     // terminal its ESC, BEL or C1 CSI would start an escape sequence of the service's.
     let hostile = "r\u{1b}]0;PWNED\u{7}\u{1b}[2J\u{9b}31m\u{7f}\rover";
     let body = serde_json::json!({"Response": {
-        "Status": 1,
+        "Status": FirmwareTaskStatus::Running,
         "Percent": 20,
         "Type": hostile,
         "RequestId": hostile,

@@ -4,6 +4,7 @@
 mod support;
 
 use iotexplorer_emulator::{Emulator, EmulatorBuilder, Fixture, RunningEmulator};
+use iotexplorer_model::FirmwareTaskStatus;
 use serde_json::{Value, json};
 use support::Client;
 use tc3_sign::Credentials;
@@ -81,7 +82,8 @@ fn firmware_family(
         ),
         (
             "UpdateOtaTaskStatus",
-            json!({"ProductId": product, "TaskId": task_id, "Status": 6}),
+            json!({"ProductId": product, "TaskId": task_id,
+                   "Status": FirmwareTaskStatus::Cancelled}),
             NOT_EXIST,
         ),
         (
@@ -317,7 +319,8 @@ async fn listings_show_the_callers_own_products_only() {
     let reply = bob
         .post(
             "UpdateOtaTaskStatus",
-            &json!({"ProductId": BOB_PRODUCT, "TaskId": task_id, "Status": 6}),
+            &json!({"ProductId": BOB_PRODUCT, "TaskId": task_id,
+                    "Status": FirmwareTaskStatus::Cancelled}),
         )
         .await;
     assert_eq!(

@@ -10,15 +10,11 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use iotexplorer_emulator::{Emulator, Fixture, RunningEmulator};
-use iotexplorer_model::FirmwareTaskStatus;
+use iotexplorer_model::{DeviceOnlineStatus, FirmwareTaskStatus, FirmwareUpdateStatus};
 use serde_json::{Value, json};
 use support::Client;
 
 const PRODUCT: &str = "ABCDE12345";
-/// The task statuses, as the model states them.
-const RUNNING: i64 = FirmwareTaskStatus::Running.code();
-const FINISHED: i64 = FirmwareTaskStatus::Finished.code();
-const CANCELLED: i64 = FirmwareTaskStatus::Cancelled.code();
 
 /// A fixture of the demo's credentials and product, with `devices` devices on `1.0.0`,
 /// `progress` as given and `extra` merged into the first device.
@@ -95,7 +91,7 @@ async fn task_devices(client: &Client, id: u64) -> Vec<Value> {
     }
 }
 
-async fn task_status(client: &Client, id: u64) -> i64 {
+async fn task_status(client: &Client, id: u64) -> FirmwareTaskStatus {
     client
         .post(
             "DescribeFirmwareTask",
@@ -104,6 +100,7 @@ async fn task_status(client: &Client, id: u64) -> i64 {
         .await
         .ok()["Status"]
         .as_i64()
+        .map(FirmwareTaskStatus::from_code)
         .expect("a Status")
 }
 
@@ -123,17 +120,18 @@ async fn reported_version(client: &Client, device: &str) -> String {
 
 /// The states `device` goes through, in order and each once, polled until it ends or
 /// `limit` passes.
-async fn states_of(client: &Client, device: &str, limit: Duration) -> Vec<i64> {
+async fn states_of(client: &Client, device: &str, limit: Duration) -> Vec<FirmwareUpdateStatus> {
     let deadline = Instant::now() + limit;
-    let mut seen: Vec<i64> = Vec::new();
+    let mut seen: Vec<FirmwareUpdateStatus> = Vec::new();
     loop {
         let status = update_status(client, device).await["Status"]
             .as_i64()
+            .map(FirmwareUpdateStatus::from_code)
             .expect("a Status");
         if seen.last() != Some(&status) {
             seen.push(status);
         }
-        if matches!(status, 5 | 6 | 10) || Instant::now() > deadline {
+        if status.is_terminal() || Instant::now() > deadline {
             return seen;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -166,19 +164,31 @@ async fn a_device_goes_through_every_documented_state_in_order() {
         .await
         .ok();
     assert_eq!(
-        listed["Devices"][0]["Status"], 0,
+        listed["Devices"][0]["Status"],
+        DeviceOnlineStatus::Offline.code(),
         "offline in the list: {listed}"
     );
-    assert_eq!(task_status(&client, id).await, RUNNING);
+    assert_eq!(task_status(&client, id).await, FirmwareTaskStatus::Running);
 
     let states = states_of(&client, "dev001", Duration::from_secs(15)).await;
-    // offline, pending, message sent, waiting for the user, downloading, downloaded,
-    // burning, processing, done.
-    assert_eq!(states, [0, 1, 2, 8, 3, 20, 4, 7, 6]);
+    assert_eq!(
+        states,
+        [
+            FirmwareUpdateStatus::Offline,
+            FirmwareUpdateStatus::Pending,
+            FirmwareUpdateStatus::MessageSent,
+            FirmwareUpdateStatus::AwaitingConfirmation,
+            FirmwareUpdateStatus::Downloading,
+            FirmwareUpdateStatus::Downloaded,
+            FirmwareUpdateStatus::Burning,
+            FirmwareUpdateStatus::Processing,
+            FirmwareUpdateStatus::Done
+        ]
+    );
     let rows = task_devices(&client, id).await;
     assert_eq!(
         (rows[0]["Status"].as_i64(), rows[0]["Percent"].as_u64()),
-        (Some(6), Some(100))
+        (Some(FirmwareUpdateStatus::Done.code()), Some(100))
     );
     assert_eq!(reported_version(&client, "dev001").await, "2.0.0");
     let listed = client
@@ -188,7 +198,11 @@ async fn a_device_goes_through_every_documented_state_in_order() {
         )
         .await
         .ok();
-    assert_eq!(listed["Devices"][0]["Status"], 1, "online again: {listed}");
+    assert_eq!(
+        listed["Devices"][0]["Status"],
+        DeviceOnlineStatus::Online.code(),
+        "online again: {listed}"
+    );
     emulator.shutdown().await;
 }
 
@@ -202,8 +216,15 @@ async fn by_default_a_user_confirmed_task_runs_as_it_always_did() {
     )
     .await;
     let states = states_of(&client, "dev001", Duration::from_secs(10)).await;
+    let plain = [
+        FirmwareUpdateStatus::Pending,
+        FirmwareUpdateStatus::Downloading,
+        FirmwareUpdateStatus::Burning,
+        FirmwareUpdateStatus::Done,
+    ];
     assert!(
-        states.iter().all(|s| [1, 3, 4, 6].contains(s)) && states.last() == Some(&6),
+        states.iter().all(|s| plain.contains(s))
+            && states.last() == Some(&FirmwareUpdateStatus::Done),
         "{states:?}"
     );
     emulator.shutdown().await;
@@ -223,15 +244,25 @@ async fn a_late_failure_comes_after_the_download_and_burning() {
     let client = Client::demo(emulator.addr());
     let id = create(&client, json!({"DeviceNames": ["dev001", "dev002"]})).await;
     let states = states_of(&client, "dev001", Duration::from_secs(10)).await;
-    assert_eq!(states, [1, 2, 3, 20, 4, 5]);
+    assert_eq!(
+        states,
+        [
+            FirmwareUpdateStatus::Pending,
+            FirmwareUpdateStatus::MessageSent,
+            FirmwareUpdateStatus::Downloading,
+            FirmwareUpdateStatus::Downloaded,
+            FirmwareUpdateStatus::Burning,
+            FirmwareUpdateStatus::Failed
+        ]
+    );
     // Both devices end so; the task finishes.
     tokio::time::sleep(Duration::from_millis(300)).await;
     for row in task_devices(&client, id).await {
-        assert_eq!(row["Status"], 5, "{row}");
+        assert_eq!(row["Status"], FirmwareUpdateStatus::Failed.code(), "{row}");
         assert_eq!(row["ErrMsg"], "burning failed", "{row}");
         assert_eq!(row["Percent"], 100, "{row}");
     }
-    assert_eq!(task_status(&client, id).await, FINISHED);
+    assert_eq!(task_status(&client, id).await, FirmwareTaskStatus::Finished);
     assert_eq!(reported_version(&client, "dev001").await, "1.0.0");
     emulator.shutdown().await;
 }
@@ -246,16 +277,24 @@ async fn a_device_reports_done_on_a_mismatched_module_and_keeps_its_version() {
     let client = Client::demo(emulator.addr());
     let id = create(&client, json!({"FirmwareOriVersion": "1.0.0"})).await;
     let states = states_of(&client, "dev001", Duration::from_secs(10)).await;
-    assert_eq!(states.last(), Some(&6), "{states:?}");
+    assert_eq!(
+        states.last(),
+        Some(&FirmwareUpdateStatus::Done),
+        "{states:?}"
+    );
     tokio::time::sleep(Duration::from_millis(100)).await;
     let rows = task_devices(&client, id).await;
     assert_eq!(rows.len(), 4);
-    assert!(rows.iter().all(|row| row["Status"] == 6), "{rows:?}");
-    assert_eq!(task_status(&client, id).await, FINISHED);
+    assert!(
+        rows.iter()
+            .all(|row| row["Status"] == FirmwareUpdateStatus::Done.code()),
+        "{rows:?}"
+    );
+    assert_eq!(task_status(&client, id).await, FirmwareTaskStatus::Finished);
     let status = update_status(&client, "dev002").await;
     assert_eq!(
         (status["Status"].as_i64(), status["DstVersion"].as_str()),
-        (Some(6), Some("2.0.0"))
+        (Some(FirmwareUpdateStatus::Done.code()), Some("2.0.0"))
     );
     // ...yet every device still runs, and reports, the old version.
     for device in ["dev001", "dev002", "dev003", "dev004"] {
@@ -299,10 +338,22 @@ async fn a_user_who_never_confirms_keeps_the_device_waiting_and_the_task_running
     )
     .await;
     tokio::time::sleep(Duration::from_millis(400)).await;
-    assert_eq!(update_status(&client, "dev001").await["Status"], 8);
-    assert_eq!(update_status(&client, "dev002").await["Status"], 6);
-    assert_eq!(task_status(&client, confirmed).await, RUNNING);
-    assert_eq!(task_status(&client, silent).await, FINISHED);
+    assert_eq!(
+        update_status(&client, "dev001").await["Status"],
+        FirmwareUpdateStatus::AwaitingConfirmation.code()
+    );
+    assert_eq!(
+        update_status(&client, "dev002").await["Status"],
+        FirmwareUpdateStatus::Done.code()
+    );
+    assert_eq!(
+        task_status(&client, confirmed).await,
+        FirmwareTaskStatus::Running
+    );
+    assert_eq!(
+        task_status(&client, silent).await,
+        FirmwareTaskStatus::Finished
+    );
     // Still updating: a new task needs OverrideMode.
     let reply = client
         .post(
@@ -318,14 +369,18 @@ async fn a_user_who_never_confirms_keeps_the_device_waiting_and_the_task_running
     client
         .post(
             "UpdateOtaTaskStatus",
-            &json!({"ProductId": PRODUCT, "TaskId": confirmed, "Status": 6}),
+            &json!({"ProductId": PRODUCT, "TaskId": confirmed,
+                    "Status": FirmwareTaskStatus::Cancelled}),
         )
         .await
         .ok();
     let rows = task_devices(&client, confirmed).await;
     assert_eq!(
         (rows[0]["Status"].as_i64(), rows[0]["ErrMsg"].as_str()),
-        (Some(5), Some("task cancelled"))
+        (
+            Some(FirmwareUpdateStatus::Failed.code()),
+            Some("task cancelled")
+        )
     );
     assert_eq!(reported_version(&client, "dev001").await, "1.0.0");
     emulator.shutdown().await;
@@ -350,23 +405,33 @@ async fn a_user_confirms_after_the_delay_then_the_update_goes_on() {
     )
     .await;
     let mut waited = None;
-    let mut states: Vec<i64> = Vec::new();
+    let mut states: Vec<FirmwareUpdateStatus> = Vec::new();
     while began.elapsed() < Duration::from_secs(10) {
         let status = update_status(&client, "dev001").await["Status"]
             .as_i64()
+            .map(FirmwareUpdateStatus::from_code)
             .expect("a Status");
         if states.last() != Some(&status) {
             states.push(status);
-            if status == 3 {
+            if status == FirmwareUpdateStatus::Downloading {
                 waited = Some(began.elapsed());
             }
         }
-        if status == 6 {
+        if status == FirmwareUpdateStatus::Done {
             break;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    assert_eq!(states, [1, 8, 3, 4, 6]);
+    assert_eq!(
+        states,
+        [
+            FirmwareUpdateStatus::Pending,
+            FirmwareUpdateStatus::AwaitingConfirmation,
+            FirmwareUpdateStatus::Downloading,
+            FirmwareUpdateStatus::Burning,
+            FirmwareUpdateStatus::Done
+        ]
+    );
     // One stage pending and four waiting: the download starts after 500 ms, not before.
     let waited = waited.expect("downloading was seen");
     assert!(waited >= Duration::from_millis(500), "{waited:?}");
@@ -394,10 +459,10 @@ async fn offline_draw(
     let rows = task_devices(&client, id).await;
     assert_eq!(rows.len(), 200);
     // Counted at once: with a delay drawn below the time this took, a device that comes
-    // online has already left state 0, so the exact count takes never_online_rate 1.
+    // online is no longer offline, so the exact count takes never_online_rate 1.
     let offline = rows
         .iter()
-        .filter(|row| row["Status"] == 0)
+        .filter(|row| row["Status"] == FirmwareUpdateStatus::Offline.code())
         .filter_map(|row| row["DeviceName"].as_str().map(str::to_owned))
         .collect();
     (offline, emulator, client, id)
@@ -413,16 +478,17 @@ async fn the_offline_share_is_honoured_and_a_seed_replays_it() {
     let rows = task_devices(&client, id).await;
     let still: BTreeSet<String> = rows
         .iter()
-        .filter(|row| row["Status"] == 0)
+        .filter(|row| row["Status"] == FirmwareUpdateStatus::Offline.code())
         .filter_map(|row| row["DeviceName"].as_str().map(str::to_owned))
         .collect();
     assert_eq!(still, first);
     assert!(
         rows.iter()
-            .all(|row| row["Status"] == 0 || row["Status"] == 6),
+            .all(|row| row["Status"] == FirmwareUpdateStatus::Offline.code()
+                || row["Status"] == FirmwareUpdateStatus::Done.code()),
         "{rows:?}"
     );
-    assert_eq!(task_status(&client, id).await, RUNNING);
+    assert_eq!(task_status(&client, id).await, FirmwareTaskStatus::Running);
     emulator.shutdown().await;
 
     let (again, emulator, ..) = offline_draw(11, 1.0).await;
@@ -440,14 +506,18 @@ async fn offline_devices_come_online_after_their_delay_and_finish() {
     // Ten stages of delay at most, then four: 280 ms.
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        if task_status(&client, id).await == FINISHED {
+        if task_status(&client, id).await == FirmwareTaskStatus::Finished {
             break;
         }
         assert!(Instant::now() < deadline, "the task never finished");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let rows = task_devices(&client, id).await;
-    assert!(rows.iter().all(|row| row["Status"] == 6), "{rows:?}");
+    assert!(
+        rows.iter()
+            .all(|row| row["Status"] == FirmwareUpdateStatus::Done.code()),
+        "{rows:?}"
+    );
     for name in offline.iter().take(5) {
         assert_eq!(reported_version(&client, name).await, "2.0.0", "{name}");
     }
@@ -464,18 +534,31 @@ async fn a_device_offline_for_ever_in_the_fixture_stays_so_until_cancelled() {
     let client = Client::demo(emulator.addr());
     let id = create(&client, json!({"DeviceNames": ["dev001", "dev002"]})).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(update_status(&client, "dev001").await["Status"], 0);
-    assert_eq!(update_status(&client, "dev002").await["Status"], 6);
-    assert_eq!(task_status(&client, id).await, RUNNING);
+    assert_eq!(
+        update_status(&client, "dev001").await["Status"],
+        FirmwareUpdateStatus::Offline.code()
+    );
+    assert_eq!(
+        update_status(&client, "dev002").await["Status"],
+        FirmwareUpdateStatus::Done.code()
+    );
+    assert_eq!(task_status(&client, id).await, FirmwareTaskStatus::Running);
     client
         .post(
             "UpdateOtaTaskStatus",
-            &json!({"ProductId": PRODUCT, "TaskId": id, "Status": 6}),
+            &json!({"ProductId": PRODUCT, "TaskId": id,
+                    "Status": FirmwareTaskStatus::Cancelled}),
         )
         .await
         .ok();
-    assert_eq!(update_status(&client, "dev001").await["Status"], 5);
-    assert_eq!(task_status(&client, id).await, CANCELLED);
+    assert_eq!(
+        update_status(&client, "dev001").await["Status"],
+        FirmwareUpdateStatus::Failed.code()
+    );
+    assert_eq!(
+        task_status(&client, id).await,
+        FirmwareTaskStatus::Cancelled
+    );
     emulator.shutdown().await;
 }
 
@@ -536,7 +619,19 @@ async fn the_flags_turn_the_behaviours_on() {
     let states = states_of(&client, "dev001", Duration::from_secs(10)).await;
     let _ = child.kill();
     let _ = child.wait();
-    assert_eq!(states, [1, 2, 8, 3, 20, 4, 7, 6]);
+    assert_eq!(
+        states,
+        [
+            FirmwareUpdateStatus::Pending,
+            FirmwareUpdateStatus::MessageSent,
+            FirmwareUpdateStatus::AwaitingConfirmation,
+            FirmwareUpdateStatus::Downloading,
+            FirmwareUpdateStatus::Downloaded,
+            FirmwareUpdateStatus::Burning,
+            FirmwareUpdateStatus::Processing,
+            FirmwareUpdateStatus::Done
+        ]
+    );
 
     let (mut child, address) = spawn(&[
         "--offline-rate",
@@ -555,7 +650,7 @@ async fn the_flags_turn_the_behaviours_on() {
     let status = update_status(&client, "dev001").await;
     let _ = child.kill();
     let _ = child.wait();
-    assert_eq!(status["Status"], 0);
+    assert_eq!(status["Status"], FirmwareUpdateStatus::Offline.code());
 }
 
 #[test]
@@ -606,10 +701,16 @@ async fn the_behaviours_drawn_survive_a_restart_from_the_state_file() {
     let client = Client::demo(emulator.addr());
     // dev001 still waits to come online, so the task runs; dev002 reported done and
     // still runs its old version.
-    assert_eq!(update_status(&client, "dev001").await["Status"], 0);
-    assert_eq!(update_status(&client, "dev002").await["Status"], 6);
+    assert_eq!(
+        update_status(&client, "dev001").await["Status"],
+        FirmwareUpdateStatus::Offline.code()
+    );
+    assert_eq!(
+        update_status(&client, "dev002").await["Status"],
+        FirmwareUpdateStatus::Done.code()
+    );
     assert_eq!(reported_version(&client, "dev002").await, "1.0.0");
-    assert_eq!(task_status(&client, id).await, RUNNING);
+    assert_eq!(task_status(&client, id).await, FirmwareTaskStatus::Running);
     emulator.shutdown().await;
 }
 
@@ -637,7 +738,17 @@ async fn a_stalled_device_times_out_counting_from_its_first_stage() {
     .await;
     let states = states_of(&client, "dev001", Duration::from_secs(10)).await;
     let took = began.elapsed();
-    assert_eq!(states, [0, 1, 2, 8, 3, 10]);
+    assert_eq!(
+        states,
+        [
+            FirmwareUpdateStatus::Offline,
+            FirmwareUpdateStatus::Pending,
+            FirmwareUpdateStatus::MessageSent,
+            FirmwareUpdateStatus::AwaitingConfirmation,
+            FirmwareUpdateStatus::Downloading,
+            FirmwareUpdateStatus::TimedOut
+        ]
+    );
     assert!(took >= Duration::from_millis(7 * 150), "{took:?}");
     let rows = task_devices(&client, id).await;
     assert_eq!(rows[0]["ErrMsg"], "update timed out");
@@ -665,7 +776,16 @@ async fn a_device_offline_from_the_start_shows_so_before_its_turn_and_never_goes
     )
     .await;
     let states = states_of(&client, "dev001", Duration::from_secs(15)).await;
-    assert_eq!(states, [0, 1, 3, 4, 6]);
+    assert_eq!(
+        states,
+        [
+            FirmwareUpdateStatus::Offline,
+            FirmwareUpdateStatus::Pending,
+            FirmwareUpdateStatus::Downloading,
+            FirmwareUpdateStatus::Burning,
+            FirmwareUpdateStatus::Done
+        ]
+    );
     emulator.shutdown().await;
 }
 
@@ -720,5 +840,5 @@ fn a_huge_max_retry_num_is_answered_at_once() {
         rows.iter().all(|row| row["RetryNum"].as_u64() > Some(0)),
         "{rows:?}"
     );
-    assert_eq!(status, RUNNING);
+    assert_eq!(status, FirmwareTaskStatus::Running);
 }

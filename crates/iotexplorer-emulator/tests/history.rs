@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use iotexplorer_emulator::{Emulator, Fixture, ProgressSettings, RunningEmulator};
+use iotexplorer_model::{ALREADY_CURRENT_MESSAGE, FirmwareUpdateStatus};
 use serde_json::{Value, json};
 use support::Client;
 
@@ -106,10 +107,10 @@ async fn create(client: &Client, body: &Value) -> u64 {
 }
 
 /// Waits until device `device`'s latest task reports `status`.
-async fn wait_for_status(client: &Client, device: &str, status: i64) {
+async fn wait_for_status(client: &Client, device: &str, status: FirmwareUpdateStatus) {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        if update_status(client, device).await["Status"] == status {
+        if update_status(client, device).await["Status"] == status.code() {
             return;
         }
         assert!(Instant::now() < deadline, "{device} never reached {status}");
@@ -137,7 +138,7 @@ async fn assert_history(client: &Client, first: u64, cancelled: u64) {
 
     let first_rows = rows_of(client, "2.0.0", first).await;
     assert_eq!(first_rows.len(), 1, "{first_rows:?}");
-    assert_eq!(first_rows[0]["Status"], 6);
+    assert_eq!(first_rows[0]["Status"], FirmwareUpdateStatus::Done.code());
     assert_eq!(first_rows[0]["OriVersion"], "1.0.0");
     // A TaskId filter names a task by the text of its ID, and only within the version.
     for (version, named, total) in [
@@ -160,12 +161,12 @@ async fn assert_history(client: &Client, first: u64, cancelled: u64) {
     }
     let stopped = rows_of(client, "1.0.0", cancelled).await;
     assert_eq!(stopped.len(), 1, "{stopped:?}");
-    assert_eq!(stopped[0]["Status"], 5);
+    assert_eq!(stopped[0]["Status"], FirmwareUpdateStatus::Failed.code());
     assert_eq!(stopped[0]["OriVersion"], "2.0.0");
     let latest = update_status(client, "dev001").await;
     assert_eq!(
         (latest["Status"].clone(), latest["OriVersion"].clone()),
-        (json!(5), json!("2.0.0"))
+        (json!(FirmwareUpdateStatus::Failed), json!("2.0.0"))
     );
 }
 
@@ -177,9 +178,9 @@ async fn a_long_history_answers_like_a_short_one() {
     let emulator = start(&state, 1).await;
     let client = Client::demo(emulator.addr());
     let first = create(&client, &update("2.0.0", "dev001", 0)).await;
-    wait_for_status(&client, "dev001", 6).await;
+    wait_for_status(&client, "dev001", FirmwareUpdateStatus::Done).await;
 
-    // Each fails at once ("firmware no need update."), so the device is never busy: a
+    // Each fails at once (`ALREADY_CURRENT_MESSAGE`), so the device is never busy: a
     // task that keeps existing ones is accepted every time, and the version stays the one
     // the first task installed.
     for n in 0..REPEATS {
@@ -188,7 +189,10 @@ async fn a_long_history_answers_like_a_short_one() {
         assert_eq!(row.len(), 1);
         assert_eq!(
             (row[0]["Status"].clone(), row[0]["ErrMsg"].clone()),
-            (json!(5), json!("firmware no need update.")),
+            (
+                json!(FirmwareUpdateStatus::Failed),
+                json!(ALREADY_CURRENT_MESSAGE)
+            ),
             "task {n}"
         );
         if n % 100 == 0 {
@@ -225,7 +229,7 @@ async fn a_long_history_answers_like_a_short_one() {
     assert_eq!(task_count(&client, "2.0.0").await, REPEATS as u64 + 3);
     assert_eq!(reported_version(&client, "dev001").await, "2.0.0");
     let latest = update_status(&client, "dev001").await;
-    assert_eq!(latest["Status"], 5);
+    assert_eq!(latest["Status"], FirmwareUpdateStatus::Failed.code());
     let again = create(&client, &update("2.0.0", "dev001", 0)).await;
     assert!(again > accepted);
     emulator.shutdown().await;

@@ -7,6 +7,7 @@ use std::time::Duration;
 use iotexplorer_emulator::{
     DeviceListFixture, Emulator, Fixture, ProgressSettings, RunningEmulator,
 };
+use iotexplorer_model::{ALREADY_CURRENT_MESSAGE, FirmwareTaskStatus, FirmwareUpdateStatus};
 use serde_json::{Value, json};
 use support::Client;
 
@@ -110,12 +111,12 @@ async fn a_device_in_an_unfinished_task_is_updating_unless_overridden() {
         .iter()
         .find(|d| d["DeviceName"] == "dev002")
         .expect("dev002");
-    assert_eq!(replaced["Status"], 5);
+    assert_eq!(replaced["Status"], FirmwareUpdateStatus::Failed.code());
     let kept = old
         .iter()
         .find(|d| d["DeviceName"] == "dev001")
         .expect("dev001");
-    assert_eq!(kept["Status"], 1);
+    assert_eq!(kept["Status"], FirmwareUpdateStatus::Pending.code());
     assert_eq!(devices_of(&client, second).await.len(), 1);
     emulator.shutdown().await;
 }
@@ -192,15 +193,28 @@ async fn devices_progress_to_completion_on_a_fast_clock() {
         for device in &devices {
             seen.insert(device["Status"].as_i64().unwrap_or(-1));
         }
-        if devices.iter().all(|d| d["Status"] == 6) {
+        if devices
+            .iter()
+            .all(|d| d["Status"] == FirmwareUpdateStatus::Done.code())
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    assert!(seen.contains(&6), "{seen:?}");
-    assert!(seen.contains(&3), "downloading was seen: {seen:?}");
+    assert!(
+        seen.contains(&FirmwareUpdateStatus::Done.code()),
+        "{seen:?}"
+    );
+    assert!(
+        seen.contains(&FirmwareUpdateStatus::Downloading.code()),
+        "downloading was seen: {seen:?}"
+    );
     let task = describe_task(&client, "2.0.0", id).await.ok();
-    assert_eq!(task["Status"], 5, "every device ended");
+    assert_eq!(
+        task["Status"],
+        FirmwareTaskStatus::Finished.code(),
+        "every device ended"
+    );
     let firmware = client
         .post(
             "DescribeDeviceFirmWare",
@@ -228,14 +242,15 @@ async fn a_cancelled_task_stops_its_devices() {
     client
         .post(
             "UpdateOtaTaskStatus",
-            &json!({"ProductId": "ABCDE12345", "TaskId": id, "Status": 6}),
+            &json!({"ProductId": "ABCDE12345", "TaskId": id,
+                    "Status": FirmwareTaskStatus::Cancelled}),
         )
         .await
         .ok();
     let task = describe_task(&client, "2.0.0", id).await.ok();
-    assert_eq!(task["Status"], 6);
+    assert_eq!(task["Status"], FirmwareTaskStatus::Cancelled.code());
     for device in devices_of(&client, id).await {
-        assert_eq!(device["Status"], 5);
+        assert_eq!(device["Status"], FirmwareUpdateStatus::Failed.code());
         assert_eq!(device["ErrMsg"], "task cancelled");
     }
     // The devices are free again.
@@ -246,7 +261,8 @@ async fn a_cancelled_task_stops_its_devices() {
     let reply = client
         .post(
             "UpdateOtaTaskStatus",
-            &json!({"ProductId": "ABCDE12345", "TaskId": 42, "Status": 6}),
+            &json!({"ProductId": "ABCDE12345", "TaskId": 42,
+                    "Status": FirmwareTaskStatus::Cancelled}),
         )
         .await;
     assert_eq!(
@@ -266,28 +282,37 @@ async fn a_task_whose_every_device_updated_cannot_be_cancelled() {
     let mut status = Value::Null;
     for _ in 0..200 {
         status = describe_task(&client, "2.0.0", id).await.ok()["Status"].clone();
-        if status == 5 {
+        if status == FirmwareTaskStatus::Finished.code() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    assert_eq!(status, 5, "the task ended");
+    assert_eq!(
+        status,
+        FirmwareTaskStatus::Finished.code(),
+        "the task ended"
+    );
     assert!(
         devices_of(&client, id)
             .await
             .iter()
-            .all(|d| d["Status"] == 6)
+            .all(|d| d["Status"] == FirmwareUpdateStatus::Done.code())
     );
 
     let reply = client
         .post(
             "UpdateOtaTaskStatus",
-            &json!({"ProductId": "ABCDE12345", "TaskId": id, "Status": 6}),
+            &json!({"ProductId": "ABCDE12345", "TaskId": id,
+                    "Status": FirmwareTaskStatus::Cancelled}),
         )
         .await;
     assert_eq!(reply.code().as_deref(), Some("InvalidParameterValue"));
     let task = describe_task(&client, "2.0.0", id).await.ok();
-    assert_eq!(task["Status"], 5, "the task stays ended");
+    assert_eq!(
+        task["Status"],
+        FirmwareTaskStatus::Finished.code(),
+        "the task stays ended"
+    );
     emulator.shutdown().await;
 }
 
@@ -326,13 +351,20 @@ async fn a_failure_rate_of_one_fails_every_device_after_its_retries() {
     let mut devices = Vec::new();
     for _ in 0..200 {
         devices = devices_of(&client, id).await;
-        if devices.iter().all(|d| d["Status"] == 5) {
+        if devices
+            .iter()
+            .all(|d| d["Status"] == FirmwareUpdateStatus::Failed.code())
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     for device in &devices {
-        assert_eq!(device["Status"], 5, "{device}");
+        assert_eq!(
+            device["Status"],
+            FirmwareUpdateStatus::Failed.code(),
+            "{device}"
+        );
         assert_eq!(device["RetryNum"], 2, "{device}");
     }
     emulator.shutdown().await;
@@ -429,7 +461,7 @@ async fn a_device_already_on_the_version_needs_no_update() {
         if devices_of(&client, first)
             .await
             .iter()
-            .all(|d| d["Status"] == 6)
+            .all(|d| d["Status"] == FirmwareUpdateStatus::Done.code())
         {
             break;
         }
@@ -437,8 +469,8 @@ async fn a_device_already_on_the_version_needs_no_update() {
     }
     let again = create_task(&client, &["dev001"]).await;
     let devices = devices_of(&client, again).await;
-    assert_eq!(devices[0]["Status"], 5);
-    assert_eq!(devices[0]["ErrMsg"], "firmware no need update.");
+    assert_eq!(devices[0]["Status"], FirmwareUpdateStatus::Failed.code());
+    assert_eq!(devices[0]["ErrMsg"], ALREADY_CURRENT_MESSAGE);
     assert_eq!(devices[0]["OriVersion"], "2.0.0");
     emulator.shutdown().await;
 }

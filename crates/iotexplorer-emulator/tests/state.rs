@@ -16,6 +16,7 @@ use std::time::Duration;
 use iotexplorer_emulator::{
     DeviceListFixture, Emulator, EmulatorBuilder, Fixture, ProgressSettings, RunningEmulator,
 };
+use iotexplorer_model::FirmwareTaskStatus;
 use serde_json::{Value, json};
 use support::{Client, Reply, temp_dir};
 
@@ -84,7 +85,7 @@ async fn firmware_versions(client: &Client) -> Vec<String> {
         .collect()
 }
 
-async fn task_status(client: &Client, id: u64) -> i64 {
+async fn task_status(client: &Client, id: u64) -> FirmwareTaskStatus {
     client
         .post(
             "DescribeFirmwareTask",
@@ -93,6 +94,7 @@ async fn task_status(client: &Client, id: u64) -> i64 {
         .await
         .ok()["Status"]
         .as_i64()
+        .map(FirmwareTaskStatus::from_code)
         .expect("Status")
 }
 
@@ -142,17 +144,25 @@ async fn a_failed_write_answers_internal_error_and_keeps_nothing() {
     );
     let running = *acknowledged.last().expect("a task");
     emulator.storage_faults().fail_writes(1);
-    let cancel = json!({"ProductId": "ABCDE12345", "TaskId": running, "Status": 6});
+    let cancel = json!({"ProductId": "ABCDE12345", "TaskId": running,
+                        "Status": FirmwareTaskStatus::Cancelled});
     let reply = client.post("UpdateOtaTaskStatus", &cancel).await;
     assert_eq!(reply.code().as_deref(), Some("InternalError"));
-    assert_eq!(task_status(&client, running).await, 1, "the cancel stayed");
+    assert_eq!(
+        task_status(&client, running).await,
+        FirmwareTaskStatus::Running,
+        "the cancel stayed"
+    );
 
     // Without a clean shutdown, as after a crash.
     drop(emulator);
     let emulator = start(&state).await;
     let client = Client::demo(emulator.addr());
     assert_eq!(task_ids(&client).await, acknowledged, "after a restart");
-    assert_eq!(task_status(&client, running).await, 1);
+    assert_eq!(
+        task_status(&client, running).await,
+        FirmwareTaskStatus::Running
+    );
     assert!(
         !firmware_versions(&client)
             .await
@@ -538,7 +548,8 @@ async fn three_tasks_in_the_log(state: &Path) -> BTreeSet<u64> {
                         "FileSize": 1024, "FwType": "mcu"});
     client.post("UploadFirmware", &upload).await.ok();
     let first = *ids.first().expect("a task");
-    let cancel = json!({"ProductId": "ABCDE12345", "TaskId": first, "Status": 6});
+    let cancel = json!({"ProductId": "ABCDE12345", "TaskId": first,
+                        "Status": FirmwareTaskStatus::Cancelled});
     client.post("UpdateOtaTaskStatus", &cancel).await.ok();
     drop(emulator);
     assert_eq!(
@@ -559,7 +570,10 @@ async fn assert_three_tasks(client: &Client, ids: &BTreeSet<u64>) {
         1,
         "{versions:?}"
     );
-    assert_eq!(task_status(client, *ids.first().expect("a task")).await, 6);
+    assert_eq!(
+        task_status(client, *ids.first().expect("a task")).await,
+        FirmwareTaskStatus::Cancelled
+    );
 }
 
 #[tokio::test]
@@ -683,7 +697,10 @@ async fn a_state_file_of_the_earlier_format_loads() {
         task_ids(&client).await,
         BTreeSet::from([1_000_001, 1_000_002])
     );
-    assert_eq!(task_status(&client, 1_000_001).await, 6);
+    assert_eq!(
+        task_status(&client, 1_000_001).await,
+        FirmwareTaskStatus::Cancelled
+    );
     assert!(
         firmware_versions(&client)
             .await
@@ -719,7 +736,7 @@ async fn a_state_file_whose_next_task_id_lags_reuses_no_task_id() {
     assert_eq!(next, 1_000_003);
     assert_eq!(
         task_status(&client, 1_000_001).await,
-        6,
+        FirmwareTaskStatus::Cancelled,
         "the old task stays"
     );
     drop(emulator);

@@ -12,6 +12,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use iotexplorer_emulator::{Emulator, Fixture, ProgressSettings, RunningEmulator};
+use iotexplorer_model::{FirmwareTaskStatus, FirmwareUpdateStatus};
 use serde_json::{Value, json};
 use support::{Client, now};
 
@@ -21,17 +22,6 @@ const STEP_MS: u64 = 50;
 const SECONDS_PER_STEP: i64 = 30;
 /// The longest any test here waits for something to happen.
 const PATIENCE: Duration = Duration::from_secs(10);
-
-/// Task statuses (see the README's "Task timing and status").
-const WAITING: i64 = 0;
-const RUNNING: i64 = 1;
-const FINISHED: i64 = 5;
-const CANCELLED: i64 = 6;
-/// Device statuses.
-const PENDING: i64 = 1;
-const FAILED: i64 = 5;
-const DONE: i64 = 6;
-const TIMED_OUT: i64 = 10;
 
 async fn start() -> RunningEmulator {
     Emulator::builder()
@@ -67,7 +57,9 @@ async fn create(client: &Client, devices: &[&str], timing: Value) -> u64 {
         .expect("a TaskId")
 }
 
-async fn task_status(client: &Client, id: u64) -> i64 {
+/// The task status `DescribeFirmwareTask` answers (see the README's "Task timing and
+/// status").
+async fn task_status(client: &Client, id: u64) -> FirmwareTaskStatus {
     let task = client
         .post(
             "DescribeFirmwareTask",
@@ -75,12 +67,15 @@ async fn task_status(client: &Client, id: u64) -> i64 {
         )
         .await
         .ok();
-    task["Status"].as_i64().expect("a task Status")
+    task["Status"]
+        .as_i64()
+        .map(FirmwareTaskStatus::from_code)
+        .expect("a task Status")
 }
 
 /// The status `DescribeFirmwareTasks` lists for task `id`, which must agree with
 /// `DescribeFirmwareTask`'s; also found by filtering on that status.
-async fn listed_status(client: &Client, id: u64) -> i64 {
+async fn listed_status(client: &Client, id: u64) -> FirmwareTaskStatus {
     let listed = client
         .post(
             "DescribeFirmwareTasks",
@@ -93,6 +88,7 @@ async fn listed_status(client: &Client, id: u64) -> i64 {
         .as_array()
         .and_then(|tasks| tasks.iter().find(|task| task["TaskId"] == id))
         .and_then(|task| task["Status"].as_i64())
+        .map(FirmwareTaskStatus::from_code)
         .expect("the task is listed with a Status");
     let filtered = client
         .post(
@@ -111,6 +107,13 @@ async fn listed_status(client: &Client, id: u64) -> i64 {
         "filtering on Status {status} finds task {id}: {filtered}"
     );
     status
+}
+
+/// The status of a device row; `None` unless it has a whole-number `Status`.
+fn device_status(device: &Value) -> Option<FirmwareUpdateStatus> {
+    device["Status"]
+        .as_i64()
+        .map(FirmwareUpdateStatus::from_code)
 }
 
 /// The devices of task `id`, by name.
@@ -140,7 +143,7 @@ async fn devices_of(client: &Client, id: u64) -> Vec<(String, Value)> {
 }
 
 /// Polls until the task has status `wanted`, or `PATIENCE` runs out.
-async fn wait_for_status(client: &Client, id: u64, wanted: i64) {
+async fn wait_for_status(client: &Client, id: u64, wanted: FirmwareTaskStatus) {
     let started = Instant::now();
     loop {
         let status = task_status(client, id).await;
@@ -169,7 +172,7 @@ async fn times_leaving_pending(
             "devices stayed pending: {left:?}"
         );
         for (name, device) in devices_of(client, id).await {
-            if device["Status"] != PENDING
+            if device_status(&device) != Some(FirmwareUpdateStatus::Pending)
                 && let Some(slot) = names.iter().position(|n| *n == name)
             {
                 left[slot].get_or_insert(since.elapsed().as_millis());
@@ -192,8 +195,11 @@ async fn delay_time_holds_the_task_back_and_it_waits_meanwhile() {
     let [(_, device)] = <[_; 1]>::try_from(devices_of(&client, id).await).expect("one");
     // Read before the start, unless this machine stalled for half a second.
     if sent.elapsed().as_millis() < real_ms(299) {
-        assert_eq!((status, listed), (WAITING, WAITING));
-        assert_eq!(device["Status"], PENDING);
+        assert_eq!(
+            (status, listed),
+            (FirmwareTaskStatus::Waiting, FirmwareTaskStatus::Waiting)
+        );
+        assert_eq!(device_status(&device), Some(FirmwareUpdateStatus::Pending));
     }
 
     let left = times_leaving_pending(&client, id, &["dev001"], sent).await;
@@ -204,7 +210,7 @@ async fn delay_time_holds_the_task_back_and_it_waits_meanwhile() {
         "dev001 left pending after {} ms, before {earliest} ms",
         left[0]
     );
-    wait_for_status(&client, id, FINISHED).await;
+    wait_for_status(&client, id, FirmwareTaskStatus::Finished).await;
     emulator.shutdown().await;
 }
 
@@ -222,7 +228,7 @@ async fn start_time_wins_over_delay_time() {
     .await;
     let status = task_status(&client, id).await;
     if sent.elapsed().as_millis() < real_ms(299) {
-        assert_eq!(status, WAITING);
+        assert_eq!(status, FirmwareTaskStatus::Waiting);
     }
     let left = times_leaving_pending(&client, id, &["dev001"], sent).await;
     // The second StartTime counts in may have begun up to a second before creation.
@@ -267,9 +273,13 @@ async fn rate_limit_spreads_the_dispatch_in_the_order_asked() {
             "{name} (rank {rank}) left pending after {left_ms} ms, before {earliest} ms: {left:?}"
         );
     }
-    wait_for_status(&client, id, FINISHED).await;
+    wait_for_status(&client, id, FirmwareTaskStatus::Finished).await;
     for (name, device) in devices_of(&client, id).await {
-        assert_eq!(device["Status"], DONE, "{name}");
+        assert_eq!(
+            device_status(&device),
+            Some(FirmwareUpdateStatus::Done),
+            "{name}"
+        );
     }
     emulator.shutdown().await;
 }
@@ -291,9 +301,9 @@ async fn end_time_times_out_the_stragglers_and_ends_the_task() {
     .await;
     let status = task_status(&client, id).await;
     if sent.elapsed().as_millis() < real_ms(149) {
-        assert_eq!(status, RUNNING);
+        assert_eq!(status, FirmwareTaskStatus::Running);
     }
-    wait_for_status(&client, id, FINISHED).await;
+    wait_for_status(&client, id, FirmwareTaskStatus::Finished).await;
     let ended_ms = sent.elapsed().as_millis();
     // EndTime counts from the second the task was created in, at most one before.
     let earliest = real_ms(149);
@@ -301,12 +311,21 @@ async fn end_time_times_out_the_stragglers_and_ends_the_task() {
         ended_ms >= earliest,
         "ended after {ended_ms} ms, before {earliest} ms"
     );
-    assert_eq!(listed_status(&client, id).await, FINISHED);
+    assert_eq!(
+        listed_status(&client, id).await,
+        FirmwareTaskStatus::Finished
+    );
     let devices = devices_of(&client, id).await;
-    let statuses: Vec<&Value> = devices.iter().map(|(_, d)| &d["Status"]).collect();
+    let statuses: Vec<Option<FirmwareUpdateStatus>> =
+        devices.iter().map(|(_, d)| device_status(d)).collect();
     assert_eq!(
         statuses,
-        [DONE, TIMED_OUT, TIMED_OUT, TIMED_OUT],
+        [
+            Some(FirmwareUpdateStatus::Done),
+            Some(FirmwareUpdateStatus::TimedOut),
+            Some(FirmwareUpdateStatus::TimedOut),
+            Some(FirmwareUpdateStatus::TimedOut)
+        ],
         "{devices:?}"
     );
     for (name, device) in &devices[1..] {
@@ -314,9 +333,12 @@ async fn end_time_times_out_the_stragglers_and_ends_the_task() {
     }
     // It stays so, and the devices are free for a new task.
     tokio::time::sleep(Duration::from_millis(STEP_MS * 6)).await;
-    assert_eq!(task_status(&client, id).await, FINISHED);
+    assert_eq!(task_status(&client, id).await, FirmwareTaskStatus::Finished);
     let again = create(&client, &names, json!({})).await;
-    assert_eq!(task_status(&client, again).await, RUNNING);
+    assert_eq!(
+        task_status(&client, again).await,
+        FirmwareTaskStatus::Running
+    );
     emulator.shutdown().await;
 }
 
@@ -381,7 +403,7 @@ async fn task_statuses_over_a_life_and_a_cancel_before_the_start() {
     .await;
     let mut seen = vec![task_status(&client, id).await];
     let started = Instant::now();
-    while seen.last() != Some(&FINISHED) {
+    while seen.last() != Some(&FirmwareTaskStatus::Finished) {
         assert!(started.elapsed() < PATIENCE, "statuses {seen:?}");
         let status = listed_status(&client, id).await;
         if seen.last() != Some(&status) {
@@ -389,22 +411,39 @@ async fn task_statuses_over_a_life_and_a_cancel_before_the_start() {
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    assert_eq!(seen, [WAITING, RUNNING, FINISHED]);
+    assert_eq!(
+        seen,
+        [
+            FirmwareTaskStatus::Waiting,
+            FirmwareTaskStatus::Running,
+            FirmwareTaskStatus::Finished
+        ]
+    );
 
     // Cancelled while it waits: it never starts, and its devices fail at once.
     let waiting = create(&client, &["dev004"], json!({"DelayTime": 3_000})).await;
-    assert_eq!(task_status(&client, waiting).await, WAITING);
+    assert_eq!(
+        task_status(&client, waiting).await,
+        FirmwareTaskStatus::Waiting
+    );
     client
         .post(
             "UpdateOtaTaskStatus",
-            &json!({"ProductId": "ABCDE12345", "TaskId": waiting, "Status": CANCELLED}),
+            &json!({"ProductId": "ABCDE12345", "TaskId": waiting,
+                    "Status": FirmwareTaskStatus::Cancelled}),
         )
         .await
         .ok();
-    assert_eq!(task_status(&client, waiting).await, CANCELLED);
-    assert_eq!(listed_status(&client, waiting).await, CANCELLED);
+    assert_eq!(
+        task_status(&client, waiting).await,
+        FirmwareTaskStatus::Cancelled
+    );
+    assert_eq!(
+        listed_status(&client, waiting).await,
+        FirmwareTaskStatus::Cancelled
+    );
     let [(_, device)] = <[_; 1]>::try_from(devices_of(&client, waiting).await).expect("one");
-    assert_eq!(device["Status"], FAILED);
+    assert_eq!(device_status(&device), Some(FirmwareUpdateStatus::Failed));
     assert_eq!(device["ErrMsg"], "task cancelled");
     emulator.shutdown().await;
 }

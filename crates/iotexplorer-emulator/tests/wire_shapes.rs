@@ -3,7 +3,7 @@
 mod support;
 
 use iotexplorer_emulator::{Emulator, ProgressSettings};
-use iotexplorer_model::{MemberMeta, ValueType, find_action, find_structure};
+use iotexplorer_model::{FirmwareTaskStatus, MemberMeta, ValueType, find_action, find_structure};
 use serde_json::{Value, json};
 use support::Client;
 
@@ -121,7 +121,8 @@ async fn every_modelled_action_answers_with_the_models_members() {
         ),
         (
             "UpdateOtaTaskStatus",
-            json!({"ProductId": "ABCDE12345", "TaskId": task, "Status": 6}),
+            json!({"ProductId": "ABCDE12345", "TaskId": task,
+                   "Status": FirmwareTaskStatus::Cancelled}),
             false,
         ),
     ];

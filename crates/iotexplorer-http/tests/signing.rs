@@ -10,7 +10,8 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use iotexplorer_emulator::{DEMO_PRODUCT_ID, DEMO_SECRET_ID, DEMO_SECRET_KEY, Emulator, Fixture};
 use iotexplorer_http::{Client, ClientBuilder, HttpMethod, Proxy, SignedHeaderSet};
-use serde_json::{Value, json};
+use iotexplorer_model::{BatchUpdateFirmwareRequest, OverrideMode};
+use serde_json::Value;
 use support::{Arrival, TestServer, task_created};
 use tokio::net::TcpStream;
 
@@ -23,13 +24,19 @@ fn recorder_client(server: &TestServer) -> ClientBuilder {
         .rate_limit(None)
 }
 
+fn upgrade() -> BatchUpdateFirmwareRequest {
+    BatchUpdateFirmwareRequest::builder()
+        .product_id(DEMO_PRODUCT_ID)
+        .firmware_version("2.0.0")
+        .device_names("dev001")
+        .override_mode(OverrideMode::Override)
+        .build()
+        .unwrap()
+}
+
+/// The body of [`upgrade`], for sending under another action's name.
 fn upgrade_params() -> Value {
-    json!({
-        "ProductID": DEMO_PRODUCT_ID,
-        "FirmwareVersion": "2.0.0",
-        "DeviceNames": ["dev001"],
-        "OverrideMode": 1,
-    })
+    serde_json::to_value(upgrade()).unwrap()
 }
 
 fn signed_headers(arrival: &Arrival) -> String {
@@ -75,10 +82,7 @@ async fn the_client_signs_the_action_by_default_for_post_and_get() {
     for method in [HttpMethod::Post, HttpMethod::Get] {
         let server = TestServer::always(task_created()).await;
         let client = support::builder(&server).method(method).build().unwrap();
-        client
-            .send_json_unchecked("BatchUpdateFirmware", false, &upgrade_params())
-            .await
-            .unwrap();
+        client.batch_update_firmware(&upgrade()).await.unwrap();
         let arrival = &server.arrivals()[0];
         assert_eq!(
             signed_headers(arrival),
@@ -105,12 +109,9 @@ async fn a_signature_made_for_one_action_is_refused_for_another() {
     let client = recorder_client(&recorder).build().unwrap();
 
     // The control: a recorded BatchUpdateFirmware, replayed as it was, creates a task.
-    client
-        .send_json_unchecked("BatchUpdateFirmware", false, &upgrade_params())
-        .await
-        .unwrap();
-    let upgrade = recorder.arrivals()[0].clone();
-    let answer = replay(emulator_addr, &upgrade, "BatchUpdateFirmware").await;
+    client.batch_update_firmware(&upgrade()).await.unwrap();
+    let write = recorder.arrivals()[0].clone();
+    let answer = replay(emulator_addr, &write, "BatchUpdateFirmware").await;
     assert!(answer["TaskId"].as_u64().is_some(), "{answer}");
 
     // A read signed with the same body must not pass for the write.
@@ -150,10 +151,7 @@ async fn the_older_list_is_a_setting_and_still_verifies() {
             .signed_headers(SignedHeaderSet::ContentTypeAndHost)
             .build()
             .unwrap();
-        client
-            .send_json_unchecked("BatchUpdateFirmware", false, &upgrade_params())
-            .await
-            .unwrap();
+        client.batch_update_firmware(&upgrade()).await.unwrap();
         let arrival = &server.arrivals()[0];
         assert_eq!(signed_headers(arrival), "content-type;host", "{method:?}");
         arrival.verify(support::SECRET_KEY).unwrap();

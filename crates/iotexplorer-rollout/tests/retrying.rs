@@ -16,6 +16,7 @@ use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response};
 use iotexplorer_http::{Client, RetryPolicy};
+use iotexplorer_model::FirmwareUpdateStatus;
 use iotexplorer_rollout::{
     BatchState, Event, Outcome, Record, Rollout, RolloutError, RolloutSpec, Settings,
     WaveCheckTiming, parse_waves,
@@ -98,7 +99,9 @@ fn throttled() -> Value {
 
 /// One device that updates at once.
 fn updated() -> Value {
-    json!({"Total": 1, "Devices": [{"DeviceName": "dev000", "Status": 6, "TaskId": 7}]})
+    json!({"Total": 1, "Devices": [
+        {"DeviceName": "dev000", "Status": FirmwareUpdateStatus::Done, "TaskId": 7}
+    ]})
 }
 
 fn spec() -> RolloutSpec {
