@@ -90,7 +90,9 @@ impl Waiter {
             .map_err(|err| Failure::Usage(format!("--waiter: {err}")))
     }
 
-    /// Whether `found` is the awaited value, with Python's equality: `2 == 2.0`.
+    /// Whether `found` is the awaited value, with Python's equality (`2 == 2.0`), and a
+    /// number the service sent as text counting as that number: Tencent's backends send
+    /// some numbers as strings (`"Status": "5"`), which the model reads as numbers too.
     pub(crate) fn reached(&self, found: &Value) -> bool {
         python_equal(found, &self.to)
     }
@@ -98,10 +100,12 @@ impl Waiter {
 
 fn python_equal(left: &Value, right: &Value) -> bool {
     match (left, right) {
-        (Value::Number(a), Value::Number(b)) => match (a.as_i64(), b.as_i64()) {
-            (Some(a), Some(b)) => a == b,
-            _ => a.as_f64() == b.as_f64(),
-        },
+        (Value::Number(a), Value::Number(b)) => same_number(a, b),
+        (Value::Number(number), Value::String(text))
+        | (Value::String(text), Value::Number(number)) => text
+            .trim()
+            .parse::<Number>()
+            .is_ok_and(|sent| same_number(&sent, number)),
         (Value::Array(a), Value::Array(b)) => {
             a.len() == b.len() && a.iter().zip(b).all(|(a, b)| python_equal(a, b))
         }
@@ -111,6 +115,13 @@ fn python_equal(left: &Value, right: &Value) -> bool {
                     .all(|(key, value)| b.get(key).is_some_and(|other| python_equal(value, other)))
         }
         (a, b) => a == b,
+    }
+}
+
+fn same_number(a: &Number, b: &Number) -> bool {
+    match (a.as_i64(), b.as_i64()) {
+        (Some(a), Some(b)) => a == b,
+        _ => a.as_f64() == b.as_f64(),
     }
 }
 
@@ -332,6 +343,21 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn a_number_sent_as_text_is_that_number() {
+        let numbers = |found: Value, to: Value| python_equal(&found, &to);
+        assert!(numbers(json!("5"), json!(5)));
+        assert!(numbers(json!(5), json!("5")));
+        assert!(numbers(json!("5.0"), json!(5)));
+        assert!(numbers(json!(["1", 2]), json!([1, "2"])));
+        assert!(!numbers(json!("6"), json!(5)));
+        assert!(!numbers(json!("five"), json!(5)));
+        assert!(!numbers(json!(""), json!(0)));
+        // Text is still compared as text.
+        assert!(numbers(json!("a"), json!("a")));
+        assert!(!numbers(json!("5"), json!("5.0")));
+    }
+
+    #[test]
     fn reads_python_and_json_literals() {
         let waiter = Waiter::parse(
             "{'expr':'Status','to':2,'timeout':600,'interval':5}",
@@ -342,7 +368,8 @@ mod tests {
         assert_eq!(waiter.to, json!(2));
         assert_eq!(waiter.timeout, Duration::from_secs(600));
         assert!(waiter.reached(&json!(2.0)));
-        assert!(!waiter.reached(&json!("2")));
+        assert!(waiter.reached(&json!("2")), "a number sent as text");
+        assert!(!waiter.reached(&json!("3")));
         let json_form = Waiter::parse(r#"{"expr": "Ok", "to": true}"#, &ConfigureFile::default())
             .expect("valid");
         assert_eq!(json_form.to, json!(true));

@@ -5,7 +5,9 @@
 //! `~/.tccli` files. The answers come from a small local server.
 //!
 //! Where the two differ on purpose, the case says so here: `--waiter` reports progress on
-//! stderr (tccli prints it on stdout, where it is lost when stdout is not a terminal).
+//! stderr (tccli prints it on stdout, where it is lost when stdout is not a terminal), and
+//! takes a number the service sent as text for that number (tccli waits for ever on
+//! `"Status": "2"` when told `'to': 2`); no case here sends one.
 
 mod support;
 
