@@ -7,12 +7,7 @@ use super::lexer::{Kind, Token};
 
 /// The client's methods that take an action by its name (or its metadata) and JSON, rather
 /// than a typed request: the generic path, for a caller that holds no action type.
-pub(super) const BY_NAME_METHODS: &[&str] = &[
-    "send_json",
-    "send_json_unchecked",
-    "send_checked_json",
-    "preview_json",
-];
+pub(super) const BY_NAME_METHODS: &[&str] = &["send_json", "send_json_unchecked", "preview_json"];
 
 /// One rule broken on one line.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -400,6 +395,73 @@ pub(super) fn clap_uses(tokens: &[Token]) -> Vec<Hit> {
         .collect()
 }
 
+/// What pure signing code never names: the file system, the network and I/O (`std::fs`,
+/// `std::net`, `std::io`, also inside `std::{..}`), a clock (`SystemTime`, `Instant`,
+/// `now_utc`), HTTP (`hyper*`, a path through `http::`), serialisation (`serde*`), a
+/// runtime (`tokio*`) or a crate of this workspace (`iotexplorer_*`).
+pub(super) fn impure_uses(tokens: &[Token]) -> Vec<Hit> {
+    const STD_MODULES: &[&str] = &["fs", "net", "io"];
+    const CLOCKS: &[&str] = &["SystemTime", "Instant", "now_utc"];
+    const PREFIXES: &[&str] = &["hyper", "serde", "tokio", "iotexplorer_"];
+    let mut hits = Vec::new();
+    for (at, token) in tokens.iter().enumerate() {
+        let Some(name) = token.ident() else {
+            continue;
+        };
+        let next = tokens.get(at + 1);
+        let path_goes_on = next.is_some_and(|next| next.is_punct("::"));
+        if name == "std" && path_goes_on {
+            for module in std_modules_named(tokens, at + 2) {
+                if STD_MODULES.contains(&module.as_str()) {
+                    hits.push(hit(token, format!("uses `std::{module}`")));
+                }
+            }
+        } else if CLOCKS.contains(&name)
+            || PREFIXES.iter().any(|prefix| name.starts_with(prefix))
+            || (name == "http" && path_goes_on)
+        {
+            hits.push(hit(token, format!("uses `{name}`")));
+        }
+    }
+    hits
+}
+
+/// The modules of `std` a path names from `at` (just after `std::`): one name, or each
+/// first name of a `{..}` group.
+fn std_modules_named(tokens: &[Token], at: usize) -> Vec<String> {
+    let Some(first) = tokens.get(at) else {
+        return Vec::new();
+    };
+    if let Some(name) = first.ident() {
+        return vec![name.to_owned()];
+    }
+    if !first.is_punct("{") {
+        return Vec::new();
+    }
+    let mut names = Vec::new();
+    let mut depth = 0usize;
+    let mut expecting_name = true;
+    for token in &tokens[at..] {
+        if token.is_punct("{") {
+            depth += 1;
+            expecting_name = depth == 1;
+        } else if token.is_punct("}") {
+            depth -= 1;
+            if depth == 0 {
+                break;
+            }
+        } else if depth == 1 && token.is_punct(",") {
+            expecting_name = true;
+        } else if expecting_name {
+            if let Some(name) = token.ident() {
+                names.push(name.to_owned());
+            }
+            expecting_name = false;
+        }
+    }
+    names
+}
+
 #[cfg(test)]
 mod snippets {
     use super::super::lexer::tokens;
@@ -513,10 +575,44 @@ mod snippets {
     }
 
     #[test]
+    fn impure_uses_are_found_in_code_only() {
+        let source = r#"
+use std::fs::File;
+use std::{collections::BTreeMap, io::Write, net};
+let now = std::time::SystemTime::now(); // Instant in a comment
+let text = "hyper, serde and tokio in a string";
+fn f(r: http::Request<()>) -> serde_json::Value { tokio::spawn(hyper_util::x()) }
+let http = 1; let io = iotexplorer_model::VERSION;
+/// `std::fs` in a doc comment
+#[cfg(test)]
+mod tests { use std::fs; }
+"#;
+        let found = impure_uses(&without_test_items(&tokens(source)));
+        let shown: Vec<(usize, &str)> = found
+            .iter()
+            .map(|hit| (hit.line, hit.what.as_str()))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                (2, "uses `std::fs`"),
+                (3, "uses `std::io`"),
+                (3, "uses `std::net`"),
+                (4, "uses `SystemTime`"),
+                (6, "uses `http`"),
+                (6, "uses `serde_json`"),
+                (6, "uses `tokio`"),
+                (6, "uses `hyper_util`"),
+                (7, "uses `iotexplorer_model`"),
+            ]
+        );
+    }
+
+    #[test]
     fn by_name_calls_and_action_literals_are_found() {
         let source = r#"
 client.send_json("UpdateOtaTaskStatus", false, &params).await;
-client.send_checked_json("BatchUpdateFirmware", &p).await;
+client.send_json_unchecked("BatchUpdateFirmware", false, &p).await;
 Client::preview_json(&client, meta, &p);
 client.send_json_unchecked(name, true, &p);
 client.send(&request).await; // send_json("x")
