@@ -31,12 +31,12 @@ impl ErrorCode {
     /// `RequestLimitExceeded*` code). Such a request was not run, so resending it later is
     /// always safe.
     pub fn is_throttling(&self) -> bool {
-        is_in_family(self.as_str(), "RequestLimitExceeded")
+        is_in_family(self.as_str(), Self::RequestLimitExceeded.as_str())
     }
 
     /// Whether the credentials or the signature were refused (any `AuthFailure*` code).
     pub fn is_auth(&self) -> bool {
-        is_in_family(self.as_str(), "AuthFailure")
+        is_in_family(self.as_str(), Self::AuthFailure.as_str())
     }
 
     /// Whether the same request may be sent again after this error.
@@ -50,9 +50,9 @@ impl ErrorCode {
             return true;
         }
         let code = self.as_str();
-        let transient = is_in_family(code, "InternalError")
-            || is_in_family(code, "ServiceUnavailable")
-            || is_in_family(code, "ResourceUnavailable");
+        let transient = is_in_family(code, Self::InternalError.as_str())
+            || is_in_family(code, Self::ServiceUnavailable.as_str())
+            || is_in_family(code, Self::ResourceUnavailable.as_str());
         read_only && transient
     }
 }
