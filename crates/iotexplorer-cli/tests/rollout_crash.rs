@@ -76,7 +76,7 @@ fn killed_and_resumed_many_times_every_device_is_submitted_exactly_once() {
     );
     faults.push(
         FaultRule::new(FaultKind::Error {
-            code: "RequestLimitExceeded".to_owned(),
+            code: iotexplorer_model::ErrorCode::RequestLimitExceeded,
             message: Some("too many requests".to_owned()),
         })
         .with_probability(0.05),

@@ -383,7 +383,7 @@ fn the_services_words_reach_the_terminal_escaped() {
     let lab = Lab::start("escapes", 5, ProgressSettings::default());
     lab.emulator().faults().push(
         FaultRule::new(FaultKind::Error {
-            code: "FailedOperation".to_owned(),
+            code: iotexplorer_model::ErrorCode::FailedOperation,
             message: Some(HOSTILE.to_owned()),
         })
         .for_action("BatchUpdateFirmware"),

@@ -2,6 +2,7 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
+use iotexplorer_model::ErrorCode;
 use serde::{Deserialize, Serialize};
 
 use crate::random::{Purpose, Random};
@@ -35,8 +36,8 @@ pub enum FaultKind {
     /// Answers with this API error instead of processing (e.g. a throttling burst with
     /// `RequestLimitExceeded`).
     Error {
-        /// The error code.
-        code: String,
+        /// The error code; any code may be given, known to the model or not.
+        code: ErrorCode,
         /// The message; a default is used when absent.
         #[serde(default)]
         message: Option<String>,

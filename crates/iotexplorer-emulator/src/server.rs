@@ -650,7 +650,7 @@ async fn handle(
                 .clone()
                 .unwrap_or_else(|| format!("injected fault {code}"));
             return Ok(json_response(error_body(
-                ApiError::new(code.as_str(), message),
+                ApiError::new(code.clone(), message),
                 &request_id,
             )));
         }

@@ -38,7 +38,7 @@ async fn run(seed: u64) -> Run {
     assert_eq!(emulator.seed(), seed);
     emulator.faults().push(
         FaultRule::new(FaultKind::Error {
-            code: "InternalError".to_owned(),
+            code: iotexplorer_model::ErrorCode::InternalError,
             message: None,
         })
         .for_action("ListFirmwares")

@@ -173,7 +173,7 @@ fn land_late_then_refuse(emulator: &iotexplorer_emulator::RunningEmulator, ms: u
     );
     emulator.faults().push(
         FaultRule::new(FaultKind::Error {
-            code: code.to_owned(),
+            code: code.into(),
             message: None,
         })
         .for_action("BatchUpdateFirmware")
@@ -600,7 +600,7 @@ async fn a_cancel_refused_for_a_running_task_is_a_failure_that_names_its_status(
     let (reason, task, records) = aborted_with_cancel(
         json!("never"),
         FaultKind::Error {
-            code: "FailedOperation".to_owned(),
+            code: iotexplorer_model::ErrorCode::FailedOperation,
             message: None,
         },
     )
