@@ -175,7 +175,7 @@ fn no_library_crate_uses_clap() {
             }
         }
         let text = std::fs::read_to_string(&path).expect("manifest");
-        let gates = manifest::features(&text)
+        let clap_features_of_crate = manifest::features(&text)
             .into_iter()
             .filter(|(_, enabled)| {
                 enabled.iter().any(|entry| {
@@ -188,25 +188,29 @@ fn no_library_crate_uses_clap() {
             })
             .map(|(name, _)| name)
             .collect();
-        clap_features.push((krate, gates));
+        clap_features.push((krate, clap_features_of_crate));
     }
     for file in sources::all(&workspace_root()) {
         if NOT_LIBRARIES.contains(&file.krate.as_str()) || file.binary || file.test_only {
             continue;
         }
-        let gates = clap_features
+        let pulls_clap = clap_features
             .iter()
             .find(|(krate, _)| *krate == file.krate)
-            .map(|(_, gates)| gates.as_slice())
+            .map(|(_, features)| features.as_slice())
             .unwrap_or_default();
-        if file.feature.as_ref().is_some_and(|f| gates.contains(f)) {
+        if file
+            .feature
+            .as_ref()
+            .is_some_and(|f| pulls_clap.contains(f))
+        {
             continue;
         }
-        let ungated = sources::without_items(
+        let own_code = sources::without_items(
             &file.tokens,
-            |gate| matches!(gate, sources::Gate::Feature(f) if gates.contains(f)),
+            |condition| matches!(condition, sources::CfgCondition::Feature(f) if pulls_clap.contains(f)),
         );
-        offences.extend(lines(&file, rules::clap_uses(&ungated)));
+        offences.extend(lines(&file, rules::clap_uses(&own_code)));
     }
     assert_none(
         "library crates parse no command line; clap belongs to the binaries",

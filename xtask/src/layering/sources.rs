@@ -28,7 +28,7 @@ pub(super) struct SourceFile {
 
 /// The condition of a `#[cfg(..)]` the rules understand.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(super) enum Gate {
+pub(super) enum CfgCondition {
     /// `#[cfg(test)]` or `#[test]`.
     Test,
     /// `#[cfg(feature = "name")]`.
@@ -68,22 +68,22 @@ pub(super) fn all(root: &Path) -> Vec<SourceFile> {
                 (path, text)
             })
             .collect();
-        let gated = gated_module_files(&texts);
-        let gate_of = |path: &Path| {
-            gated.iter().find_map(|(file, gate)| {
+        let conditional = conditional_module_files(&texts);
+        let condition_of = |path: &Path| {
+            conditional.iter().find_map(|(file, condition)| {
                 let children = if file.ends_with("mod.rs") {
                     file.parent().map_or_else(PathBuf::new, Path::to_path_buf)
                 } else {
                     file.with_extension("")
                 };
-                (path == file || path.starts_with(children)).then_some(gate)
+                (path == file || path.starts_with(children)).then_some(condition)
             })
         };
         for (path, text) in &texts {
-            let gate = gate_of(path);
-            let test_only = gate == Some(&Gate::Test);
-            let feature = match gate {
-                Some(Gate::Feature(name)) => Some(name.clone()),
+            let condition = condition_of(path);
+            let test_only = condition == Some(&CfgCondition::Test);
+            let feature = match condition {
+                Some(CfgCondition::Feature(name)) => Some(name.clone()),
                 _ => None,
             };
             let relative = path.strip_prefix(&src).unwrap_or(path);
@@ -120,9 +120,9 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// The files of modules declared under a gate: `#[cfg(test)] mod name;`,
+/// The files of modules declared under a `cfg` condition: `#[cfg(test)] mod name;`,
 /// `#[cfg(feature = "cli")] pub mod cli;`.
-fn gated_module_files(texts: &[(PathBuf, String)]) -> Vec<(PathBuf, Gate)> {
+fn conditional_module_files(texts: &[(PathBuf, String)]) -> Vec<(PathBuf, CfgCondition)> {
     let mut found = Vec::new();
     for (path, text) in texts {
         let tokens = lexer::tokens(text);
@@ -136,7 +136,7 @@ fn gated_module_files(texts: &[(PathBuf, String)]) -> Vec<(PathBuf, Gate)> {
             None => continue,
         };
         for (index, _) in tokens.iter().enumerate() {
-            if let Some(gate) = cfg_gate(&tokens[index..]) {
+            if let Some(condition) = cfg_condition(&tokens[index..]) {
                 // Skip this and any further attributes, then expect `mod name ;`.
                 let mut at = index;
                 while let Some(end) = attribute_end(&tokens, at) {
@@ -153,7 +153,7 @@ fn gated_module_files(texts: &[(PathBuf, String)]) -> Vec<(PathBuf, Gate)> {
                     let file = children.join(format!("{name}.rs"));
                     let dir_file = children.join(name).join("mod.rs");
                     let file = if dir_file.is_file() { dir_file } else { file };
-                    found.push((file, gate));
+                    found.push((file, condition));
                 }
             }
         }
@@ -161,11 +161,11 @@ fn gated_module_files(texts: &[(PathBuf, String)]) -> Vec<(PathBuf, Gate)> {
     found
 }
 
-/// The gate of the `#[cfg(..)]` attribute `tokens` start with, if they start with one the
+/// The condition of the `#[cfg(..)]` attribute `tokens` start with, if they start with one the
 /// rules understand.
-pub(super) fn cfg_gate(tokens: &[Token]) -> Option<Gate> {
+pub(super) fn cfg_condition(tokens: &[Token]) -> Option<CfgCondition> {
     if is_cfg_test(tokens) {
-        return Some(Gate::Test);
+        return Some(CfgCondition::Test);
     }
     match tokens {
         [hash, open, cfg, paren, key, equals, value, close, end, ..]
@@ -178,7 +178,9 @@ pub(super) fn cfg_gate(tokens: &[Token]) -> Option<Gate> {
                 && close.is_punct(")")
                 && end.is_punct("]") =>
         {
-            value.string().map(|name| Gate::Feature(name.to_owned()))
+            value
+                .string()
+                .map(|name| CfgCondition::Feature(name.to_owned()))
         }
         _ => None,
     }
@@ -226,16 +228,19 @@ fn attribute_end(tokens: &[Token], at: usize) -> Option<usize> {
 
 /// `tokens` without the items marked `#[cfg(test)]` or `#[test]`.
 pub(super) fn without_test_items(tokens: &[Token]) -> Vec<Token> {
-    without_items(tokens, |gate| *gate == Gate::Test)
+    without_items(tokens, |condition| *condition == CfgCondition::Test)
 }
 
-/// `tokens` without the items whose gate `leave_out` picks: the attribute, any further
+/// `tokens` without the items whose `cfg` condition `leave_out` picks: the attribute, any further
 /// attributes, and the item up to its `;` or the end of its `{ .. }` block.
-pub(super) fn without_items(tokens: &[Token], leave_out: impl Fn(&Gate) -> bool) -> Vec<Token> {
+pub(super) fn without_items(
+    tokens: &[Token],
+    leave_out: impl Fn(&CfgCondition) -> bool,
+) -> Vec<Token> {
     let mut kept = Vec::with_capacity(tokens.len());
     let mut index = 0;
     while index < tokens.len() {
-        if !cfg_gate(&tokens[index..]).is_some_and(|gate| leave_out(&gate)) {
+        if !cfg_condition(&tokens[index..]).is_some_and(|condition| leave_out(&condition)) {
             kept.push(tokens[index].clone());
             index += 1;
             continue;
@@ -265,7 +270,7 @@ pub(super) fn without_items(tokens: &[Token], leave_out: impl Fn(&Gate) -> bool)
 }
 
 #[test]
-fn gated_items_are_told_apart() {
+fn conditional_items_are_told_apart() {
     let source = r#"
 #[cfg(feature = "cli")]
 #[derive(clap::Args)]
@@ -275,8 +280,9 @@ pub struct Flags { a: u8 }
 fn f() {}
 "#;
     let tokens = lexer::tokens(source);
-    let left = without_items(&tokens, |gate| {
-        matches!(gate, Gate::Feature(name) if name == "cli") || *gate == Gate::Test
+    let left = without_items(&tokens, |condition| {
+        matches!(condition, CfgCondition::Feature(name) if name == "cli")
+            || *condition == CfgCondition::Test
     });
     let clap_lines: Vec<usize> = left
         .iter()
