@@ -14,6 +14,35 @@
 //! validation error (nothing sent), 3 network, credential or transport error (when the
 //! request may have been processed, as after a timeout or an unreadable answer to a write,
 //! the message says so).
+//!
+//! Run from Rust, with the environment and the streams in hand, as a test does:
+//!
+//! ```
+//! use std::ffi::OsString;
+//!
+//! let args: Vec<OsString> = [
+//!     "iotexplorer", "--emulator", "BatchUpdateFirmware",
+//!     "--ProductID", "ABCDE12345", "--FirmwareVersion", "2.0.0",
+//!     "--DeviceNames", r#"["dev001","dev002"]"#,
+//! ]
+//! .into_iter()
+//! .map(OsString::from)
+//! .collect();
+//! let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+//! let code = iotexplorer_cli::run(
+//!     &args,
+//!     &mut iotexplorer_cli::Io {
+//!         env: &|_| None,
+//!         stdin: &mut std::io::empty(),
+//!         stdout: &mut stdout,
+//!         stderr: &mut stderr,
+//!     },
+//! );
+//! assert_eq!(code, 0, "{}", String::from_utf8_lossy(&stderr));
+//! let created: serde_json::Value = serde_json::from_slice(&stdout)?;
+//! assert!(created["TaskId"].as_u64().is_some());
+//! # Ok::<(), serde_json::Error>(())
+//! ```
 
 mod bounded_read;
 mod command;
