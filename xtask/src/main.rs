@@ -5,7 +5,9 @@
 //!   the Chinese titles and member names beside it. The
 //!   hand-maintained `overlay.json` is never written; entries it has that no longer match are
 //!   reported.
-//! - `cargo xtask codegen`: regenerates `crates/iotexplorer-model/src/generated/` from the spec.
+//! - `cargo xtask codegen`: regenerates `crates/iotexplorer-model/src/generated/` and the
+//!   client's typed methods, `crates/iotexplorer-http/src/generated/operations.rs`, from the
+//!   spec.
 //! - `cargo xtask codegen --check`: fails, naming the stale file, when the checked-in code
 //!   differs from what the spec produces. CI runs this.
 

@@ -8,7 +8,8 @@
 //! use iotexplorer_model::BatchUpdateFirmwareRequest;
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! // Credentials from the environment, a profile file or the CVM role, in that order.
+//! // Credentials from the environment, a profile file, the CVM role or the TKE OIDC role,
+//! // in that order.
 //! let client = Client::builder().region("ap-guangzhou").build()?;
 //!
 //! let request = BatchUpdateFirmwareRequest::builder()

@@ -1,3 +1,4 @@
-//! Code generated from the model's spec by `cargo xtask codegen`.
+//! Written by hand: declares `operations`, the client's typed method for every action,
+//! which `cargo xtask codegen` generates from the model's spec.
 
 mod operations;
