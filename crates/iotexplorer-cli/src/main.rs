@@ -1,4 +1,4 @@
-//! The `iotexplorer` binary: a thin shell over [`iotexplorer_cli::run`].
+//! The `iotexplorer` binary: a thin shell over [`iotexplorer_cli::run_with_terminals`].
 
 use std::io::{self, IsTerminal};
 use std::process::ExitCode;

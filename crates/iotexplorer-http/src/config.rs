@@ -182,7 +182,7 @@ impl ClientBuilder {
     }
 
     /// Where credentials come from. Default: [`DefaultCredentialsChain`] (environment,
-    /// profile file, CVM instance role).
+    /// profile file, CVM instance role, TKE OIDC role).
     pub fn credentials(mut self, provider: impl ProvideCredentials + 'static) -> Self {
         self.credentials = Some(Arc::new(provider));
         self
