@@ -109,12 +109,7 @@ async fn the_typed_client_reads_numbers_sent_as_strings() {
     let client = builder(&server).build().unwrap();
 
     // The write first: a created task must never look like a failure.
-    let upgrade = BatchUpdateFirmwareRequest::builder()
-        .product_id("ABCDE12345")
-        .firmware_version("2.0.0")
-        .device_names("dev001")
-        .build()
-        .unwrap();
+    let upgrade = upgrade();
     let created = client.batch_update_firmware(&upgrade).await.unwrap();
     assert_eq!(created.task_id, Some(1));
     assert_typed_numbers(&client, &upgrade).await;
@@ -223,12 +218,7 @@ async fn nulls_and_unknown_members_are_read_on_the_typed_path() {
     })))
     .await;
     let client = builder(&server).build().unwrap();
-    let upgrade = BatchUpdateFirmwareRequest::builder()
-        .product_id("ABCDE12345")
-        .firmware_version("2.0.0")
-        .device_names("dev001")
-        .build()
-        .unwrap();
+    let upgrade = upgrade();
     let created = client.batch_update_firmware(&upgrade).await.unwrap();
     assert_eq!(created.task_id, Some(1000696));
     assert_eq!(created.request_id.as_deref(), Some("req-ok"));
@@ -245,17 +235,28 @@ async fn nulls_and_unknown_members_are_read_on_the_typed_path() {
     assert_eq!((update.status, update.percent), (None, None));
 }
 
+/// The write these tests send: a `BatchUpdateFirmware` of one device.
+fn upgrade() -> BatchUpdateFirmwareRequest {
+    BatchUpdateFirmwareRequest::builder()
+        .product_id("ABCDE12345")
+        .firmware_version("2.0.0")
+        .device_names("dev001")
+        .build()
+        .unwrap()
+}
+
+/// [`upgrade`] as the JSON path takes it.
+fn upgrade_as_json() -> (&'static ActionMeta, Value) {
+    let body = serde_json::to_value(upgrade()).unwrap();
+    (find_action(BatchUpdateFirmwareRequest::NAME).unwrap(), body)
+}
+
 #[tokio::test]
 async fn a_write_whose_success_cannot_be_read_says_it_ran() {
     // Not a number even leniently: the service created the task, but its ID is unreadable.
     let server = TestServer::always(ok(json!({"TaskId": "task-1000696"}))).await;
     let client = builder(&server).build().unwrap();
-    let upgrade = BatchUpdateFirmwareRequest::builder()
-        .product_id("ABCDE12345")
-        .firmware_version("2.0.0")
-        .device_names("dev001")
-        .build()
-        .unwrap();
+    let upgrade = upgrade();
     let error = client.batch_update_firmware(&upgrade).await.unwrap_err();
     let Error::Decode { excerpt, .. } = &error else {
         panic!("{error:?}");
@@ -293,12 +294,7 @@ async fn sts_answers_with_numbers_as_strings_are_read() {
     .unwrap();
     let server = TestServer::always(support::task_created()).await;
     let client = builder(&server).credentials(role).build().unwrap();
-    let upgrade = BatchUpdateFirmwareRequest::builder()
-        .product_id("ABCDE12345")
-        .firmware_version("2.0.0")
-        .device_names("dev001")
-        .build()
-        .unwrap();
+    let upgrade = upgrade();
     client.batch_update_firmware(&upgrade).await.unwrap();
     client.batch_update_firmware(&upgrade).await.unwrap();
     assert_eq!(
@@ -415,18 +411,11 @@ async fn an_error_member_that_is_null_is_absent_on_the_typed_and_the_json_path()
     )))
     .await;
     let client = builder(&server).build().unwrap();
-    let upgrade = BatchUpdateFirmwareRequest::builder()
-        .product_id("ABCDE12345")
-        .firmware_version("2.0.0")
-        .device_names("dev001")
-        .build()
-        .unwrap();
+    let upgrade = upgrade();
     let created = client.batch_update_firmware(&upgrade).await.unwrap();
     assert_eq!(created.task_id, Some(7));
     assert_eq!(created.request_id.as_deref(), Some("r1"));
-    let meta = find_action("BatchUpdateFirmware").unwrap();
-    let body =
-        json!({"ProductID": "ABCDE12345", "FirmwareVersion": "2.0.0", "DeviceNames": ["dev001"]});
+    let (meta, body) = upgrade_as_json();
     let response = client.send_json(meta, &body).await.unwrap();
     assert_eq!(response, json!({"TaskId": 7, "RequestId": "r1"}));
     assert_eq!(server.count(), 2, "each call sent once");
@@ -441,16 +430,9 @@ async fn a_member_given_twice_is_read_alike_on_the_typed_and_the_json_path() {
     )))
     .await;
     let client = builder(&server).build().unwrap();
-    let upgrade = BatchUpdateFirmwareRequest::builder()
-        .product_id("ABCDE12345")
-        .firmware_version("2.0.0")
-        .device_names("dev001")
-        .build()
-        .unwrap();
+    let upgrade = upgrade();
     let typed = client.batch_update_firmware(&upgrade).await.unwrap_err();
-    let meta = find_action("BatchUpdateFirmware").unwrap();
-    let body =
-        json!({"ProductID": "ABCDE12345", "FirmwareVersion": "2.0.0", "DeviceNames": ["dev001"]});
+    let (meta, body) = upgrade_as_json();
     let untyped = client.send_json(meta, &body).await.unwrap_err();
     for error in [&typed, &untyped] {
         assert!(matches!(error, Error::Ambiguous { .. }), "{error:?}");
