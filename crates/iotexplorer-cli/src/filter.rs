@@ -935,7 +935,10 @@ mod properties {
     fn normal(value: &Value, unordered: bool) -> String {
         fn floats(value: &Value) -> Value {
             match value {
-                Value::Number(number) => number.as_f64().map_or(Value::Null, Value::from),
+                // `-0.0` counts as `0.0`: the crate's ceil of -0.5 is -0.0, ours is Python's 0.
+                Value::Number(number) => number
+                    .as_f64()
+                    .map_or(Value::Null, |float| Value::from(float + 0.0)),
                 Value::Array(items) => Value::Array(items.iter().map(floats).collect()),
                 Value::Object(members) => {
                     let mut sorted: Vec<_> = members.iter().collect();
