@@ -205,7 +205,7 @@ fn global_args() -> Vec<Arg> {
             "emulator",
             "Start the embedded emulator with its demo fixture and send there, signed with \
              its demo keys unless --secretId and --secretKey are given (the variables and \
-             profiles hold the real service's)",
+             profiles hold the real service's; a role is refused)",
         )
         .action(ArgAction::SetTrue),
         global(

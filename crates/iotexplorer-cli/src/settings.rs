@@ -257,6 +257,18 @@ impl Connection {
         profile: TccliProfile,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Self, Failure> {
+        if flags.emulator && (flags.use_cvm_role || flags.role_arn.is_some()) {
+            // The emulator knows its demo keys and keys given outright, never a role's.
+            let flag = if flags.use_cvm_role {
+                command::USE_CVM_ROLE
+            } else {
+                command::ROLE_ARN
+            };
+            return Err(Failure::Usage(format!(
+                "--{flag} cannot be used with --emulator, which signs with its demo keys or \
+                 those of --secretId and --secretKey"
+            )));
+        }
         let snapshot: HashMap<String, String> = ENVIRONMENT
             .iter()
             .filter_map(|name| env(name).map(|value| ((*name).to_owned(), value)))

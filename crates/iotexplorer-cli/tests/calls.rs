@@ -334,6 +334,26 @@ fn the_embedded_emulator_is_signed_for_with_its_demo_keys_whatever_the_environme
 }
 
 #[test]
+fn a_role_asked_for_with_the_embedded_emulator_is_refused_before_anything_starts() {
+    // The emulator signs with its demo keys or those given outright; a role is the real
+    // service's, and taking it quietly would sign with something else than was asked.
+    for flags in [
+        &["--use-cvm-role"][..],
+        &[
+            "--role-arn",
+            "qcs::cam::uin/1:roleName/r",
+            "--role-session-name",
+            "s",
+        ][..],
+    ] {
+        let outcome = run_binary(&[&["--emulator"], flags, UPGRADE].concat(), &[], "");
+        assert_eq!(outcome.code, 2, "{flags:?}: {outcome:?}");
+        assert!(outcome.stderr.contains("--emulator"), "{outcome:?}");
+        assert!(outcome.stdout.is_empty());
+    }
+}
+
+#[test]
 fn a_proxy_variable_that_cannot_be_used_does_not_stop_the_embedded_emulator() {
     // Calls to a loopback host never go through a proxy from the environment.
     let outcome = run_binary(
