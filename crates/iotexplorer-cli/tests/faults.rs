@@ -235,6 +235,19 @@ fn an_error_member_that_is_null_is_no_error() {
 }
 
 #[test]
+fn a_waiter_takes_a_status_sent_as_text_for_that_number() {
+    // Some of Tencent's backends send numbers as strings: the wait ends at the first look.
+    let running = FirmwareTaskStatus::Running.code().to_string();
+    let body = serde_json::json!({"Response": {"Status": running, "RequestId": "r1"}});
+    let (addr, count) =
+        answering_server("200 OK", "application/json", body.to_string().into_bytes());
+    let waiter = format!("{{'expr':'Status','to':{running},'timeout':5,'interval':0.1}}");
+    let (outcome, _) = call(addr, &["--waiter", &waiter], DESCRIBE);
+    assert_eq!(outcome.code, 0, "{outcome:?}");
+    assert_eq!(count.load(Ordering::SeqCst), 1, "{outcome:?}");
+}
+
+#[test]
 fn text_the_server_wrote_reaches_stderr_with_its_control_characters_written_out() {
     let hostile = "r\u{1b}]0;PWNED\u{7}\u{1b}[2J\u{9b}31m";
     let error = serde_json::json!({"Response": {
