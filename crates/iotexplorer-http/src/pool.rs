@@ -151,9 +151,9 @@ struct Idle {
     http2: Vec<Kept<Http2Sender>>,
     /// A task closing expired connections runs: see [`close_expired`].
     closer_running: bool,
-    /// Connections kept so far (wrapping): tells the closing task whether any came back
-    /// since it last looked.
-    keeps: u64,
+    /// A connection was kept since the closing task last looked (or since it started,
+    /// which only a kept connection does).
+    kept_since_look: bool,
     /// How many such tasks were started.
     #[cfg(test)]
     closers_started: usize,
@@ -292,7 +292,7 @@ impl Pool {
             }
         };
         if kept {
-            idle.keeps = idle.keeps.wrapping_add(1);
+            idle.kept_since_look = true;
         }
         let start_closing = kept && !idle.closer_running;
         if start_closing {
@@ -315,7 +315,6 @@ impl Pool {
     fn start_closing(self: &Arc<Self>) {
         let task = ClosingTask {
             pool: Arc::downgrade(self),
-            keeps_seen: None,
             finished: false,
         };
         match tokio::runtime::Handle::try_current() {
@@ -343,8 +342,6 @@ async fn close_expired(mut task: ClosingTask) {
 /// The state of the task that closes expired connections.
 struct ClosingTask {
     pool: Weak<Pool>,
-    /// The pool's count of connections kept at the last look.
-    keeps_seen: Option<u64>,
     /// It cleared the pool's mark itself as it finished.
     finished: bool,
 }
@@ -358,7 +355,7 @@ impl ClosingTask {
         let mut idle = pool.idle();
         let now = Instant::now();
         idle.prune(now);
-        let kept_since = self.keeps_seen.replace(idle.keeps) != Some(idle.keeps);
+        let kept_since = std::mem::take(&mut idle.kept_since_look);
         match idle.next_expiry() {
             Some(next) => Some(next),
             None if kept_since => Some(now + IDLE_TIMEOUT),
