@@ -382,11 +382,7 @@ async fn exchange(
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         for request in sent.iter() {
-            let _ = write!(
-                stderr,
-                "request:\n{}",
-                output::json(&shown_request(request))
-            );
+            let _ = write!(stderr, "{}", debug_request(request));
         }
     }
     let response = response.map_err(connect::failure_of)?;
@@ -396,8 +392,13 @@ async fn exchange(
     Ok(response)
 }
 
+/// A request as `--debug` prints it on stderr, the call's and the rollout's alike.
+pub(crate) fn debug_request(sent: &iotexplorer_http::RequestPreview) -> String {
+    format!("request:\n{}", output::json(&shown_request(sent)))
+}
+
 /// A request as `--dry-run` and `--debug` show it.
-pub(crate) fn shown_request(preview: &iotexplorer_http::RequestPreview) -> serde_json::Value {
+fn shown_request(preview: &iotexplorer_http::RequestPreview) -> serde_json::Value {
     serde_json::json!({
         "Method": preview.method,
         "Url": preview.url,

@@ -114,7 +114,6 @@ struct Shown {
 /// the command line (`settings::Command::read`); nothing after reads a flag by name.
 pub(crate) struct Invocation {
     task: Task,
-    shown: Shown,
     /// The connection's flags as given; completed (profile, environment) and checked only
     /// when a call is to be made, so a dry run from a device file, or `status`, never
     /// trips on them.
@@ -139,31 +138,28 @@ struct StartFlags {
 impl Invocation {
     /// The subcommand's flags in `matches`, the matches of `rollout`.
     pub(crate) fn read(matches: &ArgMatches) -> Result<Self, Failure> {
-        let flags_of = match matches.subcommand() {
-            Some((STATUS | RESUME, sub)) => sub,
-            _ => matches,
-        };
-        let connection = GlobalFlags::read(flags_of);
-        let task = match matches.subcommand() {
-            Some((STATUS, sub)) => Task::Status(journal_path(sub)?),
-            Some((RESUME, sub)) => Task::Resume(journal_path(sub)?),
-            _ => Task::Start(Box::new(StartFlags {
-                options: flags::options(matches)?,
-                journal: matches
-                    .get_one::<String>(flags::JOURNAL)
-                    .map(PathBuf::from)
-                    .ok_or_else(|| Failure::Usage("--journal is required".to_owned()))?,
-                devices_file: matches.get_one::<String>(flags::DEVICES).cloned(),
-                dry_run: connection.dry_run,
-            })),
-        };
-        Ok(Self {
-            task,
-            shown: Shown {
-                format: ReportFormat::of(connection.output),
-                debug: connection.debug,
+        Ok(match matches.subcommand() {
+            Some((STATUS, sub)) => Self {
+                task: Task::Status(journal_path(sub)?),
+                connection: GlobalFlags::read(sub),
             },
-            connection,
+            Some((RESUME, sub)) => Self {
+                task: Task::Resume(journal_path(sub)?),
+                connection: GlobalFlags::read(sub),
+            },
+            _ => {
+                let connection = GlobalFlags::read(matches);
+                let task = Task::Start(Box::new(StartFlags {
+                    options: flags::options(matches)?,
+                    journal: matches
+                        .get_one::<String>(flags::JOURNAL)
+                        .map(PathBuf::from)
+                        .ok_or_else(|| Failure::Usage("--journal is required".to_owned()))?,
+                    devices_file: matches.get_one::<String>(flags::DEVICES).cloned(),
+                    dry_run: connection.dry_run,
+                }));
+                Self { task, connection }
+            }
         })
     }
 }
@@ -175,11 +171,11 @@ pub(crate) fn run(
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> Result<u8, Failure> {
-    let Invocation {
-        task,
-        shown,
-        connection,
-    } = invocation;
+    let Invocation { task, connection } = invocation;
+    let shown = Shown {
+        format: ReportFormat::of(connection.output),
+        debug: connection.debug,
+    };
     let connect = || Connection::from_flags(&connection, env);
     match task {
         Task::Status(journal) => status(&journal, shown.format, stdout),
@@ -439,11 +435,7 @@ fn drive(
     let client = if debug {
         let requests = sender.clone();
         session.client.with_request_observer(move |request| {
-            let shown = format!(
-                "request:\n{}",
-                crate::output::json(&crate::shown_request(request))
-            );
-            let _ = requests.send(shown.into_bytes());
+            let _ = requests.send(crate::debug_request(request).into_bytes());
         })
     } else {
         session.client.clone()
