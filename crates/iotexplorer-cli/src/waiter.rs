@@ -92,7 +92,8 @@ impl Waiter {
 
     /// Whether `found` is the awaited value, with Python's equality (`2 == 2.0`), and a
     /// number the service sent as text counting as that number: Tencent's backends send
-    /// some numbers as strings (`"Status": "5"`), which the model reads as numbers too.
+    /// some numbers as strings (`"Status": "5"`). The text is read as a JSON number, in
+    /// either place: `'to': "5"` meets a 5 the service sent as a number too.
     pub(crate) fn reached(&self, found: &Value) -> bool {
         python_equal(found, &self.to)
     }

@@ -330,7 +330,8 @@ fn the_embedded_emulator_is_signed_for_with_its_demo_keys_whatever_the_environme
         "",
     );
     assert_eq!(outcome.code, 1, "{outcome:?}");
-    assert!(outcome.stderr.contains("AuthFailure"), "{outcome:?}");
+    let auth = iotexplorer_model::ErrorCode::AuthFailure;
+    assert!(outcome.stderr.contains(auth.as_str()), "{outcome:?}");
 }
 
 #[test]

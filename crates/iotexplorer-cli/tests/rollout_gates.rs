@@ -8,7 +8,9 @@ use std::os::unix::ffi::OsStringExt as _;
 use std::process::Output;
 
 use iotexplorer_emulator::ProgressSettings;
-use iotexplorer_model::{DescribeFirmwareTaskRequest, FirmwareTaskStatus};
+use iotexplorer_model::{
+    Action, BatchUpdateFirmwareRequest, DescribeFirmwareTaskRequest, FirmwareTaskStatus,
+};
 use rollout_common::{Lab, PRODUCT, device_names, journal_tasks, planned_batches};
 use serde_json::Value;
 
@@ -294,7 +296,7 @@ fn debug_shows_each_request_as_it_was_sent() {
     assert_eq!(
         actions
             .iter()
-            .filter(|action| action.contains("BatchUpdateFirmware"))
+            .filter(|action| action.contains(BatchUpdateFirmwareRequest::NAME))
             .count(),
         1,
         "{stderr}"

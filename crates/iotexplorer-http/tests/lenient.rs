@@ -248,7 +248,7 @@ fn upgrade() -> BatchUpdateFirmwareRequest {
 /// [`upgrade`] as the JSON path takes it.
 fn upgrade_as_json() -> (&'static ActionMeta, Value) {
     let body = serde_json::to_value(upgrade()).unwrap();
-    (find_action(BatchUpdateFirmwareRequest::NAME).unwrap(), body)
+    (BatchUpdateFirmwareRequest::meta(), body)
 }
 
 #[tokio::test]
@@ -441,5 +441,26 @@ async fn a_member_given_twice_is_read_alike_on_the_typed_and_the_json_path() {
             "{error}"
         );
     }
+    assert_eq!(server.count(), 2, "each call sent once");
+}
+
+#[tokio::test]
+async fn an_unknown_member_given_twice_is_skipped_by_the_typed_path_only() {
+    // The typed path skips what it does not know; the JSON path shows every member, so it
+    // cannot pick one of the two.
+    let server = TestServer::always(support::Reply::Body(bytes::Bytes::from_static(
+        br#"{"Response":{"TaskId":7,"Extra":1,"Extra":2,"RequestId":"r1"}}"#,
+    )))
+    .await;
+    let client = builder(&server).build().unwrap();
+    let created = client.batch_update_firmware(&upgrade()).await.unwrap();
+    assert_eq!(created.task_id, Some(7));
+    let (meta, body) = upgrade_as_json();
+    let untyped = client.send_json(meta, &body).await.unwrap_err();
+    assert!(matches!(untyped, Error::Ambiguous { .. }), "{untyped:?}");
+    assert!(
+        untyped.to_string().contains("`Extra` is given twice"),
+        "{untyped}"
+    );
     assert_eq!(server.count(), 2, "each call sent once");
 }

@@ -113,8 +113,8 @@ pub fn decode_response_value(body: &[u8]) -> Result<Value, DecodeError> {
         reason: reason.to_owned(),
         request_id,
     };
-    // A member given twice, at any depth, is refused, as the typed path refuses it: no
-    // one can say which of the two the service meant.
+    // A member given twice, at any depth, is refused (the typed path refuses a member it
+    // knows given twice): no one can say which of the two the service meant.
     let envelope = crate::unambiguous::from_slice(body).map_err(|err| {
         let kind = if err.is_data() {
             "ambiguous"

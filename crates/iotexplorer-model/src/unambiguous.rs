@@ -1,9 +1,10 @@
 //! JSON read into a `Value` that refuses an object naming a member twice.
 //!
-//! `serde_json` keeps the last of two members with one name; a typed response refuses
-//! them. An answer is read by both, so that the JSON path (the command line's) would
-//! otherwise pick one value of a member given twice where the typed path says no one can
-//! tell which the service meant. Here both say so.
+//! `serde_json` keeps the last of two members with one name; a typed response refuses a
+//! member it knows given twice. An answer is read by both, so that the JSON path (the
+//! command line's) would otherwise pick one value of a member given twice where the typed
+//! path says no one can tell which the service meant. Here the JSON path refuses any
+//! repeat, known member or not (the typed path skips the members it does not know).
 
 use std::fmt;
 
@@ -86,14 +87,18 @@ impl<'de> Visitor<'de> for Unambiguous {
         let mut object = Map::new();
         while let Some(name) = members.next_key::<String>()? {
             let value = members.next_value_seed(self)?;
-            if object.contains_key(&name) {
-                let shown: String = name.chars().take(SHOWN_NAME_CHARS).collect();
-                return Err(A::Error::custom(format_args!(
-                    "the member `{}` is given twice",
-                    shown.escape_debug()
-                )));
+            match object.entry(name) {
+                serde_json::map::Entry::Vacant(slot) => {
+                    slot.insert(value);
+                }
+                serde_json::map::Entry::Occupied(slot) => {
+                    let shown: String = slot.key().chars().take(SHOWN_NAME_CHARS).collect();
+                    return Err(A::Error::custom(format_args!(
+                        "the member `{}` is given twice",
+                        shown.escape_debug()
+                    )));
+                }
             }
-            object.insert(name, value);
         }
         Ok(Value::Object(object))
     }
