@@ -173,8 +173,8 @@ pub(crate) fn request(context: &Context<'_>, action: &str) -> Result<String, Str
     out.push_str(&format!(
         "/// Finishes the request, checking every documented rule and reporting all violations \
          at once.\npub fn build(self) -> Result<{name}, ValidationErrors> {{\n\
-         let request = {name} {{\n{assignments}checked: crate::checked::Checked::default(),\n}};\n\
-         request.validate()?;\nOk({name} {{\nchecked: crate::checked::Checked::HELD,\n..request\n}})\n}}\n}}\n\n"
+         let mut request = {name} {{\n{assignments}checked: crate::checked::Checked::default(),\n}};\n\
+         request.validate()?;\nrequest.checked = crate::checked::Checked::HELD;\nOk(request)\n}}\n}}\n\n"
     ));
 
     out.push_str(&format!(

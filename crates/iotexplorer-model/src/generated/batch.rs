@@ -56,15 +56,13 @@ impl BatchCreateTWeSeeRecognitionTaskRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<BatchCreateTWeSeeRecognitionTaskRequest, ValidationErrors> {
-        let request = BatchCreateTWeSeeRecognitionTaskRequest {
+        let mut request = BatchCreateTWeSeeRecognitionTaskRequest {
             inputs: self.inputs,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(BatchCreateTWeSeeRecognitionTaskRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -177,15 +175,13 @@ impl BatchCreateTWeSeeSubscriptionRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<BatchCreateTWeSeeSubscriptionRequest, ValidationErrors> {
-        let request = BatchCreateTWeSeeSubscriptionRequest {
+        let mut request = BatchCreateTWeSeeSubscriptionRequest {
             entries: self.entries,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(BatchCreateTWeSeeSubscriptionRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -293,15 +289,13 @@ impl BatchDescribeTWeSeeOrdersRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<BatchDescribeTWeSeeOrdersRequest, ValidationErrors> {
-        let request = BatchDescribeTWeSeeOrdersRequest {
+        let mut request = BatchDescribeTWeSeeOrdersRequest {
             entries: self.entries,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(BatchDescribeTWeSeeOrdersRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -413,15 +407,13 @@ impl BatchInvokeTWeSeeRecognitionTaskRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<BatchInvokeTWeSeeRecognitionTaskRequest, ValidationErrors> {
-        let request = BatchInvokeTWeSeeRecognitionTaskRequest {
+        let mut request = BatchInvokeTWeSeeRecognitionTaskRequest {
             inputs: self.inputs,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(BatchInvokeTWeSeeRecognitionTaskRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -649,7 +641,7 @@ impl BatchPublishMessageRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<BatchPublishMessageRequest, ValidationErrors> {
-        let request = BatchPublishMessageRequest {
+        let mut request = BatchPublishMessageRequest {
             product_id: self.product_id,
             device_names: self.device_names,
             topic: self.topic,
@@ -659,10 +651,8 @@ impl BatchPublishMessageRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(BatchPublishMessageRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -793,15 +783,13 @@ impl BatchRenewTWeSeeSubscriptionRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<BatchRenewTWeSeeSubscriptionRequest, ValidationErrors> {
-        let request = BatchRenewTWeSeeSubscriptionRequest {
+        let mut request = BatchRenewTWeSeeSubscriptionRequest {
             entries: self.entries,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(BatchRenewTWeSeeSubscriptionRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 

@@ -148,7 +148,7 @@ impl CreateAISearchTaskAsyncRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<CreateAISearchTaskAsyncRequest, ValidationErrors> {
-        let request = CreateAISearchTaskAsyncRequest {
+        let mut request = CreateAISearchTaskAsyncRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             query: self.query,
@@ -157,10 +157,8 @@ impl CreateAISearchTaskAsyncRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(CreateAISearchTaskAsyncRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -457,7 +455,7 @@ impl CreateBatchProductionRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<CreateBatchProductionRequest, ValidationErrors> {
-        let request = CreateBatchProductionRequest {
+        let mut request = CreateBatchProductionRequest {
             project_id: self.project_id,
             product_id: self.product_id,
             burn_method: self.burn_method,
@@ -468,10 +466,8 @@ impl CreateBatchProductionRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(CreateBatchProductionRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -732,7 +728,7 @@ impl CreateCloudStorageAIServiceRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<CreateCloudStorageAIServiceRequest, ValidationErrors> {
-        let request = CreateCloudStorageAIServiceRequest {
+        let mut request = CreateCloudStorageAIServiceRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             package_id: self.package_id,
@@ -741,10 +737,8 @@ impl CreateCloudStorageAIServiceRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(CreateCloudStorageAIServiceRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -1090,7 +1084,7 @@ impl CreateCloudStorageAIServiceTaskRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<CreateCloudStorageAIServiceTaskRequest, ValidationErrors> {
-        let request = CreateCloudStorageAIServiceTaskRequest {
+        let mut request = CreateCloudStorageAIServiceTaskRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             service_type: self.service_type,
@@ -1104,10 +1098,8 @@ impl CreateCloudStorageAIServiceTaskRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(CreateCloudStorageAIServiceTaskRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -1427,7 +1419,7 @@ impl CreateDeviceRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<CreateDeviceRequest, ValidationErrors> {
-        let request = CreateDeviceRequest {
+        let mut request = CreateDeviceRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             dev_addr: self.dev_addr,
@@ -1440,10 +1432,8 @@ impl CreateDeviceRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(CreateDeviceRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -1648,17 +1638,15 @@ impl CreateDeviceChannelRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<CreateDeviceChannelRequest, ValidationErrors> {
-        let request = CreateDeviceChannelRequest {
+        let mut request = CreateDeviceChannelRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             channel_id: self.channel_id,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(CreateDeviceChannelRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -1810,17 +1798,15 @@ impl CreateDevicePublishSDPAnswerRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<CreateDevicePublishSDPAnswerRequest, ValidationErrors> {
-        let request = CreateDevicePublishSDPAnswerRequest {
+        let mut request = CreateDevicePublishSDPAnswerRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             sdp_offer: self.sdp_offer,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(CreateDevicePublishSDPAnswerRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -2028,7 +2014,7 @@ impl CreateDeviceSDPAnswerRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<CreateDeviceSDPAnswerRequest, ValidationErrors> {
-        let request = CreateDeviceSDPAnswerRequest {
+        let mut request = CreateDeviceSDPAnswerRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             sdp_offer: self.sdp_offer,
@@ -2037,10 +2023,8 @@ impl CreateDeviceSDPAnswerRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(CreateDeviceSDPAnswerRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -2265,7 +2249,7 @@ impl CreateExternalSourceAIServiceTaskRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<CreateExternalSourceAIServiceTaskRequest, ValidationErrors> {
-        let request = CreateExternalSourceAIServiceTaskRequest {
+        let mut request = CreateExternalSourceAIServiceTaskRequest {
             product_id: self.product_id,
             service_type: self.service_type,
             video_ur_ls: self.video_ur_ls,
@@ -2275,10 +2259,8 @@ impl CreateExternalSourceAIServiceTaskRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(CreateExternalSourceAIServiceTaskRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -2434,16 +2416,14 @@ impl CreateFenceBindRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<CreateFenceBindRequest, ValidationErrors> {
-        let request = CreateFenceBindRequest {
+        let mut request = CreateFenceBindRequest {
             fence_id: self.fence_id,
             items: self.items,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(CreateFenceBindRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -2719,7 +2699,7 @@ impl CreateFreeCloudStorageRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<CreateFreeCloudStorageRequest, ValidationErrors> {
-        let request = CreateFreeCloudStorageRequest {
+        let mut request = CreateFreeCloudStorageRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             package_id: self.package_id,
@@ -2731,10 +2711,8 @@ impl CreateFreeCloudStorageRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(CreateFreeCloudStorageRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -3014,7 +2992,7 @@ impl CreateIotVideoCloudStorageRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<CreateIotVideoCloudStorageRequest, ValidationErrors> {
-        let request = CreateIotVideoCloudStorageRequest {
+        let mut request = CreateIotVideoCloudStorageRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             package_id: self.package_id,
@@ -3026,10 +3004,8 @@ impl CreateIotVideoCloudStorageRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(CreateIotVideoCloudStorageRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -3337,7 +3313,7 @@ impl CreateLoRaFrequencyRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<CreateLoRaFrequencyRequest, ValidationErrors> {
-        let request = CreateLoRaFrequencyRequest {
+        let mut request = CreateLoRaFrequencyRequest {
             freq_name: self.freq_name,
             channels_data_up: self.channels_data_up,
             channels_data_rx1: self.channels_data_rx1,
@@ -3349,10 +3325,8 @@ impl CreateLoRaFrequencyRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(CreateLoRaFrequencyRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -3641,7 +3615,7 @@ impl CreateLoRaGatewayRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<CreateLoRaGatewayRequest, ValidationErrors> {
-        let request = CreateLoRaGatewayRequest {
+        let mut request = CreateLoRaGatewayRequest {
             gateway_id: self.gateway_id,
             name: self.name,
             description: self.description,
@@ -3653,10 +3627,8 @@ impl CreateLoRaGatewayRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(CreateLoRaGatewayRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -3849,7 +3821,7 @@ impl CreatePositionFenceRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<CreatePositionFenceRequest, ValidationErrors> {
-        let request = CreatePositionFenceRequest {
+        let mut request = CreatePositionFenceRequest {
             space_id: self.space_id,
             fence_name: self.fence_name,
             fence_area: self.fence_area,
@@ -3857,10 +3829,8 @@ impl CreatePositionFenceRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(CreatePositionFenceRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -4101,7 +4071,7 @@ impl CreatePositionSpaceRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<CreatePositionSpaceRequest, ValidationErrors> {
-        let request = CreatePositionSpaceRequest {
+        let mut request = CreatePositionSpaceRequest {
             project_id: self.project_id,
             space_name: self.space_name,
             authorize_type: self.authorize_type,
@@ -4111,10 +4081,8 @@ impl CreatePositionSpaceRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(CreatePositionSpaceRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -4293,17 +4261,15 @@ impl CreatePrivateCARequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<CreatePrivateCARequest, ValidationErrors> {
-        let request = CreatePrivateCARequest {
+        let mut request = CreatePrivateCARequest {
             cert_name: self.cert_name,
             cert_text: self.cert_text,
             verify_cert_text: self.verify_cert_text,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(CreatePrivateCARequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 

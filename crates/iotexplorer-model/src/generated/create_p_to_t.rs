@@ -110,17 +110,15 @@ impl CreateProjectRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<CreateProjectRequest, ValidationErrors> {
-        let request = CreateProjectRequest {
+        let mut request = CreateProjectRequest {
             project_name: self.project_name,
             project_desc: self.project_desc,
             instance_id: self.instance_id,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(CreateProjectRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -513,7 +511,7 @@ impl CreateStudioProductRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<CreateStudioProductRequest, ValidationErrors> {
-        let request = CreateStudioProductRequest {
+        let mut request = CreateStudioProductRequest {
             product_name: self.product_name,
             category_id: self.category_id,
             product_type: self.product_type,
@@ -528,10 +526,8 @@ impl CreateStudioProductRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(CreateStudioProductRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -745,16 +741,14 @@ impl CreateTRTCSignaturesWithRoomIdRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<CreateTRTCSignaturesWithRoomIdRequest, ValidationErrors> {
-        let request = CreateTRTCSignaturesWithRoomIdRequest {
+        let mut request = CreateTRTCSignaturesWithRoomIdRequest {
             trtc_user_ids: self.trtc_user_ids,
             room_id: self.room_id,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(CreateTRTCSignaturesWithRoomIdRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -973,7 +967,7 @@ impl CreateTWeSeeCallbackRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<CreateTWeSeeCallbackRequest, ValidationErrors> {
-        let request = CreateTWeSeeCallbackRequest {
+        let mut request = CreateTWeSeeCallbackRequest {
             r#type: self.r#type,
             callback_url: self.callback_url,
             callback_token: self.callback_token,
@@ -982,10 +976,8 @@ impl CreateTWeSeeCallbackRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(CreateTWeSeeCallbackRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -1383,7 +1375,7 @@ impl CreateTWeSeeDirectUploadCredentialRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<CreateTWeSeeDirectUploadCredentialRequest, ValidationErrors> {
-        let request = CreateTWeSeeDirectUploadCredentialRequest {
+        let mut request = CreateTWeSeeDirectUploadCredentialRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             service_type: self.service_type,
@@ -1399,10 +1391,8 @@ impl CreateTWeSeeDirectUploadCredentialRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(CreateTWeSeeDirectUploadCredentialRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -1676,7 +1666,7 @@ impl CreateTWeSeePersonRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<CreateTWeSeePersonRequest, ValidationErrors> {
-        let request = CreateTWeSeePersonRequest {
+        let mut request = CreateTWeSeePersonRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             name: self.name,
@@ -1685,10 +1675,8 @@ impl CreateTWeSeePersonRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(CreateTWeSeePersonRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -1807,15 +1795,13 @@ impl CreateTWeSeePostPaidServiceRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<CreateTWeSeePostPaidServiceRequest, ValidationErrors> {
-        let request = CreateTWeSeePostPaidServiceRequest {
+        let mut request = CreateTWeSeePostPaidServiceRequest {
             service_type: self.service_type,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(CreateTWeSeePostPaidServiceRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -2286,7 +2272,7 @@ impl CreateTWeSeeRecognitionTaskRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<CreateTWeSeeRecognitionTaskRequest, ValidationErrors> {
-        let request = CreateTWeSeeRecognitionTaskRequest {
+        let mut request = CreateTWeSeeRecognitionTaskRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             input_url: self.input_url,
@@ -2305,10 +2291,8 @@ impl CreateTWeSeeRecognitionTaskRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(CreateTWeSeeRecognitionTaskRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -2782,7 +2766,7 @@ impl CreateTWeSeeRecognitionTaskWithFileRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<CreateTWeSeeRecognitionTaskWithFileRequest, ValidationErrors> {
-        let request = CreateTWeSeeRecognitionTaskWithFileRequest {
+        let mut request = CreateTWeSeeRecognitionTaskWithFileRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             input_base64: self.input_base64,
@@ -2801,10 +2785,8 @@ impl CreateTWeSeeRecognitionTaskWithFileRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(CreateTWeSeeRecognitionTaskWithFileRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -2948,15 +2930,13 @@ impl CreateTWeSeeServiceRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<CreateTWeSeeServiceRequest, ValidationErrors> {
-        let request = CreateTWeSeeServiceRequest {
+        let mut request = CreateTWeSeeServiceRequest {
             service: self.service,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(CreateTWeSeeServiceRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -3217,7 +3197,7 @@ impl CreateTWeSeeSubscriptionRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<CreateTWeSeeSubscriptionRequest, ValidationErrors> {
-        let request = CreateTWeSeeSubscriptionRequest {
+        let mut request = CreateTWeSeeSubscriptionRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             service_type: self.service_type,
@@ -3229,10 +3209,8 @@ impl CreateTWeSeeSubscriptionRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(CreateTWeSeeSubscriptionRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -3687,7 +3665,7 @@ impl CreateTWeTalkAgentRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<CreateTWeTalkAgentRequest, ValidationErrors> {
-        let request = CreateTWeTalkAgentRequest {
+        let mut request = CreateTWeTalkAgentRequest {
             stt_config: self.stt_config,
             llm_config: self.llm_config,
             tts_config: self.tts_config,
@@ -3703,10 +3681,8 @@ impl CreateTWeTalkAgentRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(CreateTWeTalkAgentRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -3975,7 +3951,7 @@ impl CreateTWeTalkProductConfigRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<CreateTWeTalkProductConfigRequest, ValidationErrors> {
-        let request = CreateTWeTalkProductConfigRequest {
+        let mut request = CreateTWeTalkProductConfigRequest {
             product_id: self.product_id,
             system_prompt: self.system_prompt,
             greeting_message: self.greeting_message,
@@ -3985,10 +3961,8 @@ impl CreateTWeTalkProductConfigRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(CreateTWeTalkProductConfigRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -4300,7 +4274,7 @@ impl CreateTWeTalkProductConfigV2RequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<CreateTWeTalkProductConfigV2Request, ValidationErrors> {
-        let request = CreateTWeTalkProductConfigV2Request {
+        let mut request = CreateTWeTalkProductConfigV2Request {
             product_id: self.product_id,
             device_name: self.device_name,
             target_language: self.target_language,
@@ -4313,10 +4287,8 @@ impl CreateTWeTalkProductConfigV2RequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(CreateTWeTalkProductConfigV2Request {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -4486,17 +4458,15 @@ impl CreateTopicPolicyRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<CreateTopicPolicyRequest, ValidationErrors> {
-        let request = CreateTopicPolicyRequest {
+        let mut request = CreateTopicPolicyRequest {
             product_id: self.product_id,
             topic_name: self.topic_name,
             privilege: self.privilege,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(CreateTopicPolicyRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -4642,16 +4612,14 @@ impl CreateTopicRuleRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<CreateTopicRuleRequest, ValidationErrors> {
-        let request = CreateTopicRuleRequest {
+        let mut request = CreateTopicRuleRequest {
             rule_name: self.rule_name,
             topic_rule_payload: self.topic_rule_payload,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(CreateTopicRuleRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 

@@ -186,7 +186,7 @@ impl DeleteCloudStorageEventRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DeleteCloudStorageEventRequest, ValidationErrors> {
-        let request = DeleteCloudStorageEventRequest {
+        let mut request = DeleteCloudStorageEventRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             event_id: self.event_id,
@@ -197,10 +197,8 @@ impl DeleteCloudStorageEventRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DeleteCloudStorageEventRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -364,17 +362,15 @@ impl DeleteDeviceRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DeleteDeviceRequest, ValidationErrors> {
-        let request = DeleteDeviceRequest {
+        let mut request = DeleteDeviceRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             force_delete: self.force_delete,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DeleteDeviceRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -550,16 +546,14 @@ impl DeleteDeviceSDPRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DeleteDeviceSDPRequest, ValidationErrors> {
-        let request = DeleteDeviceSDPRequest {
+        let mut request = DeleteDeviceSDPRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DeleteDeviceSDPRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -668,15 +662,13 @@ impl DeleteDevicesRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DeleteDevicesRequest, ValidationErrors> {
-        let request = DeleteDevicesRequest {
+        let mut request = DeleteDevicesRequest {
             devices_items: self.devices_items,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DeleteDevicesRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -845,16 +837,14 @@ impl DeleteFenceBindRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DeleteFenceBindRequest, ValidationErrors> {
-        let request = DeleteFenceBindRequest {
+        let mut request = DeleteFenceBindRequest {
             fence_id: self.fence_id,
             items: self.items,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DeleteFenceBindRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -971,15 +961,13 @@ impl DeleteLoRaFrequencyRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DeleteLoRaFrequencyRequest, ValidationErrors> {
-        let request = DeleteLoRaFrequencyRequest {
+        let mut request = DeleteLoRaFrequencyRequest {
             freq_id: self.freq_id,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DeleteLoRaFrequencyRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -1086,15 +1074,13 @@ impl DeleteLoRaGatewayRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DeleteLoRaGatewayRequest, ValidationErrors> {
-        let request = DeleteLoRaGatewayRequest {
+        let mut request = DeleteLoRaGatewayRequest {
             gateway_id: self.gateway_id,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DeleteLoRaGatewayRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -1226,16 +1212,14 @@ impl DeletePositionFenceRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DeletePositionFenceRequest, ValidationErrors> {
-        let request = DeletePositionFenceRequest {
+        let mut request = DeletePositionFenceRequest {
             space_id: self.space_id,
             fence_id: self.fence_id,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DeletePositionFenceRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -1355,15 +1339,13 @@ impl DeletePositionSpaceRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DeletePositionSpaceRequest, ValidationErrors> {
-        let request = DeletePositionSpaceRequest {
+        let mut request = DeletePositionSpaceRequest {
             space_id: self.space_id,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DeletePositionSpaceRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -1474,15 +1456,13 @@ impl DeletePrivateCARequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DeletePrivateCARequest, ValidationErrors> {
-        let request = DeletePrivateCARequest {
+        let mut request = DeletePrivateCARequest {
             cert_name: self.cert_name,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DeletePrivateCARequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -1579,15 +1559,13 @@ impl DeleteProductPrivateCARequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DeleteProductPrivateCARequest, ValidationErrors> {
-        let request = DeleteProductPrivateCARequest {
+        let mut request = DeleteProductPrivateCARequest {
             product_id: self.product_id,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DeleteProductPrivateCARequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -1684,15 +1662,13 @@ impl DeleteProjectRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DeleteProjectRequest, ValidationErrors> {
-        let request = DeleteProjectRequest {
+        let mut request = DeleteProjectRequest {
             project_id: self.project_id,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DeleteProjectRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -1803,15 +1779,13 @@ impl DeleteStudioProductRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DeleteStudioProductRequest, ValidationErrors> {
-        let request = DeleteStudioProductRequest {
+        let mut request = DeleteStudioProductRequest {
             product_id: self.product_id,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DeleteStudioProductRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -1938,15 +1912,13 @@ impl DeleteTWeSeeCallbackRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DeleteTWeSeeCallbackRequest, ValidationErrors> {
-        let request = DeleteTWeSeeCallbackRequest {
+        let mut request = DeleteTWeSeeCallbackRequest {
             callback_id: self.callback_id,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DeleteTWeSeeCallbackRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -2120,7 +2092,7 @@ impl DeleteTWeSeeFaceRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DeleteTWeSeeFaceRequest, ValidationErrors> {
-        let request = DeleteTWeSeeFaceRequest {
+        let mut request = DeleteTWeSeeFaceRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             face_id: self.face_id,
@@ -2128,10 +2100,8 @@ impl DeleteTWeSeeFaceRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DeleteTWeSeeFaceRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -2329,7 +2299,7 @@ impl DeleteTWeSeePersonRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DeleteTWeSeePersonRequest, ValidationErrors> {
-        let request = DeleteTWeSeePersonRequest {
+        let mut request = DeleteTWeSeePersonRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             person_id: self.person_id,
@@ -2338,10 +2308,8 @@ impl DeleteTWeSeePersonRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DeleteTWeSeePersonRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -2546,7 +2514,7 @@ impl DeleteTWeSeeTasksByConditionRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DeleteTWeSeeTasksByConditionRequest, ValidationErrors> {
-        let request = DeleteTWeSeeTasksByConditionRequest {
+        let mut request = DeleteTWeSeeTasksByConditionRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             service_category: self.service_category,
@@ -2555,10 +2523,8 @@ impl DeleteTWeSeeTasksByConditionRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DeleteTWeSeeTasksByConditionRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -2688,15 +2654,13 @@ impl DeleteTWeTalkAgentRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DeleteTWeTalkAgentRequest, ValidationErrors> {
-        let request = DeleteTWeTalkAgentRequest {
+        let mut request = DeleteTWeTalkAgentRequest {
             agent_id: self.agent_id,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DeleteTWeTalkAgentRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -2859,17 +2823,15 @@ impl DeleteTWeTalkProductConfigV2RequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DeleteTWeTalkProductConfigV2Request, ValidationErrors> {
-        let request = DeleteTWeTalkProductConfigV2Request {
+        let mut request = DeleteTWeTalkProductConfigV2Request {
             product_id: self.product_id,
             device_name: self.device_name,
             target_language: self.target_language,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DeleteTWeTalkProductConfigV2Request {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -3007,16 +2969,14 @@ impl DeleteTopicPolicyRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DeleteTopicPolicyRequest, ValidationErrors> {
-        let request = DeleteTopicPolicyRequest {
+        let mut request = DeleteTopicPolicyRequest {
             product_id: self.product_id,
             topic_name: self.topic_name,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DeleteTopicPolicyRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -3130,15 +3090,13 @@ impl DeleteTopicRuleRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DeleteTopicRuleRequest, ValidationErrors> {
-        let request = DeleteTopicRuleRequest {
+        let mut request = DeleteTopicRuleRequest {
             rule_name: self.rule_name,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DeleteTopicRuleRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 

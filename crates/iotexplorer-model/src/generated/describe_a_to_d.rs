@@ -56,15 +56,13 @@ impl DescribeAISearchTaskAsyncRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DescribeAISearchTaskAsyncRequest, ValidationErrors> {
-        let request = DescribeAISearchTaskAsyncRequest {
+        let mut request = DescribeAISearchTaskAsyncRequest {
             task_id: self.task_id,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DescribeAISearchTaskAsyncRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -187,15 +185,13 @@ impl DescribeActivateDeviceRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DescribeActivateDeviceRequest, ValidationErrors> {
-        let request = DescribeActivateDeviceRequest {
+        let mut request = DescribeActivateDeviceRequest {
             instance_id: self.instance_id,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DescribeActivateDeviceRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -347,16 +343,14 @@ impl DescribeActivateLicenseServiceRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DescribeActivateLicenseServiceRequest, ValidationErrors> {
-        let request = DescribeActivateLicenseServiceRequest {
+        let mut request = DescribeActivateLicenseServiceRequest {
             instance_id: self.instance_id,
             license_type: self.license_type,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DescribeActivateLicenseServiceRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -509,16 +503,14 @@ impl DescribeBatchProductionRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DescribeBatchProductionRequest, ValidationErrors> {
-        let request = DescribeBatchProductionRequest {
+        let mut request = DescribeBatchProductionRequest {
             product_id: self.product_id,
             batch_production_id: self.batch_production_id,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DescribeBatchProductionRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -773,7 +765,7 @@ impl DescribeBindedProductsRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DescribeBindedProductsRequest, ValidationErrors> {
-        let request = DescribeBindedProductsRequest {
+        let mut request = DescribeBindedProductsRequest {
             gateway_product_id: self.gateway_product_id,
             offset: self.offset,
             limit: self.limit,
@@ -781,10 +773,8 @@ impl DescribeBindedProductsRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DescribeBindedProductsRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -987,7 +977,7 @@ impl DescribeCloudStorageRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DescribeCloudStorageRequest, ValidationErrors> {
-        let request = DescribeCloudStorageRequest {
+        let mut request = DescribeCloudStorageRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             user_id: self.user_id,
@@ -995,10 +985,8 @@ impl DescribeCloudStorageRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DescribeCloudStorageRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -1224,7 +1212,7 @@ impl DescribeCloudStorageAIServiceRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DescribeCloudStorageAIServiceRequest, ValidationErrors> {
-        let request = DescribeCloudStorageAIServiceRequest {
+        let mut request = DescribeCloudStorageAIServiceRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             service_type: self.service_type,
@@ -1233,10 +1221,8 @@ impl DescribeCloudStorageAIServiceRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DescribeCloudStorageAIServiceRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -1391,15 +1377,13 @@ impl DescribeCloudStorageAIServiceCallbackRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DescribeCloudStorageAIServiceCallbackRequest, ValidationErrors> {
-        let request = DescribeCloudStorageAIServiceCallbackRequest {
+        let mut request = DescribeCloudStorageAIServiceCallbackRequest {
             product_id: self.product_id,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DescribeCloudStorageAIServiceCallbackRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -1555,16 +1539,14 @@ impl DescribeCloudStorageAIServiceTaskRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DescribeCloudStorageAIServiceTaskRequest, ValidationErrors> {
-        let request = DescribeCloudStorageAIServiceTaskRequest {
+        let mut request = DescribeCloudStorageAIServiceTaskRequest {
             task_id: self.task_id,
             file_url_expire_time: self.file_url_expire_time,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DescribeCloudStorageAIServiceTaskRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -1929,7 +1911,7 @@ impl DescribeCloudStorageAIServiceTasksRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DescribeCloudStorageAIServiceTasksRequest, ValidationErrors> {
-        let request = DescribeCloudStorageAIServiceTasksRequest {
+        let mut request = DescribeCloudStorageAIServiceTasksRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             service_type: self.service_type,
@@ -1945,10 +1927,8 @@ impl DescribeCloudStorageAIServiceTasksRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DescribeCloudStorageAIServiceTasksRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -2155,7 +2135,7 @@ impl DescribeCloudStorageDateRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DescribeCloudStorageDateRequest, ValidationErrors> {
-        let request = DescribeCloudStorageDateRequest {
+        let mut request = DescribeCloudStorageDateRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             user_id: self.user_id,
@@ -2163,10 +2143,8 @@ impl DescribeCloudStorageDateRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DescribeCloudStorageDateRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -2451,7 +2429,7 @@ impl DescribeCloudStorageEventsRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DescribeCloudStorageEventsRequest, ValidationErrors> {
-        let request = DescribeCloudStorageEventsRequest {
+        let mut request = DescribeCloudStorageEventsRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             start_time: self.start_time,
@@ -2464,10 +2442,8 @@ impl DescribeCloudStorageEventsRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DescribeCloudStorageEventsRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -2754,7 +2730,7 @@ impl DescribeCloudStorageEventsByTWeSeePersonRequestBuilder {
     pub fn build(
         self,
     ) -> Result<DescribeCloudStorageEventsByTWeSeePersonRequest, ValidationErrors> {
-        let request = DescribeCloudStorageEventsByTWeSeePersonRequest {
+        let mut request = DescribeCloudStorageEventsByTWeSeePersonRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             person_id: self.person_id,
@@ -2766,10 +2742,8 @@ impl DescribeCloudStorageEventsByTWeSeePersonRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DescribeCloudStorageEventsByTWeSeePersonRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -3100,7 +3074,7 @@ impl DescribeCloudStorageEventsWithAITasksRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DescribeCloudStorageEventsWithAITasksRequest, ValidationErrors> {
-        let request = DescribeCloudStorageEventsWithAITasksRequest {
+        let mut request = DescribeCloudStorageEventsWithAITasksRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             service_types: self.service_types,
@@ -3114,10 +3088,8 @@ impl DescribeCloudStorageEventsWithAITasksRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DescribeCloudStorageEventsWithAITasksRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -3305,17 +3277,15 @@ impl DescribeCloudStorageMultiThumbnailRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DescribeCloudStorageMultiThumbnailRequest, ValidationErrors> {
-        let request = DescribeCloudStorageMultiThumbnailRequest {
+        let mut request = DescribeCloudStorageMultiThumbnailRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             multi_thumbnail: self.multi_thumbnail,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DescribeCloudStorageMultiThumbnailRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -3436,15 +3406,13 @@ impl DescribeCloudStorageOrderRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DescribeCloudStorageOrderRequest, ValidationErrors> {
-        let request = DescribeCloudStorageOrderRequest {
+        let mut request = DescribeCloudStorageOrderRequest {
             order_id: self.order_id,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DescribeCloudStorageOrderRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -3598,16 +3566,14 @@ impl DescribeCloudStoragePackageConsumeDetailsRequestBuilder {
     pub fn build(
         self,
     ) -> Result<DescribeCloudStoragePackageConsumeDetailsRequest, ValidationErrors> {
-        let request = DescribeCloudStoragePackageConsumeDetailsRequest {
+        let mut request = DescribeCloudStoragePackageConsumeDetailsRequest {
             start_date: self.start_date,
             end_date: self.end_date,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DescribeCloudStoragePackageConsumeDetailsRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -3745,16 +3711,14 @@ impl DescribeCloudStoragePackageConsumeStatsRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DescribeCloudStoragePackageConsumeStatsRequest, ValidationErrors> {
-        let request = DescribeCloudStoragePackageConsumeStatsRequest {
+        let mut request = DescribeCloudStoragePackageConsumeStatsRequest {
             start_date: self.start_date,
             end_date: self.end_date,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DescribeCloudStoragePackageConsumeStatsRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -3925,17 +3889,15 @@ impl DescribeCloudStorageStreamDataRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DescribeCloudStorageStreamDataRequest, ValidationErrors> {
-        let request = DescribeCloudStorageStreamDataRequest {
+        let mut request = DescribeCloudStorageStreamDataRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             start_time: self.start_time,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DescribeCloudStorageStreamDataRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -4105,17 +4067,15 @@ impl DescribeCloudStorageThumbnailRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DescribeCloudStorageThumbnailRequest, ValidationErrors> {
-        let request = DescribeCloudStorageThumbnailRequest {
+        let mut request = DescribeCloudStorageThumbnailRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             thumbnail: self.thumbnail,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DescribeCloudStorageThumbnailRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -4291,17 +4251,15 @@ impl DescribeCloudStorageThumbnailListRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DescribeCloudStorageThumbnailListRequest, ValidationErrors> {
-        let request = DescribeCloudStorageThumbnailListRequest {
+        let mut request = DescribeCloudStorageThumbnailListRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             thumbnail_list: self.thumbnail_list,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DescribeCloudStorageThumbnailListRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -4553,7 +4511,7 @@ impl DescribeCloudStorageTimeRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DescribeCloudStorageTimeRequest, ValidationErrors> {
-        let request = DescribeCloudStorageTimeRequest {
+        let mut request = DescribeCloudStorageTimeRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             date: self.date,
@@ -4564,10 +4522,8 @@ impl DescribeCloudStorageTimeRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DescribeCloudStorageTimeRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -4750,7 +4706,7 @@ impl DescribeCloudStorageUsersRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DescribeCloudStorageUsersRequest, ValidationErrors> {
-        let request = DescribeCloudStorageUsersRequest {
+        let mut request = DescribeCloudStorageUsersRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             limit: self.limit,
@@ -4758,10 +4714,8 @@ impl DescribeCloudStorageUsersRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DescribeCloudStorageUsersRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -4974,7 +4928,7 @@ impl DescribeCsReportCountDataInfoRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DescribeCsReportCountDataInfoRequest, ValidationErrors> {
-        let request = DescribeCsReportCountDataInfoRequest {
+        let mut request = DescribeCsReportCountDataInfoRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             start_time: self.start_time,
@@ -4983,10 +4937,8 @@ impl DescribeCsReportCountDataInfoRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DescribeCsReportCountDataInfoRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -5148,17 +5100,15 @@ impl DescribeDeviceRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DescribeDeviceRequest, ValidationErrors> {
-        let request = DescribeDeviceRequest {
+        let mut request = DescribeDeviceRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             device_id: self.device_id,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DescribeDeviceRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 

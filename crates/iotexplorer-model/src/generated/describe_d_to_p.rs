@@ -81,16 +81,14 @@ impl DescribeDeviceBindGatewayRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DescribeDeviceBindGatewayRequest, ValidationErrors> {
-        let request = DescribeDeviceBindGatewayRequest {
+        let mut request = DescribeDeviceBindGatewayRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DescribeDeviceBindGatewayRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -308,17 +306,15 @@ impl DescribeDeviceDataRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DescribeDeviceDataRequest, ValidationErrors> {
-        let request = DescribeDeviceDataRequest {
+        let mut request = DescribeDeviceDataRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             device_id: self.device_id,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DescribeDeviceDataRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -583,7 +579,7 @@ impl DescribeDeviceDataHistoryRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DescribeDeviceDataHistoryRequest, ValidationErrors> {
-        let request = DescribeDeviceDataHistoryRequest {
+        let mut request = DescribeDeviceDataHistoryRequest {
             min_time: self.min_time,
             max_time: self.max_time,
             product_id: self.product_id,
@@ -594,10 +590,8 @@ impl DescribeDeviceDataHistoryRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DescribeDeviceDataHistoryRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -863,7 +857,7 @@ impl DescribeDevicePackagesRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DescribeDevicePackagesRequest, ValidationErrors> {
-        let request = DescribeDevicePackagesRequest {
+        let mut request = DescribeDevicePackagesRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             limit: self.limit,
@@ -873,10 +867,8 @@ impl DescribeDevicePackagesRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DescribeDevicePackagesRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -1077,7 +1069,7 @@ impl DescribeDevicePositionListRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DescribeDevicePositionListRequest, ValidationErrors> {
-        let request = DescribeDevicePositionListRequest {
+        let mut request = DescribeDevicePositionListRequest {
             product_id_list: self.product_id_list,
             coordinate_type: self.coordinate_type,
             offset: self.offset,
@@ -1085,10 +1077,8 @@ impl DescribeDevicePositionListRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DescribeDevicePositionListRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -1251,17 +1241,15 @@ impl DescribeFenceBindListRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DescribeFenceBindListRequest, ValidationErrors> {
-        let request = DescribeFenceBindListRequest {
+        let mut request = DescribeFenceBindListRequest {
             fence_id: self.fence_id,
             offset: self.offset,
             limit: self.limit,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DescribeFenceBindListRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -1518,7 +1506,7 @@ impl DescribeFenceEventListRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DescribeFenceEventListRequest, ValidationErrors> {
-        let request = DescribeFenceEventListRequest {
+        let mut request = DescribeFenceEventListRequest {
             start_time: self.start_time,
             end_time: self.end_time,
             fence_id: self.fence_id,
@@ -1529,10 +1517,8 @@ impl DescribeFenceEventListRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DescribeFenceEventListRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -1651,14 +1637,12 @@ pub struct DescribeFreeCloudStorageNumRequestBuilder {}
 impl DescribeFreeCloudStorageNumRequestBuilder {
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DescribeFreeCloudStorageNumRequest, ValidationErrors> {
-        let request = DescribeFreeCloudStorageNumRequest {
+        let mut request = DescribeFreeCloudStorageNumRequest {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DescribeFreeCloudStorageNumRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -1858,7 +1842,7 @@ impl DescribeGatewayBindDevicesRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DescribeGatewayBindDevicesRequest, ValidationErrors> {
-        let request = DescribeGatewayBindDevicesRequest {
+        let mut request = DescribeGatewayBindDevicesRequest {
             gateway_product_id: self.gateway_product_id,
             gateway_device_name: self.gateway_device_name,
             product_id: self.product_id,
@@ -1867,10 +1851,8 @@ impl DescribeGatewayBindDevicesRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DescribeGatewayBindDevicesRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -2090,7 +2072,7 @@ impl DescribeGatewaySubDeviceListRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DescribeGatewaySubDeviceListRequest, ValidationErrors> {
-        let request = DescribeGatewaySubDeviceListRequest {
+        let mut request = DescribeGatewaySubDeviceListRequest {
             gateway_product_id: self.gateway_product_id,
             gateway_device_name: self.gateway_device_name,
             offset: self.offset,
@@ -2098,10 +2080,8 @@ impl DescribeGatewaySubDeviceListRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DescribeGatewaySubDeviceListRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -2333,7 +2313,7 @@ impl DescribeGatewaySubProductsRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DescribeGatewaySubProductsRequest, ValidationErrors> {
-        let request = DescribeGatewaySubProductsRequest {
+        let mut request = DescribeGatewaySubProductsRequest {
             gateway_product_id: self.gateway_product_id,
             offset: self.offset,
             limit: self.limit,
@@ -2342,10 +2322,8 @@ impl DescribeGatewaySubProductsRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DescribeGatewaySubProductsRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -2545,7 +2523,7 @@ impl DescribeInstanceRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DescribeInstanceRequest, ValidationErrors> {
-        let request = DescribeInstanceRequest {
+        let mut request = DescribeInstanceRequest {
             instance_id: self.instance_id,
             include: self.include,
             project_id: self.project_id,
@@ -2553,10 +2531,8 @@ impl DescribeInstanceRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DescribeInstanceRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -2692,15 +2668,13 @@ impl DescribeLicenseOverviewRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DescribeLicenseOverviewRequest, ValidationErrors> {
-        let request = DescribeLicenseOverviewRequest {
+        let mut request = DescribeLicenseOverviewRequest {
             instance_id: self.instance_id,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DescribeLicenseOverviewRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -2826,15 +2800,13 @@ impl DescribeLoRaFrequencyRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DescribeLoRaFrequencyRequest, ValidationErrors> {
-        let request = DescribeLoRaFrequencyRequest {
+        let mut request = DescribeLoRaFrequencyRequest {
             freq_id: self.freq_id,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DescribeLoRaFrequencyRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -2943,15 +2915,13 @@ impl DescribeModelDefinitionRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DescribeModelDefinitionRequest, ValidationErrors> {
-        let request = DescribeModelDefinitionRequest {
+        let mut request = DescribeModelDefinitionRequest {
             product_id: self.product_id,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DescribeModelDefinitionRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -3139,16 +3109,14 @@ impl DescribeP2PRouteRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DescribeP2PRouteRequest, ValidationErrors> {
-        let request = DescribeP2PRouteRequest {
+        let mut request = DescribeP2PRouteRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DescribeP2PRouteRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -3257,15 +3225,13 @@ impl DescribePackageConsumeTaskRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DescribePackageConsumeTaskRequest, ValidationErrors> {
-        let request = DescribePackageConsumeTaskRequest {
+        let mut request = DescribePackageConsumeTaskRequest {
             task_id: self.task_id,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DescribePackageConsumeTaskRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -3399,16 +3365,14 @@ impl DescribePackageConsumeTasksRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DescribePackageConsumeTasksRequest, ValidationErrors> {
-        let request = DescribePackageConsumeTasksRequest {
+        let mut request = DescribePackageConsumeTasksRequest {
             limit: self.limit,
             offset: self.offset,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DescribePackageConsumeTasksRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -3578,17 +3542,15 @@ impl DescribePositionFenceListRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DescribePositionFenceListRequest, ValidationErrors> {
-        let request = DescribePositionFenceListRequest {
+        let mut request = DescribePositionFenceListRequest {
             space_id: self.space_id,
             offset: self.offset,
             limit: self.limit,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DescribePositionFenceListRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -3717,15 +3679,13 @@ impl DescribePrivateCARequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DescribePrivateCARequest, ValidationErrors> {
-        let request = DescribePrivateCARequest {
+        let mut request = DescribePrivateCARequest {
             cert_name: self.cert_name,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DescribePrivateCARequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -3870,17 +3830,15 @@ impl DescribePrivateCABindedProductsRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DescribePrivateCABindedProductsRequest, ValidationErrors> {
-        let request = DescribePrivateCABindedProductsRequest {
+        let mut request = DescribePrivateCABindedProductsRequest {
             cert_name: self.cert_name,
             offset: self.offset,
             limit: self.limit,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DescribePrivateCABindedProductsRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -3971,14 +3929,12 @@ pub struct DescribePrivateCAsRequestBuilder {}
 impl DescribePrivateCAsRequestBuilder {
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DescribePrivateCAsRequest, ValidationErrors> {
-        let request = DescribePrivateCAsRequest {
+        let mut request = DescribePrivateCAsRequest {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DescribePrivateCAsRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -4081,15 +4037,13 @@ impl DescribeProductCARequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DescribeProductCARequest, ValidationErrors> {
-        let request = DescribeProductCARequest {
+        let mut request = DescribeProductCARequest {
             product_id: self.product_id,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DescribeProductCARequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -4194,15 +4148,13 @@ impl DescribeProductCloudStorageAIServiceRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DescribeProductCloudStorageAIServiceRequest, ValidationErrors> {
-        let request = DescribeProductCloudStorageAIServiceRequest {
+        let mut request = DescribeProductCloudStorageAIServiceRequest {
             product_id: self.product_id,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DescribeProductCloudStorageAIServiceRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -4310,15 +4262,13 @@ impl DescribeProductDynamicRegisterRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DescribeProductDynamicRegisterRequest, ValidationErrors> {
-        let request = DescribeProductDynamicRegisterRequest {
+        let mut request = DescribeProductDynamicRegisterRequest {
             product_id: self.product_id,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DescribeProductDynamicRegisterRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 

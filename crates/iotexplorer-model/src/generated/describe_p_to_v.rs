@@ -56,15 +56,13 @@ impl DescribeProjectRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DescribeProjectRequest, ValidationErrors> {
-        let request = DescribeProjectRequest {
+        let mut request = DescribeProjectRequest {
             project_id: self.project_id,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DescribeProjectRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -263,7 +261,7 @@ impl DescribeSpaceFenceEventListRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DescribeSpaceFenceEventListRequest, ValidationErrors> {
-        let request = DescribeSpaceFenceEventListRequest {
+        let mut request = DescribeSpaceFenceEventListRequest {
             space_id: self.space_id,
             start_time: self.start_time,
             end_time: self.end_time,
@@ -272,10 +270,8 @@ impl DescribeSpaceFenceEventListRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DescribeSpaceFenceEventListRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -411,15 +407,13 @@ impl DescribeStudioProductRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DescribeStudioProductRequest, ValidationErrors> {
-        let request = DescribeStudioProductRequest {
+        let mut request = DescribeStudioProductRequest {
             product_id: self.product_id,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DescribeStudioProductRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -559,16 +553,14 @@ impl DescribeSubscribedTopicPolicyRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DescribeSubscribedTopicPolicyRequest, ValidationErrors> {
-        let request = DescribeSubscribedTopicPolicyRequest {
+        let mut request = DescribeSubscribedTopicPolicyRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DescribeSubscribedTopicPolicyRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -692,15 +684,13 @@ impl DescribeTWeSeeCallbackRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DescribeTWeSeeCallbackRequest, ValidationErrors> {
-        let request = DescribeTWeSeeCallbackRequest {
+        let mut request = DescribeTWeSeeCallbackRequest {
             callback_id: self.callback_id,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DescribeTWeSeeCallbackRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -886,7 +876,7 @@ impl DescribeTWeSeeConfigRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DescribeTWeSeeConfigRequest, ValidationErrors> {
-        let request = DescribeTWeSeeConfigRequest {
+        let mut request = DescribeTWeSeeConfigRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             user_id: self.user_id,
@@ -894,10 +884,8 @@ impl DescribeTWeSeeConfigRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DescribeTWeSeeConfigRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -1183,7 +1171,7 @@ impl DescribeTWeSeeDirectUploadInfoRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DescribeTWeSeeDirectUploadInfoRequest, ValidationErrors> {
-        let request = DescribeTWeSeeDirectUploadInfoRequest {
+        let mut request = DescribeTWeSeeDirectUploadInfoRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             service_type: self.service_type,
@@ -1193,10 +1181,8 @@ impl DescribeTWeSeeDirectUploadInfoRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DescribeTWeSeeDirectUploadInfoRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -1401,7 +1387,7 @@ impl DescribeTWeSeeFaceRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DescribeTWeSeeFaceRequest, ValidationErrors> {
-        let request = DescribeTWeSeeFaceRequest {
+        let mut request = DescribeTWeSeeFaceRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             face_id: self.face_id,
@@ -1409,10 +1395,8 @@ impl DescribeTWeSeeFaceRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DescribeTWeSeeFaceRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -1612,7 +1596,7 @@ impl DescribeTWeSeePersonRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DescribeTWeSeePersonRequest, ValidationErrors> {
-        let request = DescribeTWeSeePersonRequest {
+        let mut request = DescribeTWeSeePersonRequest {
             device_name: self.device_name,
             person_id: self.person_id,
             product_id: self.product_id,
@@ -1621,10 +1605,8 @@ impl DescribeTWeSeePersonRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DescribeTWeSeePersonRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -1741,15 +1723,13 @@ impl DescribeTWeSeePostPaidServiceRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DescribeTWeSeePostPaidServiceRequest, ValidationErrors> {
-        let request = DescribeTWeSeePostPaidServiceRequest {
+        let mut request = DescribeTWeSeePostPaidServiceRequest {
             service_type: self.service_type,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DescribeTWeSeePostPaidServiceRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -1897,16 +1877,14 @@ impl DescribeTWeSeeRecognitionTaskRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DescribeTWeSeeRecognitionTaskRequest, ValidationErrors> {
-        let request = DescribeTWeSeeRecognitionTaskRequest {
+        let mut request = DescribeTWeSeeRecognitionTaskRequest {
             task_id: self.task_id,
             file_url_expire_time: self.file_url_expire_time,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DescribeTWeSeeRecognitionTaskRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -2093,7 +2071,7 @@ impl DescribeTWeSeeSubscriptionRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DescribeTWeSeeSubscriptionRequest, ValidationErrors> {
-        let request = DescribeTWeSeeSubscriptionRequest {
+        let mut request = DescribeTWeSeeSubscriptionRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             service_type: self.service_type,
@@ -2101,10 +2079,8 @@ impl DescribeTWeSeeSubscriptionRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DescribeTWeSeeSubscriptionRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -2386,16 +2362,14 @@ impl DescribeTWeSeeTaskRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DescribeTWeSeeTaskRequest, ValidationErrors> {
-        let request = DescribeTWeSeeTaskRequest {
+        let mut request = DescribeTWeSeeTaskRequest {
             task_id: self.task_id,
             file_url_expire_time: self.file_url_expire_time,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DescribeTWeSeeTaskRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -2603,7 +2577,7 @@ impl DescribeTWeSeeTaskStatisticsRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DescribeTWeSeeTaskStatisticsRequest, ValidationErrors> {
-        let request = DescribeTWeSeeTaskStatisticsRequest {
+        let mut request = DescribeTWeSeeTaskStatisticsRequest {
             service_type: self.service_type,
             service_tier: self.service_tier,
             start_time: self.start_time,
@@ -2612,10 +2586,8 @@ impl DescribeTWeSeeTaskStatisticsRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DescribeTWeSeeTaskStatisticsRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -2736,15 +2708,13 @@ impl DescribeTWeTalkAgentRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DescribeTWeTalkAgentRequest, ValidationErrors> {
-        let request = DescribeTWeTalkAgentRequest {
+        let mut request = DescribeTWeTalkAgentRequest {
             agent_id: self.agent_id,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DescribeTWeTalkAgentRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -2976,7 +2946,7 @@ impl DescribeTWeTalkAgentBindingRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DescribeTWeTalkAgentBindingRequest, ValidationErrors> {
-        let request = DescribeTWeTalkAgentBindingRequest {
+        let mut request = DescribeTWeTalkAgentBindingRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             binding_scope: self.binding_scope,
@@ -2986,10 +2956,8 @@ impl DescribeTWeTalkAgentBindingRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DescribeTWeTalkAgentBindingRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -3282,7 +3250,7 @@ impl DescribeTWeTalkAgentListRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DescribeTWeTalkAgentListRequest, ValidationErrors> {
-        let request = DescribeTWeTalkAgentListRequest {
+        let mut request = DescribeTWeTalkAgentListRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             binding_scope: self.binding_scope,
@@ -3294,10 +3262,8 @@ impl DescribeTWeTalkAgentListRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DescribeTWeTalkAgentListRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -3458,16 +3424,14 @@ impl DescribeTWeTalkProductConfigRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DescribeTWeTalkProductConfigRequest, ValidationErrors> {
-        let request = DescribeTWeTalkProductConfigRequest {
+        let mut request = DescribeTWeTalkProductConfigRequest {
             product_id: self.product_id,
             target_language: self.target_language,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DescribeTWeTalkProductConfigRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -3664,7 +3628,7 @@ impl DescribeTWeTalkProductConfigV2RequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DescribeTWeTalkProductConfigV2Request, ValidationErrors> {
-        let request = DescribeTWeTalkProductConfigV2Request {
+        let mut request = DescribeTWeTalkProductConfigV2Request {
             product_id: self.product_id,
             device_name: self.device_name,
             target_language: self.target_language,
@@ -3672,10 +3636,8 @@ impl DescribeTWeTalkProductConfigV2RequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DescribeTWeTalkProductConfigV2Request {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -3820,16 +3782,14 @@ impl DescribeTopicPolicyRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DescribeTopicPolicyRequest, ValidationErrors> {
-        let request = DescribeTopicPolicyRequest {
+        let mut request = DescribeTopicPolicyRequest {
             product_id: self.product_id,
             topic_name: self.topic_name,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DescribeTopicPolicyRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -3957,15 +3917,13 @@ impl DescribeTopicRuleRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DescribeTopicRuleRequest, ValidationErrors> {
-        let request = DescribeTopicRuleRequest {
+        let mut request = DescribeTopicRuleRequest {
             rule_name: self.rule_name,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DescribeTopicRuleRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -4134,17 +4092,15 @@ impl DescribeUnbindedDevicesRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DescribeUnbindedDevicesRequest, ValidationErrors> {
-        let request = DescribeUnbindedDevicesRequest {
+        let mut request = DescribeUnbindedDevicesRequest {
             product_id: self.product_id,
             offset: self.offset,
             limit: self.limit,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DescribeUnbindedDevicesRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -4289,15 +4245,13 @@ impl DescribeVideoLicenseRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DescribeVideoLicenseRequest, ValidationErrors> {
-        let request = DescribeVideoLicenseRequest {
+        let mut request = DescribeVideoLicenseRequest {
             instance_id: self.instance_id,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DescribeVideoLicenseRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -4508,7 +4462,7 @@ impl DescribeVodCloudStorageDateRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DescribeVodCloudStorageDateRequest, ValidationErrors> {
-        let request = DescribeVodCloudStorageDateRequest {
+        let mut request = DescribeVodCloudStorageDateRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             channel_id: self.channel_id,
@@ -4517,10 +4471,8 @@ impl DescribeVodCloudStorageDateRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DescribeVodCloudStorageDateRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 

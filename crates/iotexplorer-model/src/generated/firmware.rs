@@ -552,7 +552,7 @@ impl BatchUpdateFirmwareRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<BatchUpdateFirmwareRequest, ValidationErrors> {
-        let request = BatchUpdateFirmwareRequest {
+        let mut request = BatchUpdateFirmwareRequest {
             product_id: self.product_id,
             firmware_version: self.firmware_version,
             firmware_ori_version: self.firmware_ori_version,
@@ -575,10 +575,8 @@ impl BatchUpdateFirmwareRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(BatchUpdateFirmwareRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -744,16 +742,14 @@ impl CheckFirmwareUpdateRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<CheckFirmwareUpdateRequest, ValidationErrors> {
-        let request = CheckFirmwareUpdateRequest {
+        let mut request = CheckFirmwareUpdateRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(CheckFirmwareUpdateRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -970,7 +966,7 @@ impl CreateOtaModuleRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<CreateOtaModuleRequest, ValidationErrors> {
-        let request = CreateOtaModuleRequest {
+        let mut request = CreateOtaModuleRequest {
             product_id: self.product_id,
             fw_type: self.fw_type,
             name: self.name,
@@ -978,10 +974,8 @@ impl CreateOtaModuleRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(CreateOtaModuleRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -1139,16 +1133,14 @@ impl DeleteOtaModuleRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DeleteOtaModuleRequest, ValidationErrors> {
-        let request = DeleteOtaModuleRequest {
+        let mut request = DeleteOtaModuleRequest {
             product_id: self.product_id,
             fw_type: self.fw_type,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DeleteOtaModuleRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -1303,16 +1295,14 @@ impl DescribeDeviceFirmWareRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DescribeDeviceFirmWareRequest, ValidationErrors> {
-        let request = DescribeDeviceFirmWareRequest {
+        let mut request = DescribeDeviceFirmWareRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DescribeDeviceFirmWareRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -1482,16 +1472,14 @@ impl DescribeDeviceFirmwaresRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DescribeDeviceFirmwaresRequest, ValidationErrors> {
-        let request = DescribeDeviceFirmwaresRequest {
+        let mut request = DescribeDeviceFirmwaresRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DescribeDeviceFirmwaresRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -1680,17 +1668,15 @@ impl DescribeFirmwareRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DescribeFirmwareRequest, ValidationErrors> {
-        let request = DescribeFirmwareRequest {
+        let mut request = DescribeFirmwareRequest {
             product_id: self.product_id,
             firmware_version: self.firmware_version,
             fw_type: self.fw_type,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DescribeFirmwareRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -1936,17 +1922,15 @@ impl DescribeFirmwareTaskRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DescribeFirmwareTaskRequest, ValidationErrors> {
-        let request = DescribeFirmwareTaskRequest {
+        let mut request = DescribeFirmwareTaskRequest {
             product_id: self.product_id,
             firmware_version: self.firmware_version,
             task_id: self.task_id,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DescribeFirmwareTaskRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -2376,7 +2360,7 @@ impl DescribeFirmwareTaskDevicesRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DescribeFirmwareTaskDevicesRequest, ValidationErrors> {
-        let request = DescribeFirmwareTaskDevicesRequest {
+        let mut request = DescribeFirmwareTaskDevicesRequest {
             product_id: self.product_id,
             firmware_version: self.firmware_version,
             filters: self.filters,
@@ -2386,10 +2370,8 @@ impl DescribeFirmwareTaskDevicesRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DescribeFirmwareTaskDevicesRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -2681,7 +2663,7 @@ impl DescribeFirmwareTasksRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DescribeFirmwareTasksRequest, ValidationErrors> {
-        let request = DescribeFirmwareTasksRequest {
+        let mut request = DescribeFirmwareTasksRequest {
             product_id: self.product_id,
             firmware_version: self.firmware_version,
             offset: self.offset,
@@ -2691,10 +2673,8 @@ impl DescribeFirmwareTasksRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DescribeFirmwareTasksRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -2888,16 +2868,14 @@ impl DescribeFirmwareUpdateStatusRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DescribeFirmwareUpdateStatusRequest, ValidationErrors> {
-        let request = DescribeFirmwareUpdateStatusRequest {
+        let mut request = DescribeFirmwareUpdateStatusRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DescribeFirmwareUpdateStatusRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -3116,7 +3094,7 @@ impl GetCOSURLRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<GetCOSURLRequest, ValidationErrors> {
-        let request = GetCOSURLRequest {
+        let mut request = GetCOSURLRequest {
             product_id: self.product_id,
             firmware_version: self.firmware_version,
             file_size: self.file_size,
@@ -3124,10 +3102,8 @@ impl GetCOSURLRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(GetCOSURLRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -3339,7 +3315,7 @@ impl ListFirmwaresRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<ListFirmwaresRequest, ValidationErrors> {
-        let request = ListFirmwaresRequest {
+        let mut request = ListFirmwaresRequest {
             page_num: self.page_num,
             page_size: self.page_size,
             product_id: self.product_id,
@@ -3347,10 +3323,8 @@ impl ListFirmwaresRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(ListFirmwaresRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -3565,17 +3539,15 @@ impl ListOtaModulesRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<ListOtaModulesRequest, ValidationErrors> {
-        let request = ListOtaModulesRequest {
+        let mut request = ListOtaModulesRequest {
             page_num: self.page_num,
             page_size: self.page_size,
             filters: self.filters,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(ListOtaModulesRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -3729,15 +3701,13 @@ impl ListProductOtaModulesRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<ListProductOtaModulesRequest, ValidationErrors> {
-        let request = ListProductOtaModulesRequest {
+        let mut request = ListProductOtaModulesRequest {
             product_id: self.product_id,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(ListProductOtaModulesRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -3919,17 +3889,15 @@ impl PublishFirmwareUpdateMessageRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<PublishFirmwareUpdateMessageRequest, ValidationErrors> {
-        let request = PublishFirmwareUpdateMessageRequest {
+        let mut request = PublishFirmwareUpdateMessageRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             fw_type: self.fw_type,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(PublishFirmwareUpdateMessageRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -4181,7 +4149,7 @@ impl UpdateFirmwareRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<UpdateFirmwareRequest, ValidationErrors> {
-        let request = UpdateFirmwareRequest {
+        let mut request = UpdateFirmwareRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             firmware_version: self.firmware_version,
@@ -4190,10 +4158,8 @@ impl UpdateFirmwareRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(UpdateFirmwareRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -4415,7 +4381,7 @@ impl UpdateOtaModuleRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<UpdateOtaModuleRequest, ValidationErrors> {
-        let request = UpdateOtaModuleRequest {
+        let mut request = UpdateOtaModuleRequest {
             product_id: self.product_id,
             fw_type: self.fw_type,
             name: self.name,
@@ -4423,10 +4389,8 @@ impl UpdateOtaModuleRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(UpdateOtaModuleRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -4613,17 +4577,15 @@ impl UpdateOtaTaskStatusRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<UpdateOtaTaskStatusRequest, ValidationErrors> {
-        let request = UpdateOtaTaskStatusRequest {
+        let mut request = UpdateOtaTaskStatusRequest {
             product_id: self.product_id,
             task_id: self.task_id,
             status: self.status,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(UpdateOtaTaskStatusRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -4949,7 +4911,7 @@ impl UploadFirmwareRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<UploadFirmwareRequest, ValidationErrors> {
-        let request = UploadFirmwareRequest {
+        let mut request = UploadFirmwareRequest {
             product_id: self.product_id,
             firmware_version: self.firmware_version,
             md5sum: self.md5sum,
@@ -4961,10 +4923,8 @@ impl UploadFirmwareRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(UploadFirmwareRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 

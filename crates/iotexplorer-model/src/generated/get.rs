@@ -102,17 +102,15 @@ impl GetAuthMiniProgramAppListRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<GetAuthMiniProgramAppListRequest, ValidationErrors> {
-        let request = GetAuthMiniProgramAppListRequest {
+        let mut request = GetAuthMiniProgramAppListRequest {
             mini_program_app_id: self.mini_program_app_id,
             offset: self.offset,
             limit: self.limit,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(GetAuthMiniProgramAppListRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -273,17 +271,15 @@ impl GetBatchProductionsListRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<GetBatchProductionsListRequest, ValidationErrors> {
-        let request = GetBatchProductionsListRequest {
+        let mut request = GetBatchProductionsListRequest {
             project_id: self.project_id,
             offset: self.offset,
             limit: self.limit,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(GetBatchProductionsListRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -579,7 +575,7 @@ impl GetDeviceListRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<GetDeviceListRequest, ValidationErrors> {
-        let request = GetDeviceListRequest {
+        let mut request = GetDeviceListRequest {
             product_id: self.product_id,
             offset: self.offset,
             limit: self.limit,
@@ -591,10 +587,8 @@ impl GetDeviceListRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(GetDeviceListRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -840,7 +834,7 @@ impl GetDeviceLocationHistoryRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<GetDeviceLocationHistoryRequest, ValidationErrors> {
-        let request = GetDeviceLocationHistoryRequest {
+        let mut request = GetDeviceLocationHistoryRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             start_time: self.start_time,
@@ -849,10 +843,8 @@ impl GetDeviceLocationHistoryRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(GetDeviceLocationHistoryRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -1018,16 +1010,14 @@ impl GetDeviceSumStatisticsRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<GetDeviceSumStatisticsRequest, ValidationErrors> {
-        let request = GetDeviceSumStatisticsRequest {
+        let mut request = GetDeviceSumStatisticsRequest {
             project_id: self.project_id,
             product_ids: self.product_ids,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(GetDeviceSumStatisticsRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -1230,16 +1220,14 @@ impl GetFamilyDeviceUserListRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<GetFamilyDeviceUserListRequest, ValidationErrors> {
-        let request = GetFamilyDeviceUserListRequest {
+        let mut request = GetFamilyDeviceUserListRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(GetFamilyDeviceUserListRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -1440,7 +1428,7 @@ impl GetGatewaySubDeviceListRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<GetGatewaySubDeviceListRequest, ValidationErrors> {
-        let request = GetGatewaySubDeviceListRequest {
+        let mut request = GetGatewaySubDeviceListRequest {
             gateway_product_id: self.gateway_product_id,
             gateway_device_name: self.gateway_device_name,
             offset: self.offset,
@@ -1448,10 +1436,8 @@ impl GetGatewaySubDeviceListRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(GetGatewaySubDeviceListRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -1635,17 +1621,15 @@ impl GetLoRaGatewayListRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<GetLoRaGatewayListRequest, ValidationErrors> {
-        let request = GetLoRaGatewayListRequest {
+        let mut request = GetLoRaGatewayListRequest {
             is_community: self.is_community,
             offset: self.offset,
             limit: self.limit,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(GetLoRaGatewayListRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -1814,17 +1798,15 @@ impl GetPositionSpaceListRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<GetPositionSpaceListRequest, ValidationErrors> {
-        let request = GetPositionSpaceListRequest {
+        let mut request = GetPositionSpaceListRequest {
             project_id: self.project_id,
             offset: self.offset,
             limit: self.limit,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(GetPositionSpaceListRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -2089,7 +2071,7 @@ impl GetProjectListRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<GetProjectListRequest, ValidationErrors> {
-        let request = GetProjectListRequest {
+        let mut request = GetProjectListRequest {
             offset: self.offset,
             limit: self.limit,
             instance_id: self.instance_id,
@@ -2100,10 +2082,8 @@ impl GetProjectListRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(GetProjectListRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -2303,7 +2283,7 @@ impl GetStudioProductListRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<GetStudioProductListRequest, ValidationErrors> {
-        let request = GetStudioProductListRequest {
+        let mut request = GetStudioProductListRequest {
             project_id: self.project_id,
             dev_status: self.dev_status,
             offset: self.offset,
@@ -2311,10 +2291,8 @@ impl GetStudioProductListRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(GetStudioProductListRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -2465,16 +2443,14 @@ impl GetTWeCallActiveStatusRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<GetTWeCallActiveStatusRequest, ValidationErrors> {
-        let request = GetTWeCallActiveStatusRequest {
+        let mut request = GetTWeCallActiveStatusRequest {
             mini_program_app_id: self.mini_program_app_id,
             device_list: self.device_list,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(GetTWeCallActiveStatusRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -2725,7 +2701,7 @@ impl GetTWeTalkActiveRecordListRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<GetTWeTalkActiveRecordListRequest, ValidationErrors> {
-        let request = GetTWeTalkActiveRecordListRequest {
+        let mut request = GetTWeTalkActiveRecordListRequest {
             start_time: self.start_time,
             end_time: self.end_time,
             offset: self.offset,
@@ -2736,10 +2712,8 @@ impl GetTWeTalkActiveRecordListRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(GetTWeTalkActiveRecordListRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -2873,15 +2847,13 @@ impl GetTWeTalkActiveStatusRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<GetTWeTalkActiveStatusRequest, ValidationErrors> {
-        let request = GetTWeTalkActiveStatusRequest {
+        let mut request = GetTWeTalkActiveStatusRequest {
             device_ids: self.device_ids,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(GetTWeTalkActiveStatusRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -3061,7 +3033,7 @@ impl GetTWeTalkProductConfigListRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<GetTWeTalkProductConfigListRequest, ValidationErrors> {
-        let request = GetTWeTalkProductConfigListRequest {
+        let mut request = GetTWeTalkProductConfigListRequest {
             product_id: self.product_id,
             target_language: self.target_language,
             offset: self.offset,
@@ -3069,10 +3041,8 @@ impl GetTWeTalkProductConfigListRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(GetTWeTalkProductConfigListRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -3317,7 +3287,7 @@ impl GetTWeTalkProductConfigListV2RequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<GetTWeTalkProductConfigListV2Request, ValidationErrors> {
-        let request = GetTWeTalkProductConfigListV2Request {
+        let mut request = GetTWeTalkProductConfigListV2Request {
             product_id: self.product_id,
             device_name: self.device_name,
             target_language: self.target_language,
@@ -3327,10 +3297,8 @@ impl GetTWeTalkProductConfigListV2RequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(GetTWeTalkProductConfigListV2Request {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -3483,16 +3451,14 @@ impl GetTopicRuleListRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<GetTopicRuleListRequest, ValidationErrors> {
-        let request = GetTopicRuleListRequest {
+        let mut request = GetTopicRuleListRequest {
             page_num: self.page_num,
             page_size: self.page_size,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(GetTopicRuleListRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -3811,7 +3777,7 @@ impl GetVodCloudStorageEventListRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<GetVodCloudStorageEventListRequest, ValidationErrors> {
-        let request = GetVodCloudStorageEventListRequest {
+        let mut request = GetVodCloudStorageEventListRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             date: self.date,
@@ -3825,10 +3791,8 @@ impl GetVodCloudStorageEventListRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(GetVodCloudStorageEventListRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -4193,7 +4157,7 @@ impl GetVodCloudStorageVideoListRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<GetVodCloudStorageVideoListRequest, ValidationErrors> {
-        let request = GetVodCloudStorageVideoListRequest {
+        let mut request = GetVodCloudStorageVideoListRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             date: self.date,
@@ -4209,10 +4173,8 @@ impl GetVodCloudStorageVideoListRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(GetVodCloudStorageVideoListRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -4442,7 +4404,7 @@ impl GetWechatDeviceTicketRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<GetWechatDeviceTicketRequest, ValidationErrors> {
-        let request = GetWechatDeviceTicketRequest {
+        let mut request = GetWechatDeviceTicketRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             is_third_app: self.is_third_app,
@@ -4451,10 +4413,8 @@ impl GetWechatDeviceTicketRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(GetWechatDeviceTicketRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 

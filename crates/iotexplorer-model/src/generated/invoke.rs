@@ -382,7 +382,7 @@ impl InvokeAISearchServiceRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<InvokeAISearchServiceRequest, ValidationErrors> {
-        let request = InvokeAISearchServiceRequest {
+        let mut request = InvokeAISearchServiceRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             query: self.query,
@@ -401,10 +401,8 @@ impl InvokeAISearchServiceRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(InvokeAISearchServiceRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -737,7 +735,7 @@ impl InvokeCloudStorageAIServiceTaskRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<InvokeCloudStorageAIServiceTaskRequest, ValidationErrors> {
-        let request = InvokeCloudStorageAIServiceTaskRequest {
+        let mut request = InvokeCloudStorageAIServiceTaskRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             service_type: self.service_type,
@@ -751,10 +749,8 @@ impl InvokeCloudStorageAIServiceTaskRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(InvokeCloudStorageAIServiceTaskRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -1017,7 +1013,7 @@ impl InvokeExternalSourceAIServiceTaskRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<InvokeExternalSourceAIServiceTaskRequest, ValidationErrors> {
-        let request = InvokeExternalSourceAIServiceTaskRequest {
+        let mut request = InvokeExternalSourceAIServiceTaskRequest {
             product_id: self.product_id,
             service_type: self.service_type,
             video_ur_ls: self.video_ur_ls,
@@ -1027,10 +1023,8 @@ impl InvokeExternalSourceAIServiceTaskRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(InvokeExternalSourceAIServiceTaskRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -1321,7 +1315,7 @@ impl InvokeTWeSeeComprehensionRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<InvokeTWeSeeComprehensionRequest, ValidationErrors> {
-        let request = InvokeTWeSeeComprehensionRequest {
+        let mut request = InvokeTWeSeeComprehensionRequest {
             input_url: self.input_url,
             service_type: self.service_type,
             metadata: self.metadata,
@@ -1332,10 +1326,8 @@ impl InvokeTWeSeeComprehensionRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(InvokeTWeSeeComprehensionRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -1821,7 +1813,7 @@ impl InvokeTWeSeeRecognitionTaskRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<InvokeTWeSeeRecognitionTaskRequest, ValidationErrors> {
-        let request = InvokeTWeSeeRecognitionTaskRequest {
+        let mut request = InvokeTWeSeeRecognitionTaskRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             input_url: self.input_url,
@@ -1839,10 +1831,8 @@ impl InvokeTWeSeeRecognitionTaskRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(InvokeTWeSeeRecognitionTaskRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -2324,7 +2314,7 @@ impl InvokeTWeSeeRecognitionTaskWithFileRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<InvokeTWeSeeRecognitionTaskWithFileRequest, ValidationErrors> {
-        let request = InvokeTWeSeeRecognitionTaskWithFileRequest {
+        let mut request = InvokeTWeSeeRecognitionTaskWithFileRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             input_base64: self.input_base64,
@@ -2343,10 +2333,8 @@ impl InvokeTWeSeeRecognitionTaskWithFileRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(InvokeTWeSeeRecognitionTaskWithFileRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -2620,7 +2608,7 @@ impl InvokeVideosKeywordsAnalyzerRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<InvokeVideosKeywordsAnalyzerRequest, ValidationErrors> {
-        let request = InvokeVideosKeywordsAnalyzerRequest {
+        let mut request = InvokeVideosKeywordsAnalyzerRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             start_time_ms: self.start_time_ms,
@@ -2630,10 +2618,8 @@ impl InvokeVideosKeywordsAnalyzerRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(InvokeVideosKeywordsAnalyzerRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 

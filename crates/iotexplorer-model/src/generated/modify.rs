@@ -398,7 +398,7 @@ impl ModifyApplicationRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<ModifyApplicationRequest, ValidationErrors> {
-        let request = ModifyApplicationRequest {
+        let mut request = ModifyApplicationRequest {
             iot_app_id: self.iot_app_id,
             app_name: self.app_name,
             description: self.description,
@@ -417,10 +417,8 @@ impl ModifyApplicationRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(ModifyApplicationRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -714,7 +712,7 @@ impl ModifyCloudStorageAIServiceRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<ModifyCloudStorageAIServiceRequest, ValidationErrors> {
-        let request = ModifyCloudStorageAIServiceRequest {
+        let mut request = ModifyCloudStorageAIServiceRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             service_type: self.service_type,
@@ -725,10 +723,8 @@ impl ModifyCloudStorageAIServiceRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(ModifyCloudStorageAIServiceRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -921,7 +917,7 @@ impl ModifyCloudStorageAIServiceCallbackRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<ModifyCloudStorageAIServiceCallbackRequest, ValidationErrors> {
-        let request = ModifyCloudStorageAIServiceCallbackRequest {
+        let mut request = ModifyCloudStorageAIServiceCallbackRequest {
             product_id: self.product_id,
             r#type: self.r#type,
             callback_url: self.callback_url,
@@ -929,10 +925,8 @@ impl ModifyCloudStorageAIServiceCallbackRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(ModifyCloudStorageAIServiceCallbackRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -1073,16 +1067,14 @@ impl ModifyFenceBindRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<ModifyFenceBindRequest, ValidationErrors> {
-        let request = ModifyFenceBindRequest {
+        let mut request = ModifyFenceBindRequest {
             fence_id: self.fence_id,
             items: self.items,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(ModifyFenceBindRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -1407,7 +1399,7 @@ impl ModifyLoRaFrequencyRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<ModifyLoRaFrequencyRequest, ValidationErrors> {
-        let request = ModifyLoRaFrequencyRequest {
+        let mut request = ModifyLoRaFrequencyRequest {
             freq_id: self.freq_id,
             freq_name: self.freq_name,
             description: self.description,
@@ -1420,10 +1412,8 @@ impl ModifyLoRaFrequencyRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(ModifyLoRaFrequencyRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -1723,7 +1713,7 @@ impl ModifyLoRaGatewayRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<ModifyLoRaGatewayRequest, ValidationErrors> {
-        let request = ModifyLoRaGatewayRequest {
+        let mut request = ModifyLoRaGatewayRequest {
             description: self.description,
             gateway_id: self.gateway_id,
             location: self.location,
@@ -1735,10 +1725,8 @@ impl ModifyLoRaGatewayRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(ModifyLoRaGatewayRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -1897,16 +1885,14 @@ impl ModifyModelDefinitionRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<ModifyModelDefinitionRequest, ValidationErrors> {
-        let request = ModifyModelDefinitionRequest {
+        let mut request = ModifyModelDefinitionRequest {
             product_id: self.product_id,
             model_schema: self.model_schema,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(ModifyModelDefinitionRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -2088,14 +2074,12 @@ pub struct ModifyPositionFenceRequestBuilder {}
 impl ModifyPositionFenceRequestBuilder {
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<ModifyPositionFenceRequest, ValidationErrors> {
-        let request = ModifyPositionFenceRequest {
+        let mut request = ModifyPositionFenceRequest {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(ModifyPositionFenceRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -2323,7 +2307,7 @@ impl ModifyPositionSpaceRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<ModifyPositionSpaceRequest, ValidationErrors> {
-        let request = ModifyPositionSpaceRequest {
+        let mut request = ModifyPositionSpaceRequest {
             space_id: self.space_id,
             space_name: self.space_name,
             authorize_type: self.authorize_type,
@@ -2333,10 +2317,8 @@ impl ModifyPositionSpaceRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(ModifyPositionSpaceRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -2482,16 +2464,14 @@ impl ModifyProductCloudStorageAIServiceRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<ModifyProductCloudStorageAIServiceRequest, ValidationErrors> {
-        let request = ModifyProductCloudStorageAIServiceRequest {
+        let mut request = ModifyProductCloudStorageAIServiceRequest {
             product_id: self.product_id,
             enabled: self.enabled,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(ModifyProductCloudStorageAIServiceRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -2651,17 +2631,15 @@ impl ModifyProductDynamicRegisterRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<ModifyProductDynamicRegisterRequest, ValidationErrors> {
-        let request = ModifyProductDynamicRegisterRequest {
+        let mut request = ModifyProductDynamicRegisterRequest {
             product_id: self.product_id,
             register_type: self.register_type,
             register_limit: self.register_limit,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(ModifyProductDynamicRegisterRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -2868,17 +2846,15 @@ impl ModifyProjectRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<ModifyProjectRequest, ValidationErrors> {
-        let request = ModifyProjectRequest {
+        let mut request = ModifyProjectRequest {
             project_id: self.project_id,
             project_name: self.project_name,
             project_desc: self.project_desc,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(ModifyProjectRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -3049,17 +3025,15 @@ impl ModifySpacePropertyRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<ModifySpacePropertyRequest, ValidationErrors> {
-        let request = ModifySpacePropertyRequest {
+        let mut request = ModifySpacePropertyRequest {
             space_id: self.space_id,
             product_id: self.product_id,
             data: self.data,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(ModifySpacePropertyRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -3299,7 +3273,7 @@ impl ModifyStudioProductRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<ModifyStudioProductRequest, ValidationErrors> {
-        let request = ModifyStudioProductRequest {
+        let mut request = ModifyStudioProductRequest {
             product_id: self.product_id,
             product_name: self.product_name,
             product_desc: self.product_desc,
@@ -3309,10 +3283,8 @@ impl ModifyStudioProductRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(ModifyStudioProductRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -3570,7 +3542,7 @@ impl ModifyTWeSeeCallbackRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<ModifyTWeSeeCallbackRequest, ValidationErrors> {
-        let request = ModifyTWeSeeCallbackRequest {
+        let mut request = ModifyTWeSeeCallbackRequest {
             callback_id: self.callback_id,
             r#type: self.r#type,
             callback_url: self.callback_url,
@@ -3579,10 +3551,8 @@ impl ModifyTWeSeeCallbackRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(ModifyTWeSeeCallbackRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -3895,7 +3865,7 @@ impl ModifyTWeSeeConfigRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<ModifyTWeSeeConfigRequest, ValidationErrors> {
-        let request = ModifyTWeSeeConfigRequest {
+        let mut request = ModifyTWeSeeConfigRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             user_id: self.user_id,
@@ -3908,10 +3878,8 @@ impl ModifyTWeSeeConfigRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(ModifyTWeSeeConfigRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -4158,7 +4126,7 @@ impl ModifyTWeSeeFaceRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<ModifyTWeSeeFaceRequest, ValidationErrors> {
-        let request = ModifyTWeSeeFaceRequest {
+        let mut request = ModifyTWeSeeFaceRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             person_id: self.person_id,
@@ -4168,10 +4136,8 @@ impl ModifyTWeSeeFaceRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(ModifyTWeSeeFaceRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -4400,7 +4366,7 @@ impl ModifyTWeSeePersonRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<ModifyTWeSeePersonRequest, ValidationErrors> {
-        let request = ModifyTWeSeePersonRequest {
+        let mut request = ModifyTWeSeePersonRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             person_id: self.person_id,
@@ -4410,10 +4376,8 @@ impl ModifyTWeSeePersonRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(ModifyTWeSeePersonRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -4713,7 +4677,7 @@ impl ModifyTWeSeeSubscriptionRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<ModifyTWeSeeSubscriptionRequest, ValidationErrors> {
-        let request = ModifyTWeSeeSubscriptionRequest {
+        let mut request = ModifyTWeSeeSubscriptionRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             service_type: self.service_type,
@@ -4726,10 +4690,8 @@ impl ModifyTWeSeeSubscriptionRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(ModifyTWeSeeSubscriptionRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -4965,7 +4927,7 @@ impl ModifyTWeSeeSubscriptionRenewFlagRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<ModifyTWeSeeSubscriptionRenewFlagRequest, ValidationErrors> {
-        let request = ModifyTWeSeeSubscriptionRenewFlagRequest {
+        let mut request = ModifyTWeSeeSubscriptionRenewFlagRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             service_type: self.service_type,
@@ -4974,10 +4936,8 @@ impl ModifyTWeSeeSubscriptionRenewFlagRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(ModifyTWeSeeSubscriptionRenewFlagRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -5367,7 +5327,7 @@ impl ModifyTWeTalkAgentRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<ModifyTWeTalkAgentRequest, ValidationErrors> {
-        let request = ModifyTWeTalkAgentRequest {
+        let mut request = ModifyTWeTalkAgentRequest {
             agent_id: self.agent_id,
             name: self.name,
             description: self.description,
@@ -5383,10 +5343,8 @@ impl ModifyTWeTalkAgentRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(ModifyTWeTalkAgentRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -5645,7 +5603,7 @@ impl ModifyTWeTalkProductConfigRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<ModifyTWeTalkProductConfigRequest, ValidationErrors> {
-        let request = ModifyTWeTalkProductConfigRequest {
+        let mut request = ModifyTWeTalkProductConfigRequest {
             product_id: self.product_id,
             system_prompt: self.system_prompt,
             greeting_message: self.greeting_message,
@@ -5655,10 +5613,8 @@ impl ModifyTWeTalkProductConfigRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(ModifyTWeTalkProductConfigRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -5966,7 +5922,7 @@ impl ModifyTWeTalkProductConfigV2RequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<ModifyTWeTalkProductConfigV2Request, ValidationErrors> {
-        let request = ModifyTWeTalkProductConfigV2Request {
+        let mut request = ModifyTWeTalkProductConfigV2Request {
             product_id: self.product_id,
             device_name: self.device_name,
             target_language: self.target_language,
@@ -5979,10 +5935,8 @@ impl ModifyTWeTalkProductConfigV2RequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(ModifyTWeTalkProductConfigV2Request {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -6177,7 +6131,7 @@ impl ModifyTopicPolicyRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<ModifyTopicPolicyRequest, ValidationErrors> {
-        let request = ModifyTopicPolicyRequest {
+        let mut request = ModifyTopicPolicyRequest {
             product_id: self.product_id,
             topic_name: self.topic_name,
             new_topic_name: self.new_topic_name,
@@ -6185,10 +6139,8 @@ impl ModifyTopicPolicyRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(ModifyTopicPolicyRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -6337,16 +6289,14 @@ impl ModifyTopicRuleRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<ModifyTopicRuleRequest, ValidationErrors> {
-        let request = ModifyTopicRuleRequest {
+        let mut request = ModifyTopicRuleRequest {
             rule_name: self.rule_name,
             topic_rule_payload: self.topic_rule_payload,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(ModifyTopicRuleRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 

@@ -108,17 +108,15 @@ impl ActivateTWeCallLicenseRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<ActivateTWeCallLicenseRequest, ValidationErrors> {
-        let request = ActivateTWeCallLicenseRequest {
+        let mut request = ActivateTWeCallLicenseRequest {
             pkg_type: self.pkg_type,
             mini_program_app_id: self.mini_program_app_id,
             device_list: self.device_list,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(ActivateTWeCallLicenseRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -284,16 +282,14 @@ impl ActivateTWeTalkRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<ActivateTWeTalkRequest, ValidationErrors> {
-        let request = ActivateTWeTalkRequest {
+        let mut request = ActivateTWeTalkRequest {
             service_type: self.service_type,
             device_ids: self.device_ids,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(ActivateTWeTalkRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -464,17 +460,15 @@ impl BindCloudStorageUserRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<BindCloudStorageUserRequest, ValidationErrors> {
-        let request = BindCloudStorageUserRequest {
+        let mut request = BindCloudStorageUserRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             user_id: self.user_id,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(BindCloudStorageUserRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -657,7 +651,7 @@ impl BindDevicesRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<BindDevicesRequest, ValidationErrors> {
-        let request = BindDevicesRequest {
+        let mut request = BindDevicesRequest {
             gateway_product_id: self.gateway_product_id,
             gateway_device_name: self.gateway_device_name,
             product_id: self.product_id,
@@ -665,10 +659,8 @@ impl BindDevicesRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(BindDevicesRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -828,16 +820,14 @@ impl BindProductsRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<BindProductsRequest, ValidationErrors> {
-        let request = BindProductsRequest {
+        let mut request = BindProductsRequest {
             gateway_product_id: self.gateway_product_id,
             product_ids: self.product_ids,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(BindProductsRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -1058,7 +1048,7 @@ impl BindTWeTalkAgentRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<BindTWeTalkAgentRequest, ValidationErrors> {
-        let request = BindTWeTalkAgentRequest {
+        let mut request = BindTWeTalkAgentRequest {
             product_id: self.product_id,
             agent_id: self.agent_id,
             binding_scope: self.binding_scope,
@@ -1067,10 +1057,8 @@ impl BindTWeTalkAgentRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(BindTWeTalkAgentRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -1327,7 +1315,7 @@ impl BindUserDeviceRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<BindUserDeviceRequest, ValidationErrors> {
-        let request = BindUserDeviceRequest {
+        let mut request = BindUserDeviceRequest {
             app_key: self.app_key,
             product_id: self.product_id,
             device_name: self.device_name,
@@ -1338,10 +1326,8 @@ impl BindUserDeviceRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(BindUserDeviceRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -1551,7 +1537,7 @@ impl CallDeviceActionAsyncRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<CallDeviceActionAsyncRequest, ValidationErrors> {
-        let request = CallDeviceActionAsyncRequest {
+        let mut request = CallDeviceActionAsyncRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             action_id: self.action_id,
@@ -1559,10 +1545,8 @@ impl CallDeviceActionAsyncRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(CallDeviceActionAsyncRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -1781,7 +1765,7 @@ impl CallDeviceActionSyncRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<CallDeviceActionSyncRequest, ValidationErrors> {
-        let request = CallDeviceActionSyncRequest {
+        let mut request = CallDeviceActionSyncRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             action_id: self.action_id,
@@ -1789,10 +1773,8 @@ impl CallDeviceActionSyncRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(CallDeviceActionSyncRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -2067,7 +2049,7 @@ impl CallDeviceRRPCSyncRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<CallDeviceRRPCSyncRequest, ValidationErrors> {
-        let request = CallDeviceRRPCSyncRequest {
+        let mut request = CallDeviceRRPCSyncRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             payload: self.payload,
@@ -2077,10 +2059,8 @@ impl CallDeviceRRPCSyncRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(CallDeviceRRPCSyncRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -2282,17 +2262,15 @@ impl ChangeP2PRouteRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<ChangeP2PRouteRequest, ValidationErrors> {
-        let request = ChangeP2PRouteRequest {
+        let mut request = ChangeP2PRouteRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             route_id: self.route_id,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(ChangeP2PRouteRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -2511,7 +2489,7 @@ impl ControlDeviceDataRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<ControlDeviceDataRequest, ValidationErrors> {
-        let request = ControlDeviceDataRequest {
+        let mut request = ControlDeviceDataRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             data: self.data,
@@ -2521,10 +2499,8 @@ impl ControlDeviceDataRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(ControlDeviceDataRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -2759,7 +2735,7 @@ impl DestroyTWeSeeSubscriptionRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DestroyTWeSeeSubscriptionRequest, ValidationErrors> {
-        let request = DestroyTWeSeeSubscriptionRequest {
+        let mut request = DestroyTWeSeeSubscriptionRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             service_type: self.service_type,
@@ -2767,10 +2743,8 @@ impl DestroyTWeSeeSubscriptionRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DestroyTWeSeeSubscriptionRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -3009,7 +2983,7 @@ impl DirectBindDeviceInFamilyRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DirectBindDeviceInFamilyRequest, ValidationErrors> {
-        let request = DirectBindDeviceInFamilyRequest {
+        let mut request = DirectBindDeviceInFamilyRequest {
             iot_app_id: self.iot_app_id,
             user_id: self.user_id,
             family_id: self.family_id,
@@ -3019,10 +2993,8 @@ impl DirectBindDeviceInFamilyRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DirectBindDeviceInFamilyRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -3176,15 +3148,13 @@ impl DisableTopicRuleRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DisableTopicRuleRequest, ValidationErrors> {
-        let request = DisableTopicRuleRequest {
+        let mut request = DisableTopicRuleRequest {
             rule_name: self.rule_name,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DisableTopicRuleRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -3299,15 +3269,13 @@ impl DismissRoomByStrRoomIdFromTRTCRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<DismissRoomByStrRoomIdFromTRTCRequest, ValidationErrors> {
-        let request = DismissRoomByStrRoomIdFromTRTCRequest {
+        let mut request = DismissRoomByStrRoomIdFromTRTCRequest {
             room_id: self.room_id,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(DismissRoomByStrRoomIdFromTRTCRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -3416,15 +3384,13 @@ impl EnableTopicRuleRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<EnableTopicRuleRequest, ValidationErrors> {
-        let request = EnableTopicRuleRequest {
+        let mut request = EnableTopicRuleRequest {
             rule_name: self.rule_name,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(EnableTopicRuleRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -3595,17 +3561,15 @@ impl GenSingleDeviceSignatureOfPublicRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<GenSingleDeviceSignatureOfPublicRequest, ValidationErrors> {
-        let request = GenSingleDeviceSignatureOfPublicRequest {
+        let mut request = GenSingleDeviceSignatureOfPublicRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             expire: self.expire,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(GenSingleDeviceSignatureOfPublicRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -3796,17 +3760,15 @@ impl GenerateCloudStorageAIServiceTaskFileURLRequestBuilder {
     pub fn build(
         self,
     ) -> Result<GenerateCloudStorageAIServiceTaskFileURLRequest, ValidationErrors> {
-        let request = GenerateCloudStorageAIServiceTaskFileURLRequest {
+        let mut request = GenerateCloudStorageAIServiceTaskFileURLRequest {
             task_id: self.task_id,
             file_name: self.file_name,
             expire_time: self.expire_time,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(GenerateCloudStorageAIServiceTaskFileURLRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -3984,17 +3946,15 @@ impl GenerateSignedVideoURLRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<GenerateSignedVideoURLRequest, ValidationErrors> {
-        let request = GenerateSignedVideoURLRequest {
+        let mut request = GenerateSignedVideoURLRequest {
             video_url: self.video_url,
             expire_time: self.expire_time,
             channel_id: self.channel_id,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(GenerateSignedVideoURLRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -4175,7 +4135,7 @@ impl ImportTWeSeeFacesRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<ImportTWeSeeFacesRequest, ValidationErrors> {
-        let request = ImportTWeSeeFacesRequest {
+        let mut request = ImportTWeSeeFacesRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             image_url: self.image_url,
@@ -4183,10 +4143,8 @@ impl ImportTWeSeeFacesRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(ImportTWeSeeFacesRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 

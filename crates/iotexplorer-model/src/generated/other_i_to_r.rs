@@ -123,7 +123,7 @@ impl InheritCloudStorageUserRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<InheritCloudStorageUserRequest, ValidationErrors> {
-        let request = InheritCloudStorageUserRequest {
+        let mut request = InheritCloudStorageUserRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             user_id: self.user_id,
@@ -131,10 +131,8 @@ impl InheritCloudStorageUserRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(InheritCloudStorageUserRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -293,17 +291,15 @@ impl InquireTWeSeeSubscriptionCreatePriceRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<InquireTWeSeeSubscriptionCreatePriceRequest, ValidationErrors> {
-        let request = InquireTWeSeeSubscriptionCreatePriceRequest {
+        let mut request = InquireTWeSeeSubscriptionCreatePriceRequest {
             service_type: self.service_type,
             service_tier: self.service_tier,
             period: self.period,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(InquireTWeSeeSubscriptionCreatePriceRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -532,7 +528,7 @@ impl InquireTWeSeeSubscriptionRenewPriceRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<InquireTWeSeeSubscriptionRenewPriceRequest, ValidationErrors> {
-        let request = InquireTWeSeeSubscriptionRenewPriceRequest {
+        let mut request = InquireTWeSeeSubscriptionRenewPriceRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             service_type: self.service_type,
@@ -541,10 +537,8 @@ impl InquireTWeSeeSubscriptionRenewPriceRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(InquireTWeSeeSubscriptionRenewPriceRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -846,7 +840,7 @@ impl ListEventHistoryRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<ListEventHistoryRequest, ValidationErrors> {
-        let request = ListEventHistoryRequest {
+        let mut request = ListEventHistoryRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             r#type: self.r#type,
@@ -858,10 +852,8 @@ impl ListEventHistoryRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(ListEventHistoryRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -1050,16 +1042,14 @@ impl ListTWeSeeCallbackRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<ListTWeSeeCallbackRequest, ValidationErrors> {
-        let request = ListTWeSeeCallbackRequest {
+        let mut request = ListTWeSeeCallbackRequest {
             limit: self.limit,
             offset: self.offset,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(ListTWeSeeCallbackRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -1315,7 +1305,7 @@ impl ListTWeSeePersonsRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<ListTWeSeePersonsRequest, ValidationErrors> {
-        let request = ListTWeSeePersonsRequest {
+        let mut request = ListTWeSeePersonsRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             limit: self.limit,
@@ -1326,10 +1316,8 @@ impl ListTWeSeePersonsRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(ListTWeSeePersonsRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -1715,7 +1703,7 @@ impl ListTWeSeeTasksRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<ListTWeSeeTasksRequest, ValidationErrors> {
-        let request = ListTWeSeeTasksRequest {
+        let mut request = ListTWeSeeTasksRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             service_category: self.service_category,
@@ -1731,10 +1719,8 @@ impl ListTWeSeeTasksRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(ListTWeSeeTasksRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -1884,15 +1870,13 @@ impl ListTopicPolicyRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<ListTopicPolicyRequest, ValidationErrors> {
-        let request = ListTopicPolicyRequest {
+        let mut request = ListTopicPolicyRequest {
             product_id: self.product_id,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(ListTopicPolicyRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -2055,17 +2039,15 @@ impl OperateTWeSeeDirectUploadObjectRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<OperateTWeSeeDirectUploadObjectRequest, ValidationErrors> {
-        let request = OperateTWeSeeDirectUploadObjectRequest {
+        let mut request = OperateTWeSeeDirectUploadObjectRequest {
             cosuri: self.cosuri,
             operation: self.operation,
             list_options: self.list_options,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(OperateTWeSeeDirectUploadObjectRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -2198,15 +2180,13 @@ impl PauseTWeCallDeviceRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<PauseTWeCallDeviceRequest, ValidationErrors> {
-        let request = PauseTWeCallDeviceRequest {
+        let mut request = PauseTWeCallDeviceRequest {
             device_list: self.device_list,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(PauseTWeCallDeviceRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -2375,7 +2355,7 @@ impl PublishBroadcastMessageRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<PublishBroadcastMessageRequest, ValidationErrors> {
-        let request = PublishBroadcastMessageRequest {
+        let mut request = PublishBroadcastMessageRequest {
             product_id: self.product_id,
             payload: self.payload,
             qos: self.qos,
@@ -2383,10 +2363,8 @@ impl PublishBroadcastMessageRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(PublishBroadcastMessageRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -2627,7 +2605,7 @@ impl PublishMessageRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<PublishMessageRequest, ValidationErrors> {
-        let request = PublishMessageRequest {
+        let mut request = PublishMessageRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             topic: self.topic,
@@ -2637,10 +2615,8 @@ impl PublishMessageRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(PublishMessageRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -2832,17 +2808,15 @@ impl PublishRRPCMessageRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<PublishRRPCMessageRequest, ValidationErrors> {
-        let request = PublishRRPCMessageRequest {
+        let mut request = PublishRRPCMessageRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             payload: self.payload,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(PublishRRPCMessageRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -3200,7 +3174,7 @@ impl PurchaseImagePackageRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<PurchaseImagePackageRequest, ValidationErrors> {
-        let request = PurchaseImagePackageRequest {
+        let mut request = PurchaseImagePackageRequest {
             retention_days: self.retention_days,
             product_id: self.product_id,
             device_name: self.device_name,
@@ -3214,10 +3188,8 @@ impl PurchaseImagePackageRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(PurchaseImagePackageRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -3588,7 +3560,7 @@ impl PurchaseVideoPackageRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<PurchaseVideoPackageRequest, ValidationErrors> {
-        let request = PurchaseVideoPackageRequest {
+        let mut request = PurchaseVideoPackageRequest {
             retention_days: self.retention_days,
             recording_mode: self.recording_mode,
             bitrate: self.bitrate,
@@ -3604,10 +3576,8 @@ impl PurchaseVideoPackageRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(PurchaseVideoPackageRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -3748,16 +3718,14 @@ impl ReleaseStudioProductRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<ReleaseStudioProductRequest, ValidationErrors> {
-        let request = ReleaseStudioProductRequest {
+        let mut request = ReleaseStudioProductRequest {
             product_id: self.product_id,
             dev_status: self.dev_status,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(ReleaseStudioProductRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -3902,16 +3870,14 @@ impl RemoveUserByRoomIdFromTRTCRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<RemoveUserByRoomIdFromTRTCRequest, ValidationErrors> {
-        let request = RemoveUserByRoomIdFromTRTCRequest {
+        let mut request = RemoveUserByRoomIdFromTRTCRequest {
             room_id: self.room_id,
             trtc_user_ids: self.trtc_user_ids,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(RemoveUserByRoomIdFromTRTCRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -4141,7 +4107,7 @@ impl RenewTWeSeeSubscriptionRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<RenewTWeSeeSubscriptionRequest, ValidationErrors> {
-        let request = RenewTWeSeeSubscriptionRequest {
+        let mut request = RenewTWeSeeSubscriptionRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             service_type: self.service_type,
@@ -4151,10 +4117,8 @@ impl RenewTWeSeeSubscriptionRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(RenewTWeSeeSubscriptionRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -4430,7 +4394,7 @@ impl ResetCloudStorageRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<ResetCloudStorageRequest, ValidationErrors> {
-        let request = ResetCloudStorageRequest {
+        let mut request = ResetCloudStorageRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             channel_id: self.channel_id,
@@ -4439,10 +4403,8 @@ impl ResetCloudStorageRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(ResetCloudStorageRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -4640,7 +4602,7 @@ impl ResetCloudStorageAIServiceRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<ResetCloudStorageAIServiceRequest, ValidationErrors> {
-        let request = ResetCloudStorageAIServiceRequest {
+        let mut request = ResetCloudStorageAIServiceRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             service_type: self.service_type,
@@ -4649,10 +4611,8 @@ impl ResetCloudStorageAIServiceRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(ResetCloudStorageAIServiceRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -4836,7 +4796,7 @@ impl ResetCloudStorageEventRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<ResetCloudStorageEventRequest, ValidationErrors> {
-        let request = ResetCloudStorageEventRequest {
+        let mut request = ResetCloudStorageEventRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             user_id: self.user_id,
@@ -4844,10 +4804,8 @@ impl ResetCloudStorageEventRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(ResetCloudStorageEventRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 

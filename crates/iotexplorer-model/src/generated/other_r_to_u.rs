@@ -62,15 +62,13 @@ impl ResetTWeCallDeviceRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<ResetTWeCallDeviceRequest, ValidationErrors> {
-        let request = ResetTWeCallDeviceRequest {
+        let mut request = ResetTWeCallDeviceRequest {
             device_list: self.device_list,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(ResetTWeCallDeviceRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -176,15 +174,13 @@ impl ResumeWeCallDeviceRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<ResumeWeCallDeviceRequest, ValidationErrors> {
-        let request = ResumeWeCallDeviceRequest {
+        let mut request = ResumeWeCallDeviceRequest {
             device_list: self.device_list,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(ResumeWeCallDeviceRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -376,7 +372,7 @@ impl RevokeBindUserDeviceRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<RevokeBindUserDeviceRequest, ValidationErrors> {
-        let request = RevokeBindUserDeviceRequest {
+        let mut request = RevokeBindUserDeviceRequest {
             app_key: self.app_key,
             product_id: self.product_id,
             device_name: self.device_name,
@@ -385,10 +381,8 @@ impl RevokeBindUserDeviceRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(RevokeBindUserDeviceRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -605,7 +599,7 @@ impl RevokeShareDeviceFromUserRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<RevokeShareDeviceFromUserRequest, ValidationErrors> {
-        let request = RevokeShareDeviceFromUserRequest {
+        let mut request = RevokeShareDeviceFromUserRequest {
             app_key: self.app_key,
             product_id: self.product_id,
             device_name: self.device_name,
@@ -614,10 +608,8 @@ impl RevokeShareDeviceFromUserRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(RevokeShareDeviceFromUserRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -811,7 +803,7 @@ impl SearchPositionSpaceRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<SearchPositionSpaceRequest, ValidationErrors> {
-        let request = SearchPositionSpaceRequest {
+        let mut request = SearchPositionSpaceRequest {
             project_id: self.project_id,
             space_name: self.space_name,
             offset: self.offset,
@@ -819,10 +811,8 @@ impl SearchPositionSpaceRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(SearchPositionSpaceRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -1086,7 +1076,7 @@ impl SearchStudioProductRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<SearchStudioProductRequest, ValidationErrors> {
-        let request = SearchStudioProductRequest {
+        let mut request = SearchStudioProductRequest {
             project_id: self.project_id,
             product_name: self.product_name,
             limit: self.limit,
@@ -1097,10 +1087,8 @@ impl SearchStudioProductRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(SearchStudioProductRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -1229,15 +1217,13 @@ impl SearchTopicRuleRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<SearchTopicRuleRequest, ValidationErrors> {
-        let request = SearchTopicRuleRequest {
+        let mut request = SearchTopicRuleRequest {
             rule_name: self.rule_name,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(SearchTopicRuleRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -1473,7 +1459,7 @@ impl ShareDeviceToUserRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<ShareDeviceToUserRequest, ValidationErrors> {
-        let request = ShareDeviceToUserRequest {
+        let mut request = ShareDeviceToUserRequest {
             app_key: self.app_key,
             product_id: self.product_id,
             device_name: self.device_name,
@@ -1483,10 +1469,8 @@ impl ShareDeviceToUserRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(ShareDeviceToUserRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -1747,7 +1731,7 @@ impl StartPackageUsageReportRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<StartPackageUsageReportRequest, ValidationErrors> {
-        let request = StartPackageUsageReportRequest {
+        let mut request = StartPackageUsageReportRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             resource_id: self.resource_id,
@@ -1757,10 +1741,8 @@ impl StartPackageUsageReportRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(StartPackageUsageReportRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -1983,7 +1965,7 @@ impl StopPackageUsageReportRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<StopPackageUsageReportRequest, ValidationErrors> {
-        let request = StopPackageUsageReportRequest {
+        let mut request = StopPackageUsageReportRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             media_type: self.media_type,
@@ -1993,10 +1975,8 @@ impl StopPackageUsageReportRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(StopPackageUsageReportRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -2181,7 +2161,7 @@ impl TerminateTWeSeeSubscriptionRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<TerminateTWeSeeSubscriptionRequest, ValidationErrors> {
-        let request = TerminateTWeSeeSubscriptionRequest {
+        let mut request = TerminateTWeSeeSubscriptionRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             service_type: self.service_type,
@@ -2189,10 +2169,8 @@ impl TerminateTWeSeeSubscriptionRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(TerminateTWeSeeSubscriptionRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -2463,7 +2441,7 @@ impl TransferCloudStorageRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<TransferCloudStorageRequest, ValidationErrors> {
-        let request = TransferCloudStorageRequest {
+        let mut request = TransferCloudStorageRequest {
             product_id: self.product_id,
             device_name: self.device_name,
             to_device_name: self.to_device_name,
@@ -2473,10 +2451,8 @@ impl TransferCloudStorageRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(TransferCloudStorageRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -2623,16 +2599,14 @@ impl TransferTWeCallDeviceRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<TransferTWeCallDeviceRequest, ValidationErrors> {
-        let request = TransferTWeCallDeviceRequest {
+        let mut request = TransferTWeCallDeviceRequest {
             transfer_in_device: self.transfer_in_device,
             transfer_out_device: self.transfer_out_device,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(TransferTWeCallDeviceRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -2808,7 +2782,7 @@ impl UnbindDevicesRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<UnbindDevicesRequest, ValidationErrors> {
-        let request = UnbindDevicesRequest {
+        let mut request = UnbindDevicesRequest {
             gateway_product_id: self.gateway_product_id,
             gateway_device_name: self.gateway_device_name,
             product_id: self.product_id,
@@ -2816,10 +2790,8 @@ impl UnbindDevicesRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(UnbindDevicesRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -2975,16 +2947,14 @@ impl UnbindProductsRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<UnbindProductsRequest, ValidationErrors> {
-        let request = UnbindProductsRequest {
+        let mut request = UnbindProductsRequest {
             gateway_product_id: self.gateway_product_id,
             product_ids: self.product_ids,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(UnbindProductsRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -3186,7 +3156,7 @@ impl UnbindTWeTalkAgentRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<UnbindTWeTalkAgentRequest, ValidationErrors> {
-        let request = UnbindTWeTalkAgentRequest {
+        let mut request = UnbindTWeTalkAgentRequest {
             product_id: self.product_id,
             agent_id: self.agent_id,
             device_name: self.device_name,
@@ -3194,10 +3164,8 @@ impl UnbindTWeTalkAgentRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(UnbindTWeTalkAgentRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -3388,7 +3356,7 @@ impl UpdateDeviceTWeCallAuthorizeStatusRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<UpdateDeviceTWeCallAuthorizeStatusRequest, ValidationErrors> {
-        let request = UpdateDeviceTWeCallAuthorizeStatusRequest {
+        let mut request = UpdateDeviceTWeCallAuthorizeStatusRequest {
             status: self.status,
             product_id: self.product_id,
             device_name: self.device_name,
@@ -3396,10 +3364,8 @@ impl UpdateDeviceTWeCallAuthorizeStatusRequestBuilder {
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(UpdateDeviceTWeCallAuthorizeStatusRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -3536,16 +3502,14 @@ impl UpdateDevicesEnableStateRequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<UpdateDevicesEnableStateRequest, ValidationErrors> {
-        let request = UpdateDevicesEnableStateRequest {
+        let mut request = UpdateDevicesEnableStateRequest {
             devices_items: self.devices_items,
             status: self.status,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(UpdateDevicesEnableStateRequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -3732,17 +3696,15 @@ impl UpdatePrivateCARequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<UpdatePrivateCARequest, ValidationErrors> {
-        let request = UpdatePrivateCARequest {
+        let mut request = UpdatePrivateCARequest {
             cert_name: self.cert_name,
             cert_text: self.cert_text,
             verify_cert_text: self.verify_cert_text,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(UpdatePrivateCARequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
@@ -3868,16 +3830,14 @@ impl UpdateProductPrivateCARequestBuilder {
     }
     /// Finishes the request, checking every documented rule and reporting all violations at once.
     pub fn build(self) -> Result<UpdateProductPrivateCARequest, ValidationErrors> {
-        let request = UpdateProductPrivateCARequest {
+        let mut request = UpdateProductPrivateCARequest {
             product_id: self.product_id,
             cert_name: self.cert_name,
             checked: crate::checked::Checked::default(),
         };
         request.validate()?;
-        Ok(UpdateProductPrivateCARequest {
-            checked: crate::checked::Checked::HELD,
-            ..request
-        })
+        request.checked = crate::checked::Checked::HELD;
+        Ok(request)
     }
 }
 
